@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """The persona declaration shared by vmo_role_binding and vmo_rbac_validate
+    (argument spec: module_utils/engine.py DECLARATION_ARG_SPEC)."""
+
+    DOCUMENTATION = r"""
+options:
+  bindings:
+    description:
+      - The grants to hold, each one role for some subjects in some scope.
+      - Entries that grant the same role in the same scope merge into one binding holding all
+        their subjects, as Palette does.
+      - Without O(bindings[].namespaces), O(bindings[].namespace_regex) or
+        O(bindings[].namespace_selector) a grant is cluster-wide (a ClusterRoleBinding);
+        with them it is one RoleBinding in each matched namespace.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      persona:
+        description:
+          - The VMO persona to grant; O(role_set) decides which ClusterRole that is.
+          - Give exactly one of O(bindings[].persona), O(bindings[].cluster_role) or O(bindings[].role).
+        type: str
+        choices: [admin, power-user, user, viewer]
+      cluster_role:
+        description:
+          - Grant any ClusterRole instead of a persona.
+        type: str
+      role:
+        description:
+          - Grant a namespaced Role of this name, in each namespace of the scope (which must be given).
+        type: str
+      name:
+        description:
+          - The binding's name, instead of the generated C(<owner>-<role>) (for example
+            C(vmo-rbac-spectro-vm-admin)). Must be a DNS subdomain name.
+          - When the role of a named binding changes, a short-lived C(<name>-transition) binding holds
+            the new role while the old binding is deleted and recreated, so access never lapses.
+        type: str
+      users:
+        description:
+          - User names (O(oidc_user_prefix) is added).
+        type: list
+        elements: str
+      groups:
+        description:
+          - Group names (O(oidc_group_prefix) is added).
+        type: list
+        elements: str
+      service_accounts:
+        description:
+          - ServiceAccounts as C(namespace/name).
+        type: list
+        elements: str
+      subjects:
+        description:
+          - Subjects in the general form, merged with O(bindings[].users), O(bindings[].groups) and
+            O(bindings[].service_accounts).
+        type: list
+        elements: dict
+        suboptions:
+          kind:
+            description: The subject kind.
+            type: str
+            required: true
+            choices: [User, Group, ServiceAccount]
+          name:
+            description: The user, group or ServiceAccount name.
+            type: str
+            required: true
+          namespace:
+            description: The ServiceAccount's namespace (required for, and only for, ServiceAccounts).
+            type: str
+          api_group:
+            description:
+              - Optional; if given it must be the subject kind's own API group
+                (V(rbac.authorization.k8s.io) for users and groups, empty for ServiceAccounts).
+            type: str
+      namespaces:
+        description:
+          - Restrict the grant to these namespaces. Each must exist (the task fails before any write,
+            naming the missing one).
+        type: list
+        elements: str
+      namespace_regex:
+        description:
+          - Restrict the grant to every namespace whose name matches this regular expression (or list
+            of them), Palette style C(/^web-app/) or plain C(^web-app); searched anywhere in the name
+            unless anchored.
+          - Matched against the namespaces that exist at run time, so a scheduled run picks up new ones.
+        type: raw
+      namespace_selector:
+        description:
+          - Restrict the grant to every namespace whose labels match this label selector (or list of
+            them), for example V(team=vm) or V(tier in (gold,silver\),!legacy).
+          - Matched at run time, like O(bindings[].namespace_regex).
+        type: raw
+  role_set:
+    description:
+      - Which ClusterRoles the personas map to.
+      - V(vmo) maps admin, power-user, user, viewer to C(spectro-vm-admin), C(spectro-vm-power-user),
+        C(spectro-vm-user), C(spectro-vm-viewer) (installed by the VMO pack).
+      - V(kubernetes) maps them to C(cluster-admin), C(admin), C(edit), C(view); KubeVirt adds its VM
+        rules to the last three by ClusterRole aggregation.
+    type: str
+    default: vmo
+    choices: [kubernetes, vmo]
+  oidc_user_prefix:
+    description:
+      - Prefix the API server adds to OIDC user names (its C(--oidc-username-prefix)), for example
+        V(oidc:). Added to every User subject that does not already start with it or with C(system:).
+    type: str
+    default: ''
+  oidc_group_prefix:
+    description:
+      - Prefix the API server adds to OIDC groups (its C(--oidc-groups-prefix)). Added to every Group
+        subject that does not already start with it or with C(system:).
+    type: str
+    default: ''
+  owner:
+    description:
+      - Who owns the bindings this declaration manages, stored in the C(vmo.rbac/owner) label and used
+        as the prefix of generated names. Several owners can manage the same cluster side by side;
+        none ever changes or deletes another's bindings.
+      - An RFC 1123 label (lowercase alphanumerics and C(-), at most 63 characters).
+    type: str
+    default: vmo-rbac
+  legacy_dashboard_bindings:
+    description:
+      - Also bind every subject cluster-wide to C(spectro-list-namespaces) and
+        C(spectro-list-vmtemplates), which older VMO / VM Dashboard releases require.
+    type: bool
+    default: false
+  allow_privileged:
+    description:
+      - Allow grants that are refused by default, because they hand out the whole cluster or reach
+        everyone, C(cluster-admin) cluster-wide, and any grant to the groups C(system:authenticated),
+        C(system:unauthenticated), C(system:serviceaccounts) or the user C(system:anonymous).
+    type: bool
+    default: false
+  purge:
+    description:
+      - Also delete this owner's bindings that the declaration no longer contains. Bindings of other
+        owners, and bindings not made by this collection, are never touched.
+    type: bool
+    default: false
+  wait_for_roles:
+    description:
+      - Seconds to wait for missing referenced roles to appear before failing (day-0 runs, when the
+        VMO pack may still be installing). V(0) checks once.
+    type: int
+    default: 0
+"""

@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options shared by every module of the collection.
+
+The names, aliases and ``K8S_AUTH_*`` environment variables are the ones
+kubernetes.core uses, so ``module_defaults`` written for kubernetes.core and AWX's
+built-in Kubernetes bearer-token credential (which injects K8S_AUTH_HOST,
+K8S_AUTH_API_KEY, K8S_AUTH_VERIFY_SSL and K8S_AUTH_SSL_CA_CERT) work unchanged.
+Documented once, in ``plugins/doc_fragments/connection.py``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import env_fallback
+
+
+def _env(*names):
+    return (env_fallback, list(names))
+
+
+PROXY_HEADERS_SPEC = dict(
+    proxy_basic_auth=dict(type="str", no_log=True, fallback=_env("K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH")),
+    basic_auth=dict(type="str", no_log=True, fallback=_env("K8S_AUTH_PROXY_HEADERS_BASIC_AUTH")),
+    user_agent=dict(type="str", fallback=_env("K8S_AUTH_PROXY_HEADERS_USER_AGENT")),
+)
+
+CONNECTION_ARG_SPEC = dict(
+    kubeconfig=dict(type="raw", no_log=True, fallback=_env("K8S_AUTH_KUBECONFIG")),
+    context=dict(type="str", fallback=_env("K8S_AUTH_CONTEXT")),
+    host=dict(type="str", fallback=_env("K8S_AUTH_HOST")),
+    api_key=dict(type="str", no_log=True, fallback=_env("K8S_AUTH_API_KEY")),
+    validate_certs=dict(type="bool", aliases=["verify_ssl"],
+                        fallback=_env("K8S_AUTH_VALIDATE_CERTS", "K8S_AUTH_VERIFY_SSL")),
+    ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=_env("K8S_AUTH_CA_CERT", "K8S_AUTH_SSL_CA_CERT")),
+    client_cert=dict(type="path", aliases=["cert_file"],
+                     fallback=_env("K8S_AUTH_CLIENT_CERT", "K8S_AUTH_CERT_FILE")),
+    client_key=dict(type="path", aliases=["key_file"], no_log=False,
+                    fallback=_env("K8S_AUTH_CLIENT_KEY", "K8S_AUTH_KEY_FILE")),
+    proxy=dict(type="str", fallback=_env("K8S_AUTH_PROXY")),
+    no_proxy=dict(type="str", fallback=_env("K8S_AUTH_NO_PROXY")),
+    proxy_headers=dict(type="dict", options=PROXY_HEADERS_SPEC),
+    persist_config=dict(type="bool", fallback=_env("K8S_AUTH_PERSIST_CONFIG")),
+    impersonate_user=dict(type="str", fallback=_env("K8S_AUTH_IMPERSONATE_USER")),
+    impersonate_groups=dict(type="list", elements="str", fallback=_env("K8S_AUTH_IMPERSONATE_GROUPS")),
+    request_timeout=dict(type="float", default=30.0),
+    api_retries=dict(type="int", default=5),
+)
+
+CONNECTION_KEYS = tuple(CONNECTION_ARG_SPEC)
+
+
+def connection_params(params):
+    """The connection subset of a module's params."""
+    return {k: params.get(k) for k in CONNECTION_KEYS}
+
+
+def check_connection_params(params):
+    """Problems that Ansible's argument spec cannot express, as (field, message) or None."""
+    if params.get("request_timeout") is not None and params["request_timeout"] <= 0:
+        return "request_timeout", "must be greater than 0 seconds"
+    if params.get("api_retries") is not None and not 0 <= params["api_retries"] <= 20:
+        return "api_retries", "must be between 0 and 20"
+    if bool(params.get("client_cert")) != bool(params.get("client_key")):
+        missing = "client_key" if params.get("client_cert") else "client_cert"
+        return missing, "client_cert and client_key must be given together"
+    kubeconfig = params.get("kubeconfig")
+    if kubeconfig is not None and not isinstance(kubeconfig, (str, dict)):
+        return "kubeconfig", "expected a path or a kubeconfig mapping"
+    return None

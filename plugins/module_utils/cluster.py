@@ -1,0 +1,519 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The only place that talks to the Kubernetes API server.
+
+Configuration, credentials (kubeconfig, exec plugins, token refresh, in-cluster
+service account), TLS and proxies come from the official ``kubernetes`` client. The
+requests themselves go to fixed, typed endpoints (``/apis/rbac.authorization.k8s.io/v1
+/clusterrolebindings`` ...) through the client's own urllib3 connection pool: no
+discovery round trips, so the number of requests a run makes is known in advance.
+
+Why not the generated ``RbacAuthorizationV1Api`` methods: kubernetes 37 switched to a
+new code generator (pydantic models, different ``call_api``), so version-independent
+code would need two paths, and model (de)serialisation costs more CPU than the
+requests themselves when validation runs a thousand SubjectAccessReviews. The JSON
+here is exactly what those methods would send.
+
+Retries: connection errors, read errors, 429 and 5xx are retried by urllib3's ``Retry``
+with exponential backoff (honouring ``Retry-After``), bounded by ``api_retries``.
+Semantic conflicts (409) are resolved by the callers in this module: re-read, decide,
+retry. Error messages name the identity, the verb and the resource, never a credential.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+try:
+    from urllib.parse import quote, urlencode
+except ImportError:  # pragma: no cover - Python 2 is not supported
+    quote = urlencode = None
+
+KUBERNETES_IMPORT_ERROR = None
+try:
+    import kubernetes
+    import kubernetes.client
+    import kubernetes.config
+    import urllib3
+    from urllib3.util.retry import Retry
+except ImportError as exc:  # pragma: no cover - reported by the modules
+    kubernetes = urllib3 = Retry = None
+    KUBERNETES_IMPORT_ERROR = exc
+
+from ansible_collections.vmo.rbac.plugins.module_utils import plan as planning
+from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
+
+RBAC = "/apis/rbac.authorization.k8s.io/v1"
+JSON = "application/json"
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+BIND_HINT = (
+    "Granting a role requires holding every permission it grants, or the 'bind' verb on that role "
+    "(the shipped ClusterRole vmo-rbac-automation has it for the persona roles; see docs/security.md)."
+)
+
+
+class ClusterError(Exception):
+    """A failure talking to the cluster; the message is safe to show (no credentials)."""
+
+    def __init__(self, message, status=None):
+        super(ClusterError, self).__init__(message)
+        self.message = message
+        self.status = status
+
+
+class ApiError(ClusterError):
+    """A non-2xx answer. ``reason`` is the API server's machine-readable reason."""
+
+    def __init__(self, message, status, reason="", details=None):
+        super(ApiError, self).__init__(message, status)
+        self.reason = reason
+        self.details = details or {}
+
+
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+
+
+def _scrub(text, secrets=()):
+    text = _URL_USERINFO.sub(r"\g<scheme>***@", str(text))
+    for s in secrets:
+        if s and len(s) >= 4:
+            text = text.replace(s, "***")
+    return text
+
+
+# ----------------------------------------------------------------- configuration
+
+
+def build_configuration(params):
+    """A kubernetes.client.Configuration from connection params (kubernetes.core's rules).
+
+    host + api_key, or host + client_cert/client_key: used directly. Otherwise a
+    kubeconfig (the given one, KUBECONFIG, or ~/.kube/config) with the given context,
+    or the in-cluster service account when no kubeconfig is given and one is mounted.
+    Explicit params override what the kubeconfig says.
+    """
+    if kubernetes is None:
+        raise ClusterError("the Python package 'kubernetes' is required (pip install kubernetes): %s"
+                           % KUBERNETES_IMPORT_ERROR)
+    cfg = kubernetes.client.Configuration()
+    host = params.get("host")
+    direct = host and (params.get("api_key") or (params.get("client_cert") and params.get("client_key")))
+    kubeconfig = params.get("kubeconfig")
+    context = params.get("context")
+    try:
+        if direct:
+            pass
+        elif kubeconfig or context:
+            _load_kubeconfig(cfg, kubeconfig, context, params.get("persist_config"))
+        else:
+            try:
+                kubernetes.config.load_incluster_config(client_configuration=cfg)
+            except kubernetes.config.ConfigException:
+                _load_kubeconfig(cfg, None, None, params.get("persist_config"))
+    except kubernetes.config.ConfigException as exc:
+        raise ClusterError("cannot load the cluster configuration: %s" % _scrub(exc))
+    except (OSError, ValueError, TypeError) as exc:
+        raise ClusterError("cannot load the kubeconfig: %s" % _scrub(exc))
+
+    if host:
+        cfg.host = host.rstrip("/")
+    if params.get("api_key"):
+        cfg.api_key = {"authorization": params["api_key"]}
+        cfg.api_key_prefix = {"authorization": "Bearer"}
+        cfg.refresh_api_key_hook = None
+    if params.get("ca_cert"):
+        cfg.ssl_ca_cert = params["ca_cert"]
+    if params.get("client_cert"):
+        cfg.cert_file = params["client_cert"]
+    if params.get("client_key"):
+        cfg.key_file = params["client_key"]
+    if params.get("validate_certs") is not None:
+        cfg.verify_ssl = params["validate_certs"]
+    if params.get("proxy"):
+        cfg.proxy = params["proxy"]
+    if params.get("no_proxy"):
+        cfg.no_proxy = params["no_proxy"]
+    headers = {k: v for k, v in (params.get("proxy_headers") or {}).items() if v}
+    if headers:
+        cfg.proxy_headers = urllib3.util.make_headers(**headers)
+    if not cfg.host or cfg.host == "http://localhost":
+        raise ClusterError("no API server: set host (or K8S_AUTH_HOST), or a kubeconfig with a current context")
+    for path_opt, value in (("ca_cert", cfg.ssl_ca_cert), ("client_cert", cfg.cert_file),
+                            ("client_key", cfg.key_file)):
+        if value and not os.path.exists(value):
+            raise ClusterError("%s: file %s does not exist" % (path_opt, value))
+    return cfg
+
+
+def _load_kubeconfig(cfg, kubeconfig, context, persist):
+    kwargs = {"context": context, "client_configuration": cfg}
+    if persist is not None:
+        kwargs["persist_config"] = persist
+    if isinstance(kubeconfig, dict):
+        kubernetes.config.load_kube_config_from_dict(config_dict=kubeconfig, **kwargs)
+    else:
+        if kubeconfig and not os.path.exists(os.path.expanduser(kubeconfig)):
+            raise ClusterError("kubeconfig: file %s does not exist" % kubeconfig)
+        kubernetes.config.load_kube_config(config_file=kubeconfig and os.path.expanduser(kubeconfig), **kwargs)
+
+
+def describe_credentials(cfg, params):
+    """A safe description of the credential in use (never the credential itself)."""
+    parts = []
+    if params.get("context"):
+        parts.append("kubeconfig context %r" % params["context"])
+    if cfg.cert_file:
+        subject = _cert_subject(cfg.cert_file)
+        parts.append("client certificate" + (" %s" % subject if subject else ""))
+    elif cfg.api_key.get("authorization") if cfg.api_key else False:
+        parts.append("bearer token")
+    if params.get("impersonate_user"):
+        parts.append("impersonating %r" % params["impersonate_user"])
+    return ", ".join(parts) or "no credentials"
+
+
+def _cert_subject(path):
+    try:
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+
+        with open(path, "rb") as fh:
+            cert = x509.load_pem_x509_certificate(fh.read())
+        cn = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        orgs = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+        return "CN=%s%s" % (",".join(cn), "".join(", O=" + o for o in orgs))
+    except Exception:  # noqa: BLE001 - only for a message
+        return ""
+
+
+# ------------------------------------------------------------------------ client
+
+
+class Cluster(object):
+    """A connection to one API server."""
+
+    def __init__(self, params, component="module", pool_size=4):
+        self.params = params
+        self.cfg = build_configuration(params)
+        self.cfg.connection_pool_maxsize = max(pool_size, 4)
+        self.host = self.cfg.host.rstrip("/")
+        self.user_agent = "vmo.rbac/%s (%s)" % (__version__, component)
+        self.timeout = urllib3.Timeout(connect=min(10.0, params.get("request_timeout") or 30.0),
+                                       read=params.get("request_timeout") or 30.0)
+        retries = params.get("api_retries")
+        retries = 5 if retries is None else retries
+        self.retry = Retry(
+            total=retries, connect=retries, read=retries, status=retries, other=0,
+            backoff_factor=0.25, status_forcelist=RETRY_STATUSES, allowed_methods=None,
+            respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
+        )
+        self.retry.backoff_max = 4.0  # urllib3 2.x reads this attribute; 1.26 uses BACKOFF_MAX
+        client = kubernetes.client.ApiClient(self.cfg)
+        self.pool = client.rest_client.pool_manager  # TLS, client certs and proxy as configured
+        self._client = client  # keeps temp files of inline kubeconfig certs alive
+        self.requests = 0
+        self._identity = None
+        self._secrets = [params.get("api_key") or ""]
+
+    # -------------------------------------------------------------- transport
+
+    def _headers(self, accept, with_body):
+        headers = urllib3.HTTPHeaderDict()
+        headers["Accept"] = accept
+        headers["User-Agent"] = self.user_agent
+        if with_body:
+            headers["Content-Type"] = JSON
+        token = self.cfg.get_api_key_with_prefix("authorization") if self.cfg.api_key else None
+        if not token and self.cfg.api_key and self.cfg.api_key.get("BearerToken"):
+            token = self.cfg.get_api_key_with_prefix("BearerToken")
+        if token:
+            if not token.lower().startswith("bearer "):
+                token = "Bearer " + token
+            headers["Authorization"] = token
+            secret = token.split(" ", 1)[1]
+            if secret not in self._secrets:
+                self._secrets.append(secret)
+        if self.params.get("impersonate_user"):
+            headers["Impersonate-User"] = self.params["impersonate_user"]
+        for group in self.params.get("impersonate_groups") or []:
+            headers.add("Impersonate-Group", group)
+        return headers
+
+    def request(self, method, path, query=None, body=None, accept=JSON, what=None):
+        """One API call. Returns the decoded JSON body; raises ApiError / ClusterError.
+
+        ``what`` = (verb, resource, namespace, name) for error messages.
+        """
+        url = self.host + path
+        if query:
+            url += "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
+        data = json.dumps(body, separators=(",", ":")).encode("utf-8") if body is not None else None
+        self.requests += 1
+        try:
+            resp = self.pool.request(
+                method, url, body=data, headers=self._headers(accept, data is not None),
+                retries=self.retry, timeout=self.timeout, preload_content=True,
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise ClusterError("cannot reach the API server at %s (%s %s failed after retries): %s"
+                               % (self.host, method, path.split("?")[0], _scrub(reason, self._secrets)))
+        if 200 <= resp.status < 300:
+            return json.loads(resp.data.decode("utf-8")) if resp.data else {}
+        raise self._api_error(method, resp, what or _describe_path(method, path))
+
+    def _api_error(self, method, resp, what):
+        try:
+            status = json.loads(resp.data.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            status = {}
+        reason = status.get("reason") or ""
+        server_msg = _scrub(status.get("message") or (resp.data or b"").decode("utf-8", "replace")[:300],
+                            self._secrets)
+        verb, resource, namespace, name = what
+        target = resource + ((" %r" % name) if name else "") + ((" in namespace %r" % namespace) if namespace
+                                                               else "")
+        if resp.status == 401:
+            msg = ("the API server at %s rejected the credentials (401 Unauthorized; %s): they are missing, "
+                   "wrong or expired" % (self.host, describe_credentials(self.cfg, self.params)))
+        elif resp.status == 403:
+            msg = "forbidden: %s may not %s %s. The API server said: %s" % (
+                self.identity(), verb, target, server_msg)
+            if resource.endswith("bindings") and verb in ("create", "update", "patch"):
+                msg += " " + BIND_HINT
+        elif resp.status == 409:
+            msg = "conflict on %s %s: %s" % (verb, target, server_msg)
+        elif resp.status == 404:
+            msg = "%s not found (%s): %s" % (target, verb, server_msg)
+        elif resp.status in RETRY_STATUSES:
+            msg = "the API server at %s kept failing (%d %s) to %s %s, after %s retries: %s" % (
+                self.host, resp.status, reason or resp.reason, verb, target,
+                self.retry.total, server_msg)
+        else:
+            msg = "the API server refused to %s %s (%d %s): %s" % (verb, target, resp.status,
+                                                                   reason or resp.reason, server_msg)
+        return ApiError(msg, resp.status, reason, status.get("details"))
+
+    def identity(self):
+        """'user "x" (groups: a, b)' as the API server sees us, via SelfSubjectReview."""
+        if self._identity is None:
+            try:
+                review = self.request(
+                    "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                    body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+                    what=("create", "selfsubjectreviews", "", ""))
+                info = (review.get("status") or {}).get("userInfo") or {}
+                groups = [g for g in info.get("groups") or [] if g != "system:authenticated"]
+                self._identity = "user %r%s" % (info.get("username"),
+                                                " (groups: %s)" % ", ".join(groups) if groups else "")
+            except ClusterError:
+                self._identity = describe_credentials(self.cfg, self.params)
+        return self._identity
+
+    # ----------------------------------------------------------------- reads
+
+    def list_items(self, path, label_selector=None, metadata_only=False, what=None):
+        body = self.request("GET", path, query={"labelSelector": label_selector},
+                            accept=METADATA_LIST if metadata_only else JSON, what=what)
+        return body.get("items") or []
+
+    def list_owned(self, owner):
+        sel = planning.owner_selector(owner)
+        crbs = self.list_items(RBAC + "/clusterrolebindings", sel, what=("list", "clusterrolebindings", "", ""))
+        rbs = self.list_items(RBAC + "/rolebindings", sel, what=("list", "rolebindings", "", ""))
+        return crbs, rbs
+
+    def list_binding_metadata(self, kind):
+        res = "clusterrolebindings" if kind == planning.CRB else "rolebindings"
+        return self.list_items(RBAC + "/" + res, metadata_only=True, what=("list", res, "", ""))
+
+    def list_namespaces(self):
+        """({name: labels} of active namespaces, {names being deleted})."""
+        items = self.list_items("/api/v1/namespaces", metadata_only=True, what=("list", "namespaces", "", ""))
+        active, terminating = {}, set()
+        for item in items:
+            meta = item.get("metadata") or {}
+            if meta.get("deletionTimestamp"):
+                terminating.add(meta["name"])
+            else:
+                active[meta["name"]] = dict(meta.get("labels") or {})
+        return active, terminating
+
+    def list_cluster_roles(self, metadata_only=True, label_selector=None):
+        return self.list_items(RBAC + "/clusterroles", label_selector, metadata_only=metadata_only,
+                               what=("list", "clusterroles", "", ""))
+
+    def list_roles(self):
+        return self.list_items(RBAC + "/roles", metadata_only=True, what=("list", "roles", "", ""))
+
+    def get_cluster_role(self, name):
+        return self.request("GET", RBAC + "/clusterroles/" + quote(name, safe=""),
+                            what=("get", "clusterroles", "", name))
+
+    # ---------------------------------------------------------------- writes
+
+    def _binding_path(self, kind, namespace, name=None):
+        if kind == planning.CRB:
+            path = RBAC + "/clusterrolebindings"
+        else:
+            path = RBAC + "/namespaces/%s/rolebindings" % quote(namespace, safe="")
+        return path + ("/" + quote(name, safe="") if name else "")
+
+    def _what(self, verb, kind, namespace, name):
+        return (verb, "clusterrolebindings" if kind == planning.CRB else "rolebindings", namespace, name)
+
+    def create_binding(self, body):
+        meta = body["metadata"]
+        return self.request("POST", self._binding_path(body["kind"], meta.get("namespace")), body=body,
+                            what=self._what("create", body["kind"], meta.get("namespace"), meta["name"]))
+
+    def replace_binding(self, body):
+        meta = body["metadata"]
+        return self.request("PUT", self._binding_path(body["kind"], meta.get("namespace"), meta["name"]), body=body,
+                            what=self._what("update", body["kind"], meta.get("namespace"), meta["name"]))
+
+    def get_binding(self, kind, namespace, name):
+        return self.request("GET", self._binding_path(kind, namespace, name),
+                            what=self._what("get", kind, namespace, name))
+
+    def delete_binding(self, kind, namespace, name, uid=None):
+        body = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        if uid:
+            body["preconditions"] = {"uid": uid}
+        return self.request("DELETE", self._binding_path(kind, namespace, name), body=body,
+                            what=self._what("delete", kind, namespace, name))
+
+    # -------------------------------------------------------------- reviews
+
+    def subject_access_reviews(self, specs, concurrency=16):
+        """Ask the API server each SubjectAccessReview spec; returns their status dicts in order.
+
+        Runs at most ``concurrency`` requests at once over the shared connection pool.
+        """
+        def one(spec):
+            body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
+            res = self.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", body=body,
+                               what=("create", "subjectaccessreviews", "", ""))
+            return res.get("status") or {}
+
+        if not specs:
+            return []
+        workers = max(1, min(concurrency, len(specs)))
+        if workers == 1:
+            return [one(s) for s in specs]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(one, specs))
+
+    # ------------------------------------------------------------- executing
+
+    def execute(self, plan_, owner, done=None):
+        """Run a plan's actions in order (creates before deletes); ``done`` collects the actions made.
+
+        Conflicts are resolved by re-reading: a create that meets an object created in the
+        meantime adopts it only if it is this owner's; an update that meets a newer
+        resourceVersion re-reads and re-applies; a delete of a vanished object is done.
+        """
+        done = [] if done is None else done
+        created_uids = {}
+        for a in plan_.actions:
+            key = (a.kind, a.namespace, a.name)
+            if a.action == "create":
+                obj = self._create(a.desired, owner)
+                created_uids[key] = (obj.get("metadata") or {}).get("uid")
+            elif a.action == "update":
+                self._update(a.desired, a.observed, owner)
+            else:
+                uid = created_uids.get(key) or (a.observed.uid if isinstance(a.observed, planning.Observed)
+                                                else None)
+                self._delete(a.kind, a.namespace, a.name, uid, owner)
+            done.append(a)
+        return done
+
+    def _create(self, desired, owner):
+        body = planning.binding_to_api(desired)
+        try:
+            return self.create_binding(body)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+        # Someone (or our own retried POST) created it meanwhile: adopt only our own object.
+        current = self.get_binding(desired.kind, desired.namespace, desired.name)
+        o = planning.observed_from_api(current, desired.kind)
+        if not planning.is_owned(o.labels, owner):
+            raise ClusterError("%s appeared during the run and is not owned by %r; it was left alone"
+                               % (planning.describe_key(planning.key_of(o)), owner))
+        if (o.role_kind, o.role_name) != (desired.role_kind, desired.role_name):
+            raise ClusterError("%s appeared during the run with role %s %s; run again to converge"
+                               % (planning.describe_key(planning.key_of(o)), o.role_kind, o.role_name))
+        if o.subjects != desired.subjects:
+            return self._update(desired, o, owner, current)
+        return current
+
+    def _update(self, desired, observed, owner, current=None, attempts=5):
+        for _attempt in range(attempts):
+            if current is None:
+                base = {"metadata": {"labels": observed.labels, "annotations": observed.annotations,
+                                     "resourceVersion": observed.resource_version}}
+            else:
+                base = current
+            try:
+                return self.replace_binding(planning.binding_to_api(desired, base=base))
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise
+            current = self.get_binding(desired.kind, desired.namespace, desired.name)
+            o = planning.observed_from_api(current, desired.kind)
+            if not planning.is_owned(o.labels, owner):
+                raise ClusterError("%s was taken over by someone else during the run; it was left alone"
+                                   % planning.describe_key(planning.key_of(o)))
+        raise ClusterError("%s kept changing under us (%d conflicts); run again"
+                           % (planning.describe_key(planning.key_of(desired)), attempts))
+
+    def _delete(self, kind, namespace, name, uid, owner):
+        try:
+            self.delete_binding(kind, namespace, name, uid)
+        except ApiError as exc:
+            if exc.status == 404:
+                return
+            if exc.status != 409:
+                raise
+            # The object was replaced since we listed it: delete it only if it is still ours.
+            current = self.get_binding(kind, namespace, name)
+            o = planning.observed_from_api(current, kind)
+            if planning.is_owned(o.labels, owner):
+                self._delete(kind, namespace, name, o.uid, owner)
+
+    # --------------------------------------------------------------- waiting
+
+    def missing_roles(self, cluster_roles, roles):
+        """Which referenced roles do not exist. cluster_roles: names; roles: (namespace, name)."""
+        missing = []
+        if cluster_roles:
+            have = set(i["metadata"]["name"] for i in self.list_cluster_roles())
+            missing += [("ClusterRole", "", n) for n in sorted(cluster_roles) if n not in have]
+        if roles:
+            have = set((i["metadata"].get("namespace"), i["metadata"]["name"]) for i in self.list_roles())
+            missing += [("Role", ns, n) for (ns, n) in sorted(roles) if (ns, n) not in have]
+        return missing
+
+    def wait_for_roles(self, cluster_roles, roles, timeout, interval=2.0):
+        deadline = time.monotonic() + max(0, timeout or 0)
+        while True:
+            missing = self.missing_roles(cluster_roles, roles)
+            if not missing or time.monotonic() >= deadline:
+                return missing
+            time.sleep(min(interval, max(0.1, deadline - time.monotonic())))
+
+
+def _describe_path(method, path):
+    verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, method)
+    parts = [p for p in path.split("?")[0].split("/") if p]
+    return (verb, parts[-1] if parts else path, "", "")

@@ -1,0 +1,413 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Desired x observed -> the actions that make the cluster match the declaration.
+
+Pure: no Ansible, no network. ``resolve`` turns a Declaration into concrete bindings
+(one RoleBinding per matched namespace), ``plan`` compares them with what the cluster
+holds. An empty plan means "no drift"; ``vmo_rbac_validate`` reports the same plan as
+drift without executing it.
+
+Ordering guarantees no access gap: every create comes before every delete, and an
+in-place roleRef change (roleRef is immutable) goes through a short-lived transition
+binding that holds the new role before the old binding is removed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections import namedtuple
+
+from ansible_collections.vmo.rbac.plugins.module_utils import personas
+from ansible_collections.vmo.rbac.plugins.module_utils import selector as selectors
+from ansible_collections.vmo.rbac.plugins.module_utils.spec import (
+    GRANTED_BY_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OUR_ANNOTATIONS, OUR_LABELS, OWNER_LABEL,
+    PERSONA_LABEL, SCOPE_LABEL, TRANSITION_LABEL, SpecError, Subject, binding_name, subject_from_api,
+    subject_label, subject_to_api, transition_name,
+)
+
+CRB = "ClusterRoleBinding"
+RB = "RoleBinding"
+
+# A concrete binding the declaration asks for. subjects is a sorted tuple of Subject.
+Binding = namedtuple(
+    "Binding", "kind namespace name role_kind role_name subjects labels annotations persona sources")
+
+# A binding as the cluster holds it (from a LIST), normalised for comparison.
+Observed = namedtuple(
+    "Observed", "kind namespace name role_kind role_name subjects labels annotations resource_version uid")
+
+# What the cluster looks like, as far as planning needs it.
+ClusterState = namedtuple("ClusterState", "owned taken namespaces terminating")
+# owned: {key: Observed} objects carrying this owner's labels
+# taken: {key: Observed-or-None} same-name objects that this owner does not own
+# namespaces: {name: labels} of active namespaces, or None when not listed
+# terminating: set of namespace names being deleted
+
+Action = namedtuple("Action", "action kind namespace name reason phase counts_as desired observed")
+Plan = namedtuple("Plan", "actions conflicts unchanged warnings")
+
+PHASE_CREATE, PHASE_UPDATE, PHASE_DELETE, PHASE_RECREATE, PHASE_CLEANUP = range(5)
+PERSONA_CUSTOM = "custom"
+PERSONA_LEGACY = "legacy-dashboard"
+
+
+def key_of(obj):
+    return (obj.kind, obj.namespace, obj.name)
+
+
+def describe_key(key):
+    kind, ns, name = key
+    return "%s %s/%s" % (kind, ns, name) if ns else "%s %s" % (kind, name)
+
+
+# --------------------------------------------------------------------- normalising
+
+
+def owner_selector(owner):
+    """The label selector that lists exactly this owner's bindings."""
+    return "%s=%s,%s=%s" % (MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL, owner)
+
+
+def is_owned(labels, owner):
+    labels = labels or {}
+    return labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE and labels.get(OWNER_LABEL) == owner
+
+
+def observed_from_api(obj, kind):
+    """Normalise a ClusterRoleBinding/RoleBinding dict (as the API returns it)."""
+    meta = obj.get("metadata") or {}
+    ref = obj.get("roleRef") or {}
+    subjects = tuple(sorted(set(subject_from_api(s) for s in obj.get("subjects") or [])))
+    return Observed(
+        kind, meta.get("namespace") or "" if kind == RB else "", meta.get("name") or "",
+        ref.get("kind") or "", ref.get("name") or "", subjects,
+        dict(meta.get("labels") or {}), dict(meta.get("annotations") or {}),
+        meta.get("resourceVersion") or "", meta.get("uid") or "",
+    )
+
+
+def binding_to_api(b, base=None):
+    """The API object for a desired binding. ``base`` (an observed API dict) keeps the
+    labels and annotations that others put on the object, and its resourceVersion."""
+    meta = {"name": b.name}
+    if b.kind == RB:
+        meta["namespace"] = b.namespace
+    labels = {}
+    annotations = {}
+    if base is not None:
+        bmeta = base.get("metadata") or {}
+        labels = {k: v for k, v in (bmeta.get("labels") or {}).items() if k not in OUR_LABELS}
+        annotations = {k: v for k, v in (bmeta.get("annotations") or {}).items() if k not in OUR_ANNOTATIONS}
+        if bmeta.get("resourceVersion"):
+            meta["resourceVersion"] = bmeta["resourceVersion"]
+    labels.update(b.labels)
+    annotations.update(b.annotations)
+    meta["labels"] = labels
+    if annotations:
+        meta["annotations"] = annotations
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": b.kind,
+        "metadata": meta,
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": b.role_kind, "name": b.role_name},
+        "subjects": [subject_to_api(s) for s in b.subjects],
+    }
+
+
+def binding_summary(b):
+    """A compact, JSON-friendly view of a binding (desired or observed) for results and diffs."""
+    if b is None:
+        return {}
+    out = {
+        "kind": b.kind,
+        "name": b.name,
+        "role_ref": {"kind": b.role_kind, "name": b.role_name},
+        "subjects": [subject_to_api(s) for s in b.subjects],
+        "labels": {k: v for k, v in sorted(b.labels.items()) if k in OUR_LABELS},
+    }
+    if b.namespace:
+        out["namespace"] = b.namespace
+    if isinstance(b, Binding):
+        out["persona"] = b.persona
+    return out
+
+
+# ------------------------------------------------------------------------ resolving
+
+
+def needs_namespaces(decl):
+    return any(not g.scope.cluster for g in decl.grants)
+
+
+def resolve(decl, namespaces=None, terminating=()):
+    """Concrete desired bindings ``{key: Binding}`` for the namespaces that exist now.
+
+    Raises SpecError for an explicitly named namespace that does not exist (or is being
+    deleted), and for two entries that would produce the same binding name with
+    different roles.
+    """
+    terminating = set(terminating or ())
+    merged = {}  # key -> dict(role, subjects, personas, sources, paths)
+
+    def add(kind, ns, grant_path, role_kind, role_name, persona, subjects, source, name_override):
+        name = binding_name(decl.owner, role_kind, role_name, name_override)
+        key = (kind, ns, name)
+        slot = merged.get(key)
+        if slot is None:
+            merged[key] = slot = {
+                "role": (role_kind, role_name), "subjects": set(), "personas": set(),
+                "sources": set(), "paths": [],
+            }
+        elif slot["role"] != (role_kind, role_name):
+            raise SpecError(
+                grant_path,
+                "conflicts with %s: both produce %s, one with %s %s and one with %s %s; give one of them "
+                "another name" % (slot["paths"][0], describe_key(key), slot["role"][0], slot["role"][1],
+                                  role_kind, role_name))
+        slot["subjects"].update(subjects)
+        slot["personas"].add(persona)
+        slot["sources"].add(source)
+        if grant_path not in slot["paths"]:
+            slot["paths"].append(grant_path)
+
+    missing = []
+    for g in decl.grants:
+        if g.scope.cluster:
+            add(CRB, "", g.path, g.role_kind, g.role_name, g.persona, g.subjects, "cluster", g.name)
+            continue
+        if namespaces is None:
+            raise ValueError("resolve() needs the cluster's namespaces for %s" % g.path)
+        matched = set()
+        for i, ns in enumerate(g.scope.namespaces):
+            if ns not in namespaces or ns in terminating:
+                missing.append(("%s.namespaces[%d]" % (g.path, i), ns, ns in terminating))
+            matched.add(ns)
+        sources = {ns: "namespaces" for ns in g.scope.namespaces}
+        for source, compiled in g.scope.regexes:
+            for ns in namespaces:
+                if compiled.search(ns):
+                    matched.add(ns)
+                    sources.setdefault(ns, "regex:" + source)
+        for source, reqs in g.scope.selectors:
+            for ns, labels in namespaces.items():
+                if selectors.matches(reqs, labels):
+                    matched.add(ns)
+                    sources.setdefault(ns, "selector:" + source)
+        for ns in sorted(matched):
+            add(RB, ns, g.path, g.role_kind, g.role_name, g.persona, g.subjects, sources[ns], g.name)
+    if missing:
+        path, ns, term = missing[0]
+        more = ""
+        if len(missing) > 1:
+            more = " (also %s)" % ", ".join("%s=%s" % (p, n) for p, n, _t in missing[1:6])
+        raise SpecError(path, "namespace %r %s%s; create it first, or use namespace_regex/namespace_selector "
+                              "to match namespaces as they appear"
+                        % (ns, "is being deleted" if term else "does not exist", more))
+
+    if decl.legacy_dashboard_bindings and decl.grants:
+        everyone = set()
+        for g in decl.grants:
+            everyone.update(g.subjects)
+        for role in personas.LEGACY_DASHBOARD_ROLES:
+            add(CRB, "", "legacy_dashboard_bindings", "ClusterRole", role, PERSONA_LEGACY, everyone,
+                "legacy-dashboard", None)
+
+    desired = {}
+    for key, slot in merged.items():
+        kind, ns, name = key
+        named = [p for p in slot["personas"] if p and p != PERSONA_LEGACY]
+        persona = sorted(named)[0] if named else (
+            PERSONA_LEGACY if PERSONA_LEGACY in slot["personas"] else PERSONA_CUSTOM)
+        labels = {
+            MANAGED_BY_LABEL: MANAGED_BY_VALUE,
+            OWNER_LABEL: decl.owner,
+            PERSONA_LABEL: persona,
+            SCOPE_LABEL: "cluster" if kind == CRB else "namespace",
+        }
+        annotations = {GRANTED_BY_ANNOTATION: ", ".join(sorted(slot["sources"]))}
+        desired[key] = Binding(kind, ns, name, slot["role"][0], slot["role"][1],
+                               tuple(sorted(slot["subjects"])), labels, annotations, persona,
+                               tuple(slot["paths"]))
+    return desired
+
+
+# ------------------------------------------------------------------------- planning
+
+
+def _matches(b, o):
+    """Does observed ``o`` already say what desired ``b`` says? (order-insensitive)"""
+    if b.subjects != o.subjects:
+        return False
+    if any(o.labels.get(k) != v for k, v in b.labels.items()) or TRANSITION_LABEL in o.labels:
+        return False
+    return all(o.annotations.get(k) == v for k, v in b.annotations.items())
+
+
+def _why_update(b, o):
+    reasons = []
+    have, want = set(o.subjects), set(b.subjects)
+    if have != want:
+        parts = []
+        if want - have:
+            parts.append("add " + ", ".join(subject_label(s) for s in sorted(want - have)))
+        if have - want:
+            parts.append("remove " + ", ".join(subject_label(s) for s in sorted(have - want)))
+        reasons.append("subjects: " + "; ".join(parts))
+    if any(o.labels.get(k) != v for k, v in b.labels.items()) or TRANSITION_LABEL in o.labels:
+        reasons.append("labels")
+    if any(o.annotations.get(k) != v for k, v in b.annotations.items()):
+        reasons.append("annotations")
+    return "; ".join(reasons)
+
+
+def plan(desired, state, owner, mode="present", purge=False):
+    """Compare desired bindings with the cluster; return the Plan that converges it.
+
+    mode ``present``: create missing, update differing, replace role changes; with
+    ``purge`` also delete this owner's bindings that are no longer declared.
+    mode ``absent``: delete the declared bindings that this owner owns.
+    Objects this owner does not own are never in an action: a same-name foreign object
+    is a conflict (the caller fails before any write).
+    """
+    actions, conflicts, warnings = [], [], []
+    unchanged = []
+    owned, taken = state.owned, state.taken
+
+    if mode == "absent":
+        for key in sorted(desired):
+            if key in owned:
+                actions.append(Action("delete", key[0], key[1], key[2], "state=absent", PHASE_DELETE,
+                                      "deleted", None, owned[key]))
+            elif key in taken:
+                warnings.append("%s exists but is not owned by %r; left alone" % (describe_key(key), owner))
+        return Plan(actions, conflicts, unchanged, warnings)
+
+    for key in sorted(desired):
+        b = desired[key]
+        if key in taken:
+            conflicts.append(_conflict(key, taken[key], owner))
+            continue
+        o = owned.get(key)
+        if o is None:
+            actions.append(Action("create", b.kind, b.namespace, b.name, "missing", PHASE_CREATE,
+                                  "created", b, None))
+        elif (o.role_kind, o.role_name) != (b.role_kind, b.role_name):
+            # roleRef is immutable: bridge through a transition binding so access never lapses.
+            tkey = (b.kind, b.namespace, transition_name(b.name))
+            if tkey in taken:
+                conflicts.append(_conflict(tkey, taken[tkey], owner))
+                continue
+            bridge = b._replace(name=tkey[2], labels=dict(b.labels, **{TRANSITION_LABEL: "true"}))
+            why = "roleRef %s %s -> %s %s" % (o.role_kind, o.role_name, b.role_kind, b.role_name)
+            if tkey not in owned:
+                actions.append(Action("create", b.kind, b.namespace, tkey[2], "transition: " + why,
+                                      PHASE_CREATE, None, bridge, None))
+            actions.append(Action("delete", b.kind, b.namespace, b.name, why, PHASE_DELETE, "replaced", None, o))
+            actions.append(Action("create", b.kind, b.namespace, b.name, why, PHASE_RECREATE, "created", b, None))
+            actions.append(Action("delete", b.kind, b.namespace, tkey[2], "transition done", PHASE_CLEANUP,
+                                  None, None, owned.get(tkey) or bridge))
+        elif not _matches(b, o):
+            actions.append(Action("update", b.kind, b.namespace, b.name, _why_update(b, o), PHASE_UPDATE,
+                                  "updated", b, o))
+        else:
+            unchanged.append(key)
+
+    transitions = set()
+    for a in actions:
+        if a.reason.startswith("transition"):
+            transitions.add((a.kind, a.namespace, a.name))
+    by_slot = {}
+    for b in desired.values():
+        by_slot.setdefault((b.kind, b.namespace, b.persona), b)
+    for key in sorted(owned):
+        if key in desired or key in transitions:
+            continue
+        o = owned[key]
+        if o.labels.get(TRANSITION_LABEL):
+            actions.append(Action("delete", o.kind, o.namespace, o.name, "leftover transition binding",
+                                  PHASE_DELETE, "deleted", None, o))
+            continue
+        persona = o.labels.get(PERSONA_LABEL)
+        successor = by_slot.get((o.kind, o.namespace, persona)) if persona in personas.PERSONAS else None
+        if successor is not None and (successor.role_kind, successor.role_name) != (o.role_kind, o.role_name):
+            actions.append(Action("delete", o.kind, o.namespace, o.name,
+                                  "replaced by %s (%s %s)" % (successor.name, successor.role_kind,
+                                                              successor.role_name),
+                                  PHASE_DELETE, "replaced", None, o))
+        elif purge:
+            actions.append(Action("delete", o.kind, o.namespace, o.name, "no longer declared (purge)",
+                                  PHASE_DELETE, "deleted", None, o))
+    actions.sort(key=lambda a: a.phase)
+    return Plan(actions, conflicts, unchanged, warnings)
+
+
+def _conflict(key, obj, owner):
+    labels = (obj.labels if obj is not None else {}) or {}
+    holder = labels.get(OWNER_LABEL)
+    who = ("owned by %r" % holder) if holder and labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE \
+        else "not managed by vmo.rbac"
+    return {
+        "kind": key[0], "namespace": key[1], "name": key[2],
+        "message": "%s already exists and is %s, not by owner %r; it is never modified or deleted. Remove or "
+                   "rename it, or give the grant another name with the entry's name option"
+                   % (describe_key(key), who, owner),
+    }
+
+
+def summarize(p):
+    counts = {"created": 0, "updated": 0, "replaced": 0, "deleted": 0, "unchanged": len(p.unchanged)}
+    for a in p.actions:
+        if a.counts_as:
+            counts[a.counts_as] += 1
+    return counts
+
+
+def action_to_dict(a):
+    out = {"action": a.action, "kind": a.kind, "name": a.name, "reason": a.reason}
+    if a.namespace:
+        out["namespace"] = a.namespace
+    return out
+
+
+def apply_to_state(p, state):
+    """The cluster state after executing a plan (used by tests to prove convergence)."""
+    owned = dict(state.owned)
+    for a in p.actions:
+        key = (a.kind, a.namespace, a.name)
+        if a.action == "delete":
+            owned.pop(key, None)
+        else:
+            b = a.desired
+            owned[key] = Observed(b.kind, b.namespace, b.name, b.role_kind, b.role_name, b.subjects,
+                                  dict(b.labels), dict(b.annotations), "1", "uid")
+    return state._replace(owned=owned)
+
+
+def split_observed(objects, kind, owner, wanted_keys=None):
+    """Sort listed bindings into this owner's and other (same-name) ones.
+
+    ``objects`` are API dicts. Returns (owned, taken); ``taken`` keeps only the keys in
+    ``wanted_keys`` (the names this run wants), since other foreign objects do not matter.
+    """
+    owned, taken = {}, {}
+    for obj in objects:
+        o = observed_from_api(obj, kind)
+        key = key_of(o)
+        if is_owned(o.labels, owner):
+            owned[key] = o
+        elif wanted_keys is None or key in wanted_keys:
+            taken[key] = o
+    return owned, taken
+
+
+def subjects_equal(a, b):
+    return tuple(sorted(set(a))) == tuple(sorted(set(b)))
+
+
+__all__ = [
+    "Binding", "Observed", "ClusterState", "Action", "Plan", "resolve", "plan", "summarize", "action_to_dict",
+    "binding_to_api", "binding_summary", "observed_from_api", "owner_selector", "is_owned", "split_observed",
+    "apply_to_state", "needs_namespaces", "Subject",
+]

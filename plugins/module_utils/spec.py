@@ -1,0 +1,412 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""User input -> a validated declaration of grants.
+
+Pure: plain data in, plain data out, no Ansible and no network. Every error is a
+SpecError that names the field (``bindings[2].service_accounts[0]: expected
+namespace/name``) and is raised before anything talks to a cluster.
+
+Both modules and the role's filter plugin parse the declaration with this code, so
+``vmo_role_binding`` and ``vmo_rbac_validate`` can never disagree on what was declared.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import difflib
+import re
+import unicodedata
+from collections import namedtuple
+
+from ansible_collections.vmo.rbac.plugins.module_utils import personas
+from ansible_collections.vmo.rbac.plugins.module_utils import selector as selectors
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "vmo.rbac"
+OWNER_LABEL = "vmo.rbac/owner"
+PERSONA_LABEL = "vmo.rbac/persona"
+SCOPE_LABEL = "vmo.rbac/scope"
+TRANSITION_LABEL = "vmo.rbac/transition"
+GRANTED_BY_ANNOTATION = "vmo.rbac/granted-by"
+OUR_LABELS = (MANAGED_BY_LABEL, OWNER_LABEL, PERSONA_LABEL, SCOPE_LABEL, TRANSITION_LABEL)
+OUR_ANNOTATIONS = (GRANTED_BY_ANNOTATION,)
+
+SUBJECT_KINDS = ("User", "Group", "ServiceAccount")
+ENTRY_KEYS = (
+    "persona", "cluster_role", "role", "name",
+    "users", "groups", "service_accounts", "subjects",
+    "namespaces", "namespace_regex", "namespace_selector",
+)
+SUBJECT_KEYS = ("kind", "name", "namespace", "api_group")
+MAX_SUBJECTS_PER_BINDING = 1000
+MAX_SUBJECT_NAME = 512
+MAX_REGEX = 1024
+MAX_PREFIX = 64
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+class SpecError(ValueError):
+    """Invalid input. ``path`` names the field (``bindings[1].namespaces[0]``)."""
+
+    def __init__(self, path, message):
+        self.path = path
+        self.message = message
+        super(SpecError, self).__init__("%s: %s" % (path, message) if path else message)
+
+
+Subject = namedtuple("Subject", "kind name namespace")
+
+
+def subject_to_api(s):
+    out = {"kind": s.kind, "name": s.name}
+    if s.kind == "ServiceAccount":
+        out["namespace"] = s.namespace
+        out["apiGroup"] = ""
+    else:
+        out["apiGroup"] = RBAC_GROUP
+    return out
+
+
+def subject_from_api(d):
+    kind = d.get("kind") or ""
+    return Subject(kind, d.get("name") or "", (d.get("namespace") or "") if kind == "ServiceAccount" else "")
+
+
+def subject_label(s):
+    """A readable, unique text for a subject: ``User alice``, ``ServiceAccount ns/ci``."""
+    if s.kind == "ServiceAccount":
+        return "ServiceAccount %s/%s" % (s.namespace, s.name)
+    return "%s %s" % (s.kind, s.name)
+
+
+# A namespace scope: explicit names, Palette-style regular expressions, label selectors.
+# cluster=True means a cluster-wide ClusterRoleBinding (no namespace scope given).
+Scope = namedtuple("Scope", "cluster namespaces regexes selectors")
+# regexes: tuple of (source text, compiled); selectors: tuple of (source text, requirements)
+
+# One entry of ``bindings`` after validation.
+Grant = namedtuple("Grant", "path role_kind role_name persona subjects scope name")
+
+Declaration = namedtuple(
+    "Declaration",
+    "grants role_set owner oidc_user_prefix oidc_group_prefix legacy_dashboard_bindings allow_privileged",
+)
+
+
+# ------------------------------------------------------------------------ validators
+
+
+def is_dns_label(value):
+    return isinstance(value, str) and len(value) <= 63 and bool(_DNS_LABEL.match(value))
+
+
+def is_dns_subdomain(value):
+    return isinstance(value, str) and len(value) <= 253 and bool(_DNS_SUBDOMAIN.match(value))
+
+
+def _check_dns_label(path, value, what):
+    if not isinstance(value, str):
+        raise SpecError(path, "expected a %s name (string), got %s" % (what, _type(value)))
+    if not is_dns_label(value):
+        raise SpecError(
+            path,
+            "%r is not a valid %s name (RFC 1123 label: at most 63 lowercase alphanumerics or '-', "
+            "starting and ending with an alphanumeric)" % (value, what),
+        )
+
+
+def _check_dns_subdomain(path, value, what):
+    if not isinstance(value, str):
+        raise SpecError(path, "expected a %s name (string), got %s" % (what, _type(value)))
+    if not is_dns_subdomain(value):
+        raise SpecError(
+            path,
+            "%r is not a valid %s name (RFC 1123 subdomain: at most 253 lowercase alphanumerics, "
+            "'-' or '.', starting and ending with an alphanumeric)" % (value, what),
+        )
+
+
+def _check_role_name(path, value):
+    # RBAC role names are path segments: any text without '/' or '%', not '.' or '..'.
+    if not isinstance(value, str) or not value:
+        raise SpecError(path, "expected a role name (non-empty string), got %s" % _type(value))
+    if value in (".", "..") or "/" in value or "%" in value or len(value) > 253 or _bad_chars(value):
+        raise SpecError(path, "%r is not a valid role name" % (value,))
+
+
+def _bad_chars(text):
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") for ch in text)
+
+
+def _check_subject_name(path, value):
+    if not isinstance(value, str):
+        raise SpecError(path, "expected a name (string), got %s" % _type(value))
+    if not value:
+        raise SpecError(path, "empty name")
+    if value != value.strip():
+        raise SpecError(path, "%r has leading or trailing whitespace" % (value,))
+    if len(value) > MAX_SUBJECT_NAME:
+        raise SpecError(path, "name is %d characters long; at most %d" % (len(value), MAX_SUBJECT_NAME))
+    if _bad_chars(value):
+        raise SpecError(path, "%r contains control or invisible characters" % (value,))
+
+
+def _type(value):
+    if value is None:
+        return "nothing (null)"
+    return {
+        bool: "a boolean", int: "a number", float: "a number", dict: "a mapping",
+        list: "a list", str: "a string",
+    }.get(type(value), type(value).__name__)
+
+
+def _check_prefix(path, value):
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise SpecError(path, "expected a string, got %s" % _type(value))
+    if len(value) > MAX_PREFIX or _bad_chars(value) or value != value.strip() or " " in value:
+        raise SpecError(path, "%r is not a valid OIDC prefix (no whitespace or control characters, "
+                              "at most %d characters)" % (value, MAX_PREFIX))
+    return value
+
+
+def _str_list(path, value):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        raise SpecError(path, "expected a list, got a string (write [%r])" % value)
+    if not isinstance(value, (list, tuple)):
+        raise SpecError(path, "expected a list, got %s" % _type(value))
+    return list(value)
+
+
+def _suggest(key, choices):
+    close = difflib.get_close_matches(str(key), choices, n=1)
+    return " (did you mean %r?)" % close[0] if close else ""
+
+
+def parse_regex(path, value):
+    """Palette-style regex: ``/^web-app/`` or ``^web-app``; searched like Go's MatchString."""
+    if not isinstance(value, str) or not value:
+        raise SpecError(path, "expected a regular expression (non-empty string), got %s" % _type(value))
+    if len(value) > MAX_REGEX:
+        raise SpecError(path, "regular expression longer than %d characters" % MAX_REGEX)
+    source = value[1:-1] if len(value) >= 2 and value.startswith("/") and value.endswith("/") else value
+    if not source:
+        raise SpecError(path, "empty regular expression")
+    try:
+        return source, re.compile(source)
+    except re.error as exc:
+        raise SpecError(path, "invalid regular expression %r: %s" % (value, exc))
+
+
+def parse_selector(path, value):
+    try:
+        return value.strip(), selectors.parse(value)
+    except (selectors.SelectorError, AttributeError) as exc:
+        raise SpecError(path, "invalid label selector %r: %s" % (value, exc))
+
+
+# ----------------------------------------------------------------------- subjects
+
+
+def _apply_prefix(prefix, name):
+    if not prefix or name.startswith(prefix) or name.startswith("system:"):
+        return name
+    return prefix + name
+
+
+def _parse_subjects(path, entry, user_prefix, group_prefix, allow_privileged):
+    found = []
+
+    def add(spath, kind, name):
+        """A User or Group subject: validated, OIDC-prefixed, checked against the guard."""
+        _check_subject_name(spath, name)
+        if kind == "User" and name.startswith("system:serviceaccount:"):
+            raise SpecError(spath, "%r is a ServiceAccount; write it as service_accounts: [namespace/name]"
+                            % name)
+        name = _apply_prefix(user_prefix if kind == "User" else group_prefix, name)
+        privileged = personas.PRIVILEGED_USERS if kind == "User" else personas.PRIVILEGED_GROUPS
+        if name in privileged and not allow_privileged:
+            reach = {
+                "system:anonymous": "unauthenticated request",
+                "system:unauthenticated": "unauthenticated request",
+                "system:serviceaccounts": "ServiceAccount in the cluster",
+            }.get(name, "authenticated user")
+            raise SpecError(spath, "granting a role to %s %r reaches every %s; refused unless allow_privileged "
+                                   "is true" % (kind, name, reach))
+        found.append(Subject(kind, name, ""))
+
+    for i, name in enumerate(_str_list(path + ".users", entry.get("users"))):
+        add("%s.users[%d]" % (path, i), "User", name)
+    for i, name in enumerate(_str_list(path + ".groups", entry.get("groups"))):
+        add("%s.groups[%d]" % (path, i), "Group", name)
+    for i, ref in enumerate(_str_list(path + ".service_accounts", entry.get("service_accounts"))):
+        spath = "%s.service_accounts[%d]" % (path, i)
+        if not isinstance(ref, str) or ref.count("/") != 1:
+            raise SpecError(spath, "expected namespace/name, got %r" % (ref,))
+        ns, name = ref.split("/")
+        if not ns or not name:
+            raise SpecError(spath, "expected namespace/name, got %r" % (ref,))
+        _check_dns_label(spath, ns, "namespace")
+        _check_dns_subdomain(spath, name, "ServiceAccount")
+        found.append(Subject("ServiceAccount", name, ns))
+    for i, subj in enumerate(_str_list(path + ".subjects", entry.get("subjects"))):
+        spath = "%s.subjects[%d]" % (path, i)
+        if not isinstance(subj, dict):
+            raise SpecError(spath, "expected a mapping with kind and name, got %s" % _type(subj))
+        for key in subj:
+            if key not in SUBJECT_KEYS:
+                raise SpecError("%s.%s" % (spath, key), "unknown option%s; expected one of %s"
+                                % (_suggest(key, SUBJECT_KEYS), ", ".join(SUBJECT_KEYS)))
+        kind = subj.get("kind")
+        if kind not in SUBJECT_KINDS:
+            raise SpecError(spath + ".kind", "unknown subject kind %r; expected one of %s"
+                            % (kind, ", ".join(SUBJECT_KINDS)))
+        api_group = subj.get("api_group")
+        expected_group = "" if kind == "ServiceAccount" else RBAC_GROUP
+        if api_group not in (None, expected_group):
+            raise SpecError(spath + ".api_group", "a %s subject has apiGroup %r, not %r"
+                            % (kind, expected_group, api_group))
+        name = subj.get("name")
+        if kind == "ServiceAccount":
+            if not subj.get("namespace"):
+                raise SpecError(spath + ".namespace", "a ServiceAccount subject needs its namespace")
+            _check_dns_subdomain(spath + ".name", name, "ServiceAccount")
+            _check_dns_label(spath + ".namespace", subj.get("namespace"), "namespace")
+            found.append(Subject("ServiceAccount", name, subj["namespace"]))
+        else:
+            if subj.get("namespace"):
+                raise SpecError(spath + ".namespace", "only ServiceAccount subjects have a namespace")
+            add(spath + ".name", kind, name)
+    return found
+
+
+# -------------------------------------------------------------------------- entries
+
+
+def _parse_scope(path, entry):
+    names, regexes, sels = [], [], []
+    if "namespaces" in entry and entry.get("namespaces") is not None:
+        raw = _str_list(path + ".namespaces", entry.get("namespaces"))
+        if not raw:
+            raise SpecError(path + ".namespaces", "empty list; omit namespaces for a cluster-wide grant")
+        for i, ns in enumerate(raw):
+            _check_dns_label("%s.namespaces[%d]" % (path, i), ns, "namespace")
+            if ns not in names:
+                names.append(ns)
+    regex = entry.get("namespace_regex")
+    if regex is not None:
+        values = regex if isinstance(regex, list) else [regex]
+        for i, r in enumerate(values):
+            rpath = path + ".namespace_regex" + ("[%d]" % i if isinstance(regex, list) else "")
+            regexes.append(parse_regex(rpath, r))
+    sel = entry.get("namespace_selector")
+    if sel is not None:
+        values = sel if isinstance(sel, list) else [sel]
+        for i, s in enumerate(values):
+            spath = path + ".namespace_selector" + ("[%d]" % i if isinstance(sel, list) else "")
+            if not isinstance(s, str):
+                raise SpecError(spath, "expected a label selector string such as 'team=vm', got %s" % _type(s))
+            sels.append(parse_selector(spath, s))
+    cluster = not (names or regexes or sels)
+    return Scope(cluster, tuple(names), tuple(regexes), tuple(sels))
+
+
+def parse_entry(index, entry, role_set, user_prefix, group_prefix, allow_privileged):
+    path = "bindings[%d]" % index
+    if not isinstance(entry, dict):
+        raise SpecError(path, "expected a mapping (persona/cluster_role/role plus subjects), got %s" % _type(entry))
+    for key in entry:
+        if key not in ENTRY_KEYS:
+            raise SpecError("%s.%s" % (path, key), "unknown option%s; expected one of %s"
+                            % (_suggest(key, ENTRY_KEYS), ", ".join(ENTRY_KEYS)))
+    given = [k for k in ("persona", "cluster_role", "role") if entry.get(k) is not None]
+    if len(given) != 1:
+        raise SpecError(path, "give exactly one of persona, cluster_role or role (%s)"
+                        % ("got " + " and ".join(given) if given else "got none"))
+    persona = None
+    if entry.get("persona") is not None:
+        persona = entry["persona"]
+        if persona not in personas.PERSONAS:
+            raise SpecError(path + ".persona", "unknown persona %r%s; expected one of %s"
+                            % (persona, _suggest(persona, personas.PERSONAS), ", ".join(personas.PERSONAS)))
+        role_kind, role_name = "ClusterRole", personas.ROLE_SETS[role_set][persona]
+    elif entry.get("cluster_role") is not None:
+        role_kind, role_name = "ClusterRole", entry["cluster_role"]
+        _check_role_name(path + ".cluster_role", role_name)
+        persona = personas.persona_for_role(role_set, role_name)
+    else:
+        role_kind, role_name = "Role", entry["role"]
+        _check_role_name(path + ".role", role_name)
+
+    name = entry.get("name")
+    if name is not None:
+        _check_dns_subdomain(path + ".name", name, "binding")
+
+    scope = _parse_scope(path, entry)
+    if role_kind == "Role" and scope.cluster:
+        raise SpecError(path + ".role", "a Role exists in one namespace; give namespaces, namespace_regex or "
+                                        "namespace_selector (or use cluster_role for a cluster-wide grant)")
+    if (role_kind == "ClusterRole" and role_name in personas.PRIVILEGED_CLUSTER_ROLES and scope.cluster
+            and not allow_privileged):
+        why = " (role_set %s maps persona %s to it)" % (role_set, persona) if entry.get("persona") else ""
+        raise SpecError(path, "granting %s cluster-wide%s is refused unless allow_privileged is true"
+                        % (role_name, why))
+
+    subjects = _parse_subjects(path, entry, user_prefix, group_prefix, allow_privileged)
+    if not subjects:
+        raise SpecError(path, "no subjects; give users, groups, service_accounts or subjects")
+    unique = frozenset(subjects)
+    if len(unique) > MAX_SUBJECTS_PER_BINDING:
+        raise SpecError(path, "%d subjects; at most %d per binding (a Kubernetes object must stay well under "
+                              "etcd's 1.5 MiB limit; grant to a group instead)"
+                        % (len(unique), MAX_SUBJECTS_PER_BINDING))
+    return Grant(path, role_kind, role_name, persona, unique, scope, name)
+
+
+def parse_declaration(bindings, role_set="vmo", owner="vmo-rbac", oidc_user_prefix="", oidc_group_prefix="",
+                      legacy_dashboard_bindings=False, allow_privileged=False):
+    """Validate everything the user declared; return a Declaration or raise SpecError."""
+    if role_set not in personas.ROLE_SETS:
+        raise SpecError("role_set", "unknown role set %r%s; expected one of %s"
+                        % (role_set, _suggest(role_set, list(personas.ROLE_SETS)), ", ".join(personas.ROLE_SETS)))
+    _check_dns_label("owner", owner, "owner")
+    user_prefix = _check_prefix("oidc_user_prefix", oidc_user_prefix)
+    group_prefix = _check_prefix("oidc_group_prefix", oidc_group_prefix)
+    if bindings is None:
+        bindings = []
+    if not isinstance(bindings, (list, tuple)):
+        raise SpecError("bindings", "expected a list of grants, got %s" % _type(bindings))
+    grants = [parse_entry(i, e, role_set, user_prefix, group_prefix, allow_privileged)
+              for i, e in enumerate(bindings)]
+    return Declaration(tuple(grants), role_set, owner, user_prefix, group_prefix,
+                       bool(legacy_dashboard_bindings), bool(allow_privileged))
+
+
+# ---------------------------------------------------------------------------- names
+
+
+def _slug(text):
+    slug = re.sub(r"[^a-z0-9.-]+", "-", text.lower()).strip("-.")
+    return re.sub(r"-{2,}", "-", slug) or "role"
+
+
+def binding_name(owner, role_kind, role_name, override=None):
+    """Deterministic, readable binding names: ``vmo-rbac-spectro-vm-admin``,
+    ``vmo-rbac-kubevirt.io-admin``, ``vmo-rbac-role-vm-operator`` (a namespaced Role)."""
+    if override:
+        return override
+    middle = "role-" if role_kind == "Role" else ""
+    return (owner + "-" + middle + _slug(role_name))[:253].rstrip("-.")
+
+
+def transition_name(name):
+    """The name of the short-lived binding that bridges an in-place roleRef change."""
+    return (name[:240].rstrip("-.") + "-transition")

@@ -1,0 +1,265 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: vmo_role_binding
+short_description: Grant VMO personas to users, groups and service accounts, idempotently
+version_added: 0.1.0
+description:
+  - Makes a cluster hold exactly the declared persona grants for Palette Virtual Machine
+    Orchestrator (VMO) or KubeVirt virtual machines, as ClusterRoleBindings (cluster-wide) and
+    RoleBindings (restricted to namespaces named, matched by a regular expression, or selected by
+    labels).
+  - One task replaces the Palette UI steps (cluster Settings, RBAC, Add New Binding, Confirm) per
+    cluster, and can run every hour against every cluster.
+  - Every binding it creates carries the labels C(app.kubernetes.io/managed-by=vmo.rbac) and
+    C(vmo.rbac/owner=<owner>), plus C(vmo.rbac/persona) and C(vmo.rbac/scope); the subjects of an
+    owned binding are exactly the declared ones. A same-name binding it does not own is never
+    modified or deleted; the task fails before any write and names it.
+  - A run reads the cluster with a handful of LIST requests (never one per binding), plans, and
+    writes only the differences, all creates before any delete. A run with nothing to change
+    makes no writes.
+  - Bad input, missing namespaces and missing roles fail before the first write, naming the field.
+  - Use M(vmo.rbac.vmo_rbac_validate) to prove what the subjects can actually do.
+author:
+  - vmo.rbac contributors
+extends_documentation_fragment:
+  - vmo.rbac.bindings
+  - vmo.rbac.connection
+options:
+  state:
+    description:
+      - V(present) makes the declared grants exist exactly as declared.
+      - V(absent) deletes the declared grants (only bindings this O(owner) owns).
+    type: str
+    default: present
+    choices: [present, absent]
+  require_roles:
+    description:
+      - Fail before any write when a referenced ClusterRole or Role does not exist (after waiting
+        O(wait_for_roles) seconds). Kubernetes itself accepts bindings to missing roles, which then
+        grant nothing.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: Reports exactly the actions it would take, and writes nothing.
+  diff_mode:
+    support: full
+    description: Shows each changed binding before and after (role, subjects, labels).
+seealso:
+  - module: vmo.rbac.vmo_rbac_validate
+  - name: VMO personas and role sets
+    description: What each persona may do, and how the two role sets differ.
+    link: https://github.com/vmo-rbac/vmo.rbac/blob/main/docs/personas.md
+  - name: Least-privilege automation identity
+    description: The ClusterRole this module needs, shipped in files/automation-clusterrole.yaml.
+    link: https://github.com/vmo-rbac/vmo.rbac/blob/main/docs/security.md
+"""
+
+EXAMPLES = r"""
+- name: Grant the VMO personas on one cluster
+  vmo.rbac.vmo_role_binding:
+    context: prod-east
+    bindings:
+      - persona: admin
+        groups: [vmo-admins]
+      - persona: power-user
+        groups: [vm-operators]
+        subjects:
+          - {kind: User, name: alice@example.com}
+          - {kind: ServiceAccount, name: ci, namespace: automation}
+        namespaces: [team-a, team-b]
+      - persona: viewer
+        namespace_selector: team=vm
+        groups: [auditors]
+
+- name: Palette-style regular expression; new matching namespaces are picked up by the next run
+  vmo.rbac.vmo_role_binding:
+    bindings:
+      - cluster_role: my-custom-role
+        namespace_regex: /^web-app/
+        users: [bob@example.com]
+
+- name: OIDC cluster whose API server prefixes users and groups with "oidc:"
+  vmo.rbac.vmo_role_binding:
+    oidc_user_prefix: "oidc:"
+    oidc_group_prefix: "oidc:"
+    bindings:
+      - persona: user
+        groups: [vm-users]          # bound as oidc:vm-users
+
+- name: Standard Kubernetes roles instead of spectro-vm-* (cluster-admin needs allow_privileged)
+  vmo.rbac.vmo_role_binding:
+    role_set: kubernetes
+    allow_privileged: true
+    bindings:
+      - persona: admin
+        groups: [platform-admins]
+
+- name: Day-0, right after cluster creation; wait for the VMO pack to install its roles
+  vmo.rbac.vmo_role_binding:
+    wait_for_roles: 600
+    bindings: "{{ vmo_rbac_bindings }}"
+
+- name: Scheduled run that also removes grants dropped from the inventory
+  vmo.rbac.vmo_role_binding:
+    purge: true
+    bindings: "{{ vmo_rbac_bindings }}"
+
+- name: Withdraw a grant
+  vmo.rbac.vmo_role_binding:
+    state: absent
+    bindings:
+      - persona: viewer
+        groups: [auditors]
+        namespace_selector: team=vm
+"""
+
+RETURN = r"""
+changed:
+  description: Whether anything was (or, in check mode, would be) written.
+  returned: always
+  type: bool
+actions:
+  description:
+    - The writes made (or, in check mode, planned), in execution order (every create before any delete).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    action:
+      description: V(create), V(update) or V(delete).
+      type: str
+      sample: create
+    kind:
+      description: V(ClusterRoleBinding) or V(RoleBinding).
+      type: str
+      sample: RoleBinding
+    namespace:
+      description: The namespace of a RoleBinding.
+      type: str
+      returned: for RoleBindings
+      sample: team-a
+    name:
+      description: The binding's name.
+      type: str
+      sample: vmo-rbac-spectro-vm-power-user
+    reason:
+      description: >-
+        Why, for example V(missing), V(subjects: add User alice), V(no longer declared (purge\)).
+      type: str
+      sample: missing
+  sample:
+    - action: create
+      kind: RoleBinding
+      namespace: team-a
+      name: vmo-rbac-spectro-vm-power-user
+      reason: missing
+summary:
+  description:
+    - Counts of bindings C(created), C(updated) (subjects or labels), C(replaced) (deleted because the
+      grant moved to another role), C(deleted) (state absent, purge) and C(unchanged).
+  returned: always
+  type: dict
+  sample: {created: 2, updated: 0, replaced: 0, deleted: 0, unchanged: 82}
+bindings:
+  description: The grants as they are after the run (empty with O(state=absent)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: V(ClusterRoleBinding) or V(RoleBinding).
+      type: str
+    namespace:
+      description: The namespace of a RoleBinding.
+      type: str
+      returned: for RoleBindings
+    name:
+      description: The binding's name.
+      type: str
+    role_ref:
+      description: The referenced role, C(kind) and C(name).
+      type: dict
+    subjects:
+      description: The subjects, as in the Kubernetes object (C(kind), C(name), C(namespace), C(apiGroup)).
+      type: list
+      elements: dict
+    persona:
+      description: The persona the role stands for, V(custom) for any other role.
+      type: str
+    labels:
+      description: The ownership labels the collection sets.
+      type: dict
+  sample:
+    - kind: ClusterRoleBinding
+      name: vmo-rbac-spectro-vm-admin
+      role_ref: {kind: ClusterRole, name: spectro-vm-admin}
+      subjects: [{kind: Group, name: vmo-admins, apiGroup: rbac.authorization.k8s.io}]
+      persona: admin
+      labels:
+        app.kubernetes.io/managed-by: vmo.rbac
+        vmo.rbac/owner: vmo-rbac
+        vmo.rbac/persona: admin
+        vmo.rbac/scope: cluster
+api_requests:
+  description: How many HTTP requests the module sent to the API server (retries not counted).
+  returned: always
+  type: int
+  sample: 4
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.vmo.rbac.plugins.module_utils import auth, engine
+from ansible_collections.vmo.rbac.plugins.module_utils.cluster import (
+    KUBERNETES_IMPORT_ERROR, Cluster, ClusterError,
+)
+from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError
+
+
+def argument_spec():
+    spec = dict(engine.DECLARATION_ARG_SPEC)
+    spec.update(
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        require_roles=dict(type="bool", default=True),
+    )
+    spec.update(auth.CONNECTION_ARG_SPEC)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if KUBERNETES_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
+    problem = auth.check_connection_params(module.params)
+    if problem:
+        module.fail_json(msg="%s: %s" % problem)
+    try:
+        engine.declaration_from_params(module.params)  # bad input fails before connecting
+        cluster = Cluster(auth.connection_params(module.params), component="vmo_role_binding")
+        result = engine.enforce(module.params, cluster, check_mode=module.check_mode, diff=module._diff)
+    except SpecError as exc:
+        module.fail_json(msg=str(exc), field=exc.path, changed=False)
+    except engine.PreflightError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    except engine.PartialApplyError as exc:
+        module.fail_json(msg=str(exc), changed=bool(exc.done), actions=exc.done)
+    except ClusterError as exc:
+        module.fail_json(msg=exc.message, changed=False, status=exc.status)
+    warnings = result.pop("warnings", [])
+    for w in warnings:
+        module.warn(w)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
