@@ -286,59 +286,6 @@ def reference_cluster_roles():
     ]
 
 
-def kubevirt_aggregated_roles():
-    """KubeVirt-like kubevirt.io:admin|edit|view roles carrying the aggregation labels.
-
-    KubeVirt installs roles like these; the controller manager's ClusterRole
-    aggregation merges their rules into the standard admin, edit and view roles.
-    The tests install them to reproduce the standard role set on a plain cluster.
-    """
-    edit = [
-        {"apiGroups": ["subresources.kubevirt.io"],
-         "resources": ["virtualmachineinstances/console", "virtualmachineinstances/vnc",
-                       "virtualmachineinstances/vnc/screenshot", "virtualmachineinstances/portforward"],
-         "verbs": ["get"]},
-        {"apiGroups": ["subresources.kubevirt.io"],
-         "resources": ["virtualmachines/start", "virtualmachines/stop", "virtualmachines/restart",
-                       "virtualmachines/migrate", "virtualmachineinstances/pause",
-                       "virtualmachineinstances/unpause"],
-         "verbs": ["update"]},
-        {"apiGroups": ["kubevirt.io"], "resources": _VM_RESOURCES, "verbs": _READ + _WRITE},
-        {"apiGroups": ["snapshot.kubevirt.io"],
-         "resources": ["virtualmachinesnapshots", "virtualmachinesnapshotcontents", "virtualmachinerestores"],
-         "verbs": _READ + _WRITE},
-        {"apiGroups": ["clone.kubevirt.io"], "resources": ["virtualmachineclones"], "verbs": _READ + _WRITE},
-        {"apiGroups": ["cdi.kubevirt.io"], "resources": ["datavolumes"], "verbs": _READ + _WRITE},
-    ]
-    view = [
-        {"apiGroups": ["kubevirt.io"], "resources": _VM_RESOURCES, "verbs": _READ},
-        {"apiGroups": ["snapshot.kubevirt.io"],
-         "resources": ["virtualmachinesnapshots", "virtualmachinesnapshotcontents", "virtualmachinerestores"],
-         "verbs": _READ},
-        {"apiGroups": ["clone.kubevirt.io"], "resources": ["virtualmachineclones"], "verbs": _READ},
-        {"apiGroups": ["subresources.kubevirt.io"],
-         "resources": ["virtualmachineinstances/guestosinfo", "virtualmachineinstances/filesystemlist",
-                       "virtualmachineinstances/userlist"],
-         "verbs": ["get"]},
-    ]
-    out = []
-    for level, rules in (("admin", edit), ("edit", edit), ("view", view)):
-        out.append({
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {
-                "name": "kubevirt.io:" + level,
-                "labels": {
-                    "kubevirt.io": "",
-                    "rbac.authorization.k8s.io/aggregate-to-" + level: "true",
-                    "app.kubernetes.io/part-of": "vmo-rbac-test-kubevirt",
-                },
-            },
-            "rules": copy.deepcopy(rules),
-        })
-    return out
-
-
 # --------------------------------------------------------------------------------------
 # A small RBAC rule evaluator. The API server is the authority (validation always asks
 # it); this evaluator exists so that unit tests can prove the reference roles satisfy

@@ -1,0 +1,242 @@
+"""Test-side handles on the local clusters: admin client, identities, audit log.
+
+Tests talk to the clusters with the official Kubernetes client (as any user would) and
+obtain credentials for any user with any groups (client certificates signed by the
+cluster CA) and for any ServiceAccount (TokenRequest). Nothing here fakes the API.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import kubernetes.client as k8s
+import yaml
+from kubernetes.client.rest import ApiException
+
+from tests.controlplane import controlplane as cp
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE_ROLES = ROOT / "files" / "reference-roles.yaml"
+KUBEVIRT_ROLES = ROOT / "tests" / "fixtures" / "kubevirt-roles.yaml"
+
+
+def _client(server: str, ca: Path, cert: Path | None = None, key: Path | None = None, token: str | None = None):
+    cfg = k8s.Configuration()
+    cfg.host = server
+    cfg.ssl_ca_cert = str(ca)
+    if cert:
+        cfg.cert_file, cfg.key_file = str(cert), str(key)
+    if token:
+        cfg.api_key = {"authorization": "Bearer " + token}
+    return k8s.ApiClient(cfg)
+
+
+@dataclass
+class Identity:
+    """Credentials of one test identity, usable as module connection params."""
+
+    user: str
+    groups: tuple
+    params: dict  # host, ca_cert, client_cert/client_key or api_key
+    client: k8s.ApiClient
+    kubeconfig: Path
+
+    def rbac(self):
+        return k8s.RbacAuthorizationV1Api(self.client)
+
+
+@dataclass
+class TestCluster:
+    """One running local cluster as the tests see it."""
+
+    name: str
+    server: str
+    ca: Path
+    pki: Path
+    audit_log: Path
+    workdir: Path
+    _identities: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_controlplane(cls, c: cp.Cluster, workdir: Path):
+        return cls(c.name, c.server, c.ca_file, c.pki, c.audit_log, workdir)
+
+    # ------------------------------------------------------------- clients
+
+    @property
+    def admin(self) -> k8s.ApiClient:
+        if "admin" not in self._identities:
+            self._identities["admin"] = _client(self.server, self.ca, self.pki / "admin.crt", self.pki / "admin.key")
+        return self._identities["admin"]
+
+    def rbac(self, client=None):
+        return k8s.RbacAuthorizationV1Api(client or self.admin)
+
+    def core(self, client=None):
+        return k8s.CoreV1Api(client or self.admin)
+
+    def identity(self, user: str, groups=("system:masters",)) -> Identity:
+        """A client-certificate identity; by default a cluster admin with its own user name,
+        so that its requests can be told apart in the audit log."""
+        key = ("cert", user, tuple(groups))
+        if key in self._identities:
+            return self._identities[key]
+        d = self.workdir / "identities" / self.name / uuid.uuid4().hex[:8]
+        d.mkdir(parents=True)
+        cert_pem, key_pem = cp.issue_client_cert(self.pki, user, groups)
+        (d / "tls.crt").write_bytes(cert_pem)
+        (d / "tls.key").write_bytes(key_pem)
+        (d / "tls.key").chmod(0o600)
+        params = {"host": self.server, "ca_cert": str(self.ca), "client_cert": str(d / "tls.crt"),
+                  "client_key": str(d / "tls.key")}
+        kubeconfig = self._write_kubeconfig(d, user, {"client-certificate": str(d / "tls.crt"),
+                                                       "client-key": str(d / "tls.key")})
+        ident = Identity(user, tuple(groups), params,
+                         _client(self.server, self.ca, d / "tls.crt", d / "tls.key"), kubeconfig)
+        self._identities[key] = ident
+        return ident
+
+    def service_account(self, namespace: str, name: str, expiration: int = 3600) -> Identity:
+        """A ServiceAccount (created if missing) with a bound token from TokenRequest."""
+        core = self.core()
+        try:
+            core.create_namespaced_service_account(namespace, {"metadata": {"name": name}})
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+        tr = core.create_namespaced_service_account_token(
+            name, namespace, {"spec": {"expirationSeconds": expiration}})
+        token = tr.status.token
+        d = self.workdir / "identities" / self.name / uuid.uuid4().hex[:8]
+        d.mkdir(parents=True)
+        kubeconfig = self._write_kubeconfig(d, f"sa-{namespace}-{name}", {"token": token})
+        user = f"system:serviceaccount:{namespace}:{name}"
+        return Identity(user, ("system:serviceaccounts", f"system:serviceaccounts:{namespace}"),
+                        {"host": self.server, "ca_cert": str(self.ca), "api_key": token},
+                        _client(self.server, self.ca, token=token), kubeconfig)
+
+    def _write_kubeconfig(self, d: Path, user: str, creds: dict) -> Path:
+        path = d / "kubeconfig"
+        path.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": self.name,
+            "clusters": [{"name": self.name, "cluster": {"server": self.server,
+                                                         "certificate-authority": str(self.ca)}}],
+            "users": [{"name": user, "user": creds}],
+            "contexts": [{"name": self.name, "context": {"cluster": self.name, "user": user}}],
+        }))
+        path.chmod(0o600)
+        return path
+
+    # ------------------------------------------------------------- objects
+
+    def apply_manifest(self, path: Path):
+        """Create or replace the ClusterRoles of a manifest (what the tests install)."""
+        rbac = self.rbac()
+        for doc in yaml.safe_load_all(path.read_text()):
+            if not doc:
+                continue
+            assert doc["kind"] == "ClusterRole", doc["kind"]
+            try:
+                rbac.create_cluster_role(doc)
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+                current = rbac.read_cluster_role(doc["metadata"]["name"])
+                doc["metadata"]["resourceVersion"] = current.metadata.resource_version
+                rbac.replace_cluster_role(doc["metadata"]["name"], doc)
+
+    def namespace(self, name: str, labels: dict | None = None):
+        try:
+            self.core().create_namespace({"metadata": {"name": name, "labels": labels or {}}})
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+        return name
+
+    def delete_namespace(self, name: str):
+        try:
+            self.core().delete_namespace(name)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    def can(self, user: str, verb: str, resource: str, group: str = "", namespace: str = "",
+            subresource: str = "", groups=None) -> bool:
+        """Ask the API server (SubjectAccessReview) whether user/groups may do it."""
+        body = {"spec": {"user": user, "groups": list(groups if groups is not None else ["system:authenticated"]),
+                         "resourceAttributes": {"verb": verb, "group": group, "resource": resource,
+                                                "subresource": subresource, "namespace": namespace}}}
+        res = k8s.AuthorizationV1Api(self.admin).create_subject_access_review(body)
+        return bool(res.status.allowed)
+
+    def wait_for_aggregation(self, timeout: float = 60.0):
+        """Wait until the controller manager merged the kubevirt.io:* rules into admin/edit/view."""
+        deadline = time.monotonic() + timeout
+        rbac = self.rbac()
+        while True:
+            ok = True
+            for role in ("admin", "edit", "view"):
+                rules = rbac.read_cluster_role(role).rules or []
+                if not any("kubevirt.io" in (r.api_groups or []) for r in rules):
+                    ok = False
+            if ok:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("ClusterRole aggregation did not merge kubevirt.io rules within %ss" % timeout)
+            time.sleep(0.2)
+
+    def bindings(self, owner: str | None = None):
+        """{(kind, namespace, name): object dict} of bindings, optionally of one owner."""
+        sel = f"vmo.rbac/owner={owner}" if owner else None
+        rbac = self.rbac()
+        out = {}
+        for item in rbac.list_cluster_role_binding(label_selector=sel).items:
+            out[("ClusterRoleBinding", "", item.metadata.name)] = self.admin.sanitize_for_serialization(item)
+        for item in rbac.list_role_binding_for_all_namespaces(label_selector=sel).items:
+            out[("RoleBinding", item.metadata.namespace, item.metadata.name)] = \
+                self.admin.sanitize_for_serialization(item)
+        return out
+
+    # ---------------------------------------------------------------- audit
+
+    def audit(self) -> "AuditWindow":
+        return AuditWindow(self.audit_log)
+
+
+class AuditWindow:
+    """The audit events written after this object was made (JSON lines, Metadata level)."""
+
+    WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = path.stat().st_size if path.exists() else 0
+
+    def events(self, user: str | None = None, user_agent: str | None = None, settle: float = 0.3):
+        time.sleep(settle)  # the log backend writes synchronously; this only covers in-flight requests
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset)
+            data = fh.read()
+        out = []
+        for line in data.splitlines():
+            if not line.strip():
+                continue
+            ev = json.loads(line)
+            if ev.get("stage") != "ResponseComplete":
+                continue
+            if user and ev.get("user", {}).get("username") != user:
+                continue
+            if user_agent and not (ev.get("userAgent") or "").startswith(user_agent):
+                continue
+            out.append(ev)
+        return out
+
+    def writes(self, **kw):
+        return [e for e in self.events(**kw) if e["verb"] in self.WRITE_VERBS]
+
+    def reads(self, **kw):
+        return [e for e in self.events(**kw) if e["verb"] not in self.WRITE_VERBS]
