@@ -81,7 +81,10 @@ def run_playbook(playbook: str | Path | list, *, check=False, diff=False, extra_
             evf.write_text(json.dumps(extra_vars))
             cmd += ["-e", "@" + str(evf)]
         cmd += list(args)
-        e = ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", **(env or {})})
+        # ansible-core has no JSON stdout callback of its own: use the tests' one (shape of ansible.posix.json).
+        e = ansible_env({"ANSIBLE_STDOUT_CALLBACK": "vmo_json",
+                         "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "callback_plugins"),
+                         **(env or {})})
         proc = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=timeout, check=False)
     results = []
     try:
