@@ -151,12 +151,15 @@ options:
     description:
       - Also delete this owner's bindings that the declaration no longer contains. Bindings of other
         owners, and bindings not made by this collection, are never touched.
+      - For M(vmo.rbac.vmo_rbac_validate), such leftovers are reported as drift only when V(true), so
+        that drift is exactly what M(vmo.rbac.vmo_role_binding) would do with the same options.
     type: bool
     default: false
   wait_for_roles:
     description:
       - Seconds to wait for missing referenced roles to appear before failing (day-0 runs, when the
         VMO pack may still be installing). V(0) checks once.
+      - M(vmo.rbac.vmo_rbac_validate) waits the same way before reporting missing roles.
     type: int
     default: 0
 """

@@ -1,0 +1,321 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Capability matrix -> access checks -> verdicts.
+
+Pure: no Ansible, no network. ``build_checks`` expands the declared grants into one
+SubjectAccessReview question per subject x capability check x scope, each with the
+answer the matrix expects; the module asks the API server; ``evaluate`` compares.
+
+Who is asked:
+- a User subject as that user (plus ``system:authenticated``, which every real user has);
+- a Group subject as a synthetic user that belongs to only that group (plus
+  ``system:authenticated``), so the answer reflects the group's grants alone;
+- a ServiceAccount as ``system:serviceaccount:<ns>:<name>`` with the groups the API server
+  gives every ServiceAccount.
+Names are the bound names, so OIDC prefixes are checked exactly as the enforcer wrote them.
+
+Where: namespace-restricted grants are asked inside each scoped namespace and in one
+namespace outside the scope, where only cluster-wide grants may allow anything (scope
+leakage); cluster-wide grants are asked across all namespaces (namespace ""), which RBAC
+answers from ClusterRoleBindings alone; cluster-scoped capabilities are asked once at
+cluster scope, where only cluster-wide grants count.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections import namedtuple
+
+from ansible_collections.vmo.rbac.plugins.module_utils import personas
+from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError, subject_label
+
+GROUP_PROBE_USER = "system:vmo-rbac:group-probe"
+AUTHENTICATED = "system:authenticated"
+OUTSIDE_FALLBACK = "vmo-rbac-outside-scope"
+SCOPE_ALL = "all-namespaces"
+SCOPE_CLUSTER = "cluster"
+SCOPE_NAMESPACE = "namespace"
+SCOPE_OUTSIDE = "outside"
+
+CAPABILITY_KEYS = ("scope", "description", "checks", "expect", "enabled")
+CHECK_KEYS = ("verb", "group", "resource", "subresource")
+
+Check = namedtuple(
+    "Check",
+    "subject capability verb group resource subresource namespace scope expected personas",
+)
+
+
+# ----------------------------------------------------------------------- the matrix
+
+
+def build_matrix(role_set, overrides=None):
+    """The shipped matrix for ``role_set`` with the user's ``capabilities`` overrides.
+
+    An override may change a capability's checks (for example the VM template resource,
+    which is an assumption), its expectations per persona or per role name, disable it
+    (``enabled: false``), or add a new capability (``checks`` and ``expect`` required).
+    """
+    m = personas.default_matrix(role_set)
+    m["expect_roles"] = {}
+    if overrides is None:
+        return m
+    if not isinstance(overrides, dict):
+        raise SpecError("capabilities", "expected a mapping of capability name to its definition")
+    for name, spec in overrides.items():
+        path = "capabilities.%s" % name
+        if not isinstance(name, str) or not name:
+            raise SpecError("capabilities", "capability names must be non-empty strings")
+        if not isinstance(spec, dict):
+            raise SpecError(path, "expected a mapping (checks, expect, scope, description, enabled)")
+        for key in spec:
+            if key not in CAPABILITY_KEYS:
+                raise SpecError("%s.%s" % (path, key), "unknown option; expected one of %s" % ", ".join(CAPABILITY_KEYS))
+        if spec.get("enabled") is False:
+            m["capabilities"].pop(name, None)
+            continue
+        cap = m["capabilities"].get(name)
+        if cap is None:
+            if "checks" not in spec or "expect" not in spec:
+                raise SpecError(path, "a new capability needs checks and expect")
+            cap = m["capabilities"][name] = {"scope": "namespaced", "description": name, "checks": []}
+        if "scope" in spec:
+            if spec["scope"] not in ("namespaced", "cluster"):
+                raise SpecError(path + ".scope", "expected namespaced or cluster, got %r" % (spec["scope"],))
+            cap["scope"] = spec["scope"]
+        if "description" in spec:
+            cap["description"] = str(spec["description"])
+        if "checks" in spec:
+            cap["checks"] = _parse_checks(path + ".checks", spec["checks"])
+        if "expect" in spec:
+            expect = spec["expect"]
+            if not isinstance(expect, dict) or not expect:
+                raise SpecError(path + ".expect", "expected a mapping of persona (or role name) to true/false")
+            for who, allowed in expect.items():
+                if not isinstance(allowed, bool):
+                    raise SpecError("%s.expect.%s" % (path, who), "expected true or false, got %r" % (allowed,))
+                if who in personas.PERSONAS:
+                    m["expect"].setdefault(who, {})[name] = allowed
+                else:
+                    m["expect_roles"].setdefault(who, {})[name] = allowed
+    return m
+
+
+def _parse_checks(path, checks):
+    if not isinstance(checks, list) or not checks:
+        raise SpecError(path, "expected a non-empty list of {verb, group, resource, subresource}")
+    out = []
+    for i, c in enumerate(checks):
+        cpath = "%s[%d]" % (path, i)
+        if not isinstance(c, dict):
+            raise SpecError(cpath, "expected a mapping with verb, group, resource")
+        for key in c:
+            if key not in CHECK_KEYS:
+                raise SpecError("%s.%s" % (cpath, key), "unknown option; expected one of %s" % ", ".join(CHECK_KEYS))
+        for key in ("verb", "resource"):
+            if not isinstance(c.get(key), str) or not c.get(key):
+                raise SpecError("%s.%s" % (cpath, key), "required (a non-empty string)")
+        for key in ("group", "subresource"):
+            if c.get(key) is not None and not isinstance(c.get(key), str):
+                raise SpecError("%s.%s" % (cpath, key), "expected a string")
+        out.append({"verb": c["verb"], "group": c.get("group") or "", "resource": c["resource"],
+                    "subresource": c.get("subresource") or ""})
+    return out
+
+
+def expectation(matrix, role_name, persona, capability):
+    """What one grant promises for a capability: True, False, or None (unknown)."""
+    by_role = matrix["expect_roles"].get(role_name)
+    if by_role is not None and capability in by_role:
+        return by_role[capability]
+    if persona in matrix["expect"]:
+        return bool(matrix["expect"][persona].get(capability, False))
+    if role_name in personas.LEGACY_DASHBOARD_ROLES:
+        return False  # the legacy list roles grant no capability of the matrix
+    return None
+
+
+def _union(values):
+    """OR over grants: any True wins; unknown (None) beats False."""
+    if any(v is True for v in values):
+        return True
+    if any(v is None for v in values):
+        return None
+    return False
+
+
+# --------------------------------------------------------------------- identities
+
+
+def identity(subject):
+    """(user, groups) that a SubjectAccessReview asks as, for a binding subject."""
+    if subject.kind == "User":
+        return subject.name, [AUTHENTICATED]
+    if subject.kind == "Group":
+        return GROUP_PROBE_USER, sorted(set([subject.name, AUTHENTICATED]))
+    ns = subject.namespace
+    return ("system:serviceaccount:%s:%s" % (ns, subject.name),
+            ["system:authenticated", "system:serviceaccounts", "system:serviceaccounts:%s" % ns])
+
+
+# ------------------------------------------------------------------------- checks
+
+
+def grants_by_subject(desired):
+    """{Subject: [(namespace or '', role_name, persona)]} from resolved bindings."""
+    out = {}
+    for b in desired.values():
+        for s in b.subjects:
+            out.setdefault(s, []).append((b.namespace, b.role_name, b.persona))
+    return out
+
+
+def outside_namespace(scoped, existing):
+    """One namespace outside ``scoped`` to probe for leakage: ``default`` if possible."""
+    candidates = sorted(set(existing or ()) - set(scoped))
+    if "default" in candidates:
+        return "default"
+    for ns in candidates:
+        if not ns.startswith("kube-"):
+            return ns
+    return candidates[0] if candidates else OUTSIDE_FALLBACK
+
+
+def build_checks(desired, matrix, existing_namespaces=None):
+    """Every access question for the declared subjects, with its expected answer."""
+    checks = []
+    for subject, grants in sorted(grants_by_subject(desired).items()):
+        cluster_grants = [(role, persona) for ns, role, persona in grants if not ns]
+        ns_grants = {}
+        for ns, role, persona in grants:
+            if ns:
+                ns_grants.setdefault(ns, []).append((role, persona))
+        persona_names = sorted(set(p for _ns, _r, p in grants if p))
+        scopes = []
+        if cluster_grants:
+            scopes.append(("", SCOPE_ALL))
+        for ns in sorted(ns_grants):
+            scopes.append((ns, SCOPE_NAMESPACE))
+        if ns_grants:
+            scopes.append((outside_namespace(ns_grants, existing_namespaces), SCOPE_OUTSIDE))
+        for cap_name, cap in matrix["capabilities"].items():
+            if cap["scope"] == "cluster":
+                places = [("", SCOPE_CLUSTER, cluster_grants)]
+            else:
+                places = [(ns, kind, cluster_grants + ns_grants.get(ns, [])) for ns, kind in scopes]
+            for ns, kind, covering in places:
+                expected = _union([expectation(matrix, role, persona, cap_name) for role, persona in covering])
+                for c in cap["checks"]:
+                    checks.append(Check(subject, cap_name, c["verb"], c["group"], c["resource"], c["subresource"],
+                                        ns, kind, expected, tuple(persona_names)))
+    return checks
+
+
+def review_spec(check):
+    """The SubjectAccessReview spec for a check."""
+    user, groups = identity(check.subject)
+    attrs = {"verb": check.verb, "group": check.group, "resource": check.resource}
+    if check.subresource:
+        attrs["subresource"] = check.subresource
+    if check.namespace:
+        attrs["namespace"] = check.namespace
+    return {"user": user, "groups": groups, "resourceAttributes": attrs}
+
+
+def review_key(spec):
+    a = spec["resourceAttributes"]
+    return (spec["user"], tuple(spec["groups"]), a.get("verb"), a.get("group"), a.get("resource"),
+            a.get("subresource", ""), a.get("namespace", ""))
+
+
+def unique_reviews(checks):
+    """The distinct review specs to send (checked ones only) and a key per check."""
+    specs, index, keys = [], {}, []
+    for c in checks:
+        if c.expected is None:
+            keys.append(None)
+            continue
+        spec = review_spec(c)
+        k = review_key(spec)
+        if k not in index:
+            index[k] = len(specs)
+            specs.append(spec)
+        keys.append(k)
+    return specs, index, keys
+
+
+def evaluate(checks, statuses_by_key):
+    """Verdict rows and the compact matrix. ``statuses_by_key``: review key -> status dict."""
+    rows = []
+    cells = {}
+    order = []
+    for c in checks:
+        user, groups = identity(c.subject)
+        row = {
+            "subject": subject_label(c.subject),
+            "subject_kind": c.subject.kind,
+            "subject_name": c.subject.name,
+            "as_user": user,
+            "as_groups": groups,
+            "personas": list(c.personas),
+            "capability": c.capability,
+            "verb": c.verb,
+            "group": c.group,
+            "resource": c.resource,
+            "subresource": c.subresource,
+            "namespace": c.namespace,
+            "scope": c.scope,
+            "expected": c.expected,
+        }
+        if c.subject.kind == "ServiceAccount":
+            row["subject_namespace"] = c.subject.namespace
+        if c.expected is None:
+            row.update(allowed=None, ok=None, reason="unchecked: no expectation for this role; add one with "
+                                                     "the capabilities option")
+        else:
+            status = statuses_by_key[review_key(review_spec(c))]
+            allowed = bool(status.get("allowed"))
+            reason = status.get("reason") or status.get("evaluationError") or (
+                "no RBAC rule allows it" if not allowed else "")
+            row.update(allowed=allowed, ok=allowed == c.expected, reason=reason)
+        rows.append(row)
+        mkey = (row["subject"], c.namespace if c.scope != SCOPE_CLUSTER else "", c.scope)
+        if mkey not in cells:
+            cells[mkey] = {"subject": row["subject"], "personas": list(c.personas),
+                           "scope": _scope_label(c), "scope_kind": c.scope,
+                           "cells": {}, "allowed": {}, "expected": {}}
+            order.append(mkey)
+        entry = cells[mkey]
+        state = "unchecked" if row["ok"] is None else ("ok" if row["ok"] else "violation")
+        prev = entry["cells"].get(c.capability)
+        if prev is None or (prev == "ok" and state == "violation") or (prev == "unchecked" and state != "unchecked"):
+            entry["cells"][c.capability] = state
+        if row["allowed"] is not None:
+            entry["allowed"][c.capability] = entry["allowed"].get(c.capability, True) and row["allowed"]
+        entry["expected"][c.capability] = c.expected
+    return rows, [cells[k] for k in order]
+
+
+def _scope_label(c):
+    if c.scope == SCOPE_CLUSTER:
+        return "(cluster)"
+    if c.scope == SCOPE_ALL:
+        return "(all namespaces)"
+    if c.scope == SCOPE_OUTSIDE:
+        return "%s (outside scope)" % c.namespace
+    return c.namespace
+
+
+def describe_violation(row):
+    """One line for a failed check, for task messages."""
+    where = {SCOPE_CLUSTER: "at cluster scope", SCOPE_ALL: "in all namespaces"}.get(
+        row["scope"], "in namespace %s%s" % (row["namespace"], " (outside its scope)" if row["scope"] == SCOPE_OUTSIDE
+                                            else ""))
+    what = "may" if row["allowed"] else "may not"
+    want = "expected allowed" if row["expected"] else "expected denied"
+    res = row["resource"] + ("/" + row["subresource"] if row["subresource"] else "")
+    grp = (row["group"] + "/") if row["group"] else ""
+    return "%s %s %s %s%s %s (%s: %s)" % (row["subject"], what, row["verb"], grp, res, where, row["capability"], want)
+

@@ -1,0 +1,310 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: vmo_rbac_validate
+short_description: Prove what each VMO persona can do on a cluster, and that it can do nothing more
+version_added: 0.1.0
+description:
+  - Checks one cluster against the same persona declaration that M(vmo.rbac.vmo_role_binding) enforces,
+    and reports what is wrong in a form an auditor can read.
+  - Roles. Every referenced ClusterRole or Role exists; with O(role_set=vmo) each C(spectro-vm-*) role is
+    also compared with the shipped reference definition (a difference is reported as information).
+  - Bindings (O(check_bindings)). The declared bindings exist exactly as declared. This is the
+    enforcer's own plan computed read-only, so every drift item says what M(vmo.rbac.vmo_role_binding)
+    would do about it, missing bindings, missing or extra subjects, a wrong roleRef, a foreign object
+    in the way.
+  - Access (O(check_access)). For every declared subject and every capability of the matrix
+    (C(vm.view), C(vm.console), C(vm.power), C(vm.create), C(vm.clone), C(vm.delete), C(vm.migrate),
+    C(vm.snapshot), C(template.manage), C(cluster.manage)), the API server itself is asked with
+    SubjectAccessReviews whether the subject may do it, and the answer is compared with what its
+    persona allows. Negative checks catch privilege creep (a viewer who can delete); namespace-restricted
+    grants are also checked in one namespace outside their scope, where they must grant nothing.
+  - User subjects are asked as that user, Group subjects as a synthetic user that is a member of only
+    that group, ServiceAccounts as C(system:serviceaccount:<namespace>:<name>) with the ServiceAccount
+    groups; each also carries C(system:authenticated), as every real identity does. OIDC prefixes are
+    applied exactly as the enforcer applies them.
+  - Never writes; works in check mode, so scheduled drift jobs can run with C(--check).
+  - Render the result as Markdown, JUnit XML, HTML or JSON with the P(vmo.rbac.vmo_rbac_report#filter) filter.
+author:
+  - vmo.rbac contributors
+extends_documentation_fragment:
+  - vmo.rbac.bindings
+  - vmo.rbac.connection
+options:
+  check_bindings:
+    description:
+      - Report binding drift (the actions M(vmo.rbac.vmo_role_binding) would take with the same options).
+    type: bool
+    default: true
+  check_access:
+    description:
+      - Ask the API server, for every subject x capability x scope, and compare with the matrix.
+    type: bool
+    default: true
+  capabilities:
+    description:
+      - Overrides and additions to the shipped capability matrix (see the personas documentation), keyed
+        by capability name.
+      - Each value may set C(checks) (a list of C(verb), C(group), C(resource), C(subresource)),
+        C(expect) (a mapping of persona, or of role name for custom roles, to V(true) or V(false)),
+        C(scope) (V(namespaced) or V(cluster)), C(description), or C(enabled=false) to drop it.
+      - A new capability needs C(checks) and C(expect).
+      - For example, when your VMO release names the VM template resource differently,
+        override the checks of C(template.manage).
+    type: dict
+    default: {}
+  fail_on_drift:
+    description:
+      - Fail the task, with a readable summary, when any check fails. The full result is returned either way.
+    type: bool
+    default: true
+  concurrency:
+    description:
+      - How many SubjectAccessReviews are in flight at once.
+    type: int
+    default: 16
+  audit_privileged:
+    description:
+      - Also list every subject in the cluster bound to C(cluster-admin) or to a role with wildcard
+        rules (information for the report, never a failure).
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: The module never writes; check mode changes nothing.
+  diff_mode:
+    support: none
+seealso:
+  - module: vmo.rbac.vmo_role_binding
+  - name: Validating by hand with kubectl
+    description: The kubectl auth can-i commands that answer the same questions.
+    link: https://github.com/vmo-rbac/vmo.rbac/blob/main/docs/validate.md
+"""
+
+EXAMPLES = r"""
+- name: Prove the personas of one cluster (fails with a summary when anything is off)
+  vmo.rbac.vmo_rbac_validate:
+    context: prod-east
+    bindings: "{{ vmo_rbac_bindings }}"
+
+- name: Scheduled drift job; keep the result, decide later
+  vmo.rbac.vmo_rbac_validate:
+    bindings: "{{ vmo_rbac_bindings }}"
+    fail_on_drift: false
+    audit_privileged: true
+  register: validation
+
+- name: Write an HTML access matrix and JUnit XML for the CI system
+  ansible.builtin.copy:
+    content: "{{ [validation] | vmo.rbac.vmo_rbac_report(format=item.format) }}"
+    dest: "reports/{{ item.file }}"
+    mode: "0644"
+  loop:
+    - {format: html, file: access-matrix.html}
+    - {format: junit, file: rbac-junit.xml}
+
+- name: This VMO release calls VM templates "virtualmachinetemplates"
+  vmo.rbac.vmo_rbac_validate:
+    bindings: "{{ vmo_rbac_bindings }}"
+    capabilities:
+      template.manage:
+        checks:
+          - {verb: create, group: spectrocloud.com, resource: virtualmachinetemplates}
+          - {verb: update, group: spectrocloud.com, resource: virtualmachinetemplates}
+          - {verb: delete, group: spectrocloud.com, resource: virtualmachinetemplates}
+
+- name: Expectations for a custom role
+  vmo.rbac.vmo_rbac_validate:
+    bindings:
+      - cluster_role: vm-operator
+        groups: [ops]
+        namespaces: [team-a]
+    capabilities:
+      vm.view: {expect: {vm-operator: true}}
+      vm.power: {expect: {vm-operator: true}}
+      vm.delete: {expect: {vm-operator: false}}
+"""
+
+RETURN = r"""
+passed:
+  description: True when every check passed.
+  returned: always
+  type: bool
+cluster:
+  description: The cluster validated (the kubeconfig context, or the API server URL).
+  returned: always
+  type: str
+  sample: prod-east
+summary:
+  description:
+    - C(checks) run, C(passed), C(failed), C(drift) items, C(unchecked) access checks (no expectation
+      known), C(subjects) checked, and C(requests) sent to the API server.
+  returned: always
+  type: dict
+  sample: {checks: 412, passed: 412, failed: 0, drift: 0, unchecked: 0, subjects: 6, requests: 398}
+roles:
+  description: Each referenced role, whether it exists, and how it compares with the reference definition.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {kind: ClusterRole, name: spectro-vm-viewer, present: true, persona: viewer, reference: match,
+       detail: same rules as the shipped reference role}
+drift:
+  description: What differs from the declaration, each with what the enforcer would do about it.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: V(ClusterRoleBinding) or V(RoleBinding).
+      type: str
+    namespace:
+      description: The RoleBinding's namespace.
+      type: str
+      returned: for RoleBindings
+    name:
+      description: The binding's name.
+      type: str
+    problem:
+      description: What is wrong.
+      type: str
+      sample: "subjects: add User bob@example.com"
+    fix:
+      description: What M(vmo.rbac.vmo_role_binding) would do.
+      type: str
+      sample: vmo_role_binding would update it
+    action:
+      description: V(create), V(update), V(delete), V(replace) or V(conflict).
+      type: str
+access:
+  description: One row per access check.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    subject:
+      description: The subject, for example C(Group vmo-admins) or C(ServiceAccount automation/ci).
+      type: str
+    as_user:
+      description: The user name the SubjectAccessReview asked as.
+      type: str
+    as_groups:
+      description: The groups the SubjectAccessReview asked with.
+      type: list
+      elements: str
+    personas:
+      description: The personas this subject holds in the declaration.
+      type: list
+      elements: str
+    capability:
+      description: The capability this check belongs to.
+      type: str
+      sample: vm.delete
+    verb:
+      description: The verb asked.
+      type: str
+    group:
+      description: The API group asked.
+      type: str
+    resource:
+      description: The resource asked.
+      type: str
+    subresource:
+      description: The subresource asked, if any.
+      type: str
+    namespace:
+      description: The namespace asked; empty for all namespaces or cluster scope.
+      type: str
+    scope:
+      description: V(namespace) (in its scope), V(outside) (a namespace outside its scope),
+        V(all-namespaces) (cluster-wide grants) or V(cluster) (cluster-scoped capability).
+      type: str
+    expected:
+      description: The answer the matrix expects; null when no expectation is known (unchecked).
+      type: bool
+    allowed:
+      description: The API server's answer.
+      type: bool
+    ok:
+      description: Whether the answer is the expected one.
+      type: bool
+    reason:
+      description: The API server's reason (which binding allowed it), or why the check was not made.
+      type: str
+matrix:
+  description: Compact subject x scope x capability view, C(ok), C(violation) or C(unchecked) per cell.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - subject: Group auditors
+      personas: [viewer]
+      scope: team-a
+      scope_kind: namespace
+      cells: {vm.view: ok, vm.delete: violation}
+      allowed: {vm.view: true, vm.delete: true}
+      expected: {vm.view: true, vm.delete: false}
+capabilities:
+  description: The capability names checked, in matrix order.
+  returned: always
+  type: list
+  elements: str
+privileged:
+  description: With O(audit_privileged), every subject bound to cluster-admin or to wildcard rules.
+  returned: always
+  type: list
+  elements: dict
+msg:
+  description: A readable summary (the failure message when O(fail_on_drift) fails the task).
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.vmo.rbac.plugins.module_utils import auth, engine, validation
+from ansible_collections.vmo.rbac.plugins.module_utils.cluster import (
+    KUBERNETES_IMPORT_ERROR, Cluster, ClusterError,
+)
+from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError
+
+
+def argument_spec():
+    spec = dict(engine.DECLARATION_ARG_SPEC)
+    spec.update(validation.VALIDATE_ARG_SPEC)
+    spec.update(auth.CONNECTION_ARG_SPEC)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if KUBERNETES_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
+    problem = auth.check_connection_params(module.params)
+    if problem:
+        module.fail_json(msg="%s: %s" % problem)
+    try:
+        engine.declaration_from_params(module.params)  # bad input fails before connecting
+        cluster = Cluster(auth.connection_params(module.params), component="vmo_rbac_validate",
+                          pool_size=module.params["concurrency"])
+        result = validation.validate(module.params, cluster)
+    except SpecError as exc:
+        module.fail_json(msg=str(exc), field=exc.path, passed=False)
+    except ClusterError as exc:
+        module.fail_json(msg=exc.message, passed=False, status=exc.status)
+    if not result["passed"] and module.params["fail_on_drift"]:
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
