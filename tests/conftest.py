@@ -54,6 +54,23 @@ def clusters(workdir):
 
 
 @pytest.fixture(scope="session")
+def bare_cluster(clusters, workdir):
+    """A cluster without the VMO roles (a plain KubeVirt cluster, or day-0 before the pack).
+
+    Started on first use; only the KubeVirt-like aggregated roles are installed.
+    """
+    try:
+        running, started = cp.up(["vmo-bare"], owned=True)
+    except cp.ControlPlaneError as exc:
+        pytest.exit("the bare cluster could not start: %s" % exc, returncode=3)
+    handle = TestCluster.from_controlplane(running[0], workdir)
+    handle.apply_manifest(KUBEVIRT_ROLES)
+    yield handle
+    if started:
+        cp.down(["vmo-bare"])
+
+
+@pytest.fixture(scope="session")
 def cluster(clusters):
     """The first local cluster (vmo-1)."""
     return clusters[0]

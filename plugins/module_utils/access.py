@@ -183,9 +183,46 @@ def outside_namespace(scoped, existing):
     return candidates[0] if candidates else OUTSIDE_FALLBACK
 
 
-def build_checks(desired, matrix, existing_namespaces=None):
-    """Every access question for the declared subjects, with its expected answer."""
+def bound_elsewhere(bindings, desired):
+    """{Subject: namespaces} where some RoleBinding (any owner, any role) names the subject, or one
+    of the groups its identity carries, outside the subject's declared scope.
+
+    ``bindings`` are RoleBinding dicts from a LIST. These namespaces are probed like the
+    outside-scope namespace, so a namespace grant that leaks elsewhere is caught, not only
+    one that leaks into the single default probe.
+    """
+    grants = grants_by_subject(desired)
+    scoped = dict((s, set(ns for ns, _r, _p in g if ns)) for s, g in grants.items())
+    names = {}
+    for s in grants:
+        user, groups = identity(s)
+        keys = set([(s.kind, s.name, s.namespace)])
+        if s.kind != "Group":
+            keys.add(("User", user, ""))
+        keys.update(("Group", g, "") for g in groups if g != AUTHENTICATED)
+        for k in keys:
+            names.setdefault(k, set()).add(s)
+    out = {}
+    for b in bindings or []:
+        ns = (b.get("metadata") or {}).get("namespace")
+        if not ns:
+            continue
+        for subj in b.get("subjects") or []:
+            kind = subj.get("kind")
+            k = (kind, subj.get("name"), (subj.get("namespace") or "") if kind == "ServiceAccount" else "")
+            for s in names.get(k, ()):
+                if ns not in scoped[s]:
+                    out.setdefault(s, set()).add(ns)
+    return out
+
+
+def build_checks(desired, matrix, existing_namespaces=None, also_outside=None):
+    """Every access question for the declared subjects, with its expected answer.
+
+    ``also_outside``: {Subject: namespaces} probed as outside-scope too (see bound_elsewhere).
+    """
     checks = []
+    also_outside = also_outside or {}
     for subject, grants in sorted(grants_by_subject(desired).items()):
         cluster_grants = [(role, persona) for ns, role, persona in grants if not ns]
         ns_grants = {}
@@ -198,8 +235,11 @@ def build_checks(desired, matrix, existing_namespaces=None):
             scopes.append(("", SCOPE_ALL))
         for ns in sorted(ns_grants):
             scopes.append((ns, SCOPE_NAMESPACE))
+        outside = set(ns for ns in also_outside.get(subject, ()) if ns not in ns_grants)
         if ns_grants:
-            scopes.append((outside_namespace(ns_grants, existing_namespaces), SCOPE_OUTSIDE))
+            outside.add(outside_namespace(ns_grants, existing_namespaces))
+        for ns in sorted(outside):
+            scopes.append((ns, SCOPE_OUTSIDE))
         for cap_name, cap in matrix["capabilities"].items():
             if cap["scope"] == "cluster":
                 places = [("", SCOPE_CLUSTER, cluster_grants)]
@@ -308,11 +348,38 @@ def _scope_label(c):
     return c.namespace
 
 
+def _where(row):
+    if row["scope"] == SCOPE_CLUSTER:
+        return "at cluster scope"
+    if row["scope"] == SCOPE_ALL:
+        return "in all namespaces"
+    return "in namespace %s%s" % (row["namespace"], " (outside its scope)" if row["scope"] == SCOPE_OUTSIDE else "")
+
+
+def summarize_violations(rows):
+    """Failed checks grouped per subject and place, one readable line each, e.g.
+    ``User bob may vm.delete, vm.create in namespace team-a (expected denied: privilege creep)``."""
+    groups, order = {}, []
+    for r in rows:
+        if r["ok"] is not False:
+            continue
+        key = (r["subject"], _where(r), r["allowed"])
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        if r["capability"] not in groups[key]:
+            groups[key].append(r["capability"])
+    out = []
+    for subject, where, allowed in order:
+        out.append("%s %s %s %s (%s)" % (
+            subject, "may" if allowed else "may not", ", ".join(groups[(subject, where, allowed)]), where,
+            "expected denied: privilege creep" if allowed else "expected allowed: missing access"))
+    return out
+
+
 def describe_violation(row):
     """One line for a failed check, for task messages."""
-    where = {SCOPE_CLUSTER: "at cluster scope", SCOPE_ALL: "in all namespaces"}.get(
-        row["scope"], "in namespace %s%s" % (row["namespace"], " (outside its scope)" if row["scope"] == SCOPE_OUTSIDE
-                                            else ""))
+    where = _where(row)
     what = "may" if row["allowed"] else "may not"
     want = "expected allowed" if row["expected"] else "expected denied"
     res = row["resource"] + ("/" + row["subresource"] if row["subresource"] else "")

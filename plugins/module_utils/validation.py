@@ -154,7 +154,9 @@ def validate(params, cluster):
     if params.get("check_access", True):
         existing = sorted(obs.state.namespaces) if obs.state.namespaces is not None else \
             sorted(cluster.list_namespaces()[0])
-        checks = access.build_checks(obs.desired, matrix, existing)
+        role_bindings = cluster.list_items(RBAC_PATH + "/rolebindings", what=("list", "rolebindings", "", ""))
+        checks = access.build_checks(obs.desired, matrix, existing,
+                                     access.bound_elsewhere(role_bindings, obs.desired))
         specs, index, _keys = access.unique_reviews(checks)
         statuses = cluster.subject_access_reviews(specs, concurrency=concurrency)
         by_key = dict((access.review_key(s), st) for s, st in zip(specs, statuses))
@@ -202,9 +204,9 @@ def summary_message(result, decl, missing, waited):
         parts.append("Drift: %s %s: %s (%s)." % (d["kind"], where, d["problem"], d["fix"]))
     if len(result["drift"]) > 5:
         parts.append("... and %d more drift items." % (len(result["drift"]) - 5))
-    failed = [r for r in result["access"] if r["ok"] is False]
-    for r in failed[:5]:
-        parts.append("Access: %s." % access.describe_violation(r))
-    if len(failed) > 5:
-        parts.append("... and %d more failed access checks." % (len(failed) - 5))
+    lines = access.summarize_violations(result["access"])
+    for line in lines[:8]:
+        parts.append("Access: %s." % line)
+    if len(lines) > 8:
+        parts.append("... and %d more." % (len(lines) - 8))
     return " ".join(parts)

@@ -235,8 +235,17 @@ class AuditWindow:
             out.append(ev)
         return out
 
+    # "create" on these is a question to the API server, not a write: nothing is persisted.
+    REVIEWS = ("subjectaccessreviews", "localsubjectaccessreviews", "selfsubjectaccessreviews",
+               "selfsubjectreviews", "selfsubjectrulesreviews", "tokenreviews")
+
+    @classmethod
+    def is_write(cls, ev):
+        return ev["verb"] in cls.WRITE_VERBS and (ev.get("objectRef") or {}).get("resource") not in cls.REVIEWS
+
     def writes(self, **kw):
-        return [e for e in self.events(**kw) if e["verb"] in self.WRITE_VERBS]
+        """Requests that change stored state (access reviews are not writes)."""
+        return [e for e in self.events(**kw) if self.is_write(e)]
 
     def reads(self, **kw):
-        return [e for e in self.events(**kw) if e["verb"] not in self.WRITE_VERBS]
+        return [e for e in self.events(**kw) if not self.is_write(e)]
