@@ -24,7 +24,7 @@ sys.path.insert(0, str(COLLECTIONS))
 sys.path.insert(0, str(ROOT))
 
 from tests.controlplane import controlplane as cp  # noqa: E402
-from tests.helpers.kube import KUBEVIRT_ROLES, REFERENCE_ROLES, TestCluster  # noqa: E402
+from tests.helpers.kube import KUBEVIRT_CRDS, KUBEVIRT_ROLES, REFERENCE_ROLES, TestCluster  # noqa: E402
 
 CLUSTER_COUNT = int(os.environ.get("VMO_TEST_CLUSTERS", "3"))
 
@@ -36,7 +36,8 @@ def workdir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def clusters(workdir):
-    """All local clusters (vmo-1..N), each with the reference roles and KubeVirt-like roles."""
+    """All local clusters (vmo-1..N), each with KubeVirt-like CRDs and aggregated roles, and the
+    reference spectro-vm-* roles (as the VMO pack would install them)."""
     names = cp.cluster_names(CLUSTER_COUNT)
     try:
         running, started = cp.up(names, owned=True)
@@ -44,6 +45,7 @@ def clusters(workdir):
         pytest.exit("the local control plane could not start: %s" % exc, returncode=3)
     handles = [TestCluster.from_controlplane(c, workdir) for c in running]
     for h in handles:
+        h.apply_manifest(KUBEVIRT_CRDS)
         h.apply_manifest(REFERENCE_ROLES)
         h.apply_manifest(KUBEVIRT_ROLES)
     for h in handles:
@@ -64,6 +66,7 @@ def bare_cluster(clusters, workdir):
     except cp.ControlPlaneError as exc:
         pytest.exit("the bare cluster could not start: %s" % exc, returncode=3)
     handle = TestCluster.from_controlplane(running[0], workdir)
+    handle.apply_manifest(KUBEVIRT_CRDS)
     handle.apply_manifest(KUBEVIRT_ROLES)
     yield handle
     if started:

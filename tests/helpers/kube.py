@@ -22,6 +22,7 @@ from tests.controlplane import controlplane as cp
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_ROLES = ROOT / "files" / "reference-roles.yaml"
 KUBEVIRT_ROLES = ROOT / "tests" / "fixtures" / "kubevirt-roles.yaml"
+KUBEVIRT_CRDS = ROOT / "tests" / "fixtures" / "kubevirt-crds.yaml"
 
 
 def _client(server: str, ca: Path, cert: Path | None = None, key: Path | None = None, token: str | None = None):
@@ -134,20 +135,36 @@ class TestCluster:
     # ------------------------------------------------------------- objects
 
     def apply_manifest(self, path: Path):
-        """Create or replace the ClusterRoles of a manifest (what the tests install)."""
+        """Create or replace the ClusterRoles and CRDs of a manifest (what the tests install)."""
         rbac = self.rbac()
+        ext = k8s.ApiextensionsV1Api(self.admin)
+        ops = {
+            "ClusterRole": (rbac.create_cluster_role, rbac.read_cluster_role, rbac.replace_cluster_role),
+            "CustomResourceDefinition": (ext.create_custom_resource_definition,
+                                         ext.read_custom_resource_definition,
+                                         ext.replace_custom_resource_definition),
+        }
+        crds = []
         for doc in yaml.safe_load_all(path.read_text()):
             if not doc:
                 continue
-            assert doc["kind"] == "ClusterRole", doc["kind"]
+            create, read, replace = ops[doc["kind"]]
+            name = doc["metadata"]["name"]
             try:
-                rbac.create_cluster_role(doc)
+                create(doc)
             except ApiException as exc:
                 if exc.status != 409:
                     raise
-                current = rbac.read_cluster_role(doc["metadata"]["name"])
-                doc["metadata"]["resourceVersion"] = current.metadata.resource_version
-                rbac.replace_cluster_role(doc["metadata"]["name"], doc)
+                doc["metadata"]["resourceVersion"] = read(name).metadata.resource_version
+                replace(name, doc)
+            if doc["kind"] == "CustomResourceDefinition":
+                crds.append(name)
+        deadline = time.monotonic() + 30
+        for name in crds:  # served only once Established
+            while not any(c.type == "Established" and c.status == "True"
+                          for c in (ext.read_custom_resource_definition(name).status.conditions or [])):
+                assert time.monotonic() < deadline, "CRD %s not established" % name
+                time.sleep(0.1)
 
     def namespace(self, name: str, labels: dict | None = None):
         try:
