@@ -140,6 +140,7 @@ def privileged_subjects(cluster):
 
 def validate(params, cluster):
     """Run every requested check against one cluster; returns the module result."""
+    started = time.monotonic()
     decl = engine.declaration_from_params(params)
     concurrency = params.get("concurrency") or 16
     if not 1 <= concurrency <= 256:
@@ -176,7 +177,7 @@ def validate(params, cluster):
         "passed": passed,
         "summary": {"checks": total, "passed": total - failed, "failed": failed, "drift": len(drift),
                     "unchecked": unchecked, "subjects": len(access.grants_by_subject(obs.desired)),
-                    "requests": 0},
+                    "requests": 0, "seconds": 0.0},
         "roles": roles,
         "drift": drift,
         "access": rows,
@@ -185,6 +186,7 @@ def validate(params, cluster):
         "privileged": privileged,
     }
     result["summary"]["requests"] = cluster.requests
+    result["summary"]["seconds"] = round(time.monotonic() - started, 3)
     result["msg"] = summary_message(result, decl, missing, params.get("wait_for_roles") or 0)
     return result
 

@@ -146,10 +146,11 @@ cluster:
 summary:
   description:
     - C(checks) run, C(passed), C(failed), C(drift) items, C(unchecked) access checks (no expectation
-      known), C(subjects) checked, and C(requests) sent to the API server.
+      known), C(subjects) checked, C(requests) sent to the API server, and C(seconds) the module took
+      from parsing the declaration to the last answer.
   returned: always
   type: dict
-  sample: {checks: 412, passed: 412, failed: 0, drift: 0, unchecked: 0, subjects: 6, requests: 398}
+  sample: {checks: 412, passed: 412, failed: 0, drift: 0, unchecked: 0, subjects: 6, requests: 398, seconds: 0.9}
 roles:
   description: Each referenced role, whether it exists, and how it compares with the reference definition.
   returned: always
