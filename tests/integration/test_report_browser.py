@@ -1,0 +1,191 @@
+"""The HTML access matrix, looked at in a real headless Chromium.
+
+Debian's chromium with its chromium-driver (tests/tools/ensure_chromium.sh installs both), driven
+through Selenium WebDriver. Why this pairing: Debian builds the browser and the driver from one
+source package, so their versions always agree; WebDriver is a W3C standard that Selenium speaks
+without a bundled browser; and ChromeDriver's browser log reports console errors, uncaught
+exceptions and failed loads as structured entries. (Playwright is only guaranteed with its own
+browser builds, which cannot be downloaded here; scraping ``chromium --enable-logging=stderr``
+depends on a log format that headless mode does not keep stable.)
+
+No cluster is needed: the page is rendered from the same realistic fleet as the unit tests (a
+cluster with violations, drift and unchecked cells, a clean one, an unreachable one). A missing
+Chromium or driver fails the test with the command that installs it; it never skips.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import os
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.vmo.rbac.plugins.module_utils import report
+from tests.unit.test_report import HOSTILE, hostile_results, sample_results
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+SCREENSHOTS = ROOT / "reports" / "screenshots"
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1")
+WIDTH = 1440
+
+
+def _require_browser():
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not (os.path.isfile(p) and os.access(p, os.X_OK))]
+    if missing:
+        pytest.fail("headless browser test: %s not found. Install Debian's chromium and chromium-driver with "
+                    "`tests/tools/ensure_chromium.sh` (or set CHROMIUM / CHROMEDRIVER)." % " and ".join(missing),
+                    pytrace=False)
+    if importlib.util.find_spec("selenium") is None:
+        pytest.fail("headless browser test: the Python package selenium is missing; install the test "
+                    "requirements (`make venv`)", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    _require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM  # with the driver path below, Selenium Manager downloads nothing
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument("--user-data-dir=%s" % tmp_path_factory.mktemp("chromium-profile"))
+    options.add_argument("--window-size=%d,1000" % WIDTH)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    log = tmp_path_factory.mktemp("chromedriver") / "chromedriver.log"
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER, log_output=str(log)), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _open(driver, path):
+    driver.get(path.as_uri())
+    assert driver.execute_script("return document.readyState") == "complete"
+    return driver
+
+
+def _console_problems(driver):
+    """Console errors and warnings, uncaught exceptions and failed loads since the last call."""
+    return [e for e in driver.get_log("browser") if e.get("level") in ("SEVERE", "WARNING")]
+
+
+def _full_page_png(driver, path):
+    """A screenshot of the whole page (not only the viewport), written to ``path``."""
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True, "fromSurface": True,
+        "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
+    data = base64.b64decode(shot["data"])
+    path.write_bytes(data)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    w, h = struct.unpack(">II", data[16:24])
+    return w, h
+
+
+def _keep(png, name):
+    """Copy a screenshot to reports/screenshots/ when that folder can be written (it is git-ignored)."""
+    try:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        target = SCREENSHOTS / name
+        shutil.copyfile(str(png), str(target))
+        return target
+    except OSError:
+        return None
+
+
+def _rgb(css):
+    inside = css[css.index("(") + 1:css.index(")")]
+    return tuple(int(float(x)) for x in inside.split(",")[:3])
+
+
+def test_matrix_page_in_chromium(browser, tmp_path):
+    page = tmp_path / "vmo-rbac-report.html"
+    page.write_text(report.to_html(sample_results(), title="VMO RBAC fleet report",
+                                   generated_at="2026-11-27 10:00 UTC"), encoding="utf-8")
+    _open(browser, page)
+    assert _console_problems(browser) == []
+    assert browser.title == "VMO RBAC fleet report: FAILED"
+    # standalone: the page loaded nothing besides itself
+    assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
+    assert browser.execute_script("return document.scripts.length") == 0
+
+    # The fleet verdict and the three clusters
+    verdict = browser.find_element("css selector", ".verdict")
+    assert verdict.text == "FLEET FAILED" and verdict.is_displayed()
+    sections = browser.find_elements("css selector", "section.card[data-cluster]")
+    assert [(s.get_attribute("data-cluster"), s.get_attribute("data-status")) for s in sections] == \
+        [("vmo-1", "failed"), ("vmo-2", "passed"), ("vmo-3", "error")]
+    assert "connection refused" in sections[2].find_element("css selector", ".msg").text
+
+    # The violation cells, as a person sees them: labelled, red, in the right row and column
+    cells = browser.find_elements("css selector", "#cluster-1-vmo-1-matrix td.cell.violation")
+    seen = {}
+    for cell in cells:
+        row = cell.find_element("xpath", "./ancestor::tr")
+        seen[(row.get_attribute("data-subject"), row.get_attribute("data-scope"),
+              cell.get_attribute("data-capability"))] = " ".join(cell.text.split())
+        assert cell.is_displayed()
+        r, g, b = _rgb(cell.value_of_css_property("background-color"))
+        assert r > 180 and g < 80 and b < 80, "a violation must be red, got %s" % ((r, g, b),)
+        assert "VIOLATION" in cell.get_attribute("title")
+    assert seen == {
+        ("Group auditors", "team-a", "vm.delete"): "\u2717 EXCESS allowed",
+        ("User bob@example.com", "team-b", "vm.console"): "\u2717 MISSING 1/2 allowed",
+        ("User bob@example.com", "default (outside scope)", "vm.view"): "\u2717 EXCESS 1/3 allowed",
+    }
+    ok = browser.find_element("css selector", "tr[data-subject='Group auditors'] td[data-capability='vm.view']")
+    assert ok.text.split() == ["\u2713", "allowed"]
+    r, g, b = _rgb(ok.value_of_css_property("background-color"))
+    assert g > r and g > b, "an allowed-as-expected cell must be green, got %s" % ((r, g, b),)
+    grey = browser.find_elements("css selector", "td.cell.unchecked")
+    assert grey and all(c.text.split() == ["?", "unchecked"] for c in grey)
+    # every capability has a column header, every row a row header
+    heads = browser.find_elements("css selector", "#cluster-1-vmo-1-matrix thead th.cap")
+    assert [h.text for h in heads] == list(sample_results()[0]["capabilities"])
+    assert len(browser.find_elements("css selector", "#cluster-1-vmo-1-matrix tbody th[scope=row]")) == \
+        len(sample_results()[0]["matrix"])
+    # the page fits the window; only a wide matrix scrolls inside its own box
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+
+    png = tmp_path / "vmo-rbac-report.png"
+    w, h = _full_page_png(browser, png)
+    assert w >= 1200 and h > 1000
+    _keep(png, "vmo-rbac-report.png")
+
+    # The CSS-only filter (no JavaScript): clean rows and passed clusters disappear
+    browser.find_element("css selector", "label[for=only-violations]").click()
+    assert not browser.find_element("css selector", "tr.row-clean").is_displayed()
+    assert all(c.is_displayed() for c in browser.find_elements("css selector", "td.cell.violation"))
+    assert not sections[1].is_displayed() and sections[0].is_displayed() and sections[2].is_displayed()
+    _full_page_png(browser, tmp_path / "vmo-rbac-report-violations.png")
+    _keep(tmp_path / "vmo-rbac-report-violations.png", "vmo-rbac-report-violations.png")
+    assert _console_problems(browser) == []
+
+
+def test_hostile_names_stay_text_in_chromium(browser, tmp_path):
+    page = tmp_path / "hostile.html"
+    page.write_text(report.to_html(hostile_results(), title='<script>alert("t")</script>'), encoding="utf-8")
+    _open(browser, page)  # an injected alert() would make every later call fail
+    assert _console_problems(browser) == []
+    assert browser.execute_script("return document.scripts.length") == 0
+    assert browser.execute_script("return document.images.length") == 0
+    assert browser.find_element("css selector", "h1").text == '<script>alert("t")</script>'
+    row = browser.find_element("css selector", "tr.has-violation")
+    assert row.get_attribute("data-subject") == "Group " + report._x(HOSTILE)
+    assert HOSTILE in row.find_element("css selector", "th .who").text
+    assert row.find_element("css selector", "td.cell.violation").text.split()[:2] == ["\u2717", "EXCESS"]
+    _full_page_png(browser, tmp_path / "hostile.png")
+    _keep(tmp_path / "hostile.png", "vmo-rbac-report-hostile-names.png")
