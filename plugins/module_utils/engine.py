@@ -17,7 +17,7 @@ from collections import namedtuple
 from ansible_collections.vmo.rbac.plugins.module_utils import personas
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ClusterError
 from ansible_collections.vmo.rbac.plugins.module_utils import plan as planning
-from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError, parse_declaration
+from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError, parse_declaration, transition_name
 
 # The declaration options, shared by both modules (their documentation lives in the
 # vmo.rbac.bindings doc fragment; the role's meta/argument_specs.yml mirrors them and a
@@ -63,9 +63,10 @@ class PreflightError(Exception):
 class PartialApplyError(Exception):
     """A write failed part-way; ``done`` lists the actions that were made."""
 
-    def __init__(self, message, done):
+    def __init__(self, message, done, status=None):
         super(PartialApplyError, self).__init__(message)
         self.done = done
+        self.status = status  # the HTTP status of the failed write, if the API server answered
 
 
 def _clean_entry(entry):
@@ -152,6 +153,14 @@ def observe_plan(decl, cluster, mode="present", purge=False, require_roles=True,
 
     taken = {}
     unowned = [k for k in desired if k not in owned]
+    for k, b in desired.items():
+        # An in-place roleRef change goes through <name>-transition (see plan.plan): a same-name
+        # object there that this owner does not own is in the way too, and must be found now.
+        o = owned.get(k)
+        if o is not None and (o.role_kind, o.role_name) != (b.role_kind, b.role_name):
+            tkey = (k[0], k[1], transition_name(k[2]))
+            if tkey not in owned:
+                unowned.append(tkey)
     for kind in (planning.CRB, planning.RB):
         wanted = set(k for k in unowned if k[0] == kind)
         if wanted:
@@ -214,6 +223,6 @@ def enforce(params, cluster, check_mode=False, diff=False):
                 "%s (%d of %d planned writes were made before this failure; the cluster keeps every "
                 "existing grant until its replacement exists, and the next run converges)"
                 % (exc.message, len(done), total),
-                [planning.action_to_dict(a) for a in done])
+                [planning.action_to_dict(a) for a in done], exc.status)
     result["api_requests"] = cluster.requests
     return result

@@ -252,7 +252,7 @@ def main():
     except engine.PreflightError as exc:
         module.fail_json(msg=str(exc), changed=False)
     except engine.PartialApplyError as exc:
-        module.fail_json(msg=str(exc), changed=bool(exc.done), actions=exc.done)
+        module.fail_json(msg=str(exc), changed=bool(exc.done), actions=exc.done, status=exc.status)
     except ClusterError as exc:
         module.fail_json(msg=exc.message, changed=False, status=exc.status)
     warnings = result.pop("warnings", [])
