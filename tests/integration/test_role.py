@@ -1,0 +1,316 @@
+"""The role vmo_rbac and the playbooks vmo.rbac.enforce / vmo.rbac.validate, run the way users run
+them (ansible-playbook over an inventory, one host per cluster) against the local clusters.
+
+Checked through the API (the bindings that exist), the audit log (what was written, by whom), the
+task results (which modules ran, set_stats) and the report files.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+import yaml
+from kubernetes.client.rest import ApiException
+
+from tests.helpers.ansible import run_playbook
+
+VMO_MODULES = ("vmo.rbac.vmo_role_binding", "vmo.rbac.vmo_rbac_validate")
+PREFLIGHT = "vmo.rbac.vmo_rbac : Preflight | The API server answers and the persona roles exist"
+ENFORCE = "vmo.rbac.vmo_rbac : Enforce | Make the cluster hold exactly the declared bindings"
+VALIDATE = "vmo.rbac.vmo_rbac : Validate | Prove the bindings and the effective access"
+FAIL = "vmo.rbac.vmo_rbac : Fail this cluster, now that the report shows why"
+
+
+# ----------------------------------------------------------------------------------- helpers
+
+
+def write_inventory(path, hosts: dict, group_vars: dict, host_vars: dict | None = None):
+    """An inventory directory laid out like examples/inventory: hosts.yml, group_vars, host_vars."""
+    (path / "group_vars").mkdir(parents=True)
+    (path / "host_vars").mkdir()
+    (path / "hosts.yml").write_text(yaml.safe_dump(
+        {"all": {"children": {"vmo_clusters": {"hosts": {h: dict(v) for h, v in hosts.items()}}}}}))
+    (path / "group_vars" / "all.yml").write_text(yaml.safe_dump({"ansible_connection": "local"}))
+    (path / "group_vars" / "vmo_clusters.yml").write_text(yaml.safe_dump(group_vars))
+    for host, hv in (host_vars or {}).items():
+        (path / "host_vars" / (host + ".yml")).write_text(yaml.safe_dump(hv))
+    return path
+
+
+def connection(identity) -> dict:
+    """Host vars that point a host at a cluster, as this identity."""
+    return {"vmo_rbac_" + k: v for k, v in identity.params.items()}
+
+
+def recap(run) -> dict:
+    """{host: {ok, changed, failures, rescued, ...}} from the json callback's stats."""
+    return json.loads(run.stdout[run.stdout.index("{"):])["stats"]
+
+
+def results(run, host, task=None):
+    return [r["result"] for r in run.results if r["host"] == host and (task is None or r["task"] == task)]
+
+
+def module_calls(run, host):
+    """The vmo.rbac module invocations for one host (skipped tasks invoke nothing)."""
+    return [r for r in results(run, host) if r.get("action") in VMO_MODULES and not r.get("skipped")]
+
+
+def failure_text(run):
+    return "rc=%s\n%s\n%s" % (run.rc, run.stdout[-6000:], run.stderr[-3000:])
+
+
+@pytest.fixture
+def shared_namespaces(clusters, uid):
+    """Factory: the same test-unique namespaces on several clusters; deleted afterwards."""
+    made = []
+
+    def make(targets, *names, labels=None):
+        full = ["%s-%s" % (n, uid) for n in names]
+        for c in targets:
+            for n in full:
+                c.namespace(n, labels)
+                made.append((c, n))
+        return full
+
+    yield make
+    for c, n in made:
+        c.delete_namespace(n)
+
+
+@pytest.fixture
+def cleanup_owner(clusters):
+    """Register owners whose bindings are deleted from every cluster after the test."""
+    owners = []
+    yield owners.append
+    for c in clusters:
+        for owner in owners:
+            for (kind, ns, name) in c.bindings(owner):
+                rbac = c.rbac()
+                try:
+                    if kind == "ClusterRoleBinding":
+                        rbac.delete_cluster_role_binding(name)
+                    else:
+                        rbac.delete_namespaced_role_binding(name, ns)
+                except ApiException as exc:
+                    if exc.status != 404:
+                        raise
+
+
+def bound(c, owner) -> dict:
+    """{(kind, namespace, role): sorted subject names} of one owner's bindings on a cluster."""
+    out = {}
+    for (kind, ns, _name), obj in c.bindings(owner).items():
+        out[(kind, ns, obj["roleRef"]["name"])] = sorted(s["name"] for s in obj.get("subjects") or [])
+    return out
+
+
+# ------------------------------------------------------------------------------------- tests
+
+
+def test_fleet_baseline_merges_with_per_cluster_additions(clusters, owner, uid, shared_namespaces, cleanup_owner,
+                                                          tmp_path):
+    """group_vars baseline + host_vars extras, two clusters: each holds exactly its union, each costs
+    three module invocations, set_stats carries the summaries, the report files are written."""
+    c1, c2 = clusters[0], clusters[1]
+    cleanup_owner(owner)
+    ns_a, ns_b = shared_namespaces([c1, c2], "ra", "rb")
+    reports = tmp_path / "reports"
+    inv = write_inventory(
+        tmp_path / "inventory",
+        hosts={"east": connection(c1.identity("role-merge-" + uid)),
+               "west": connection(c2.identity("role-merge-" + uid))},
+        group_vars={
+            "vmo_rbac_owner": owner,
+            "vmo_rbac_bindings": [
+                {"persona": "admin", "groups": ["vmo-admins"]},
+                {"persona": "viewer", "users": ["bob@example.com"], "namespaces": [ns_a]},
+            ],
+            "vmo_rbac_report_dir": str(reports),
+            "vmo_rbac_report_formats": ["markdown", "html", "junit", "json"],
+        },
+        host_vars={
+            "east": {"vmo_rbac_extra_bindings": [{"persona": "power-user", "groups": ["ops"], "namespaces": [ns_b]}],
+                     "vmo_rbac_oidc_user_prefix": "oidc:", "vmo_rbac_oidc_group_prefix": "oidc:"},
+            "west": {"vmo_rbac_extra_bindings": [
+                {"persona": "user", "groups": ["web-devs"], "namespace_regex": "/^r[ab]-%s$/" % uid},
+                {"persona": "viewer", "users": ["carol@example.com"], "namespaces": [ns_a]}]},
+        })
+
+    run = run_playbook("vmo.rbac.enforce", inventory=inv)
+
+    assert run.rc == 0, failure_text(run)
+    assert bound(c1, owner) == {
+        ("ClusterRoleBinding", "", "spectro-vm-admin"): ["oidc:vmo-admins"],
+        ("RoleBinding", ns_a, "spectro-vm-viewer"): ["oidc:bob@example.com"],
+        ("RoleBinding", ns_b, "spectro-vm-power-user"): ["oidc:ops"],
+    }
+    assert bound(c2, owner) == {
+        ("ClusterRoleBinding", "", "spectro-vm-admin"): ["vmo-admins"],
+        ("RoleBinding", ns_a, "spectro-vm-viewer"): ["bob@example.com", "carol@example.com"],
+        ("RoleBinding", ns_a, "spectro-vm-user"): ["web-devs"],
+        ("RoleBinding", ns_b, "spectro-vm-user"): ["web-devs"],
+    }
+    stats = recap(run)
+    for host in ("east", "west"):
+        calls = module_calls(run, host)
+        assert [c["action"] for c in calls] == [
+            "vmo.rbac.vmo_rbac_validate", "vmo.rbac.vmo_role_binding", "vmo.rbac.vmo_rbac_validate"], host
+        assert results(run, host, ENFORCE)[0]["changed"] is True
+        assert results(run, host, VALIDATE)[0]["passed"] is True
+        assert stats[host]["failures"] == 0 and stats[host]["changed"] == 1
+
+    # set_stats: one compact summary per cluster, aggregated, and the fleet summary
+    exported = {}
+    for host in ("east", "west"):
+        (res,) = [r for r in results(run, host) if r.get("action") == "ansible.builtin.set_stats"
+                  and "vmo_rbac_clusters" in r["ansible_stats"]["data"]]
+        assert res["ansible_stats"]["per_host"] is False and res["ansible_stats"]["aggregate"] is True
+        exported.update(res["ansible_stats"]["data"]["vmo_rbac_clusters"])
+    assert sorted(exported) == ["east", "west"]
+    for host, summary in exported.items():
+        assert summary["status"] == "passed" and summary["mode"] == "enforce" and summary["changed"] is True
+        assert summary["enforce"]["created"] == (3 if host == "east" else 4)
+        assert summary["failed"] == 0 and summary["checks"] > 0
+    fleet = [r for r in run.results if r.get("result", {}).get("ansible_stats", {}).get("data", {}).get("vmo_rbac_fleet")]
+    assert len(fleet) == 1  # once per run
+    assert fleet[0]["result"]["ansible_stats"]["data"]["vmo_rbac_fleet"]["clusters_passed"] == 2
+
+    # the fleet report, once per run, in four formats
+    md = (reports / "vmo-rbac-report.md").read_text()
+    assert "**PASSED**: 2 of 2 clusters passed" in md and "| east |" in md and "| west |" in md
+    printed = [r for r in run.results if r["task"].endswith("Report | Print the fleet report")]
+    assert len(printed) == 1 and "\n".join(printed[0]["result"]["msg"]) == md.rstrip("\n")
+    html = (reports / "vmo-rbac-report.html").read_text()
+    assert html.lstrip().lower().startswith("<!doctype html") and "oidc:ops" in html
+    junit = ET.parse(reports / "vmo-rbac-report.xml").getroot()
+    suites = {s.get("name"): s for s in junit.iter("testsuite")}
+    assert set(suites) == {"east", "west"}
+    assert all(s.get("failures") == "0" and s.get("errors") == "0" and int(s.get("tests")) > 0 for s in suites.values())
+    doc = json.loads((reports / "vmo-rbac-report.json").read_text())
+    assert doc["fleet"]["passed"] is True and doc["title"] == "VMO RBAC fleet report"
+    assert {c["cluster"]: c["enforce"]["summary"]["created"] for c in doc["clusters"]} == {"east": 3, "west": 4}
+
+
+def test_cost_is_three_module_invocations_whatever_the_number_of_bindings(cluster, owner, uid, namespaces,
+                                                                        cleanup_owner, tmp_path):
+    """2 grants or 60: the same three module invocations, and the enforcer's reads do not grow."""
+    names = namespaces(*["n%02d" % i for i in range(12)])
+    personas = ["admin", "power-user", "user", "viewer"]
+    small = [{"persona": "viewer", "groups": ["auditors"]},
+             {"persona": "user", "users": ["dave@example.com"], "namespaces": [names[0]]}]
+    large = [{"persona": personas[i % 4], "users": ["u%02d@example.com" % i], "groups": ["g%02d" % i],
+              "namespaces": [names[i % 12], names[(i + 5) % 12]]} for i in range(60)]
+    large.append({"persona": "viewer", "groups": ["auditors"]})  # cluster-wide too, like the small one
+    runs = {}
+    for label, bindings in (("small", small), ("large", large)):
+        o = "%s-%s" % (owner, label)
+        cleanup_owner(o)
+        inv = write_inventory(tmp_path / label, hosts={"c1": connection(cluster.identity("role-cost-" + uid))},
+                              group_vars={"vmo_rbac_owner": o, "vmo_rbac_bindings": bindings, "vmo_rbac_report_dir": ""})
+        audit = cluster.audit()
+        run = run_playbook("vmo.rbac.enforce", inventory=inv)
+        assert run.rc == 0, failure_text(run)
+        enforce = results(run, "c1", ENFORCE)[0]
+        runs[label] = {
+            "calls": len(module_calls(run, "c1")),
+            "writes": len(audit.writes(user="role-cost-" + uid)),
+            "actions": len(enforce["actions"]),
+            "enforce_reads": enforce["api_requests"] - len(enforce["actions"]),
+        }
+    assert runs["large"]["actions"] >= 10 * runs["small"]["actions"]  # many more bindings ...
+    assert runs["small"]["calls"] == runs["large"]["calls"] == 3        # ... the same three invocations
+    assert runs["small"]["enforce_reads"] == runs["large"]["enforce_reads"], runs  # and LISTs, not a GET per binding
+    for r in runs.values():
+        assert r["writes"] == r["actions"], runs  # one write per planned action, nothing else
+
+
+def test_check_mode_writes_nothing_and_diff_shows_the_changes(cluster, owner, uid, namespaces, cleanup_owner,
+                                                             tmp_path):
+    cleanup_owner(owner)
+    ns = namespaces("chk")
+    user = "role-check-" + uid
+    inv = write_inventory(tmp_path / "inventory", hosts={"c1": connection(cluster.identity(user))},
+                          group_vars={"vmo_rbac_owner": owner, "vmo_rbac_report_dir": str(tmp_path / "reports"),
+                                      "vmo_rbac_report_formats": ["json"],
+                                      "vmo_rbac_bindings": [{"persona": "admin", "groups": ["vmo-admins"]},
+                                                            {"persona": "viewer", "users": ["eve"], "namespaces": [ns]}]})
+
+    audit = cluster.audit()
+    check = run_playbook("vmo.rbac.enforce", inventory=inv, check=True, diff=True)
+
+    assert check.rc == 0, failure_text(check)  # drift that the simulated enforce would fix does not fail
+    assert audit.writes(user=user) == []
+    assert cluster.bindings(owner) == {}
+    planned = results(check, "c1", ENFORCE)[0]
+    assert planned["changed"] is True and [a["action"] for a in planned["actions"]] == ["create", "create"]
+    assert len(planned["diff"]) == 2
+    assert any("vmo-admins" in d["after"] and d["before"] == "" for d in planned["diff"])
+    assert results(check, "c1", VALIDATE)[0]["summary"]["drift"] == 2
+    assert results(check, "c1", FAIL)[0].get("skipped")
+    report = json.loads((tmp_path / "reports" / "vmo-rbac-report.json").read_text())
+    assert report["clusters"][0]["check_mode"] is True and report["clusters"][0]["summary"]["drift"] == 2
+
+    real = run_playbook("vmo.rbac.enforce", inventory=inv, diff=True)
+    assert real.rc == 0, failure_text(real)
+    done = results(real, "c1", ENFORCE)[0]
+    assert done["actions"] == planned["actions"]  # --check showed exactly what the real run did
+    assert len(audit.writes(user=user)) == 2
+
+    audit = cluster.audit()
+    again = run_playbook("vmo.rbac.enforce", inventory=inv, check=True, diff=True)
+    assert again.rc == 0, failure_text(again)
+    assert results(again, "c1", ENFORCE)[0]["changed"] is False
+    assert results(again, "c1", ENFORCE)[0].get("diff", []) == []
+    assert recap(again)["c1"]["changed"] == 0
+    assert audit.writes(user=user) == []
+
+
+def test_validate_playbook_is_read_only_and_fails_on_drift(cluster, owner, uid, namespaces, cleanup_owner, tmp_path):
+    """AWX-style credentials (K8S_AUTH_* environment, a ServiceAccount token), no connection vars."""
+    cleanup_owner(owner)
+    ns = namespaces("drift")
+    bindings = [{"persona": "power-user", "groups": ["ops"], "namespaces": [ns]},
+                {"persona": "viewer", "groups": ["auditors"]}]
+    sa_ns = namespaces("awx")
+    sa = cluster.service_account(sa_ns, "automation")
+    crb = "role-validate-%s" % uid
+    cluster.rbac().create_cluster_role_binding({
+        "metadata": {"name": crb},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": "automation", "namespace": sa_ns}]})
+    try:
+        env = {"K8S_AUTH_HOST": cluster.server, "K8S_AUTH_API_KEY": sa.params["api_key"],
+               "K8S_AUTH_SSL_CA_CERT": str(cluster.ca), "K8S_AUTH_VERIFY_SSL": "true"}
+        inv = write_inventory(tmp_path / "inventory", hosts={"prod": {}},
+                              group_vars={"vmo_rbac_owner": owner, "vmo_rbac_bindings": bindings,
+                                          "vmo_rbac_report_dir": str(tmp_path / "reports"),
+                                          "vmo_rbac_report_formats": ["json", "markdown"]})
+        first = run_playbook("vmo.rbac.enforce", inventory=inv, env=env)
+        assert first.rc == 0, failure_text(first)
+        ok = run_playbook("vmo.rbac.validate", inventory=inv, env=env)
+        assert ok.rc == 0, failure_text(ok)
+        assert not [r for r in results(ok, "prod", ENFORCE) if not r.get("skipped")]
+        assert len(module_calls(ok, "prod")) == 2
+
+        # drift: someone deletes a binding by hand
+        (key,) = [k for k in cluster.bindings(owner) if k[0] == "RoleBinding"]
+        cluster.rbac().delete_namespaced_role_binding(key[2], key[1])
+        audit = cluster.audit()
+        drifted = run_playbook("vmo.rbac.validate", inventory=inv, env=env)
+
+        assert drifted.rc != 0
+        assert audit.writes(user=sa.user) == []
+        assert key not in cluster.bindings(owner)
+        assert recap(drifted)["prod"]["failures"] == 1
+        (fail,) = results(drifted, "prod", FAIL)
+        assert fail["failed"] and "%s/%s: missing" % (ns, key[2]) in fail["msg"]
+        doc = json.loads((tmp_path / "reports" / "vmo-rbac-report.json").read_text())
+        (c,) = doc["clusters"]
+        assert doc["fleet"]["passed"] is False and c["cluster"] == "prod" and c["mode"] == "validate"
+        assert [(d["namespace"], d["name"], d["action"]) for d in c["drift"]] == [(ns, key[2], "create")]
+        assert "**FAILED**" in (tmp_path / "reports" / "vmo-rbac-report.md").read_text()
+    finally:
+        cluster.rbac().delete_cluster_role_binding(crb)
