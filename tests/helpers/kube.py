@@ -236,8 +236,18 @@ class AuditWindow:
     def events(self, user: str | None = None, user_agent: str | None = None, settle: float = 0.3):
         time.sleep(settle)  # the log backend writes synchronously; this only covers in-flight requests
         with open(self.path, "rb") as fh:
-            fh.seek(self.offset)
+            # A reader can see an event half-written (the API server appends one line per event,
+            # and a concurrent read may end, or the window may have started, inside one): skip
+            # the tail of an event that began before the window, and ignore an unfinished last line.
+            start = self.offset
+            if start > 0:
+                fh.seek(start - 1)
+                if fh.read(1) != b"\n":
+                    rest = fh.readline()
+                    start += len(rest)
+            fh.seek(start)
             data = fh.read()
+        data = data[:data.rfind(b"\n") + 1]
         out = []
         for line in data.splitlines():
             if not line.strip():
