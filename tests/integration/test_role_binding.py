@@ -123,6 +123,16 @@ def can_get_vms(cluster, user, namespace, groups=()):
                        groups=list(groups) + ["system:authenticated"])
 
 
+def wait_until_allowed(cluster, checks, timeout=10.0):
+    """Wait until every AccessPoller check is allowed (the authorizer's cache trails writes by
+    milliseconds), so that a 'denied' seen later is the module's doing, not the setup's."""
+    deadline = time.monotonic() + timeout
+    for label, (user, groups, namespace) in checks.items():
+        while not can_get_vms(cluster, user, namespace, groups):
+            assert time.monotonic() < deadline, "%s never got access after the first run" % label
+            time.sleep(0.05)
+
+
 def _ts(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
@@ -349,11 +359,9 @@ def test_access_poller_sees_a_deliberate_gap(cluster, uid, cleanup):
     rbac = cluster.rbac()
     rbac.create_cluster_role_binding(body)
     cleanup["crbs"].append(name)
-    deadline = time.monotonic() + 10
-    while not can_get_vms(cluster, "gap-" + uid, "default"):  # the authorizer's cache catches up
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    with AccessPoller(cluster, {"gap": ("gap-" + uid, [], "default")}) as poller:
+    checks = {"gap": ("gap-" + uid, [], "default")}
+    wait_until_allowed(cluster, checks)
+    with AccessPoller(cluster, checks) as poller:
         rbac.delete_cluster_role_binding(name)
         time.sleep(0.15)
         rbac.create_cluster_role_binding(body)
@@ -392,6 +400,7 @@ def test_role_set_switch_vmo_to_kubernetes_leaves_no_access_gap(cluster, namespa
         "user": ("u-" + uid, ["users-" + uid], ns2),
         "viewer": (sa_user, ["system:serviceaccounts", "system:serviceaccounts:" + sa_ns], ns1),
     }
+    wait_until_allowed(cluster, checks)
     audit = cluster.audit()
     with AccessPoller(cluster, checks) as poller:
         res = ok(enforce(admin_identity, owner, bindings, role_set="kubernetes", allow_privileged=True))
@@ -452,8 +461,10 @@ def test_named_binding_role_change_goes_through_a_transition_binding(cluster, na
     assert read_binding(cluster, RB, ns, transition) == in_the_way
     cluster.rbac().delete_namespaced_role_binding(transition, ns)
 
+    checks = {"ann": ("ann-" + uid, [], ns), "crew": ("x-" + uid, ["crew-" + uid], ns)}
+    wait_until_allowed(cluster, checks)
     audit = cluster.audit()
-    with AccessPoller(cluster, {"ann": ("ann-" + uid, [], ns), "crew": ("x-" + uid, ["crew-" + uid], ns)}) as poller:
+    with AccessPoller(cluster, checks) as poller:
         res = ok(enforce(admin_identity, owner, [dict(entry, persona="user")]))
     assert not poller.errors, poller.errors
     assert poller.denied() == {}, "access gap: %s" % poller.denied()
