@@ -31,7 +31,7 @@ def write_inventory(path, hosts: dict, group_vars: dict, host_vars: dict | None 
     (path / "group_vars").mkdir(parents=True)
     (path / "host_vars").mkdir()
     (path / "hosts.yml").write_text(yaml.safe_dump(
-        {"all": {"children": {"vmo_clusters": {"hosts": {h: dict(v) for h, v in hosts.items()}}}}}))
+        {"all": {"children": {"vmo_clusters": {"hosts": {h: dict(v) for h, v in hosts.items()}}}}}, sort_keys=False))
     (path / "group_vars" / "all.yml").write_text(yaml.safe_dump({"ansible_connection": "local"}))
     (path / "group_vars" / "vmo_clusters.yml").write_text(yaml.safe_dump(group_vars))
     for host, hv in (host_vars or {}).items():
