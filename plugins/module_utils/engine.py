@@ -219,10 +219,11 @@ def enforce(params, cluster, check_mode=False, diff=False):
             cluster.execute(obs.plan, decl.owner, done)
         except ClusterError as exc:
             total = len(obs.plan.actions)
+            then = ("fix the permissions, then the next run converges" if exc.status in (401, 403)
+                    else "the next run converges")
             raise PartialApplyError(
                 "%s (%d of %d planned writes were made before this failure; the cluster keeps every "
-                "existing grant until its replacement exists, and the next run converges)"
-                % (exc.message, len(done), total),
+                "existing grant until its replacement exists; %s)" % (exc.message, len(done), total, then),
                 [planning.action_to_dict(a) for a in done], exc.status)
     result["api_requests"] = cluster.requests
     return result

@@ -264,6 +264,17 @@ privileged:
   returned: always
   type: list
   elements: dict
+field:
+  description: On invalid input, the option that is wrong, for example C(bindings[2].service_accounts[0]).
+  returned: on failure caused by the input
+  type: str
+  sample: bindings[2].service_accounts[0]
+status:
+  description: On a failure the API server answered, its HTTP status (for example 403 when the identity
+    may not grant a role, 401 when the credentials are rejected).
+  returned: on failure reported by the API server
+  type: int
+  sample: 403
 msg:
   description: A readable summary (the failure message when O(fail_on_drift) fails the task).
   returned: always

@@ -210,6 +210,17 @@ bindings:
         vmo.rbac/owner: vmo-rbac
         vmo.rbac/persona: admin
         vmo.rbac/scope: cluster
+field:
+  description: On invalid input, the option that is wrong, for example C(bindings[2].service_accounts[0]).
+  returned: on failure caused by the input
+  type: str
+  sample: bindings[2].service_accounts[0]
+status:
+  description: On a failure the API server answered, its HTTP status (for example 403 when the identity
+    may not grant a role, 401 when the credentials are rejected).
+  returned: on failure reported by the API server
+  type: int
+  sample: 403
 api_requests:
   description: How many HTTP requests the module sent to the API server (retries not counted).
   returned: always
