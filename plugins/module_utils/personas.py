@@ -303,8 +303,10 @@ def rule_allows(rule, verb, group, resource, subresource=""):
         return False
     if not has(rule.get("apiGroups") or [], group):
         return False
+    # As ResourceMatches in Kubernetes' rbac/v1 helpers: '*', the exact 'resource[/sub]', or
+    # '*/sub' for any resource's subresource. There is no 'resource/*' wildcard in RBAC.
     resources = rule.get("resources") or []
-    if not ("*" in resources or full in resources or (subresource and resource + "/*" in resources)):
+    if not ("*" in resources or full in resources or (subresource and "*/" + subresource in resources)):
         return False
     names = rule.get("resourceNames") or []
     return not names

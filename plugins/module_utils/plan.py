@@ -230,6 +230,16 @@ def resolve(decl, namespaces=None, terminating=()):
         desired[key] = Binding(kind, ns, name, slot["role"][0], slot["role"][1],
                                tuple(sorted(slot["subjects"])), labels, annotations, persona,
                                tuple(slot["paths"]))
+    # A roleRef change of binding N goes through a short-lived binding named
+    # transition_name(N); a declared binding of that name would be created and deleted by
+    # the same plan (and never converge), so the name is reserved.
+    for key in sorted(desired):
+        tkey = (key[0], key[1], transition_name(key[2]))
+        if tkey in desired and tkey != key:
+            raise SpecError(
+                desired[tkey].sources[0],
+                "the binding name %r is reserved for the transition binding of %s (%s), used when its role "
+                "changes; give one of them another name" % (tkey[2], describe_key(key), desired[key].sources[0]))
     return desired
 
 
@@ -273,6 +283,7 @@ def plan(desired, state, owner, mode="present", purge=False):
     """
     actions, conflicts, warnings = [], [], []
     unchanged = []
+    restaged = set()  # transition names whose stale bridge is deleted and created anew
     owned, taken = state.owned, state.taken
 
     if mode == "absent":
@@ -301,13 +312,24 @@ def plan(desired, state, owner, mode="present", purge=False):
                 continue
             bridge = b._replace(name=tkey[2], labels=dict(b.labels, **{TRANSITION_LABEL: "true"}))
             why = "roleRef %s %s -> %s %s" % (o.role_kind, o.role_name, b.role_kind, b.role_name)
-            if tkey not in owned:
+            left = owned.get(tkey)  # a bridge an interrupted run left behind
+            if left is not None and (left.role_kind, left.role_name) != (b.role_kind, b.role_name):
+                # made for another role: replace it (its roleRef is immutable) while the old
+                # binding still holds the old access
+                actions.append(Action("delete", b.kind, b.namespace, tkey[2], "transition: stale bridge for %s %s"
+                                      % (left.role_kind, left.role_name), PHASE_CREATE, None, None, left))
+                restaged.add(tkey)
+                left = None
+            if left is None:
                 actions.append(Action("create", b.kind, b.namespace, tkey[2], "transition: " + why,
                                       PHASE_CREATE, None, bridge, None))
+            elif set(left.subjects) != set(bridge.subjects):
+                actions.append(Action("update", b.kind, b.namespace, tkey[2], "transition: " + why,
+                                      PHASE_UPDATE, None, bridge, left))
             actions.append(Action("delete", b.kind, b.namespace, b.name, why, PHASE_DELETE, "replaced", None, o))
             actions.append(Action("create", b.kind, b.namespace, b.name, why, PHASE_RECREATE, "created", b, None))
             actions.append(Action("delete", b.kind, b.namespace, tkey[2], "transition done", PHASE_CLEANUP,
-                                  None, None, owned.get(tkey) or bridge))
+                                  None, None, left or bridge))
         elif not _matches(b, o):
             actions.append(Action("update", b.kind, b.namespace, b.name, _why_update(b, o), PHASE_UPDATE,
                                   "updated", b, o))
@@ -339,8 +361,15 @@ def plan(desired, state, owner, mode="present", purge=False):
         elif purge:
             actions.append(Action("delete", o.kind, o.namespace, o.name, "no longer declared (purge)",
                                   PHASE_DELETE, "deleted", None, o))
-    actions.sort(key=lambda a: a.phase)
+    # Within a phase: the replacement of a stale bridge (delete, then create the same name)
+    # after every plain create; an update that takes subjects away after the updates that
+    # only add, so that a subject moved between bindings of one role keeps its access.
+    actions.sort(key=lambda a: (a.phase, (a.kind, a.namespace, a.name) in restaged or _removes_subjects(a)))
     return Plan(actions, conflicts, unchanged, warnings)
+
+
+def _removes_subjects(a):
+    return a.action == "update" and bool(set(a.observed.subjects) - set(a.desired.subjects))
 
 
 def _conflict(key, obj, owner):

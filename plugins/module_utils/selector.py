@@ -30,9 +30,9 @@ def validate_label_key(key):
     """Raise SelectorError unless ``key`` is a valid qualified label key."""
     prefix, slash, name = key.rpartition("/")
     if slash:
-        if not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix):
+        if not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix):
             raise SelectorError("invalid label key prefix %r (must be a DNS subdomain)" % prefix)
-    if not name or len(name) > 63 or not _NAME.match(name):
+    if not name or len(name) > 63 or not _NAME.fullmatch(name):
         raise SelectorError(
             "invalid label key %r (at most 63 characters: alphanumerics, '-', '_', '.', "
             "starting and ending with an alphanumeric)" % key
@@ -40,11 +40,26 @@ def validate_label_key(key):
 
 
 def validate_label_value(value):
-    if value and (len(value) > 63 or not _NAME.match(value)):
+    if value and (len(value) > 63 or not _NAME.fullmatch(value)):
         raise SelectorError(
             "invalid label value %r (at most 63 characters: alphanumerics, '-', '_', '.', "
             "starting and ending with an alphanumeric)" % value
         )
+
+
+_INT64 = re.compile(r"[+-]?[0-9]+")
+
+
+def _int64(text):
+    """The integer Go's strconv.ParseInt(text, 10, 64) reads, or None where it fails.
+
+    Python's int() is more lenient ('1_000', surrounding spaces, non-ASCII digits), and
+    a label value it accepts but Go refuses must not match a gt/lt requirement.
+    """
+    if not isinstance(text, str) or not _INT64.fullmatch(text):
+        return None
+    n = int(text)
+    return n if -(2 ** 63) <= n < 2 ** 63 else None
 
 
 def _tokens(text):
@@ -107,27 +122,39 @@ def parse(text):
             elif nxt in (">", "<"):
                 take()
                 value = take()
-                if not re.match(r"^-?[0-9]+$", value):
-                    raise SelectorError("operator %s needs an integer, got %r" % (nxt, value))
+                if _int64(value) is None:
+                    raise SelectorError("operator %s needs a (64-bit) integer, got %r" % (nxt, value))
                 reqs.append((key, nxt, (value,)))
             elif nxt in ("in", "notin"):
                 take()
                 if take() != "(":
                     raise SelectorError("expected '(' after %r" % nxt)
-                values = []
+                # As apimachinery does: the list is split at commas and an empty item is the
+                # empty value ('(a,)' is {a, ""}); two values need a comma between them.
+                # '()' alone is refused although Go reads it as {""}: write 'key=' for that.
+                values, item = [], None
                 while True:
                     v = take()
-                    if v == ")":
-                        break
-                    if v == ",":
+                    if v in (",", ")"):
+                        values.append(item if item is not None else "")
+                        item = None
+                        if v == ")":
+                            break
                         continue
                     if not is_word(v):
                         raise SelectorError("unexpected %r in the value list of %r" % (v, key))
+                    if item is not None:
+                        raise SelectorError("expected ',' or ')' after %r in the value list of %r, got %r"
+                                            % (item, key, v))
                     validate_label_value(v)
-                    values.append(v)
-                if not values and nxt == "in":
-                    raise SelectorError("'%s in ()' needs at least one value" % key)
-                reqs.append((key, nxt, tuple(values)))
+                    item = v
+                if values == [""]:
+                    raise SelectorError("'%s %s ()' needs at least one value" % (key, nxt))
+                unique = []
+                for v in values:
+                    if v not in unique:
+                        unique.append(v)
+                reqs.append((key, nxt, tuple(unique)))
             else:
                 raise SelectorError("unexpected %r after label key %r" % (nxt, key))
         else:
@@ -160,12 +187,11 @@ def matches(requirements, labels):
         elif op == "notin":
             ok = not present or value not in values
         elif op in (">", "<"):
-            try:
-                n = int(value)
-            except (TypeError, ValueError):
+            n = _int64(value) if present else None
+            if n is None:
                 ok = False
             else:
-                ok = n > int(values[0]) if op == ">" else n < int(values[0])
+                ok = n > _int64(values[0]) if op == ">" else n < _int64(values[0])
         else:  # pragma: no cover - parse() produces only the operators above
             raise SelectorError("unknown operator %r" % op)
         if not ok:

@@ -101,12 +101,13 @@ Declaration = namedtuple(
 # ------------------------------------------------------------------------ validators
 
 
+# fullmatch, not match: with match, '$' also matches before a trailing newline ('team-a\n').
 def is_dns_label(value):
-    return isinstance(value, str) and len(value) <= 63 and bool(_DNS_LABEL.match(value))
+    return isinstance(value, str) and len(value) <= 63 and bool(_DNS_LABEL.fullmatch(value))
 
 
 def is_dns_subdomain(value):
-    return isinstance(value, str) and len(value) <= 253 and bool(_DNS_SUBDOMAIN.match(value))
+    return isinstance(value, str) and len(value) <= 253 and bool(_DNS_SUBDOMAIN.fullmatch(value))
 
 
 def _check_dns_label(path, value, what):
@@ -302,12 +303,18 @@ def _parse_scope(path, entry):
             if ns not in names:
                 names.append(ns)
     regex = entry.get("namespace_regex")
+    if isinstance(regex, list) and not regex:
+        # An empty list must not fall through to "no scope", which means cluster-wide.
+        raise SpecError(path + ".namespace_regex", "empty list; omit namespace_regex for a cluster-wide grant")
     if regex is not None:
         values = regex if isinstance(regex, list) else [regex]
         for i, r in enumerate(values):
             rpath = path + ".namespace_regex" + ("[%d]" % i if isinstance(regex, list) else "")
             regexes.append(parse_regex(rpath, r))
     sel = entry.get("namespace_selector")
+    if isinstance(sel, list) and not sel:
+        raise SpecError(path + ".namespace_selector", "empty list; omit namespace_selector for a cluster-wide "
+                                                      "grant")
     if sel is not None:
         values = sel if isinstance(sel, list) else [sel]
         for i, s in enumerate(values):
@@ -394,8 +401,11 @@ def parse_declaration(bindings, role_set="vmo", owner="vmo-rbac", oidc_user_pref
 
 
 def _slug(text):
-    slug = re.sub(r"[^a-z0-9.-]+", "-", text.lower()).strip("-.")
-    return re.sub(r"-{2,}", "-", slug) or "role"
+    # Each dot-separated part must start and end with an alphanumeric: 'a_.b' must not
+    # become the invalid 'a-.b'.
+    slug = re.sub(r"[^a-z0-9.-]+", "-", text.lower())
+    parts = [re.sub(r"-{2,}", "-", part).strip("-") for part in slug.split(".")]
+    return ".".join(part for part in parts if part) or "role"
 
 
 def binding_name(owner, role_kind, role_name, override=None):
