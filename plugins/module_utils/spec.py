@@ -198,13 +198,35 @@ def parse_regex(path, value):
         raise SpecError(path, "expected a regular expression (non-empty string), got %s" % _type(value))
     if len(value) > MAX_REGEX:
         raise SpecError(path, "regular expression longer than %d characters" % MAX_REGEX)
-    source = value[1:-1] if len(value) >= 2 and value.startswith("/") and value.endswith("/") else value
+    if value.startswith("/") and not (len(value) >= 2 and value.endswith("/")):
+        raise SpecError(path, "%r starts like a Palette-style /regex/ but does not end with '/' (flags such as "
+                              "/i are not supported)" % (value,))
+    source = value[1:-1] if value.startswith("/") else value
     if not source:
         raise SpecError(path, "empty regular expression")
+    for construct, what in _NOT_RE2:
+        if construct.search(source):
+            raise SpecError(path, "%r uses %s, which Palette's Go (RE2) regular expressions do not support"
+                            % (value, what))
+    if _NESTED_QUANTIFIER.search(source):
+        raise SpecError(path, "%r repeats a group that itself repeats, which can take exponential time to "
+                              "match; simplify it (for example (ab)+ instead of (a+b*)+)" % (value,))
     try:
         return source, re.compile(source)
     except re.error as exc:
         raise SpecError(path, "invalid regular expression %r: %s" % (value, exc))
+
+
+# Constructs of Python's re that RE2 (Go's regexp, which Palette uses) rejects; refusing them keeps
+# a pattern meaning the same thing here as in Palette, and keeps matching linear-time-ish.
+_NOT_RE2 = (
+    (re.compile(r"\\(?:[1-9]|g<)|\(\?P="), "a backreference"),
+    (re.compile(r"\(\?<?[=!]"), "a lookaround assertion"),
+    (re.compile(r"\(\?>"), "an atomic group"),
+    (re.compile(r"(?<!\\)[*+?}]\+"), "a possessive quantifier"),
+)
+# A quantified group whose body already holds a quantifier: (a+)+, (x*y)*, (a|b+){2,}
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*(?<!\\)[*+}](?:[^()\\]|\\.)*\)[*+{]")
 
 
 def parse_selector(path, value):
@@ -300,8 +322,7 @@ def _parse_scope(path, entry):
             raise SpecError(path + ".namespaces", "empty list; omit namespaces for a cluster-wide grant")
         for i, ns in enumerate(raw):
             _check_dns_label("%s.namespaces[%d]" % (path, i), ns, "namespace")
-            if ns not in names:
-                names.append(ns)
+            names.append(ns)  # duplicates kept, so that resolve() names the right index
     regex = entry.get("namespace_regex")
     if isinstance(regex, list) and not regex:
         # An empty list must not fall through to "no scope", which means cluster-wide.

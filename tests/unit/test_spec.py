@@ -87,8 +87,14 @@ def test_subjects_are_deduplicated_across_shorthand_and_general_form():
     assert g.subjects == frozenset([Subject("User", "alice", ""), Subject("ServiceAccount", "ci", "ops")])
 
 
-def test_duplicate_namespaces_collapse():
-    assert grant(ok_entry(namespaces=["a", "b", "a"])).scope.namespaces == ("a", "b")
+def test_duplicate_namespaces_collapse_into_one_binding():
+    from ansible_collections.vmo.rbac.plugins.module_utils.plan import resolve
+
+    decl = spec.parse_declaration([ok_entry(namespaces=["a", "b", "a"])])
+    # The scope keeps the list as written (so errors name the right index) ...
+    assert decl.grants[0].scope.namespaces == ("a", "b", "a")
+    # ... and resolving makes one RoleBinding per namespace.
+    assert sorted(k[1] for k in resolve(decl, {"a": {}, "b": {}})) == ["a", "b"]
 
 
 def test_multiple_regexes_and_selectors():
@@ -243,7 +249,6 @@ def test_invalid_binding_names(name):
     ("^web-app", "^web-app"),
     ("web", "web"),
     ("/web/", "web"),
-    ("/", "/"),
     ("/^a|b$/", "^a|b$"),
 ])
 def test_palette_style_regex_with_and_without_slashes(raw, source):
@@ -503,3 +508,43 @@ def test_errors_name_the_first_bad_field_before_anything_else():
     err = refused([ok_entry(), {"persona": "viewer", "users": ["ok"], "namespaces": ["Bad"],
                                 "service_accounts": ["nope"]}])
     assert re.match(r"bindings\[1\]\.", err.path)
+
+
+# --- regular expressions mean the same as in Palette (Go RE2) and cannot hang a run ----------
+
+@pytest.mark.parametrize("regex, why", [
+    ("(a+)+$", "repeats a group that itself repeats"),
+    ("(x*y)*", "repeats a group that itself repeats"),
+    ("(a|b+){2,}", "repeats a group that itself repeats"),
+    ("(?=kube)", "lookaround"),
+    ("(?!kube-)", "lookaround"),
+    ("(?<=a)b", "lookaround"),
+    (r"(a)\1", "backreference"),
+    ("(?P<x>a)(?P=x)", "backreference"),
+    ("(?>a)", "atomic group"),
+    ("a++", "possessive"),
+    ("/^web", "does not end with '/'"),
+    ("/abc/i", "flags such as /i are not supported"),
+    ("/", "does not end with '/'"),  # a lone slash: namespace names never contain one
+])
+def test_regex_constructs_outside_re2_or_exponential_are_refused(regex, why):
+    with pytest.raises(SpecError) as exc:
+        spec.parse_declaration([{"persona": "viewer", "users": ["u"], "namespace_regex": regex}])
+    assert exc.value.path == "bindings[0].namespace_regex"
+    assert why in str(exc.value)
+
+
+@pytest.mark.parametrize("regex", ["(ab)+", "^(va|vb)-1$", "[a-z]+(-[0-9]+)?$", "(foo){2}", r"\(a+\)+",
+                                   "(?:team|web)-[0-9]+", "/^web-app/"])
+def test_ordinary_regexes_are_accepted(regex):
+    decl = spec.parse_declaration([{"persona": "viewer", "users": ["u"], "namespace_regex": regex}])
+    assert decl.grants[0].scope.regexes
+
+
+def test_missing_namespace_is_named_by_its_own_index_despite_duplicates():
+    from ansible_collections.vmo.rbac.plugins.module_utils.plan import resolve
+
+    decl = spec.parse_declaration([{"persona": "viewer", "users": ["u"], "namespaces": ["a", "a", "missing"]}])
+    with pytest.raises(SpecError) as exc:
+        resolve(decl, {"a": {}})
+    assert exc.value.path == "bindings[0].namespaces[2]"
