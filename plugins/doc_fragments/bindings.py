@@ -97,6 +97,9 @@ options:
             of them), Palette style C(/^web-app/) or plain C(^web-app); searched anywhere in the name
             unless anchored.
           - Matched against the namespaces that exist at run time, so a scheduled run picks up new ones.
+          - The syntax is the subset shared with Palette's Go (RE2) expressions, lookarounds, backreferences,
+            atomic groups and possessive quantifiers are refused, and so are repeated groups that themselves
+            repeat, such as C((a+\)+), which could take exponential time to match.
         type: raw
       namespace_selector:
         description:
