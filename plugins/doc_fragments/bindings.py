@@ -99,7 +99,7 @@ options:
           - Matched against the namespaces that exist at run time, so a scheduled run picks up new ones.
           - The syntax is the subset shared with Palette's Go (RE2) expressions, lookarounds, backreferences,
             atomic groups and possessive quantifiers are refused, and so are repeated groups that themselves
-            repeat, such as C((a+\)+), which could take exponential time to match.
+            repeat (the pattern (a+)+ for example), which could take exponential time to match.
         type: raw
       namespace_selector:
         description:
