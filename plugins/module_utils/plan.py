@@ -353,6 +353,8 @@ def plan(desired, state, owner, mode="present", purge=False):
             continue
         persona = o.labels.get(PERSONA_LABEL)
         successor = by_slot.get((o.kind, o.namespace, persona)) if persona in personas.PERSONAS else None
+        if successor is not None and key_of(successor) in taken:
+            continue  # its successor is blocked by a conflict: keep the old grant, never leave a gap
         if successor is not None and (successor.role_kind, successor.role_name) != (o.role_kind, o.role_name):
             actions.append(Action("delete", o.kind, o.namespace, o.name,
                                   "replaced by %s (%s %s)" % (successor.name, successor.role_kind,
@@ -375,13 +377,14 @@ def _removes_subjects(a):
 def _conflict(key, obj, owner):
     labels = (obj.labels if obj is not None else {}) or {}
     holder = labels.get(OWNER_LABEL)
-    who = ("owned by %r" % holder) if holder and labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE \
-        else "not managed by vmo.rbac"
+    if holder and labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE:
+        who = "belongs to vmo.rbac owner %r, not to %r" % (holder, owner)
+    else:
+        who = "was not made by vmo.rbac"
     return {
         "kind": key[0], "namespace": key[1], "name": key[2],
-        "message": "%s already exists and is %s, not by owner %r; it is never modified or deleted. Remove or "
-                   "rename it, or give the grant another name with the entry's name option"
-                   % (describe_key(key), who, owner),
+        "message": "%s already exists and %s; it is never modified or deleted. Remove or rename it, or give "
+                   "the grant another name with the entry's name option" % (describe_key(key), who),
     }
 
 

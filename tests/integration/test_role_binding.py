@@ -338,8 +338,8 @@ def test_foreign_same_name_bindings_fail_the_task_before_any_write(cluster, name
     ])
     msg = failed(res)
     assert res["changed"] is False
-    assert "ClusterRoleBinding %s already exists and is not managed by vmo.rbac" % crb_name in msg, msg
-    assert "RoleBinding %s/%s already exists and is owned by %r" % (ns, rb_name, other) in msg, msg
+    assert "ClusterRoleBinding %s already exists and was not made by vmo.rbac" % crb_name in msg, msg
+    assert "RoleBinding %s/%s already exists and belongs to vmo.rbac owner %r" % (ns, rb_name, other) in msg, msg
     assert "nothing was changed" in msg
     assert writes_of(audit, admin_identity.user) == []
     after = {k: read_binding(cluster, *k) for k in before}
@@ -456,7 +456,7 @@ def test_named_binding_role_change_goes_through_a_transition_binding(cluster, na
     audit = cluster.audit()
     unrelated = {"persona": "viewer", "users": ["z-" + uid], "namespaces": [elsewhere]}
     msg = failed(enforce(admin_identity, owner, [dict(entry, persona="user"), unrelated]))
-    assert "RoleBinding %s/%s already exists and is not managed by vmo.rbac" % (ns, transition) in msg, msg
+    assert "RoleBinding %s/%s already exists and was not made by vmo.rbac" % (ns, transition) in msg, msg
     assert writes_of(audit, admin_identity.user) == []
     assert read_binding(cluster, RB, ns, transition) == in_the_way
     cluster.rbac().delete_namespaced_role_binding(transition, ns)
