@@ -194,8 +194,8 @@ def test_fleet_baseline_merges_with_per_cluster_additions(clusters, owner, uid, 
     assert {c["cluster"]: c["enforce"]["summary"]["created"] for c in doc["clusters"]} == {"east": 3, "west": 4}
 
 
-def test_cost_is_three_module_invocations_whatever_the_number_of_bindings(cluster, owner, uid, namespaces,
-                                                                        cleanup_owner, tmp_path):
+def test_cost_is_three_module_invocations_whatever_the_number_of_bindings(
+        cluster, owner, uid, namespaces, cleanup_owner, tmp_path):
     """2 grants or 60: the same three module invocations, and the enforcer's reads do not grow."""
     names = namespaces(*["n%02d" % i for i in range(12)])
     personas = ["admin", "power-user", "user", "viewer"]
@@ -227,8 +227,8 @@ def test_cost_is_three_module_invocations_whatever_the_number_of_bindings(cluste
         assert r["writes"] == r["actions"], runs  # one write per planned action, nothing else
 
 
-def test_check_mode_writes_nothing_and_diff_shows_the_changes(cluster, owner, uid, namespaces, cleanup_owner,
-                                                             tmp_path):
+def test_check_mode_writes_nothing_and_diff_shows_the_changes(
+        cluster, owner, uid, namespaces, cleanup_owner, tmp_path):
     cleanup_owner(owner)
     ns = namespaces("chk")
     user = "role-check-" + uid

@@ -100,14 +100,14 @@ def test_typos_fail_at_the_start_naming_the_variable(cluster, owner, uid, tmp_pa
         "vars": {"ansible_connection": "local", "vmo_rbac_owner": owner, "vmo_rbac_bindings": good,
                  "vmo_rbac_report_dir": str(tmp_path / "reports"),
                  **{"vmo_rbac_" + k: v for k, v in cluster.identity(user).params.items()}}}}}}))
-    for host, (hv, _) in typos.items():
-        (inv / "host_vars" / (host + ".yml")).write_text(yaml.safe_dump(hv))
+    for host, (host_vars, _words) in typos.items():
+        (inv / "host_vars" / (host + ".yml")).write_text(yaml.safe_dump(host_vars))
 
     audit = cluster.audit()
     run = run_playbook("vmo.rbac.enforce", inventory=inv)
 
     assert run.rc != 0
-    for host, (_, words) in typos.items():
+    for host, (_host_vars, words) in typos.items():
         mine = [r for r in run.results if r["host"] == host]
         assert len(mine) == 1, "%s ran more than the argument validation: %s" % (host, [r["task"] for r in mine])
         assert mine[0]["result"]["action"].endswith("validate_argument_spec"), mine[0]["task"]
