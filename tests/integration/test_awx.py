@@ -1,0 +1,138 @@
+"""AWX / Automation Controller: the enforce playbook through ansible-runner, the engine AWX uses,
+with a private data dir as AWX lays it out and credentials as AWX's built-in Kubernetes
+bearer-token credential injects them (K8S_AUTH_* environment variables); and the execution
+environment definition accepted by ansible-builder."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import ansible_runner
+import yaml
+
+from tests.helpers.ansible import ansible_env, run_module
+
+ROOT = Path(__file__).resolve().parents[2]
+AUTOMATION_ROLE = ROOT / "files" / "automation-clusterrole.yaml"
+
+
+def private_data_dir(tmp_path, cluster, token, bindings, hostname):
+    """The directory layout AWX hands to ansible-runner for a job."""
+    pdd = tmp_path / "pdd"
+    (pdd / "env").mkdir(parents=True)
+    (pdd / "inventory").mkdir()
+    (pdd / "project").mkdir()
+    env = ansible_env()
+    # What the credential "OpenShift or Kubernetes API Bearer Token" injects:
+    envvars = {
+        "K8S_AUTH_HOST": cluster.server,
+        "K8S_AUTH_API_KEY": token,
+        "K8S_AUTH_VERIFY_SSL": "True",
+        "K8S_AUTH_SSL_CA_CERT": str(cluster.ca),
+        # What the job's execution environment provides: the collection and a Python with kubernetes.
+        "ANSIBLE_COLLECTIONS_PATH": env["ANSIBLE_COLLECTIONS_PATH"],
+        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
+        "ANSIBLE_HOME": env["ANSIBLE_HOME"],
+        "ANSIBLE_LOCAL_TEMP": env["ANSIBLE_LOCAL_TEMP"],
+        "PATH": env["PATH"],
+    }
+    (pdd / "env" / "envvars").write_text(yaml.safe_dump(envvars))
+    (pdd / "env" / "passwords").write_text("{}\n")
+    (pdd / "env" / "extravars").write_text(yaml.safe_dump({
+        "vmo_rbac_bindings": bindings,
+        "vmo_rbac_owner": "awx-" + hostname,
+        "vmo_rbac_report_dir": str(tmp_path / "reports"),
+    }))
+    (pdd / "inventory" / "hosts").write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {"hosts": {
+        hostname: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}}}))
+    # The AWX project: a playbook that runs the collection's playbook.
+    (pdd / "project" / "enforce.yml").write_text(yaml.safe_dump([
+        {"name": "Enforce the VMO personas", "ansible.builtin.import_playbook": "vmo.rbac.enforce"}]))
+    return pdd
+
+
+def test_enforce_playbook_through_ansible_runner_with_awx_credentials(cluster, namespaces, uid, tmp_path):
+    ns = namespaces("awx")
+    # The job's identity: a ServiceAccount token bound to the shipped least-privilege ClusterRole.
+    cluster.apply_manifest(AUTOMATION_ROLE)
+    sa_ns = namespaces("awx-sa")
+    sa = cluster.service_account(sa_ns, "awx")
+    cluster.rbac().create_cluster_role_binding({
+        "metadata": {"name": "awx-automation-" + uid},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "vmo-rbac-automation"},
+        "subjects": [{"kind": "ServiceAccount", "name": "awx", "namespace": sa_ns}],
+    })
+    token = sa.params["api_key"]
+    hostname = "cluster-" + uid
+    bindings = [{"persona": "viewer", "groups": ["awx-auditors-" + uid]},
+                {"persona": "power-user", "users": ["awx-op-%s@example.com" % uid], "namespaces": [ns]}]
+    pdd = private_data_dir(tmp_path, cluster, token, bindings, hostname)
+    try:
+        r = ansible_runner.run(private_data_dir=str(pdd), playbook="enforce.yml", quiet=True,
+                               process_isolation=False)
+        assert r.status == "successful" and r.rc == 0, (r.status, r.rc, r.stdout.read()[-3000:])
+
+        events = list(r.events)
+        ok = [e for e in events if e["event"] == "runner_on_ok"]
+        enforce = [e for e in ok if e["event_data"].get("task_action") == "vmo.rbac.vmo_role_binding"]
+        assert len(enforce) == 1 and enforce[0]["event_data"]["res"]["changed"] is True
+        assert enforce[0]["event_data"]["res"]["summary"]["created"] == 2
+        validate = [e for e in ok if e["event_data"].get("task_action") == "vmo.rbac.vmo_rbac_validate"]
+        assert any(e["event_data"]["res"].get("passed") is True for e in validate)
+        # set_stats reaches AWX as the job's artifacts (shown in the job, passed down a workflow).
+        stats = next(e for e in events if e["event"] == "playbook_on_stats")
+        artifacts = stats["event_data"]["artifact_data"]
+        mine = artifacts["vmo_rbac_clusters"][hostname]
+        assert mine["status"] == "passed" and int(mine["failed"]) == 0 and int(mine["checks"]) > 0, mine
+        assert mine["enforce"]["created"] == 2
+        assert artifacts["vmo_rbac_fleet"]["passed"] is True
+        assert r.stats["changed"] == {hostname: 1} or r.stats["changed"].get(hostname, 0) >= 1
+        # The artifacts AWX reads hold the same, and never the token: not in the job output, the
+        # events or the fact cache. (ansible-runner itself records the job's environment, which the
+        # credential injected, in artifacts/<job>/command; that file is runner's, not our output.)
+        art = Path(r.config.artifact_dir)
+        assert (art / "rc").read_text().strip() == "0"
+        assert (art / "status").read_text().strip() == "successful"
+        ours = [p for p in art.rglob("*") if p.is_file() and p.name != "command"]
+        assert any(p.parent.name == "job_events" for p in ours)
+        everything = "".join(p.read_text(errors="replace") for p in ours)
+        everything += r.stdout.read() if hasattr(r.stdout, "read") else ""
+        assert token not in everything
+        assert (tmp_path / "reports").is_dir() and any((tmp_path / "reports").iterdir())
+        # The grants are real: the API server says so.
+        assert cluster.can("awx-op-%s@example.com" % uid, "delete", "virtualmachines", "kubevirt.io", ns)
+        assert not cluster.can("awx-op-%s@example.com" % uid, "delete", "virtualmachines", "kubevirt.io",
+                               "default")
+
+        # A second scheduled run changes nothing.
+        r2 = ansible_runner.run(private_data_dir=str(pdd), playbook="enforce.yml", quiet=True,
+                                process_isolation=False)
+        assert r2.status == "successful"
+        assert not any(e["event_data"].get("res", {}).get("changed") for e in r2.events
+                       if e["event"] == "runner_on_ok"
+                       and e["event_data"].get("task_action") == "vmo.rbac.vmo_role_binding")
+    finally:
+        extravars = yaml.safe_load((pdd / "env" / "extravars").read_text())
+        run_module("vmo.rbac.vmo_role_binding", {"host": cluster.server, "ca_cert": str(cluster.ca),
+                                                 "api_key": token, "owner": extravars["vmo_rbac_owner"],
+                                                 "bindings": bindings, "state": "absent"})
+        cluster.rbac().delete_cluster_role_binding("awx-automation-" + uid)
+
+
+def test_execution_environment_definition_is_accepted_by_ansible_builder(tmp_path):
+    ctx = tmp_path / "context"
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-builder"), "create",
+                           "-f", str(ROOT / "execution-environment.yml"), "-c", str(ctx)],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    containerfile = (ctx / "Dockerfile") if (ctx / "Dockerfile").exists() else (ctx / "Containerfile")
+    text = containerfile.read_text()
+    assert "ansible-galaxy collection install" in text
+    assert (ctx / "_build" / "requirements.txt").read_text().count("kubernetes>=") == 1
+    assert "/tmp/vmo-rbac-collections/vmo-rbac-" in (ctx / "_build" / "requirements.yml").read_text()
+    # The collection itself tells ansible-builder what Python packages it needs.
+    meta = yaml.safe_load((ROOT / "meta" / "execution-environment.yml").read_text())
+    assert meta["dependencies"]["python"] == "requirements.txt"
+    assert json.dumps(meta) and os.path.exists(ROOT / meta["dependencies"]["python"])
