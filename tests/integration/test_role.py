@@ -63,6 +63,14 @@ def failure_text(run):
 
 
 @pytest.fixture
+def u(uid):
+    """Make a subject name unique to this test: the clusters are shared (make demo, other tests),
+    and the validation rightly reports a subject that some other binding grants more."""
+    return lambda name: "%s-%s" % (name, uid) if "@" not in name else "%s-%s@%s" % (
+        name.split("@")[0], uid, name.split("@")[1])
+
+
+@pytest.fixture
 def shared_namespaces(clusters, uid):
     """Factory: the same test-unique namespaces on several clusters; deleted afterwards."""
     made = []
@@ -110,7 +118,7 @@ def bound(c, owner) -> dict:
 # ------------------------------------------------------------------------------------- tests
 
 
-def test_fleet_baseline_merges_with_per_cluster_additions(clusters, owner, uid, shared_namespaces, cleanup_owner,
+def test_fleet_baseline_merges_with_per_cluster_additions(clusters, owner, uid, u, shared_namespaces, cleanup_owner,
                                                           tmp_path):
     """group_vars baseline + host_vars extras, two clusters: each holds exactly its union, each costs
     three module invocations, set_stats carries the summaries, the report files are written."""
@@ -125,33 +133,33 @@ def test_fleet_baseline_merges_with_per_cluster_additions(clusters, owner, uid, 
         group_vars={
             "vmo_rbac_owner": owner,
             "vmo_rbac_bindings": [
-                {"persona": "admin", "groups": ["vmo-admins"]},
-                {"persona": "viewer", "users": ["bob@example.com"], "namespaces": [ns_a]},
+                {"persona": "admin", "groups": [u("vmo-admins")]},
+                {"persona": "viewer", "users": [u("bob@example.com")], "namespaces": [ns_a]},
             ],
             "vmo_rbac_report_dir": str(reports),
             "vmo_rbac_report_formats": ["markdown", "html", "junit", "json"],
         },
         host_vars={
-            "east": {"vmo_rbac_extra_bindings": [{"persona": "power-user", "groups": ["ops"], "namespaces": [ns_b]}],
+            "east": {"vmo_rbac_extra_bindings": [{"persona": "power-user", "groups": [u("ops")], "namespaces": [ns_b]}],
                      "vmo_rbac_oidc_user_prefix": "oidc:", "vmo_rbac_oidc_group_prefix": "oidc:"},
             "west": {"vmo_rbac_extra_bindings": [
-                {"persona": "user", "groups": ["web-devs"], "namespace_regex": "/^r[ab]-%s$/" % uid},
-                {"persona": "viewer", "users": ["carol@example.com"], "namespaces": [ns_a]}]},
+                {"persona": "user", "groups": [u("web-devs")], "namespace_regex": "/^r[ab]-%s$/" % uid},
+                {"persona": "viewer", "users": [u("carol@example.com")], "namespaces": [ns_a]}]},
         })
 
     run = run_playbook("vmo.rbac.enforce", inventory=inv)
 
     assert run.rc == 0, failure_text(run)
     assert bound(c1, owner) == {
-        ("ClusterRoleBinding", "", "spectro-vm-admin"): ["oidc:vmo-admins"],
-        ("RoleBinding", ns_a, "spectro-vm-viewer"): ["oidc:bob@example.com"],
-        ("RoleBinding", ns_b, "spectro-vm-power-user"): ["oidc:ops"],
+        ("ClusterRoleBinding", "", "spectro-vm-admin"): ["oidc:" + u("vmo-admins")],
+        ("RoleBinding", ns_a, "spectro-vm-viewer"): ["oidc:" + u("bob@example.com")],
+        ("RoleBinding", ns_b, "spectro-vm-power-user"): ["oidc:" + u("ops")],
     }
     assert bound(c2, owner) == {
-        ("ClusterRoleBinding", "", "spectro-vm-admin"): ["vmo-admins"],
-        ("RoleBinding", ns_a, "spectro-vm-viewer"): ["bob@example.com", "carol@example.com"],
-        ("RoleBinding", ns_a, "spectro-vm-user"): ["web-devs"],
-        ("RoleBinding", ns_b, "spectro-vm-user"): ["web-devs"],
+        ("ClusterRoleBinding", "", "spectro-vm-admin"): [u("vmo-admins")],
+        ("RoleBinding", ns_a, "spectro-vm-viewer"): [u("bob@example.com"), u("carol@example.com")],
+        ("RoleBinding", ns_a, "spectro-vm-user"): [u("web-devs")],
+        ("RoleBinding", ns_b, "spectro-vm-user"): [u("web-devs")],
     }
     stats = recap(run)
     for host in ("east", "west"):
@@ -184,7 +192,7 @@ def test_fleet_baseline_merges_with_per_cluster_additions(clusters, owner, uid, 
     printed = [r for r in run.results if r["task"].endswith("Report | Print the fleet report")]
     assert len(printed) == 1 and "\n".join(printed[0]["result"]["msg"]) == md.rstrip("\n")
     html = (reports / "vmo-rbac-report.html").read_text()
-    assert html.lstrip().lower().startswith("<!doctype html") and "oidc:ops" in html
+    assert html.lstrip().lower().startswith("<!doctype html") and "oidc:" + u("ops") in html
     junit = ET.parse(reports / "vmo-rbac-report.xml").getroot()
     suites = {s.get("name"): s for s in junit.iter("testsuite")}
     assert set(suites) == {"east", "west"}
@@ -195,15 +203,15 @@ def test_fleet_baseline_merges_with_per_cluster_additions(clusters, owner, uid, 
 
 
 def test_cost_is_three_module_invocations_whatever_the_number_of_bindings(
-        cluster, owner, uid, namespaces, cleanup_owner, tmp_path):
-    """2 grants or 60: the same three module invocations, and the enforcer's reads do not grow."""
-    names = namespaces(*["n%02d" % i for i in range(12)])
+        cluster, owner, uid, u, namespaces, cleanup_owner, tmp_path):
+    """2 grants or 25 (on 8 namespaces): the same three module invocations, and the enforcer's reads do not grow."""
+    names = namespaces(*["n%02d" % i for i in range(8)])
     personas = ["admin", "power-user", "user", "viewer"]
-    small = [{"persona": "viewer", "groups": ["auditors"]},
-             {"persona": "user", "users": ["dave@example.com"], "namespaces": [names[0]]}]
-    large = [{"persona": personas[i % 4], "users": ["u%02d@example.com" % i], "groups": ["g%02d" % i],
-              "namespaces": [names[i % 12], names[(i + 5) % 12]]} for i in range(60)]
-    large.append({"persona": "viewer", "groups": ["auditors"]})  # cluster-wide too, like the small one
+    small = [{"persona": "viewer", "groups": [u("auditors")]},
+             {"persona": "user", "users": [u("dave@example.com")], "namespaces": [names[0]]}]
+    large = [{"persona": personas[i % 4], "groups": [u("g%02d" % i)], "namespaces": [names[i % 8], names[(i + 3) % 8]]}
+             for i in range(24)]
+    large.append({"persona": "viewer", "groups": [u("auditors")]})  # cluster-wide too, like the small one
     runs = {}
     for label, bindings in (("small", small), ("large", large)):
         o = "%s-%s" % (owner, label)
@@ -220,7 +228,7 @@ def test_cost_is_three_module_invocations_whatever_the_number_of_bindings(
             "actions": len(enforce["actions"]),
             "enforce_reads": enforce["api_requests"] - len(enforce["actions"]),
         }
-    assert runs["large"]["actions"] >= 10 * runs["small"]["actions"]  # many more bindings ...
+    assert runs["large"]["actions"] >= 8 * runs["small"]["actions"]  # many more bindings (17 vs 2) ...
     assert runs["small"]["calls"] == runs["large"]["calls"] == 3        # ... the same three invocations
     assert runs["small"]["enforce_reads"] == runs["large"]["enforce_reads"], runs  # and LISTs, not a GET per binding
     for r in runs.values():
@@ -228,15 +236,15 @@ def test_cost_is_three_module_invocations_whatever_the_number_of_bindings(
 
 
 def test_check_mode_writes_nothing_and_diff_shows_the_changes(
-        cluster, owner, uid, namespaces, cleanup_owner, tmp_path):
+        cluster, owner, uid, u, namespaces, cleanup_owner, tmp_path):
     cleanup_owner(owner)
     ns = namespaces("chk")
     user = "role-check-" + uid
     inv = write_inventory(tmp_path / "inventory", hosts={"c1": connection(cluster.identity(user))},
                           group_vars={"vmo_rbac_owner": owner, "vmo_rbac_report_dir": str(tmp_path / "reports"),
                                       "vmo_rbac_report_formats": ["json"],
-                                      "vmo_rbac_bindings": [{"persona": "admin", "groups": ["vmo-admins"]},
-                                                            {"persona": "viewer", "users": ["eve"], "namespaces": [ns]}]})
+                                      "vmo_rbac_bindings": [{"persona": "admin", "groups": [u("vmo-admins")]},
+                                                            {"persona": "viewer", "users": [u("eve")], "namespaces": [ns]}]})
 
     audit = cluster.audit()
     check = run_playbook("vmo.rbac.enforce", inventory=inv, check=True, diff=True)
@@ -247,7 +255,7 @@ def test_check_mode_writes_nothing_and_diff_shows_the_changes(
     planned = results(check, "c1", ENFORCE)[0]
     assert planned["changed"] is True and [a["action"] for a in planned["actions"]] == ["create", "create"]
     assert len(planned["diff"]) == 2
-    assert any("vmo-admins" in d["after"] and d["before"] == "" for d in planned["diff"])
+    assert any(u("vmo-admins") in d["after"] and d["before"] == "" for d in planned["diff"])
     assert results(check, "c1", VALIDATE)[0]["summary"]["drift"] == 2
     assert results(check, "c1", FAIL)[0].get("skipped")
     report = json.loads((tmp_path / "reports" / "vmo-rbac-report.json").read_text())
@@ -268,12 +276,13 @@ def test_check_mode_writes_nothing_and_diff_shows_the_changes(
     assert audit.writes(user=user) == []
 
 
-def test_validate_playbook_is_read_only_and_fails_on_drift(cluster, owner, uid, namespaces, cleanup_owner, tmp_path):
+def test_validate_playbook_is_read_only_and_fails_on_drift(cluster, owner, uid, u, namespaces, cleanup_owner,
+                                                           tmp_path):
     """AWX-style credentials (K8S_AUTH_* environment, a ServiceAccount token), no connection vars."""
     cleanup_owner(owner)
     ns = namespaces("drift")
-    bindings = [{"persona": "power-user", "groups": ["ops"], "namespaces": [ns]},
-                {"persona": "viewer", "groups": ["auditors"]}]
+    bindings = [{"persona": "power-user", "groups": [u("ops")], "namespaces": [ns]},
+                {"persona": "viewer", "groups": [u("auditors")]}]
     sa_ns = namespaces("awx")
     sa = cluster.service_account(sa_ns, "automation")
     crb = "role-validate-%s" % uid

@@ -22,7 +22,7 @@ from tests.integration.test_role import (
 )
 
 # cleanup_owner and shared_namespaces are fixtures of test_role.py
-from tests.integration.test_role import cleanup_owner, shared_namespaces  # noqa: F401  pylint: disable=unused-import
+from tests.integration.test_role import cleanup_owner, shared_namespaces, u  # noqa: F401  pylint: disable=unused-import
 
 DOWN = "role-down"
 
@@ -45,7 +45,7 @@ def down_cluster(clusters):
         cp.down([DOWN])
 
 
-def test_one_cluster_down_of_three(clusters, down_cluster, owner, uid, shared_namespaces,  # noqa: F811
+def test_one_cluster_down_of_three(clusters, down_cluster, owner, uid, u, shared_namespaces,  # noqa: F811
                                    cleanup_owner, tmp_path):  # noqa: F811
     c1, c2 = clusters[0], clusters[1]
     server, down_params = down_cluster
@@ -58,8 +58,8 @@ def test_one_cluster_down_of_three(clusters, down_cluster, owner, uid, shared_na
         hosts={"east": connection(c1.identity("role-fleet-" + uid)), "broken": down_params,
                "west": connection(c2.identity("role-fleet-" + uid))},
         group_vars={"vmo_rbac_owner": owner,
-                    "vmo_rbac_bindings": [{"persona": "admin", "groups": ["vmo-admins"]},
-                                          {"persona": "user", "groups": ["devs"], "namespaces": [ns]}],
+                    "vmo_rbac_bindings": [{"persona": "admin", "groups": [u("vmo-admins")]},
+                                          {"persona": "user", "groups": [u("devs")], "namespaces": [ns]}],
                     "vmo_rbac_report_dir": str(reports),
                     "vmo_rbac_report_formats": ["markdown", "html", "junit", "json"]})
 
@@ -69,8 +69,8 @@ def test_one_cluster_down_of_three(clusters, down_cluster, owner, uid, shared_na
 
     assert run.rc == 2, failure_text(run)  # ansible-playbook: some host failed
     stats = recap(run)
-    want = {("ClusterRoleBinding", "", "spectro-vm-admin"): ["vmo-admins"],
-            ("RoleBinding", ns, "spectro-vm-user"): ["devs"]}
+    want = {("ClusterRoleBinding", "", "spectro-vm-admin"): [u("vmo-admins")],
+            ("RoleBinding", ns, "spectro-vm-user"): [u("devs")]}
     for host, c in (("east", c1), ("west", c2)):
         assert stats[host]["failures"] == 0 and stats[host]["rescued"] == 0, stats
         assert bound(c, owner) == want
