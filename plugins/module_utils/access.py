@@ -385,4 +385,3 @@ def describe_violation(row):
     res = row["resource"] + ("/" + row["subresource"] if row["subresource"] else "")
     grp = (row["group"] + "/") if row["group"] else ""
     return "%s %s %s %s%s %s (%s: %s)" % (row["subject"], what, row["verb"], grp, res, where, row["capability"], want)
-
