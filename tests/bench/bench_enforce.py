@@ -79,6 +79,23 @@ def summarize(runs):
             "verbs": last["requests"]["verbs"], "reps": len(runs)}
 
 
+def paired_ratios(data):
+    """peer / ours within each repetition (the same minutes of the same machine), and their median.
+
+    The kubernetes.core.k8s loop runs in fewer repetitions than the others: comparing its median
+    with ours over all repetitions would mix different machine loads; these pairs do not."""
+    ours = data["tools"][VMO]
+    out = {}
+    for tool, d in data["tools"].items():
+        if tool == VMO:
+            continue
+        out[tool] = {}
+        for phase in ("first", "steady"):
+            pairs = [p / o for p, o in zip(d[phase]["wall_seconds"], ours[phase]["wall_seconds"])]
+            out[tool][phase] = {"per_rep": [round(x, 2) for x in pairs], "median": median(pairs)}
+    return out
+
+
 def table(data):
     lines = ["| tool | first run: wall (median) | CPU | reads / writes | objects changed "
              "| steady state: wall (median) | CPU | reads / writes | objects changed | reps |",
@@ -173,9 +190,12 @@ def main(argv=None):
                 ratios[tool].update({"cpu_" + phase: data["tools"][tool][phase]["cpu_seconds_median"]
                                      / ours[phase]["cpu_seconds_median"] for phase in ("first", "steady")})
         data["ratios_peer_over_ours"] = ratios
+        data["paired_ratios_peer_over_ours"] = paired_ratios(data)
         s = ours["steady"]
         data["targets"] = {
-            "steady_20x_faster_than_kcore_loop": ratios.get(KCORE_LOOP, {}).get("steady", 0) >= 20,
+            "steady_20x_faster_than_kcore_loop": min(
+                ratios.get(KCORE_LOOP, {}).get("steady", 0),
+                data["paired_ratios_peer_over_ours"].get(KCORE_LOOP, {}).get("steady", {}).get("median", 0)) >= 20,
             "steady_not_slower_than_kubectl": ratios.get(KUBECTL, {}).get("steady", 0) >= 1,
             "steady_at_most_5_requests": s["reads"] + s["writes"] <= 5,
             "steady_0_writes": s["writes"] == 0,
@@ -190,6 +210,9 @@ def main(argv=None):
         for tool, r in ratios.items():
             print("%s / vmo_role_binding: wall first %.1fx, steady %.1fx; CPU first %.1fx, steady %.1fx" % (
                 tool, r["first"], r["steady"], r["cpu_first"], r["cpu_steady"]))
+        for tool, r in data["paired_ratios_peer_over_ours"].items():
+            print("%s / vmo_role_binding, paired within each repetition: first %s, steady %s" % (
+                tool, r["first"]["per_rep"], r["steady"]["per_rep"]))
         print("targets: %s" % data["targets"])
         print("objects identical to the module's (check mode finds nothing to change): %s" % identical)
         print("results in %s" % path)

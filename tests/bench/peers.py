@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 from kubernetes.client.rest import ApiException
 
-from tests.bench.common import KUBECTL, ROOT, run_playbook
+from tests.bench.common import KUBECTL, run_playbook
 from tests.helpers.ansible import COLLECTIONS
 from tests.helpers.kube import AuditWindow
 
@@ -130,7 +130,6 @@ def machine() -> dict:
             mem_kb = int(line.split()[1])
     import platform
 
-    import ansible  # noqa: F401 (ansible-core)
     from ansible.release import __version__ as core_version
 
     kver = subprocess.run([str(KUBECTL), "version", "--client", "-o", "yaml"], capture_output=True, text=True)
@@ -148,7 +147,7 @@ def requests_of(window: AuditWindow, user: str) -> dict:
     """Requests one tool's identity made since the window opened: reads, writes, user agents, verbs."""
     events = window.events(user=user)
     writes = [e for e in events if AuditWindow.is_write(e)]
-    agents = Counter((e.get("userAgent") or "?").split(" ")[0] for e in events)
+    agents = Counter(e.get("userAgent") or "?" for e in events)
     verbs = Counter("%s %s" % (e["verb"], (e.get("objectRef") or {}).get("resource", "")) for e in events)
     return {"reads": len(events) - len(writes), "writes": len(writes), "total": len(events),
             "user_agents": dict(agents), "verbs": dict(verbs)}
