@@ -77,23 +77,49 @@ cluster-status: venv ## show the local clusters
 # ------------------------------------------------------------------------ tests
 
 .PHONY: test
-test: venv controlplane collection ## everything CI runs: unit, integration, molecule, sanity, lint
-	$(MAKE) --no-print-directory test-unit
-	$(MAKE) --no-print-directory test-integration
+test: venv controlplane collection browser ## everything CI runs: unit, integration, molecule, sanity, lint
+	@failed=""; \
+	for step in test-unit test-integration test-molecule sanity lint; do \
+	    echo "==> make $$step"; start=$$(date +%s); \
+	    $(MAKE) --no-print-directory $$step || failed="$$failed $$step"; \
+	    echo "<== make $$step: $$(( $$(date +%s) - start ))s"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed" >&2; exit 1; fi; \
+	echo "make test: all green"
 
 .PHONY: test-unit
 test-unit: venv collection ## unit tests (pure logic, no cluster)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
+# Integration tests run in parallel workers (xdist); the pytest controller starts the clusters
+# once (or reuses those of `make cluster-up`) and stops what it started at the end.
+INTEGRATION_WORKERS ?= 3
+
 .PHONY: test-integration
-test-integration: venv controlplane collection ## integration tests against the local control plane
-	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+test-integration: venv controlplane collection browser ## integration tests against the local control plane
+	$(BIN)/python -m pytest tests/integration -n $(INTEGRATION_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+.PHONY: test-molecule
+test-molecule: venv controlplane collection ## the role's molecule scenario (extensions/molecule/default) against local clusters
+	$(BIN)/molecule test -s default
+
+.PHONY: browser
+browser: ## install Debian's chromium and chromium-driver for the HTML report's browser test (needs root or sudo)
+	@tests/tools/ensure_chromium.sh
+
+.PHONY: generated
+generated: venv collection ## regenerate files derived from plugins/module_utils/personas.py
+	$(BIN)/python tests/tools/generate.py
+
+.PHONY: changelog
+changelog: venv ## render CHANGELOG.rst from changelogs/fragments (at release time)
+	$(BIN)/antsibull-changelog release
 
 # ------------------------------------------------------------------------- demo
 
 .PHONY: demo
-demo: venv controlplane collection ## the collection's main job against local clusters
-	$(BIN)/python tests/controlplane/controlplane.py up --clusters $(CLUSTERS)
+demo: venv controlplane collection ## the collection's main job against local clusters vmo-1..3
+	$(BIN)/python tests/controlplane/controlplane.py up --names vmo-1,vmo-2,vmo-3
 	$(BIN)/python tests/controlplane/demo.py
 
 # ------------------------------------------------------------------------ build

@@ -1,9 +1,11 @@
 """Shared pytest fixtures.
 
-The ``clusters`` session fixture starts the local control plane once per run (or reuses
-clusters started with ``make cluster-up``) and stops, at the end, only what it started.
-Its processes are started with a parent-death signal, so a crashed or killed test run
-leaves no orphans. A missing Go toolchain or control plane is a failure, never a skip.
+The local control plane is started once per run, by the pytest process that owns the run
+(the xdist controller when tests run in parallel, else the only process), before any test,
+and only when integration tests are selected; clusters already running (``make
+cluster-up``) are reused. At the end of the run it stops only what it started. Its
+processes carry a parent-death signal, so a crashed or killed test run leaves no orphans.
+A missing Go toolchain or control plane is a failure, never a skip.
 """
 
 from __future__ import annotations
@@ -34,43 +36,69 @@ def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("vmo")
 
 
+BARE = "vmo-bare"
+_STARTED = []
+
+
+def _is_xdist_worker(config):
+    return hasattr(config, "workerinput")
+
+
+def _wants_clusters(config):
+    """True when the run selects integration tests (or everything)."""
+    args = [a for a in config.args if not a.startswith("-")]
+    return not args or any("integration" in a for a in args)
+
+
+def pytest_sessionstart(session):
+    """Start (or reuse) the clusters once, in the process that owns the run."""
+    config = session.config
+    if _is_xdist_worker(config) or not _wants_clusters(config):
+        return
+    try:
+        running, started = cp.up(cp.cluster_names(CLUSTER_COUNT) + [BARE], owned=True)
+    except cp.ControlPlaneError as exc:
+        pytest.exit("the local control plane could not start: %s" % exc, returncode=3)
+    _STARTED.extend(c.name for c in started)
+    for c in running:
+        h = TestCluster.from_controlplane(c, ROOT / ".build" / "test-setup")
+        h.apply_manifest(KUBEVIRT_CRDS)
+        h.apply_manifest(KUBEVIRT_ROLES)
+        if c.name != BARE:
+            h.apply_manifest(REFERENCE_ROLES)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _STARTED and not _is_xdist_worker(session.config):
+        cp.down(list(_STARTED))
+
+
+def _running(name):
+    c = cp.Cluster(name)
+    if not (c.load() and c.running()):
+        pytest.exit("cluster %s is not running; run integration tests through `make test-integration` or "
+                    "start the clusters with `make cluster-up`" % name, returncode=3)
+    return c
+
+
 @pytest.fixture(scope="session")
 def clusters(workdir):
     """All local clusters (vmo-1..N), each with KubeVirt-like CRDs and aggregated roles, and the
     reference spectro-vm-* roles (as the VMO pack would install them)."""
-    names = cp.cluster_names(CLUSTER_COUNT)
-    try:
-        running, started = cp.up(names, owned=True)
-    except cp.ControlPlaneError as exc:
-        pytest.exit("the local control plane could not start: %s" % exc, returncode=3)
-    handles = [TestCluster.from_controlplane(c, workdir) for c in running]
-    for h in handles:
-        h.apply_manifest(KUBEVIRT_CRDS)
-        h.apply_manifest(REFERENCE_ROLES)
-        h.apply_manifest(KUBEVIRT_ROLES)
+    handles = [TestCluster.from_controlplane(_running(n), workdir) for n in cp.cluster_names(CLUSTER_COUNT)]
     for h in handles:
         h.wait_for_aggregation()
-    yield handles
-    if started:
-        cp.down([c.name for c in started])
+    return handles
 
 
 @pytest.fixture(scope="session")
-def bare_cluster(clusters, workdir):
+def bare_cluster(workdir):
     """A cluster without the VMO roles (a plain KubeVirt cluster, or day-0 before the pack).
 
-    Started on first use; only the KubeVirt-like aggregated roles are installed.
+    Only the KubeVirt-like CRDs and aggregated roles are installed. Tests that change what it
+    holds share one xdist group ("bare"), so they never run at the same time.
     """
-    try:
-        running, started = cp.up(["vmo-bare"], owned=True)
-    except cp.ControlPlaneError as exc:
-        pytest.exit("the bare cluster could not start: %s" % exc, returncode=3)
-    handle = TestCluster.from_controlplane(running[0], workdir)
-    handle.apply_manifest(KUBEVIRT_CRDS)
-    handle.apply_manifest(KUBEVIRT_ROLES)
-    yield handle
-    if started:
-        cp.down(["vmo-bare"])
+    return TestCluster.from_controlplane(_running(BARE), workdir)
 
 
 @pytest.fixture(scope="session")

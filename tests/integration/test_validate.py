@@ -185,6 +185,7 @@ def test_oidc_subjects_are_checked_under_the_prefixed_name(cluster, namespaces, 
     assert any(r["as_user"] == "alice-" + uid and r["expected"] and not r["allowed"] for r in res["access"])
 
 
+@pytest.mark.xdist_group("bare")
 def test_missing_vmo_roles_fail_with_a_message_that_says_so(bare_cluster, uid):
     ident = bare_cluster.identity("it-bare-" + uid)
     bindings = [{"persona": "viewer", "groups": ["g-" + uid]}]
@@ -200,6 +201,7 @@ def test_missing_vmo_roles_fail_with_a_message_that_says_so(bare_cluster, uid):
     assert audit.writes(user=ident.user) == []
 
 
+@pytest.mark.xdist_group("bare")
 def test_day0_waits_for_the_pack_to_install_the_roles(bare_cluster, uid):
     ident = bare_cluster.identity("it-day0-" + uid)
     bindings = [{"persona": "viewer", "groups": ["g-" + uid]}]
