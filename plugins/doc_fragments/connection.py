@@ -119,7 +119,9 @@ options:
     description:
       - How often a request is retried after a connection error, a timeout, or an answer of
         429, 500, 502, 503 or 504, with exponential backoff (0.25 s doubling, at most 4 s between
-        attempts, honouring C(Retry-After)). V(0) disables retries.
+        attempts, honouring C(Retry-After) up to 10 s). V(0) disables retries.
+      - A request therefore takes at most (O(api_retries) + 1) x O(request_timeout) plus the waits
+        between attempts; then the task fails, naming the API server and the writes made so far.
     type: int
     default: 5
 notes:

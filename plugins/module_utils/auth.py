@@ -57,6 +57,62 @@ def connection_params(params):
     return {k: params.get(k) for k in CONNECTION_KEYS}
 
 
+# The leaves of a kubeconfig mapping that carry no credential. Ansible masks every leaf of a no_log
+# option, so with a kubeconfig mapping every name in it ("admin", "prod", even "v1") would turn into
+# "********" wherever it appears in results and messages, making them unreadable. The modules keep
+# masking every other leaf: tokens, keys, passwords, auth-provider and exec settings, proxy URLs.
+_KUBECONFIG_PUBLIC = {
+    None: ("apiVersion", "kind", "current-context"),
+    "clusters": ("server", "certificate-authority", "certificate-authority-data", "tls-server-name"),
+    "contexts": ("cluster", "user", "namespace"),
+    "users": (),
+}
+_KUBECONFIG_ITEM = {"clusters": "cluster", "contexts": "context", "users": "user"}
+
+
+def _leaves(obj):
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _leaves(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _leaves(v)
+    elif isinstance(obj, str) and obj:
+        yield obj
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield str(obj)
+
+
+def unmask_kubeconfig_names(no_log_values, params):
+    """``no_log_values`` without the kubeconfig mapping's names, servers and CA data; every
+    credential (and any value of another no_log option) stays in."""
+    kubeconfig = params.get("kubeconfig")
+    if not isinstance(kubeconfig, dict):
+        return no_log_values
+    public = set(v for v in (kubeconfig.get(k) for k in _KUBECONFIG_PUBLIC[None]) if isinstance(v, str))
+    secret = set()
+    for section, inner in _KUBECONFIG_ITEM.items():
+        for item in kubeconfig.get(section) or []:
+            if not isinstance(item, dict):
+                continue
+            if isinstance(item.get("name"), str):
+                public.add(item["name"])
+            body = item.get(inner)
+            if not isinstance(body, dict):
+                continue
+            for key, value in body.items():
+                if key in _KUBECONFIG_PUBLIC[section] and isinstance(value, str) and "@" not in value:
+                    public.add(value)
+                else:
+                    secret.update(_leaves(value))
+    for key, spec in CONNECTION_ARG_SPEC.items():
+        if key != "kubeconfig" and spec.get("no_log"):
+            secret.update(_leaves(params.get(key)))
+    secret.update(_leaves({k: v for k, v in (params.get("proxy_headers") or {}).items()
+                           if PROXY_HEADERS_SPEC.get(k, {}).get("no_log")}))
+    return set(v for v in no_log_values if v not in public or v in secret)
+
+
 def check_connection_params(params):
     """Problems that Ansible's argument spec cannot express, as (field, message) or None."""
     if params.get("request_timeout") is not None and params["request_timeout"] <= 0:

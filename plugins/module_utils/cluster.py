@@ -54,6 +54,10 @@ RBAC = "/apis/rbac.authorization.k8s.io/v1"
 JSON = "application/json"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+# The longest Retry-After honoured, in seconds: a longer one (a misbehaving proxy or API server
+# asking for an hour) is cut to this, so that every retry stays bounded. urllib3 itself would
+# sleep up to 6 hours per attempt (1.26: without any limit).
+RETRY_AFTER_MAX = 10.0
 BIND_HINT = (
     "Granting a role requires holding every permission it grants, or the 'bind' verb on that role "
     "(the shipped ClusterRole vmo-rbac-automation has it for the persona roles; see docs/security.md)."
@@ -87,6 +91,16 @@ def _scrub(text, secrets=()):
         if s and len(s) >= 4:
             text = text.replace(s, "***")
     return text
+
+
+if Retry is not None:
+    class BoundedRetry(Retry):
+        """urllib3's Retry, honouring Retry-After for at most RETRY_AFTER_MAX seconds."""
+
+        def parse_retry_after(self, retry_after):
+            return min(super(BoundedRetry, self).parse_retry_after(retry_after), RETRY_AFTER_MAX)
+else:  # pragma: no cover - reported by the modules
+    BoundedRetry = None
 
 
 # ----------------------------------------------------------------- configuration
@@ -170,10 +184,13 @@ def describe_credentials(cfg, params):
     parts = []
     if params.get("context"):
         parts.append("kubeconfig context %r" % params["context"])
+    elif isinstance(params.get("kubeconfig"), dict):
+        parts.append("inline kubeconfig")
     if cfg.cert_file:
         subject = _cert_subject(cfg.cert_file)
         parts.append("client certificate" + (" %s" % subject if subject else ""))
-    elif cfg.api_key.get("authorization") if cfg.api_key else False:
+    # kubernetes' kubeconfig loader keeps a token under "BearerToken", an api_key goes under "authorization"
+    elif cfg.api_key and (cfg.api_key.get("authorization") or cfg.api_key.get("BearerToken")):
         parts.append("bearer token")
     if params.get("impersonate_user"):
         parts.append("impersonating %r" % params["impersonate_user"])
@@ -210,7 +227,7 @@ class Cluster(object):
                                        read=params.get("request_timeout") or 30.0)
         retries = params.get("api_retries")
         retries = 5 if retries is None else retries
-        self.retry = Retry(
+        self.retry = BoundedRetry(
             total=retries, connect=retries, read=retries, status=retries, other=0,
             backoff_factor=0.25, status_forcelist=RETRY_STATUSES, allowed_methods=None,
             respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
@@ -264,8 +281,10 @@ class Cluster(object):
             )
         except urllib3.exceptions.HTTPError as exc:
             reason = getattr(exc, "reason", None) or exc
-            raise ClusterError("cannot reach the API server at %s (%s %s failed after retries): %s"
-                               % (self.host, method, path.split("?")[0], _scrub(reason, self._secrets)))
+            raise ClusterError("cannot reach the API server at %s (%s %s failed after %d retries, "
+                               "request_timeout %gs): %s"
+                               % (self.host, method, path.split("?")[0], self.retry.total,
+                                  self.timeout.read_timeout, _scrub(reason, self._secrets)))
         if 200 <= resp.status < 300:
             return json.loads(resp.data.decode("utf-8")) if resp.data else {}
         raise self._api_error(method, resp, what or _describe_path(method, path))

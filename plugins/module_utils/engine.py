@@ -88,10 +88,13 @@ def declaration_from_params(params):
     wait = params.get("wait_for_roles")
     if wait is not None and wait < 0:
         raise SpecError("wait_for_roles", "must be 0 or more seconds")
+    # An empty owner (an unset variable rendered as '') is an error, never the default owner: with
+    # purge it would delete the default owner's bindings.
+    owner = params.get("owner")
     return parse_declaration(
         bindings,
         role_set=params.get("role_set") or "vmo",
-        owner=params.get("owner") or "vmo-rbac",
+        owner="vmo-rbac" if owner is None else owner,
         oidc_user_prefix=params.get("oidc_user_prefix") or "",
         oidc_group_prefix=params.get("oidc_group_prefix") or "",
         legacy_dashboard_bindings=params.get("legacy_dashboard_bindings"),

@@ -142,7 +142,8 @@ def validate(params, cluster):
     """Run every requested check against one cluster; returns the module result."""
     started = time.monotonic()
     decl = engine.declaration_from_params(params)
-    concurrency = params.get("concurrency") or 16
+    concurrency = params.get("concurrency")
+    concurrency = 16 if concurrency is None else concurrency  # 0 is an error below, not the default
     if not 1 <= concurrency <= 256:
         raise SpecError("concurrency", "must be between 1 and 256")
     matrix = access.build_matrix(decl.role_set, params.get("capabilities") or None)

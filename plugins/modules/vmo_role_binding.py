@@ -251,6 +251,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if KUBERNETES_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
+    module.no_log_values = auth.unmask_kubeconfig_names(module.no_log_values, module.params)
     problem = auth.check_connection_params(module.params)
     if problem:
         module.fail_json(msg="%s: %s" % problem)

@@ -1,0 +1,355 @@
+"""A loopback HTTPS proxy in front of one local API server that injects faults on a schedule.
+
+The proxy terminates TLS with a certificate for 127.0.0.1 signed by the cluster's own CA (so a
+module pointed at it with that cluster's ``ca_cert`` verifies it like the real API server), and
+forwards every request, headers included, to the real API server over a verified TLS connection.
+It forwards the client's ``Authorization`` header as it is, so the module must authenticate with
+a bearer token (a ServiceAccount token): a client certificate ends at the proxy and cannot be
+forwarded.
+
+Faults are chosen per request by rules, first armed matching rule wins::
+
+    proxy.schedule(
+        Rule(Fault.status(503), methods=("GET",), times=1),          # the first GET answers 503
+        Rule(Fault.status(429, retry_after=1), methods=("POST",), skip=2),  # the third POST: 429
+        Rule(Fault.reset(after=True), methods=("POST",), skip=5),   # forwarded, then the TCP
+                                                                    # connection is reset
+        Rule(Fault.slow(5), methods=("PUT",), times=None),          # every PUT answers 5 s late
+    )
+
+Fault kinds:
+
+- ``status(code, retry_after=None, after=False)``: answer ``code`` (a Kubernetes Status body)
+  without forwarding; with ``after=True`` the request is forwarded first (the write happens) and
+  its real answer is replaced by ``code``.
+- ``reset(after=False)``: close the connection with a TCP RST (SO_LINGER 0) without answering;
+  with ``after=True`` after forwarding the request (the write happens, the answer is lost).
+- ``slow(delay, after=True)``: hold the answer ``delay`` seconds (beyond the client's
+  request_timeout, it is lost); with ``after=True`` (default) the request is forwarded at once,
+  so the write happens; with ``after=False`` it is forwarded only after the delay.
+
+Every attempt the proxy sees is logged (``proxy.log``): time, method, path, a hash of the body,
+user agent, the fault applied and the status sent. Retries are attempts repeating the previous
+attempt exactly (same method, path and body): ``proxy.retries()``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import ipaddress
+import json
+import re
+import socket
+import ssl
+import struct
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import urllib3
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.controlplane import controlplane as cp
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+              "host", "content-length", "accept-encoding"}
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str  # status | reset | slow
+    code: int = 0
+    retry_after: int | None = None
+    after: bool = False
+    delay: float = 0.0
+
+    @classmethod
+    def status(cls, code, retry_after=None, after=False):
+        return cls("status", code=code, retry_after=retry_after, after=after)
+
+    @classmethod
+    def reset(cls, after=False):
+        return cls("reset", after=after)
+
+    @classmethod
+    def slow(cls, delay, after=True):
+        return cls("slow", delay=delay, after=after)
+
+    def label(self):
+        if self.kind == "status":
+            return "%d%s%s" % (self.code, " retry-after=%s" % self.retry_after if self.retry_after is not None else "",
+                               " after-forward" if self.after else "")
+        if self.kind == "reset":
+            return "reset" + (" after-forward" if self.after else "")
+        return "slow %.1fs%s" % (self.delay, " after-forward" if self.after else "")
+
+
+@dataclass
+class Rule:
+    fault: Fault
+    methods: tuple = ()       # empty: every method
+    path: str | None = None   # a regular expression searched in the path (query string included)
+    skip: int = 0             # let the first `skip` matching requests through untouched
+    times: int | None = 1     # inject this many times, then pass; None: forever
+    seen: int = field(default=0, init=False)
+    injected: int = field(default=0, init=False)
+
+    def matches(self, method, path):
+        return (not self.methods or method in self.methods) and (self.path is None or re.search(self.path, path))
+
+
+def issue_serving_cert(pki: Path, out_dir: Path):
+    """A serving certificate for 127.0.0.1/localhost signed by the cluster CA; returns (cert, key) paths."""
+    ca_cert, ca_key = cp._load_ca(pki)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vmo-fault-proxy")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = out_dir / "proxy.crt", out_dir / "proxy.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "vmo-fault-proxy"
+
+    def setup(self):
+        # TLS handshake in the connection's own thread, so a slow client never blocks accept().
+        self.request.settimeout(30)
+        self.request = self.server.proxy.tls.wrap_socket(self.request, server_side=True)
+        super().setup()
+
+    def log_message(self, *args):  # quiet: the proxy keeps its own log
+        pass
+
+    def finish(self):
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        self._proxy()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
+
+    # ------------------------------------------------------------------ helpers
+
+    def _reset(self):
+        """Close the TCP connection with RST, without a TLS close_notify or an HTTP answer."""
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.close_connection = True
+        try:
+            self.connection.close()
+        except OSError:
+            pass
+
+    def _send(self, status, headers, body):
+        try:
+            self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+            self.wfile.flush()
+            return True
+        except OSError:  # the client gave up (timed out) meanwhile
+            self.close_connection = True
+            return False
+
+    def _status_body(self, code):
+        reasons = {429: "TooManyRequests", 500: "InternalError", 502: "BadGateway", 503: "ServiceUnavailable",
+                   504: "Timeout"}
+        return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code,
+                           "reason": reasons.get(code, "InternalError"),
+                           "message": "injected by the fault proxy (%d)" % code}).encode()
+
+    def _proxy(self):
+        proxy = self.server.proxy
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        fault = proxy._pick(self.command, self.path)
+        entry = proxy._log_start(self.command, self.path, body, self.headers.get("User-Agent", ""), fault)
+
+        if fault is not None and not fault.after:
+            if fault.kind == "reset":
+                self._reset()
+                proxy._log_end(entry, None)
+                return
+            if fault.kind == "status":
+                headers = [("Content-Type", "application/json")]
+                if fault.retry_after is not None:
+                    headers.append(("Retry-After", str(fault.retry_after)))
+                self._send(fault.code, headers, self._status_body(fault.code))
+                proxy._log_end(entry, fault.code)
+                return
+            if fault.kind == "slow":
+                proxy._stop.wait(fault.delay)
+
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        try:
+            resp = proxy.upstream.request(self.command, proxy.upstream_url + self.path, body=body or None,
+                                          headers=headers, retries=False, preload_content=True,
+                                          decode_content=False, redirect=False)
+            status, data = resp.status, resp.data
+            out_headers = [(k, v) for k, v in resp.headers.items() if k.lower() not in HOP_BY_HOP]
+        except urllib3.exceptions.HTTPError as exc:
+            status, data = 502, json.dumps({"kind": "Status", "code": 502, "message": "upstream: %s" % exc}).encode()
+            out_headers = [("Content-Type", "application/json")]
+        entry["upstream_status"] = status
+
+        if fault is not None and fault.after:
+            if fault.kind == "reset":
+                self._reset()
+                proxy._log_end(entry, None)
+                return
+            if fault.kind == "status":
+                headers = [("Content-Type", "application/json")]
+                if fault.retry_after is not None:
+                    headers.append(("Retry-After", str(fault.retry_after)))
+                self._send(fault.code, headers, self._status_body(fault.code))
+                proxy._log_end(entry, fault.code)
+                return
+            if fault.kind == "slow":
+                proxy._stop.wait(fault.delay)
+        sent = self._send(status, out_headers, data)
+        proxy._log_end(entry, status if sent else None)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):  # TLS handshakes cut short, clients gone: expected
+        pass
+
+
+class FaultProxy:
+    """Start with ``with FaultProxy(cluster) as proxy:``; ``proxy.url`` is the address to use."""
+
+    def __init__(self, upstream_url: str, ca_file: Path, pki: Path, workdir: Path | None = None):
+        self.upstream_url = upstream_url.rstrip("/")
+        self.ca_file = Path(ca_file)
+        self._tmp = tempfile.TemporaryDirectory(prefix="vmo-fault-proxy-", dir=workdir)
+        cert, key = issue_serving_cert(Path(pki), Path(self._tmp.name))
+        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.tls.load_cert_chain(str(cert), str(key))
+        self.upstream = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(self.ca_file), maxsize=64,
+                                            timeout=urllib3.Timeout(connect=5, read=60))
+        self.rules: list[Rule] = []
+        self.log: list[dict] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.proxy = self
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+
+    @property
+    def url(self):
+        return "https://127.0.0.1:%d" % self._server.server_address[1]
+
+    # ------------------------------------------------------------- lifecycle
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)
+        self.upstream.clear()
+        self._tmp.cleanup()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -------------------------------------------------------------- schedule
+
+    def schedule(self, *rules: Rule):
+        """Replace the rules and clear the log."""
+        with self._lock:
+            self.rules = list(rules)
+            self.log = []
+
+    def _pick(self, method, path):
+        with self._lock:
+            chosen = None
+            for rule in self.rules:
+                if not rule.matches(method, path):
+                    continue
+                rule.seen += 1
+                armed = rule.seen > rule.skip and (rule.times is None or rule.injected < rule.times)
+                if armed and chosen is None:
+                    rule.injected += 1
+                    chosen = rule.fault
+            return chosen
+
+    # ------------------------------------------------------------------- log
+
+    def _log_start(self, method, path, body, user_agent, fault):
+        entry = {"t": time.monotonic(), "method": method, "path": path,
+                 "body": hashlib.sha1(body).hexdigest()[:12] if body else "",
+                 "user_agent": user_agent, "fault": fault.label() if fault else None,
+                 "upstream_status": None, "status": None, "t_end": None}
+        with self._lock:
+            self.log.append(entry)
+        return entry
+
+    def _log_end(self, entry, status):
+        entry["status"] = status
+        entry["t_end"] = time.monotonic()
+
+    def attempts(self, user_agent="vmo.rbac/"):
+        """The logged attempts of one client (by User-Agent prefix), in arrival order."""
+        with self._lock:
+            return [e for e in self.log if e["user_agent"].startswith(user_agent)]
+
+    def faulted(self, user_agent="vmo.rbac/"):
+        return [e for e in self.attempts(user_agent) if e["fault"]]
+
+    def retries(self, user_agent="vmo.rbac/"):
+        """Attempts that repeat the previous attempt exactly (a sequential client's retries)."""
+        seq = self.attempts(user_agent)
+        key = lambda e: (e["method"], e["path"], e["body"])  # noqa: E731
+        return sum(1 for a, b in zip(seq, seq[1:]) if key(a) == key(b))
+
+    def summary(self, user_agent="vmo.rbac/"):
+        seq = self.attempts(user_agent)
+        return "%d attempts, %d faulted (%s), %d retries" % (
+            len(seq), sum(1 for e in seq if e["fault"]),
+            ", ".join(sorted(set(e["fault"] for e in seq if e["fault"]))) or "-", self.retries(user_agent))

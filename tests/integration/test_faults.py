@@ -1,0 +1,783 @@
+"""Faults made real (issue 6): a killed API server, a fault-injecting proxy, a role switch under
+load, two owners purging side by side.
+
+Everything here runs on a PRIVATE cluster (``fault-1``, or ``fault-<xdist worker>``) that this
+module starts and stops (also when a test fails): the API server is killed and restarted, and
+the load would disturb tests running on vmo-1..3 in parallel. The modules run through
+ansible-playbook; outcomes are checked through the API, SubjectAccessReviews, the audit log and
+the fault proxy's own log (tests/helpers/faultproxy.py), never through what the module says alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.controlplane import controlplane as cp
+from tests.helpers.ansible import BIN, ansible_env, run_module, run_playbook
+from tests.helpers.faultproxy import Fault, FaultProxy, Rule
+from tests.helpers import kube
+
+# One xdist worker runs them all (`make test-integration` uses --dist loadgroup): one private cluster.
+pytestmark = pytest.mark.xdist_group("faults")
+
+MODULE = "vmo.rbac.vmo_role_binding"
+VALIDATE = "vmo.rbac.vmo_rbac_validate"
+RBAC_GROUP = "rbac.authorization.k8s.io"
+CRB, RB = "ClusterRoleBinding", "RoleBinding"
+VMO_ROLES = {"admin": "spectro-vm-admin", "power-user": "spectro-vm-power-user",
+             "user": "spectro-vm-user", "viewer": "spectro-vm-viewer"}
+KUBERNETES_ROLES = {"admin": "cluster-admin", "power-user": "admin", "user": "edit", "viewer": "view"}
+AUTOMATION_ROLE = cp.ROOT / "files" / "automation-clusterrole.yaml"
+CALLBACKS = cp.ROOT / "tests" / "helpers" / "callback_plugins"
+WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+
+
+# --------------------------------------------------------------------------- the cluster
+
+
+def _private_name():
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return "fault-1" if not worker else "fault-" + worker
+
+
+@pytest.fixture(scope="module")
+def fault(workdir, request):
+    """A private cluster of this module (never vmo-1..3 or vmo-bare): stopped and removed at the end,
+    whatever happens."""
+    name = _private_name()
+    request.addfinalizer(lambda: cp.down([name]))
+    try:
+        running, _started = cp.up([name], owned=True)
+    except cp.ControlPlaneError as exc:
+        pytest.fail("the private cluster %s could not start: %s" % (name, exc))
+    handle = kube.TestCluster.from_controlplane(running[0], workdir)
+    handle.apply_manifest(kube.KUBEVIRT_CRDS)
+    handle.apply_manifest(kube.REFERENCE_ROLES)
+    handle.apply_manifest(kube.KUBEVIRT_ROLES)
+    handle.apply_manifest(AUTOMATION_ROLE)
+    handle.wait_for_aggregation()
+    return handle
+
+
+@pytest.fixture
+def fault_namespaces(fault, uid):
+    made = []
+
+    def make(*names, labels=None):
+        out = []
+        for n in names:
+            full = "%s-%s" % (n, uid)
+            fault.namespace(full, labels)
+            made.append(full)
+            out.append(full)
+        return out
+
+    yield make
+    for n in made:
+        fault.delete_namespace(n)
+
+
+@pytest.fixture
+def automation_sa(fault, uid):
+    """A ServiceAccount token bound to the shipped least-privilege ClusterRole (what a real
+    deployment uses, and the only kind of credential the fault proxy can forward)."""
+    ns = fault.namespace("bot-" + uid)
+    sa = fault.service_account(ns, "vmo-rbac")
+    name = "it-automation-" + uid
+    fault.rbac().create_cluster_role_binding({
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "vmo-rbac-automation"},
+        "subjects": [{"kind": "ServiceAccount", "name": "vmo-rbac", "namespace": ns}]})
+    yield sa
+    fault.rbac().delete_cluster_role_binding(name)
+    fault.delete_namespace(ns)
+
+
+@pytest.fixture
+def proxy(fault, workdir):
+    with FaultProxy(fault.server, fault.ca, fault.pki, workdir) as p:
+        yield p
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def ok(res):
+    assert not res.get("failed"), "module failed: %s" % res.get("msg")
+    return res
+
+
+def failed(res):
+    assert res.get("failed"), "module did not fail: %s" % {k: v for k, v in res.items() if not k.startswith("_")}
+    return res["msg"]
+
+
+def subjects_of(obj):
+    return tuple(sorted((s["kind"], s["name"], s.get("namespace") or "") for s in obj.get("subjects") or []))
+
+
+def declared(owner, entries, role_set="vmo"):
+    """{key: subjects} a simple declaration (persona + groups/users [+ namespaces]) stands for;
+    computed by hand from the naming rule <owner>-<role>, not by the code under test."""
+    roles = VMO_ROLES if role_set == "vmo" else KUBERNETES_ROLES
+    out = {}
+    for e in entries:
+        subj = set(("Group", g, "") for g in e.get("groups", [])) | set(("User", u, "") for u in e.get("users", []))
+        role = roles[e["persona"]]
+        for ns in e.get("namespaces") or [""]:
+            key = (RB if ns else CRB, ns, "%s-%s" % (owner, role))
+            out.setdefault(key, set()).update(subj)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def assert_exact_or_absent(cluster, owner, *declarations):
+    """Every binding this owner holds is one of the declared ones, with exactly the subjects of one
+    of the declarations (never a mix of two, never a half-written list). Returns the held ones."""
+    held = cluster.bindings(owner)
+    for key, obj in held.items():
+        allowed = [d[key] for d in declarations if key in d]
+        assert allowed, "%s is held but was never declared" % (key,)
+        assert subjects_of(obj) in allowed, "%s holds %s, declared %s" % (key, subjects_of(obj), allowed)
+    return held
+
+
+def local_snapshot(cluster, uid, nss):
+    """{key: (resourceVersion, roleRef, subjects, labels)} of every binding in the test's namespaces
+    and every ClusterRoleBinding whose name carries the test's uid."""
+    out = {}
+    for k, v in cluster.bindings().items():
+        if k[1] in nss or (k[0] == CRB and uid in k[2]):
+            out[k] = (v["metadata"]["resourceVersion"], v["roleRef"], v.get("subjects"), v["metadata"].get("labels"))
+    return out
+
+
+def hand_made(kind, name, role, subject, namespace=None, labels=None):
+    meta = {"name": name, "labels": labels or {}}
+    if namespace:
+        meta["namespace"] = namespace
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta,
+            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
+            "subjects": [{"apiGroup": RBAC_GROUP, "kind": "User", "name": subject}]}
+
+
+def writes(events):
+    return [e for e in events if e["verb"] in WRITE_VERBS
+            and (e.get("objectRef") or {}).get("resource") not in ("subjectaccessreviews", "selfsubjectreviews",
+                                                                    "tokenreviews")]
+
+
+def read_audit(path, offset, user=None):
+    """Complete audit events after ``offset`` (robust to a line cut short by a killed API server)."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        data = fh.read()
+    out = []
+    for line in data.split(b"\n"):
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        if ev.get("stage") == "ResponseComplete" and (user is None or ev.get("user", {}).get("username") == user):
+            out.append(ev)
+    return out
+
+
+def _ts(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+class AuditTrigger(threading.Thread):
+    """Follows the audit log and calls ``action`` once ``user`` has made ``n`` successful creates."""
+
+    def __init__(self, path, user, n, action, timeout=300):
+        super().__init__(daemon=True)
+        self.path, self.user, self.n, self.action = path, user, n, action
+        self.offset = path.stat().st_size
+        self.deadline = time.monotonic() + timeout
+        self.fired_at = None
+        self.seen = 0
+        self._halt = threading.Event()
+
+    def run(self):
+        buf = b""
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset)
+            while not self._halt.is_set() and time.monotonic() < self.deadline:
+                chunk = fh.read()
+                if not chunk:
+                    time.sleep(0.002)
+                    continue
+                buf += chunk
+                *lines, buf = buf.split(b"\n")
+                for line in lines:
+                    try:
+                        ev = json.loads(line)
+                    except ValueError:
+                        continue
+                    if (ev.get("stage") == "ResponseComplete" and ev.get("verb") == "create"
+                            and ev.get("user", {}).get("username") == self.user
+                            and (ev.get("responseStatus") or {}).get("code") == 201):
+                        self.seen += 1
+                        if self.seen >= self.n:
+                            self.action()
+                            self.fired_at = time.monotonic()
+                            return
+
+    def stop(self):
+        self._halt.set()
+        self.join(10)
+
+
+# ---------------------------------------------------------------- the API server is killed
+
+
+def test_api_server_killed_mid_run_fails_clearly_then_the_next_run_converges(fault, fault_namespaces, uid):
+    """164 bindings; the kube-apiserver process is SIGKILLed right after the 30th create the API
+    server has answered. The run fails within its retry budget naming the API server, the retries
+    and the writes made; what was written has exactly the declared subjects. After a restart the
+    next run creates the rest, and the run after that writes nothing. Bindings of another owner
+    and hand-made ones in the same namespaces are never written to (audit log, resourceVersions)."""
+    owner, other = "kill-" + uid, "other-" + uid
+    nss = fault_namespaces(*["k%02d" % i for i in range(40)])
+    me = fault.identity("fault-kill-" + uid)
+    them = fault.identity("fault-other-" + uid)
+    bindings = []
+    for p in VMO_ROLES:
+        bindings.append({"persona": p, "groups": ["%s-all-%s" % (p, uid)]})
+        bindings.append({"persona": p, "groups": ["%s-ns-%s" % (p, uid)], "users": ["%s-u-%s" % (p, uid)],
+                         "namespaces": nss})
+    want = declared(owner, bindings)
+    assert len(want) == 164
+
+    # Foreign objects in the same namespaces: another owner's grants, hand-made ones (one of them
+    # even carrying this collection's labels for the other owner).
+    ok(run_module(MODULE, dict(them.params, owner=other, bindings=[
+        {"persona": "viewer", "groups": ["theirs-" + uid], "namespaces": nss},
+        {"persona": "user", "users": ["theirs-" + uid]}])))
+    rbac = fault.rbac()
+    for ns in nss[:5]:
+        rbac.create_namespaced_role_binding(ns, hand_made(RB, "hand-made-" + uid, "spectro-vm-admin", "h-" + uid, ns))
+    rbac.create_namespaced_role_binding(nss[5], hand_made(
+        RB, "labelled-" + uid, "spectro-vm-user", "l-" + uid, nss[5],
+        labels={"app.kubernetes.io/managed-by": "vmo.rbac", "vmo.rbac/owner": other}))
+    rbac.create_cluster_role_binding(hand_made(CRB, "hand-made-" + uid, "spectro-vm-viewer", "h-" + uid))
+    foreign_before = local_snapshot(fault, uid, nss)
+    assert len(foreign_before) == 40 + 1 + 5 + 1 + 1
+
+    audit_offset = fault.audit_log.stat().st_size
+    pid = json.loads((cp.STATE_DIR / fault.name / "state.json").read_text())["pids"]["kube-apiserver"]
+    trigger = AuditTrigger(fault.audit_log, me.user, 30, lambda: os.kill(pid, signal.SIGKILL))
+    trigger.start()
+    try:
+        t0 = time.monotonic()
+        res = run_module(MODULE, dict(me.params, owner=owner, bindings=bindings))
+        t_end = time.monotonic()
+    finally:
+        trigger.stop()
+        # Whatever happened, bring the API server back for the rest of the module.
+        cp.restart_apiserver(fault.name)
+    assert trigger.fired_at is not None, "the run never made 30 creates (%d seen)" % trigger.seen
+
+    msg = failed(res)
+    assert fault.server in msg, msg
+    assert re.search(r"after \d+ retries", msg), msg
+    m = re.search(r"\((\d+) of 164 planned writes were made before this failure", msg)
+    assert m, msg
+    made = int(m.group(1))
+    assert 30 <= made < 164, msg
+    assert res["changed"] is True and len(res["actions"]) == made
+    assert "api_key" not in msg and "PRIVATE KEY" not in res["_stdout"]
+    # Bounded: api_retries=5 with backoff 0+0.5+1+2+4 s against a refused port, plus Ansible's own time.
+    after_kill = t_end - trigger.fired_at
+    assert after_kill < 45, "the module took %.1fs to give up after the kill" % after_kill
+    print("\nkill: fired after the %dth create, %.1fs into the run; the module failed %.1fs later; "
+          "%d of 164 writes reported made" % (trigger.seen, trigger.fired_at - t0, after_kill, made))
+    print("message: " + msg)
+
+    # What is there has exactly the declared subjects; at most the one in-flight write was
+    # persisted without the module hearing about it.
+    held = assert_exact_or_absent(fault, owner, want)
+    assert made <= len(held) <= made + 1, (made, len(held))
+    assert {(a["kind"], a.get("namespace", ""), a["name"]) for a in res["actions"]} <= set(held)
+
+    # After the restart: the next run converges, the one after writes nothing.
+    second = ok(run_module(MODULE, dict(me.params, owner=owner, bindings=bindings)))
+    assert second["changed"] is True
+    assert second["summary"] == {"created": 164 - len(held), "updated": 0, "replaced": 0, "deleted": 0,
+                                 "unchanged": len(held)}
+    held = assert_exact_or_absent(fault, owner, want)
+    assert set(held) == set(want)
+    offset = fault.audit_log.stat().st_size
+    third = ok(run_module(MODULE, dict(me.params, owner=owner, bindings=bindings)))
+    assert third["changed"] is False and third["summary"]["unchanged"] == 164
+    assert writes(read_audit(fault.audit_log, offset, me.user)) == []
+
+    # Nothing foreign was touched: same objects, same resourceVersions; and every write this
+    # identity made, in all three runs, went to a name of its own owner.
+    assert {k: v for k, v in local_snapshot(fault, uid, nss).items() if k not in want} == foreign_before
+    mine = writes(read_audit(fault.audit_log, audit_offset, me.user))
+    assert len(mine) >= 164 and {e["verb"] for e in mine} == {"create"}, {e["verb"] for e in mine}
+    stray = [e["objectRef"] for e in mine if not (e["objectRef"].get("name") or "").startswith(owner + "-")]
+    assert stray == [], stray
+    print("after restart: %d created by the second run, third run 0 writes; %d foreign bindings unchanged"
+          % (second["summary"]["created"], len(foreign_before)))
+
+
+# ------------------------------------------------------------------------- the fault proxy
+
+
+def run_task(module, args, timeout=240):
+    """One task through ansible-playbook (json callback), with a hard time limit: a run that would
+    hang fails the test, and its whole process group (ansible-playbook, its workers, the module)
+    is killed."""
+    with tempfile.TemporaryDirectory(prefix="vmo-fault-play-") as tmp:
+        play = Path(tmp) / "play.yml"
+        play.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False,
+                                         "tasks": [{"name": "task", module: args, "ignore_errors": True}]}]))
+        env = ansible_env({"ANSIBLE_STDOUT_CALLBACK": "vmo_json",
+                           "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS)})
+        t0 = time.monotonic()
+        proc = subprocess.Popen([str(BIN / "ansible-playbook"), str(play), "-i", "localhost,", "-c", "local"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            pytest.fail("the task did not finish within %ds (killed)\n%s" % (timeout, err[-2000:]))
+        elapsed = time.monotonic() - t0
+    try:
+        doc = json.loads(out[out.index("{"):])
+        res = doc["plays"][0]["tasks"][-1]["hosts"]["localhost"]
+    except (ValueError, KeyError, IndexError):
+        pytest.fail("no result (rc=%s)\n%s\n%s" % (proc.returncode, out[-3000:], err[-3000:]))
+    return dict(res, _stdout=out, _stderr=err), elapsed
+
+
+def assert_retries_explained(proxy, timeout):
+    """Every retry in the proxy's log follows an attempt that met a fault, or one the API server
+    itself took longer than request_timeout to answer (a loaded machine); returns the count."""
+    seq = proxy.attempts()
+    key = lambda e: (e["method"], e["path"], e["body"])  # noqa: E731
+    retried = [a for a, b in zip(seq, seq[1:]) if key(a) == key(b)]
+    unexplained = [a for a in retried if not a["fault"] and a["t_end"] is not None
+                   and a["t_end"] - a["t"] < 0.9 * timeout]
+    assert unexplained == [], unexplained
+    return len(retried)
+
+
+def via(proxy, sa, **options):
+    """Connection params that reach the cluster through the proxy, as the ServiceAccount."""
+    return dict(host=proxy.url, ca_cert=sa.params["ca_cert"], api_key=sa.params["api_key"], **options)
+
+
+def layout(uid, nss, extra_user=False):
+    """13 bindings: admin cluster-wide, three personas in each namespace."""
+    entries = [{"persona": "admin", "groups": ["admins-" + uid]}]
+    for p in ("power-user", "user", "viewer"):
+        e = {"persona": p, "groups": ["%s-%s" % (p, uid)], "namespaces": list(nss)}
+        if extra_user:
+            e["users"] = ["%s-extra-%s" % (p, uid)]
+        entries.append(e)
+    if extra_user:
+        entries[0]["users"] = ["admin-extra-" + uid]
+    return entries
+
+
+def test_transient_faults_are_retried_within_bounds_and_the_runs_converge(fault, fault_namespaces, automation_sa,
+                                                                         proxy, uid):
+    """Through the proxy, as the least-privilege ServiceAccount: 503, 429 (Retry-After: 1), 500,
+    connection resets before and after the write reached the API server, replies held beyond
+    request_timeout, on LISTs, creates, updates and deletes. Every fault costs exactly one retry
+    (counted in the proxy's log), writes that happened behind a lost answer are recognised (409 on
+    the retried create: adopted; on the retried update: re-read; 404 on the retried delete: done),
+    both runs converge, a clean run after them changes nothing, and at no point does an owned
+    binding hold anything but the declared subjects."""
+    owner = "tr-" + uid
+    nss = fault_namespaces("tr-a", "tr-b", "tr-c", "tr-d")
+    conn = via(proxy, automation_sa, request_timeout=3, api_retries=5)
+    v1, v2 = layout(uid, nss), layout(uid, nss[:3], extra_user=True)
+    want1, want2 = declared(owner, v1), declared(owner, v2)
+    figures = []
+
+    # Run 1: 13 creates.
+    proxy.schedule(
+        Rule(Fault.status(503), methods=("GET",), times=1),
+        Rule(Fault.reset(), methods=("GET",), skip=3, times=1),
+        Rule(Fault.status(429, retry_after=1), methods=("POST",), times=1),
+        Rule(Fault.status(500), methods=("POST",), skip=2, times=1),
+        Rule(Fault.reset(), methods=("POST",), skip=4, times=1),
+        Rule(Fault.reset(after=True), methods=("POST",), skip=6, times=1),
+        Rule(Fault.slow(8), methods=("POST",), skip=8, times=1),
+        Rule(Fault.status(503, after=True), methods=("POST",), skip=10, times=1),
+    )
+    res, elapsed = run_task(MODULE, dict(conn, owner=owner, bindings=v1))
+    ok(res)
+    assert res["summary"]["created"] == 13
+    held = assert_exact_or_absent(fault, owner, want1)
+    assert set(held) == set(want1)
+    faulted, attempts = proxy.faulted(), proxy.attempts()
+    assert len(faulted) == 8, proxy.summary()
+    retries = assert_retries_explained(proxy, 3)
+    assert retries >= len(faulted), proxy.summary()  # exactly one retry per fault (more only if the host lags)
+    assert len(attempts) == res["api_requests"] + retries, (proxy.summary(), res["api_requests"])
+    # The writes that happened behind a lost answer: the retried create met 409 and was adopted (one GET each).
+    assert sum(1 for e in attempts if e["method"] == "POST" and e["upstream_status"] == 409) == 3
+    # Retry-After: 1 was honoured: the retry of the 429 came at least a second later.
+    i = next(n for n, e in enumerate(attempts) if e["fault"] and e["fault"].startswith("429"))
+    assert attempts[i + 1]["t"] - attempts[i]["t_end"] >= 0.9
+    # The held reply cost one request_timeout, not more.
+    j = next(n for n, e in enumerate(attempts) if e["fault"] and e["fault"].startswith("slow"))
+    assert 2.5 <= attempts[j + 1]["t"] - attempts[j]["t"] <= 3 + 4 + 2
+    figures.append("creates: %s; api_requests %d; %.1fs" % (proxy.summary(), res["api_requests"], elapsed))
+
+    # Run 2: 10 updates (a subject added everywhere) and 3 purge deletes (one namespace dropped).
+    proxy.schedule(
+        Rule(Fault.status(500, after=True), methods=("PUT",), times=1),
+        Rule(Fault.reset(), methods=("PUT",), skip=4, times=1),
+        Rule(Fault.slow(8), methods=("PUT",), skip=7, times=1),
+        Rule(Fault.reset(after=True), methods=("DELETE",), times=1),
+        Rule(Fault.status(503), methods=("DELETE",), skip=2, times=1),
+    )
+    res, elapsed = run_task(MODULE, dict(conn, owner=owner, bindings=v2, purge=True))
+    ok(res)
+    assert res["summary"] == {"created": 0, "updated": 10, "replaced": 0, "deleted": 3, "unchanged": 0}
+    held = assert_exact_or_absent(fault, owner, want2)
+    assert set(held) == set(want2)
+    faulted, attempts = proxy.faulted(), proxy.attempts()
+    assert len(faulted) == 5, proxy.summary()
+    retries = assert_retries_explained(proxy, 3)
+    assert retries >= len(faulted), proxy.summary()
+    assert len(attempts) == res["api_requests"] + retries, (proxy.summary(), res["api_requests"])
+    assert sum(1 for e in attempts if e["method"] == "PUT" and e["upstream_status"] == 409) == 2  # re-read, re-applied
+    assert sum(1 for e in attempts if e["method"] == "DELETE" and e["upstream_status"] == 404) == 1  # already gone
+    figures.append("updates/deletes: %s; api_requests %d; %.1fs" % (proxy.summary(), res["api_requests"], elapsed))
+
+    # Run 3, no faults: nothing left to do.
+    proxy.schedule()
+    res, _ = run_task(MODULE, dict(conn, owner=owner, bindings=v2, purge=True))
+    assert ok(res)["changed"] is False and not any(e["method"] != "GET" for e in proxy.attempts())
+
+    # The validation's SubjectAccessReviews (16 in flight) through 503s, 429s, resets and a held reply.
+    sar = "subjectaccessreviews"
+    proxy.schedule(
+        Rule(Fault.status(503), methods=("POST",), path=sar, times=3),
+        Rule(Fault.status(429, retry_after=1), methods=("POST",), path=sar, skip=10, times=2),
+        Rule(Fault.reset(), methods=("POST",), path=sar, skip=20, times=2),
+        Rule(Fault.slow(8), methods=("POST",), path=sar, skip=30, times=1),
+    )
+    res, elapsed = run_task(VALIDATE, dict(conn, owner=owner, bindings=v2, purge=True))
+    ok(res)
+    assert res["passed"] is True, res["msg"]
+    assert len(proxy.faulted()) == 8, proxy.summary()
+    lagging = [e for e in proxy.attempts() if not e["fault"] and (e["t_end"] is None or e["t_end"] - e["t"] >= 2.7)]
+    assert 8 <= len(proxy.attempts()) - res["summary"]["requests"] <= 8 + len(lagging), \
+        (proxy.summary(), res["summary"]["requests"])
+    figures.append("validate: %d attempts for %d requests (%d retries, after %s), %d checks; %.1fs"
+                   % (len(proxy.attempts()), res["summary"]["requests"],
+                      len(proxy.attempts()) - res["summary"]["requests"],
+                      ", ".join(sorted(set(e["fault"] for e in proxy.faulted()))), res["summary"]["checks"], elapsed))
+    print("\n" + "\n".join(figures))
+
+
+PERSISTENT = {
+    # name: (rules(K), state to start from, expected words in the message)
+    "503 on every create": (lambda k: [Rule(Fault.status(503), methods=("POST",), skip=k, times=None)],
+                            "empty", ["kept failing (503", "after 2 retries"]),
+    "429 Retry-After: 3600 on every create": (
+        lambda k: [Rule(Fault.status(429, retry_after=3600), methods=("POST",), skip=k, times=None)],
+        "empty", ["kept failing (429", "after 2 retries"]),
+    "reset on every create": (lambda k: [Rule(Fault.reset(), methods=("POST",), skip=k, times=None)],
+                              "empty", ["cannot reach the API server", "after 2 retries"]),
+    "every reply held beyond request_timeout": (
+        lambda k: [Rule(Fault.slow(6), skip=6 + k, times=None)],
+        "empty", ["cannot reach the API server", "after 2 retries", "timed out"]),
+    "500 after every update reached the API server": (
+        lambda k: [Rule(Fault.status(500, after=True), methods=("PUT",), skip=k, times=None)],
+        "v1", ["kept failing (500", "after 2 retries"]),
+}
+
+
+@pytest.mark.parametrize("case", list(PERSISTENT))
+def test_persistent_faults_fail_clearly_within_a_bounded_time(fault, fault_namespaces, automation_sa, proxy, uid,
+                                                              case):
+    """After 4 writes go through, every further write (or every request) meets the same fault. With
+    api_retries=2 and request_timeout=2 the task fails: the message names the API server, what kept
+    failing, the retries, and how many planned writes were made; the failing request was tried
+    exactly 3 times (proxy log); the time from the first fault to the end is bounded by
+    3 x request_timeout + the capped backoff; every owned binding holds exactly the subjects of a
+    declaration (the old or the new one), never a mix."""
+    rules, start, words = PERSISTENT[case]
+    owner = "pf-" + uid
+    nss = fault_namespaces("pf-a", "pf-b", "pf-c", "pf-d")
+    v1, v2 = layout(uid, nss), layout(uid, nss, extra_user=True)
+    if start == "v1":
+        ok(run_module(MODULE, dict(automation_sa.params, owner=owner, bindings=v1)))
+        target, total = v2, 13  # 13 updates
+    else:
+        target, total = v1, 13  # 13 creates
+    k = 4
+    timeout, retries = 2.0, 2
+    proxy.schedule(*rules(k))
+    res, elapsed = run_task(MODULE, dict(via(proxy, automation_sa, request_timeout=timeout, api_retries=retries),
+                                         owner=owner, bindings=target))
+    msg = failed(res)
+    assert proxy.url in msg, msg
+    for w in words:
+        assert w in msg, (w, msg)
+    assert "%d of %d planned writes were made before this failure" % (k, total) in msg, msg
+    assert res["changed"] is True and len(res["actions"]) == k
+
+    attempts = proxy.attempts()
+    last = attempts[-1]
+    same = [e for e in attempts if (e["method"], e["path"], e["body"]) == (last["method"], last["path"], last["body"])]
+    assert len(same) == retries + 1 and all(e["fault"] for e in same), proxy.summary()
+    first_fault = next(e for e in attempts if e["fault"])
+    backoff = 4.0 + 10.0  # urllib3 backoff (0, 0.5 s) and Retry-After, capped at 10 s each
+    bound = (retries + 1) * (timeout if "held" in case else 0.5) + retries * backoff + 5
+    took = (last["t_end"] or last["t"]) - first_fault["t"]
+    assert took <= bound, "%.1fs from the first fault to the last attempt; bound %.1fs" % (took, bound)
+    assert elapsed <= bound + 90, "the task took %.1fs" % elapsed
+    if "3600" in case:
+        gaps = [b["t"] - a["t_end"] for a, b in zip(same, same[1:])]
+        assert all(1.0 <= g <= 10.0 + 1.5 for g in gaps), gaps
+
+    held = assert_exact_or_absent(fault, owner, declared(owner, v1), declared(owner, target))
+    if start == "empty":
+        assert k <= len(held) <= k + 1, len(held)  # +1: a write whose answer was lost
+    else:
+        new = [key for key, obj in held.items() if subjects_of(obj) == declared(owner, v2)[key]]
+        assert k <= len(new) <= k + 1 and len(held) == 13, (len(new), len(held))
+    print("\n%s: failed after %.1fs (%.1fs from the first fault; bound %.1fs); %s\n  %s"
+          % (case, elapsed, took, bound, proxy.summary(), msg))
+
+
+# ------------------------------------------------------------------ role switch under load
+
+
+class RotatingPoller:
+    """``threads`` threads, each asking SubjectAccessReviews for its share of the checks in turn, as
+    fast as the API server answers; every answer is kept with its time. A check is
+    (label, user, groups, namespace) for ``get kubevirt.io/virtualmachines``."""
+
+    def __init__(self, cluster, checks, threads=8):
+        self.cluster = cluster
+        self.checks = checks
+        self.answers = {c[0]: [] for c in checks}  # label -> [(sent, answered, allowed)]
+        self.errors = []
+        self._halt = threading.Event()
+        self._threads = [threading.Thread(target=self._poll, args=(checks[i::threads],), daemon=True)
+                         for i in range(threads)]
+
+    def _poll(self, mine):
+        client = self.cluster.admin
+        url = client.configuration.host + "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+        pool = client.rest_client.pool_manager
+        bodies = [(label, json.dumps({
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+            "spec": {"user": user, "groups": list(groups) + ["system:authenticated"],
+                     "resourceAttributes": {"verb": "get", "group": "kubevirt.io", "resource": "virtualmachines",
+                                            "namespace": ns}}}).encode()) for label, user, groups, ns in mine]
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        try:
+            while not self._halt.is_set():
+                for label, body in bodies:
+                    sent = time.time()
+                    resp = pool.request("POST", url, body=body, headers=headers)
+                    answered = time.time()
+                    if resp.status != 201:
+                        raise AssertionError("SubjectAccessReview answered %s" % resp.status)
+                    self.answers[label].append((sent, answered, b'"allowed":true' in resp.data))
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            self.errors.append(repr(exc))
+
+    def __enter__(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        time.sleep(0.5)  # the authorizer's cache trails the writes by milliseconds
+        self._halt.set()
+        for t in self._threads:
+            t.join(10)
+
+    def denied(self):
+        return {label: [a for a in answers if not a[2]] for label, answers in self.answers.items()
+                if any(not a[2] for a in answers)}
+
+    def polls_between(self, start, end):
+        return {label: sum(1 for sent, answered, _ in answers if answered >= start and sent <= end)
+                for label, answers in self.answers.items()}
+
+
+def wait_all_allowed(cluster, checks, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    for label, user, groups, ns in checks:
+        while not cluster.can(user, "get", "virtualmachines", "kubevirt.io", namespace=ns,
+                              groups=list(groups) + ["system:authenticated"]):
+            assert time.monotonic() < deadline, "%s never got access" % label
+            time.sleep(0.05)
+
+
+def test_role_set_switch_under_load_leaves_no_access_gap(fault, fault_namespaces, uid):
+    """122 bindings (three personas in 40 namespaces, two cluster-wide grants) switch from the vmo
+    role set to the kubernetes one: 122 creates, then 122 deletes. Eight threads ask the API server
+    about every subject in every namespace in turn the whole time; not one answer is 'denied', and
+    every one of the 122 checks was asked while the module wrote."""
+    owner = "load-" + uid
+    nss = fault_namespaces(*["l%02d" % i for i in range(40)])
+    sa_ns = nss[0]
+    sa_user = "system:serviceaccount:%s:robot" % sa_ns
+    admin = fault.identity("fault-load-" + uid)
+    bindings = [
+        {"persona": "admin", "groups": ["admins-" + uid]},
+        {"persona": "viewer", "service_accounts": ["%s/robot" % sa_ns]},
+        {"persona": "power-user", "users": ["pu-" + uid], "namespaces": nss},
+        {"persona": "user", "groups": ["users-" + uid], "namespaces": nss},
+        {"persona": "viewer", "groups": ["viewers-" + uid], "namespaces": nss},
+    ]
+    res = ok(run_module(MODULE, dict(admin.params, owner=owner, bindings=bindings)))
+    assert res["summary"]["created"] == 122
+    checks = [("admin@" + nss[1], "a-" + uid, ["admins-" + uid], nss[1]),
+              ("sa@" + nss[2], sa_user, ["system:serviceaccounts", "system:serviceaccounts:" + sa_ns], nss[2])]
+    for ns in nss:
+        checks += [("power-user@" + ns, "pu-" + uid, [], ns), ("user@" + ns, "u-" + uid, ["users-" + uid], ns),
+                   ("viewer@" + ns, "v-" + uid, ["viewers-" + uid], ns)]
+    wait_all_allowed(fault, checks)
+
+    offset = fault.audit_log.stat().st_size
+    with RotatingPoller(fault, checks, threads=8) as poller:
+        t0 = time.monotonic()
+        res = ok(run_module(MODULE, dict(admin.params, owner=owner, bindings=bindings, role_set="kubernetes",
+                                         allow_privileged=True)))
+        took = time.monotonic() - t0
+    assert not poller.errors, poller.errors
+    assert poller.denied() == {}, "access gap: %s" % {k: len(v) for k, v in poller.denied().items()}
+    assert res["summary"] == {"created": 122, "updated": 0, "replaced": 122, "deleted": 0, "unchanged": 0}
+
+    events = writes(read_audit(fault.audit_log, offset, admin.user))
+    verbs = [e["verb"] for e in events]
+    assert verbs == ["create"] * 122 + ["delete"] * 122, verbs
+    window = (_ts(events[0]["requestReceivedTimestamp"]), _ts(events[-1]["stageTimestamp"]))
+    during = poller.polls_between(*window)
+    total = sum(len(a) for a in poller.answers.values())
+    assert all(n >= 1 for n in during.values()), "not asked while the module wrote: %s" % [
+        k for k, n in during.items() if n < 1]
+    held = fault.bindings(owner)
+    assert sorted(set(v["roleRef"]["name"] for v in held.values())) == ["admin", "cluster-admin", "edit", "view"]
+    assert len(held) == 122
+    print("\nswitch under load: 244 writes in %.1fs (task %.1fs); %d SubjectAccessReviews, %d while writing "
+          "(per check: min %d, median %d); 0 denied"
+          % (window[1] - window[0], took, total, sum(during.values()), min(during.values()),
+             sorted(during.values())[len(during) // 2]))
+
+
+# ------------------------------------------------------------------ two owners with purge
+
+
+def _owner_rounds(uid, nss):
+    """Owner A manages admin and viewer, owner B power-user and user, in the same 12 namespaces;
+    each round moves, adds and drops grants, so that each owner's purge has something to delete."""
+    a = [
+        [{"persona": "admin", "groups": ["a-admins-" + uid]},
+         {"persona": "viewer", "groups": ["a-viewers-" + uid], "namespaces": nss[0:8]}],
+        [{"persona": "admin", "groups": ["a-admins-" + uid], "users": ["a-boss-" + uid]},
+         {"persona": "viewer", "groups": ["a-viewers-" + uid], "namespaces": nss[4:12]}],
+        [{"persona": "viewer", "users": ["a-v-" + uid], "namespaces": nss}],
+    ]
+    b = [
+        [{"persona": "power-user", "groups": ["b-pu-" + uid], "namespaces": nss[0:6]},
+         {"persona": "user", "groups": ["b-users-" + uid], "namespaces": nss}],
+        [{"persona": "power-user", "groups": ["b-pu-" + uid], "namespaces": nss[6:12]},
+         {"persona": "user", "groups": ["b-users-" + uid]}],
+        [{"persona": "power-user", "groups": ["b-pu-" + uid], "users": ["b-boss-" + uid], "namespaces": nss}],
+    ]
+    return a, b
+
+
+def test_two_owners_with_purge_never_delete_each_others_bindings(fault, fault_namespaces, uid, tmp_path):
+    """Owner A (admin, viewer) and owner B (power-user, user), both with purge: true, in the same
+    namespaces: three rounds alternately (A, B, A, B, A, B in one playbook), then three rounds at
+    the same time (two hosts, forks=2). After each phase each owner holds exactly its last
+    declaration; in the audit log each identity wrote only to its own owner's names; hand-made
+    bindings and a third owner's are untouched."""
+    nss = fault_namespaces(*["o%02d" % i for i in range(12)])
+    ident = {"a": fault.identity("fault-owner-a-" + uid), "b": fault.identity("fault-owner-b-" + uid)}
+    owners = {"a": "oa-" + uid, "b": "ob-" + uid}
+    rounds = dict(zip("ab", _owner_rounds(uid, nss)))
+    third = fault.identity("fault-owner-c-" + uid)
+    ok(run_module(MODULE, dict(third.params, owner="oc-" + uid, bindings=[
+        {"persona": "viewer", "groups": ["c-" + uid], "namespaces": nss}, {"persona": "user", "users": ["c-" + uid]}])))
+    rbac = fault.rbac()
+    for ns in nss:
+        rbac.create_namespaced_role_binding(ns, hand_made(RB, "hand-made-" + uid, "spectro-vm-viewer", "h-" + uid, ns))
+    foreign = {k: v for k, v in local_snapshot(fault, uid, nss).items()
+               if not any(k[2].startswith(o + "-") for o in owners.values())}
+    assert len(foreign) == 12 + 12 + 1
+
+    def check(phase, offset):
+        for who in "ab":
+            held = fault.bindings(owners[who])
+            want = declared(owners[who], rounds[who][-1])
+            assert {k: subjects_of(v) for k, v in held.items()} == want, (phase, who)
+            mine = writes(read_audit(fault.audit_log, offset, ident[who].user))
+            stray = [(e["verb"], e["objectRef"].get("namespace"), e["objectRef"].get("name")) for e in mine
+                     if not (e["objectRef"].get("name") or "").startswith(owners[who] + "-")]
+            assert mine and stray == [], (phase, who, stray)
+        assert {k: v for k, v in local_snapshot(fault, uid, nss).items() if k in foreign} == foreign, phase
+
+    # Alternately: A1 B1 A2 B2 A3 B3, each purging.
+    offset = fault.audit_log.stat().st_size
+    tasks = []
+    for r in range(3):
+        for who in "ab":
+            tasks.append({"name": "%s round %d" % (who, r + 1), "ignore_errors": True, MODULE: dict(
+                ident[who].params, owner=owners[who], purge=True, bindings=rounds[who][r])})
+    run = run_playbook([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}])
+    assert len(run.results) == 6, (run.rc, run.stderr[-2000:])
+    deleted = 0
+    for t in run.results:
+        res = ok(t["result"])
+        who = t["task"][0]
+        assert all(a["name"].startswith(owners[who] + "-") for a in res["actions"]), (t["task"], res["actions"])
+        deleted += res["summary"]["deleted"]
+    assert deleted >= 8  # each owner's purge had work to do
+    check("alternately", offset)
+
+    # At the same time: two hosts, one per owner, forks=2; the same three rounds again (round 1 undoes
+    # most of round 3).
+    inv = tmp_path / "owners.yml"
+    inv.write_text(yaml.safe_dump({"all": {"hosts": {
+        who: {"ansible_connection": "local", "ansible_python_interpreter": str(BIN / "python"),
+              "conn": ident[who].params, "owner": owners[who], "rounds": rounds[who]} for who in "ab"}}}))
+    args = {k: "{{ conn.%s }}" % k for k in ident["a"].params}
+    tasks = [{"name": "round %d" % (r + 1), MODULE: dict(args, owner="{{ owner }}", purge=True,
+                                                        bindings="{{ rounds[%d] }}" % r)} for r in range(3)]
+    offset = fault.audit_log.stat().st_size
+    run = run_playbook([{"hosts": "all", "gather_facts": False, "tasks": tasks}], inventory=inv, args=["-f", "2"])
+    assert run.rc == 0, (run.stdout[-3000:], run.stderr[-2000:])
+    assert len(run.results) == 6
+    # Both owners' modules did run at the same time (their requests interleave in the audit log).
+    events = read_audit(fault.audit_log, offset)
+    seq = [(e["user"]["username"], _ts(e["requestReceivedTimestamp"])) for e in events
+           if e["user"]["username"] in (ident["a"].user, ident["b"].user)]
+    # requests of one owner sent between two requests of the other less than a second apart
+    interleaved = sum(1 for x, y, z in zip(seq, seq[1:], seq[2:]) if x[0] == z[0] != y[0] and z[1] - x[1] < 1.0)
+    assert interleaved >= 1, "the two owners' runs never overlapped: %s" % [u[-1] for u, _t in seq]
+    check("concurrently", offset)
+    print("\ntwo owners: alternately 6 runs (%d purge deletes), concurrently 3 rounds (%d interleavings in the "
+          "audit log); each owner holds exactly its own declaration" % (deleted, interleaved))

@@ -1,0 +1,57 @@
+"""An inline kubeconfig mapping: its credentials stay masked, its names do not (issue 6, security).
+
+Ansible masks every leaf of a no_log option. For a kubeconfig mapping that made names such as
+"admin" or "v1" into "********" in every result and message; the modules now keep masking only
+the credentials (and the values of the other no_log options).
+"""
+
+from ansible.module_utils.common.parameters import _return_datastructure_name
+
+from ansible_collections.vmo.rbac.plugins.module_utils import auth
+
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.secret-token-value"
+KEY_DATA = "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JR0hBZ0VBTUJNR0J5cUdTTTQ5"
+KUBECONFIG = {
+    "apiVersion": "v1", "kind": "Config", "current-context": "prod",
+    "clusters": [{"name": "prod", "cluster": {"server": "https://10.0.0.1:6443",
+                                              "certificate-authority-data": "Q0EtREFUQQ==",
+                                              "proxy-url": "http://user:proxy-pass@proxy:3128"}}],
+    "contexts": [{"name": "prod", "context": {"cluster": "prod", "user": "admin", "namespace": "default"}}],
+    "users": [{"name": "admin", "user": {"token": TOKEN, "client-key-data": KEY_DATA,
+                                         "client-certificate-data": "Q0VSVA==",
+                                         "auth-provider": {"name": "oidc", "config": {"id-token": "id-tok-123",
+                                                                                     "refresh-token": "ref-tok-456"}},
+                                         "exec": {"command": "get-token", "env": [{"name": "SECRET",
+                                                                                   "value": "env-secret-789"}]}}}],
+}
+
+
+def _masked(params):
+    everything = set(_return_datastructure_name(params["kubeconfig"]))
+    everything.update(v for v in [params.get("api_key")] if v)
+    return auth.unmask_kubeconfig_names(everything, params)
+
+
+def test_credentials_stay_masked_names_do_not():
+    left = _masked({"kubeconfig": KUBECONFIG})
+    for secret in (TOKEN, KEY_DATA, "Q0VSVA==", "id-tok-123", "ref-tok-456", "env-secret-789", "get-token",
+                   "http://user:proxy-pass@proxy:3128"):
+        assert secret in left, secret
+    for name in ("v1", "Config", "prod", "admin", "default", "https://10.0.0.1:6443", "Q0EtREFUQQ=="):
+        assert name not in left, name
+
+
+def test_a_name_equal_to_another_secret_stays_masked():
+    params = {"kubeconfig": dict(KUBECONFIG, **{"current-context": "hunter22"}), "api_key": "hunter22"}
+    assert "hunter22" in _masked(params)
+
+
+def test_a_server_url_with_credentials_stays_masked():
+    kc = dict(KUBECONFIG, clusters=[{"name": "p", "cluster": {"server": "https://u:pw@10.0.0.1"}}])
+    assert "https://u:pw@10.0.0.1" in _masked({"kubeconfig": kc})
+
+
+def test_paths_and_no_kubeconfig_change_nothing():
+    values = {"tok", "x"}
+    assert auth.unmask_kubeconfig_names(values, {"kubeconfig": "/path/kubeconfig"}) == values
+    assert auth.unmask_kubeconfig_names(values, {}) == values

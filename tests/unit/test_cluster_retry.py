@@ -1,0 +1,14 @@
+"""Retries are bounded: a Retry-After longer than RETRY_AFTER_MAX is cut (issue 6, fault proxy)."""
+
+from ansible_collections.vmo.rbac.plugins.module_utils import cluster
+
+
+def test_retry_after_is_honoured_up_to_the_cap():
+    retry = cluster.BoundedRetry(total=2, status_forcelist=cluster.RETRY_STATUSES, respect_retry_after_header=True)
+    assert retry.parse_retry_after("1") == 1
+    assert retry.parse_retry_after("3600") == cluster.RETRY_AFTER_MAX
+    assert retry.parse_retry_after("Wed, 21 Oct 2099 07:28:00 GMT") == cluster.RETRY_AFTER_MAX
+    # urllib3 makes a new Retry object per attempt: the cap must survive that.
+    later = retry.new(total=1)
+    assert type(later) is cluster.BoundedRetry
+    assert later.parse_retry_after("86400") == cluster.RETRY_AFTER_MAX
