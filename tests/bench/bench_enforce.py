@@ -127,6 +127,7 @@ def main(argv=None):
     ap.add_argument("--kcore-reps", type=int, default=2,
                     help="repetitions of the kubernetes.core.k8s loop (minutes each on a loaded 2-core machine)")
     ap.add_argument("--keep", action="store_true", help="leave the bench cluster running")
+    ap.add_argument("--output", default="enforce", help="name of the JSON file in reports/bench (default: enforce)")
     args = ap.parse_args(argv)
 
     info = peers.machine()
@@ -200,7 +201,7 @@ def main(argv=None):
             "steady_at_most_5_requests": s["reads"] + s["writes"] <= 5,
             "steady_0_writes": s["writes"] == 0,
         }
-        path = save("enforce", data)
+        path = save(args.output, data)
         print(table(data))
         print("ansible-playbook start-up (one no-op task): %.2f s; module process alone (steady): %.2f s wall, "
               "%.2f s CPU; module work in-process (steady): %.3f s, %d reads"
