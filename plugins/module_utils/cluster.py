@@ -298,8 +298,9 @@ class Cluster(object):
         server_msg = _scrub(status.get("message") or (resp.data or b"").decode("utf-8", "replace")[:300],
                             self._secrets)
         verb, resource, namespace, name = what
-        target = resource + ((" %r" % name) if name else "") + ((" in namespace %r" % namespace) if namespace
-                                                               else "")
+        target = resource + ((" %r" % name) if name else "")
+        if namespace:
+            target += " in namespace %r" % namespace
         if resp.status == 401:
             msg = ("the API server at %s rejected the credentials (401 Unauthorized; %s): they are missing, "
                    "wrong or expired" % (self.host, describe_credentials(self.cfg, self.params)))

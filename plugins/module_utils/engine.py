@@ -150,9 +150,8 @@ def observe_plan(decl, cluster, mode="present", purge=False, require_roles=True,
         missing = cluster.wait_for_roles(cluster_roles, roles, wait_for_roles)
 
     crbs, rbs = cluster.list_owned(decl.owner)
-    owned, _ = planning.split_observed(crbs, planning.CRB, decl.owner, wanted_keys=set())
-    owned_rb, _ = planning.split_observed(rbs, planning.RB, decl.owner, wanted_keys=set())
-    owned.update(owned_rb)
+    owned = planning.split_observed(crbs, planning.CRB, decl.owner, wanted_keys=set())[0]
+    owned.update(planning.split_observed(rbs, planning.RB, decl.owner, wanted_keys=set())[0])
 
     taken = {}
     unowned = [k for k in desired if k not in owned]
@@ -167,8 +166,7 @@ def observe_plan(decl, cluster, mode="present", purge=False, require_roles=True,
     for kind in (planning.CRB, planning.RB):
         wanted = set(k for k in unowned if k[0] == kind)
         if wanted:
-            _, other = planning.split_observed(cluster.list_binding_metadata(kind), kind, decl.owner, wanted)
-            taken.update(other)
+            taken.update(planning.split_observed(cluster.list_binding_metadata(kind), kind, decl.owner, wanted)[1])
     state = planning.ClusterState(owned, taken, namespaces, terminating)
     the_plan = planning.plan(desired, state, decl.owner, mode=mode, purge=purge)
     return Observation(decl, desired, state, the_plan, missing)

@@ -33,7 +33,7 @@ description:
   - Never writes; works in check mode, so scheduled drift jobs can run with C(--check).
   - Render the result as Markdown, JUnit XML, HTML or JSON with the P(vmo.rbac.vmo_rbac_report#filter) filter.
 author:
-  - vmo.rbac contributors
+  - vmo.rbac contributors (@vmo-rbac)
 extends_documentation_fragment:
   - vmo.rbac.bindings
   - vmo.rbac.connection
@@ -82,6 +82,7 @@ attributes:
     description: The module never writes; check mode changes nothing.
   diff_mode:
     support: none
+    description: Validation changes nothing, so there is no difference to show.
 seealso:
   - module: vmo.rbac.vmo_role_binding
   - name: Validating by hand with kubectl

@@ -28,7 +28,7 @@ description:
   - Bad input, missing namespaces and missing roles fail before the first write, naming the field.
   - Use M(vmo.rbac.vmo_rbac_validate) to prove what the subjects can actually do.
 author:
-  - vmo.rbac contributors
+  - vmo.rbac contributors (@vmo-rbac)
 extends_documentation_fragment:
   - vmo.rbac.bindings
   - vmo.rbac.connection
