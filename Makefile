@@ -122,6 +122,17 @@ demo: venv controlplane collection ## the collection's main job against local cl
 	$(BIN)/python tests/controlplane/controlplane.py up --names vmo-1,vmo-2,vmo-3
 	$(BIN)/python tests/controlplane/demo.py
 
+# ------------------------------------------------------------------------ bench
+
+$(VENV)/.bench-installed: $(VENV)/.installed tests/requirements-bench.txt tests/constraints-bench.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c tests/constraints.txt \
+	    -c tests/constraints-bench.txt -r tests/requirements-bench.txt
+	@touch $@
+
+.PHONY: bench
+bench: venv controlplane collection $(VENV)/.bench-installed ## benchmarks vs kubernetes.core and kubectl into reports/bench (docs/performance.md); BENCH_ARGS=--only=enforce or --quick
+	$(BIN)/python tests/bench/run.py $(BENCH_ARGS)
+
 # ------------------------------------------------------------------------ build
 
 .PHONY: build
