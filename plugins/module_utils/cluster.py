@@ -38,14 +38,29 @@ except ImportError:  # pragma: no cover - Python 2 is not supported
 
 KUBERNETES_IMPORT_ERROR = None
 try:
-    import kubernetes
-    import kubernetes.client
-    import kubernetes.config
     import urllib3
     from urllib3.util.retry import Retry
+    from importlib.util import find_spec
+
+    if find_spec("kubernetes") is None:
+        raise ImportError("No module named 'kubernetes'")
 except ImportError as exc:  # pragma: no cover - reported by the modules
-    kubernetes = urllib3 = Retry = None
+    urllib3 = Retry = None
     KUBERNETES_IMPORT_ERROR = exc
+
+
+def _kubernetes():
+    """The kubernetes package, imported on first use only.
+
+    Importing it loads every API class and model of the client: about 0.7 to 0.9 s of CPU, most
+    of a module run (measured in docs/performance.md). Direct credentials (host plus a token or
+    a client certificate, what AWX's Kubernetes credential injects) need none of it; kubeconfig
+    files, exec and auth-provider plugins and the in-cluster service account go through it.
+    """
+    import kubernetes.client  # pylint: disable=import-outside-toplevel
+    import kubernetes.config  # pylint: disable=import-outside-toplevel
+
+    return kubernetes
 
 from ansible_collections.vmo.rbac.plugins.module_utils import plan as planning
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
@@ -106,20 +121,65 @@ else:  # pragma: no cover - reported by the modules
 # ----------------------------------------------------------------- configuration
 
 
+class DirectConfiguration(object):
+    """The connection settings of direct credentials, shaped like kubernetes.client.Configuration
+    (the attributes this module reads), built without importing the kubernetes package."""
+
+    refresh_api_key_hook = None
+
+    def __init__(self, host):
+        self.host = host
+        self.api_key = {}
+        self.api_key_prefix = {}
+        self.ssl_ca_cert = self.cert_file = self.key_file = None
+        self.verify_ssl = True
+        self.connection_pool_maxsize = 4
+
+    def get_api_key_with_prefix(self, identifier):
+        key = self.api_key.get(identifier)
+        prefix = self.api_key_prefix.get(identifier)
+        return ("%s %s" % (prefix, key) if prefix else key) if key else None
+
+    def pool_manager(self):
+        ca_certs = self.ssl_ca_cert
+        if self.verify_ssl and not ca_certs:
+            try:
+                import certifi  # pylint: disable=import-outside-toplevel
+
+                ca_certs = certifi.where()  # what the kubernetes client uses without a CA
+            except ImportError:  # pragma: no cover - the system trust store then
+                ca_certs = None
+        return urllib3.PoolManager(
+            num_pools=4, maxsize=self.connection_pool_maxsize,
+            cert_reqs="CERT_REQUIRED" if self.verify_ssl else "CERT_NONE",
+            ca_certs=ca_certs, cert_file=self.cert_file, key_file=self.key_file)
+
+
+def _is_direct(params):
+    """host with a token or a client certificate, and no proxy: kubeconfig files are not read."""
+    creds = params.get("api_key") or (params.get("client_cert") and params.get("client_key"))
+    return bool(params.get("host") and creds and not params.get("proxy"))
+
+
 def build_configuration(params):
-    """A kubernetes.client.Configuration from connection params (kubernetes.core's rules).
+    """The connection configuration, by kubernetes.core's rules.
 
     host + api_key, or host + client_cert/client_key: used directly. Otherwise a
     kubeconfig (the given one, KUBECONFIG, or ~/.kube/config) with the given context,
     or the in-cluster service account when no kubeconfig is given and one is mounted.
     Explicit params override what the kubeconfig says.
     """
-    if kubernetes is None:
+    if KUBERNETES_IMPORT_ERROR is not None:
         raise ClusterError("the Python package 'kubernetes' is required (pip install kubernetes): %s"
                            % KUBERNETES_IMPORT_ERROR)
-    cfg = kubernetes.client.Configuration()
     host = params.get("host")
     direct = host and (params.get("api_key") or (params.get("client_cert") and params.get("client_key")))
+    if _is_direct(params):
+        cfg = DirectConfiguration(host.rstrip("/"))
+        kubernetes = None
+    else:
+        kubernetes = _kubernetes()
+        cfg = kubernetes.client.Configuration()
     kubeconfig = params.get("kubeconfig")
     context = params.get("context")
     try:
@@ -132,10 +192,12 @@ def build_configuration(params):
                 kubernetes.config.load_incluster_config(client_configuration=cfg)
             except kubernetes.config.ConfigException:
                 _load_kubeconfig(cfg, None, None, params.get("persist_config"))
-    except kubernetes.config.ConfigException as exc:
-        raise ClusterError("cannot load the cluster configuration: %s" % _scrub(exc))
     except (OSError, ValueError, TypeError) as exc:
         raise ClusterError("cannot load the kubeconfig: %s" % _scrub(exc))
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        if kubernetes is None or not isinstance(exc, kubernetes.config.ConfigException):
+            raise
+        raise ClusterError("cannot load the cluster configuration: %s" % _scrub(exc))
 
     if host:
         cfg.host = host.rstrip("/")
@@ -168,6 +230,7 @@ def build_configuration(params):
 
 
 def _load_kubeconfig(cfg, kubeconfig, context, persist):
+    kubernetes = _kubernetes()
     kwargs = {"context": context, "client_configuration": cfg}
     if persist is not None:
         kwargs["persist_config"] = persist
@@ -233,9 +296,13 @@ class Cluster(object):
             respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
         )
         self.retry.backoff_max = 4.0  # urllib3 2.x reads this attribute; 1.26 uses BACKOFF_MAX
-        client = kubernetes.client.ApiClient(self.cfg)
-        self.pool = client.rest_client.pool_manager  # TLS, client certs and proxy as configured
-        self._client = client  # keeps temp files of inline kubeconfig certs alive
+        if isinstance(self.cfg, DirectConfiguration):
+            self.pool = self.cfg.pool_manager()
+            self._client = None
+        else:
+            client = _kubernetes().client.ApiClient(self.cfg)
+            self.pool = client.rest_client.pool_manager  # TLS, client certs and proxy as configured
+            self._client = client  # keeps temp files of inline kubeconfig certs alive
         self.requests = 0
         self._identity = None
         self._secrets = [params.get("api_key") or ""]

@@ -102,6 +102,28 @@ def declaration_from_params(params):
     )
 
 
+def raw_declaration_error(raw):
+    """The SpecError of the declaration as the user wrote it (module args before Ansible's type
+    conversion), or None. Only what a conversion could hide is decided here: the types of the
+    strings, lists and mappings of ``bindings`` and of ``owner``, ``oidc_*_prefix`` and
+    ``role_set``. The boolean options are left to Ansible (``"yes"`` is a fine boolean), so the
+    privileged check runs later, on the converted params."""
+    def value(name, default):
+        v = raw.get(name)
+        return default if v is None else v
+
+    bindings = raw.get("bindings")
+    if isinstance(bindings, list):
+        bindings = [_clean_entry(e) if isinstance(e, dict) else e for e in bindings]
+    try:
+        parse_declaration(bindings, role_set=value("role_set", "vmo"), owner=value("owner", "vmo-rbac"),
+                          oidc_user_prefix=value("oidc_user_prefix", ""),
+                          oidc_group_prefix=value("oidc_group_prefix", ""), allow_privileged=True)
+    except SpecError as exc:
+        return exc
+    return None
+
+
 def referenced_roles(decl, desired):
     """ClusterRole names and (namespace, Role name) pairs the desired bindings point at."""
     cluster_roles, roles = set(), set()

@@ -362,6 +362,8 @@ def parse_entry(index, entry, role_set, user_prefix, group_prefix, allow_privile
     persona = None
     if entry.get("persona") is not None:
         persona = entry["persona"]
+        if not isinstance(persona, str):
+            raise SpecError(path + ".persona", "expected a persona name (string), got %s" % _type(persona))
         if persona not in personas.PERSONAS:
             raise SpecError(path + ".persona", "unknown persona %r%s; expected one of %s"
                             % (persona, _suggest(persona, personas.PERSONAS), ", ".join(personas.PERSONAS)))
@@ -402,6 +404,8 @@ def parse_entry(index, entry, role_set, user_prefix, group_prefix, allow_privile
 def parse_declaration(bindings, role_set="vmo", owner="vmo-rbac", oidc_user_prefix="", oidc_group_prefix="",
                       legacy_dashboard_bindings=False, allow_privileged=False):
     """Validate everything the user declared; return a Declaration or raise SpecError."""
+    if not isinstance(role_set, str):
+        raise SpecError("role_set", "expected a string, got %s" % _type(role_set))
     if role_set not in personas.ROLE_SETS:
         raise SpecError("role_set", "unknown role set %r%s; expected one of %s"
                         % (role_set, _suggest(role_set, list(personas.ROLE_SETS)), ", ".join(personas.ROLE_SETS)))

@@ -282,12 +282,9 @@ msg:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.vmo.rbac.plugins.module_utils import auth, engine, validation
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import (
-    KUBERNETES_IMPORT_ERROR, Cluster, ClusterError,
-)
+from ansible_collections.vmo.rbac.plugins.module_utils.cluster import Cluster, ClusterError
+from ansible_collections.vmo.rbac.plugins.module_utils.common import start_module
 from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError
 
 
@@ -299,15 +296,8 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if KUBERNETES_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
-    module.no_log_values = auth.unmask_kubeconfig_names(module.no_log_values, module.params)
-    problem = auth.check_connection_params(module.params)
-    if problem:
-        module.fail_json(msg="%s: %s" % problem)
+    module = start_module(argument_spec(), dict(passed=False))  # bad input fails before connecting
     try:
-        engine.declaration_from_params(module.params)  # bad input fails before connecting
         cluster = Cluster(auth.connection_params(module.params), component="vmo_rbac_validate",
                           pool_size=module.params["concurrency"])
         result = validation.validate(module.params, cluster)

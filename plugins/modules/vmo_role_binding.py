@@ -228,12 +228,9 @@ api_requests:
   sample: 4
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.vmo.rbac.plugins.module_utils import auth, engine
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import (
-    KUBERNETES_IMPORT_ERROR, Cluster, ClusterError,
-)
+from ansible_collections.vmo.rbac.plugins.module_utils.cluster import Cluster, ClusterError
+from ansible_collections.vmo.rbac.plugins.module_utils.common import start_module
 from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError
 
 
@@ -248,15 +245,8 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if KUBERNETES_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
-    module.no_log_values = auth.unmask_kubeconfig_names(module.no_log_values, module.params)
-    problem = auth.check_connection_params(module.params)
-    if problem:
-        module.fail_json(msg="%s: %s" % problem)
+    module = start_module(argument_spec(), dict(changed=False))  # bad input fails before connecting
     try:
-        engine.declaration_from_params(module.params)  # bad input fails before connecting
         cluster = Cluster(auth.connection_params(module.params), component="vmo_role_binding")
         result = engine.enforce(module.params, cluster, check_mode=module.check_mode, diff=module._diff)
     except SpecError as exc:

@@ -27,6 +27,11 @@ Fault kinds:
 - ``slow(delay, after=True)``: hold the answer ``delay`` seconds (beyond the client's
   request_timeout, it is lost); with ``after=True`` (default) the request is forwarded at once,
   so the write happens; with ``after=False`` it is forwarded only after the delay.
+- ``gate(parties)``: a rendezvous of ``parties`` clients (told apart by their ``Authorization``
+  header): each matching request is forwarded at once, but its answer is held until requests
+  of ``parties`` distinct clients have reached the API server; then the gate stays open. Two
+  clients gated this way provably run at the same time: each one's next request is sent after
+  the other's first was received (bounded by ``timeout``, logged as ``gate timed out``).
 
 Every attempt the proxy sees is logged (``proxy.log``): time, method, path, a hash of the body,
 user agent, the fault applied and the status sent. Retries are attempts repeating the previous
@@ -64,7 +69,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str  # status | reset | slow
+    kind: str  # status | reset | slow | gate
     code: int = 0
     retry_after: int | None = None
     after: bool = False
@@ -82,7 +87,13 @@ class Fault:
     def slow(cls, delay, after=True):
         return cls("slow", delay=delay, after=after)
 
+    @classmethod
+    def gate(cls, parties, timeout=60.0):
+        return cls("gate", code=parties, delay=timeout, after=True)
+
     def label(self):
+        if self.kind == "gate":
+            return "gate of %d" % self.code
         if self.kind == "status":
             return "%d%s%s" % (self.code, " retry-after=%s" % self.retry_after if self.retry_after is not None else "",
                                " after-forward" if self.after else "")
@@ -199,6 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         fault = proxy._pick(self.command, self.path)
         entry = proxy._log_start(self.command, self.path, body, self.headers.get("User-Agent", ""), fault)
+        entry["client"] = hashlib.sha1(self.headers.get("Authorization", "").encode()).hexdigest()[:12]
 
         if fault is not None and not fault.after:
             if fault.kind == "reset":
@@ -241,6 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault.kind == "slow":
                 proxy._stop.wait(fault.delay)
+            if fault.kind == "gate" and not proxy._pass_gate(fault, self.headers.get("Authorization", "")):
+                entry["fault"] += " (gate timed out)"
         sent = self._send(status, out_headers, data)
         proxy._log_end(entry, status if sent else None)
 
@@ -268,6 +282,7 @@ class FaultProxy:
         self.rules: list[Rule] = []
         self.log: list[dict] = []
         self._lock = threading.Lock()
+        self._gates: dict = {}  # Fault -> (clients seen, opened event)
         self._stop = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.proxy = self
@@ -305,6 +320,7 @@ class FaultProxy:
         with self._lock:
             self.rules = list(rules)
             self.log = []
+            self._gates = {}
 
     def _pick(self, method, path):
         with self._lock:
@@ -318,6 +334,15 @@ class FaultProxy:
                     rule.injected += 1
                     chosen = rule.fault
             return chosen
+
+    def _pass_gate(self, fault: Fault, client: str) -> bool:
+        """Wait until ``fault.code`` distinct clients reached the gate (or it opened before)."""
+        with self._lock:
+            seen, opened = self._gates.setdefault(fault, (set(), threading.Event()))
+            seen.add(hashlib.sha1(client.encode()).hexdigest())
+            if len(seen) >= fault.code:
+                opened.set()
+        return opened.wait(fault.delay)
 
     # ------------------------------------------------------------------- log
 

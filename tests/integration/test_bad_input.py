@@ -9,8 +9,9 @@ To stay fast, the cases of a module run as the tasks of one ansible-playbook run
 ignore_errors), and the role's cases as the hosts of one inventory run through vmo.rbac.enforce
 (one host per case, forks=10); the per-case tests then look at their own result.
 
-Cases marked xfail(strict=True) are known bugs reported in the module docstring of the fix they
-need; they flip to failures ("XPASS(strict)") the day the bug is fixed, so the marker goes too.
+Values Ansible would convert without a word (a list or a number where a string is expected) are
+refused with the field's name: the modules type-check the arguments as written first
+(module_utils/common.py).
 """
 
 from __future__ import annotations
@@ -31,32 +32,12 @@ from tests.helpers.ansible import run_playbook
 # runs once; _shared() below covers other distribution modes.
 pytestmark = pytest.mark.xdist_group("bad-input")
 
-UID = uuid.uuid4().hex[:6]
+# The same in every xdist worker of one run (the batches are shared between workers by _shared()).
+UID = (os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex)[:6]
 OWNER = "bad-" + UID
 VALID = {"persona": "viewer", "groups": ["bad-input-valid-" + UID]}
 RB_MODULE = "vmo.rbac.vmo_role_binding"
 VALIDATE_MODULE = "vmo.rbac.vmo_rbac_validate"
-
-# Reported, not fixed here (the fixes belong in files other engineers own):
-# Ansible converts any value given to a `type: str` option (or list element) to its Python text
-# without a word: users: [[alice]] binds the User "['alice']", oidc_user_prefix: [oidc:] becomes
-# the prefix "['oidc:']". spec.py has strict type checks of its own that would refuse these, but
-# never sees the original value; the string options of the declaration need `type: raw`
-# (engine.DECLARATION_ARG_SPEC, the bindings doc fragment and the role's argument_specs together).
-STR_CONVERSION = pytest.mark.xfail(strict=True, reason="Ansible converts lists to text for type=str options; "
-                                                       "spec.py never sees the list (reported)")
-# The role's preflight step does not pass vmo_rbac_concurrency or vmo_rbac_capabilities to
-# vmo_rbac_validate, so these are checked only by the validate step, after enforce has written
-# (roles/vmo_rbac/tasks/preflight.yml should pass both).
-# A string where the list of bindings (elements: dict) is expected: Ansible's own message is
-# "dictionary requested, could not parse JSON or key=value", naming no option at all. It fails
-# before any request, but the message cannot name the field unless `bindings` stops being
-# elements=dict (reported).
-ANSIBLE_ELEMENT_MESSAGE = pytest.mark.xfail(strict=True, reason="Ansible's elements=dict error names no option "
-                                                                "(reported)")
-ROLE_LATE_CHECK = pytest.mark.xfail(strict=True, reason="the role checks concurrency/capabilities only after "
-                                                        "enforce wrote (reported)")
-
 
 @dataclass
 class Case:
@@ -82,10 +63,10 @@ MISSING_NAMESPACES = ["missing-%04d-%s" % (i, UID) for i in range(3000)]
 
 ROLE_BINDING_CASES = [
     # ------------------------------------------------------------------------------ types
-    Case("bindings-is-a-string", {"bindings": "persona: admin"}, "bindings", marks=(ANSIBLE_ELEMENT_MESSAGE,)),
-    Case("binding-is-a-list", {"bindings": [VALID, ["persona", "admin"]]}, "bindings"),
+    Case("bindings-is-a-string", {"bindings": "persona: admin"}, "bindings"),
+    Case("binding-is-a-list", {"bindings": [VALID, ["persona", "admin"]]}, "bindings[1]", ("got a list",)),
     Case("namespaces-is-a-mapping", entry(persona="viewer", groups=["g"], namespaces={"team-a": True}),
-         "namespaces", ("bindings",)),
+         "bindings[1].namespaces", ("got a mapping",)),
     Case("purge-is-not-a-boolean", {"purge": "sometimes", **entry(persona="viewer", groups=["g"])}, "purge"),
     Case("wait-for-roles-is-text", {"wait_for_roles": "soon"}, "wait_for_roles"),
     Case("wait-for-roles-is-negative", {"wait_for_roles": -5}, "wait_for_roles"),
@@ -94,9 +75,9 @@ ROLE_BINDING_CASES = [
          "bindings[1].namespace_regex", ("a number",)),
     Case("selector-is-a-mapping", entry(persona="viewer", groups=["g"], namespace_selector={"team": "vm"}),
          "bindings[1].namespace_selector", ("a mapping",)),
-    Case("user-is-a-list", entry(persona="viewer", users=[["alice"]]), "bindings[1].users[0]",
-         marks=(STR_CONVERSION,)),
-    Case("oidc-prefix-is-a-list", {"oidc_user_prefix": ["oidc:"]}, "oidc_user_prefix", marks=(STR_CONVERSION,)),
+    Case("user-is-a-list", entry(persona="viewer", users=[["alice"]]), "bindings[1].users[0]"),
+    Case("group-is-a-number", entry(persona="viewer", groups=[123]), "bindings[1].groups[0]", ("a number",)),
+    Case("oidc-prefix-is-a-list", {"oidc_user_prefix": ["oidc:"]}, "oidc_user_prefix"),
     # ------------------------------------------------------------------------------ names
     Case("namespace-not-dns", entry(persona="viewer", groups=["g"], namespaces=["Team_A"]),
          "bindings[1].namespaces[0]", ("RFC 1123",)),
@@ -108,8 +89,8 @@ ROLE_BINDING_CASES = [
     Case("owner-empty", {"owner": ""}, "owner"),
     Case("cluster-role-path-traversal", entry(cluster_role="../../secrets", users=["x"]), "bindings[1].cluster_role"),
     Case("role-percent-encoded", entry(role="a%2Fb", users=["x"], namespaces=["default"]), "bindings[1].role"),
-    Case("unknown-persona", entry(persona="admn", groups=["g"]), "persona", ("admn",)),
-    Case("unknown-option-in-binding", entry(persona="viewer", grups=["g"]), "grups"),
+    Case("unknown-persona", entry(persona="admn", groups=["g"]), "bindings[1].persona", ("admn", "did you mean 'admin'")),
+    Case("unknown-option-in-binding", entry(persona="viewer", grups=["g"]), "bindings[1].grups", ("did you mean 'groups'",)),
     # ------------------------------------------------------------------------------ regexes
     Case("regex-unbalanced", entry(persona="viewer", groups=["g"], namespace_regex="/(team/"),
          "bindings[1].namespace_regex", ("invalid regular expression",)),
@@ -136,8 +117,8 @@ ROLE_BINDING_CASES = [
          "bindings[1].service_accounts[0]", ("expected namespace/name",)),
     Case("service-account-three-parts", entry(persona="viewer", service_accounts=["a/b/c"]),
          "bindings[1].service_accounts[0]"),
-    Case("subject-unknown-kind", entry(persona="viewer", subjects=[{"kind": "Robot", "name": "x"}]), "kind",
-         ("Robot",)),
+    Case("subject-unknown-kind", entry(persona="viewer", subjects=[{"kind": "Robot", "name": "x"}]),
+         "bindings[1].subjects[0].kind", ("Robot",)),
     Case("subject-sa-without-namespace", entry(persona="viewer", subjects=[{"kind": "ServiceAccount", "name": "ci"}]),
          "bindings[1].subjects[0].namespace"),
     Case("subject-user-with-namespace",
@@ -224,7 +205,8 @@ VALIDATE_CASES = [
     Case("concurrency-zero", {"concurrency": 0}, "concurrency", ("between 1 and 256",)),
     Case("concurrency-huge", {"concurrency": 10000}, "concurrency"),
     Case("check-access-not-boolean", {"check_access": "perhaps"}, "check_access"),
-    Case("validate-unknown-persona", entry(persona="superuser", groups=["g"]), "persona", ("superuser",)),
+    Case("validate-unknown-persona", entry(persona="superuser", groups=["g"]), "bindings[1].persona",
+         ("superuser",)),
     Case("validate-bad-regex", entry(persona="viewer", groups=["g"], namespace_regex="(?P<x"),
          "bindings[1].namespace_regex"),
     Case("validate-api-retries", {"api_retries": 21}, "api_retries"),
@@ -388,9 +370,9 @@ ROLE_CASES = [
                                                               "namespaces": ["missing-" + UID]}]},
          "bindings[1].namespaces[0]", ("does not exist",), reaches_cluster=True),
     # checked too late: by the validate step, after enforce has written (reported)
-    Case("r-concurrency-zero", {"vmo_rbac_concurrency": 0}, "concurrency", marks=(ROLE_LATE_CHECK,)),
+    Case("r-concurrency-zero", {"vmo_rbac_concurrency": 0}, "concurrency"),
     Case("r-capability-bad-scope", {"vmo_rbac_capabilities": {"vm.view": {"scope": "global"}}},
-         "capabilities.vm.view.scope", marks=(ROLE_LATE_CHECK,)),
+         "capabilities.vm.view.scope"),
 ]
 
 

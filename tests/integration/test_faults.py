@@ -709,14 +709,27 @@ def _owner_rounds(uid, nss):
     return a, b
 
 
-def test_two_owners_with_purge_never_delete_each_others_bindings(fault, fault_namespaces, uid, tmp_path):
+def _owner_sa(fault, ns, name):
+    """A ServiceAccount bound to the shipped least-privilege ClusterRole (the proxy forwards tokens)."""
+    sa = fault.service_account(ns, name)
+    fault.rbac().create_cluster_role_binding({
+        "metadata": {"name": "it-%s-%s" % (name, ns)},
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "vmo-rbac-automation"},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}]})
+    return sa
+
+
+def test_two_owners_with_purge_never_delete_each_others_bindings(fault, fault_namespaces, uid, tmp_path, proxy):
     """Owner A (admin, viewer) and owner B (power-user, user), both with purge: true, in the same
     namespaces: three rounds alternately (A, B, A, B, A, B in one playbook), then three rounds at
-    the same time (two hosts, forks=2). After each phase each owner holds exactly its last
-    declaration; in the audit log each identity wrote only to its own owner's names; hand-made
-    bindings and a third owner's are untouched."""
+    the same time (two hosts, forks=2, through the fault proxy whose gate holds each owner's first
+    answer until the other owner's first request reached the API server, so the runs provably
+    overlap). After each phase each owner holds exactly its last declaration; in the audit log each
+    identity wrote only to its own owner's names; hand-made bindings and a third owner's are
+    untouched."""
     nss = fault_namespaces(*["o%02d" % i for i in range(12)])
-    ident = {"a": fault.identity("fault-owner-a-" + uid), "b": fault.identity("fault-owner-b-" + uid)}
+    bots = fault_namespaces("owners")[0]
+    ident = {"a": _owner_sa(fault, bots, "owner-a"), "b": _owner_sa(fault, bots, "owner-b")}
     owners = {"a": "oa-" + uid, "b": "ob-" + uid}
     rounds = dict(zip("ab", _owner_rounds(uid, nss)))
     third = fault.identity("fault-owner-c-" + uid)
@@ -727,7 +740,7 @@ def test_two_owners_with_purge_never_delete_each_others_bindings(fault, fault_na
         rbac.create_namespaced_role_binding(ns, hand_made(RB, "hand-made-" + uid, "spectro-vm-viewer", "h-" + uid, ns))
     foreign = {k: v for k, v in local_snapshot(fault, uid, nss).items()
                if not any(k[2].startswith(o + "-") for o in owners.values())}
-    assert len(foreign) == 12 + 12 + 1
+    assert len(foreign) == 12 + 12 + 1 + 2  # hand-made, third owner, the two owners' own ClusterRoleBindings
 
     def check(phase, offset):
         for who in "ab":
@@ -763,21 +776,29 @@ def test_two_owners_with_purge_never_delete_each_others_bindings(fault, fault_na
     inv = tmp_path / "owners.yml"
     inv.write_text(yaml.safe_dump({"all": {"hosts": {
         who: {"ansible_connection": "local", "ansible_python_interpreter": str(BIN / "python"),
-              "conn": ident[who].params, "owner": owners[who], "rounds": rounds[who]} for who in "ab"}}}))
+              "conn": via(proxy, ident[who]), "owner": owners[who], "rounds": rounds[who]} for who in "ab"}}}))
     args = {k: "{{ conn.%s }}" % k for k in ident["a"].params}
     tasks = [{"name": "round %d" % (r + 1), MODULE: dict(args, owner="{{ owner }}", purge=True,
                                                         bindings="{{ rounds[%d] }}" % r)} for r in range(3)]
     offset = fault.audit_log.stat().st_size
+    proxy.schedule(Rule(Fault.gate(2), times=None))
     run = run_playbook([{"hosts": "all", "gather_facts": False, "tasks": tasks}], inventory=inv, args=["-f", "2"])
     assert run.rc == 0, (run.stdout[-3000:], run.stderr[-2000:])
     assert len(run.results) == 6
-    # Both owners' modules did run at the same time (their requests interleave in the audit log).
+    # Both owners' modules did run at the same time: each one's first answer was held by the gate
+    # until the other's first request had been answered by the API server.
+    log = proxy.attempts("")
+    assert not [e for e in log if "timed out" in (e["fault"] or "")], "the gate timed out"
+    firsts = {}
+    for e in log:
+        firsts.setdefault(e["client"], e)
+    assert len(firsts) == 2, firsts
+    (a1, b1) = firsts.values()
+    assert a1["t"] < b1["t"] < a1["t_end"] or b1["t"] < a1["t"] < b1["t_end"], "the runs did not overlap: %s" % log
     events = read_audit(fault.audit_log, offset)
     seq = [(e["user"]["username"], _ts(e["requestReceivedTimestamp"])) for e in events
            if e["user"]["username"] in (ident["a"].user, ident["b"].user)]
-    # requests of one owner sent between two requests of the other less than a second apart
     interleaved = sum(1 for x, y, z in zip(seq, seq[1:], seq[2:]) if x[0] == z[0] != y[0] and z[1] - x[1] < 1.0)
-    assert interleaved >= 1, "the two owners' runs never overlapped: %s" % [u[-1] for u, _t in seq]
     check("concurrently", offset)
     print("\ntwo owners: alternately 6 runs (%d purge deletes), concurrently 3 rounds (%d interleavings in the "
           "audit log); each owner holds exactly its own declaration" % (deleted, interleaved))
