@@ -150,9 +150,13 @@ def resolve(decl, namespaces=None, terminating=()):
     """
     terminating = set(terminating or ())
     merged = {}  # key -> dict(role, subjects, personas, sources, paths)
+    names = {}  # a grant's binding name is the same in all its namespaces: computed once
 
     def add(kind, ns, grant_path, role_kind, role_name, persona, subjects, source, name_override):
-        name = binding_name(decl.owner, role_kind, role_name, name_override)
+        name_key = (role_kind, role_name, name_override)
+        name = names.get(name_key)
+        if name is None:
+            name = names[name_key] = binding_name(decl.owner, role_kind, role_name, name_override)
         key = (kind, ns, name)
         slot = merged.get(key)
         if slot is None:
