@@ -48,6 +48,9 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     urllib3 = Retry = None
     KUBERNETES_IMPORT_ERROR = exc
 
+from ansible_collections.vmo.rbac.plugins.module_utils import plan as planning
+from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
+
 
 def _kubernetes():
     """The kubernetes package, imported on first use only.
@@ -62,8 +65,6 @@ def _kubernetes():
 
     return kubernetes
 
-from ansible_collections.vmo.rbac.plugins.module_utils import plan as planning
-from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 JSON = "application/json"

@@ -590,12 +590,14 @@ def down(names: list[str] | None = None) -> list[str]:
     return stopped
 
 
-def restart_apiserver(name: str) -> Cluster:
+def restart_apiserver(name: str, owned: bool = False) -> Cluster:
+    """Stop and start one cluster's kube-apiserver; ``owned``: the new process dies with the
+    caller (as ``up(owned=True)`` does for a test's private cluster)."""
     c = Cluster(name)
     if not c.load():
         raise ControlPlaneError(f"no cluster named {name}")
     c.stop(["kube-apiserver"])
-    c.start_apiserver(owned=False)
+    c.start_apiserver(owned=owned)
     c.wait_ready(time.monotonic() + READY_TIMEOUT)
     return c
 

@@ -287,7 +287,7 @@ def test_api_server_killed_mid_run_fails_clearly_then_the_next_run_converges(fau
     finally:
         trigger.stop()
         # Whatever happened, bring the API server back for the rest of the module.
-        cp.restart_apiserver(fault.name)
+        cp.restart_apiserver(fault.name, owned=True)
     assert trigger.fired_at is not None, "the run never made 30 creates (%d seen)" % trigger.seen
 
     msg = failed(res)
