@@ -21,6 +21,9 @@ options:
       - Without O(bindings[].namespaces), O(bindings[].namespace_regex) or
         O(bindings[].namespace_selector) a grant is cluster-wide (a ClusterRoleBinding);
         with them it is one RoleBinding in each matched namespace.
+      - "Names, personas and prefixes must be strings as written. A list or a number where a string
+        is expected (C(users: [[alice]]), or C(groups: [0123]) which YAML reads as the number 83) is
+        refused with the field's path, never turned into its text."
     type: list
     elements: dict
     default: []
