@@ -112,3 +112,15 @@ def run_module(module: str, args: dict, *, check=False, diff=False, env=None, re
     res["_stdout"] = run.stdout
     res["_stderr"] = run.stderr
     return res
+
+
+def ok(res: dict) -> dict:
+    """A module result that must have succeeded."""
+    assert not res.get("failed"), "module failed: %s" % res.get("msg")
+    return res
+
+
+def failed(res: dict) -> str:
+    """A module result that must have failed; its message."""
+    assert res.get("failed"), "module did not fail: %s" % {k: v for k, v in res.items() if not k.startswith("_")}
+    return res["msg"]

@@ -204,6 +204,27 @@ class _Handler(BaseHTTPRequestHandler):
                            "reason": reasons.get(code, "InternalError"),
                            "message": "injected by the fault proxy (%d)" % code}).encode()
 
+    def _inject(self, fault, entry):
+        """Apply ``fault`` at this point of the exchange; True when it answered (or cut) the
+        request itself, False when the exchange goes on (after a delay or a gate)."""
+        proxy = self.server.proxy
+        if fault.kind == "reset":
+            self._reset()
+            proxy._log_end(entry, None)
+            return True
+        if fault.kind == "status":
+            headers = [("Content-Type", "application/json")]
+            if fault.retry_after is not None:
+                headers.append(("Retry-After", str(fault.retry_after)))
+            self._send(fault.code, headers, self._status_body(fault.code))
+            proxy._log_end(entry, fault.code)
+            return True
+        if fault.kind == "slow":
+            proxy._stop.wait(fault.delay)
+        if fault.kind == "gate" and not proxy._pass_gate(fault, self.headers.get("Authorization", "")):
+            entry["fault"] += " (gate timed out)"
+        return False
+
     def _proxy(self):
         proxy = self.server.proxy
         length = int(self.headers.get("Content-Length") or 0)
@@ -212,20 +233,8 @@ class _Handler(BaseHTTPRequestHandler):
         entry = proxy._log_start(self.command, self.path, body, self.headers.get("User-Agent", ""), fault)
         entry["client"] = hashlib.sha1(self.headers.get("Authorization", "").encode()).hexdigest()[:12]
 
-        if fault is not None and not fault.after:
-            if fault.kind == "reset":
-                self._reset()
-                proxy._log_end(entry, None)
-                return
-            if fault.kind == "status":
-                headers = [("Content-Type", "application/json")]
-                if fault.retry_after is not None:
-                    headers.append(("Retry-After", str(fault.retry_after)))
-                self._send(fault.code, headers, self._status_body(fault.code))
-                proxy._log_end(entry, fault.code)
-                return
-            if fault.kind == "slow":
-                proxy._stop.wait(fault.delay)
+        if fault is not None and not fault.after and self._inject(fault, entry):
+            return
 
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         try:
@@ -239,22 +248,8 @@ class _Handler(BaseHTTPRequestHandler):
             out_headers = [("Content-Type", "application/json")]
         entry["upstream_status"] = status
 
-        if fault is not None and fault.after:
-            if fault.kind == "reset":
-                self._reset()
-                proxy._log_end(entry, None)
-                return
-            if fault.kind == "status":
-                headers = [("Content-Type", "application/json")]
-                if fault.retry_after is not None:
-                    headers.append(("Retry-After", str(fault.retry_after)))
-                self._send(fault.code, headers, self._status_body(fault.code))
-                proxy._log_end(entry, fault.code)
-                return
-            if fault.kind == "slow":
-                proxy._stop.wait(fault.delay)
-            if fault.kind == "gate" and not proxy._pass_gate(fault, self.headers.get("Authorization", "")):
-                entry["fault"] += " (gate timed out)"
+        if fault is not None and fault.after and self._inject(fault, entry):
+            return
         sent = self._send(status, out_headers, data)
         proxy._log_end(entry, status if sent else None)
 

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from tests.controlplane import controlplane as cp
-from tests.helpers.ansible import BIN, ansible_env, run_module, run_playbook
+from tests.helpers.ansible import BIN, ansible_env, failed, ok, run_module, run_playbook
 from tests.helpers.faultproxy import Fault, FaultProxy, Rule
 from tests.helpers import kube
 
@@ -112,16 +112,6 @@ def proxy(fault, workdir):
 
 
 # ------------------------------------------------------------------------------ helpers
-
-
-def ok(res):
-    assert not res.get("failed"), "module failed: %s" % res.get("msg")
-    return res
-
-
-def failed(res):
-    assert res.get("failed"), "module did not fail: %s" % {k: v for k, v in res.items() if not k.startswith("_")}
-    return res["msg"]
 
 
 def subjects_of(obj):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from kubernetes.client.rest import ApiException
 
-from tests.helpers.ansible import run_module, run_playbook
+from tests.helpers.ansible import failed, ok, run_module, run_playbook
 
 MODULE = "vmo.rbac.vmo_role_binding"
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,16 +52,6 @@ def run_tasks(tasks, *, check=False):
     run = run_playbook(play, check=check)
     assert len(run.results) == len(tasks), (run.rc, run.stdout[-3000:], run.stderr[-3000:])
     return {name: dict(run.task(name), _stdout=run.stdout, _stderr=run.stderr) for name, _ in tasks}
-
-
-def ok(res):
-    assert not res.get("failed"), "module failed: %s" % res.get("msg")
-    return res
-
-
-def failed(res):
-    assert res.get("failed"), "module did not fail: %s" % {k: v for k, v in res.items() if not k.startswith("_")}
-    return res["msg"]
 
 
 def keys(actions):
