@@ -26,6 +26,7 @@ import yaml
 
 from tests.controlplane import controlplane as cp
 from tests.helpers.ansible import BIN, ansible_env, failed, ok, run_module, run_playbook
+from tests.helpers.access_poller import AccessPoller, wait_until_allowed
 from tests.helpers.faultproxy import Fault, FaultProxy, Rule
 from tests.helpers import kube
 
@@ -558,71 +559,6 @@ def test_persistent_faults_fail_clearly_within_a_bounded_time(fault, fault_names
 # ------------------------------------------------------------------ role switch under load
 
 
-class RotatingPoller:
-    """``threads`` threads, each asking SubjectAccessReviews for its share of the checks in turn, as
-    fast as the API server answers; every answer is kept with its time. A check is
-    (label, user, groups, namespace) for ``get kubevirt.io/virtualmachines``."""
-
-    def __init__(self, cluster, checks, threads=8):
-        self.cluster = cluster
-        self.checks = checks
-        self.answers = {c[0]: [] for c in checks}  # label -> [(sent, answered, allowed)]
-        self.errors = []
-        self._halt = threading.Event()
-        self._threads = [threading.Thread(target=self._poll, args=(checks[i::threads],), daemon=True)
-                         for i in range(threads)]
-
-    def _poll(self, mine):
-        client = self.cluster.admin
-        url = client.configuration.host + "/apis/authorization.k8s.io/v1/subjectaccessreviews"
-        pool = client.rest_client.pool_manager
-        bodies = [(label, json.dumps({
-            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-            "spec": {"user": user, "groups": list(groups) + ["system:authenticated"],
-                     "resourceAttributes": {"verb": "get", "group": "kubevirt.io", "resource": "virtualmachines",
-                                            "namespace": ns}}}).encode()) for label, user, groups, ns in mine]
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        try:
-            while not self._halt.is_set():
-                for label, body in bodies:
-                    sent = time.time()
-                    resp = pool.request("POST", url, body=body, headers=headers)
-                    answered = time.time()
-                    if resp.status != 201:
-                        raise AssertionError("SubjectAccessReview answered %s" % resp.status)
-                    self.answers[label].append((sent, answered, b'"allowed":true' in resp.data))
-        except Exception as exc:  # noqa: BLE001 - reported by the test
-            self.errors.append(repr(exc))
-
-    def __enter__(self):
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        time.sleep(0.5)  # the authorizer's cache trails the writes by milliseconds
-        self._halt.set()
-        for t in self._threads:
-            t.join(10)
-
-    def denied(self):
-        return {label: [a for a in answers if not a[2]] for label, answers in self.answers.items()
-                if any(not a[2] for a in answers)}
-
-    def polls_between(self, start, end):
-        return {label: sum(1 for sent, answered, _ in answers if answered >= start and sent <= end)
-                for label, answers in self.answers.items()}
-
-
-def wait_all_allowed(cluster, checks, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    for label, user, groups, ns in checks:
-        while not cluster.can(user, "get", "virtualmachines", "kubevirt.io", namespace=ns,
-                              groups=list(groups) + ["system:authenticated"]):
-            assert time.monotonic() < deadline, "%s never got access" % label
-            time.sleep(0.05)
-
-
 def test_role_set_switch_under_load_leaves_no_access_gap(fault, fault_namespaces, uid):
     """122 bindings (three personas in 40 namespaces, two cluster-wide grants) switch from the vmo
     role set to the kubernetes one: 122 creates, then 122 deletes. Eight threads ask the API server
@@ -642,15 +578,15 @@ def test_role_set_switch_under_load_leaves_no_access_gap(fault, fault_namespaces
     ]
     res = ok(run_module(MODULE, dict(admin.params, owner=owner, bindings=bindings)))
     assert res["summary"]["created"] == 122
-    checks = [("admin@" + nss[1], "a-" + uid, ["admins-" + uid], nss[1]),
-              ("sa@" + nss[2], sa_user, ["system:serviceaccounts", "system:serviceaccounts:" + sa_ns], nss[2])]
+    checks = {"admin@" + nss[1]: ("a-" + uid, ["admins-" + uid], nss[1]),
+              "sa@" + nss[2]: (sa_user, ["system:serviceaccounts", "system:serviceaccounts:" + sa_ns], nss[2])}
     for ns in nss:
-        checks += [("power-user@" + ns, "pu-" + uid, [], ns), ("user@" + ns, "u-" + uid, ["users-" + uid], ns),
-                   ("viewer@" + ns, "v-" + uid, ["viewers-" + uid], ns)]
-    wait_all_allowed(fault, checks)
+        checks.update({"power-user@" + ns: ("pu-" + uid, [], ns), "user@" + ns: ("u-" + uid, ["users-" + uid], ns),
+                       "viewer@" + ns: ("v-" + uid, ["viewers-" + uid], ns)})
+    wait_until_allowed(fault, checks, timeout=30.0)
 
     offset = fault.audit_log.stat().st_size
-    with RotatingPoller(fault, checks, threads=8) as poller:
+    with AccessPoller(fault, checks, threads=8) as poller:
         t0 = time.monotonic()
         res = ok(run_module(MODULE, dict(admin.params, owner=owner, bindings=bindings, role_set="kubernetes",
                                          allow_privileged=True)))

@@ -9,9 +9,7 @@ says about itself.
 
 from __future__ import annotations
 
-import json
 import random
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import pytest
 from kubernetes.client.rest import ApiException
 
+from tests.helpers.access_poller import AccessPoller, can_get_vms, wait_until_allowed
 from tests.helpers.ansible import failed, ok, run_module, run_playbook
 
 MODULE = "vmo.rbac.vmo_role_binding"
@@ -108,21 +107,6 @@ def foreign_binding(kind, name, role, subject, namespace=None, labels=None):
             "subjects": [{"apiGroup": RBAC_GROUP, "kind": "User", "name": subject}]}
 
 
-def can_get_vms(cluster, user, namespace, groups=()):
-    return cluster.can(user, "get", "virtualmachines", "kubevirt.io", namespace=namespace,
-                       groups=list(groups) + ["system:authenticated"])
-
-
-def wait_until_allowed(cluster, checks, timeout=10.0):
-    """Wait until every AccessPoller check is allowed (the authorizer's cache trails writes by
-    milliseconds), so that a 'denied' seen later is the module's doing, not the setup's."""
-    deadline = time.monotonic() + timeout
-    for label, (user, groups, namespace) in checks.items():
-        while not can_get_vms(cluster, user, namespace, groups):
-            assert time.monotonic() < deadline, "%s never got access after the first run" % label
-            time.sleep(0.05)
-
-
 def _ts(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
@@ -150,73 +134,6 @@ def cleanup(cluster, owner):
         except ApiException as exc:
             if exc.status != 404:
                 raise
-
-
-class AccessPoller:
-    """Background threads that ask SubjectAccessReviews as fast as they can, one thread per
-    check, and record every answer with its time. ``checks``: {label: (user, groups, namespace)}
-    for ``get kubevirt.io/virtualmachines``."""
-
-    def __init__(self, cluster, checks):
-        self.cluster = cluster
-        self.checks = checks
-        self.answers = {label: [] for label in checks}  # label -> [(t_sent, t_answered, allowed)]
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._poll, args=(label,), daemon=True) for label in checks]
-        self.errors = []
-
-    def _poll(self, label):
-        # Raw requests over the admin client's connection pool: a pre-encoded body and a substring
-        # test keep each poll to one round trip and little CPU, so the threads ask as often as
-        # the API server answers.
-        user, groups, namespace = self.checks[label]
-        client = self.cluster.admin
-        url = client.configuration.host + "/apis/authorization.k8s.io/v1/subjectaccessreviews"
-        body = json.dumps({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-                           "spec": {"user": user, "groups": list(groups) + ["system:authenticated"],
-                                    "resourceAttributes": {"verb": "get", "group": "kubevirt.io",
-                                                           "resource": "virtualmachines",
-                                                           "namespace": namespace}}}).encode()
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        pool = client.rest_client.pool_manager
-        try:
-            while not self._stop.is_set():
-                sent = time.time()
-                resp = pool.request("POST", url, body=body, headers=headers)
-                answered = time.time()
-                if resp.status != 201:
-                    raise AssertionError("SubjectAccessReview answered %s: %s" % (resp.status, resp.data[:300]))
-                self.answers[label].append((sent, answered, json.loads(resp.data)["status"].get("allowed") is True))
-        except Exception as exc:  # noqa: BLE001 - reported by the test
-            self.errors.append("%s: %r" % (label, exc))
-
-    def __enter__(self):
-        for t in self._threads:
-            t.start()
-        deadline = time.monotonic() + 10
-        while not all(self.answers.values()) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc):
-        time.sleep(0.5)  # keep asking a little after the run: the authorizer's cache trails the writes
-        self._stop.set()
-        for t in self._threads:
-            t.join(10)
-
-    def denied(self):
-        return {label: [a for a in answers if not a[2]] for label, answers in self.answers.items()
-                if any(not a[2] for a in answers)}
-
-    def polls_between(self, start, end):
-        """Per check, how many answers the API server may have decided within [start, end]."""
-        return {label: sum(1 for sent, answered, _ in answers if answered >= start and sent <= end)
-                for label, answers in self.answers.items()}
-
-    def interval_ms(self):
-        """Median time between two answers of the same check."""
-        gaps = sorted(b[1] - a[1] for answers in self.answers.values() for a, b in zip(answers, answers[1:]))
-        return 1000 * gaps[len(gaps) // 2] if gaps else float("nan")
 
 
 # ------------------------------------------------------------- create, steady state, cost
