@@ -156,12 +156,6 @@ class DirectConfiguration(object):
             ca_certs=ca_certs, cert_file=self.cert_file, key_file=self.key_file)
 
 
-def _is_direct(params):
-    """host with a token or a client certificate, and no proxy: kubeconfig files are not read."""
-    creds = params.get("api_key") or (params.get("client_cert") and params.get("client_key"))
-    return bool(params.get("host") and creds and not params.get("proxy"))
-
-
 def build_configuration(params):
     """The connection configuration, by kubernetes.core's rules.
 
@@ -174,8 +168,10 @@ def build_configuration(params):
         raise ClusterError("the Python package 'kubernetes' is required (pip install kubernetes): %s"
                            % KUBERNETES_IMPORT_ERROR)
     host = params.get("host")
-    direct = host and (params.get("api_key") or (params.get("client_cert") and params.get("client_key")))
-    if _is_direct(params):
+    # Direct credentials: host with a token or a client certificate; no kubeconfig is read. Without
+    # a proxy they need nothing of the kubernetes package either.
+    direct = bool(host and (params.get("api_key") or (params.get("client_cert") and params.get("client_key"))))
+    if direct and not params.get("proxy"):
         cfg = DirectConfiguration(host.rstrip("/"))
         kubernetes = None
     else:
