@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import kubernetes.client as k8s
@@ -23,6 +24,22 @@ ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_ROLES = ROOT / "files" / "reference-roles.yaml"
 KUBEVIRT_ROLES = ROOT / "tests" / "fixtures" / "kubevirt-roles.yaml"
 KUBEVIRT_CRDS = ROOT / "tests" / "fixtures" / "kubevirt-crds.yaml"
+RBAC_GROUP = "rbac.authorization.k8s.io"
+
+
+def binding_manifest(kind, name, role, user, namespace=None, labels=None):
+    """A (Cluster)RoleBinding of ClusterRole ``role`` to one User, made by hand (not by the module)."""
+    meta = {"name": name, "labels": labels or {}}
+    if namespace:
+        meta["namespace"] = namespace
+    return {"apiVersion": RBAC_GROUP + "/v1", "kind": kind, "metadata": meta,
+            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
+            "subjects": [{"apiGroup": RBAC_GROUP, "kind": "User", "name": user}]}
+
+
+def audit_ts(text):
+    """An audit event's timestamp (RFC 3339 with microseconds) as seconds since the epoch."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def _client(server: str, ca: Path, cert: Path | None = None, key: Path | None = None, token: str | None = None):
@@ -217,6 +234,19 @@ class TestCluster:
             out[("RoleBinding", item.metadata.namespace, item.metadata.name)] = \
                 self.admin.sanitize_for_serialization(item)
         return out
+
+    def delete_bindings(self, owner: str):
+        """Delete every binding of one owner (already gone: fine)."""
+        rbac = self.rbac()
+        for (kind, ns, name) in self.bindings(owner):
+            try:
+                if kind == "ClusterRoleBinding":
+                    rbac.delete_cluster_role_binding(name)
+                else:
+                    rbac.delete_namespaced_role_binding(name, ns)
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
 
     # ---------------------------------------------------------------- audit
 

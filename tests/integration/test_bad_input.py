@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import pytest
 import yaml
-from kubernetes.client.rest import ApiException
 
 from tests.helpers.ansible import run_playbook
 
@@ -266,24 +265,11 @@ def _run_batch(cluster, module, cases, base, tmp, owner):
     return out
 
 
-def _cleanup_owner(cluster, owner):
-    rbac = cluster.rbac()
-    for (kind, ns, name) in cluster.bindings(owner):
-        try:
-            if kind == "ClusterRoleBinding":
-                rbac.delete_cluster_role_binding(name)
-            else:
-                rbac.delete_namespaced_role_binding(name, ns)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-
-
 @pytest.fixture(scope="module")
 def role_binding_batch(cluster, tmp_path_factory):
     yield _shared(tmp_path_factory, "bad-input-role-binding", lambda: _run_batch(
         cluster, RB_MODULE, ROLE_BINDING_CASES, {"bindings": [VALID]}, tmp_path_factory.mktemp("bad-rb"), OWNER))
-    _cleanup_owner(cluster, OWNER)
+    cluster.delete_bindings(OWNER)
 
 
 @pytest.fixture(scope="module")
@@ -380,7 +366,7 @@ ROLE_CASES = [
 def role_batch(cluster, tmp_path_factory):
     """One vmo.rbac.enforce run over an inventory with one host per case (all on vmo-1), forks=12."""
     yield _shared(tmp_path_factory, "bad-input-role", lambda: _run_role_batch(cluster, tmp_path_factory))
-    _cleanup_owner(cluster, OWNER + "-r")
+    cluster.delete_bindings(OWNER + "-r")
 
 
 def _run_role_batch(cluster, tmp_path_factory):

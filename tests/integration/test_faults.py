@@ -18,7 +18,6 @@ import subprocess
 import tempfile
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -154,15 +153,6 @@ def local_snapshot(cluster, uid, nss):
     return out
 
 
-def hand_made(kind, name, role, subject, namespace=None, labels=None):
-    meta = {"name": name, "labels": labels or {}}
-    if namespace:
-        meta["namespace"] = namespace
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta,
-            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
-            "subjects": [{"apiGroup": RBAC_GROUP, "kind": "User", "name": subject}]}
-
-
 def writes(events):
     return [e for e in events if e["verb"] in WRITE_VERBS
             and (e.get("objectRef") or {}).get("resource") not in ("subjectaccessreviews", "selfsubjectreviews",
@@ -183,10 +173,6 @@ def read_audit(path, offset, user=None):
         if ev.get("stage") == "ResponseComplete" and (user is None or ev.get("user", {}).get("username") == user):
             out.append(ev)
     return out
-
-
-def _ts(text):
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 class AuditTrigger(threading.Thread):
@@ -259,11 +245,11 @@ def test_api_server_killed_mid_run_fails_clearly_then_the_next_run_converges(fau
         {"persona": "user", "users": ["theirs-" + uid]}])))
     rbac = fault.rbac()
     for ns in nss[:5]:
-        rbac.create_namespaced_role_binding(ns, hand_made(RB, "hand-made-" + uid, "spectro-vm-admin", "h-" + uid, ns))
-    rbac.create_namespaced_role_binding(nss[5], hand_made(
+        rbac.create_namespaced_role_binding(ns, kube.binding_manifest(RB, "hand-made-" + uid, "spectro-vm-admin", "h-" + uid, ns))
+    rbac.create_namespaced_role_binding(nss[5], kube.binding_manifest(
         RB, "labelled-" + uid, "spectro-vm-user", "l-" + uid, nss[5],
         labels={"app.kubernetes.io/managed-by": "vmo.rbac", "vmo.rbac/owner": other}))
-    rbac.create_cluster_role_binding(hand_made(CRB, "hand-made-" + uid, "spectro-vm-viewer", "h-" + uid))
+    rbac.create_cluster_role_binding(kube.binding_manifest(CRB, "hand-made-" + uid, "spectro-vm-viewer", "h-" + uid))
     foreign_before = local_snapshot(fault, uid, nss)
     assert len(foreign_before) == 40 + 1 + 5 + 1 + 1
 
@@ -598,7 +584,7 @@ def test_role_set_switch_under_load_leaves_no_access_gap(fault, fault_namespaces
     events = writes(read_audit(fault.audit_log, offset, admin.user))
     verbs = [e["verb"] for e in events]
     assert verbs == ["create"] * 122 + ["delete"] * 122, verbs
-    window = (_ts(events[0]["requestReceivedTimestamp"]), _ts(events[-1]["stageTimestamp"]))
+    window = (kube.auditkube.audit_ts(events[0]["requestReceivedTimestamp"]), kube.auditkube.audit_ts(events[-1]["stageTimestamp"]))
     during = poller.polls_between(*window)
     total = sum(len(a) for a in poller.answers.values())
     assert all(n >= 1 for n in during.values()), "not asked while the module wrote: %s" % [
@@ -663,7 +649,7 @@ def test_two_owners_with_purge_never_delete_each_others_bindings(fault, fault_na
         {"persona": "viewer", "groups": ["c-" + uid], "namespaces": nss}, {"persona": "user", "users": ["c-" + uid]}])))
     rbac = fault.rbac()
     for ns in nss:
-        rbac.create_namespaced_role_binding(ns, hand_made(RB, "hand-made-" + uid, "spectro-vm-viewer", "h-" + uid, ns))
+        rbac.create_namespaced_role_binding(ns, kube.binding_manifest(RB, "hand-made-" + uid, "spectro-vm-viewer", "h-" + uid, ns))
     foreign = {k: v for k, v in local_snapshot(fault, uid, nss).items()
                if not any(k[2].startswith(o + "-") for o in owners.values())}
     assert len(foreign) == 12 + 12 + 1 + 2  # hand-made, third owner, the two owners' own ClusterRoleBindings
@@ -722,7 +708,7 @@ def test_two_owners_with_purge_never_delete_each_others_bindings(fault, fault_na
     (a1, b1) = firsts.values()
     assert a1["t"] < b1["t"] < a1["t_end"] or b1["t"] < a1["t"] < b1["t_end"], "the runs did not overlap: %s" % log
     events = read_audit(fault.audit_log, offset)
-    seq = [(e["user"]["username"], _ts(e["requestReceivedTimestamp"])) for e in events
+    seq = [(e["user"]["username"], kube.audit_ts(e["requestReceivedTimestamp"])) for e in events
            if e["user"]["username"] in (ident["a"].user, ident["b"].user)]
     interleaved = sum(1 for x, y, z in zip(seq, seq[1:], seq[2:]) if x[0] == z[0] != y[0] and z[1] - x[1] < 1.0)
     check("concurrently", offset)

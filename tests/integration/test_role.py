@@ -12,7 +12,6 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
-from kubernetes.client.rest import ApiException
 
 from tests.helpers.ansible import run_playbook
 
@@ -95,16 +94,7 @@ def cleanup_owner(clusters):
     yield owners.append
     for c in clusters:
         for owner in owners:
-            for (kind, ns, name) in c.bindings(owner):
-                rbac = c.rbac()
-                try:
-                    if kind == "ClusterRoleBinding":
-                        rbac.delete_cluster_role_binding(name)
-                    else:
-                        rbac.delete_namespaced_role_binding(name, ns)
-                except ApiException as exc:
-                    if exc.status != 404:
-                        raise
+            c.delete_bindings(owner)
 
 
 def bound(c, owner) -> dict:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from kubernetes.client.rest import ApiException
 
 from tests.helpers.access_poller import AccessPoller, can_get_vms, wait_until_allowed
 from tests.helpers.ansible import failed, ok, run_module, run_playbook
+from tests.helpers.kube import audit_ts, binding_manifest
 
 MODULE = "vmo.rbac.vmo_role_binding"
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,19 +96,6 @@ def read_binding(cluster, kind, namespace, name):
 
 def subjects_of(obj):
     return sorted((s["kind"], s["name"], s.get("namespace", "")) for s in obj.get("subjects") or [])
-
-
-def foreign_binding(kind, name, role, subject, namespace=None, labels=None):
-    meta = {"name": name, "labels": labels or {}}
-    if namespace:
-        meta["namespace"] = namespace
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta,
-            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
-            "subjects": [{"apiGroup": RBAC_GROUP, "kind": "User", "name": subject}]}
-
-
-def _ts(text):
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 @pytest.fixture
@@ -230,9 +217,9 @@ def test_foreign_same_name_bindings_fail_the_task_before_any_write(cluster, name
     rbac = cluster.rbac()
     crb_name = "%s-spectro-vm-viewer" % owner
     rb_name = "%s-spectro-vm-user" % owner
-    rbac.create_cluster_role_binding(foreign_binding(CRB, crb_name, "spectro-vm-viewer", "hand-made-" + uid))
+    rbac.create_cluster_role_binding(binding_manifest(CRB, crb_name, "spectro-vm-viewer", "hand-made-" + uid))
     cleanup["crbs"].append(crb_name)
-    rbac.create_namespaced_role_binding(ns, foreign_binding(
+    rbac.create_namespaced_role_binding(ns, binding_manifest(
         RB, rb_name, "spectro-vm-user", "theirs-" + uid, ns,
         labels={"app.kubernetes.io/managed-by": "vmo.rbac", "vmo.rbac/owner": other}))
     before = {k: read_binding(cluster, *k) for k in [(CRB, "", crb_name), (RB, ns, rb_name)]}
@@ -262,7 +249,7 @@ def test_access_poller_sees_a_deliberate_gap(cluster, uid, cleanup):
     made again 150 ms later, the way a naive delete-then-create would do it), the poller
     sees 'denied'."""
     name = "it-gap-" + uid
-    body = foreign_binding(CRB, name, "spectro-vm-viewer", "gap-" + uid)
+    body = binding_manifest(CRB, name, "spectro-vm-viewer", "gap-" + uid)
     rbac = cluster.rbac()
     rbac.create_cluster_role_binding(body)
     cleanup["crbs"].append(name)
@@ -329,8 +316,8 @@ def test_role_set_switch_vmo_to_kubernetes_leaves_no_access_gap(cluster, namespa
     verbs = [w[0] for w in writes]
     assert verbs == ["create"] * 6 + ["delete"] * 6, writes
     assert all(w[4] in (200, 201) for w in writes), writes
-    window = (_ts(audit.writes(user=admin_identity.user)[0]["requestReceivedTimestamp"]),
-              _ts(audit.writes(user=admin_identity.user)[-1]["stageTimestamp"]))
+    window = (audit_ts(audit.writes(user=admin_identity.user)[0]["requestReceivedTimestamp"]),
+              audit_ts(audit.writes(user=admin_identity.user)[-1]["stageTimestamp"]))
     total = {label: len(a) for label, a in poller.answers.items()}
     during = poller.polls_between(*window)
     print("\nrole set switch: %d writes in %.0f ms; SubjectAccessReviews per subject: %s (during the writes: %s); "
@@ -358,7 +345,7 @@ def test_named_binding_role_change_goes_through_a_transition_binding(cluster, na
     # A foreign object where the transition binding would go is in the way as well: found
     # before any write (the planned create of an unrelated grant is not made either).
     elsewhere = namespaces("named-other")
-    cluster.rbac().create_namespaced_role_binding(ns, foreign_binding(RB, transition, "spectro-vm-admin", "x", ns))
+    cluster.rbac().create_namespaced_role_binding(ns, binding_manifest(RB, transition, "spectro-vm-admin", "x", ns))
     in_the_way = read_binding(cluster, RB, ns, transition)
     audit = cluster.audit()
     unrelated = {"persona": "viewer", "users": ["z-" + uid], "namespaces": [elsewhere]}
@@ -388,7 +375,7 @@ def test_named_binding_role_change_goes_through_a_transition_binding(cluster, na
     assert read_binding(cluster, RB, ns, transition) is None
     assert set(cluster.bindings(owner)) == {(RB, ns, name)}
     events = audit.writes(user=admin_identity.user)
-    during = poller.polls_between(_ts(events[0]["requestReceivedTimestamp"]), _ts(events[-1]["stageTimestamp"]))
+    during = poller.polls_between(audit_ts(events[0]["requestReceivedTimestamp"]), audit_ts(events[-1]["stageTimestamp"]))
     assert all(n >= 1 for n in during.values()), "the poller was not asking while the module wrote: %s" % during
     print("\nnamed role change: SubjectAccessReviews %s (during the writes: %s)"
           % ({k: len(v) for k, v in poller.answers.items()}, during))
@@ -494,8 +481,8 @@ def test_purge_removes_only_this_owners_leftovers(cluster, namespaces, owner, ui
     ok(results["mine"]), ok(results["theirs"])
     rbac = cluster.rbac()
     hand_rb, hand_crb = "hand-made-" + uid, "hand-made-" + uid
-    rbac.create_namespaced_role_binding(ns, foreign_binding(RB, hand_rb, "spectro-vm-user", "h-" + uid, ns))
-    rbac.create_cluster_role_binding(foreign_binding(CRB, hand_crb, "spectro-vm-viewer", "h-" + uid))
+    rbac.create_namespaced_role_binding(ns, binding_manifest(RB, hand_rb, "spectro-vm-user", "h-" + uid, ns))
+    rbac.create_cluster_role_binding(binding_manifest(CRB, hand_crb, "spectro-vm-viewer", "h-" + uid))
     cleanup["crbs"].append(hand_crb)
     everything = local_snapshot(cluster, uid, [ns])
     mine_before = snapshot(cluster, owner)
@@ -607,7 +594,7 @@ def test_state_absent_removes_only_owned_declared_grants(cluster, namespaces, ow
         {"persona": "power-user", "groups": ["p-" + uid], "namespaces": [ns1]},
     ]))
     foreign_name = owner + "-spectro-vm-user"  # what the module would call the user grant in ns2
-    cluster.rbac().create_namespaced_role_binding(ns2, foreign_binding(RB, foreign_name, "spectro-vm-user",
+    cluster.rbac().create_namespaced_role_binding(ns2, binding_manifest(RB, foreign_name, "spectro-vm-user",
                                                                        "h-" + uid, ns2))
     everything = local_snapshot(cluster, uid, [ns1, ns2])
 
