@@ -28,6 +28,7 @@ from tests.helpers.ansible import BIN, ansible_env, failed, ok, run_module, run_
 from tests.helpers.access_poller import AccessPoller, wait_until_allowed
 from tests.helpers.faultproxy import Fault, FaultProxy, Rule
 from tests.helpers import kube
+from tests.helpers.kube import audit_ts, binding_manifest
 
 # One xdist worker runs them all (`make test-integration` uses --dist loadgroup): one private cluster.
 pytestmark = pytest.mark.xdist_group("faults")
@@ -245,11 +246,12 @@ def test_api_server_killed_mid_run_fails_clearly_then_the_next_run_converges(fau
         {"persona": "user", "users": ["theirs-" + uid]}])))
     rbac = fault.rbac()
     for ns in nss[:5]:
-        rbac.create_namespaced_role_binding(ns, kube.binding_manifest(RB, "hand-made-" + uid, "spectro-vm-admin", "h-" + uid, ns))
-    rbac.create_namespaced_role_binding(nss[5], kube.binding_manifest(
+        rbac.create_namespaced_role_binding(
+            ns, binding_manifest(RB, "hand-made-" + uid, "spectro-vm-admin", "h-" + uid, ns))
+    rbac.create_namespaced_role_binding(nss[5], binding_manifest(
         RB, "labelled-" + uid, "spectro-vm-user", "l-" + uid, nss[5],
         labels={"app.kubernetes.io/managed-by": "vmo.rbac", "vmo.rbac/owner": other}))
-    rbac.create_cluster_role_binding(kube.binding_manifest(CRB, "hand-made-" + uid, "spectro-vm-viewer", "h-" + uid))
+    rbac.create_cluster_role_binding(binding_manifest(CRB, "hand-made-" + uid, "spectro-vm-viewer", "h-" + uid))
     foreign_before = local_snapshot(fault, uid, nss)
     assert len(foreign_before) == 40 + 1 + 5 + 1 + 1
 
@@ -584,7 +586,7 @@ def test_role_set_switch_under_load_leaves_no_access_gap(fault, fault_namespaces
     events = writes(read_audit(fault.audit_log, offset, admin.user))
     verbs = [e["verb"] for e in events]
     assert verbs == ["create"] * 122 + ["delete"] * 122, verbs
-    window = (kube.auditkube.audit_ts(events[0]["requestReceivedTimestamp"]), kube.auditkube.audit_ts(events[-1]["stageTimestamp"]))
+    window = (audit_ts(events[0]["requestReceivedTimestamp"]), audit_ts(events[-1]["stageTimestamp"]))
     during = poller.polls_between(*window)
     total = sum(len(a) for a in poller.answers.values())
     assert all(n >= 1 for n in during.values()), "not asked while the module wrote: %s" % [
@@ -649,7 +651,8 @@ def test_two_owners_with_purge_never_delete_each_others_bindings(fault, fault_na
         {"persona": "viewer", "groups": ["c-" + uid], "namespaces": nss}, {"persona": "user", "users": ["c-" + uid]}])))
     rbac = fault.rbac()
     for ns in nss:
-        rbac.create_namespaced_role_binding(ns, kube.binding_manifest(RB, "hand-made-" + uid, "spectro-vm-viewer", "h-" + uid, ns))
+        rbac.create_namespaced_role_binding(
+            ns, binding_manifest(RB, "hand-made-" + uid, "spectro-vm-viewer", "h-" + uid, ns))
     foreign = {k: v for k, v in local_snapshot(fault, uid, nss).items()
                if not any(k[2].startswith(o + "-") for o in owners.values())}
     assert len(foreign) == 12 + 12 + 1 + 2  # hand-made, third owner, the two owners' own ClusterRoleBindings
@@ -708,7 +711,7 @@ def test_two_owners_with_purge_never_delete_each_others_bindings(fault, fault_na
     (a1, b1) = firsts.values()
     assert a1["t"] < b1["t"] < a1["t_end"] or b1["t"] < a1["t"] < b1["t_end"], "the runs did not overlap: %s" % log
     events = read_audit(fault.audit_log, offset)
-    seq = [(e["user"]["username"], kube.audit_ts(e["requestReceivedTimestamp"])) for e in events
+    seq = [(e["user"]["username"], audit_ts(e["requestReceivedTimestamp"])) for e in events
            if e["user"]["username"] in (ident["a"].user, ident["b"].user)]
     interleaved = sum(1 for x, y, z in zip(seq, seq[1:], seq[2:]) if x[0] == z[0] != y[0] and z[1] - x[1] < 1.0)
     check("concurrently", offset)

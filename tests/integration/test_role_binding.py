@@ -375,7 +375,8 @@ def test_named_binding_role_change_goes_through_a_transition_binding(cluster, na
     assert read_binding(cluster, RB, ns, transition) is None
     assert set(cluster.bindings(owner)) == {(RB, ns, name)}
     events = audit.writes(user=admin_identity.user)
-    during = poller.polls_between(audit_ts(events[0]["requestReceivedTimestamp"]), audit_ts(events[-1]["stageTimestamp"]))
+    during = poller.polls_between(audit_ts(events[0]["requestReceivedTimestamp"]),
+                                  audit_ts(events[-1]["stageTimestamp"]))
     assert all(n >= 1 for n in during.values()), "the poller was not asking while the module wrote: %s" % during
     print("\nnamed role change: SubjectAccessReviews %s (during the writes: %s)"
           % ({k: len(v) for k, v in poller.answers.items()}, during))
