@@ -74,6 +74,7 @@ CRB = "ClusterRoleBinding"
 RB = "RoleBinding"
 JSON = "application/json"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # The longest Retry-After honoured, in seconds: a longer one (a misbehaving proxy or API server
 # asking for an hour) is cut to this, so that every retry stays bounded. urllib3 itself would
@@ -448,6 +449,41 @@ class Cluster(object):
         """Roles of every namespace."""
         return self._list(RBAC + "/roles", metadata_only=metadata_only, what=("list", "roles", "", ""))
 
+    # --------------------------------------------------------------- watches
+    # For the event source vmo.rbac.cluster_changes (extensions/eda/plugins/event_source/): a
+    # metadata-only LIST page that keeps the list's resourceVersion, and a metadata-only WATCH
+    # streamed as it arrives. The protocol's decisions (resume, bookmarks, 410 -> relist, backoff)
+    # are plugin_utils/watch.py's; nothing here retries a watch.
+
+    WATCHED = {"namespaces": "/api/v1/namespaces", "clusterrolebindings": RBAC + "/clusterrolebindings",
+               "rolebindings": RBAC + "/rolebindings"}
+
+    def list_page(self, resource, query):
+        """One LIST page of a watched resource (``items``, ``metadata.resourceVersion``, ``metadata.continue``)."""
+        return self.request("GET", self.WATCHED[resource], query=query, accept=METADATA_LIST,
+                            what=("list", resource, "", ""))
+
+    def watch(self, resource, query, read_timeout):
+        """Open a WATCH of a watched resource: a WatchResponse, or ApiError (``status`` 410: the
+        resourceVersion is too old) / ClusterError (unreachable)."""
+        url = self.host + self.WATCHED[resource] + "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
+        self.requests += 1
+        try:
+            resp = self.pool.request(
+                "GET", url, headers=self._headers(METADATA_WATCH, False), retries=False, preload_content=False,
+                timeout=urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout))
+        except urllib3.exceptions.HTTPError as exc:
+            raise ClusterError("cannot reach the API server at %s (watch %s): %s"
+                               % (self.host, resource, _scrub(getattr(exc, "reason", None) or exc, self._secrets)))
+        if resp.status != 200:
+            try:
+                resp.read(cache_content=True)
+            except urllib3.exceptions.HTTPError:
+                pass
+            resp.release_conn()
+            raise self._api_error("GET", resp, ("watch", resource, "", ""))
+        return WatchResponse(resp, resource, self.host, self._secrets)
+
     # ---------------------------------------------------------------- writes
 
     def _binding_path(self, kind, namespace, name=None):
@@ -503,6 +539,37 @@ class Cluster(object):
             return [one(s) for s in specs]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(one, specs))
+
+
+class WatchResponse(object):
+    """An open WATCH: its body as chunks of bytes as they arrive; close() from any thread."""
+
+    def __init__(self, resp, resource, host, secrets):
+        self._resp = resp
+        self.resource = resource
+        self.host = host
+        self._secrets = secrets
+
+    def chunks(self, size=65536):
+        try:
+            for chunk in self._resp.stream(size, decode_content=True):
+                yield chunk
+        except urllib3.exceptions.ReadTimeoutError:
+            raise ClusterError("the watch of %s at %s sent nothing for longer than its read timeout"
+                               % (self.resource, self.host))
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterError("the watch of %s at %s broke: %s" % (self.resource, self.host,
+                                                                    _scrub(exc, self._secrets)))
+
+    def close(self):
+        """Stop the stream, also when another thread is blocked reading it."""
+        shutdown = getattr(self._resp, "shutdown", None)  # urllib3 >= 2.3
+        try:
+            if shutdown is not None:
+                shutdown()
+            self._resp.release_conn()
+        except (OSError, urllib3.exceptions.HTTPError):
+            pass
 
 
 def _describe_path(method, path):
