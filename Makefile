@@ -77,7 +77,7 @@ cluster-status: venv ## show the local clusters
 # ------------------------------------------------------------------------ tests
 
 .PHONY: test
-test: venv controlplane collection browser ## everything CI runs: unit, integration, molecule, sanity, lint
+test: venv controlplane collection browser java ## everything CI runs: unit, integration, molecule, sanity, lint
 	@failed=""; \
 	for step in test-unit test-integration test-molecule sanity lint; do \
 	    echo "==> make $$step"; start=$$(date +%s); \
@@ -96,7 +96,7 @@ test-unit: venv collection ## unit tests (pure logic, no cluster)
 INTEGRATION_WORKERS ?= 3
 
 .PHONY: test-integration
-test-integration: venv controlplane collection browser ## integration tests against the local control plane
+test-integration: venv controlplane collection browser java ## integration tests against the local control plane
 	$(BIN)/python -m pytest tests/integration -n $(INTEGRATION_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 .PHONY: test-molecule
@@ -106,6 +106,10 @@ test-molecule: venv controlplane collection ## the role's molecule scenario (ext
 .PHONY: browser
 browser: ## install Debian's chromium and chromium-driver for the HTML report's browser test (needs root or sudo)
 	@tests/tools/ensure_chromium.sh
+
+.PHONY: java
+java: venv ## check that ansible-rulebook finds a Java 17+ runtime (EDA tests); installs Debian's openjdk-17-jre-headless if not
+	@tests/tools/ensure_java.sh $(BIN)/ansible-rulebook
 
 .PHONY: generated
 generated: venv collection ## regenerate files derived from plugins/module_utils/personas.py
@@ -130,7 +134,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed tests/requirements-bench.txt tests/
 	@touch $@
 
 .PHONY: bench
-bench: venv controlplane collection $(VENV)/.bench-installed ## benchmarks vs kubernetes.core and kubectl into reports/bench (docs/performance.md); BENCH_ARGS=--only=enforce or --quick
+bench: venv controlplane collection java $(VENV)/.bench-installed ## benchmarks vs kubernetes.core and kubectl into reports/bench (docs/performance.md); BENCH_ARGS=--only=enforce or --quick
 	$(BIN)/python tests/bench/run.py $(BENCH_ARGS)
 
 # ------------------------------------------------------------------------ build

@@ -263,7 +263,8 @@ class AuditWindow:
         self.path = path
         self.offset = path.stat().st_size if path.exists() else 0
 
-    def events(self, user: str | None = None, user_agent: str | None = None, settle: float = 0.3):
+    def events(self, user: str | None = None, user_agent: str | None = None, settle: float = 0.3,
+               stage: str = "ResponseComplete"):
         time.sleep(settle)  # the log backend writes synchronously; this only covers in-flight requests
         with open(self.path, "rb") as fh:
             # A reader can see an event half-written (the API server appends one line per event,
@@ -283,7 +284,7 @@ class AuditWindow:
             if not line.strip():
                 continue
             ev = json.loads(line)
-            if ev.get("stage") != "ResponseComplete":
+            if ev.get("stage") != stage:  # a WATCH is logged at ResponseStarted, and when it ends
                 continue
             if user and ev.get("user", {}).get("username") != user:
                 continue

@@ -134,8 +134,9 @@ class ClusterWatch(object):
         self._open = {}
 
     def connect(self):
-        """Load the configuration and credentials (may read a kubeconfig: blocking)."""
-        self.cluster = Cluster(self.target.params, component="eda")
+        """Load the configuration and credentials (may read a kubeconfig: blocking). Requests are
+        not retried inside the client: every failure goes through this source's own backoff."""
+        self.cluster = Cluster(dict(self.target.params, api_retries=0), component="eda")
 
     def start(self):
         for resource in RESOURCES:
