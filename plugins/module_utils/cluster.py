@@ -32,6 +32,7 @@ __metaclass__ = type
 import json
 import os
 import re
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -552,8 +553,7 @@ class WatchResponse(object):
 
     def chunks(self, size=65536):
         try:
-            for chunk in self._resp.stream(size, decode_content=True):
-                yield chunk
+            yield from self._resp.stream(size, decode_content=True)
         except urllib3.exceptions.ReadTimeoutError:
             raise ClusterError("the watch of %s at %s sent nothing for longer than its read timeout"
                                % (self.resource, self.host))
@@ -562,14 +562,15 @@ class WatchResponse(object):
                                                                     _scrub(exc, self._secrets)))
 
     def close(self):
-        """Stop the stream, also when another thread is blocked reading it."""
-        shutdown = getattr(self._resp, "shutdown", None)  # urllib3 >= 2.3
-        try:
-            if shutdown is not None:
-                shutdown()
-            self._resp.release_conn()
-        except (OSError, urllib3.exceptions.HTTPError):
-            pass
+        """End the stream, also when another thread is blocked reading it (its read then fails).
+        The connection is closed, not reused: a watch may leave it in the middle of a chunk."""
+        sock = getattr(getattr(self._resp, "connection", None), "sock", None)
+        for step in (lambda: sock is not None and sock.shutdown(socket.SHUT_RDWR), self._resp.close,
+                     self._resp.release_conn):
+            try:
+                step()
+            except (OSError, ValueError, RuntimeError, urllib3.exceptions.HTTPError):
+                pass
 
 
 def _describe_path(method, path):

@@ -50,7 +50,7 @@ SETTINGS_SPEC = {
     "min_interval": (float, 3.0, 0, False),
     "watch_timeout": (int, 300, 1, False),
     "backoff_initial": (float, 0.5, 0, True),
-    "backoff_max": (float, 30.0, 0, True),
+    "backoff_max": (float, 10.0, 0, True),
     "max_namespaces": (int, 50000, 1, False),
     "max_bindings": (int, 100000, 1, False),
     "startup_event": (bool, True, None, False),

@@ -195,14 +195,14 @@ class Fleet:
     def enforce_runs(self, window, where):
         """Enforce runs on a cluster since the window opened: each lists this owner's RoleBindings once."""
         return [e for e in window.events(user=self.bots[where].user)
-                if "(module)" in (e.get("userAgent") or "") and e["verb"] == "list"
+                if is_module(e) and e["verb"] == "list"
                 and (e.get("objectRef") or {}).get("resource") == "rolebindings" and "labelSelector" in e["requestURI"]]
 
     def watching(self, window, where, user=None):
         """The resources a user (the bot) started watches on since the window opened."""
         return {(e.get("objectRef") or {}).get("resource")
                 for e in window.events(user=user or self.bots[where].user, settle=0, stage="ResponseStarted")
-                if e["verb"] == "watch"}
+                if e["verb"] == "watch" and e["responseStatus"]["code"] == 200}
 
 
 def start_fleet(names, workdir: Path, owned: bool = True) -> Fleet:
@@ -296,7 +296,7 @@ def breakdown(fleet: Fleet, rb: Rulebook, audit, trials_at) -> dict:
         if not (created and event_at and written):
             continue
         first = [audit_time(e) for e in events if (e.get("user") or {}).get("username") == bot
-                 and "(module)" in (e.get("userAgent") or "") and event_at[0] <= audit_time(e) <= written[0]]
+                 and is_module(e) and event_at[0] <= audit_time(e) <= written[0]]
         if not first:
             continue
         stages["kubectl"].append(created[0] - started)
@@ -305,6 +305,12 @@ def breakdown(fleet: Fleet, rb: Rulebook, audit, trials_at) -> dict:
         stages["module_to_binding_written"].append(written[0] - min(first))
         stages["binding_to_access_allowed"].append(allowed - written[0])
     return {k: round(statistics.median(v), 3) if v else None for k, v in stages.items()}
+
+
+def is_module(event) -> bool:
+    """A request of a vmo.rbac module (User-Agent ``vmo.rbac/<version> (<module>)``), not of the source."""
+    agent = event.get("userAgent") or ""
+    return agent.startswith("vmo.rbac/") and "(eda)" not in agent
 
 
 def audit_time(event) -> float:
@@ -404,7 +410,7 @@ def measure_restart(fleet: Fleet, rb: Rulebook, idle_seconds: float = 10.0, outa
     after_restart = time.monotonic() - t0
     rb.wait_idle()
     lists = [e for e in audit.events(user=fleet.bots["west"].user)
-             if "(eda)" in (e.get("userAgent") or "") and e["verb"] == "list"]
+             if "(eda)" in (e.get("userAgent") or "") and e["verb"] == "list" and e["responseStatus"]["code"] == 200]
     return {"idle_cpu_fraction": round(idle, 4), "outage_cpu_fraction": round(outage, 4),
             "outage_seconds": outage_seconds, "watches_resumed_after_ready_seconds": round(resumed, 2),
             "source_lists_after_restart": len(lists), "access_after_restart_seconds": round(after_restart, 2),

@@ -21,7 +21,7 @@ def no_k8s_env(monkeypatch):
 def test_defaults_and_context_names():
     settings, targets = cfg.resolve({"clusters": ["prod-east", "prod-west"]})
     assert settings == cfg.Settings(debounce=0.2, max_delay=1.0, min_interval=3.0, watch_timeout=300,
-                                    backoff_initial=0.5, backoff_max=30.0, max_namespaces=50000,
+                                    backoff_initial=0.5, backoff_max=10.0, max_namespaces=50000,
                                     max_bindings=100000, startup_event=True, page_size=500)
     assert [(t.name, t.owner, t.params["context"]) for t in targets] == [("prod-east", "vmo-rbac", "prod-east"),
                                                                          ("prod-west", "vmo-rbac", "prod-west")]

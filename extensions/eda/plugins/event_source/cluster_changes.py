@@ -43,7 +43,7 @@ Arguments (all optional; docs/eda.md has the details):
     startup_event    one event per cluster once its watches have started (default true): reconcile
                      what changed while nothing watched
     watch_timeout    seconds the API server keeps one WATCH open (default 300)
-    backoff_initial, backoff_max   reconnect backoff (default 0.5 and 30 seconds, with jitter)
+    backoff_initial, backoff_max   reconnect backoff (default 0.5 and 10 seconds, with jitter)
     max_namespaces, max_bindings   how many the source remembers per cluster (default 50000, 100000)
     page_size        LIST page size (default 500)
 
@@ -158,6 +158,8 @@ class ClusterWatch(object):
     def _run(self, resource):
         lw = self.streams[resource]
         backoff = Backoff(self.settings.backoff_initial, self.settings.backoff_max)
+        # A server that accepts watches and ends them at once, without a word, is not spun on either.
+        quick = Backoff(self.settings.backoff_initial, self.settings.backoff_max)
         failing = None
         expired_in_a_row = 0
         while not self.stop.is_set():
@@ -165,16 +167,15 @@ class ClusterWatch(object):
                 if lw.needs_list:
                     self._list(resource, lw)
                 before, began = lw.events + lw.bookmarks, time.monotonic()
-                self._watch(resource, lw)
+                self._watch(resource, lw, on_open=backoff.reset)
                 if failing:
                     logger.info("cluster %s: watching %s again", self.target.name, resource)
                     failing = None
                 expired_in_a_row = 0
                 if lw.events + lw.bookmarks == before and time.monotonic() - began < 1.0:
-                    # Closed at once without a word: do not spin on a server that does that.
-                    self.stop.wait(backoff.next_delay())
+                    self.stop.wait(quick.next_delay())
                 else:
-                    backoff.reset()
+                    quick.reset()
             except Expired as exc:
                 expired_in_a_row += 1
                 logger.info("cluster %s: %s: resourceVersion too old (410 Gone: %s); relisting",
@@ -232,12 +233,13 @@ class ClusterWatch(object):
             if self.settings.startup_event:
                 self.report([Change(STARTED, self.target.name)])
 
-    def _watch(self, resource, lw):
+    def _watch(self, resource, lw, on_open):
         try:
             resp = self.cluster.watch(resource, lw.watch_query(),
                                       read_timeout=self.settings.watch_timeout + READ_TIMEOUT_MARGIN)
         except ApiError as exc:
             lw.on_status(exc.status, exc.message)  # raises Expired (410) or StreamError
+        on_open()  # the API server answers and lets us watch: failures start over from the initial backoff
         self._open[resource] = resp
         tracker = self.trackers[resource]
         try:
