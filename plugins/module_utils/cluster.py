@@ -74,6 +74,7 @@ RBAC = "/apis/rbac.authorization.k8s.io/v1"
 CRB = "ClusterRoleBinding"
 RB = "RoleBinding"
 JSON = "application/json"
+TEXT = "text/plain"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -197,11 +198,15 @@ def build_configuration(params):
             except kubernetes.config.ConfigException:
                 _load_kubeconfig(cfg, None, None, params.get("persist_config"))
     except (OSError, ValueError, TypeError) as exc:
-        raise ClusterError("cannot load the kubeconfig: %s" % _scrub(exc))
+        raise ClusterError("kubeconfig: cannot load %s: %s" % (_kubeconfig_label(kubeconfig), _scrub(exc)))
     except Exception as exc:  # pylint: disable=broad-exception-caught
+        if _is_yaml_error(exc):
+            raise ClusterError("kubeconfig: %s is not valid YAML (%s)" % (_kubeconfig_label(kubeconfig),
+                                                                         _yaml_problem(exc)))
         if kubernetes is None or not isinstance(exc, kubernetes.config.ConfigException):
             raise
-        raise ClusterError("cannot load the cluster configuration: %s" % _scrub(exc))
+        raise ClusterError("kubeconfig: cannot use %s%s: %s" % (
+            _kubeconfig_label(kubeconfig), " with context %r" % context if context else "", _scrub(exc)))
 
     if host:
         cfg.host = host.rstrip("/")
@@ -231,6 +236,29 @@ def build_configuration(params):
         if value and not os.path.exists(value):
             raise ClusterError("%s: file %s does not exist" % (path_opt, value))
     return cfg
+
+
+def _kubeconfig_label(kubeconfig):
+    if isinstance(kubeconfig, dict):
+        return "the inline kubeconfig"
+    if kubeconfig:
+        return "the file %s" % kubeconfig
+    return "the default kubeconfig (KUBECONFIG or ~/.kube/config)"
+
+
+def _is_yaml_error(exc):
+    try:
+        import yaml  # pylint: disable=import-outside-toplevel
+    except ImportError:  # pragma: no cover - PyYAML is a requirement
+        return False
+    return isinstance(exc, yaml.YAMLError)
+
+
+def _yaml_problem(exc):
+    """Where and what, never the offending text itself (a kubeconfig line may hold a token)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = "line %d, column %d: " % (mark.line + 1, mark.column + 1) if mark is not None else ""
+    return where + (getattr(exc, "problem", None) or "unreadable")
 
 
 def _load_kubeconfig(cfg, kubeconfig, context, persist):
@@ -336,7 +364,8 @@ class Cluster(object):
         return headers
 
     def request(self, method, path, query=None, body=None, accept=JSON, what=None):
-        """One API call. Returns the decoded JSON body; raises ApiError / ClusterError.
+        """One API call. Returns the decoded JSON body (the text, for a text/plain answer); raises
+        ApiError / ClusterError.
 
         ``what`` = (verb, resource, namespace, name) for error messages.
         """
@@ -357,6 +386,8 @@ class Cluster(object):
                                % (self.host, method, path.split("?")[0], self.retry.total,
                                   self.timeout.read_timeout, _scrub(reason, self._secrets)))
         if 200 <= resp.status < 300:
+            if accept == TEXT:
+                return resp.data.decode("utf-8", "replace")
             return json.loads(resp.data.decode("utf-8")) if resp.data else {}
         raise self._api_error(method, resp, what or _describe_path(method, path))
 
@@ -410,6 +441,10 @@ class Cluster(object):
         return self._identity
 
     # ----------------------------------------------------------------- reads
+
+    def readyz(self):
+        """GET /readyz: the API server's own readiness (its text answer; raises if not ready)."""
+        return self.request("GET", "/readyz", accept=TEXT, what=("get", "readyz", "", ""))
 
     def _list(self, path, label_selector=None, metadata_only=False, what=None):
         body = self.request("GET", path, query={"labelSelector": label_selector},

@@ -54,7 +54,7 @@ def diff_entries(actions):
 def run(decl, opts, cluster, check_mode=False, diff=False):
     """Make the cluster hold exactly the declared bindings. Returns the module result."""
     obs = observe_plan(decl, cluster, mode=opts.state, purge=opts.purge, check_roles=opts.require_roles,
-                       wait_for_roles=opts.wait_for_roles)
+                       wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server)
     if obs.roles.missing:
         raise PreflightError(missing_roles_message(decl, obs.roles.missing, opts.wait_for_roles)
                              + " Nothing was changed.")
@@ -69,7 +69,8 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
         "summary": planning.summarize(obs.plan),
         "bindings": [planning.binding_summary(b) for _k, b in sorted(obs.desired.items())]
         if opts.state == "present" else [],
-        "warnings": list(obs.plan.warnings),
+        "scopes": [planning.scope_to_dict(m) for m in obs.scopes],
+        "warnings": list(obs.plan.warnings) + planning.scope_warnings(obs.scopes),
     }
     if diff:
         result["diff"] = diff_entries(obs.plan.actions)

@@ -78,7 +78,7 @@ def start_module(argument_spec, failure):
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
     module.no_log_values = connection.unmask_kubeconfig_names(module.no_log_values, module.params)
     try:
-        opts = options.parse(module.params, decl.role_set)
+        opts = options.parse(module.params, decl)
     except SpecError as exc:
         module.fail_json(msg=str(exc), field=exc.path, **failure)
     return module, decl, opts

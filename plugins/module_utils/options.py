@@ -34,6 +34,7 @@ VALIDATE_ARG_SPEC = dict(
 # option: (lowest, highest, lowest is exclusive, unit); None is no bound.
 LIMITS = {
     "wait_for_roles": (0, None, False, "seconds"),
+    "wait_for_api_server": (0, None, False, "seconds"),
     "concurrency": (1, 256, False, ""),
     "request_timeout": (0, None, True, "seconds"),
     "api_retries": (0, 20, False, ""),
@@ -41,7 +42,7 @@ LIMITS = {
 
 Options = namedtuple(
     "Options",
-    "state purge require_roles wait_for_roles check_bindings check_access matrix fail_on_drift "
+    "state purge require_roles wait_for_roles wait_for_api_server check_bindings check_access matrix fail_on_drift "
     "concurrency audit_privileged",
 )
 
@@ -76,19 +77,31 @@ def _get(params, name, spec):
     return spec[name]["default"] if value is None else value
 
 
-def parse(params, role_set):
+def check_purge(params, decl):
+    """purge with nothing declared deletes every binding of the owner: a host whose group_vars did not
+    load, or a misspelled variable, would wipe that cluster's grants. Only with allow_empty_purge."""
+    if params.get("purge") and not decl.grants and not params.get("allow_empty_purge") \
+            and _get(params, "state", ENFORCE_ARG_SPEC) == "present":
+        raise SpecError("bindings", "purge is true and nothing is declared, which would delete every binding of "
+                                    "owner %r; if that is what you want, also set allow_empty_purge: true"
+                        % decl.owner)
+
+
+def parse(params, decl):
     """The typed options of a run (both modules: a module's absent options take their defaults)."""
     check_limits(params)
     check_connection(params)
+    check_purge(params, decl)
     capabilities = params.get("capabilities")
     return Options(
         state=_get(params, "state", ENFORCE_ARG_SPEC),
         purge=bool(params.get("purge")),
         require_roles=_get(params, "require_roles", ENFORCE_ARG_SPEC),
         wait_for_roles=params.get("wait_for_roles") or 0,
+        wait_for_api_server=params.get("wait_for_api_server") or 0,
         check_bindings=_get(params, "check_bindings", VALIDATE_ARG_SPEC),
         check_access=_get(params, "check_access", VALIDATE_ARG_SPEC),
-        matrix=access.build_matrix(role_set, capabilities or None),
+        matrix=access.build_matrix(decl.role_set, capabilities or None),
         fail_on_drift=_get(params, "fail_on_drift", VALIDATE_ARG_SPEC),
         concurrency=_get(params, "concurrency", VALIDATE_ARG_SPEC),
         audit_privileged=bool(params.get("audit_privileged")),

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, personas
+from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subject_from_api, subject_label
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import missing_roles_message, observe_plan, referenced_roles
 
@@ -126,7 +126,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     so check and diff mode change nothing)."""
     started = time.monotonic()
     obs = observe_plan(decl, cluster, mode="present", purge=opts.purge, role_rules=True,
-                       wait_for_roles=opts.wait_for_roles)
+                       wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server)
     roles = role_checks(decl, obs.roles, referenced_roles(decl, obs.desired))
 
     drift = drift_items(obs.plan) if opts.check_bindings else []
@@ -142,9 +142,11 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         rows, matrix_rows = access.evaluate(checks, by_key)
     privileged = privileged_subjects(cluster) if opts.audit_privileged else []
 
-    result = summarize(cluster, obs.desired, roles, drift, rows, opts.check_bindings)
+    result = summarize(cluster, obs.desired, roles, drift, rows, opts.check_bindings, obs.scopes)
     result.update(access=rows, matrix=matrix_rows, capabilities=list(opts.matrix["capabilities"]),
-                  privileged=privileged, roles=roles, drift=drift)
+                  privileged=privileged, roles=roles, drift=drift,
+                  scopes=[planning.scope_to_dict(m) for m in obs.scopes],
+                  warnings=planning.scope_warnings(obs.scopes))
     result["summary"]["requests"] = cluster.requests
     result["summary"]["seconds"] = round(time.monotonic() - started, 3)
     result["msg"] = summary_message(result, decl, obs.roles.missing, opts.wait_for_roles)
@@ -152,8 +154,11 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     return result
 
 
-def summarize(cluster, desired, roles, drift, rows, check_bindings):
-    """The verdict and the counts (pure): every role, binding and checked access row is a check."""
+def summarize(cluster, desired, roles, drift, rows, check_bindings, scopes=()):
+    """The verdict and the counts (pure): every role, binding and checked access row is a check.
+
+    A grant whose rules matched no namespace proves nothing: it counts as an unchecked entry (and
+    its warning says so), never as a passed check."""
     access_failed = [r for r in rows if r["ok"] is False]
     unchecked = sum(1 for r in rows if r["ok"] is None)
     binding_checks = len(desired) + sum(1 for d in drift if d["action"] in ("delete", "conflict"))
@@ -165,17 +170,20 @@ def summarize(cluster, desired, roles, drift, rows, check_bindings):
         "cluster": cluster.params.get("context") or cluster.host,
         "passed": failed == 0,
         "summary": {"checks": total, "passed": total - failed, "failed": failed, "drift": len(drift),
-                    "unchecked": unchecked, "subjects": len(access.grants_by_subject(desired)),
-                    "requests": 0, "seconds": 0.0},
+                    "unchecked": unchecked, "unchecked_entries": sum(1 for m in scopes if m.empty),
+                    "subjects": len(access.grants_by_subject(desired)), "requests": 0, "seconds": 0.0},
     }
 
 
 def summary_message(result, decl, missing, waited):
     s = result["summary"]
+    unproven = ""
+    if s.get("unchecked_entries"):
+        unproven = " Not proven: %s." % " ".join(result["warnings"])
     if result["passed"]:
-        return "RBAC validated on %s: %d checks passed (%d subjects, no drift)%s" % (
+        return "RBAC validated on %s: %d checks passed (%d subjects, no drift)%s.%s" % (
             result["cluster"], s["checks"], s["subjects"],
-            ", %d unchecked" % s["unchecked"] if s["unchecked"] else "")
+            ", %d unchecked" % s["unchecked"] if s["unchecked"] else "", unproven)
     parts = ["RBAC validation failed on %s: %d of %d checks failed, %d drift item(s)." % (
         result["cluster"], s["failed"], s["checks"], s["drift"])]
     if missing:
@@ -190,4 +198,4 @@ def summary_message(result, decl, missing, waited):
         parts.append("Access: %s." % line)
     if len(lines) > 8:
         parts.append("... and %d more." % (len(lines) - 8))
-    return " ".join(parts)
+    return " ".join(parts) + unproven
