@@ -8,6 +8,7 @@ more trials (tests/helpers/eda.py holds the one measurement code path):
 - `kubectl create namespace web-app-N` matching a declared regex -> seconds until a
   SubjectAccessReview says the declared viewer may list VMs there (median and max), with the
   median time of each stage (watch and coalescing, rulebook and playbook start-up, module, authorizer);
+- the same reconcile run by hand with ansible-playbook, and a no-op playbook: what start-up costs;
 - an owned RoleBinding deleted by hand -> seconds until it is back and access is allowed again;
 - 50 namespaces created by one `kubectl create -f` -> enforce runs, and time until all have access;
 - the CPU of the idle ansible-rulebook process, and west's API server stopped for 8 s: CPU
@@ -52,6 +53,7 @@ def main(argv=None):
         rb = eda.start_reconciler(fleet, workdir)
         for name, measure in (("new_namespace", lambda: eda.measure_new_namespaces(fleet, rb, args.trials)),
                               ("binding_restore", lambda: eda.measure_restores(fleet, rb, args.trials)),
+                              ("direct_playbook", lambda: eda.measure_direct_playbook(fleet, 5)),
                               ("burst", lambda: eda.measure_burst(fleet, rb, 50)),
                               ("restart", lambda: eda.measure_restart(fleet, rb, idle_seconds=20))):
             print("=== %s" % name, flush=True)

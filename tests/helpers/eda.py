@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -101,14 +103,28 @@ class Rulebook:
             path = self.workdir / "vars.yml"
             path.write_text(yaml.safe_dump(self.variables))
             cmd += ["--vars", str(path)]
-        env = ansible_env({"ANSIBLE_INVENTORY": str(self.inventory), **self.env})
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         env=env, cwd=str(self.workdir), start_new_session=True)
+        # Unbuffered, so that each line's arrival time (kept for the breakdown of a run) is when it was said.
+        env = ansible_env({"ANSIBLE_INVENTORY": str(self.inventory), "PYTHONUNBUFFERED": "1", **self.env})
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=env, cwd=str(self.workdir), start_new_session=True)
+        self._lines = []  # (wall time of arrival, line)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         return self
 
+    def _read(self):
+        with open(self.log, "wb") as out:
+            for raw in self.proc.stdout:
+                self._lines.append((time.time(), raw.decode("utf-8", "replace")))
+                out.write(raw)
+                out.flush()
+
     def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "".join(line for _t, line in list(getattr(self, "_lines", [])))
+
+    def line_times(self, prefix: str):
+        """Wall times at which lines starting with ``prefix`` arrived."""
+        return [t for t, line in list(self._lines) if line.startswith(prefix)]
 
     def events(self, with_time=False):
         """[(cluster, seq, reason)] the source emitted so far (with_time: (wall time, cluster, seq, reason))."""
@@ -157,6 +173,7 @@ class Rulebook:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
+        self._reader.join(timeout=10)
 
 
 # ------------------------------------------------------------------------------- the fleet
@@ -277,15 +294,18 @@ def measure_new_namespaces(fleet: Fleet, rb: Rulebook, trials: int, timeout: flo
 
 def breakdown(fleet: Fleet, rb: Rulebook, audit, trials_at) -> dict:
     """Median seconds of each stage from `kubectl create namespace` to access, from the API server's
-    audit timestamps and the source's log line: kubectl until the API server has the namespace;
-    watch and coalescing until the event; rulebook, ansible-runner, ansible-playbook and the role
-    until the module's first request; the module until the RoleBinding is created; then until a
-    SubjectAccessReview allows (the authorizer's cache, and the 50 ms polling)."""
+    audit timestamps, the source's log line and the arrival of the play's first output line:
+    kubectl until the API server has the namespace; watch and coalescing until the event;
+    ansible-rulebook (rule, ansible-runner) and ansible-playbook's start-up until the play starts;
+    the role (argument validation) and the module's start-up until its first request; the module
+    until the RoleBinding is created; then until a SubjectAccessReview allows (the authorizer's
+    cache, and the 50 ms polling)."""
     events = audit.events()
     emitted = rb.events(with_time=True)
     bot = fleet.bots["east"].user
-    stages = {"kubectl": [], "watch_and_coalescing": [], "rulebook_runner_playbook_to_module": [],
-              "module_to_binding_written": [], "binding_to_access_allowed": []}
+    plays = rb.line_times("PLAY [")
+    stages = {"kubectl": [], "watch_and_coalescing": [], "rulebook_runner_to_play_start": [],
+              "play_start_to_module_request": [], "module_to_binding_written": [], "binding_to_access_allowed": []}
     for ns, started, allowed in trials_at:
         created = [audit_time(e) for e in events if e["verb"] == "create"
                    and (e.get("objectRef") or {}).get("resource") == "namespaces"
@@ -297,11 +317,13 @@ def breakdown(fleet: Fleet, rb: Rulebook, audit, trials_at) -> dict:
             continue
         first = [audit_time(e) for e in events if (e.get("user") or {}).get("username") == bot
                  and is_module(e) and event_at[0] <= audit_time(e) <= written[0]]
-        if not first:
+        play = [t for t in plays if t >= event_at[0]]
+        if not first or not play:
             continue
         stages["kubectl"].append(created[0] - started)
         stages["watch_and_coalescing"].append(event_at[0] - created[0])
-        stages["rulebook_runner_playbook_to_module"].append(min(first) - event_at[0])
+        stages["rulebook_runner_to_play_start"].append(play[0] - event_at[0])
+        stages["play_start_to_module_request"].append(min(first) - play[0])
         stages["module_to_binding_written"].append(written[0] - min(first))
         stages["binding_to_access_allowed"].append(allowed - written[0])
     return {k: round(statistics.median(v), 3) if v else None for k, v in stages.items()}
@@ -315,6 +337,34 @@ def is_module(event) -> bool:
 
 def audit_time(event) -> float:
     return kube.audit_ts(event["stageTimestamp"])
+
+
+def measure_direct_playbook(fleet: Fleet, reps: int) -> dict:
+    """The same reconcile run without ansible-rulebook: `ansible-playbook vmo.rbac.enforce --limit
+    east -e vmo_rbac_mode=reconcile` (nothing to change), and a playbook with one no-op task, in
+    turn: wall and CPU seconds (the playbook process and its children), medians."""
+    def timed(args):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        proc = subprocess.run([str(BIN / "ansible-playbook"), *args], capture_output=True, text=True, check=False,
+                              env=ansible_env(), timeout=600)
+        wall = time.monotonic() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0:
+            raise AssertionError("ansible-playbook %s: %s" % (" ".join(args), proc.stdout[-3000:]))
+        return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+    noop = Path(fleet.inventory).parent / "noop.yml"
+    noop.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False,
+                                     "tasks": [{"ansible.builtin.meta": "noop"}]}]))
+    runs = {"reconcile_playbook": [], "noop_playbook": []}
+    for _ in range(reps):
+        runs["reconcile_playbook"].append(timed(["-i", str(fleet.inventory), "vmo.rbac.enforce", "--limit", "east",
+                                                 "-e", "vmo_rbac_mode=reconcile"]))
+        runs["noop_playbook"].append(timed(["-i", "localhost,", "-c", "local", str(noop)]))
+    return {name: {"wall": round(statistics.median(w for w, _c in v), 2),
+                   "cpu": round(statistics.median(c for _w, c in v), 2)} for name, v in runs.items()} | {
+        "reps": reps, "load_average": os.getloadavg()}
 
 
 def measure_restores(fleet: Fleet, rb: Rulebook, trials: int, timeout: float = 60.0) -> dict:
