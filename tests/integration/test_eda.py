@@ -25,7 +25,7 @@ import pytest
 from tests.controlplane import controlplane as cp
 from tests.helpers import eda
 from tests.helpers.ansible import run_playbook
-from tests.helpers.eda import Rulebook, bind, kubectl, time_until
+from tests.helpers.eda import MIN_INTERVAL, Rulebook, bind, kubectl, time_until
 
 pytestmark = pytest.mark.xdist_group("eda")
 
@@ -110,6 +110,21 @@ def test_an_owned_binding_deleted_by_hand_is_restored_within_seconds(fleet, reco
     # one event per deletion, saying so; the run's own re-creation is not an event
     assert len(got["reasons"]) == TRIALS, got["reasons"]
     assert all("1 owned binding deleted (RoleBinding %s/" % got["namespace"] in r for r in got["reasons"])
+
+    # Changed by hand (kubectl patch): repaired, and the repair (an update by vmo.rbac, as its
+    # managedFields entry says) is not taken for another change: one event, one run.
+    ns = got["namespace"]
+    (name,) = [k[2] for k in fleet.clusters["east"].bindings(fleet.owner) if k[1] == ns]
+    events_before = len(reconciler.events())
+    kubectl(fleet.admins["east"], "patch", "rolebinding", name, "--namespace", ns, "--type=json",
+            "-p", '[{"op": "replace", "path": "/subjects/0/name", "value": "intruder"}]')
+    assert time_until(lambda: not fleet.can_view("east", ns), 10) is not None  # the patch took effect
+    assert time_until(lambda: fleet.can_view("east", ns), MAX_LIMIT) is not None, reconciler.output()[-5000:]
+    reconciler.wait_idle()
+    time.sleep(MIN_INTERVAL + 1)
+    reconciler.wait_idle()
+    reasons = [r for _c, _s, r in reconciler.events()[events_before:]]
+    assert reasons == ["1 owned binding changed (RoleBinding %s/%s)" % (ns, name)], reasons
 
 
 def test_a_burst_of_50_namespaces_leads_to_at_most_3_runs_and_all_get_access(fleet, reconciler):
