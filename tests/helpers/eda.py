@@ -120,11 +120,12 @@ class Rulebook:
                 out.flush()
 
     def output(self) -> str:
-        return "".join(line for _t, line in list(getattr(self, "_lines", [])))
+        """Everything ansible-rulebook said so far (the playbook output comes through a pty: no CRs)."""
+        return "".join(line for _t, line in list(getattr(self, "_lines", []))).replace("\r", "")
 
     def line_times(self, prefix: str):
         """Wall times at which lines starting with ``prefix`` arrived."""
-        return [t for t, line in list(self._lines) if line.startswith(prefix)]
+        return [t for t, line in list(self._lines) if line.lstrip("\r").startswith(prefix)]
 
     def events(self, with_time=False):
         """[(cluster, seq, reason)] the source emitted so far (with_time: (wall time, cluster, seq, reason))."""
