@@ -32,7 +32,6 @@ __metaclass__ = type
 import json
 import os
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 try:
@@ -203,8 +202,8 @@ def build_configuration(params):
         raise ClusterError("kubeconfig: cannot load %s: %s" % (_kubeconfig_label(kubeconfig), _scrub(exc)))
     except Exception as exc:  # pylint: disable=broad-exception-caught
         if _is_yaml_error(exc):
-            raise ClusterError("kubeconfig: %s is not valid YAML (%s)" % (_kubeconfig_label(kubeconfig),
-                                                                         _yaml_problem(exc)))
+            raise ClusterError("kubeconfig: %s is not valid YAML (%s)"
+                               % (_kubeconfig_label(kubeconfig), _yaml_problem(exc)))
         if kubernetes is None or not isinstance(exc, kubernetes.config.ConfigException):
             raise
         raise ClusterError("kubeconfig: cannot use %s%s: %s" % (
@@ -457,12 +456,12 @@ class Cluster(object):
 
     def list_cluster_role_bindings(self, label_selector=None, metadata_only=False):
         return self._list(RBAC + "/clusterrolebindings", label_selector, metadata_only=metadata_only,
-                               what=("list", "clusterrolebindings", "", ""))
+                          what=("list", "clusterrolebindings", "", ""))
 
     def list_role_bindings(self, label_selector=None, metadata_only=False):
         """RoleBindings of every namespace."""
         return self._list(RBAC + "/rolebindings", label_selector, metadata_only=metadata_only,
-                               what=("list", "rolebindings", "", ""))
+                          what=("list", "rolebindings", "", ""))
 
     def list_bindings(self, kind, label_selector=None, metadata_only=False):
         if kind == CRB:
@@ -483,7 +482,7 @@ class Cluster(object):
 
     def list_cluster_roles(self, metadata_only=True, label_selector=None):
         return self._list(RBAC + "/clusterroles", label_selector, metadata_only=metadata_only,
-                               what=("list", "clusterroles", "", ""))
+                          what=("list", "clusterroles", "", ""))
 
     def list_roles(self, metadata_only=True):
         """Roles of every namespace."""

@@ -101,7 +101,8 @@ roles:
       type: str
       sample: create
     reason:
-      description: Why, for example V(missing) or V(rules: 2 permission(s\) to add, 0 to remove).
+      description: >-
+        Why, for example V(missing) or V(rules: 2 permission(s\) to add, 0 to remove).
       type: str
   sample:
     - {name: vmo-rbac-vm-console, action: create, reason: missing}
