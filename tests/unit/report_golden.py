@@ -503,7 +503,7 @@ HEADER = ("# Golden digests of the report renderers (tests/unit/report_golden.py
 
 
 def _renderer():
-    from ansible_collections.vmo.rbac.plugins.module_utils import report
+    from ansible_collections.vmo.rbac.plugins.plugin_utils import report
     return report.render, report.ReportError
 
 
