@@ -34,8 +34,9 @@ from ansible_collections.vmo.rbac.plugins.plugin_utils.report.model import (
 OUTCOMES = {"failure": "failures", "error": "errors", "skipped": "skipped"}
 COUNTS = ("tests", "failures", "errors", "skipped")
 
+
 class Case(namedtuple("Case", "classname name outcome message kind text output",
-                       defaults=(None, "", "", "", ""))):
+                      defaults=(None, "", "", "", ""))):
     """One test case. ``outcome``: None (passed), ``failure``, ``error`` or ``skipped``, with its
     ``message``, ``kind`` (the element's ``type``) and ``text``; ``output``: the case's ``system-out``."""
 
@@ -89,10 +90,10 @@ def _roles(c):
         what = "%s %s" % (text(r.get("kind"), "ClusterRole"), model.qualified(r))
         if r.get("present") is False:
             out.append(Case(c["name"] + ".roles", what + " exists", "failure", what + " is missing",
-                                "role.missing", text(r.get("detail"))))
+                            "role.missing", text(r.get("detail"))))
         else:
             out.append(Case(c["name"] + ".roles", what + " exists",
-                                output=r.get("detail") if r.get("reference") == "differs" else ""))
+                            output=r.get("detail") if r.get("reference") == "differs" else ""))
     return out
 
 
@@ -120,7 +121,7 @@ def _access(c):
             out.append(Case(classname, _case_name(r), "failure", message, "access." + kind, _details(r)))
         elif r.get("ok") is None:
             out.append(Case(classname, _case_name(r), "skipped",
-                                text(r.get("reason")) or "unchecked: no expectation for this role"))
+                            text(r.get("reason")) or "unchecked: no expectation for this role"))
         else:
             out.append(Case(classname, _case_name(r)))
     return out
@@ -177,11 +178,10 @@ def _suite(root, c, generated_at):
         if c["status"] == STATUS_FAILED and not counts["failures"]:
             # The module said "failed" but no item above shows why: never let CI show green.
             _add(suite, counts, Case(c["name"], "validation result", "failure",
-                                         c["msg"] or "the validation did not pass", "validation.failed", c["msg"]))
+                                     c["msg"] or "the validation did not pass", "validation.failed", c["msg"]))
     elif c["status"] == STATUS_ERROR:
         _add(suite, counts, Case(c["name"], "validate cluster %s" % c["name"], "error",
-                                     c["msg"] or "the cluster could not be validated", "cluster.unreachable",
-                                     c["msg"]))
+                                 c["msg"] or "the cluster could not be validated", "cluster.unreachable", c["msg"]))
     else:
         _add(suite, counts, Case(c["name"], "validate cluster %s" % c["name"], "skipped", c["msg"] or "skipped"))
     info = [item for item in items if isinstance(item, Information)]
