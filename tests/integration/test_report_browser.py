@@ -114,7 +114,7 @@ def _rgb(css):
 def test_matrix_page_in_chromium(browser, tmp_path):
     page = tmp_path / "vmo-rbac-report.html"
     page.write_text(html_format.render(sample_results(), title="VMO RBAC fleet report",
-                                   generated_at="2026-11-27 10:00 UTC"), encoding="utf-8")
+                                       generated_at="2026-11-27 10:00 UTC"), encoding="utf-8")
     _open(browser, page)
     assert _console_problems(browser) == []
     assert browser.title == "VMO RBAC fleet report: FAILED"

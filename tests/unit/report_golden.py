@@ -502,7 +502,7 @@ HEADER = ("# Golden digests of the report renderers (tests/unit/report_golden.py
           "# see its docstring). One line per case: the input's digest, then one per format/variant.\n")
 
 
-def _renderer():
+def renderer():
     from ansible_collections.vmo.rbac.plugins.plugin_utils import report
     return report.render, report.ReportError
 
@@ -512,7 +512,7 @@ def main(argv=None):
     ap.add_argument("--update", action="store_true", help="rewrite report_golden.sha256")
     ap.add_argument("--check", action="store_true", help="compare with report_golden.sha256")
     args = ap.parse_args(argv)
-    render, error_type = _renderer()
+    render, error_type = renderer()
     lines = manifest_lines(render, error_type)
     if args.update:
         MANIFEST.write_text(HEADER + "\n".join(lines) + "\n", encoding="utf-8")

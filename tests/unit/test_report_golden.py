@@ -9,7 +9,7 @@ from tests.unit import report_golden as golden
 
 
 def test_golden_corpus_renders_byte_identical():
-    render, error_type = golden._renderer()  # pylint: disable=protected-access
+    render, error_type = golden.renderer()
     want = golden.read_manifest()
     have = golden.read_manifest_lines(golden.manifest_lines(render, error_type))
     assert len(have) >= 300 and set(have) == set(want), "cases added or lost: %s" % sorted(set(have) ^ set(want))
