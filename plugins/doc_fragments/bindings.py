@@ -124,7 +124,7 @@ options:
           - Palette cautions that the C(spectro-vm-*) roles cover the VM management APIs and that opening
             a console needs permissions on the host cluster as well; this grants exactly that, where
             granting C(edit) would also let a user or viewer create and delete VMs.
-          - Defaults to O(console_access). The role must exist (see M(vmo.rbac.vmo_rbac_roles)).
+          - Defaults to O(console_access). The role must exist (see M(vmo.rbac.vmo_cluster_roles)).
         type: bool
   role_set:
     description:

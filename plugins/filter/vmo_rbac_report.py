@@ -26,7 +26,7 @@ description:
   - C(json) gives the results as given plus a C(fleet) summary, with sorted keys.
   - The output is deterministic, the same results give byte-identical text, so a report can be committed
     or compared. No timestamp is added unless O(generated_at) is given.
-  - The module and the role render with the same code (C(plugins/module_utils/report.py)).
+  - The role renders its fleet report with this filter; the code is C(plugins/plugin_utils/report/).
 positional: _input, format, title
 options:
   _input:
@@ -130,7 +130,7 @@ try:
 except ImportError:  # pragma: no cover
     from ansible.module_utils._text import to_text
 
-from ansible_collections.vmo.rbac.plugins.module_utils import report
+from ansible_collections.vmo.rbac.plugins.plugin_utils import report
 
 
 def vmo_rbac_report(results, format="markdown", title=None, generated_at=None):  # pylint: disable=redefined-builtin

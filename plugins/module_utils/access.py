@@ -340,7 +340,7 @@ def evaluate(checks, statuses_by_key):
         mkey = (row["subject"], c.namespace if c.scope != SCOPE_CLUSTER else "", c.scope)
         if mkey not in cells:
             cells[mkey] = {"subject": row["subject"], "personas": list(c.personas),
-                           "scope": _scope_label(c), "scope_kind": c.scope,
+                           "scope": scope_label(c.scope, c.namespace), "scope_kind": c.scope,
                            "cells": {}, "allowed": {}, "expected": {}}
             order.append(mkey)
         entry = cells[mkey]
@@ -354,14 +354,16 @@ def evaluate(checks, statuses_by_key):
     return rows, [cells[k] for k in order]
 
 
-def _scope_label(c):
-    if c.scope == SCOPE_CLUSTER:
+def scope_label(scope, namespace):
+    """How a scope reads in the matrix and in every report: ``(cluster)``, ``(all namespaces)``,
+    ``default (outside scope)``, ``team-a``."""
+    if scope == SCOPE_CLUSTER:
         return "(cluster)"
-    if c.scope == SCOPE_ALL:
+    if scope == SCOPE_ALL:
         return "(all namespaces)"
-    if c.scope == SCOPE_OUTSIDE:
-        return "%s (outside scope)" % c.namespace
-    return c.namespace
+    if scope == SCOPE_OUTSIDE:
+        return "%s (outside scope)" % namespace
+    return namespace
 
 
 def _where(row):

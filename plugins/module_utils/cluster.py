@@ -33,7 +33,6 @@ import json
 import os
 import re
 import socket
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 try:
@@ -82,6 +81,10 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 # asking for an hour) is cut to this, so that every retry stays bounded. urllib3 itself would
 # sleep up to 6 hours per attempt (1.26: without any limit).
 RETRY_AFTER_MAX = 10.0
+ESCALATE_HINT = (
+    "Creating or updating a ClusterRole requires holding every permission it grants, or the 'escalate' verb on "
+    "it (files/automation-roles-clusterrole.yaml grants that for the collection's roles only; see docs/security.md)."
+)
 BIND_HINT = (
     "Granting a role requires holding every permission it grants, or the 'bind' verb on that role "
     "(the shipped ClusterRole vmo-rbac-automation has it for the persona roles; see docs/security.md)."
@@ -201,8 +204,8 @@ def build_configuration(params):
         raise ClusterError("kubeconfig: cannot load %s: %s" % (_kubeconfig_label(kubeconfig), _scrub(exc)))
     except Exception as exc:  # pylint: disable=broad-exception-caught
         if _is_yaml_error(exc):
-            raise ClusterError("kubeconfig: %s is not valid YAML (%s)" % (_kubeconfig_label(kubeconfig),
-                                                                         _yaml_problem(exc)))
+            raise ClusterError("kubeconfig: %s is not valid YAML (%s)"
+                               % (_kubeconfig_label(kubeconfig), _yaml_problem(exc)))
         if kubernetes is None or not isinstance(exc, kubernetes.config.ConfigException):
             raise
         raise ClusterError("kubeconfig: cannot use %s%s: %s" % (
@@ -411,6 +414,8 @@ class Cluster(object):
                 self.identity(), verb, target, server_msg)
             if resource.endswith("bindings") and verb in ("create", "update", "patch"):
                 msg += " " + BIND_HINT
+            elif resource == "clusterroles" and verb in ("create", "update"):
+                msg += " " + ESCALATE_HINT
         elif resp.status == 409:
             msg = "conflict on %s %s: %s" % (verb, target, server_msg)
         elif resp.status == 404:
@@ -453,12 +458,12 @@ class Cluster(object):
 
     def list_cluster_role_bindings(self, label_selector=None, metadata_only=False):
         return self._list(RBAC + "/clusterrolebindings", label_selector, metadata_only=metadata_only,
-                               what=("list", "clusterrolebindings", "", ""))
+                          what=("list", "clusterrolebindings", "", ""))
 
     def list_role_bindings(self, label_selector=None, metadata_only=False):
         """RoleBindings of every namespace."""
         return self._list(RBAC + "/rolebindings", label_selector, metadata_only=metadata_only,
-                               what=("list", "rolebindings", "", ""))
+                          what=("list", "rolebindings", "", ""))
 
     def list_bindings(self, kind, label_selector=None, metadata_only=False):
         if kind == CRB:
@@ -479,7 +484,7 @@ class Cluster(object):
 
     def list_cluster_roles(self, metadata_only=True, label_selector=None):
         return self._list(RBAC + "/clusterroles", label_selector, metadata_only=metadata_only,
-                               what=("list", "clusterroles", "", ""))
+                          what=("list", "clusterroles", "", ""))
 
     def list_roles(self, metadata_only=True):
         """Roles of every namespace."""
@@ -554,6 +559,23 @@ class Cluster(object):
             body["preconditions"] = {"uid": uid}
         return self.request("DELETE", self._binding_path(kind, namespace, name), body=body,
                             what=self._what("delete", kind, namespace, name))
+
+    def create_cluster_role(self, body):
+        return self.request("POST", RBAC + "/clusterroles", body=body,
+                            what=("create", "clusterroles", "", body["metadata"]["name"]))
+
+    def replace_cluster_role(self, body):
+        """PUT; the body's metadata.resourceVersion makes it fail with 409 if the role changed."""
+        name = body["metadata"]["name"]
+        return self.request("PUT", RBAC + "/clusterroles/" + quote(name, safe=""), body=body,
+                            what=("update", "clusterroles", "", name))
+
+    def delete_cluster_role(self, name, uid=None):
+        body = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        if uid:
+            body["preconditions"] = {"uid": uid}
+        return self.request("DELETE", RBAC + "/clusterroles/" + quote(name, safe=""), body=body,
+                            what=("delete", "clusterroles", "", name))
 
     # -------------------------------------------------------------- reviews
 

@@ -58,9 +58,27 @@ def _flags(raw):
     return out
 
 
-def start_module(argument_spec, failure):
+def _check_library(module):
+    if KUBERNETES_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
+    module.no_log_values = connection.unmask_kubeconfig_names(module.no_log_values, module.params)
+
+
+def start_module(argument_spec, failure, parse=None):
     """(module, Declaration, Options) of a vmo.rbac module whose input passed every check that
-    needs no cluster; otherwise fail_json (with ``failure``'s extra keys) naming the field."""
+    needs no cluster; otherwise fail_json (with ``failure``'s extra keys) naming the field.
+
+    ``parse``: for a module without a declaration, its options parser (params -> options); the
+    Declaration is then None."""
+    if parse is not None:
+        module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+        _check_library(module)
+        try:
+            options.check_limits(module.params)
+            options.check_connection(module.params)
+            return module, None, parse(module.params)
+        except SpecError as exc:
+            module.fail_json(msg=str(exc), field=exc.path, **failure)
     raw = _load_params()
     raw = raw if isinstance(raw, dict) else {}
     flags = _flags(raw)
@@ -74,9 +92,7 @@ def start_module(argument_spec, failure):
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if decl is None:  # pragma: no cover - AnsibleModule has refused the boolean already
         module.fail_json(msg="a boolean option could not be read", **failure)
-    if KUBERNETES_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
-    module.no_log_values = connection.unmask_kubeconfig_names(module.no_log_values, module.params)
+    _check_library(module)
     try:
         opts = options.parse(module.params, decl)
     except SpecError as exc:
@@ -84,15 +100,15 @@ def start_module(argument_spec, failure):
     return module, decl, opts
 
 
-def run_module(argument_spec, flow, component, failure, pool_size=4):
+def run_module(argument_spec, flow, component, failure, parse=None):
     """Start the module, connect, run ``flow(decl, opts, cluster, check_mode, diff)`` and exit.
 
     The flow returns the module result; its ``warnings`` are shown as Ansible warnings and a
-    true ``failed`` fails the task with the whole result."""
-    module, decl, opts = start_module(argument_spec, failure)
+    true ``failed`` fails the task with the whole result. ``parse``: see start_module."""
+    module, decl, opts = start_module(argument_spec, failure, parse)
     try:
         cluster = Cluster(connection.connection_params(module.params), component=component,
-                          pool_size=max(pool_size, opts.concurrency))
+                          pool_size=opts.concurrency)
         result = flow(decl, opts, cluster, check_mode=module.check_mode, diff=module._diff)
     except SpecError as exc:
         module.fail_json(msg=str(exc), field=exc.path, **failure)

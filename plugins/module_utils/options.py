@@ -29,6 +29,7 @@ VALIDATE_ARG_SPEC = dict(
     fail_on_drift=dict(type="bool", default=True),
     concurrency=dict(type="int", default=16),
     audit_privileged=dict(type="bool", default=False),
+    pending_enforce=dict(type="bool", default=False),
 )
 
 # option: (lowest, highest, lowest is exclusive, unit); None is no bound.
@@ -43,7 +44,7 @@ LIMITS = {
 Options = namedtuple(
     "Options",
     "state purge require_roles wait_for_roles wait_for_api_server check_bindings check_access matrix fail_on_drift "
-    "concurrency audit_privileged",
+    "concurrency audit_privileged pending_enforce",
 )
 
 
@@ -105,4 +106,5 @@ def parse(params, decl):
         fail_on_drift=_get(params, "fail_on_drift", VALIDATE_ARG_SPEC),
         concurrency=_get(params, "concurrency", VALIDATE_ARG_SPEC),
         audit_privileged=bool(params.get("audit_privileged")),
+        pending_enforce=bool(params.get("pending_enforce")),
     )

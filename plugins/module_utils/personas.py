@@ -80,6 +80,7 @@ def privileged_reach(kind, name):
         return "the kubelet of node %r" % name.split(":", 2)[2]
     return "an identity the API server itself assigns (names under system: are reserved for Kubernetes)"
 
+
 # --------------------------------------------------------------------------------------
 # Capabilities: what "can do" means in API terms. Each check is
 # (verb, api group, resource, subresource). "namespaced" capabilities are asked inside a

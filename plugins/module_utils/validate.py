@@ -142,6 +142,8 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         rows, matrix_rows = access.evaluate(checks, by_key)
     privileged = privileged_subjects(cluster) if opts.audit_privileged else []
 
+    if opts.pending_enforce:
+        mark_pending(obs.plan, drift, rows)
     result = summarize(cluster, obs.desired, roles, drift, rows, opts.check_bindings, obs.scopes)
     result.update(access=rows, matrix=matrix_rows, capabilities=list(opts.matrix["capabilities"]),
                   privileged=privileged, roles=roles, drift=drift,
@@ -154,23 +156,41 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     return result
 
 
+def mark_pending(the_plan, drift, rows):
+    """The enforce step of this run was a dry run: the drift it planned, and the failed access checks
+    of the subjects whose bindings it would change, are pending (not failures). Anything else still
+    fails: a missing role, a subject the plan does not touch, excess access from elsewhere."""
+    touched = set()
+    for a in the_plan.actions:
+        for b in (a.desired, a.observed):
+            if b is not None:
+                touched.update(subject_label(s) for s in b.subjects)
+    for d in drift:
+        d["pending"] = True
+    for r in rows:
+        if r["ok"] is False and r["subject"] in touched:
+            r["pending"] = True
+
+
 def summarize(cluster, desired, roles, drift, rows, check_bindings, scopes=()):
     """The verdict and the counts (pure): every role, binding and checked access row is a check.
 
     A grant whose rules matched no namespace proves nothing: it counts as an unchecked entry (and
     its warning says so), never as a passed check."""
-    access_failed = [r for r in rows if r["ok"] is False]
+    access_failed = [r for r in rows if r["ok"] is False and not r.get("pending")]
+    pending = sum(1 for d in drift if d.get("pending")) + sum(1 for r in rows if r.get("pending"))
     unchecked = sum(1 for r in rows if r["ok"] is None)
     binding_checks = len(desired) + sum(1 for d in drift if d["action"] in ("delete", "conflict"))
     role_failed = [r for r in roles if not r["present"]]
     total = len(roles) + (binding_checks if check_bindings else 0) + len(rows) - unchecked
-    failed = len(role_failed) + len(drift) + len(access_failed)
+    failed = len(role_failed) + sum(1 for d in drift if not d.get("pending")) + len(access_failed)
     return {
         "changed": False,
         "cluster": cluster.params.get("context") or cluster.host,
         "passed": failed == 0,
         "summary": {"checks": total, "passed": total - failed, "failed": failed, "drift": len(drift),
                     "unchecked": unchecked, "unchecked_entries": sum(1 for m in scopes if m.empty),
+                    "pending": pending,
                     "subjects": len(access.grants_by_subject(desired)), "requests": 0, "seconds": 0.0},
     }
 
@@ -180,6 +200,10 @@ def summary_message(result, decl, missing, waited):
     unproven = ""
     if s.get("unchecked_entries"):
         unproven = " Not proven: %s." % " ".join(result["warnings"])
+    if result["passed"] and s.get("pending"):
+        return ("RBAC on %s will validate once the planned changes are made: %d checks passed, %d pending on the "
+                "enforce step's plan (check mode).%s" % (result["cluster"], s["checks"] - s["pending"], s["pending"],
+                                                         unproven))
     if result["passed"]:
         return "RBAC validated on %s: %d checks passed (%d subjects, no drift)%s.%s" % (
             result["cluster"], s["checks"], s["subjects"],

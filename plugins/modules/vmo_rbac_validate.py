@@ -76,6 +76,15 @@ options:
         rules (information for the report, never a failure).
     type: bool
     default: false
+  pending_enforce:
+    description:
+      - Say that the enforce step of this run was a dry run (check mode), as the role does under
+        C(--check). The drift that M(vmo.rbac.vmo_role_binding) has planned, and the failed access checks
+        of the subjects whose bindings it would change, are then reported as pending (C(pending=true))
+        and do not fail the validation. Everything else still does (a missing role, a subject the
+        plan does not touch).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full

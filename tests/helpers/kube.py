@@ -22,6 +22,7 @@ from tests.controlplane import controlplane as cp
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_ROLES = ROOT / "files" / "reference-roles.yaml"
+CONSOLE_ROLE = ROOT / "files" / "console-role.yaml"
 KUBEVIRT_ROLES = ROOT / "tests" / "fixtures" / "kubevirt-roles.yaml"
 KUBEVIRT_CRDS = ROOT / "tests" / "fixtures" / "kubevirt-crds.yaml"
 RBAC_GROUP = "rbac.authorization.k8s.io"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import report
+from ansible_collections.vmo.rbac.plugins.plugin_utils.report import html_format, model
 from tests.unit.test_report import HOSTILE, hostile_results, sample_results
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,8 +113,8 @@ def _rgb(css):
 
 def test_matrix_page_in_chromium(browser, tmp_path):
     page = tmp_path / "vmo-rbac-report.html"
-    page.write_text(report.to_html(sample_results(), title="VMO RBAC fleet report",
-                                   generated_at="2026-11-27 10:00 UTC"), encoding="utf-8")
+    page.write_text(html_format.render(sample_results(), title="VMO RBAC fleet report",
+                                       generated_at="2026-11-27 10:00 UTC"), encoding="utf-8")
     _open(browser, page)
     assert _console_problems(browser) == []
     assert browser.title == "VMO RBAC fleet report: FAILED"
@@ -177,14 +177,14 @@ def test_matrix_page_in_chromium(browser, tmp_path):
 
 def test_hostile_names_stay_text_in_chromium(browser, tmp_path):
     page = tmp_path / "hostile.html"
-    page.write_text(report.to_html(hostile_results(), title='<script>alert("t")</script>'), encoding="utf-8")
+    page.write_text(html_format.render(hostile_results(), title='<script>alert("t")</script>'), encoding="utf-8")
     _open(browser, page)  # an injected alert() would make every later call fail
     assert _console_problems(browser) == []
     assert browser.execute_script("return document.scripts.length") == 0
     assert browser.execute_script("return document.images.length") == 0
     assert browser.find_element("css selector", "h1").text == '<script>alert("t")</script>'
     row = browser.find_element("css selector", "tr.has-violation")
-    assert row.get_attribute("data-subject") == "Group " + report._x(HOSTILE)
+    assert row.get_attribute("data-subject") == "Group " + model.clean(HOSTILE)
     assert HOSTILE in row.find_element("css selector", "th .who").text
     assert row.find_element("css selector", "td.cell.violation").text.split()[:2] == ["\u2717", "EXCESS"]
     _full_page_png(browser, tmp_path / "hostile.png")

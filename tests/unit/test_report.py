@@ -1,4 +1,4 @@
-"""Report renderers (plugins/module_utils/report.py) and the vmo_rbac_report filter.
+"""Report renderers (plugins/plugin_utils/report/) and the vmo_rbac_report filter.
 
 The sample fleet below is built the way vmo_rbac_validate builds its result (one access row per
 subject x scope x capability check, a compact matrix, drift items, role checks) from the shipped
@@ -26,10 +26,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas, report
+from ansible_collections.vmo.rbac.plugins.module_utils import access, personas
+from ansible_collections.vmo.rbac.plugins.plugin_utils import report
+from ansible_collections.vmo.rbac.plugins.plugin_utils.report import (
+    html_format,
+    json_format,
+    junit_format,
+    markdown_format,
+    model,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-REPORT_PY = ROOT / "plugins" / "module_utils" / "report.py"
+REPORT_PACKAGE = ROOT / "plugins" / "plugin_utils" / "report"
 
 HOSTILE = 'evil<script>alert("x")</script>|pipe&amp; \'q\' `tick` *star* _u_ [l](http://x) é漢字🙂'
 
@@ -250,8 +258,8 @@ def parse_html(text):
 # -------------------------------------------------------------------- fleet
 
 
-def test_fleet_summary_counts(results):
-    f = report.fleet_summary(results)
+def test_fleet_counts(results):
+    f = model.fleet(model.clusters(results))
     v1 = results[0]["summary"]
     v2 = results[1]["summary"]
     assert f["passed"] is False
@@ -263,7 +271,7 @@ def test_fleet_summary_counts(results):
 
 
 def test_clusters_normalize_cells(results):
-    norm = report.clusters(results)
+    norm = model.clusters(results)
     cells = dict(((m["subject"], m["scope"]), m["cells"]) for m in norm[0]["matrix"])
     assert cells[("Group auditors", "team-a")]["vm.delete"].kind == "excess"
     assert cells[("Group auditors", "team-a")]["vm.delete"].allowed is True
@@ -281,8 +289,8 @@ def test_clusters_normalize_cells(results):
 def test_matrix_is_derived_when_absent(results):
     without = copy.deepcopy(results[0])
     del without["matrix"], without["capabilities"]
-    a = report.clusters([results[0]])[0]
-    b = report.clusters([without])[0]
+    a = model.clusters([results[0]])[0]
+    b = model.clusters([without])[0]
     assert [(m["subject"], m["scope"], m["scope_kind"]) for m in a["matrix"]] == \
         [(m["subject"], m["scope"], m["scope_kind"]) for m in b["matrix"]]
     for ma, mb in zip(a["matrix"], b["matrix"]):
@@ -295,7 +303,7 @@ def test_matrix_is_derived_when_absent(results):
 
 
 def test_markdown_fleet_and_sections(results):
-    text = report.to_markdown(results)
+    text = markdown_format.render(results)
     assert text.startswith("# VMO RBAC validation report\n")
     assert "**FAILED**: 1 of 3 clusters passed; 1 not validated;" in text
     fleet = md_tables(text)[0]
@@ -320,7 +328,7 @@ def test_markdown_fleet_and_sections(results):
 
 
 def test_markdown_matrix_marks(results):
-    text = report.to_markdown(results)
+    text = markdown_format.render(results)
     tables = md_tables(text)
     matrix = [t for t in tables if md_cells(t[0])[:3] == ["Subject", "Personas", "Scope"]]
     assert len(matrix) == 2  # vmo-1 and vmo-2; none for the unreachable cluster
@@ -341,7 +349,7 @@ def test_markdown_matrix_marks(results):
 
 
 def test_markdown_escapes_hostile_names():
-    text = report.to_markdown(hostile_results(), title="T|<i>x</i>")
+    text = markdown_format.render(hostile_results(), title="T|<i>x</i>")
     assert not re.search(r"(?<!\\)<", text), "every < is backslash-escaped"
     assert "\x07" not in text
     assert "# T\\|\\<i\\>x\\</i\\>" in text
@@ -359,8 +367,8 @@ def test_markdown_escapes_hostile_names():
 
 
 def test_markdown_empty_and_minimal():
-    assert "no cluster results" in report.to_markdown([])
-    text = report.to_markdown([{"cluster": "bare", "passed": True}])
+    assert "no cluster results" in markdown_format.render([])
+    text = markdown_format.render([{"cluster": "bare", "passed": True}])
     assert "| bare | \u2705 passed | 0 | 0 | 0 | 0 |" in text
     assert "No access checks in this result." in text
 
@@ -369,7 +377,7 @@ def test_markdown_empty_and_minimal():
 
 
 def _junit(results, **kw):
-    text = report.to_junit(results, **kw)
+    text = junit_format.render(results, **kw)
     assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n')
     return text, ET.fromstring(text.encode("utf-8"))
 
@@ -454,7 +462,7 @@ def test_junit_escapes_hostile_names_and_roundtrips():
     assert "<script>" not in text and "\x07" not in text
     assert root.get("name") == 'a "title" <&>'
     suite = root.findall("testsuite")[0]
-    assert suite.get("name") == report._x(HOSTILE) and suite.get("timestamp") == "2026-11-27T10:00:00Z"
+    assert suite.get("name") == model.clean(HOSTILE) and suite.get("timestamp") == "2026-11-27T10:00:00Z"
     names = [c.get("classname") for c in suite.findall("testcase")]
     assert "%s.Group %s.ns|<b>" % (HOSTILE, HOSTILE) in names
     assert "%s.User o'brien \"the\" & co.team-a" % HOSTILE in names
@@ -472,7 +480,7 @@ def test_junit_empty_fleet_is_an_error():
 
 
 def test_html_structure(results):
-    text = report.to_html(results)
+    text = html_format.render(results)
     assert text.startswith("<!DOCTYPE html>\n<html lang=\"en\">")
     p = parse_html(text)
     tags = [t for t, _a in p.tags]
@@ -507,7 +515,7 @@ def test_html_structure(results):
 
 
 def test_html_escapes_hostile_names():
-    text = report.to_html(hostile_results(), title='<script>alert(1)</script> "&"')
+    text = html_format.render(hostile_results(), title='<script>alert(1)</script> "&"')
     p = parse_html(text)
     tags = [t for t, _a in p.tags]
     assert "script" not in tags and "img" not in tags and "b" not in tags and "a" in tags  # fleet anchors only
@@ -525,27 +533,27 @@ def h_unescaped_in(p, value):
 
 def test_html_passed_fleet_and_empty():
     ok = sample_results()[1]
-    text = report.to_html([ok], title="Green")
+    text = html_format.render([ok], title="Green")
     assert "FLEET PASSED" in text and 'data-state="violation"' not in text
-    assert "No cluster results to report." in report.to_html([])
+    assert "No cluster results to report." in html_format.render([])
 
 
 # ---------------------------------------------------------------------- JSON
 
 
 def test_json(results):
-    text = report.to_json(results, title="Fleet", generated_at="2026-11-27")
+    text = json_format.render(results, title="Fleet", generated_at="2026-11-27")
     doc = json.loads(text)
     assert doc["clusters"] == results
     assert doc["title"] == "Fleet" and doc["generated_at"] == "2026-11-27"
-    assert doc["fleet"] == report.fleet_summary(results)
+    assert doc["fleet"] == model.fleet(model.clusters(results))
     assert text == json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    assert "generated_at" not in json.loads(report.to_json(results))
+    assert "generated_at" not in json.loads(json_format.render(results))
 
 
 def test_json_tolerates_non_json_values():
     r = {"cluster": "c", "passed": True, "summary": {"checks": 1}, "extra": {"b", "a"}, "t": ("x", 1)}
-    doc = json.loads(report.to_json([r]))
+    doc = json.loads(json_format.render([r]))
     assert doc["clusters"][0]["extra"] == ["a", "b"] and doc["clusters"][0]["t"] == ["x", 1]
 
 
@@ -564,7 +572,7 @@ def test_deterministic(results, fmt):
 def test_deterministic_across_processes():
     """Byte-identical output in fresh interpreters with different hash seeds (no set/dict-order leaks)."""
     code = ("import hashlib, sys; sys.path[:0] = [%r, %r]; from tests.unit import test_report as t; "
-            "from ansible_collections.vmo.rbac.plugins.module_utils import report; "
+            "from ansible_collections.vmo.rbac.plugins.plugin_utils import report; "
             "r = t.sample_results() + t.hostile_results(); "
             "print(hashlib.sha256(''.join(report.render(r, f) for f in report.FORMATS).encode()).hexdigest())"
             % (str(ROOT / ".build" / "collections"), str(ROOT)))
@@ -583,18 +591,18 @@ def test_deterministic_across_processes():
 
 
 def test_input_shapes(results):
-    single = report.to_markdown(results[0])
+    single = markdown_format.render(results[0])
     assert "| vmo-1 |" in single and "vmo-2" not in single
-    keyed = report.clusters({"b-host": {"failed": True, "msg": "down"}, "a-host": results[1]})
+    keyed = model.clusters({"b-host": {"failed": True, "msg": "down"}, "a-host": results[1]})
     assert [(c["name"], c["status"]) for c in keyed] == [("vmo-2", "passed"), ("b-host", "error")]
-    loop = report.clusters({"results": results, "changed": False, "msg": "All items completed"})
+    loop = model.clusters({"results": results, "changed": False, "msg": "All items completed"})
     assert [c["name"] for c in loop] == ["vmo-1", "vmo-2", "vmo-3"]
-    unreachable = report.clusters([{"unreachable": True, "msg": "ssh: no"}])
+    unreachable = model.clusters([{"unreachable": True, "msg": "ssh: no"}])
     assert unreachable[0]["status"] == "error" and unreachable[0]["name"] == "cluster 1"
-    skipped = report.clusters([{"cluster": "s", "skipped": True, "skip_reason": "Conditional result was False"}])
+    skipped = model.clusters([{"cluster": "s", "skipped": True, "skip_reason": "Conditional result was False"}])
     assert skipped[0]["status"] == "skipped"
-    assert report.fleet_summary([{"cluster": "s", "skipped": True}])["passed"] is False
-    drift_only = report.clusters([{"cluster": "d", "drift": [{"kind": "RoleBinding", "name": "x"}]}])
+    assert model.fleet(model.clusters([{"cluster": "s", "skipped": True}]))["passed"] is False
+    drift_only = model.clusters([{"cluster": "d", "drift": [{"kind": "RoleBinding", "name": "x"}]}])
     assert drift_only[0]["status"] == "failed" and drift_only[0]["summary"]["failed"] == 1
 
 
@@ -623,37 +631,58 @@ def test_any_names_stay_well_formed(name, ns):
     r = cluster_result(name, [("User", name, "viewer", [ns])], flips={("User " + name, ns, "vm.delete")},
                        drift=[{"kind": "RoleBinding", "namespace": ns, "name": name, "problem": name,
                                "fix": name, "action": "update"}])
-    root = ET.fromstring(report.to_junit([r]).encode("utf-8"))
+    root = ET.fromstring(junit_format.render([r]).encode("utf-8"))
     suite = root.find("testsuite")
-    assert suite.get("name") == report._x(name)
+    assert suite.get("name") == model.clean(name)
     assert int(suite.get("failures")) == 2
-    page = parse_html(report.to_html([r]))
+    page = parse_html(html_format.render([r]))
     assert sum(1 for a, _t in page.cells if a["data-state"] == "violation") == 1
-    for t in md_tables(report.to_markdown([r])):
+    for t in md_tables(markdown_format.render([r])):
         assert all(len(md_cells(x)) == len(md_cells(t[0])) for x in t)
-    assert json.loads(report.to_json([r]))["clusters"][0]["cluster"] == name
+    assert json.loads(json_format.render([r]))["clusters"][0]["cluster"] == name
 
 
-# ------------------------------------------------------------ the module_utils contract
+# ------------------------------------------------------------ the package's shape
 
 
-def test_report_py_is_pure_and_python39():
-    src = REPORT_PY.read_text(encoding="utf-8")
-    tree = ast.parse(src, feature_version=(3, 9))
-    stdlib = {"__future__", "html", "json", "re", "xml.etree.ElementTree", "shlex", "collections.abc"}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            assert all(a.name in stdlib for a in node.names), ast.dump(node)
-        elif isinstance(node, ast.ImportFrom):
-            assert node.module in stdlib, node.module
-    assert "from __future__ import absolute_import, division, print_function" in src
-    assert "__metaclass__ = type" in src
-    assert not re.search(r"\b(datetime|time\.time|random|uuid|os\.environ)\b", src)
+def test_report_package_is_pure():
+    """Standard library and the collection's own pure code only: no Ansible, no clock, no randomness."""
+    stdlib = {"__future__", "html", "json", "re", "xml.etree.ElementTree", "shlex", "collections", "collections.abc"}
+    own = ("ansible_collections.vmo.rbac.plugins.module_utils", "ansible_collections.vmo.rbac.plugins.plugin_utils.report")
+    files = sorted(REPORT_PACKAGE.glob("*.py"))
+    assert [f.name for f in files] == ["__init__.py", "html_format.py", "html_style.py", "json_format.py",
+                                       "junit_format.py", "markdown_format.py", "model.py"]
+    for path in files:
+        src = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.Import):
+                assert all(a.name in stdlib for a in node.names), (path.name, ast.dump(node))
+            elif isinstance(node, ast.ImportFrom):
+                assert node.module in stdlib or node.module.startswith(own), (path.name, node.module)
+        assert "from __future__ import absolute_import, division, print_function" in src, path.name
+        assert "__metaclass__ = type" in src, path.name
+        assert not re.search(r"\b(datetime|time\.time|random|uuid|os\.environ)\b", src), path.name
 
 
-def test_capability_descriptions_match_personas():
-    assert report.CAPABILITY_DESCRIPTIONS == dict(
-        (name, cap["description"]) for name, cap in personas.CAPABILITIES.items())
+@pytest.mark.parametrize("fmt", [markdown_format, junit_format, html_format], ids=lambda m: m.__name__.split(".")[-1])
+def test_every_format_shows_every_section(fmt):
+    """A part of a cluster added to model.SECTIONS fails here until every format shows it."""
+    names = [name for name, _function in fmt.SECTIONS]
+    assert set(names) == set(model.SECTIONS), "sections missing: %s, unknown: %s" % (
+        sorted(set(model.SECTIONS) - set(names)), sorted(set(names) - set(model.SECTIONS)))
+    assert all(callable(function) for _name, function in fmt.SECTIONS)
+
+
+def test_shared_vocabulary_comes_from_module_utils(results):
+    """Scope labels, capability descriptions and personas are read from access and personas, not copied."""
+    for scope, ns in (("cluster", ""), ("all-namespaces", ""), ("outside", "default"), ("namespace", "team-a")):
+        assert model.scope_label(scope, ns) == access.scope_label(scope, ns)
+    assert (model.scope_label("outside", ""), model.scope_label("namespace", "")) == ("? (outside scope)", "(cluster)")
+    assert model.PERSONAS is personas.PERSONAS
+    page = html_format.render(results)
+    for name, cap in personas.CAPABILITIES.items():
+        assert '<th scope="col" class="cap" title="%s">%s</th>' % (cap["description"], name) in page
+    assert model.capability_description("custom.thing") == ""
 
 
 # ------------------------------------------------------------------- filter plugin
@@ -665,10 +694,10 @@ def test_filter_plugin(results):
     from ansible_collections.vmo.rbac.plugins.filter.vmo_rbac_report import FilterModule
 
     f = FilterModule().filters()["vmo_rbac_report"]
-    assert f(results) == report.to_markdown(results)
-    assert f(results, "html", "T") == report.to_html(results, title="T")
+    assert f(results) == markdown_format.render(results)
+    assert f(results, "html", "T") == html_format.render(results, title="T")
     assert f(results, format="junit", generated_at="2026-01-01T00:00:00Z") == \
-        report.to_junit(results, generated_at="2026-01-01T00:00:00Z")
+        junit_format.render(results, generated_at="2026-01-01T00:00:00Z")
     with pytest.raises(AnsibleFilterError, match=r"argument 'format': unknown format 'yaml'"):
         f(results, "yaml")
     with pytest.raises(AnsibleFilterError, match=r"argument '_input \(the results\)'.*got str"):

@@ -31,7 +31,8 @@ VALIDATE = {"vmo_rbac_capabilities": "capabilities", "vmo_rbac_concurrency": "co
 CONNECTION = {"vmo_rbac_" + k: k for k in ("kubeconfig", "context", "host", "api_key", "ca_cert", "client_cert",
                                            "client_key", "validate_certs", "request_timeout", "api_retries",
                                            "proxy", "no_proxy", "impersonate_user", "impersonate_groups")}
-ROLE_ONLY = {"vmo_rbac_mode", "vmo_rbac_report_dir", "vmo_rbac_report_formats", "vmo_rbac_report_title"}
+ROLE_ONLY = {"vmo_rbac_mode", "vmo_rbac_report_dir", "vmo_rbac_report_formats", "vmo_rbac_report_title",
+             "vmo_rbac_cluster_roles"}
 
 
 def _comparable(spec: dict) -> dict:
@@ -46,6 +47,12 @@ def _comparable(spec: dict) -> dict:
     if sub:
         out["options"] = {k: _comparable(v) for k, v in sub.items()}
     return out
+
+
+def test_the_cluster_roles_variable_takes_what_the_module_takes():
+    from ansible_collections.vmo.rbac.plugins.module_utils import cluster_roles
+
+    assert _comparable(SPEC["vmo_rbac_cluster_roles"]) == _comparable(cluster_roles.CLUSTER_ROLES_ARG_SPEC["roles"])
 
 
 def _module_spec(option: str) -> dict:
