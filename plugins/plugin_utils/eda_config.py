@@ -210,8 +210,11 @@ def load_inventory(sources, pattern):
     from ansible.utils.collection_loader import AnsibleCollectionConfig
     from ansible.vars.manager import VariableManager
 
+    for source in sources:
+        if not os.path.exists(source):
+            raise ConfigError("inventory: %s does not exist" % source)
     if AnsibleCollectionConfig.collection_finder is None:
-        init_plugin_loader()  # inventory plugins are found through it, as in ansible-playbook
+        init_plugin_loader()  # inventory plugins (also a collection's) are found through it, as in ansible-playbook
     loader = DataLoader()
     if C.DEFAULT_VAULT_PASSWORD_FILE or C.DEFAULT_VAULT_IDENTITY_LIST:
         from ansible.cli import CLI
@@ -219,9 +222,6 @@ def load_inventory(sources, pattern):
         files = [C.DEFAULT_VAULT_PASSWORD_FILE] if C.DEFAULT_VAULT_PASSWORD_FILE else []
         loader.set_vault_secrets(CLI.setup_vault_secrets(
             loader, vault_ids=C.DEFAULT_VAULT_IDENTITY_LIST, vault_password_files=files, ask_vault_pass=False))
-    for source in sources:
-        if not os.path.exists(source):
-            raise ConfigError("inventory: %s does not exist" % source)
     try:
         inventory = InventoryManager(loader=loader, sources=list(sources))
         variables = VariableManager(loader=loader, inventory=inventory)

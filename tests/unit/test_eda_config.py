@@ -3,12 +3,43 @@ the very inventory the enforce playbook reads (Ansible's own inventory code, on 
 modules' connection options and K8S_AUTH_* fallbacks, settings, and errors that name the
 argument but never a credential."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import yaml
 
 from ansible_collections.vmo.rbac.plugins.plugin_utils import eda_config as cfg
 
 TOKEN = "s3cr3t-token-value"
+COLLECTIONS = Path(__file__).resolve().parents[2] / ".build" / "collections"
+# Reading an inventory initialises Ansible's plugin loader and collection finder, process-wide (as
+# in the event source's process); the inventory tests run it in a child process so that it does
+# not change how later tests in this pytest process import the collection.
+CHILD = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.vmo.rbac.plugins.plugin_utils import eda_config as cfg
+try:
+    _settings, targets = cfg.resolve(json.loads(sys.argv[2]))
+    print(json.dumps({"targets": [[t.name, t.owner, t.params] for t in targets]}))
+except cfg.ConfigError as exc:
+    print(json.dumps({"error": str(exc)}))
+"""
+
+
+def resolve_with_inventory(args, env=None):
+    """cfg.resolve(args) in a child process: {name: (owner, params)}; raises ConfigError as it would."""
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(COLLECTIONS), json.dumps(args)], capture_output=True,
+                          text=True, check=False, timeout=120, env=dict(os.environ, **(env or {})))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "error" in out:
+        raise cfg.ConfigError(out["error"])
+    return {name: (owner, params) for name, owner, params in out["targets"]}
 
 
 @pytest.fixture(autouse=True)
@@ -88,20 +119,18 @@ def inventory(tmp_path):
     return inv
 
 
-def test_clusters_and_connections_come_from_the_playbooks_inventory(inventory, monkeypatch):
-    monkeypatch.setenv("ANSIBLE_INVENTORY", str(inventory))
-    _s, targets = cfg.resolve({})
-    got = {t.name: (t.owner, t.params["kubeconfig"], t.params["context"], t.params["request_timeout"],
-                    t.params["validate_certs"]) for t in targets}
+def test_clusters_and_connections_come_from_the_playbooks_inventory(inventory):
+    targets = resolve_with_inventory({}, env={"ANSIBLE_INVENTORY": str(inventory)})
+    got = {name: (owner, p["kubeconfig"], p["context"], p["request_timeout"], p["validate_certs"])
+           for name, (owner, p) in targets.items()}
     assert got == {"prod-east": ("vmo-rbac", str(inventory.parent / "fleet.kubeconfig"), "prod-east", 30.0, None),
                    "prod-west": ("west", str(inventory.parent / "fleet.kubeconfig"), "prod-west", 7.0, False)}
 
 
 def test_the_group_selects_the_hosts(inventory):
-    _s, targets = cfg.resolve({"inventory": str(inventory), "group": "prod-west"})
-    assert [t.name for t in targets] == ["prod-west"]
+    assert list(resolve_with_inventory({"inventory": str(inventory), "group": "prod-west"})) == ["prod-west"]
     with pytest.raises(cfg.ConfigError, match="no host matches 'nothing'"):
-        cfg.resolve({"inventory": str(inventory), "group": "nothing"})
+        resolve_with_inventory({"inventory": str(inventory), "group": "nothing"})
 
 
 def test_a_missing_inventory_is_named(tmp_path):
@@ -113,5 +142,5 @@ def test_a_failing_template_names_the_variable_not_its_value(inventory):
     (inventory / "host_vars" / "prod-east.yml").write_text(yaml.safe_dump({
         "vmo_rbac_api_key": "%s{{ undefined_thing }}" % TOKEN, "vmo_rbac_host": "https://east"}))
     with pytest.raises(cfg.ConfigError) as exc:
-        cfg.resolve({"inventory": str(inventory)})
+        resolve_with_inventory({"inventory": str(inventory)})
     assert "prod-east: cannot evaluate vmo_rbac_api_key" in str(exc.value) and TOKEN not in str(exc.value)
