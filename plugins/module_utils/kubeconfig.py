@@ -287,9 +287,11 @@ def _yaml_position(exc):
     return " (line %d, column %d%s)" % (mark.line + 1, mark.column + 1, ": " + problem if problem else "")
 
 
+_KINDS = {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}
+
+
 def _kind(value):
-    return {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value),
-                                                                                            type(value).__name__)
+    return _KINDS.get(type(value), type(value).__name__)
 
 
 # ------------------------------------------------------------- the client's loading
@@ -487,4 +489,3 @@ def redact_entries(message):
     client names each entry by its whole content ("Expected key user in /path/{'name': 'admin',
     'token': '...'}"), so a misplaced key would put a token or key data into the message."""
     return _ENTRY_REPR.sub("{...}", str(message))
-

@@ -65,8 +65,8 @@ def fleet_kubeconfig(cluster, ident, path: Path, others: int = 20, unknown_key: 
     """A kubeconfig with ``cluster`` among ``others`` unreachable ones, each with a CA and a client
     certificate as inline data; ``unknown_key`` adds a key the static reader does not know to the
     cluster's user (the connection stays the same: the client ignores it)."""
-    b64 = lambda p: base64.b64encode(Path(p).read_bytes()).decode()  # noqa: E731
-    ca, cert, key = b64(cluster.ca), b64(ident.params["client_cert"]), b64(ident.params["client_key"])
+    ca, cert, key = (base64.b64encode(Path(p).read_bytes()).decode()
+                     for p in (cluster.ca, ident.params["client_cert"], ident.params["client_key"]))
     user = {"client-certificate-data": cert, "client-key-data": key}
     if unknown_key:
         user["x-bench-unknown"] = "hand this kubeconfig to the client"
@@ -122,7 +122,7 @@ def main(argv=None):
                 run_module(params, collections)
             load_before = os.getloadavg()
             samples = {name: [] for name in cases}
-            for _ in range(args.reps):
+            for _rep in range(args.reps):
                 for name, (params, collections) in cases.items():
                     cpu, wall, result = run_module(params, collections)
                     assert not result["changed"] and result["api_requests"] <= 5, result

@@ -39,8 +39,8 @@ def write_kubeconfig(path: Path, cluster, contexts: dict, current: str = "decoy"
                         {"name": "decoy", "cluster": {"server": "https://127.0.0.1:1", "insecure-skip-tls-verify": True}}],
            "users": [{"name": "u-" + name, "user": user} for name, user in contexts.items()] +
                     [{"name": "decoy", "user": {"token": "decoy"}}],
-           "contexts": [{"name": name, "context": {"cluster": cluster.name, "user": "u-" + name,
-                                                    "namespace": "default"}} for name in contexts] +
+           "contexts": [{"name": name, "context": {"cluster": cluster.name, "user": "u-" + name, "namespace": "default"}}
+                        for name in contexts] +
                        [{"name": "decoy", "context": {"cluster": "decoy", "user": "decoy"}}]}
     path.write_text(yaml.safe_dump(doc))
     path.chmod(0o600)

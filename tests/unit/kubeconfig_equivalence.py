@@ -85,7 +85,7 @@ def outcome(params, route):
         finally:
             static_kubeconfig.read = read
         view = describe(c)
-    except Exception as exc:  # pylint: disable=broad-exception-caught - any failure is an outcome
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # any failure is an outcome
         return {"error": "%s: %s" % (type(exc).__name__, exc), "decision": decision}
     if view["authorization"]:
         try:
