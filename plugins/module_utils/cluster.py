@@ -52,6 +52,7 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     urllib3 = Retry = None
     KUBERNETES_IMPORT_ERROR = exc
 
+from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
 
@@ -60,8 +61,9 @@ def _kubernetes():
 
     Importing it loads every API class and model of the client: about 0.7 to 0.9 s of CPU, most
     of a module run (measured in docs/performance.md). Direct credentials (host plus a token or
-    a client certificate, what AWX's Kubernetes credential injects) need none of it; kubeconfig
-    files, exec and auth-provider plugins and the in-cluster service account go through it.
+    a client certificate, what AWX's Kubernetes credential injects) need none of it, nor do kubeconfig
+    files with static credentials (module_utils/kubeconfig.py); exec and auth-provider plugins, the
+    in-cluster service account and proxies go through it.
     """
     import kubernetes.client  # pylint: disable=import-outside-toplevel
     import kubernetes.config  # pylint: disable=import-outside-toplevel
@@ -182,7 +184,20 @@ def build_configuration(params):
     # Direct credentials: host with a token or a client certificate; no kubeconfig is read. Without
     # a proxy they need nothing of the kubernetes package either.
     direct = bool(host and (params.get("api_key") or (params.get("client_cert") and params.get("client_key"))))
-    if direct and not params.get("proxy"):
+    # --- static kubeconfig: a kubeconfig with static credentials is read by module_utils/kubeconfig.py
+    # without importing the kubernetes package (proven equal to the client: tests/unit/test_kubeconfig.py);
+    # exec, auth-provider, in-cluster, proxies and anything not proven go to the official client below.
+    static = None
+    if not direct:
+        try:
+            static, _handed_off_because = static_kubeconfig.read(params)
+        except static_kubeconfig.KubeconfigError as exc:
+            raise ClusterError(exc.message)
+    # --- end of the static kubeconfig
+    if static is not None:
+        cfg = static
+        kubernetes = None
+    elif direct and not params.get("proxy"):
         cfg = DirectConfiguration(host.rstrip("/"))
         kubernetes = None
     else:
@@ -191,7 +206,7 @@ def build_configuration(params):
     kubeconfig = params.get("kubeconfig")
     context = params.get("context")
     try:
-        if direct:
+        if direct or static is not None:
             pass
         elif kubeconfig or context:
             _load_kubeconfig(cfg, kubeconfig, context, params.get("persist_config"))
@@ -209,7 +224,8 @@ def build_configuration(params):
         if kubernetes is None or not isinstance(exc, kubernetes.config.ConfigException):
             raise
         raise ClusterError("kubeconfig: cannot use %s%s: %s" % (
-            _kubeconfig_label(kubeconfig), " with context %r" % context if context else "", _scrub(exc)))
+            _kubeconfig_label(kubeconfig), " with context %r" % context if context else "",
+            _scrub(static_kubeconfig.redact_entries(exc))))
 
     if host:
         cfg.host = host.rstrip("/")
@@ -331,7 +347,7 @@ class Cluster(object):
             respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
         )
         self.retry.backoff_max = 4.0  # urllib3 2.x reads this attribute; 1.26 uses BACKOFF_MAX
-        if isinstance(self.cfg, DirectConfiguration):
+        if isinstance(self.cfg, (DirectConfiguration, static_kubeconfig.StaticConfiguration)):
             self.pool = self.cfg.pool_manager()
             self._client = None
         else:
@@ -354,7 +370,7 @@ class Cluster(object):
         if not token and self.cfg.api_key and self.cfg.api_key.get("BearerToken"):
             token = self.cfg.get_api_key_with_prefix("BearerToken")
         if token:
-            if not token.lower().startswith("bearer "):
+            if not token.lower().startswith(("bearer ", "basic ")):  # a kubeconfig's username/password: Basic
                 token = "Bearer " + token
             headers["Authorization"] = token
             secret = token.split(" ", 1)[1]

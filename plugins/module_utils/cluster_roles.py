@@ -7,7 +7,8 @@ Sets (``ROLE_SETS``): ``personas`` (the four spectro-vm-* reference roles, for p
 clusters without the VMO pack), ``legacy`` (spectro-list-namespaces, spectro-list-vmtemplates)
 and ``console`` (vmo-rbac-vm-console, which console_access binds).
 
-A missing role is created, carrying the labels that say the collection owns it; an owned role
+A missing role is created, carrying the labels that say the collection owns it (first without
+rules, then updated with them: see ``_apply``); an owned role
 whose rules differ gets the shipped rules (the collection is authoritative for its own roles,
 so extra rules are removed, as ``kubectl auth reconcile --remove-extra-permissions`` would); a
 role of the same name that the collection does not own, such as the real spectro-vm-* roles of
@@ -115,7 +116,13 @@ def _summary(role):
 def _apply(cluster, a):
     try:
         if a.action == "create":
-            cluster.create_cluster_role(_body(a.desired))
+            # Created without rules, then given them: RBAC's escalation check for a create cannot see
+            # the role's name (a POST to the collection), so 'escalate' limited by resourceNames (the
+            # least-privilege ClusterRole) only works for the update. An empty role grants nothing.
+            empty = _body(a.desired)
+            empty["rules"] = []
+            made = cluster.create_cluster_role(empty)
+            cluster.replace_cluster_role(_body(a.desired, made))
         elif a.action == "update":
             cluster.replace_cluster_role(_body(a.desired, a.observed))
         else:

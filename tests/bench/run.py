@@ -9,7 +9,8 @@ Runs, in this order (each on clusters of its own, started and stopped by the ben
 - bench_validate.py  ~1,000 access checks: vmo_rbac_validate vs kubectl auth can-i loop
 - bench_scaling.py   steady state at 84, 400, 2,000 bindings; draws docs/img/enforce-scaling.png
 - bench_fleet.py     the role over 10 clusters with forks=10 vs one cluster
-- bench_startup.py   one module process: direct credentials (no `kubernetes` import) vs kubeconfig
+- bench_startup.py   one module process: direct credentials and a static kubeconfig context (no
+                     `kubernetes` import) vs a kubeconfig the client loads
 - bench_eda.py       event-driven reconcile with ansible-rulebook: new namespace / deleted binding to
                      access (20 trials), a burst of 50 namespaces, an API server restart, idle CPU
 

@@ -29,7 +29,7 @@ RB_MODULE = "vmo.rbac.vmo_role_binding"
 VALIDATE_MODULE = "vmo.rbac.vmo_rbac_validate"
 BINDINGS = ("clusterrolebindings.rbac.authorization.k8s.io", "rolebindings.rbac.authorization.k8s.io")
 PERSONA_ROLES = ("admin", "edit", "view", "spectro-list-namespaces", "spectro-list-vmtemplates", "spectro-vm-admin",
-                 "spectro-vm-power-user", "spectro-vm-user", "spectro-vm-viewer")
+                 "spectro-vm-power-user", "spectro-vm-user", "spectro-vm-viewer", "vmo-rbac-vm-console")
 
 # What the automation identity may do, and why (docs/security.md), beyond what every authenticated
 # user may (system:basic-user, system:discovery, system:public-info-viewer): (resource, names, verbs).
@@ -44,7 +44,7 @@ EXPECTED_AUTOMATION = {
     ("roles.rbac.authorization.k8s.io", (), ("list",)),
     # what subjects may do (vmo_rbac_validate)
     ("subjectaccessreviews.authorization.k8s.io", (), ("create",)),
-    # grant the persona roles, and nothing else without holding its permissions
+    # grant the persona roles (and the console role), and nothing else without holding its permissions
     *(("clusterroles.rbac.authorization.k8s.io", (name,), ("bind",)) for name in PERSONA_ROLES),
 }
 
