@@ -278,8 +278,11 @@ async def main(queue, args):
     def report(cluster, changes):
         with lock:
             added = coalescer.add(cluster, changes, time.monotonic())
-        if added:
-            loop.call_soon_threadsafe(wake.set)
+        if added and not stop.is_set():
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # the loop closed: ansible-rulebook is shutting down
+                pass
 
     watches = [ClusterWatch(t, settings, report, stop) for t in targets]
     for w in watches:
