@@ -26,6 +26,7 @@ import base64
 import binascii
 import json
 import re
+import threading
 
 try:
     from urllib.parse import quote, urlencode, urlsplit
@@ -203,6 +204,7 @@ class PaletteClient(object):
             self.pool = urllib3.PoolManager(num_pools=2, maxsize=pool_size, cert_reqs="CERT_NONE")
         self.requests = 0
         self.log = []
+        self._count = threading.Lock()
 
     # ----------------------------------------------------------------- transport
 
@@ -227,7 +229,8 @@ class PaletteClient(object):
         if query:
             url += "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
         data = json.dumps(body, separators=(",", ":")).encode("utf-8") if body is not None else None
-        self.requests += 1
+        with self._count:
+            self.requests += 1
         try:
             resp = self.pool.request(method, url, body=data, headers=self._headers(project, accept, data is not None),
                                      retries=self.retry, timeout=self.timeout, preload_content=True)
