@@ -138,8 +138,9 @@ def privileged_subjects(cluster):
     return out
 
 
-def validate(params, cluster):
-    """Run every requested check against one cluster; returns the module result."""
+def validate(params, cluster, palette=None):
+    """Run every requested check against one cluster; returns the module result. ``palette``: the
+    Palette client with backend=palette."""
     started = time.monotonic()
     decl = engine.declaration_from_params(params)
     concurrency = params.get("concurrency")
@@ -148,17 +149,27 @@ def validate(params, cluster):
         raise SpecError("concurrency", "must be between 1 and 256")
     matrix = access.build_matrix(decl.role_set, params.get("capabilities") or None)
 
-    obs = engine.observe_plan(decl, cluster, mode="present", purge=bool(params.get("purge")), require_roles=False)
-    roles, missing = role_checks(decl, obs.desired, cluster, params.get("wait_for_roles") or 0)
+    # --- backend: drift of the cluster's bindings, or of its Palette RBAC settings (palette_backend.py)
+    if params.get("backend") == "palette":
+        from ansible_collections.vmo.rbac.plugins.module_utils import palette_backend
 
-    drift = drift_items(obs.plan) if params.get("check_bindings", True) else []
+        desired, namespaces, drift = palette_backend.observe_drift(
+            decl, params, cluster, palette, check_bindings=params.get("check_bindings", True))
+    else:
+        obs = engine.observe_plan(decl, cluster, mode="present", purge=bool(params.get("purge")),
+                                  require_roles=False)
+        desired, namespaces = obs.desired, obs.state.namespaces
+        drift = drift_items(obs.plan) if params.get("check_bindings", True) else []
+    # --- end of backend
+    roles, missing = role_checks(decl, desired, cluster, params.get("wait_for_roles") or 0)
+
     rows, matrix_rows = [], []
     if params.get("check_access", True):
-        existing = sorted(obs.state.namespaces) if obs.state.namespaces is not None else \
+        existing = sorted(namespaces) if namespaces is not None else \
             sorted(cluster.list_namespaces()[0])
         role_bindings = cluster.list_items(RBAC_PATH + "/rolebindings", what=("list", "rolebindings", "", ""))
-        checks = access.build_checks(obs.desired, matrix, existing,
-                                     access.bound_elsewhere(role_bindings, obs.desired))
+        checks = access.build_checks(desired, matrix, existing,
+                                     access.bound_elsewhere(role_bindings, desired))
         specs, index, _keys = access.unique_reviews(checks)
         statuses = cluster.subject_access_reviews(specs, concurrency=concurrency)
         by_key = dict((access.review_key(s), st) for s, st in zip(specs, statuses))
@@ -167,7 +178,7 @@ def validate(params, cluster):
 
     access_failed = [r for r in rows if r["ok"] is False]
     unchecked = sum(1 for r in rows if r["ok"] is None)
-    binding_checks = len(obs.desired) + sum(1 for d in drift if d["action"] in ("delete", "conflict"))
+    binding_checks = len(desired) + sum(1 for d in drift if d["action"] in ("delete", "conflict"))
     role_failed = [r for r in roles if not r["present"]]
     total = len(roles) + (binding_checks if params.get("check_bindings", True) else 0) + len(rows) - unchecked
     failed = len(role_failed) + len(drift) + len(access_failed)
@@ -177,7 +188,7 @@ def validate(params, cluster):
         "cluster": params.get("context") or cluster.host,
         "passed": passed,
         "summary": {"checks": total, "passed": total - failed, "failed": failed, "drift": len(drift),
-                    "unchecked": unchecked, "subjects": len(access.grants_by_subject(obs.desired)),
+                    "unchecked": unchecked, "subjects": len(access.grants_by_subject(desired)),
                     "requests": 0, "seconds": 0.0},
         "roles": roles,
         "drift": drift,
@@ -187,6 +198,8 @@ def validate(params, cluster):
         "privileged": privileged,
     }
     result["summary"]["requests"] = cluster.requests
+    if palette is not None:
+        result["palette_requests"] = palette.requests
     result["summary"]["seconds"] = round(time.monotonic() - started, 3)
     result["msg"] = summary_message(result, decl, missing, params.get("wait_for_roles") or 0)
     return result

@@ -30,6 +30,10 @@ description:
     that group, ServiceAccounts as C(system:serviceaccount:<namespace>:<name>) with the ServiceAccount
     groups; each also carries C(system:authenticated), as every real identity does. OIDC prefixes are
     applied exactly as the enforcer applies them.
+  - With O(backend=palette) the bindings are checked in the cluster's Palette RBAC settings (the drift is
+    what M(vmo.rbac.vmo_role_binding) with O(backend=palette) would change there), and access is proved
+    on the cluster with SubjectAccessReviews as for the other backend, since Palette's agent names the
+    bindings it creates.
   - Never writes; works in check mode, so scheduled drift jobs can run with C(--check).
   - Render the result as Markdown, JUnit XML, HTML or JSON with the P(vmo.rbac.vmo_rbac_report#filter) filter.
 author:
@@ -37,6 +41,7 @@ author:
 extends_documentation_fragment:
   - vmo.rbac.bindings
   - vmo.rbac.connection
+  - vmo.rbac.palette
 options:
   check_bindings:
     description:
@@ -280,10 +285,16 @@ msg:
   description: A readable summary (the failure message when O(fail_on_drift) fails the task).
   returned: always
   type: str
+palette_requests:
+  description: With O(backend=palette), how many requests the module sent to Palette.
+  returned: with O(backend=palette)
+  type: int
+  sample: 1
 """
 
-from ansible_collections.vmo.rbac.plugins.module_utils import auth, engine, validation
+from ansible_collections.vmo.rbac.plugins.module_utils import auth, engine, palette_backend, validation
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import Cluster, ClusterError
+from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteError
 from ansible_collections.vmo.rbac.plugins.module_utils.common import start_module
 from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError
 
@@ -292,15 +303,23 @@ def argument_spec():
     spec = dict(engine.DECLARATION_ARG_SPEC)
     spec.update(validation.VALIDATE_ARG_SPEC)
     spec.update(auth.CONNECTION_ARG_SPEC)
+    spec.update(palette_backend.PALETTE_ARG_SPEC)
     return spec
 
 
 def main():
     module = start_module(argument_spec(), dict(passed=False))  # bad input fails before connecting
+    problem = palette_backend.check_params(module.params)
+    if problem:
+        module.fail_json(msg="%s: %s" % problem, field=problem[0], passed=False)
     try:
         cluster = Cluster(auth.connection_params(module.params), component="vmo_rbac_validate",
                           pool_size=module.params["concurrency"])
-        result = validation.validate(module.params, cluster)
+        palette = palette_backend.client_from_params(module.params, "vmo_rbac_validate") \
+            if module.params["backend"] == "palette" else None
+        result = validation.validate(module.params, cluster, palette=palette)
+    except PaletteError as exc:
+        module.fail_json(msg=exc.message, passed=False, status=exc.status)
     except SpecError as exc:
         module.fail_json(msg=str(exc), field=exc.path, passed=False)
     except ClusterError as exc:

@@ -27,12 +27,25 @@ description:
     makes no writes.
   - Bad input, missing namespaces and missing roles fail before the first write, naming the field.
   - Use M(vmo.rbac.vmo_rbac_validate) to prove what the subjects can actually do.
+  - With O(backend=palette) the same declaration is written into the cluster's RBAC settings in Palette
+    instead (one GET, and one PUT when something changes); see docs/palette.md.
 author:
   - vmo.rbac contributors (@vmo-rbac)
 extends_documentation_fragment:
   - vmo.rbac.bindings
   - vmo.rbac.connection
+  - vmo.rbac.palette
 options:
+  wait:
+    description:
+      - With O(backend=palette), seconds to wait after the write until the declared access is in force
+        on the cluster, asked with SubjectAccessReviews through the cluster connection (Palette's agent
+        applies the settings asynchronously). For each declared binding and subject, the first rule of
+        the bound role is asked. V(0) does not wait.
+      - Only grants are waited for; a removed grant may still be allowed through another binding.
+      - Only with O(backend=palette): the kubernetes backend's bindings are in force when it returns.
+    type: int
+    default: 0
   state:
     description:
       - V(present) makes the declared grants exist exactly as declared.
@@ -113,6 +126,17 @@ EXAMPLES = r"""
   vmo.rbac.vmo_role_binding:
     purge: true
     bindings: "{{ vmo_rbac_bindings }}"
+
+- name: Keep the bindings in Palette (cluster Settings, RBAC); wait until Palette's agent applied them
+  vmo.rbac.vmo_role_binding:
+    backend: palette
+    palette_cluster_uid: "{{ palette_cluster_uid }}"      # set by the vmo.rbac.palette inventory
+    palette_project_uid: "{{ palette_project_uid }}"
+    kubeconfig: "{{ vmo_rbac_kubeconfig }}"               # namespaces, roles, waiting
+    wait: 300
+    bindings: "{{ vmo_rbac_bindings }}"
+  environment:
+    SPECTROCLOUD_APIKEY: "{{ palette_api_key }}"
 
 - name: Withdraw a grant
   vmo.rbac.vmo_role_binding:
@@ -226,10 +250,26 @@ api_requests:
   returned: always
   type: int
   sample: 4
+palette_requests:
+  description: With O(backend=palette), how many requests the module sent to Palette (retries not counted).
+  returned: with O(backend=palette)
+  type: int
+  sample: 2
+palette_cluster_uid:
+  description: With O(backend=palette), the Palette cluster written to.
+  returned: with O(backend=palette)
+  type: str
+waited:
+  description: With O(wait), how long the access took to be in force (C(seconds)), how many access checks
+    proved it (C(checks)) and how many rounds were asked (C(rounds)).
+  returned: with O(backend=palette) and O(wait) greater than 0, outside check mode
+  type: dict
+  sample: {seconds: 1.42, checks: 6, rounds: 3}
 """
 
-from ansible_collections.vmo.rbac.plugins.module_utils import auth, engine
+from ansible_collections.vmo.rbac.plugins.module_utils import auth, engine, palette_backend
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import Cluster, ClusterError
+from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteError
 from ansible_collections.vmo.rbac.plugins.module_utils.common import start_module
 from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError
 
@@ -241,14 +281,29 @@ def argument_spec():
         require_roles=dict(type="bool", default=True),
     )
     spec.update(auth.CONNECTION_ARG_SPEC)
+    spec.update(palette_backend.PALETTE_ARG_SPEC)
+    spec.update(palette_backend.WAIT_ARG_SPEC)
     return spec
 
 
 def main():
     module = start_module(argument_spec(), dict(changed=False))  # bad input fails before connecting
+    problem = palette_backend.check_params(module.params)
+    if problem:
+        module.fail_json(msg="%s: %s" % problem, field=problem[0], changed=False)
     try:
-        cluster = Cluster(auth.connection_params(module.params), component="vmo_role_binding")
-        result = engine.enforce(module.params, cluster, check_mode=module.check_mode, diff=module._diff)
+        if module.params["backend"] == "palette":
+            result = palette_backend.enforce(
+                module.params, palette_backend.client_from_params(module.params, "vmo_role_binding"),
+                lambda: Cluster(auth.connection_params(module.params), component="vmo_role_binding"),
+                check_mode=module.check_mode, diff=module._diff)
+        else:
+            cluster = Cluster(auth.connection_params(module.params), component="vmo_role_binding")
+            result = engine.enforce(module.params, cluster, check_mode=module.check_mode, diff=module._diff)
+    except PaletteError as exc:
+        module.fail_json(msg=exc.message, changed=False, status=exc.status)
+    except palette_backend.WaitError as exc:
+        module.fail_json(msg=str(exc), **exc.result)
     except SpecError as exc:
         module.fail_json(msg=str(exc), field=exc.path, changed=False)
     except engine.PreflightError as exc:

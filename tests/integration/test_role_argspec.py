@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.vmo.rbac.plugins.module_utils import auth, engine, validation
+from ansible_collections.vmo.rbac.plugins.module_utils import auth, engine, palette_backend, validation
 from tests.helpers.ansible import run_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,16 @@ VALIDATE = {"vmo_rbac_capabilities": "capabilities", "vmo_rbac_concurrency": "co
             "vmo_rbac_fail_on_drift": "fail_on_drift"}
 CONNECTION = {"vmo_rbac_" + k: k for k in ("kubeconfig", "context", "host", "api_key", "ca_cert", "client_cert",
                                            "client_key", "validate_certs", "request_timeout", "api_retries")}
-ROLE_ONLY = {"vmo_rbac_mode", "vmo_rbac_report_dir", "vmo_rbac_report_formats", "vmo_rbac_report_title"}
+ROLE_ONLY = {"vmo_rbac_mode", "vmo_rbac_report_dir", "vmo_rbac_report_formats", "vmo_rbac_report_title",
+             "vmo_rbac_inventory_error"}
+# The backend options (palette_backend.PALETTE_ARG_SPEC); the cluster and project uids default to the
+# inventory plugin's host variables, the others are left undefined like the connection ones.
+BACKEND = {"vmo_rbac_backend": "backend", "vmo_rbac_palette_cluster_uid": "palette_cluster_uid",
+           "vmo_rbac_palette_project_uid": "palette_project_uid", "vmo_rbac_palette_wait": "wait"}
+PALETTE_CONNECTION = {"vmo_rbac_palette_" + k: "palette_" + k for k in ("host", "api_key", "validate_certs", "ca_cert")}
+# Role defaults that differ from the module's on purpose: the role validates right after enforcing,
+# so with the palette backend it waits for Palette's agent by default.
+DEFAULT_DIFFERS = {"vmo_rbac_palette_wait"}
 
 
 def _comparable(spec: dict) -> dict:
@@ -46,25 +55,28 @@ def _comparable(spec: dict) -> dict:
 
 
 def _module_spec(option: str) -> dict:
-    for spec in (engine.DECLARATION_ARG_SPEC, validation.VALIDATE_ARG_SPEC, auth.CONNECTION_ARG_SPEC):
+    for spec in (engine.DECLARATION_ARG_SPEC, validation.VALIDATE_ARG_SPEC, auth.CONNECTION_ARG_SPEC,
+                 palette_backend.PALETTE_ARG_SPEC, palette_backend.WAIT_ARG_SPEC):
         if option in spec:
             return spec[option]
     raise KeyError(option)
 
 
 def test_every_role_variable_is_specified_and_every_spec_is_a_variable():
-    assert set(SPEC) == set(DECLARATION) | set(VALIDATE) | set(CONNECTION) | ROLE_ONLY
+    assert set(SPEC) == (set(DECLARATION) | set(VALIDATE) | set(CONNECTION) | ROLE_ONLY | set(BACKEND)
+                         | set(PALETTE_CONNECTION))
     # every variable with a default is documented in defaults/main.yml, connection ones are left undefined
-    assert set(DEFAULTS) == set(SPEC) - set(CONNECTION)
+    assert set(DEFAULTS) == set(SPEC) - set(CONNECTION) - set(PALETTE_CONNECTION)
 
 
-@pytest.mark.parametrize("variable", sorted(set(DECLARATION) | set(VALIDATE) | set(CONNECTION)))
+@pytest.mark.parametrize("variable", sorted(set(DECLARATION) | set(VALIDATE) | set(CONNECTION) | set(BACKEND)
+                                            | set(PALETTE_CONNECTION)))
 def test_role_variable_accepts_what_the_module_option_accepts(variable):
-    option = {**DECLARATION, **VALIDATE, **CONNECTION}[variable]
+    option = {**DECLARATION, **VALIDATE, **CONNECTION, **BACKEND, **PALETTE_CONNECTION}[variable]
     module = _module_spec(option)
     role = SPEC[variable]
     assert _comparable(role) == _comparable(module), variable
-    if variable in DEFAULTS and "default" in module:
+    if variable in DEFAULTS and "default" in module and variable not in DEFAULT_DIFFERS:
         assert DEFAULTS[variable] == module["default"], "%s defaults differ from the module's %s" % (variable, option)
         assert role.get("default") == module["default"]
     if module.get("no_log"):
