@@ -167,6 +167,7 @@ kubeconfig: admin
 #   ansible-playbook -i fleet.palette.yml vmo.rbac.enforce
 """
 
+import difflib
 import hashlib
 import os
 import stat
@@ -256,7 +257,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
-        self._read_config_data(path)
+        config = self._read_config_data(path)
+        unknown = sorted(k for k in config if k not in self._options)
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], list(self._options), n=1)
+            self._fail(unknown[0], "unknown option%s; the options are in "
+                                   "`ansible-doc -t inventory vmo.rbac.palette`" % (
+                                       " (did you mean %r?)" % close[0] if close else ""))
         settings = self._settings()
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache") and cache

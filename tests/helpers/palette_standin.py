@@ -232,6 +232,9 @@ class PaletteStandIn:
         self.api_key = api_key or "pk-" + uuid.uuid4().hex + uuid.uuid4().hex
         self.agent_delay = agent_delay
         self.lock = threading.RLock()
+        # bravado-core's validators share one jsonschema RefResolver, whose scope stack is not
+        # thread-safe (concurrent validations corrupt it): validation is serialised.
+        self._validating = threading.Lock()
         self.projects: dict[str, dict] = {}
         self.clusters: dict[str, StandInCluster] = {}
         self.requests: list[dict] = []
@@ -395,7 +398,8 @@ class PaletteStandIn:
         # The request, against the specification (bravado-core), then strictly (undeclared fields).
         req = _Request(path_params, query, {"Content-Type": headers.get("content-type", "")}, body)
         try:
-            params = unmarshal_request(req, op)
+            with self._validating:
+                params = unmarshal_request(req, op)
         except (SwaggerMappingError, ValidationError, ValueError) as exc:
             self._violation("%s %s: request does not fit the specification: %s" % (method, path, _short(exc)))
             return self._finish(record, op, 400, {"code": "BadRequest", "message": _short(exc)})
@@ -404,13 +408,17 @@ class PaletteStandIn:
                 self._violation("%s %s: query parameter %r is not in the specification" % (method, path, name))
                 return self._finish(record, op, 400, {"code": "BadRequest", "message": "unknown parameter " + name})
         body_param = next((p for p in op.params.values() if p.location == "body"), None)
+        if body_param is not None and params.get(body_param.name) is not None:
+            with self._validating:
+                extra = undeclared(self.spec, body_param.param_spec["schema"], json.loads(body))
+        else:
+            extra = []
         if body_param is None and body:
             self._violation("%s %s: a body, but the operation takes none" % (method, path))
             return self._finish(record, op, 400, {"code": "BadRequest", "message": "unexpected body"})
         if body_param is not None and params.get(body_param.name) is not None:
             # The operations see the body as sent (bravado-core fills in defaults when unmarshalling).
             params[body_param.name] = json.loads(body)
-            extra = undeclared(self.spec, body_param.param_spec["schema"], params[body_param.name])
             if extra:
                 self._violation("%s %s: request body has properties the specification does not declare: %s"
                                 % (method, path, ", ".join(extra[:5])))
@@ -493,10 +501,12 @@ class PaletteStandIn:
                 return "no Content-Disposition header"
             return ""
         try:
-            validate_response(rspec, op, _Response(content_type, raw, headers))
+            with self._validating:
+                validate_response(rspec, op, _Response(content_type, raw, headers))
         except (SwaggerMappingError, ValidationError, ValueError) as exc:
             return _short(exc)
-        extra = undeclared(self.spec, schema, json.loads(raw))
+        with self._validating:
+            extra = undeclared(self.spec, schema, json.loads(raw))
         if extra:
             return "properties the specification does not declare: %s" % ", ".join(extra[:5])
         return ""
@@ -751,7 +761,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = dict((k.lower(), v) for k, v in self.headers.items())
-        status, content_type, raw, extra = self.standin.handle(self.command, self.path, headers, body)
+        try:
+            status, content_type, raw, extra = self.standin.handle(self.command, self.path, headers, body)
+        except Exception as exc:  # noqa: BLE001 - a bug of the stand-in fails the test, never hangs it
+            self.standin._violation("%s %s: the stand-in failed: %r" % (self.command, self.path, exc))
+            status, content_type, raw, extra = 500, "application/json", b'{"code":"StandInBug"}', {}
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(raw)))
