@@ -43,7 +43,7 @@ options:
         applies the settings asynchronously). For each declared binding and subject, the first rule of
         the bound role is asked. V(0) does not wait.
       - Only grants are waited for; a removed grant may still be allowed through another binding.
-      - Only with O(backend=palette): the kubernetes backend's bindings are in force when it returns.
+      - Only with O(backend=palette); the kubernetes backend's bindings are in force when it returns.
     type: int
     default: 0
   state:
