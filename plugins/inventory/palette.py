@@ -278,8 +278,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 fleet, update_cache = None, True
         if fleet is None:
             fleet = self._fetch(settings)
-        if update_cache:
-            self._cache[cache_key] = fleet
+            if update_cache:
+                self._cache[cache_key] = fleet
+        else:
+            fleet = dict(fleet, requests=0)  # served from the cache: no request this time
         self._populate(fleet, settings)
 
     @staticmethod
