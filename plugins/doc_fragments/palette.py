@@ -39,7 +39,7 @@ options:
   palette_project_uid:
     description:
       - The uid of the cluster's project (sent as the C(ProjectUid) header); omit it for a tenant-scope
-        cluster. The inventory plugin M(vmo.rbac.palette#inventory) sets C(palette_project_uid) per host.
+        cluster. The inventory plugin P(vmo.rbac.palette#inventory) sets C(palette_project_uid) per host.
     type: str
   palette_cluster_uid:
     description:

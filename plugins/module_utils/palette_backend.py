@@ -254,11 +254,11 @@ def wait_for_access(cluster, desired, timeout, result=None, interval=1.0):
         now = time.monotonic()
         if now >= deadline:
             names = sorted(set(label for label, _spec in pending))
+            shown = "; ".join(names[:5]) + (" ..." if len(names) > 5 else "")
             raise WaitError(
                 "Palette accepted the RBAC settings, but after %ds %d of %d access checks are not in force on the "
-                "cluster yet: %s%s. Palette's agent applies them asynchronously: check the cluster's health in "
-                "Palette, or raise wait" % (timeout, len(pending), len(probes), "; ".join(names[:5]),
-                                           " ..." if len(names) > 5 else ""),
+                "cluster yet: %s. Palette's agent applies them asynchronously: check the cluster's health in "
+                "Palette, or raise wait" % (timeout, len(pending), len(probes), shown),
                 dict(result or {}, changed=bool((result or {}).get("changed"))))
         time.sleep(min(interval, max(0.05, deadline - now)))
         interval = min(interval * 1.5, 5.0)

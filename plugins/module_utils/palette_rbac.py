@@ -151,9 +151,9 @@ def classify(items, owner):
 
 
 def _conflict(it, why):
+    uid = " (uid %s)" % it.uid if it.uid else ""
     return {"item": it.name or "(unnamed)", "uid": it.uid,
-            "message": "Palette RBAC item %r%s %s" % (it.name or "(unnamed)", " (uid %s)" % it.uid if it.uid else "",
-                                                       why)}
+            "message": "Palette RBAC item %r%s %s" % (it.name or "(unnamed)", uid, why)}
 
 
 def owned_bindings(ours):
