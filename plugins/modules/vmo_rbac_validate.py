@@ -32,11 +32,18 @@ description:
     applied exactly as the enforcer applies them.
   - Never writes; works in check mode, so scheduled drift jobs can run with C(--check).
   - Render the result as Markdown, JUnit XML, HTML or JSON with the P(vmo.rbac.vmo_rbac_report#filter) filter.
+  - With O(backend=palette) the bindings are checked in the cluster's Palette RBAC settings (the drift is
+    what M(vmo.rbac.vmo_role_binding) with O(backend=palette) would change there), and access is proved
+    on the cluster with SubjectAccessReviews as for the other backend, since Palette's agent names the
+    bindings it creates.
+  - Never writes; works in check mode, so scheduled drift jobs can run with C(--check).
+  - Render the result as Markdown, JUnit XML, HTML or JSON with the P(vmo.rbac.vmo_rbac_report#filter) filter.
 author:
   - vmo.rbac contributors (@vmo-rbac)
 extends_documentation_fragment:
   - vmo.rbac.bindings
   - vmo.rbac.connection
+  - vmo.rbac.palette
 options:
   check_bindings:
     description:
@@ -289,9 +296,14 @@ msg:
   description: A readable summary (the failure message when O(fail_on_drift) fails the task).
   returned: always
   type: str
+palette_requests:
+  description: With O(backend=palette), how many requests the module sent to Palette.
+  returned: with O(backend=palette)
+  type: int
+  sample: 1
 """
 
-from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, options, validate
+from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, options, palette_backend, validate
 from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_module
 
 
@@ -299,6 +311,7 @@ def argument_spec():
     spec = dict(declaration.DECLARATION_ARG_SPEC)
     spec.update(options.VALIDATE_ARG_SPEC)
     spec.update(connection.CONNECTION_ARG_SPEC)
+    spec.update(palette_backend.PALETTE_ARG_SPEC)
     return spec
 
 
