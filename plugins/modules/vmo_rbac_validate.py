@@ -165,6 +165,10 @@ summary:
     - C(checks) run, C(passed), C(failed), C(drift) items, C(unchecked) access checks (no expectation
       known), C(subjects) checked, C(requests) sent to the API server, and C(seconds) the module took
       from parsing the declaration to the last answer.
+    - C(unchecked_entries), the grants whose O(bindings[].namespace_regex) or
+      O(bindings[].namespace_selector) matched no namespace (nothing proven for them, see RV(warnings)).
+    - C(pending), with O(pending_enforce), the drift items and access checks the enforce step's dry run
+      planned to fix (not counted as failures).
   returned: always
   type: dict
   sample: {checks: 412, passed: 412, failed: 0, drift: 0, unchecked: 0, subjects: 6, requests: 398, seconds: 0.9}
@@ -247,8 +251,11 @@ access:
         V(all-namespaces) (cluster-wide grants) or V(cluster) (cluster-scoped capability).
       type: str
     expected:
-      description: The answer the matrix expects; null when no expectation is known (unchecked).
-      type: bool
+      description:
+        - The answer the matrix expects, V(true) or V(false); null when no expectation is known (unchecked).
+        - V(optional) when either answer is right (console access through the C(spectro-vm-*) persona roles
+          alone, see the personas documentation); RV(access[].note) then says how to get console access.
+      type: raw
     allowed:
       description: The API server's answer.
       type: bool
@@ -258,6 +265,15 @@ access:
     reason:
       description: The API server's reason (which binding allowed it), or why the check was not made.
       type: str
+    note:
+      description: With an V(optional) expectation that was denied, how to get that access.
+      type: str
+      returned: when there is something to say
+    pending:
+      description: With O(pending_enforce), true for a failed check of a subject whose bindings the enforce
+        step's dry run planned to change (not counted as a failure).
+      type: bool
+      returned: with O(pending_enforce), on such checks
 matrix:
   description: Compact subject x scope x capability view, C(ok), C(violation) or C(unchecked) per cell.
   returned: always
@@ -273,6 +289,38 @@ matrix:
       expected: {vm.view: true, vm.delete: false}
 capabilities:
   description: The capability names checked, in matrix order.
+  returned: always
+  type: list
+  elements: str
+scopes:
+  description: One entry per grant with O(bindings[].namespace_regex) or O(bindings[].namespace_selector) rules.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    entry:
+      description: The field of the rules, for example C(bindings[3].namespace_regex).
+      type: str
+    rules:
+      description: The rules as matched (a negated regular expression as C(~/.../)).
+      type: list
+      elements: str
+    namespaces:
+      description: The namespaces the rules matched.
+      type: list
+      elements: str
+    skipped_protected:
+      description: The protected namespaces the rules would have matched (O(protected_namespaces)).
+      type: list
+      elements: str
+    matched_nothing:
+      description: True when the rules matched no namespace (the grant is unchecked, not proven).
+      type: bool
+  sample:
+    - {entry: "bindings[2].namespace_regex", rules: ["/.*/"], namespaces: [team-a, web-app-1],
+       skipped_protected: [kube-node-lease, kube-public, kube-system], matched_nothing: false}
+warnings:
+  description: One line per grant whose rules matched no namespace (shown as Ansible warnings too).
   returned: always
   type: list
   elements: str

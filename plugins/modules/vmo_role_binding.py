@@ -234,6 +234,17 @@ bindings:
         vmo.rbac/owner: vmo-rbac
         vmo.rbac/persona: admin
         vmo.rbac/scope: cluster
+scopes:
+  description:
+    - One entry per grant with O(bindings[].namespace_regex) or O(bindings[].namespace_selector) rules, what
+      they matched and which protected namespaces they skipped (see M(vmo.rbac.vmo_rbac_validate)'s RV(vmo.rbac.vmo_rbac_validate#module:scopes)).
+    - A grant whose rules matched no namespace is also a warning (an error with O(strict_scopes=true)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {entry: "bindings[2].namespace_regex", rules: ["~/^(kube|cluster)[-].+/"], namespaces: [team-a],
+       skipped_protected: [], matched_nothing: false}
 field:
   description: On invalid input, the option that is wrong, for example C(bindings[2].service_accounts[0]).
   returned: on failure caused by the input
