@@ -100,16 +100,8 @@ def agent_bindings(cluster, cluster_uid):
 
 
 def remove_agent_bindings(cluster, cluster_uid):
-    rbac = cluster.rbac()
     for kind, ns, name, _o in agent_bindings(cluster, cluster_uid):
-        try:
-            if kind == "ClusterRoleBinding":
-                rbac.delete_cluster_role_binding(name)
-            else:
-                rbac.delete_namespaced_role_binding(name, ns)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+        cluster.delete_binding(kind, ns, name)
 
 
 def recap(text: str) -> dict:
