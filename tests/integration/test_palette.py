@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kubernetes.client.rest import ApiException
 
 from tests.helpers.ansible import BIN, ansible_env, run_playbook
 from tests.helpers.palette_standin import AGENT_LABEL, CLUSTER_LABEL
