@@ -31,7 +31,6 @@ __metaclass__ = type
 
 import json
 import os
-import re
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
@@ -53,6 +52,7 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     KUBERNETES_IMPORT_ERROR = exc
 
 from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES, BoundedRetry, scrub
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
 
@@ -78,11 +78,6 @@ JSON = "application/json"
 TEXT = "text/plain"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-# The longest Retry-After honoured, in seconds: a longer one (a misbehaving proxy or API server
-# asking for an hour) is cut to this, so that every retry stays bounded. urllib3 itself would
-# sleep up to 6 hours per attempt (1.26: without any limit).
-RETRY_AFTER_MAX = 10.0
 ESCALATE_HINT = (
     "Creating or updating a ClusterRole requires holding every permission it grants, or the 'escalate' verb on "
     "it (files/automation-roles-clusterrole.yaml grants that for the collection's roles only; see docs/security.md)."
@@ -111,25 +106,7 @@ class ApiError(ClusterError):
         self.details = details or {}
 
 
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
-
-
-def _scrub(text, secrets=()):
-    text = _URL_USERINFO.sub(r"\g<scheme>***@", str(text))
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, "***")
-    return text
-
-
-if Retry is not None:
-    class BoundedRetry(Retry):
-        """urllib3's Retry, honouring Retry-After for at most RETRY_AFTER_MAX seconds."""
-
-        def parse_retry_after(self, retry_after):
-            return min(super(BoundedRetry, self).parse_retry_after(retry_after), RETRY_AFTER_MAX)
-else:  # pragma: no cover - reported by the modules
-    BoundedRetry = None
+_scrub = scrub  # every text that leaves this module goes through it
 
 
 # ----------------------------------------------------------------- configuration

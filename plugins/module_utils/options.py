@@ -14,7 +14,7 @@ __metaclass__ = type
 
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access
+from ansible_collections.vmo.rbac.plugins.module_utils import access, palette_backend
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
 
 ENFORCE_ARG_SPEC = dict(
@@ -39,12 +39,13 @@ LIMITS = {
     "concurrency": (1, 256, False, ""),
     "request_timeout": (0, None, True, "seconds"),
     "api_retries": (0, 20, False, ""),
+    "wait": (0, palette_backend.WAIT_MAX, False, "seconds"),
 }
 
 Options = namedtuple(
     "Options",
     "state purge require_roles wait_for_roles wait_for_api_server check_bindings check_access matrix fail_on_drift "
-    "concurrency audit_privileged pending_enforce",
+    "concurrency audit_privileged pending_enforce backend wait palette",
 )
 
 
@@ -93,6 +94,14 @@ def parse(params, decl):
     check_limits(params)
     check_connection(params)
     check_purge(params, decl)
+    problem = palette_backend.check_params(params)
+    if problem:
+        raise SpecError(*problem)
+    backend = params.get("backend") or "kubernetes"
+    palette = None
+    if backend == "palette":
+        palette = dict((k, params.get(k)) for k in palette_backend.PALETTE_KEYS)
+        palette.update(request_timeout=params.get("request_timeout"), api_retries=params.get("api_retries"))
     capabilities = params.get("capabilities")
     return Options(
         state=_get(params, "state", ENFORCE_ARG_SPEC),
@@ -107,4 +116,7 @@ def parse(params, decl):
         concurrency=_get(params, "concurrency", VALIDATE_ARG_SPEC),
         audit_privileged=bool(params.get("audit_privileged")),
         pending_enforce=bool(params.get("pending_enforce")),
+        backend=backend,
+        wait=params.get("wait") or 0,
+        palette=palette,
     )

@@ -236,18 +236,22 @@ class TestCluster:
                 self.admin.sanitize_for_serialization(item)
         return out
 
+    def delete_binding(self, kind: str, namespace: str, name: str):
+        """Delete one (Cluster)RoleBinding (already gone: fine)."""
+        rbac = self.rbac()
+        try:
+            if kind == "ClusterRoleBinding":
+                rbac.delete_cluster_role_binding(name)
+            else:
+                rbac.delete_namespaced_role_binding(name, namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
     def delete_bindings(self, owner: str):
         """Delete every binding of one owner (already gone: fine)."""
-        rbac = self.rbac()
         for (kind, ns, name) in self.bindings(owner):
-            try:
-                if kind == "ClusterRoleBinding":
-                    rbac.delete_cluster_role_binding(name)
-                else:
-                    rbac.delete_namespaced_role_binding(name, ns)
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
+            self.delete_binding(kind, ns, name)
 
     # ---------------------------------------------------------------- audit
 
