@@ -42,13 +42,12 @@ except ImportError:  # pragma: no cover - Python 2 is not supported
 KUBERNETES_IMPORT_ERROR = None
 try:
     import urllib3
-    from urllib3.util.retry import Retry
     from importlib.util import find_spec
 
     if find_spec("kubernetes") is None:
         raise ImportError("No module named 'kubernetes'")
 except ImportError as exc:  # pragma: no cover - reported by the modules
-    urllib3 = Retry = None
+    urllib3 = None
     KUBERNETES_IMPORT_ERROR = exc
 
 from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig

@@ -36,9 +36,8 @@ except ImportError:  # pragma: no cover - Python 2 is not supported
 URLLIB3_IMPORT_ERROR = None
 try:
     import urllib3
-    from urllib3.util.retry import Retry
 except ImportError as exc:  # pragma: no cover - reported by the callers
-    urllib3 = Retry = None
+    urllib3 = None
     URLLIB3_IMPORT_ERROR = exc
 
 from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES, BoundedRetry, scrub
