@@ -45,10 +45,15 @@ try:
     from urllib3.util.retry import Retry
     from importlib.util import find_spec
 
+    try:
+        from urllib3 import HTTPHeaderDict
+    except ImportError:  # urllib3 1.26 (kubernetes >= 24.2 accepts it) keeps it out of the top level
+        from urllib3._collections import HTTPHeaderDict
+
     if find_spec("kubernetes") is None:
         raise ImportError("No module named 'kubernetes'")
 except ImportError as exc:  # pragma: no cover - reported by the modules
-    urllib3 = Retry = None
+    urllib3 = Retry = HTTPHeaderDict = None
     KUBERNETES_IMPORT_ERROR = exc
 
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
@@ -79,6 +84,8 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 # asking for an hour) is cut to this, so that every retry stays bounded. urllib3 itself would
 # sleep up to 6 hours per attempt (1.26: without any limit).
 RETRY_AFTER_MAX = 10.0
+# The longest exponential backoff between two attempts, in seconds (urllib3's own cap is 120 s).
+BACKOFF_MAX = 4.0
 ESCALATE_HINT = (
     "Creating or updating a ClusterRole requires holding every permission it grants, or the 'escalate' verb on "
     "it (files/automation-roles-clusterrole.yaml grants that for the collection's roles only; see docs/security.md)."
@@ -120,10 +127,14 @@ def _scrub(text, secrets=()):
 
 if Retry is not None:
     class BoundedRetry(Retry):
-        """urllib3's Retry, honouring Retry-After for at most RETRY_AFTER_MAX seconds."""
+        """urllib3's Retry, honouring Retry-After for at most RETRY_AFTER_MAX seconds and backing off
+        for at most BACKOFF_MAX seconds, in every urllib3 version (1.26 has no backoff_max argument)."""
 
         def parse_retry_after(self, retry_after):
             return min(super(BoundedRetry, self).parse_retry_after(retry_after), RETRY_AFTER_MAX)
+
+        def get_backoff_time(self):
+            return min(super(BoundedRetry, self).get_backoff_time(), BACKOFF_MAX)
 else:  # pragma: no cover - reported by the modules
     BoundedRetry = None
 
@@ -328,7 +339,6 @@ class Cluster(object):
             backoff_factor=0.25, status_forcelist=RETRY_STATUSES, allowed_methods=None,
             respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
         )
-        self.retry.backoff_max = 4.0  # urllib3 2.x reads this attribute; 1.26 uses BACKOFF_MAX
         if isinstance(self.cfg, DirectConfiguration):
             self.pool = self.cfg.pool_manager()
             self._client = None
@@ -343,7 +353,7 @@ class Cluster(object):
     # -------------------------------------------------------------- transport
 
     def _headers(self, accept, with_body):
-        headers = urllib3.HTTPHeaderDict()
+        headers = HTTPHeaderDict()
         headers["Accept"] = accept
         headers["User-Agent"] = self.user_agent
         if with_body:
