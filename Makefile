@@ -38,7 +38,7 @@ help: ## list the targets
 define check-python
 @command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; install Python $(PYTHON_VERSION)" >&2; exit 1; }
 @$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PYTHON_VERSION)".split("."))))' || \
-    { echo "make: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'), not $(PYTHON_VERSION) (set PYTHON=python$(PYTHON_VERSION))" >&2; exit 1; }
+    { echo "make: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())' 2>/dev/null || echo '(none: it does not run)'), not $(PYTHON_VERSION) (set PYTHON=python$(PYTHON_VERSION))" >&2; exit 1; }
 endef
 
 $(VENV)/.installed: requirements.txt tests/requirements.txt tests/constraints.txt
@@ -140,12 +140,12 @@ $(COMPAT_DIR)/%/.installed: tests/compat/%.txt tests/compat/requirements.txt req
 	$(PYTHON) -m venv $(COMPAT_DIR)/$*
 	PIP_CONSTRAINT=$(CURDIR)/tests/compat/$*.txt $(COMPAT_DIR)/$*/bin/python -m pip install --quiet \
 	    --disable-pip-version-check -r requirements.txt -r tests/compat/requirements.txt
-	$(COMPAT_DIR)/$*/bin/python -m pip check --disable-pip-version-check >/dev/null
+	@out=$$($(COMPAT_DIR)/$*/bin/python -m pip check --disable-pip-version-check) || { echo "$$out" >&2; exit 1; }
 	@touch $@
 
 .PHONY: compat
 compat: venv controlplane collection $(foreach c,$(COMPAT),$(COMPAT_DIR)/$(c)/.installed) ## unit + end-to-end tests per combination of tests/compat/*.txt (oldest, newest); COMPAT=oldest
-	$(BIN)/python tests/compat/run.py $(COMPAT)
+	PYTEST_ARGS='$(PYTEST_ARGS)' $(BIN)/python tests/compat/run.py $(COMPAT)
 
 .PHONY: compat-pin
 compat-pin: venv ## re-resolve tests/compat/NAME.txt from its '# pin:' lines (NAME=oldest|newest)

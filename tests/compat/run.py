@@ -3,7 +3,8 @@
 in the virtualenv of each combination, against local clusters started once for all of them.
 
     run.py [NAME ...]      run the combinations (default: every tests/compat/<name>.txt); `make compat`
-                           builds their virtualenvs (.build/compat/<name>) first, then calls this
+                           builds their virtualenvs (.build/compat/<name>) first, then calls this;
+                           PYTEST_ARGS (environment) are added to each pytest command line
     run.py --pin NAME      re-resolve tests/compat/NAME.txt: install its '# pin:' lines (and the
                            constraints above the '# resolved' line) with requirements.txt and
                            tests/compat/requirements.txt into a scratch virtualenv, then write the
@@ -23,6 +24,7 @@ import datetime
 import os
 import re
 import resource
+import shlex
 import shutil
 import subprocess
 import sys
@@ -69,8 +71,9 @@ def run_pytest(name, what, log):
     env.pop("VIRTUAL_ENV", None)
     t0, cpu0 = time.monotonic(), _cpu()
     with open(log, "w") as fh:
-        proc = subprocess.run([str(py), "-m", "pytest", *what, "-q", "-p", "no:cacheprovider"], cwd=ROOT, env=env,
-                              stdout=fh, stderr=subprocess.STDOUT, check=False)
+        proc = subprocess.run([str(py), "-m", "pytest", *what, "-q", "-p", "no:cacheprovider",
+                               *shlex.split(os.environ.get("PYTEST_ARGS", ""))],
+                              cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, check=False)
     seconds, cpu = time.monotonic() - t0, _cpu() - cpu0
     lines = [ln for ln in Path(log).read_text(errors="replace").splitlines() if ln.strip()]
     summary = re.sub(r" in [0-9.]+s.*$", "", lines[-1].strip("= ")) if lines else "no output"
