@@ -433,11 +433,19 @@ def plan(desired, state, owner, mode="present", purge=False):
         elif purge:
             actions.append(Action("delete", o.kind, o.namespace, o.name, "no longer declared (purge)",
                                   PHASE_DELETE, "deleted", None, o))
-    # Within a phase: the replacement of a stale bridge (delete, then create the same name)
-    # after every plain create; an update that takes subjects away after the updates that
-    # only add, so that a subject moved between bindings of one role keeps its access.
-    actions.sort(key=lambda a: (a.phase, (a.kind, a.namespace, a.name) in restaged or _removes_subjects(a)))
+    actions.sort(key=lambda a: _order(a, restaged))
     return Plan(actions, conflicts, unchanged, warnings)
+
+
+def _order(a, restaged):
+    """Creates, then updates that only add subjects, then updates that take subjects away (so that a
+    subject moved between bindings of one role keeps its access), then the replacement of stale
+    bridges (delete, then create the same name: the old bridge may be the only thing that still
+    grants a role that a create or an update above grants anew), then deletes, re-creates and
+    the cleanup of bridges."""
+    if a.phase == PHASE_CREATE and (a.kind, a.namespace, a.name) in restaged:  # not the final cleanup
+        return (PHASE_UPDATE, 2)
+    return (a.phase, 1 if _removes_subjects(a) else 0)
 
 
 def _removes_subjects(a):
