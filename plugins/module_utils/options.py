@@ -15,6 +15,7 @@ __metaclass__ = type
 from collections import namedtuple
 
 from ansible_collections.vmo.rbac.plugins.module_utils import access
+from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
 
 ENFORCE_ARG_SPEC = dict(
@@ -39,12 +40,17 @@ LIMITS = {
     "concurrency": (1, 256, False, ""),
     "request_timeout": (0, None, True, "seconds"),
     "api_retries": (0, 20, False, ""),
+    # The longest a time-limited grant may last, whatever max_duration says: a duration given in an
+    # entry's expires, the time from now to an RFC 3339 expires, and max_duration itself. A grant for
+    # more than a year is not time-limited (check_expiry).
+    "max_duration": (0, 366 * 86400, True, "seconds"),
 }
 
 Options = namedtuple(
     "Options",
     "state purge require_roles wait_for_roles wait_for_api_server check_bindings check_access matrix fail_on_drift "
-    "concurrency audit_privileged pending_enforce",
+    "concurrency audit_privileged pending_enforce now",
+    defaults=(None,),
 )
 
 
@@ -52,7 +58,7 @@ def check_limits(params):
     """Raise SpecError for the first option of ``params`` outside its limits."""
     for name, (low, high, exclusive, unit) in LIMITS.items():
         value = params.get(name)
-        if value is None:
+        if value is None or name in DURATIONS:
             continue
         unit = " " + unit if unit else ""
         if exclusive and value <= low:
@@ -61,6 +67,38 @@ def check_limits(params):
             raise SpecError(name, "must be between %s and %s%s" % (low, high, unit))
         if value < low:
             raise SpecError(name, "must be %s or more%s" % (low, unit))
+
+
+DURATIONS = ("max_duration",)  # limits in seconds of options written as durations (8h): check_expiry
+
+
+def check_expiry(decl, now):
+    """Raise SpecError for a time-limited grant longer than allowed: a duration longer than
+    ``max_duration`` (or than options.LIMITS allows), an RFC 3339 time further from ``now`` than that.
+
+    ``now`` is the time of the run (an input; module_runner reads the clock). A time in the past is not
+    decided here: whether the cluster held the grant decides (planning.refuse_expired)."""
+    _low, ceiling, _exclusive, _unit = LIMITS["max_duration"]
+    if decl.max_duration is not None and decl.max_duration > ceiling:
+        raise SpecError("max_duration", "%s is longer than a time-limited grant may last (%s)"
+                        % (expiries.format_duration(decl.max_duration), expiries.format_duration(ceiling)))
+    longest = min(ceiling, decl.max_duration or ceiling)
+    limit = ("max_duration %s" % expiries.format_duration(decl.max_duration) if decl.max_duration is not None
+             and decl.max_duration <= ceiling else "the longest a time-limited grant may last, %s"
+             % expiries.format_duration(ceiling))
+    for g in decl.grants:
+        if g.expiry is None:
+            continue
+        path = g.path + ".expires"
+        if g.expiry.seconds is not None and g.expiry.seconds > longest:
+            raise SpecError(path, "%s is longer than %s" % (g.expiry.text, limit))
+        if g.expiry.at is not None:
+            if now is None:
+                raise ValueError("checking an RFC 3339 expires needs the time of the run (now)")
+            left = expiries.seconds_between(now, g.expiry.at)
+            if left > longest:
+                raise SpecError(path, "%s is %s from now (%s), longer than %s"
+                                % (g.expiry.text, expiries.format_duration(left), expiries.format_time(now), limit))
 
 
 def check_connection(params):
@@ -88,11 +126,13 @@ def check_purge(params, decl):
                         % decl.owner)
 
 
-def parse(params, decl):
-    """The typed options of a run (both modules: a module's absent options take their defaults)."""
+def parse(params, decl, now=None):
+    """The typed options of a run (both modules: a module's absent options take their defaults).
+    ``now``: the time of the run (an aware datetime, read by module_runner), for time-limited grants."""
     check_limits(params)
     check_connection(params)
     check_purge(params, decl)
+    check_expiry(decl, now)
     capabilities = params.get("capabilities")
     return Options(
         state=_get(params, "state", ENFORCE_ARG_SPEC),
@@ -107,4 +147,5 @@ def parse(params, decl):
         concurrency=_get(params, "concurrency", VALIDATE_ARG_SPEC),
         audit_privileged=bool(params.get("audit_privileged")),
         pending_enforce=bool(params.get("pending_enforce")),
+        now=now,
     )
