@@ -9,7 +9,7 @@ persona list and the capability descriptions (``personas``).
 
 Input: a list of per-cluster results as ``vmo_rbac_validate`` returns them (``cluster``,
 ``passed``, ``summary``, ``roles``, ``drift``, ``access``, ``matrix``, ``capabilities``,
-``privileged``). Also accepted: one result (a dict), a mapping ``{cluster name: result}``,
+``privileged``, ``time_limited``). Also accepted: one result (a dict), a mapping ``{cluster name: result}``,
 and a registered loop result (``{"results": [...]}``). Optional keys may be missing; a
 result that has ``failed`` (or ``unreachable``) and no data at all is a cluster that could
 not be validated and is rendered as such, with its ``msg``.
@@ -53,7 +53,7 @@ PERSONAS = personas.PERSONAS
 # The parts of a normalized cluster that a report shows, one section (or more) each. Every
 # format lists the sections it renders with these names, and a unit test holds each format to
 # this tuple: a part added here fails that test until every format shows it (docs/development.md).
-SECTIONS = ("roles", "drift", "access", "privileged")
+SECTIONS = ("roles", "drift", "access", "privileged", "time_limited")
 
 _DATA_KEYS = ("summary", "roles", "drift", "access", "matrix", "capabilities")
 
@@ -397,6 +397,7 @@ def normalize(index, name_hint, raw):
     roles = list_of_maps(raw.get("roles"))
     drift = list_of_maps(raw.get("drift"))
     privileged = list_of_maps(raw.get("privileged"))
+    time_limited = list_of_maps(raw.get("time_limited"))
     violations = [r for r in access_rows if r.get("ok") is False]
     summary = _summary(raw, roles, drift, access_rows, violations)
     name = text(raw.get("cluster")) or name_hint or text(raw.get("host")) or "cluster %d" % (index + 1)
@@ -415,7 +416,19 @@ def normalize(index, name_hint, raw):
         "matrix": matrix,
         "capabilities": capabilities,
         "privileged": privileged,
+        "time_limited": time_limited,
+        "overdue": sum(1 for t in time_limited if is_overdue(t)),
     }
+
+
+def is_overdue(item):
+    """A time-limited grant whose time has passed and that still grants (a violation until the enforcer runs)."""
+    return item.get("state") == "overdue" or item.get("violation") is True
+
+
+def time_limited_text(item):
+    """``RoleBinding team-a/x`` of a time-limited grant."""
+    return "%s %s" % (text(item.get("kind"), "binding"), qualified(item))
 
 
 def clusters(results):
@@ -428,7 +441,7 @@ def fleet(norm):
     count = dict((s, sum(1 for c in norm if c["status"] == s))
                  for s in (STATUS_PASSED, STATUS_FAILED, STATUS_ERROR, STATUS_SKIPPED))
     validated = [c for c in norm if c["status"] in VALIDATED]
-    return {
+    out = {
         # An empty fleet proves nothing, so it does not pass.
         "passed": bool(norm) and all(c["status"] in (STATUS_PASSED, STATUS_SKIPPED) for c in norm)
         and count[STATUS_PASSED] > 0,
@@ -444,3 +457,8 @@ def fleet(norm):
         "excess": sum(c["excess"] for c in validated),
         "missing": sum(c["missing"] for c in validated),
     }
+    # Only when some cluster has time-limited grants, so that a fleet without them reads as before.
+    if any(c["time_limited"] for c in norm):
+        out["time_limited"] = sum(len(c["time_limited"]) for c in norm)
+        out["overdue"] = sum(c["overdue"] for c in norm)
+    return out
