@@ -22,7 +22,7 @@ description:
   - Also takes an RFC 3339 time with an offset (returned in UTC, refused when it has passed or is further
     than O(max_duration)), and V(now), the time of the run (which ends a grant at once).
   - The syntax of durations and times is that of C(expires) (the same code reads both).
-positional: _input, max_duration
+positional: _input, max_duration, name
 options:
   _input:
     description:
@@ -34,6 +34,11 @@ options:
     description:
       - The longest allowed, a duration such as V(8h); a longer one is an error naming this argument.
       - Without it, at most a year (366 days), the most a time-limited grant may last.
+    type: str
+  name:
+    description:
+      - What to call the input in error messages, for example the survey variable it comes from. Defaults to
+        C(_input).
     type: str
 notes:
   - Evaluate it once and keep the result (M(ansible.builtin.set_fact), with C(run_once) for a fleet): a
@@ -65,8 +70,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.vmo.rbac.plugins.module_utils import expiry, options
 
 
-def vmo_rbac_expires_at(value, max_duration=None):
+def vmo_rbac_expires_at(value, max_duration=None, name=None):
     """The RFC 3339 end of a grant that lasts ``value`` from now; see DOCUMENTATION."""
+    what = name or "_input"
     try:
         now, _note = expiry.run_time()
     except expiry.ExpiryError as exc:
@@ -86,17 +92,17 @@ def vmo_rbac_expires_at(value, max_duration=None):
     try:
         parsed = expiry.parse(value)
     except expiry.ExpiryError as exc:
-        raise AnsibleFilterError("vmo_rbac_expires_at: argument '_input': %s" % exc)
+        raise AnsibleFilterError("vmo_rbac_expires_at: argument '%s': %s" % (what, exc))
     end = expiry.ends(parsed, now)
     left = expiry.seconds_between(now, end)
     limit = ("max_duration %s" % max_duration if max_duration is not None
              else "a year (the most a time-limited grant may last)")
     if left <= 0:
-        raise AnsibleFilterError("vmo_rbac_expires_at: argument '_input': %s has passed (now is %s)"
-                                 % (value, expiry.format_time(now)))
+        raise AnsibleFilterError("vmo_rbac_expires_at: argument '%s': %s has passed (now is %s)"
+                                 % (what, value, expiry.format_time(now)))
     if left > longest:
-        raise AnsibleFilterError("vmo_rbac_expires_at: argument '_input': %s is longer than %s"
-                                 % (value if parsed.seconds is not None else "%s (%s from now)"
+        raise AnsibleFilterError("vmo_rbac_expires_at: argument '%s': %s is longer than %s"
+                                 % (what, value if parsed.seconds is not None else "%s (%s from now)"
                                     % (value, expiry.format_duration(left)), limit))
     return expiry.format_time(end)
 

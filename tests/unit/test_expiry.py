@@ -7,6 +7,7 @@ plane (the modules take the time from ``VMO_RBAC_TEST_NOW`` there).
 """
 
 import datetime
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -496,3 +497,30 @@ def test_property_nothing_outlives_its_time_and_every_run_converges(runs):
             if planning.is_time_limited(o):
                 assert end is not None and (end > now or not o.subjects), o
         assert c.plan(d, now, purge).actions == []
+
+
+# -------------------------------------------------------------------------- the filter
+
+
+def test_the_expires_at_filter_counts_from_now_within_the_maximum(monkeypatch):
+    from ansible.errors import AnsibleFilterError
+
+    from ansible_collections.vmo.rbac.plugins.filter.vmo_rbac_expires_at import FilterModule
+
+    f = FilterModule().filters()["vmo_rbac_expires_at"]
+    monkeypatch.setenv(expiry.TEST_CLOCK_ENV, "2999-12-04T12:00:00Z")  # later than any clock: deterministic
+    assert f("2h") == "2999-12-04T14:00:00Z"
+    assert f("8h", "8h") == "2999-12-04T20:00:00Z"
+    assert f("now") == "2999-12-04T12:00:00Z"
+    assert f("2999-12-04T14:30:00+01:00") == "2999-12-04T13:30:00Z"
+    for value, kw, words in [
+        ("9h", {"max_duration": "8h"}, "argument '_input': 9h is longer than max_duration 8h"),
+        ("2999-12-05T12:00:01Z", {"max_duration": "1d"}, "(1d1s from now) is longer than max_duration 1d"),
+        ("2999-12-04T11:00:00Z", {}, "has passed"),
+        ("soon", {"name": "vmo_rbac_break_glass_duration"}, "argument 'vmo_rbac_break_glass_duration': 'soon'"),
+        ("2h", {"max_duration": "often"}, "argument 'max_duration'"),
+        ("2h", {"max_duration": "500d"}, "longer than a time-limited grant may last (366d)"),
+        ("400d", {}, "longer than a year"),
+    ]:
+        with pytest.raises(AnsibleFilterError, match=re.escape(words)):
+            f(value, **kw)
