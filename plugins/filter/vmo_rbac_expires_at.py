@@ -41,7 +41,7 @@ options:
         C(_input).
     type: str
 notes:
-  - Evaluate it once and keep the result (M(ansible.builtin.set_fact), with C(run_once) for a fleet): a
+  - Evaluate it once and keep the result (M(ansible.builtin.set_fact), with C(run_once) for a fleet), since a
     template is evaluated each time it is used, and "now" moves.
 seealso:
   - module: vmo.rbac.vmo_role_binding

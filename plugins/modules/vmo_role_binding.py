@@ -186,7 +186,7 @@ summary:
     - Counts of bindings C(created), C(updated) (subjects or labels), C(replaced) (deleted because the
       grant moved to another role), C(deleted) (state absent, purge) and C(unchanged).
     - C(expired), only when some grant ended by itself in this run (a time-limited grant whose time has
-      passed: its subjects removed, or, nobody declaring it any more, deleted).
+      passed; its subjects removed or, when nobody declares it any more, the binding deleted).
   returned: always
   type: dict
   sample: {created: 2, updated: 0, replaced: 0, deleted: 0, unchanged: 82}

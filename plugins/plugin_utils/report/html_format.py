@@ -138,8 +138,8 @@ def _drift(c, _cid):
 def _time_limited(c, _cid):
     if not c["time_limited"]:
         return []
-    out = ['<h3>Time-limited grants (%d%s)</h3>' % (len(c["time_limited"]),
-                                                   ", %d overdue" % c["overdue"] if c["overdue"] else ""),
+    overdue = ", %d overdue" % c["overdue"] if c["overdue"] else ""
+    out = ['<h3>Time-limited grants (%d%s)</h3>' % (len(c["time_limited"]), overdue),
            '<div class="scroll"><table class="list time-limited"><thead><tr><th scope="col">Binding</th>'
            '<th scope="col">Subjects</th><th scope="col">Persona</th><th scope="col">Ends</th>'
            '<th scope="col">Time left</th><th scope="col">State</th><th scope="col">Reason</th></tr></thead><tbody>']
