@@ -196,6 +196,9 @@ def summarize(cluster, desired, roles, drift, rows, check_bindings, scopes=()):
     pending = sum(1 for d in drift if d.get("pending")) + sum(1 for r in rows if r.get("pending"))
     unchecked = sum(1 for r in rows if r["ok"] is None)
     binding_checks = len(desired) + sum(1 for d in drift if d["action"] in ("delete", "conflict"))
+    # an expired grant nobody declares (a break-glass grant, a removed entry) is a check of its own
+    binding_checks += sum(1 for d in drift if d["action"] == "expire"
+                          and (d["kind"], d.get("namespace", ""), d["name"]) not in desired)
     role_failed = [r for r in roles if not r["present"]]
     total = len(roles) + (binding_checks if check_bindings else 0) + len(rows) - unchecked
     failed = len(role_failed) + sum(1 for d in drift if not d.get("pending")) + len(access_failed)

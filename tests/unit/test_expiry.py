@@ -524,3 +524,14 @@ def test_the_expires_at_filter_counts_from_now_within_the_maximum(monkeypatch):
     ]:
         with pytest.raises(AnsibleFilterError, match=re.escape(words)):
             f(value, **kw)
+
+
+def test_an_undeclared_overdue_grant_counts_as_a_failed_check():
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    d = decl({"persona": "viewer", "users": ["alice"], "expires": "1h", "name": "bg-alice"})
+    enforce.run(d, options.parse({}, d, NOON), c)
+    nothing = decl()
+    seen = validate.run(nothing, options.parse({"check_access": False}, nothing, at(2)), c)
+    assert seen["drift"][0]["action"] == "expire" and seen["drift"][0]["fix"] == validate.FIX["expire-delete"]
+    assert (seen["summary"]["checks"], seen["summary"]["failed"], seen["summary"]["passed"]) == (1, 1, 0)
+    assert seen["time_limited"][0]["declared"] is False and seen["time_limited"][0]["state"] == "overdue"
