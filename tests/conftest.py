@@ -30,6 +30,9 @@ from tests.helpers.kube import CONSOLE_ROLE, KUBEVIRT_CRDS, KUBEVIRT_ROLES, REFE
 
 CLUSTER_COUNT = int(os.environ.get("VMO_TEST_CLUSTERS", "3"))
 
+# The Palette API stand-in's fixtures (palette_standin, palette_spec): tests/helpers/palette_fixtures.py.
+pytest_plugins = ["tests.helpers.palette_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory):

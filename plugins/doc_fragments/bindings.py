@@ -146,6 +146,7 @@ options:
             O(max_duration) (or a year), and when the time has passed and the cluster never held the grant.
           - A grant ends at the first run after its time, so how late depends on how often the runs come (see the
             expiry documentation, docs/expiry.md).
+          - Not with O(backend=palette), whose RBAC settings cannot record an end (refused).
         type: str
       reason:
         description:

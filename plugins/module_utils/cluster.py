@@ -31,7 +31,7 @@ __metaclass__ = type
 
 import json
 import os
-import re
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 try:
@@ -42,15 +42,16 @@ except ImportError:  # pragma: no cover - Python 2 is not supported
 KUBERNETES_IMPORT_ERROR = None
 try:
     import urllib3
-    from urllib3.util.retry import Retry
     from importlib.util import find_spec
 
     if find_spec("kubernetes") is None:
         raise ImportError("No module named 'kubernetes'")
 except ImportError as exc:  # pragma: no cover - reported by the modules
-    urllib3 = Retry = None
+    urllib3 = None
     KUBERNETES_IMPORT_ERROR = exc
 
+from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES, BoundedRetry, scrub
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
 
@@ -59,8 +60,9 @@ def _kubernetes():
 
     Importing it loads every API class and model of the client: about 0.7 to 0.9 s of CPU, most
     of a module run (measured in docs/performance.md). Direct credentials (host plus a token or
-    a client certificate, what AWX's Kubernetes credential injects) need none of it; kubeconfig
-    files, exec and auth-provider plugins and the in-cluster service account go through it.
+    a client certificate, what AWX's Kubernetes credential injects) need none of it, nor do kubeconfig
+    files with static credentials (module_utils/kubeconfig.py); exec and auth-provider plugins, the
+    in-cluster service account and proxies go through it.
     """
     import kubernetes.client  # pylint: disable=import-outside-toplevel
     import kubernetes.config  # pylint: disable=import-outside-toplevel
@@ -74,11 +76,7 @@ RB = "RoleBinding"
 JSON = "application/json"
 TEXT = "text/plain"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-# The longest Retry-After honoured, in seconds: a longer one (a misbehaving proxy or API server
-# asking for an hour) is cut to this, so that every retry stays bounded. urllib3 itself would
-# sleep up to 6 hours per attempt (1.26: without any limit).
-RETRY_AFTER_MAX = 10.0
+METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 ESCALATE_HINT = (
     "Creating or updating a ClusterRole requires holding every permission it grants, or the 'escalate' verb on "
     "it (files/automation-roles-clusterrole.yaml grants that for the collection's roles only; see docs/security.md)."
@@ -107,25 +105,7 @@ class ApiError(ClusterError):
         self.details = details or {}
 
 
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
-
-
-def _scrub(text, secrets=()):
-    text = _URL_USERINFO.sub(r"\g<scheme>***@", str(text))
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, "***")
-    return text
-
-
-if Retry is not None:
-    class BoundedRetry(Retry):
-        """urllib3's Retry, honouring Retry-After for at most RETRY_AFTER_MAX seconds."""
-
-        def parse_retry_after(self, retry_after):
-            return min(super(BoundedRetry, self).parse_retry_after(retry_after), RETRY_AFTER_MAX)
-else:  # pragma: no cover - reported by the modules
-    BoundedRetry = None
+_scrub = scrub  # every text that leaves this module goes through it
 
 
 # ----------------------------------------------------------------- configuration
@@ -180,7 +160,20 @@ def build_configuration(params):
     # Direct credentials: host with a token or a client certificate; no kubeconfig is read. Without
     # a proxy they need nothing of the kubernetes package either.
     direct = bool(host and (params.get("api_key") or (params.get("client_cert") and params.get("client_key"))))
-    if direct and not params.get("proxy"):
+    # --- static kubeconfig: a kubeconfig with static credentials is read by module_utils/kubeconfig.py
+    # without importing the kubernetes package (proven equal to the client: tests/unit/test_kubeconfig.py);
+    # exec, auth-provider, in-cluster, proxies and anything not proven go to the official client below.
+    static = None
+    if not direct:
+        try:
+            static, _handed_off_because = static_kubeconfig.read(params)
+        except static_kubeconfig.KubeconfigError as exc:
+            raise ClusterError(exc.message)
+    # --- end of the static kubeconfig
+    if static is not None:
+        cfg = static
+        kubernetes = None
+    elif direct and not params.get("proxy"):
         cfg = DirectConfiguration(host.rstrip("/"))
         kubernetes = None
     else:
@@ -189,7 +182,7 @@ def build_configuration(params):
     kubeconfig = params.get("kubeconfig")
     context = params.get("context")
     try:
-        if direct:
+        if direct or static is not None:
             pass
         elif kubeconfig or context:
             _load_kubeconfig(cfg, kubeconfig, context, params.get("persist_config"))
@@ -207,7 +200,8 @@ def build_configuration(params):
         if kubernetes is None or not isinstance(exc, kubernetes.config.ConfigException):
             raise
         raise ClusterError("kubeconfig: cannot use %s%s: %s" % (
-            _kubeconfig_label(kubeconfig), " with context %r" % context if context else "", _scrub(exc)))
+            _kubeconfig_label(kubeconfig), " with context %r" % context if context else "",
+            _scrub(static_kubeconfig.redact_entries(exc))))
 
     if host:
         cfg.host = host.rstrip("/")
@@ -329,7 +323,7 @@ class Cluster(object):
             respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
         )
         self.retry.backoff_max = 4.0  # urllib3 2.x reads this attribute; 1.26 uses BACKOFF_MAX
-        if isinstance(self.cfg, DirectConfiguration):
+        if isinstance(self.cfg, (DirectConfiguration, static_kubeconfig.StaticConfiguration)):
             self.pool = self.cfg.pool_manager()
             self._client = None
         else:
@@ -352,7 +346,7 @@ class Cluster(object):
         if not token and self.cfg.api_key and self.cfg.api_key.get("BearerToken"):
             token = self.cfg.get_api_key_with_prefix("BearerToken")
         if token:
-            if not token.lower().startswith("bearer "):
+            if not token.lower().startswith(("bearer ", "basic ")):  # a kubeconfig's username/password: Basic
                 token = "Bearer " + token
             headers["Authorization"] = token
             secret = token.split(" ", 1)[1]
@@ -488,6 +482,41 @@ class Cluster(object):
         """Roles of every namespace."""
         return self._list(RBAC + "/roles", metadata_only=metadata_only, what=("list", "roles", "", ""))
 
+    # --------------------------------------------------------------- watches
+    # For the event source vmo.rbac.cluster_changes (extensions/eda/plugins/event_source/): a
+    # metadata-only LIST page that keeps the list's resourceVersion, and a metadata-only WATCH
+    # streamed as it arrives. The protocol's decisions (resume, bookmarks, 410 -> relist, backoff)
+    # are plugin_utils/watch.py's; nothing here retries a watch.
+
+    WATCHED = {"namespaces": "/api/v1/namespaces", "clusterrolebindings": RBAC + "/clusterrolebindings",
+               "rolebindings": RBAC + "/rolebindings"}
+
+    def list_page(self, resource, query):
+        """One LIST page of a watched resource (``items``, ``metadata.resourceVersion``, ``metadata.continue``)."""
+        return self.request("GET", self.WATCHED[resource], query=query, accept=METADATA_LIST,
+                            what=("list", resource, "", ""))
+
+    def watch(self, resource, query, read_timeout):
+        """Open a WATCH of a watched resource: a WatchResponse, or ApiError (``status`` 410: the
+        resourceVersion is too old) / ClusterError (unreachable)."""
+        url = self.host + self.WATCHED[resource] + "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
+        self.requests += 1
+        try:
+            resp = self.pool.request(
+                "GET", url, headers=self._headers(METADATA_WATCH, False), retries=False, preload_content=False,
+                timeout=urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout))
+        except urllib3.exceptions.HTTPError as exc:
+            raise ClusterError("cannot reach the API server at %s (watch %s): %s"
+                               % (self.host, resource, _scrub(getattr(exc, "reason", None) or exc, self._secrets)))
+        if resp.status != 200:
+            try:
+                resp.read(cache_content=True)
+            except urllib3.exceptions.HTTPError:
+                pass
+            resp.release_conn()
+            raise self._api_error("GET", resp, ("watch", resource, "", ""))
+        return WatchResponse(resp, resource, self.host, self._secrets)
+
     # ---------------------------------------------------------------- writes
 
     def _binding_path(self, kind, namespace, name=None):
@@ -560,6 +589,37 @@ class Cluster(object):
             return [one(s) for s in specs]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(one, specs))
+
+
+class WatchResponse(object):
+    """An open WATCH: its body as chunks of bytes as they arrive; close() from any thread."""
+
+    def __init__(self, resp, resource, host, secrets):
+        self._resp = resp
+        self.resource = resource
+        self.host = host
+        self._secrets = secrets
+
+    def chunks(self, size=65536):
+        try:
+            yield from self._resp.stream(size, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError:
+            raise ClusterError("the watch of %s at %s sent nothing for longer than its read timeout"
+                               % (self.resource, self.host))
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterError("the watch of %s at %s broke: %s" % (self.resource, self.host,
+                                                                    _scrub(exc, self._secrets)))
+
+    def close(self):
+        """End the stream, also when another thread is blocked reading it (its read then fails).
+        The connection is closed, not reused: a watch may leave it in the middle of a chunk."""
+        sock = getattr(getattr(self._resp, "connection", None), "sock", None)
+        for step in (lambda: sock is not None and sock.shutdown(socket.SHUT_RDWR), self._resp.close,
+                     self._resp.release_conn):
+            try:
+                step()
+            except (OSError, ValueError, RuntimeError, urllib3.exceptions.HTTPError):
+                pass
 
 
 def _describe_path(method, path):

@@ -52,7 +52,13 @@ def diff_entries(actions):
 
 
 def run(decl, opts, cluster, check_mode=False, diff=False):
-    """Make the cluster hold exactly the declared bindings. Returns the module result."""
+    """Make the cluster hold exactly the declared bindings. Returns the module result. With
+    ``backend: palette`` the bindings are written into the cluster's Palette RBAC settings
+    instead (palette_backend.py)."""
+    if opts.backend == "palette":
+        from ansible_collections.vmo.rbac.plugins.module_utils import palette_backend
+
+        return palette_backend.enforce(decl, opts, cluster, check_mode=check_mode, diff=diff)
     obs = observe_plan(decl, cluster, mode=opts.state, purge=opts.purge, check_roles=opts.require_roles,
                        wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
                        now=opts.now)

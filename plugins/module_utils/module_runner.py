@@ -33,6 +33,26 @@ from ansible_collections.vmo.rbac.plugins.module_utils.cluster import KUBERNETES
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
 from ansible_collections.vmo.rbac.plugins.module_utils.enforce import PartialApplyError
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import PreflightError
+from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteError
+from ansible_collections.vmo.rbac.plugins.module_utils.palette_backend import WaitError
+
+
+class LazyCluster(object):
+    """A Cluster made on first use: a flow that never talks to the API server (the palette backend
+    with a cluster-wide declaration) needs no Kubernetes connection configured at all."""
+
+    def __init__(self, make):
+        self._make = make
+        self._cluster = None
+
+    @property
+    def requests(self):
+        return self._cluster.requests if self._cluster is not None else 0
+
+    def __getattr__(self, name):
+        if self._cluster is None:
+            self._cluster = self._make()
+        return getattr(self._cluster, name)
 
 
 def permissive_spec(argument_spec):
@@ -114,9 +134,9 @@ def run_module(argument_spec, flow, component, failure, parse=None):
     The flow returns the module result; its ``warnings`` are shown as Ansible warnings and a
     true ``failed`` fails the task with the whole result. ``parse``: see start_module."""
     module, decl, opts = start_module(argument_spec, failure, parse)
+    params = connection.connection_params(module.params)
+    cluster = LazyCluster(lambda: Cluster(params, component=component, pool_size=opts.concurrency))
     try:
-        cluster = Cluster(connection.connection_params(module.params), component=component,
-                          pool_size=opts.concurrency)
         result = flow(decl, opts, cluster, check_mode=module.check_mode, diff=module._diff)
     except SpecError as exc:
         module.fail_json(msg=str(exc), field=exc.path, **failure)
@@ -127,6 +147,10 @@ def run_module(argument_spec, flow, component, failure, parse=None):
                                                  status=exc.status))
     except ClusterError as exc:
         module.fail_json(msg=exc.message, status=exc.status, **failure)
+    except PaletteError as exc:
+        module.fail_json(msg=exc.message, status=exc.status, **failure)
+    except WaitError as exc:
+        module.fail_json(msg=exc.message, **dict(failure, **exc.result))
     for warning in result.pop("warnings", []):
         module.warn(warning)
     if result.pop("failed", False):

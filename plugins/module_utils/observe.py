@@ -108,7 +108,7 @@ def missing_roles_message(decl, missing, waited):
 
 
 def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, role_rules=False, wait_for_roles=0,
-                 wait_for_api_server=0, now=None):
+                 wait_for_api_server=0, observe_bindings=True, now=None):
     """Read what planning needs and plan. Never writes.
 
     ``now``: the time of the run (Options.now), which decides time-limited grants (planning.plan).
@@ -116,6 +116,8 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
     ``wait_for_api_server``: first wait that long for the API server to be ready (day 0).
     ``check_roles``: also observe the referenced roles (waiting ``wait_for_roles`` seconds for
     missing ones), with their rules when ``role_rules``.
+    ``observe_bindings``: False when the bindings live elsewhere (the palette backend): the
+    cluster's bindings are not read: the state holds the namespaces only, and the plan is None.
     """
     if wait_for_api_server:
         wait_for_api_server_ready(cluster, wait_for_api_server)
@@ -128,6 +130,9 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
     if check_roles and mode == "present":
         cluster_roles, ns_roles = referenced_roles(decl, desired)
         roles = observe_roles(cluster, cluster_roles, ns_roles, wait_for_roles, with_rules=role_rules)
+
+    if not observe_bindings:
+        return Observation(decl, desired, planning.ClusterState({}, {}, namespaces, terminating), None, roles, scopes)
 
     selector = planning.owner_selector(decl.owner)
     owned = planning.split_observed(cluster.list_cluster_role_bindings(selector), planning.CRB, decl.owner,

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access
+from ansible_collections.vmo.rbac.plugins.module_utils import access, palette_backend
 from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
 
@@ -44,12 +44,13 @@ LIMITS = {
     # entry's expires, the time from now to an RFC 3339 expires, and max_duration itself. A grant for
     # more than a year is not time-limited (check_expiry).
     "max_duration": (0, 366 * 86400, True, "seconds"),
+    "wait": (0, palette_backend.WAIT_MAX, False, "seconds"),
 }
 
 Options = namedtuple(
     "Options",
     "state purge require_roles wait_for_roles wait_for_api_server check_bindings check_access matrix fail_on_drift "
-    "concurrency audit_privileged pending_enforce now",
+    "concurrency audit_privileged pending_enforce backend wait palette now",
     defaults=(None,),
 )
 
@@ -72,9 +73,10 @@ def check_limits(params):
 DURATIONS = ("max_duration",)  # limits in seconds of options written as durations (8h): check_expiry
 
 
-def check_expiry(decl, now):
+def check_expiry(decl, now, backend="kubernetes"):
     """Raise SpecError for a time-limited grant longer than allowed: a duration longer than
-    ``max_duration`` (or than options.LIMITS allows), an RFC 3339 time further from ``now`` than that.
+    ``max_duration`` (or than options.LIMITS allows), an RFC 3339 time further from ``now`` than that;
+    and for any time-limited grant with ``backend: palette``, whose RBAC settings cannot record an end.
 
     ``now`` is the time of the run (an input; module_runner reads the clock). A time in the past is not
     decided here: whether the cluster held the grant decides (planning.refuse_expired)."""
@@ -90,6 +92,9 @@ def check_expiry(decl, now):
         if g.expiry is None:
             continue
         path = g.path + ".expires"
+        if backend == "palette":
+            raise SpecError(path, "time-limited grants need backend=kubernetes: the cluster's RBAC settings in Palette "
+                                  "have no place to record when a grant ends (docs/expiry.md)")
         if g.expiry.seconds is not None and g.expiry.seconds > longest:
             raise SpecError(path, "%s is longer than %s" % (g.expiry.text, limit))
         if g.expiry.at is not None:
@@ -132,7 +137,15 @@ def parse(params, decl, now=None):
     check_limits(params)
     check_connection(params)
     check_purge(params, decl)
-    check_expiry(decl, now)
+    problem = palette_backend.check_params(params)
+    if problem:
+        raise SpecError(*problem)
+    backend = params.get("backend") or "kubernetes"
+    palette = None
+    if backend == "palette":
+        palette = dict((k, params.get(k)) for k in palette_backend.PALETTE_KEYS)
+        palette.update(request_timeout=params.get("request_timeout"), api_retries=params.get("api_retries"))
+    check_expiry(decl, now, params.get("backend") or "kubernetes")
     capabilities = params.get("capabilities")
     return Options(
         state=_get(params, "state", ENFORCE_ARG_SPEC),
@@ -147,5 +160,8 @@ def parse(params, decl, now=None):
         concurrency=_get(params, "concurrency", VALIDATE_ARG_SPEC),
         audit_privileged=bool(params.get("audit_privileged")),
         pending_enforce=bool(params.get("pending_enforce")),
+        backend=backend,
+        wait=params.get("wait") or 0,
+        palette=palette,
         now=now,
     )

@@ -134,12 +134,19 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     """Run every requested check against one cluster; returns the module result (never writes,
     so check and diff mode change nothing)."""
     started = time.monotonic()
+    palette = opts.backend == "palette"
     obs = observe_plan(decl, cluster, mode="present", purge=opts.purge, role_rules=True,
                        wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
-                       now=opts.now)
+                       observe_bindings=not palette, now=opts.now)
     roles = role_checks(decl, obs.roles, referenced_roles(decl, obs.desired))
 
-    drift = drift_items(obs.plan) if opts.check_bindings else []
+    palette_requests = None
+    if palette:  # the drift of the cluster's Palette RBAC settings (palette_backend.py)
+        from ansible_collections.vmo.rbac.plugins.module_utils import palette_backend
+
+        drift, palette_requests = palette_backend.drift(decl, opts, obs.desired, cluster)
+    else:
+        drift = drift_items(obs.plan) if opts.check_bindings else []
     rows, matrix_rows = [], []
     if opts.check_access:
         existing = sorted(obs.state.namespaces) if obs.state.namespaces is not None else \
@@ -152,19 +159,21 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         rows, matrix_rows = access.evaluate(checks, by_key)
     privileged = privileged_subjects(cluster) if opts.audit_privileged else []
 
-    if opts.pending_enforce:
+    if opts.pending_enforce and obs.plan is not None:
         mark_pending(obs.plan, drift, rows)
     result = summarize(cluster, obs.desired, roles, drift, rows, opts.check_bindings, obs.scopes)
     limited = planning.time_limited(decl, obs.desired, obs.state.owned, opts.now)
     result.update(access=rows, matrix=matrix_rows, capabilities=list(opts.matrix["capabilities"]),
                   privileged=privileged, roles=roles, drift=drift,
                   scopes=[planning.scope_to_dict(m) for m in obs.scopes],
-                  warnings=planning.scope_warnings(obs.scopes) + list(obs.plan.warnings),
+                  warnings=planning.scope_warnings(obs.scopes) + (list(obs.plan.warnings) if obs.plan is not None else []),
                   time_limited=limited)
     if limited:
         result["summary"]["time_limited"] = len(limited)
         result["summary"]["overdue"] = sum(1 for t in limited if t["state"] == "overdue")
     result["summary"]["requests"] = cluster.requests
+    if palette_requests is not None:
+        result["palette_requests"] = palette_requests
     result["summary"]["seconds"] = round(time.monotonic() - started, 3)
     result["msg"] = summary_message(result, decl, obs.roles.missing, opts.wait_for_roles)
     result["failed"] = not result["passed"] and opts.fail_on_drift

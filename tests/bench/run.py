@@ -9,7 +9,10 @@ Runs, in this order (each on clusters of its own, started and stopped by the ben
 - bench_validate.py  ~1,000 access checks: vmo_rbac_validate vs kubectl auth can-i loop
 - bench_scaling.py   steady state at 84, 400, 2,000 bindings; draws docs/img/enforce-scaling.png
 - bench_fleet.py     the role over 10 clusters with forks=10 vs one cluster
-- bench_startup.py   one module process: direct credentials (no `kubernetes` import) vs kubeconfig
+- bench_startup.py   one module process: direct credentials and a static kubeconfig context (no
+                     `kubernetes` import) vs a kubeconfig the client loads
+- bench_eda.py       event-driven reconcile with ansible-rulebook: new namespace / deleted binding to
+                     access (20 trials), a burst of 50 namespaces, an API server restart, idle CPU
 
 Each writes reports/bench/<name>.json; this script adds reports/bench/run.json (what ran, how
 long, the load average before and after each). ``--quick`` runs fewer repetitions and measures
@@ -38,6 +41,7 @@ FULL = {
     "scaling": ["bench_scaling.py", "--sizes", "84,400,2000", "--kcore-sizes", "84,400", "--reps", "3"],
     "fleet": ["bench_fleet.py", "--clusters", "10", "--reps", "3"],
     "startup": ["bench_startup.py", "--reps", "7"],
+    "eda": ["bench_eda.py", "--trials", "20"],
 }
 QUICK = {
     "enforce": ["bench_enforce.py", "--reps", "2", "--kcore-reps", "1"],
@@ -45,6 +49,7 @@ QUICK = {
     "scaling": ["bench_scaling.py", "--sizes", "84,400,2000", "--kcore-sizes", "84", "--reps", "1"],
     "fleet": ["bench_fleet.py", "--clusters", "10", "--reps", "1"],
     "startup": ["bench_startup.py", "--reps", "2"],
+    "eda": ["bench_eda.py", "--trials", "3"],
 }
 
 

@@ -730,27 +730,27 @@ def test_day0_waits_for_the_api_server_then_grants(fault, uid, tmp_path):
     bindings = [{"persona": "viewer", "users": ["d0-" + uid]}]
     c = cp.Cluster(fault.name)
     assert c.load()
+    outcome = {}
 
-    def start_later():
-        time.sleep(8)
-        c.start_apiserver(owned=True)
+    def run_waiting():  # the module waits in this thread; the API server is started from the test's own
+        t0 = time.monotonic()  # thread (its parent-death signal follows the thread that starts it)
+        outcome["res"] = run_module(MODULE, dict(me.params, owner=owner, bindings=bindings, wait_for_api_server=120,
+                                                 api_retries=1))
+        outcome["waited"] = time.monotonic() - t0
 
-    starter = threading.Thread(target=start_later)
+    waiter = threading.Thread(target=run_waiting)
     c.stop(["kube-apiserver"])
     try:
         down = run_module(MODULE, dict(me.params, owner=owner, bindings=bindings, api_retries=1))
         assert fault.server in failed(down)
-        t0 = time.monotonic()
-        starter.start()
-        res = ok(run_module(MODULE, dict(me.params, owner=owner, bindings=bindings, wait_for_api_server=120,
-                                         api_retries=1)))
-        waited = time.monotonic() - t0
+        waiter.start()
+        time.sleep(8)
     finally:
-        if starter.is_alive() or starter.ident is not None:
-            starter.join()
-        else:
-            c.start_apiserver(owned=True)
+        c.start_apiserver(owned=True)
         c.wait_ready(time.monotonic() + cp.READY_TIMEOUT)
+        if waiter.ident is not None:
+            waiter.join()
+    res, waited = ok(outcome["res"]), outcome["waited"]
     assert res["changed"] is True and waited >= 8
     assert fault.can("d0-" + uid, "list", "virtualmachines", "kubevirt.io", "default")
     print("\nday 0: the module waited %.1fs for the API server, then granted" % waited)

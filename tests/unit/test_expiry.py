@@ -535,3 +535,11 @@ def test_an_undeclared_overdue_grant_counts_as_a_failed_check():
     assert seen["drift"][0]["action"] == "expire" and seen["drift"][0]["fix"] == validate.FIX["expire-delete"]
     assert (seen["summary"]["checks"], seen["summary"]["failed"], seen["summary"]["passed"]) == (1, 1, 0)
     assert seen["time_limited"][0]["declared"] is False and seen["time_limited"][0]["state"] == "overdue"
+
+
+def test_time_limited_grants_need_the_kubernetes_backend():
+    d = decl({"persona": "viewer", "users": ["alice"]}, {"persona": "viewer", "users": ["bob"], "expires": "8h"})
+    with pytest.raises(SpecError, match="need backend=kubernetes") as err:
+        options.check_expiry(d, NOON, "palette")
+    assert err.value.path == "bindings[1].expires"
+    options.check_expiry(decl({"persona": "viewer", "users": ["alice"]}), NOON, "palette")
