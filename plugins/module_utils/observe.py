@@ -147,11 +147,17 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
         wait_for_api_server_ready(cluster, wait_for_api_server)
     check_roles = check_roles and mode == "present"
     selector = planning.owner_selector(decl.owner)
+    # What can be refused without the cluster is refused before the first request: the
+    # cluster-wide grants resolve without the namespaces (two of them producing one name with
+    # different roles, for example). Namespaced grants are resolved once the namespaces are read.
+    needs_namespaces = planning.needs_namespaces(decl)
+    if needs_namespaces:
+        planning.resolve_scopes(decl._replace(grants=[g for g in decl.grants if g.scope.cluster]))
     # The first round: every read that needs no other answer. The ClusterRoles are listed now
     # only when the declaration surely references one (a grant of a ClusterRole), so a run makes
     # the same requests as one that lists them after resolving the scopes.
     first = []
-    if list_namespaces or planning.needs_namespaces(decl):
+    if list_namespaces or needs_namespaces:
         first.append(("namespaces", cluster.list_namespaces))
     if check_roles and any(g.role_kind == "ClusterRole" for g in decl.grants):
         first.append(("cluster_roles", lambda: cluster.list_cluster_roles(metadata_only=not role_rules)))
@@ -159,10 +165,12 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
                    ("owned_rbs", lambda: cluster.list_role_bindings(selector))] if observe_bindings else []
     # At day-0 (wait_for_roles) the bindings are read after the roles are there, not before the wait.
     later = owned_lists + list(prefetch) if check_roles and wait_for_roles else []
+    if not needs_namespaces:
+        desired, scopes = planning.resolve_scopes(decl)
     got = gather(first + ([] if later else owned_lists + list(prefetch)), concurrency)
-
     namespaces, terminating = got.get("namespaces", (None, set()))
-    desired, scopes = planning.resolve_scopes(decl, namespaces, terminating)
+    if needs_namespaces:
+        desired, scopes = planning.resolve_scopes(decl, namespaces, terminating)
 
     roles = RolesSeen({}, set(), [])
     if check_roles:
