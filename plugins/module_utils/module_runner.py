@@ -28,6 +28,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
+
 from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
 from ansible.module_utils.parsing.convert_bool import boolean
 
@@ -61,6 +63,7 @@ class LazyCluster(object):
     def __init__(self, make):
         self._make = make
         self._cluster = None
+        self._lock = threading.Lock()  # the flows send independent requests from several threads
 
     @property
     def requests(self):
@@ -68,7 +71,9 @@ class LazyCluster(object):
 
     def __getattr__(self, name):
         if self._cluster is None:
-            self._cluster = self._make()
+            with self._lock:
+                if self._cluster is None:
+                    self._cluster = self._make()
         return getattr(self._cluster, name)
 
 
