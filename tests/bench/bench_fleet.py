@@ -17,7 +17,10 @@ Wall time is the whole ansible-playbook process. CPU is that of every process of
 own processes (etcd, kube-apiserver, kube-controller-manager, from /proc) during the run, so
 "CPU per cluster" is what a cluster of the fleet costs this machine. A probe
 (tests/bench/cpu_probe, on PYTHONPATH for the run only) splits the controller's CPU into the
-ansible-playbook main process, each task's worker processes and the module processes. The
+ansible-playbook main process, each task's worker processes and the module processes. Runs use
+Ansible's default screen output (``vmo_bench_count``, an aggregate callback, counts the module
+calls per host). ``--before TREE`` adds the execution ``before``: the role of another checkout
+(``git archive <commit> | tar -x -C TREE``), measured the same way. The
 modules' own work (the LIST requests, the plan, the SubjectAccessReviews) is measured apart, in
 this process on bench-fleet-1 (``enforce.run`` and ``validate.run``), so the breakdown per cluster
 separates Ansible's own work, module start-up, and requests and planning.
@@ -50,8 +53,11 @@ from tests.controlplane import controlplane as cp  # noqa: E402
 from tests.helpers.ansible import run_playbook  # noqa: E402
 
 NAMESPACES = 5
-MODULE_TASKS = ("Enforce |", "Validate |", "Cluster roles |")
+MODULE_TASKS = ("Enforce |", "Validate |", "Cluster roles |", "Preflight | The API server")  # the last: before
+MODULES = ("vmo.rbac.vmo_role_binding", "vmo.rbac.vmo_rbac_validate", "vmo.rbac.vmo_cluster_roles")
 PROBE = ROOT / "tests" / "bench" / "cpu_probe"
+CALLBACKS = ROOT / "tests" / "bench" / "callback_plugins"
+IDLE_SECONDS = 15
 GIB_PER_CLUSTER = 0.5  # etcd, kube-apiserver, kube-controller-manager of one local cluster (measured: ~0.45)
 
 
@@ -130,28 +136,33 @@ def probe_split(lines):
             "per_task": {k: {"workers": v["workers"], "cpu": round(v["cpu"], 3)} for k, v in per_task.items()}}
 
 
-def run(inv, names, execution, limit=None, forks=10):
-    """One ansible-playbook run of playbooks/enforce.yml. Returns (seconds, stats)."""
+def run(inv, names, execution, limit=None, forks=10, before=None):
+    """One ansible-playbook run of playbooks/enforce.yml, with Ansible's default screen output (a
+    JSON stdout callback would serialize every result: more CPU than a user's run costs). Returns
+    (seconds, stats). ``before``: (tree, collections path) of another checkout, for ``before``."""
     with tempfile.NamedTemporaryFile(prefix="vmo-probe-", suffix=".jsonl", delete=False) as f:
         probe = Path(f.name)
-    env = {"VMO_CPU_PROBE": str(probe), "VMO_CPU_PROBE_WORKERS": "1", "PYTHONPATH": str(PROBE)}
+    count = probe.with_suffix(".count.json")
+    env = {"VMO_CPU_PROBE": str(probe), "VMO_CPU_PROBE_WORKERS": "1", "PYTHONPATH": str(PROBE),
+           "ANSIBLE_STDOUT_CALLBACK": "default", "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS),
+           "ANSIBLE_CALLBACKS_ENABLED": "vmo_bench_count", "VMO_BENCH_COUNT": str(count)}
+    playbook = ROOT / "playbooks" / "enforce.yml"
+    if before is not None:
+        playbook = before[0] / "playbooks" / "enforce.yml"
+        env["ANSIBLE_COLLECTIONS_PATH"] = str(before[1])
     server0 = cpu_ticks(names)
-    seconds, (cpu, run_) = peers.timed(run_playbook, ROOT / "playbooks" / "enforce.yml", inventory=inv,
-                                       limit=limit, args=["-f", str(forks)], timeout=3600, env=env,
-                                       extra_vars={"vmo_rbac_execution": execution})
+    seconds, (cpu, run_) = peers.timed(run_playbook, playbook, inventory=inv, limit=limit, args=["-f", str(forks)],
+                                       timeout=3600, env=env, extra_vars={"vmo_rbac_execution": execution})
     server = cpu_ticks(names) - server0
     lines = [json.loads(x) for x in probe.read_text().splitlines() if x.strip()]
     probe.unlink()
     if run_.rc != 0:
         raise RuntimeError("enforce.yml failed (rc=%s): %s" % (run_.rc, (run_.stdout + run_.stderr)[-3000:]))
-    invocations = Counter()
-    for r in run_.results:
-        if r["task"].split(" : ")[-1].startswith(MODULE_TASKS) and not r["result"].get("skipped"):
-            invocations[r["host"]] += 1
-    enforced = {r["host"]: r["result"].get("summary") for r in run_.results
-                if r["task"].split(" : ")[-1].startswith("Enforce |") and not r["result"].get("skipped")}
+    counted = json.loads(count.read_text())
+    count.unlink()
+    invocations = dict((host, sum(1 for a in actions if a in MODULES)) for host, actions in counted["ran"].items())
     return seconds, {"controller_cpu_seconds": cpu, "clusters_cpu_seconds": server, "probe": probe_split(lines),
-                     "invocations": dict(invocations), "enforced": enforced}
+                     "invocations": invocations}
 
 
 def flows_cpu(cluster, ident, namespaces, reps=3):
@@ -182,8 +193,10 @@ def breakdown(data, n):
     """Per cluster, steady state: where the CPU goes (seconds), for each execution."""
     out = {}
     flows = data["flows_cpu_seconds"]
+    idle = data["idle_cpu_per_cluster_per_second"]
     for execution, runs in data["executions"].items():
         stats = runs["stats"]["fleet steady"]
+        wall = runs["wall_seconds"]["fleet"]["steady"][-1]
         p = stats["probe"]
         module_tasks = sum(v["cpu"] for k, v in p["per_task"].items() if k.startswith(MODULE_TASKS))
         flow = flows["enforce"] + flows["validate"]
@@ -194,6 +207,8 @@ def breakdown(data, n):
             "module_processes": p["module_processes"] / n,
             "requests_and_planning (in-process, measured apart)": flow,
             "api_servers (etcd, kube-apiserver, controller-manager)": stats["clusters_cpu_seconds"] / n,
+            "api_servers_idle_during_the_run": idle * wall,
+            "controller (everything but the API servers)": stats["controller_cpu_seconds"] / n,
             "total": (stats["controller_cpu_seconds"] + stats["clusters_cpu_seconds"]) / n,
         }
         # what the module invocations cost beyond the work itself: module start-up (module processes)
@@ -208,11 +223,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clusters", type=int, default=25)
     ap.add_argument("--reps", type=int, default=1)
-    ap.add_argument("--executions", default="worker,module")
+    ap.add_argument("--executions", default="worker,module",
+                    help="worker, module, and with --before: before (that checkout's role, as it runs)")
+    ap.add_argument("--before", type=Path, help="another checkout of the collection (e.g. main before this change)")
     ap.add_argument("--output", default="fleet")
     ap.add_argument("--keep", action="store_true", help="leave the bench clusters running")
     args = ap.parse_args(argv)
     executions = [e for e in args.executions.split(",") if e]
+    if ("before" in executions) != bool(args.before):
+        ap.error("the execution 'before' needs --before TREE, and --before needs it in --executions")
 
     info = peers.machine()
     need = args.clusters * GIB_PER_CLUSTER + 2
@@ -233,11 +252,24 @@ def main(argv=None):
         one = clusters[0].name
         mem = memory([c.name for c in clusters])
         names = [c.name for c in clusters]
+        # What the clusters burn doing nothing (controllers, leases, etcd): CPU seconds per cluster
+        # per second, so that the breakdown can tell the API servers' work for the run from idling.
+        t0, idle0 = time.monotonic(), cpu_ticks(names)
+        time.sleep(IDLE_SECONDS)
+        idle_rate = (cpu_ticks(names) - idle0) / (time.monotonic() - t0) / len(names)
         n = len(clusters)
         data = {"clusters": n, "forks": n, "bindings_per_cluster": 4 + 4 * NAMESPACES, "machine": info,
-                "memory": mem, "reps": args.reps, "executions": {}, "load_average_per_rep": []}
+                "memory": mem, "reps": args.reps, "executions": {}, "load_average_per_rep": [],
+                "idle_cpu_per_cluster_per_second": round(idle_rate, 4)}
         with tempfile.TemporaryDirectory(prefix="vmo-bench-fleet-") as tmp:
             inv = inventory(clusters, idents, namespaces, Path(tmp) / "hosts.yml", Path(tmp) / "reports")
+            before = None
+            if args.before:
+                link = Path(tmp) / "before" / "ansible_collections" / "vmo" / "rbac"
+                link.parent.mkdir(parents=True)
+                link.symlink_to(args.before.resolve())
+                before = (args.before.resolve(), Path(tmp) / "before")
+                data["before_tree"] = str(args.before)
             for execution in executions:
                 data["executions"][execution] = {
                     "wall_seconds": {"fleet": {"first": [], "steady": []}, "one": {"first": [], "steady": []}},
@@ -253,7 +285,8 @@ def main(argv=None):
                     for phase in ("first", "steady"):
                         if phase == "steady":
                             windows = {c.name: c.audit() for c in clusters}
-                        seconds, stats = run(inv, names, execution, forks=n)
+                        seconds, stats = run(inv, names, execution, forks=n,
+                                             before=before if execution == "before" else None)
                         e["wall_seconds"]["fleet"][phase].append(seconds)
                         e["cpu_seconds"]["fleet"][phase].append(stats["controller_cpu_seconds"]
                                                                 + stats["clusters_cpu_seconds"])
@@ -262,7 +295,8 @@ def main(argv=None):
                                                         for name, w in windows.items()}
                     peers.reset(clusters[0], namespaces)
                     for phase in ("first", "steady"):
-                        seconds, stats = run(inv, names, execution, limit=one, forks=n)
+                        seconds, stats = run(inv, names, execution, limit=one, forks=n,
+                                             before=before if execution == "before" else None)
                         e["wall_seconds"]["one"][phase].append(seconds)
                         e["cpu_seconds"]["one"][phase].append(stats["controller_cpu_seconds"]
                                                               + stats["clusters_cpu_seconds"])
