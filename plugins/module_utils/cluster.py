@@ -32,6 +32,7 @@ __metaclass__ = type
 import json
 import os
 import re
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -43,16 +44,21 @@ except ImportError:  # pragma: no cover - Python 2 is not supported
 KUBERNETES_IMPORT_ERROR = None
 try:
     import urllib3
-    from urllib3.util.retry import Retry
     from importlib.util import find_spec
+
+    try:
+        from urllib3 import HTTPHeaderDict
+    except ImportError:  # urllib3 1.26 (kubernetes >= 24.2 accepts it) keeps it out of the top level
+        from urllib3._collections import HTTPHeaderDict
 
     if find_spec("kubernetes") is None:
         raise ImportError("No module named 'kubernetes'")
 except ImportError as exc:  # pragma: no cover - reported by the modules
-    urllib3 = Retry = None
+    urllib3 = HTTPHeaderDict = None
     KUBERNETES_IMPORT_ERROR = exc
 
 from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES, BoundedRetry, scrub
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
 
@@ -77,11 +83,7 @@ RB = "RoleBinding"
 JSON = "application/json"
 TEXT = "text/plain"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-# The longest Retry-After honoured, in seconds: a longer one (a misbehaving proxy or API server
-# asking for an hour) is cut to this, so that every retry stays bounded. urllib3 itself would
-# sleep up to 6 hours per attempt (1.26: without any limit).
-RETRY_AFTER_MAX = 10.0
+METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 ESCALATE_HINT = (
     "Creating or updating a ClusterRole requires holding every permission it grants, or the 'escalate' verb on "
     "it (files/automation-roles-clusterrole.yaml grants that for the collection's roles only; see docs/security.md)."
@@ -110,25 +112,7 @@ class ApiError(ClusterError):
         self.details = details or {}
 
 
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
-
-
-def _scrub(text, secrets=()):
-    text = _URL_USERINFO.sub(r"\g<scheme>***@", str(text))
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, "***")
-    return text
-
-
-if Retry is not None:
-    class BoundedRetry(Retry):
-        """urllib3's Retry, honouring Retry-After for at most RETRY_AFTER_MAX seconds."""
-
-        def parse_retry_after(self, retry_after):
-            return min(super(BoundedRetry, self).parse_retry_after(retry_after), RETRY_AFTER_MAX)
-else:  # pragma: no cover - reported by the modules
-    BoundedRetry = None
+_scrub = scrub  # every text that leaves this module goes through it
 
 
 # ----------------------------------------------------------------- configuration
@@ -345,7 +329,6 @@ class Cluster(object):
             backoff_factor=0.25, status_forcelist=RETRY_STATUSES, allowed_methods=None,
             respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
         )
-        self.retry.backoff_max = 4.0  # urllib3 2.x reads this attribute; 1.26 uses BACKOFF_MAX
         if isinstance(self.cfg, (DirectConfiguration, static_kubeconfig.StaticConfiguration)):
             self.pool = self.cfg.pool_manager()
             self._client = None
@@ -361,7 +344,7 @@ class Cluster(object):
     # -------------------------------------------------------------- transport
 
     def _headers(self, accept, with_body):
-        headers = urllib3.HTTPHeaderDict()
+        headers = HTTPHeaderDict()
         headers["Accept"] = accept
         headers["User-Agent"] = self.user_agent
         if with_body:
@@ -507,6 +490,41 @@ class Cluster(object):
         """Roles of every namespace."""
         return self._list(RBAC + "/roles", metadata_only=metadata_only, what=("list", "roles", "", ""))
 
+    # --------------------------------------------------------------- watches
+    # For the event source vmo.rbac.cluster_changes (extensions/eda/plugins/event_source/): a
+    # metadata-only LIST page that keeps the list's resourceVersion, and a metadata-only WATCH
+    # streamed as it arrives. The protocol's decisions (resume, bookmarks, 410 -> relist, backoff)
+    # are plugin_utils/watch.py's; nothing here retries a watch.
+
+    WATCHED = {"namespaces": "/api/v1/namespaces", "clusterrolebindings": RBAC + "/clusterrolebindings",
+               "rolebindings": RBAC + "/rolebindings"}
+
+    def list_page(self, resource, query):
+        """One LIST page of a watched resource (``items``, ``metadata.resourceVersion``, ``metadata.continue``)."""
+        return self.request("GET", self.WATCHED[resource], query=query, accept=METADATA_LIST,
+                            what=("list", resource, "", ""))
+
+    def watch(self, resource, query, read_timeout):
+        """Open a WATCH of a watched resource: a WatchResponse, or ApiError (``status`` 410: the
+        resourceVersion is too old) / ClusterError (unreachable)."""
+        url = self.host + self.WATCHED[resource] + "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
+        self.requests += 1
+        try:
+            resp = self.pool.request(
+                "GET", url, headers=self._headers(METADATA_WATCH, False), retries=False, preload_content=False,
+                timeout=urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout))
+        except urllib3.exceptions.HTTPError as exc:
+            raise ClusterError("cannot reach the API server at %s (watch %s): %s"
+                               % (self.host, resource, _scrub(getattr(exc, "reason", None) or exc, self._secrets)))
+        if resp.status != 200:
+            try:
+                resp.read(cache_content=True)
+            except urllib3.exceptions.HTTPError:
+                pass
+            resp.release_conn()
+            raise self._api_error("GET", resp, ("watch", resource, "", ""))
+        return WatchResponse(resp, resource, self.host, self._secrets)
+
     # ---------------------------------------------------------------- writes
 
     def _binding_path(self, kind, namespace, name=None):
@@ -579,6 +597,37 @@ class Cluster(object):
             return [one(s) for s in specs]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(one, specs))
+
+
+class WatchResponse(object):
+    """An open WATCH: its body as chunks of bytes as they arrive; close() from any thread."""
+
+    def __init__(self, resp, resource, host, secrets):
+        self._resp = resp
+        self.resource = resource
+        self.host = host
+        self._secrets = secrets
+
+    def chunks(self, size=65536):
+        try:
+            yield from self._resp.stream(size, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError:
+            raise ClusterError("the watch of %s at %s sent nothing for longer than its read timeout"
+                               % (self.resource, self.host))
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterError("the watch of %s at %s broke: %s" % (self.resource, self.host,
+                                                                    _scrub(exc, self._secrets)))
+
+    def close(self):
+        """End the stream, also when another thread is blocked reading it (its read then fails).
+        The connection is closed, not reused: a watch may leave it in the middle of a chunk."""
+        sock = getattr(getattr(self._resp, "connection", None), "sock", None)
+        for step in (lambda: sock is not None and sock.shutdown(socket.SHUT_RDWR), self._resp.close,
+                     self._resp.release_conn):
+            try:
+                step()
+            except (OSError, ValueError, RuntimeError, urllib3.exceptions.HTTPError):
+                pass
 
 
 def _describe_path(method, path):

@@ -36,19 +36,17 @@ except ImportError:  # pragma: no cover - Python 2 is not supported
 URLLIB3_IMPORT_ERROR = None
 try:
     import urllib3
-    from urllib3.util.retry import Retry
 except ImportError as exc:  # pragma: no cover - reported by the callers
-    urllib3 = Retry = None
+    urllib3 = None
     URLLIB3_IMPORT_ERROR = exc
 
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES, BoundedRetry, scrub
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
 DEFAULT_HOST = "api.spectrocloud.com"
 HOST_ENV = "SPECTROCLOUD_HOST"
 APIKEY_ENV = "SPECTROCLOUD_APIKEY"
 SEARCH_PAGE_SIZE = 50  # the specification's maximum for ``limit``
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-RETRY_AFTER_MAX = 10.0
 KUBECONFIG_KINDS = ("frp", "admin")
 
 # Palette uids are 24 hexadecimal digits (MongoDB object ids) in every public example; the client
@@ -102,25 +100,8 @@ def normalize_host(host):
                              ":%d" % port if port else "")
 
 
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
-
-
-def _scrub(text, secrets=()):
-    text = _URL_USERINFO.sub(r"\g<scheme>***@", str(text))
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, "***")
-    return text
-
-
-if Retry is not None:
-    class _BoundedRetry(Retry):
-        """urllib3's Retry, honouring Retry-After for at most RETRY_AFTER_MAX seconds."""
-
-        def parse_retry_after(self, retry_after):
-            return min(super(_BoundedRetry, self).parse_retry_after(retry_after), RETRY_AFTER_MAX)
-else:  # pragma: no cover
-    _BoundedRetry = None
+_scrub = scrub
+_BoundedRetry = BoundedRetry
 
 
 def decode_kubeconfig(body):
@@ -189,7 +170,6 @@ class PaletteClient(object):
             backoff_factor=0.25, status_forcelist=RETRY_STATUSES, allowed_methods=None,
             respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
         )
-        self.retry.backoff_max = 4.0  # urllib3 2.x reads this attribute
         if validate_certs:
             ca = ca_cert
             if not ca:

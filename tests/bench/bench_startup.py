@@ -43,15 +43,15 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 MODULE = "ansible_collections.vmo.rbac.plugins.modules.vmo_role_binding"
 
 
-def run_module(args: dict, collections: Path = ROOT / ".build" / "collections"):
-    """(cpu seconds, wall seconds, result) of one module process."""
+def run_module(args: dict, collections: Path = ROOT / ".build" / "collections", module: str = MODULE):
+    """(cpu seconds, wall seconds, result) of one module process (vmo_role_binding by default)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump({"ANSIBLE_MODULE_ARGS": args}, f)
     env = {k: v for k, v in os.environ.items() if not k.startswith("K8S_AUTH_") and k != "KUBECONFIG"}
     env["PYTHONPATH"] = str(collections)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run([str(PYTHON), "-m", MODULE, f.name], capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run([str(PYTHON), "-m", module, f.name], capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     os.unlink(f.name)

@@ -14,6 +14,8 @@ Runs, in this order (each on clusters of its own, started and stopped by the ben
                      and the kubernetes.core loop
 - bench_startup.py   one module process: direct credentials and a static kubeconfig context (no
                      `kubernetes` import) vs a kubeconfig the client loads
+- bench_eda.py       event-driven reconcile with ansible-rulebook: new namespace / deleted binding to
+                     access (20 trials), a burst of 50 namespaces, an API server restart, idle CPU
 
 Each writes reports/bench/<name>.json; this script adds reports/bench/run.json (what ran, how
 long, the load average before and after each). ``--quick`` runs fewer repetitions and measures
@@ -43,6 +45,7 @@ FULL = {
     "fleet": ["bench_fleet.py", "--clusters", "25", "--reps", "1"],
     "latency": ["bench_latency.py", "--latencies", "0,50,150", "--reps", "3", "--kcore-reps", "1"],
     "startup": ["bench_startup.py", "--reps", "7"],
+    "eda": ["bench_eda.py", "--trials", "20"],
 }
 QUICK = {
     "enforce": ["bench_enforce.py", "--reps", "2", "--kcore-reps", "1"],
@@ -51,6 +54,7 @@ QUICK = {
     "fleet": ["bench_fleet.py", "--clusters", "5", "--reps", "1"],
     "latency": ["bench_latency.py", "--latencies", "50", "--reps", "1", "--kcore-reps", "0"],
     "startup": ["bench_startup.py", "--reps", "2"],
+    "eda": ["bench_eda.py", "--trials", "3"],
 }
 
 

@@ -233,7 +233,7 @@ def test_check_mode_writes_nothing_and_diff_shows_the_changes(
     user = "role-check-" + uid
     inv = write_inventory(tmp_path / "inventory", hosts={"c1": connection(cluster.identity(user))},
                           group_vars={"vmo_rbac_owner": owner, "vmo_rbac_report_dir": str(tmp_path / "reports"),
-                                      "vmo_rbac_report_formats": ["json"],
+                                      "vmo_rbac_report_formats": ["json", "markdown"],
                                       "vmo_rbac_bindings": [{"persona": "admin", "groups": [u("vmo-admins")]},
                                                             {"persona": "viewer", "users": [u("eve")], "namespaces": [ns]}]})
 
@@ -251,6 +251,13 @@ def test_check_mode_writes_nothing_and_diff_shows_the_changes(
     assert results(check, "c1", FAIL)[0].get("skipped")
     report = json.loads((tmp_path / "reports" / "vmo-rbac-report.json").read_text())
     assert report["clusters"][0]["check_mode"] is True and report["clusters"][0]["summary"]["drift"] == 2
+    # the fleet report shows what the enforce step planned as pending, not as failures
+    pending = report["clusters"][0]["summary"]["pending"]
+    assert pending > 2 and report["fleet"]["pending"] == pending and report["fleet"]["failed"] == 0
+    md = (tmp_path / "reports" / "vmo-rbac-report.md").read_text()
+    assert "**PASSED**" in md and "%d pending (planned by the enforce step under --check)" % pending in md
+    assert "### Pending (%d): planned by the enforce step under --check" % pending in md
+    assert "### Drift" not in md and "### Failed checks" not in md and "MISSING**" not in md.split("Legend:")[0]
 
     real = run_playbook("vmo.rbac.enforce", inventory=inv, diff=True)
     assert real.rc == 0, failure_text(real)

@@ -35,11 +35,11 @@ PERSONA_ROLES = ("admin", "edit", "view", "spectro-list-namespaces", "spectro-li
 # user may (system:basic-user, system:discovery, system:public-info-viewer): (resource, names, verbs).
 EXPECTED_AUTOMATION = {
     # manage its bindings: list this owner's, list all (a same-name foreign one), create, replace,
-    # delete, re-read one after a 409 conflict
-    (BINDINGS[0], (), ("create", "delete", "get", "list", "update")),
-    (BINDINGS[1], (), ("create", "delete", "get", "list", "update")),
-    # what a plan depends on
-    ("namespaces", (), ("list",)),
+    # delete, re-read one after a 409 conflict; watch this owner's (the event source, docs/eda.md)
+    (BINDINGS[0], (), ("create", "delete", "get", "list", "update", "watch")),
+    (BINDINGS[1], (), ("create", "delete", "get", "list", "update", "watch")),
+    # what a plan depends on (watched by the event source for new namespaces and label changes)
+    ("namespaces", (), ("list", "watch")),
     ("clusterroles.rbac.authorization.k8s.io", (), ("list",)),
     ("roles.rbac.authorization.k8s.io", (), ("list",)),
     # what subjects may do (vmo_rbac_validate)
@@ -152,7 +152,7 @@ def test_automation_role_grants_exactly_what_the_documented_uses_need(cluster, n
     assert file_rules & resource_rules(baseline) == {("selfsubjectreviews.authentication.k8s.io", (), ("create",))}
     for verb, res, group_ in (("get", "secrets", ""), ("list", "secrets", ""), ("create", "clusterroles", RBAC_GROUP),
                               ("escalate", "clusterroles", RBAC_GROUP), ("impersonate", "users", ""),
-                              ("patch", "clusterrolebindings", RBAC_GROUP), ("watch", "rolebindings", RBAC_GROUP),
+                              ("patch", "clusterrolebindings", RBAC_GROUP), ("watch", "roles", RBAC_GROUP),
                               ("create", "pods", ""), ("delete", "namespaces", ""),
                               ("get", "virtualmachines", "kubevirt.io")):
         assert not cluster.can(bot.user, verb, res, group_, namespace=ns1, groups=[group, "system:authenticated"]), \

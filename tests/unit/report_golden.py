@@ -39,6 +39,10 @@ ROOT = HERE.parents[1]
 MANIFEST = HERE / "report_golden.sha256"
 SEED = 20261127
 GENERATED = 300
+# The parts issue 9 added to a result (namespace rules and warnings, optional checks with notes,
+# pending items), on inputs of their own generator (seeded apart, so the 300 above stay the same).
+NEWER_SEED = 20261209
+NEWER_GENERATED = 40
 FORMATS = ("json", "markdown", "junit", "html")
 DIGEST_CHARS = 24  # 96 bits: plenty to notice a change, short enough for a readable manifest
 
@@ -381,6 +385,95 @@ def odd_values():
             "amount": decimal.Decimal("1.50"), "empty": frozenset()}
 
 
+def newer_parts(rng, result):
+    """``result`` with what vmo_rbac_validate returns since issue 9: ``scopes`` and ``warnings``,
+    vm.console ``optional`` (with a ``note`` where denied), and in check mode ``pending`` drift and
+    failed checks; the summary counts as the module gives them."""
+    if not isinstance(result.get("access"), list):
+        return result  # a host that did not validate
+    hostile_rate = rng.choice([0.0, 0.0, 0.2, 0.6])
+    scopes = []
+    for i in range(rng.choice([0, 0, 1, 1, 2, 3])):
+        matched = rng.random() < 0.7
+        pool = NAMESPACES + ["web-%d" % k for k in range(30)]
+        namespaces = sorted(set(_name(rng, pool, hostile_rate) for _ in range(rng.choice([1, 2, 5, 14, 30])))) \
+            if matched else []
+        scopes.append({"entry": "bindings[%d].%s" % (i, rng.choice(["namespace_regex", "namespace_selector"])),
+                       "rules": [_name(rng, ["^web-", "~/^kube-/", "env=prod", "team in (a,b)", "/.*/"], hostile_rate)
+                                 for _ in range(rng.randint(1, 2))],
+                       "namespaces": namespaces,
+                       "skipped_protected": sorted(rng.sample(["kube-system", "kube-public", "kube-node-lease"],
+                                                              rng.randint(0, 3))),
+                       "matched_nothing": not namespaces})
+    result["scopes"] = scopes
+    result["warnings"] = ["%s: %s matched no namespace, so this grant gives nothing today (it applies to matching "
+                          "namespaces created later; strict_scopes: true makes this an error)"
+                          % (m["entry"], ", ".join(m["rules"])) for m in scopes if m["matched_nothing"]]
+    if rng.random() < 0.1:
+        result["warnings"].append(_name(rng, ["a warning no scope explains"], hostile_rate))
+    note = _name(rng, ["console access through the persona role alone is optional; set console_access: true"],
+                 hostile_rate / 2)
+    optional = set()
+    for m in result.get("matrix") or []:
+        if m["expected"].get("vm.console") is True and rng.random() < 0.8:
+            optional.add((m["subject"], m["scope"]))
+            m["expected"]["vm.console"] = "optional"
+            m["cells"]["vm.console"] = "ok"
+    fixed = 0
+    for row in result["access"]:
+        if not isinstance(row, dict) or row.get("capability") != "vm.console" or row.get("expected") is not True:
+            continue
+        if (row["subject"], _label(row["scope"], row["namespace"])) in optional or \
+                (not result.get("matrix") and rng.random() < 0.8):
+            fixed += row.get("ok") is False
+            allowed = rng.random() < 0.5
+            row.update(expected="optional", allowed=allowed, ok=True)
+            if not allowed:
+                row["note"] = note
+    pending = 0
+    if rng.random() < 0.4:  # a run under --check whose enforce step planned changes
+        for d in result.get("drift") or []:
+            d["pending"] = True
+            pending += 1
+        for row in result["access"]:
+            if isinstance(row, dict) and row.get("ok") is False and rng.random() < 0.7:
+                row["pending"] = True
+                pending += 1
+    summary = result.get("summary")
+    if isinstance(summary, dict) and isinstance(summary.get("failed"), int):
+        summary["failed"] = max(0, summary["failed"] - fixed - pending)
+        summary.update(unchecked_entries=sum(1 for m in scopes if m["matched_nothing"]), pending=pending)
+        if "passed" in result:
+            result["passed"] = summary["failed"] == 0
+    return result
+
+
+def _results_in(case):
+    """The results in a case made by generated_case, whatever its container."""
+    if isinstance(case, list):
+        return case
+    if isinstance(case.get("results"), list):
+        return case["results"]
+    if case and all(isinstance(v, dict) for v in case.values()):
+        return list(case.values())
+    return [case]
+
+
+def newer_odd_values():
+    """The newer keys with values no module writes."""
+    row = {"subject": "User u", "capability": "vm.console", "verb": "get", "resource": "virtualmachineinstances",
+           "namespace": "ns", "scope": "namespace", "expected": "optional", "allowed": None, "ok": None,
+           "note": 7, "pending": "yes"}
+    return {"cluster": "odd-newer", "passed": True,
+            "summary": {"checks": 1, "unchecked_entries": "two", "pending": None},
+            "scopes": [{"entry": None, "rules": "^x", "namespaces": None}, "junk",
+                       {"entry": "e", "rules": [None, 3], "namespaces": ["a"], "matched_nothing": "no"}],
+            "warnings": "one warning, not a list",
+            "access": [row, dict(row, ok=False, allowed=False, pending=True, note=""),
+                       dict(row, ok=True, allowed=True, pending=True, expected=True)],
+            "drift": [{"kind": "RoleBinding", "name": "x", "pending": 1}, {"name": "y", "pending": True}]}
+
+
 TITLES = [("Production fleet", "2026-11-27T10:00:00Z"),
           ('a "title" <&> | `x` *y* _z_ \x01\x9b', "2026-11-27 10:00 UTC <&>"),
           ("\u00e9\u6f22\u5b57\U0001f642 report", "job 4242"),
@@ -434,7 +527,74 @@ def cases():
     rng = random.Random(SEED)
     for i in range(GENERATED):
         out.append(("gen-%03d" % i, generated_case(rng, i), rng.choice(TITLES)))
+
+    # Added with the sections of issue 9 (namespace rules, optional checks and notes, pending items)
+    newer = [
+        ("newer-sample", t.newer_results()),
+        ("newer-ordinary-run", t.newer_results()[1:2]),
+        ("newer-check-mode-single", t.newer_results()[0]),
+        ("newer-with-older", t.newer_results()[:1] + t.sample_results()),
+        ("newer-hostile", [t.newer_hostile_result()]),
+        ("newer-warnings-only", [dict(t.cluster_result("w", [("Group", "g", "viewer", ["a"])]),
+                                      warnings=["bindings[0].namespace_selector: env=x matched no namespace"])]),
+        ("newer-odd-values", [newer_odd_values()]),
+    ]
+    out += [(cid, results, TITLES[i % len(TITLES)]) for i, (cid, results) in enumerate(newer)]
+    rng = random.Random(NEWER_SEED)
+    for i in range(NEWER_GENERATED):
+        results = generated_case(rng, i)
+        for r in _results_in(results):
+            newer_parts(rng, r)
+        out.append(("newer-gen-%03d" % i, results, rng.choice(TITLES)))
+    # issue 15: results with time-limited grants (their own generator, so the cases above stay as they were)
+    out.append(("unit-time-limited", t.time_limited_results(), TITLES[0]))
+    out.append(("unit-time-limited-hostile", [t.cluster_result(t.HOSTILE, [("User", "a", "viewer", None)],
+                                                               time_limited=[time_limited_item(
+                                                                   random.Random(1), t.HOSTILE)])], TITLES[1]))
+    trng = random.Random(SEED + 15)
+    for i in range(TIME_LIMITED_GENERATED):
+        out.append(("gen-tl-%03d" % i, with_time_limited(trng, generated_case(trng, GENERATED + i)),
+                    trng.choice(TITLES)))
     return out
+
+
+TIME_LIMITED_GENERATED = 24
+STATES = ("active", "pending", "overdue", "ended")
+
+
+def time_limited_item(rng, name=None):
+    """One entry of a result's ``time_limited`` as vmo_rbac_validate writes it (sometimes a key missing)."""
+    left = rng.choice([-86400, -3600, -61, 0, 59, 3600, 7260, 86400 * 3])
+    state = rng.choice(STATES)
+    item = {"kind": rng.choice(["ClusterRoleBinding", "RoleBinding"]),
+            "name": name or "vmo-rbac-spectro-vm-%s-expiring" % rng.choice(["admin", "user", "viewer"]),
+            "role": "spectro-vm-user", "persona": rng.choice(["admin", "user", "viewer", "console"]),
+            "subjects": rng.sample(["User alice", "Group ops", "ServiceAccount ns/ci", "User " + (name or "b")],
+                                   rng.randint(0, 3)),
+            "granted_at": "2026-12-04T12:00:00Z", "expires": "2026-12-04T20:00:00Z", "seconds_left": left,
+            "time_left": "2h1m left" if left > 0 else "expired 1h ago", "state": state,
+            "violation": state == "overdue", "declared": rng.random() < 0.7, "entries": ["bindings[0]"]}
+    if item["kind"] == "RoleBinding":
+        item["namespace"] = rng.choice(["team-a", "web-app-1", name or "x"])
+    if rng.random() < 0.5:
+        item["reason"] = rng.choice(["INC-4711", "ticket <b>&amp;</b> | *x*", name or "r"])
+    for key in ("reason", "time_left", "state", "subjects"):
+        if rng.random() < 0.05:
+            item.pop(key, None)
+    return item
+
+
+def with_time_limited(rng, results):
+    """``results`` with a ``time_limited`` list added to some of its clusters."""
+    items = results.get("results") if isinstance(results, dict) and "results" in results else results
+    if isinstance(items, dict) and not any(k in items for k in ("cluster", "access", "passed")):
+        items = list(items.values())
+    if isinstance(items, dict):
+        items = [items]
+    for r in items if isinstance(items, list) else []:
+        if isinstance(r, dict) and rng.random() < 0.8:
+            r["time_limited"] = [time_limited_item(rng) for _ in range(rng.randint(1, 4))]
+    return results
 
 
 # ------------------------------------------------------------------------------ digests

@@ -26,10 +26,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, personas
+from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning
 from ansible_collections.vmo.rbac.plugins.plugin_utils import report
 from ansible_collections.vmo.rbac.plugins.plugin_utils.report import (
     html_format,
+    html_style,
     json_format,
     junit_format,
     markdown_format,
@@ -60,7 +61,8 @@ def _identity(kind, name):
             ["system:authenticated", "system:serviceaccounts", "system:serviceaccounts:%s" % ns])
 
 
-def cluster_result(name, grants, flips=(), drift=(), roles=None, privileged=(), unchecked_roles=()):
+def cluster_result(name, grants, flips=(), drift=(), roles=None, privileged=(), unchecked_roles=(),
+                   time_limited=None):
     """A vmo_rbac_validate result for ``grants``: [(subject kind, name, persona or role, namespaces or None)].
 
     ``flips``: {(subject label, namespace or scope, capability)} whose API answer is the opposite of
@@ -120,12 +122,16 @@ def cluster_result(name, grants, flips=(), drift=(), roles=None, privileged=(), 
          "detail": "same rules as the shipped reference role"}
         for p, r in sorted(personas.ROLE_SETS["vmo"].items(), key=lambda i: i[1])]
     drift = list(drift)
+    overdue = [t for t in time_limited or () if t.get("state") == "overdue"]
+    drift += [{"kind": t["kind"], "namespace": t.get("namespace", ""), "name": t["name"], "action": "expire",
+               "problem": "expired at %s, still grants %s" % (t["expires"], ", ".join(t["subjects"])),
+               "fix": "vmo_role_binding would end it"} for t in overdue]
     violations = sum(1 for r in rows if r["ok"] is False)
     unchecked = sum(1 for r in rows if r["ok"] is None)
     missing_roles = sum(1 for r in roles if not r["present"])
     checks = len(roles) + len(grants) + len(rows) - unchecked
     failed = missing_roles + len(drift) + violations
-    return {
+    out = {
         "changed": False, "cluster": name, "passed": failed == 0,
         "summary": {"checks": checks, "passed": checks - failed, "failed": failed, "drift": len(drift),
                     "unchecked": unchecked, "subjects": len(grants), "requests": 7},
@@ -133,6 +139,42 @@ def cluster_result(name, grants, flips=(), drift=(), roles=None, privileged=(), 
         "capabilities": list(personas.CAPABILITY_ORDER), "privileged": list(privileged),
         "msg": "RBAC validation on %s" % name,
     }
+    if time_limited is not None:
+        out["time_limited"] = list(time_limited)
+        out["summary"].update(time_limited=len(time_limited), overdue=len(overdue))
+    return out
+
+
+def time_limited_item(name, state, seconds_left, subjects=("User alice",), namespace=None, reason=None,
+                      persona="user"):
+    """One entry of ``time_limited`` as vmo_rbac_validate returns it."""
+    item = {"kind": "RoleBinding" if namespace else "ClusterRoleBinding", "name": name,
+            "role": "spectro-vm-" + persona, "persona": persona, "subjects": list(subjects),
+            "granted_at": "2026-12-04T12:00:00Z", "expires": "2026-12-04T20:00:00Z",
+            "seconds_left": seconds_left,
+            "time_left": "%s left" % seconds_left if seconds_left > 0 else "expired %ss ago" % -seconds_left,
+            "state": state, "violation": state == "overdue", "declared": True, "entries": ["bindings[0]"]}
+    if namespace:
+        item["namespace"] = namespace
+    if reason:
+        item["reason"] = reason
+    return item
+
+
+def time_limited_results():
+    """Two clusters with time-limited grants (one overdue), one without."""
+    return [
+        cluster_result("tl-east", [("User", "alice", "user", ["team-a"])], time_limited=[
+            time_limited_item("vmo-rbac-spectro-vm-user-expiring", "overdue", -600, namespace="team-a",
+                              reason="INC-4711"),
+            time_limited_item("bg-admin-bob", "active", 5400, subjects=("User bob",), persona="admin",
+                              reason="INC-4712 payments down"),
+            time_limited_item("bg-viewer-old", "ended", -86400, subjects=("Group auditors",), persona="viewer")]),
+        cluster_result("tl-west", [("Group", "ops", "viewer", None)], time_limited=[
+            time_limited_item("vmo-rbac-spectro-vm-viewer-expiring", "pending", 28800, subjects=("Group ops",),
+                              persona="viewer")]),
+        cluster_result("tl-none", [("User", "carol", "viewer", None)]),
+    ]
 
 
 def sample_results():
@@ -189,9 +231,100 @@ def hostile_results():
     return [r, down]
 
 
+def _optional_console(result, denied=()):
+    """vm.console as the shipped matrix expects it of the VMO personas without console_access:
+    optional, ok either way, with access.CONSOLE_HINT on a denied check. ``denied``: {(subject,
+    namespace)} whose console checks the API server denies."""
+    for row in result["access"]:
+        if row["capability"] == "vm.console" and row["scope"] in ("namespace", "all-namespaces") and \
+                row["personas"][0] in personas.CONSOLE_OPTIONAL["vmo"]:
+            allowed = (row["subject"], row["namespace"]) not in denied
+            row.update(expected=access.OPTIONAL, allowed=allowed, ok=True,
+                       reason="RBAC: allowed by a RoleBinding" if allowed else "no RBAC rule allows it")
+            if not allowed:
+                row["note"] = access.CONSOLE_HINT
+    for entry in result["matrix"]:
+        if "vm.console" in entry["expected"] and entry["personas"][0] in personas.CONSOLE_OPTIONAL["vmo"] and \
+                entry["scope_kind"] != "outside":
+            entry["expected"]["vm.console"] = access.OPTIONAL
+            entry["cells"]["vm.console"] = "ok"
+            entry["allowed"]["vm.console"] = (entry["subject"], entry["scope"]) not in denied
+    return result
+
+
+def newer_results():
+    """What vmo_rbac_validate returns since issue 9, under --check with changes planned (vmo-1), in an
+    ordinary run (vmo-2), and a cluster that could not be reached.
+
+    vmo-1: web-devs' namespace rules matched two namespaces and skipped the protected ones; the
+    contractors' rule matched nothing (not proven); a selector matched twelve namespaces (more than a
+    report lists); bob's console is denied (optional, with the note); the enforce step planned to
+    create web-devs' binding in web-app-2, so that drift item and web-devs' denied checks there are
+    pending."""
+    scopes = [
+        planning.ScopeMatch("bindings[1].namespace_regex", ["^web-app-", "/^kube-/"], ["web-app-1", "web-app-2"],
+                            ["kube-node-lease", "kube-public", "kube-system"], False),
+        planning.ScopeMatch("bindings[2].namespace_regex", ["^contract-"], [], [], True),
+        planning.ScopeMatch("bindings[3].namespace_selector", ["env=prod"], ["prod-%02d" % i for i in range(1, 13)],
+                            [], False),
+    ]
+    vmo1 = cluster_result(
+        "vmo-1",
+        [("User", "bob@example.com", "user", ["team-a"]),
+         ("Group", "web-devs", "power-user", ["web-app-1", "web-app-2"]),
+         ("Group", "auditors", "viewer", ["prod-%02d" % i for i in range(1, 13)])],
+        drift=[{"kind": "RoleBinding", "namespace": "web-app-2", "name": "vmo-rbac-spectro-vm-power-user",
+                "problem": "missing", "fix": "vmo_role_binding would create it", "action": "create",
+                "pending": True}])
+    _optional_console(vmo1, denied={("User bob@example.com", "team-a")})
+    for row in vmo1["access"]:  # web-devs have no binding in web-app-2 yet
+        if row["subject"] == "Group web-devs" and row["namespace"] == "web-app-2" and row["expected"] is True:
+            row.update(allowed=False, ok=False, reason="no RBAC rule allows it", pending=True)
+    for entry in vmo1["matrix"]:
+        if entry["subject"] == "Group web-devs" and entry["scope"] == "web-app-2":
+            for cap, want in entry["expected"].items():
+                if want is True:
+                    entry["cells"][cap], entry["allowed"][cap] = "violation", False
+    pending = 1 + sum(1 for r in vmo1["access"] if r.get("pending"))
+    vmo1["summary"].update(failed=0, passed=vmo1["summary"]["checks"] - pending, unchecked_entries=1,
+                           pending=pending)
+    vmo1.update(passed=True, scopes=[planning.scope_to_dict(m) for m in scopes],
+                warnings=planning.scope_warnings(scopes),
+                msg="RBAC on vmo-1 will validate once the planned changes are made")
+
+    vmo2 = _optional_console(cluster_result("vmo-2", [("Group", "vmo-admins", "admin", None),
+                                                      ("User", "carol", "user", ["team-b"])],
+                                            flips={("User carol", "default", "vm.view")}))
+    vmo2["summary"].update(unchecked_entries=0, pending=0)
+    vmo2.update(scopes=[], warnings=[])
+    vmo2["passed"] = False
+    vmo3 = {"cluster": "vmo-3", "failed": True, "msg": "vmo-3: the API server did not answer: connection refused"}
+    return [vmo1, vmo2, vmo3]
+
+
+def newer_hostile_result():
+    """Namespace rules, notes and pending drift with names that break naive renderers."""
+    scopes = [planning.ScopeMatch(HOSTILE, [HOSTILE, "<b>|x"], [HOSTILE + str(i) for i in range(12)], ["kube|<i>"],
+                                  False),
+              planning.ScopeMatch("bindings[0].namespace_regex", ["<script>"], [], [HOSTILE], True)]
+    r = _optional_console(cluster_result("h", [("User", HOSTILE, "user", ["team-a"])]),
+                          denied={("User " + HOSTILE, "team-a")})
+    for row in r["access"]:
+        if row.get("note"):
+            row["note"] = HOSTILE
+    r.update(scopes=[planning.scope_to_dict(m) for m in scopes], warnings=planning.scope_warnings(scopes) + [HOSTILE])
+    r["drift"] = [{"kind": "RoleBinding", "namespace": HOSTILE, "name": "<x>", "problem": HOSTILE, "pending": True}]
+    return r
+
+
 @pytest.fixture
 def results():
     return sample_results()
+
+
+@pytest.fixture
+def newer():
+    return newer_results()
 
 
 # ----------------------------------------------------------------- helpers
@@ -557,6 +690,249 @@ def test_json_tolerates_non_json_values():
     assert doc["clusters"][0]["extra"] == ["a", "b"] and doc["clusters"][0]["t"] == ["x", 1]
 
 
+# ------------------------------------------- namespace rules, optional checks, pending (issue 9)
+
+
+def test_newer_parts_normalized(newer):
+    vmo1, vmo2, _vmo3 = model.clusters(newer)
+    assert vmo1["status"] == "passed" and vmo2["status"] == "failed"
+    assert [(m["entry"], m["matched_nothing"]) for m in vmo1["scopes"]] == [
+        ("bindings[1].namespace_regex", False), ("bindings[2].namespace_regex", True),
+        ("bindings[3].namespace_selector", False)]
+    assert vmo1["scopes"][1]["warning"] == newer[0]["warnings"][0] and vmo1["other_warnings"] == []
+    assert model.warning_lines(vmo1) == [(True, w) for w in newer[0]["warnings"]]
+    # pending items are not failures: not in drift, not violations
+    assert vmo1["drift"] == [] and [d["name"] for d in vmo1["pending_drift"]] == ["vmo-rbac-spectro-vm-power-user"]
+    assert vmo1["violations"] == [] and len(vmo1["pending_access"]) == 12 and vmo1["excess"] == vmo1["missing"] == 0
+    assert (vmo1["summary"]["unchecked_entries"], vmo1["summary"]["pending"], vmo1["summary"]["failed"]) == (1, 13, 0)
+    assert [n["note"] for n in vmo1["notes"]] == [access.CONSOLE_HINT]
+    assert model.note_places(vmo1["notes"][0]) == ["User bob@example.com: vm.console in team-a"]
+    assert model.pending_groups(vmo1["pending_access"]) == [(
+        "Group web-devs", "vm.view, vm.power, vm.create, vm.clone, vm.delete, vm.migrate, vm.snapshot in web-app-2 "
+        "denied, expected allowed (missing; 12 checks)")]
+    assert (vmo2["summary"]["unchecked_entries"], vmo2["summary"]["pending"]) == (0, 0)
+    f = model.fleet(model.clusters(newer))
+    assert (f["unchecked_entries"], f["pending"], f["failed"], f["clusters_passed"]) == (1, 13, 1, 1)
+
+
+def test_newer_parts_absent_from_older_results(results):
+    """A result without the newer keys gets no newer counts, sections or style: it renders as before."""
+    norm = model.clusters(results)
+    assert all("unchecked_entries" not in c["summary"] and "pending" not in c["summary"] for c in norm)
+    assert all(not (c["scopes"] or c["warnings"] or c["pending_drift"] or c["pending_access"] or c["notes"])
+               for c in norm)
+    f = model.fleet(norm)
+    assert "unchecked_entries" not in f and "pending" not in f
+    page = html_format.render(results)
+    assert html_style.CSS_NEWER_PARTS not in page and html_style.CSS in page
+    text = markdown_format.render(results)
+    assert "Not proven" not in text and "Pending" not in text and "Namespace rules" not in text
+
+
+def test_newer_cells_optional_and_pending(newer):
+    derived = copy.deepcopy(newer[0])
+    del derived["matrix"], derived["capabilities"]
+    for given in (newer[0], derived):  # from the compact matrix, and derived from the access rows
+        c = model.clusters([given])[0]
+        cells = dict(((m["subject"], m["scope"]), m["cells"]) for m in c["matrix"])
+        console = cells[("User bob@example.com", "team-a")]["vm.console"]
+        assert (console.state, console.kind, console.allowed, console.expected) == ("ok", None, False, access.OPTIONAL)
+        assert console.optional and console.notes() == [access.CONSOLE_HINT]
+        assert console.describe() == "ok: denied; optional, either answer is ok"
+        allowed = cells[("Group web-devs", "web-app-1")]["vm.console"]
+        assert (allowed.state, allowed.allowed, allowed.notes()) == ("ok", True, [])
+        pending = cells[("Group web-devs", "web-app-2")]["vm.view"]
+        assert (pending.state, pending.kind, pending.allowed) == ("pending", "missing", False)
+        assert pending.describe() == ("pending (planned by the enforce step under --check): denied, "
+                                      "expected allowed")
+        assert cells[("Group web-devs", "web-app-2")]["template.manage"].state == "ok"
+    # a cell with a pending and a real failure is a violation
+    mixed = copy.deepcopy(newer[0])
+    next(r for r in mixed["access"] if r.get("pending"))["pending"] = False
+    cells = dict(((m["subject"], m["scope"]), m["cells"]) for m in model.clusters([mixed])[0]["matrix"])
+    assert cells[("Group web-devs", "web-app-2")]["vm.view"].state == "violation"
+    assert model.expected_text(access.OPTIONAL) == "optional (either answer is ok)"
+
+
+def test_markdown_newer_parts(newer):
+    text = markdown_format.render(newer)
+    assert ("1 grant(s) not proven (namespace rules that matched nothing); "
+            "13 pending (planned by the enforce step under --check)") in text.splitlines()[2]
+    fleet = md_tables(text)[0]
+    assert md_cells(fleet[0]) == ["Cluster", "Result", "Checks", "Failed", "Drift", "Unchecked", "Not proven",
+                                  "Pending", "Message"]
+    body = dict((r[0], r) for r in (md_cells(x) for x in fleet[2:]))
+    assert body["vmo-1"][1].endswith("passed") and body["vmo-1"][6:8] == ["1", "13"]
+    assert body["vmo-2"][6:8] == ["0", "0"] and body["vmo-3"][6:8] == ["\u2013", "\u2013"]
+    vmo1 = text[text.index("## vmo-1"):text.index("## vmo-2")]
+    assert "\u26a0\ufe0f 1 grant(s) not proven \u00b7 13 pending (planned by the enforce step under --check)" in vmo1
+    assert "### Namespace rules (3, 1 not proven)" in vmo1
+    assert ("- \u26a0\ufe0f **NOT PROVEN**: bindings\\[2\\].namespace_regex: ^contract- matched no namespace, so "
+            "this grant gives nothing today") in vmo1
+    rules = [t for t in md_tables(vmo1) if md_cells(t[0])[0] == "Grant"][0]
+    rows = dict((r[0], r) for r in (md_cells(x) for x in rules[2:]))
+    assert rows["bindings\\[1\\].namespace_regex"][1:] == [
+        "^web-app-, /^kube-/", "2: web-app-1, web-app-2", "kube-node-lease, kube-public, kube-system"]
+    assert rows["bindings\\[2\\].namespace_regex"][2] == "**nothing: not proven**"
+    assert rows["bindings\\[3\\].namespace_selector"][2] == \
+        "12: prod-01, prod-02, prod-03, prod-04, prod-05, prod-06, prod-07, prod-08, prod-09, prod-10 and 2 more"
+    # pending: its own section, not drift, not failed checks
+    assert "### Drift" not in vmo1 and "### Failed checks" not in vmo1
+    assert "### Pending (13): planned by the enforce step under --check" in vmo1
+    assert "- pending: RoleBinding web-app-2/vmo-rbac-spectro-vm-power-user: missing. Fix: vmo_role_binding " \
+           "would create it (create)" in vmo1
+    assert "- pending: Group web-devs: vm.view, vm.power, vm.create, vm.clone, vm.delete, vm.migrate, " \
+           "vm.snapshot in web-app-2 denied, expected allowed (missing; 12 checks)" in vmo1
+    # the matrix: optional shown as ok with its note's number, pending cells; no MISSING anywhere in vmo-1
+    matrix = [t for t in md_tables(vmo1) if md_cells(t[0])[:3] == ["Subject", "Personas", "Scope"]][0]
+    head = md_cells(matrix[0])
+    cells = dict(((r[0], r[2]), dict(zip(head, r))) for r in (md_cells(x) for x in matrix[2:]))
+    assert cells[("User bob@example.com", "team-a")]["vm.console"] == "\u2713 no\u00b9"
+    assert cells[("Group web-devs", "web-app-1")]["vm.console"] == "\u2713 yes"
+    assert cells[("Group web-devs", "web-app-2")]["vm.view"] == "\u25f7 pending"
+    assert "MISSING**" not in vmo1.replace("**\u2717 MISSING** = denied", "")
+    assert "\u25f7 pending = planned by the enforce step under --check (not a failure)" in vmo1
+    assert "\n- \u00b9 console access through the persona role alone is optional" in vmo1
+    assert "(User bob@example.com: vm.console in team-a)" in vmo1
+    # an ordinary run of a newer module: no pending column, no namespace rules section without rules
+    plain = markdown_format.render(newer[1:2])
+    assert md_cells(md_tables(plain)[0][0])[6:] == ["Not proven", "Message"]
+    assert "Namespace rules" not in plain and "Pending" not in plain and "Notes:" not in plain
+
+
+def test_markdown_warnings_without_scopes():
+    """A hand-made result with warnings only; a registered result's ``warnings`` also holds the other
+    Ansible warnings of its task, which are not about proof."""
+    r = cluster_result("c", [("Group", "g", "viewer", ["a"])])
+    r["warnings"] = ["bindings[0].namespace_selector: env=x matched no namespace", "some other warning"]
+    text = markdown_format.render([r])
+    assert "### Warnings\n" in text and "| Grant |" not in text
+    assert "- \u26a0\ufe0f **NOT PROVEN**: bindings\\[0\\].namespace_selector: env=x matched no namespace\n" in text
+    assert "- \u26a0\ufe0f **Warning**: some other warning\n" in text
+    assert model.clusters([r])[0]["summary"]["unchecked_entries"] == 1  # no scopes: counted from the warnings
+    page = html_format.render([r])
+    assert '<strong>\u26a0 Warning:</strong> some other warning' in page
+    assert '<strong>\u26a0 NOT PROVEN:</strong> bindings[0].namespace_selector' in page
+    _t, root = _junit([r])
+    case = root.find("testsuite/testcase[@classname='c.scopes']")
+    assert case.get("name") == "bindings[0].namespace_selector matches a namespace"
+    assert case.find("skipped").get("message") == "not proven: bindings[0].namespace_selector: env=x matched no namespace"
+    assert "warning: some other warning" in root.find("testsuite/system-out").text
+
+
+def test_junit_newer_parts(newer):
+    _text, root = _junit(newer)
+    vmo1 = root.find("testsuite[@name='vmo-1']")
+    assert vmo1.get("failures") == "0" and vmo1.get("errors") == "0"
+    cases = dict(((c.get("classname"), c.get("name")), c) for c in vmo1.findall("testcase"))
+    assert len(cases) == len(vmo1.findall("testcase")), "testcase identities must be unique"
+    skipped = [c for c in vmo1.findall("testcase") if c.find("skipped") is not None]
+    assert int(vmo1.get("skipped")) == len(skipped) == 1 + 13
+    scope = cases[("vmo-1.scopes", "bindings[2].namespace_regex matches a namespace")].find("skipped")
+    assert scope.get("message").startswith("not proven: bindings[2].namespace_regex: ^contract- matched no")
+    drift = cases[("vmo-1.bindings", "RoleBinding web-app-2/vmo-rbac-spectro-vm-power-user")].find("skipped")
+    assert drift.get("message") == "pending (planned by the enforce step under --check): missing"
+    check = cases[("vmo-1.Group web-devs.web-app-2",
+                   "vm.delete: delete kubevirt.io/virtualmachines (expected allowed)")]
+    assert check.find("failure") is None
+    assert check.find("skipped").get("message") == \
+        "pending (planned by the enforce step under --check): denied but expected allowed (missing)"
+    assert "reproduce: kubectl auth can-i delete virtualmachines.kubevirt.io -n web-app-2" in check.find("skipped").text
+    optional = cases[("vmo-1.User bob@example.com.team-a",
+                      "vm.console: get subresources.kubevirt.io/virtualmachineinstances/console (optional)")]
+    assert optional.find("failure") is None and optional.find("skipped") is None
+    assert optional.find("system-out").text == access.CONSOLE_HINT
+    props = dict((p.get("name"), p.get("value")) for p in vmo1.findall("properties/property"))
+    assert (props["summary.unchecked_entries"], props["summary.pending"]) == ("1", "13")
+    out = vmo1.find("system-out").text
+    assert "namespace rules:\nbindings[1].namespace_regex: ^web-app-, /^kube-/ -> 2 namespace(s): web-app-1, " \
+           "web-app-2; protected namespaces skipped: kube-node-lease, kube-public, kube-system" in out
+    assert "bindings[2].namespace_regex: ^contract- -> nothing (not proven)" in out
+    assert "notes:\n" + access.CONSOLE_HINT + " (User bob@example.com: vm.console in team-a)" in out
+    vmo2 = root.find("testsuite[@name='vmo-2']")
+    assert vmo2.get("failures") == "1" and vmo2.get("skipped") == "0"
+
+
+def test_html_newer_parts(newer):
+    text = html_format.render(newer)
+    p = parse_html(text)
+    assert html_style.CSS_NEWER_PARTS in text
+    cards = dict((a["data-cluster"], a) for t, a in p.tags if t == "section" and "data-cluster" in a)
+    assert cards["vmo-1"]["data-status"] == "passed"
+    vmo1 = text[text.index('id="cluster-1-vmo-1"'):text.index('id="cluster-2-vmo-2"')]
+    assert '<span class="badge warn">1 NOT PROVEN</span>' in vmo1
+    assert '<div class="warning" role="note"><strong>\u26a0 NOT PROVEN:</strong> bindings[2].namespace_regex: ' \
+           '^contract- matched no namespace' in vmo1
+    assert '<details class="scopes" id="cluster-1-vmo-1-scopes" open><summary>Namespace rules: 3, 1 not proven' in vmo1
+    entries = [(a["data-entry"], a["class"]) for t, a in p.tags if t == "tr" and "data-entry" in a]
+    assert entries == [("bindings[1].namespace_regex", "matched"), ("bindings[2].namespace_regex", "nothing"),
+                       ("bindings[3].namespace_selector", "matched")]
+    assert '<summary>and 2 more</summary><span class="rest">prod-11, prod-12</span></details>' in vmo1
+    # cells: the optional one ok, with a link to its note; pending ones amber, not violations
+    cells = [(a, txt) for a, txt in p.cells if a["data-state"] != "na"]
+    optional = [(a, txt) for a, txt in cells if a.get("data-expected") == "optional"]
+    assert sorted(txt for _a, txt in optional) == ["\u2713 allowed (optional)"] * 4 + ["\u2713 denied (optional)1"]
+    denied = [a for a, txt in optional if "denied" in txt][0]
+    assert denied["class"] == "cell ok deny optional" and "Note: " + access.CONSOLE_HINT in denied["title"]
+    assert '<a href="#cluster-1-vmo-1-note-1" aria-label="note 1">1</a>' in vmo1
+    assert '<li id="cluster-1-vmo-1-note-1"><span class="note">%s</span>' % html.escape(access.CONSOLE_HINT) in vmo1
+    pending = [(a, txt) for a, txt in cells if a["data-state"] == "pending"]
+    assert len(pending) == 7 and all(txt == "\u25f7 pending denied" and a["data-kind"] == "missing"
+                                     for a, txt in pending)
+    assert 'data-state="violation"' not in vmo1 and 'data-state="violation"' in text  # vmo-2's excess
+    assert "<h3>Pending (13): planned by the enforce step under --check</h3>" in vmo1
+    assert [a["data-pending"] for t, a in p.tags if t == "tr" and "data-pending" in a] == ["drift", "access"]
+    assert "Failed checks" not in vmo1 and "<h3>Drift" not in vmo1
+    assert "MISSING</span>" not in vmo1
+    # the fleet: tiles and columns of the newer counts
+    assert '<div class="tile warn"><div class="n">1</div><div class="l">not proven</div></div>' in text
+    assert '<div class="tile warn"><div class="n">13</div><div class="l">pending (--check)</div></div>' in text
+    assert '<th scope="col" class="num">Not proven</th><th scope="col" class="num">Pending</th>' in text
+    assert 'class="sw pending"' in text and "optional (either answer is ok)" in text
+    # a page without newer data in it carries no newer style
+    assert html_style.CSS_NEWER_PARTS not in html_format.render([{"cluster": "bare", "passed": True}])
+
+
+def test_json_newer_parts(newer):
+    doc = json.loads(json_format.render(newer))
+    assert doc["clusters"] == newer  # scopes, warnings, note, pending pass through
+    assert (doc["fleet"]["unchecked_entries"], doc["fleet"]["pending"]) == (1, 13)
+    assert doc["fleet"] == model.fleet(model.clusters(newer))
+
+
+def test_newer_parts_hostile_names():
+    r = newer_hostile_result()
+    text = markdown_format.render([r])
+    assert not re.search(r"(?<!\\)<", text)
+    for t in md_tables(text):
+        assert all(len(md_cells(x)) == len(md_cells(t[0])) for x in t), t
+    page = html_format.render([r])
+    p = parse_html(page)
+    assert "script" not in [t for t, _a in p.tags] and "<b>" not in page and "<i>" not in page
+    assert [a["data-entry"] for t, a in p.tags if t == "tr" and "data-entry" in a] == \
+        [model.clean(HOSTILE), "bindings[0].namespace_regex"]
+    _t, root = _junit([r])
+    assert root.find("testsuite").get("failures") == "0" and root.find("testsuite").get("skipped") == "2"
+    assert "warning: " + HOSTILE in root.find("testsuite/system-out").text
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entry=st.text(min_size=1, max_size=30), rule=st.text(max_size=20),
+       namespaces=st.lists(st.text(min_size=1, max_size=15), max_size=14), note=st.text(min_size=1, max_size=40))
+def test_newer_parts_any_text_stays_well_formed(entry, rule, namespaces, note):
+    r = _optional_console(cluster_result("c", [("User", "u", "user", ["ns"])]), denied={("User u", "ns")})
+    for row in r["access"]:
+        if row.get("note"):
+            row["note"] = note
+    r.update(scopes=[{"entry": entry, "rules": [rule], "namespaces": namespaces, "skipped_protected": namespaces[:2],
+                      "matched_nothing": not namespaces}], warnings=[entry + ": " + rule])
+    root = ET.fromstring(junit_format.render([r]).encode("utf-8"))
+    assert root.find("testsuite").get("failures") == "0"
+    parse_html(html_format.render([r]))
+    for t in md_tables(markdown_format.render([r])):
+        assert all(len(md_cells(x)) == len(md_cells(t[0])) for x in t)
+
+
 # ------------------------------------------------------------ determinism
 
 
@@ -756,3 +1132,51 @@ def test_filter_in_a_playbook(tmp_path):
     rendered = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     for fmt in report.FORMATS:
         assert rendered[fmt] == report.render(results, fmt, title="Fleet"), fmt
+
+
+# ------------------------------------------------------------------- time-limited grants (issue 15)
+
+
+def test_time_limited_grants_in_every_format():
+    res = time_limited_results()
+    f = model.fleet(model.clusters(res))
+    assert (f["time_limited"], f["overdue"], f["passed"]) == (4, 1, False)
+    assert "time_limited" not in model.fleet(model.clusters(sample_results()))  # a fleet without them reads as before
+
+    md_text = markdown_format.render(res)
+    assert "4 time-limited grants, 1 overdue" in md_text.splitlines()[2]
+    assert "### Time-limited grants (3, **1 overdue**)" in md_text and "### Time-limited grants (1)" in md_text
+    rows = [md_cells(line) for line in md_text.splitlines() if line.startswith("| RoleBinding team-a/")
+            or line.startswith("| ClusterRoleBinding bg-")]
+    assert ["RoleBinding team-a/vmo-rbac-spectro-vm-user-expiring", "User alice", "user", "2026-12-04T20:00:00Z",
+            "expired 600s ago", "**overdue**", "INC-4711"] in rows
+    assert ["ClusterRoleBinding bg-admin-bob", "User bob", "admin", "2026-12-04T20:00:00Z", "5400 left", "active",
+            "INC-4712 payments down"] in rows
+    assert md_text.count("Time-limited grants") == 2  # tl-none has none
+
+    page = html_format.render(res)
+    parse_html(page)  # well formed
+    assert page.count('<table class="list time-limited">') == 2
+    assert '<tr data-state="overdue"><td>RoleBinding <strong>team-a/vmo-rbac-spectro-vm-user-expiring</strong>' in page
+    assert '<strong class="absent" title="its time has passed and it still grants">overdue</strong>' in page
+    assert '<div class="n">4</div><div class="l">time-limited grants</div>' in page
+
+    _text, root = _junit(res)
+    east = root.find("testsuite[@name='tl-east']")
+    out = east.find("system-out").text
+    assert "time-limited grants (information" in out
+    assert ("RoleBinding team-a/vmo-rbac-spectro-vm-user-expiring: User alice, persona user, ends "
+            "2026-12-04T20:00:00Z (expired 600s ago), OVERDUE; reason: INC-4711") in out
+    failures = [tc.get("name") for tc in east.iter("testcase") if tc.find("failure") is not None]
+    assert "RoleBinding team-a/vmo-rbac-spectro-vm-user-expiring" in failures  # the drift case fails it
+
+    doc = json.loads(json_format.render(res))
+    assert doc["fleet"]["time_limited"] == 4 and doc["clusters"][0]["time_limited"][0]["state"] == "overdue"
+
+
+def test_time_limited_values_are_escaped():
+    item = time_limited_item(HOSTILE, "active", 60, subjects=(HOSTILE,), namespace="ns", reason=HOSTILE)
+    res = [cluster_result("c", [("User", "a", "viewer", None)], time_limited=[item])]
+    assert "<script>" not in html_format.render(res)
+    assert "<script>" not in markdown_format.render(res)
+    _junit(res)

@@ -121,7 +121,7 @@ def test_role_only_variables_match_their_defaults():
     for variable in ROLE_ONLY:
         assert SPEC[variable]["default"] == DEFAULTS[variable]
     assert sorted(SPEC["vmo_rbac_report_formats"]["choices"]) == ["html", "json", "junit", "markdown"]
-    assert SPEC["vmo_rbac_mode"]["choices"] == ["enforce", "validate"]
+    assert SPEC["vmo_rbac_mode"]["choices"] == ["enforce", "reconcile", "validate"]
 
 
 def test_the_execution_variable_takes_what_the_action_plugins_take():

@@ -9,6 +9,11 @@ Class names it styles, by what ``html_format`` writes: the page (``header.page``
 ``td.cell`` with ``ok allow``, ``ok deny``, ``violation``, ``unchecked`` or ``na``; ``.persona``
 ``.p-<persona>``; ``.scope`` ``.k-<scope kind>``) and the lists (``table.list``, ``.action``).
 The only-violations filter is CSS alone (``body:has(#only-violations:checked)``).
+
+``CSS_NEWER_PARTS`` styles what newer results add (``.warning`` lines and ``table.scopes`` of the
+namespace rules, ``td.cell.pending`` and ``table.pending``, ``td.cell.optional`` with its
+``sup.note-ref`` and ``ol.notes``, ``.badge.warn``). The page carries it only when it shows one of
+them, so that the page of an older result stays byte-identical.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -102,4 +107,27 @@ details summary{cursor:pointer;color:#1f2937;font-weight:600;margin:14px 0 6px}
 footer{color:var(--muted);font-size:12px;text-align:center;margin-top:8px}
 a{color:#1d4ed8}
 @media print{body{background:#fff}section.card{break-inside:avoid-page;box-shadow:none}.toolbar{display:none}}
+"""
+
+CSS_NEWER_PARTS = """
+.badge.warn{background:var(--warn-bg);color:var(--warn)}
+.warning{background:var(--warn-bg);color:#78350f;border:1px solid #fde68a;border-left:4px solid #f59e0b;
+border-radius:8px;padding:8px 12px;margin:8px 0}
+table.scopes tr.nothing td{background:#fffbeb}
+table.scopes code{white-space:nowrap}
+table.scopes .nothing{color:var(--warn)}
+table.scopes .count{font-weight:700;font-variant-numeric:tabular-nums;margin-right:4px}
+table.scopes details.more summary{margin:2px 0 0;font-weight:400;color:#1d4ed8}
+td.cell.pending{background:var(--warn-bg);color:var(--warn);font-weight:700;
+outline:1px dashed #f59e0b;outline-offset:-3px}
+td.cell.pending .k{display:block;font-size:10.5px;letter-spacing:.8px}
+td.cell.pending .a{display:block;font-weight:500;font-size:11px}
+.sw.pending{background:var(--warn-bg);color:var(--warn);font-weight:700}
+span.pending{font-size:11px;font-weight:700;padding:1px 7px;border-radius:4px;background:var(--warn-bg);
+color:var(--warn)}
+sup.note-ref{font-size:10px;line-height:0;margin-left:2px}
+sup.note-ref a{text-decoration:none;font-weight:700}
+ol.notes{margin:8px 0 4px;padding-left:22px;font-size:12.5px}
+ol.notes li{margin:2px 0}
+ol.notes li:target{background:var(--warn-bg)}
 """

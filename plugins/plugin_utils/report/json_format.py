@@ -4,7 +4,8 @@
 """The JSON report: the results as given, plus the fleet counts and the title.
 
 The results pass through unchanged, so a section the validate flow adds to its result appears
-here without a change; a count over the fleet belongs in ``model.fleet``.
+here without a change (``scopes``, ``warnings``, ``note``, ``pending``); a count over the fleet
+belongs in ``model.fleet`` (``unchecked_entries``, ``pending``).
 """
 
 from __future__ import absolute_import, division, print_function

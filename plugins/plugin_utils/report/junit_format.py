@@ -5,7 +5,9 @@
 
 CI systems and AWX show JUnit natively: a violation is a failed test case with the
 ``kubectl auth can-i`` command that reproduces it, a cluster that could not be validated is
-one test case in error.
+one test case in error. Pending items (planned by the enforce step under ``--check``) and grants
+whose namespace rules matched nothing (not proven) are skipped test cases, never passed ones; an
+optional check that passed carries its note in its ``system-out``.
 
 Per cluster, ``SECTIONS`` lists what is shown, in order: ``(name, function)``, where ``name``
 is one of ``model.SECTIONS`` and ``function(cluster)`` returns a list of ``Case`` (a check
@@ -22,6 +24,7 @@ from collections import namedtuple
 
 from ansible_collections.vmo.rbac.plugins.plugin_utils.report import model
 from ansible_collections.vmo.rbac.plugins.plugin_utils.report.model import (
+    OPTIONAL,
     SCOPE_ALL,
     SCOPE_CLUSTER,
     SCOPE_OUTSIDE,
@@ -56,7 +59,10 @@ def information(heading, lines):
 
 
 def _case_name(row):
-    want = {True: "expected allowed", False: "expected denied"}.get(row.get("expected"), "no expectation")
+    if row.get("expected") == OPTIONAL:
+        want = "optional"
+    else:
+        want = {True: "expected allowed", False: "expected denied"}.get(row.get("expected"), "no expectation")
     return "%s: %s (%s)" % (text(row.get("capability"), "?"), model.check_text(row), want)
 
 
@@ -81,6 +87,8 @@ def _details(row):
                  model.expected_text(row.get("expected")), model.allowed_text(row.get("allowed"))),
              "reason: %s" % (text(row.get("reason")) or "-"),
              "reproduce: %s" % model.kubectl_command(row)]
+    if row.get("note"):
+        lines.append("note: %s" % text(row.get("note")))
     return "\n".join(lines)
 
 
@@ -97,22 +105,55 @@ def _roles(c):
     return out
 
 
-def _drift(c):
+def _scopes(c):
+    """A skipped case per rule set that matched nothing (not proven); the rule sets as information."""
     out = []
-    for d in c["drift"]:
-        problem = text(d.get("problem"), "differs from the declaration")
-        out.append(Case(
-            c["name"] + ".bindings", "%s %s" % (text(d.get("kind"), "binding"), model.qualified(d)), "failure",
-            problem + ("; fix: " + text(d.get("fix")) if d.get("fix") else ""),
-            "drift." + text(d.get("action"), "drift"),
-            "problem: %s\nfix: %s\naction: %s" % (problem, text(d.get("fix"), "-"), text(d.get("action"), "-"))))
+    for m in c["scopes"]:
+        if m["matched_nothing"]:
+            out.append(Case(c["name"] + ".scopes", "%s matches a namespace" % m["entry"], "skipped",
+                            "not proven: " + (m["warning"] or "%s matched no namespace" % ", ".join(m["rules"]))))
+    for not_proven, w in model.warning_lines(dict(c, scopes=[])):  # the warnings no rule set explains
+        if not_proven:
+            out.append(Case(c["name"] + ".scopes", "%s matches a namespace" % w.split(": ", 1)[0], "skipped",
+                            "not proven: " + w))
+    lines = []
+    for m in c["scopes"]:
+        matched = "nothing (not proven)" if m["matched_nothing"] else "%d namespace(s): %s" % (
+            len(m["namespaces"]), model.names_text(m["namespaces"]))
+        lines.append("%s: %s -> %s%s" % (m["entry"], ", ".join(m["rules"]), matched,
+                                         "; protected namespaces skipped: " + model.names_text(m["skipped_protected"])
+                                         if m["skipped_protected"] else ""))
+    lines += ["warning: " + w for w in c["other_warnings"]]
+    if lines:
+        out.append(information("namespace rules", lines))
     return out
+
+
+def _drift_case(c, d, pending=False):
+    problem = text(d.get("problem"), "differs from the declaration")
+    name = "%s %s" % (text(d.get("kind"), "binding"), model.qualified(d))
+    details = "problem: %s\nfix: %s\naction: %s" % (problem, text(d.get("fix"), "-"), text(d.get("action"), "-"))
+    if pending:
+        return Case(c["name"] + ".bindings", name, "skipped", "%s: %s" % (model.PENDING_TEXT, problem), text=details)
+    fix = "; fix: " + text(d.get("fix")) if d.get("fix") else ""
+    return Case(c["name"] + ".bindings", name, "failure", problem + fix, "drift." + text(d.get("action"), "drift"),
+                details)
+
+
+def _drift(c):
+    return [_drift_case(c, d) for d in c["drift"]]
+
+
+def _classname(c, row):
+    return "%s.%s.%s" % (c["name"], text(row.get("subject"), "?"), _case_scope(row))
 
 
 def _access(c):
     out = []
     for r in c["access"]:
-        classname = "%s.%s.%s" % (c["name"], text(r.get("subject"), "?"), _case_scope(r))
+        classname = _classname(c, r)
+        if r.get("ok") is False and model.is_pending(r):
+            continue  # in the pending section
         if r.get("ok") is False:
             kind = model.row_kind(r)
             message = "%s but expected %s%s" % (
@@ -123,8 +164,25 @@ def _access(c):
             out.append(Case(classname, _case_name(r), "skipped",
                             text(r.get("reason")) or "unchecked: no expectation for this role"))
         else:
-            out.append(Case(classname, _case_name(r)))
+            out.append(Case(classname, _case_name(r), output=text(r.get("note"))))
     return out
+
+
+def _pending(c):
+    """Skipped cases: the drift and failed checks the enforce step of this run planned under --check."""
+    out = [_drift_case(c, d, pending=True) for d in c["pending_drift"]]
+    for r in c["pending_access"]:
+        kind = model.row_kind(r)
+        out.append(Case(_classname(c, r), _case_name(r), "skipped", "%s: %s but expected %s%s" % (
+            model.PENDING_TEXT, model.allowed_text(r.get("allowed")), model.expected_text(r.get("expected")),
+            " (%s)" % kind if kind in ("excess", "missing") else ""), text=_details(r)))
+    return out
+
+
+def _notes(c):
+    if not c["notes"]:
+        return []
+    return [information("notes", ["%s (%s)" % (n["note"], "; ".join(model.note_places(n))) for n in c["notes"]])]
 
 
 def _privileged(c):
@@ -136,10 +194,26 @@ def _privileged(c):
         for p in c["privileged"]])]
 
 
+def _time_limited(c):
+    if not c["time_limited"]:
+        return []
+    return [information("time-limited grants (information; an overdue one is also a failed drift case)", [
+        "%s: %s, persona %s, ends %s (%s), %s%s" % (
+            model.time_limited_text(t), ", ".join(text(s) for s in t.get("subjects") or []) or "-",
+            text(t.get("persona"), "-"), text(t.get("expires"), "?"), text(t.get("time_left"), "?"),
+            "OVERDUE" if model.is_overdue(t) else text(t.get("state"), "?"),
+            "; reason: " + text(t.get("reason")) if t.get("reason") else "")
+        for t in c["time_limited"]])]
+
+
 SECTIONS = (
     ("roles", _roles),
+    ("scopes", _scopes),
     ("drift", _drift),
     ("access", _access),
+    ("pending", _pending),
+    ("notes", _notes),
+    ("time_limited", _time_limited),
     ("privileged", _privileged),
 )
 

@@ -34,6 +34,10 @@ _LEGEND = ("Legend: \u2713 yes / \u2713 no = allowed / denied, as expected \u00b
            "**\u2717 EXCESS** = allowed but expected denied \u00b7 "
            "**\u2717 MISSING** = denied but expected allowed \u00b7 "
            "? = unchecked (no expectation known) \u00b7 \u2013 = not checked at this scope")
+# Added to the legend of a matrix that shows them (and only then: an older result renders as before).
+_LEGEND_PENDING = "\u25f7 pending = planned by the enforce step under --check (not a failure)"
+_LEGEND_NOTE = "\u00b9 = see the note of that number below the matrix"
+_SUPERSCRIPT = dict(zip("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"))
 
 
 def md(value):
@@ -50,15 +54,23 @@ def table(header, rows, align=None):
     return out
 
 
-def cell_mark(cell):
-    """A compact matrix mark: ``✓ yes``/``✓ no`` (as expected), ``✗ EXCESS``/``✗ MISSING``, ``?``, ``–``."""
+def superscript(number):
+    return "".join(_SUPERSCRIPT[d] for d in str(number))
+
+
+def cell_mark(cell, note_numbers=None):
+    """A compact matrix mark: ``✓ yes``/``✓ no`` (as expected), ``✗ EXCESS``/``✗ MISSING``, ``?``, ``–``,
+    ``◷ pending``; with the numbers of the cell's notes as superscripts (``✓ no¹``)."""
     if cell is None:
         return "\u2013"
+    refs = "".join(superscript(note_numbers[n]) for n in cell.notes() if n in (note_numbers or {}))
     if cell.state == "unchecked":
-        return ("? " + {True: "yes", False: "no"}.get(cell.allowed, "")).strip()
+        return ("? " + {True: "yes", False: "no"}.get(cell.allowed, "")).strip() + refs
     if cell.state == "violation":
-        return "**\u2717 %s**" % {"excess": "EXCESS", "missing": "MISSING"}.get(cell.kind, "FAIL")
-    return "\u2713 " + ("yes" if cell.allowed else "no")
+        return "**\u2717 %s**" % {"excess": "EXCESS", "missing": "MISSING"}.get(cell.kind, "FAIL") + refs
+    if cell.state == "pending":
+        return "\u25f7 pending" + refs
+    return "\u2713 " + ("yes" if cell.allowed else "no") + refs
 
 
 # ======================================================================== sections
@@ -79,6 +91,31 @@ def _roles(c):
         out.append("- differs from the reference (information): %s %s: %s" % (
             md(r.get("kind") or "ClusterRole"), md(model.qualified(r)), md(r.get("detail"))))
     return out + [""]
+
+
+def _scopes(c):
+    """Per rule set: what it matched and skipped; a warning line for each that matched nothing."""
+    warnings = model.warning_lines(c)
+    if not (c["scopes"] or warnings):
+        return []
+    nothing = sum(1 for m in c["scopes"] if m["matched_nothing"])
+    heading = "### Namespace rules (%d, %d not proven)" % (len(c["scopes"]), nothing) if c["scopes"] else "### Warnings"
+    out = [heading, ""]
+    for not_proven, w in warnings:
+        out.append("- \u26a0\ufe0f **%s**: %s" % ("NOT PROVEN" if not_proven else "Warning", md(w)))
+    if warnings:
+        out.append("")
+    rows = []
+    for m in c["scopes"]:
+        if m["matched_nothing"]:
+            matched = "**nothing: not proven**"
+        else:
+            matched = "%d: %s" % (len(m["namespaces"]), md(model.names_text(m["namespaces"])))
+        rows.append([md(m["entry"]), md(", ".join(m["rules"])), matched,
+                     md(model.names_text(m["skipped_protected"])) or "\u2013"])
+    if rows:
+        out += table(["Grant", "Rules", "Namespaces matched", "Protected namespaces skipped"], rows) + [""]
+    return out
 
 
 def _drift(c):
@@ -111,16 +148,51 @@ def _failed_checks(c):
 
 def _matrix(c):
     if not c["matrix"]:
-        return [] if c["violations"] else ["No access checks in this result.", ""]
+        return [] if c["violations"] or c["pending_access"] else ["No access checks in this result.", ""]
     caps = c["capabilities"]
+    numbers = model.note_numbers(c)
     rows = []
     for m in c["matrix"]:
         rows.append([md(m["subject"]), md(", ".join(m["personas"])) or "\u2013", md(m["scope"])]
-                    + [cell_mark(m["cells"].get(cap)) for cap in caps])
+                    + [cell_mark(m["cells"].get(cap), numbers) for cap in caps])
     align = dict((i, ":-:") for i in range(3, 3 + len(caps)))
+    legend = _LEGEND
+    if any(cell.state == "pending" for m in c["matrix"] for cell in m["cells"].values()):
+        legend += " \u00b7 " + _LEGEND_PENDING
+    if numbers:
+        legend += " \u00b7 " + _LEGEND_NOTE
     return (["### Access matrix", ""]
             + table(["Subject", "Personas", "Scope"] + [md(cap) for cap in caps], rows, align)
-            + ["", _LEGEND, ""])
+            + ["", legend, ""])
+
+
+def _notes(c):
+    """The notes of the access checks, numbered as in the matrix, with where each applies."""
+    if not c["notes"]:
+        return []
+    out = ["Notes:", ""]
+    for i, note in enumerate(c["notes"]):
+        out.append("- %s %s (%s)" % (superscript(i + 1), md(note["note"]), md("; ".join(model.note_places(note)))))
+    return out + [""]
+
+
+def _pending(c):
+    """Drift and failed checks that the enforce step of this run planned under --check: not failures."""
+    n = len(c["pending_drift"]) + len(c["pending_access"])
+    if not n:
+        return []
+    out = ["### Pending (%d): planned by the enforce step under --check" % n, "",
+           "Not failures: the enforce step of this run was a dry run, so validation saw the cluster before "
+           "the changes it planned.", ""]
+    for d in c["pending_drift"]:
+        action = " (%s)" % md(d["action"]) if d.get("action") else ""
+        fix = ". Fix: " + md(d["fix"]) if d.get("fix") else ""
+        out.append("- pending: %s %s: %s%s%s" % (
+            md(d.get("kind") or "binding"), md(model.qualified(d)), md(d.get("problem") or "differs"), fix, action))
+    for subject, what in model.pending_groups(c["pending_access"]):
+        out.append("- pending: %s: %s" % (md(subject), md(what)))
+    out.append("")
+    return out
 
 
 def _privileged(c):
@@ -134,11 +206,32 @@ def _privileged(c):
     return out + [""]
 
 
+def _time_limited(c):
+    if not c["time_limited"]:
+        return []
+    rows = []
+    for t in c["time_limited"]:
+        state = model.text(t.get("state"), "?")
+        rows.append([md(model.time_limited_text(t)), md(", ".join(model.text(s) for s in t.get("subjects") or [])),
+                     md(t.get("persona")), md(t.get("expires")), md(t.get("time_left")),
+                     "**%s**" % md(state) if model.is_overdue(t) else md(state), md(t.get("reason"))])
+    head = "### Time-limited grants (%d%s)" % (
+        len(c["time_limited"]), ", **%d overdue**" % c["overdue"] if c["overdue"] else "")
+    note = ["overdue = its time has passed and it still grants: the next vmo_role_binding run ends it.", ""] \
+        if c["overdue"] else []
+    return [head, ""] + table(["Binding", "Subjects", "Persona", "Ends", "Time left", "State", "Reason"], rows) \
+        + [""] + note
+
+
 SECTIONS = (
     ("roles", _roles),
+    ("scopes", _scopes),
     ("drift", _drift),
+    ("time_limited", _time_limited),
     ("access", _failed_checks),
+    ("pending", _pending),
     ("access", _matrix),
+    ("notes", _notes),
     ("privileged", _privileged),
 )
 
@@ -155,6 +248,10 @@ def _cluster(c):
         s["checks"], s["failed"], s["drift"], s["unchecked"], s["subjects"])
     if c["excess"] or c["missing"]:
         line += " \u00b7 violations: %d excess, %d missing" % (c["excess"], c["missing"])
+    if s.get("unchecked_entries"):
+        line += " \u00b7 \u26a0\ufe0f %d grant(s) not proven" % s["unchecked_entries"]
+    if s.get("pending"):
+        line += " \u00b7 %d %s" % (s["pending"], model.PENDING_TEXT)
     out += [line, ""]
     for _name, section in SECTIONS:
         out += section(c)
@@ -162,7 +259,8 @@ def _cluster(c):
 
 
 def render(results, title=None, generated_at=None):
-    """A fleet summary table, then per cluster: roles, drift, failed checks and the matrix."""
+    """A fleet summary table, then per cluster: roles, namespace rules, drift, failed checks, pending
+    items, the matrix and its notes."""
     norm = model.clusters(results)
     f = model.fleet(norm)
     out = ["# %s" % md(title or model.DEFAULT_TITLE), ""]
@@ -178,17 +276,25 @@ def render(results, title=None, generated_at=None):
         parts.append("%d skipped" % f["clusters_skipped"])
     parts.append("%d checks, %d failed (%d excess, %d missing), %d drift, %d unchecked" % (
         f["checks"], f["failed"], f["excess"], f["missing"], f["drift"], f["unchecked"]))
+    columns = model.newer_columns(f)
+    extra = [k for k, _header in columns]
+    if "unchecked_entries" in extra:
+        parts.append("%d grant(s) not proven (namespace rules that matched nothing)" % f["unchecked_entries"])
+    if "pending" in extra:
+        parts.append("%d %s" % (f["pending"], model.PENDING_TEXT))
+    if "time_limited" in f:
+        parts.append("%d time-limited grants, %d overdue" % (f["time_limited"], f["overdue"]))
     out += ["%s: %s" % ("**PASSED**" if f["passed"] else "**FAILED**", "; ".join(parts)), ""]
     rows = []
     for c in norm:
         s = c["summary"]
         if c["status"] in model.VALIDATED:
             rows.append([md(c["name"]), _ICON[c["status"]], str(s["checks"]), str(s["failed"]),
-                         str(s["drift"]), str(s["unchecked"]), ""])
+                         str(s["drift"]), str(s["unchecked"])] + [str(s.get(k, 0)) for k in extra] + [""])
         else:
-            rows.append([md(c["name"]), _ICON[c["status"]], "\u2013", "\u2013", "\u2013", "\u2013", md(c["msg"])])
-    out += table(["Cluster", "Result", "Checks", "Failed", "Drift", "Unchecked", "Message"], rows,
-                 {2: "---:", 3: "---:", 4: "---:", 5: "---:"})
+            rows.append([md(c["name"]), _ICON[c["status"]]] + ["\u2013"] * (4 + len(extra)) + [md(c["msg"])])
+    header = ["Cluster", "Result", "Checks", "Failed", "Drift", "Unchecked"] + [hd for _k, hd in columns] + ["Message"]
+    out += table(header, rows, dict((i, "---:") for i in range(2, 6 + len(extra))))
     out.append("")
     for c in norm:
         out += _cluster(c)

@@ -9,10 +9,10 @@ persona list and the capability descriptions (``personas``).
 
 Input: a list of per-cluster results as ``vmo_rbac_validate`` returns them (``cluster``,
 ``passed``, ``summary``, ``roles``, ``drift``, ``access``, ``matrix``, ``capabilities``,
-``privileged``). Also accepted: one result (a dict), a mapping ``{cluster name: result}``,
-and a registered loop result (``{"results": [...]}``). Optional keys may be missing; a
-result that has ``failed`` (or ``unreachable``) and no data at all is a cluster that could
-not be validated and is rendered as such, with its ``msg``.
+``privileged``, ``scopes``, ``warnings``, ``time_limited``). Also accepted: one result (a dict), a mapping
+``{cluster name: result}``, and a registered loop result (``{"results": [...]}``). Optional
+keys may be missing; a result that has ``failed`` (or ``unreachable``) and no data at all is a
+cluster that could not be validated and is rendered as such, with its ``msg``.
 
 Vocabulary used in every format:
 - a check is *ok* when the API server's answer equals the expected one;
@@ -20,7 +20,17 @@ Vocabulary used in every format:
   *missing* (denied but expected allowed: the persona does not work);
 - *unchecked*: no expectation is known (for example a custom role), nothing was asked;
 - a matrix cell that a scope does not check (cluster-scoped capabilities in a namespace,
-  namespaced ones at cluster scope) is *not applicable*.
+  namespaced ones at cluster scope) is *not applicable*;
+- *optional*: an expectation either answer satisfies (console access through the persona roles
+  alone); such a check is ok, and a denied one carries a *note* saying how to get the access;
+- *pending*: drift, and failed checks of the subjects whose bindings it would change, that the
+  enforce step of the same run planned under ``--check`` (``pending_enforce``): not failures;
+- *not proven* (``summary.unchecked_entries``): a grant whose namespace rules (``namespace_regex``,
+  ``namespace_selector``) matched no namespace gives nothing today, so it proves nothing.
+
+Parts a result of an older ``vmo_rbac_validate`` does not have (``scopes``, ``warnings``, notes,
+pending items and their summary counts) are left out of the normalized cluster and of the fleet
+counts, so such a result renders exactly as before they existed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,6 +43,7 @@ from shlex import quote as _shell_quote
 
 from ansible_collections.vmo.rbac.plugins.module_utils import access, personas
 from ansible_collections.vmo.rbac.plugins.module_utils.access import (
+    OPTIONAL,
     SCOPE_ALL,
     SCOPE_CLUSTER,
     SCOPE_NAMESPACE,
@@ -53,7 +64,14 @@ PERSONAS = personas.PERSONAS
 # The parts of a normalized cluster that a report shows, one section (or more) each. Every
 # format lists the sections it renders with these names, and a unit test holds each format to
 # this tuple: a part added here fails that test until every format shows it (docs/development.md).
-SECTIONS = ("roles", "drift", "access", "privileged")
+SECTIONS = ("roles", "scopes", "drift", "access", "pending", "notes", "privileged", "time_limited")
+
+# What a pending item is, in every format's words.
+PENDING_TEXT = "pending (planned by the enforce step under --check)"
+# How many namespace names a report lists per rule set before it says "and N more" (JSON lists all).
+NAMES_SHOWN = 10
+# How the validate flow words a rule set that matched nothing (planning.scope_warnings).
+_NOT_PROVEN = re.compile(r"^\S+: .* matched no namespace")
 
 _DATA_KEYS = ("summary", "roles", "drift", "access", "matrix", "capabilities")
 
@@ -115,6 +133,28 @@ def qualified(item, key="name"):
     if item.get("namespace"):
         return "%s/%s" % (text(item.get("namespace")), text(item.get(key)))
     return text(item.get(key))
+
+
+def texts(value):
+    """A list of texts: each item of a list (None left out), a lone value as one item."""
+    if value is None:
+        return []
+    if is_list(value):
+        return [text(v) for v in value if v is not None]
+    return [text(value)]
+
+
+def names_text(names, limit=NAMES_SHOWN):
+    """``a, b, c`` or, past ``limit`` names, ``a, b, ... and 37 more``."""
+    names = list(names)
+    if len(names) <= limit:
+        return ", ".join(names)
+    return "%s and %d more" % (", ".join(names[:limit]), len(names) - limit)
+
+
+def is_pending(item):
+    """Drift the enforce step planned, or a failed check it will fix (``pending: true``)."""
+    return item.get("pending") is True
 
 
 def capability_description(capability):
@@ -190,6 +230,8 @@ def kubectl_command(row):
 
 
 def expected_text(value):
+    if value == OPTIONAL:
+        return "optional (either answer is ok)"
     return {True: "allowed", False: "denied"}.get(value, "no expectation")
 
 
@@ -206,10 +248,10 @@ class Cell(object):
     __slots__ = ("state", "kind", "allowed", "expected", "granted", "asked", "rows")
 
     def __init__(self, state, kind=None, allowed=None, expected=None, granted=0, asked=0, rows=()):
-        self.state = state          # ok | violation | unchecked
-        self.kind = kind            # excess | missing | violation | None
+        self.state = state          # ok | violation | pending | unchecked
+        self.kind = kind            # excess | missing | violation | None (for pending: what it would be)
         self.allowed = allowed      # True | False | None (not asked)
-        self.expected = expected    # True | False | None
+        self.expected = expected    # True | False | None | OPTIONAL
         self.granted = granted      # checks of the capability the API server allowed ...
         self.asked = asked          # ... out of the checks asked
         self.rows = rows            # the access rows behind the cell
@@ -217,6 +259,14 @@ class Cell(object):
     @property
     def partial(self):
         return 0 < self.granted < self.asked
+
+    @property
+    def optional(self):
+        return self.expected == OPTIONAL
+
+    def notes(self):
+        """The distinct notes of the rows behind the cell, in order."""
+        return distinct(text(r.get("note")) for r in self.rows if r.get("note"))
 
     def allowed_words(self):
         if self.partial:
@@ -227,6 +277,10 @@ class Cell(object):
         """One line for tooltips and screen readers (a cell that is not applicable has no Cell)."""
         if self.state == "unchecked":
             return "unchecked: no expectation for this role, nothing asked"
+        if self.state == "pending":
+            return "%s: %s, expected %s" % (PENDING_TEXT, self.allowed_words(), expected_text(self.expected))
+        if self.state == "ok" and self.optional:
+            return "ok: %s; optional, either answer is ok" % self.allowed_words()
         head = {"excess": "VIOLATION (excess): ", "missing": "VIOLATION (missing): ",
                 "violation": "VIOLATION: "}.get(self.kind, "as expected: ")
         return "%s%s, expected %s" % (head, self.allowed_words(), expected_text(self.expected))
@@ -251,16 +305,29 @@ def _cell_from_rows(rows, state_hint=None, expected_hint=None, allowed_hint=None
         state = "ok"
     else:
         state = "unchecked"
+    failing = [r for r in rows if r.get("ok") is False]
+    if state == "violation" and failing and all(is_pending(r) for r in failing):
+        state = "pending"  # only failed checks the enforce step of this run will fix
     kind = None
-    if state == "violation":
+    if state in ("violation", "pending"):
         if expected is False:
             kind = "excess"
         elif expected is True:
             kind = "missing"
         else:
-            kinds = [row_kind(r) for r in rows if r.get("ok") is False]
+            kinds = [row_kind(r) for r in failing]
             kind = kinds[0] if kinds else "violation"
     return Cell(state, kind, allowed, expected, granted, len(asked), tuple(rows))
+
+
+def distinct(values):
+    """The values without repeats, in the order of their first appearance."""
+    seen, out = set(), []
+    for v in values:
+        if v not in seen:
+            seen.add(v)
+            out.append(v)
+    return out
 
 
 # ====================================================================== normalizing
@@ -310,21 +377,118 @@ def _status(raw, summary):
     return STATUS_PASSED if summary["failed"] == 0 and not raw.get("failed") else STATUS_FAILED
 
 
-def _summary(raw, roles, drift, access_rows, violations):
+def _summary(raw, roles, drift, access_rows, violations, pending, scopes):
+    """The result's counts where it gives them, computed from its data where not.
+
+    ``failed`` leaves pending items out; ``unchecked_entries`` is there when the result has
+    ``scopes`` or ``warnings`` (or gives the count), ``pending`` when it has pending items (or
+    gives the count): an older result keeps the counts it always had."""
     given = raw.get("summary") if is_map(raw.get("summary")) else {}
     unchecked = sum(1 for r in access_rows if r.get("ok") is None)
     missing_roles = [r for r in roles if r.get("present") is False]
     computed = {
         "checks": len(roles) + len(access_rows) - unchecked,
-        "failed": len(missing_roles) + len(drift) + len(violations),
+        "failed": len(missing_roles) + sum(1 for d in drift if not is_pending(d)) + len(violations),
         "drift": len(drift),
         "unchecked": unchecked,
         "subjects": len(set(text(r.get("subject")) for r in access_rows)),
     }
+    if "unchecked_entries" in given or "scopes" in raw or "warnings" in raw:
+        computed["unchecked_entries"] = sum(1 for m in scopes if m["matched_nothing"]) if "scopes" in raw else \
+            sum(1 for w in texts(raw.get("warnings")) if _NOT_PROVEN.search(w))
+    if "pending" in given or pending:
+        computed["pending"] = len(pending)
     summary = dict((k, to_int(given[k], computed[k]) if k in given else computed[k]) for k in computed)
     summary["passed"] = to_int(given.get("passed"), summary["checks"] - summary["failed"]) \
         if "passed" in given else max(0, summary["checks"] - summary["failed"])
     return summary
+
+
+def _scopes(raw):
+    """The result's ``scopes`` (one per grant with namespace rules) as dicts of texts, each with the
+    module's ``warning`` for it when it matched nothing; and the warnings no scope explains."""
+    warnings = texts(raw.get("warnings"))
+    unused = list(warnings)
+    out = []
+    for m in list_of_maps(raw.get("scopes")):
+        namespaces = texts(m.get("namespaces"))
+        nothing = m.get("matched_nothing")
+        scope = {"entry": text(m.get("entry"), "?"), "rules": texts(m.get("rules")), "namespaces": namespaces,
+                 "skipped_protected": texts(m.get("skipped_protected")),
+                 "matched_nothing": nothing if isinstance(nothing, bool) else not namespaces, "warning": ""}
+        if scope["matched_nothing"]:
+            own = [w for w in unused if w.startswith(scope["entry"] + ":")]
+            if own:
+                scope["warning"] = own[0]
+                unused.remove(own[0])
+        out.append(scope)
+    return out, warnings, unused
+
+
+def warning_lines(c):
+    """Every warning of a cluster, once, as ``(not_proven, text)``: the module's words for each rule set
+    that matched nothing (or, in a hand-made result without them, what it means), then the warnings
+    no scope explains (a registered result's ``warnings`` holds every Ansible warning of its task)."""
+    out = []
+    for m in c["scopes"]:
+        if m["matched_nothing"]:
+            out.append((True, m["warning"] or "%s: %s matched no namespace, so this grant gives nothing today" % (
+                m["entry"], ", ".join(m["rules"]) or "its rules")))
+    return out + [(_NOT_PROVEN.search(w) is not None, w) for w in c["other_warnings"]]
+
+
+def _notes(access_rows):
+    """The distinct notes of the access rows: [{"note", "rows"}], in order of first appearance."""
+    by_note, order = {}, []
+    for r in access_rows:
+        note = text(r.get("note"))
+        if not note:
+            continue
+        if note not in by_note:
+            by_note[note] = []
+            order.append(note)
+        by_note[note].append(r)
+    return [{"note": n, "rows": by_note[n]} for n in order]
+
+
+def note_places(note):
+    """Where a note applies, one text per subject and capability: ``User bob: vm.console in team-a, team-b``."""
+    places, order = {}, []
+    for r in note["rows"]:
+        key = (text(r.get("subject")), text(r.get("capability"), "?"))
+        if key not in places:
+            places[key] = []
+            order.append(key)
+        label = row_scope_label(r)
+        if label not in places[key]:
+            places[key].append(label)
+    return ["%s: %s in %s" % (subject, cap, names_text(places[(subject, cap)])) for subject, cap in order]
+
+
+def pending_groups(rows):
+    """Pending access checks grouped per subject, place and answer, each as ``(subject, what)``:
+    ``("Group web-devs", "vm.view, vm.power in web-app-2 denied, expected allowed (missing; 6 checks)")``."""
+    groups, order = {}, []
+    for r in rows:
+        key = (text(r.get("subject")), row_scope_label(r), allowed_text(r.get("allowed")),
+               expected_text(r.get("expected")), row_kind(r))
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(r)
+    out = []
+    for key in order:
+        subject, where, allowed, expected, kind = key
+        caps = distinct(text(r.get("capability"), "?") for r in groups[key])
+        out.append((subject, "%s in %s %s, expected %s (%s%d check%s)" % (
+            ", ".join(caps), where, allowed, expected, kind + "; " if kind in ("excess", "missing") else "",
+            len(groups[key]), "" if len(groups[key]) == 1 else "s")))
+    return out
+
+
+def note_numbers(c):
+    """{note text: its number (1, 2, ...)} in a cluster."""
+    return dict((n["note"], i + 1) for i, n in enumerate(c["notes"]))
 
 
 def _matrix(raw, access_rows):
@@ -391,14 +555,20 @@ def _matrix(raw, access_rows):
 
 def normalize(index, name_hint, raw):
     """One result as the dict every format renders: ``name``, ``status``, ``msg``, ``summary``,
-    the sections' data (``roles``, ``drift``, ``access`` with its ``violations``, ``matrix`` and
-    ``capabilities``, ``privileged``) and the ``excess``/``missing`` counts."""
+    the sections' data (``roles``, ``scopes`` with the ``warnings`` (``other_warnings``: those no
+    scope explains), ``drift`` (what failed), ``access`` with its ``violations``, ``matrix`` and
+    ``capabilities``, ``pending_drift`` and ``pending_access``, ``notes``, ``privileged``) and the
+    ``excess``/``missing`` counts."""
     access_rows = list_of_maps(raw.get("access"))
     roles = list_of_maps(raw.get("roles"))
-    drift = list_of_maps(raw.get("drift"))
+    all_drift = list_of_maps(raw.get("drift"))
     privileged = list_of_maps(raw.get("privileged"))
-    violations = [r for r in access_rows if r.get("ok") is False]
-    summary = _summary(raw, roles, drift, access_rows, violations)
+    time_limited = list_of_maps(raw.get("time_limited"))
+    pending_access = [r for r in access_rows if r.get("ok") is False and is_pending(r)]
+    violations = [r for r in access_rows if r.get("ok") is False and not is_pending(r)]
+    pending_drift = [d for d in all_drift if is_pending(d)]
+    scopes, warnings, other_warnings = _scopes(raw)
+    summary = _summary(raw, roles, all_drift, access_rows, violations, pending_drift + pending_access, scopes)
     name = text(raw.get("cluster")) or name_hint or text(raw.get("host")) or "cluster %d" % (index + 1)
     matrix, capabilities = _matrix(raw, access_rows)
     return {
@@ -407,15 +577,33 @@ def normalize(index, name_hint, raw):
         "msg": text(raw.get("msg")),
         "summary": summary,
         "roles": roles,
-        "drift": drift,
+        "scopes": scopes,
+        "warnings": warnings,
+        "other_warnings": other_warnings,
+        "drift": [d for d in all_drift if not is_pending(d)],
         "access": access_rows,
         "violations": violations,
         "excess": sum(1 for r in violations if row_kind(r) == "excess"),
         "missing": sum(1 for r in violations if row_kind(r) == "missing"),
         "matrix": matrix,
         "capabilities": capabilities,
+        "pending_drift": pending_drift,
+        "pending_access": pending_access,
+        "notes": _notes(access_rows),
         "privileged": privileged,
+        "time_limited": time_limited,
+        "overdue": sum(1 for t in time_limited if is_overdue(t)),
     }
+
+
+def is_overdue(item):
+    """A time-limited grant whose time has passed and that still grants (a violation until the enforcer runs)."""
+    return item.get("state") == "overdue" or item.get("violation") is True
+
+
+def time_limited_text(item):
+    """``RoleBinding team-a/x`` of a time-limited grant."""
+    return "%s %s" % (text(item.get("kind"), "binding"), qualified(item))
 
 
 def clusters(results):
@@ -423,12 +611,26 @@ def clusters(results):
     return [normalize(i, hint, raw) for i, (hint, raw) in enumerate(unwrap(results))]
 
 
+def newer_columns(f):
+    """The fleet table's columns for the newer counts, ``[(key, header)]``: "Not proven" whenever the
+    fleet has the count (0 is worth saying), "Pending" when something is pending."""
+    out = []
+    if "unchecked_entries" in f:
+        out.append(("unchecked_entries", "Not proven"))
+    if f.get("pending"):
+        out.append(("pending", "Pending"))
+    return out
+
+
 def fleet(norm):
-    """Counts over the normalized clusters; ``passed`` only if every validated cluster passed."""
+    """Counts over the normalized clusters; ``passed`` only if every validated cluster passed.
+
+    ``unchecked_entries`` (grants not proven) and ``pending`` are there when a validated cluster's
+    summary has them."""
     count = dict((s, sum(1 for c in norm if c["status"] == s))
                  for s in (STATUS_PASSED, STATUS_FAILED, STATUS_ERROR, STATUS_SKIPPED))
     validated = [c for c in norm if c["status"] in VALIDATED]
-    return {
+    counts = {
         # An empty fleet proves nothing, so it does not pass.
         "passed": bool(norm) and all(c["status"] in (STATUS_PASSED, STATUS_SKIPPED) for c in norm)
         and count[STATUS_PASSED] > 0,
@@ -444,3 +646,12 @@ def fleet(norm):
         "excess": sum(c["excess"] for c in validated),
         "missing": sum(c["missing"] for c in validated),
     }
+    # the counts of newer results (not proven grants, pending items), when a cluster has them
+    for key in ("unchecked_entries", "pending"):
+        if any(key in c["summary"] for c in validated):
+            counts[key] = sum(c["summary"].get(key, 0) for c in validated)
+    # Only when some cluster has time-limited grants, so that a fleet without them reads as before.
+    if any(c["time_limited"] for c in norm):
+        counts["time_limited"] = sum(len(c["time_limited"]) for c in norm)
+        counts["overdue"] = sum(c["overdue"] for c in norm)
+    return counts
