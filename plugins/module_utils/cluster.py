@@ -31,7 +31,6 @@ __metaclass__ = type
 
 import json
 import os
-import re
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor

@@ -19,7 +19,7 @@ description:
     fleet report once per format and writes the files on the controller.
   - A host of the play that has no result and is no longer active (a variable refused by the role's
     argument specification) is reported as failed before the role could check it.
-  - Runs in Ansible's worker process on the controller, reading the hosts' variables as stored: a
+  - Runs in Ansible's worker process on the controller, reading the hosts' variables as stored; a
     validation result (every access check) is large, and templating it in Jinja costs far more than
     rendering the report (docs/performance.md).
   - Writes the files in check mode too (they are output, not managed state) and never reports a change.
@@ -43,7 +43,8 @@ options:
   slice:
     description:
       - Which part of the fleet this run covers, for example V(2/3) or V(AWX job 1234 of workflow job 1230), when
-        the fleet is split into slices (docs/fleet.md). Shown in the title of every format and in RV(fleet.slice).
+        the fleet is split into slices (docs/fleet.md). Shown in the title of every format and in RV(fleet)
+        (its C(slice)).
     type: str
     default: ""
 attributes:
@@ -52,17 +53,22 @@ attributes:
     description: The report files are written in check mode too.
   diff_mode:
     support: none
+    description: Nothing to show before and after; the report is output.
   action:
     support: full
+    description: The work is done on the controller by the action plugin of the same name (action only).
   bypass_host_loop:
     support: none
+    description: Runs once per play (the role sets C(run_once)) and reads every host of the play.
   platform:
+    support: full
     platforms: all
+    description: Runs on the controller.
 seealso:
   - plugin: vmo.rbac.vmo_rbac_report
     plugin_type: filter
 notes:
-  - Action-only: the work is done on the controller by the action plugin of the same name.
+  - Action only, the work is done on the controller by the action plugin of the same name.
 """
 
 EXAMPLES = r"""
