@@ -138,3 +138,24 @@ def test_both_modules_take_the_access_options():
         spec = module.argument_spec()
         for name, option in options.ACCESS_ARG_SPEC.items():
             assert spec[name] == option, (module.__name__, name)
+
+
+def test_the_role_hands_every_shared_option_to_both_module_calls():
+    """vars/main.yml's shared options (module_defaults of the enforce, validate and reconcile calls)
+    name every declaration, access, connection and Palette option, and each is an option of both
+    modules: a new option (max_duration, strict_scopes, ...) reaches the enforce step, whose checks
+    before the first write replaced the preflight call, and the action plugins, which run the
+    modules' own argument specs."""
+    from ansible_collections.vmo.rbac.plugins.modules import vmo_rbac_validate, vmo_role_binding
+
+    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    shared = set()
+    for part in ("vmo_rbac__declaration", "vmo_rbac__connection", "vmo_rbac__backend", "vmo_rbac__access"):
+        shared |= set(role_vars[part])
+        assert part in role_vars["vmo_rbac__module_options"], part
+    # the connection options the role offers (CONNECTION; not persist_config, proxy_headers)
+    expected = (set(declaration.DECLARATION_ARG_SPEC) | set(options.ACCESS_ARG_SPEC) | set(CONNECTION.values())
+                | set(palette_backend.PALETTE_ARG_SPEC))
+    assert shared == expected
+    for module in (vmo_role_binding, vmo_rbac_validate):
+        assert shared <= set(module.argument_spec()), module.__name__
