@@ -140,7 +140,8 @@ def test_everyone_group_leak_is_caught_outside_the_scope(bare_cluster, owner, ui
         assert "in namespace %s (outside its scope)" % leaky in res["msg"]
     finally:
         cluster.rbac().delete_namespaced_role_binding("everyone-admin", leaky)
-        ok(run_module(ENFORCE, dict(admin.params, owner=owner, state="absent")))
+        ok(enforce(admin, owner, [], purge=True, allow_empty_purge=True))
+        assert cluster.bindings(owner) == {}
         for ns in (team1, leaky):
             cluster.delete_namespace(ns)
 
