@@ -32,6 +32,7 @@ __metaclass__ = type
 import json
 import os
 import socket
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 try:
@@ -335,6 +336,7 @@ class Cluster(object):
             self.pool = client.rest_client.pool_manager  # TLS, client certs and proxy as configured
             self._client = client  # keeps temp files of inline kubeconfig certs alive
         self.requests = 0
+        self._count_lock = threading.Lock()  # requests are sent from several threads (concurrency)
         self._identity = None
         self._secrets = [params.get("api_key") or ""]
 
@@ -372,7 +374,8 @@ class Cluster(object):
         if query:
             url += "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
         data = json.dumps(body, separators=(",", ":")).encode("utf-8") if body is not None else None
-        self.requests += 1
+        with self._count_lock:
+            self.requests += 1
         try:
             resp = self.pool.request(
                 method, url, body=data, headers=self._headers(accept, data is not None),

@@ -16,6 +16,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible_collections.vmo.rbac.plugins.module_utils import planning
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, ClusterError
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
@@ -61,7 +64,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
         return palette_backend.enforce(decl, opts, cluster, check_mode=check_mode, diff=diff)
     obs = observe_plan(decl, cluster, mode=opts.state, purge=opts.purge, check_roles=opts.require_roles,
                        wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
-                       now=opts.now)
+                       concurrency=opts.concurrency, now=opts.now)
     if obs.roles.missing:
         raise PreflightError(missing_roles_message(decl, obs.roles.missing, opts.wait_for_roles)
                              + " Nothing was changed.")
@@ -84,7 +87,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
     if obs.plan.actions and not check_mode:
         done = []
         try:
-            apply(obs.plan, cluster, decl.owner, done)
+            apply(obs.plan, cluster, decl.owner, done, concurrency=opts.concurrency)
         except ClusterError as exc:
             then = ("fix the permissions, then the next run converges" if exc.status in (401, 403)
                     else "the next run converges")
@@ -100,11 +103,17 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
 # ------------------------------------------------------------------------- applying
 
 
-def apply(the_plan, cluster, owner, done=None):
-    """Run a plan's actions in order; ``done`` collects the actions made."""
+def apply(the_plan, cluster, owner, done=None, concurrency=1):
+    """Run a plan's actions in order; ``done`` collects the actions made.
+
+    With ``concurrency`` above 1 the actions of one wave (planning.waves: same phase and kind,
+    distinct objects) are sent together, at most that many at a time, and the next wave starts
+    when the last one has ended; with 1, one after the other. On a failure no new action starts;
+    the ones under way end, and every action made is in ``done``."""
     done = [] if done is None else done
     created_uids = {}
-    for a in the_plan.actions:
+
+    def one(a):
         key = (a.kind, a.namespace, a.name)
         if a.action == "create":
             obj = _create(cluster, a.desired, owner)
@@ -115,6 +124,33 @@ def apply(the_plan, cluster, owner, done=None):
             uid = created_uids.get(key) or (a.observed.uid if isinstance(a.observed, planning.Observed) else None)
             _delete(cluster, a.kind, a.namespace, a.name, uid, owner)
         done.append(a)
+
+    if concurrency <= 1:
+        for a in the_plan.actions:
+            one(a)
+        return done
+    stop = threading.Event()
+
+    def guarded(a):
+        if stop.is_set():
+            return
+        try:
+            one(a)
+        except Exception:
+            stop.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for wave in planning.waves(the_plan.actions):
+            futures = [pool.submit(guarded, a) for a in wave]
+            failure = None
+            for future in futures:
+                try:
+                    future.result()
+                except Exception as exc:  # pylint: disable=broad-except  # re-raised below, after the wave
+                    failure = failure or exc
+            if failure is not None:
+                raise failure
     return done
 
 

@@ -19,11 +19,18 @@
 ``run_module`` then connects, calls the flow with the Declaration and the Options, and maps
 every failure to ``fail_json`` in one place: the field of a bad input, the HTTP status of an
 API answer, the writes made before a failure part-way.
+
+Where the arguments come from and which ``AnsibleModule`` reads them is the runtime's business:
+``PROCESS`` (a module process, the arguments from Ansible's payload) unless the caller passes
+another. The collection's action plugins pass one that runs this same code in Ansible's worker
+process (plugins/plugin_utils/in_worker.py): same argument spec, same checks, same result.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import threading
 
 from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -37,6 +44,20 @@ from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteErr
 from ansible_collections.vmo.rbac.plugins.module_utils.palette_backend import WaitError
 
 
+class ProcessRuntime(object):
+    """A module process: the arguments Ansible sent, read by ``AnsibleModule`` itself."""
+
+    def raw_params(self):
+        """The arguments as the user wrote them, before AnsibleModule converts anything."""
+        return _load_params()
+
+    def module(self, argument_spec):
+        return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+
+
+PROCESS = ProcessRuntime()
+
+
 class LazyCluster(object):
     """A Cluster made on first use: a flow that never talks to the API server (the palette backend
     with a cluster-wide declaration) needs no Kubernetes connection configured at all."""
@@ -44,6 +65,7 @@ class LazyCluster(object):
     def __init__(self, make):
         self._make = make
         self._cluster = None
+        self._lock = threading.Lock()  # the flows send independent requests from several threads
 
     @property
     def requests(self):
@@ -51,7 +73,9 @@ class LazyCluster(object):
 
     def __getattr__(self, name):
         if self._cluster is None:
-            self._cluster = self._make()
+            with self._lock:
+                if self._cluster is None:
+                    self._cluster = self._make()
         return getattr(self._cluster, name)
 
 
@@ -86,14 +110,15 @@ def _check_library(module):
     module.no_log_values = connection.unmask_kubeconfig_names(module.no_log_values, module.params)
 
 
-def start_module(argument_spec, failure, parse=None):
+def start_module(argument_spec, failure, parse=None, runtime=None):
     """(module, Declaration, Options) of a vmo.rbac module whose input passed every check that
     needs no cluster; otherwise fail_json (with ``failure``'s extra keys) naming the field.
 
     ``parse``: for a module without a declaration, its options parser (params -> options); the
-    Declaration is then None."""
+    Declaration is then None. ``runtime``: see ProcessRuntime (default: a module process)."""
+    runtime = runtime or PROCESS
     if parse is not None:
-        module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+        module = runtime.module(argument_spec)
         _check_library(module)
         try:
             options.check_limits(module.params)
@@ -101,7 +126,7 @@ def start_module(argument_spec, failure, parse=None):
             return module, None, parse(module.params)
         except SpecError as exc:
             module.fail_json(msg=str(exc), field=exc.path, **failure)
-    raw = _load_params()
+    raw = runtime.raw_params()
     raw = raw if isinstance(raw, dict) else {}
     flags = _flags(raw)
     decl = None
@@ -109,9 +134,9 @@ def start_module(argument_spec, failure, parse=None):
         try:
             decl = declaration.from_module_args(raw, **flags)
         except SpecError as exc:
-            loose = AnsibleModule(argument_spec=permissive_spec(argument_spec), supports_check_mode=True)
+            loose = runtime.module(permissive_spec(argument_spec))
             loose.fail_json(msg=str(exc), field=exc.path, **failure)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = runtime.module(argument_spec)
     if decl is None:  # pragma: no cover - AnsibleModule has refused the boolean already
         module.fail_json(msg="a boolean option could not be read", **failure)
     _check_library(module)
@@ -128,12 +153,12 @@ def start_module(argument_spec, failure, parse=None):
     return module, decl, opts
 
 
-def run_module(argument_spec, flow, component, failure, parse=None):
+def run_module(argument_spec, flow, component, failure, parse=None, runtime=None):
     """Start the module, connect, run ``flow(decl, opts, cluster, check_mode, diff)`` and exit.
 
     The flow returns the module result; its ``warnings`` are shown as Ansible warnings and a
-    true ``failed`` fails the task with the whole result. ``parse``: see start_module."""
-    module, decl, opts = start_module(argument_spec, failure, parse)
+    true ``failed`` fails the task with the whole result. ``parse``, ``runtime``: see start_module."""
+    module, decl, opts = start_module(argument_spec, failure, parse, runtime)
     params = connection.connection_params(module.params)
     cluster = LazyCluster(lambda: Cluster(params, component=component, pool_size=opts.concurrency))
     try:

@@ -23,12 +23,17 @@ ENFORCE_ARG_SPEC = dict(
     require_roles=dict(type="bool", default=True),
 )
 
+# Both modules: vmo_rbac_validate uses the matrix and asks this many reviews at a time;
+# vmo_role_binding checks the matrix before its first write and sends this many requests at a time.
+ACCESS_ARG_SPEC = dict(
+    capabilities=dict(type="dict", default={}),
+    concurrency=dict(type="int", default=16),
+)
+
 VALIDATE_ARG_SPEC = dict(
     check_bindings=dict(type="bool", default=True),
     check_access=dict(type="bool", default=True),
-    capabilities=dict(type="dict", default={}),
     fail_on_drift=dict(type="bool", default=True),
-    concurrency=dict(type="int", default=16),
     audit_privileged=dict(type="bool", default=False),
     pending_enforce=dict(type="bool", default=False),
 )
@@ -157,7 +162,7 @@ def parse(params, decl, now=None):
         check_access=_get(params, "check_access", VALIDATE_ARG_SPEC),
         matrix=access.build_matrix(decl.role_set, capabilities or None),
         fail_on_drift=_get(params, "fail_on_drift", VALIDATE_ARG_SPEC),
-        concurrency=_get(params, "concurrency", VALIDATE_ARG_SPEC),
+        concurrency=_get(params, "concurrency", ACCESS_ARG_SPEC),
         audit_privileged=bool(params.get("audit_privileged")),
         pending_enforce=bool(params.get("pending_enforce")),
         backend=backend,

@@ -116,7 +116,7 @@ def enforce(decl, opts, cluster, check_mode=False, diff=False, palette=None):
     uid = opts.palette["palette_cluster_uid"]
     obs = observe_plan(decl, cluster, mode=opts.state, check_roles=opts.require_roles,
                        wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
-                       observe_bindings=False)
+                       observe_bindings=False, concurrency=opts.concurrency)
     if obs.roles.missing:
         raise PreflightError(missing_roles_message(decl, obs.roles.missing, opts.wait_for_roles)
                              + " Nothing was changed.")

@@ -723,6 +723,27 @@ def _order(a, restaged):
     return (a.phase, 1 if _removes_subjects(a) else 0)
 
 
+def waves(actions):
+    """The plan's actions (in plan order) cut into consecutive groups whose actions may run at the
+    same time: a new group starts where the phase, the kind of action (create, update, delete) or
+    an update's direction (one that takes subjects away after the ones that only add) changes,
+    and where an object already has an action in the group. Running the groups one after the
+    other, each group's actions together, keeps every ordering the plan promises: every create
+    before any delete, a stale bridge replaced after the plain creates, and each object's actions
+    in their order."""
+    out, keys, last = [], set(), None
+    for a in actions:
+        key = (a.kind, a.namespace, a.name)
+        kind = (a.phase, a.action, _removes_subjects(a))
+        if not out or kind != last or key in keys:
+            out.append([])
+            keys = set()
+        out[-1].append(a)
+        keys.add(key)
+        last = kind
+    return out
+
+
 def _removes_subjects(a):
     return a.action == "update" and bool(set(a.observed.subjects) - set(a.desired.subjects))
 

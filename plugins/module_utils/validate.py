@@ -17,7 +17,9 @@ import time
 from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning
 from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subject_from_api, subject_label
-from ansible_collections.vmo.rbac.plugins.module_utils.observe import missing_roles_message, observe_plan, referenced_roles
+from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
+    gather, missing_roles_message, observe_plan, referenced_roles,
+)
 
 FIX = {
     "create": "vmo_role_binding would create it",
@@ -96,11 +98,12 @@ def role_checks(decl, roles_seen, referenced):
     return out
 
 
-def privileged_subjects(cluster):
+def privileged_subjects(cluster, concurrency=1):
     """Every subject bound to cluster-admin or to a role with wildcard rules (information)."""
-    roles = dict((r["metadata"]["name"], r) for r in cluster.list_cluster_roles(metadata_only=False))
-    listings = (("ClusterRoleBinding", cluster.list_cluster_role_bindings()),
-                ("RoleBinding", cluster.list_role_bindings()))
+    got = gather([("roles", lambda: cluster.list_cluster_roles(metadata_only=False)),
+                  ("crbs", cluster.list_cluster_role_bindings), ("rbs", cluster.list_role_bindings)], concurrency)
+    roles = dict((r["metadata"]["name"], r) for r in got["roles"])
+    listings = (("ClusterRoleBinding", got["crbs"]), ("RoleBinding", got["rbs"]))
 
     def why(ref):
         if ref.get("kind") != "ClusterRole":
@@ -135,9 +138,13 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     so check and diff mode change nothing)."""
     started = time.monotonic()
     palette = opts.backend == "palette"
+    # The access checks also need every namespace and every RoleBinding (bound_elsewhere): read
+    # together with the declaration's LISTs.
+    prefetch = [("all_rolebindings", cluster.list_role_bindings)] if opts.check_access else []
     obs = observe_plan(decl, cluster, mode="present", purge=opts.purge, role_rules=True,
                        wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
-                       observe_bindings=not palette, now=opts.now)
+                       observe_bindings=not palette, concurrency=opts.concurrency,
+                       list_namespaces=opts.check_access, prefetch=prefetch, now=opts.now)
     roles = role_checks(decl, obs.roles, referenced_roles(decl, obs.desired))
 
     palette_requests = None
@@ -149,15 +156,13 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         drift = drift_items(obs.plan) if opts.check_bindings else []
     rows, matrix_rows = [], []
     if opts.check_access:
-        existing = sorted(obs.state.namespaces) if obs.state.namespaces is not None else \
-            sorted(cluster.list_namespaces()[0])
-        checks = access.build_checks(obs.desired, opts.matrix, existing,
-                                     access.bound_elsewhere(cluster.list_role_bindings(), obs.desired))
+        checks = access.build_checks(obs.desired, opts.matrix, sorted(obs.state.namespaces),
+                                     access.bound_elsewhere(obs.prefetched["all_rolebindings"], obs.desired))
         specs, _index, _keys = access.unique_reviews(checks)
         statuses = cluster.subject_access_reviews(specs, concurrency=opts.concurrency)
         by_key = dict((access.review_key(s), st) for s, st in zip(specs, statuses))
         rows, matrix_rows = access.evaluate(checks, by_key)
-    privileged = privileged_subjects(cluster) if opts.audit_privileged else []
+    privileged = privileged_subjects(cluster, opts.concurrency) if opts.audit_privileged else []
 
     if opts.pending_enforce and obs.plan is not None:
         mark_pending(obs.plan, drift, rows)

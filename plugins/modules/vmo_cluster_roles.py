@@ -139,9 +139,9 @@ def argument_spec():
     return spec
 
 
-def main():
+def main(runtime=None):
     run_module(argument_spec(), cluster_roles.run, component="vmo_cluster_roles", failure=dict(changed=False),
-               parse=cluster_roles.parse_options)
+               parse=cluster_roles.parse_options, runtime=runtime)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ author:
   - vmo.rbac contributors (@vmo-rbac)
 extends_documentation_fragment:
   - vmo.rbac.bindings
+  - vmo.rbac.access
   - vmo.rbac.connection
   - vmo.rbac.palette
 options:
@@ -56,28 +57,11 @@ options:
       - Ask the API server, for every subject x capability x scope, and compare with the matrix.
     type: bool
     default: true
-  capabilities:
-    description:
-      - Overrides and additions to the shipped capability matrix (see the personas documentation), keyed
-        by capability name.
-      - Each value may set C(checks) (a list of C(verb), C(group), C(resource), C(subresource)),
-        C(expect) (a mapping of persona, or of role name for custom roles, to V(true) or V(false)),
-        C(scope) (V(namespaced) or V(cluster)), C(description), or C(enabled=false) to drop it.
-      - A new capability needs C(checks) and C(expect).
-      - For example, when your VMO release names the VM template resource differently,
-        override the checks of C(template.manage).
-    type: dict
-    default: {}
   fail_on_drift:
     description:
       - Fail the task, with a readable summary, when any check fails. The full result is returned either way.
     type: bool
     default: true
-  concurrency:
-    description:
-      - How many SubjectAccessReviews are in flight at once.
-    type: int
-    default: 16
   audit_privileged:
     description:
       - Also list every subject in the cluster bound to C(cluster-admin) or to a role with wildcard
@@ -436,13 +420,15 @@ from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_
 def argument_spec():
     spec = dict(declaration.DECLARATION_ARG_SPEC)
     spec.update(options.VALIDATE_ARG_SPEC)
+    spec.update(options.ACCESS_ARG_SPEC)
     spec.update(connection.CONNECTION_ARG_SPEC)
     spec.update(palette_backend.PALETTE_ARG_SPEC)
     return spec
 
 
-def main():
-    run_module(argument_spec(), validate.run, component="vmo_rbac_validate", failure=dict(passed=False))
+def main(runtime=None):
+    run_module(argument_spec(), validate.run, component="vmo_rbac_validate", failure=dict(passed=False),
+               runtime=runtime)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ author:
   - vmo.rbac contributors (@vmo-rbac)
 extends_documentation_fragment:
   - vmo.rbac.bindings
+  - vmo.rbac.access
   - vmo.rbac.connection
   - vmo.rbac.palette
 options:
@@ -317,14 +318,16 @@ from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_
 def argument_spec():
     spec = dict(declaration.DECLARATION_ARG_SPEC)
     spec.update(options.ENFORCE_ARG_SPEC)
+    spec.update(options.ACCESS_ARG_SPEC)
     spec.update(connection.CONNECTION_ARG_SPEC)
     spec.update(palette_backend.PALETTE_ARG_SPEC)
     spec.update(palette_backend.WAIT_ARG_SPEC)
     return spec
 
 
-def main():
-    run_module(argument_spec(), enforce.run, component="vmo_role_binding", failure=dict(changed=False))
+def main(runtime=None):
+    run_module(argument_spec(), enforce.run, component="vmo_role_binding", failure=dict(changed=False),
+               runtime=runtime)
 
 
 if __name__ == "__main__":

@@ -114,6 +114,13 @@ def kcore_version() -> str:
     return json.loads(manifest.read_text())["collection_info"]["version"]
 
 
+def mem_available_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024 / 1024
+    return 0.0
+
+
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -183,11 +190,15 @@ def reset(cluster, namespaces: list[str], timeout: float = 120.0):
 # ------------------------------------------------------------------------- the tools
 
 
-def run_vmo(identity, namespaces, check=False, timeout=3600):
-    """One ansible-playbook run with one vmo_role_binding task. Returns (seconds, result)."""
+def run_vmo(identity, namespaces, check=False, timeout=3600, execution="worker"):
+    """One ansible-playbook run with one vmo_role_binding task. Returns (seconds, result).
+
+    ``execution``: where the module's work runs (``vmo_rbac_execution``): ``worker`` (the default
+    with connection local: in Ansible's worker process) or ``module`` (a module process)."""
     play = [{"hosts": "localhost", "gather_facts": False,
              "tasks": [{"name": "bench", "vmo.rbac.vmo_role_binding": module_params(identity, namespaces)}]}]
-    seconds, (cpu, run) = timed(run_playbook, play, check=check, timeout=timeout)
+    seconds, (cpu, run) = timed(run_playbook, play, check=check, timeout=timeout,
+                                extra_vars={"vmo_rbac_execution": execution})
     if run.rc != 0 or not run.results:
         raise RuntimeError("vmo_role_binding failed (rc=%s): %s" % (run.rc, (run.stdout + run.stderr)[-3000:]))
     return seconds, dict(run.results[-1]["result"], _cpu=cpu)
@@ -269,7 +280,9 @@ def module_process(identity, namespaces, reps=3, workdir=None):
     with tempfile.TemporaryDirectory(prefix="vmo-azk-", dir=workdir) as tmp:
         play = [{"hosts": "localhost", "gather_facts": False,
                  "tasks": [{"name": "bench", "vmo.rbac.vmo_role_binding": module_params(identity, namespaces)}]}]
-        run = run_playbook(play, env={"ANSIBLE_KEEP_REMOTE_FILES": "1", "ANSIBLE_REMOTE_TMP": tmp})
+        # a module process (vmo_rbac_execution: module), so that Ansible writes its AnsiballZ payload
+        run = run_playbook(play, env={"ANSIBLE_KEEP_REMOTE_FILES": "1", "ANSIBLE_REMOTE_TMP": tmp},
+                           extra_vars={"vmo_rbac_execution": "module"})
         if run.rc != 0:
             raise RuntimeError("module_process: %s" % (run.stdout + run.stderr)[-2000:])
         payload = glob.glob(os.path.join(tmp, "**", "AnsiballZ_vmo_role_binding.py"), recursive=True)[0]

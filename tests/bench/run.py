@@ -8,7 +8,10 @@ Runs, in this order (each on clusters of its own, started and stopped by the ben
 - bench_enforce.py   84 bindings: vmo_role_binding vs kubernetes.core.k8s loop vs kubectl apply
 - bench_validate.py  ~1,000 access checks: vmo_rbac_validate vs kubectl auth can-i loop
 - bench_scaling.py   steady state at 84, 400, 2,000 bindings; draws docs/img/enforce-scaling.png
-- bench_fleet.py     the role over 10 clusters with forks=10 vs one cluster
+- bench_fleet.py     the role over 25 clusters with forks=25 vs one cluster (worker and module
+                     execution; needs about 14 GiB and the machine to itself)
+- bench_latency.py   84 bindings through the fault proxy at 0, 50, 150 ms RTT vs kubectl apply
+                     and the kubernetes.core loop
 - bench_startup.py   one module process: direct credentials and a static kubeconfig context (no
                      `kubernetes` import) vs a kubeconfig the client loads
 - bench_eda.py       event-driven reconcile with ansible-rulebook: new namespace / deleted binding to
@@ -39,7 +42,8 @@ FULL = {
     "enforce": ["bench_enforce.py", "--reps", "5", "--kcore-reps", "2"],
     "validate": ["bench_validate.py", "--reps", "3", "--kubectl-reps", "1"],
     "scaling": ["bench_scaling.py", "--sizes", "84,400,2000", "--kcore-sizes", "84,400", "--reps", "3"],
-    "fleet": ["bench_fleet.py", "--clusters", "10", "--reps", "3"],
+    "fleet": ["bench_fleet.py", "--clusters", "25", "--reps", "1"],
+    "latency": ["bench_latency.py", "--latencies", "0,50,150", "--reps", "3", "--kcore-reps", "1"],
     "startup": ["bench_startup.py", "--reps", "7"],
     "eda": ["bench_eda.py", "--trials", "20"],
 }
@@ -47,7 +51,8 @@ QUICK = {
     "enforce": ["bench_enforce.py", "--reps", "2", "--kcore-reps", "1"],
     "validate": ["bench_validate.py", "--reps", "1", "--kubectl-reps", "1"],
     "scaling": ["bench_scaling.py", "--sizes", "84,400,2000", "--kcore-sizes", "84", "--reps", "1"],
-    "fleet": ["bench_fleet.py", "--clusters", "10", "--reps", "1"],
+    "fleet": ["bench_fleet.py", "--clusters", "5", "--reps", "1"],
+    "latency": ["bench_latency.py", "--latencies", "50", "--reps", "1", "--kcore-reps", "0"],
     "startup": ["bench_startup.py", "--reps", "2"],
     "eda": ["bench_eda.py", "--trials", "3"],
 }

@@ -36,6 +36,14 @@ Fault kinds:
 Every attempt the proxy sees is logged (``proxy.log``): time, method, path, a hash of the body,
 user agent, the fault applied and the status sent. Retries are attempts repeating the previous
 attempt exactly (same method, path and body): ``proxy.retries()``.
+
+Latency: ``FaultProxy(..., latency=0.15)`` puts the API server 150 ms of round-trip time away,
+as a far away cluster of a fleet is. Every new connection waits two round trips before its TLS
+handshake completes (the TCP handshake and the TLS 1.3 handshake, one round trip each), and
+every request's answer arrives one round trip after it was sent (half on the way there, half on
+the way back), whatever else the client has in flight: the link has latency, not a bandwidth
+limit. ``proxy.connections`` counts the connections; ``proxy.sequential_round_trips()`` says how
+many requests (and connection set-ups) the client waited for one after the other.
 """
 
 from __future__ import annotations
@@ -150,8 +158,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         # TLS handshake in the connection's own thread, so a slow client never blocks accept().
+        proxy = self.server.proxy
+        started = time.monotonic()
+        if proxy.latency:
+            proxy._stop.wait(2 * proxy.latency)  # TCP and TLS handshakes: a round trip each
         self.request.settimeout(30)
-        self.request = self.server.proxy.tls.wrap_socket(self.request, server_side=True)
+        self.request = proxy.tls.wrap_socket(self.request, server_side=True)
+        with proxy._lock:
+            proxy.connection_log.append({"t": started, "t_end": time.monotonic()})
         super().setup()
 
     def log_message(self, *args):  # quiet: the proxy keeps its own log
@@ -233,6 +247,8 @@ class _Handler(BaseHTTPRequestHandler):
         entry = proxy._log_start(self.command, self.path, body, self.headers.get("User-Agent", ""), fault)
         entry["client"] = hashlib.sha1(self.headers.get("Authorization", "").encode()).hexdigest()[:12]
 
+        if proxy.latency:
+            proxy._stop.wait(proxy.latency / 2)  # the request travels to the API server
         if fault is not None and not fault.after and self._inject(fault, entry):
             return
 
@@ -250,6 +266,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         if fault is not None and fault.after and self._inject(fault, entry):
             return
+        if proxy.latency:
+            proxy._stop.wait(proxy.latency / 2)  # the answer travels back
         sent = self._send(status, out_headers, data)
         proxy._log_end(entry, status if sent else None)
 
@@ -265,8 +283,11 @@ class _Server(ThreadingHTTPServer):
 class FaultProxy:
     """Start with ``with FaultProxy(cluster) as proxy:``; ``proxy.url`` is the address to use."""
 
-    def __init__(self, upstream_url: str, ca_file: Path, pki: Path, workdir: Path | None = None):
+    def __init__(self, upstream_url: str, ca_file: Path, pki: Path, workdir: Path | None = None,
+                 latency: float = 0.0):
         self.upstream_url = upstream_url.rstrip("/")
+        self.latency = latency
+        self.connection_log: list[dict] = []
         self.ca_file = Path(ca_file)
         self._tmp = tempfile.TemporaryDirectory(prefix="vmo-fault-proxy-", dir=workdir)
         cert, key = issue_serving_cert(Path(pki), Path(self._tmp.name))
@@ -311,11 +332,38 @@ class FaultProxy:
     # -------------------------------------------------------------- schedule
 
     def schedule(self, *rules: Rule):
-        """Replace the rules and clear the log."""
+        """Replace the rules and clear the logs."""
         with self._lock:
             self.rules = list(rules)
             self.log = []
+            self.connection_log = []
             self._gates = {}
+
+    @property
+    def connections(self):
+        return len(self.connection_log)
+
+    def sequential_round_trips(self, user_agent=""):
+        """The longest chain of exchanges one after the other, each starting after the previous one
+        ended: requests (of clients whose User-Agent starts with ``user_agent``) and connection
+        set-ups (whoever made them; count them only with one client at a time). Exchanges that
+        overlap were in flight together and cost one round trip; a client that waits for each answer
+        before the next request makes a chain as long as its requests. Connection set-ups count two
+        round trips each (TCP and TLS handshakes)."""
+        with self._lock:
+            spans = [(e["t"], e["t_end"], 1) for e in self.log
+                     if e["t_end"] is not None and e["user_agent"].startswith(user_agent)]
+            spans += [(c["t"], c["t_end"], 2) for c in self.connection_log]
+        # the longest weighted chain of non-overlapping intervals (weighted interval scheduling)
+        spans.sort(key=lambda x: x[1])
+        ends = [e for _s, e, _w in spans]
+        best = [0] * (len(spans) + 1)
+        import bisect
+
+        for i, (start, _end, weight) in enumerate(spans):
+            j = bisect.bisect_right(ends, start, 0, i)
+            best[i + 1] = max(best[i], best[j] + weight)
+        return best[-1]
 
     def _pick(self, method, path):
         with self._lock:

@@ -10,9 +10,12 @@ import sys
 from pathlib import Path
 
 import ansible_runner
+import pytest
 import yaml
 
+from tests.controlplane import controlplane as cp
 from tests.helpers.ansible import ansible_env, run_module
+from tests.helpers import kube
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTOMATION_ROLE = ROOT / "files" / "automation-clusterrole.yaml"
@@ -136,3 +139,101 @@ def test_execution_environment_definition_is_accepted_by_ansible_builder(tmp_pat
     meta = yaml.safe_load((ROOT / "meta" / "execution-environment.yml").read_text())
     assert meta["dependencies"]["python"] == "requirements.txt"
     assert json.dumps(meta) and os.path.exists(ROOT / meta["dependencies"]["python"])
+
+
+# ------------------------------------------------------------------------------- job slicing
+
+SLICE_CLUSTERS = ["slice-4", "slice-5", "slice-6"]
+
+
+@pytest.fixture(scope="module")
+def six_clusters(clusters):
+    """vmo-1..3 and three clusters of this test's own: a fleet of six API servers."""
+    try:
+        running, started = cp.up(SLICE_CLUSTERS, owned=True)
+    except cp.ControlPlaneError as exc:
+        pytest.exit("the clusters %s could not start: %s" % (SLICE_CLUSTERS, exc), returncode=3)
+    own = [kube.TestCluster.from_controlplane(c, clusters[0].workdir) for c in running]
+    for c in own:
+        for manifest in (kube.KUBEVIRT_CRDS, kube.REFERENCE_ROLES, kube.KUBEVIRT_ROLES):
+            c.apply_manifest(manifest)
+        c.wait_for_aggregation()
+    yield list(clusters[:3]) + own
+    if started:
+        cp.down([c.name for c in started])
+
+
+def awx_slice(hosts, number, count):
+    """The hosts of slice ``number`` of ``count`` as AWX cuts an inventory: sorted by name, every
+    count-th starting at number - 1 (awx/main/models/inventory.py, get_sliced_hosts)."""
+    return sorted(hosts)[number - 1::count]
+
+
+def test_a_sliced_job_reports_each_slice_completely(six_clusters, uid, tmp_path):
+    """AWX job slicing (job_slice_count 2) over a fleet of six clusters: two slice jobs, each an
+    ansible-runner run with the slice's inventory (as AWX writes it) and AWX's variables (AWX passes
+    the job's and its workflow job's ids, no slice number). Each slice's report and set_stats are
+    complete for its clusters, and only its; the fleet summary says which slice it covers; together
+    they cover the fleet once; every cluster really holds the grants."""
+    owner = "slice-" + uid
+    names = ["c%d" % i for i in range(1, 7)]
+    hostvars = {}
+    for name, c in zip(names, six_clusters):
+        ident = c.identity("awx-slice-" + uid)
+        hostvars[name] = dict({"vmo_rbac_" + k: v for k, v in ident.params.items()},
+                              ansible_connection="local", ansible_python_interpreter=sys.executable)
+    bindings = [{"persona": "viewer", "groups": ["slice-auditors-" + uid]}]
+    env = ansible_env()
+    jobs = {}
+    for number, job_id in ((1, 1101), (2, 1102)):
+        mine = awx_slice(names, number, 2)
+        pdd = tmp_path / ("job-%d" % job_id)
+        for d in ("env", "inventory", "project"):
+            (pdd / d).mkdir(parents=True)
+        (pdd / "env" / "envvars").write_text(yaml.safe_dump({
+            k: env[k] for k in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_HOME", "ANSIBLE_LOCAL_TEMP", "PATH")}
+            | {"ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false"}))
+        meta = {"job_id": job_id, "job_launch_type": "workflow", "workflow_job_id": 1100,
+                "workflow_job_name": "VMO RBAC: enforce", "workflow_job_launch_type": "manual",
+                "inventory_id": 7, "inventory_name": "fleet", "job_template_id": 3,
+                "job_template_name": "VMO RBAC: enforce"}
+        extravars = dict({"%s_%s" % (prefix, k): v for prefix in ("awx", "tower") for k, v in meta.items()},
+                         vmo_rbac_bindings=bindings, vmo_rbac_owner=owner,
+                         vmo_rbac_report_dir=str(tmp_path / "reports" / "job-{{ awx_job_id }}"),
+                         vmo_rbac_report_formats=["json", "markdown"])
+        (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars))
+        (pdd / "inventory" / "hosts").write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {
+            "hosts": {h: hostvars[h] for h in mine}}}}}))
+        (pdd / "project" / "enforce.yml").write_text(yaml.safe_dump([
+            {"name": "Enforce the VMO personas", "ansible.builtin.import_playbook": "vmo.rbac.enforce"}]))
+        jobs[job_id] = (mine, pdd)
+    try:
+        # the slices run at the same time, as AWX runs them (on one or several execution nodes)
+        running = {job_id: ansible_runner.run_async(private_data_dir=str(pdd), playbook="enforce.yml", quiet=True,
+                                                    process_isolation=False)
+                   for job_id, (_mine, pdd) in jobs.items()}
+        for thread, _r in running.values():
+            thread.join(600)
+        covered = []
+        for job_id, (_thread, r) in running.items():
+            mine = jobs[job_id][0]
+            assert r.status == "successful" and r.rc == 0, (job_id, r.status, r.stdout.read()[-3000:])
+            artifacts = next(e for e in r.events if e["event"] == "playbook_on_stats")["event_data"]["artifact_data"]
+            label = "AWX job %d of workflow job 1100" % job_id
+            assert sorted(artifacts["vmo_rbac_clusters"]) == mine, artifacts["vmo_rbac_clusters"]
+            assert all(s["status"] == "passed" for s in artifacts["vmo_rbac_clusters"].values())
+            fleet = artifacts["vmo_rbac_fleet"]
+            assert fleet["slice"] == label and fleet["clusters"] == 3 and fleet["clusters_passed"] == 3, fleet
+            doc = json.loads((tmp_path / "reports" / ("job-%d" % job_id) / "vmo-rbac-report.json").read_text())
+            assert sorted(c["cluster"] for c in doc["clusters"]) == mine
+            assert doc["title"] == "VMO RBAC fleet report (%s)" % label and doc["fleet"]["passed"] is True
+            md = (tmp_path / "reports" / ("job-%d" % job_id) / "vmo-rbac-report.md").read_text()
+            assert label in md.splitlines()[0] and all("| %s |" % h in md for h in mine)
+            covered += mine
+        assert sorted(covered) == names  # every cluster of the fleet once
+        for name, c in zip(names, six_clusters):
+            assert c.can("slice-probe", "get", "virtualmachines", "kubevirt.io", "default",
+                         groups=["slice-auditors-" + uid]), name
+    finally:
+        for c in six_clusters:
+            c.delete_bindings(owner)

@@ -423,7 +423,7 @@ ROLE_CASES = [
          extra={"argspec": True}),
     Case("r-validate-certs-not-bool", {"vmo_rbac_validate_certs": "perhaps"}, "vmo_rbac_validate_certs",
          extra={"argspec": True}),
-    # accepted by the argument specification, refused by the preflight step (a module), before enforce
+    # accepted by the argument specification, refused by the enforce step's checks, before its first write
     Case("r-extra-binding-bad-regex", {"vmo_rbac_extra_bindings": [{"persona": "viewer", "groups": ["g"],
                                                                     "namespace_regex": "/(/"}]},
          "bindings[1].namespace_regex"),
@@ -444,7 +444,7 @@ ROLE_CASES = [
     Case("r-missing-namespace", {"vmo_rbac_extra_bindings": [{"persona": "viewer", "groups": ["g"],
                                                               "namespaces": ["missing-" + UID]}]},
          "bindings[1].namespaces[0]", ("does not exist",), reaches_cluster=True),
-    # validation options: the preflight is given them too, so they fail before enforce writes
+    # validation options: the enforce step is given them too, so they fail before it writes
     Case("r-concurrency-zero", {"vmo_rbac_concurrency": 0}, "concurrency"),
     Case("r-capability-bad-scope", {"vmo_rbac_capabilities": {"vm.view": {"scope": "global"}}},
          "capabilities.vm.view.scope"),
@@ -499,21 +499,24 @@ def _run_role_batch(cluster, tmp_path_factory):
         (inv / "host_vars" / (c.id + ".yml")).write_text(yaml.safe_dump(hv))
     (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {
         "hosts": hosts, "vars": {"ansible_connection": "local", "vmo_rbac_owner": OWNER + "-r",
-                                 "vmo_rbac_bindings": [VALID], "vmo_rbac_report_dir": str(tmp / "reports")}}}}}))
+                                 "vmo_rbac_bindings": [VALID], "vmo_rbac_report_dir": str(tmp / "reports"),
+                                 "vmo_rbac_report_formats": ["json"]}}}}}))
     audit = cluster.audit()
     run = run_playbook("vmo.rbac.enforce", inventory=inv, args=["-f", "12"], timeout=1200)
     events = audit.events()
+    report = json.loads((tmp / "reports" / "vmo-rbac-report.json").read_text())
+    reported = dict((c["cluster"], c) for c in report["clusters"])
     out = {}
     for c in ROLE_CASES:
         user = idents[c.id].user
         mine = [r for r in run.results if r["host"] == c.id]
-        out[c.id] = (mine, [e for e in events if e.get("user", {}).get("username") == user])
+        out[c.id] = (mine, [e for e in events if e.get("user", {}).get("username") == user], reported.get(c.id))
     return out
 
 
 @pytest.mark.parametrize("case", [c.param() for c in ROLE_CASES])
 def test_role_refuses(case, role_batch):
-    results, events = role_batch[case.id]
+    results, events, reported = role_batch[case.id]
     assert results, "no result for host %s" % case.id
     failing = [r for r in results if r["result"].get("failed") and not r["result"].get("skipped")]
     assert failing, "%s: nothing failed: %s" % (case.id, [r["task"] for r in results])
@@ -523,9 +526,11 @@ def test_role_refuses(case, role_batch):
         assert first["result"]["action"].endswith("validate_argument_spec"), first["task"]
         assert len(results) == 1, "%s: ran more than the argument validation: %s" % (case.id, ran)
     else:
-        assert first["task"].endswith("Preflight | The API server answers and the persona roles exist"), \
+        # the first call to the cluster is the enforce step; it refuses before its first write
+        assert first["task"].endswith("Enforce | Make the cluster hold exactly the declared bindings"), \
             (case.id, first["task"], first["result"].get("msg"))
-    assert "vmo.rbac.vmo_role_binding" not in ran, "%s: enforce ran" % case.id
+        assert first["result"]["changed"] is False and not first["result"].get("actions"), first["result"]
+    assert "vmo.rbac.vmo_rbac_validate" not in ran, "%s: the validation ran" % case.id
     msg = first["result"]["msg"]
     assert case.field in msg, "%s: the message does not name %r: %s" % (case.id, case.field, msg)
     for w in case.words:
@@ -537,4 +542,9 @@ def test_role_refuses(case, role_batch):
         assert events == [], "%s: %s" % (case.id, [e["requestURI"] for e in events])
     # The cluster still appears in the fleet report, as failed, with the reason (unless the argument
     # specification stopped it, which the report lists as "failed before the role could check it").
+    assert reported is not None and reported["failed"] is True, (case.id, reported)
+    if case.extra.get("argspec"):
+        assert reported["msg"].startswith("failed before the vmo_rbac role could check it"), reported
+    else:
+        assert reported["msg"].startswith("enforce failed: ") and case.field in reported["msg"], reported["msg"]
     print("%s: %s" % (case.id, json.dumps(msg)[:200]))

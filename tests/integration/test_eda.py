@@ -70,12 +70,16 @@ def reconciler(fleet, workdir):
 def test_reconcile_mode_is_the_enforce_step_alone(fleet, tmp_path):
     """vmo.rbac.enforce with vmo_rbac_mode=reconcile (what the rulebook runs): the role's argument
     validation and one vmo_role_binding call, nothing else (no preflight, validation, report),
-    on the --limit host only; a failing enforce step fails the host with the module's message."""
+    on the --limit host only, in Ansible's worker process (no module process leaves an AnsiballZ
+    file behind); a failing enforce step fails the host with the module's message."""
     east, west = fleet.clusters["east"].audit(), fleet.clusters["west"].audit()
-    reports = tmp_path / "reports"
+    reports, remote = tmp_path / "reports", tmp_path / "remote"
+    remote.mkdir()
     run = run_playbook("vmo.rbac.enforce", inventory=fleet.inventory, limit="east",
-                       extra_vars={"vmo_rbac_mode": "reconcile", "vmo_rbac_report_dir": str(reports)})
+                       extra_vars={"vmo_rbac_mode": "reconcile", "vmo_rbac_report_dir": str(reports)},
+                       env={"ANSIBLE_KEEP_REMOTE_FILES": "1", "ANSIBLE_REMOTE_TMP": str(remote)})
     assert run.rc == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert not [f for _d, _s, files in os.walk(remote) for f in files if f.startswith("AnsiballZ_vmo_")]
     tasks = [r["task"].split(" : ", 1)[-1] for r in run.results]  # without the "vmo.rbac.vmo_rbac : " prefix
     assert tasks[-1] == "Reconcile | Make the cluster hold exactly the declared bindings", tasks
     assert not [t for t in tasks if t.split(" | ")[0] in ("Preflight", "Enforce", "Validate", "Report")], tasks

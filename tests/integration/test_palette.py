@@ -399,7 +399,7 @@ def test_inventory_cache_serves_a_second_parse_without_requests(palette_standin,
 
 
 def test_a_cluster_the_inventory_could_not_prepare_fails_alone(clusters, palette_standin, tmp_path, uid, owner):
-    """One cluster's kubeconfig answers 404: the role fails that host at preflight with the
+    """One cluster's kubeconfig answers 404: the role fails that host at its first step with the
     inventory's reason and sends nothing to it; the other cluster is enforced and validated."""
     s = palette_standin
     project = s.add_project("iso-" + uid)
@@ -420,7 +420,8 @@ def test_a_cluster_the_inventory_could_not_prepare_fails_alone(clusters, palette
         mine = [x for x in run.results if x["host"] == bad.name]
         assert any("cannot download its admin kubeconfig" in (x["result"].get("msg") or "") for x in mine)
         sent = [(x["task"], x["result"].get("action")) for x in mine
-                if (x["result"].get("action") or "").startswith("vmo.rbac.") and not x["result"].get("skipped")]
+                if (x["result"].get("action") or "").startswith("vmo.rbac.") and not x["result"].get("skipped")
+                and x["result"].get("action") != "vmo.rbac.vmo_rbac_fleet_report"]  # the controller's report
         assert not sent, sent
         assert s.rbac_items(bad.uid) == [] and s.calls(cluster=bad.uid, op="v1SpectroClustersUidConfigRbacsGet") == []
         assert clusters[0].can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["iso-" + uid])

@@ -17,7 +17,7 @@ import pytest
 from tests.controlplane import controlplane as cp
 from tests.helpers.ansible import run_playbook
 from tests.integration.test_role import (
-    ENFORCE, FAIL, PREFLIGHT, VALIDATE, bound, connection, failure_text, module_calls, recap, results,
+    ENFORCE, FAIL, VALIDATE, bound, connection, failure_text, module_calls, recap, results,
     write_inventory,
 )
 
@@ -77,15 +77,16 @@ def test_one_cluster_down_of_three(clusters, down_cluster, owner, uid, u, shared
                     if r["host"] == host and r["result"].get("failed")])
         assert bound(c, owner) == want
         assert results(run, host, VALIDATE)[0]["passed"] is True
-        assert len(module_calls(run, host)) == 3
+        assert len(module_calls(run, host)) == 2
 
-    # the down cluster: preflight failed (nothing else was tried), rescued for the report, failed at the end
+    # the down cluster: the enforce step failed before anything was written (nothing else was tried),
+    # rescued for the report, failed at the end
     assert stats["broken"]["failures"] == 1 and stats["broken"]["rescued"] == 1, stats
-    (pre,) = results(run, "broken", PREFLIGHT)
-    assert pre["failed"] and "cannot reach the API server at %s" % server in pre["msg"]
-    assert results(run, "broken", ENFORCE) == [] and results(run, "broken", VALIDATE) == []
+    (pre,) = results(run, "broken", ENFORCE)
+    assert pre["failed"] and "cannot reach the API server at %s" % server in pre["msg"] and not pre.get("actions")
+    assert results(run, "broken", VALIDATE) == []
     (fail,) = results(run, "broken", FAIL)
-    assert fail["failed"] and fail["msg"].startswith("vmo_rbac: broken: preflight failed: cannot reach the API server")
+    assert fail["failed"] and fail["msg"].startswith("vmo_rbac: broken: enforce failed: cannot reach the API server")
     for host in ("east", "west"):
         assert results(run, host, FAIL)[0].get("skipped")
 
@@ -96,9 +97,9 @@ def test_one_cluster_down_of_three(clusters, down_cluster, owner, uid, u, shared
     assert doc["fleet"]["clusters_passed"] == 2 and doc["fleet"]["clusters_error"] == 1
     assert doc["fleet"]["passed"] is False
     broken = clusters["broken"]
-    assert broken["failed"] is True and broken["msg"].startswith("preflight failed: cannot reach the API server")
+    assert broken["failed"] is True and broken["msg"].startswith("enforce failed: cannot reach the API server")
     md = (reports / "vmo-rbac-report.md").read_text()
-    assert "1 not validated" in md and "preflight failed: cannot reach the API server at %s" % server in md
+    assert "1 not validated" in md and "enforce failed: cannot reach the API server at %s" % server in md
     junit = ET.parse(reports / "vmo-rbac-report.xml").getroot()
     suites = {s.get("name"): s for s in junit.iter("testsuite")}
     assert suites["broken"].get("errors") == "1" and suites["east"].get("errors") == "0"
@@ -106,5 +107,5 @@ def test_one_cluster_down_of_three(clusters, down_cluster, owner, uid, u, shared
     # set_stats for the down cluster says where and why
     (summary,) = [r["ansible_stats"]["data"]["vmo_rbac_clusters"]["broken"] for r in results(run, "broken")
                   if r.get("action") == "ansible.builtin.set_stats" and "vmo_rbac_clusters" in r["ansible_stats"]["data"]]
-    assert summary["status"] == "error" and summary["failed_step"] == "preflight"
+    assert summary["status"] == "error" and summary["failed_step"] == "enforce"
     print("one cluster down of three: %.1fs" % elapsed)

@@ -55,7 +55,7 @@ def test_purge_with_nothing_declared_is_refused_unless_asked_for(cluster, owner,
     assert res["summary"]["deleted"] == 2 and cluster.bindings(owner) == {}
 
 
-def test_role_purge_with_no_bindings_fails_in_preflight(cluster, owner, uid, admin_identity, tmp_path):
+def test_role_purge_with_no_bindings_fails_before_any_write(cluster, owner, uid, admin_identity, tmp_path):
     ok(enforce(admin_identity, owner, [{"persona": "viewer", "users": ["r-" + uid]}]))
     inv = tmp_path / "inventory"
     (inv / "group_vars").mkdir(parents=True)
@@ -68,8 +68,8 @@ def test_role_purge_with_no_bindings_fails_in_preflight(cluster, owner, uid, adm
     audit = cluster.audit()
     run = run_playbook("vmo.rbac.enforce", inventory=inv)
     assert run.rc != 0
-    preflight = [r for r in run.results if "Preflight | The API server answers" in r["task"]][0]["result"]
-    assert preflight.get("failed") and "allow_empty_purge" in preflight["msg"]
+    enforced = [r for r in run.results if "Enforce |" in r["task"]][0]["result"]
+    assert enforced.get("failed") and "allow_empty_purge" in enforced["msg"] and not enforced.get("actions")
     assert writes(audit, admin_identity.user) == []
     assert len(cluster.bindings(owner)) == 1
 

@@ -6,6 +6,9 @@ role checks, the counts of the summary. The real control plane runs both in test
 (test_role_binding.py, test_faults.py, test_validate.py).
 """
 
+import threading
+import time
+
 import pytest
 
 from ansible_collections.vmo.rbac.plugins.module_utils import declaration, enforce, observe, options, planning, validate
@@ -186,7 +189,7 @@ def test_a_failure_part_way_says_what_was_written():
     d = decl({"persona": "viewer", "users": ["alice"], "namespaces": ["team-a", "default"]})
     c = MemoryCluster()
     c.forced = [("create", 403)]
-    opts = options.parse({}, decl())
+    opts = options.parse({"concurrency": 1}, decl())  # one write after the other
     # the first write fails: nothing was made
     with pytest.raises(enforce.PartialApplyError) as err:
         enforce.run(d, opts, c)
@@ -220,6 +223,111 @@ def test_missing_roles_and_conflicts_stop_before_any_write():
     with pytest.raises(observe.PreflightError, match="1 binding name is in the way"):
         enforce.run(d, opts, c)
     assert "create" not in c.calls
+
+
+class SlowCluster(MemoryCluster):
+    """Writes take a while and are recorded with their start and end; thread-safe enough for a dict
+    under the GIL. ``fail``: the name of a binding whose create answers 403."""
+
+    def __init__(self, *a, fail=None, **kw):
+        super().__init__(*a, **kw)
+        self.spans, self.fail, self._lock = [], fail, threading.Lock()
+
+    def _timed(self, what, name, call):
+        start = time.monotonic()
+        time.sleep(0.02)
+        try:
+            if what == "create" and name == self.fail:
+                raise ApiError("forbidden", 403)
+            return call()
+        finally:
+            with self._lock:
+                self.spans.append((what, name, start, time.monotonic()))
+
+    def create_binding(self, body):
+        return self._timed("create", body["metadata"]["name"], lambda: MemoryCluster.create_binding(self, body))
+
+    def delete_binding(self, kind, namespace, name, uid=None):
+        return self._timed("delete", name, lambda: MemoryCluster.delete_binding(self, kind, namespace, name, uid))
+
+    def replace_binding(self, body):
+        return self._timed("update", body["metadata"]["name"], lambda: MemoryCluster.replace_binding(self, body))
+
+
+def test_writes_of_one_wave_go_together_and_waves_one_after_the_other():
+    """A role change of every grant in 6 namespaces: 6 bridges and 6 creates are sent together, then
+    the deletes, the re-creates, the bridges' deletes, each wave starting when the last has ended."""
+    namespaces = dict(("ns-%d" % i, {}) for i in range(6))
+    old = decl({"persona": "viewer", "users": ["alice"], "name": "vm-team", "namespaces": sorted(namespaces)})
+    new = decl({"persona": "user", "users": ["alice"], "name": "vm-team", "namespaces": sorted(namespaces)},
+               {"persona": "viewer", "users": ["bob"], "namespaces": sorted(namespaces)})
+    objects = [planning.binding_to_api(b) for b in planning.resolve(old, namespaces).values()]
+    c = SlowCluster(objects, namespaces=namespaces)
+    the_plan = plan_for(c, new)
+    waves = planning.waves(the_plan.actions)
+    assert [len(w) for w in waves] == [12, 6, 6, 6]
+    t0 = time.monotonic()
+    enforce.apply(the_plan, c, OWNER, concurrency=16)
+    took = time.monotonic() - t0
+    assert len(c.spans) == len(the_plan.actions) == 30
+    assert took < 0.02 * 30 / 2, took  # far less than one write after the other
+    bounds = []
+    for w in waves:
+        names = set((a.action, a.name) for a in w)
+        spans = [s for s in c.spans if (s[0], s[1]) in names]
+        bounds.append((min(s[2] for s in spans), max(s[3] for s in spans)))
+    for (_s0, end), (start, _e1) in zip(bounds, bounds[1:]):
+        assert end <= start, "a wave started before the last one ended"
+    assert plan_for(c, new).actions == []
+
+
+def test_a_failure_in_a_wave_stops_the_next_waves_and_says_what_was_written():
+    namespaces = dict(("ns-%d" % i, {}) for i in range(4))
+    old = decl({"persona": "viewer", "users": ["alice"], "name": "vm-team", "namespaces": sorted(namespaces)})
+    new = decl({"persona": "user", "users": ["alice"], "name": "vm-team", "namespaces": sorted(namespaces)})
+    objects = [planning.binding_to_api(b) for b in planning.resolve(old, namespaces).values()]
+    c = SlowCluster(objects, namespaces=namespaces, fail="vm-team-transition")
+    d = new
+    with pytest.raises(enforce.PartialApplyError) as err:
+        enforce.run(d, options.parse({"concurrency": 8}, d), c)
+    # the bridges of the other namespaces were written (or not), nothing of a later wave was
+    assert err.value.status == 403
+    assert all(a["action"] == "create" for a in err.value.done), err.value.done
+    assert not any(what == "delete" for what, _n, _s, _e in c.spans)
+    assert "of 16 planned writes were made before this failure" in err.value.message
+
+
+def test_independent_reads_go_together_and_the_first_failure_in_order_is_raised():
+    order = []
+
+    def call(name, fail=False):
+        def f():
+            time.sleep(0.05)
+            order.append(name)
+            if fail:
+                raise ClusterError("%s failed" % name)
+            return name
+        return f
+
+    t0 = time.monotonic()
+    assert observe.gather([("a", call("a")), ("b", call("b")), ("c", call("c"))], 3) == {"a": "a", "b": "b", "c": "c"}
+    assert time.monotonic() - t0 < 0.12
+    with pytest.raises(ClusterError, match="b failed"):
+        observe.gather([("a", call("a")), ("b", call("b", True)), ("c", call("c", True))], 3)
+    order[:] = []
+    assert observe.gather([("x", call("x")), ("y", call("y"))], 1) == {"x": "x", "y": "y"} and order == ["x", "y"]
+
+
+def test_a_declaration_refused_without_the_cluster_makes_no_request():
+    """Two cluster-wide grants that produce one name with different roles: refused before the
+    first LIST, even though the declaration also has namespaced grants (which need the LIST)."""
+    c = MemoryCluster()
+    d = decl({"name": "same", "persona": "viewer", "users": ["alice"]},
+             {"name": "same", "persona": "user", "users": ["bob"]},
+             {"persona": "viewer", "users": ["carol"], "namespaces": ["team-a"]})
+    with pytest.raises(declaration.SpecError, match="conflicts with"):
+        enforce.run(d, options.parse({}, d), c)
+    assert c.requests == 0
 
 
 # ---------------------------------------------------------------------------- validate

@@ -146,3 +146,25 @@ def test_validate_fails_the_task_only_with_fail_on_drift():
     assert result["failed"] and result["passed"] is False and "RBAC validation failed" in result["msg"]
     result, _ = run(vmo_rbac_validate, {"bindings": BINDINGS, "fail_on_drift": False})
     assert not result.get("failed") and result["passed"] is False
+
+
+def test_the_cluster_is_made_once_when_threads_ask_for_it_together():
+    """The flows send independent requests from several threads (concurrency): the first use of
+    the lazily made Cluster must make one, not one per thread (each with its own pool and count)."""
+    import threading
+    import time
+
+    made = []
+
+    def make():
+        time.sleep(0.05)
+        made.append(1)
+        return FakeCluster({})
+
+    lazy = module_runner.LazyCluster(make)
+    threads = [threading.Thread(target=lambda: lazy.list_namespaces()) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1 and lazy.requests == 8

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.vmo.rbac.plugins.doc_fragments import access as access_fragment
 from ansible_collections.vmo.rbac.plugins.doc_fragments import bindings as bindings_fragment
 from ansible_collections.vmo.rbac.plugins.doc_fragments import connection as connection_fragment
 from ansible_collections.vmo.rbac.plugins.doc_fragments import palette as palette_fragment
@@ -33,7 +34,7 @@ CONNECTION = {"vmo_rbac_" + k: k for k in ("kubeconfig", "context", "host", "api
                                            "client_key", "validate_certs", "request_timeout", "api_retries",
                                            "proxy", "no_proxy", "impersonate_user", "impersonate_groups")}
 ROLE_ONLY = {"vmo_rbac_mode", "vmo_rbac_report_dir", "vmo_rbac_report_formats", "vmo_rbac_report_title",
-             "vmo_rbac_cluster_roles", "vmo_rbac_inventory_error"}
+             "vmo_rbac_cluster_roles", "vmo_rbac_inventory_error", "vmo_rbac_slice", "vmo_rbac_execution"}
 # The backend options (palette_backend.PALETTE_ARG_SPEC); the cluster and project uids default to the
 # inventory plugin's host variables, the others are left undefined like the connection ones.
 BACKEND = {"vmo_rbac_backend": "backend", "vmo_rbac_palette_cluster_uid": "palette_cluster_uid",
@@ -65,7 +66,8 @@ def test_the_cluster_roles_variable_takes_what_the_module_takes():
 
 
 def _module_spec(option: str) -> dict:
-    for spec in (declaration.DECLARATION_ARG_SPEC, options.VALIDATE_ARG_SPEC, connection.CONNECTION_ARG_SPEC,
+    for spec in (declaration.DECLARATION_ARG_SPEC, options.ACCESS_ARG_SPEC, options.VALIDATE_ARG_SPEC,
+                 connection.CONNECTION_ARG_SPEC,
                  palette_backend.PALETTE_ARG_SPEC, palette_backend.WAIT_ARG_SPEC):
         if option in spec:
             return spec[option]
@@ -80,6 +82,7 @@ def test_the_parser_reads_the_schema():
 
 @pytest.mark.parametrize("fragment, spec", [
     (bindings_fragment, declaration.DECLARATION_ARG_SPEC),
+    (access_fragment, options.ACCESS_ARG_SPEC),
     (connection_fragment, connection.CONNECTION_ARG_SPEC),
     (palette_fragment, palette_backend.PALETTE_ARG_SPEC),
 ])
@@ -119,3 +122,40 @@ def test_role_only_variables_match_their_defaults():
         assert SPEC[variable]["default"] == DEFAULTS[variable]
     assert sorted(SPEC["vmo_rbac_report_formats"]["choices"]) == ["html", "json", "junit", "markdown"]
     assert SPEC["vmo_rbac_mode"]["choices"] == ["enforce", "reconcile", "validate"]
+
+
+def test_the_execution_variable_takes_what_the_action_plugins_take():
+    from ansible_collections.vmo.rbac.plugins.plugin_utils import in_worker
+
+    assert SPEC["vmo_rbac_execution"]["choices"] == list(in_worker.EXECUTIONS)
+    assert in_worker.EXECUTION_VAR == "vmo_rbac_execution"
+
+
+def test_both_modules_take_the_access_options():
+    from ansible_collections.vmo.rbac.plugins.modules import vmo_rbac_validate, vmo_role_binding
+
+    for module in (vmo_role_binding, vmo_rbac_validate):
+        spec = module.argument_spec()
+        for name, option in options.ACCESS_ARG_SPEC.items():
+            assert spec[name] == option, (module.__name__, name)
+
+
+def test_the_role_hands_every_shared_option_to_both_module_calls():
+    """vars/main.yml's shared options (module_defaults of the enforce, validate and reconcile calls)
+    name every declaration, access, connection and Palette option, and each is an option of both
+    modules: a new option (max_duration, strict_scopes, ...) reaches the enforce step, whose checks
+    before the first write replaced the preflight call, and the action plugins, which run the
+    modules' own argument specs."""
+    from ansible_collections.vmo.rbac.plugins.modules import vmo_rbac_validate, vmo_role_binding
+
+    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    shared = set()
+    for part in ("vmo_rbac__declaration", "vmo_rbac__connection", "vmo_rbac__backend", "vmo_rbac__access"):
+        shared |= set(role_vars[part])
+        assert part in role_vars["vmo_rbac__module_options"], part
+    # the connection options the role offers (CONNECTION; not persist_config, proxy_headers)
+    expected = (set(declaration.DECLARATION_ARG_SPEC) | set(options.ACCESS_ARG_SPEC) | set(CONNECTION.values())
+                | set(palette_backend.PALETTE_ARG_SPEC))
+    assert shared == expected
+    for module in (vmo_role_binding, vmo_rbac_validate):
+        assert shared <= set(module.argument_spec()), module.__name__

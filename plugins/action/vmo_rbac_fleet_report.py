@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet report of the vmo_rbac role, once per run, on the controller (documentation:
+plugins/modules/vmo_rbac_fleet_report.py).
+
+Python rather than Jinja on purpose: a validation result is about 0.5 MB (every access check),
+and ansible-core's templating of one such value costs 0.4 to 0.8 s of CPU, per host and per use.
+Here each cluster's result is read once from the host's variables as stored (no templating),
+every format is rendered once, and the files are written directly: the report's cost is the
+rendering, not Ansible's handling of the data (docs/performance.md).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import tempfile
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.vmo.rbac.plugins.plugin_utils import report
+from ansible_collections.vmo.rbac.plugins.plugin_utils.report import model
+
+FILES = {"markdown": "vmo-rbac-report.md", "html": "vmo-rbac-report.html", "junit": "vmo-rbac-report.xml",
+         "json": "vmo-rbac-report.json"}
+# Keys of a validation result that the fleet report does not carry (the module's own bookkeeping;
+# ``cluster`` becomes ``endpoint``: the report's cluster is the inventory name).
+DROPPED = ("invocation", "changed", "failed", "cluster")
+NOT_CHECKED = "failed before the vmo_rbac role could check it (see this host in the play output)"
+
+ARGUMENT_SPEC = dict(
+    title=dict(type="str", default="VMO RBAC fleet report"),
+    formats=dict(type="list", elements="str", default=["markdown", "html", "junit"], choices=list(FILES)),
+    dest=dict(type="str", default=""),
+    slice=dict(type="str", default=""),
+)
+
+
+def cluster_result(host, variables):
+    """What the report shows for one host, from the role's per-host results (docs/role.md); None
+    for a host the role has no result for (a step skipped by --tags, a later serial batch)."""
+    failure = variables.get("vmo_rbac_failure") or {}
+    if failure:
+        return {"cluster": host, "failed": True,
+                "msg": "%s failed: %s" % (to_text(failure.get("step")), to_text(failure.get("msg")))}
+    validation = variables.get("vmo_rbac_validation") or {}
+    if "passed" not in validation:
+        return None
+    run = variables.get("vmo_rbac_run") or {}
+    enforce = variables.get("vmo_rbac_enforce") or {}
+    out = dict((k, v) for k, v in validation.items() if k not in DROPPED)
+    out.update(cluster=host, endpoint=validation.get("cluster"), mode=run.get("mode"),
+               check_mode=run.get("check_mode"),
+               enforce={"changed": enforce.get("changed"), "summary": enforce.get("summary"),
+                        "actions": enforce.get("actions") or []} if "summary" in enforce else {})
+    return out
+
+
+def fleet_results(play_hosts_all, play_hosts, raw_vars):
+    """Every host of the play with a result, plus the hosts that failed before they had one (a
+    variable refused by the role's argument specification); ``raw_vars(host)``: its variables."""
+    out = []
+    for host in play_hosts_all:
+        result = cluster_result(host, raw_vars(host))
+        if result is not None:
+            out.append(result)
+        elif host not in play_hosts:
+            out.append({"cluster": host, "failed": True, "msg": NOT_CHECKED})
+    return out
+
+
+def write(path, text):
+    """Write ``text`` to ``path`` (mode 0644) through a temporary file, so a reader never sees half a report."""
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".vmo-rbac-report-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class ActionModule(ActionBase):
+
+    _supports_check_mode = True  # the report is output, not managed state: written under --check too
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        _validation, args = self.validate_argument_spec(ARGUMENT_SPEC)
+        hostvars = task_vars["hostvars"]
+        results = fleet_results(task_vars.get("ansible_play_hosts_all") or [],
+                                task_vars.get("ansible_play_hosts") or [],
+                                hostvars.raw_get)
+        title = args["title"] + (" (%s)" % args["slice"] if args["slice"] else "")
+        try:
+            markdown = report.render(results, "markdown", title=title)
+            fleet = model.fleet([model.normalize(i, hint, r) for i, (hint, r) in enumerate(model.unwrap(results))])
+            files = []
+            if args["dest"]:
+                os.makedirs(args["dest"], mode=0o755, exist_ok=True)
+                for fmt in args["formats"]:
+                    path = os.path.join(args["dest"], FILES[fmt])
+                    write(path, markdown if fmt == "markdown" else report.render(results, fmt, title=title))
+                    files.append(path)
+        except (model.ReportError, OSError) as exc:
+            raise AnsibleActionFail("vmo.rbac fleet report: %s" % exc)
+        if args["slice"]:
+            fleet["slice"] = args["slice"]
+        result.update(changed=False, msg=markdown.splitlines(), fleet=fleet, files=files,
+                      _ansible_verbose_always=True)
+        return result

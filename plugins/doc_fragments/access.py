@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """The access options of both modules (argument spec: module_utils/options.py ACCESS_ARG_SPEC)."""
+
+    DOCUMENTATION = r"""
+options:
+  capabilities:
+    description:
+      - Overrides and additions to the shipped capability matrix (see the personas documentation), keyed
+        by capability name.
+      - Each value may set C(checks) (a list of C(verb), C(group), C(resource), C(subresource)),
+        C(expect) (a mapping of persona, or of role name for custom roles, to V(true) or V(false)),
+        C(scope) (V(namespaced) or V(cluster)), C(description), or C(enabled=false) to drop it.
+      - A new capability needs C(checks) and C(expect).
+      - For example, when your VMO release names the VM template resource differently,
+        override the checks of C(template.manage).
+      - M(vmo.rbac.vmo_rbac_validate) proves access with this matrix. M(vmo.rbac.vmo_role_binding) only
+        checks it, before its first write, so that a playbook (such as the role) that hands the same
+        value to both modules fails before anything is changed when the matrix is wrong.
+    type: dict
+    default: {}
+  concurrency:
+    description:
+      - How many requests one task has in flight at once against the API server.
+      - M(vmo.rbac.vmo_rbac_validate) asks its SubjectAccessReviews this many at a time.
+        M(vmo.rbac.vmo_role_binding) sends its independent LIST requests together and its writes this many
+        at a time, in the planned order (every create before any delete).
+      - Each request in flight is a connection to the API server; what it saves is waiting, one round trip
+        after another, for a far away API server. V(1) sends one request after the other.
+    type: int
+    default: 16
+"""

@@ -1,0 +1,102 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: vmo_rbac_fleet_report
+short_description: The vmo_rbac role's fleet report, once per run, on the controller
+version_added: 0.2.0
+description:
+  - Used by the role M(vmo.rbac.vmo_rbac) as the last step of a run (with C(run_once)); not meant for
+    other playbooks, which render reports with the P(vmo.rbac.vmo_rbac_report#filter) filter.
+  - Reads each cluster's results as the role left them on its host (C(vmo_rbac_validation),
+    C(vmo_rbac_enforce), C(vmo_rbac_failure), C(vmo_rbac_run)) for every host of the play, renders the
+    fleet report once per format and writes the files on the controller.
+  - A host of the play that has no result and is no longer active (a variable refused by the role's
+    argument specification) is reported as failed before the role could check it.
+  - Runs in Ansible's worker process on the controller, reading the hosts' variables as stored; a
+    validation result (every access check) is large, and templating it in Jinja costs far more than
+    rendering the report (docs/performance.md).
+  - Writes the files in check mode too (they are output, not managed state) and never reports a change.
+author:
+  - vmo.rbac contributors (@vmo-rbac)
+options:
+  title:
+    description: The report's title; with O(slice), the slice label is added to it.
+    type: str
+    default: VMO RBAC fleet report
+  formats:
+    description: The files to write in O(dest) (C(vmo-rbac-report.md), C(.html), C(.xml), C(.json)).
+    type: list
+    elements: str
+    default: [markdown, html, junit]
+    choices: [markdown, html, junit, json]
+  dest:
+    description: The directory on the controller for the files (created if needed); empty writes no files.
+    type: str
+    default: ""
+  slice:
+    description:
+      - Which part of the fleet this run covers, for example V(2/3) or V(AWX job 1234 of workflow job 1230), when
+        the fleet is split into slices (docs/fleet.md). Shown in the title of every format and in RV(fleet)
+        (its C(slice)).
+    type: str
+    default: ""
+attributes:
+  check_mode:
+    support: full
+    description: The report files are written in check mode too.
+  diff_mode:
+    support: none
+    description: Nothing to show before and after; the report is output.
+  action:
+    support: full
+    description: The work is done on the controller by the action plugin of the same name (action only).
+  bypass_host_loop:
+    support: none
+    description: Runs once per play (the role sets C(run_once)) and reads every host of the play.
+  platform:
+    support: full
+    platforms: all
+    description: Runs on the controller.
+seealso:
+  - plugin: vmo.rbac.vmo_rbac_report
+    plugin_type: filter
+notes:
+  - Action only, the work is done on the controller by the action plugin of the same name.
+"""
+
+EXAMPLES = r"""
+- name: Report | Print the fleet report and write its files
+  vmo.rbac.vmo_rbac_fleet_report:
+    title: "{{ vmo_rbac_report_title }}"
+    formats: "{{ vmo_rbac_report_formats }}"
+    dest: /var/lib/vmo-rbac/reports
+  run_once: true
+"""
+
+RETURN = r"""
+msg:
+  description: The Markdown report, line by line (printed like a debug message).
+  returned: always
+  type: list
+  elements: str
+fleet:
+  description:
+    - The fleet summary (C(passed), C(clusters), C(clusters_passed), C(clusters_failed), C(clusters_error),
+      C(checks), C(failed), C(drift), ...), as in the JSON report, and C(slice) when O(slice) is set.
+  returned: always
+  type: dict
+  sample: {passed: true, clusters: 3, clusters_passed: 3, clusters_failed: 0, clusters_error: 0, checks: 2844}
+files:
+  description: The files written.
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/lib/vmo-rbac/reports/vmo-rbac-report.md]
+"""

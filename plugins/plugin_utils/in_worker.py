@@ -1,0 +1,185 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run a vmo.rbac module's own code in Ansible's worker process instead of a module process.
+
+The action plugins of the same name as the modules (plugins/action/vmo_role_binding.py, ...)
+are built with ``action_for``. With ``connection: local`` (every fleet run: one inventory host
+per cluster, the work done on the controller or the execution node), the module would be a
+fresh Python process that imports Ansible's module code and the collection again, about 0.4 s
+of CPU before it does anything (docs/performance.md). Here the worker process that Ansible
+forked for the task runs the module's ``main()`` itself:
+
+- the same argument spec, checks and messages: ``AnsibleModule`` itself reads the arguments
+  (an ``AnsibleModule`` whose parameters are the task's, see ``WorkerRuntime``), and
+  module_runner.py runs exactly as in a module process;
+- the same arguments: the task's arguments (module_defaults applied) plus Ansible's internal
+  ``_ansible_*`` ones (check mode, diff, no_log, verbosity), passed through the JSON encoding
+  and decoding a module's arguments go through;
+- the same environment: the task's ``environment`` is set in the worker while the module runs
+  (connection options fall back to ``K8S_AUTH_*`` as in a module process), then restored;
+- the same result: ``exit_json``/``fail_json`` mask the ``no_log`` values as always, and the
+  result is encoded and decoded the way a module process's output is (``_parse_returned_data``).
+
+Anything else runs the module as a module process, as Ansible would without this plugin: another
+connection than ``local`` (a task delegated to a remote host), ``become``, ``async``, an
+``ansible_python_interpreter`` other than the Python that runs Ansible, an ansible-core without
+the hooks used here (before 2.19.1), a module that cannot be imported on the controller, or
+``vmo_rbac_execution: module``. The reason is shown at ``-vvv``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import importlib
+import json
+import os
+import sys
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+from ansible.utils.vars import merge_hash
+
+try:
+    from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
+except ImportError:  # pragma: no cover - ansible-core before 2.19: module processes only
+    Direction = get_module_decoder = get_module_encoder = None
+
+display = Display()
+
+# Where the variable that chooses the execution is documented: the role's defaults and docs/fleet.md.
+EXECUTION_VAR = "vmo_rbac_execution"
+EXECUTIONS = ("worker", "module")
+# Modules without serialization metadata are run with this profile (ansible-core's default).
+PROFILE = "legacy"
+HOOKS = get_module_encoder is not None and hasattr(AnsibleModule, "_record_module_result")
+
+
+class WorkerRuntime(object):
+    """module_runner's runtime in the worker: the task's arguments, and an AnsibleModule that reads
+    them instead of stdin and records its result instead of printing it."""
+
+    def __init__(self, params):
+        self.params = params
+        self.result = None
+
+    def raw_params(self):
+        return copy.deepcopy(self.params)
+
+    def module(self, argument_spec):
+        runtime = self
+
+        class WorkerModule(AnsibleModule):
+            def _load_params(self):
+                self.params = copy.deepcopy(runtime.params)
+
+            def _record_module_result(self, o):
+                if runtime.result is None:
+                    runtime.result = o
+
+        return WorkerModule(argument_spec=argument_spec, supports_check_mode=True)
+
+
+class VmoAction(ActionBase):
+    """The action plugin of one vmo.rbac module (``MODULE``: its name in the collection)."""
+
+    MODULE = None
+    # The module's code, imported with this plugin (so once, by the process that forks the
+    # workers: Ansible's strategy loads the action plugin class first), or why it could not be.
+    module = None
+    import_error = None
+    _supports_check_mode = True
+    _supports_async = True
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(VmoAction, self).run(tmp, task_vars)
+        del tmp
+        reason = self.why_a_module_process(task_vars)
+        if reason is None and self.module is None:
+            reason = "the module cannot be imported here (%s)" % self.import_error
+        if reason is not None:
+            display.vvv("vmo.rbac: %s runs as a module process: %s" % (self.MODULE, reason),
+                        host=task_vars.get("inventory_hostname"))
+            wrap_async = self._task.async_val and not self._connection.has_native_async
+            result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+            if not wrap_async:
+                self._remove_tmp_path(self._connection._shell.tmpdir)
+            return result
+        display.vvv("vmo.rbac: %s runs in the worker process" % self.MODULE, host=task_vars.get("inventory_hostname"))
+        return merge_hash(result, self.run_in_worker(self.module, task_vars))
+
+    # ------------------------------------------------------------------ where
+
+    def why_a_module_process(self, task_vars):
+        """None when the module can run in this process; otherwise why not."""
+        execution = self._templar.template(task_vars.get(EXECUTION_VAR, "worker"))
+        if execution not in EXECUTIONS:
+            raise ValueError("%s must be one of %s, got %r" % (EXECUTION_VAR, ", ".join(EXECUTIONS), execution))
+        if execution == "module":
+            return "%s is 'module'" % EXECUTION_VAR
+        if not HOOKS:
+            return "this ansible-core has no hook to run a module in the worker (2.19.1 or newer has)"
+        if getattr(self._connection, "transport", None) != "local":
+            return "the connection is %r, not local" % getattr(self._connection, "transport", None)
+        if self._play_context.become:
+            return "become is set"
+        if self._task.async_val:
+            return "the task is async"
+        interpreter = self._interpreter(task_vars)
+        if interpreter and not interpreter.startswith("auto") and \
+                os.path.abspath(os.path.expanduser(interpreter)) != sys.executable:
+            return "ansible_python_interpreter is %s, not the Python that runs Ansible (%s)" % (
+                interpreter, sys.executable)
+        return None
+
+    def _interpreter(self, task_vars):
+        variables = task_vars
+        if self._task.delegate_to:
+            variables = (task_vars.get("ansible_delegated_vars") or {}).get(self._task.delegate_to) or {}
+        value = variables.get("ansible_python_interpreter")
+        return to_text(self._templar.template(value)) if value else None
+
+    # ------------------------------------------------------------------- run
+
+    def run_in_worker(self, module, task_vars):
+        """The module's main() in this process; its result as _execute_module would return it."""
+        module_args = copy.deepcopy(self._task.args)
+        self._update_module_args(self._task.action, module_args, task_vars)
+        # What the module process would decode: plain JSON types, no controller-side tags.
+        encoded = json.dumps(module_args, cls=get_module_encoder(PROFILE, Direction.CONTROLLER_TO_MODULE))
+        runtime = WorkerRuntime(json.loads(encoded, cls=get_module_decoder(PROFILE, Direction.CONTROLLER_TO_MODULE)))
+
+        environment = {}
+        self._compute_environment_string(environment)
+        saved = dict(os.environ)
+        os.environ.update((k, to_text(v)) for k, v in environment.items())
+        try:
+            module.main(runtime)
+        except SystemExit:
+            pass
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        if runtime.result is None:  # pragma: no cover - main() always ends in exit_json or fail_json
+            return {"failed": True, "msg": "vmo.rbac: %s ended without a result" % self.MODULE}
+        text = json.dumps(runtime.result, cls=get_module_encoder(PROFILE, Direction.MODULE_TO_CONTROLLER))
+        data = self._parse_returned_data({"rc": 0, "stdout": text, "stderr": ""}, PROFILE)
+        from ansible.vars.clean import remove_internal_keys
+
+        remove_internal_keys(data)
+        return data
+
+
+def action_for(name):
+    """The ActionModule class of the module ``name`` of this collection."""
+    attrs = {"MODULE": name}
+    try:
+        attrs["module"] = importlib.import_module("ansible_collections.vmo.rbac.plugins.modules." + name)
+    except ImportError as exc:  # e.g. a requirement missing on the controller: the module process may have it
+        attrs["import_error"] = str(exc)
+    return type("ActionModule", (VmoAction,), attrs)

@@ -1,0 +1,105 @@
+"""The action plugins' pure parts: where a module's work runs (plugin_utils/in_worker.py), and what
+the fleet report shows per host (plugins/action/vmo_rbac_fleet_report.py).
+
+That the worker and a module process give the same results, masks and arguments, and that the
+fleet report is right, is proven through ansible-playbook on the control plane
+(tests/integration/test_execution.py, test_role.py).
+"""
+
+import sys
+from types import SimpleNamespace
+
+import pytest
+from ansible.release import __version__ as ansible_core_version
+
+from ansible_collections.vmo.rbac.plugins.action import vmo_rbac_fleet_report as fleet_report
+from ansible_collections.vmo.rbac.plugins.action import vmo_rbac_validate, vmo_role_binding
+from ansible_collections.vmo.rbac.plugins.plugin_utils import in_worker
+
+ANSIBLE_CORE = tuple(int(x) for x in ansible_core_version.split(".")[:3] if x.isdigit())
+
+
+class Templar:
+    def template(self, value):
+        return value
+
+
+def action(transport="local", become=False, async_val=0, delegate_to=None, cls=vmo_role_binding.ActionModule):
+    a = cls.__new__(cls)
+    a._connection = SimpleNamespace(transport=transport)
+    a._play_context = SimpleNamespace(become=become)
+    a._task = SimpleNamespace(async_val=async_val, delegate_to=delegate_to)
+    a._templar = Templar()
+    return a
+
+
+def test_the_action_plugins_carry_their_module():
+    assert vmo_role_binding.ActionModule.MODULE == "vmo_role_binding"
+    assert vmo_role_binding.ActionModule.module.__name__.endswith("plugins.modules.vmo_role_binding")
+    assert vmo_rbac_validate.ActionModule.module.__name__.endswith("plugins.modules.vmo_rbac_validate")
+    # ansible-core 2.19.1 and later have the hooks the worker execution needs (make compat runs older ones)
+    assert in_worker.HOOKS == (ANSIBLE_CORE >= (2, 19, 1)), ANSIBLE_CORE
+
+
+@pytest.mark.parametrize("kw, task_vars, why", [
+    ({}, {}, None),
+    ({}, {"ansible_python_interpreter": sys.executable}, None),
+    ({}, {"ansible_python_interpreter": "auto_silent"}, None),
+    ({}, {"vmo_rbac_execution": "worker"}, None),
+    ({}, {"vmo_rbac_execution": "module"}, "vmo_rbac_execution is 'module'"),
+    ({"transport": "ssh"}, {}, "the connection is 'ssh', not local"),
+    ({"become": True}, {}, "become is set"),
+    ({"async_val": 30}, {}, "the task is async"),
+    ({}, {"ansible_python_interpreter": "/usr/bin/python3.99"}, "ansible_python_interpreter is /usr/bin/python3.99"),
+    ({"delegate_to": "far"}, {"ansible_delegated_vars": {"far": {"ansible_python_interpreter": "/opt/py"}}},
+     "ansible_python_interpreter is /opt/py"),
+])
+def test_where_a_module_runs(kw, task_vars, why, monkeypatch):
+    monkeypatch.setattr(in_worker, "HOOKS", True)  # as on ansible-core 2.19.1 and later
+    reason = action(**kw).why_a_module_process(task_vars)
+    if why is None:
+        assert reason is None
+    else:
+        assert reason is not None and reason.startswith(why), reason
+
+
+def test_an_ansible_core_without_the_hooks_runs_module_processes(monkeypatch):
+    monkeypatch.setattr(in_worker, "HOOKS", False)
+    assert action().why_a_module_process({}).startswith("this ansible-core has no hook to run a module in the worker")
+    assert action().why_a_module_process({"vmo_rbac_execution": "module"}) == "vmo_rbac_execution is 'module'"
+
+
+def test_an_unknown_execution_is_refused():
+    with pytest.raises(ValueError, match="vmo_rbac_execution must be one of worker, module"):
+        action().why_a_module_process({"vmo_rbac_execution": "thread"})
+
+
+# ---------------------------------------------------------------------------- fleet report
+
+VALIDATION = {"cluster": "https://10.0.0.7:6443", "passed": True, "changed": False, "failed": False,
+              "invocation": {"module_args": {}}, "summary": {"checks": 3}, "msg": "ok", "access": []}
+ENFORCE = {"changed": True, "summary": {"created": 2}, "actions": [{"action": "create"}], "api_requests": 6}
+
+
+def test_a_validated_cluster_is_reported_under_its_inventory_name_with_the_enforce_step():
+    out = fleet_report.cluster_result("east", {"vmo_rbac_validation": VALIDATION, "vmo_rbac_enforce": ENFORCE,
+                                               "vmo_rbac_failure": {},
+                                               "vmo_rbac_run": {"mode": "enforce", "check_mode": False}})
+    assert out == {"cluster": "east", "endpoint": "https://10.0.0.7:6443", "passed": True, "summary": {"checks": 3},
+                   "msg": "ok", "access": [], "mode": "enforce", "check_mode": False,
+                   "enforce": {"changed": True, "summary": {"created": 2}, "actions": [{"action": "create"}]}}
+
+
+def test_a_failed_step_a_missing_result_and_a_host_that_never_ran():
+    variables = {
+        "east": {"vmo_rbac_failure": {"step": "enforce", "msg": "cannot reach the API server"},
+                 "vmo_rbac_validation": {}},
+        "west": {"vmo_rbac_validation": dict(VALIDATION), "vmo_rbac_enforce": {}, "vmo_rbac_run": {"mode": "validate"}},
+        "north": {"vmo_rbac_validation": {}},   # --tags enforce: no validation, not reported
+        "south": {},                           # refused by the argument specification
+    }
+    out = fleet_report.fleet_results(["east", "west", "north", "south"], ["east", "west", "north"], variables.get)
+    assert [r["cluster"] for r in out] == ["east", "west", "south"]
+    assert out[0] == {"cluster": "east", "failed": True, "msg": "enforce failed: cannot reach the API server"}
+    assert out[1]["mode"] == "validate" and out[1]["enforce"] == {}
+    assert out[2]["failed"] is True and out[2]["msg"].startswith("failed before the vmo_rbac role could check it")
