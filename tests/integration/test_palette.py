@@ -398,9 +398,11 @@ def test_inventory_cache_serves_a_second_parse_without_requests(palette_standin,
     assert s.api_key not in cache_text and "client-key-data" not in cache_text
 
 
-def test_a_cluster_the_inventory_could_not_prepare_fails_alone(clusters, palette_standin, tmp_path, uid, owner):
+@pytest.mark.parametrize("mode", ["enforce", "reconcile"])
+def test_a_cluster_the_inventory_could_not_prepare_fails_alone(clusters, palette_standin, tmp_path, uid, owner, mode):
     """One cluster's kubeconfig answers 404: the role fails that host at its first step with the
-    inventory's reason and sends nothing to it; the other cluster is enforced and validated."""
+    inventory's reason and sends nothing to it; the other cluster is enforced (and validated). The
+    same in reconcile mode, what the event-driven rulebook runs."""
     s = palette_standin
     project = s.add_project("iso-" + uid)
     good = s.add_cluster(project, "good-" + uid, backing=clusters[0])
@@ -413,7 +415,8 @@ def test_a_cluster_the_inventory_could_not_prepare_fails_alone(clusters, palette
         "vmo_rbac_backend": "palette", "vmo_rbac_owner": owner, "vmo_rbac_palette_ca_cert": s.ca_cert,
         "vmo_rbac_bindings": [{"persona": "viewer", "groups": ["iso-" + uid]}], "vmo_rbac_report_dir": ""}))
     try:
-        run = run_playbook("vmo.rbac.enforce", inventory=path, env=palette_env(s), timeout=600)
+        run = run_playbook("vmo.rbac.enforce", inventory=path, env=palette_env(s), timeout=600,
+                           extra_vars={"vmo_rbac_mode": mode})
         assert run.rc != 0
         stats = json_doc(run.stdout)["stats"]
         assert stats[good.name]["failures"] == 0 and stats[bad.name]["failures"] == 1, stats
@@ -424,6 +427,7 @@ def test_a_cluster_the_inventory_could_not_prepare_fails_alone(clusters, palette
                 and x["result"].get("action") != "vmo.rbac.vmo_rbac_fleet_report"]  # the controller's report
         assert not sent, sent
         assert s.rbac_items(bad.uid) == [] and s.calls(cluster=bad.uid, op="v1SpectroClustersUidConfigRbacsGet") == []
+        s.wait_for_agent()  # reconcile does not validate, so nothing waited for the agent's apply
         assert clusters[0].can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["iso-" + uid])
     finally:
         s.wait_for_agent()
