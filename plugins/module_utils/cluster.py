@@ -438,6 +438,16 @@ class Cluster(object):
     def list_roles(self):
         return self.list_items(RBAC + "/roles", metadata_only=True, what=("list", "roles", "", ""))
 
+    # ------------------------------------------------ who can (module_utils/whocan.py)
+    # Everything the local RBAC evaluation reads: four LISTs of whole objects, nothing else.
+
+    def list_rbac(self):
+        """(ClusterRoles, Roles, ClusterRoleBindings, RoleBindings), all namespaces: one LIST each."""
+        return tuple(self.list_items(RBAC + "/" + res, what=("list", res, "", ""))
+                     for res in ("clusterroles", "roles", "clusterrolebindings", "rolebindings"))
+
+    # ------------------------------------------------ end of who can
+
     def get_cluster_role(self, name):
         return self.request("GET", RBAC + "/clusterroles/" + quote(name, safe=""),
                             what=("get", "clusterroles", "", name))

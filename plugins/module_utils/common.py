@@ -58,3 +58,21 @@ def start_module(argument_spec, failure):
     except SpecError as exc:
         module.fail_json(msg=str(exc), field=exc.path, **failure)
     return module
+
+
+def start_info_module(argument_spec, failure, parse):
+    """The AnsibleModule of a read-only module without a declaration (vmo_rbac_access_info): the
+    kubernetes library and the connection options checked, then ``parse(params)`` (which raises a
+    SpecError naming the field): bad input fails before any request."""
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if KUBERNETES_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
+    module.no_log_values = auth.unmask_kubeconfig_names(module.no_log_values, module.params)
+    problem = auth.check_connection_params(module.params)
+    if problem:
+        module.fail_json(msg="%s: %s" % problem, **failure)
+    try:
+        parse(module.params)
+    except SpecError as exc:
+        module.fail_json(msg=str(exc), field=exc.path, **failure)
+    return module

@@ -467,10 +467,12 @@ class Evaluation(object):
         return [ALL] + sorted(p for p in places if p in self._ns)
 
     def _run(self):
+        self.principal_count = 0
         for principal in self.principals():
             places = self._places(principal)
             if places is None:
                 continue
+            self.principal_count += 1
             pop = population(principal)
             literal_all = self.index.literal_at(principal, ALL)
             at_all = self._at(principal, ALL)

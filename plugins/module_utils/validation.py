@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, engine, personas
+from ansible_collections.vmo.rbac.plugins.module_utils import access, engine, personas, whocan
 from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError, subject_from_api, subject_label
 
 VALIDATE_ARG_SPEC = dict(
@@ -25,6 +25,7 @@ VALIDATE_ARG_SPEC = dict(
     concurrency=dict(type="int", default=16),
     audit_privileged=dict(type="bool", default=False),
 )
+VALIDATE_ARG_SPEC.update(whocan.AUDIT_ARG_SPEC)  # audit_exclusive, platform_subjects (who else can)
 
 RBAC_PATH = "/apis/rbac.authorization.k8s.io/v1"
 
@@ -147,6 +148,7 @@ def validate(params, cluster):
     if not 1 <= concurrency <= 256:
         raise SpecError("concurrency", "must be between 1 and 256")
     matrix = access.build_matrix(decl.role_set, params.get("capabilities") or None)
+    audit = whocan.audit_options(params)  # bad input fails here, before the first request
 
     obs = engine.observe_plan(decl, cluster, mode="present", purge=bool(params.get("purge")), require_roles=False)
     roles, missing = role_checks(decl, obs.desired, cluster, params.get("wait_for_roles") or 0)
@@ -185,10 +187,17 @@ def validate(params, cluster):
         "matrix": matrix_rows,
         "capabilities": list(matrix["capabilities"]),
         "privileged": privileged,
+        "who_else": [],
     }
+    # ---- who else can (issue 12): undeclared holders of VM capabilities, see whocan.py
+    if audit.enabled:
+        whocan.exclusive_audit(result, audit, cluster, obs.desired, matrix, concurrency)
+    # ---- end of who else can
     result["summary"]["requests"] = cluster.requests
     result["summary"]["seconds"] = round(time.monotonic() - started, 3)
     result["msg"] = summary_message(result, decl, missing, params.get("wait_for_roles") or 0)
+    if result["who_else"]:
+        result["msg"] = " ".join([result["msg"]] + whocan.message_lines(result))
     return result
 
 

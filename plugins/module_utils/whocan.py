@@ -1,0 +1,318 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Who can: the flow of vmo_rbac_access_info and of vmo_rbac_validate's exclusive audit.
+
+    options (parsed first: bad input fails before the first request)
+      -> cluster.list_rbac(): 4 LISTs (ClusterRoles, Roles, ClusterRoleBindings, RoleBindings)
+      -> holders.py: local evaluation (whom to ask, and through which bindings)
+      -> SubjectAccessReviews: one per check of each finding (deduplicated, concurrent)
+      -> only what the API server confirms is reported; the rest is ``unconfirmed``
+
+The exclusive audit compares the confirmed holders with what the declaration grants (the
+resolved bindings of engine.observe_plan and the capability matrix): every holder the
+declaration does not grant, and that is not an identity of the platform itself, is a violation.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+import time
+from collections import namedtuple
+
+from ansible_collections.vmo.rbac.plugins.module_utils import access, holders
+from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError, is_dns_label
+
+# The identities of the platform itself: they hold VM capabilities by design, and the exclusive
+# audit does not report them. ``platform_subjects`` adds to this list (docs/validate.md).
+PLATFORM_SUBJECTS = (
+    "Group system:masters",                 # cluster-admin, by the API server's bootstrap policy
+    "User system:kube-controller-manager",  # the controller manager (without per-controller identities)
+    "User system:kube-scheduler",
+    "ServiceAccount kube-system/*",         # the controllers: namespace, garbage collector, ...
+    "ServiceAccount kubevirt/*",            # KubeVirt: virt-operator, virt-controller, virt-handler, virt-api
+    "ServiceAccount cdi/*",                 # KubeVirt's Containerized Data Importer
+    "ServiceAccount vm-dashboard/*",        # VMO's VM dashboard (namespace assumed; add yours if it differs)
+)
+KINDS = ("User", "Group", "ServiceAccount")
+MAX_PATTERNS = 1000
+
+ACCESS_INFO_ARG_SPEC = dict(
+    capabilities=dict(type="dict", default={}),
+    only_capabilities=dict(type="list", elements="str", default=[]),
+    namespaces=dict(type="list", elements="str", default=[]),
+    platform_subjects=dict(type="list", elements="str", default=[]),
+    concurrency=dict(type="int", default=16),
+)
+
+Options = namedtuple("Options", "matrix only namespaces platform concurrency")
+
+
+# ---------------------------------------------------------------------- options
+
+
+def parse_platform_subjects(patterns, path="platform_subjects"):
+    """The default allow-list plus the user's patterns, as (kind, glob) pairs.
+
+    A pattern is ``User <name>``, ``Group <name>`` or ``ServiceAccount <namespace>/<name>``; the
+    name parts may use shell wildcards (``ServiceAccount monitoring/*``)."""
+    if patterns is None:
+        patterns = []
+    if not isinstance(patterns, list):
+        raise SpecError(path, "expected a list of 'User <name>', 'Group <name>' or 'ServiceAccount <ns>/<name>'")
+    if len(patterns) > MAX_PATTERNS:
+        raise SpecError(path, "at most %d patterns" % MAX_PATTERNS)
+    out = []
+    for i, p in enumerate(list(PLATFORM_SUBJECTS) + list(patterns)):
+        here = "%s[%d]" % (path, i - len(PLATFORM_SUBJECTS))
+        if not isinstance(p, str):
+            raise SpecError(here, "expected a string such as 'Group ops' or 'ServiceAccount monitoring/*'")
+        kind, _sep, name = p.partition(" ")
+        if kind not in KINDS or not name.strip() or name != name.strip():
+            raise SpecError(here, "expected 'User <name>', 'Group <name>' or 'ServiceAccount <namespace>/<name>', "
+                                  "got %r" % (p,))
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+            raise SpecError(here, "contains a control character")
+        if kind == "ServiceAccount" and name.count("/") != 1:
+            raise SpecError(here, "a ServiceAccount pattern is 'ServiceAccount <namespace>/<name>', got %r" % (p,))
+        out.append((kind, name))
+    return out
+
+
+def is_platform(finding, patterns):
+    kind = finding["subject_kind"]
+    name = finding["subject_name"]
+    if kind == "ServiceAccount":
+        name = "%s/%s" % (finding.get("subject_namespace") or "", name)
+    return any(k == kind and fnmatch.fnmatchcase(name, glob) for k, glob in patterns)
+
+
+def _concurrency(params):
+    concurrency = params.get("concurrency")
+    concurrency = 16 if concurrency is None else concurrency  # 0 is an error, not the default
+    if not isinstance(concurrency, int) or not 1 <= concurrency <= 256:
+        raise SpecError("concurrency", "must be between 1 and 256")
+    return concurrency
+
+
+def parse_options(params):
+    """vmo_rbac_access_info's options, checked before any request; every error names its field."""
+    concurrency = _concurrency(params)
+    matrix = access.build_matrix("vmo", params.get("capabilities") or None, require_expect=False)
+    only = params.get("only_capabilities") or []
+    for i, name in enumerate(only):
+        if name not in matrix["capabilities"]:
+            raise SpecError("only_capabilities[%d]" % i, "unknown capability %r; the matrix has %s" % (
+                name, ", ".join(matrix["capabilities"])))
+    namespaces = params.get("namespaces") or []
+    for i, ns in enumerate(namespaces):
+        if not isinstance(ns, str) or not is_dns_label(ns):
+            raise SpecError("namespaces[%d]" % i, "%r is not a namespace name (an RFC 1123 label)" % (ns,))
+    platform = parse_platform_subjects(params.get("platform_subjects"))
+    return Options(matrix, set(only), sorted(set(namespaces)) or None, platform, concurrency)
+
+
+# ---------------------------------------------------------------------- holders
+
+
+def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concurrency=16):
+    """The confirmed holders of every capability (of ``only``) in every place (``namespaces``, or
+    every namespace holding a RoleBinding, plus every namespace / cluster scope together).
+
+    Returns (holders, unconfirmed, stats). Requests: 4 LISTs, then one SubjectAccessReview per
+    distinct check of the findings; nothing else."""
+    requests_before = cluster.requests
+    started = time.monotonic()
+    cluster_roles, roles, crbs, rbs = cluster.list_rbac()
+    listed = time.monotonic()
+    capabilities = holders.matrix_checks(matrix, only)
+    checks = [c for _n, _s, cs in capabilities for c in cs]
+    index = holders.RbacIndex(cluster_roles, roles, crbs, rbs, checks)
+    ev = holders.Evaluation(index, capabilities, namespaces)
+    specs, where = [], {}
+    for f in ev.findings:
+        keys = []
+        for spec in f.pop("_reviews"):
+            k = holders.review_key(spec)
+            if k not in where:
+                where[k] = len(specs)
+                specs.append(spec)
+            keys.append(k)
+        f["_keys"] = keys
+    evaluated = time.monotonic()
+    statuses = cluster.subject_access_reviews(specs, concurrency=concurrency)
+    reviewed = time.monotonic()
+    confirmed, unconfirmed = [], []
+    for f in ev.findings:
+        answers = [statuses[where[k]] for k in f.pop("_keys")]
+        f["confirmed"] = all(bool(a.get("allowed")) for a in answers)
+        f["reason"] = "; ".join(sorted(set(a.get("reason") or "" for a in answers) - set([""])))
+        f["platform"] = is_platform(f, platform)
+        (confirmed if f["confirmed"] else unconfirmed).append(f)
+    stats = {
+        "questions": ev.questions,
+        "principals": ev.principal_count,
+        "evaluated": ev.evaluated,
+        "bindings": len(crbs) + len(rbs),
+        "roles": len(cluster_roles) + len(roles),
+        "holders": len(confirmed),
+        "everyone": sum(1 for f in confirmed if f["everyone"]),
+        "partial": sum(1 for f in confirmed if f["partial"]),
+        "membership": sum(1 for f in confirmed if f["through"] == "membership"),
+        "platform": sum(1 for f in confirmed if f["platform"]),
+        "unconfirmed": len(unconfirmed),
+        "lists": 4,
+        "reviews": len(specs),
+        "requests": cluster.requests - requests_before,
+        "list_seconds": round(listed - started, 3),
+        "evaluation_seconds": round(evaluated - listed, 3),
+        "review_seconds": round(reviewed - evaluated, 3),
+    }
+    return confirmed, unconfirmed, dict(stats, namespaces=ev.namespaces)
+
+
+def access_info(params, cluster):
+    """vmo_rbac_access_info: every holder of every capability, confirmed by the API server."""
+    started = time.monotonic()
+    opts = parse_options(params)
+    found, unconfirmed, stats = find_holders(cluster, opts.matrix, opts.only, opts.namespaces, opts.platform,
+                                             opts.concurrency)
+    name = params.get("context") or cluster.host
+    for f in found + unconfirmed:
+        f["cluster"] = name
+    namespaces = stats.pop("namespaces")
+    stats["seconds"] = round(time.monotonic() - started, 3)
+    stats["requests"] = cluster.requests
+    result = {
+        "changed": False,
+        "cluster": name,
+        "holders": found,
+        "unconfirmed": unconfirmed,
+        "capabilities": [n for n in opts.matrix["capabilities"] if not opts.only or n in opts.only],
+        "namespaces": namespaces,
+        "summary": stats,
+    }
+    undeclared = "%d held by everyone groups, %d partial (resourceNames), %d platform identities" % (
+        stats["everyone"], stats["partial"], stats["platform"])
+    result["msg"] = "%d holders of %d capabilities in %d places on %s (%s); %d requests: 4 LISTs and %d " \
+                    "SubjectAccessReviews" % (stats["holders"], len(result["capabilities"]), 1 + len(namespaces),
+                                              name, undeclared, stats["requests"], stats["reviews"])
+    if unconfirmed:
+        result["warnings"] = ["%d finding(s) of the local evaluation were not confirmed by the API server (the "
+                              "RBAC objects changed during the run, or another authorizer decides): see "
+                              "'unconfirmed'" % len(unconfirmed)]
+    return result
+
+
+# ------------------------------------------------------------ the exclusive audit
+
+AUDIT_ARG_SPEC = dict(
+    audit_exclusive=dict(type="bool", default=False),
+    platform_subjects=dict(type="list", elements="str", default=[]),
+)
+
+AuditOptions = namedtuple("AuditOptions", "enabled platform")
+
+
+def audit_options(params):
+    """vmo_rbac_validate's audit options, checked before any request."""
+    return AuditOptions(bool(params.get("audit_exclusive")), parse_platform_subjects(params.get("platform_subjects")))
+
+
+def declared_capabilities(desired, matrix):
+    """{Subject: {place: capabilities}}: what the declaration grants, place "" meaning everywhere.
+    A grant declares every capability its persona (or role) is not expected to be denied."""
+    out = {}
+    for b in desired.values():
+        caps = set(c for c in matrix["capabilities"]
+                   if access.expectation(matrix, b.role_name, b.persona, c) is not False)
+        for s in b.subjects:
+            out.setdefault(s, {}).setdefault(b.namespace or "", set()).update(caps)
+    return out
+
+
+def is_declared(declared, finding):
+    places = declared.get(holders.subject_of(finding)) or {}
+    cap = finding["capability"]
+    if cap in places.get("", ()):
+        return True
+    return bool(finding["namespace"]) and cap in places.get(finding["namespace"], ())
+
+
+def _where(v):
+    return "%s %s/%s" % (v["kind"], v["namespace"], v["name"]) if v.get("namespace") else "%s %s" % (v["kind"], v["name"])
+
+
+def remedy(finding):
+    """The bindings to remove (those naming the holder itself), and one readable line."""
+    own = [v for v in finding["via"] if v["own"]] or finding["via"]
+    remove, steps = [], []
+    for v in own:
+        item = {"kind": v["kind"], "name": v["name"], "subject": v["subject"], "role_kind": v["role_kind"],
+                "role_name": v["role_name"]}
+        if v.get("namespace"):
+            item["namespace"] = v["namespace"]
+        remove.append(item)
+        step = ("remove %s from %s" % (v["subject"], _where(v)) if v["subjects"] > 1 else "delete %s" % _where(v))
+        step += " (%s %s)" % (v["role_kind"], v["role_name"])
+        if v.get("aggregated_from"):
+            step += ", whose rule comes from ClusterRole %s by aggregation" % ", ".join(v["aggregated_from"])
+        steps.append(step)
+    return remove, "; ".join(steps)
+
+
+def exclusive_audit(result, options, cluster, desired, matrix, concurrency):
+    """Add the "who else can" findings to a vmo_rbac_validate result (and fail it when any).
+
+    ``result["who_else"]``: every confirmed holder the declaration does not grant and that is not a
+    platform identity, with the bindings to remove. Counts: each capability x place is one check;
+    a check fails when it has an undeclared holder."""
+    found, unconfirmed, stats = find_holders(cluster, matrix, platform=options.platform, concurrency=concurrency)
+    declared = declared_capabilities(desired, matrix)
+    who_else = []
+    for f in found:
+        if f["platform"] or is_declared(declared, f):
+            continue
+        f = dict(f)
+        f["remove"], f["fix"] = remedy(f)
+        who_else.append(f)
+    failed_questions = len(set((f["capability"], f["namespace"]) for f in who_else))
+    summary = result["summary"]
+    summary["checks"] += stats["questions"]
+    summary["passed"] += stats["questions"] - failed_questions
+    summary["failed"] += failed_questions
+    summary["who_else"] = len(who_else)
+    result["who_else"] = who_else
+    result["who_else_summary"] = {
+        "questions": stats["questions"], "holders": stats["holders"], "undeclared": len(who_else),
+        "platform": stats["platform"], "declared": stats["holders"] - stats["platform"] - len(who_else),
+        "unconfirmed": len(unconfirmed), "reviews": stats["reviews"], "namespaces": stats["namespaces"],
+        "evaluation_seconds": stats["evaluation_seconds"],
+        "platform_subjects": ["%s %s" % p for p in options.platform],
+    }
+    if who_else:
+        result["passed"] = False
+    return result
+
+
+def describe(f):
+    """One line: ``Group system:authenticated (every authenticated user) may vm.delete in namespace
+    leaky (not declared): delete RoleBinding leaky/oops (ClusterRole spectro-vm-admin)``."""
+    who = f["subject"] + (" (%s)" % f["everyone"] if f["everyone"] else "")
+    if f["scope"] == holders.SCOPE_CLUSTER:
+        where = "at cluster scope"
+    elif f["scope"] == holders.SCOPE_ALL:
+        where = "in every namespace"
+    else:
+        where = "in namespace %s" % f["namespace"]
+    what = f["capability"] + (" (only %s)" % ", ".join(f["resource_names"]) if f["partial"] else "")
+    return "%s may %s %s (not declared): %s" % (who, what, where, f.get("fix") or remedy(f)[1])
+
+
+def message_lines(result, limit=8):
+    lines = ["Who else can: %s." % describe(f) for f in result.get("who_else", [])[:limit]]
+    if len(result.get("who_else", [])) > limit:
+        lines.append("... and %d more undeclared holders." % (len(result["who_else"]) - limit))
+    return lines
