@@ -24,6 +24,7 @@ export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.build/ansible-tmp
 export ANSIBLE_NOCOLOR := 1
 export PATH := $(CURDIR)/.tools/bin:$(BIN):$(PATH)
 export VMO_CONTROLPLANE_BIN := $(CURDIR)/.tools/bin
+export VMO_PEERS_BIN := $(CURDIR)/.tools-peers/bin
 
 .PHONY: help
 help: ## list the targets
@@ -52,6 +53,10 @@ collection: $(COLLECTION_LINK) ## link the checkout as ansible_collections/vmo/r
 controlplane: ## build etcd, kube-apiserver, kube-controller-manager, kubectl (skipped when the pins did not change)
 	@tests/controlplane/build.sh
 
+.PHONY: peers
+peers: ## build kubectl-who-can (the who-can peer) into .tools-peers/bin (skipped when its pins did not change)
+	@tests/peers/build.sh
+
 .PHONY: constraints
 constraints: ## re-pin tests/constraints.txt from a fresh resolve
 	rm -rf .build/constraints-venv && $(PYTHON) -m venv .build/constraints-venv
@@ -77,7 +82,7 @@ cluster-status: venv ## show the local clusters
 # ------------------------------------------------------------------------ tests
 
 .PHONY: test
-test: venv controlplane collection browser ## everything CI runs: unit, integration, molecule, sanity, lint
+test: venv controlplane peers collection browser ## everything CI runs: unit, integration, molecule, sanity, lint
 	@failed=""; \
 	for step in test-unit test-integration test-molecule sanity lint; do \
 	    echo "==> make $$step"; start=$$(date +%s); \
@@ -96,7 +101,7 @@ test-unit: venv collection ## unit tests (pure logic, no cluster)
 INTEGRATION_WORKERS ?= 3
 
 .PHONY: test-integration
-test-integration: venv controlplane collection browser ## integration tests against the local control plane
+test-integration: venv controlplane peers collection browser ## integration tests against the local control plane
 	$(BIN)/python -m pytest tests/integration -n $(INTEGRATION_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 .PHONY: test-molecule
@@ -130,7 +135,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed tests/requirements-bench.txt tests/
 	@touch $@
 
 .PHONY: bench
-bench: venv controlplane collection $(VENV)/.bench-installed ## benchmarks vs kubernetes.core and kubectl into reports/bench (docs/performance.md); BENCH_ARGS=--only=enforce or --quick
+bench: venv controlplane peers collection $(VENV)/.bench-installed ## benchmarks vs kubernetes.core and kubectl into reports/bench (docs/performance.md); BENCH_ARGS=--only=enforce or --quick
 	$(BIN)/python tests/bench/run.py $(BENCH_ARGS)
 
 # ------------------------------------------------------------------------ build
