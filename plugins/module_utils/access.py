@@ -29,7 +29,7 @@ __metaclass__ = type
 from collections import namedtuple
 
 from ansible_collections.vmo.rbac.plugins.module_utils import personas
-from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError, subject_label
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, subject_label
 
 GROUP_PROBE_USER = "system:vmo-rbac:group-probe"
 AUTHENTICATED = "system:authenticated"
@@ -377,13 +377,3 @@ def summarize_violations(rows):
             subject, "may" if allowed else "may not", ", ".join(groups[(subject, where, allowed)]), where,
             "expected denied: privilege creep" if allowed else "expected allowed: missing access"))
     return out
-
-
-def describe_violation(row):
-    """One line for a failed check, for task messages."""
-    where = _where(row)
-    what = "may" if row["allowed"] else "may not"
-    want = "expected allowed" if row["expected"] else "expected denied"
-    res = row["resource"] + ("/" + row["subresource"] if row["subresource"] else "")
-    grp = (row["group"] + "/") if row["group"] else ""
-    return "%s %s %s %s%s %s (%s: %s)" % (row["subject"], what, row["verb"], grp, res, where, row["capability"], want)

@@ -15,10 +15,14 @@ code would need two paths, and model (de)serialisation costs more CPU than the
 requests themselves when validation runs a thousand SubjectAccessReviews. The JSON
 here is exactly what those methods would send.
 
+Thin on purpose: typed calls (LIST, GET, create, update, delete, SubjectAccessReview), every
+request path of the collection built here, retries and error mapping; no decisions. What a
+409 means (adopt our own object, refuse a foreign one, re-read and retry an update) is the
+enforce flow's business (enforce.py).
+
 Retries: connection errors, read errors, 429 and 5xx are retried by urllib3's ``Retry``
 with exponential backoff (honouring ``Retry-After``), bounded by ``api_retries``.
-Semantic conflicts (409) are resolved by the callers in this module: re-read, decide,
-retry. Error messages name the identity, the verb and the resource, never a credential.
+Error messages name the identity, the verb and the resource, never a credential.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -48,7 +52,6 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     urllib3 = Retry = None
     KUBERNETES_IMPORT_ERROR = exc
 
-from ansible_collections.vmo.rbac.plugins.module_utils import plan as planning
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
 
@@ -67,6 +70,8 @@ def _kubernetes():
 
 
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
+CRB = "ClusterRoleBinding"
+RB = "RoleBinding"
 JSON = "application/json"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -404,24 +409,28 @@ class Cluster(object):
 
     # ----------------------------------------------------------------- reads
 
-    def list_items(self, path, label_selector=None, metadata_only=False, what=None):
+    def _list(self, path, label_selector=None, metadata_only=False, what=None):
         body = self.request("GET", path, query={"labelSelector": label_selector},
                             accept=METADATA_LIST if metadata_only else JSON, what=what)
         return body.get("items") or []
 
-    def list_owned(self, owner):
-        sel = planning.owner_selector(owner)
-        crbs = self.list_items(RBAC + "/clusterrolebindings", sel, what=("list", "clusterrolebindings", "", ""))
-        rbs = self.list_items(RBAC + "/rolebindings", sel, what=("list", "rolebindings", "", ""))
-        return crbs, rbs
+    def list_cluster_role_bindings(self, label_selector=None, metadata_only=False):
+        return self._list(RBAC + "/clusterrolebindings", label_selector, metadata_only=metadata_only,
+                               what=("list", "clusterrolebindings", "", ""))
 
-    def list_binding_metadata(self, kind):
-        res = "clusterrolebindings" if kind == planning.CRB else "rolebindings"
-        return self.list_items(RBAC + "/" + res, metadata_only=True, what=("list", res, "", ""))
+    def list_role_bindings(self, label_selector=None, metadata_only=False):
+        """RoleBindings of every namespace."""
+        return self._list(RBAC + "/rolebindings", label_selector, metadata_only=metadata_only,
+                               what=("list", "rolebindings", "", ""))
+
+    def list_bindings(self, kind, label_selector=None, metadata_only=False):
+        if kind == CRB:
+            return self.list_cluster_role_bindings(label_selector, metadata_only)
+        return self.list_role_bindings(label_selector, metadata_only)
 
     def list_namespaces(self):
         """({name: labels} of active namespaces, {names being deleted})."""
-        items = self.list_items("/api/v1/namespaces", metadata_only=True, what=("list", "namespaces", "", ""))
+        items = self._list("/api/v1/namespaces", metadata_only=True, what=("list", "namespaces", "", ""))
         active, terminating = {}, set()
         for item in items:
             meta = item.get("metadata") or {}
@@ -432,37 +441,24 @@ class Cluster(object):
         return active, terminating
 
     def list_cluster_roles(self, metadata_only=True, label_selector=None):
-        return self.list_items(RBAC + "/clusterroles", label_selector, metadata_only=metadata_only,
+        return self._list(RBAC + "/clusterroles", label_selector, metadata_only=metadata_only,
                                what=("list", "clusterroles", "", ""))
 
-    def list_roles(self):
-        return self.list_items(RBAC + "/roles", metadata_only=True, what=("list", "roles", "", ""))
-
-    # ------------------------------------------------ who can (module_utils/whocan.py)
-    # Everything the local RBAC evaluation reads: four LISTs of whole objects, nothing else.
-
-    def list_rbac(self):
-        """(ClusterRoles, Roles, ClusterRoleBindings, RoleBindings), all namespaces: one LIST each."""
-        return tuple(self.list_items(RBAC + "/" + res, what=("list", res, "", ""))
-                     for res in ("clusterroles", "roles", "clusterrolebindings", "rolebindings"))
-
-    # ------------------------------------------------ end of who can
-
-    def get_cluster_role(self, name):
-        return self.request("GET", RBAC + "/clusterroles/" + quote(name, safe=""),
-                            what=("get", "clusterroles", "", name))
+    def list_roles(self, metadata_only=True):
+        """Roles of every namespace."""
+        return self._list(RBAC + "/roles", metadata_only=metadata_only, what=("list", "roles", "", ""))
 
     # ---------------------------------------------------------------- writes
 
     def _binding_path(self, kind, namespace, name=None):
-        if kind == planning.CRB:
+        if kind == CRB:
             path = RBAC + "/clusterrolebindings"
         else:
             path = RBAC + "/namespaces/%s/rolebindings" % quote(namespace, safe="")
         return path + ("/" + quote(name, safe="") if name else "")
 
     def _what(self, verb, kind, namespace, name):
-        return (verb, "clusterrolebindings" if kind == planning.CRB else "rolebindings", namespace, name)
+        return (verb, "clusterrolebindings" if kind == CRB else "rolebindings", namespace, name)
 
     def create_binding(self, body):
         meta = body["metadata"]
@@ -470,6 +466,7 @@ class Cluster(object):
                             what=self._what("create", body["kind"], meta.get("namespace"), meta["name"]))
 
     def replace_binding(self, body):
+        """PUT; the body's metadata.resourceVersion makes it fail with 409 if the object changed."""
         meta = body["metadata"]
         return self.request("PUT", self._binding_path(body["kind"], meta.get("namespace"), meta["name"]), body=body,
                             what=self._what("update", body["kind"], meta.get("namespace"), meta["name"]))
@@ -479,6 +476,7 @@ class Cluster(object):
                             what=self._what("get", kind, namespace, name))
 
     def delete_binding(self, kind, namespace, name, uid=None):
+        """DELETE; with ``uid``, only that object (409 if the name now belongs to another)."""
         body = {"apiVersion": "v1", "kind": "DeleteOptions"}
         if uid:
             body["preconditions"] = {"uid": uid}
@@ -505,106 +503,6 @@ class Cluster(object):
             return [one(s) for s in specs]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(one, specs))
-
-    # ------------------------------------------------------------- executing
-
-    def execute(self, plan_, owner, done=None):
-        """Run a plan's actions in order (creates before deletes); ``done`` collects the actions made.
-
-        Conflicts are resolved by re-reading: a create that meets an object created in the
-        meantime adopts it only if it is this owner's; an update that meets a newer
-        resourceVersion re-reads and re-applies; a delete of a vanished object is done.
-        """
-        done = [] if done is None else done
-        created_uids = {}
-        for a in plan_.actions:
-            key = (a.kind, a.namespace, a.name)
-            if a.action == "create":
-                obj = self._create(a.desired, owner)
-                created_uids[key] = (obj.get("metadata") or {}).get("uid")
-            elif a.action == "update":
-                self._update(a.desired, a.observed, owner)
-            else:
-                uid = created_uids.get(key) or (a.observed.uid if isinstance(a.observed, planning.Observed)
-                                                else None)
-                self._delete(a.kind, a.namespace, a.name, uid, owner)
-            done.append(a)
-        return done
-
-    def _create(self, desired, owner):
-        body = planning.binding_to_api(desired)
-        try:
-            return self.create_binding(body)
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
-        # Someone (or our own retried POST) created it meanwhile: adopt only our own object.
-        current = self.get_binding(desired.kind, desired.namespace, desired.name)
-        o = planning.observed_from_api(current, desired.kind)
-        if not planning.is_owned(o.labels, owner):
-            raise ClusterError("%s appeared during the run and is not owned by %r; it was left alone"
-                               % (planning.describe_key(planning.key_of(o)), owner))
-        if (o.role_kind, o.role_name) != (desired.role_kind, desired.role_name):
-            raise ClusterError("%s appeared during the run with role %s %s; run again to converge"
-                               % (planning.describe_key(planning.key_of(o)), o.role_kind, o.role_name))
-        if o.subjects != desired.subjects:
-            return self._update(desired, o, owner, current)
-        return current
-
-    def _update(self, desired, observed, owner, current=None, attempts=5):
-        for _attempt in range(attempts):
-            if current is None:
-                base = {"metadata": {"labels": observed.labels, "annotations": observed.annotations,
-                                     "resourceVersion": observed.resource_version}}
-            else:
-                base = current
-            try:
-                return self.replace_binding(planning.binding_to_api(desired, base=base))
-            except ApiError as exc:
-                if exc.status != 409:
-                    raise
-            current = self.get_binding(desired.kind, desired.namespace, desired.name)
-            o = planning.observed_from_api(current, desired.kind)
-            if not planning.is_owned(o.labels, owner):
-                raise ClusterError("%s was taken over by someone else during the run; it was left alone"
-                                   % planning.describe_key(planning.key_of(o)))
-        raise ClusterError("%s kept changing under us (%d conflicts); run again"
-                           % (planning.describe_key(planning.key_of(desired)), attempts))
-
-    def _delete(self, kind, namespace, name, uid, owner):
-        try:
-            self.delete_binding(kind, namespace, name, uid)
-        except ApiError as exc:
-            if exc.status == 404:
-                return
-            if exc.status != 409:
-                raise
-            # The object was replaced since we listed it: delete it only if it is still ours.
-            current = self.get_binding(kind, namespace, name)
-            o = planning.observed_from_api(current, kind)
-            if planning.is_owned(o.labels, owner):
-                self._delete(kind, namespace, name, o.uid, owner)
-
-    # --------------------------------------------------------------- waiting
-
-    def missing_roles(self, cluster_roles, roles):
-        """Which referenced roles do not exist. cluster_roles: names; roles: (namespace, name)."""
-        missing = []
-        if cluster_roles:
-            have = set(i["metadata"]["name"] for i in self.list_cluster_roles())
-            missing += [("ClusterRole", "", n) for n in sorted(cluster_roles) if n not in have]
-        if roles:
-            have = set((i["metadata"].get("namespace"), i["metadata"]["name"]) for i in self.list_roles())
-            missing += [("Role", ns, n) for (ns, n) in sorted(roles) if (ns, n) not in have]
-        return missing
-
-    def wait_for_roles(self, cluster_roles, roles, timeout, interval=2.0):
-        deadline = time.monotonic() + max(0, timeout or 0)
-        while True:
-            missing = self.missing_roles(cluster_roles, roles)
-            if not missing or time.monotonic() >= deadline:
-                return missing
-            time.sleep(min(interval, max(0.1, deadline - time.monotonic())))
 
 
 def _describe_path(method, path):

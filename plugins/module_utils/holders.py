@@ -58,9 +58,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fnmatch
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils.spec import Subject, subject_label
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, Subject, subject_label
 
 AUTHENTICATED = "system:authenticated"
 UNAUTHENTICATED = "system:unauthenticated"
@@ -600,3 +601,56 @@ def holds(findings, subject, capability, namespace):
 def subject_of(finding):
     """The Subject of a finding."""
     return Subject(finding["subject_kind"], finding["subject_name"], finding.get("subject_namespace") or "")
+
+
+# -------------------------------------------------------------------- platform
+
+# The identities of the platform itself: they hold VM capabilities by design, and the exclusive
+# audit does not report them. ``platform_subjects`` adds to this list (docs/validate.md).
+PLATFORM_SUBJECTS = (
+    "Group system:masters",                 # cluster-admin, by the API server's bootstrap policy
+    "User system:kube-controller-manager",  # the controller manager (without per-controller identities)
+    "User system:kube-scheduler",
+    "ServiceAccount kube-system/*",         # the controllers: namespace, garbage collector, ...
+    "ServiceAccount kubevirt/*",            # KubeVirt: virt-operator, virt-controller, virt-handler, virt-api
+    "ServiceAccount cdi/*",                 # KubeVirt's Containerized Data Importer
+    "ServiceAccount vm-dashboard/*",        # VMO's VM dashboard (namespace assumed; add yours if it differs)
+)
+KINDS = ("User", "Group", "ServiceAccount")
+MAX_PATTERNS = 1000
+
+
+def parse_platform_subjects(patterns, path="platform_subjects"):
+    """The default allow-list plus the user's patterns, as (kind, glob) pairs.
+
+    A pattern is ``User <name>``, ``Group <name>`` or ``ServiceAccount <namespace>/<name>``; the
+    name parts may use shell wildcards (``ServiceAccount monitoring/*``)."""
+    if patterns is None:
+        patterns = []
+    if not isinstance(patterns, list):
+        raise SpecError(path, "expected a list of 'User <name>', 'Group <name>' or 'ServiceAccount <ns>/<name>'")
+    if len(patterns) > MAX_PATTERNS:
+        raise SpecError(path, "at most %d patterns" % MAX_PATTERNS)
+    out = []
+    for i, p in enumerate(list(PLATFORM_SUBJECTS) + list(patterns)):
+        here = "%s[%d]" % (path, i - len(PLATFORM_SUBJECTS))
+        if not isinstance(p, str):
+            raise SpecError(here, "expected a string such as 'Group ops' or 'ServiceAccount monitoring/*'")
+        kind, _sep, name = p.partition(" ")
+        if kind not in KINDS or not name.strip() or name != name.strip():
+            raise SpecError(here, "expected 'User <name>', 'Group <name>' or 'ServiceAccount <namespace>/<name>', "
+                                  "got %r" % (p,))
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+            raise SpecError(here, "contains a control character")
+        if kind == "ServiceAccount" and name.count("/") != 1:
+            raise SpecError(here, "a ServiceAccount pattern is 'ServiceAccount <namespace>/<name>', got %r" % (p,))
+        out.append((kind, name))
+    return out
+
+
+def is_platform(finding, patterns):
+    kind = finding["subject_kind"]
+    name = finding["subject_name"]
+    if kind == "ServiceAccount":
+        name = "%s/%s" % (finding.get("subject_namespace") or "", name)
+    return any(k == kind and fnmatch.fnmatchcase(name, glob) for k, glob in patterns)

@@ -18,26 +18,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import fnmatch
 import time
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, holders
-from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError, is_dns_label
-
-# The identities of the platform itself: they hold VM capabilities by design, and the exclusive
-# audit does not report them. ``platform_subjects`` adds to this list (docs/validate.md).
-PLATFORM_SUBJECTS = (
-    "Group system:masters",                 # cluster-admin, by the API server's bootstrap policy
-    "User system:kube-controller-manager",  # the controller manager (without per-controller identities)
-    "User system:kube-scheduler",
-    "ServiceAccount kube-system/*",         # the controllers: namespace, garbage collector, ...
-    "ServiceAccount kubevirt/*",            # KubeVirt: virt-operator, virt-controller, virt-handler, virt-api
-    "ServiceAccount cdi/*",                 # KubeVirt's Containerized Data Importer
-    "ServiceAccount vm-dashboard/*",        # VMO's VM dashboard (namespace assumed; add yours if it differs)
-)
-KINDS = ("User", "Group", "ServiceAccount")
-MAX_PATTERNS = 1000
+from ansible_collections.vmo.rbac.plugins.module_utils import access, holders, options
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, is_dns_label
 
 ACCESS_INFO_ARG_SPEC = dict(
     capabilities=dict(type="dict", default={}),
@@ -47,59 +32,17 @@ ACCESS_INFO_ARG_SPEC = dict(
     concurrency=dict(type="int", default=16),
 )
 
-Options = namedtuple("Options", "matrix only namespaces platform concurrency")
+AccessInfoOptions = namedtuple("AccessInfoOptions", "matrix only namespaces platform concurrency")
 
 
 # ---------------------------------------------------------------------- options
 
 
-def parse_platform_subjects(patterns, path="platform_subjects"):
-    """The default allow-list plus the user's patterns, as (kind, glob) pairs.
-
-    A pattern is ``User <name>``, ``Group <name>`` or ``ServiceAccount <namespace>/<name>``; the
-    name parts may use shell wildcards (``ServiceAccount monitoring/*``)."""
-    if patterns is None:
-        patterns = []
-    if not isinstance(patterns, list):
-        raise SpecError(path, "expected a list of 'User <name>', 'Group <name>' or 'ServiceAccount <ns>/<name>'")
-    if len(patterns) > MAX_PATTERNS:
-        raise SpecError(path, "at most %d patterns" % MAX_PATTERNS)
-    out = []
-    for i, p in enumerate(list(PLATFORM_SUBJECTS) + list(patterns)):
-        here = "%s[%d]" % (path, i - len(PLATFORM_SUBJECTS))
-        if not isinstance(p, str):
-            raise SpecError(here, "expected a string such as 'Group ops' or 'ServiceAccount monitoring/*'")
-        kind, _sep, name = p.partition(" ")
-        if kind not in KINDS or not name.strip() or name != name.strip():
-            raise SpecError(here, "expected 'User <name>', 'Group <name>' or 'ServiceAccount <namespace>/<name>', "
-                                  "got %r" % (p,))
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-            raise SpecError(here, "contains a control character")
-        if kind == "ServiceAccount" and name.count("/") != 1:
-            raise SpecError(here, "a ServiceAccount pattern is 'ServiceAccount <namespace>/<name>', got %r" % (p,))
-        out.append((kind, name))
-    return out
-
-
-def is_platform(finding, patterns):
-    kind = finding["subject_kind"]
-    name = finding["subject_name"]
-    if kind == "ServiceAccount":
-        name = "%s/%s" % (finding.get("subject_namespace") or "", name)
-    return any(k == kind and fnmatch.fnmatchcase(name, glob) for k, glob in patterns)
-
-
-def _concurrency(params):
-    concurrency = params.get("concurrency")
-    concurrency = 16 if concurrency is None else concurrency  # 0 is an error, not the default
-    if not isinstance(concurrency, int) or not 1 <= concurrency <= 256:
-        raise SpecError("concurrency", "must be between 1 and 256")
-    return concurrency
-
-
 def parse_options(params):
-    """vmo_rbac_access_info's options, checked before any request; every error names its field."""
-    concurrency = _concurrency(params)
+    """vmo_rbac_access_info's options, typed and checked before any request; every error names its
+    field (the limits of concurrency, request_timeout and api_retries are options.py's)."""
+    options.check_limits(params)
+    options.check_connection(params)
     matrix = access.build_matrix("vmo", params.get("capabilities") or None, require_expect=False)
     only = params.get("only_capabilities") or []
     for i, name in enumerate(only):
@@ -110,8 +53,10 @@ def parse_options(params):
     for i, ns in enumerate(namespaces):
         if not isinstance(ns, str) or not is_dns_label(ns):
             raise SpecError("namespaces[%d]" % i, "%r is not a namespace name (an RFC 1123 label)" % (ns,))
-    platform = parse_platform_subjects(params.get("platform_subjects"))
-    return Options(matrix, set(only), sorted(set(namespaces)) or None, platform, concurrency)
+    concurrency = params.get("concurrency")
+    return AccessInfoOptions(matrix, set(only), sorted(set(namespaces)) or None,
+                             holders.parse_platform_subjects(params.get("platform_subjects")),
+                             16 if concurrency is None else concurrency)
 
 
 # ---------------------------------------------------------------------- holders
@@ -125,7 +70,10 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
     distinct check of the findings; nothing else."""
     requests_before = cluster.requests
     started = time.monotonic()
-    cluster_roles, roles, crbs, rbs = cluster.list_rbac()
+    cluster_roles = cluster.list_cluster_roles(metadata_only=False)
+    roles = cluster.list_roles(metadata_only=False)
+    crbs = cluster.list_cluster_role_bindings()
+    rbs = cluster.list_role_bindings()
     listed = time.monotonic()
     capabilities = holders.matrix_checks(matrix, only)
     checks = [c for _n, _s, cs in capabilities for c in cs]
@@ -149,7 +97,7 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
         answers = [statuses[where[k]] for k in f.pop("_keys")]
         f["confirmed"] = all(bool(a.get("allowed")) for a in answers)
         f["reason"] = "; ".join(sorted(set(a.get("reason") or "" for a in answers) - set([""])))
-        f["platform"] = is_platform(f, platform)
+        f["platform"] = holders.is_platform(f, platform)
         (confirmed if f["confirmed"] else unconfirmed).append(f)
     stats = {
         "questions": ev.questions,
@@ -173,13 +121,12 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
     return confirmed, unconfirmed, dict(stats, namespaces=ev.namespaces)
 
 
-def access_info(params, cluster):
+def access_info(opts, cluster):
     """vmo_rbac_access_info: every holder of every capability, confirmed by the API server."""
     started = time.monotonic()
-    opts = parse_options(params)
     found, unconfirmed, stats = find_holders(cluster, opts.matrix, opts.only, opts.namespaces, opts.platform,
                                              opts.concurrency)
-    name = params.get("context") or cluster.host
+    name = cluster.params.get("context") or cluster.host
     for f in found + unconfirmed:
         f["cluster"] = name
     namespaces = stats.pop("namespaces")
@@ -207,19 +154,6 @@ def access_info(params, cluster):
 
 
 # ------------------------------------------------------------ the exclusive audit
-
-AUDIT_ARG_SPEC = dict(
-    audit_exclusive=dict(type="bool", default=False),
-    platform_subjects=dict(type="list", elements="str", default=[]),
-)
-
-AuditOptions = namedtuple("AuditOptions", "enabled platform")
-
-
-def audit_options(params):
-    """vmo_rbac_validate's audit options, checked before any request."""
-    return AuditOptions(bool(params.get("audit_exclusive")), parse_platform_subjects(params.get("platform_subjects")))
-
 
 def declared_capabilities(desired, matrix):
     """{Subject: {place: capabilities}}: what the declaration grants, place "" meaning everywhere.
@@ -263,13 +197,13 @@ def remedy(finding):
     return remove, "; ".join(steps)
 
 
-def exclusive_audit(result, options, cluster, desired, matrix, concurrency):
+def exclusive_audit(result, platform, cluster, desired, matrix, concurrency):
     """Add the "who else can" findings to a vmo_rbac_validate result (and fail it when any).
 
     ``result["who_else"]``: every confirmed holder the declaration does not grant and that is not a
     platform identity, with the bindings to remove. Counts: each capability x place is one check;
     a check fails when it has an undeclared holder."""
-    found, unconfirmed, stats = find_holders(cluster, matrix, platform=options.platform, concurrency=concurrency)
+    found, unconfirmed, stats = find_holders(cluster, matrix, platform=platform, concurrency=concurrency)
     declared = declared_capabilities(desired, matrix)
     who_else = []
     for f in found:
@@ -290,7 +224,7 @@ def exclusive_audit(result, options, cluster, desired, matrix, concurrency):
         "platform": stats["platform"], "declared": stats["holders"] - stats["platform"] - len(who_else),
         "unconfirmed": len(unconfirmed), "reviews": stats["reviews"], "namespaces": stats["namespaces"],
         "evaluation_seconds": stats["evaluation_seconds"],
-        "platform_subjects": ["%s %s" % p for p in options.platform],
+        "platform_subjects": ["%s %s" % p for p in platform],
     }
     if who_else:
         result["passed"] = False

@@ -251,29 +251,19 @@ msg:
   type: str
 """
 
-from ansible_collections.vmo.rbac.plugins.module_utils import auth, whocan
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import Cluster, ClusterError
-from ansible_collections.vmo.rbac.plugins.module_utils.common import start_info_module
-from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError
+from ansible_collections.vmo.rbac.plugins.module_utils import connection, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_info_module
 
 
 def argument_spec():
     spec = dict(whocan.ACCESS_INFO_ARG_SPEC)
-    spec.update(auth.CONNECTION_ARG_SPEC)
+    spec.update(connection.CONNECTION_ARG_SPEC)
     return spec
 
 
 def main():
-    module = start_info_module(argument_spec(), dict(holders=[]), whocan.parse_options)
-    try:
-        cluster = Cluster(auth.connection_params(module.params), component="vmo_rbac_access_info",
-                          pool_size=module.params["concurrency"])
-        result = whocan.access_info(module.params, cluster)
-    except SpecError as exc:
-        module.fail_json(msg=str(exc), field=exc.path, holders=[])
-    except ClusterError as exc:
-        module.fail_json(msg=exc.message, holders=[], status=exc.status)
-    module.exit_json(**result)
+    run_info_module(argument_spec(), whocan.parse_options, whocan.access_info, "vmo_rbac_access_info",
+                    dict(holders=[]))
 
 
 if __name__ == "__main__":

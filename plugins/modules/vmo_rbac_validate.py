@@ -347,32 +347,19 @@ msg:
   type: str
 """
 
-from ansible_collections.vmo.rbac.plugins.module_utils import auth, engine, validation
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import Cluster, ClusterError
-from ansible_collections.vmo.rbac.plugins.module_utils.common import start_module
-from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError
+from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, options, validate
+from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_module
 
 
 def argument_spec():
-    spec = dict(engine.DECLARATION_ARG_SPEC)
-    spec.update(validation.VALIDATE_ARG_SPEC)
-    spec.update(auth.CONNECTION_ARG_SPEC)
+    spec = dict(declaration.DECLARATION_ARG_SPEC)
+    spec.update(options.VALIDATE_ARG_SPEC)
+    spec.update(connection.CONNECTION_ARG_SPEC)
     return spec
 
 
 def main():
-    module = start_module(argument_spec(), dict(passed=False))  # bad input fails before connecting
-    try:
-        cluster = Cluster(auth.connection_params(module.params), component="vmo_rbac_validate",
-                          pool_size=module.params["concurrency"])
-        result = validation.validate(module.params, cluster)
-    except SpecError as exc:
-        module.fail_json(msg=str(exc), field=exc.path, passed=False)
-    except ClusterError as exc:
-        module.fail_json(msg=exc.message, passed=False, status=exc.status)
-    if not result["passed"] and module.params["fail_on_drift"]:
-        module.fail_json(**result)
-    module.exit_json(**result)
+    run_module(argument_spec(), validate.run, component="vmo_rbac_validate", failure=dict(passed=False))
 
 
 if __name__ == "__main__":

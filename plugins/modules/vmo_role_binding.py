@@ -228,39 +228,19 @@ api_requests:
   sample: 4
 """
 
-from ansible_collections.vmo.rbac.plugins.module_utils import auth, engine
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import Cluster, ClusterError
-from ansible_collections.vmo.rbac.plugins.module_utils.common import start_module
-from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError
+from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, enforce, options
+from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_module
 
 
 def argument_spec():
-    spec = dict(engine.DECLARATION_ARG_SPEC)
-    spec.update(
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        require_roles=dict(type="bool", default=True),
-    )
-    spec.update(auth.CONNECTION_ARG_SPEC)
+    spec = dict(declaration.DECLARATION_ARG_SPEC)
+    spec.update(options.ENFORCE_ARG_SPEC)
+    spec.update(connection.CONNECTION_ARG_SPEC)
     return spec
 
 
 def main():
-    module = start_module(argument_spec(), dict(changed=False))  # bad input fails before connecting
-    try:
-        cluster = Cluster(auth.connection_params(module.params), component="vmo_role_binding")
-        result = engine.enforce(module.params, cluster, check_mode=module.check_mode, diff=module._diff)
-    except SpecError as exc:
-        module.fail_json(msg=str(exc), field=exc.path, changed=False)
-    except engine.PreflightError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    except engine.PartialApplyError as exc:
-        module.fail_json(msg=str(exc), changed=bool(exc.done), actions=exc.done, status=exc.status)
-    except ClusterError as exc:
-        module.fail_json(msg=exc.message, changed=False, status=exc.status)
-    warnings = result.pop("warnings", [])
-    for w in warnings:
-        module.warn(w)
-    module.exit_json(**result)
+    run_module(argument_spec(), enforce.run, component="vmo_role_binding", failure=dict(changed=False))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Shared by bench_enforce.py, bench_scaling.py and bench_fleet.py:
 
 - the declaration of the benchmarks (4 personas: one cluster-wide binding each, plus one
   RoleBinding each in every bench namespace) and its manifests, rendered by the collection's
-  own planning code (``engine.declaration_from_params`` -> ``plan.resolve`` ->
+  own planning code (``declaration.from_module_args`` -> ``planning.resolve`` ->
   ``plan.binding_to_api``): the objects the peers apply are exactly the ones the module
   creates (same names, labels, annotations, roleRef and subjects);
 - one ansible-playbook run of vmo_role_binding; a ``kubernetes.core.k8s`` loop over the
@@ -34,8 +34,8 @@ from tests.bench.common import KUBECTL, run_playbook
 from tests.helpers.ansible import COLLECTIONS
 from tests.helpers.kube import AuditWindow
 
-from ansible_collections.vmo.rbac.plugins.module_utils import engine  # noqa: E402  (path set by common)
-from ansible_collections.vmo.rbac.plugins.module_utils import plan as planning  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils import declaration as decls  # noqa: E402  (path set by common)
+from ansible_collections.vmo.rbac.plugins.module_utils import enforce, options, planning  # noqa: E402
 
 OWNER = "bench"
 PERSONAS = ("admin", "power-user", "user", "viewer")
@@ -70,7 +70,7 @@ def module_params(identity, namespaces: list[str]) -> dict:
 
 def render_manifests(namespaces: list[str]) -> list[dict]:
     """The API objects vmo_role_binding creates for this declaration, from its own planning code."""
-    decl = engine.declaration_from_params({"bindings": declaration(namespaces), "owner": OWNER})
+    decl = decls.from_module_args({"bindings": declaration(namespaces), "owner": OWNER})
     desired = planning.resolve(decl, {ns: {} for ns in namespaces}, set())
     return [planning.binding_to_api(b) for _key, b in sorted(desired.items())]
 
@@ -241,7 +241,7 @@ def run_kubectl_apply(identity, manifest: Path, timeout=3600):
 
 
 def inprocess_enforce(identity, namespaces, check_mode=True):
-    """vmo_role_binding's work without Ansible around it: declaration, a Cluster, engine.enforce.
+    """vmo_role_binding's work without Ansible around it: declaration, options, a Cluster, enforce.run.
 
     What the module does between AnsibleModule() and exit_json(), in this process (the
     imports are already done). Returns (seconds, result)."""
@@ -250,9 +250,10 @@ def inprocess_enforce(identity, namespaces, check_mode=True):
     params = dict(module_params(identity, namespaces), request_timeout=30.0, api_retries=5, state="present",
                   require_roles=True, purge=False, wait_for_roles=0)
     t0 = time.perf_counter()
-    engine.declaration_from_params(params)
+    decl = decls.from_module_args(params)
+    opts = options.parse(params, decl.role_set)
     cluster = Cluster(dict(identity.params, request_timeout=30.0, api_retries=5), component="bench-inprocess")
-    result = engine.enforce(params, cluster, check_mode=check_mode)
+    result = enforce.run(decl, opts, cluster, check_mode=check_mode)
     return time.perf_counter() - t0, result
 
 

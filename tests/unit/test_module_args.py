@@ -1,5 +1,6 @@
 """The arguments as written, before Ansible converts them: what a conversion would hide is refused
-with the field's name (module_utils/common.py runs this before AnsibleModule)."""
+with the field's name (module_utils/module_runner.py parses the declaration once, from them,
+before AnsibleModule)."""
 
 import json
 
@@ -7,8 +8,9 @@ import pytest
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.vmo.rbac.plugins.module_utils import auth, engine
-from ansible_collections.vmo.rbac.plugins.module_utils.common import permissive_spec
+from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
+from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import _flags, permissive_spec
 
 VALID = {"persona": "viewer", "groups": ["auditors"]}
 
@@ -29,29 +31,33 @@ VALID = {"persona": "viewer", "groups": ["auditors"]}
     ({"bindings": [VALID], "role_set": ["vmo"]}, "role_set", "got a list"),
 ])
 def test_conversions_ansible_would_hide_are_refused(raw, field, words):
-    err = engine.raw_declaration_error(raw)
-    assert err is not None and err.path == field, err
-    assert words in str(err) and field in str(err)
+    with pytest.raises(SpecError) as err:
+        declaration.from_module_args(raw, **_flags(raw))
+    assert err.value.path == field, err.value
+    assert words in str(err.value) and field in str(err.value)
 
 
 def test_what_ansible_may_convert_is_left_to_it():
-    """Booleans and numbers of the other options are Ansible's to convert; the privileged guard
-    runs later on converted params (``allow_privileged: "no"`` must not pass it here)."""
-    assert engine.raw_declaration_error({"bindings": [VALID], "purge": "yes", "wait_for_roles": "30",
-                                         "allow_privileged": "no", "api_key": 5}) is None
-    assert engine.raw_declaration_error({"bindings": [{"persona": "admin", "groups": ["ops"]}],
-                                         "role_set": "kubernetes"}) is None
-    assert engine.raw_declaration_error({}) is None
-    assert engine.raw_declaration_error({"bindings": None, "owner": None, "role_set": None}) is None
-    # the same entry, converted and checked in full, is refused by the later pass
-    with pytest.raises(engine.SpecError):
-        engine.declaration_from_params({"bindings": [{"persona": "admin", "groups": ["ops"]}],
-                                        "role_set": "kubernetes", "allow_privileged": False})
+    """The other options are Ansible's to convert; the declaration's two booleans are converted by
+    Ansible's own rules (``allow_privileged: "no"`` is false, so the privileged guard still holds)."""
+    raw = {"bindings": [VALID], "purge": "yes", "wait_for_roles": "30", "allow_privileged": "no", "api_key": 5}
+    assert _flags(raw) == {"allow_privileged": False, "legacy_dashboard_bindings": False}
+    assert declaration.from_module_args(raw, **_flags(raw)).grants
+    admin = {"bindings": [{"persona": "admin", "groups": ["ops"]}], "role_set": "kubernetes"}
+    with pytest.raises(SpecError, match="allow_privileged"):
+        declaration.from_module_args(dict(admin, allow_privileged="no"), **_flags(dict(admin, allow_privileged="no")))
+    assert declaration.from_module_args(dict(admin, allow_privileged="yes"),
+                                        **_flags(dict(admin, allow_privileged="yes"))).allow_privileged
+    assert declaration.from_module_args({}).grants == ()
+    decl = declaration.from_module_args({"bindings": None, "owner": None, "role_set": None})
+    assert (decl.owner, decl.role_set) == ("vmo-rbac", "vmo")
+    # a boolean Ansible cannot read is left to AnsibleModule, which names the option
+    assert _flags({"allow_privileged": "perhaps"}) is None
 
 
 def test_permissive_spec_keeps_names_aliases_and_no_log():
-    spec = dict(engine.DECLARATION_ARG_SPEC)
-    spec.update(auth.CONNECTION_ARG_SPEC)
+    spec = dict(declaration.DECLARATION_ARG_SPEC)
+    spec.update(connection.CONNECTION_ARG_SPEC)
     loose = permissive_spec(spec)
     assert set(loose) == set(spec)
     assert all(o["type"] == "raw" for o in loose.values())

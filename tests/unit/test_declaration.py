@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import spec
-from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError, Subject
+from ansible_collections.vmo.rbac.plugins.module_utils import declaration as spec
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, Subject
 
 
 def parse(*entries, **kw):
@@ -88,7 +88,7 @@ def test_subjects_are_deduplicated_across_shorthand_and_general_form():
 
 
 def test_duplicate_namespaces_collapse_into_one_binding():
-    from ansible_collections.vmo.rbac.plugins.module_utils.plan import resolve
+    from ansible_collections.vmo.rbac.plugins.module_utils.planning import resolve
 
     decl = spec.parse_declaration([ok_entry(namespaces=["a", "b", "a"])])
     # The scope keeps the list as written (so errors name the right index) ...
@@ -542,7 +542,7 @@ def test_ordinary_regexes_are_accepted(regex):
 
 
 def test_missing_namespace_is_named_by_its_own_index_despite_duplicates():
-    from ansible_collections.vmo.rbac.plugins.module_utils.plan import resolve
+    from ansible_collections.vmo.rbac.plugins.module_utils.planning import resolve
 
     decl = spec.parse_declaration([{"persona": "viewer", "users": ["u"], "namespaces": ["a", "a", "missing"]}])
     with pytest.raises(SpecError) as exc:

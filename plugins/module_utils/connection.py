@@ -7,7 +7,8 @@ The names, aliases and ``K8S_AUTH_*`` environment variables are the ones
 kubernetes.core uses, so ``module_defaults`` written for kubernetes.core and AWX's
 built-in Kubernetes bearer-token credential (which injects K8S_AUTH_HOST,
 K8S_AUTH_API_KEY, K8S_AUTH_VERIFY_SSL and K8S_AUTH_SSL_CA_CERT) work unchanged.
-Documented once, in ``plugins/doc_fragments/connection.py``.
+Documented once, in ``plugins/doc_fragments/connection.py``; their limits are checked with
+every other option's, in options.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -111,18 +112,3 @@ def unmask_kubeconfig_names(no_log_values, params):
     secret.update(_leaves({k: v for k, v in (params.get("proxy_headers") or {}).items()
                            if PROXY_HEADERS_SPEC.get(k, {}).get("no_log")}))
     return set(v for v in no_log_values if v not in public or v in secret)
-
-
-def check_connection_params(params):
-    """Problems that Ansible's argument spec cannot express, as (field, message) or None."""
-    if params.get("request_timeout") is not None and params["request_timeout"] <= 0:
-        return "request_timeout", "must be greater than 0 seconds"
-    if params.get("api_retries") is not None and not 0 <= params["api_retries"] <= 20:
-        return "api_retries", "must be between 0 and 20"
-    if bool(params.get("client_cert")) != bool(params.get("client_key")):
-        missing = "client_key" if params.get("client_cert") else "client_cert"
-        return missing, "client_cert and client_key must be given together"
-    kubeconfig = params.get("kubeconfig")
-    if kubeconfig is not None and not isinstance(kubeconfig, (str, dict)):
-        return "kubeconfig", "expected a path or a kubeconfig mapping"
-    return None

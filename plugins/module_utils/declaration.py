@@ -1,13 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, vmo.rbac contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""User input -> a validated declaration of grants.
+"""The declaration: its option schema, and user input -> a validated Declaration of grants.
 
 Pure: plain data in, plain data out, no Ansible and no network. Every error is a
 SpecError that names the field (``bindings[2].service_accounts[0]: expected
 namespace/name``) and is raised before anything talks to a cluster.
 
-Both modules and the role's filter plugin parse the declaration with this code, so
+``DECLARATION_ARG_SPEC`` is the one source of truth for the declaration options: both modules
+use it as their argument spec, the parser below reads its keys, and unit tests hold the
+``vmo.rbac.bindings`` doc fragment and the role's ``meta/argument_specs.yml`` to it
+(tests/unit/test_schema.py).
+
+Both modules parse the declaration with this code, once per run (module_runner.py), so
 ``vmo_role_binding`` and ``vmo_rbac_validate`` can never disagree on what was declared.
 """
 
@@ -35,12 +40,43 @@ OUR_LABELS = (MANAGED_BY_LABEL, OWNER_LABEL, PERSONA_LABEL, SCOPE_LABEL, TRANSIT
 OUR_ANNOTATIONS = (GRANTED_BY_ANNOTATION,)
 
 SUBJECT_KINDS = ("User", "Group", "ServiceAccount")
-ENTRY_KEYS = (
-    "persona", "cluster_role", "role", "name",
-    "users", "groups", "service_accounts", "subjects",
-    "namespaces", "namespace_regex", "namespace_selector",
+
+# ------------------------------------------------------------------------- the schema
+# Argument-spec dicts (Ansible's format, plain data). Documented in plugins/doc_fragments/bindings.py.
+SUBJECT_OPTIONS = dict(
+    kind=dict(type="str", required=True, choices=list(SUBJECT_KINDS)),
+    name=dict(type="str", required=True),
+    namespace=dict(type="str"),
+    api_group=dict(type="str"),
 )
-SUBJECT_KEYS = ("kind", "name", "namespace", "api_group")
+BINDING_OPTIONS = dict(
+    persona=dict(type="str", choices=list(personas.PERSONAS)),
+    cluster_role=dict(type="str"),
+    role=dict(type="str"),
+    name=dict(type="str"),
+    users=dict(type="list", elements="str"),
+    groups=dict(type="list", elements="str"),
+    service_accounts=dict(type="list", elements="str"),
+    subjects=dict(type="list", elements="dict", options=SUBJECT_OPTIONS),
+    namespaces=dict(type="list", elements="str"),
+    namespace_regex=dict(type="raw"),
+    namespace_selector=dict(type="raw"),
+)
+DECLARATION_ARG_SPEC = dict(
+    bindings=dict(type="list", elements="dict", default=[], options=BINDING_OPTIONS),
+    role_set=dict(type="str", default="vmo", choices=sorted(personas.ROLE_SETS)),
+    oidc_user_prefix=dict(type="str", default=""),
+    oidc_group_prefix=dict(type="str", default=""),
+    owner=dict(type="str", default="vmo-rbac"),
+    legacy_dashboard_bindings=dict(type="bool", default=False),
+    allow_privileged=dict(type="bool", default=False),
+    purge=dict(type="bool", default=False),
+    wait_for_roles=dict(type="int", default=0),
+)
+ENTRY_KEYS = tuple(BINDING_OPTIONS)
+SUBJECT_KEYS = tuple(SUBJECT_OPTIONS)
+# The declaration's boolean options: Ansible's own conversion decides them (module_runner.py).
+FLAG_OPTIONS = ("legacy_dashboard_bindings", "allow_privileged")
 MAX_SUBJECTS_PER_BINDING = 1000
 MAX_SUBJECT_NAME = 512
 MAX_REGEX = 1024
@@ -399,6 +435,38 @@ def parse_entry(index, entry, role_set, user_prefix, group_prefix, allow_privile
                               "etcd's 1.5 MiB limit; grant to a group instead)"
                         % (len(unique), MAX_SUBJECTS_PER_BINDING))
     return Grant(path, role_kind, role_name, persona, unique, scope, name)
+
+
+def from_module_args(args, legacy_dashboard_bindings=False, allow_privileged=False):
+    """The Declaration of module arguments as the user wrote them (before Ansible converts any
+    value: ``users: [[alice]]`` must be refused, not bound as the User ``"['alice']"``).
+
+    Options not given take their defaults; an empty ``owner`` (an unset variable rendered as
+    '') is an error, never the default owner: with purge it would delete the default owner's
+    bindings. The booleans come converted (Ansible's rules: ``"yes"`` is true)."""
+    def given(name):
+        value = args.get(name)
+        return DECLARATION_ARG_SPEC[name]["default"] if value is None else value
+
+    bindings = args.get("bindings")
+    if isinstance(bindings, list):
+        bindings = [_without_nulls(e) if isinstance(e, dict) else e for e in bindings]
+    return parse_declaration(
+        bindings, role_set=given("role_set"), owner=given("owner"),
+        oidc_user_prefix=given("oidc_user_prefix"), oidc_group_prefix=given("oidc_group_prefix"),
+        legacy_dashboard_bindings=legacy_dashboard_bindings, allow_privileged=allow_privileged)
+
+
+def _without_nulls(entry):
+    """A binding entry without the keys given as null (a YAML ``users:`` with nothing after it)."""
+    out = {}
+    for k, v in entry.items():
+        if v is None:
+            continue
+        if k == "subjects" and isinstance(v, list):
+            v = [{sk: sv for sk, sv in s.items() if sv is not None} if isinstance(s, dict) else s for s in v]
+        out[k] = v
+    return out
 
 
 def parse_declaration(bindings, role_set="vmo", owner="vmo-rbac", oidc_user_prefix="", oidc_group_prefix="",

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, vmo.rbac contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What vmo_rbac_validate runs: roles present, binding drift, effective access.
+"""The validate flow (what vmo_rbac_validate runs): roles present, binding drift, effective access.
 
-Binding drift is the enforcer's own plan, computed read-only (engine.observe_plan), so it
+Binding drift is the enforcer's own plan, computed read-only (observe.observe_plan), so it
 is exactly the list of actions vmo_role_binding would take. Effective access is asked of
 the API server with SubjectAccessReviews (access.py builds the questions). Never writes.
 """
@@ -14,20 +14,9 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, engine, personas, whocan
-from ansible_collections.vmo.rbac.plugins.module_utils.spec import SpecError, subject_from_api, subject_label
-
-VALIDATE_ARG_SPEC = dict(
-    check_bindings=dict(type="bool", default=True),
-    check_access=dict(type="bool", default=True),
-    capabilities=dict(type="dict", default={}),
-    fail_on_drift=dict(type="bool", default=True),
-    concurrency=dict(type="int", default=16),
-    audit_privileged=dict(type="bool", default=False),
-)
-VALIDATE_ARG_SPEC.update(whocan.AUDIT_ARG_SPEC)  # audit_exclusive, platform_subjects (who else can)
-
-RBAC_PATH = "/apis/rbac.authorization.k8s.io/v1"
+from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subject_from_api, subject_label
+from ansible_collections.vmo.rbac.plugins.module_utils.observe import missing_roles_message, observe_plan, referenced_roles
 
 FIX = {
     "create": "vmo_role_binding would create it",
@@ -64,22 +53,14 @@ def drift_items(the_plan):
     return items
 
 
-def role_checks(decl, desired, cluster, wait_for_roles=0):
-    """Presence of every referenced role, and (VMO role set) comparison with the reference rules."""
-    cluster_roles, roles = engine.referenced_roles(decl, desired)
-    reference = dict((r["metadata"]["name"], r) for r in personas.reference_cluster_roles())
-    deadline = time.monotonic() + max(0, wait_for_roles or 0)
-    while True:
-        live = dict((r["metadata"]["name"], r) for r in cluster.list_cluster_roles(metadata_only=False)) \
-            if cluster_roles else {}
-        present_roles = set()
-        if roles:
-            present_roles = set((r["metadata"].get("namespace"), r["metadata"]["name"]) for r in cluster.list_roles())
-        missing = [n for n in cluster_roles if n not in live] + [r for r in roles if r not in present_roles]
-        if not missing or time.monotonic() >= deadline:
-            break
-        time.sleep(2)
+def role_checks(decl, roles_seen, referenced):
+    """Presence of every referenced role, and (VMO role set) comparison with the reference rules.
 
+    ``roles_seen``: observe.RolesSeen with rules; ``referenced``: (ClusterRole names, (namespace,
+    Role name) pairs) from observe.referenced_roles."""
+    cluster_roles, roles = referenced
+    live = roles_seen.cluster_roles
+    reference = dict((r["metadata"]["name"], r) for r in personas.reference_cluster_roles())
     out = []
     compare = set(personas.ROLE_SETS["vmo"].values()) | set(personas.LEGACY_DASHBOARD_ROLES)
     for name in sorted(cluster_roles):
@@ -100,16 +81,17 @@ def role_checks(decl, desired, cluster, wait_for_roles=0):
             item["detail"] = "missing"
         out.append(item)
     for ns, name in sorted(roles):
-        out.append({"kind": "Role", "namespace": ns, "name": name, "present": (ns, name) in present_roles,
-                    "persona": None, "reference": None, "detail": "" if (ns, name) in present_roles else "missing"})
-    missing_keys = [("ClusterRole", "", r["name"]) if r["kind"] == "ClusterRole" else ("Role", r["namespace"], r["name"])
-                    for r in out if not r["present"]]
-    return out, missing_keys
+        present = (ns, name) in roles_seen.roles
+        out.append({"kind": "Role", "namespace": ns, "name": name, "present": present,
+                    "persona": None, "reference": None, "detail": "" if present else "missing"})
+    return out
 
 
 def privileged_subjects(cluster):
     """Every subject bound to cluster-admin or to a role with wildcard rules (information)."""
     roles = dict((r["metadata"]["name"], r) for r in cluster.list_cluster_roles(metadata_only=False))
+    listings = (("ClusterRoleBinding", cluster.list_cluster_role_bindings()),
+                ("RoleBinding", cluster.list_role_bindings()))
 
     def why(ref):
         if ref.get("kind") != "ClusterRole":
@@ -122,8 +104,8 @@ def privileged_subjects(cluster):
         return None
 
     out = []
-    for kind, res in (("ClusterRoleBinding", "clusterrolebindings"), ("RoleBinding", "rolebindings")):
-        for b in cluster.list_items(RBAC_PATH + "/" + res, what=("list", res, "", "")):
+    for kind, bindings in listings:
+        for b in bindings:
             reason = why(b.get("roleRef") or {})
             if not reason:
                 continue
@@ -139,66 +121,60 @@ def privileged_subjects(cluster):
     return out
 
 
-def validate(params, cluster):
-    """Run every requested check against one cluster; returns the module result."""
+def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=unused-argument
+    """Run every requested check against one cluster; returns the module result (never writes,
+    so check and diff mode change nothing)."""
     started = time.monotonic()
-    decl = engine.declaration_from_params(params)
-    concurrency = params.get("concurrency")
-    concurrency = 16 if concurrency is None else concurrency  # 0 is an error below, not the default
-    if not 1 <= concurrency <= 256:
-        raise SpecError("concurrency", "must be between 1 and 256")
-    matrix = access.build_matrix(decl.role_set, params.get("capabilities") or None)
-    audit = whocan.audit_options(params)  # bad input fails here, before the first request
+    obs = observe_plan(decl, cluster, mode="present", purge=opts.purge, role_rules=True,
+                       wait_for_roles=opts.wait_for_roles)
+    roles = role_checks(decl, obs.roles, referenced_roles(decl, obs.desired))
 
-    obs = engine.observe_plan(decl, cluster, mode="present", purge=bool(params.get("purge")), require_roles=False)
-    roles, missing = role_checks(decl, obs.desired, cluster, params.get("wait_for_roles") or 0)
-
-    drift = drift_items(obs.plan) if params.get("check_bindings", True) else []
+    drift = drift_items(obs.plan) if opts.check_bindings else []
     rows, matrix_rows = [], []
-    if params.get("check_access", True):
+    if opts.check_access:
         existing = sorted(obs.state.namespaces) if obs.state.namespaces is not None else \
             sorted(cluster.list_namespaces()[0])
-        role_bindings = cluster.list_items(RBAC_PATH + "/rolebindings", what=("list", "rolebindings", "", ""))
-        checks = access.build_checks(obs.desired, matrix, existing,
-                                     access.bound_elsewhere(role_bindings, obs.desired))
-        specs, index, _keys = access.unique_reviews(checks)
-        statuses = cluster.subject_access_reviews(specs, concurrency=concurrency)
+        checks = access.build_checks(obs.desired, opts.matrix, existing,
+                                     access.bound_elsewhere(cluster.list_role_bindings(), obs.desired))
+        specs, _index, _keys = access.unique_reviews(checks)
+        statuses = cluster.subject_access_reviews(specs, concurrency=opts.concurrency)
         by_key = dict((access.review_key(s), st) for s, st in zip(specs, statuses))
         rows, matrix_rows = access.evaluate(checks, by_key)
-    privileged = privileged_subjects(cluster) if params.get("audit_privileged") else []
+    privileged = privileged_subjects(cluster) if opts.audit_privileged else []
 
-    access_failed = [r for r in rows if r["ok"] is False]
-    unchecked = sum(1 for r in rows if r["ok"] is None)
-    binding_checks = len(obs.desired) + sum(1 for d in drift if d["action"] in ("delete", "conflict"))
-    role_failed = [r for r in roles if not r["present"]]
-    total = len(roles) + (binding_checks if params.get("check_bindings", True) else 0) + len(rows) - unchecked
-    failed = len(role_failed) + len(drift) + len(access_failed)
-    passed = failed == 0
-    result = {
-        "changed": False,
-        "cluster": params.get("context") or cluster.host,
-        "passed": passed,
-        "summary": {"checks": total, "passed": total - failed, "failed": failed, "drift": len(drift),
-                    "unchecked": unchecked, "subjects": len(access.grants_by_subject(obs.desired)),
-                    "requests": 0, "seconds": 0.0},
-        "roles": roles,
-        "drift": drift,
-        "access": rows,
-        "matrix": matrix_rows,
-        "capabilities": list(matrix["capabilities"]),
-        "privileged": privileged,
-        "who_else": [],
-    }
+    result = summarize(cluster, obs.desired, roles, drift, rows, opts.check_bindings)
+    result.update(access=rows, matrix=matrix_rows, capabilities=list(opts.matrix["capabilities"]),
+                  privileged=privileged, roles=roles, drift=drift)
+    result["who_else"] = []
     # ---- who else can (issue 12): undeclared holders of VM capabilities, see whocan.py
-    if audit.enabled:
-        whocan.exclusive_audit(result, audit, cluster, obs.desired, matrix, concurrency)
+    if opts.audit_exclusive:
+        whocan.exclusive_audit(result, opts.platform_subjects, cluster, obs.desired, opts.matrix, opts.concurrency)
     # ---- end of who else can
     result["summary"]["requests"] = cluster.requests
     result["summary"]["seconds"] = round(time.monotonic() - started, 3)
-    result["msg"] = summary_message(result, decl, missing, params.get("wait_for_roles") or 0)
+    result["msg"] = summary_message(result, decl, obs.roles.missing, opts.wait_for_roles)
     if result["who_else"]:
         result["msg"] = " ".join([result["msg"]] + whocan.message_lines(result))
+    result["failed"] = not result["passed"] and opts.fail_on_drift
     return result
+
+
+def summarize(cluster, desired, roles, drift, rows, check_bindings):
+    """The verdict and the counts (pure): every role, binding and checked access row is a check."""
+    access_failed = [r for r in rows if r["ok"] is False]
+    unchecked = sum(1 for r in rows if r["ok"] is None)
+    binding_checks = len(desired) + sum(1 for d in drift if d["action"] in ("delete", "conflict"))
+    role_failed = [r for r in roles if not r["present"]]
+    total = len(roles) + (binding_checks if check_bindings else 0) + len(rows) - unchecked
+    failed = len(role_failed) + len(drift) + len(access_failed)
+    return {
+        "changed": False,
+        "cluster": cluster.params.get("context") or cluster.host,
+        "passed": failed == 0,
+        "summary": {"checks": total, "passed": total - failed, "failed": failed, "drift": len(drift),
+                    "unchecked": unchecked, "subjects": len(access.grants_by_subject(desired)),
+                    "requests": 0, "seconds": 0.0},
+    }
 
 
 def summary_message(result, decl, missing, waited):
@@ -210,7 +186,7 @@ def summary_message(result, decl, missing, waited):
     parts = ["RBAC validation failed on %s: %d of %d checks failed, %d drift item(s)." % (
         result["cluster"], s["failed"], s["checks"], s["drift"])]
     if missing:
-        parts.append(engine.missing_roles_message(decl, missing, waited).replace(" Nothing was changed.", ""))
+        parts.append(missing_roles_message(decl, missing, waited))
     for d in result["drift"][:5]:
         where = "%s/%s" % (d["namespace"], d["name"]) if d.get("namespace") else d["name"]
         parts.append("Drift: %s %s: %s (%s)." % (d["kind"], where, d["problem"], d["fix"]))

@@ -6,7 +6,7 @@
 Pure: no Ansible, no network. ``resolve`` turns a Declaration into concrete bindings
 (one RoleBinding per matched namespace), ``plan`` compares them with what the cluster
 holds. An empty plan means "no drift"; ``vmo_rbac_validate`` reports the same plan as
-drift without executing it.
+drift without executing it (observe.py computes it for both).
 
 Ordering guarantees no access gap: every create comes before every delete, and an
 in-place roleRef change (roleRef is immutable) goes through a short-lived transition
@@ -21,7 +21,7 @@ from collections import namedtuple
 
 from ansible_collections.vmo.rbac.plugins.module_utils import personas
 from ansible_collections.vmo.rbac.plugins.module_utils import selector as selectors
-from ansible_collections.vmo.rbac.plugins.module_utils.spec import (
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
     GRANTED_BY_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OUR_ANNOTATIONS, OUR_LABELS, OWNER_LABEL,
     PERSONA_LABEL, SCOPE_LABEL, TRANSITION_LABEL, SpecError, Subject, binding_name, subject_from_api,
     subject_label, subject_to_api, transition_name,
@@ -407,20 +407,6 @@ def action_to_dict(a):
     return out
 
 
-def apply_to_state(p, state):
-    """The cluster state after executing a plan (used by tests to prove convergence)."""
-    owned = dict(state.owned)
-    for a in p.actions:
-        key = (a.kind, a.namespace, a.name)
-        if a.action == "delete":
-            owned.pop(key, None)
-        else:
-            b = a.desired
-            owned[key] = Observed(b.kind, b.namespace, b.name, b.role_kind, b.role_name, b.subjects,
-                                  dict(b.labels), dict(b.annotations), "1", "uid")
-    return state._replace(owned=owned)
-
-
 def split_observed(objects, kind, owner, wanted_keys=None):
     """Sort listed bindings into this owner's and other (same-name) ones.
 
@@ -438,12 +424,8 @@ def split_observed(objects, kind, owner, wanted_keys=None):
     return owned, taken
 
 
-def subjects_equal(a, b):
-    return tuple(sorted(set(a))) == tuple(sorted(set(b)))
-
-
 __all__ = [
     "Binding", "Observed", "ClusterState", "Action", "Plan", "resolve", "plan", "summarize", "action_to_dict",
     "binding_to_api", "binding_summary", "observed_from_api", "owner_selector", "is_owned", "split_observed",
-    "apply_to_state", "needs_namespaces", "Subject",
+    "needs_namespaces", "Subject",
 ]

@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The enforce flow (what vmo_role_binding runs): observe -> plan -> apply.
+
+``run`` takes the parsed Declaration and Options, refuses a plan that cannot be carried out
+(missing roles, a foreign object in the way) before any write, then applies the plan's
+actions in order: every create before any delete, so a grant is never without its
+replacement. ``apply`` also decides what a 409 means: a create that meets an object made
+meanwhile adopts it only if it is this owner's; an update that meets a newer
+resourceVersion re-reads and re-applies; a delete of an object replaced meanwhile deletes
+the new one only if it is still ours.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.vmo.rbac.plugins.module_utils import planning
+from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, ClusterError
+from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
+    PreflightError, missing_roles_message, observe_plan,
+)
+
+UPDATE_ATTEMPTS = 5
+
+
+class PartialApplyError(ClusterError):
+    """A write failed part-way; ``done`` lists the actions that were made."""
+
+    def __init__(self, message, done, status=None):
+        super(PartialApplyError, self).__init__(message, status)
+        self.done = done
+
+
+def diff_entries(actions):
+    """Ansible diff entries (before/after per binding) for the planned actions."""
+    import yaml  # PyYAML is a requirement of ansible-core itself
+
+    out = []
+    for a in actions:
+        before = planning.binding_summary(a.observed) if a.action != "create" else {}
+        after = planning.binding_summary(a.desired) if a.action != "delete" else {}
+        label = planning.describe_key((a.kind, a.namespace, a.name))
+        out.append({
+            "before_header": label + (" (%s)" % a.reason if a.action != "create" else " (absent)"),
+            "after_header": label + (" (%s: %s)" % (a.action, a.reason)),
+            "before": yaml.safe_dump(before, default_flow_style=False, sort_keys=True) if before else "",
+            "after": yaml.safe_dump(after, default_flow_style=False, sort_keys=True) if after else "",
+        })
+    return out
+
+
+def run(decl, opts, cluster, check_mode=False, diff=False):
+    """Make the cluster hold exactly the declared bindings. Returns the module result."""
+    obs = observe_plan(decl, cluster, mode=opts.state, purge=opts.purge, check_roles=opts.require_roles,
+                       wait_for_roles=opts.wait_for_roles)
+    if obs.roles.missing:
+        raise PreflightError(missing_roles_message(decl, obs.roles.missing, opts.wait_for_roles)
+                             + " Nothing was changed.")
+    if obs.plan.conflicts:
+        raise PreflightError(
+            "%d binding name%s in the way; nothing was changed: %s" % (
+                len(obs.plan.conflicts), "s are" if len(obs.plan.conflicts) > 1 else " is",
+                " | ".join(c["message"] for c in obs.plan.conflicts)))
+    result = {
+        "changed": bool(obs.plan.actions),
+        "actions": [planning.action_to_dict(a) for a in obs.plan.actions],
+        "summary": planning.summarize(obs.plan),
+        "bindings": [planning.binding_summary(b) for _k, b in sorted(obs.desired.items())]
+        if opts.state == "present" else [],
+        "warnings": list(obs.plan.warnings),
+    }
+    if diff:
+        result["diff"] = diff_entries(obs.plan.actions)
+    if obs.plan.actions and not check_mode:
+        done = []
+        try:
+            apply(obs.plan, cluster, decl.owner, done)
+        except ClusterError as exc:
+            then = ("fix the permissions, then the next run converges" if exc.status in (401, 403)
+                    else "the next run converges")
+            raise PartialApplyError(
+                "%s (%d of %d planned writes were made before this failure; the cluster keeps every "
+                "existing grant until its replacement exists; %s)" % (exc.message, len(done), len(obs.plan.actions),
+                                                                      then),
+                [planning.action_to_dict(a) for a in done], exc.status)
+    result["api_requests"] = cluster.requests
+    return result
+
+
+# ------------------------------------------------------------------------- applying
+
+
+def apply(the_plan, cluster, owner, done=None):
+    """Run a plan's actions in order; ``done`` collects the actions made."""
+    done = [] if done is None else done
+    created_uids = {}
+    for a in the_plan.actions:
+        key = (a.kind, a.namespace, a.name)
+        if a.action == "create":
+            obj = _create(cluster, a.desired, owner)
+            created_uids[key] = (obj.get("metadata") or {}).get("uid")
+        elif a.action == "update":
+            _update(cluster, a.desired, a.observed, owner)
+        else:
+            uid = created_uids.get(key) or (a.observed.uid if isinstance(a.observed, planning.Observed) else None)
+            _delete(cluster, a.kind, a.namespace, a.name, uid, owner)
+        done.append(a)
+    return done
+
+
+def _create(cluster, desired, owner):
+    try:
+        return cluster.create_binding(planning.binding_to_api(desired))
+    except ApiError as exc:
+        if exc.status != 409:
+            raise
+    # Someone (or our own retried POST) created it meanwhile: adopt only our own object.
+    current = cluster.get_binding(desired.kind, desired.namespace, desired.name)
+    o = planning.observed_from_api(current, desired.kind)
+    if not planning.is_owned(o.labels, owner):
+        raise ClusterError("%s appeared during the run and is not owned by %r; it was left alone"
+                           % (planning.describe_key(planning.key_of(o)), owner))
+    if (o.role_kind, o.role_name) != (desired.role_kind, desired.role_name):
+        raise ClusterError("%s appeared during the run with role %s %s; run again to converge"
+                           % (planning.describe_key(planning.key_of(o)), o.role_kind, o.role_name))
+    if o.subjects != desired.subjects:
+        return _update(cluster, desired, o, owner, current)
+    return current
+
+
+def _update(cluster, desired, observed, owner, current=None):
+    for _attempt in range(UPDATE_ATTEMPTS):
+        if current is None:
+            base = {"metadata": {"labels": observed.labels, "annotations": observed.annotations,
+                                 "resourceVersion": observed.resource_version}}
+        else:
+            base = current
+        try:
+            return cluster.replace_binding(planning.binding_to_api(desired, base=base))
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+        current = cluster.get_binding(desired.kind, desired.namespace, desired.name)
+        o = planning.observed_from_api(current, desired.kind)
+        if not planning.is_owned(o.labels, owner):
+            raise ClusterError("%s was taken over by someone else during the run; it was left alone"
+                               % planning.describe_key(planning.key_of(o)))
+    raise ClusterError("%s kept changing under us (%d conflicts); run again"
+                       % (planning.describe_key(planning.key_of(desired)), UPDATE_ATTEMPTS))
+
+
+def _delete(cluster, kind, namespace, name, uid, owner):
+    try:
+        cluster.delete_binding(kind, namespace, name, uid)
+    except ApiError as exc:
+        if exc.status == 404:
+            return
+        if exc.status != 409:
+            raise
+        # The object was replaced since we listed it: delete it only if it is still ours.
+        current = cluster.get_binding(kind, namespace, name)
+        o = planning.observed_from_api(current, kind)
+        if planning.is_owned(o.labels, owner):
+            _delete(cluster, kind, namespace, name, o.uid, owner)

@@ -1,0 +1,199 @@
+"""access.py: the capability matrix with overrides -> access checks -> verdicts (pure).
+
+The real control plane answers these questions in tests/integration/test_validate*.py; here each
+piece of the expansion is pinned down on small, readable inputs.
+"""
+
+import pytest
+
+from ansible_collections.vmo.rbac.plugins.module_utils import access, declaration, planning
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, Subject
+
+ALICE = Subject("User", "alice", "")
+OPS = Subject("Group", "ops", "")
+CI = Subject("ServiceAccount", "ci", "automation")
+NAMESPACES = {"team-a": {}, "team-b": {}, "default": {}, "kube-system": {}, "leaky": {}}
+
+
+def desired(*entries, role_set="vmo"):
+    decl = declaration.parse_declaration(list(entries), role_set=role_set)
+    return planning.resolve(decl, NAMESPACES, set())
+
+
+# ------------------------------------------------------------------------ the matrix
+
+
+def test_overrides_change_checks_expectations_and_drop_capabilities():
+    m = access.build_matrix("vmo", {
+        "template.manage": {"checks": [{"verb": "create", "group": "spectrocloud.com",
+                                        "resource": "virtualmachinetemplates"}]},
+        "vm.console": {"expect": {"viewer": True, "vm-operator": True}},
+        "vm.snapshot": {"enabled": False},
+        "vm.backup": {"checks": [{"verb": "create", "group": "velero.io", "resource": "backups"}],
+                      "expect": {"admin": True}, "scope": "namespaced", "description": "Back up VMs"},
+    })
+    assert m["capabilities"]["template.manage"]["checks"] == [
+        {"verb": "create", "group": "spectrocloud.com", "resource": "virtualmachinetemplates", "subresource": ""}]
+    assert m["expect"]["viewer"]["vm.console"] is True
+    assert m["expect_roles"] == {"vm-operator": {"vm.console": True}}
+    assert "vm.snapshot" not in m["capabilities"]
+    assert m["capabilities"]["vm.backup"]["description"] == "Back up VMs"
+    assert m["expect"]["admin"]["vm.backup"] is True
+    # a persona the override does not mention expects nothing of a new capability
+    assert access.expectation(m, "spectro-vm-user", "user", "vm.backup") is False
+    # the shipped matrix is untouched
+    assert access.build_matrix("vmo")["expect"]["viewer"]["vm.console"] is False
+
+
+@pytest.mark.parametrize("overrides, path", [
+    ("vm.view", "capabilities"),
+    ({"vm.view": "x"}, "capabilities.vm.view"),
+    ({"vm.view": {"bogus": 1}}, "capabilities.vm.view.bogus"),
+    ({"vm.new": {"expect": {"admin": True}}}, "capabilities.vm.new"),
+    ({"vm.view": {"scope": "global"}}, "capabilities.vm.view.scope"),
+    ({"vm.view": {"checks": []}}, "capabilities.vm.view.checks"),
+    ({"vm.view": {"checks": [{"verb": "get", "resource": ""}]}}, "capabilities.vm.view.checks[0].resource"),
+    ({"vm.view": {"checks": [{"verb": "get", "resource": "x", "group": 1}]}}, "capabilities.vm.view.checks[0].group"),
+    ({"vm.view": {"expect": {}}}, "capabilities.vm.view.expect"),
+    ({"vm.view": {"expect": {"viewer": "yes"}}}, "capabilities.vm.view.expect.viewer"),
+])
+def test_bad_overrides_name_the_field(overrides, path):
+    with pytest.raises(SpecError) as err:
+        access.build_matrix("vmo", overrides)
+    assert err.value.path == path
+
+
+def test_expectation_by_role_then_persona_then_unknown():
+    m = access.build_matrix("vmo", {"vm.view": {"expect": {"my-role": True}}})
+    assert access.expectation(m, "my-role", None, "vm.view") is True
+    assert access.expectation(m, "my-role", None, "vm.delete") is None  # custom role, no expectation
+    assert access.expectation(m, "spectro-vm-viewer", "viewer", "vm.delete") is False
+    assert access.expectation(m, "spectro-list-namespaces", None, "vm.view") is False
+
+
+def test_union_over_grants():
+    assert access._union([False, True, None]) is True
+    assert access._union([False, None]) is None
+    assert access._union([False, False]) is False
+    assert access._union([]) is False
+
+
+# ------------------------------------------------------------------------- identities
+
+
+def test_identities_asked():
+    assert access.identity(ALICE) == ("alice", ["system:authenticated"])
+    assert access.identity(OPS) == (access.GROUP_PROBE_USER, ["ops", "system:authenticated"])
+    assert access.identity(CI) == ("system:serviceaccount:automation:ci",
+                                   ["system:authenticated", "system:serviceaccounts",
+                                    "system:serviceaccounts:automation"])
+
+
+# --------------------------------------------------------------------- outside probes
+
+
+def test_outside_namespace_prefers_default_then_non_system():
+    assert access.outside_namespace({"team-a"}, ["team-a", "default", "x"]) == "default"
+    assert access.outside_namespace({"default"}, ["default", "kube-system", "web"]) == "web"
+    assert access.outside_namespace({"a"}, ["a", "kube-system"]) == "kube-system"
+    assert access.outside_namespace({"a"}, ["a"]) == access.OUTSIDE_FALLBACK
+
+
+def test_bound_elsewhere_follows_the_subject_and_its_groups():
+    want = desired({"persona": "viewer", "users": ["alice"], "namespaces": ["team-a"]},
+                   {"persona": "viewer", "service_accounts": ["automation/ci"], "namespaces": ["team-a"]})
+    rb = [
+        {"metadata": {"namespace": "team-b", "name": "x"}, "subjects": [{"kind": "User", "name": "alice"}]},
+        {"metadata": {"namespace": "team-a", "name": "y"}, "subjects": [{"kind": "User", "name": "alice"}]},
+        {"metadata": {"namespace": "leaky", "name": "z"},
+         "subjects": [{"kind": "Group", "name": "system:serviceaccounts:automation"}]},
+        {"metadata": {"namespace": "default", "name": "w"},
+         "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "automation"}]},
+        {"metadata": {"namespace": "kube-system", "name": "v"},
+         "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "other"}]},
+    ]
+    out = access.bound_elsewhere(rb, want)
+    assert out[ALICE] == {"team-b"}  # team-a is in its scope
+    assert out[CI] == {"leaky", "default"}  # its namespace's group, and itself; not a namesake elsewhere
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+def test_checks_cover_scope_outside_and_cluster():
+    want = desired({"persona": "viewer", "users": ["alice"], "namespaces": ["team-a"]},
+                   {"persona": "admin", "groups": ["ops"]})
+    m = access.build_matrix("vmo")
+    checks = access.build_checks(want, m, sorted(NAMESPACES), {ALICE: {"team-b"}})
+    alice = [c for c in checks if c.subject == ALICE]
+    places = sorted(set((c.namespace, c.scope) for c in alice))
+    assert places == [("", "cluster"), ("default", "outside"), ("team-a", "namespace"), ("team-b", "outside")]
+    # in scope the viewer persona decides; outside, nothing may be allowed
+    assert all(c.expected == m["expect"]["viewer"][c.capability] for c in alice if c.scope == "namespace")
+    assert all(c.expected is False for c in alice if c.scope in ("outside", "cluster"))
+    ops = [c for c in checks if c.subject == OPS]
+    assert sorted(set((c.namespace, c.scope) for c in ops)) == [("", "all-namespaces"), ("", "cluster")]
+    assert all(c.expected is True for c in ops)
+    # every (verb, group, resource, subresource) of every capability is asked per place
+    per_place = sum(len(cap["checks"]) for cap in m["capabilities"].values() if cap["scope"] == "namespaced")
+    assert sum(1 for c in alice if c.scope == "namespace") == per_place
+
+
+def test_a_custom_role_is_unchecked_and_never_asked():
+    want = desired({"cluster_role": "my-role", "users": ["alice"], "namespaces": ["team-a"]})
+    checks = access.build_checks(want, access.build_matrix("vmo"), sorted(NAMESPACES))
+    inside = [c for c in checks if c.scope == "namespace"]
+    assert inside and all(c.expected is None for c in inside)
+    specs, _index, keys = access.unique_reviews(checks)
+    assert all(k is None for c, k in zip(checks, keys) if c.expected is None)
+    assert len(specs) == len(set(k for k in keys if k))
+
+
+def test_review_spec_and_key():
+    c = access.Check(CI, "vm.console", "get", "subresources.kubevirt.io", "virtualmachineinstances", "console",
+                     "team-a", "namespace", True, ("user",))
+    spec = access.review_spec(c)
+    assert spec == {"user": "system:serviceaccount:automation:ci",
+                    "groups": ["system:authenticated", "system:serviceaccounts", "system:serviceaccounts:automation"],
+                    "resourceAttributes": {"verb": "get", "group": "subresources.kubevirt.io",
+                                           "resource": "virtualmachineinstances", "subresource": "console",
+                                           "namespace": "team-a"}}
+    assert access.review_key(spec)[-2:] == ("console", "team-a")
+
+
+# ---------------------------------------------------------------------------- verdicts
+
+
+def test_evaluate_merges_a_capability_into_one_cell_worst_first():
+    want = desired({"persona": "viewer", "users": ["alice"], "namespaces": ["team-a"]})
+    m = access.build_matrix("vmo", {"vm.view": {"checks": [
+        {"verb": "get", "group": "kubevirt.io", "resource": "virtualmachines"},
+        {"verb": "list", "group": "kubevirt.io", "resource": "virtualmachines"}]}})
+    checks = [c for c in access.build_checks(want, m, sorted(NAMESPACES)) if c.namespace == "team-a"]
+    answers = {}
+    for c in checks:
+        spec = access.review_spec(c)
+        # the viewer may get but not list VMs; may delete (privilege creep)
+        allowed = (c.capability == "vm.view" and c.verb == "get") or c.capability == "vm.delete"
+        answers[access.review_key(spec)] = {"allowed": allowed, "reason": "RBAC: allowed by x" if allowed else ""}
+    rows, matrix = access.evaluate(checks, answers)
+    cell = matrix[0]
+    assert cell["scope"] == "team-a" and cell["personas"] == ["viewer"]
+    assert cell["cells"]["vm.view"] == "violation"  # one of its two checks fails
+    assert cell["allowed"]["vm.view"] is False  # allowed only if every check is
+    assert cell["cells"]["vm.delete"] == "violation" and cell["allowed"]["vm.delete"] is True
+    assert cell["cells"]["vm.console"] == "ok"
+    lines = access.summarize_violations(rows)
+    assert lines == ["User alice may not vm.view in namespace team-a (expected allowed: missing access)",
+                     "User alice may vm.delete in namespace team-a (expected denied: privilege creep)"]
+    denied = [r for r in rows if r["capability"] == "vm.console"]
+    assert denied[0]["reason"] == "no RBAC rule allows it" and denied[0]["ok"] is True
+
+
+def test_evaluate_marks_unchecked_rows_and_cells():
+    want = desired({"cluster_role": "my-role", "users": ["alice"], "namespaces": ["team-a"]})
+    checks = [c for c in access.build_checks(want, access.build_matrix("vmo"), sorted(NAMESPACES))
+              if c.scope == "namespace"]
+    rows, matrix = access.evaluate(checks, {})
+    assert all(r["ok"] is None and r["allowed"] is None and r["reason"].startswith("unchecked") for r in rows)
+    assert set(matrix[0]["cells"].values()) == {"unchecked"}

@@ -1,0 +1,262 @@
+"""The two flows' pure parts and their decisions, on a fake cluster (reads and writes in memory).
+
+enforce.apply: what a 409 means (adopt our own object, refuse a foreign one, re-read and retry an
+update, delete a replaced object only if still ours), and a failure part-way. validate: drift items,
+role checks, the counts of the summary. The real control plane runs both in tests/integration
+(test_role_binding.py, test_faults.py, test_validate.py).
+"""
+
+import pytest
+
+from ansible_collections.vmo.rbac.plugins.module_utils import declaration, enforce, observe, options, planning, validate
+from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, ClusterError
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import Subject
+
+OWNER = "vmo-rbac"
+ALICE = Subject("User", "alice", "")
+BOB = Subject("User", "bob", "")
+
+
+def decl(*entries, **kw):
+    return declaration.parse_declaration(list(entries), owner=OWNER, **kw)
+
+
+class MemoryCluster:
+    """Bindings in a dict, with a queue of answers to force (409, 404, 403) on the next calls."""
+
+    def __init__(self, objects=(), namespaces=None, roles=("spectro-vm-viewer", "spectro-vm-user")):
+        self.objects = {}
+        for o in objects:
+            self.objects[self._key(o)] = o
+        self.namespaces = namespaces or {"team-a": {}, "default": {}}
+        self.roles = roles
+        self.forced = []  # (method, status) consumed in order
+        self.calls = []
+        self.requests = 0
+        self.host = "https://memory"
+        self.params = {}
+
+    @staticmethod
+    def _key(o):
+        meta = o["metadata"]
+        return (o["kind"], meta.get("namespace") or "", meta["name"])
+
+    def _force(self, method):
+        self.calls.append(method)
+        self.requests += 1
+        if self.forced and self.forced[0][0] == method:
+            status = self.forced.pop(0)[1]
+            raise ApiError("forced %d" % status, status)
+
+    def list_namespaces(self):
+        self.requests += 1
+        return dict(self.namespaces), set()
+
+    def list_cluster_roles(self, metadata_only=True, label_selector=None):
+        self.requests += 1
+        return [{"metadata": {"name": n}, "rules": []} for n in self.roles]
+
+    def list_roles(self, metadata_only=True):
+        self.requests += 1
+        return []
+
+    def list_bindings(self, kind, label_selector=None, metadata_only=False):
+        self.requests += 1
+        out = [o for k, o in sorted(self.objects.items()) if k[0] == kind]
+        if label_selector:
+            out = [o for o in out if planning.is_owned(o["metadata"].get("labels"), OWNER)]
+        return out
+
+    def list_cluster_role_bindings(self, label_selector=None, metadata_only=False):
+        return self.list_bindings(planning.CRB, label_selector)
+
+    def list_role_bindings(self, label_selector=None, metadata_only=False):
+        return self.list_bindings(planning.RB, label_selector)
+
+    def create_binding(self, body):
+        self._force("create")
+        body = dict(body, metadata=dict(body["metadata"], uid="uid-" + body["metadata"]["name"],
+                                        resourceVersion="1"))
+        self.objects[self._key(body)] = body
+        return body
+
+    def replace_binding(self, body):
+        self._force("replace")
+        self.objects[self._key(body)] = body
+        return body
+
+    def get_binding(self, kind, namespace, name):
+        self._force("get")
+        return self.objects[(kind, namespace or "", name)]
+
+    def delete_binding(self, kind, namespace, name, uid=None):
+        self._force("delete")
+        self.objects.pop((kind, namespace or "", name), None)
+        return {}
+
+
+def owned_api(b, labels=None):
+    body = planning.binding_to_api(b)
+    body["metadata"]["uid"] = "uid-old"
+    body["metadata"]["resourceVersion"] = "7"
+    if labels is not None:
+        body["metadata"]["labels"] = labels
+    return body
+
+
+def plan_for(cluster, d, **kw):
+    return observe.observe_plan(d, cluster, **kw).plan
+
+
+# ----------------------------------------------------------------------------- enforce
+
+
+def test_a_create_that_meets_our_own_object_adopts_it():
+    d = decl({"persona": "viewer", "users": ["alice"]})
+    c = MemoryCluster()
+    p = plan_for(c, d)
+    desired = p.actions[0].desired
+    c.objects[(planning.CRB, "", desired.name)] = owned_api(desired._replace(subjects=(BOB,)))
+    c.forced = [("create", 409)]
+    done = enforce.apply(p, c, OWNER)
+    assert [a.action for a in done] == ["create"]
+    assert c.calls == ["create", "get", "replace"]  # adopted, then its subjects corrected
+    assert c.objects[(planning.CRB, "", desired.name)]["subjects"] == [{"kind": "User", "name": "alice",
+                                                                        "apiGroup": "rbac.authorization.k8s.io"}]
+
+
+def test_a_create_that_meets_a_foreign_object_leaves_it_alone():
+    d = decl({"persona": "viewer", "users": ["alice"]})
+    c = MemoryCluster()
+    p = plan_for(c, d)
+    desired = p.actions[0].desired
+    c.objects[(planning.CRB, "", desired.name)] = owned_api(desired, labels={"team": "x"})
+    c.forced = [("create", 409)]
+    with pytest.raises(ClusterError, match="appeared during the run and is not owned"):
+        enforce.apply(p, c, OWNER)
+    assert c.objects[(planning.CRB, "", desired.name)]["metadata"]["labels"] == {"team": "x"}
+
+
+def test_an_update_that_meets_a_newer_version_rereads_and_retries():
+    d = decl({"persona": "viewer", "users": ["alice", "bob"]})
+    before = planning.resolve(decl({"persona": "viewer", "users": ["alice"]}), None)
+    c = MemoryCluster([owned_api(b) for b in before.values()])
+    p = plan_for(c, d)
+    assert [a.action for a in p.actions] == ["update"]
+    c.forced = [("replace", 409), ("replace", 409)]
+    enforce.apply(p, c, OWNER)
+    assert c.calls == ["replace", "get", "replace", "get", "replace"]
+
+
+def test_an_update_gives_up_when_taken_over_or_after_five_conflicts():
+    d = decl({"persona": "viewer", "users": ["alice", "bob"]})
+    before = planning.resolve(decl({"persona": "viewer", "users": ["alice"]}), None)
+    c = MemoryCluster([owned_api(b) for b in before.values()])
+    p = plan_for(c, d)
+    c.forced = [("replace", 409)] * 5
+    with pytest.raises(ClusterError, match="kept changing under us"):
+        enforce.apply(p, c, OWNER)
+    c = MemoryCluster([owned_api(b, labels={"someone": "else"}) for b in before.values()])
+    c.objects = {k: v for k, v in c.objects.items()}
+    c.forced = [("replace", 409)]
+    with pytest.raises(ClusterError, match="taken over"):
+        enforce.apply(p, c, OWNER)
+
+
+def test_deletes_of_vanished_or_replaced_objects():
+    gone = decl()
+    before = planning.resolve(decl({"persona": "viewer", "users": ["alice"]}), None)
+    c = MemoryCluster([owned_api(b) for b in before.values()])
+    p = plan_for(c, gone, purge=True)
+    c.forced = [("delete", 404)]
+    enforce.apply(p, c, OWNER)  # already gone: done
+    c = MemoryCluster([owned_api(b) for b in before.values()])
+    c.forced = [("delete", 409)]
+    enforce.apply(p, c, OWNER)  # replaced meanwhile, still ours: deleted
+    assert c.calls == ["delete", "get", "delete"] and not c.objects
+    c = MemoryCluster([owned_api(b) for b in before.values()])
+    key = next(iter(c.objects))
+    c.forced = [("delete", 409)]
+    c.objects[key]["metadata"]["labels"] = {"someone": "else"}
+    enforce.apply(p, c, OWNER)  # replaced by someone else: left alone
+    assert c.calls == ["delete", "get"] and key in c.objects
+
+
+def test_a_failure_part_way_says_what_was_written():
+    d = decl({"persona": "viewer", "users": ["alice"], "namespaces": ["team-a", "default"]})
+    c = MemoryCluster()
+    c.forced = [("create", 403)]
+    opts = options.parse({}, "vmo")
+    # the first write fails: nothing was made
+    with pytest.raises(enforce.PartialApplyError) as err:
+        enforce.run(d, opts, c)
+    assert err.value.done == [] and err.value.status == 403 and "0 of 2" in err.value.message
+    assert "fix the permissions" in err.value.message
+
+    class SecondFails(MemoryCluster):
+        def create_binding(self, body):
+            if len(self.objects) == 1:
+                raise ApiError("the API server at x kept failing (503)", 503)
+            return MemoryCluster.create_binding(self, body)
+
+    c = SecondFails()
+    with pytest.raises(enforce.PartialApplyError) as err:
+        enforce.run(d, opts, c)
+    assert len(err.value.done) == 1 and err.value.done[0]["action"] == "create"
+    assert "1 of 2 planned writes" in err.value.message and "the next run converges" in err.value.message
+
+
+def test_missing_roles_and_conflicts_stop_before_any_write():
+    opts = options.parse({}, "vmo")
+    c = MemoryCluster(roles=())
+    with pytest.raises(observe.PreflightError, match="missing role: ClusterRole spectro-vm-viewer"):
+        enforce.run(decl({"persona": "viewer", "users": ["alice"]}), opts, c)
+    assert "create" not in c.calls
+    d = decl({"persona": "viewer", "users": ["alice"]})
+    name = planning.binding_name(OWNER, "ClusterRole", "spectro-vm-viewer")
+    foreign = planning.binding_to_api(planning.resolve(d, None)[(planning.CRB, "", name)])
+    foreign["metadata"]["labels"] = {}
+    c = MemoryCluster([foreign])
+    with pytest.raises(observe.PreflightError, match="1 binding name is in the way"):
+        enforce.run(d, opts, c)
+    assert "create" not in c.calls
+
+
+# ---------------------------------------------------------------------------- validate
+
+
+def test_drift_items_say_what_the_enforcer_would_do():
+    d = decl({"persona": "user", "users": ["alice"], "name": "team"},
+             {"persona": "viewer", "users": ["alice", "bob"]})
+    before = planning.resolve(decl({"persona": "viewer", "users": ["alice"], "name": "team"},
+                                   {"persona": "viewer", "users": ["alice"]},
+                                   {"persona": "viewer", "users": ["alice"], "namespaces": ["team-a"]}),
+                              {"team-a": {}})
+    c = MemoryCluster([owned_api(b) for b in before.values()])
+    items = validate.drift_items(plan_for(c, d, purge=True))
+    by_name = {(i["kind"], i["name"]): i for i in items}
+    assert by_name[(planning.CRB, "team")]["action"] == "replace"
+    assert "roleRef differs" in by_name[(planning.CRB, "team")]["problem"]
+    assert by_name[(planning.CRB, "vmo-rbac-spectro-vm-viewer")] == {
+        "kind": planning.CRB, "name": "vmo-rbac-spectro-vm-viewer", "problem": "subjects: add User bob",
+        "fix": "vmo_role_binding would update it", "action": "update"}
+    assert by_name[(planning.RB, "vmo-rbac-spectro-vm-viewer")]["problem"] == "no longer declared (purge)"
+    assert not [i for i in items if i["name"].endswith("-transition")]
+    assert len(items) == 3
+
+
+def test_role_checks_and_summary_counts():
+    d = decl({"persona": "viewer", "users": ["alice"]}, {"cluster_role": "gone", "users": ["bob"]})
+    want = planning.resolve(d, None)
+    seen = observe.RolesSeen({"spectro-vm-viewer": {"rules": []}}, set(), [("ClusterRole", "", "gone")])
+    roles = validate.role_checks(d, seen, observe.referenced_roles(d, want))
+    assert [(r["name"], r["present"], r["reference"]) for r in roles] == [
+        ("gone", False, None), ("spectro-vm-viewer", True, "differs")]
+    rows = [{"ok": True}, {"ok": False}, {"ok": None}]
+    drift = [{"action": "delete"}, {"action": "create"}]
+    out = validate.summarize(MemoryCluster(), want, roles, drift, rows, True)
+    # checks: 2 roles + (2 bindings + 1 delete) + 2 checked rows; failed: 1 role + 2 drift + 1 row
+    assert out["summary"]["checks"] == 7 and out["summary"]["failed"] == 4 and out["summary"]["unchecked"] == 1
+    assert out["summary"]["subjects"] == 2 and out["passed"] is False
+    out = validate.summarize(MemoryCluster(), want, roles[1:], [], rows[:1], False)
+    assert out["passed"] is True and out["summary"]["checks"] == 2

@@ -1,0 +1,148 @@
+"""How a module runs (module_utils/module_runner.py): the declaration is parsed once per run, and every
+failure maps to fail_json in one place (the field of a bad input, the HTTP status, the writes made).
+
+The modules' main() runs in-process here with a fake cluster (reads only, or failing on demand);
+the real control plane runs them through ansible-playbook in tests/integration.
+"""
+
+import json
+from contextlib import contextmanager
+from unittest import mock
+
+import pytest
+
+from ansible_collections.vmo.rbac.plugins.module_utils import declaration, module_runner, personas
+from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError
+from ansible_collections.vmo.rbac.plugins.modules import vmo_rbac_validate, vmo_role_binding
+
+
+@contextmanager
+def module_args(args):
+    try:
+        from ansible.module_utils.testing import patch_module_args  # ansible-core >= 2.19
+    except ImportError:  # pragma: no cover - older ansible-core reads the global buffer
+        from ansible.module_utils import basic
+
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()):
+            yield
+        return
+    with patch_module_args(args):
+        yield
+
+
+class FakeCluster:
+    """Reads only: every persona role exists, nothing is bound, namespaces team-a and team-b.
+    ``fail_writes``: the first write answers this HTTP status."""
+
+    fail_writes = None
+
+    def __init__(self, params, component="module", pool_size=4):
+        self.params, self.host, self.requests, self.writes = params, "https://fake:6443", 0, []
+
+    def _read(self, out):
+        self.requests += 1
+        return out
+
+    def list_namespaces(self):
+        return self._read(({"team-a": {}, "team-b": {}}, set()))
+
+    def list_cluster_roles(self, metadata_only=True, label_selector=None):
+        return self._read([{"metadata": {"name": n}, "rules": []} for n in personas.ROLE_SETS["vmo"].values()])
+
+    def list_roles(self, metadata_only=True):
+        return self._read([])
+
+    def list_bindings(self, kind, label_selector=None, metadata_only=False):
+        return self._read([])
+
+    list_cluster_role_bindings = list_role_bindings = lambda self, label_selector=None, metadata_only=False: \
+        self._read([])
+
+    def subject_access_reviews(self, specs, concurrency=16):
+        self.requests += len(specs)
+        return [{"allowed": False} for _ in specs]
+
+    def create_binding(self, body):
+        self.requests += 1
+        if self.fail_writes:
+            raise ApiError("forbidden: may not create rolebindings", self.fail_writes)
+        self.writes.append(body)
+        return {"metadata": {"uid": "u%d" % len(self.writes)}}
+
+
+def run(module, args, fake=FakeCluster):
+    """Run a module's main() in-process: (result, number of declaration parses)."""
+    calls = []
+    real = declaration.parse_declaration
+
+    def counting(*a, **kw):
+        calls.append(a)
+        return real(*a, **kw)
+
+    with module_args(args), mock.patch.object(declaration, "parse_declaration", counting), \
+            mock.patch.object(module_runner, "Cluster", fake), \
+            mock.patch("sys.stdout.write") as out, pytest.raises(SystemExit):
+        module.main()
+    text = "".join(c.args[0] for c in out.call_args_list)
+    return json.loads(text[text.index("{"):]), len(calls)
+
+
+BINDINGS = [{"persona": "viewer", "groups": ["auditors"], "namespace_regex": "^team"},
+            {"persona": "admin", "users": ["alice"]}]
+
+
+@pytest.mark.parametrize("module", [vmo_role_binding, vmo_rbac_validate])
+def test_the_declaration_is_parsed_once_per_run(module):
+    result, parses = run(module, {"bindings": BINDINGS, "_ansible_check_mode": True, "fail_on_drift": False}
+                         if module is vmo_rbac_validate else {"bindings": BINDINGS, "_ansible_check_mode": True})
+    assert not result.get("failed"), result
+    assert parses == 1
+
+
+def test_enforce_in_check_mode_plans_and_writes_nothing():
+    result, _ = run(vmo_role_binding, {"bindings": BINDINGS, "_ansible_check_mode": True})
+    assert result["changed"] and result["summary"]["created"] == 3
+    assert [a["action"] for a in result["actions"]] == ["create"] * 3
+
+
+def test_a_bad_input_fails_before_connecting_naming_the_field():
+    made = []
+
+    class Refuse(FakeCluster):
+        def __init__(self, *a, **kw):
+            made.append(1)
+            super().__init__(*a, **kw)
+
+    result, parses = run(vmo_role_binding, {"bindings": [{"persona": "viewer", "groups": [["g"]]}]}, Refuse)
+    assert result["failed"] and result["field"] == "bindings[0].groups[0]" and result["changed"] is False
+    assert parses == 1 and made == []
+    result, _ = run(vmo_rbac_validate, {"bindings": BINDINGS, "concurrency": 0}, Refuse)
+    assert result["failed"] and result["field"] == "concurrency" and result["passed"] is False
+    assert "between 1 and 256" in result["msg"] and made == []
+
+
+def test_a_failed_write_reports_its_status_and_the_writes_made():
+    class Forbidden(FakeCluster):
+        fail_writes = 403
+
+    result, _ = run(vmo_role_binding, {"bindings": BINDINGS}, Forbidden)
+    assert result["failed"] and result["status"] == 403 and result["changed"] is False
+    assert result["actions"] == []
+    assert "0 of 3 planned writes" in result["msg"] and "fix the permissions" in result["msg"]
+
+
+def test_missing_roles_fail_before_any_write():
+    class NoRoles(FakeCluster):
+        def list_cluster_roles(self, metadata_only=True, label_selector=None):
+            return self._read([])
+
+    result, _ = run(vmo_role_binding, {"bindings": BINDINGS}, NoRoles)
+    assert result["failed"] and "missing roles" in result["msg"] and "Nothing was changed" in result["msg"]
+    assert result["changed"] is False
+
+
+def test_validate_fails_the_task_only_with_fail_on_drift():
+    result, _ = run(vmo_rbac_validate, {"bindings": BINDINGS})
+    assert result["failed"] and result["passed"] is False and "RBAC validation failed" in result["msg"]
+    result, _ = run(vmo_rbac_validate, {"bindings": BINDINGS, "fail_on_drift": False})
+    assert not result.get("failed") and result["passed"] is False

@@ -1,0 +1,101 @@
+"""One source of truth for the options: the argument specs in module_utils.
+
+The declaration's schema lives in declaration.DECLARATION_ARG_SPEC (the other options in
+options.py and connection.py). The ``vmo.rbac.bindings`` doc fragment, the role's
+meta/argument_specs.yml and its defaults are held to it here: a value the role accepts is a
+value the modules accept and the reverse, and ansible-doc documents what the modules take.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.vmo.rbac.plugins.doc_fragments import bindings as bindings_fragment
+from ansible_collections.vmo.rbac.plugins.doc_fragments import connection as connection_fragment
+from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, options
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLE = ROOT / "roles" / "vmo_rbac"
+SPEC = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+
+# role variable -> module option, for every variable that is handed to a module
+DECLARATION = {"vmo_rbac_" + k: k for k in declaration.DECLARATION_ARG_SPEC if k != "bindings"}
+DECLARATION["vmo_rbac_bindings"] = "bindings"
+DECLARATION["vmo_rbac_extra_bindings"] = "bindings"
+VALIDATE = {"vmo_rbac_capabilities": "capabilities", "vmo_rbac_concurrency": "concurrency",
+            "vmo_rbac_fail_on_drift": "fail_on_drift", "vmo_rbac_audit_exclusive": "audit_exclusive",
+            "vmo_rbac_platform_subjects": "platform_subjects"}
+CONNECTION = {"vmo_rbac_" + k: k for k in ("kubeconfig", "context", "host", "api_key", "ca_cert", "client_cert",
+                                           "client_key", "validate_certs", "request_timeout", "api_retries")}
+ROLE_ONLY = {"vmo_rbac_mode", "vmo_rbac_report_dir", "vmo_rbac_report_formats", "vmo_rbac_report_title"}
+
+
+def _comparable(spec: dict) -> dict:
+    """The parts of an option that decide what is accepted: type, elements, choices, required, options."""
+    out = {"type": spec.get("type", "str")}
+    for key in ("elements", "required"):
+        if spec.get(key):
+            out[key] = spec[key]
+    if spec.get("choices"):
+        out["choices"] = sorted(spec["choices"])
+    sub = spec.get("options") or spec.get("suboptions")
+    if sub:
+        out["options"] = {k: _comparable(v) for k, v in sub.items()}
+    return out
+
+
+def _module_spec(option: str) -> dict:
+    for spec in (declaration.DECLARATION_ARG_SPEC, options.VALIDATE_ARG_SPEC, connection.CONNECTION_ARG_SPEC):
+        if option in spec:
+            return spec[option]
+    raise KeyError(option)
+
+
+def test_the_parser_reads_the_schema():
+    assert declaration.ENTRY_KEYS == tuple(declaration.BINDING_OPTIONS)
+    assert declaration.SUBJECT_KEYS == tuple(declaration.SUBJECT_OPTIONS)
+    assert declaration.BINDING_OPTIONS["persona"]["choices"] == list(declaration.personas.PERSONAS)
+
+
+@pytest.mark.parametrize("fragment, spec", [
+    (bindings_fragment, declaration.DECLARATION_ARG_SPEC),
+    (connection_fragment, connection.CONNECTION_ARG_SPEC),
+])
+def test_the_doc_fragment_documents_the_schema(fragment, spec):
+    documented = yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION)["options"]
+    assert set(documented) == set(spec)
+    for name, option in spec.items():
+        assert _comparable(documented[name]) == _comparable(option), name
+        if "default" in option and option["default"] is not None:
+            assert documented[name].get("default") == option["default"], name
+        assert sorted(documented[name].get("aliases", [])) == sorted(option.get("aliases", [])), name
+
+
+def test_every_role_variable_is_specified_and_every_spec_is_a_variable():
+    assert set(SPEC) == set(DECLARATION) | set(VALIDATE) | set(CONNECTION) | ROLE_ONLY
+    # every variable with a default is documented in defaults/main.yml, connection ones are left undefined
+    assert set(DEFAULTS) == set(SPEC) - set(CONNECTION)
+
+
+@pytest.mark.parametrize("variable", sorted(set(DECLARATION) | set(VALIDATE) | set(CONNECTION)))
+def test_role_variable_accepts_what_the_module_option_accepts(variable):
+    option = {**DECLARATION, **VALIDATE, **CONNECTION}[variable]
+    module = _module_spec(option)
+    role = SPEC[variable]
+    assert _comparable(role) == _comparable(module), variable
+    if variable in DEFAULTS and "default" in module:
+        assert DEFAULTS[variable] == module["default"], "%s defaults differ from the module's %s" % (variable, option)
+        assert role.get("default") == module["default"]
+    if module.get("no_log"):
+        assert role.get("no_log") is True, "%s carries a secret: no_log" % variable
+
+
+def test_role_only_variables_match_their_defaults():
+    for variable in ROLE_ONLY:
+        assert SPEC[variable]["default"] == DEFAULTS[variable]
+    assert sorted(SPEC["vmo_rbac_report_formats"]["choices"]) == ["html", "json", "junit", "markdown"]
+    assert SPEC["vmo_rbac_mode"]["choices"] == ["enforce", "validate"]
