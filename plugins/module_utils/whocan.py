@@ -192,7 +192,8 @@ def remedy(finding):
         step = ("remove %s from %s" % (v["subject"], _where(v)) if v["subjects"] > 1 else "delete %s" % _where(v))
         step += " (%s %s)" % (v["role_kind"], v["role_name"])
         if v.get("aggregated_from"):
-            step += ", whose rule comes from ClusterRole %s by aggregation" % ", ".join(v["aggregated_from"])
+            step += ", whose rule comes from ClusterRole %s by aggregation (or remove that role's aggregation " \
+                    "label)" % ", ".join(v["aggregated_from"])
         steps.append(step)
     return remove, "; ".join(steps)
 

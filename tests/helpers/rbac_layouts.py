@@ -270,3 +270,19 @@ def oracle_identity(subject):
     if name.startswith("system:serviceaccounts:"):
         return "system:vmo-rbac:group-probe", ["system:authenticated", "system:serviceaccounts", name]
     return "system:vmo-rbac:group-probe", sorted(["system:authenticated", name])
+
+
+def oracle_populations(subject):
+    """The everyone groups a subject's identity carries, as group subjects (written out
+    independently of holders.populations): whoever is in them holds what they hold."""
+    user, groups = oracle_identity(subject)
+    if subject["kind"] == "Group":
+        groups = [g for g in groups if g != subject["name"]]
+    return [{"kind": "Group", "name": g} for g in groups
+            if g in ("system:authenticated", "system:serviceaccounts") or g.startswith("system:serviceaccounts:")]
+
+
+def label(subject):
+    if subject["kind"] == "ServiceAccount":
+        return "ServiceAccount %s/%s" % (subject["namespace"], subject["name"])
+    return "%s %s" % (subject["kind"], subject["name"])

@@ -209,11 +209,40 @@ VALIDATE_CASES = [
     Case("validate-bad-regex", entry(persona="viewer", groups=["g"], namespace_regex="(?P<x"),
          "bindings[1].namespace_regex"),
     Case("validate-api-retries", {"api_retries": 21}, "api_retries"),
+    # the exclusive audit (who else can)
+    Case("audit-exclusive-not-boolean", {"audit_exclusive": "perhaps"}, "audit_exclusive"),
+    Case("platform-subject-unknown-kind", {"audit_exclusive": True, "platform_subjects": ["Robot r2d2"]},
+         "platform_subjects[0]", ("Robot",)),
+    Case("platform-subject-sa-without-namespace",
+         {"audit_exclusive": True, "platform_subjects": ["Group ok", "ServiceAccount deployer"]},
+         "platform_subjects[1]", ("<namespace>/<name>",)),
+    Case("platform-subject-newline", {"platform_subjects": ["User alice\nGroup system:masters"]},
+         "platform_subjects[0]", ("control character",)),
+]
+
+ACCESS_INFO_MODULE = "vmo.rbac.vmo_rbac_access_info"
+ACCESS_INFO_CASES = [
+    Case("ai-unknown-capability", {"only_capabilities": ["vm.view", "vm.teleport"]}, "only_capabilities[1]",
+         ("vm.teleport",)),
+    Case("ai-namespace-not-dns", {"namespaces": ["Team_A"]}, "namespaces[0]", ("RFC 1123",)),
+    Case("ai-namespace-shell-injection", {"namespaces": ["ok", "a; kubectl delete ns --all"]}, "namespaces[1]"),
+    Case("ai-platform-subject-without-kind", {"platform_subjects": ["system:masters"]}, "platform_subjects[0]"),
+    Case("ai-concurrency-zero", {"concurrency": 0}, "concurrency", ("between 1 and 256",)),
+    Case("ai-new-capability-without-checks", {"capabilities": {"vm.export": {"description": "x"}}},
+         "capabilities.vm.export", ("needs checks",)),
+    Case("ai-check-without-verb", {"capabilities": {"vm.view": {"checks": [{"resource": "virtualmachines"}]}}},
+         "capabilities.vm.view.checks[0].verb"),
+    Case("ai-capabilities-is-a-string", {"capabilities": "vm.view"}, "capabilities"),
+    Case("ai-declaration-option", {"bindings": [VALID]}, "bindings", ("Unsupported parameters",)),
+    Case("ai-api-retries", {"api_retries": 21}, "api_retries"),
+    Case("ai-client-cert-without-key", {"client_key": None}, "client_key", ("together",)),
 ]
 
 
 def _module_args(ident, case, base, owner):
-    args = dict(ident.params, owner=owner, **base)
+    args = dict(ident.params, **base)
+    if owner is not None:  # vmo_rbac_access_info has no declaration, and no owner
+        args["owner"] = owner
     for k, v in case.args.items():
         if v is None:
             args.pop(k, None)
@@ -279,6 +308,12 @@ def validate_batch(cluster, tmp_path_factory):
         OWNER + "-v"))
 
 
+@pytest.fixture(scope="module")
+def access_info_batch(cluster, tmp_path_factory):
+    return _shared(tmp_path_factory, "bad-input-access-info", lambda: _run_batch(
+        cluster, ACCESS_INFO_MODULE, ACCESS_INFO_CASES, {}, tmp_path_factory.mktemp("bad-access-info"), None))
+
+
 def _check(case, res, events):
     assert res.get("failed"), "%s did not fail: %s" % (case.id, {k: v for k, v in res.items() if k != "invocation"})
     msg = res["msg"]
@@ -299,9 +334,9 @@ def _check(case, res, events):
 
 
 def test_catalog_size():
-    assert len(ROLE_BINDING_CASES) + len(VALIDATE_CASES) + len(ROLE_CASES) >= 40
-    assert len({c.id for c in ROLE_BINDING_CASES + VALIDATE_CASES + ROLE_CASES}) == \
-        len(ROLE_BINDING_CASES) + len(VALIDATE_CASES) + len(ROLE_CASES)
+    cases = ROLE_BINDING_CASES + VALIDATE_CASES + ACCESS_INFO_CASES + ROLE_CASES
+    assert len(cases) >= 40
+    assert len({c.id for c in cases}) == len(cases)
 
 
 @pytest.mark.parametrize("case", [c.param() for c in ROLE_BINDING_CASES])
@@ -316,10 +351,23 @@ def test_vmo_rbac_validate_refuses(case, validate_batch):
     _check(case, res, events)
 
 
+@pytest.mark.parametrize("case", [c.param() for c in ACCESS_INFO_CASES])
+def test_vmo_rbac_access_info_refuses(case, access_info_batch):
+    res, events = access_info_batch[case.id]
+    _check(case, res, events)
+
+
 # ----------------------------------------------------------------------------- role variables
 
 ROLE_CASES = [
     # refused by meta/argument_specs.yml, before any task of the role
+    Case("r-audit-exclusive-not-bool", {"vmo_rbac_audit_exclusive": "perhaps"}, "vmo_rbac_audit_exclusive",
+         extra={"argspec": True}),
+    Case("r-platform-subjects-a-string", {"vmo_rbac_platform_subjects": {"Group": "ops"}},
+         "vmo_rbac_platform_subjects", extra={"argspec": True}),
+    # accepted by the argument specification, refused by the preflight step, before enforce
+    Case("r-platform-subject-without-kind", {"vmo_rbac_platform_subjects": ["kube-system/*"]},
+         "platform_subjects[0]"),
     Case("r-bindings-is-a-string", {"vmo_rbac_bindings": "admin"}, "vmo_rbac_bindings", extra={"argspec": True}),
     Case("r-groups-is-a-mapping", {"vmo_rbac_bindings": [{"persona": "viewer", "groups": {"a": 1}}]},
          "groups", extra={"argspec": True}),
