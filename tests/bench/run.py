@@ -10,6 +10,7 @@ Runs, in this order (each on clusters of its own, started and stopped by the ben
 - bench_scaling.py   steady state at 84, 400, 2,000 bindings; draws docs/img/enforce-scaling.png
 - bench_fleet.py     the role over 10 clusters with forks=10 vs one cluster
 - bench_startup.py   one module process: direct credentials (no `kubernetes` import) vs kubeconfig
+- bench_whocan.py    who can at 2,000 bindings and 500 roles: vmo_rbac_access_info vs a kubectl-who-can loop
 
 Each writes reports/bench/<name>.json; this script adds reports/bench/run.json (what ran, how
 long, the load average before and after each). ``--quick`` runs fewer repetitions and measures
@@ -38,6 +39,7 @@ FULL = {
     "scaling": ["bench_scaling.py", "--sizes", "84,400,2000", "--kcore-sizes", "84,400", "--reps", "3"],
     "fleet": ["bench_fleet.py", "--clusters", "10", "--reps", "3"],
     "startup": ["bench_startup.py", "--reps", "7"],
+    "whocan": ["bench_whocan.py", "--reps", "3", "--peer-reps", "1"],
 }
 QUICK = {
     "enforce": ["bench_enforce.py", "--reps", "2", "--kcore-reps", "1"],
@@ -45,6 +47,7 @@ QUICK = {
     "scaling": ["bench_scaling.py", "--sizes", "84,400,2000", "--kcore-sizes", "84", "--reps", "1"],
     "fleet": ["bench_fleet.py", "--clusters", "10", "--reps", "1"],
     "startup": ["bench_startup.py", "--reps", "2"],
+    "whocan": ["bench_whocan.py", "--reps", "1", "--peer-namespaces", "10"],
 }
 
 

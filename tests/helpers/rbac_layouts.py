@@ -29,6 +29,7 @@ RESOURCES = [
     "virtualmachines/stop", "virtualmachines/restart", "virtualmachines/migrate", "virtualmachineclones",
     "virtualmachinesnapshots", "vmtemplates", "namespaces", "nodes", "clusterroles", "pods", "*",
     "*/console", "*/vnc", "*/start", "*/stop", "*/restart", "*/migrate", "virtualmachines/*",
+    "pods/log", "*/log",
 ]
 NAMES = [["vm-a"], ["vm-a", "vm-b"], ["tmpl-1"]]
 
@@ -199,7 +200,7 @@ def aggregate(cluster_roles):
 # ---------------------------------------------------------------- a brute-force authorizer
 
 
-def _rule_allows(rule, verb, group, resource, subresource, name):
+def _rule_allows(rule, verb, group, resource, subresource, name, star_subresource=True):
     if not any(v in ("*", verb) for v in rule.get("verbs") or []):
         return False
     if rule.get("nonResourceURLs") and not rule.get("resources"):
@@ -211,7 +212,8 @@ def _rule_allows(rule, verb, group, resource, subresource, name):
     for r in rule.get("resources") or []:
         if r == "*" or r == combined:
             ok = True
-        elif subresource and len(r) == len(subresource) + 2 and r.startswith("*/") and r.endswith(subresource):
+        elif star_subresource and subresource and len(r) == len(subresource) + 2 and r.startswith("*/") \
+                and r.endswith(subresource):
             ok = True
     if not ok:
         return False
@@ -231,8 +233,10 @@ def _applies(subject, user, groups, binding_namespace):
     return False
 
 
-def brute_force(lists, user, groups, verb, group, resource, subresource="", namespace="", name=""):
-    """What the RBAC authorizer answers, visiting every binding (no index, no cache)."""
+def brute_force(lists, user, groups, verb, group, resource, subresource="", namespace="", name="",
+                star_subresource=True):
+    """What the RBAC authorizer answers, visiting every binding (no index, no cache).
+    ``star_subresource=False``: as if rules had no ``*/subresource`` wildcard (kubectl-who-can's view)."""
     crs = {r["metadata"]["name"]: r for r in lists["cluster_roles"]}
     rs = {(r["metadata"]["namespace"], r["metadata"]["name"]): r for r in lists["roles"]}
     candidates = [(b, "") for b in lists["cluster_role_bindings"]]
@@ -249,7 +253,8 @@ def brute_force(lists, user, groups, verb, group, resource, subresource="", name
             role = rs.get((bns, ref["name"]))
         else:
             role = None
-        if role and any(_rule_allows(r, verb, group, resource, subresource, name) for r in role.get("rules") or []):
+        if role and any(_rule_allows(r, verb, group, resource, subresource, name, star_subresource)
+                        for r in role.get("rules") or []):
             return True
     return False
 
