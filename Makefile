@@ -94,15 +94,20 @@ test: venv controlplane peers collection browser ## everything CI runs: unit, in
 
 .PHONY: test-unit
 test-unit: venv collection ## unit tests (pure logic, no cluster)
-	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter tests/unit/%,$(PYTEST_ARGS)),,tests/unit) $(PYTEST_ARGS)
 
 # Integration tests run in parallel workers (xdist); the pytest controller starts the clusters
 # once (or reuses those of `make cluster-up`) and stops what it started at the end.
 INTEGRATION_WORKERS ?= 3
 
+# PYTEST_ARGS naming test files (tests/integration/test_x.py) runs those files only; without a path,
+# the whole directory. (pytest collects every path it is given: tests/integration next to a file of
+# it would run the whole suite.)
+INTEGRATION_PATHS = $(if $(filter tests/integration/%,$(PYTEST_ARGS)),,tests/integration)
+
 .PHONY: test-integration
 test-integration: venv controlplane peers collection browser ## integration tests against the local control plane
-	$(BIN)/python -m pytest tests/integration -n $(INTEGRATION_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(INTEGRATION_PATHS) -n $(INTEGRATION_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 .PHONY: test-molecule
 test-molecule: venv controlplane collection ## the role's molecule scenario (extensions/molecule/default) against local clusters
