@@ -109,6 +109,11 @@ INTEGRATION_PATHS = $(if $(filter tests/integration/%,$(PYTEST_ARGS)),,tests/int
 test-integration: venv controlplane peers collection browser ## integration tests against the local control plane
 	$(BIN)/python -m pytest $(INTEGRATION_PATHS) -n $(INTEGRATION_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
+.PHONY: test-whocan-soak
+test-whocan-soak: venv controlplane peers collection ## the who-can differential at soak size: 40 layouts, every subject on each (about 20,000 questions)
+	VMO_WHOCAN_LAYOUTS=40 VMO_WHOCAN_EVERY_SUBJECT=1 VMO_WHOCAN_MIN_QUESTIONS=20000 VMO_TEST_CLUSTERS=1 \
+	    $(BIN)/python -m pytest tests/integration/test_whocan_differential.py -n 1 --dist loadgroup -s $(PYTEST_ARGS)
+
 .PHONY: test-molecule
 test-molecule: venv controlplane collection ## the role's molecule scenario (extensions/molecule/default) against local clusters
 	$(BIN)/molecule test -s default

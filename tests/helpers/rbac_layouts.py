@@ -52,6 +52,14 @@ SHAPED = [
     {"apiGroups": ["", RBAC], "resources": ["namespaces", "nodes", "clusterroles"], "verbs": ["create", "update"]},
     {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["delete", "get", "list"],
      "resourceNames": ["vm-a"]},
+    # halves of capabilities, so that subjects hold some only together with a group's binding
+    {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["get", "list"]},
+    {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachineinstances"], "verbs": ["get"]},
+    {"apiGroups": ["spectrocloud.com"], "resources": ["vmtemplates"], "verbs": ["create", "update"]},
+    {"apiGroups": ["spectrocloud.com"], "resources": ["vmtemplates"], "verbs": ["delete"]},
+    # pod logs: a subresource discovery knows, granted exactly or through */log
+    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+    {"apiGroups": [""], "resources": ["*/log"], "verbs": ["get"]},
 ]
 BUILTIN_ROLES = ["view", "edit", "admin", "cluster-admin", "spectro-vm-viewer", "spectro-vm-user",
                  "spectro-vm-power-user", "spectro-vm-admin"]
@@ -62,9 +70,9 @@ AGG_KEY = "vmo-diff.example/agg-%d-%s"
 def subject_pool(prefix, namespaces):
     """The subjects a layout binds: Users, Groups, ServiceAccounts and everyone groups."""
     ns = namespaces
-    pool = [{"kind": "User", "name": "%s-u%d" % (prefix, i)} for i in range(5)]
+    pool = [{"kind": "User", "name": "%s-u%d" % (prefix, i)} for i in range(6)]
     pool += [{"kind": "Group", "name": "%s-g%d" % (prefix, i)} for i in range(3)]
-    pool += [{"kind": "ServiceAccount", "name": "sa%d" % i, "namespace": ns[i % len(ns)]} for i in range(4)]
+    pool += [{"kind": "ServiceAccount", "name": "sa%d" % i, "namespace": ns[i % len(ns)]} for i in range(5)]
     pool += [{"kind": "Group", "name": g} for g in EVERYONE + ["system:serviceaccounts:" + ns[1 % len(ns)]]]
     return pool
 
@@ -84,7 +92,7 @@ def api_subject(s):
 def random_rule(draw, namespaced=False):
     if not namespaced and draw(st.integers(0, 19)) == 0:
         return {"verbs": ["get"], "nonResourceURLs": [draw(st.sampled_from(["/healthz", "/metrics", "*"]))]}
-    if draw(st.integers(0, 2)) == 0:
+    if draw(st.booleans()):
         return copy.deepcopy(draw(st.sampled_from(SHAPED)))
     rule = {
         "apiGroups": draw(st.lists(st.sampled_from(GROUPS), min_size=1, max_size=3, unique=True)),
@@ -127,7 +135,7 @@ def layouts(draw, prefix, namespaces):
     pool = subject_pool(prefix, namespaces)
     cr_names = [r["metadata"]["name"] for r in cluster_roles] + BUILTIN_ROLES + ["%s-missing" % prefix]
     crbs, rbs = [], []
-    for i in range(draw(st.integers(6, 18))):
+    for i in range(draw(st.integers(8, 20))):
         cluster_wide = draw(st.integers(0, 3)) == 0
         chosen = draw(st.lists(st.integers(0, len(pool) - 1), min_size=1, max_size=4, unique=True))
         subjects = []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
 from kubernetes.client.rest import ApiException
@@ -174,9 +175,12 @@ def test_access_info_finds_every_holder_with_4_lists_and_confirming_reviews(audi
 
 # ---------------------------------------------------------------- the exclusive audit
 
-@pytest.fixture
-def declared(audited, uid, owner):
-    """A declaration enforced on the audited cluster: viewers restricted to team1, admins everywhere."""
+@pytest.fixture(scope="module")
+def declared(audited):
+    """A declaration enforced on the audited cluster (once for the tests below, each of which adds a
+    hidden holder of its own): viewers restricted to team1, admins everywhere."""
+    uid = uuid.uuid4().hex[:6]
+    owner = "t-" + uid
     team1 = "team1-" + uid
     audited.namespace(team1)
     decl = {"owner": owner, "bindings": [
@@ -185,7 +189,7 @@ def declared(audited, uid, owner):
     ]}
     me = audited.identity("who-else-" + uid)
     ok(run_module(ENFORCE, dict(me.params, **decl)))
-    yield {"team1": team1, "args": dict(me.params, **decl)}
+    yield {"team1": team1, "args": dict(me.params, **decl), "uid": uid}
     audited.delete_bindings(owner)
     audited.delete_namespace(team1)
 
@@ -200,9 +204,9 @@ def removes(entry):
     return [(r["kind"], r.get("namespace", ""), r["name"]) for r in entry["remove"]]
 
 
-def test_declared_holders_are_not_reported(declared, uid):
+def test_declared_holders_are_not_reported(declared):
     res = audit(declared["args"])
-    mine = [w for w in res["who_else"] if uid in w["subject"]]
+    mine = [w for w in res["who_else"] if declared["uid"] in w["subject"]]
     assert mine == [], mine
     assert res["who_else_summary"]["declared"] >= 2
 
@@ -292,7 +296,7 @@ def test_leaky(audited, declared, objects, uid):
             "delete RoleBinding %s/everyone-admin" % (leaky, leaky)) in res["msg"]
     # the viewers' own answer, as the API server gives it: they may delete VMs there
     assert audited.can("system:vmo-rbac:group-probe", "delete", "virtualmachines", group="kubevirt.io",
-                       namespace=leaky, groups=["team1-viewers-" + uid, "system:authenticated"])
+                       namespace=leaky, groups=["team1-viewers-" + declared["uid"], "system:authenticated"])
 
 
 # ---------------------------------------------------------------------- the role, a fleet
