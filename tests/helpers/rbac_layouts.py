@@ -70,8 +70,8 @@ AGG_KEY = "vmo-diff.example/agg-%d-%s"
 def subject_pool(prefix, namespaces):
     """The subjects a layout binds: Users, Groups, ServiceAccounts and everyone groups."""
     ns = namespaces
-    pool = [{"kind": "User", "name": "%s-u%d" % (prefix, i)} for i in range(6)]
-    pool += [{"kind": "Group", "name": "%s-g%d" % (prefix, i)} for i in range(3)]
+    pool = [{"kind": "User", "name": "%s-u%d" % (prefix, i)} for i in range(8)]
+    pool += [{"kind": "Group", "name": "%s-g%d" % (prefix, i)} for i in range(4)]
     pool += [{"kind": "ServiceAccount", "name": "sa%d" % i, "namespace": ns[i % len(ns)]} for i in range(5)]
     pool += [{"kind": "Group", "name": g} for g in EVERYONE + ["system:serviceaccounts:" + ns[1 % len(ns)]]]
     return pool
@@ -299,3 +299,41 @@ def label(subject):
     if subject["kind"] == "ServiceAccount":
         return "ServiceAccount %s/%s" % (subject["namespace"], subject["name"])
     return "%s %s" % (subject["kind"], subject["name"])
+
+
+def worked_layout(prefix, namespaces):
+    """A fixed layout with one case of each kind of difference with kubectl-who-can that the random
+    layouts find only now and then: holders through membership (a subject's own binding for part
+    of vm.view, an everyone group's for the rest; a ServiceAccount likewise with its namespace's
+    group) and a grant through ``*/log``."""
+    ns0, ns1, ns2 = namespaces[:3]
+
+    def cr(name, rules):
+        return {"apiVersion": RBAC + "/v1", "kind": "ClusterRole",
+                "metadata": {"name": "%s-%s" % (prefix, name), "labels": {}}, "rules": rules}
+
+    def rb(name, ns, role, subject):
+        return {"apiVersion": RBAC + "/v1", "kind": "RoleBinding", "metadata": {"name": "%s-%s" % (prefix, name),
+                                                                              "namespace": ns},
+                "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "%s-%s" % (prefix, role)},
+                "subjects": [api_subject(subject)]}
+
+    alice = {"kind": "User", "name": prefix + "-alice"}
+    bob = {"kind": "User", "name": prefix + "-bob"}
+    robot = {"kind": "ServiceAccount", "name": "robot", "namespace": ns2}
+    everyone = {"kind": "Group", "name": "system:authenticated"}
+    sa_group = {"kind": "Group", "name": "system:serviceaccounts:" + ns2}
+    return {
+        "cluster_roles": [
+            cr("vms", [{"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["get", "list"]}]),
+            cr("vmis", [{"apiGroups": ["kubevirt.io"], "resources": ["virtualmachineinstances"], "verbs": ["get"]}]),
+            cr("logs", [{"apiGroups": [""], "resources": ["*/log"], "verbs": ["get"]}]),
+        ],
+        "roles": [],
+        "cluster_role_bindings": [],
+        "role_bindings": [rb("alice", ns0, "vms", alice), rb("everyone", ns0, "vmis", everyone),
+                          rb("bob", ns1, "logs", bob),
+                          rb("robot", ns2, "vms", robot), rb("robots", ns2, "vmis", sa_group)],
+        "subjects": [alice, bob, robot, everyone, sa_group],
+        "namespaces": list(namespaces),
+    }

@@ -254,8 +254,6 @@ def test_aggregated_role_that_quietly_widened_a_declared_one(audited, objects, u
                 bindings=[{"persona": "user", "groups": ["editors-" + uid], "namespaces": [team]}])
     ok(run_module(ENFORCE, args))
     try:
-        before = audit(args)
-        assert not found(before["who_else"], "template.manage", team, "Group editors-" + uid)
         rule = {"apiGroups": ["spectrocloud.com"], "resources": ["vmtemplates"], "verbs": ["create", "update", "delete"]}
         objects.cluster_role("sneaky-templates-" + uid, [rule],
                              labels={"rbac.authorization.k8s.io/aggregate-to-edit": "true"})
