@@ -175,7 +175,7 @@ def is_declared(declared, finding):
     return bool(finding["namespace"]) and cap in places.get(finding["namespace"], ())
 
 
-def _where(v):
+def _binding(v):
     return "%s %s/%s" % (v["kind"], v["namespace"], v["name"]) if v.get("namespace") else "%s %s" % (v["kind"], v["name"])
 
 
@@ -189,7 +189,7 @@ def remedy(finding):
         if v.get("namespace"):
             item["namespace"] = v["namespace"]
         remove.append(item)
-        step = ("remove %s from %s" % (v["subject"], _where(v)) if v["subjects"] > 1 else "delete %s" % _where(v))
+        step = ("remove %s from %s" % (v["subject"], _binding(v)) if v["subjects"] > 1 else "delete %s" % _binding(v))
         step += " (%s %s)" % (v["role_kind"], v["role_name"])
         if v.get("aggregated_from"):
             step += ", whose rule comes from ClusterRole %s by aggregation (or remove that role's aggregation " \
@@ -232,22 +232,35 @@ def exclusive_audit(result, platform, cluster, desired, matrix, concurrency):
     return result
 
 
-def describe(f):
-    """One line: ``Group system:authenticated (every authenticated user) may vm.delete in namespace
-    leaky (not declared): delete RoleBinding leaky/oops (ClusterRole spectro-vm-admin)``."""
-    who = f["subject"] + (" (%s)" % f["everyone"] if f["everyone"] else "")
+def _where(f):
     if f["scope"] == holders.SCOPE_CLUSTER:
-        where = "at cluster scope"
-    elif f["scope"] == holders.SCOPE_ALL:
-        where = "in every namespace"
-    else:
-        where = "in namespace %s" % f["namespace"]
-    what = f["capability"] + (" (only %s)" % ", ".join(f["resource_names"]) if f["partial"] else "")
-    return "%s may %s %s (not declared): %s" % (who, what, where, f.get("fix") or remedy(f)[1])
+        return "at cluster scope"
+    if f["scope"] == holders.SCOPE_ALL:
+        return "in every namespace"
+    return "in namespace %s" % f["namespace"]
+
+
+def describe(findings):
+    """One line for the findings of one holder at one place with one fix: ``Group system:authenticated
+    (every authenticated user) may vm.view, vm.delete in namespace leaky (not declared): delete
+    RoleBinding leaky/oops (ClusterRole spectro-vm-admin)``."""
+    f = findings[0]
+    who = f["subject"] + (" (%s)" % f["everyone"] if f["everyone"] else "")
+    what = ", ".join(x["capability"] + (" (only %s)" % ", ".join(x["resource_names"]) if x["partial"] else "")
+                     for x in findings)
+    return "%s may %s %s (not declared): %s" % (who, what, _where(f), f.get("fix") or remedy(f)[1])
 
 
 def message_lines(result, limit=8):
-    lines = ["Who else can: %s." % describe(f) for f in result.get("who_else", [])[:limit]]
-    if len(result.get("who_else", [])) > limit:
-        lines.append("... and %d more undeclared holders." % (len(result["who_else"]) - limit))
+    """The who-else findings, one line per holder, place and fix (capabilities together)."""
+    groups, order = {}, []
+    for f in result.get("who_else", []):
+        key = (f["subject"], f["scope"], f["namespace"], f.get("fix") or remedy(f)[1])
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(f)
+    lines = ["Who else can: %s." % describe(groups[k]) for k in order[:limit]]
+    if len(order) > limit:
+        lines.append("... and %d more undeclared holders (see who_else)." % (len(order) - limit))
     return lines
