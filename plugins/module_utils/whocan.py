@@ -168,11 +168,15 @@ def declared_capabilities(desired, matrix):
 
 
 def is_declared(declared, finding):
-    places = declared.get(holders.subject_of(finding)) or {}
+    """Whether the declaration grants the finding's capability there, to the holder or to an everyone
+    group it is in (then its own binding adds nothing the declaration does not give everyone)."""
+    subject = holders.subject_of(finding)
     cap = finding["capability"]
-    if cap in places.get("", ()):
-        return True
-    return bool(finding["namespace"]) and cap in places.get(finding["namespace"], ())
+    for s in [subject] + holders.populations(subject):
+        places = declared.get(s) or {}
+        if cap in places.get("", ()) or (finding["namespace"] and cap in places.get(finding["namespace"], ())):
+            return True
+    return False
 
 
 def _binding(v):

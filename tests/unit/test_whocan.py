@@ -116,6 +116,14 @@ def test_declared_is_what_the_persona_may_in_its_scope():
     assert not whocan.is_declared(declared, finding("someone-else", "vm.view", "team-a"))
 
 
+def test_declared_through_an_everyone_group():
+    everyone = Subject("Group", "system:authenticated", "")
+    declared = whocan.declared_capabilities({1: binding("viewer", "spectro-vm-viewer", "open", everyone)}, MATRIX)
+    assert whocan.is_declared(declared, finding("bob", "vm.view", "open", kind="User"))
+    assert whocan.is_declared(declared, finding("ci", "vm.view", "open", kind="ServiceAccount", ns="x"))
+    assert not whocan.is_declared(declared, finding("bob", "vm.delete", "open", kind="User"))
+
+
 # ---------------------------------------------------------------- remedies, text
 
 
