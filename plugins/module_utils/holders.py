@@ -282,6 +282,8 @@ class RbacIndex(object):
             meta = r.get("metadata") or {}
             self.role_grants[("Role", meta.get("namespace") or "", meta.get("name"))] = \
                 rules_grants(r.get("rules"), self.checks)
+        self._sources = {}       # aggregated ClusterRole -> the ClusterRoles its selectors match
+        self._from = {}          # (aggregated ClusterRole, checks) -> the sources that grant one
         self.binds = []
         self.subjects = set()
         self.by_key = {}        # place -> match key -> [bind index] (only binds that grant something)
@@ -369,19 +371,18 @@ class RbacIndex(object):
         """The ClusterRoles an aggregated ClusterRole selects whose rules grant one of the checks."""
         if not role_key or role_key[0] != "ClusterRole":
             return []
-        role = self.cluster_roles.get(role_key[2]) or {}
-        selectors = (role.get("aggregationRule") or {}).get("clusterRoleSelectors")
-        if not selectors:
-            return []
-        out = []
-        for name, r in sorted(self.cluster_roles.items()):
-            if name == role_key[2]:
-                continue
-            labels = (r.get("metadata") or {}).get("labels") or {}
-            if any(selector_matches(s, labels) for s in selectors) and \
-                    rules_grants(r.get("rules"), checks):
-                out.append(name)
-        return out
+        sources = self._sources.get(role_key[2])
+        if sources is None:
+            role = self.cluster_roles.get(role_key[2]) or {}
+            selectors = (role.get("aggregationRule") or {}).get("clusterRoleSelectors") or []
+            sources = self._sources[role_key[2]] = [
+                name for name, r in sorted(self.cluster_roles.items()) if name != role_key[2] and selectors
+                and any(selector_matches(sel, (r.get("metadata") or {}).get("labels")) for sel in selectors)]
+        key = (role_key[2], tuple(checks))
+        if key not in self._from:
+            self._from[key] = [name for name in sources
+                               if any(c in self.role_grants[("ClusterRole", "", name)] for c in checks)]
+        return list(self._from[key])
 
 
 def _union(*grant_maps):
@@ -519,8 +520,9 @@ class Evaluation(object):
                 "subject": subject_label(matched[0]) if matched else "",
                 "own": principal in b.subjects,
                 "subjects": len(b.subjects),
-                "grants": [check_label(c) for c in granted],
             }
+            if len(granted) < len(checks):
+                entry["grants"] = [check_label(c) for c in granted]
             if b.namespace:
                 entry["namespace"] = b.namespace
             names = sorted(set(n for c in granted if b.grants[c] is not FULL for n in b.grants[c]))

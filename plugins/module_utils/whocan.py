@@ -96,7 +96,9 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
     for f in ev.findings:
         answers = [statuses[where[k]] for k in f.pop("_keys")]
         f["confirmed"] = all(bool(a.get("allowed")) for a in answers)
-        f["reason"] = "; ".join(sorted(set(a.get("reason") or "" for a in answers) - set([""])))
+        if not f["confirmed"]:
+            f["reason"] = "; ".join(sorted(set(a.get("reason") or a.get("evaluationError") or "no RBAC rule "
+                                               "allows it" for a in answers if not a.get("allowed"))))
         f["platform"] = holders.is_platform(f, platform)
         (confirmed if f["confirmed"] else unconfirmed).append(f)
     stats = {

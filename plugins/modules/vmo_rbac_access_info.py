@@ -196,8 +196,8 @@ holders:
         - The bindings through which it holds the capability (at that place or wider), each with C(kind),
           C(namespace), C(name), C(role_kind), C(role_name), C(subject) (the binding subject that applies),
           C(own) (that subject is the holder itself), C(subjects) (how many the binding has), C(grants)
-          (the capability's checks it grants), C(resource_names) and, for an aggregated ClusterRole,
-          C(aggregated_from) (the ClusterRoles whose labels put the rule there).
+          (the capability's checks it grants, when not all of them), C(resource_names) and, for an
+          aggregated ClusterRole, C(aggregated_from) (the ClusterRoles whose labels put the rule there).
       type: list
       elements: dict
     platform:
@@ -206,12 +206,10 @@ holders:
     confirmed:
       description: True (the API server allowed every check of the capability).
       type: bool
-    reason:
-      description: The API server's reason (which binding allowed it).
-      type: str
 unconfirmed:
   description: Findings of the local evaluation the API server did not confirm (the objects changed during
-    the run, or another authorizer decides), same shape as RV(holders). Normally empty.
+    the run, or another authorizer decides), same shape as RV(holders) with C(confirmed=false) and the API
+    server's C(reason). Normally empty.
   returned: always
   type: list
   elements: dict
