@@ -82,35 +82,58 @@ cluster-status: venv ## show the local clusters
 # ------------------------------------------------------------------------ tests
 
 .PHONY: test
-test: venv controlplane peers collection browser ## everything CI runs: unit, integration, molecule, sanity, lint
-	@failed=""; \
-	for step in test-unit test-integration test-molecule sanity lint; do \
+test: venv controlplane peers collection browser java ## everything CI runs: the fast lane (unit, sanity, lint), then the cluster lane
+	@$(MAKE) --no-print-directory test-fast
+	@$(MAKE) --no-print-directory test-cluster
+
+# Each lane runs all of its steps and reports every failure; the fast lane stops `make test` before
+# the cluster lane starts, so a broken unit test or lint error is reported in minutes.
+FAST_STEPS := test-unit sanity lint
+CLUSTER_STEPS := test-integration test-molecule
+
+.PHONY: test-fast
+test-fast: venv collection ## the fast lane: unit tests, ansible-test sanity, ansible-lint (no cluster)
+	@$(call run_lane,fast,$(FAST_STEPS))
+
+.PHONY: test-cluster
+test-cluster: venv controlplane collection browser java ## the cluster lane: integration, molecule
+	@$(call run_lane,cluster,$(CLUSTER_STEPS))
+
+define run_lane
+	failed=""; lane_start=$$(date +%s); \
+	for step in $(2); do \
 	    echo "==> make $$step"; start=$$(date +%s); \
 	    $(MAKE) --no-print-directory $$step || failed="$$failed $$step"; \
 	    echo "<== make $$step: $$(( $$(date +%s) - start ))s"; \
 	done; \
-	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed" >&2; exit 1; fi; \
-	echo "make test: all green"
+	echo "<== $(1) lane: $$(( $$(date +%s) - lane_start ))s"; \
+	if [ -n "$$failed" ]; then echo "make test: $(1) lane FAILED:$$failed" >&2; exit 1; fi; \
+	echo "make test: $(1) lane green"
+endef
+
+# TESTS narrows a layer to files or directories (PYTEST_ARGS adds options, e.g. -k):
+#   make test-integration TESTS=tests/integration/test_safety.py PYTEST_ARGS='-k purge'
+UNIT_TESTS ?= tests/unit
+# A test file given in PYTEST_ARGS (tests/integration/test_x.py) narrows as TESTS does: pytest collects
+# every path it is given, so the whole directory next to it would run the whole suite.
+unless_paths = $(if $(filter $(1)/%,$(PYTEST_ARGS)),,$(2))
+INTEGRATION_TESTS ?= tests/integration
 
 .PHONY: test-unit
-test-unit: venv collection ## unit tests (pure logic, no cluster)
-	$(BIN)/python -m pytest $(if $(filter tests/unit/%,$(PYTEST_ARGS)),,tests/unit) $(PYTEST_ARGS)
+test-unit: venv collection ## unit tests (pure logic, no cluster); TESTS=... narrows, PYTEST_ARGS=... adds
+	$(BIN)/python -m pytest $(or $(TESTS),$(call unless_paths,tests/unit,$(UNIT_TESTS))) $(PYTEST_ARGS)
 
 # Integration tests run in parallel workers (xdist); the pytest controller starts the clusters
 # once (or reuses those of `make cluster-up`) and stops what it started at the end.
 INTEGRATION_WORKERS ?= 3
 
-# PYTEST_ARGS naming test files (tests/integration/test_x.py) runs those files only; without a path,
-# the whole directory. (pytest collects every path it is given: tests/integration next to a file of
-# it would run the whole suite.)
-INTEGRATION_PATHS = $(if $(filter tests/integration/%,$(PYTEST_ARGS)),,tests/integration)
-
 .PHONY: test-integration
-test-integration: venv controlplane peers collection browser ## integration tests against the local control plane
-	$(BIN)/python -m pytest $(INTEGRATION_PATHS) -n $(INTEGRATION_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+test-integration: venv controlplane peers collection browser java ## integration tests against the local control plane; TESTS=... narrows
+	$(BIN)/python -m pytest $(or $(TESTS),$(call unless_paths,tests/integration,$(INTEGRATION_TESTS))) \
+	    -n $(INTEGRATION_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 .PHONY: test-whocan-soak
-test-whocan-soak: venv controlplane peers collection ## the who-can differential at soak size: 40 layouts, every subject on each (about 20,000 questions)
+test-whocan-soak: venv controlplane peers collection ## the who-can differential at soak size: 40 layouts, every subject on each (about 25,000 questions)
 	VMO_WHOCAN_LAYOUTS=40 VMO_WHOCAN_EVERY_SUBJECT=1 VMO_WHOCAN_MIN_QUESTIONS=20000 VMO_TEST_CLUSTERS=1 \
 	    $(BIN)/python -m pytest tests/integration/test_whocan_differential.py -n 1 --dist loadgroup -s $(PYTEST_ARGS)
 
@@ -121,6 +144,10 @@ test-molecule: venv controlplane collection ## the role's molecule scenario (ext
 .PHONY: browser
 browser: ## install Debian's chromium and chromium-driver for the HTML report's browser test (needs root or sudo)
 	@tests/tools/ensure_chromium.sh
+
+.PHONY: java
+java: venv ## check that ansible-rulebook finds a Java 17+ runtime (EDA tests); installs Debian's openjdk-17-jre-headless if not
+	@tests/tools/ensure_java.sh $(BIN)/ansible-rulebook
 
 .PHONY: generated
 generated: venv collection ## regenerate files derived from plugins/module_utils/personas.py
@@ -145,7 +172,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed tests/requirements-bench.txt tests/
 	@touch $@
 
 .PHONY: bench
-bench: venv controlplane peers collection $(VENV)/.bench-installed ## benchmarks vs kubernetes.core and kubectl into reports/bench (docs/performance.md); BENCH_ARGS=--only=enforce or --quick
+bench: venv controlplane peers collection java $(VENV)/.bench-installed ## benchmarks vs kubernetes.core and kubectl into reports/bench (docs/performance.md); BENCH_ARGS=--only=enforce or --quick
 	$(BIN)/python tests/bench/run.py $(BENCH_ARGS)
 
 # ------------------------------------------------------------------------ build

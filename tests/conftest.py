@@ -26,9 +26,12 @@ sys.path.insert(0, str(COLLECTIONS))
 sys.path.insert(0, str(ROOT))
 
 from tests.controlplane import controlplane as cp  # noqa: E402
-from tests.helpers.kube import KUBEVIRT_CRDS, KUBEVIRT_ROLES, REFERENCE_ROLES, TestCluster  # noqa: E402
+from tests.helpers.kube import CONSOLE_ROLE, KUBEVIRT_CRDS, KUBEVIRT_ROLES, REFERENCE_ROLES, TestCluster  # noqa: E402
 
 CLUSTER_COUNT = int(os.environ.get("VMO_TEST_CLUSTERS", "3"))
+
+# The Palette API stand-in's fixtures (palette_standin, palette_spec): tests/helpers/palette_fixtures.py.
+pytest_plugins = ["tests.helpers.palette_fixtures"]
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +89,7 @@ def pytest_sessionstart(session):
         h.apply_manifest(KUBEVIRT_ROLES)
         if c.name != BARE:
             h.apply_manifest(REFERENCE_ROLES)
+            h.apply_manifest(CONSOLE_ROLE)  # as vmo.rbac.vmo_cluster_roles would at day 0
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -103,8 +107,8 @@ def _running(name):
 
 @pytest.fixture(scope="session")
 def clusters(workdir):
-    """All local clusters (vmo-1..N), each with KubeVirt-like CRDs and aggregated roles, and the
-    reference spectro-vm-* roles (as the VMO pack would install them)."""
+    """All local clusters (vmo-1..N), each with KubeVirt-like CRDs and aggregated roles, the
+    reference spectro-vm-* roles (as the VMO pack would install them) and the console role."""
     handles = [TestCluster.from_controlplane(_running(n), workdir) for n in cp.cluster_names(CLUSTER_COUNT)]
     for h in handles:
         h.wait_for_aggregation()

@@ -98,19 +98,34 @@ options:
       namespace_regex:
         description:
           - Restrict the grant to every namespace whose name matches this regular expression (or list
-            of them), Palette style C(/^web-app/) or plain C(^web-app); searched anywhere in the name
-            unless anchored.
+            of them), written as in Palette, C(/^web-app/) or plain C(^web-app); searched anywhere in the
+            name unless anchored.
+          - C(~/regex/) means every namespace whose name does B(not) match, as in Palette (for example
+            C(~/^(kube|cluster|capi|jet|cert\)[-].+/) for every namespace but the system ones).
           - Matched against the namespaces that exist at run time, so a scheduled run picks up new ones.
-          - The syntax is the subset shared with Palette's Go (RE2) expressions, lookarounds, backreferences,
-            atomic groups and possessive quantifiers are refused, and so are repeated groups that themselves
-            repeat (the pattern (a+)+ for example), which could take exponential time to match.
+          - The syntax is RE2's, the syntax of Go's C(regexp) that Palette uses, and it is matched with RE2
+            itself (the C(google-re2) Python package), so a rule means here exactly what it means in
+            Palette, POSIX classes such as C([[:alpha:]]) included, and matching takes linear time
+            whatever the pattern. What RE2 refuses (lookarounds, backreferences) is refused before any
+            request.
+          - Never matches a namespace of O(protected_namespaces).
         type: raw
       namespace_selector:
         description:
           - Restrict the grant to every namespace whose labels match this label selector (or list of
             them), for example V(team=vm) or V(tier in (gold,silver\),!legacy).
-          - Matched at run time, like O(bindings[].namespace_regex).
+          - Matched at run time, like O(bindings[].namespace_regex), and never matches a namespace of
+            O(protected_namespaces).
         type: raw
+      console_access:
+        description:
+          - Also bind the collection's console role C(vmo-rbac-vm-console) (find VMs, open their serial
+            console and VNC display, nothing else) to the same subjects in the same scope.
+          - Palette cautions that the C(spectro-vm-*) roles cover the VM management APIs and that opening
+            a console needs permissions on the host cluster as well; this grants exactly that, where
+            granting C(edit) would also let a user or viewer create and delete VMs.
+          - Defaults to O(console_access). The role must exist (see M(vmo.rbac.vmo_cluster_roles)).
+        type: bool
   role_set:
     description:
       - Which ClusterRoles the personas map to.
@@ -150,8 +165,32 @@ options:
   allow_privileged:
     description:
       - Allow grants that are refused by default, because they hand out the whole cluster or reach
-        everyone, C(cluster-admin) cluster-wide, and any grant to the groups C(system:authenticated),
-        C(system:unauthenticated), C(system:serviceaccounts) or the user C(system:anonymous).
+        many identities at once or the platform's own, C(cluster-admin) cluster-wide, and any grant to
+        a user or group under the reserved C(system:) prefix, among them C(system:authenticated),
+        C(system:unauthenticated), C(system:serviceaccounts), C(system:serviceaccounts:<namespace>)
+        (every ServiceAccount of a namespace), C(system:nodes), C(system:bootstrappers), and the users
+        C(system:anonymous), C(system:node:<name>) and C(system:kube-proxy).
+    type: bool
+    default: false
+  console_access:
+    description:
+      - The default of O(bindings[].console_access) for every grant.
+    type: bool
+    default: false
+  protected_namespaces:
+    description:
+      - Namespaces that O(bindings[].namespace_regex) and O(bindings[].namespace_selector) never match, so
+        that a broad rule such as C(/.*/) never grants a persona inside the cluster's system namespaces.
+      - A namespace named in O(bindings[].namespaces) is still granted.
+      - The results list what each rule skipped.
+    type: list
+    elements: str
+    default: [kube-system, kube-public, kube-node-lease]
+  strict_scopes:
+    description:
+      - Fail, before any write, when a O(bindings[].namespace_regex) or O(bindings[].namespace_selector)
+        matches no namespace. When false, such a grant is a warning (it applies to matching namespaces
+        created later) and M(vmo.rbac.vmo_rbac_validate) reports it as unchecked, never as proven.
     type: bool
     default: false
   purge:
@@ -162,11 +201,26 @@ options:
         that drift is exactly what M(vmo.rbac.vmo_role_binding) would do with the same options.
     type: bool
     default: false
+  allow_empty_purge:
+    description:
+      - With O(purge=true) and nothing declared in O(bindings), every binding of this O(owner) would be
+        deleted. That is refused unless this is V(true), so that an inventory whose variables failed to
+        load, or a misspelled variable name, cannot wipe a cluster's grants.
+    type: bool
+    default: false
   wait_for_roles:
     description:
       - Seconds to wait for missing referenced roles to appear before failing (day-0 runs, when the
         VMO pack may still be installing). V(0) checks once.
       - M(vmo.rbac.vmo_rbac_validate) waits the same way before reporting missing roles.
+    type: int
+    default: 0
+  wait_for_api_server:
+    description:
+      - Seconds to wait for the API server to answer C(/readyz) before the first request (at day 0 a
+        cluster being born refuses connections for minutes). Connection errors and 5xx answers are
+        waited out, rejected credentials fail at once. V(0) does not wait (requests are still retried,
+        see O(api_retries)).
     type: int
     default: 0
 """

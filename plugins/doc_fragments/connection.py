@@ -126,8 +126,12 @@ options:
     default: 5
 notes:
   - The connection options, their aliases and their C(K8S_AUTH_*) environment variables are the
-    ones of M(kubernetes.core.k8s), so C(module_defaults) groups and AWX credentials written for
-    kubernetes.core work unchanged.
+    ones of M(kubernetes.core.k8s), so AWX Kubernetes credentials (which inject C(K8S_AUTH_*)) work
+    unchanged, and connection settings written for kubernetes.core can be reused as they are.
+  - C(module_defaults) for C(group/kubernetes.core.k8s) do not reach vmo.rbac modules (they are not
+    in that group); set them for C(group/vmo.rbac.vmo_rbac) (M(vmo.rbac.vmo_role_binding) and
+    M(vmo.rbac.vmo_rbac_validate)), for example with the same connection dictionary under both
+    groups.
   - Requires the C(kubernetes) Python package on the host that runs the module (usually the
     controller, with C(connection=local)).$
 requirements:

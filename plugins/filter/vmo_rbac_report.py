@@ -24,9 +24,16 @@ description:
     allowed or denied; a violation is red and labelled C(EXCESS) (allowed but expected denied) or
     C(MISSING) (denied but expected allowed); unchecked cells are grey.
   - C(json) gives the results as given plus a C(fleet) summary, with sorted keys.
+  - Every format shows what is not proof or not a failure, as the result says it. The rule sets of
+    C(namespace_regex) and C(namespace_selector) (the results' C(scopes) and
+    C(warnings)) in a per-cluster "Namespace rules" section, with a C(NOT PROVEN) line for each rule set that
+    matched no namespace and a "Not proven" count per cluster and for the fleet. Checks whose expectation is
+    C(optional) read as expected, with their C(note). Drift and failed checks that the enforce step planned
+    under C(--check) (C(pending)) are listed apart as pending, never as failures (JUnit C(skipped)).
+    C(fleet) gains C(unchecked_entries) and C(pending) when the results carry them.
   - The output is deterministic, the same results give byte-identical text, so a report can be committed
     or compared. No timestamp is added unless O(generated_at) is given.
-  - The module and the role render with the same code (C(plugins/module_utils/report.py)).
+  - The role renders its fleet report with this filter; the code is C(plugins/plugin_utils/report/).
 positional: _input, format, title
 options:
   _input:
@@ -130,7 +137,7 @@ try:
 except ImportError:  # pragma: no cover
     from ansible.module_utils._text import to_text
 
-from ansible_collections.vmo.rbac.plugins.module_utils import report
+from ansible_collections.vmo.rbac.plugins.plugin_utils import report
 
 
 def vmo_rbac_report(results, format="markdown", title=None, generated_at=None):  # pylint: disable=redefined-builtin

@@ -15,9 +15,10 @@ Who is asked:
   gives every ServiceAccount.
 Names are the bound names, so OIDC prefixes are checked exactly as the enforcer wrote them.
 
-Where: namespace-restricted grants are asked inside each scoped namespace and in one
-namespace outside the scope, where only cluster-wide grants may allow anything (scope
-leakage); cluster-wide grants are asked across all namespaces (namespace ""), which RBAC
+Where: namespace-restricted grants are asked inside each scoped namespace and outside the
+scope: in one namespace (``default`` if possible) and in every namespace where a RoleBinding
+names the subject or a group the probe carries, where only cluster-wide grants may allow
+anything (scope leakage); cluster-wide grants are asked across all namespaces (namespace ""), which RBAC
 answers from ClusterRoleBindings alone; cluster-scoped capabilities are asked once at
 cluster scope, where only cluster-wide grants count.
 """
@@ -40,6 +41,11 @@ SCOPE_NAMESPACE = "namespace"
 SCOPE_OUTSIDE = "outside"
 
 CAPABILITY_KEYS = ("scope", "description", "checks", "expect", "enabled")
+# An expectation that either answer satisfies (console access through the spectro-vm-* roles).
+OPTIONAL = "optional"
+CONSOLE_HINT = ("console access through the %s role alone is optional (Palette cautions that the spectro-vm-* roles "
+                "may not carry it); set console_access: true on the grant to bind %s in the same scope"
+                % ("persona", personas.CONSOLE_ROLE))
 CHECK_KEYS = ("verb", "group", "resource", "subresource")
 
 Check = namedtuple(
@@ -60,7 +66,8 @@ def build_matrix(role_set, overrides=None, require_expect=True):
     ``expect`` only where expectations are compared: not for vmo_rbac_access_info).
     """
     m = personas.default_matrix(role_set)
-    m["expect_roles"] = {}
+    m["expect_roles"] = {personas.CONSOLE_ROLE: dict(personas.CONSOLE_EXPECTED)}
+    m["optional"] = dict((p, set(["vm.console"])) for p in personas.CONSOLE_OPTIONAL[role_set])
     if overrides is None:
         return m
     if not isinstance(overrides, dict):
@@ -100,6 +107,7 @@ def build_matrix(role_set, overrides=None, require_expect=True):
                     raise SpecError("%s.expect.%s" % (path, who), "expected true or false, got %r" % (allowed,))
                 if who in personas.PERSONAS:
                     m["expect"].setdefault(who, {})[name] = allowed
+                    m["optional"].get(who, set()).discard(name)  # said explicitly: required either way
                 else:
                     m["expect_roles"].setdefault(who, {})[name] = allowed
     return m
@@ -128,11 +136,14 @@ def _parse_checks(path, checks):
 
 
 def expectation(matrix, role_name, persona, capability):
-    """What one grant promises for a capability: True, False, or None (unknown)."""
+    """What one grant promises for a capability: True, False, OPTIONAL (either answer is right) or
+    None (unknown)."""
     by_role = matrix["expect_roles"].get(role_name)
     if by_role is not None and capability in by_role:
         return by_role[capability]
     if persona in matrix["expect"]:
+        if capability in matrix.get("optional", {}).get(persona, ()):
+            return OPTIONAL
         return bool(matrix["expect"][persona].get(capability, False))
     if role_name in personas.LEGACY_DASHBOARD_ROLES:
         return False  # the legacy list roles grant no capability of the matrix
@@ -140,11 +151,13 @@ def expectation(matrix, role_name, persona, capability):
 
 
 def _union(values):
-    """OR over grants: any True wins; unknown (None) beats False."""
+    """OR over grants: any True wins; then unknown (None); then OPTIONAL; False only if all are False."""
     if any(v is True for v in values):
         return True
     if any(v is None for v in values):
         return None
+    if OPTIONAL in values:
+        return OPTIONAL
     return False
 
 
@@ -187,7 +200,8 @@ def outside_namespace(scoped, existing):
 
 def bound_elsewhere(bindings, desired):
     """{Subject: namespaces} where some RoleBinding (any owner, any role) names the subject, or one
-    of the groups its identity carries, outside the subject's declared scope.
+    of the groups its identity carries (``system:authenticated`` and the ServiceAccount groups
+    included), outside the subject's declared scope.
 
     ``bindings`` are RoleBinding dicts from a LIST. These namespaces are probed like the
     outside-scope namespace, so a namespace grant that leaks elsewhere is caught, not only
@@ -201,7 +215,7 @@ def bound_elsewhere(bindings, desired):
         keys = set([(s.kind, s.name, s.namespace)])
         if s.kind != "Group":
             keys.add(("User", user, ""))
-        keys.update(("Group", g, "") for g in groups if g != AUTHENTICATED)
+        keys.update(("Group", g, "") for g in groups)  # system:authenticated too: it reaches the probe
         for k in keys:
             names.setdefault(k, set()).add(s)
     out = {}
@@ -321,12 +335,14 @@ def evaluate(checks, statuses_by_key):
             allowed = bool(status.get("allowed"))
             reason = status.get("reason") or status.get("evaluationError") or (
                 "no RBAC rule allows it" if not allowed else "")
-            row.update(allowed=allowed, ok=allowed == c.expected, reason=reason)
+            row.update(allowed=allowed, ok=c.expected == OPTIONAL or allowed == c.expected, reason=reason)
+            if c.expected == OPTIONAL and not allowed:
+                row["note"] = CONSOLE_HINT
         rows.append(row)
         mkey = (row["subject"], c.namespace if c.scope != SCOPE_CLUSTER else "", c.scope)
         if mkey not in cells:
             cells[mkey] = {"subject": row["subject"], "personas": list(c.personas),
-                           "scope": _scope_label(c), "scope_kind": c.scope,
+                           "scope": scope_label(c.scope, c.namespace), "scope_kind": c.scope,
                            "cells": {}, "allowed": {}, "expected": {}}
             order.append(mkey)
         entry = cells[mkey]
@@ -340,14 +356,16 @@ def evaluate(checks, statuses_by_key):
     return rows, [cells[k] for k in order]
 
 
-def _scope_label(c):
-    if c.scope == SCOPE_CLUSTER:
+def scope_label(scope, namespace):
+    """How a scope reads in the matrix and in every report: ``(cluster)``, ``(all namespaces)``,
+    ``default (outside scope)``, ``team-a``."""
+    if scope == SCOPE_CLUSTER:
         return "(cluster)"
-    if c.scope == SCOPE_ALL:
+    if scope == SCOPE_ALL:
         return "(all namespaces)"
-    if c.scope == SCOPE_OUTSIDE:
-        return "%s (outside scope)" % c.namespace
-    return c.namespace
+    if scope == SCOPE_OUTSIDE:
+        return "%s (outside scope)" % namespace
+    return namespace
 
 
 def _where(row):

@@ -31,8 +31,7 @@ __metaclass__ = type
 
 import json
 import os
-import re
-import time
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 try:
@@ -43,15 +42,16 @@ except ImportError:  # pragma: no cover - Python 2 is not supported
 KUBERNETES_IMPORT_ERROR = None
 try:
     import urllib3
-    from urllib3.util.retry import Retry
     from importlib.util import find_spec
 
     if find_spec("kubernetes") is None:
         raise ImportError("No module named 'kubernetes'")
 except ImportError as exc:  # pragma: no cover - reported by the modules
-    urllib3 = Retry = None
+    urllib3 = None
     KUBERNETES_IMPORT_ERROR = exc
 
+from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES, BoundedRetry, scrub
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
 
@@ -60,8 +60,9 @@ def _kubernetes():
 
     Importing it loads every API class and model of the client: about 0.7 to 0.9 s of CPU, most
     of a module run (measured in docs/performance.md). Direct credentials (host plus a token or
-    a client certificate, what AWX's Kubernetes credential injects) need none of it; kubeconfig
-    files, exec and auth-provider plugins and the in-cluster service account go through it.
+    a client certificate, what AWX's Kubernetes credential injects) need none of it, nor do kubeconfig
+    files with static credentials (module_utils/kubeconfig.py); exec and auth-provider plugins, the
+    in-cluster service account and proxies go through it.
     """
     import kubernetes.client  # pylint: disable=import-outside-toplevel
     import kubernetes.config  # pylint: disable=import-outside-toplevel
@@ -73,12 +74,13 @@ RBAC = "/apis/rbac.authorization.k8s.io/v1"
 CRB = "ClusterRoleBinding"
 RB = "RoleBinding"
 JSON = "application/json"
+TEXT = "text/plain"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-# The longest Retry-After honoured, in seconds: a longer one (a misbehaving proxy or API server
-# asking for an hour) is cut to this, so that every retry stays bounded. urllib3 itself would
-# sleep up to 6 hours per attempt (1.26: without any limit).
-RETRY_AFTER_MAX = 10.0
+METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+ESCALATE_HINT = (
+    "Creating or updating a ClusterRole requires holding every permission it grants, or the 'escalate' verb on "
+    "it (files/automation-roles-clusterrole.yaml grants that for the collection's roles only; see docs/security.md)."
+)
 BIND_HINT = (
     "Granting a role requires holding every permission it grants, or the 'bind' verb on that role "
     "(the shipped ClusterRole vmo-rbac-automation has it for the persona roles; see docs/security.md)."
@@ -103,25 +105,7 @@ class ApiError(ClusterError):
         self.details = details or {}
 
 
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
-
-
-def _scrub(text, secrets=()):
-    text = _URL_USERINFO.sub(r"\g<scheme>***@", str(text))
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, "***")
-    return text
-
-
-if Retry is not None:
-    class BoundedRetry(Retry):
-        """urllib3's Retry, honouring Retry-After for at most RETRY_AFTER_MAX seconds."""
-
-        def parse_retry_after(self, retry_after):
-            return min(super(BoundedRetry, self).parse_retry_after(retry_after), RETRY_AFTER_MAX)
-else:  # pragma: no cover - reported by the modules
-    BoundedRetry = None
+_scrub = scrub  # every text that leaves this module goes through it
 
 
 # ----------------------------------------------------------------- configuration
@@ -176,7 +160,20 @@ def build_configuration(params):
     # Direct credentials: host with a token or a client certificate; no kubeconfig is read. Without
     # a proxy they need nothing of the kubernetes package either.
     direct = bool(host and (params.get("api_key") or (params.get("client_cert") and params.get("client_key"))))
-    if direct and not params.get("proxy"):
+    # --- static kubeconfig: a kubeconfig with static credentials is read by module_utils/kubeconfig.py
+    # without importing the kubernetes package (proven equal to the client: tests/unit/test_kubeconfig.py);
+    # exec, auth-provider, in-cluster, proxies and anything not proven go to the official client below.
+    static = None
+    if not direct:
+        try:
+            static, _handed_off_because = static_kubeconfig.read(params)
+        except static_kubeconfig.KubeconfigError as exc:
+            raise ClusterError(exc.message)
+    # --- end of the static kubeconfig
+    if static is not None:
+        cfg = static
+        kubernetes = None
+    elif direct and not params.get("proxy"):
         cfg = DirectConfiguration(host.rstrip("/"))
         kubernetes = None
     else:
@@ -185,7 +182,7 @@ def build_configuration(params):
     kubeconfig = params.get("kubeconfig")
     context = params.get("context")
     try:
-        if direct:
+        if direct or static is not None:
             pass
         elif kubeconfig or context:
             _load_kubeconfig(cfg, kubeconfig, context, params.get("persist_config"))
@@ -195,11 +192,16 @@ def build_configuration(params):
             except kubernetes.config.ConfigException:
                 _load_kubeconfig(cfg, None, None, params.get("persist_config"))
     except (OSError, ValueError, TypeError) as exc:
-        raise ClusterError("cannot load the kubeconfig: %s" % _scrub(exc))
+        raise ClusterError("kubeconfig: cannot load %s: %s" % (_kubeconfig_label(kubeconfig), _scrub(exc)))
     except Exception as exc:  # pylint: disable=broad-exception-caught
+        if _is_yaml_error(exc):
+            raise ClusterError("kubeconfig: %s is not valid YAML (%s)"
+                               % (_kubeconfig_label(kubeconfig), _yaml_problem(exc)))
         if kubernetes is None or not isinstance(exc, kubernetes.config.ConfigException):
             raise
-        raise ClusterError("cannot load the cluster configuration: %s" % _scrub(exc))
+        raise ClusterError("kubeconfig: cannot use %s%s: %s" % (
+            _kubeconfig_label(kubeconfig), " with context %r" % context if context else "",
+            _scrub(static_kubeconfig.redact_entries(exc))))
 
     if host:
         cfg.host = host.rstrip("/")
@@ -229,6 +231,29 @@ def build_configuration(params):
         if value and not os.path.exists(value):
             raise ClusterError("%s: file %s does not exist" % (path_opt, value))
     return cfg
+
+
+def _kubeconfig_label(kubeconfig):
+    if isinstance(kubeconfig, dict):
+        return "the inline kubeconfig"
+    if kubeconfig:
+        return "the file %s" % kubeconfig
+    return "the default kubeconfig (KUBECONFIG or ~/.kube/config)"
+
+
+def _is_yaml_error(exc):
+    try:
+        import yaml  # pylint: disable=import-outside-toplevel
+    except ImportError:  # pragma: no cover - PyYAML is a requirement
+        return False
+    return isinstance(exc, yaml.YAMLError)
+
+
+def _yaml_problem(exc):
+    """Where and what, never the offending text itself (a kubeconfig line may hold a token)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = "line %d, column %d: " % (mark.line + 1, mark.column + 1) if mark is not None else ""
+    return where + (getattr(exc, "problem", None) or "unreadable")
 
 
 def _load_kubeconfig(cfg, kubeconfig, context, persist):
@@ -298,7 +323,7 @@ class Cluster(object):
             respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
         )
         self.retry.backoff_max = 4.0  # urllib3 2.x reads this attribute; 1.26 uses BACKOFF_MAX
-        if isinstance(self.cfg, DirectConfiguration):
+        if isinstance(self.cfg, (DirectConfiguration, static_kubeconfig.StaticConfiguration)):
             self.pool = self.cfg.pool_manager()
             self._client = None
         else:
@@ -321,7 +346,7 @@ class Cluster(object):
         if not token and self.cfg.api_key and self.cfg.api_key.get("BearerToken"):
             token = self.cfg.get_api_key_with_prefix("BearerToken")
         if token:
-            if not token.lower().startswith("bearer "):
+            if not token.lower().startswith(("bearer ", "basic ")):  # a kubeconfig's username/password: Basic
                 token = "Bearer " + token
             headers["Authorization"] = token
             secret = token.split(" ", 1)[1]
@@ -334,7 +359,8 @@ class Cluster(object):
         return headers
 
     def request(self, method, path, query=None, body=None, accept=JSON, what=None):
-        """One API call. Returns the decoded JSON body; raises ApiError / ClusterError.
+        """One API call. Returns the decoded JSON body (the text, for a text/plain answer); raises
+        ApiError / ClusterError.
 
         ``what`` = (verb, resource, namespace, name) for error messages.
         """
@@ -355,6 +381,8 @@ class Cluster(object):
                                % (self.host, method, path.split("?")[0], self.retry.total,
                                   self.timeout.read_timeout, _scrub(reason, self._secrets)))
         if 200 <= resp.status < 300:
+            if accept == TEXT:
+                return resp.data.decode("utf-8", "replace")
             return json.loads(resp.data.decode("utf-8")) if resp.data else {}
         raise self._api_error(method, resp, what or _describe_path(method, path))
 
@@ -378,6 +406,8 @@ class Cluster(object):
                 self.identity(), verb, target, server_msg)
             if resource.endswith("bindings") and verb in ("create", "update", "patch"):
                 msg += " " + BIND_HINT
+            elif resource == "clusterroles" and verb in ("create", "update"):
+                msg += " " + ESCALATE_HINT
         elif resp.status == 409:
             msg = "conflict on %s %s: %s" % (verb, target, server_msg)
         elif resp.status == 404:
@@ -409,6 +439,10 @@ class Cluster(object):
 
     # ----------------------------------------------------------------- reads
 
+    def readyz(self):
+        """GET /readyz: the API server's own readiness (its text answer; raises if not ready)."""
+        return self.request("GET", "/readyz", accept=TEXT, what=("get", "readyz", "", ""))
+
     def _list(self, path, label_selector=None, metadata_only=False, what=None):
         body = self.request("GET", path, query={"labelSelector": label_selector},
                             accept=METADATA_LIST if metadata_only else JSON, what=what)
@@ -416,12 +450,12 @@ class Cluster(object):
 
     def list_cluster_role_bindings(self, label_selector=None, metadata_only=False):
         return self._list(RBAC + "/clusterrolebindings", label_selector, metadata_only=metadata_only,
-                               what=("list", "clusterrolebindings", "", ""))
+                          what=("list", "clusterrolebindings", "", ""))
 
     def list_role_bindings(self, label_selector=None, metadata_only=False):
         """RoleBindings of every namespace."""
         return self._list(RBAC + "/rolebindings", label_selector, metadata_only=metadata_only,
-                               what=("list", "rolebindings", "", ""))
+                          what=("list", "rolebindings", "", ""))
 
     def list_bindings(self, kind, label_selector=None, metadata_only=False):
         if kind == CRB:
@@ -442,11 +476,46 @@ class Cluster(object):
 
     def list_cluster_roles(self, metadata_only=True, label_selector=None):
         return self._list(RBAC + "/clusterroles", label_selector, metadata_only=metadata_only,
-                               what=("list", "clusterroles", "", ""))
+                          what=("list", "clusterroles", "", ""))
 
     def list_roles(self, metadata_only=True):
         """Roles of every namespace."""
         return self._list(RBAC + "/roles", metadata_only=metadata_only, what=("list", "roles", "", ""))
+
+    # --------------------------------------------------------------- watches
+    # For the event source vmo.rbac.cluster_changes (extensions/eda/plugins/event_source/): a
+    # metadata-only LIST page that keeps the list's resourceVersion, and a metadata-only WATCH
+    # streamed as it arrives. The protocol's decisions (resume, bookmarks, 410 -> relist, backoff)
+    # are plugin_utils/watch.py's; nothing here retries a watch.
+
+    WATCHED = {"namespaces": "/api/v1/namespaces", "clusterrolebindings": RBAC + "/clusterrolebindings",
+               "rolebindings": RBAC + "/rolebindings"}
+
+    def list_page(self, resource, query):
+        """One LIST page of a watched resource (``items``, ``metadata.resourceVersion``, ``metadata.continue``)."""
+        return self.request("GET", self.WATCHED[resource], query=query, accept=METADATA_LIST,
+                            what=("list", resource, "", ""))
+
+    def watch(self, resource, query, read_timeout):
+        """Open a WATCH of a watched resource: a WatchResponse, or ApiError (``status`` 410: the
+        resourceVersion is too old) / ClusterError (unreachable)."""
+        url = self.host + self.WATCHED[resource] + "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
+        self.requests += 1
+        try:
+            resp = self.pool.request(
+                "GET", url, headers=self._headers(METADATA_WATCH, False), retries=False, preload_content=False,
+                timeout=urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout))
+        except urllib3.exceptions.HTTPError as exc:
+            raise ClusterError("cannot reach the API server at %s (watch %s): %s"
+                               % (self.host, resource, _scrub(getattr(exc, "reason", None) or exc, self._secrets)))
+        if resp.status != 200:
+            try:
+                resp.read(cache_content=True)
+            except urllib3.exceptions.HTTPError:
+                pass
+            resp.release_conn()
+            raise self._api_error("GET", resp, ("watch", resource, "", ""))
+        return WatchResponse(resp, resource, self.host, self._secrets)
 
     # ---------------------------------------------------------------- writes
 
@@ -483,6 +552,23 @@ class Cluster(object):
         return self.request("DELETE", self._binding_path(kind, namespace, name), body=body,
                             what=self._what("delete", kind, namespace, name))
 
+    def create_cluster_role(self, body):
+        return self.request("POST", RBAC + "/clusterroles", body=body,
+                            what=("create", "clusterroles", "", body["metadata"]["name"]))
+
+    def replace_cluster_role(self, body):
+        """PUT; the body's metadata.resourceVersion makes it fail with 409 if the role changed."""
+        name = body["metadata"]["name"]
+        return self.request("PUT", RBAC + "/clusterroles/" + quote(name, safe=""), body=body,
+                            what=("update", "clusterroles", "", name))
+
+    def delete_cluster_role(self, name, uid=None):
+        body = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        if uid:
+            body["preconditions"] = {"uid": uid}
+        return self.request("DELETE", RBAC + "/clusterroles/" + quote(name, safe=""), body=body,
+                            what=("delete", "clusterroles", "", name))
+
     # -------------------------------------------------------------- reviews
 
     def subject_access_reviews(self, specs, concurrency=16):
@@ -503,6 +589,37 @@ class Cluster(object):
             return [one(s) for s in specs]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(one, specs))
+
+
+class WatchResponse(object):
+    """An open WATCH: its body as chunks of bytes as they arrive; close() from any thread."""
+
+    def __init__(self, resp, resource, host, secrets):
+        self._resp = resp
+        self.resource = resource
+        self.host = host
+        self._secrets = secrets
+
+    def chunks(self, size=65536):
+        try:
+            yield from self._resp.stream(size, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError:
+            raise ClusterError("the watch of %s at %s sent nothing for longer than its read timeout"
+                               % (self.resource, self.host))
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterError("the watch of %s at %s broke: %s" % (self.resource, self.host,
+                                                                    _scrub(exc, self._secrets)))
+
+    def close(self):
+        """End the stream, also when another thread is blocked reading it (its read then fails).
+        The connection is closed, not reused: a watch may leave it in the middle of a chunk."""
+        sock = getattr(getattr(self._resp, "connection", None), "sock", None)
+        for step in (lambda: sock is not None and sock.shutdown(socket.SHUT_RDWR), self._resp.close,
+                     self._resp.release_conn):
+            try:
+                step()
+            except (OSError, ValueError, RuntimeError, urllib3.exceptions.HTTPError):
+                pass
 
 
 def _describe_path(method, path):

@@ -85,13 +85,20 @@ def _leaves(obj):
 
 
 def unmask_kubeconfig_names(no_log_values, params):
-    """``no_log_values`` without the kubeconfig mapping's names, servers and CA data; every
-    credential (and any value of another no_log option) stays in."""
+    """``no_log_values`` without a kubeconfig path, and without the kubeconfig mapping's names,
+    servers and CA data; every credential (and any value of another no_log option) stays in."""
     kubeconfig = params.get("kubeconfig")
+    secret = set()
+    for key, spec in CONNECTION_ARG_SPEC.items():
+        if key != "kubeconfig" and spec.get("no_log"):
+            secret.update(_leaves(params.get(key)))
+    if isinstance(kubeconfig, str):
+        # A path is not a secret: masked, it garbles every message that names it ("file ******** does
+        # not exist"), and every word of a message that happens to contain it.
+        return set(v for v in no_log_values if v != kubeconfig or v in secret)
     if not isinstance(kubeconfig, dict):
         return no_log_values
     public = set(v for v in (kubeconfig.get(k) for k in _KUBECONFIG_PUBLIC[None]) if isinstance(v, str))
-    secret = set()
     for section, inner in _KUBECONFIG_ITEM.items():
         for item in kubeconfig.get(section) or []:
             if not isinstance(item, dict):
@@ -106,9 +113,6 @@ def unmask_kubeconfig_names(no_log_values, params):
                     public.add(value)
                 else:
                     secret.update(_leaves(value))
-    for key, spec in CONNECTION_ARG_SPEC.items():
-        if key != "kubeconfig" and spec.get("no_log"):
-            secret.update(_leaves(params.get(key)))
     secret.update(_leaves({k: v for k, v in (params.get("proxy_headers") or {}).items()
                            if PROXY_HEADERS_SPEC.get(k, {}).get("no_log")}))
     return set(v for v in no_log_values if v not in public or v in secret)

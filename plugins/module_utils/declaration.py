@@ -21,11 +21,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
+import hashlib
 import re
 import unicodedata
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas
+from ansible_collections.vmo.rbac.plugins.module_utils import namespace_regex, personas
 from ansible_collections.vmo.rbac.plugins.module_utils import selector as selectors
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -61,7 +62,9 @@ BINDING_OPTIONS = dict(
     namespaces=dict(type="list", elements="str"),
     namespace_regex=dict(type="raw"),
     namespace_selector=dict(type="raw"),
+    console_access=dict(type="bool"),
 )
+DEFAULT_PROTECTED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"]
 DECLARATION_ARG_SPEC = dict(
     bindings=dict(type="list", elements="dict", default=[], options=BINDING_OPTIONS),
     role_set=dict(type="str", default="vmo", choices=sorted(personas.ROLE_SETS)),
@@ -70,16 +73,20 @@ DECLARATION_ARG_SPEC = dict(
     owner=dict(type="str", default="vmo-rbac"),
     legacy_dashboard_bindings=dict(type="bool", default=False),
     allow_privileged=dict(type="bool", default=False),
+    console_access=dict(type="bool", default=False),
+    protected_namespaces=dict(type="list", elements="str", default=DEFAULT_PROTECTED_NAMESPACES),
+    strict_scopes=dict(type="bool", default=False),
     purge=dict(type="bool", default=False),
+    allow_empty_purge=dict(type="bool", default=False),
     wait_for_roles=dict(type="int", default=0),
+    wait_for_api_server=dict(type="int", default=0),
 )
 ENTRY_KEYS = tuple(BINDING_OPTIONS)
 SUBJECT_KEYS = tuple(SUBJECT_OPTIONS)
 # The declaration's boolean options: Ansible's own conversion decides them (module_runner.py).
-FLAG_OPTIONS = ("legacy_dashboard_bindings", "allow_privileged")
+FLAG_OPTIONS = ("legacy_dashboard_bindings", "allow_privileged", "console_access", "strict_scopes")
 MAX_SUBJECTS_PER_BINDING = 1000
 MAX_SUBJECT_NAME = 512
-MAX_REGEX = 1024
 MAX_PREFIX = 64
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -123,14 +130,15 @@ def subject_label(s):
 # A namespace scope: explicit names, Palette-style regular expressions, label selectors.
 # cluster=True means a cluster-wide ClusterRoleBinding (no namespace scope given).
 Scope = namedtuple("Scope", "cluster namespaces regexes selectors")
-# regexes: tuple of (source text, compiled); selectors: tuple of (source text, requirements)
+# regexes: tuple of namespace_regex.Rule; selectors: tuple of (source text, requirements)
 
-# One entry of ``bindings`` after validation.
-Grant = namedtuple("Grant", "path role_kind role_name persona subjects scope name")
+# One entry of ``bindings`` after validation. console: also bind the console role in the same scope.
+Grant = namedtuple("Grant", "path role_kind role_name persona subjects scope name console")
 
 Declaration = namedtuple(
     "Declaration",
-    "grants role_set owner oidc_user_prefix oidc_group_prefix legacy_dashboard_bindings allow_privileged",
+    "grants role_set owner oidc_user_prefix oidc_group_prefix legacy_dashboard_bindings allow_privileged "
+    "protected_namespaces strict_scopes",
 )
 
 
@@ -229,40 +237,13 @@ def _suggest(key, choices):
 
 
 def parse_regex(path, value):
-    """Palette-style regex: ``/^web-app/`` or ``^web-app``; searched like Go's MatchString."""
+    """A Palette namespace rule (``/re/``, ``re`` or ``~/re/``): namespace_regex.Rule."""
     if not isinstance(value, str) or not value:
         raise SpecError(path, "expected a regular expression (non-empty string), got %s" % _type(value))
-    if len(value) > MAX_REGEX:
-        raise SpecError(path, "regular expression longer than %d characters" % MAX_REGEX)
-    if value.startswith("/") and not (len(value) >= 2 and value.endswith("/")):
-        raise SpecError(path, "%r starts like a Palette-style /regex/ but does not end with '/' (flags such as "
-                              "/i are not supported)" % (value,))
-    source = value[1:-1] if value.startswith("/") else value
-    if not source:
-        raise SpecError(path, "empty regular expression")
-    for construct, what in _NOT_RE2:
-        if construct.search(source):
-            raise SpecError(path, "%r uses %s, which Palette's Go (RE2) regular expressions do not support"
-                            % (value, what))
-    if _NESTED_QUANTIFIER.search(source):
-        raise SpecError(path, "%r repeats a group that itself repeats, which can take exponential time to "
-                              "match; simplify it (for example (ab)+ instead of (a+b*)+)" % (value,))
     try:
-        return source, re.compile(source)
-    except re.error as exc:
-        raise SpecError(path, "invalid regular expression %r: %s" % (value, exc))
-
-
-# Constructs of Python's re that RE2 (Go's regexp, which Palette uses) rejects; refusing them keeps
-# a pattern meaning the same thing here as in Palette, and keeps matching linear-time-ish.
-_NOT_RE2 = (
-    (re.compile(r"\\(?:[1-9]|g<)|\(\?P="), "a backreference"),
-    (re.compile(r"\(\?<?[=!]"), "a lookaround assertion"),
-    (re.compile(r"\(\?>"), "an atomic group"),
-    (re.compile(r"(?<!\\)[*+?}]\+"), "a possessive quantifier"),
-)
-# A quantified group whose body already holds a quantifier: (a+)+, (x*y)*, (a|b+){2,}
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*(?<!\\)[*+}](?:[^()\\]|\\.)*\)[*+{]")
+        return namespace_regex.parse(value)
+    except namespace_regex.RegexError as exc:
+        raise SpecError(path, str(exc))
 
 
 def parse_selector(path, value):
@@ -291,15 +272,10 @@ def _parse_subjects(path, entry, user_prefix, group_prefix, allow_privileged):
             raise SpecError(spath, "%r is a ServiceAccount; write it as service_accounts: [namespace/name]"
                             % name)
         name = _apply_prefix(user_prefix if kind == "User" else group_prefix, name)
-        privileged = personas.PRIVILEGED_USERS if kind == "User" else personas.PRIVILEGED_GROUPS
-        if name in privileged and not allow_privileged:
-            reach = {
-                "system:anonymous": "unauthenticated request",
-                "system:unauthenticated": "unauthenticated request",
-                "system:serviceaccounts": "ServiceAccount in the cluster",
-            }.get(name, "authenticated user")
-            raise SpecError(spath, "granting a role to %s %r reaches every %s; refused unless allow_privileged "
-                                   "is true" % (kind, name, reach))
+        reach = personas.privileged_reach(kind, name)
+        if reach and not allow_privileged:
+            raise SpecError(spath, "granting a role to %s %r reaches %s; refused unless allow_privileged is true"
+                            % (kind, name, reach))
         found.append(Subject(kind, name, ""))
 
     for i, name in enumerate(_str_list(path + ".users", entry.get("users"))):
@@ -383,7 +359,7 @@ def _parse_scope(path, entry):
     return Scope(cluster, tuple(names), tuple(regexes), tuple(sels))
 
 
-def parse_entry(index, entry, role_set, user_prefix, group_prefix, allow_privileged):
+def parse_entry(index, entry, role_set, user_prefix, group_prefix, allow_privileged, console_access=False):
     path = "bindings[%d]" % index
     if not isinstance(entry, dict):
         raise SpecError(path, "expected a mapping (persona/cluster_role/role plus subjects), got %s" % _type(entry))
@@ -434,10 +410,15 @@ def parse_entry(index, entry, role_set, user_prefix, group_prefix, allow_privile
         raise SpecError(path, "%d subjects; at most %d per binding (a Kubernetes object must stay well under "
                               "etcd's 1.5 MiB limit; grant to a group instead)"
                         % (len(unique), MAX_SUBJECTS_PER_BINDING))
-    return Grant(path, role_kind, role_name, persona, unique, scope, name)
+    console = entry.get("console_access")
+    if console is not None and not isinstance(console, bool):
+        raise SpecError(path + ".console_access", "expected true or false, got %s" % _type(console))
+    return Grant(path, role_kind, role_name, persona, unique, scope, name,
+                 console_access if console is None else console)
 
 
-def from_module_args(args, legacy_dashboard_bindings=False, allow_privileged=False):
+def from_module_args(args, legacy_dashboard_bindings=False, allow_privileged=False, console_access=False,
+                     strict_scopes=False):
     """The Declaration of module arguments as the user wrote them (before Ansible converts any
     value: ``users: [[alice]]`` must be refused, not bound as the User ``"['alice']"``).
 
@@ -454,7 +435,9 @@ def from_module_args(args, legacy_dashboard_bindings=False, allow_privileged=Fal
     return parse_declaration(
         bindings, role_set=given("role_set"), owner=given("owner"),
         oidc_user_prefix=given("oidc_user_prefix"), oidc_group_prefix=given("oidc_group_prefix"),
-        legacy_dashboard_bindings=legacy_dashboard_bindings, allow_privileged=allow_privileged)
+        legacy_dashboard_bindings=legacy_dashboard_bindings, allow_privileged=allow_privileged,
+        console_access=console_access, protected_namespaces=given("protected_namespaces"),
+        strict_scopes=strict_scopes)
 
 
 def _without_nulls(entry):
@@ -470,7 +453,8 @@ def _without_nulls(entry):
 
 
 def parse_declaration(bindings, role_set="vmo", owner="vmo-rbac", oidc_user_prefix="", oidc_group_prefix="",
-                      legacy_dashboard_bindings=False, allow_privileged=False):
+                      legacy_dashboard_bindings=False, allow_privileged=False, console_access=False,
+                      protected_namespaces=None, strict_scopes=False):
     """Validate everything the user declared; return a Declaration or raise SpecError."""
     if not isinstance(role_set, str):
         raise SpecError("role_set", "expected a string, got %s" % _type(role_set))
@@ -484,10 +468,19 @@ def parse_declaration(bindings, role_set="vmo", owner="vmo-rbac", oidc_user_pref
         bindings = []
     if not isinstance(bindings, (list, tuple)):
         raise SpecError("bindings", "expected a list of grants, got %s" % _type(bindings))
-    grants = [parse_entry(i, e, role_set, user_prefix, group_prefix, allow_privileged)
+    protected = _parse_protected(DEFAULT_PROTECTED_NAMESPACES if protected_namespaces is None
+                                 else protected_namespaces)
+    grants = [parse_entry(i, e, role_set, user_prefix, group_prefix, allow_privileged, bool(console_access))
               for i, e in enumerate(bindings)]
     return Declaration(tuple(grants), role_set, owner, user_prefix, group_prefix,
-                       bool(legacy_dashboard_bindings), bool(allow_privileged))
+                       bool(legacy_dashboard_bindings), bool(allow_privileged), protected, bool(strict_scopes))
+
+
+def _parse_protected(value):
+    names = _str_list("protected_namespaces", value)
+    for i, ns in enumerate(names):
+        _check_dns_label("protected_namespaces[%d]" % i, ns, "namespace")
+    return frozenset(names)
 
 
 # ---------------------------------------------------------------------------- names
@@ -510,6 +503,15 @@ def binding_name(owner, role_kind, role_name, override=None):
     return (owner + "-" + middle + _slug(role_name))[:253].rstrip("-.")
 
 
+TRANSITION_SUFFIX = "-transition"
+
+
 def transition_name(name):
-    """The name of the short-lived binding that bridges an in-place roleRef change."""
-    return (name[:240].rstrip("-.") + "-transition")
+    """The name of the short-lived binding that bridges an in-place roleRef change: ``<name>-transition``.
+
+    A name too long for the suffix is cut and keeps a digest of the whole name, so that two long
+    names that share their first 230 characters never share a transition binding."""
+    if len(name) + len(TRANSITION_SUFFIX) <= 253:
+        return name + TRANSITION_SUFFIX
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
+    return name[:230].rstrip("-.") + "-" + digest + TRANSITION_SUFFIX

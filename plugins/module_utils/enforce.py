@@ -52,9 +52,15 @@ def diff_entries(actions):
 
 
 def run(decl, opts, cluster, check_mode=False, diff=False):
-    """Make the cluster hold exactly the declared bindings. Returns the module result."""
+    """Make the cluster hold exactly the declared bindings. Returns the module result. With
+    ``backend: palette`` the bindings are written into the cluster's Palette RBAC settings
+    instead (palette_backend.py)."""
+    if opts.backend == "palette":
+        from ansible_collections.vmo.rbac.plugins.module_utils import palette_backend
+
+        return palette_backend.enforce(decl, opts, cluster, check_mode=check_mode, diff=diff)
     obs = observe_plan(decl, cluster, mode=opts.state, purge=opts.purge, check_roles=opts.require_roles,
-                       wait_for_roles=opts.wait_for_roles)
+                       wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server)
     if obs.roles.missing:
         raise PreflightError(missing_roles_message(decl, obs.roles.missing, opts.wait_for_roles)
                              + " Nothing was changed.")
@@ -69,7 +75,8 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
         "summary": planning.summarize(obs.plan),
         "bindings": [planning.binding_summary(b) for _k, b in sorted(obs.desired.items())]
         if opts.state == "present" else [],
-        "warnings": list(obs.plan.warnings),
+        "scopes": [planning.scope_to_dict(m) for m in obs.scopes],
+        "warnings": list(obs.plan.warnings) + planning.scope_warnings(obs.scopes),
     }
     if diff:
         result["diff"] = diff_entries(obs.plan.actions)

@@ -31,6 +31,26 @@ from ansible_collections.vmo.rbac.plugins.module_utils.cluster import KUBERNETES
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
 from ansible_collections.vmo.rbac.plugins.module_utils.enforce import PartialApplyError
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import PreflightError
+from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteError
+from ansible_collections.vmo.rbac.plugins.module_utils.palette_backend import WaitError
+
+
+class LazyCluster(object):
+    """A Cluster made on first use: a flow that never talks to the API server (the palette backend
+    with a cluster-wide declaration) needs no Kubernetes connection configured at all."""
+
+    def __init__(self, make):
+        self._make = make
+        self._cluster = None
+
+    @property
+    def requests(self):
+        return self._cluster.requests if self._cluster is not None else 0
+
+    def __getattr__(self, name):
+        if self._cluster is None:
+            self._cluster = self._make()
+        return getattr(self._cluster, name)
 
 
 def permissive_spec(argument_spec):
@@ -58,9 +78,27 @@ def _flags(raw):
     return out
 
 
-def start_module(argument_spec, failure):
+def _check_library(module):
+    if KUBERNETES_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
+    module.no_log_values = connection.unmask_kubeconfig_names(module.no_log_values, module.params)
+
+
+def start_module(argument_spec, failure, parse=None):
     """(module, Declaration, Options) of a vmo.rbac module whose input passed every check that
-    needs no cluster; otherwise fail_json (with ``failure``'s extra keys) naming the field."""
+    needs no cluster; otherwise fail_json (with ``failure``'s extra keys) naming the field.
+
+    ``parse``: for a module without a declaration, its options parser (params -> options); the
+    Declaration is then None."""
+    if parse is not None:
+        module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+        _check_library(module)
+        try:
+            options.check_limits(module.params)
+            options.check_connection(module.params)
+            return module, None, parse(module.params)
+        except SpecError as exc:
+            module.fail_json(msg=str(exc), field=exc.path, **failure)
     raw = _load_params()
     raw = raw if isinstance(raw, dict) else {}
     flags = _flags(raw)
@@ -74,25 +112,23 @@ def start_module(argument_spec, failure):
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if decl is None:  # pragma: no cover - AnsibleModule has refused the boolean already
         module.fail_json(msg="a boolean option could not be read", **failure)
-    if KUBERNETES_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
-    module.no_log_values = connection.unmask_kubeconfig_names(module.no_log_values, module.params)
+    _check_library(module)
     try:
-        opts = options.parse(module.params, decl.role_set)
+        opts = options.parse(module.params, decl)
     except SpecError as exc:
         module.fail_json(msg=str(exc), field=exc.path, **failure)
     return module, decl, opts
 
 
-def run_module(argument_spec, flow, component, failure, pool_size=4):
+def run_module(argument_spec, flow, component, failure, parse=None):
     """Start the module, connect, run ``flow(decl, opts, cluster, check_mode, diff)`` and exit.
 
     The flow returns the module result; its ``warnings`` are shown as Ansible warnings and a
-    true ``failed`` fails the task with the whole result."""
-    module, decl, opts = start_module(argument_spec, failure)
+    true ``failed`` fails the task with the whole result. ``parse``: see start_module."""
+    module, decl, opts = start_module(argument_spec, failure, parse)
+    params = connection.connection_params(module.params)
+    cluster = LazyCluster(lambda: Cluster(params, component=component, pool_size=opts.concurrency))
     try:
-        cluster = Cluster(connection.connection_params(module.params), component=component,
-                          pool_size=max(pool_size, opts.concurrency))
         result = flow(decl, opts, cluster, check_mode=module.check_mode, diff=module._diff)
     except SpecError as exc:
         module.fail_json(msg=str(exc), field=exc.path, **failure)
@@ -103,33 +139,12 @@ def run_module(argument_spec, flow, component, failure, pool_size=4):
                                                  status=exc.status))
     except ClusterError as exc:
         module.fail_json(msg=exc.message, status=exc.status, **failure)
+    except PaletteError as exc:
+        module.fail_json(msg=exc.message, status=exc.status, **failure)
+    except WaitError as exc:
+        module.fail_json(msg=exc.message, **dict(failure, **exc.result))
     for warning in result.pop("warnings", []):
         module.warn(warning)
     if result.pop("failed", False):
         module.fail_json(**result)
-    module.exit_json(**result)
-
-
-def run_info_module(argument_spec, parse, flow, component, failure):
-    """Run a read-only module that has no declaration (vmo_rbac_access_info): AnsibleModule, the
-    kubernetes library, ``parse(params)`` (its typed options; a SpecError names the field, before
-    any request), then ``flow(opts, cluster)``, mapping failures as ``run_module`` does."""
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if KUBERNETES_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
-    module.no_log_values = connection.unmask_kubeconfig_names(module.no_log_values, module.params)
-    try:
-        opts = parse(module.params)
-    except SpecError as exc:
-        module.fail_json(msg=str(exc), field=exc.path, **failure)
-    try:
-        cluster = Cluster(connection.connection_params(module.params), component=component,
-                          pool_size=max(4, opts.concurrency))
-        result = flow(opts, cluster)
-    except SpecError as exc:
-        module.fail_json(msg=str(exc), field=exc.path, **failure)
-    except ClusterError as exc:
-        module.fail_json(msg=exc.message, status=exc.status, **failure)
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
     module.exit_json(**result)

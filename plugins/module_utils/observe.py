@@ -18,9 +18,10 @@ import time
 from collections import namedtuple
 
 from ansible_collections.vmo.rbac.plugins.module_utils import personas, planning
+from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, ClusterError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import transition_name
 
-Observation = namedtuple("Observation", "declaration desired state plan roles")
+Observation = namedtuple("Observation", "declaration desired state plan roles scopes")
 
 # What the cluster holds of the roles a declaration references.
 # cluster_roles: {name: ClusterRole dict} of the referenced ones that exist (rules included only
@@ -34,6 +35,24 @@ WAIT_INTERVAL = 2.0
 class PreflightError(Exception):
     """The cluster is not ready for the declaration (missing roles, a foreign object in the way);
     nothing was written."""
+
+
+def wait_for_api_server_ready(cluster, wait, clock=time.monotonic, sleep=time.sleep):
+    """Day 0: a cluster being born refuses connections (or answers 5xx) for a while. Ask /readyz
+    until it answers or ``wait`` seconds have passed; then the last error is the task's. Rejected
+    credentials (401, 403) fail at once: waiting does not mend them."""
+    deadline = clock() + max(0, wait or 0)
+    while True:
+        try:
+            cluster.readyz()
+            return
+        except ApiError as exc:
+            if exc.status in (401, 403) or clock() >= deadline:
+                raise
+        except ClusterError:
+            if clock() >= deadline:
+                raise
+        sleep(min(WAIT_INTERVAL, max(0.1, deadline - clock())))
 
 
 def referenced_roles(decl, desired):
@@ -88,21 +107,30 @@ def missing_roles_message(decl, missing, waited):
     return "missing role%s: %s.%s%s" % ("s" if len(missing) > 1 else "", "; ".join(parts), hint, wait)
 
 
-def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, role_rules=False, wait_for_roles=0):
+def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, role_rules=False, wait_for_roles=0,
+                 wait_for_api_server=0, observe_bindings=True):
     """Read what planning needs and plan. Never writes.
 
+    ``wait_for_api_server``: first wait that long for the API server to be ready (day 0).
     ``check_roles``: also observe the referenced roles (waiting ``wait_for_roles`` seconds for
     missing ones), with their rules when ``role_rules``.
+    ``observe_bindings``: False when the bindings live elsewhere (the palette backend): the
+    cluster's bindings are not read: the state holds the namespaces only, and the plan is None.
     """
+    if wait_for_api_server:
+        wait_for_api_server_ready(cluster, wait_for_api_server)
     namespaces, terminating = (None, set())
     if planning.needs_namespaces(decl):
         namespaces, terminating = cluster.list_namespaces()
-    desired = planning.resolve(decl, namespaces, terminating)
+    desired, scopes = planning.resolve_scopes(decl, namespaces, terminating)
 
     roles = RolesSeen({}, set(), [])
     if check_roles and mode == "present":
         cluster_roles, ns_roles = referenced_roles(decl, desired)
         roles = observe_roles(cluster, cluster_roles, ns_roles, wait_for_roles, with_rules=role_rules)
+
+    if not observe_bindings:
+        return Observation(decl, desired, planning.ClusterState({}, {}, namespaces, terminating), None, roles, scopes)
 
     selector = planning.owner_selector(decl.owner)
     owned = planning.split_observed(cluster.list_cluster_role_bindings(selector), planning.CRB, decl.owner,
@@ -127,4 +155,4 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
             taken.update(planning.split_observed(listed, kind, decl.owner, wanted)[1])
     state = planning.ClusterState(owned, taken, namespaces, terminating)
     the_plan = planning.plan(desired, state, decl.owner, mode=mode, purge=purge)
-    return Observation(decl, desired, state, the_plan, roles)
+    return Observation(decl, desired, state, the_plan, roles, scopes)

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access
+from ansible_collections.vmo.rbac.plugins.module_utils import access, palette_backend
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
 from ansible_collections.vmo.rbac.plugins.module_utils.holders import parse_platform_subjects
 
@@ -30,6 +30,7 @@ VALIDATE_ARG_SPEC = dict(
     fail_on_drift=dict(type="bool", default=True),
     concurrency=dict(type="int", default=16),
     audit_privileged=dict(type="bool", default=False),
+    pending_enforce=dict(type="bool", default=False),
     # who else can (whocan.py): every undeclared holder of a VM capability is a violation
     audit_exclusive=dict(type="bool", default=False),
     platform_subjects=dict(type="list", elements="str", default=[]),
@@ -38,15 +39,17 @@ VALIDATE_ARG_SPEC = dict(
 # option: (lowest, highest, lowest is exclusive, unit); None is no bound.
 LIMITS = {
     "wait_for_roles": (0, None, False, "seconds"),
+    "wait_for_api_server": (0, None, False, "seconds"),
     "concurrency": (1, 256, False, ""),
     "request_timeout": (0, None, True, "seconds"),
     "api_retries": (0, 20, False, ""),
+    "wait": (0, palette_backend.WAIT_MAX, False, "seconds"),
 }
 
 Options = namedtuple(
     "Options",
-    "state purge require_roles wait_for_roles check_bindings check_access matrix fail_on_drift "
-    "concurrency audit_privileged audit_exclusive platform_subjects",
+    "state purge require_roles wait_for_roles wait_for_api_server check_bindings check_access matrix fail_on_drift "
+    "concurrency audit_privileged pending_enforce backend wait palette audit_exclusive platform_subjects",
 )
 
 
@@ -80,22 +83,46 @@ def _get(params, name, spec):
     return spec[name]["default"] if value is None else value
 
 
-def parse(params, role_set):
+def check_purge(params, decl):
+    """purge with nothing declared deletes every binding of the owner: a host whose group_vars did not
+    load, or a misspelled variable, would wipe that cluster's grants. Only with allow_empty_purge."""
+    if params.get("purge") and not decl.grants and not params.get("allow_empty_purge") \
+            and _get(params, "state", ENFORCE_ARG_SPEC) == "present":
+        raise SpecError("bindings", "purge is true and nothing is declared, which would delete every binding of "
+                                    "owner %r; if that is what you want, also set allow_empty_purge: true"
+                        % decl.owner)
+
+
+def parse(params, decl):
     """The typed options of a run (both modules: a module's absent options take their defaults)."""
     check_limits(params)
     check_connection(params)
+    check_purge(params, decl)
+    problem = palette_backend.check_params(params)
+    if problem:
+        raise SpecError(*problem)
+    backend = params.get("backend") or "kubernetes"
+    palette = None
+    if backend == "palette":
+        palette = dict((k, params.get(k)) for k in palette_backend.PALETTE_KEYS)
+        palette.update(request_timeout=params.get("request_timeout"), api_retries=params.get("api_retries"))
     capabilities = params.get("capabilities")
     return Options(
         state=_get(params, "state", ENFORCE_ARG_SPEC),
         purge=bool(params.get("purge")),
         require_roles=_get(params, "require_roles", ENFORCE_ARG_SPEC),
         wait_for_roles=params.get("wait_for_roles") or 0,
+        wait_for_api_server=params.get("wait_for_api_server") or 0,
         check_bindings=_get(params, "check_bindings", VALIDATE_ARG_SPEC),
         check_access=_get(params, "check_access", VALIDATE_ARG_SPEC),
-        matrix=access.build_matrix(role_set, capabilities or None),
+        matrix=access.build_matrix(decl.role_set, capabilities or None),
         fail_on_drift=_get(params, "fail_on_drift", VALIDATE_ARG_SPEC),
         concurrency=_get(params, "concurrency", VALIDATE_ARG_SPEC),
         audit_privileged=bool(params.get("audit_privileged")),
+        pending_enforce=bool(params.get("pending_enforce")),
+        backend=backend,
+        wait=params.get("wait") or 0,
+        palette=palette,
         audit_exclusive=bool(params.get("audit_exclusive")),
         platform_subjects=parse_platform_subjects(params.get("platform_subjects")),
     )

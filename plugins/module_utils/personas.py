@@ -37,11 +37,49 @@ ROLE_SETS = {
 # Older VMO / VM Dashboard releases needed these two cluster-wide bindings for every user.
 LEGACY_DASHBOARD_ROLES = ("spectro-list-namespaces", "spectro-list-vmtemplates")
 
-# Groups that stand for "everyone" (or every ServiceAccount); a grant to them is refused
-# unless allow_privileged is true. system:anonymous is the user behind unauthenticated requests.
+# The least-privilege console role the collection ships (console_access binds it in a grant's scope):
+# Palette's docs caution that the spectro-vm-* roles may not carry console rights on the host cluster.
+CONSOLE_ROLE = "vmo-rbac-vm-console"
+
+# Subjects a grant to which reaches many identities, or identities of the platform itself; refused
+# unless allow_privileged is true. Every name under the reserved "system:" prefix is one of them:
+# the API server and its authenticators assign these names, people and identity providers do not.
 PRIVILEGED_GROUPS = ("system:authenticated", "system:unauthenticated", "system:serviceaccounts")
 PRIVILEGED_USERS = ("system:anonymous",)
 PRIVILEGED_CLUSTER_ROLES = ("cluster-admin",)
+_GROUP_REACH = {
+    "system:authenticated": "every authenticated user",
+    "system:unauthenticated": "every unauthenticated request",
+    "system:serviceaccounts": "every ServiceAccount in the cluster",
+    "system:nodes": "every node (kubelet)",
+    "system:bootstrappers": "every bootstrap token",
+    "system:masters": "the cluster's superusers",
+    "system:monitoring": "the API server's monitoring identities",
+}
+_USER_REACH = {
+    "system:anonymous": "every unauthenticated request",
+    "system:kube-proxy": "the kube-proxy of every node",
+    "system:kube-controller-manager": "the controller manager",
+    "system:kube-scheduler": "the scheduler",
+}
+
+
+def privileged_reach(kind, name):
+    """Whom a grant to this User or Group reaches, when that is many identities or the platform's own
+    (the reason it is refused without allow_privileged); None for an ordinary subject."""
+    if not name.startswith("system:"):
+        return None
+    table = _GROUP_REACH if kind == "Group" else _USER_REACH
+    if name in table:
+        return table[name]
+    if kind == "Group" and name.startswith("system:serviceaccounts:"):
+        return "every ServiceAccount in namespace %r, present and future" % name.split(":", 2)[2]
+    if kind == "Group" and name.startswith("system:bootstrappers:"):
+        return "every bootstrap token of group %r" % name
+    if kind == "User" and name.startswith("system:node:"):
+        return "the kubelet of node %r" % name.split(":", 2)[2]
+    return "an identity the API server itself assigns (names under system: are reserved for Kubernetes)"
+
 
 # --------------------------------------------------------------------------------------
 # Capabilities: what "can do" means in API terms. Each check is
@@ -149,6 +187,15 @@ _KUBERNETES_EXPECTED = {
 }
 
 EXPECTED = {"vmo": _VMO_EXPECTED, "kubernetes": _KUBERNETES_EXPECTED}
+
+# What the console role allows: finding a VM and opening its console, nothing more.
+CONSOLE_EXPECTED = _row(True, True, False, False, False, False, False, False, False, False)
+
+# Console access through the spectro-vm-* roles alone is not required: Palette's "VM User Roles and
+# Permissions" page cautions that those roles cover the VM management APIs, and that the console needs
+# permissions on the host cluster as well. Validation accepts either answer for these personas (and
+# says how to get console access when it is denied); console_access: true makes it required.
+CONSOLE_OPTIONAL = {"vmo": ("admin", "power-user", "user"), "kubernetes": ()}
 
 
 def persona_for_role(role_set, role_name):
@@ -265,6 +312,22 @@ def _cluster_role(name, rules, description):
         },
         "rules": copy.deepcopy(rules),
     }
+
+
+_CONSOLE_RULES = [
+    {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines", "virtualmachineinstances"], "verbs": _READ},
+    {"apiGroups": ["subresources.kubevirt.io"],
+     "resources": ["virtualmachineinstances/console", "virtualmachineinstances/vnc",
+                   "virtualmachineinstances/vnc/screenshot"],
+     "verbs": ["get"]},
+]
+
+
+def console_cluster_role():
+    """The console role: what virtctl console/vnc and the VM dashboard need to find a VM and open its
+    console or VNC display (no power, create, delete or migrate)."""
+    return _cluster_role(CONSOLE_ROLE, _CONSOLE_RULES,
+                         "VM console: find VMs and open their serial console and VNC display; nothing else")
 
 
 def reference_cluster_roles():

@@ -19,7 +19,7 @@ __metaclass__ = type
 
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas
+from ansible_collections.vmo.rbac.plugins.module_utils import namespace_regex, personas
 from ansible_collections.vmo.rbac.plugins.module_utils import selector as selectors
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
     GRANTED_BY_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OUR_ANNOTATIONS, OUR_LABELS, OWNER_LABEL,
@@ -51,6 +51,12 @@ Plan = namedtuple("Plan", "actions conflicts unchanged warnings")
 PHASE_CREATE, PHASE_UPDATE, PHASE_DELETE, PHASE_RECREATE, PHASE_CLEANUP = range(5)
 PERSONA_CUSTOM = "custom"
 PERSONA_LEGACY = "legacy-dashboard"
+PERSONA_CONSOLE = "console"
+
+# What the rules of one grant's scope matched (only grants with namespace_regex or namespace_selector):
+# entry: the grant's path; rules: the rules as written; namespaces: those matched; skipped: protected
+# namespaces the rules would have matched; empty: nothing matched (a warning, an error with strict_scopes).
+ScopeMatch = namedtuple("ScopeMatch", "entry rules namespaces skipped empty")
 
 
 def key_of(obj):
@@ -142,15 +148,45 @@ def needs_namespaces(decl):
 
 
 def resolve(decl, namespaces=None, terminating=()):
-    """Concrete desired bindings ``{key: Binding}`` for the namespaces that exist now.
+    """Concrete desired bindings ``{key: Binding}`` for the namespaces that exist now (see resolve_scopes)."""
+    return resolve_scopes(decl, namespaces, terminating)[0]
+
+
+def _rule_matches(g, namespaces, protected):
+    """{namespace: source} the regex and selector rules of grant ``g`` match, and the protected
+    namespaces they would have matched."""
+    found, skipped = {}, set()
+    for rule in g.scope.regexes:
+        for ns in namespaces:
+            if namespace_regex.matches(rule, ns):
+                if ns in protected:
+                    skipped.add(ns)
+                else:
+                    found.setdefault(ns, "regex:" + rule.source)
+    for source, reqs in g.scope.selectors:
+        for ns, labels in namespaces.items():
+            if selectors.matches(reqs, labels):
+                if ns in protected:
+                    skipped.add(ns)
+                else:
+                    found.setdefault(ns, "selector:" + source)
+    return found, skipped
+
+
+def resolve_scopes(decl, namespaces=None, terminating=()):
+    """(desired bindings ``{key: Binding}``, [ScopeMatch]) for the namespaces that exist now.
+
+    Regular expressions and label selectors never match a protected namespace
+    (``decl.protected_namespaces``); a namespace named in ``namespaces`` still can be.
 
     Raises SpecError for an explicitly named namespace that does not exist (or is being
-    deleted), and for two entries that would produce the same binding name with
-    different roles.
+    deleted), for two entries that would produce the same binding name with different
+    roles, and (``decl.strict_scopes``) for rules that match no namespace.
     """
     terminating = set(terminating or ())
     merged = {}  # key -> dict(role, subjects, personas, sources, paths)
     names = {}  # a grant's binding name is the same in all its namespaces: computed once
+    scopes = []
 
     def add(kind, ns, grant_path, role_kind, role_name, persona, subjects, source, name_override):
         name_key = (role_kind, role_name, name_override)
@@ -176,31 +212,33 @@ def resolve(decl, namespaces=None, terminating=()):
         if grant_path not in slot["paths"]:
             slot["paths"].append(grant_path)
 
+    def grant(g, kind, ns, source):
+        add(kind, ns, g.path, g.role_kind, g.role_name, g.persona, g.subjects, source, g.name)
+        if g.console:
+            add(kind, ns, g.path, "ClusterRole", personas.CONSOLE_ROLE, PERSONA_CONSOLE, g.subjects, source,
+                console_binding_name(decl.owner))
+
     missing = []
     for g in decl.grants:
         if g.scope.cluster:
-            add(CRB, "", g.path, g.role_kind, g.role_name, g.persona, g.subjects, "cluster", g.name)
+            grant(g, CRB, "", "cluster")
             continue
         if namespaces is None:
             raise ValueError("resolve() needs the cluster's namespaces for %s" % g.path)
-        matched = set()
+        sources = {}
         for i, ns in enumerate(g.scope.namespaces):
             if ns not in namespaces or ns in terminating:
                 missing.append(("%s.namespaces[%d]" % (g.path, i), ns, ns in terminating))
-            matched.add(ns)
-        sources = {ns: "namespaces" for ns in g.scope.namespaces}
-        for source, compiled in g.scope.regexes:
-            for ns in namespaces:
-                if compiled.search(ns):
-                    matched.add(ns)
-                    sources.setdefault(ns, "regex:" + source)
-        for source, reqs in g.scope.selectors:
-            for ns, labels in namespaces.items():
-                if selectors.matches(reqs, labels):
-                    matched.add(ns)
-                    sources.setdefault(ns, "selector:" + source)
-        for ns in sorted(matched):
-            add(RB, ns, g.path, g.role_kind, g.role_name, g.persona, g.subjects, sources[ns], g.name)
+            sources.setdefault(ns, "namespaces")
+        if g.scope.regexes or g.scope.selectors:
+            found, skipped = _rule_matches(g, namespaces, decl.protected_namespaces)
+            for ns, source in found.items():
+                sources.setdefault(ns, source)
+            rules = [r.source for r in g.scope.regexes] + [src for src, _reqs in g.scope.selectors]
+            field = g.path + (".namespace_regex" if g.scope.regexes else ".namespace_selector")
+            scopes.append(ScopeMatch(field, rules, sorted(found), sorted(skipped), not found))
+        for ns in sorted(sources):
+            grant(g, RB, ns, sources[ns])
     if missing:
         path, ns, term = missing[0]
         more = ""
@@ -209,6 +247,13 @@ def resolve(decl, namespaces=None, terminating=()):
         raise SpecError(path, "namespace %r %s%s; create it first, or use namespace_regex/namespace_selector "
                               "to match namespaces as they appear"
                         % (ns, "is being deleted" if term else "does not exist", more))
+
+    empty = [m for m in scopes if m.empty]
+    if empty and decl.strict_scopes:
+        m = empty[0]
+        raise SpecError(m.entry, "%s matched no namespace%s; with strict_scopes every rule must match at least "
+                                 "one (create the namespace first, or fix the rule)"
+                        % (", ".join(m.rules), skipped_note(m)))
 
     if decl.legacy_dashboard_bindings and decl.grants:
         everyone = set()
@@ -221,9 +266,9 @@ def resolve(decl, namespaces=None, terminating=()):
     desired = {}
     for key, slot in merged.items():
         kind, ns, name = key
-        named = [p for p in slot["personas"] if p and p != PERSONA_LEGACY]
-        persona = sorted(named)[0] if named else (
-            PERSONA_LEGACY if PERSONA_LEGACY in slot["personas"] else PERSONA_CUSTOM)
+        named = [p for p in slot["personas"] if p and p not in (PERSONA_LEGACY, PERSONA_CONSOLE)]
+        special = [p for p in (PERSONA_CONSOLE, PERSONA_LEGACY) if p in slot["personas"]]
+        persona = sorted(named)[0] if named else (special[0] if special else PERSONA_CUSTOM)
         labels = {
             MANAGED_BY_LABEL: MANAGED_BY_VALUE,
             OWNER_LABEL: decl.owner,
@@ -244,7 +289,28 @@ def resolve(decl, namespaces=None, terminating=()):
                 desired[tkey].sources[0],
                 "the binding name %r is reserved for the transition binding of %s (%s), used when its role "
                 "changes; give one of them another name" % (tkey[2], describe_key(key), desired[key].sources[0]))
-    return desired
+    return desired, scopes
+
+
+def console_binding_name(owner):
+    """The binding of the console role that console_access adds, in the scope of its grant."""
+    return owner + "-vm-console"
+
+
+def skipped_note(m):
+    return " (protected namespaces skipped: %s)" % ", ".join(m.skipped) if m.skipped else ""
+
+
+def scope_warnings(scopes):
+    """One readable warning per rule set that matched no namespace."""
+    return ["%s: %s matched no namespace%s, so this grant gives nothing today (it applies to matching namespaces "
+            "created later; strict_scopes: true makes this an error)" % (m.entry, ", ".join(m.rules), skipped_note(m))
+            for m in scopes if m.empty]
+
+
+def scope_to_dict(m):
+    return {"entry": m.entry, "rules": list(m.rules), "namespaces": list(m.namespaces),
+            "skipped_protected": list(m.skipped), "matched_nothing": m.empty}
 
 
 # ------------------------------------------------------------------------- planning

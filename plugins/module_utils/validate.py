@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning, whocan
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subject_from_api, subject_label
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import missing_roles_message, observe_plan, referenced_roles
 
@@ -125,11 +125,19 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     """Run every requested check against one cluster; returns the module result (never writes,
     so check and diff mode change nothing)."""
     started = time.monotonic()
+    palette = opts.backend == "palette"
     obs = observe_plan(decl, cluster, mode="present", purge=opts.purge, role_rules=True,
-                       wait_for_roles=opts.wait_for_roles)
+                       wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
+                       observe_bindings=not palette)
     roles = role_checks(decl, obs.roles, referenced_roles(decl, obs.desired))
 
-    drift = drift_items(obs.plan) if opts.check_bindings else []
+    palette_requests = None
+    if palette:  # the drift of the cluster's Palette RBAC settings (palette_backend.py)
+        from ansible_collections.vmo.rbac.plugins.module_utils import palette_backend
+
+        drift, palette_requests = palette_backend.drift(decl, opts, obs.desired, cluster)
+    else:
+        drift = drift_items(obs.plan) if opts.check_bindings else []
     rows, matrix_rows = [], []
     if opts.check_access:
         existing = sorted(obs.state.namespaces) if obs.state.namespaces is not None else \
@@ -142,15 +150,21 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         rows, matrix_rows = access.evaluate(checks, by_key)
     privileged = privileged_subjects(cluster) if opts.audit_privileged else []
 
-    result = summarize(cluster, obs.desired, roles, drift, rows, opts.check_bindings)
+    if opts.pending_enforce and obs.plan is not None:
+        mark_pending(obs.plan, drift, rows)
+    result = summarize(cluster, obs.desired, roles, drift, rows, opts.check_bindings, obs.scopes)
     result.update(access=rows, matrix=matrix_rows, capabilities=list(opts.matrix["capabilities"]),
-                  privileged=privileged, roles=roles, drift=drift)
+                  privileged=privileged, roles=roles, drift=drift,
+                  scopes=[planning.scope_to_dict(m) for m in obs.scopes],
+                  warnings=planning.scope_warnings(obs.scopes))
     result["who_else"] = []
     # ---- who else can (issue 12): undeclared holders of VM capabilities, see whocan.py
     if opts.audit_exclusive:
         whocan.exclusive_audit(result, opts.platform_subjects, cluster, obs.desired, opts.matrix, opts.concurrency)
     # ---- end of who else can
     result["summary"]["requests"] = cluster.requests
+    if palette_requests is not None:
+        result["palette_requests"] = palette_requests
     result["summary"]["seconds"] = round(time.monotonic() - started, 3)
     result["msg"] = summary_message(result, decl, obs.roles.missing, opts.wait_for_roles)
     if result["who_else"]:
@@ -159,30 +173,58 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     return result
 
 
-def summarize(cluster, desired, roles, drift, rows, check_bindings):
-    """The verdict and the counts (pure): every role, binding and checked access row is a check."""
-    access_failed = [r for r in rows if r["ok"] is False]
+def mark_pending(the_plan, drift, rows):
+    """The enforce step of this run was a dry run: the drift it planned, and the failed access checks
+    of the subjects whose bindings it would change, are pending (not failures). Anything else still
+    fails: a missing role, a subject the plan does not touch, excess access from elsewhere."""
+    touched = set()
+    for a in the_plan.actions:
+        for b in (a.desired, a.observed):
+            if b is not None:
+                touched.update(subject_label(s) for s in b.subjects)
+    for d in drift:
+        d["pending"] = True
+    for r in rows:
+        if r["ok"] is False and r["subject"] in touched:
+            r["pending"] = True
+
+
+def summarize(cluster, desired, roles, drift, rows, check_bindings, scopes=()):
+    """The verdict and the counts (pure): every role, binding and checked access row is a check.
+
+    A grant whose rules matched no namespace proves nothing: it counts as an unchecked entry (and
+    its warning says so), never as a passed check."""
+    access_failed = [r for r in rows if r["ok"] is False and not r.get("pending")]
+    pending = sum(1 for d in drift if d.get("pending")) + sum(1 for r in rows if r.get("pending"))
     unchecked = sum(1 for r in rows if r["ok"] is None)
     binding_checks = len(desired) + sum(1 for d in drift if d["action"] in ("delete", "conflict"))
     role_failed = [r for r in roles if not r["present"]]
     total = len(roles) + (binding_checks if check_bindings else 0) + len(rows) - unchecked
-    failed = len(role_failed) + len(drift) + len(access_failed)
+    failed = len(role_failed) + sum(1 for d in drift if not d.get("pending")) + len(access_failed)
     return {
         "changed": False,
         "cluster": cluster.params.get("context") or cluster.host,
         "passed": failed == 0,
         "summary": {"checks": total, "passed": total - failed, "failed": failed, "drift": len(drift),
-                    "unchecked": unchecked, "subjects": len(access.grants_by_subject(desired)),
-                    "requests": 0, "seconds": 0.0},
+                    "unchecked": unchecked, "unchecked_entries": sum(1 for m in scopes if m.empty),
+                    "pending": pending,
+                    "subjects": len(access.grants_by_subject(desired)), "requests": 0, "seconds": 0.0},
     }
 
 
 def summary_message(result, decl, missing, waited):
     s = result["summary"]
+    unproven = ""
+    if s.get("unchecked_entries"):
+        unproven = " Not proven: %s." % " ".join(result["warnings"])
+    if result["passed"] and s.get("pending"):
+        return ("RBAC on %s will validate once the planned changes are made: %d checks passed, %d pending on the "
+                "enforce step's plan (check mode).%s" % (result["cluster"], s["checks"] - s["pending"], s["pending"],
+                                                         unproven))
     if result["passed"]:
-        return "RBAC validated on %s: %d checks passed (%d subjects, no drift)%s" % (
+        return "RBAC validated on %s: %d checks passed (%d subjects, no drift)%s.%s" % (
             result["cluster"], s["checks"], s["subjects"],
-            ", %d unchecked" % s["unchecked"] if s["unchecked"] else "")
+            ", %d unchecked" % s["unchecked"] if s["unchecked"] else "", unproven)
     parts = ["RBAC validation failed on %s: %d of %d checks failed, %d drift item(s)." % (
         result["cluster"], s["failed"], s["checks"], s["drift"])]
     if missing:
@@ -197,4 +239,4 @@ def summary_message(result, decl, missing, waited):
         parts.append("Access: %s." % line)
     if len(lines) > 8:
         parts.append("... and %d more." % (len(lines) - 8))
-    return " ".join(parts)
+    return " ".join(parts) + unproven

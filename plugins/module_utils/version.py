@@ -7,4 +7,4 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

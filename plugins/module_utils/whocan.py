@@ -21,7 +21,7 @@ __metaclass__ = type
 import time
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, holders, options
+from ansible_collections.vmo.rbac.plugins.module_utils import access, holders
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, is_dns_label
 
 ACCESS_INFO_ARG_SPEC = dict(
@@ -40,9 +40,8 @@ AccessInfoOptions = namedtuple("AccessInfoOptions", "matrix only namespaces plat
 
 def parse_options(params):
     """vmo_rbac_access_info's options, typed and checked before any request; every error names its
-    field (the limits of concurrency, request_timeout and api_retries are options.py's)."""
-    options.check_limits(params)
-    options.check_connection(params)
+    field (module_runner.start_module checks the limits of concurrency, request_timeout and
+    api_retries and the connection options first, with options.py)."""
     matrix = access.build_matrix("vmo", params.get("capabilities") or None, require_expect=False)
     only = params.get("only_capabilities") or []
     for i, name in enumerate(only):
@@ -123,8 +122,9 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
     return confirmed, unconfirmed, dict(stats, namespaces=ev.namespaces)
 
 
-def access_info(opts, cluster):
-    """vmo_rbac_access_info: every holder of every capability, confirmed by the API server."""
+def access_info(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=unused-argument
+    """vmo_rbac_access_info: every holder of every capability, confirmed by the API server (no
+    declaration: ``decl`` is None; read-only, so check and diff mode change nothing)."""
     started = time.monotonic()
     found, unconfirmed, stats = find_holders(cluster, opts.matrix, opts.only, opts.namespaces, opts.platform,
                                              opts.concurrency)

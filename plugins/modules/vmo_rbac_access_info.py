@@ -250,7 +250,7 @@ msg:
 """
 
 from ansible_collections.vmo.rbac.plugins.module_utils import connection, whocan
-from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_info_module
+from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_module
 
 
 def argument_spec():
@@ -260,8 +260,8 @@ def argument_spec():
 
 
 def main():
-    run_info_module(argument_spec(), whocan.parse_options, whocan.access_info, "vmo_rbac_access_info",
-                    dict(holders=[]))
+    run_module(argument_spec(), whocan.access_info, component="vmo_rbac_access_info", failure=dict(holders=[]),
+               parse=whocan.parse_options)
 
 
 if __name__ == "__main__":

@@ -32,11 +32,18 @@ description:
     applied exactly as the enforcer applies them.
   - Never writes; works in check mode, so scheduled drift jobs can run with C(--check).
   - Render the result as Markdown, JUnit XML, HTML or JSON with the P(vmo.rbac.vmo_rbac_report#filter) filter.
+  - With O(backend=palette) the bindings are checked in the cluster's Palette RBAC settings (the drift is
+    what M(vmo.rbac.vmo_role_binding) with O(backend=palette) would change there), and access is proved
+    on the cluster with SubjectAccessReviews as for the other backend, since Palette's agent names the
+    bindings it creates.
+  - Never writes; works in check mode, so scheduled drift jobs can run with C(--check).
+  - Render the result as Markdown, JUnit XML, HTML or JSON with the P(vmo.rbac.vmo_rbac_report#filter) filter.
 author:
   - vmo.rbac contributors (@vmo-rbac)
 extends_documentation_fragment:
   - vmo.rbac.bindings
   - vmo.rbac.connection
+  - vmo.rbac.palette
 options:
   check_bindings:
     description:
@@ -74,6 +81,15 @@ options:
     description:
       - Also list every subject in the cluster bound to C(cluster-admin) or to a role with wildcard
         rules (information for the report, never a failure).
+    type: bool
+    default: false
+  pending_enforce:
+    description:
+      - Say that the enforce step of this run was a dry run (check mode), as the role does under
+        C(--check). The drift that M(vmo.rbac.vmo_role_binding) has planned, and the failed access checks
+        of the subjects whose bindings it would change, are then reported as pending (C(pending=true))
+        and do not fail the validation. Everything else still does (a missing role, a subject the
+        plan does not touch).
     type: bool
     default: false
   audit_exclusive:
@@ -183,6 +199,10 @@ summary:
     - C(checks) run, C(passed), C(failed), C(drift) items, C(unchecked) access checks (no expectation
       known), C(subjects) checked, C(requests) sent to the API server, and C(seconds) the module took
       from parsing the declaration to the last answer.
+    - C(unchecked_entries), the grants whose O(bindings[].namespace_regex) or
+      O(bindings[].namespace_selector) matched no namespace (nothing proven for them, see RV(warnings)).
+    - C(pending), with O(pending_enforce), the drift items and access checks the enforce step's dry run
+      planned to fix (not counted as failures).
   returned: always
   type: dict
   sample: {checks: 412, passed: 412, failed: 0, drift: 0, unchecked: 0, subjects: 6, requests: 398, seconds: 0.9}
@@ -265,8 +285,11 @@ access:
         V(all-namespaces) (cluster-wide grants) or V(cluster) (cluster-scoped capability).
       type: str
     expected:
-      description: The answer the matrix expects; null when no expectation is known (unchecked).
-      type: bool
+      description:
+        - The answer the matrix expects, V(true) or V(false); null when no expectation is known (unchecked).
+        - V(optional) when either answer is right (console access through the C(spectro-vm-*) persona roles
+          alone, see the personas documentation); RV(access[].note) then says how to get console access.
+      type: raw
     allowed:
       description: The API server's answer.
       type: bool
@@ -276,6 +299,15 @@ access:
     reason:
       description: The API server's reason (which binding allowed it), or why the check was not made.
       type: str
+    note:
+      description: With an V(optional) expectation that was denied, how to get that access.
+      type: str
+      returned: when there is something to say
+    pending:
+      description: With O(pending_enforce), true for a failed check of a subject whose bindings the enforce
+        step's dry run planned to change (not counted as a failure).
+      type: bool
+      returned: with O(pending_enforce), on such checks
 matrix:
   description: Compact subject x scope x capability view, C(ok), C(violation) or C(unchecked) per cell.
   returned: always
@@ -291,6 +323,38 @@ matrix:
       expected: {vm.view: true, vm.delete: false}
 capabilities:
   description: The capability names checked, in matrix order.
+  returned: always
+  type: list
+  elements: str
+scopes:
+  description: One entry per grant with O(bindings[].namespace_regex) or O(bindings[].namespace_selector) rules.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    entry:
+      description: The field of the rules, for example C(bindings[3].namespace_regex).
+      type: str
+    rules:
+      description: The rules as matched (a negated regular expression as C(~/.../)).
+      type: list
+      elements: str
+    namespaces:
+      description: The namespaces the rules matched.
+      type: list
+      elements: str
+    skipped_protected:
+      description: The protected namespaces the rules would have matched (O(protected_namespaces)).
+      type: list
+      elements: str
+    matched_nothing:
+      description: True when the rules matched no namespace (the grant is unchecked, not proven).
+      type: bool
+  sample:
+    - {entry: "bindings[2].namespace_regex", rules: ["/.*/"], namespaces: [team-a, web-app-1],
+       skipped_protected: [kube-node-lease, kube-public, kube-system], matched_nothing: false}
+warnings:
+  description: One line per grant whose rules matched no namespace (shown as Ansible warnings too).
   returned: always
   type: list
   elements: str
@@ -345,9 +409,14 @@ msg:
   description: A readable summary (the failure message when O(fail_on_drift) fails the task).
   returned: always
   type: str
+palette_requests:
+  description: With O(backend=palette), how many requests the module sent to Palette.
+  returned: with O(backend=palette)
+  type: int
+  sample: 1
 """
 
-from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, options, validate
+from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, options, palette_backend, validate
 from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_module
 
 
@@ -355,6 +424,7 @@ def argument_spec():
     spec = dict(declaration.DECLARATION_ARG_SPEC)
     spec.update(options.VALIDATE_ARG_SPEC)
     spec.update(connection.CONNECTION_ARG_SPEC)
+    spec.update(palette_backend.PALETTE_ARG_SPEC)
     return spec
 
 

@@ -27,11 +27,14 @@ description:
     makes no writes.
   - Bad input, missing namespaces and missing roles fail before the first write, naming the field.
   - Use M(vmo.rbac.vmo_rbac_validate) to prove what the subjects can actually do.
+  - With O(backend=palette) the same declaration is written into the cluster's RBAC settings in Palette
+    instead (one GET, and one PUT when something changes); see docs/palette.md.
 author:
   - vmo.rbac contributors (@vmo-rbac)
 extends_documentation_fragment:
   - vmo.rbac.bindings
   - vmo.rbac.connection
+  - vmo.rbac.palette
 options:
   state:
     description:
@@ -40,6 +43,16 @@ options:
     type: str
     default: present
     choices: [present, absent]
+  wait:
+    description:
+      - With O(backend=palette), seconds to wait after the write until the declared access is in force
+        on the cluster, asked with SubjectAccessReviews through the cluster connection (Palette's agent
+        applies the settings asynchronously). For each declared binding and subject, the first rule of
+        the bound role is asked. V(0) does not wait.
+      - Only grants are waited for; a removed grant may still be allowed through another binding.
+      - Only with O(backend=palette); the kubernetes backend's bindings are in force when it returns.
+    type: int
+    default: 0
   require_roles:
     description:
       - Fail before any write when a referenced ClusterRole or Role does not exist (after waiting
@@ -113,6 +126,17 @@ EXAMPLES = r"""
   vmo.rbac.vmo_role_binding:
     purge: true
     bindings: "{{ vmo_rbac_bindings }}"
+
+- name: Keep the bindings in Palette (cluster Settings, RBAC); wait until Palette's agent applied them
+  vmo.rbac.vmo_role_binding:
+    backend: palette
+    palette_cluster_uid: "{{ palette_cluster_uid }}"      # set by the vmo.rbac.palette inventory
+    palette_project_uid: "{{ palette_project_uid }}"
+    kubeconfig: "{{ vmo_rbac_kubeconfig }}"               # namespaces, roles, waiting
+    wait: 300
+    bindings: "{{ vmo_rbac_bindings }}"
+  environment:
+    SPECTROCLOUD_APIKEY: "{{ palette_api_key }}"
 
 - name: Withdraw a grant
   vmo.rbac.vmo_role_binding:
@@ -210,6 +234,17 @@ bindings:
         vmo.rbac/owner: vmo-rbac
         vmo.rbac/persona: admin
         vmo.rbac/scope: cluster
+scopes:
+  description:
+    - One entry per grant with O(bindings[].namespace_regex) or O(bindings[].namespace_selector) rules, what
+      they matched and which protected namespaces they skipped (see M(vmo.rbac.vmo_rbac_validate)'s RV(vmo.rbac.vmo_rbac_validate#module:scopes)).
+    - A grant whose rules matched no namespace is also a warning (an error with O(strict_scopes=true)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {entry: "bindings[2].namespace_regex", rules: ["~/^(kube|cluster)[-].+/"], namespaces: [team-a],
+       skipped_protected: [], matched_nothing: false}
 field:
   description: On invalid input, the option that is wrong, for example C(bindings[2].service_accounts[0]).
   returned: on failure caused by the input
@@ -226,9 +261,24 @@ api_requests:
   returned: always
   type: int
   sample: 4
+palette_requests:
+  description: With O(backend=palette), how many requests the module sent to Palette (retries not counted).
+  returned: with O(backend=palette)
+  type: int
+  sample: 2
+palette_cluster_uid:
+  description: With O(backend=palette), the Palette cluster written to.
+  returned: with O(backend=palette)
+  type: str
+waited:
+  description: With O(wait), how long the access took to be in force (C(seconds)), how many access checks
+    proved it (C(checks)) and how many rounds were asked (C(rounds)).
+  returned: with O(backend=palette) and O(wait) greater than 0, outside check mode
+  type: dict
+  sample: {seconds: 1.42, checks: 6, rounds: 3}
 """
 
-from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, enforce, options
+from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, enforce, options, palette_backend
 from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_module
 
 
@@ -236,6 +286,8 @@ def argument_spec():
     spec = dict(declaration.DECLARATION_ARG_SPEC)
     spec.update(options.ENFORCE_ARG_SPEC)
     spec.update(connection.CONNECTION_ARG_SPEC)
+    spec.update(palette_backend.PALETTE_ARG_SPEC)
+    spec.update(palette_backend.WAIT_ARG_SPEC)
     return spec
 
 

@@ -251,7 +251,7 @@ def inprocess_enforce(identity, namespaces, check_mode=True):
                   require_roles=True, purge=False, wait_for_roles=0)
     t0 = time.perf_counter()
     decl = decls.from_module_args(params)
-    opts = options.parse(params, decl.role_set)
+    opts = options.parse(params, decl)
     cluster = Cluster(dict(identity.params, request_timeout=30.0, api_retries=5), component="bench-inprocess")
     result = enforce.run(decl, opts, cluster, check_mode=check_mode)
     return time.perf_counter() - t0, result

@@ -9,7 +9,10 @@ Runs, in this order (each on clusters of its own, started and stopped by the ben
 - bench_validate.py  ~1,000 access checks: vmo_rbac_validate vs kubectl auth can-i loop
 - bench_scaling.py   steady state at 84, 400, 2,000 bindings; draws docs/img/enforce-scaling.png
 - bench_fleet.py     the role over 10 clusters with forks=10 vs one cluster
-- bench_startup.py   one module process: direct credentials (no `kubernetes` import) vs kubeconfig
+- bench_startup.py   one module process: direct credentials and a static kubeconfig context (no
+                     `kubernetes` import) vs a kubeconfig the client loads
+- bench_eda.py       event-driven reconcile with ansible-rulebook: new namespace / deleted binding to
+                     access (20 trials), a burst of 50 namespaces, an API server restart, idle CPU
 - bench_whocan.py    who can at 2,000 bindings and 500 roles: vmo_rbac_access_info vs a kubectl-who-can loop
 
 Each writes reports/bench/<name>.json; this script adds reports/bench/run.json (what ran, how
@@ -39,6 +42,7 @@ FULL = {
     "scaling": ["bench_scaling.py", "--sizes", "84,400,2000", "--kcore-sizes", "84,400", "--reps", "3"],
     "fleet": ["bench_fleet.py", "--clusters", "10", "--reps", "3"],
     "startup": ["bench_startup.py", "--reps", "7"],
+    "eda": ["bench_eda.py", "--trials", "20"],
     "whocan": ["bench_whocan.py", "--reps", "3", "--peer-reps", "1"],
 }
 QUICK = {
@@ -47,6 +51,7 @@ QUICK = {
     "scaling": ["bench_scaling.py", "--sizes", "84,400,2000", "--kcore-sizes", "84", "--reps", "1"],
     "fleet": ["bench_fleet.py", "--clusters", "10", "--reps", "1"],
     "startup": ["bench_startup.py", "--reps", "2"],
+    "eda": ["bench_eda.py", "--trials", "3"],
     "whocan": ["bench_whocan.py", "--reps", "1", "--peer-namespaces", "10"],
 }
 

@@ -227,6 +227,8 @@ def main() -> int:
     say("HTML access matrix: %s" % html)
     say("JUnit XML:          %s" % (REPORT_DIR / "vmo-rbac-report.xml"))
     say("Run `make demo` again: the enforce step reports no changes.")
+    say("The clusters %s are still running (kubeconfig: %s); `make cluster-down` stops them and removes "
+        "their state." % (", ".join(c.name for c in mapping.values()), os.path.relpath(kubeconfig, ROOT)))
     summary = {"enforce": {"rc": rc_enforce, "seconds": round(t_enforce, 1), "changed": changed},
                "validate": {"rc": rc_validate, "seconds": round(t_validate, 1)}}
     (DEMO_DIR / "last-run.json").write_text(json.dumps(summary, indent=2, sort_keys=True))

@@ -22,6 +22,7 @@ from tests.controlplane import controlplane as cp
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_ROLES = ROOT / "files" / "reference-roles.yaml"
+CONSOLE_ROLE = ROOT / "files" / "console-role.yaml"
 KUBEVIRT_ROLES = ROOT / "tests" / "fixtures" / "kubevirt-roles.yaml"
 KUBEVIRT_CRDS = ROOT / "tests" / "fixtures" / "kubevirt-crds.yaml"
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -235,18 +236,22 @@ class TestCluster:
                 self.admin.sanitize_for_serialization(item)
         return out
 
+    def delete_binding(self, kind: str, namespace: str, name: str):
+        """Delete one (Cluster)RoleBinding (already gone: fine)."""
+        rbac = self.rbac()
+        try:
+            if kind == "ClusterRoleBinding":
+                rbac.delete_cluster_role_binding(name)
+            else:
+                rbac.delete_namespaced_role_binding(name, namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
     def delete_bindings(self, owner: str):
         """Delete every binding of one owner (already gone: fine)."""
-        rbac = self.rbac()
         for (kind, ns, name) in self.bindings(owner):
-            try:
-                if kind == "ClusterRoleBinding":
-                    rbac.delete_cluster_role_binding(name)
-                else:
-                    rbac.delete_namespaced_role_binding(name, ns)
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
+            self.delete_binding(kind, ns, name)
 
     # ---------------------------------------------------------------- audit
 
@@ -263,7 +268,8 @@ class AuditWindow:
         self.path = path
         self.offset = path.stat().st_size if path.exists() else 0
 
-    def events(self, user: str | None = None, user_agent: str | None = None, settle: float = 0.3):
+    def events(self, user: str | None = None, user_agent: str | None = None, settle: float = 0.3,
+               stage: str = "ResponseComplete"):
         time.sleep(settle)  # the log backend writes synchronously; this only covers in-flight requests
         with open(self.path, "rb") as fh:
             # A reader can see an event half-written (the API server appends one line per event,
@@ -283,7 +289,7 @@ class AuditWindow:
             if not line.strip():
                 continue
             ev = json.loads(line)
-            if ev.get("stage") != "ResponseComplete":
+            if ev.get("stage") != stage:  # a WATCH is logged at ResponseStarted, and when it ends
                 continue
             if user and ev.get("user", {}).get("username") != user:
                 continue

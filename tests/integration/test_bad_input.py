@@ -37,6 +37,7 @@ OWNER = "bad-" + UID
 VALID = {"persona": "viewer", "groups": ["bad-input-valid-" + UID]}
 RB_MODULE = "vmo.rbac.vmo_role_binding"
 VALIDATE_MODULE = "vmo.rbac.vmo_rbac_validate"
+CLUSTER_ROLES_MODULE = "vmo.rbac.vmo_cluster_roles"
 
 @dataclass
 class Case:
@@ -189,6 +190,30 @@ ROLE_BINDING_CASES = [
                              "client_key": None, "ca_cert": None, "kubeconfig": "@kubeconfig"},
          "no-such-context-" + UID),
     Case("unknown-module-option", {"purge_all": True}, "purge_all"),
+    # ------------------------------------------------------------------------------ issue 9 options
+    Case("purge-with-nothing-declared", {"bindings": [], "purge": True}, "bindings", ("allow_empty_purge",)),
+    Case("console-access-entry-not-bool", entry(persona="viewer", groups=["g"], console_access="sometimes"),
+         "bindings[1].console_access", ("true or false",)),
+    Case("console-access-not-bool", {"console_access": "perhaps"}, "console_access"),
+    Case("protected-namespace-not-dns", {"protected_namespaces": ["Kube_System"]}, "protected_namespaces[0]",
+         ("RFC 1123",)),
+    Case("protected-namespaces-a-string", {"protected_namespaces": "kube-system"}, "protected_namespaces",
+         ("got a string",)),
+    Case("strict-scopes-not-bool", {"strict_scopes": "perhaps"}, "strict_scopes"),
+    Case("strict-scopes-rule-matches-nothing",
+         {"strict_scopes": True, **entry(persona="viewer", groups=["g"], namespace_regex="^no-such-ns-" + UID)},
+         "bindings[1].namespace_regex", ("matched no namespace",), reaches_cluster=True),
+    Case("regex-negation-without-slashes", entry(persona="viewer", groups=["g"], namespace_regex="~^kube"),
+         "bindings[1].namespace_regex", ("~/regex/",)),
+    Case("regex-go-refuses", entry(persona="viewer", groups=["g"], namespace_regex="a\\Cb"),
+         "bindings[1].namespace_regex", ("Go does not have",)),
+    Case("wait-for-api-server-negative", {"wait_for_api_server": -1}, "wait_for_api_server", ("0 or more",)),
+    Case("group-every-sa-of-a-namespace", entry(persona="viewer", groups=["system:serviceaccounts:default"]),
+         "bindings[1].groups[0]", ("every ServiceAccount in namespace 'default'", "allow_privileged")),
+    Case("group-system-nodes", entry(persona="viewer", groups=["system:nodes"]), "bindings[1].groups[0]",
+         ("every node",)),
+    Case("user-a-node", entry(persona="viewer", users=["system:node:worker-1"]), "bindings[1].users[0]",
+         ("kubelet",)),
 ]
 
 VALIDATE_CASES = [
@@ -209,6 +234,9 @@ VALIDATE_CASES = [
     Case("validate-bad-regex", entry(persona="viewer", groups=["g"], namespace_regex="(?P<x"),
          "bindings[1].namespace_regex"),
     Case("validate-api-retries", {"api_retries": 21}, "api_retries"),
+    Case("validate-pending-enforce-not-bool", {"pending_enforce": "perhaps"}, "pending_enforce"),
+    Case("validate-purge-with-nothing-declared", {"bindings": [], "purge": True}, "bindings",
+         ("allow_empty_purge",)),
     # the exclusive audit (who else can)
     Case("audit-exclusive-not-boolean", {"audit_exclusive": "perhaps"}, "audit_exclusive"),
     Case("platform-subject-unknown-kind", {"audit_exclusive": True, "platform_subjects": ["Robot r2d2"]},
@@ -238,10 +266,18 @@ ACCESS_INFO_CASES = [
     Case("ai-client-cert-without-key", {"client_key": None}, "client_key", ("together",)),
 ]
 
+CLUSTER_ROLES_CASES = [
+    Case("roles-unknown-set", {"roles": ["everything"]}, "roles", ("everything",)),
+    Case("roles-empty", {"roles": []}, "roles", ("empty list",)),
+    Case("roles-state-unknown", {"state": "gone"}, "state"),
+    Case("roles-api-retries", {"api_retries": 99}, "api_retries", ("between 0 and 20",)),
+    Case("roles-with-a-declaration-option", {"bindings": [VALID]}, "bindings"),
+]
+
 
 def _module_args(ident, case, base, owner):
     args = dict(ident.params, **base)
-    if owner is not None:  # vmo_rbac_access_info has no declaration, and no owner
+    if owner:
         args["owner"] = owner
     for k, v in case.args.items():
         if v is None:
@@ -302,6 +338,12 @@ def role_binding_batch(cluster, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def cluster_roles_batch(cluster, tmp_path_factory):
+    return _shared(tmp_path_factory, "bad-input-cluster-roles", lambda: _run_batch(
+        cluster, CLUSTER_ROLES_MODULE, CLUSTER_ROLES_CASES, {}, tmp_path_factory.mktemp("bad-roles"), None))
+
+
+@pytest.fixture(scope="module")
 def validate_batch(cluster, tmp_path_factory):
     return _shared(tmp_path_factory, "bad-input-validate", lambda: _run_batch(
         cluster, VALIDATE_MODULE, VALIDATE_CASES, {"bindings": [VALID]}, tmp_path_factory.mktemp("bad-validate"),
@@ -333,10 +375,13 @@ def _check(case, res, events):
     assert res.get("changed") is False
 
 
+def ALL_CASES():  # noqa: N802 - a constant, computed once ROLE_CASES (below) exists
+    return ROLE_BINDING_CASES + VALIDATE_CASES + CLUSTER_ROLES_CASES + ACCESS_INFO_CASES + ROLE_CASES
+
+
 def test_catalog_size():
-    cases = ROLE_BINDING_CASES + VALIDATE_CASES + ACCESS_INFO_CASES + ROLE_CASES
-    assert len(cases) >= 40
-    assert len({c.id for c in cases}) == len(cases)
+    assert len(ALL_CASES()) >= 40
+    assert len({c.id for c in ALL_CASES()}) == len(ALL_CASES())
 
 
 @pytest.mark.parametrize("case", [c.param() for c in ROLE_BINDING_CASES])
@@ -354,6 +399,12 @@ def test_vmo_rbac_validate_refuses(case, validate_batch):
 @pytest.mark.parametrize("case", [c.param() for c in ACCESS_INFO_CASES])
 def test_vmo_rbac_access_info_refuses(case, access_info_batch):
     res, events = access_info_batch[case.id]
+    _check(case, res, events)
+
+
+@pytest.mark.parametrize("case", [c.param() for c in CLUSTER_ROLES_CASES])
+def test_vmo_cluster_roles_refuses(case, cluster_roles_batch):
+    res, events = cluster_roles_batch[case.id]
     _check(case, res, events)
 
 
@@ -403,10 +454,21 @@ ROLE_CASES = [
     Case("r-missing-namespace", {"vmo_rbac_extra_bindings": [{"persona": "viewer", "groups": ["g"],
                                                               "namespaces": ["missing-" + UID]}]},
          "bindings[1].namespaces[0]", ("does not exist",), reaches_cluster=True),
-    # checked too late: by the validate step, after enforce has written (reported)
+    # validation options: the preflight is given them too, so they fail before enforce writes
     Case("r-concurrency-zero", {"vmo_rbac_concurrency": 0}, "concurrency"),
     Case("r-capability-bad-scope", {"vmo_rbac_capabilities": {"vm.view": {"scope": "global"}}},
          "capabilities.vm.view.scope"),
+    # issue 9 variables
+    Case("r-cluster-roles-unknown", {"vmo_rbac_cluster_roles": ["all"]}, "vmo_rbac_cluster_roles", ("all",),
+         extra={"argspec": True}),
+    Case("r-console-access-not-bool", {"vmo_rbac_console_access": "perhaps"}, "vmo_rbac_console_access",
+         extra={"argspec": True}),
+    Case("r-wait-for-api-server-text", {"vmo_rbac_wait_for_api_server": "soon"}, "vmo_rbac_wait_for_api_server",
+         extra={"argspec": True}),
+    Case("r-protected-namespace-bad", {"vmo_rbac_protected_namespaces": ["Kube System"]},
+         "protected_namespaces[0]"),
+    Case("r-purge-nothing-declared", {"vmo_rbac_purge": True, "vmo_rbac_bindings": []}, "bindings",
+         ("allow_empty_purge",)),
 ]
 
 

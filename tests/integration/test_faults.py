@@ -717,3 +717,56 @@ def test_two_owners_with_purge_never_delete_each_others_bindings(fault, fault_na
     check("concurrently", offset)
     print("\ntwo owners: alternately 6 runs (%d purge deletes), concurrently 3 rounds (%d interleavings in the "
           "audit log); each owner holds exactly its own declaration" % (deleted, interleaved))
+
+
+# ------------------------------------------------------------------- day 0: the API server itself
+
+
+def test_day0_waits_for_the_api_server_then_grants(fault, uid, tmp_path):
+    """A cluster being born refuses connections for minutes. With wait_for_api_server the module waits
+    for /readyz and then grants; without it, it fails with the API server named (after its retries)."""
+    me = fault.identity("day0-" + uid)
+    owner = "d0-" + uid
+    bindings = [{"persona": "viewer", "users": ["d0-" + uid]}]
+    c = cp.Cluster(fault.name)
+    assert c.load()
+    outcome = {}
+
+    def run_waiting():  # the module waits in this thread; the API server is started from the test's own
+        t0 = time.monotonic()  # thread (its parent-death signal follows the thread that starts it)
+        outcome["res"] = run_module(MODULE, dict(me.params, owner=owner, bindings=bindings, wait_for_api_server=120,
+                                                 api_retries=1))
+        outcome["waited"] = time.monotonic() - t0
+
+    waiter = threading.Thread(target=run_waiting)
+    c.stop(["kube-apiserver"])
+    try:
+        down = run_module(MODULE, dict(me.params, owner=owner, bindings=bindings, api_retries=1))
+        assert fault.server in failed(down)
+        waiter.start()
+        time.sleep(8)
+    finally:
+        c.start_apiserver(owned=True)
+        c.wait_ready(time.monotonic() + cp.READY_TIMEOUT)
+        if waiter.ident is not None:
+            waiter.join()
+    res, waited = ok(outcome["res"]), outcome["waited"]
+    assert res["changed"] is True and waited >= 8
+    assert fault.can("d0-" + uid, "list", "virtualmachines", "kubevirt.io", "default")
+    print("\nday 0: the module waited %.1fs for the API server, then granted" % waited)
+    fault.delete_bindings(owner)
+
+
+def test_day0_wait_does_not_hide_rejected_credentials(fault, uid):
+    """Waiting mends a server that is not up yet, never credentials it refuses: a 401 fails at once."""
+    me = fault.identity("day0-bad-" + uid)
+    params = dict(me.params)
+    params.pop("client_cert")
+    params.pop("client_key")
+    params["api_key"] = "not-a-token-" + uid
+    t0 = time.monotonic()
+    res = run_module(MODULE, dict(params, owner="d0b-" + uid, bindings=[{"persona": "viewer", "users": ["x"]}],
+                                  wait_for_api_server=120))
+    msg = failed(res)
+    assert "401" in msg and time.monotonic() - t0 < 60
+    assert "not-a-token-" + uid not in res["_stdout"]

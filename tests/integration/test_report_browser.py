@@ -8,8 +8,10 @@ exceptions and failed loads as structured entries. (Playwright is only guarantee
 browser builds, which cannot be downloaded here; scraping ``chromium --enable-logging=stderr``
 depends on a log format that headless mode does not keep stable.)
 
-No cluster is needed: the page is rendered from the same realistic fleet as the unit tests (a
-cluster with violations, drift and unchecked cells, a clean one, an unreachable one). A missing
+No cluster is needed: the page is rendered from the same realistic fleets as the unit tests (a
+cluster with violations, drift and unchecked cells, a clean one, an unreachable one; and a run
+under --check with namespace rules, a rule that matched nothing, an optional console check with
+its note and pending checks). A missing
 Chromium or driver fails the test with the command that installs it; it never skips.
 """
 
@@ -24,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import report
-from tests.unit.test_report import HOSTILE, hostile_results, sample_results
+from ansible_collections.vmo.rbac.plugins.plugin_utils.report import html_format, model
+from tests.unit.test_report import HOSTILE, hostile_results, newer_results, sample_results
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -113,8 +115,8 @@ def _rgb(css):
 
 def test_matrix_page_in_chromium(browser, tmp_path):
     page = tmp_path / "vmo-rbac-report.html"
-    page.write_text(report.to_html(sample_results(), title="VMO RBAC fleet report",
-                                   generated_at="2026-11-27 10:00 UTC"), encoding="utf-8")
+    page.write_text(html_format.render(sample_results(), title="VMO RBAC fleet report",
+                                       generated_at="2026-11-27 10:00 UTC"), encoding="utf-8")
     _open(browser, page)
     assert _console_problems(browser) == []
     assert browser.title == "VMO RBAC fleet report: FAILED"
@@ -177,15 +179,95 @@ def test_matrix_page_in_chromium(browser, tmp_path):
 
 def test_hostile_names_stay_text_in_chromium(browser, tmp_path):
     page = tmp_path / "hostile.html"
-    page.write_text(report.to_html(hostile_results(), title='<script>alert("t")</script>'), encoding="utf-8")
+    page.write_text(html_format.render(hostile_results(), title='<script>alert("t")</script>'), encoding="utf-8")
     _open(browser, page)  # an injected alert() would make every later call fail
     assert _console_problems(browser) == []
     assert browser.execute_script("return document.scripts.length") == 0
     assert browser.execute_script("return document.images.length") == 0
     assert browser.find_element("css selector", "h1").text == '<script>alert("t")</script>'
     row = browser.find_element("css selector", "tr.has-violation")
-    assert row.get_attribute("data-subject") == "Group " + report._x(HOSTILE)
+    assert row.get_attribute("data-subject") == "Group " + model.clean(HOSTILE)
     assert HOSTILE in row.find_element("css selector", "th .who").text
     assert row.find_element("css selector", "td.cell.violation").text.split()[:2] == ["\u2717", "EXCESS"]
     _full_page_png(browser, tmp_path / "hostile.png")
     _keep(tmp_path / "hostile.png", "vmo-rbac-report-hostile-names.png")
+
+
+def test_namespace_rules_notes_and_pending_in_chromium(browser, tmp_path):
+    """What issue 9 added to a result, as a person sees it: the warning of a rule that matched nothing,
+    the namespace rules, an optional console cell with its note, pending cells that are not failures."""
+    page = tmp_path / "vmo-rbac-report-check-mode.html"
+    page.write_text(html_format.render(newer_results(), title="VMO RBAC fleet report (--check)"), encoding="utf-8")
+    _open(browser, page)
+    assert _console_problems(browser) == []
+    assert browser.execute_script("return document.scripts.length") == 0
+    card = browser.find_element("css selector", "section.card[data-cluster='vmo-1']")
+    assert card.get_attribute("data-status") == "passed"
+    assert card.find_element("css selector", "h2 .badge.warn").text == "1 NOT PROVEN"
+
+    # The warning of the rule that matched nothing: visible, amber, says "not proven"
+    warning = card.find_element("css selector", ".warning")
+    assert warning.is_displayed()
+    assert warning.text.startswith("\u26a0 NOT PROVEN: bindings[2].namespace_regex: ^contract- matched no namespace")
+    r, g, b = _rgb(warning.value_of_css_property("background-color"))
+    assert r > 240 and 200 < g < 250 and b < 220, "a warning must be amber, got %s" % ((r, g, b),)
+
+    # The namespace rules: open (one matched nothing), one row per rule set
+    rules = card.find_element("css selector", "details.scopes")
+    assert rules.get_attribute("open") is not None
+    rows = rules.find_elements("css selector", "tbody tr[data-entry]")
+    assert [(row.get_attribute("data-entry"), row.get_attribute("class")) for row in rows] == [
+        ("bindings[1].namespace_regex", "matched"), ("bindings[2].namespace_regex", "nothing"),
+        ("bindings[3].namespace_selector", "matched")]
+    assert all(row.is_displayed() for row in rows)
+    cells = [[td.text for td in row.find_elements("css selector", "td")] for row in rows]
+    assert cells[0][1:] == ["^web-app- /^kube-/", "2 web-app-1, web-app-2", "kube-node-lease, kube-public, kube-system"]
+    assert cells[1][2] == "none: not proven"
+    # twelve namespaces: ten listed, the rest behind "and 2 more"
+    more = rows[2].find_element("css selector", "details.more")
+    rest = more.find_element("css selector", ".rest")
+    assert "prod-10" in rows[2].text and more.text == "and 2 more" and not rest.is_displayed()
+    more.find_element("css selector", "summary").click()
+    assert rest.is_displayed() and rest.text == "prod-11, prod-12"
+
+    # The optional console cell: ok (green, "denied"), its note linked below the matrix
+    console = card.find_element("css selector", "tr[data-subject='User bob@example.com'][data-scope='team-a'] "
+                                                "td[data-capability='vm.console']")
+    assert console.get_attribute("data-state") == "ok" and console.get_attribute("data-expected") == "optional"
+    # "(optional)" is for screen readers (Selenium reads it too), the "1" links to the note
+    assert console.text.split() == ["\u2713", "denied", "(optional)", "1"] and "MISSING" not in console.text
+    assert "optional, either answer is ok" in console.get_attribute("title")
+    assert "Note: console access through the persona role alone is optional" in console.get_attribute("title")
+    r, g, b = _rgb(console.value_of_css_property("background-color"))
+    assert g >= r and g >= b, "an optional cell is as expected (green), got %s" % ((r, g, b),)
+    console.find_element("css selector", "sup.note-ref a").click()
+    assert browser.execute_script("return location.hash") == "#cluster-1-vmo-1-note-1"
+    note = browser.find_element("css selector", "#cluster-1-vmo-1-note-1")
+    assert note.is_displayed() and "set console_access: true" in note.text
+    assert "User bob@example.com: vm.console in team-a" in note.text
+
+    # Pending cells: amber, labelled pending, not violations; listed in their own section
+    pending = card.find_elements("css selector", "td.cell.pending")
+    assert len(pending) == 7 and not card.find_elements("css selector", "td.cell.violation")
+    for cell in pending:
+        assert cell.text.split() == ["\u25f7", "pending", "denied"] and cell.is_displayed()
+        assert cell.get_attribute("title").startswith("pending (planned by the enforce step under --check)")
+        r, g, b = _rgb(cell.value_of_css_property("background-color"))
+        assert r > 240 and g > 200 and b < 220, "a pending cell must be amber, not red, got %s" % ((r, g, b),)
+    heads = [h.text for h in card.find_elements("css selector", "h3")]
+    assert "PENDING (13): PLANNED BY THE ENFORCE STEP UNDER --CHECK" in heads
+    assert not any(h.startswith("FAILED CHECKS") or h.startswith("DRIFT") for h in heads)
+
+    # The fleet: the newer counts as columns
+    fleet = [th.text for th in browser.find_elements("css selector", "table.fleet thead th")]
+    assert fleet == ["Cluster", "Result", "Checks", "Failed", "Drift", "Unchecked", "Not proven", "Pending", "Message"]
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    png = tmp_path / "vmo-rbac-report-check-mode.png"
+    _full_page_png(browser, png)
+    _keep(png, "vmo-rbac-report-check-mode.png")
+
+    # Only violations: the passed cluster with pending items is hidden, the failed one stays
+    browser.find_element("css selector", "label[for=only-violations]").click()
+    assert not card.is_displayed()
+    assert browser.find_element("css selector", "section.card[data-cluster='vmo-2']").is_displayed()
+    assert _console_problems(browser) == []

@@ -232,7 +232,7 @@ def test_check_mode_writes_nothing_and_diff_shows_the_changes(
     user = "role-check-" + uid
     inv = write_inventory(tmp_path / "inventory", hosts={"c1": connection(cluster.identity(user))},
                           group_vars={"vmo_rbac_owner": owner, "vmo_rbac_report_dir": str(tmp_path / "reports"),
-                                      "vmo_rbac_report_formats": ["json"],
+                                      "vmo_rbac_report_formats": ["json", "markdown"],
                                       "vmo_rbac_bindings": [{"persona": "admin", "groups": [u("vmo-admins")]},
                                                             {"persona": "viewer", "users": [u("eve")], "namespaces": [ns]}]})
 
@@ -250,6 +250,13 @@ def test_check_mode_writes_nothing_and_diff_shows_the_changes(
     assert results(check, "c1", FAIL)[0].get("skipped")
     report = json.loads((tmp_path / "reports" / "vmo-rbac-report.json").read_text())
     assert report["clusters"][0]["check_mode"] is True and report["clusters"][0]["summary"]["drift"] == 2
+    # the fleet report shows what the enforce step planned as pending, not as failures
+    pending = report["clusters"][0]["summary"]["pending"]
+    assert pending > 2 and report["fleet"]["pending"] == pending and report["fleet"]["failed"] == 0
+    md = (tmp_path / "reports" / "vmo-rbac-report.md").read_text()
+    assert "**PASSED**" in md and "%d pending (planned by the enforce step under --check)" % pending in md
+    assert "### Pending (%d): planned by the enforce step under --check" % pending in md
+    assert "### Drift" not in md and "### Failed checks" not in md and "MISSING**" not in md.split("Legend:")[0]
 
     real = run_playbook("vmo.rbac.enforce", inventory=inv, diff=True)
     assert real.rc == 0, failure_text(real)
@@ -264,6 +271,47 @@ def test_check_mode_writes_nothing_and_diff_shows_the_changes(
     assert results(again, "c1", ENFORCE)[0].get("diff", []) == []
     assert recap(again)["c1"]["changed"] == 0
     assert audit.writes(user=user) == []
+
+
+def test_check_mode_forgives_only_what_the_plan_explains(cluster, owner, uid, u, namespaces, cleanup_owner,
+                                                         tmp_path):
+    """Under --check the enforce step only plans: its planned drift (and the access of the subjects it
+    would change) is pending. Excess access of a subject the plan does not touch still fails the
+    cluster. Before, any planned change made the role forgive every validation failure."""
+    cleanup_owner(owner)
+    ns = namespaces("chk2")
+    user = "role-check2-" + uid
+    base = [{"persona": "viewer", "users": [u("eve")], "namespaces": [ns]}]
+    group_vars = {"vmo_rbac_owner": owner, "vmo_rbac_report_dir": str(tmp_path / "reports"),
+                  "vmo_rbac_report_formats": ["json"], "vmo_rbac_bindings": base,
+                  "vmo_rbac_audit_privileged": True}
+    inv = write_inventory(tmp_path / "inventory", hosts={"c1": connection(cluster.identity(user))},
+                          group_vars=group_vars)
+    first = run_playbook("vmo.rbac.enforce", inventory=inv)
+    assert first.rc == 0, failure_text(first)
+    # the role fills the privileged section with vmo_rbac_audit_privileged
+    assert results(first, "c1", VALIDATE)[0]["privileged"], "audit_privileged did not reach the module"
+
+    # a new grant is pending (the plan creates it); eve is not touched by the plan
+    (inv / "group_vars" / "vmo_clusters.yml").write_text(yaml.safe_dump(dict(
+        group_vars, vmo_rbac_extra_bindings=[{"persona": "user", "users": [u("new")], "namespaces": [ns]}])))
+    pending = run_playbook("vmo.rbac.enforce", inventory=inv, check=True)
+    assert pending.rc == 0, failure_text(pending)
+    validation = results(pending, "c1", VALIDATE)[0]
+    assert validation["passed"] is True and validation["summary"]["pending"] > 0
+
+    # a hand-made binding gives eve (not touched by the plan) delete: that is not forgiven
+    cluster.rbac().create_namespaced_role_binding(ns, {
+        "metadata": {"name": "hand-admin-" + uid},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "spectro-vm-admin"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": u("eve")}]})
+    caught = run_playbook("vmo.rbac.enforce", inventory=inv, check=True)
+    assert caught.rc != 0
+    validation = results(caught, "c1", VALIDATE)[0]
+    assert validation["passed"] is False
+    excess = [r for r in validation["access"] if r["ok"] is False and not r.get("pending")]
+    assert excess and {r["subject"] for r in excess} == {"User " + u("eve")}
+    assert not results(caught, "c1", FAIL)[0].get("skipped")
 
 
 def test_validate_playbook_is_read_only_and_fails_on_drift(cluster, owner, uid, u, namespaces, cleanup_owner,

@@ -391,7 +391,7 @@ def test_oidc_prefixes_apply_to_users_and_groups_only(cluster, namespaces, owner
         {"persona": "viewer", "users": ["alice-" + uid], "groups": ["team-" + uid, "system:serviceaccounts:" + ns],
          "service_accounts": ["%s/robot" % ns], "namespaces": [ns]},
         {"persona": "user", "subjects": [{"kind": "User", "name": "oidc:bob-" + uid}]},  # already prefixed
-    ], oidc_user_prefix="oidc:", oidc_group_prefix="oidc:"))
+    ], oidc_user_prefix="oidc:", oidc_group_prefix="oidc:", allow_privileged=True))  # system:serviceaccounts:<ns>
     assert res["changed"] is True
     rb = read_binding(cluster, RB, ns, owner + "-spectro-vm-viewer")
     assert subjects_of(rb) == sorted([

@@ -29,22 +29,22 @@ RB_MODULE = "vmo.rbac.vmo_role_binding"
 VALIDATE_MODULE = "vmo.rbac.vmo_rbac_validate"
 BINDINGS = ("clusterrolebindings.rbac.authorization.k8s.io", "rolebindings.rbac.authorization.k8s.io")
 PERSONA_ROLES = ("admin", "edit", "view", "spectro-list-namespaces", "spectro-list-vmtemplates", "spectro-vm-admin",
-                 "spectro-vm-power-user", "spectro-vm-user", "spectro-vm-viewer")
+                 "spectro-vm-power-user", "spectro-vm-user", "spectro-vm-viewer", "vmo-rbac-vm-console")
 
 # What the automation identity may do, and why (docs/security.md), beyond what every authenticated
 # user may (system:basic-user, system:discovery, system:public-info-viewer): (resource, names, verbs).
 EXPECTED_AUTOMATION = {
     # manage its bindings: list this owner's, list all (a same-name foreign one), create, replace,
-    # delete, re-read one after a 409 conflict
-    (BINDINGS[0], (), ("create", "delete", "get", "list", "update")),
-    (BINDINGS[1], (), ("create", "delete", "get", "list", "update")),
-    # what a plan depends on
-    ("namespaces", (), ("list",)),
+    # delete, re-read one after a 409 conflict; watch this owner's (the event source, docs/eda.md)
+    (BINDINGS[0], (), ("create", "delete", "get", "list", "update", "watch")),
+    (BINDINGS[1], (), ("create", "delete", "get", "list", "update", "watch")),
+    # what a plan depends on (watched by the event source for new namespaces and label changes)
+    ("namespaces", (), ("list", "watch")),
     ("clusterroles.rbac.authorization.k8s.io", (), ("list",)),
     ("roles.rbac.authorization.k8s.io", (), ("list",)),
     # what subjects may do (vmo_rbac_validate)
     ("subjectaccessreviews.authorization.k8s.io", (), ("create",)),
-    # grant the persona roles, and nothing else without holding its permissions
+    # grant the persona roles (and the console role), and nothing else without holding its permissions
     *(("clusterroles.rbac.authorization.k8s.io", (name,), ("bind",)) for name in PERSONA_ROLES),
 }
 
@@ -152,7 +152,7 @@ def test_automation_role_grants_exactly_what_the_documented_uses_need(cluster, n
     assert file_rules & resource_rules(baseline) == {("selfsubjectreviews.authentication.k8s.io", (), ("create",))}
     for verb, res, group_ in (("get", "secrets", ""), ("list", "secrets", ""), ("create", "clusterroles", RBAC_GROUP),
                               ("escalate", "clusterroles", RBAC_GROUP), ("impersonate", "users", ""),
-                              ("patch", "clusterrolebindings", RBAC_GROUP), ("watch", "rolebindings", RBAC_GROUP),
+                              ("patch", "clusterrolebindings", RBAC_GROUP), ("watch", "roles", RBAC_GROUP),
                               ("create", "pods", ""), ("delete", "namespaces", ""),
                               ("get", "virtualmachines", "kubevirt.io")):
         assert not cluster.can(bot.user, verb, res, group_, namespace=ns1, groups=[group, "system:authenticated"]), \

@@ -35,13 +35,25 @@ def reference_roles():
         "# Reference definitions of the VMO persona ClusterRoles (spectro-vm-*) and of the legacy\n"
         "# VM Dashboard roles (spectro-list-*). They satisfy the capability matrix of docs/personas.md\n"
         "# exactly. On a VMO cluster the pack owns the real roles: apply these only on plain KubeVirt,\n"
-        "#   kubectl apply -f files/reference-roles.yaml\n"
+        "# with the vmo.rbac.vmo_cluster_roles module (roles: [personas, legacy]), which never touches a\n"
+        "# role it did not create, or by hand: kubectl apply -f files/reference-roles.yaml\n"
         + dump_all(personas.reference_cluster_roles())
+    )
+
+
+def console_role():
+    return (
+        "# Generated from plugins/module_utils/personas.py by `make generated`; do not edit.\n"
+        "# The least-privilege VM console role that console_access binds in a grant's scope: find VMs\n"
+        "# and open their serial console and VNC display, nothing else. Apply it with the\n"
+        "# vmo.rbac.vmo_cluster_roles module (roles: [console]), or: kubectl apply -f files/console-role.yaml\n"
+        + dump_all([personas.console_cluster_role()])
     )
 
 
 GENERATED = {
     "files/reference-roles.yaml": reference_roles,
+    "files/console-role.yaml": console_role,
 }
 
 

@@ -35,7 +35,7 @@ def test_overrides_change_checks_expectations_and_drop_capabilities():
     assert m["capabilities"]["template.manage"]["checks"] == [
         {"verb": "create", "group": "spectrocloud.com", "resource": "virtualmachinetemplates", "subresource": ""}]
     assert m["expect"]["viewer"]["vm.console"] is True
-    assert m["expect_roles"] == {"vm-operator": {"vm.console": True}}
+    assert m["expect_roles"]["vm-operator"] == {"vm.console": True}
     assert "vm.snapshot" not in m["capabilities"]
     assert m["capabilities"]["vm.backup"]["description"] == "Back up VMs"
     assert m["expect"]["admin"]["vm.backup"] is True
@@ -133,10 +133,38 @@ def test_checks_cover_scope_outside_and_cluster():
     assert all(c.expected is False for c in alice if c.scope in ("outside", "cluster"))
     ops = [c for c in checks if c.subject == OPS]
     assert sorted(set((c.namespace, c.scope) for c in ops)) == [("", "all-namespaces"), ("", "cluster")]
-    assert all(c.expected is True for c in ops)
+    # the admin may do everything; its console access through spectro-vm-admin alone is optional
+    assert all(c.expected is (access.OPTIONAL if c.capability == "vm.console" else True) for c in ops)
     # every (verb, group, resource, subresource) of every capability is asked per place
     per_place = sum(len(cap["checks"]) for cap in m["capabilities"].values() if cap["scope"] == "namespaced")
     assert sum(1 for c in alice if c.scope == "namespace") == per_place
+
+
+def test_console_access_is_optional_for_vmo_personas_and_required_with_the_console_role():
+    m = access.build_matrix("vmo")
+    plain = desired({"persona": "user", "users": ["alice"], "namespaces": ["team-a"]})
+    console = [c for c in access.build_checks(plain, m, sorted(NAMESPACES))
+               if c.capability == "vm.console" and c.scope == "namespace"]
+    assert {c.expected for c in console} == {access.OPTIONAL}
+    rows, _matrix = access.evaluate(console, {access.review_key(access.review_spec(c)): {"allowed": False}
+                                              for c in console})
+    assert all(r["ok"] is True and "console_access: true" in r["note"] for r in rows)
+    # with console_access the console role is bound beside the persona: now it must work
+    bound = desired({"persona": "user", "users": ["alice"], "namespaces": ["team-a"], "console_access": True})
+    assert ("RoleBinding", "team-a", "vmo-rbac-vm-console") in bound
+    checks = [c for c in access.build_checks(bound, m, sorted(NAMESPACES)) if c.scope == "namespace"]
+    assert {c.expected for c in checks if c.capability == "vm.console"} == {True}
+    assert {c.expected for c in checks if c.capability in ("vm.create", "vm.delete")} == {False}
+    # a viewer is never expected to open consoles, unless given the console role
+    viewer = desired({"persona": "viewer", "users": ["bob"], "namespaces": ["team-a"]})
+    assert {c.expected for c in access.build_checks(viewer, m, sorted(NAMESPACES))
+            if c.capability == "vm.console"} == {False}
+    # the standard role set: edit and admin carry console rights through KubeVirt's aggregation
+    k = access.build_matrix("kubernetes")
+    assert access.expectation(k, "edit", "user", "vm.console") is True
+    # an explicit expectation makes it required again
+    strict = access.build_matrix("vmo", {"vm.console": {"expect": {"user": True}}})
+    assert access.expectation(strict, "spectro-vm-user", "user", "vm.console") is True
 
 
 def test_a_custom_role_is_unchecked_and_never_asked():

@@ -1,5 +1,6 @@
-"""Connection configuration: direct credentials never load the kubernetes package (0.6 s of CPU
-per module run, tests/bench/bench_startup.py); a kubeconfig or a proxy goes through it."""
+"""Connection configuration: direct credentials and static kubeconfigs never load the kubernetes
+package (0.6 s of CPU per module run, tests/bench/bench_startup.py); an exec plugin or a proxy goes
+through it."""
 
 import json
 import subprocess
@@ -40,14 +41,29 @@ def test_a_proxy_goes_through_the_kubernetes_client(tmp_path):
     assert out["pool"] == "ProxyManager" and out["auth"] == "Bearer t0ken"
 
 
-def test_a_kubeconfig_goes_through_the_kubernetes_client(tmp_path):
-    kubeconfig = tmp_path / "config"
-    kubeconfig.write_text(json.dumps({
+def _kubeconfig(path, user):
+    path.write_text(json.dumps({
         "apiVersion": "v1", "kind": "Config", "current-context": "c",
         "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:7443", "insecure-skip-tls-verify": True}}],
-        "users": [{"name": "u", "user": {"token": "from-kubeconfig"}}],
+        "users": [{"name": "u", "user": user}],
         "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
-    out = probe({"kubeconfig": str(kubeconfig)})
+    return str(path)
+
+
+def test_a_static_kubeconfig_needs_no_kubernetes_package(tmp_path):
+    """Static credentials in a kubeconfig are read by module_utils/kubeconfig.py (proven equal to the
+    client in test_kubeconfig.py)."""
+    out = probe({"kubeconfig": _kubeconfig(tmp_path / "config", {"token": "from-kubeconfig"})})
+    assert out == {"kubernetes_loaded": False, "type": "StaticConfiguration", "host": "https://127.0.0.1:7443",
+                   "auth": "Bearer from-kubeconfig", "pool": "PoolManager"}
+
+
+def test_an_exec_plugin_kubeconfig_goes_through_the_kubernetes_client(tmp_path):
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text("import json\nprint(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', "
+                      "'kind': 'ExecCredential', 'status': {'token': 'from-exec'}}))\n")
+    out = probe({"kubeconfig": _kubeconfig(tmp_path / "config", {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable, "args": [str(plugin)]}})})
     assert out["kubernetes_loaded"] is True and out["type"] == "Configuration"
-    assert out["host"] == "https://127.0.0.1:7443" and out["auth"] == "Bearer from-kubeconfig"
+    assert out["host"] == "https://127.0.0.1:7443" and out["auth"] == "Bearer from-exec"
     assert out["pool"] == "PoolManager"

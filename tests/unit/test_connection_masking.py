@@ -51,7 +51,16 @@ def test_a_server_url_with_credentials_stays_masked():
     assert "https://u:pw@10.0.0.1" in _masked({"kubeconfig": kc})
 
 
-def test_paths_and_no_kubeconfig_change_nothing():
+def test_a_kubeconfig_path_is_not_masked():
+    """Masked, a path garbled every message: "file ******** does not exist", "cannot load the cluster
+    ********uration" (a kubeconfig named 'config')."""
+    values = {"tok", "x", "config", "/path/kubeconfig"}
+    assert auth.unmask_kubeconfig_names(values, {"kubeconfig": "/path/kubeconfig"}) == {"tok", "x", "config"}
+    assert auth.unmask_kubeconfig_names(values, {"kubeconfig": "config"}) == {"tok", "x", "/path/kubeconfig"}
+    # unless the same text is also the value of a secret option
+    assert "config" in auth.unmask_kubeconfig_names(values, {"kubeconfig": "config", "api_key": "config"})
+
+
+def test_no_kubeconfig_changes_nothing():
     values = {"tok", "x"}
-    assert auth.unmask_kubeconfig_names(values, {"kubeconfig": "/path/kubeconfig"}) == values
     assert auth.unmask_kubeconfig_names(values, {}) == values

@@ -186,7 +186,7 @@ def test_a_failure_part_way_says_what_was_written():
     d = decl({"persona": "viewer", "users": ["alice"], "namespaces": ["team-a", "default"]})
     c = MemoryCluster()
     c.forced = [("create", 403)]
-    opts = options.parse({}, "vmo")
+    opts = options.parse({}, decl())
     # the first write fails: nothing was made
     with pytest.raises(enforce.PartialApplyError) as err:
         enforce.run(d, opts, c)
@@ -207,7 +207,7 @@ def test_a_failure_part_way_says_what_was_written():
 
 
 def test_missing_roles_and_conflicts_stop_before_any_write():
-    opts = options.parse({}, "vmo")
+    opts = options.parse({}, decl())
     c = MemoryCluster(roles=())
     with pytest.raises(observe.PreflightError, match="missing role: ClusterRole spectro-vm-viewer"):
         enforce.run(decl({"persona": "viewer", "users": ["alice"]}), opts, c)

@@ -21,9 +21,12 @@ def test_generated_files_are_up_to_date():
 def test_reference_roles_file_holds_the_reference_roles():
     docs = [d for d in yaml.safe_load_all((ROOT / "files" / "reference-roles.yaml").read_text()) if d]
     assert docs == personas.reference_cluster_roles()
+    docs = [d for d in yaml.safe_load_all((ROOT / "files" / "console-role.yaml").read_text()) if d]
+    assert docs == [personas.console_cluster_role()]
 
 
 def test_version_matches_galaxy_yml():
     galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
     assert version.__version__ == galaxy["version"]
+    assert "/vmo-rbac-%s.tar.gz" % galaxy["version"] in (ROOT / "ee-requirements.yml").read_text()
     assert re.fullmatch(r"\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?", version.__version__)

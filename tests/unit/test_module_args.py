@@ -41,7 +41,8 @@ def test_what_ansible_may_convert_is_left_to_it():
     """The other options are Ansible's to convert; the declaration's two booleans are converted by
     Ansible's own rules (``allow_privileged: "no"`` is false, so the privileged guard still holds)."""
     raw = {"bindings": [VALID], "purge": "yes", "wait_for_roles": "30", "allow_privileged": "no", "api_key": 5}
-    assert _flags(raw) == {"allow_privileged": False, "legacy_dashboard_bindings": False}
+    assert _flags(raw) == {"allow_privileged": False, "legacy_dashboard_bindings": False, "console_access": False,
+                           "strict_scopes": False}
     assert declaration.from_module_args(raw, **_flags(raw)).grants
     admin = {"bindings": [{"persona": "admin", "groups": ["ops"]}], "role_set": "kubernetes"}
     with pytest.raises(SpecError, match="allow_privileged"):

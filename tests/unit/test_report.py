@@ -1,4 +1,4 @@
-"""Report renderers (plugins/module_utils/report.py) and the vmo_rbac_report filter.
+"""Report renderers (plugins/plugin_utils/report/) and the vmo_rbac_report filter.
 
 The sample fleet below is built the way vmo_rbac_validate builds its result (one access row per
 subject x scope x capability check, a compact matrix, drift items, role checks) from the shipped
@@ -26,10 +26,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas, report
+from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning
+from ansible_collections.vmo.rbac.plugins.plugin_utils import report
+from ansible_collections.vmo.rbac.plugins.plugin_utils.report import (
+    html_format,
+    html_style,
+    json_format,
+    junit_format,
+    markdown_format,
+    model,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-REPORT_PY = ROOT / "plugins" / "module_utils" / "report.py"
+REPORT_PACKAGE = ROOT / "plugins" / "plugin_utils" / "report"
 
 HOSTILE = 'evil<script>alert("x")</script>|pipe&amp; \'q\' `tick` *star* _u_ [l](http://x) é漢字🙂'
 
@@ -181,9 +190,100 @@ def hostile_results():
     return [r, down]
 
 
+def _optional_console(result, denied=()):
+    """vm.console as the shipped matrix expects it of the VMO personas without console_access:
+    optional, ok either way, with access.CONSOLE_HINT on a denied check. ``denied``: {(subject,
+    namespace)} whose console checks the API server denies."""
+    for row in result["access"]:
+        if row["capability"] == "vm.console" and row["scope"] in ("namespace", "all-namespaces") and \
+                row["personas"][0] in personas.CONSOLE_OPTIONAL["vmo"]:
+            allowed = (row["subject"], row["namespace"]) not in denied
+            row.update(expected=access.OPTIONAL, allowed=allowed, ok=True,
+                       reason="RBAC: allowed by a RoleBinding" if allowed else "no RBAC rule allows it")
+            if not allowed:
+                row["note"] = access.CONSOLE_HINT
+    for entry in result["matrix"]:
+        if "vm.console" in entry["expected"] and entry["personas"][0] in personas.CONSOLE_OPTIONAL["vmo"] and \
+                entry["scope_kind"] != "outside":
+            entry["expected"]["vm.console"] = access.OPTIONAL
+            entry["cells"]["vm.console"] = "ok"
+            entry["allowed"]["vm.console"] = (entry["subject"], entry["scope"]) not in denied
+    return result
+
+
+def newer_results():
+    """What vmo_rbac_validate returns since issue 9, under --check with changes planned (vmo-1), in an
+    ordinary run (vmo-2), and a cluster that could not be reached.
+
+    vmo-1: web-devs' namespace rules matched two namespaces and skipped the protected ones; the
+    contractors' rule matched nothing (not proven); a selector matched twelve namespaces (more than a
+    report lists); bob's console is denied (optional, with the note); the enforce step planned to
+    create web-devs' binding in web-app-2, so that drift item and web-devs' denied checks there are
+    pending."""
+    scopes = [
+        planning.ScopeMatch("bindings[1].namespace_regex", ["^web-app-", "/^kube-/"], ["web-app-1", "web-app-2"],
+                            ["kube-node-lease", "kube-public", "kube-system"], False),
+        planning.ScopeMatch("bindings[2].namespace_regex", ["^contract-"], [], [], True),
+        planning.ScopeMatch("bindings[3].namespace_selector", ["env=prod"], ["prod-%02d" % i for i in range(1, 13)],
+                            [], False),
+    ]
+    vmo1 = cluster_result(
+        "vmo-1",
+        [("User", "bob@example.com", "user", ["team-a"]),
+         ("Group", "web-devs", "power-user", ["web-app-1", "web-app-2"]),
+         ("Group", "auditors", "viewer", ["prod-%02d" % i for i in range(1, 13)])],
+        drift=[{"kind": "RoleBinding", "namespace": "web-app-2", "name": "vmo-rbac-spectro-vm-power-user",
+                "problem": "missing", "fix": "vmo_role_binding would create it", "action": "create",
+                "pending": True}])
+    _optional_console(vmo1, denied={("User bob@example.com", "team-a")})
+    for row in vmo1["access"]:  # web-devs have no binding in web-app-2 yet
+        if row["subject"] == "Group web-devs" and row["namespace"] == "web-app-2" and row["expected"] is True:
+            row.update(allowed=False, ok=False, reason="no RBAC rule allows it", pending=True)
+    for entry in vmo1["matrix"]:
+        if entry["subject"] == "Group web-devs" and entry["scope"] == "web-app-2":
+            for cap, want in entry["expected"].items():
+                if want is True:
+                    entry["cells"][cap], entry["allowed"][cap] = "violation", False
+    pending = 1 + sum(1 for r in vmo1["access"] if r.get("pending"))
+    vmo1["summary"].update(failed=0, passed=vmo1["summary"]["checks"] - pending, unchecked_entries=1,
+                           pending=pending)
+    vmo1.update(passed=True, scopes=[planning.scope_to_dict(m) for m in scopes],
+                warnings=planning.scope_warnings(scopes),
+                msg="RBAC on vmo-1 will validate once the planned changes are made")
+
+    vmo2 = _optional_console(cluster_result("vmo-2", [("Group", "vmo-admins", "admin", None),
+                                                      ("User", "carol", "user", ["team-b"])],
+                                            flips={("User carol", "default", "vm.view")}))
+    vmo2["summary"].update(unchecked_entries=0, pending=0)
+    vmo2.update(scopes=[], warnings=[])
+    vmo2["passed"] = False
+    vmo3 = {"cluster": "vmo-3", "failed": True, "msg": "vmo-3: the API server did not answer: connection refused"}
+    return [vmo1, vmo2, vmo3]
+
+
+def newer_hostile_result():
+    """Namespace rules, notes and pending drift with names that break naive renderers."""
+    scopes = [planning.ScopeMatch(HOSTILE, [HOSTILE, "<b>|x"], [HOSTILE + str(i) for i in range(12)], ["kube|<i>"],
+                                  False),
+              planning.ScopeMatch("bindings[0].namespace_regex", ["<script>"], [], [HOSTILE], True)]
+    r = _optional_console(cluster_result("h", [("User", HOSTILE, "user", ["team-a"])]),
+                          denied={("User " + HOSTILE, "team-a")})
+    for row in r["access"]:
+        if row.get("note"):
+            row["note"] = HOSTILE
+    r.update(scopes=[planning.scope_to_dict(m) for m in scopes], warnings=planning.scope_warnings(scopes) + [HOSTILE])
+    r["drift"] = [{"kind": "RoleBinding", "namespace": HOSTILE, "name": "<x>", "problem": HOSTILE, "pending": True}]
+    return r
+
+
 @pytest.fixture
 def results():
     return sample_results()
+
+
+@pytest.fixture
+def newer():
+    return newer_results()
 
 
 # ----------------------------------------------------------------- helpers
@@ -250,8 +350,8 @@ def parse_html(text):
 # -------------------------------------------------------------------- fleet
 
 
-def test_fleet_summary_counts(results):
-    f = report.fleet_summary(results)
+def test_fleet_counts(results):
+    f = model.fleet(model.clusters(results))
     v1 = results[0]["summary"]
     v2 = results[1]["summary"]
     assert f["passed"] is False
@@ -263,7 +363,7 @@ def test_fleet_summary_counts(results):
 
 
 def test_clusters_normalize_cells(results):
-    norm = report.clusters(results)
+    norm = model.clusters(results)
     cells = dict(((m["subject"], m["scope"]), m["cells"]) for m in norm[0]["matrix"])
     assert cells[("Group auditors", "team-a")]["vm.delete"].kind == "excess"
     assert cells[("Group auditors", "team-a")]["vm.delete"].allowed is True
@@ -281,8 +381,8 @@ def test_clusters_normalize_cells(results):
 def test_matrix_is_derived_when_absent(results):
     without = copy.deepcopy(results[0])
     del without["matrix"], without["capabilities"]
-    a = report.clusters([results[0]])[0]
-    b = report.clusters([without])[0]
+    a = model.clusters([results[0]])[0]
+    b = model.clusters([without])[0]
     assert [(m["subject"], m["scope"], m["scope_kind"]) for m in a["matrix"]] == \
         [(m["subject"], m["scope"], m["scope_kind"]) for m in b["matrix"]]
     for ma, mb in zip(a["matrix"], b["matrix"]):
@@ -295,7 +395,7 @@ def test_matrix_is_derived_when_absent(results):
 
 
 def test_markdown_fleet_and_sections(results):
-    text = report.to_markdown(results)
+    text = markdown_format.render(results)
     assert text.startswith("# VMO RBAC validation report\n")
     assert "**FAILED**: 1 of 3 clusters passed; 1 not validated;" in text
     fleet = md_tables(text)[0]
@@ -320,7 +420,7 @@ def test_markdown_fleet_and_sections(results):
 
 
 def test_markdown_matrix_marks(results):
-    text = report.to_markdown(results)
+    text = markdown_format.render(results)
     tables = md_tables(text)
     matrix = [t for t in tables if md_cells(t[0])[:3] == ["Subject", "Personas", "Scope"]]
     assert len(matrix) == 2  # vmo-1 and vmo-2; none for the unreachable cluster
@@ -341,7 +441,7 @@ def test_markdown_matrix_marks(results):
 
 
 def test_markdown_escapes_hostile_names():
-    text = report.to_markdown(hostile_results(), title="T|<i>x</i>")
+    text = markdown_format.render(hostile_results(), title="T|<i>x</i>")
     assert not re.search(r"(?<!\\)<", text), "every < is backslash-escaped"
     assert "\x07" not in text
     assert "# T\\|\\<i\\>x\\</i\\>" in text
@@ -359,8 +459,8 @@ def test_markdown_escapes_hostile_names():
 
 
 def test_markdown_empty_and_minimal():
-    assert "no cluster results" in report.to_markdown([])
-    text = report.to_markdown([{"cluster": "bare", "passed": True}])
+    assert "no cluster results" in markdown_format.render([])
+    text = markdown_format.render([{"cluster": "bare", "passed": True}])
     assert "| bare | \u2705 passed | 0 | 0 | 0 | 0 |" in text
     assert "No access checks in this result." in text
 
@@ -369,7 +469,7 @@ def test_markdown_empty_and_minimal():
 
 
 def _junit(results, **kw):
-    text = report.to_junit(results, **kw)
+    text = junit_format.render(results, **kw)
     assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n')
     return text, ET.fromstring(text.encode("utf-8"))
 
@@ -454,7 +554,7 @@ def test_junit_escapes_hostile_names_and_roundtrips():
     assert "<script>" not in text and "\x07" not in text
     assert root.get("name") == 'a "title" <&>'
     suite = root.findall("testsuite")[0]
-    assert suite.get("name") == report._x(HOSTILE) and suite.get("timestamp") == "2026-11-27T10:00:00Z"
+    assert suite.get("name") == model.clean(HOSTILE) and suite.get("timestamp") == "2026-11-27T10:00:00Z"
     names = [c.get("classname") for c in suite.findall("testcase")]
     assert "%s.Group %s.ns|<b>" % (HOSTILE, HOSTILE) in names
     assert "%s.User o'brien \"the\" & co.team-a" % HOSTILE in names
@@ -472,7 +572,7 @@ def test_junit_empty_fleet_is_an_error():
 
 
 def test_html_structure(results):
-    text = report.to_html(results)
+    text = html_format.render(results)
     assert text.startswith("<!DOCTYPE html>\n<html lang=\"en\">")
     p = parse_html(text)
     tags = [t for t, _a in p.tags]
@@ -507,7 +607,7 @@ def test_html_structure(results):
 
 
 def test_html_escapes_hostile_names():
-    text = report.to_html(hostile_results(), title='<script>alert(1)</script> "&"')
+    text = html_format.render(hostile_results(), title='<script>alert(1)</script> "&"')
     p = parse_html(text)
     tags = [t for t, _a in p.tags]
     assert "script" not in tags and "img" not in tags and "b" not in tags and "a" in tags  # fleet anchors only
@@ -525,28 +625,271 @@ def h_unescaped_in(p, value):
 
 def test_html_passed_fleet_and_empty():
     ok = sample_results()[1]
-    text = report.to_html([ok], title="Green")
+    text = html_format.render([ok], title="Green")
     assert "FLEET PASSED" in text and 'data-state="violation"' not in text
-    assert "No cluster results to report." in report.to_html([])
+    assert "No cluster results to report." in html_format.render([])
 
 
 # ---------------------------------------------------------------------- JSON
 
 
 def test_json(results):
-    text = report.to_json(results, title="Fleet", generated_at="2026-11-27")
+    text = json_format.render(results, title="Fleet", generated_at="2026-11-27")
     doc = json.loads(text)
     assert doc["clusters"] == results
     assert doc["title"] == "Fleet" and doc["generated_at"] == "2026-11-27"
-    assert doc["fleet"] == report.fleet_summary(results)
+    assert doc["fleet"] == model.fleet(model.clusters(results))
     assert text == json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    assert "generated_at" not in json.loads(report.to_json(results))
+    assert "generated_at" not in json.loads(json_format.render(results))
 
 
 def test_json_tolerates_non_json_values():
     r = {"cluster": "c", "passed": True, "summary": {"checks": 1}, "extra": {"b", "a"}, "t": ("x", 1)}
-    doc = json.loads(report.to_json([r]))
+    doc = json.loads(json_format.render([r]))
     assert doc["clusters"][0]["extra"] == ["a", "b"] and doc["clusters"][0]["t"] == ["x", 1]
+
+
+# ------------------------------------------- namespace rules, optional checks, pending (issue 9)
+
+
+def test_newer_parts_normalized(newer):
+    vmo1, vmo2, _vmo3 = model.clusters(newer)
+    assert vmo1["status"] == "passed" and vmo2["status"] == "failed"
+    assert [(m["entry"], m["matched_nothing"]) for m in vmo1["scopes"]] == [
+        ("bindings[1].namespace_regex", False), ("bindings[2].namespace_regex", True),
+        ("bindings[3].namespace_selector", False)]
+    assert vmo1["scopes"][1]["warning"] == newer[0]["warnings"][0] and vmo1["other_warnings"] == []
+    assert model.warning_lines(vmo1) == [(True, w) for w in newer[0]["warnings"]]
+    # pending items are not failures: not in drift, not violations
+    assert vmo1["drift"] == [] and [d["name"] for d in vmo1["pending_drift"]] == ["vmo-rbac-spectro-vm-power-user"]
+    assert vmo1["violations"] == [] and len(vmo1["pending_access"]) == 12 and vmo1["excess"] == vmo1["missing"] == 0
+    assert (vmo1["summary"]["unchecked_entries"], vmo1["summary"]["pending"], vmo1["summary"]["failed"]) == (1, 13, 0)
+    assert [n["note"] for n in vmo1["notes"]] == [access.CONSOLE_HINT]
+    assert model.note_places(vmo1["notes"][0]) == ["User bob@example.com: vm.console in team-a"]
+    assert model.pending_groups(vmo1["pending_access"]) == [(
+        "Group web-devs", "vm.view, vm.power, vm.create, vm.clone, vm.delete, vm.migrate, vm.snapshot in web-app-2 "
+        "denied, expected allowed (missing; 12 checks)")]
+    assert (vmo2["summary"]["unchecked_entries"], vmo2["summary"]["pending"]) == (0, 0)
+    f = model.fleet(model.clusters(newer))
+    assert (f["unchecked_entries"], f["pending"], f["failed"], f["clusters_passed"]) == (1, 13, 1, 1)
+
+
+def test_newer_parts_absent_from_older_results(results):
+    """A result without the newer keys gets no newer counts, sections or style: it renders as before."""
+    norm = model.clusters(results)
+    assert all("unchecked_entries" not in c["summary"] and "pending" not in c["summary"] for c in norm)
+    assert all(not (c["scopes"] or c["warnings"] or c["pending_drift"] or c["pending_access"] or c["notes"])
+               for c in norm)
+    f = model.fleet(norm)
+    assert "unchecked_entries" not in f and "pending" not in f
+    page = html_format.render(results)
+    assert html_style.CSS_NEWER_PARTS not in page and html_style.CSS in page
+    text = markdown_format.render(results)
+    assert "Not proven" not in text and "Pending" not in text and "Namespace rules" not in text
+
+
+def test_newer_cells_optional_and_pending(newer):
+    derived = copy.deepcopy(newer[0])
+    del derived["matrix"], derived["capabilities"]
+    for given in (newer[0], derived):  # from the compact matrix, and derived from the access rows
+        c = model.clusters([given])[0]
+        cells = dict(((m["subject"], m["scope"]), m["cells"]) for m in c["matrix"])
+        console = cells[("User bob@example.com", "team-a")]["vm.console"]
+        assert (console.state, console.kind, console.allowed, console.expected) == ("ok", None, False, access.OPTIONAL)
+        assert console.optional and console.notes() == [access.CONSOLE_HINT]
+        assert console.describe() == "ok: denied; optional, either answer is ok"
+        allowed = cells[("Group web-devs", "web-app-1")]["vm.console"]
+        assert (allowed.state, allowed.allowed, allowed.notes()) == ("ok", True, [])
+        pending = cells[("Group web-devs", "web-app-2")]["vm.view"]
+        assert (pending.state, pending.kind, pending.allowed) == ("pending", "missing", False)
+        assert pending.describe() == ("pending (planned by the enforce step under --check): denied, "
+                                      "expected allowed")
+        assert cells[("Group web-devs", "web-app-2")]["template.manage"].state == "ok"
+    # a cell with a pending and a real failure is a violation
+    mixed = copy.deepcopy(newer[0])
+    next(r for r in mixed["access"] if r.get("pending"))["pending"] = False
+    cells = dict(((m["subject"], m["scope"]), m["cells"]) for m in model.clusters([mixed])[0]["matrix"])
+    assert cells[("Group web-devs", "web-app-2")]["vm.view"].state == "violation"
+    assert model.expected_text(access.OPTIONAL) == "optional (either answer is ok)"
+
+
+def test_markdown_newer_parts(newer):
+    text = markdown_format.render(newer)
+    assert ("1 grant(s) not proven (namespace rules that matched nothing); "
+            "13 pending (planned by the enforce step under --check)") in text.splitlines()[2]
+    fleet = md_tables(text)[0]
+    assert md_cells(fleet[0]) == ["Cluster", "Result", "Checks", "Failed", "Drift", "Unchecked", "Not proven",
+                                  "Pending", "Message"]
+    body = dict((r[0], r) for r in (md_cells(x) for x in fleet[2:]))
+    assert body["vmo-1"][1].endswith("passed") and body["vmo-1"][6:8] == ["1", "13"]
+    assert body["vmo-2"][6:8] == ["0", "0"] and body["vmo-3"][6:8] == ["\u2013", "\u2013"]
+    vmo1 = text[text.index("## vmo-1"):text.index("## vmo-2")]
+    assert "\u26a0\ufe0f 1 grant(s) not proven \u00b7 13 pending (planned by the enforce step under --check)" in vmo1
+    assert "### Namespace rules (3, 1 not proven)" in vmo1
+    assert ("- \u26a0\ufe0f **NOT PROVEN**: bindings\\[2\\].namespace_regex: ^contract- matched no namespace, so "
+            "this grant gives nothing today") in vmo1
+    rules = [t for t in md_tables(vmo1) if md_cells(t[0])[0] == "Grant"][0]
+    rows = dict((r[0], r) for r in (md_cells(x) for x in rules[2:]))
+    assert rows["bindings\\[1\\].namespace_regex"][1:] == [
+        "^web-app-, /^kube-/", "2: web-app-1, web-app-2", "kube-node-lease, kube-public, kube-system"]
+    assert rows["bindings\\[2\\].namespace_regex"][2] == "**nothing: not proven**"
+    assert rows["bindings\\[3\\].namespace_selector"][2] == \
+        "12: prod-01, prod-02, prod-03, prod-04, prod-05, prod-06, prod-07, prod-08, prod-09, prod-10 and 2 more"
+    # pending: its own section, not drift, not failed checks
+    assert "### Drift" not in vmo1 and "### Failed checks" not in vmo1
+    assert "### Pending (13): planned by the enforce step under --check" in vmo1
+    assert "- pending: RoleBinding web-app-2/vmo-rbac-spectro-vm-power-user: missing. Fix: vmo_role_binding " \
+           "would create it (create)" in vmo1
+    assert "- pending: Group web-devs: vm.view, vm.power, vm.create, vm.clone, vm.delete, vm.migrate, " \
+           "vm.snapshot in web-app-2 denied, expected allowed (missing; 12 checks)" in vmo1
+    # the matrix: optional shown as ok with its note's number, pending cells; no MISSING anywhere in vmo-1
+    matrix = [t for t in md_tables(vmo1) if md_cells(t[0])[:3] == ["Subject", "Personas", "Scope"]][0]
+    head = md_cells(matrix[0])
+    cells = dict(((r[0], r[2]), dict(zip(head, r))) for r in (md_cells(x) for x in matrix[2:]))
+    assert cells[("User bob@example.com", "team-a")]["vm.console"] == "\u2713 no\u00b9"
+    assert cells[("Group web-devs", "web-app-1")]["vm.console"] == "\u2713 yes"
+    assert cells[("Group web-devs", "web-app-2")]["vm.view"] == "\u25f7 pending"
+    assert "MISSING**" not in vmo1.replace("**\u2717 MISSING** = denied", "")
+    assert "\u25f7 pending = planned by the enforce step under --check (not a failure)" in vmo1
+    assert "\n- \u00b9 console access through the persona role alone is optional" in vmo1
+    assert "(User bob@example.com: vm.console in team-a)" in vmo1
+    # an ordinary run of a newer module: no pending column, no namespace rules section without rules
+    plain = markdown_format.render(newer[1:2])
+    assert md_cells(md_tables(plain)[0][0])[6:] == ["Not proven", "Message"]
+    assert "Namespace rules" not in plain and "Pending" not in plain and "Notes:" not in plain
+
+
+def test_markdown_warnings_without_scopes():
+    """A hand-made result with warnings only; a registered result's ``warnings`` also holds the other
+    Ansible warnings of its task, which are not about proof."""
+    r = cluster_result("c", [("Group", "g", "viewer", ["a"])])
+    r["warnings"] = ["bindings[0].namespace_selector: env=x matched no namespace", "some other warning"]
+    text = markdown_format.render([r])
+    assert "### Warnings\n" in text and "| Grant |" not in text
+    assert "- \u26a0\ufe0f **NOT PROVEN**: bindings\\[0\\].namespace_selector: env=x matched no namespace\n" in text
+    assert "- \u26a0\ufe0f **Warning**: some other warning\n" in text
+    assert model.clusters([r])[0]["summary"]["unchecked_entries"] == 1  # no scopes: counted from the warnings
+    page = html_format.render([r])
+    assert '<strong>\u26a0 Warning:</strong> some other warning' in page
+    assert '<strong>\u26a0 NOT PROVEN:</strong> bindings[0].namespace_selector' in page
+    _t, root = _junit([r])
+    case = root.find("testsuite/testcase[@classname='c.scopes']")
+    assert case.get("name") == "bindings[0].namespace_selector matches a namespace"
+    assert case.find("skipped").get("message") == "not proven: bindings[0].namespace_selector: env=x matched no namespace"
+    assert "warning: some other warning" in root.find("testsuite/system-out").text
+
+
+def test_junit_newer_parts(newer):
+    _text, root = _junit(newer)
+    vmo1 = root.find("testsuite[@name='vmo-1']")
+    assert vmo1.get("failures") == "0" and vmo1.get("errors") == "0"
+    cases = dict(((c.get("classname"), c.get("name")), c) for c in vmo1.findall("testcase"))
+    assert len(cases) == len(vmo1.findall("testcase")), "testcase identities must be unique"
+    skipped = [c for c in vmo1.findall("testcase") if c.find("skipped") is not None]
+    assert int(vmo1.get("skipped")) == len(skipped) == 1 + 13
+    scope = cases[("vmo-1.scopes", "bindings[2].namespace_regex matches a namespace")].find("skipped")
+    assert scope.get("message").startswith("not proven: bindings[2].namespace_regex: ^contract- matched no")
+    drift = cases[("vmo-1.bindings", "RoleBinding web-app-2/vmo-rbac-spectro-vm-power-user")].find("skipped")
+    assert drift.get("message") == "pending (planned by the enforce step under --check): missing"
+    check = cases[("vmo-1.Group web-devs.web-app-2",
+                   "vm.delete: delete kubevirt.io/virtualmachines (expected allowed)")]
+    assert check.find("failure") is None
+    assert check.find("skipped").get("message") == \
+        "pending (planned by the enforce step under --check): denied but expected allowed (missing)"
+    assert "reproduce: kubectl auth can-i delete virtualmachines.kubevirt.io -n web-app-2" in check.find("skipped").text
+    optional = cases[("vmo-1.User bob@example.com.team-a",
+                      "vm.console: get subresources.kubevirt.io/virtualmachineinstances/console (optional)")]
+    assert optional.find("failure") is None and optional.find("skipped") is None
+    assert optional.find("system-out").text == access.CONSOLE_HINT
+    props = dict((p.get("name"), p.get("value")) for p in vmo1.findall("properties/property"))
+    assert (props["summary.unchecked_entries"], props["summary.pending"]) == ("1", "13")
+    out = vmo1.find("system-out").text
+    assert "namespace rules:\nbindings[1].namespace_regex: ^web-app-, /^kube-/ -> 2 namespace(s): web-app-1, " \
+           "web-app-2; protected namespaces skipped: kube-node-lease, kube-public, kube-system" in out
+    assert "bindings[2].namespace_regex: ^contract- -> nothing (not proven)" in out
+    assert "notes:\n" + access.CONSOLE_HINT + " (User bob@example.com: vm.console in team-a)" in out
+    vmo2 = root.find("testsuite[@name='vmo-2']")
+    assert vmo2.get("failures") == "1" and vmo2.get("skipped") == "0"
+
+
+def test_html_newer_parts(newer):
+    text = html_format.render(newer)
+    p = parse_html(text)
+    assert html_style.CSS_NEWER_PARTS in text
+    cards = dict((a["data-cluster"], a) for t, a in p.tags if t == "section" and "data-cluster" in a)
+    assert cards["vmo-1"]["data-status"] == "passed"
+    vmo1 = text[text.index('id="cluster-1-vmo-1"'):text.index('id="cluster-2-vmo-2"')]
+    assert '<span class="badge warn">1 NOT PROVEN</span>' in vmo1
+    assert '<div class="warning" role="note"><strong>\u26a0 NOT PROVEN:</strong> bindings[2].namespace_regex: ' \
+           '^contract- matched no namespace' in vmo1
+    assert '<details class="scopes" id="cluster-1-vmo-1-scopes" open><summary>Namespace rules: 3, 1 not proven' in vmo1
+    entries = [(a["data-entry"], a["class"]) for t, a in p.tags if t == "tr" and "data-entry" in a]
+    assert entries == [("bindings[1].namespace_regex", "matched"), ("bindings[2].namespace_regex", "nothing"),
+                       ("bindings[3].namespace_selector", "matched")]
+    assert '<summary>and 2 more</summary><span class="rest">prod-11, prod-12</span></details>' in vmo1
+    # cells: the optional one ok, with a link to its note; pending ones amber, not violations
+    cells = [(a, txt) for a, txt in p.cells if a["data-state"] != "na"]
+    optional = [(a, txt) for a, txt in cells if a.get("data-expected") == "optional"]
+    assert sorted(txt for _a, txt in optional) == ["\u2713 allowed (optional)"] * 4 + ["\u2713 denied (optional)1"]
+    denied = [a for a, txt in optional if "denied" in txt][0]
+    assert denied["class"] == "cell ok deny optional" and "Note: " + access.CONSOLE_HINT in denied["title"]
+    assert '<a href="#cluster-1-vmo-1-note-1" aria-label="note 1">1</a>' in vmo1
+    assert '<li id="cluster-1-vmo-1-note-1"><span class="note">%s</span>' % html.escape(access.CONSOLE_HINT) in vmo1
+    pending = [(a, txt) for a, txt in cells if a["data-state"] == "pending"]
+    assert len(pending) == 7 and all(txt == "\u25f7 pending denied" and a["data-kind"] == "missing"
+                                     for a, txt in pending)
+    assert 'data-state="violation"' not in vmo1 and 'data-state="violation"' in text  # vmo-2's excess
+    assert "<h3>Pending (13): planned by the enforce step under --check</h3>" in vmo1
+    assert [a["data-pending"] for t, a in p.tags if t == "tr" and "data-pending" in a] == ["drift", "access"]
+    assert "Failed checks" not in vmo1 and "<h3>Drift" not in vmo1
+    assert "MISSING</span>" not in vmo1
+    # the fleet: tiles and columns of the newer counts
+    assert '<div class="tile warn"><div class="n">1</div><div class="l">not proven</div></div>' in text
+    assert '<div class="tile warn"><div class="n">13</div><div class="l">pending (--check)</div></div>' in text
+    assert '<th scope="col" class="num">Not proven</th><th scope="col" class="num">Pending</th>' in text
+    assert 'class="sw pending"' in text and "optional (either answer is ok)" in text
+    # a page without newer data in it carries no newer style
+    assert html_style.CSS_NEWER_PARTS not in html_format.render([{"cluster": "bare", "passed": True}])
+
+
+def test_json_newer_parts(newer):
+    doc = json.loads(json_format.render(newer))
+    assert doc["clusters"] == newer  # scopes, warnings, note, pending pass through
+    assert (doc["fleet"]["unchecked_entries"], doc["fleet"]["pending"]) == (1, 13)
+    assert doc["fleet"] == model.fleet(model.clusters(newer))
+
+
+def test_newer_parts_hostile_names():
+    r = newer_hostile_result()
+    text = markdown_format.render([r])
+    assert not re.search(r"(?<!\\)<", text)
+    for t in md_tables(text):
+        assert all(len(md_cells(x)) == len(md_cells(t[0])) for x in t), t
+    page = html_format.render([r])
+    p = parse_html(page)
+    assert "script" not in [t for t, _a in p.tags] and "<b>" not in page and "<i>" not in page
+    assert [a["data-entry"] for t, a in p.tags if t == "tr" and "data-entry" in a] == \
+        [model.clean(HOSTILE), "bindings[0].namespace_regex"]
+    _t, root = _junit([r])
+    assert root.find("testsuite").get("failures") == "0" and root.find("testsuite").get("skipped") == "2"
+    assert "warning: " + HOSTILE in root.find("testsuite/system-out").text
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entry=st.text(min_size=1, max_size=30), rule=st.text(max_size=20),
+       namespaces=st.lists(st.text(min_size=1, max_size=15), max_size=14), note=st.text(min_size=1, max_size=40))
+def test_newer_parts_any_text_stays_well_formed(entry, rule, namespaces, note):
+    r = _optional_console(cluster_result("c", [("User", "u", "user", ["ns"])]), denied={("User u", "ns")})
+    for row in r["access"]:
+        if row.get("note"):
+            row["note"] = note
+    r.update(scopes=[{"entry": entry, "rules": [rule], "namespaces": namespaces, "skipped_protected": namespaces[:2],
+                      "matched_nothing": not namespaces}], warnings=[entry + ": " + rule])
+    root = ET.fromstring(junit_format.render([r]).encode("utf-8"))
+    assert root.find("testsuite").get("failures") == "0"
+    parse_html(html_format.render([r]))
+    for t in md_tables(markdown_format.render([r])):
+        assert all(len(md_cells(x)) == len(md_cells(t[0])) for x in t)
 
 
 # ------------------------------------------------------------ determinism
@@ -564,7 +907,7 @@ def test_deterministic(results, fmt):
 def test_deterministic_across_processes():
     """Byte-identical output in fresh interpreters with different hash seeds (no set/dict-order leaks)."""
     code = ("import hashlib, sys; sys.path[:0] = [%r, %r]; from tests.unit import test_report as t; "
-            "from ansible_collections.vmo.rbac.plugins.module_utils import report; "
+            "from ansible_collections.vmo.rbac.plugins.plugin_utils import report; "
             "r = t.sample_results() + t.hostile_results(); "
             "print(hashlib.sha256(''.join(report.render(r, f) for f in report.FORMATS).encode()).hexdigest())"
             % (str(ROOT / ".build" / "collections"), str(ROOT)))
@@ -583,18 +926,18 @@ def test_deterministic_across_processes():
 
 
 def test_input_shapes(results):
-    single = report.to_markdown(results[0])
+    single = markdown_format.render(results[0])
     assert "| vmo-1 |" in single and "vmo-2" not in single
-    keyed = report.clusters({"b-host": {"failed": True, "msg": "down"}, "a-host": results[1]})
+    keyed = model.clusters({"b-host": {"failed": True, "msg": "down"}, "a-host": results[1]})
     assert [(c["name"], c["status"]) for c in keyed] == [("vmo-2", "passed"), ("b-host", "error")]
-    loop = report.clusters({"results": results, "changed": False, "msg": "All items completed"})
+    loop = model.clusters({"results": results, "changed": False, "msg": "All items completed"})
     assert [c["name"] for c in loop] == ["vmo-1", "vmo-2", "vmo-3"]
-    unreachable = report.clusters([{"unreachable": True, "msg": "ssh: no"}])
+    unreachable = model.clusters([{"unreachable": True, "msg": "ssh: no"}])
     assert unreachable[0]["status"] == "error" and unreachable[0]["name"] == "cluster 1"
-    skipped = report.clusters([{"cluster": "s", "skipped": True, "skip_reason": "Conditional result was False"}])
+    skipped = model.clusters([{"cluster": "s", "skipped": True, "skip_reason": "Conditional result was False"}])
     assert skipped[0]["status"] == "skipped"
-    assert report.fleet_summary([{"cluster": "s", "skipped": True}])["passed"] is False
-    drift_only = report.clusters([{"cluster": "d", "drift": [{"kind": "RoleBinding", "name": "x"}]}])
+    assert model.fleet(model.clusters([{"cluster": "s", "skipped": True}]))["passed"] is False
+    drift_only = model.clusters([{"cluster": "d", "drift": [{"kind": "RoleBinding", "name": "x"}]}])
     assert drift_only[0]["status"] == "failed" and drift_only[0]["summary"]["failed"] == 1
 
 
@@ -623,37 +966,58 @@ def test_any_names_stay_well_formed(name, ns):
     r = cluster_result(name, [("User", name, "viewer", [ns])], flips={("User " + name, ns, "vm.delete")},
                        drift=[{"kind": "RoleBinding", "namespace": ns, "name": name, "problem": name,
                                "fix": name, "action": "update"}])
-    root = ET.fromstring(report.to_junit([r]).encode("utf-8"))
+    root = ET.fromstring(junit_format.render([r]).encode("utf-8"))
     suite = root.find("testsuite")
-    assert suite.get("name") == report._x(name)
+    assert suite.get("name") == model.clean(name)
     assert int(suite.get("failures")) == 2
-    page = parse_html(report.to_html([r]))
+    page = parse_html(html_format.render([r]))
     assert sum(1 for a, _t in page.cells if a["data-state"] == "violation") == 1
-    for t in md_tables(report.to_markdown([r])):
+    for t in md_tables(markdown_format.render([r])):
         assert all(len(md_cells(x)) == len(md_cells(t[0])) for x in t)
-    assert json.loads(report.to_json([r]))["clusters"][0]["cluster"] == name
+    assert json.loads(json_format.render([r]))["clusters"][0]["cluster"] == name
 
 
-# ------------------------------------------------------------ the module_utils contract
+# ------------------------------------------------------------ the package's shape
 
 
-def test_report_py_is_pure_and_python39():
-    src = REPORT_PY.read_text(encoding="utf-8")
-    tree = ast.parse(src, feature_version=(3, 9))
-    stdlib = {"__future__", "html", "json", "re", "xml.etree.ElementTree", "shlex", "collections.abc"}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            assert all(a.name in stdlib for a in node.names), ast.dump(node)
-        elif isinstance(node, ast.ImportFrom):
-            assert node.module in stdlib, node.module
-    assert "from __future__ import absolute_import, division, print_function" in src
-    assert "__metaclass__ = type" in src
-    assert not re.search(r"\b(datetime|time\.time|random|uuid|os\.environ)\b", src)
+def test_report_package_is_pure():
+    """Standard library and the collection's own pure code only: no Ansible, no clock, no randomness."""
+    stdlib = {"__future__", "html", "json", "re", "xml.etree.ElementTree", "shlex", "collections", "collections.abc"}
+    own = ("ansible_collections.vmo.rbac.plugins.module_utils", "ansible_collections.vmo.rbac.plugins.plugin_utils.report")
+    files = sorted(REPORT_PACKAGE.glob("*.py"))
+    assert [f.name for f in files] == ["__init__.py", "html_format.py", "html_style.py", "json_format.py",
+                                       "junit_format.py", "markdown_format.py", "model.py"]
+    for path in files:
+        src = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.Import):
+                assert all(a.name in stdlib for a in node.names), (path.name, ast.dump(node))
+            elif isinstance(node, ast.ImportFrom):
+                assert node.module in stdlib or node.module.startswith(own), (path.name, node.module)
+        assert "from __future__ import absolute_import, division, print_function" in src, path.name
+        assert "__metaclass__ = type" in src, path.name
+        assert not re.search(r"\b(datetime|time\.time|random|uuid|os\.environ)\b", src), path.name
 
 
-def test_capability_descriptions_match_personas():
-    assert report.CAPABILITY_DESCRIPTIONS == dict(
-        (name, cap["description"]) for name, cap in personas.CAPABILITIES.items())
+@pytest.mark.parametrize("fmt", [markdown_format, junit_format, html_format], ids=lambda m: m.__name__.split(".")[-1])
+def test_every_format_shows_every_section(fmt):
+    """A part of a cluster added to model.SECTIONS fails here until every format shows it."""
+    names = [name for name, _function in fmt.SECTIONS]
+    assert set(names) == set(model.SECTIONS), "sections missing: %s, unknown: %s" % (
+        sorted(set(model.SECTIONS) - set(names)), sorted(set(names) - set(model.SECTIONS)))
+    assert all(callable(function) for _name, function in fmt.SECTIONS)
+
+
+def test_shared_vocabulary_comes_from_module_utils(results):
+    """Scope labels, capability descriptions and personas are read from access and personas, not copied."""
+    for scope, ns in (("cluster", ""), ("all-namespaces", ""), ("outside", "default"), ("namespace", "team-a")):
+        assert model.scope_label(scope, ns) == access.scope_label(scope, ns)
+    assert (model.scope_label("outside", ""), model.scope_label("namespace", "")) == ("? (outside scope)", "(cluster)")
+    assert model.PERSONAS is personas.PERSONAS
+    page = html_format.render(results)
+    for name, cap in personas.CAPABILITIES.items():
+        assert '<th scope="col" class="cap" title="%s">%s</th>' % (cap["description"], name) in page
+    assert model.capability_description("custom.thing") == ""
 
 
 # ------------------------------------------------------------------- filter plugin
@@ -665,10 +1029,10 @@ def test_filter_plugin(results):
     from ansible_collections.vmo.rbac.plugins.filter.vmo_rbac_report import FilterModule
 
     f = FilterModule().filters()["vmo_rbac_report"]
-    assert f(results) == report.to_markdown(results)
-    assert f(results, "html", "T") == report.to_html(results, title="T")
+    assert f(results) == markdown_format.render(results)
+    assert f(results, "html", "T") == html_format.render(results, title="T")
     assert f(results, format="junit", generated_at="2026-01-01T00:00:00Z") == \
-        report.to_junit(results, generated_at="2026-01-01T00:00:00Z")
+        junit_format.render(results, generated_at="2026-01-01T00:00:00Z")
     with pytest.raises(AnsibleFilterError, match=r"argument 'format': unknown format 'yaml'"):
         f(results, "yaml")
     with pytest.raises(AnsibleFilterError, match=r"argument '_input \(the results\)'.*got str"):

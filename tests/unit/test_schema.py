@@ -15,7 +15,8 @@ import yaml
 
 from ansible_collections.vmo.rbac.plugins.doc_fragments import bindings as bindings_fragment
 from ansible_collections.vmo.rbac.plugins.doc_fragments import connection as connection_fragment
-from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, options
+from ansible_collections.vmo.rbac.plugins.doc_fragments import palette as palette_fragment
+from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, options, palette_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "vmo_rbac"
@@ -27,11 +28,21 @@ DECLARATION = {"vmo_rbac_" + k: k for k in declaration.DECLARATION_ARG_SPEC if k
 DECLARATION["vmo_rbac_bindings"] = "bindings"
 DECLARATION["vmo_rbac_extra_bindings"] = "bindings"
 VALIDATE = {"vmo_rbac_capabilities": "capabilities", "vmo_rbac_concurrency": "concurrency",
-            "vmo_rbac_fail_on_drift": "fail_on_drift", "vmo_rbac_audit_exclusive": "audit_exclusive",
-            "vmo_rbac_platform_subjects": "platform_subjects"}
+            "vmo_rbac_fail_on_drift": "fail_on_drift", "vmo_rbac_audit_privileged": "audit_privileged",
+            "vmo_rbac_audit_exclusive": "audit_exclusive", "vmo_rbac_platform_subjects": "platform_subjects"}
 CONNECTION = {"vmo_rbac_" + k: k for k in ("kubeconfig", "context", "host", "api_key", "ca_cert", "client_cert",
-                                           "client_key", "validate_certs", "request_timeout", "api_retries")}
-ROLE_ONLY = {"vmo_rbac_mode", "vmo_rbac_report_dir", "vmo_rbac_report_formats", "vmo_rbac_report_title"}
+                                           "client_key", "validate_certs", "request_timeout", "api_retries",
+                                           "proxy", "no_proxy", "impersonate_user", "impersonate_groups")}
+ROLE_ONLY = {"vmo_rbac_mode", "vmo_rbac_report_dir", "vmo_rbac_report_formats", "vmo_rbac_report_title",
+             "vmo_rbac_cluster_roles", "vmo_rbac_inventory_error"}
+# The backend options (palette_backend.PALETTE_ARG_SPEC); the cluster and project uids default to the
+# inventory plugin's host variables, the others are left undefined like the connection ones.
+BACKEND = {"vmo_rbac_backend": "backend", "vmo_rbac_palette_cluster_uid": "palette_cluster_uid",
+           "vmo_rbac_palette_project_uid": "palette_project_uid", "vmo_rbac_palette_wait": "wait"}
+PALETTE_CONNECTION = {"vmo_rbac_palette_" + k: "palette_" + k for k in ("host", "api_key", "validate_certs", "ca_cert")}
+# Role defaults that differ from the module's on purpose: the role validates right after enforcing,
+# so with the palette backend it waits for Palette's agent by default; the uids come from the inventory.
+DEFAULT_DIFFERS = {"vmo_rbac_palette_wait", "vmo_rbac_palette_cluster_uid", "vmo_rbac_palette_project_uid"}
 
 
 def _comparable(spec: dict) -> dict:
@@ -48,8 +59,15 @@ def _comparable(spec: dict) -> dict:
     return out
 
 
+def test_the_cluster_roles_variable_takes_what_the_module_takes():
+    from ansible_collections.vmo.rbac.plugins.module_utils import cluster_roles
+
+    assert _comparable(SPEC["vmo_rbac_cluster_roles"]) == _comparable(cluster_roles.CLUSTER_ROLES_ARG_SPEC["roles"])
+
+
 def _module_spec(option: str) -> dict:
-    for spec in (declaration.DECLARATION_ARG_SPEC, options.VALIDATE_ARG_SPEC, connection.CONNECTION_ARG_SPEC):
+    for spec in (declaration.DECLARATION_ARG_SPEC, options.VALIDATE_ARG_SPEC, connection.CONNECTION_ARG_SPEC,
+                 palette_backend.PALETTE_ARG_SPEC, palette_backend.WAIT_ARG_SPEC):
         if option in spec:
             return spec[option]
     raise KeyError(option)
@@ -64,6 +82,7 @@ def test_the_parser_reads_the_schema():
 @pytest.mark.parametrize("fragment, spec", [
     (bindings_fragment, declaration.DECLARATION_ARG_SPEC),
     (connection_fragment, connection.CONNECTION_ARG_SPEC),
+    (palette_fragment, palette_backend.PALETTE_ARG_SPEC),
 ])
 def test_the_doc_fragment_documents_the_schema(fragment, spec):
     documented = yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION)["options"]
@@ -76,18 +95,20 @@ def test_the_doc_fragment_documents_the_schema(fragment, spec):
 
 
 def test_every_role_variable_is_specified_and_every_spec_is_a_variable():
-    assert set(SPEC) == set(DECLARATION) | set(VALIDATE) | set(CONNECTION) | ROLE_ONLY
+    assert set(SPEC) == (set(DECLARATION) | set(VALIDATE) | set(CONNECTION) | ROLE_ONLY | set(BACKEND)
+                         | set(PALETTE_CONNECTION))
     # every variable with a default is documented in defaults/main.yml, connection ones are left undefined
-    assert set(DEFAULTS) == set(SPEC) - set(CONNECTION)
+    assert set(DEFAULTS) == set(SPEC) - set(CONNECTION) - set(PALETTE_CONNECTION)
 
 
-@pytest.mark.parametrize("variable", sorted(set(DECLARATION) | set(VALIDATE) | set(CONNECTION)))
+@pytest.mark.parametrize("variable", sorted(set(DECLARATION) | set(VALIDATE) | set(CONNECTION) | set(BACKEND)
+                                            | set(PALETTE_CONNECTION)))
 def test_role_variable_accepts_what_the_module_option_accepts(variable):
-    option = {**DECLARATION, **VALIDATE, **CONNECTION}[variable]
+    option = {**DECLARATION, **VALIDATE, **CONNECTION, **BACKEND, **PALETTE_CONNECTION}[variable]
     module = _module_spec(option)
     role = SPEC[variable]
     assert _comparable(role) == _comparable(module), variable
-    if variable in DEFAULTS and "default" in module:
+    if variable in DEFAULTS and "default" in module and variable not in DEFAULT_DIFFERS:
         assert DEFAULTS[variable] == module["default"], "%s defaults differ from the module's %s" % (variable, option)
         assert role.get("default") == module["default"]
     if module.get("no_log"):
@@ -98,4 +119,4 @@ def test_role_only_variables_match_their_defaults():
     for variable in ROLE_ONLY:
         assert SPEC[variable]["default"] == DEFAULTS[variable]
     assert sorted(SPEC["vmo_rbac_report_formats"]["choices"]) == ["html", "json", "junit", "markdown"]
-    assert SPEC["vmo_rbac_mode"]["choices"] == ["enforce", "validate"]
+    assert SPEC["vmo_rbac_mode"]["choices"] == ["enforce", "reconcile", "validate"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, holders, options, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils import access, declaration, holders, options, whocan
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, Subject
 from ansible_collections.vmo.rbac.plugins.module_utils.planning import Binding
 
@@ -73,20 +73,19 @@ def test_access_info_options():
     assert whocan.parse_options({}).namespaces is None
     for params, field in [({"only_capabilities": ["vm.teleport"]}, "only_capabilities[0]"),
                           ({"namespaces": ["ok", "Not_OK"]}, "namespaces[1]"),
-                          ({"concurrency": 0}, "concurrency"),
-                          ({"capabilities": {"vm.export": {}}}, "capabilities.vm.export"),
-                          ({"client_cert": "/c"}, "client_key")]:
+                          ({"capabilities": {"vm.export": {}}}, "capabilities.vm.export")]:
         with pytest.raises(SpecError) as err:
             whocan.parse_options(params)
         assert err.value.path == field
 
 
 def test_validate_options_carry_the_audit():
-    opts = options.parse({"audit_exclusive": True, "platform_subjects": ["Group ops"]}, "vmo")
+    decl = declaration.from_module_args({"bindings": [{"persona": "viewer", "groups": ["g"]}]})
+    opts = options.parse({"audit_exclusive": True, "platform_subjects": ["Group ops"]}, decl)
     assert opts.audit_exclusive is True and ("Group", "ops") in opts.platform_subjects
-    assert options.parse({}, "vmo").audit_exclusive is False
+    assert options.parse({}, decl).audit_exclusive is False
     with pytest.raises(SpecError) as err:
-        options.parse({"platform_subjects": ["ops"]}, "vmo")
+        options.parse({"platform_subjects": ["ops"]}, decl)
     assert err.value.path == "platform_subjects[0]"
 
 

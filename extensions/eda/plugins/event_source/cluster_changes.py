@@ -1,0 +1,325 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""vmo.rbac.cluster_changes: an event when something on a cluster changes who may access its VMs.
+
+An ansible-rulebook event source. On each cluster it watches (LIST, then WATCH with bookmarks,
+resumed from the last resourceVersion, relisted after 410 Gone, reconnected with backoff):
+
+- namespaces: added, or their labels changed (a namespace_regex or namespace_selector grant may
+  now apply to them);
+- the ClusterRoleBindings and RoleBindings this owner owns: deleted, or changed by someone other
+  than vmo.rbac (drift to repair).
+
+Bursts are coalesced: changes on one cluster become one event once the cluster is quiet for
+``debounce`` seconds (at the latest ``max_delay`` after the first change), and at most one event
+per ``min_interval`` seconds per cluster. An event names the cluster and why::
+
+    {"vmo_rbac": {"cluster": "prod-east", "reason": "50 namespaces added (web-app-1, ...)",
+                  "changes": {"namespace_added": 50}, "samples": {...}, "seq": 3,
+                  "coalesced_seconds": 0.9, "source": "vmo.rbac.cluster_changes"},
+     "meta": {"hosts": "prod-east"}}
+
+``meta.hosts`` makes ansible-rulebook's run_playbook limit the run to that cluster's inventory
+host. The source only reads: it needs list and watch on namespaces, clusterrolebindings and
+rolebindings, nothing else (files/eda-watcher-clusterrole.yaml). It never writes.
+
+Arguments (all optional; docs/eda.md has the details):
+
+    inventory        the Ansible inventory the enforce playbook uses (default: ANSIBLE_INVENTORY).
+                     Its hosts in ``group`` are the clusters, each connected with its vmo_rbac_*
+                     variables (or K8S_AUTH_*), owner vmo_rbac_owner, as the role does.
+    group            host pattern of the clusters in the inventory (default vmo_clusters)
+    clusters         instead of an inventory: kubeconfig context names, or mappings with name
+                     (the inventory host), owner and the modules' connection options
+    owner            owner of the watched bindings where a cluster does not say (default vmo-rbac)
+    kubeconfig, context, host, api_key, ca_cert, client_cert, client_key, validate_certs, ...
+                     connection defaults for every cluster (names and K8S_AUTH_* variables of the
+                     modules)
+    debounce         quiet seconds that end a burst (default 0.2)
+    max_delay        seconds after a burst's first change it is emitted at the latest (default 1)
+    min_interval     seconds between two events of one cluster (default 3): about one reconcile
+                     run, so that changes during a run collapse into one follow-up run
+    startup_event    one event per cluster once its watches have started (default true): reconcile
+                     what changed while nothing watched
+    watch_timeout    seconds the API server keeps one WATCH open (default 300)
+    backoff_initial, backoff_max   reconnect backoff (default 0.5 and 10 seconds, with jitter)
+    max_namespaces, max_bindings   how many the source remembers per cluster (default 50000, 100000)
+    page_size        LIST page size (default 500)
+
+Example::
+
+    - name: Reconcile VMO access when a cluster changes
+      hosts: all
+      sources:
+        - vmo.rbac.cluster_changes:
+            inventory: inventory/
+      rules:
+        - name: Reconcile the cluster that changed
+          condition: event.vmo_rbac.cluster is defined
+          action:
+            run_playbook:
+              name: vmo.rbac.enforce
+              extra_vars:
+                vmo_rbac_mode: reconcile
+"""
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import threading
+import time
+
+
+def _collection_on_path():
+    """ansible-rulebook loads this file with runpy.run_path, outside Ansible's collection loader.
+    The collection's plugin_utils and module_utils are found as plain packages by putting the
+    directory that holds ``ansible_collections`` on sys.path (this file's location says where)."""
+    try:
+        import ansible_collections.vmo.rbac.plugins.plugin_utils.watch  # noqa: F401 pylint: disable=unused-import
+        return
+    except ImportError:
+        pass
+    here = os.path.dirname(os.path.abspath(__file__))  # abspath, not realpath: keep the installed layout
+    root = os.path.normpath(os.path.join(here, "..", "..", "..", ".."))
+    top = os.path.normpath(os.path.join(root, "..", "..", ".."))
+    if os.path.basename(os.path.dirname(os.path.dirname(root))) != "ansible_collections":
+        raise ImportError("vmo.rbac.cluster_changes must run from an installed collection "
+                          "(.../ansible_collections/vmo/rbac/extensions/eda/...), not from %s" % here)
+    sys.path.append(top)
+
+
+_collection_on_path()
+
+# pylint: disable=wrong-import-position
+from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, Cluster, ClusterError  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils.planning import owner_selector  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.plugin_utils import eda_config  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.plugin_utils.coalesce import Coalescer, event_of  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.plugin_utils.watch import (  # noqa: E402
+    STARTED, Backoff, BindingTracker, Change, Expired, LineSplitter, LineTooLong, ListWatch, NamespaceTracker,
+    StreamError, binding_digest, namespace_digest,
+)
+
+SOURCE = "vmo.rbac.cluster_changes"
+RESOURCES = ("namespaces", "clusterrolebindings", "rolebindings")
+READ_TIMEOUT_MARGIN = 30  # seconds beyond the watch's own timeout before a silent stream counts as dead
+
+logger = logging.getLogger(SOURCE)
+
+
+class ClusterWatch(object):
+    """The three LIST+WATCH streams of one cluster, one thread each, and what they remember."""
+
+    def __init__(self, target, settings, report, stop):
+        self.target = target
+        self.settings = settings
+        self._report = report  # report(cluster name, [Change]) from any thread
+        self.stop = stop
+        self.cluster = None
+        self.lock = threading.Lock()  # guards the trackers, which two streams share
+        self.namespaces = NamespaceTracker(settings.max_namespaces)
+        self.trackers = {
+            "namespaces": self.namespaces,
+            "clusterrolebindings": BindingTracker("ClusterRoleBinding", None, settings.max_bindings),
+            "rolebindings": BindingTracker("RoleBinding", self.namespaces, settings.max_bindings),
+        }
+        selector = owner_selector(target.owner)
+        self.streams = {r: ListWatch(r, None if r == "namespaces" else selector, settings.watch_timeout,
+                                     settings.page_size) for r in RESOURCES}
+        self.started = set()
+        self.threads = []
+        self._open = {}
+
+    def connect(self):
+        """Load the configuration and credentials (may read a kubeconfig: blocking). Requests are
+        not retried inside the client: every failure goes through this source's own backoff."""
+        self.cluster = Cluster(dict(self.target.params, api_retries=0), component="eda")
+
+    def start(self):
+        for resource in RESOURCES:
+            t = threading.Thread(target=self._run, args=(resource,), daemon=True,
+                                 name="%s %s %s" % (SOURCE, self.target.name, resource))
+            t.start()
+            self.threads.append(t)
+
+    def close(self):
+        for resp in list(self._open.values()):
+            resp.close()
+
+    def report(self, changes):
+        if changes:
+            self._report(self.target.name, changes)
+
+    # ------------------------------------------------------------------ one stream
+
+    def _run(self, resource):
+        lw = self.streams[resource]
+        backoff = Backoff(self.settings.backoff_initial, self.settings.backoff_max)
+        # A server that accepts watches and ends them at once, without a word, is not spun on either.
+        quick = Backoff(self.settings.backoff_initial, self.settings.backoff_max)
+        failing = None
+        expired_in_a_row = 0
+        while not self.stop.is_set():
+            try:
+                if lw.needs_list:
+                    self._list(resource, lw)
+                before, began = lw.events + lw.bookmarks, time.monotonic()
+                self._watch(resource, lw, on_open=backoff.reset)
+                if failing:
+                    logger.info("cluster %s: watching %s again", self.target.name, resource)
+                    failing = None
+                expired_in_a_row = 0
+                if lw.events + lw.bookmarks == before and time.monotonic() - began < 1.0:
+                    self.stop.wait(quick.next_delay())
+                else:
+                    quick.reset()
+            except Expired as exc:
+                expired_in_a_row += 1
+                logger.info("cluster %s: %s: resourceVersion too old (410 Gone: %s); relisting",
+                            self.target.name, resource, exc)
+                if expired_in_a_row > 1:
+                    self.stop.wait(backoff.next_delay())
+            except (ClusterError, StreamError, LineTooLong, ValueError) as exc:
+                failing = self._failed(resource, exc, failing, backoff.next_delay())
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                # A bug must not end the watch silently: say so, back off, go on.
+                logger.exception("cluster %s: %s: unexpected error", self.target.name, resource)
+                failing = self._failed(resource, exc, failing, backoff.next_delay())
+
+    def _failed(self, resource, exc, failing, delay):
+        message = getattr(exc, "message", None) or str(exc)
+        if self.stop.is_set():
+            return failing
+        if message != failing:
+            logger.warning("cluster %s: %s: %s; retrying in %.1fs (backing off up to %gs while it fails)",
+                           self.target.name, resource, message, delay, self.settings.backoff_max)
+        else:
+            logger.debug("cluster %s: %s: still failing; retrying in %.1fs", self.target.name, resource, delay)
+        self.stop.wait(delay)
+        return message
+
+    def _list(self, resource, lw):
+        digest = namespace_digest if resource == "namespaces" else binding_digest
+        digests, token, rv = [], None, None
+        while True:
+            page = self.cluster.list_page(resource, lw.list_query(token))
+            digests.extend(digest(item) for item in page.get("items") or [])
+            meta = page.get("metadata") or {}
+            rv, token = meta.get("resourceVersion"), meta.get("continue")
+            if not token:
+                break
+        initial = lw.lists == 0
+        why = lw.relist_reason
+        with self.lock:
+            changes = self.trackers[resource].replace(digests, initial=initial)
+        lw.listed(rv)
+        if initial:
+            self._started(resource)
+        else:
+            logger.info("cluster %s: %s relisted (%s): %d change%s the watch had not delivered",
+                        self.target.name, resource, why, len(changes), "" if len(changes) == 1 else "s")
+        self.report(changes)
+
+    def _started(self, resource):
+        with self.lock:
+            self.started.add(resource)
+            complete = len(self.started) == len(RESOURCES)
+        if complete:
+            logger.info("cluster %s: watching namespaces and the bindings of owner %r",
+                        self.target.name, self.target.owner)
+            if self.settings.startup_event:
+                self.report([Change(STARTED, self.target.name)])
+
+    def _watch(self, resource, lw, on_open):
+        try:
+            resp = self.cluster.watch(resource, lw.watch_query(),
+                                      read_timeout=self.settings.watch_timeout + READ_TIMEOUT_MARGIN)
+        except ApiError as exc:
+            lw.on_status(exc.status, exc.message)  # raises Expired (410) or StreamError
+        on_open()  # the API server answers and lets us watch: failures start over from the initial backoff
+        self._open[resource] = resp
+        tracker = self.trackers[resource]
+        try:
+            if self.stop.is_set():
+                return
+            splitter = LineSplitter()
+            for chunk in resp.chunks():
+                for line in splitter.feed(chunk):
+                    got = lw.on_event(json.loads(line))
+                    if got is None:
+                        continue
+                    with self.lock:
+                        change = tracker.apply(*got)
+                    if change is not None:
+                        self.report([change])
+                if self.stop.is_set():
+                    return
+        finally:
+            self._open.pop(resource, None)
+            resp.close()
+
+
+async def main(queue, args):
+    """ansible-rulebook's entry point: watch until cancelled, put one event per coalesced batch."""
+    args = {k: v for k, v in (args or {}).items() if k != "eda_feedback_queue"}
+    try:
+        settings, targets = await asyncio.to_thread(eda_config.resolve, args)
+    except eda_config.ConfigError as exc:
+        raise ValueError("%s: %s" % (SOURCE, exc)) from None
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+    stop = threading.Event()
+    coalescer = Coalescer(settings.debounce, settings.max_delay, settings.min_interval)
+    lock = threading.Lock()
+
+    def report(cluster, changes):
+        with lock:
+            added = coalescer.add(cluster, changes, time.monotonic())
+        if added and not stop.is_set():
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # the loop closed: ansible-rulebook is shutting down
+                pass
+
+    watches = [ClusterWatch(t, settings, report, stop) for t in targets]
+    for w in watches:
+        try:
+            await asyncio.to_thread(w.connect)
+        except ClusterError as exc:
+            raise ValueError("%s: cluster %s: %s" % (SOURCE, w.target.name, exc.message)) from None
+    logger.info("%s: watching %d cluster%s: %s", SOURCE, len(watches), "" if len(watches) == 1 else "s",
+                ", ".join("%s (owner %s)" % (w.target.name, w.target.owner) for w in watches))
+    for w in watches:
+        w.start()
+    try:
+        while True:
+            wake.clear()
+            with lock:
+                batches = coalescer.due(time.monotonic())
+                next_due = coalescer.next_due()
+            for batch in batches:
+                event = event_of(batch, SOURCE)
+                logger.info("cluster %s: reconcile #%d: %s", batch.cluster, batch.seq, event["vmo_rbac"]["reason"])
+                await queue.put(event)
+            timeout = None if next_due is None else max(0.0, next_due - time.monotonic())
+            try:
+                await asyncio.wait_for(wake.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+    finally:
+        stop.set()
+        for w in watches:
+            w.close()
+
+
+if __name__ == "__main__":
+    # Try it without ansible-rulebook: print the events for the clusters of ANSIBLE_INVENTORY.
+    class _Print(object):
+        async def put(self, event):
+            print(json.dumps(event), flush=True)
+
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(main(_Print(), {}))

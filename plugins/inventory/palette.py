@@ -1,0 +1,487 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: palette
+short_description: The fleet of Virtual Machine Orchestrator clusters, from Spectro Cloud Palette
+version_added: 0.1.0
+description:
+  - Lists the clusters of one or more Palette projects with Palette's cluster search (every page), keeps
+    those whose profiles hold the Virtual Machine Orchestrator pack (O(vmo_pack)), and makes one host
+    per cluster, in the group O(group) (by default C(vmo_clusters), the group the C(vmo.rbac.enforce)
+    and C(vmo.rbac.validate) playbooks target), in a group per project and a group per tag.
+  - With O(kubeconfig=admin) or O(kubeconfig=frp) it downloads each cluster's kubeconfig into a private
+    directory (O(kubeconfig_dir), mode 0700, files 0600) and sets C(vmo_rbac_kubeconfig) to its path, so
+    that C(ansible-playbook -i fleet.palette.yml vmo.rbac.enforce) runs the whole fleet without a
+    hand-written inventory.
+  - Host variables, C(palette_cluster_uid), C(palette_cluster_name), C(palette_project),
+    C(palette_project_uid), C(palette_tags), C(palette_labels), C(palette_cloud_type), C(palette_state) and
+    C(palette_health). The group C(all) gets C(palette_inventory_requests), the number of Palette requests
+    the inventory made.
+  - A failure confined to one project (for example 403 in a project the API key's user has no role in) or
+    to one cluster (a kubeconfig or profile download that fails) never fails the whole inventory. The
+    project is left out with a warning; the cluster becomes a host with C(vmo_rbac_inventory_error) set,
+    and the C(vmo.rbac.vmo_rbac) role fails that host with this reason. Set O(fail_on_errors) to fail the
+    inventory instead.
+  - Uses the same credentials as the Spectro Cloud Terraform provider and Palette's own tools, the
+    E(SPECTROCLOUD_HOST) and E(SPECTROCLOUD_APIKEY) environment variables. The API key never appears in
+    any output or message, and the kubeconfigs' content never leaves their files.
+  - The configuration file's name must end in C(palette.yml) or C(palette.yaml).
+author:
+  - vmo.rbac contributors (@vmo-rbac)
+extends_documentation_fragment:
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+options:
+  plugin:
+    description: The name of this plugin; must be V(vmo.rbac.palette).
+    type: str
+    required: true
+    choices: [vmo.rbac.palette]
+  host:
+    description:
+      - The Palette API endpoint, a host name (C(api.spectrocloud.com)) or an C(https://) URL with an
+        optional port. Only https is accepted.
+    type: str
+    default: api.spectrocloud.com
+    env:
+      - name: SPECTROCLOUD_HOST
+  api_key:
+    description:
+      - A Palette API key (Palette console, Profile, My API Keys). Sent in the C(ApiKey) header; never shown.
+      - Keep it out of the file; the E(SPECTROCLOUD_APIKEY) environment variable is the usual place.
+    type: str
+    env:
+      - name: SPECTROCLOUD_APIKEY
+  projects:
+    description:
+      - The projects whose clusters make the inventory, each by name or by uid (24 hexadecimal digits).
+      - Empty, every cluster the API key's user can see at tenant scope.
+      - A name is resolved from the projects of the clusters listed at tenant scope.
+    type: list
+    elements: str
+    default: []
+  vmo_pack:
+    description:
+      - The name of the Virtual Machine Orchestrator pack in the clusters' profiles. Clusters without it
+        are left out. An empty string keeps every cluster.
+    type: str
+    default: virtual-machine-orchestrator
+  kubeconfig:
+    description:
+      - Which kubeconfig to download for each cluster and set as C(vmo_rbac_kubeconfig).
+      - V(admin), the cluster's admin kubeconfig (C(/assets/adminKubeconfig)), what unattended automation uses.
+      - V(frp), the reverse-proxy kubeconfig (C(/assets/kubeconfig?frp=true)), which may need an OIDC login.
+      - V(none), no download; set C(vmo_rbac_kubeconfig) or C(vmo_rbac_context) yourself (for example with
+        O(compose)).
+    type: str
+    default: none
+    choices: [admin, frp, none]
+  kubeconfig_dir:
+    description:
+      - The directory the kubeconfigs are written to, created with mode 0700 (an existing one must belong
+        to the user running Ansible and is set to 0700); each file has mode 0600.
+    type: path
+    default: ~/.ansible/vmo_rbac/palette-kubeconfigs
+  validate_certs:
+    description: Verify Palette's TLS certificate. Leave it on outside of tests.
+    type: bool
+    default: true
+  ca_cert:
+    description: A CA certificate file to verify Palette's certificate with (instead of the system's).
+    type: path
+  request_timeout:
+    description: Seconds to wait for one Palette answer.
+    type: float
+    default: 30
+  api_retries:
+    description:
+      - How often a request is retried after a connection error, a timeout, or an answer of 429, 500, 502,
+        503 or 504, with exponential backoff (0.25 s doubling, at most 4 s between attempts), honouring
+        C(Retry-After) up to 10 s.
+    type: int
+    default: 5
+  concurrency:
+    description: How many clusters are read (profiles, kubeconfig) at once.
+    type: int
+    default: 8
+  group:
+    description: The group every host joins.
+    type: str
+    default: vmo_clusters
+  group_by_project:
+    description: Also put each host in C(palette_project_<project name>).
+    type: bool
+    default: true
+  group_by_tag:
+    description:
+      - Also put each host in C(palette_tag_<tag>) for each of its Palette tags (C(env:prod) makes
+        C(palette_tag_env_prod)).
+    type: bool
+    default: true
+  exclude_states:
+    description: Clusters in these states are left out.
+    type: list
+    elements: str
+    default: [Deleted, Deleting]
+  fail_on_errors:
+    description:
+      - Fail the whole inventory when one project or one cluster cannot be read, instead of leaving the
+        project out (with a warning) or marking the host (C(vmo_rbac_inventory_error)).
+    type: bool
+    default: false
+notes:
+  - Palette's cluster search has no filter for packs; the pack is looked for in each cluster's profiles,
+    so an inventory run makes one search request per 50 clusters, one profile request per cluster, and
+    one kubeconfig request per kept cluster (docs/palette.md).
+  - Requires the C(urllib3) Python package (it comes with C(kubernetes), a requirement of the collection).
+seealso:
+  - module: vmo.rbac.vmo_role_binding
+  - name: Palette and vmo.rbac
+    description: Set-up with a Palette API key, the palette backend, and what was verified only against the specification.
+    link: https://github.com/vmo-rbac/vmo.rbac/blob/main/docs/palette.md
+"""
+
+EXAMPLES = r"""
+# fleet.palette.yml: every VMO cluster of two projects, with their admin kubeconfigs
+plugin: vmo.rbac.palette
+projects: [vm-production, 64f0c2a1b2c3d4e5f6a7b8c9]
+kubeconfig: admin
+# The credentials come from SPECTROCLOUD_HOST and SPECTROCLOUD_APIKEY.
+
+# Write the bindings into Palette (Settings > RBAC) rather than straight into the clusters, and group
+# the hosts by the "env" tag's value:
+# compose:
+#   vmo_rbac_backend: "'palette'"
+# keyed_groups:
+#   - key: palette_labels.env | default('none')
+#     prefix: env
+
+# Then:
+#   ansible-inventory -i fleet.palette.yml --graph
+#   ansible-playbook -i fleet.palette.yml vmo.rbac.enforce
+"""
+
+import difflib
+import hashlib
+import os
+import stat
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.display import Display
+
+from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
+
+display = Display()
+
+VALUELESS_TAG = "spectro__tag"  # Palette stores a tag without a value under this label value
+CONCURRENCY_MAX = 64
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = "vmo.rbac.palette"
+
+    def verify_file(self, path):
+        return super(InventoryModule, self).verify_file(path) and path.endswith(("palette.yml", "palette.yaml"))
+
+    # ------------------------------------------------------------------ options
+
+    def _fail(self, field, message):
+        raise AnsibleParserError("vmo.rbac.palette: %s: %s" % (field, message))
+
+    def _settings(self):
+        """Every option checked before the first request; errors name the option."""
+        s = {}
+        try:
+            s["host"] = palette_api.normalize_host(self.get_option("host") or palette_api.DEFAULT_HOST)
+        except ValueError as exc:
+            self._fail("host", str(exc))
+        s["api_key"] = self.get_option("api_key")
+        if not s["api_key"] or not isinstance(s["api_key"], str):
+            self._fail("api_key", "required: set it, or the %s environment variable" % palette_api.APIKEY_ENV)
+        projects = self.get_option("projects") or []
+        if not isinstance(projects, list):
+            self._fail("projects", "expected a list of project names or uids")
+        for i, p in enumerate(projects):
+            if not isinstance(p, str) or not p.strip():
+                self._fail("projects[%d]" % i, "expected a project name or uid (a non-empty string), got %r" % (p,))
+        s["projects"] = [p.strip() for p in projects]
+        pack = self.get_option("vmo_pack")
+        if pack is None or not isinstance(pack, str):
+            self._fail("vmo_pack", "expected the pack's name (a string)")
+        s["vmo_pack"] = pack.strip()
+        kind = self.get_option("kubeconfig") or "none"
+        if kind not in ("admin", "frp", "none"):
+            self._fail("kubeconfig", "expected admin, frp or none, got %r" % (kind,))
+        s["kubeconfig"] = kind
+        s["kubeconfig_dir"] = os.path.expanduser(self.get_option("kubeconfig_dir") or "")
+        if kind != "none":
+            if not s["kubeconfig_dir"]:
+                self._fail("kubeconfig_dir", "required with kubeconfig %s" % kind)
+            if os.path.exists(s["kubeconfig_dir"]) and not os.path.isdir(s["kubeconfig_dir"]):
+                self._fail("kubeconfig_dir", "%s exists and is not a directory" % s["kubeconfig_dir"])
+        ca = self.get_option("ca_cert")
+        if ca and not os.path.isfile(os.path.expanduser(ca)):
+            self._fail("ca_cert", "file %s does not exist" % ca)
+        s["ca_cert"] = os.path.expanduser(ca) if ca else None
+        s["validate_certs"] = self.get_option("validate_certs")
+        timeout = self.get_option("request_timeout")
+        if timeout is None or timeout <= 0:
+            self._fail("request_timeout", "must be greater than 0 seconds")
+        s["request_timeout"] = float(timeout)
+        retries = self.get_option("api_retries")
+        if retries is None or not 0 <= retries <= 20:
+            self._fail("api_retries", "must be between 0 and 20")
+        s["api_retries"] = retries
+        concurrency = self.get_option("concurrency")
+        if concurrency is None or not 1 <= concurrency <= CONCURRENCY_MAX:
+            self._fail("concurrency", "must be between 1 and %d" % CONCURRENCY_MAX)
+        s["concurrency"] = concurrency
+        group = self.get_option("group")
+        if not group or not isinstance(group, str):
+            self._fail("group", "expected a group name")
+        s["group"] = self._sanitize_group_name(group)
+        s["exclude_states"] = set(self.get_option("exclude_states") or [])
+        return s
+
+    # ------------------------------------------------------------------ parse
+
+    def parse(self, inventory, loader, path, cache=True):
+        super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
+        config = self._read_config_data(path)
+        unknown = sorted(k for k in config if k not in self._options)
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], list(self._options), n=1)
+            self._fail(unknown[0], "unknown option%s; the options are in "
+                                   "`ansible-doc -t inventory vmo.rbac.palette`" % (
+                                       " (did you mean %r?)" % close[0] if close else ""))
+        settings = self._settings()
+        cache_key = self.get_cache_key(path)
+        use_cache = self.get_option("cache") and cache
+        update_cache = self.get_option("cache") and not cache
+        fleet = None
+        if use_cache:
+            try:
+                fleet = self._cache[cache_key]
+            except KeyError:
+                update_cache = True
+            if fleet is not None and not self._cached_files_present(fleet):
+                fleet, update_cache = None, True
+        if fleet is None:
+            fleet = self._fetch(settings)
+            if update_cache:
+                self._cache[cache_key] = fleet
+        else:
+            fleet = dict(fleet, requests=0)  # served from the cache: no request this time
+        self._populate(fleet, settings)
+
+    @staticmethod
+    def _cached_files_present(fleet):
+        try:
+            return all(os.path.isfile(h["vars"]["vmo_rbac_kubeconfig"]) for h in fleet["hosts"]
+                       if "vmo_rbac_kubeconfig" in h["vars"])
+        except (KeyError, TypeError):
+            return False
+
+    # ------------------------------------------------------------------ reading Palette
+
+    def _problem(self, settings, text, errors):
+        if self.get_option("fail_on_errors"):
+            raise AnsibleParserError("vmo.rbac.palette: %s" % text)
+        display.warning("vmo.rbac.palette: %s" % text)
+        errors.append(text)
+
+    def _fetch(self, settings):
+        client = palette_api.PaletteClient(
+            settings["host"], settings["api_key"], validate_certs=settings["validate_certs"],
+            ca_cert=settings["ca_cert"], timeout=settings["request_timeout"], retries=settings["api_retries"],
+            component="inventory", pool_size=max(settings["concurrency"], 2))
+        errors = []
+        try:
+            scopes = self._project_scopes(client, settings, errors)
+            clusters = []
+            for project_uid, project_name in scopes:
+                try:
+                    found = client.search_clusters(project=project_uid)
+                except palette_api.PaletteError as exc:
+                    self._problem(settings, "project %s: %s; its clusters are left out" % (
+                        project_name or project_uid or "(tenant scope)", exc.message), errors)
+                    continue
+                for summary in found:
+                    clusters.append((summary, project_uid, project_name))
+            hosts = self._read_clusters(client, settings, clusters, errors)
+        except palette_api.PaletteError as exc:
+            raise AnsibleParserError("vmo.rbac.palette: %s" % exc.message)
+        display.vv("vmo.rbac.palette: %d hosts from %s in %d Palette requests" % (
+            len(hosts), settings["host"], client.requests))
+        return {"hosts": hosts, "requests": client.requests, "errors": errors}
+
+    def _project_scopes(self, client, settings, errors):
+        """[(project uid or "" for tenant scope, project name)] of the configured projects."""
+        if not settings["projects"]:
+            return [("", "")]
+        scopes, by_name = [], [p for p in settings["projects"] if not palette_api.looks_like_uid(p)]
+        names = {}
+        if by_name:
+            # Project names are resolved from the clusters visible at tenant scope (the specification
+            # subset has no project list).
+            for summary in client.search_clusters(project=""):
+                meta = (summary.get("specSummary") or {}).get("projectMeta") or {}
+                if meta.get("name") and meta.get("uid"):
+                    names.setdefault(meta["name"], meta["uid"])
+        for p in settings["projects"]:
+            if palette_api.looks_like_uid(p):
+                try:
+                    name = ((client.get_project(p).get("metadata") or {}).get("name")) or p
+                except palette_api.PaletteError as exc:
+                    self._problem(settings, "project %s: %s; its clusters are left out" % (p, exc.message), errors)
+                    continue
+                scopes.append((p, name))
+            elif p in names:
+                scopes.append((names[p], p))
+            else:
+                self._problem(settings, "project %r: no cluster at tenant scope belongs to a project of this name "
+                                        "(or the API key's user cannot see it); give its uid" % p, errors)
+        seen, out = set(), []
+        for uid, name in scopes:
+            if uid not in seen:
+                seen.add(uid)
+                out.append((uid, name))
+        return out
+
+    def _read_clusters(self, client, settings, clusters, errors):
+        lock = threading.Lock()
+
+        def one(entry):
+            summary, project_uid, project_name = entry
+            meta = summary.get("metadata") or {}
+            spec = summary.get("specSummary") or {}
+            status = summary.get("status") or {}
+            project = spec.get("projectMeta") or {}
+            uid = meta.get("uid") or ""
+            if not palette_api.is_uid(uid) or (status.get("state") or "") in settings["exclude_states"]:
+                return None
+            scope = project_uid or project.get("uid") or ""
+            labels = dict(meta.get("labels") or {})
+            host = {
+                "name": meta.get("name") or uid,
+                "vars": {
+                    "palette_cluster_uid": uid,
+                    "palette_cluster_name": meta.get("name") or uid,
+                    "palette_project": project_name or project.get("name") or "",
+                    "palette_project_uid": scope,
+                    "palette_labels": labels,
+                    "palette_tags": sorted(k if v in ("", None, VALUELESS_TAG) else "%s:%s" % (k, v)
+                                           for k, v in labels.items()),
+                    "palette_cloud_type": (spec.get("cloudConfig") or {}).get("cloudType") or "",
+                    "palette_state": status.get("state") or "",
+                    "palette_health": (status.get("health") or {}).get("state") or "",
+                },
+            }
+            problems = []
+            if settings["vmo_pack"]:
+                try:
+                    if not has_pack(client.get_profiles(uid, project=scope), settings["vmo_pack"]):
+                        return None
+                except palette_api.PaletteError as exc:
+                    problems.append("cannot read its profiles (is the %s pack there?): %s" % (
+                        settings["vmo_pack"], exc.message))
+            if not problems and settings["kubeconfig"] != "none":
+                try:
+                    text = client.get_kubeconfig(uid, settings["kubeconfig"], project=scope)
+                    host["vars"]["vmo_rbac_kubeconfig"] = self._write_kubeconfig(settings, uid, text)
+                except palette_api.PaletteError as exc:
+                    problems.append("cannot download its %s kubeconfig: %s" % (settings["kubeconfig"], exc.message))
+                except OSError as exc:
+                    raise AnsibleParserError("vmo.rbac.palette: kubeconfig_dir: cannot write %s: %s" % (
+                        settings["kubeconfig_dir"], exc.strerror or exc))
+            if problems:
+                text = "cluster %s (%s): %s" % (host["name"], uid, "; ".join(problems))
+                with lock:
+                    self._problem(settings, text + "; the host fails in the vmo_rbac role", errors)
+                host["vars"]["vmo_rbac_inventory_error"] = text
+            return host
+
+        if settings["kubeconfig"] != "none" and clusters:
+            self._private_dir(settings["kubeconfig_dir"])
+        with ThreadPoolExecutor(max_workers=settings["concurrency"]) as pool:
+            hosts = [h for h in pool.map(one, clusters) if h is not None]
+        # Host names are cluster names; a name used in more than one project gets the project's name.
+        counts = {}
+        for h in hosts:
+            counts[h["name"]] = counts.get(h["name"], 0) + 1
+        for h in hosts:
+            if counts[h["name"]] > 1:
+                h["name"] = "%s.%s" % (h["name"], h["vars"]["palette_project"] or h["vars"]["palette_cluster_uid"])
+        return hosts
+
+    # ------------------------------------------------------------------ kubeconfig files
+
+    @staticmethod
+    def _private_dir(path):
+        if not os.path.isdir(path):
+            os.makedirs(path, mode=0o700)
+        st = os.stat(path)
+        if st.st_uid != os.geteuid():
+            raise AnsibleParserError("vmo.rbac.palette: kubeconfig_dir: %s belongs to another user; "
+                                     "kubeconfigs hold credentials" % path)
+        if stat.S_IMODE(st.st_mode) != 0o700:
+            os.chmod(path, 0o700)
+
+    @staticmethod
+    def _write_kubeconfig(settings, uid, text):
+        """Write atomically with mode 0600; the file name tells the endpoint, cluster and kind apart."""
+        endpoint = hashlib.sha256(settings["host"].encode("utf-8")).hexdigest()[:8]
+        path = os.path.join(settings["kubeconfig_dir"], "%s-%s-%s.yaml" % (endpoint, uid, settings["kubeconfig"]))
+        fd, tmp = tempfile.mkstemp(dir=settings["kubeconfig_dir"], prefix=".kubeconfig-")
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return path
+
+    # ------------------------------------------------------------------ populate
+
+    def _populate(self, fleet, settings):
+        strict = self.get_option("strict")
+        group = self.inventory.add_group(settings["group"])
+        self.inventory.set_variable("all", "palette_inventory_requests", fleet.get("requests", 0))
+        for h in fleet["hosts"]:
+            name = self.inventory.add_host(h["name"], group=group)
+            for k, v in h["vars"].items():
+                self.inventory.set_variable(name, k, v)
+            if self.get_option("group_by_project") and h["vars"]["palette_project"]:
+                g = self.inventory.add_group(self._sanitize_group_name("palette_project_" + h["vars"]["palette_project"]))
+                self.inventory.add_child(g, name)
+            if self.get_option("group_by_tag"):
+                for tag in h["vars"]["palette_tags"]:
+                    g = self.inventory.add_group(self._sanitize_group_name("palette_tag_" + tag))
+                    self.inventory.add_child(g, name)
+            hostvars = self.inventory.get_host(name).get_vars()
+            self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)
+
+
+def has_pack(profiles, pack):
+    """Does any profile of a cluster (v1SpectroClusterProfileList) hold the pack named ``pack``?"""
+    for profile in (profiles or {}).get("profiles") or []:
+        for p in ((profile or {}).get("spec") or {}).get("packs") or []:
+            names = ((p or {}).get("metadata") or {}).get("name"), ((p or {}).get("spec") or {}).get("name")
+            if pack in names:
+                return True
+    return False

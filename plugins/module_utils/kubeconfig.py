@@ -1,0 +1,491 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kubeconfig files with static credentials, read without importing the ``kubernetes`` package.
+
+Importing the package costs about 0.6 s of CPU per module process (docs/performance.md), and a
+kubeconfig context is the most common way to point at a cluster. Most kubeconfigs carry only
+static settings: a server, a CA, a token or a client certificate. This module reads those the way
+``kubernetes.config.load_kube_config`` / ``load_kube_config_from_dict`` of the client series in
+``PROVEN_CLIENT_SERIES`` do, step by step (file list, merging, context, user, cluster, files and
+base64 data), and builds the same connection settings. Anything else goes to the official client,
+as before: ``read`` then returns no configuration and the reason, and cluster.py loads the
+kubeconfig with the client. Handed to the client:
+
+- exec plugins and auth providers (``exec``, ``auth-provider``), the in-cluster service account
+  (KUBERNETES_SERVICE_HOST and _PORT set, no kubeconfig or context given), a proxy (the ``proxy``
+  option, or HTTPS_PROXY / HTTP_PROXY in the environment, which the client's Configuration reads);
+- a key this reader does not know in the selected context, cluster or user, a value of an
+  unexpected type (``insecure-skip-tls-verify: "false"``, a number as a token), an entry without a
+  name, duplicate names in an inline kubeconfig: anything whose outcome is not proven equal;
+- every kubeconfig when the installed client is not of a proven series (the loader differs between
+  series: kubernetes 37 honours ``proxy-url``, 24 to 35 keep the first file's current-context and
+  fall back to certifi's CA bundle, ...).
+
+What the proven client (36) does, and so what this reader does: ``proxy-url``, ``as``,
+``as-groups``, ``as-uid``, ``as-user-extra``, ``disable-compression``, ``extensions`` and the
+context's ``namespace`` are ignored; ``username``/``password`` become ``Authorization: Basic ...``
+(stored as the token, as the client does); a token wins over ``tokenFile``, whose content is used as
+read (not stripped); ``certificate-authority`` and the client certificate and key are read only
+for an ``https`` server, the certificate and key relative to the directory of the file that defines
+the *cluster*; the ``-data`` fields win over the file fields and are written to temporary files
+(mode 0600, removed at exit) because urllib3 needs files.
+
+tests/unit/test_kubeconfig.py proves it: for a corpus of kubeconfig shapes
+(tests/unit/kubeconfig_corpus.yaml) and generated variations, the connection this module builds
+(server, TLS settings, CA, client certificate and key by content, Authorization header, pool
+arguments) equals the one the client builds, or the kubeconfig is handed to the client, or both
+refuse it. Errors name the option (``kubeconfig`` or ``context``), the file and the entry, never a
+credential, and never PyYAML's excerpt of the offending line.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import atexit
+import base64
+import binascii
+import os
+import re
+import ssl
+import tempfile
+from importlib.util import find_spec
+
+try:
+    import urllib3
+    import yaml
+except ImportError:  # pragma: no cover - cluster.py reports the missing requirement
+    urllib3 = yaml = None
+
+# The client series whose loader this module reproduces; the equivalence tests run against the
+# version pinned in tests/constraints.txt. With another series installed, the client loads every
+# kubeconfig. Moving the pin: run tests/unit/test_kubeconfig.py, then extend this.
+PROVEN_CLIENT_SERIES = ("36.",)
+DEFAULT_LOCATION = "~/.kube/config"
+PROXY_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
+IN_CLUSTER_ENV = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
+
+# The keys of a context, cluster and user this reader knows. ``read`` are read as the client
+# reads them (strings, and a boolean for insecure-skip-tls-verify); ``ignored`` are ignored by the
+# proven client, whatever their value. Any other key hands the kubeconfig to the client.
+CONTEXT_KEYS = {"read": ("cluster", "user"), "ignored": ("namespace", "extensions")}
+CLUSTER_KEYS = {"read": ("server", "certificate-authority", "certificate-authority-data",
+                         "insecure-skip-tls-verify", "tls-server-name"),
+                "ignored": ("proxy-url", "disable-compression", "extensions")}
+USER_KEYS = {"read": ("token", "tokenFile", "client-certificate", "client-certificate-data", "client-key",
+                      "client-key-data", "username", "password"),
+             "ignored": ("as", "as-uid", "as-groups", "as-user-extra", "extensions")}
+BOOLEAN_KEYS = ("insecure-skip-tls-verify",)
+SECTIONS = ("clusters", "contexts", "users")
+
+
+class KubeconfigError(Exception):
+    """A kubeconfig the client would refuse too; the message names the option, never a credential."""
+
+    def __init__(self, option, message):
+        super(KubeconfigError, self).__init__("%s: %s" % (option, message))
+        self.option = option
+        self.message = "%s: %s" % (option, message)
+
+
+class _HandOff(Exception):
+    """The kubeconfig goes to the official client; the argument says why."""
+
+
+# --------------------------------------------------------------------- configuration
+
+
+class StaticConfiguration(object):
+    """Connection settings read from a static kubeconfig, shaped like kubernetes.client.Configuration
+    (the attributes cluster.py reads), with the connection pool the client's RESTClientObject builds."""
+
+    refresh_api_key_hook = None
+    proxy = no_proxy = proxy_headers = None
+    assert_hostname = None
+
+    def __init__(self, host, token, ca, cert, key, verify, tls_server_name, source):
+        self.host = host
+        self.api_key = {"BearerToken": token} if token else {}  # where the client's loader puts it
+        self.api_key_prefix = {}
+        self.ssl_ca_cert = ca
+        self.cert_file = cert
+        self.key_file = key
+        self.verify_ssl = verify
+        self.tls_server_name = tls_server_name
+        self.connection_pool_maxsize = 4
+        self.source = source  # "/path/config, context 'x'": for messages and tests
+
+    def get_api_key_with_prefix(self, identifier):
+        key = self.api_key.get(identifier)
+        prefix = self.api_key_prefix.get(identifier)
+        return ("%s %s" % (prefix, key) if prefix else key) if key else None
+
+    def pool_manager(self):
+        """kubernetes.client.rest.RESTClientObject's PoolManager (no proxy: that goes to the client)."""
+        extra = {}
+        if self.assert_hostname is not None:
+            extra["assert_hostname"] = self.assert_hostname
+        if self.tls_server_name:
+            extra["server_hostname"] = self.tls_server_name
+        return urllib3.PoolManager(
+            num_pools=4, maxsize=self.connection_pool_maxsize if self.connection_pool_maxsize is not None else 4,
+            cert_reqs=ssl.CERT_REQUIRED if self.verify_ssl else ssl.CERT_NONE,
+            ca_certs=self.ssl_ca_cert, cert_file=self.cert_file, key_file=self.key_file, **extra)
+
+
+def read(params, environ=None):
+    """``(StaticConfiguration, None)`` for a kubeconfig with static credentials, or ``(None, reason)``
+    when the official client must load it (cluster.py then does, as before). Raises KubeconfigError
+    for a kubeconfig the client would refuse too.
+
+    ``params`` are the module's connection options; only the kubeconfig ones are read here (the
+    caller applies host, api_key, ca_cert, ... on top, as it does for the client's configuration).
+    Call it only when no direct credentials (host with a token or a client certificate) are given.
+    """
+    environ = os.environ if environ is None else environ
+    kubeconfig, context = params.get("kubeconfig"), params.get("context")
+    try:
+        if params.get("proxy") or any(environ.get(k) for k in PROXY_ENV):
+            raise _HandOff("a proxy (the client's Configuration takes it from the environment too)")
+        series = client_version()
+        if not series or not series.startswith(PROVEN_CLIENT_SERIES):
+            raise _HandOff("kubernetes %s installed; the static reader is proven for %s"
+                           % (series or "(version unknown)", ", ".join(s + "x" for s in PROVEN_CLIENT_SERIES)))
+        # cluster.build_configuration's dispatch: an explicit kubeconfig or context, else the in-cluster
+        # service account, else the default kubeconfig with its current context.
+        if kubeconfig or context:
+            if isinstance(kubeconfig, dict):
+                return _configuration(_inline(kubeconfig), context), None
+            if kubeconfig is None:
+                return _configuration(_files(environ.get("KUBECONFIG", DEFAULT_LOCATION), environ), context), None
+            if not isinstance(kubeconfig, str):
+                raise _HandOff("a kubeconfig that is neither a path nor a mapping")
+            if not kubeconfig:
+                raise _HandOff("an empty kubeconfig path")
+            if not os.path.exists(os.path.expanduser(kubeconfig)):
+                raise KubeconfigError("kubeconfig", "file %s does not exist" % kubeconfig)
+            return _configuration(_files(os.path.expanduser(kubeconfig), None), context), None
+        if all(k in environ for k in IN_CLUSTER_ENV):
+            raise _HandOff("the in-cluster service account (%s set)" % " and ".join(IN_CLUSTER_ENV))
+        return _configuration(_files(environ.get("KUBECONFIG", DEFAULT_LOCATION), environ), None), None
+    except _HandOff as exc:
+        return None, str(exc)
+
+
+_CLIENT_VERSION = []
+
+
+def client_version():
+    """The installed kubernetes client's version, read from its __init__.py (without importing it)."""
+    if not _CLIENT_VERSION:
+        version = None
+        try:
+            spec = find_spec("kubernetes")
+            if spec is not None and spec.origin:
+                with open(spec.origin) as fh:
+                    match = re.search(r"""^__version__\s*=\s*["']([^"']+)["']""", fh.read(), re.M)
+                version = match.group(1) if match else None
+        except (OSError, ValueError, ImportError):
+            version = None
+        _CLIENT_VERSION.append(version)
+    return _CLIENT_VERSION[0]
+
+
+# ----------------------------------------------------------------------- the sources
+
+
+class _Source(object):
+    """A kubeconfig as the client's loader sees it: entries by section, each (name, body, file it
+    came from or None for an inline mapping), and the current context."""
+
+    def __init__(self, where, inline, sections, current, has_current):
+        self.where = where  # for messages: "/a/config" or "/a/config:/b/config" or "the inline kubeconfig"
+        self.inline = inline
+        self.sections = sections  # {section: [(name, body, path)]}, or None: section absent or null
+        self.current = current
+        self.has_current = has_current
+
+
+def _inline(config):
+    """load_kube_config_from_dict: the mapping as given, relative paths against the working directory."""
+    sections = {}
+    for section in SECTIONS:
+        value = config.get(section)
+        if value is None:
+            sections[section] = None
+            continue
+        if not isinstance(value, list):
+            raise _HandOff("%s is not a list" % section)
+        sections[section] = [_entry(item, section, None) for item in value]
+    current = config.get("current-context")
+    return _Source("the inline kubeconfig", True, sections, current, current is not None)
+
+
+def _files(location, environ):
+    """KubeConfigMerger: every existing file of a ':'-separated list, entries merged by name (the
+    first file that names one wins), current-context from the last file that has the key."""
+    docs = []
+    for part in location.split(":"):
+        if part:
+            path = os.path.expanduser(part)
+            if os.path.exists(path):
+                docs.append((path, _load_yaml(path)))
+    if not docs:
+        origin = " (KUBECONFIG)" if environ is not None and "KUBECONFIG" in environ else ""
+        raise KubeconfigError("kubeconfig", "no kubeconfig file found at %s%s" % (location or '""', origin))
+    sections = dict((s, []) for s in SECTIONS)
+    seen = dict((s, set()) for s in SECTIONS)
+    current, has_current = None, False
+    for path, doc in docs:
+        for section in SECTIONS:
+            value = doc.get(section) or []
+            if not isinstance(value, list):
+                raise _HandOff("%s in %s is not a list" % (section, path))
+            for item in value:
+                name, body, _path = _entry(item, section, path)
+                if name not in seen[section]:
+                    seen[section].add(name)
+                    sections[section].append((name, body, path))
+        if "current-context" in doc:
+            current, has_current = doc["current-context"], True
+    return _Source(":".join(p for p, _d in docs), False, sections, current, has_current and current is not None)
+
+
+def _entry(item, section, path):
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        raise _HandOff("an entry of %s without a name" % section)
+    return item["name"], item.get(section[:-1]), path
+
+
+def _load_yaml(path):
+    try:
+        with open(path) as fh:
+            doc = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        raise KubeconfigError("kubeconfig", "%s is not valid YAML%s" % (path, _yaml_position(exc)))
+    except UnicodeDecodeError:
+        raise KubeconfigError("kubeconfig", "%s is not a text file (not valid UTF-8)" % path)
+    except (OSError, IOError) as exc:
+        raise KubeconfigError("kubeconfig", "cannot read %s: %s" % (path, exc.strerror or type(exc).__name__))
+    if doc is None:
+        raise KubeconfigError("kubeconfig", "%s is empty" % path)
+    if not isinstance(doc, dict):
+        raise KubeconfigError("kubeconfig", "%s is not a kubeconfig: a mapping with clusters, contexts and users "
+                                            "was expected, not a %s" % (path, _kind(doc)))
+    return doc
+
+
+def _yaml_position(exc):
+    """Where PyYAML stopped and what it found; never its excerpt of the line (a token may be on it),
+    and of what it quotes only a single character."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or ""
+    problem = re.sub(r"'([^']{2,})'", "'...'", problem)
+    if mark is None:
+        return ""
+    return " (line %d, column %d%s)" % (mark.line + 1, mark.column + 1, ": " + problem if problem else "")
+
+
+_KINDS = {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}
+
+
+def _kind(value):
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+# ------------------------------------------------------------- the client's loading
+
+
+def _find(source, section, name):
+    """(body, path) of the entry ``name`` (KubeConfigLoader.get_with_name), or None."""
+    matches = [(b, p) for (n, b, p) in source.sections[section] or [] if n == name]
+    if len(matches) > 1:  # only possible inline: the merger of files keeps the first
+        raise _HandOff("two %s named %r" % (section, name))
+    return matches[0] if matches else None
+
+
+def _names(source, section):
+    names = [n for (n, _b, _p) in source.sections[section] or []]
+    return ", ".join(repr(n) for n in names) if names else "none"
+
+
+def _checked(body, keys, what):
+    if not isinstance(body, dict):
+        raise _HandOff("%s is not a mapping" % what)
+    unknown = sorted(k for k in body if k not in keys["read"] and k not in keys["ignored"])
+    if unknown:
+        raise _HandOff("%s has %s, which this reader does not read" % (what, ", ".join(map(str, unknown))))
+    for key in keys["read"]:
+        if key in body and not isinstance(body[key], bool if key in BOOLEAN_KEYS else str):
+            raise _HandOff("%s: %s is a %s" % (what, key, _kind(body[key])))
+    return body
+
+
+def _configuration(source, context):
+    """KubeConfigLoader.set_active_context + load_and_set, for static credentials."""
+    option = "context" if context is not None else "kubeconfig"
+    if context is None:
+        if not source.has_current:
+            raise KubeconfigError("kubeconfig", "%s has no current-context; set the context option (contexts: %s)"
+                                  % (source.where, _names(source, "contexts")))
+        context = source.current
+        if not isinstance(context, str):
+            raise _HandOff("current-context is a %s" % _kind(context))
+    if source.sections["contexts"] is None:
+        raise KubeconfigError("kubeconfig", "%s has no contexts" % source.where)
+    found = _find(source, "contexts", context)
+    if found is None:
+        raise KubeconfigError(option, "no context %r in %s (contexts: %s)"
+                              % (context, source.where, _names(source, "contexts")))
+    ctx = _checked(found[0], CONTEXT_KEYS, "context %r" % context)
+    if not isinstance(ctx.get("cluster"), str):
+        raise _HandOff("context %r has no cluster" % context)
+
+    user, user_path = None, None
+    if ctx.get("user") and source.sections["users"]:
+        entry = _find(source, "users", ctx["user"])
+        if entry is not None:  # the client goes on without credentials when the user is missing
+            _delegated(entry[0])
+            user = _checked(entry[0], USER_KEYS, "user %r" % ctx["user"])
+            user_path = entry[1]
+
+    if source.sections["clusters"] is None:
+        raise KubeconfigError(option, "context %r names cluster %r, but %s has no clusters"
+                              % (context, ctx["cluster"], source.where))
+    entry = _find(source, "clusters", ctx["cluster"])
+    if entry is None:
+        raise KubeconfigError(option, "context %r names cluster %r, which is not in %s (clusters: %s)"
+                              % (context, ctx["cluster"], source.where, _names(source, "clusters")))
+    cluster = _checked(entry[0], CLUSTER_KEYS, "cluster %r" % ctx["cluster"])
+    cluster_base = _base_path(entry[1])
+
+    token = _token(user, _base_path(user_path), ctx.get("user"))
+    if token and _ILLEGAL_IN_HEADER.search(token):
+        # The client would send it as is; http.client refuses the header with a ValueError that
+        # quotes it (the token would end up in a traceback). Same outcome, told without the token.
+        origin = " from tokenFile %s" % _token_file(user, user_path) if "token" not in user and "tokenFile" in user else ""
+        raise KubeconfigError("kubeconfig", "user %r: the token%s %s a line break: remove it"
+                              % (ctx.get("user"), origin,
+                                 "ends in" if not _ILLEGAL_IN_HEADER.search(token.rstrip("\r\n")) else "contains"))
+    host, ca, cert, key = "http://localhost", None, None, None  # the client's defaults
+    if "server" in cluster:
+        host = cluster["server"].rstrip("/")
+        if host.startswith("https"):
+            ca = _file_or_data(cluster, "certificate-authority", cluster_base, "cluster %r" % ctx["cluster"])
+            # The client resolves the user's certificate and key against the cluster's file.
+            cert = _file_or_data(user, "client-certificate", cluster_base, "user %r" % ctx.get("user"))
+            key = _file_or_data(user, "client-key", cluster_base, "user %r" % ctx.get("user"))
+    verify = not cluster["insecure-skip-tls-verify"] if "insecure-skip-tls-verify" in cluster else True
+    tls_server_name = cluster.get("tls-server-name")
+    where = "%s, context %r" % (source.where, context)
+    return StaticConfiguration(host, token, ca, cert, key, verify, tls_server_name, where)
+
+
+def _delegated(user):
+    """Raises _HandOff for credentials only the client can produce (exec plugins, auth providers)."""
+    if isinstance(user, dict):
+        if "exec" in user:
+            raise _HandOff("the user's credentials come from an exec plugin")
+        if "auth-provider" in user:
+            raise _HandOff("the user's credentials come from an auth provider")
+
+
+def _base_path(path):
+    return os.path.abspath(os.path.dirname(path)) if path is not None else ""
+
+
+_ILLEGAL_IN_HEADER = re.compile(r"\n(?![ \t])|\r(?![ \t\n])")  # http.client's rule for header values
+
+
+def _token_file(user, user_path):
+    return os.path.normpath(os.path.join(_base_path(user_path), user["tokenFile"]))
+
+
+def _token(user, base, user_name):
+    """KubeConfigLoader._load_user_token, then _load_user_pass_token: the value the client stores
+    as api_key['BearerToken'] ("Bearer <token>" or "Basic <base64>"), or None."""
+    if not user:
+        return None
+    token = None
+    if "token" in user:
+        token = user["token"]
+    elif "tokenFile" in user:
+        path = os.path.normpath(os.path.join(base, user["tokenFile"]))
+        try:
+            with open(path) as fh:
+                token = fh.read()
+        except UnicodeDecodeError:
+            raise KubeconfigError("kubeconfig", "user %r: tokenFile %s is not a text file" % (user_name, path))
+        except (OSError, IOError) as exc:
+            raise KubeconfigError("kubeconfig", "user %r: cannot read tokenFile %s: %s"
+                                  % (user_name, path, exc.strerror or type(exc).__name__))
+    if token:
+        return "Bearer %s" % token
+    if "username" in user and "password" in user:
+        try:
+            header = urllib3.util.make_headers(basic_auth=user["username"] + ":" + user["password"])
+        except UnicodeError:
+            raise KubeconfigError("kubeconfig", "user %r: username and password must be Latin-1 text for "
+                                                "basic authentication" % user_name)
+        return header.get("authorization")
+    return None
+
+
+def _file_or_data(obj, key, base, what):
+    """FileOrData(obj, key).as_file(): the data field wins (base64, written to a temporary file),
+    else the file, relative to ``base``; a file that does not exist is an error."""
+    if not obj:
+        return None
+    data_key = key + "-data"
+    path, data = None, None
+    if data_key in obj:
+        data = obj[data_key]
+    elif key in obj:
+        path = os.path.normpath(os.path.join(base, obj[key]))
+    if not path and data:
+        try:
+            content = base64.standard_b64decode(data.encode())
+        except (binascii.Error, ValueError):
+            raise KubeconfigError("kubeconfig", "%s: %s is not valid base64" % (what, data_key))
+        path = _temp_file(content)
+    if path and not os.path.isfile(path):
+        raise KubeconfigError("kubeconfig", "%s: %s %s does not exist" % (what, key, path))
+    return path
+
+
+_TEMP_FILES = {}
+
+
+def _temp_file(content):
+    """A file holding ``content``, readable by this user only (mkstemp: 0600), removed at exit."""
+    if content in _TEMP_FILES:
+        return _TEMP_FILES[content]
+    if not _TEMP_FILES:
+        atexit.register(remove_temp_files)
+    fd, path = tempfile.mkstemp(prefix="vmo-rbac-kubeconfig-")
+    try:
+        os.write(fd, content)
+    finally:
+        os.close(fd)
+    _TEMP_FILES[content] = path
+    return path
+
+
+def remove_temp_files():
+    for path in list(_TEMP_FILES.values()):
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+    _TEMP_FILES.clear()
+
+
+_ENTRY_REPR = re.compile(r"\{.*\}", re.S)
+
+
+def redact_entries(message):
+    """A message of the client's loader without the entries it quotes. For a kubeconfig file, the
+    client names each entry by its whole content ("Expected key user in /path/{'name': 'admin',
+    'token': '...'}"), so a misplaced key would put a token or key data into the message."""
+    return _ENTRY_REPR.sub("{...}", str(message))

@@ -1,0 +1,337 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The only place that talks to the Palette API.
+
+Fixed, typed endpoints of the published Palette API specification (Swagger 2.0, "Palette APIs -
+4.8"; the subset the collection uses is pinned in the tests): cluster search, one cluster, its
+profiles, its kubeconfigs, its RBAC settings, a project. Used by the inventory plugin
+``vmo.rbac.palette`` and by the ``palette`` backend of the modules.
+
+Credentials: the header ``ApiKey: <key>``, and ``ProjectUid: <uid>`` for project scope, as the
+Spectro Cloud Terraform provider and palette-sdk-go send them. The key is never part of a message,
+a result or an exception: every text that leaves this module goes through ``_scrub``.
+
+Retries: connection errors, read errors, 429 and 5xx are retried by urllib3's ``Retry`` with
+exponential backoff (0.25 s doubling, at most 4 s between attempts), honouring ``Retry-After`` up
+to RETRY_AFTER_MAX seconds, at most ``retries`` times. Every request this client sends is safe to
+repeat: reads, the search (a read sent as POST), and the RBAC PUT (the same whole list again).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import binascii
+import json
+import re
+import threading
+
+try:
+    from urllib.parse import quote, urlencode, urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported
+    quote = urlencode = urlsplit = None
+
+URLLIB3_IMPORT_ERROR = None
+try:
+    import urllib3
+except ImportError as exc:  # pragma: no cover - reported by the callers
+    urllib3 = None
+    URLLIB3_IMPORT_ERROR = exc
+
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES, BoundedRetry, scrub
+from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
+
+DEFAULT_HOST = "api.spectrocloud.com"
+HOST_ENV = "SPECTROCLOUD_HOST"
+APIKEY_ENV = "SPECTROCLOUD_APIKEY"
+SEARCH_PAGE_SIZE = 50  # the specification's maximum for ``limit``
+KUBECONFIG_KINDS = ("frp", "admin")
+
+# Palette uids are 24 hexadecimal digits (MongoDB object ids) in every public example; the client
+# only insists on what keeps a uid one path segment.
+_UID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_LOOKS_LIKE_UID = re.compile(r"^[0-9a-f]{24}$")
+
+
+class PaletteError(Exception):
+    """A failure talking to Palette. The message is safe to show: it never holds the API key."""
+
+    def __init__(self, message, status=None, path=None):
+        super(PaletteError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.path = path
+
+
+def is_uid(value):
+    """True when ``value`` can be sent as a uid (one path segment, no traversal)."""
+    return isinstance(value, str) and bool(_UID.match(value)) and value not in (".", "..")
+
+
+def looks_like_uid(value):
+    """True for Palette's 24-hex-digit uids: a project given this way is a uid, otherwise a name."""
+    return isinstance(value, str) and bool(_LOOKS_LIKE_UID.match(value))
+
+
+def normalize_host(host):
+    """``api.spectrocloud.com`` or ``https://palette.example.com:8443/`` -> ``https://host[:port]``.
+
+    Raises ValueError naming what is wrong. Only https is accepted: the API key travels in a header.
+    """
+    if not isinstance(host, str) or not host.strip():
+        raise ValueError("expected a host name or an https:// URL")
+    text = host.strip().rstrip("/")
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme != "https":
+        raise ValueError("%r: only https is supported (the API key travels in a header)" % _scrub(host))
+    if not parts.hostname or parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError("%r is not a host name or an https:// URL" % _scrub(host))
+    if parts.path not in ("", "/"):
+        raise ValueError("%r: give the host only, without a path" % _scrub(host))
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("%r has an invalid port" % _scrub(host))
+    return "https://%s%s" % (parts.hostname if ":" not in parts.hostname else "[%s]" % parts.hostname,
+                             ":%d" % port if port else "")
+
+
+_scrub = scrub
+_BoundedRetry = BoundedRetry
+
+
+def decode_kubeconfig(body):
+    """The kubeconfig text of a download: Palette sends it as is or base64-encoded.
+
+    Raises ValueError when the body is neither (the message never quotes the body: it holds
+    credentials).
+    """
+    if isinstance(body, bytes):
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("the download is not text")
+    else:
+        text = body or ""
+    if _is_kubeconfig(text):
+        return text
+    compact = "".join(text.split())
+    if compact:
+        try:
+            decoded = base64.b64decode(compact, validate=True).decode("utf-8")
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            decoded = ""
+        if _is_kubeconfig(decoded):
+            return decoded
+    raise ValueError("the download is not a kubeconfig (neither YAML with clusters and users nor base64 of one)")
+
+
+def _is_kubeconfig(text):
+    if "clusters" not in text or "apiVersion" not in text:
+        return False
+    try:
+        import yaml  # PyYAML is a requirement of ansible-core itself
+
+        doc = yaml.safe_load(text)
+    except Exception:  # pylint: disable=broad-exception-caught
+        return False
+    return isinstance(doc, dict) and isinstance(doc.get("clusters"), list) and bool(doc.get("clusters"))
+
+
+class PaletteClient(object):
+    """A connection to one Palette API endpoint with one API key.
+
+    ``project_uid``: the default ProjectUid header (None: tenant scope). Each call may name
+    another project. ``requests`` counts the HTTP requests sent (retries not counted);
+    ``log`` keeps (method, path, status) of each, for request counts in results and tests.
+    """
+
+    def __init__(self, host, api_key, project_uid=None, validate_certs=True, ca_cert=None, timeout=30.0,
+                 retries=5, component="module", pool_size=8):
+        if URLLIB3_IMPORT_ERROR is not None:
+            raise PaletteError("the Python package 'urllib3' is required (it comes with 'kubernetes'): %s"
+                               % URLLIB3_IMPORT_ERROR)
+        if not api_key:
+            raise PaletteError("no Palette API key: set it, or the %s environment variable" % APIKEY_ENV)
+        try:
+            self.host = normalize_host(host or DEFAULT_HOST)
+        except ValueError as exc:
+            raise PaletteError("Palette host: %s" % exc)
+        self._key = api_key
+        self.project_uid = project_uid or None
+        self.user_agent = "vmo.rbac/%s (%s)" % (__version__, component)
+        self.timeout = urllib3.Timeout(connect=min(10.0, timeout), read=timeout)
+        self.retry = _BoundedRetry(
+            total=retries, connect=retries, read=retries, status=retries, other=0,
+            backoff_factor=0.25, status_forcelist=RETRY_STATUSES, allowed_methods=None,
+            respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
+        )
+        self.retry.backoff_max = 4.0  # urllib3 2.x reads this attribute
+        if validate_certs:
+            ca = ca_cert
+            if not ca:
+                try:
+                    import certifi  # pylint: disable=import-outside-toplevel
+
+                    ca = certifi.where()
+                except ImportError:  # pragma: no cover - the system trust store then
+                    ca = None
+            self.pool = urllib3.PoolManager(num_pools=2, maxsize=pool_size, cert_reqs="CERT_REQUIRED", ca_certs=ca)
+        else:
+            self.pool = urllib3.PoolManager(num_pools=2, maxsize=pool_size, cert_reqs="CERT_NONE")
+        self.requests = 0
+        self.log = []
+        self._count = threading.Lock()
+
+    # ----------------------------------------------------------------- transport
+
+    def scrub(self, text):
+        return _scrub(text, [self._key])
+
+    def _headers(self, project, accept, with_body):
+        headers = {"ApiKey": self._key, "Accept": accept, "User-Agent": self.user_agent}
+        if with_body:
+            headers["Content-Type"] = "application/json"
+        project = self.project_uid if project is None else project
+        if project:
+            headers["ProjectUid"] = project
+        return headers
+
+    def request(self, method, path, query=None, body=None, project=None, accept="application/json", raw=False):
+        """One API call: the decoded JSON answer (or the bytes with ``raw``); raises PaletteError.
+
+        ``project``: ProjectUid for this call; None uses the client's, "" sends none (tenant scope).
+        """
+        url = self.host + path
+        if query:
+            url += "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
+        data = json.dumps(body, separators=(",", ":")).encode("utf-8") if body is not None else None
+        with self._count:
+            self.requests += 1
+        try:
+            resp = self.pool.request(method, url, body=data, headers=self._headers(project, accept, data is not None),
+                                     retries=self.retry, timeout=self.timeout, preload_content=True)
+        except urllib3.exceptions.HTTPError as exc:
+            self.log.append((method, path, None))
+            reason = getattr(exc, "reason", None) or exc
+            raise PaletteError("cannot reach Palette at %s (%s %s failed after %d retries): %s"
+                               % (self.host, method, path, self.retry.total, self.scrub(reason)), None, path)
+        self.log.append((method, path, resp.status))
+        if 200 <= resp.status < 300:
+            if raw:
+                return resp.data
+            if not resp.data:
+                return {}
+            try:
+                return json.loads(resp.data.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                raise PaletteError("Palette at %s answered %s %s with a body that is not JSON"
+                                   % (self.host, method, path), resp.status, path)
+        raise self._error(method, path, resp)
+
+    def _error(self, method, path, resp):
+        try:
+            answer = json.loads(resp.data.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            answer = {}
+        said = answer.get("message") if isinstance(answer, dict) else None
+        said = self.scrub(said or (resp.data or b"").decode("utf-8", "replace")[:300]).strip()
+        where = "%s %s" % (method, path)
+        if resp.status == 401:
+            msg = ("Palette at %s rejected the API key (401 Unauthorized on %s): it is missing, wrong, expired "
+                   "or revoked; the key is read from the option or %s and is never shown"
+                   % (self.host, where, APIKEY_ENV))
+        elif resp.status == 403:
+            msg = "Palette at %s refused %s (403 Forbidden): the API key's user lacks the permission%s" % (
+                self.host, where, " in project %s" % self.project_uid if self.project_uid else "")
+        elif resp.status == 404:
+            msg = "Palette at %s found nothing at %s (404 Not Found)" % (self.host, where)
+        elif resp.status in RETRY_STATUSES:
+            msg = "Palette at %s kept failing (%d) on %s after %d retries" % (
+                self.host, resp.status, where, self.retry.total)
+        else:
+            msg = "Palette at %s refused %s (%d)" % (self.host, where, resp.status)
+        if said:
+            msg += ". Palette said: %s" % said
+        return PaletteError(msg, resp.status, path)
+
+    # ----------------------------------------------------------------- reads
+
+    def search_clusters(self, filter_spec=None, project=None, page_size=SEARCH_PAGE_SIZE):
+        """Every cluster summary the search returns, all pages (``continue`` tokens)."""
+        body = {"filter": filter_spec or {"conjunction": "and", "filterGroups": []},
+                "sort": [{"field": "clusterName", "order": "asc"}]}
+        items, token, seen = [], None, set()
+        while True:
+            query = {"limit": page_size}
+            if token:
+                query["continue"] = token
+            answer = self.request("POST", "/v1/dashboard/spectroclusters/search", query=query, body=body,
+                                  project=project)
+            items.extend(answer.get("items") or [])
+            token = (answer.get("listmeta") or {}).get("continue") or ""
+            if not token:
+                return items
+            if token in seen:  # a server that repeats a token would loop forever
+                raise PaletteError("Palette at %s repeated the search continue token; stopping after %d clusters"
+                                   % (self.host, len(items)))
+            seen.add(token)
+
+    def get_project(self, uid):
+        return self.request("GET", "/v1/projects/%s" % _seg(uid), project="")
+
+    def get_cluster(self, uid, project=None):
+        return self.request("GET", "/v1/spectroclusters/%s" % _seg(uid), project=project)
+
+    def get_profiles(self, uid, project=None):
+        return self.request("GET", "/v1/spectroclusters/%s/profiles" % _seg(uid), project=project)
+
+    def get_kubeconfig(self, uid, kind="admin", project=None):
+        """The kubeconfig text of a cluster: ``frp`` (reverse proxy / OIDC) or ``admin``."""
+        if kind == "frp":
+            path, query = "/v1/spectroclusters/%s/assets/kubeconfig" % _seg(uid), {"frp": "true"}
+        elif kind == "admin":
+            path, query = "/v1/spectroclusters/%s/assets/adminKubeconfig" % _seg(uid), None
+        else:
+            raise ValueError("kubeconfig kind must be one of %s" % ", ".join(KUBECONFIG_KINDS))
+        body = self.request("GET", path, query=query, project=project, accept="application/octet-stream", raw=True)
+        try:
+            return decode_kubeconfig(body)
+        except ValueError as exc:
+            raise PaletteError("the %s kubeconfig of cluster %s: %s" % (kind, uid, exc), 200, path)
+
+    def get_rbacs(self, uid, project=None):
+        """The items of a cluster's RBAC settings. A 404 for a cluster that exists means "none yet"
+        (checked with a GET of the cluster, so a wrong uid still fails)."""
+        try:
+            answer = self.request("GET", "/v1/spectroclusters/%s/config/rbacs" % _seg(uid), project=project)
+        except PaletteError as exc:
+            if exc.status != 404:
+                raise
+            try:
+                self.get_cluster(uid, project=project)
+            except PaletteError as inner:
+                if inner.status == 404:
+                    raise PaletteError("Palette at %s has no cluster %s%s (404 Not Found)" % (
+                        self.host, uid, " in project %s" % (project or self.project_uid)
+                        if (project or self.project_uid) else ""), 404, inner.path)
+                raise
+            return []
+        return list(answer.get("items") or [])
+
+    # ----------------------------------------------------------------- writes
+
+    def put_rbacs(self, uid, rbacs, project=None):
+        """Write a cluster's RBAC settings: ``rbacs`` is the list of v1ClusterRbacInputEntity."""
+        self.request("PUT", "/v1/spectroclusters/%s/config/rbacs" % _seg(uid), body={"rbacs": rbacs},
+                     project=project)
+
+
+def _seg(uid):
+    if not is_uid(uid):
+        raise PaletteError("%r is not a Palette uid" % (uid,))
+    return quote(uid, safe="")

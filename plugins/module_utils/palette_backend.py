@@ -1,0 +1,254 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ``palette`` backend: the same declaration, written into the cluster's Palette RBAC settings.
+
+enforce: observe (cluster: namespaces, roles; never its bindings) -> resolve -> GET the RBAC items ->
+plan (palette_rbac, pure) -> PUT the whole list when it changes -> optionally wait until the access
+is in force on the cluster (SubjectAccessReviews through the cluster's own kubeconfig). enforce.run
+and validate.run hand over to this module when ``backend: palette``.
+
+validate: the same read-only plan is the drift (Palette items vs the declaration); access is proved
+on the cluster with SubjectAccessReviews exactly as for the kubernetes backend, because the
+bindings Palette's agent creates carry names Palette chooses.
+
+Palette requests go through palette.PaletteClient, Kubernetes requests through cluster.Cluster.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import time
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.vmo.rbac.plugins.module_utils import access, planning
+from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
+from ansible_collections.vmo.rbac.plugins.module_utils import palette_rbac
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subject_label
+from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
+    PreflightError, missing_roles_message, observe_plan,
+)
+
+BACKENDS = ("kubernetes", "palette")
+
+# Shared by vmo_role_binding and vmo_rbac_validate (documented in the vmo.rbac.palette doc fragment).
+PALETTE_ARG_SPEC = dict(
+    backend=dict(type="str", default="kubernetes", choices=list(BACKENDS)),
+    palette_host=dict(type="str", fallback=(env_fallback, [palette_api.HOST_ENV])),
+    palette_api_key=dict(type="str", no_log=True, fallback=(env_fallback, [palette_api.APIKEY_ENV])),
+    palette_project_uid=dict(type="str"),
+    palette_cluster_uid=dict(type="str"),
+    palette_validate_certs=dict(type="bool", default=True),
+    palette_ca_cert=dict(type="path"),
+)
+# vmo_role_binding only.
+WAIT_ARG_SPEC = dict(
+    wait=dict(type="int", default=0),
+)
+WAIT_MAX = 3600  # options.LIMITS holds the range
+PALETTE_KEYS = tuple(PALETTE_ARG_SPEC)
+
+
+class WaitError(Exception):
+    """Palette accepted the settings, but the access was not in force on the cluster in time.
+    ``result``: the module result so far (what was written)."""
+
+    def __init__(self, message, result):
+        super(WaitError, self).__init__(message)
+        self.message = message
+        self.result = result
+
+
+def check_params(params):
+    """Problems of the backend options as (field, message), or None. No request is made. (The range of
+    ``wait`` is checked with every other limit, in options.LIMITS.)"""
+    backend = params.get("backend") or "kubernetes"
+    wait = params.get("wait")
+    if backend != "palette":
+        if wait:
+            return "wait", "only with backend=palette (the kubernetes backend's bindings are in force when it returns)"
+        return None
+    uid = params.get("palette_cluster_uid")
+    if not uid:
+        return "palette_cluster_uid", ("required with backend=palette (the inventory plugin vmo.rbac.palette sets "
+                                       "palette_cluster_uid for every host)")
+    if not palette_api.is_uid(uid):
+        return "palette_cluster_uid", "%r is not a Palette uid (letters, digits, '-', '_' or '.')" % (uid,)
+    project = params.get("palette_project_uid")
+    if project and not palette_api.is_uid(project):
+        return "palette_project_uid", "%r is not a Palette uid" % (project,)
+    if not params.get("palette_api_key"):
+        return "palette_api_key", "required with backend=palette: set it, or the %s environment variable" % (
+            palette_api.APIKEY_ENV)
+    try:
+        palette_api.normalize_host(params.get("palette_host") or palette_api.DEFAULT_HOST)
+    except ValueError as exc:
+        return "palette_host", str(exc)
+    ca = params.get("palette_ca_cert")
+    if ca and not os.path.isfile(ca):
+        return "palette_ca_cert", "file %s does not exist" % ca
+    return None
+
+
+def client_from_options(palette, component):
+    """The Palette client of a run (``palette``: the palette_* options with request_timeout and
+    api_retries, as options.Options holds them)."""
+    retries = palette.get("api_retries")
+    return palette_api.PaletteClient(
+        palette.get("palette_host") or palette_api.DEFAULT_HOST, palette.get("palette_api_key"),
+        project_uid=palette.get("palette_project_uid") or None,
+        validate_certs=palette.get("palette_validate_certs", True) is not False,
+        ca_cert=palette.get("palette_ca_cert") or None,
+        timeout=palette.get("request_timeout") or 30.0, retries=5 if retries is None else retries,
+        component=component)
+
+
+# --------------------------------------------------------------------- enforce
+
+
+def enforce(decl, opts, cluster, check_mode=False, diff=False, palette=None):
+    """Make owner's items in the cluster's Palette RBAC settings say exactly what is declared. The
+    cluster is read (namespaces, roles, access) only when the declaration needs it."""
+    palette = palette or client_from_options(opts.palette, "vmo_role_binding")
+    uid = opts.palette["palette_cluster_uid"]
+    obs = observe_plan(decl, cluster, mode=opts.state, check_roles=opts.require_roles,
+                       wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
+                       observe_bindings=False)
+    if obs.roles.missing:
+        raise PreflightError(missing_roles_message(decl, obs.roles.missing, opts.wait_for_roles)
+                             + " Nothing was changed.")
+    desired = obs.desired
+    items = palette.get_rbacs(uid)
+    the_plan = palette_rbac.plan(items, desired, decl.owner, mode=opts.state, purge=opts.purge)
+    if the_plan.conflicts:
+        raise PreflightError("%d Palette RBAC item%s in the way on cluster %s; nothing was changed: %s" % (
+            len(the_plan.conflicts), "s are" if len(the_plan.conflicts) > 1 else " is", uid,
+            " | ".join(c["message"] for c in the_plan.conflicts)))
+    warnings = list(the_plan.warnings) + planning.scope_warnings(obs.scopes)
+    if any(g.name for g in decl.grants):
+        warnings.append("the entries' name option does not apply with backend=palette: Palette names the bindings "
+                        "it creates in the cluster")
+    result = {
+        "changed": the_plan.write,
+        "actions": [palette_rbac.change_to_dict(c) for c in the_plan.changes],
+        "summary": palette_rbac.summarize(the_plan),
+        "bindings": palette_rbac.bindings_summary(the_plan.target) if opts.state == "present" else [],
+        "scopes": [planning.scope_to_dict(m) for m in obs.scopes],
+        "warnings": warnings,
+        "palette_cluster_uid": uid,
+    }
+    if diff:
+        result["diff"] = [palette_rbac.diff_entry(the_plan, uid, decl.owner)]
+    if the_plan.write and not check_mode:
+        palette.put_rbacs(uid, the_plan.body)
+    if opts.wait and opts.state == "present" and not check_mode:
+        result["waited"] = wait_for_access(cluster, desired, opts.wait, result)
+    result["palette_requests"] = palette.requests
+    result["api_requests"] = cluster.requests
+    return result
+
+
+# --------------------------------------------------------------------- validate
+
+
+def drift(decl, opts, desired, cluster, palette=None):
+    """(drift items, Palette requests) for vmo_rbac_validate: the enforcer's Palette plan, computed
+    read-only. Without ``check_bindings`` Palette is not asked at all."""
+    if not opts.check_bindings:
+        return [], 0
+    palette = palette or client_from_options(opts.palette, "vmo_rbac_validate")
+    items = palette.get_rbacs(opts.palette["palette_cluster_uid"])
+    the_plan = palette_rbac.plan(items, desired, decl.owner, mode="present", purge=opts.purge)
+    return palette_rbac.drift_items(the_plan), palette.requests
+
+
+# --------------------------------------------------------------------- waiting
+
+
+def _first_rule(rules, namespaced_binding):
+    """The access check that proves a binding of a role with these rules is in force: the first
+    resource rule as written (it always matches itself), else a non-resource rule (cluster-wide only)."""
+    for rule in rules or []:
+        verbs, resources = rule.get("verbs") or [], rule.get("resources") or []
+        if verbs and resources:
+            resource, _sep, sub = resources[0].partition("/")
+            attrs = {"verb": verbs[0], "group": (rule.get("apiGroups") or [""])[0], "resource": resource}
+            if sub:
+                attrs["subresource"] = sub
+            if rule.get("resourceNames"):
+                attrs["name"] = rule["resourceNames"][0]
+            return "resourceAttributes", attrs
+    if not namespaced_binding:
+        for rule in rules or []:
+            if rule.get("verbs") and rule.get("nonResourceURLs"):
+                return "nonResourceAttributes", {"verb": rule["verbs"][0], "path": rule["nonResourceURLs"][0]}
+    return None, None
+
+
+def access_probes(desired, cluster_roles, roles):
+    """[(label, SubjectAccessReview spec)] proving each declared subject holds each binding, and the
+    labels of bindings no check can prove (missing role, or a role without usable rules)."""
+    probes, unprovable = [], []
+    for key in sorted(desired):
+        b = desired[key]
+        if b.role_kind == "ClusterRole":
+            role = cluster_roles.get(b.role_name)
+        else:
+            role = roles.get((b.namespace, b.role_name))
+        where = ("in namespace %s" % b.namespace) if b.namespace else "cluster-wide"
+        label = "%s %s %s" % (b.role_kind, b.role_name, where)
+        if role is None:
+            unprovable.append("%s (the role does not exist on the cluster)" % label)
+            continue
+        kind, attrs = _first_rule(role.get("rules"), bool(b.namespace))
+        if kind is None:
+            unprovable.append("%s (no rule a check can ask)" % label)
+            continue
+        if kind == "resourceAttributes" and b.namespace:
+            attrs = dict(attrs, namespace=b.namespace)
+        for s in b.subjects:
+            user, groups = access.identity(s)
+            probes.append(("%s: %s" % (subject_label(s), label), {"user": user, "groups": groups, kind: attrs}))
+    return probes, unprovable
+
+
+def wait_for_access(cluster, desired, timeout, result=None, interval=1.0):
+    """Poll SubjectAccessReviews until every declared subject holds every declared binding.
+
+    Returns {"seconds", "checks", "rounds"}; raises WaitError naming what is not in force yet.
+    Only grants are waited for: a removed grant may still be allowed by another one.
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    cluster_roles, roles = {}, {}
+    if any(b.role_kind == "ClusterRole" for b in desired.values()):
+        cluster_roles = dict((r["metadata"]["name"], r) for r in cluster.list_cluster_roles(metadata_only=False))
+    if any(b.role_kind == "Role" for b in desired.values()):
+        for r in cluster.list_roles(metadata_only=False):
+            roles[(r["metadata"].get("namespace"), r["metadata"]["name"])] = r
+    probes, unprovable = access_probes(desired, cluster_roles, roles)
+    if unprovable:
+        raise WaitError("wait: cannot prove these grants with an access check: %s" % "; ".join(unprovable[:5]),
+                        dict(result or {}, changed=bool((result or {}).get("changed"))))
+    pending = probes
+    rounds = 0
+    while True:
+        rounds += 1
+        statuses = cluster.subject_access_reviews([spec for _label, spec in pending])
+        pending = [p for p, st in zip(pending, statuses) if not st.get("allowed")]
+        if not pending:
+            return {"seconds": round(time.monotonic() - started, 2), "checks": len(probes), "rounds": rounds}
+        now = time.monotonic()
+        if now >= deadline:
+            names = sorted(set(label for label, _spec in pending))
+            shown = "; ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+            raise WaitError(
+                "Palette accepted the RBAC settings, but after %ds %d of %d access checks are not in force on the "
+                "cluster yet: %s. Palette's agent applies them asynchronously: check the cluster's health in "
+                "Palette, or raise wait" % (timeout, len(pending), len(probes), shown),
+                dict(result or {}, changed=bool((result or {}).get("changed"))))
+        time.sleep(min(interval, max(0.05, deadline - now)))
+        interval = min(interval * 1.5, 5.0)

@@ -1,0 +1,275 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The arguments of the event source ``vmo.rbac.cluster_changes`` -> settings and clusters.
+
+Which clusters to watch comes from one of two places:
+
+- ``clusters``: a list of kubeconfig context names, or of mappings with ``name`` (the inventory
+  host the enforce run is limited to), ``owner`` and the modules' connection options;
+- the Ansible inventory the enforce playbook runs with (``inventory``, or ``ANSIBLE_INVENTORY``,
+  which ansible-rulebook also reads as its ``-i``): the hosts of ``group`` (``vmo_clusters``),
+  each with its ``vmo_rbac_*`` connection variables and ``vmo_rbac_owner``, as the role reads
+  them. The declaration and the cluster list then stay in the inventory alone.
+
+Connection options are validated by ``module_utils/connection.py``'s CONNECTION_ARG_SPEC, with its
+``K8S_AUTH_*`` fallbacks, through Ansible's own ArgumentSpecValidator: the same names, types and
+environment variables as the modules. Error messages name the option, never a credential's value.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import os
+from collections import namedtuple
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.vmo.rbac.plugins.module_utils.connection import CONNECTION_ARG_SPEC
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
+from ansible_collections.vmo.rbac.plugins.module_utils import options as run_options
+
+Target = namedtuple("Target", "name owner params")
+Settings = namedtuple(
+    "Settings",
+    "debounce max_delay min_interval watch_timeout backoff_initial backoff_max max_namespaces "
+    "max_bindings startup_event page_size")
+
+DEFAULT_OWNER = "vmo-rbac"
+DEFAULT_GROUP = "vmo_clusters"
+# The role's connection variables (roles/vmo_rbac/vars/main.yml, vmo_rbac__connection).
+ROLE_CONNECTION_KEYS = ("kubeconfig", "context", "host", "api_key", "ca_cert", "client_cert", "client_key",
+                        "validate_certs", "request_timeout", "api_retries")
+
+# Settings: (type, default, lowest allowed, lowest is exclusive).
+SETTINGS_SPEC = {
+    "debounce": (float, 0.2, 0, False),
+    "max_delay": (float, 1.0, 0, False),
+    "min_interval": (float, 3.0, 0, False),
+    "watch_timeout": (int, 300, 1, False),
+    "backoff_initial": (float, 0.5, 0, True),
+    "backoff_max": (float, 10.0, 0, True),
+    "max_namespaces": (int, 50000, 1, False),
+    "max_bindings": (int, 100000, 1, False),
+    "startup_event": (bool, True, None, False),
+    "page_size": (int, 500, 1, False),
+}
+SELECTION_KEYS = ("clusters", "inventory", "group", "owner")
+
+
+class ConfigError(Exception):
+    """A wrong argument of the event source; the message names it and holds no credential."""
+
+
+def _top_level_connection_spec():
+    """The connection options as given at the top level: no fallbacks or defaults here, so
+    that a cluster's own value, then the top level, then K8S_AUTH_* decide, in that order."""
+    spec = copy.deepcopy(CONNECTION_ARG_SPEC)
+    for option in spec.values():
+        option.pop("fallback", None)
+        option.pop("default", None)
+    return spec
+
+
+def _scrub(messages, secrets):
+    out = []
+    for m in messages:
+        for s in secrets:
+            if s and len(str(s)) >= 4:
+                m = m.replace(str(s), "***")
+        out.append(m)
+    return out
+
+
+def _validate(spec, params, where):
+    result = ArgumentSpecValidator(spec).validate(params)
+    if result.error_messages:
+        raise ConfigError("%s: %s" % (where, "; ".join(_scrub(result.error_messages, result._no_log_values))))
+    return result.validated_parameters
+
+
+def _setting(args, name):
+    kind, default, low, exclusive = SETTINGS_SPEC[name]
+    value = args.get(name)
+    if value is None:
+        return default
+    try:
+        if kind is bool:
+            from ansible.module_utils.parsing.convert_bool import boolean  # pylint: disable=import-outside-toplevel
+
+            return boolean(value, strict=True)
+        value = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError("%s: expected %s, got %r" % (name, "a number" if kind in (int, float) else kind.__name__,
+                                                       value))
+    if low is not None and (value <= low if exclusive else value < low):
+        raise ConfigError("%s: must be %s %s" % (name, "greater than" if exclusive else "at least", low))
+    return value
+
+
+def parse_settings(args):
+    """The watch and coalescing settings, checked."""
+    s = Settings(**{name: _setting(args, name) for name in SETTINGS_SPEC})
+    if s.max_delay < s.debounce:
+        raise ConfigError("max_delay: must be at least debounce (%g s)" % s.debounce)
+    if s.backoff_max < s.backoff_initial:
+        raise ConfigError("backoff_max: must be at least backoff_initial (%g s)" % s.backoff_initial)
+    return s
+
+
+def check_arguments(args):
+    """Unknown top-level arguments are refused, naming them."""
+    if not isinstance(args, dict):
+        raise ConfigError("the arguments of vmo.rbac.cluster_changes must be a mapping")
+    known = set(SETTINGS_SPEC) | set(SELECTION_KEYS) | set(CONNECTION_ARG_SPEC)
+    for option in CONNECTION_ARG_SPEC.values():
+        known.update(option.get("aliases") or [])
+    known.add("eda_feedback_queue")  # passed by ansible-rulebook when feedback is enabled
+    unknown = sorted(k for k in args if k not in known)
+    if unknown:
+        raise ConfigError("unknown argument%s %s; known: %s" % (
+            "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(sorted(known - {"eda_feedback_queue"}))))
+
+
+def _connection(given, defaults, where):
+    """A cluster's connection params: its own options, then the top level's, then K8S_AUTH_*."""
+    params = dict(defaults)
+    params.update({k: v for k, v in given.items() if v is not None})
+    params = _validate(CONNECTION_ARG_SPEC, params, where)
+    try:
+        run_options.check_limits(params)
+        run_options.check_connection(params)
+    except SpecError as exc:
+        raise ConfigError("%s: %s" % (where, exc))
+    return params
+
+
+def _given(value, default):
+    """An empty owner (an unset variable rendered as '') is an error, never the default owner."""
+    return default if value is None else value
+
+
+def _owner(value, where):
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError("%s: owner must be a non-empty string" % where)
+    return value
+
+
+def targets_from_clusters(clusters, defaults, owner):
+    """``clusters`` as written -> [Target]. A string is a kubeconfig context (and the name)."""
+    if not isinstance(clusters, list) or not clusters:
+        raise ConfigError("clusters: expected a non-empty list of kubeconfig context names or mappings")
+    spec = dict(name=dict(type="str", required=True), owner=dict(type="str"))
+    out = []
+    for i, item in enumerate(clusters):
+        where = "clusters[%d]" % i
+        if isinstance(item, str):
+            item = {"name": item, "context": item}
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
+            raise ConfigError("%s: expected a context name or a mapping with a name (the inventory host)" % where)
+        checked = _validate(spec, {k: v for k, v in item.items() if k in ("name", "owner")}, where)
+        unknown = sorted(k for k in item if k not in spec and k not in CONNECTION_ARG_SPEC and not _is_alias(k))
+        if unknown:
+            raise ConfigError("%s: unknown option%s %s" % (where, "s" if len(unknown) > 1 else "", ", ".join(unknown)))
+        given = {k: v for k, v in item.items() if k not in ("name", "owner")}
+        out.append(Target(checked["name"], _owner(_given(checked.get("owner"), owner), where),
+                          _connection(given, defaults, where + " (%s)" % checked["name"])))
+    return out
+
+
+def _is_alias(key):
+    return any(key in (o.get("aliases") or []) for o in CONNECTION_ARG_SPEC.values())
+
+
+def targets_from_inventory_vars(hosts, defaults, owner):
+    """[(host name, {variable: value})] of the inventory -> [Target], reading the role's variables."""
+    out = []
+    for name, hostvars in hosts:
+        where = "inventory host %s" % name
+        given = {k: hostvars.get("vmo_rbac_" + k) for k in ROLE_CONNECTION_KEYS}
+        out.append(Target(name, _owner(_given(hostvars.get("vmo_rbac_owner"), owner), where),
+                          _connection(given, defaults, where)))
+    return out
+
+
+def load_inventory(sources, pattern):
+    """[(host name, {vmo_rbac_* variable: templated value})] of the hosts matching ``pattern``.
+
+    Ansible's own inventory, variable and template machinery, as ansible-playbook reads it (group
+    and host variables, templates; vaulted values with the vault password configured for Ansible,
+    for example ANSIBLE_VAULT_PASSWORD_FILE)."""
+    # pylint: disable=import-outside-toplevel
+    from ansible import constants as C
+    from ansible.errors import AnsibleError
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import init_plugin_loader
+    from ansible.template import Templar
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+    from ansible.vars.manager import VariableManager
+
+    for source in sources:
+        if not os.path.exists(source):
+            raise ConfigError("inventory: %s does not exist" % source)
+    if AnsibleCollectionConfig.collection_finder is None:
+        init_plugin_loader()  # inventory plugins (also a collection's) are found through it, as in ansible-playbook
+    loader = DataLoader()
+    if C.DEFAULT_VAULT_PASSWORD_FILE or C.DEFAULT_VAULT_IDENTITY_LIST:
+        from ansible.cli import CLI
+
+        files = [C.DEFAULT_VAULT_PASSWORD_FILE] if C.DEFAULT_VAULT_PASSWORD_FILE else []
+        loader.set_vault_secrets(CLI.setup_vault_secrets(
+            loader, vault_ids=C.DEFAULT_VAULT_IDENTITY_LIST, vault_password_files=files, ask_vault_pass=False))
+    try:
+        inventory = InventoryManager(loader=loader, sources=list(sources))
+        variables = VariableManager(loader=loader, inventory=inventory)
+        hosts = inventory.get_hosts(pattern)
+        out = []
+        wanted = ["vmo_rbac_" + k for k in ROLE_CONNECTION_KEYS] + ["vmo_rbac_owner"]
+        for host in hosts:
+            hostvars = variables.get_vars(host=host)
+            templar = Templar(loader=loader, variables=hostvars)
+            values = {}
+            for var in wanted:
+                if var in hostvars:
+                    try:
+                        values[var] = templar.template(hostvars[var])
+                    except AnsibleError as exc:
+                        # Name the variable only: the error text may quote its (secret) value.
+                        raise ConfigError("inventory host %s: cannot evaluate %s (%s)"
+                                          % (host.name, var, type(exc).__name__))
+            out.append((host.name, values))
+    except AnsibleError as exc:
+        raise ConfigError("inventory %s: %s" % (", ".join(sources), exc))
+    if not out:
+        raise ConfigError("inventory %s: no host matches %r (the enforce playbook's vmo_rbac_target)"
+                          % (", ".join(sources), pattern))
+    return out
+
+
+def resolve(args, inventory_loader=load_inventory):
+    """The source's arguments -> (Settings, [Target]). Raises ConfigError."""
+    check_arguments(args)
+    settings = parse_settings(args)
+    owner = _owner(_given(args.get("owner"), DEFAULT_OWNER), "owner")
+    top = {k: v for k, v in args.items() if k in CONNECTION_ARG_SPEC or _is_alias(k)}
+    defaults = {k: v for k, v in _validate(_top_level_connection_spec(), top, "connection options").items()
+                if v is not None}
+    if args.get("clusters"):
+        targets = targets_from_clusters(args["clusters"], defaults, owner)
+    else:
+        inventory = args.get("inventory") or os.environ.get("ANSIBLE_INVENTORY")
+        if not inventory:
+            raise ConfigError("no clusters to watch: give clusters, or inventory (or set ANSIBLE_INVENTORY, which "
+                              "ansible-rulebook also reads as -i)")
+        sources = [s.strip() for s in inventory.split(",") if s.strip()] if isinstance(inventory, str) else inventory
+        targets = targets_from_inventory_vars(inventory_loader(sources, args.get("group") or DEFAULT_GROUP),
+                                              defaults, owner)
+    names = [t.name for t in targets]
+    duplicates = sorted(set(n for n in names if names.count(n) > 1))
+    if duplicates:
+        raise ConfigError("clusters: the name%s %s appear%s twice" % (
+            "s" if len(duplicates) > 1 else "", ", ".join(duplicates), "" if len(duplicates) > 1 else "s"))
+    return settings, targets

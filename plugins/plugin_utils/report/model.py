@@ -1,0 +1,640 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validation results -> the normalized clusters and fleet counts every report format renders.
+
+Pure: plain data in, plain data out; no Ansible, no clock. Reads the vocabulary it shares with
+the validate flow from where it is defined: the scope kinds and labels (``access``), the
+persona list and the capability descriptions (``personas``).
+
+Input: a list of per-cluster results as ``vmo_rbac_validate`` returns them (``cluster``,
+``passed``, ``summary``, ``roles``, ``drift``, ``access``, ``matrix``, ``capabilities``,
+``privileged``, ``scopes``, ``warnings``). Also accepted: one result (a dict), a mapping
+``{cluster name: result}``, and a registered loop result (``{"results": [...]}``). Optional
+keys may be missing; a result that has ``failed`` (or ``unreachable``) and no data at all is a
+cluster that could not be validated and is rendered as such, with its ``msg``.
+
+Vocabulary used in every format:
+- a check is *ok* when the API server's answer equals the expected one;
+- a *violation* is either *excess* (allowed but expected denied: privilege creep) or
+  *missing* (denied but expected allowed: the persona does not work);
+- *unchecked*: no expectation is known (for example a custom role), nothing was asked;
+- a matrix cell that a scope does not check (cluster-scoped capabilities in a namespace,
+  namespaced ones at cluster scope) is *not applicable*;
+- *optional*: an expectation either answer satisfies (console access through the persona roles
+  alone); such a check is ok, and a denied one carries a *note* saying how to get the access;
+- *pending*: drift, and failed checks of the subjects whose bindings it would change, that the
+  enforce step of the same run planned under ``--check`` (``pending_enforce``): not failures;
+- *not proven* (``summary.unchecked_entries``): a grant whose namespace rules (``namespace_regex``,
+  ``namespace_selector``) matched no namespace gives nothing today, so it proves nothing.
+
+Parts a result of an older ``vmo_rbac_validate`` does not have (``scopes``, ``warnings``, notes,
+pending items and their summary counts) are left out of the normalized cluster and of the fleet
+counts, so such a result renders exactly as before they existed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+from collections.abc import Mapping
+from shlex import quote as _shell_quote
+
+from ansible_collections.vmo.rbac.plugins.module_utils import access, personas
+from ansible_collections.vmo.rbac.plugins.module_utils.access import (
+    OPTIONAL,
+    SCOPE_ALL,
+    SCOPE_CLUSTER,
+    SCOPE_NAMESPACE,
+    SCOPE_OUTSIDE,
+)
+
+DEFAULT_TITLE = "VMO RBAC validation report"
+
+STATUS_PASSED = "passed"
+STATUS_FAILED = "failed"
+STATUS_ERROR = "error"      # the cluster could not be validated at all (unreachable, no roles, ...)
+STATUS_SKIPPED = "skipped"  # the validation task was skipped for this cluster
+VALIDATED = (STATUS_PASSED, STATUS_FAILED)
+
+SCOPE_KINDS = (SCOPE_NAMESPACE, SCOPE_OUTSIDE, SCOPE_ALL, SCOPE_CLUSTER)
+PERSONAS = personas.PERSONAS
+
+# The parts of a normalized cluster that a report shows, one section (or more) each. Every
+# format lists the sections it renders with these names, and a unit test holds each format to
+# this tuple: a part added here fails that test until every format shows it (docs/development.md).
+SECTIONS = ("roles", "scopes", "drift", "access", "pending", "notes", "privileged")
+
+# What a pending item is, in every format's words.
+PENDING_TEXT = "pending (planned by the enforce step under --check)"
+# How many namespace names a report lists per rule set before it says "and N more" (JSON lists all).
+NAMES_SHOWN = 10
+# How the validate flow words a rule set that matched nothing (planning.scope_warnings).
+_NOT_PROVEN = re.compile(r"^\S+: .* matched no namespace")
+
+_DATA_KEYS = ("summary", "roles", "drift", "access", "matrix", "capabilities")
+
+
+class ReportError(ValueError):
+    """Bad input for a report; ``argument`` names the parameter at fault."""
+
+    def __init__(self, argument, message):
+        super(ReportError, self).__init__("%s: %s" % (argument, message))
+        self.argument = argument
+        self.message = message
+
+
+# ============================================================================ values
+
+
+def is_map(value):
+    return isinstance(value, (dict, Mapping))
+
+
+def is_list(value):
+    return isinstance(value, (list, tuple))
+
+
+def list_of_maps(value):
+    return [v for v in value if is_map(v)] if is_list(value) else []
+
+
+def text(value, default=""):
+    """``value`` as text: None -> ``default``, booleans as ``true``/``false``."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
+
+
+# Characters XML 1.0 cannot carry at all (even escaped), and C1 controls, which terminals may obey:
+# replaced by U+FFFD in every format but JSON (which escapes them itself).
+_XML_INVALID = re.compile(u"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+
+def clean(value):
+    """Text with control characters replaced (U+FFFD): safe in XML, HTML and terminals."""
+    return _XML_INVALID.sub(u"\ufffd", text(value))
+
+
+def to_int(value, default=0):
+    if isinstance(value, bool):
+        return int(value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def qualified(item, key="name"):
+    """``namespace/name`` of a namespaced object, ``name`` of a cluster-scoped one."""
+    if item.get("namespace"):
+        return "%s/%s" % (text(item.get("namespace")), text(item.get(key)))
+    return text(item.get(key))
+
+
+def texts(value):
+    """A list of texts: each item of a list (None left out), a lone value as one item."""
+    if value is None:
+        return []
+    if is_list(value):
+        return [text(v) for v in value if v is not None]
+    return [text(value)]
+
+
+def names_text(names, limit=NAMES_SHOWN):
+    """``a, b, c`` or, past ``limit`` names, ``a, b, ... and 37 more``."""
+    names = list(names)
+    if len(names) <= limit:
+        return ", ".join(names)
+    return "%s and %d more" % (", ".join(names[:limit]), len(names) - limit)
+
+
+def is_pending(item):
+    """Drift the enforce step planned, or a failed check it will fix (``pending: true``)."""
+    return item.get("pending") is True
+
+
+def capability_description(capability):
+    """The shipped capability's one-line description; empty for a capability a user added."""
+    return (personas.CAPABILITIES.get(capability) or {}).get("description", "")
+
+
+# ======================================================================= access rows
+
+
+def violation_kind(expected, allowed):
+    """``excess`` (allowed, expected denied), ``missing`` (denied, expected allowed) or None."""
+    if expected is False and allowed:
+        return "excess"
+    if expected is True and allowed is False:
+        return "missing"
+    return None
+
+
+def row_kind(row):
+    """The violation kind of an access row; ``violation`` when it failed without a clear kind."""
+    kind = violation_kind(row.get("expected"), row.get("allowed"))
+    return kind or ("violation" if row.get("ok") is False else None)
+
+
+def _scope_key(scope_kind, namespace):
+    """(kind, namespace) of a matrix row: the module keeps one row per subject, kind and namespace."""
+    kind = scope_kind or SCOPE_NAMESPACE
+    return (kind, namespace if kind in (SCOPE_NAMESPACE, SCOPE_OUTSIDE) else "")
+
+
+def scope_label(scope_kind, namespace):
+    """How a scope reads in every report: the matrix's words (``access.scope_label``), with a
+    stand-in where a hand-made result left the namespace out."""
+    if scope_kind in (SCOPE_CLUSTER, SCOPE_ALL):
+        return access.scope_label(scope_kind, namespace)
+    if scope_kind == SCOPE_OUTSIDE:
+        return access.scope_label(scope_kind, namespace or "?")
+    return namespace or access.scope_label(SCOPE_CLUSTER, "")
+
+
+def row_scope_label(row):
+    return scope_label(row.get("scope"), text(row.get("namespace")))
+
+
+def check_text(row):
+    """``delete kubevirt.io/virtualmachines``, ``get subresources.kubevirt.io/virtualmachineinstances/vnc``."""
+    res = text(row.get("resource"), "?")
+    if row.get("subresource"):
+        res += "/" + text(row.get("subresource"))
+    group = text(row.get("group"))
+    return "%s %s%s" % (text(row.get("verb"), "?"), group + "/" if group else "", res)
+
+
+def kubectl_command(row):
+    """The ``kubectl auth can-i`` command that asks the same question by hand."""
+    resource = text(row.get("resource"), "?")
+    if row.get("group"):
+        resource += "." + text(row.get("group"))
+    words = ["kubectl", "auth", "can-i", text(row.get("verb"), "?"), resource]
+    if row.get("subresource"):
+        words.append("--subresource=" + text(row.get("subresource")))
+    scope = row.get("scope")
+    if scope == SCOPE_ALL:
+        words.append("--all-namespaces")
+    elif scope != SCOPE_CLUSTER and row.get("namespace"):
+        words += ["-n", text(row.get("namespace"))]
+    if row.get("as_user"):
+        words.append("--as=" + text(row.get("as_user")))
+    for g in row.get("as_groups") or []:
+        words.append("--as-group=" + text(g))
+    return " ".join(_shell_quote(w) for w in words)
+
+
+def expected_text(value):
+    if value == OPTIONAL:
+        return "optional (either answer is ok)"
+    return {True: "allowed", False: "denied"}.get(value, "no expectation")
+
+
+def allowed_text(value):
+    return {True: "allowed", False: "denied"}.get(value, "not asked")
+
+
+# ============================================================================ cells
+
+
+class Cell(object):
+    """One matrix cell: subject x scope x capability."""
+
+    __slots__ = ("state", "kind", "allowed", "expected", "granted", "asked", "rows")
+
+    def __init__(self, state, kind=None, allowed=None, expected=None, granted=0, asked=0, rows=()):
+        self.state = state          # ok | violation | pending | unchecked
+        self.kind = kind            # excess | missing | violation | None (for pending: what it would be)
+        self.allowed = allowed      # True | False | None (not asked)
+        self.expected = expected    # True | False | None | OPTIONAL
+        self.granted = granted      # checks of the capability the API server allowed ...
+        self.asked = asked          # ... out of the checks asked
+        self.rows = rows            # the access rows behind the cell
+
+    @property
+    def partial(self):
+        return 0 < self.granted < self.asked
+
+    @property
+    def optional(self):
+        return self.expected == OPTIONAL
+
+    def notes(self):
+        """The distinct notes of the rows behind the cell, in order."""
+        return distinct(text(r.get("note")) for r in self.rows if r.get("note"))
+
+    def allowed_words(self):
+        if self.partial:
+            return "partly allowed (%d of %d checks)" % (self.granted, self.asked)
+        return allowed_text(self.allowed)
+
+    def describe(self):
+        """One line for tooltips and screen readers (a cell that is not applicable has no Cell)."""
+        if self.state == "unchecked":
+            return "unchecked: no expectation for this role, nothing asked"
+        if self.state == "pending":
+            return "%s: %s, expected %s" % (PENDING_TEXT, self.allowed_words(), expected_text(self.expected))
+        if self.state == "ok" and self.optional:
+            return "ok: %s; optional, either answer is ok" % self.allowed_words()
+        head = {"excess": "VIOLATION (excess): ", "missing": "VIOLATION (missing): ",
+                "violation": "VIOLATION: "}.get(self.kind, "as expected: ")
+        return "%s%s, expected %s" % (head, self.allowed_words(), expected_text(self.expected))
+
+
+def _cell_from_rows(rows, state_hint=None, expected_hint=None, allowed_hint=None):
+    asked = [r for r in rows if r.get("allowed") is not None]
+    granted = sum(1 for r in asked if r.get("allowed"))
+    expected = expected_hint
+    if expected is None:
+        exp = [r.get("expected") for r in rows if r.get("expected") is not None]
+        expected = exp[0] if exp else None
+    if asked:
+        allowed = granted == len(asked)
+    else:
+        allowed = allowed_hint if isinstance(allowed_hint, bool) else None
+    if state_hint in ("ok", "violation", "unchecked"):
+        state = state_hint
+    elif any(r.get("ok") is False for r in rows):
+        state = "violation"
+    elif any(r.get("ok") is True for r in rows):
+        state = "ok"
+    else:
+        state = "unchecked"
+    failing = [r for r in rows if r.get("ok") is False]
+    if state == "violation" and failing and all(is_pending(r) for r in failing):
+        state = "pending"  # only failed checks the enforce step of this run will fix
+    kind = None
+    if state in ("violation", "pending"):
+        if expected is False:
+            kind = "excess"
+        elif expected is True:
+            kind = "missing"
+        else:
+            kinds = [row_kind(r) for r in failing]
+            kind = kinds[0] if kinds else "violation"
+    return Cell(state, kind, allowed, expected, granted, len(asked), tuple(rows))
+
+
+def distinct(values):
+    """The values without repeats, in the order of their first appearance."""
+    seen, out = set(), []
+    for v in values:
+        if v not in seen:
+            seen.add(v)
+            out.append(v)
+    return out
+
+
+# ====================================================================== normalizing
+
+
+def unwrap(results):
+    """The list of (name hint, result) pairs in ``results``, whatever container it came in."""
+    if results is None:
+        raise ReportError("results", "expected a list of vmo_rbac_validate results, got nothing (None)")
+    if is_map(results):
+        if "results" in results and is_list(results["results"]) and not any(k in results for k in _DATA_KEYS):
+            return unwrap(results["results"])  # a registered loop
+        if any(k in results for k in _DATA_KEYS + ("cluster", "passed", "failed", "msg", "unreachable")):
+            return [(None, results)]            # one result
+        if all(is_map(v) for v in results.values()):
+            return [(text(k), results[k]) for k in sorted(results, key=text)]  # {cluster: result}
+        raise ReportError("results", "a mapping that is neither a vmo_rbac_validate result nor "
+                                     "{cluster name: result}")
+    if isinstance(results, (str, bytes)) or not is_list(results):
+        raise ReportError("results", "expected a list of vmo_rbac_validate results, got %s"
+                          % type(results).__name__)
+    out = []
+    for i, item in enumerate(results):
+        if not is_map(item):
+            raise ReportError("results", "item %d is %s, expected a dict (a vmo_rbac_validate result)"
+                              % (i, "None" if item is None else "a " + type(item).__name__))
+        out.append((None, item))
+    return out
+
+
+def _has_data(raw):
+    return any(raw.get(k) for k in _DATA_KEYS)
+
+
+def _status(raw, summary):
+    if raw.get("unreachable") or (raw.get("failed") and not _has_data(raw)):
+        return STATUS_ERROR
+    if raw.get("skipped") and not _has_data(raw):
+        return STATUS_SKIPPED
+    passed = raw.get("passed")
+    if passed is True:
+        return STATUS_PASSED
+    if not _has_data(raw):
+        return STATUS_ERROR  # nothing was checked: not passed, and nothing to show as failed either
+    if passed is False:
+        return STATUS_FAILED
+    return STATUS_PASSED if summary["failed"] == 0 and not raw.get("failed") else STATUS_FAILED
+
+
+def _summary(raw, roles, drift, access_rows, violations, pending, scopes):
+    """The result's counts where it gives them, computed from its data where not.
+
+    ``failed`` leaves pending items out; ``unchecked_entries`` is there when the result has
+    ``scopes`` or ``warnings`` (or gives the count), ``pending`` when it has pending items (or
+    gives the count): an older result keeps the counts it always had."""
+    given = raw.get("summary") if is_map(raw.get("summary")) else {}
+    unchecked = sum(1 for r in access_rows if r.get("ok") is None)
+    missing_roles = [r for r in roles if r.get("present") is False]
+    computed = {
+        "checks": len(roles) + len(access_rows) - unchecked,
+        "failed": len(missing_roles) + sum(1 for d in drift if not is_pending(d)) + len(violations),
+        "drift": len(drift),
+        "unchecked": unchecked,
+        "subjects": len(set(text(r.get("subject")) for r in access_rows)),
+    }
+    if "unchecked_entries" in given or "scopes" in raw or "warnings" in raw:
+        computed["unchecked_entries"] = sum(1 for m in scopes if m["matched_nothing"]) if "scopes" in raw else \
+            sum(1 for w in texts(raw.get("warnings")) if _NOT_PROVEN.search(w))
+    if "pending" in given or pending:
+        computed["pending"] = len(pending)
+    summary = dict((k, to_int(given[k], computed[k]) if k in given else computed[k]) for k in computed)
+    summary["passed"] = to_int(given.get("passed"), summary["checks"] - summary["failed"]) \
+        if "passed" in given else max(0, summary["checks"] - summary["failed"])
+    return summary
+
+
+def _scopes(raw):
+    """The result's ``scopes`` (one per grant with namespace rules) as dicts of texts, each with the
+    module's ``warning`` for it when it matched nothing; and the warnings no scope explains."""
+    warnings = texts(raw.get("warnings"))
+    unused = list(warnings)
+    out = []
+    for m in list_of_maps(raw.get("scopes")):
+        namespaces = texts(m.get("namespaces"))
+        nothing = m.get("matched_nothing")
+        scope = {"entry": text(m.get("entry"), "?"), "rules": texts(m.get("rules")), "namespaces": namespaces,
+                 "skipped_protected": texts(m.get("skipped_protected")),
+                 "matched_nothing": nothing if isinstance(nothing, bool) else not namespaces, "warning": ""}
+        if scope["matched_nothing"]:
+            own = [w for w in unused if w.startswith(scope["entry"] + ":")]
+            if own:
+                scope["warning"] = own[0]
+                unused.remove(own[0])
+        out.append(scope)
+    return out, warnings, unused
+
+
+def warning_lines(c):
+    """Every warning of a cluster, once, as ``(not_proven, text)``: the module's words for each rule set
+    that matched nothing (or, in a hand-made result without them, what it means), then the warnings
+    no scope explains (a registered result's ``warnings`` holds every Ansible warning of its task)."""
+    out = []
+    for m in c["scopes"]:
+        if m["matched_nothing"]:
+            out.append((True, m["warning"] or "%s: %s matched no namespace, so this grant gives nothing today" % (
+                m["entry"], ", ".join(m["rules"]) or "its rules")))
+    return out + [(_NOT_PROVEN.search(w) is not None, w) for w in c["other_warnings"]]
+
+
+def _notes(access_rows):
+    """The distinct notes of the access rows: [{"note", "rows"}], in order of first appearance."""
+    by_note, order = {}, []
+    for r in access_rows:
+        note = text(r.get("note"))
+        if not note:
+            continue
+        if note not in by_note:
+            by_note[note] = []
+            order.append(note)
+        by_note[note].append(r)
+    return [{"note": n, "rows": by_note[n]} for n in order]
+
+
+def note_places(note):
+    """Where a note applies, one text per subject and capability: ``User bob: vm.console in team-a, team-b``."""
+    places, order = {}, []
+    for r in note["rows"]:
+        key = (text(r.get("subject")), text(r.get("capability"), "?"))
+        if key not in places:
+            places[key] = []
+            order.append(key)
+        label = row_scope_label(r)
+        if label not in places[key]:
+            places[key].append(label)
+    return ["%s: %s in %s" % (subject, cap, names_text(places[(subject, cap)])) for subject, cap in order]
+
+
+def pending_groups(rows):
+    """Pending access checks grouped per subject, place and answer, each as ``(subject, what)``:
+    ``("Group web-devs", "vm.view, vm.power in web-app-2 denied, expected allowed (missing; 6 checks)")``."""
+    groups, order = {}, []
+    for r in rows:
+        key = (text(r.get("subject")), row_scope_label(r), allowed_text(r.get("allowed")),
+               expected_text(r.get("expected")), row_kind(r))
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(r)
+    out = []
+    for key in order:
+        subject, where, allowed, expected, kind = key
+        caps = distinct(text(r.get("capability"), "?") for r in groups[key])
+        out.append((subject, "%s in %s %s, expected %s (%s%d check%s)" % (
+            ", ".join(caps), where, allowed, expected, kind + "; " if kind in ("excess", "missing") else "",
+            len(groups[key]), "" if len(groups[key]) == 1 else "s")))
+    return out
+
+
+def note_numbers(c):
+    """{note text: its number (1, 2, ...)} in a cluster."""
+    return dict((n["note"], i + 1) for i, n in enumerate(c["notes"]))
+
+
+def _matrix(raw, access_rows):
+    """The matrix rows (subject, personas, scope, cells) and the capability columns, in order.
+
+    From the result's compact ``matrix`` when it has one (its cells joined with the access rows
+    behind them), else derived from the access rows."""
+    by_key = {}
+    for r in access_rows:
+        key = (text(r.get("subject")),) + _scope_key(r.get("scope"), text(r.get("namespace")))
+        by_key.setdefault(key, {}).setdefault(text(r.get("capability")), []).append(r)
+
+    matrix = []
+    given_matrix = list_of_maps(raw.get("matrix"))
+    capabilities = [text(c) for c in raw.get("capabilities") or [] if c is not None]
+    seen_caps = set(capabilities)
+    if given_matrix:
+        for m in given_matrix:
+            kind = text(m.get("scope_kind"), SCOPE_NAMESPACE)
+            label = text(m.get("scope"))
+            subject = text(m.get("subject"))
+            row_checks = by_key.get((subject,) + _scope_key(kind, label), {})
+            if not row_checks and kind == SCOPE_OUTSIDE:
+                # the label reads "<namespace> (outside scope)": find the namespace it names
+                outside = [k for k in by_key if k[0] == subject and k[1] == SCOPE_OUTSIDE]
+                named = [k for k in outside if scope_label(SCOPE_OUTSIDE, k[2]) == label]
+                if named or len(outside) == 1:
+                    row_checks = by_key[(named or outside)[0]]
+            cells_in = m.get("cells") if is_map(m.get("cells")) else {}
+            allowed_in = m.get("allowed") if is_map(m.get("allowed")) else {}
+            expected_in = m.get("expected") if is_map(m.get("expected")) else {}
+            cells = {}
+            for cap in list(cells_in) + [c for c in row_checks if c not in cells_in]:
+                cap = text(cap)
+                cells[cap] = _cell_from_rows(row_checks.get(cap, []), text(cells_in.get(cap)) or None,
+                                             expected_in.get(cap), allowed_in.get(cap))
+                if cap not in seen_caps:
+                    seen_caps.add(cap)
+                    capabilities.append(cap)
+            personas_ = [text(p) for p in m.get("personas") or []]
+            matrix.append({"subject": subject, "personas": personas_, "scope": label or scope_label(kind, ""),
+                           "scope_kind": kind, "cells": cells})
+    else:  # no matrix given: derive it from the access rows
+        order = []
+        rows_by = {}
+        for r in access_rows:
+            key = (text(r.get("subject")),) + _scope_key(r.get("scope"), text(r.get("namespace")))
+            if key not in rows_by:
+                order.append(key)
+                rows_by[key] = r
+        for key in order:
+            first = rows_by[key]
+            cells = {}
+            for cap, rows in by_key[key].items():
+                cells[cap] = _cell_from_rows(rows)
+                if cap not in seen_caps:
+                    seen_caps.add(cap)
+                    capabilities.append(cap)
+            matrix.append({"subject": key[0], "personas": [text(p) for p in first.get("personas") or []],
+                           "scope": scope_label(key[1], text(first.get("namespace"))), "scope_kind": key[1],
+                           "cells": cells})
+    return matrix, capabilities
+
+
+def normalize(index, name_hint, raw):
+    """One result as the dict every format renders: ``name``, ``status``, ``msg``, ``summary``,
+    the sections' data (``roles``, ``scopes`` with the ``warnings`` (``other_warnings``: those no
+    scope explains), ``drift`` (what failed), ``access`` with its ``violations``, ``matrix`` and
+    ``capabilities``, ``pending_drift`` and ``pending_access``, ``notes``, ``privileged``) and the
+    ``excess``/``missing`` counts."""
+    access_rows = list_of_maps(raw.get("access"))
+    roles = list_of_maps(raw.get("roles"))
+    all_drift = list_of_maps(raw.get("drift"))
+    privileged = list_of_maps(raw.get("privileged"))
+    pending_access = [r for r in access_rows if r.get("ok") is False and is_pending(r)]
+    violations = [r for r in access_rows if r.get("ok") is False and not is_pending(r)]
+    pending_drift = [d for d in all_drift if is_pending(d)]
+    scopes, warnings, other_warnings = _scopes(raw)
+    summary = _summary(raw, roles, all_drift, access_rows, violations, pending_drift + pending_access, scopes)
+    name = text(raw.get("cluster")) or name_hint or text(raw.get("host")) or "cluster %d" % (index + 1)
+    matrix, capabilities = _matrix(raw, access_rows)
+    return {
+        "name": name,
+        "status": _status(raw, summary),
+        "msg": text(raw.get("msg")),
+        "summary": summary,
+        "roles": roles,
+        "scopes": scopes,
+        "warnings": warnings,
+        "other_warnings": other_warnings,
+        "drift": [d for d in all_drift if not is_pending(d)],
+        "access": access_rows,
+        "violations": violations,
+        "excess": sum(1 for r in violations if row_kind(r) == "excess"),
+        "missing": sum(1 for r in violations if row_kind(r) == "missing"),
+        "matrix": matrix,
+        "capabilities": capabilities,
+        "pending_drift": pending_drift,
+        "pending_access": pending_access,
+        "notes": _notes(access_rows),
+        "privileged": privileged,
+    }
+
+
+def clusters(results):
+    """The results as normalized per-cluster dicts (name, status, summary, matrix of cells, ...)."""
+    return [normalize(i, hint, raw) for i, (hint, raw) in enumerate(unwrap(results))]
+
+
+def newer_columns(f):
+    """The fleet table's columns for the newer counts, ``[(key, header)]``: "Not proven" whenever the
+    fleet has the count (0 is worth saying), "Pending" when something is pending."""
+    out = []
+    if "unchecked_entries" in f:
+        out.append(("unchecked_entries", "Not proven"))
+    if f.get("pending"):
+        out.append(("pending", "Pending"))
+    return out
+
+
+def fleet(norm):
+    """Counts over the normalized clusters; ``passed`` only if every validated cluster passed.
+
+    ``unchecked_entries`` (grants not proven) and ``pending`` are there when a validated cluster's
+    summary has them."""
+    count = dict((s, sum(1 for c in norm if c["status"] == s))
+                 for s in (STATUS_PASSED, STATUS_FAILED, STATUS_ERROR, STATUS_SKIPPED))
+    validated = [c for c in norm if c["status"] in VALIDATED]
+    counts = {
+        # An empty fleet proves nothing, so it does not pass.
+        "passed": bool(norm) and all(c["status"] in (STATUS_PASSED, STATUS_SKIPPED) for c in norm)
+        and count[STATUS_PASSED] > 0,
+        "clusters": len(norm),
+        "clusters_passed": count[STATUS_PASSED],
+        "clusters_failed": count[STATUS_FAILED],
+        "clusters_error": count[STATUS_ERROR],
+        "clusters_skipped": count[STATUS_SKIPPED],
+        "checks": sum(c["summary"]["checks"] for c in validated),
+        "failed": sum(c["summary"]["failed"] for c in validated),
+        "drift": sum(c["summary"]["drift"] for c in validated),
+        "unchecked": sum(c["summary"]["unchecked"] for c in validated),
+        "excess": sum(c["excess"] for c in validated),
+        "missing": sum(c["missing"] for c in validated),
+    }
+    # the counts of newer results (not proven grants, pending items), when a cluster has them
+    for key in ("unchecked_entries", "pending"):
+        if any(key in c["summary"] for c in validated):
+            counts[key] = sum(c["summary"].get(key, 0) for c in validated)
+    return counts

@@ -1,0 +1,3 @@
+module vmo.rbac/goregexp
+
+go 1.26

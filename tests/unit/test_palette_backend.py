@@ -1,0 +1,71 @@
+"""The palette backend's pure parts: option checks (before any request) and the access checks that
+``wait`` asks (module_utils/palette_backend.py)."""
+
+import pytest
+
+from ansible_collections.vmo.rbac.plugins.module_utils import palette_backend as pb
+from ansible_collections.vmo.rbac.plugins.module_utils import planning
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import parse_declaration
+
+GOOD = {"backend": "palette", "palette_cluster_uid": "a" * 24, "palette_api_key": "k" * 20}
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"palette_cluster_uid": None}, "palette_cluster_uid"),
+    ({"palette_cluster_uid": "../x"}, "palette_cluster_uid"),
+    ({"palette_project_uid": "a b"}, "palette_project_uid"),
+    ({"palette_api_key": ""}, "palette_api_key"),
+    ({"palette_host": "http://x"}, "palette_host"),
+    ({"palette_ca_cert": "/nonexistent"}, "palette_ca_cert"),
+    ({"backend": "kubernetes", "wait": 5}, "wait"),
+])
+def test_bad_backend_options_name_the_field(change, field):
+    assert pb.check_params(dict(GOOD, **change))[0] == field
+
+
+def test_the_wait_range_is_checked_with_every_other_limit():
+    from ansible_collections.vmo.rbac.plugins.module_utils import options
+    from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
+
+    for bad in (-1, pb.WAIT_MAX + 1):
+        with pytest.raises(SpecError) as err:
+            options.check_limits({"wait": bad})
+        assert err.value.path == "wait"
+
+
+def test_good_options_and_the_kubernetes_backend_pass():
+    assert pb.check_params(GOOD) is None
+    assert pb.check_params({"backend": "kubernetes", "wait": 0}) is None
+    assert pb.check_params({}) is None
+
+
+def _desired(bindings):
+    decl = parse_declaration(bindings)
+    return planning.resolve(decl, {"team-a": {}}, set())
+
+
+def test_each_subject_of_each_binding_is_asked_the_first_rule_of_its_role():
+    desired = _desired([{"persona": "viewer", "users": ["bob"], "groups": ["ops"], "namespaces": ["team-a"]},
+                        {"cluster_role": "url-reader", "users": ["carol"]}])
+    roles = {
+        "spectro-vm-viewer": {"rules": [{"verbs": ["get", "list"], "apiGroups": ["kubevirt.io"],
+                                         "resources": ["virtualmachines/status"], "resourceNames": ["vm1"]}]},
+        "url-reader": {"rules": [{"verbs": ["get"], "nonResourceURLs": ["/healthz"]}]},
+    }
+    probes, unprovable = pb.access_probes(desired, roles, {})
+    assert unprovable == []
+    specs = sorted((p["user"], p.get("resourceAttributes") or p.get("nonResourceAttributes")) for _l, p in probes)
+    assert ("bob", {"verb": "get", "group": "kubevirt.io", "resource": "virtualmachines", "subresource": "status",
+                    "name": "vm1", "namespace": "team-a"}) in specs
+    assert ("carol", {"verb": "get", "path": "/healthz"}) in specs
+    assert any(user == "system:vmo-rbac:group-probe" for user, _a in specs)  # the Group, as validation asks it
+
+
+def test_a_missing_role_or_one_without_rules_cannot_be_waited_for():
+    desired = _desired([{"cluster_role": "nothing", "users": ["x"], "namespaces": ["team-a"]},
+                        {"cluster_role": "absent", "users": ["y"]}])
+    probes, unprovable = pb.access_probes(desired, {"nothing": {"rules": [{"verbs": ["get"],
+                                                                           "nonResourceURLs": ["/x"]}]}}, {})
+    assert probes == []
+    assert sorted(unprovable) == ["ClusterRole absent cluster-wide (the role does not exist on the cluster)",
+                                  "ClusterRole nothing in namespace team-a (no rule a check can ask)"]
