@@ -9,7 +9,10 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# make test runs on Python 3.11 and pins it: ansible-core 2.19 (tests/constraints.txt) needs 3.11 or
+# newer, 2.20 and later need 3.12. PYTHON may name another interpreter, as long as it is a 3.11.
+PYTHON ?= python3.11
+PYTHON_VERSION := 3.11
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 CLUSTERS ?= 3
@@ -32,9 +35,17 @@ help: ## list the targets
 
 # ------------------------------------------------------------------ environment
 
+# Fails unless $(PYTHON) is Python $(PYTHON_VERSION); a virtualenv of another Python is made anew.
+define check-python
+@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; install Python $(PYTHON_VERSION)" >&2; exit 1; }
+@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PYTHON_VERSION)".split("."))))' || \
+    { echo "make: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())' 2>/dev/null || echo '(none: it does not run)'), not $(PYTHON_VERSION) (set PYTHON=python$(PYTHON_VERSION))" >&2; exit 1; }
+endef
+
 $(VENV)/.installed: requirements.txt tests/requirements.txt tests/constraints.txt
-	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; install Python 3.10 or 3.11" >&2; exit 1; }
-	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(check-python)
+	@[ -x $(BIN)/python ] && $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PYTHON_VERSION)".split("."))))' \
+	    || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c tests/constraints.txt \
 	    -r requirements.txt -r tests/requirements.txt
 	@touch $@
@@ -89,14 +100,14 @@ test: venv controlplane peers collection browser java ## everything CI runs: the
 # Each lane runs all of its steps and reports every failure; the fast lane stops `make test` before
 # the cluster lane starts, so a broken unit test or lint error is reported in minutes.
 FAST_STEPS := test-unit sanity lint
-CLUSTER_STEPS := test-integration test-molecule
+CLUSTER_STEPS := test-integration test-molecule compat
 
 .PHONY: test-fast
 test-fast: venv collection ## the fast lane: unit tests, ansible-test sanity, ansible-lint (no cluster)
 	@$(call run_lane,fast,$(FAST_STEPS))
 
 .PHONY: test-cluster
-test-cluster: venv controlplane collection browser java ## the cluster lane: integration, molecule
+test-cluster: venv controlplane collection browser java ## the cluster lane: integration, molecule, compatibility matrix
 	@$(call run_lane,cluster,$(CLUSTER_STEPS))
 
 define run_lane
@@ -156,6 +167,33 @@ generated: venv collection ## regenerate files derived from plugins/module_utils
 .PHONY: changelog
 changelog: venv ## render CHANGELOG.rst from changelogs/fragments (at release time)
 	$(BIN)/antsibull-changelog release
+
+# ---------------------------------------------------------------- compatibility
+# The compatibility matrix (docs/development.md): per combination tests/compat/<name>.txt (pinned,
+# installed as PIP_CONSTRAINT so that it also reaches pip's build environments), a virtualenv
+# .build/compat/<name>, rebuilt from scratch only when its pins change; in each, the unit tests and
+# tests/compat/test_smoke.py against local clusters that tests/compat/run.py starts once and stops.
+COMPAT ?= oldest newest
+COMPAT_DIR := $(CURDIR)/.build/compat
+
+$(COMPAT_DIR)/%/.installed: tests/compat/%.txt tests/compat/requirements.txt requirements.txt
+	$(check-python)
+	rm -rf $(COMPAT_DIR)/$*
+	$(PYTHON) -m venv $(COMPAT_DIR)/$*
+	PIP_CONSTRAINT=$(CURDIR)/tests/compat/$*.txt $(COMPAT_DIR)/$*/bin/python -m pip install --quiet \
+	    --disable-pip-version-check -r requirements.txt -r tests/compat/requirements.txt
+	@out=$$($(COMPAT_DIR)/$*/bin/python -m pip check --disable-pip-version-check) || { echo "$$out" >&2; exit 1; }
+	@touch $@
+
+.PHONY: compat
+compat: venv controlplane collection $(foreach c,$(COMPAT),$(COMPAT_DIR)/$(c)/.installed) ## unit + end-to-end tests per combination of tests/compat/*.txt (oldest, newest); COMPAT=oldest
+	PYTEST_ARGS='$(PYTEST_ARGS)' $(BIN)/python tests/compat/run.py $(COMPAT)
+
+.PHONY: compat-pin
+compat-pin: venv ## re-resolve tests/compat/NAME.txt from its '# pin:' lines (NAME=oldest|newest)
+	@[ -n "$(NAME)" ] || { echo "make: NAME=<combination> (tests/compat/<name>.txt)" >&2; exit 2; }
+	$(check-python)
+	$(BIN)/python tests/compat/run.py --pin $(NAME) --python $(PYTHON)
 
 # ------------------------------------------------------------------------- demo
 

@@ -48,9 +48,9 @@ def _is_xdist_worker(config):
 
 
 def _wants_clusters(config):
-    """True when the run selects integration tests (or everything)."""
+    """True when the run selects integration tests, the compatibility check (tests/compat), or everything."""
     args = [a for a in config.args if not a.startswith("-")]
-    return not args or any("integration" in a for a in args)
+    return not args or any("integration" in a or "compat" in a for a in args)
 
 
 _UNGROUPED = set()  # nodeids of xdist_group tests that --dist loadgroup failed to group

@@ -126,6 +126,33 @@ options:
             granting C(edit) would also let a user or viewer create and delete VMs.
           - Defaults to O(console_access). The role must exist (see M(vmo.rbac.vmo_cluster_roles)).
         type: bool
+      expires:
+        description:
+          - Make the grant time-limited, until this RFC 3339 time with an offset (V(2026-12-05T18:00:00+01:00),
+            V(2026-12-05T17:00:00Z); a time without an offset is refused), or for this duration (V(8h), V(90m),
+            V(1d12h), V(2w); units C(w), C(d), C(h), C(m), C(s)) counted from the run that first made the grant
+            time-limited.
+          - The grant gets a binding of its own, C(<owner>-<role>-expiring) unless O(bindings[].name) is given,
+            labelled C(vmo.rbac/time-limited=true) and annotated with C(vmo.rbac/granted-at) and
+            C(vmo.rbac/expires) (UTC). Two entries share a binding only when they end at the same time; a
+            time-limited and a permanent grant never do.
+          - Every run of M(vmo.rbac.vmo_role_binding) ends the grants of its O(owner) whose time has passed,
+            declared or not, whatever O(purge) says (the plan says V(expired)). The binding of an entry that is
+            still declared stays without subjects, the record that its time is over (so a duration does not start
+            again); one that nobody declares any more is deleted.
+          - Changing O(bindings[].expires) moves the end in place (a duration keeps counting from the recorded
+            C(granted-at)); a later end grants an expired entry again.
+          - Refused before any write, naming this field, when it cannot be read, when it is longer than
+            O(max_duration) (or a year), and when the time has passed and the cluster never held the grant.
+          - A grant ends at the first run after its time, so how late depends on how often the runs come (see the
+            expiry documentation, docs/expiry.md).
+          - Not with O(backend=palette), whose RBAC settings cannot record an end (refused).
+        type: str
+      reason:
+        description:
+          - Why the grant exists (a ticket, an incident), one line of at most 1024 characters, recorded on its
+            bindings as the annotation C(vmo.rbac/reason) and shown in the results and the reports.
+        type: str
   role_set:
     description:
       - Which ClusterRoles the personas map to.
@@ -215,6 +242,12 @@ options:
       - M(vmo.rbac.vmo_rbac_validate) waits the same way before reporting missing roles.
     type: int
     default: 0
+  max_duration:
+    description:
+      - The longest a time-limited grant may last, a duration such as V(8h) or V(3d). An entry whose
+        O(bindings[].expires) is a longer duration, or a time further from now, is refused before any write.
+      - Without it, a time-limited grant may last at most a year (366 days).
+    type: str
   wait_for_api_server:
     description:
       - Seconds to wait for the API server to answer C(/readyz) before the first request (at day 0 a

@@ -133,8 +133,9 @@ notes:
     M(vmo.rbac.vmo_rbac_validate)), for example with the same connection dictionary under both
     groups.
   - Requires the C(kubernetes) Python package on the host that runs the module (usually the
-    controller, with C(connection=local)).$
+    controller, with C(connection=local)).
 requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0
+  - urllib3 >= 1.26
 """

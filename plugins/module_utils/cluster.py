@@ -44,10 +44,15 @@ try:
     import urllib3
     from importlib.util import find_spec
 
+    try:
+        from urllib3 import HTTPHeaderDict
+    except ImportError:  # urllib3 1.26 (kubernetes >= 24.2 accepts it) keeps it out of the top level
+        from urllib3._collections import HTTPHeaderDict
+
     if find_spec("kubernetes") is None:
         raise ImportError("No module named 'kubernetes'")
 except ImportError as exc:  # pragma: no cover - reported by the modules
-    urllib3 = None
+    urllib3 = HTTPHeaderDict = None
     KUBERNETES_IMPORT_ERROR = exc
 
 from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig
@@ -322,7 +327,6 @@ class Cluster(object):
             backoff_factor=0.25, status_forcelist=RETRY_STATUSES, allowed_methods=None,
             respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
         )
-        self.retry.backoff_max = 4.0  # urllib3 2.x reads this attribute; 1.26 uses BACKOFF_MAX
         if isinstance(self.cfg, (DirectConfiguration, static_kubeconfig.StaticConfiguration)):
             self.pool = self.cfg.pool_manager()
             self._client = None
@@ -337,7 +341,7 @@ class Cluster(object):
     # -------------------------------------------------------------- transport
 
     def _headers(self, accept, with_body):
-        headers = urllib3.HTTPHeaderDict()
+        headers = HTTPHeaderDict()
         headers["Accept"] = accept
         headers["User-Agent"] = self.user_agent
         if with_body:

@@ -26,6 +26,7 @@ import re
 import unicodedata
 from collections import namedtuple
 
+from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
 from ansible_collections.vmo.rbac.plugins.module_utils import namespace_regex, personas
 from ansible_collections.vmo.rbac.plugins.module_utils import selector as selectors
 
@@ -37,8 +38,14 @@ PERSONA_LABEL = "vmo.rbac/persona"
 SCOPE_LABEL = "vmo.rbac/scope"
 TRANSITION_LABEL = "vmo.rbac/transition"
 GRANTED_BY_ANNOTATION = "vmo.rbac/granted-by"
-OUR_LABELS = (MANAGED_BY_LABEL, OWNER_LABEL, PERSONA_LABEL, SCOPE_LABEL, TRANSITION_LABEL)
-OUR_ANNOTATIONS = (GRANTED_BY_ANNOTATION,)
+# Time-limited grants (docs/expiry.md): the label lists them (kubectl get ... -l vmo.rbac/time-limited),
+# the annotations say when the grant was first made time-limited, when it ends, and why it exists.
+TIME_LIMITED_LABEL = "vmo.rbac/time-limited"
+GRANTED_AT_ANNOTATION = "vmo.rbac/granted-at"
+EXPIRES_ANNOTATION = "vmo.rbac/expires"
+REASON_ANNOTATION = "vmo.rbac/reason"
+OUR_LABELS = (MANAGED_BY_LABEL, OWNER_LABEL, PERSONA_LABEL, SCOPE_LABEL, TRANSITION_LABEL, TIME_LIMITED_LABEL)
+OUR_ANNOTATIONS = (GRANTED_BY_ANNOTATION, GRANTED_AT_ANNOTATION, EXPIRES_ANNOTATION, REASON_ANNOTATION)
 
 SUBJECT_KINDS = ("User", "Group", "ServiceAccount")
 
@@ -63,6 +70,8 @@ BINDING_OPTIONS = dict(
     namespace_regex=dict(type="raw"),
     namespace_selector=dict(type="raw"),
     console_access=dict(type="bool"),
+    expires=dict(type="str"),
+    reason=dict(type="str"),
 )
 DEFAULT_PROTECTED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"]
 DECLARATION_ARG_SPEC = dict(
@@ -80,6 +89,7 @@ DECLARATION_ARG_SPEC = dict(
     allow_empty_purge=dict(type="bool", default=False),
     wait_for_roles=dict(type="int", default=0),
     wait_for_api_server=dict(type="int", default=0),
+    max_duration=dict(type="str"),
 )
 ENTRY_KEYS = tuple(BINDING_OPTIONS)
 SUBJECT_KEYS = tuple(SUBJECT_OPTIONS)
@@ -88,6 +98,7 @@ FLAG_OPTIONS = ("legacy_dashboard_bindings", "allow_privileged", "console_access
 MAX_SUBJECTS_PER_BINDING = 1000
 MAX_SUBJECT_NAME = 512
 MAX_PREFIX = 64
+MAX_REASON = 1024
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -132,13 +143,17 @@ def subject_label(s):
 Scope = namedtuple("Scope", "cluster namespaces regexes selectors")
 # regexes: tuple of namespace_regex.Rule; selectors: tuple of (source text, requirements)
 
-# One entry of ``bindings`` after validation. console: also bind the console role in the same scope.
-Grant = namedtuple("Grant", "path role_kind role_name persona subjects scope name console")
+# One entry of ``bindings`` after validation. console: also bind the console role in the same scope;
+# expiry: an expiry.Expiry for a time-limited grant, else None; reason: why the grant exists (text or None).
+Grant = namedtuple("Grant", "path role_kind role_name persona subjects scope name console expiry reason",
+                   defaults=(None, None))
 
+# max_duration: the longest a time-limited grant may last, in seconds (None: only options.LIMITS bounds it).
 Declaration = namedtuple(
     "Declaration",
     "grants role_set owner oidc_user_prefix oidc_group_prefix legacy_dashboard_bindings allow_privileged "
-    "protected_namespaces strict_scopes",
+    "protected_namespaces strict_scopes max_duration",
+    defaults=(None,),
 )
 
 
@@ -414,7 +429,55 @@ def parse_entry(index, entry, role_set, user_prefix, group_prefix, allow_privile
     if console is not None and not isinstance(console, bool):
         raise SpecError(path + ".console_access", "expected true or false, got %s" % _type(console))
     return Grant(path, role_kind, role_name, persona, unique, scope, name,
-                 console_access if console is None else console)
+                 console_access if console is None else console,
+                 _parse_expires(path + ".expires", entry.get("expires")), _parse_reason(path + ".reason", entry))
+
+
+def _parse_expires(path, value):
+    """The entry's ``expires`` (an RFC 3339 time with an offset, or a duration) -> expiry.Expiry or None.
+    Whether the time is in the past, or longer than allowed, needs the time of the run: options.py
+    (limits) and planning.py (a grant that would end before it starts) decide that."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise SpecError(path, "expected an RFC 3339 time (2026-12-05T18:00:00Z) or a duration (8h), got a "
+                                  "number; write a duration with its unit, for example 8h")
+        raise SpecError(path, "expected an RFC 3339 time (2026-12-05T18:00:00Z) or a duration (8h), got %s"
+                        % _type(value))
+    try:
+        return expiries.parse(value)
+    except expiries.ExpiryError as exc:
+        raise SpecError(path, str(exc))
+
+
+def _parse_reason(path, entry):
+    """Why the grant exists (a ticket, an incident), recorded on its bindings (``vmo.rbac/reason``)."""
+    reason = entry.get("reason")
+    if reason is None:
+        return None
+    if not isinstance(reason, str):
+        raise SpecError(path, "expected a text, got %s" % _type(reason))
+    text = reason.strip()
+    if not text:
+        raise SpecError(path, "empty; say why the grant exists (a ticket, an incident), or leave reason out")
+    if len(text) > MAX_REASON:
+        raise SpecError(path, "%d characters long; at most %d" % (len(text), MAX_REASON))
+    if _bad_chars(text):
+        raise SpecError(path, "contains control or invisible characters (one line of text, please)")
+    return text
+
+
+def parse_max_duration(value):
+    """``max_duration``: a duration such as 8h -> seconds, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise SpecError("max_duration", "expected a duration such as 8h, got %s" % _type(value))
+    try:
+        return expiries.parse_duration(value)
+    except expiries.ExpiryError as exc:
+        raise SpecError("max_duration", str(exc))
 
 
 def from_module_args(args, legacy_dashboard_bindings=False, allow_privileged=False, console_access=False,
@@ -437,7 +500,7 @@ def from_module_args(args, legacy_dashboard_bindings=False, allow_privileged=Fal
         oidc_user_prefix=given("oidc_user_prefix"), oidc_group_prefix=given("oidc_group_prefix"),
         legacy_dashboard_bindings=legacy_dashboard_bindings, allow_privileged=allow_privileged,
         console_access=console_access, protected_namespaces=given("protected_namespaces"),
-        strict_scopes=strict_scopes)
+        strict_scopes=strict_scopes, max_duration=args.get("max_duration"))
 
 
 def _without_nulls(entry):
@@ -454,7 +517,7 @@ def _without_nulls(entry):
 
 def parse_declaration(bindings, role_set="vmo", owner="vmo-rbac", oidc_user_prefix="", oidc_group_prefix="",
                       legacy_dashboard_bindings=False, allow_privileged=False, console_access=False,
-                      protected_namespaces=None, strict_scopes=False):
+                      protected_namespaces=None, strict_scopes=False, max_duration=None):
     """Validate everything the user declared; return a Declaration or raise SpecError."""
     if not isinstance(role_set, str):
         raise SpecError("role_set", "expected a string, got %s" % _type(role_set))
@@ -470,10 +533,12 @@ def parse_declaration(bindings, role_set="vmo", owner="vmo-rbac", oidc_user_pref
         raise SpecError("bindings", "expected a list of grants, got %s" % _type(bindings))
     protected = _parse_protected(DEFAULT_PROTECTED_NAMESPACES if protected_namespaces is None
                                  else protected_namespaces)
+    max_seconds = parse_max_duration(max_duration)
     grants = [parse_entry(i, e, role_set, user_prefix, group_prefix, allow_privileged, bool(console_access))
               for i, e in enumerate(bindings)]
     return Declaration(tuple(grants), role_set, owner, user_prefix, group_prefix,
-                       bool(legacy_dashboard_bindings), bool(allow_privileged), protected, bool(strict_scopes))
+                       bool(legacy_dashboard_bindings), bool(allow_privileged), protected, bool(strict_scopes),
+                       max_seconds)
 
 
 def _parse_protected(value):
@@ -494,13 +559,30 @@ def _slug(text):
     return ".".join(part for part in parts if part) or "role"
 
 
-def binding_name(owner, role_kind, role_name, override=None):
+TIME_LIMITED_SUFFIX = "-expiring"
+
+
+def binding_name(owner, role_kind, role_name, override=None, time_limited=False):
     """Deterministic, readable binding names: ``vmo-rbac-spectro-vm-admin``,
-    ``vmo-rbac-kubevirt.io-admin``, ``vmo-rbac-role-vm-operator`` (a namespaced Role)."""
+    ``vmo-rbac-kubevirt.io-admin``, ``vmo-rbac-role-vm-operator`` (a namespaced Role).
+
+    A time-limited grant gets a binding of its own, ``vmo-rbac-spectro-vm-admin-expiring``, so that it
+    never merges with a permanent grant of the same role in the same scope (docs/expiry.md)."""
     if override:
         return override
     middle = "role-" if role_kind == "Role" else ""
-    return (owner + "-" + middle + _slug(role_name))[:253].rstrip("-.")
+    suffix = TIME_LIMITED_SUFFIX if time_limited else ""
+    return (owner + "-" + middle + _slug(role_name))[:253 - len(suffix)].rstrip("-.") + suffix
+
+
+def derived_name(name, suffix):
+    """``<name><suffix>``: the name of a binding that goes with binding ``name`` (the console or legacy
+    bindings of a time-limited grant). A name too long for the suffix is cut and keeps a digest of the
+    whole name, so that two long names never share one."""
+    if len(name) + len(suffix) <= 253:
+        return name + suffix
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
+    return name[:253 - len(suffix) - 11].rstrip("-.") + "-" + digest + suffix
 
 
 TRANSITION_SUFFIX = "-transition"

@@ -60,7 +60,8 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
 
         return palette_backend.enforce(decl, opts, cluster, check_mode=check_mode, diff=diff)
     obs = observe_plan(decl, cluster, mode=opts.state, purge=opts.purge, check_roles=opts.require_roles,
-                       wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server)
+                       wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
+                       now=opts.now)
     if obs.roles.missing:
         raise PreflightError(missing_roles_message(decl, obs.roles.missing, opts.wait_for_roles)
                              + " Nothing was changed.")

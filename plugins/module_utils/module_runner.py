@@ -12,7 +12,9 @@
    a string where ``bindings`` (a list of mappings) is expected names no option. Both become
    an error that names the field. Its two booleans are converted by Ansible's own rules.
 2. ``AnsibleModule`` with the real argument spec (types, choices, no_log, env fallbacks).
-3. The kubernetes library, then the other options, typed, with their limits (options.py).
+3. The kubernetes library, then the time of the run (the one place that reads the clock:
+   ``expiry.run_time``; the core takes it as ``Options.now``), then the other options, typed,
+   with their limits (options.py).
 
 ``run_module`` then connects, calls the flow with the Declaration and the Options, and maps
 every failure to ``fail_json`` in one place: the field of a bad input, the HTTP status of an
@@ -26,7 +28,7 @@ __metaclass__ = type
 from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, options
+from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, expiry, options
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import KUBERNETES_IMPORT_ERROR, Cluster, ClusterError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
 from ansible_collections.vmo.rbac.plugins.module_utils.enforce import PartialApplyError
@@ -114,7 +116,13 @@ def start_module(argument_spec, failure, parse=None):
         module.fail_json(msg="a boolean option could not be read", **failure)
     _check_library(module)
     try:
-        opts = options.parse(module.params, decl)
+        now, note = expiry.run_time()
+    except expiry.ExpiryError as exc:
+        module.fail_json(msg=str(exc), **failure)
+    if note:
+        module.warn(note)
+    try:
+        opts = options.parse(module.params, decl, now)
     except SpecError as exc:
         module.fail_json(msg=str(exc), field=exc.path, **failure)
     return module, decl, opts

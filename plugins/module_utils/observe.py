@@ -108,8 +108,10 @@ def missing_roles_message(decl, missing, waited):
 
 
 def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, role_rules=False, wait_for_roles=0,
-                 wait_for_api_server=0, observe_bindings=True):
+                 wait_for_api_server=0, observe_bindings=True, now=None):
     """Read what planning needs and plan. Never writes.
+
+    ``now``: the time of the run (Options.now), which decides time-limited grants (planning.plan).
 
     ``wait_for_api_server``: first wait that long for the API server to be ready (day 0).
     ``check_roles``: also observe the referenced roles (waiting ``wait_for_roles`` seconds for
@@ -154,5 +156,7 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
             listed = cluster.list_bindings(kind, metadata_only=True)
             taken.update(planning.split_observed(listed, kind, decl.owner, wanted)[1])
     state = planning.ClusterState(owned, taken, namespaces, terminating)
-    the_plan = planning.plan(desired, state, decl.owner, mode=mode, purge=purge)
+    the_plan = planning.plan(desired, state, decl.owner, mode=mode, purge=purge, now=now)
+    if the_plan.bindings is not None:
+        desired = the_plan.bindings  # time-limited bindings with their times (planning.stamp)
     return Observation(decl, desired, state, the_plan, roles, scopes)

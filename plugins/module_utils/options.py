@@ -15,6 +15,7 @@ __metaclass__ = type
 from collections import namedtuple
 
 from ansible_collections.vmo.rbac.plugins.module_utils import access, palette_backend
+from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
 from ansible_collections.vmo.rbac.plugins.module_utils.holders import parse_platform_subjects
 
@@ -43,13 +44,18 @@ LIMITS = {
     "concurrency": (1, 256, False, ""),
     "request_timeout": (0, None, True, "seconds"),
     "api_retries": (0, 20, False, ""),
+    # The longest a time-limited grant may last, whatever max_duration says: a duration given in an
+    # entry's expires, the time from now to an RFC 3339 expires, and max_duration itself. A grant for
+    # more than a year is not time-limited (check_expiry).
+    "max_duration": (0, 366 * 86400, True, "seconds"),
     "wait": (0, palette_backend.WAIT_MAX, False, "seconds"),
 }
 
 Options = namedtuple(
     "Options",
     "state purge require_roles wait_for_roles wait_for_api_server check_bindings check_access matrix fail_on_drift "
-    "concurrency audit_privileged pending_enforce backend wait palette audit_exclusive platform_subjects",
+    "concurrency audit_privileged pending_enforce backend wait palette audit_exclusive platform_subjects now",
+    defaults=(None,),
 )
 
 
@@ -57,7 +63,7 @@ def check_limits(params):
     """Raise SpecError for the first option of ``params`` outside its limits."""
     for name, (low, high, exclusive, unit) in LIMITS.items():
         value = params.get(name)
-        if value is None:
+        if value is None or name in DURATIONS:
             continue
         unit = " " + unit if unit else ""
         if exclusive and value <= low:
@@ -66,6 +72,42 @@ def check_limits(params):
             raise SpecError(name, "must be between %s and %s%s" % (low, high, unit))
         if value < low:
             raise SpecError(name, "must be %s or more%s" % (low, unit))
+
+
+DURATIONS = ("max_duration",)  # limits in seconds of options written as durations (8h): check_expiry
+
+
+def check_expiry(decl, now, backend="kubernetes"):
+    """Raise SpecError for a time-limited grant longer than allowed: a duration longer than
+    ``max_duration`` (or than options.LIMITS allows), an RFC 3339 time further from ``now`` than that;
+    and for any time-limited grant with ``backend: palette``, whose RBAC settings cannot record an end.
+
+    ``now`` is the time of the run (an input; module_runner reads the clock). A time in the past is not
+    decided here: whether the cluster held the grant decides (planning.refuse_expired)."""
+    _low, ceiling, _exclusive, _unit = LIMITS["max_duration"]
+    if decl.max_duration is not None and decl.max_duration > ceiling:
+        raise SpecError("max_duration", "%s is longer than a time-limited grant may last (%s)"
+                        % (expiries.format_duration(decl.max_duration), expiries.format_duration(ceiling)))
+    longest = min(ceiling, decl.max_duration or ceiling)
+    limit = ("max_duration %s" % expiries.format_duration(decl.max_duration) if decl.max_duration is not None
+             and decl.max_duration <= ceiling else "the longest a time-limited grant may last, %s"
+             % expiries.format_duration(ceiling))
+    for g in decl.grants:
+        if g.expiry is None:
+            continue
+        path = g.path + ".expires"
+        if backend == "palette":
+            raise SpecError(path, "time-limited grants need backend=kubernetes: the cluster's RBAC settings in Palette "
+                                  "have no place to record when a grant ends (docs/expiry.md)")
+        if g.expiry.seconds is not None and g.expiry.seconds > longest:
+            raise SpecError(path, "%s is longer than %s" % (g.expiry.text, limit))
+        if g.expiry.at is not None:
+            if now is None:
+                raise ValueError("checking an RFC 3339 expires needs the time of the run (now)")
+            left = expiries.seconds_between(now, g.expiry.at)
+            if left > longest:
+                raise SpecError(path, "%s is %s from now (%s), longer than %s"
+                                % (g.expiry.text, expiries.format_duration(left), expiries.format_time(now), limit))
 
 
 def check_connection(params):
@@ -93,8 +135,9 @@ def check_purge(params, decl):
                         % decl.owner)
 
 
-def parse(params, decl):
-    """The typed options of a run (both modules: a module's absent options take their defaults)."""
+def parse(params, decl, now=None):
+    """The typed options of a run (both modules: a module's absent options take their defaults).
+    ``now``: the time of the run (an aware datetime, read by module_runner), for time-limited grants."""
     check_limits(params)
     check_connection(params)
     check_purge(params, decl)
@@ -106,6 +149,7 @@ def parse(params, decl):
     if backend == "palette":
         palette = dict((k, params.get(k)) for k in palette_backend.PALETTE_KEYS)
         palette.update(request_timeout=params.get("request_timeout"), api_retries=params.get("api_retries"))
+    check_expiry(decl, now, params.get("backend") or "kubernetes")
     capabilities = params.get("capabilities")
     return Options(
         state=_get(params, "state", ENFORCE_ARG_SPEC),
@@ -125,4 +169,5 @@ def parse(params, decl):
         palette=palette,
         audit_exclusive=bool(params.get("audit_exclusive")),
         platform_subjects=parse_platform_subjects(params.get("platform_subjects")),
+        now=now,
     )

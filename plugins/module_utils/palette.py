@@ -170,7 +170,6 @@ class PaletteClient(object):
             backoff_factor=0.25, status_forcelist=RETRY_STATUSES, allowed_methods=None,
             respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
         )
-        self.retry.backoff_max = 4.0  # urllib3 2.x reads this attribute
         if validate_certs:
             ca = ca_cert
             if not ca:

@@ -11,6 +11,11 @@ drift without executing it (observe.py computes it for both).
 Ordering guarantees no access gap: every create comes before every delete, and an
 in-place roleRef change (roleRef is immutable) goes through a short-lived transition
 binding that holds the new role before the old binding is removed.
+
+Time-limited grants (docs/expiry.md): ``plan`` takes the time of the run (``now``) as an input,
+fills in the times a time-limited binding records (``stamp``), and ends what has expired: a
+binding whose entry is still declared keeps no subjects (the record that its time is over), one
+that nobody declares any more is deleted, whatever ``purge`` says.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,20 +24,24 @@ __metaclass__ = type
 
 from collections import namedtuple
 
+from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
 from ansible_collections.vmo.rbac.plugins.module_utils import namespace_regex, personas
 from ansible_collections.vmo.rbac.plugins.module_utils import selector as selectors
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
-    GRANTED_BY_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OUR_ANNOTATIONS, OUR_LABELS, OWNER_LABEL,
-    PERSONA_LABEL, SCOPE_LABEL, TRANSITION_LABEL, SpecError, Subject, binding_name, subject_from_api,
-    subject_label, subject_to_api, transition_name,
+    EXPIRES_ANNOTATION, GRANTED_AT_ANNOTATION, GRANTED_BY_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
+    OUR_ANNOTATIONS, OUR_LABELS, OWNER_LABEL, PERSONA_LABEL, REASON_ANNOTATION, SCOPE_LABEL, TIME_LIMITED_LABEL,
+    TRANSITION_LABEL, SpecError, Subject, binding_name, derived_name, subject_from_api, subject_label,
+    subject_to_api, transition_name,
 )
 
 CRB = "ClusterRoleBinding"
 RB = "RoleBinding"
 
-# A concrete binding the declaration asks for. subjects is a sorted tuple of Subject.
+# A concrete binding the declaration asks for. subjects is a sorted tuple of Subject; expiry: the
+# expiry.Expiry of a time-limited binding (its times are filled in by stamp()), else None.
 Binding = namedtuple(
-    "Binding", "kind namespace name role_kind role_name subjects labels annotations persona sources")
+    "Binding", "kind namespace name role_kind role_name subjects labels annotations persona sources expiry",
+    defaults=(None,))
 
 # A binding as the cluster holds it (from a LIST), normalised for comparison.
 Observed = namedtuple(
@@ -46,7 +55,9 @@ ClusterState = namedtuple("ClusterState", "owned taken namespaces terminating")
 # terminating: set of namespace names being deleted
 
 Action = namedtuple("Action", "action kind namespace name reason phase counts_as desired observed")
-Plan = namedtuple("Plan", "actions conflicts unchanged warnings")
+# bindings: the desired bindings as planned (time-limited ones with their times, and without subjects
+# once expired: stamp()); None when planning added nothing to them.
+Plan = namedtuple("Plan", "actions conflicts unchanged warnings bindings", defaults=(None,))
 
 PHASE_CREATE, PHASE_UPDATE, PHASE_DELETE, PHASE_RECREATE, PHASE_CLEANUP = range(5)
 PERSONA_CUSTOM = "custom"
@@ -122,6 +133,10 @@ def binding_to_api(b, base=None):
     }
 
 
+SUMMARY_ANNOTATIONS = ((GRANTED_AT_ANNOTATION, "granted_at"), (EXPIRES_ANNOTATION, "expires"),
+                       (REASON_ANNOTATION, "reason"))
+
+
 def binding_summary(b):
     """A compact, JSON-friendly view of a binding (desired or observed) for results and diffs."""
     if b is None:
@@ -137,6 +152,9 @@ def binding_summary(b):
         out["namespace"] = b.namespace
     if isinstance(b, Binding):
         out["persona"] = b.persona
+    for annotation, key in SUMMARY_ANNOTATIONS:  # only time-limited grants and grants with a reason have them
+        if b.annotations.get(annotation):
+            out[key] = b.annotations[annotation]
     return out
 
 
@@ -188,17 +206,19 @@ def resolve_scopes(decl, namespaces=None, terminating=()):
     names = {}  # a grant's binding name is the same in all its namespaces: computed once
     scopes = []
 
-    def add(kind, ns, grant_path, role_kind, role_name, persona, subjects, source, name_override):
-        name_key = (role_kind, role_name, name_override)
+    def add(kind, ns, grant_path, role_kind, role_name, persona, subjects, source, name_override, expiry=None,
+            reason=None):
+        name_key = (role_kind, role_name, name_override, expiry is not None)
         name = names.get(name_key)
         if name is None:
-            name = names[name_key] = binding_name(decl.owner, role_kind, role_name, name_override)
+            name = names[name_key] = binding_name(decl.owner, role_kind, role_name, name_override,
+                                                  time_limited=expiry is not None)
         key = (kind, ns, name)
         slot = merged.get(key)
         if slot is None:
             merged[key] = slot = {
                 "role": (role_kind, role_name), "subjects": set(), "personas": set(),
-                "sources": set(), "paths": [],
+                "sources": set(), "paths": [], "expiry": expiry, "reasons": set(),
             }
         elif slot["role"] != (role_kind, role_name):
             raise SpecError(
@@ -206,17 +226,30 @@ def resolve_scopes(decl, namespaces=None, terminating=()):
                 "conflicts with %s: both produce %s, one with %s %s and one with %s %s; give one of them "
                 "another name" % (slot["paths"][0], describe_key(key), slot["role"][0], slot["role"][1],
                                   role_kind, role_name))
+        elif _expiry_key(slot["expiry"]) != _expiry_key(expiry):
+            # One binding has one end: an expiring and a permanent grant (or two that end at different
+            # times) merged into one binding would make one of them end at the other's time.
+            raise SpecError(
+                grant_path + (".expires" if expiry is not None else ""),
+                "would share %s with %s, which %s while this grant %s; one binding has one end: give one of them "
+                "its own name" % (describe_key(key), slot["paths"][0], _lasts(slot["expiry"]), _lasts(expiry)))
         slot["subjects"].update(subjects)
         slot["personas"].add(persona)
         slot["sources"].add(source)
+        if reason:
+            slot["reasons"].add(reason)
         if grant_path not in slot["paths"]:
             slot["paths"].append(grant_path)
+        return name
 
     def grant(g, kind, ns, source):
-        add(kind, ns, g.path, g.role_kind, g.role_name, g.persona, g.subjects, source, g.name)
+        name = add(kind, ns, g.path, g.role_kind, g.role_name, g.persona, g.subjects, source, g.name, g.expiry,
+                   g.reason)
         if g.console:
+            # A time-limited grant's console binding ends with it, so it is its own: <name>-console.
+            console = derived_name(name, "-console") if g.expiry is not None else console_binding_name(decl.owner)
             add(kind, ns, g.path, "ClusterRole", personas.CONSOLE_ROLE, PERSONA_CONSOLE, g.subjects, source,
-                console_binding_name(decl.owner))
+                console, g.expiry, g.reason)
 
     missing = []
     for g in decl.grants:
@@ -258,10 +291,18 @@ def resolve_scopes(decl, namespaces=None, terminating=()):
     if decl.legacy_dashboard_bindings and decl.grants:
         everyone = set()
         for g in decl.grants:
-            everyone.update(g.subjects)
+            if g.expiry is None:
+                everyone.update(g.subjects)
         for role in personas.LEGACY_DASHBOARD_ROLES:
-            add(CRB, "", "legacy_dashboard_bindings", "ClusterRole", role, PERSONA_LEGACY, everyone,
-                "legacy-dashboard", None)
+            if everyone:
+                add(CRB, "", "legacy_dashboard_bindings", "ClusterRole", role, PERSONA_LEGACY, everyone,
+                    "legacy-dashboard", None)
+            # The list roles of a time-limited grant end with it: one binding per grant, <name>-<role>.
+            for g in decl.grants:
+                if g.expiry is not None:
+                    name = binding_name(decl.owner, g.role_kind, g.role_name, g.name, time_limited=True)
+                    add(CRB, "", g.path, "ClusterRole", role, PERSONA_LEGACY, g.subjects, "legacy-dashboard",
+                        derived_name(name, "-" + role), g.expiry, g.reason)
 
     desired = {}
     for key, slot in merged.items():
@@ -276,9 +317,11 @@ def resolve_scopes(decl, namespaces=None, terminating=()):
             SCOPE_LABEL: "cluster" if kind == CRB else "namespace",
         }
         annotations = {GRANTED_BY_ANNOTATION: ", ".join(sorted(slot["sources"]))}
+        if slot["reasons"]:
+            annotations[REASON_ANNOTATION] = "; ".join(sorted(slot["reasons"]))
         desired[key] = Binding(kind, ns, name, slot["role"][0], slot["role"][1],
                                tuple(sorted(slot["subjects"])), labels, annotations, persona,
-                               tuple(slot["paths"]))
+                               tuple(slot["paths"]), slot["expiry"])
     # A roleRef change of binding N goes through a short-lived binding named
     # transition_name(N); a declared binding of that name would be created and deleted by
     # the same plan (and never converge), so the name is reserved.
@@ -290,6 +333,19 @@ def resolve_scopes(decl, namespaces=None, terminating=()):
                 "the binding name %r is reserved for the transition binding of %s (%s), used when its role "
                 "changes; give one of them another name" % (tkey[2], describe_key(key), desired[key].sources[0]))
     return desired, scopes
+
+
+def _expiry_key(e):
+    """What decides whether two grants end together: the time, or the duration (``8h`` is ``480m``)."""
+    return None if e is None else (e.at, e.seconds)
+
+
+def _lasts(e):
+    if e is None:
+        return "is permanent"
+    if e.at is not None:
+        return "ends at %s" % expiries.format_time(e.at)
+    return "lasts %s" % expiries.format_duration(e.seconds)
 
 
 def console_binding_name(owner):
@@ -316,11 +372,19 @@ def scope_to_dict(m):
 # ------------------------------------------------------------------------- planning
 
 
+def _stray(ours, have, want):
+    """Keys of ours that ``have`` carries and ``want`` does not (the time-limited label and annotations of a
+    grant that is permanent now)."""
+    return [k for k in ours if k in have and k not in want]
+
+
 def _matches(b, o):
     """Does observed ``o`` already say what desired ``b`` says? (order-insensitive)"""
     if b.subjects != o.subjects:
         return False
     if any(o.labels.get(k) != v for k, v in b.labels.items()) or TRANSITION_LABEL in o.labels:
+        return False
+    if _stray(OUR_LABELS, o.labels, b.labels) or _stray(OUR_ANNOTATIONS, o.annotations, b.annotations):
         return False
     return all(o.annotations.get(k) == v for k, v in b.annotations.items())
 
@@ -335,14 +399,108 @@ def _why_update(b, o):
         if have - want:
             parts.append("remove " + ", ".join(subject_label(s) for s in sorted(have - want)))
         reasons.append("subjects: " + "; ".join(parts))
-    if any(o.labels.get(k) != v for k, v in b.labels.items()) or TRANSITION_LABEL in o.labels:
+    if any(o.labels.get(k) != v for k, v in b.labels.items()) or TRANSITION_LABEL in o.labels \
+            or _stray(OUR_LABELS, o.labels, b.labels):
         reasons.append("labels")
-    if any(o.annotations.get(k) != v for k, v in b.annotations.items()):
+    before, after = o.annotations.get(EXPIRES_ANNOTATION), b.annotations.get(EXPIRES_ANNOTATION)
+    if before != after:
+        reasons.append("expires %s -> %s" % (before or "never", after or "never"))
+    if any(o.annotations.get(k) != v for k, v in b.annotations.items() if k != EXPIRES_ANNOTATION) \
+            or _stray([k for k in OUR_ANNOTATIONS if k != EXPIRES_ANNOTATION], o.annotations, b.annotations):
         reasons.append("annotations")
     return "; ".join(reasons)
 
 
-def plan(desired, state, owner, mode="present", purge=False):
+# ------------------------------------------------------------------- time-limited grants
+
+
+def recorded_time(annotations, key):
+    """A time a binding records (``vmo.rbac/granted-at``, ``vmo.rbac/expires``), or None if absent or unreadable."""
+    value = (annotations or {}).get(key)
+    if not value:
+        return None
+    try:
+        return expiries.parse_time(value)
+    except expiries.ExpiryError:
+        return None
+
+
+def is_time_limited(o):
+    """Does an observed binding say it is time-limited (its label, or an end it records)?"""
+    return TIME_LIMITED_LABEL in o.labels or EXPIRES_ANNOTATION in o.annotations
+
+
+def stamp(desired, owned, now):
+    """(desired with the times of every time-limited binding filled in, {key: when it ends}).
+
+    A grant counts from the run that first made it time-limited: the earliest ``granted-at`` any of
+    its entry's bindings records (so a namespace matched later does not start a new period), else
+    ``now``. A binding whose time has passed keeps no subjects. Pure: ``now`` is the time of the
+    run, an input."""
+    if not any(b.expiry is not None for b in desired.values()):
+        return dict(desired), {}
+    if now is None:
+        raise ValueError("planning time-limited grants needs the time of the run (now)")
+    first = {}  # entry path -> the earliest granted-at its bindings record
+    for key, b in desired.items():
+        o = owned.get(key)
+        at = recorded_time(o.annotations, GRANTED_AT_ANNOTATION) if o is not None and b.expiry is not None else None
+        if at is not None and at <= now:
+            for path in b.sources:
+                first[path] = min(first.get(path, at), at)
+    out, ends = {}, {}
+    for key, b in desired.items():
+        if b.expiry is None:
+            out[key] = b
+            continue
+        granted = min([first.get(path, now) for path in b.sources] or [now])
+        end = expiries.ends(b.expiry, granted)
+        ends[key] = end
+        annotations = dict(b.annotations)
+        annotations[GRANTED_AT_ANNOTATION] = expiries.format_time(granted)
+        annotations[EXPIRES_ANNOTATION] = expiries.format_time(end)
+        labels = dict(b.labels)
+        labels[TIME_LIMITED_LABEL] = "true"
+        out[key] = b._replace(labels=labels, annotations=annotations,
+                              subjects=() if end <= now else b.subjects)
+    return out, ends
+
+
+def _expired_entries(desired, ends, owned, now):
+    """({entry path: end} of the time-limited entries whose time has passed, [those among them that this
+    cluster never held: none of their bindings exists])."""
+    expired, held, running = {}, set(), set()
+    for key, b in desired.items():
+        if key not in ends:
+            continue
+        for path in b.sources:
+            if ends[key] <= now:
+                expired[path] = ends[key]
+            else:
+                running.add(path)
+            if key in owned:
+                held.add(path)
+    expired = dict((p, t) for p, t in expired.items() if p not in running)
+    return expired, [p for p in sorted(expired) if p not in held]
+
+
+def refuse_expired(desired, ends, owned, now):
+    """Raise SpecError (naming ``bindings[i].expires``) for a time-limited entry whose time has passed and
+    that this cluster never held: declared already expired, a mistake. An entry whose bindings are still
+    there (without subjects: the record) is one whose time is over: a warning each, returned."""
+    expired, never = _expired_entries(desired, ends, owned, now)
+    if never:
+        path = never[0]
+        raise SpecError(path + ".expires", "the grant would end at %s, which has passed (the time of this run is %s), "
+                                           "and this cluster never held it: a grant declared already expired is "
+                                           "refused; give a later time or a duration, or remove the entry"
+                        % (expiries.format_time(expired[path]), expiries.format_time(now)))
+    return ["%s: expired at %s; its bindings keep no subjects (the record that its time is over); remove the entry, "
+            "or give it a later time to grant it again" % (path, expiries.format_time(expired[path]))
+            for path in sorted(expired)]
+
+
+def plan(desired, state, owner, mode="present", purge=False, now=None):
     """Compare desired bindings with the cluster; return the Plan that converges it.
 
     mode ``present``: create missing, update differing, replace role changes; with
@@ -350,6 +508,10 @@ def plan(desired, state, owner, mode="present", purge=False):
     mode ``absent``: delete the declared bindings that this owner owns.
     Objects this owner does not own are never in an action: a same-name foreign object
     is a conflict (the caller fails before any write).
+
+    ``now`` (an aware datetime, the time of the run) decides time-limited grants: what has
+    expired ends (``counts_as`` ``expired``), whatever ``purge`` says. Without it (None), a
+    declaration with time-limited grants is an error, and undeclared ones are left alone.
     """
     actions, conflicts, warnings = [], [], []
     unchanged = []
@@ -365,15 +527,30 @@ def plan(desired, state, owner, mode="present", purge=False):
                 warnings.append("%s exists but is not owned by %r; left alone" % (describe_key(key), owner))
         return Plan(actions, conflicts, unchanged, warnings)
 
+    declared = desired
+    desired, ends = stamp(declared, owned, now)
+    warnings.extend(refuse_expired(declared, ends, owned, now))
+
     for key in sorted(desired):
         b = desired[key]
         if key in taken:
             conflicts.append(_conflict(key, taken[key], owner))
             continue
         o = owned.get(key)
+        expired = key in ends and ends[key] <= now
+        if o is None and expired:
+            continue  # never create what has ended (refuse_expired refused an entry that never held it)
         if o is None:
             actions.append(Action("create", b.kind, b.namespace, b.name, "missing", PHASE_CREATE,
                                   "created", b, None))
+        elif expired and (o.role_kind, o.role_name) != (b.role_kind, b.role_name):
+            # an ended grant whose role changed: no access to bridge; the record is made anew with the new role
+            why = "roleRef %s %s -> %s %s" % (o.role_kind, o.role_name, b.role_kind, b.role_name)
+            if o.subjects:
+                why = "expired at %s; %s" % (expiries.format_time(ends[key]), why)
+            actions.append(Action("delete", b.kind, b.namespace, b.name, why, PHASE_DELETE,
+                                  "expired" if o.subjects else "replaced", None, o))
+            actions.append(Action("create", b.kind, b.namespace, b.name, why, PHASE_RECREATE, None, b, None))
         elif (o.role_kind, o.role_name) != (b.role_kind, b.role_name):
             # roleRef is immutable: bridge through a transition binding so access never lapses.
             tkey = (b.kind, b.namespace, transition_name(b.name))
@@ -401,8 +578,14 @@ def plan(desired, state, owner, mode="present", purge=False):
             actions.append(Action("delete", b.kind, b.namespace, tkey[2], "transition done", PHASE_CLEANUP,
                                   None, None, left or bridge))
         elif not _matches(b, o):
-            actions.append(Action("update", b.kind, b.namespace, b.name, _why_update(b, o), PHASE_UPDATE,
-                                  "updated", b, o))
+            if expired and o.subjects:
+                why, counts = "expired at %s" % expiries.format_time(ends[key]), "expired"
+                rest = _why_update(b._replace(subjects=o.subjects), o)
+                if rest:
+                    why += "; " + rest
+            else:
+                why, counts = _why_update(b, o), "updated"
+            actions.append(Action("update", b.kind, b.namespace, b.name, why, PHASE_UPDATE, counts, b, o))
         else:
             unchanged.append(key)
 
@@ -413,6 +596,9 @@ def plan(desired, state, owner, mode="present", purge=False):
     by_slot = {}
     for b in desired.values():
         by_slot.setdefault((b.kind, b.namespace, b.persona), b)
+    by_role = {}
+    for b in declared.values():
+        by_role.setdefault((b.kind, b.namespace, b.role_kind, b.role_name), []).append(b)
     for key in sorted(owned):
         if key in desired or key in transitions:
             continue
@@ -420,6 +606,20 @@ def plan(desired, state, owner, mode="present", purge=False):
         if o.labels.get(TRANSITION_LABEL):
             actions.append(Action("delete", o.kind, o.namespace, o.name, "leftover transition binding",
                                   PHASE_DELETE, "deleted", None, o))
+            continue
+        if now is not None and is_time_limited(o):
+            end = recorded_time(o.annotations, EXPIRES_ANNOTATION)
+            if end is None or end <= now:
+                # Nobody declares it and its time is over (or its end cannot be read): it goes, purge or not.
+                why = ("expired at %s" % expiries.format_time(end) if end is not None else
+                       "time-limited, and its end (%s=%r) cannot be read" % (EXPIRES_ANNOTATION,
+                                                                             o.annotations.get(EXPIRES_ANNOTATION)))
+                actions.append(Action("delete", o.kind, o.namespace, o.name, why + "; no longer declared",
+                                      PHASE_DELETE, "expired", None, o))
+                continue
+        moved = _moved(o, by_role.get((o.kind, o.namespace, o.role_kind, o.role_name), ()))
+        if moved is not None:
+            actions.append(Action("delete", o.kind, o.namespace, o.name, moved, PHASE_DELETE, "replaced", None, o))
             continue
         persona = o.labels.get(PERSONA_LABEL)
         successor = by_slot.get((o.kind, o.namespace, persona)) if persona in personas.PERSONAS else None
@@ -433,11 +633,94 @@ def plan(desired, state, owner, mode="present", purge=False):
         elif purge:
             actions.append(Action("delete", o.kind, o.namespace, o.name, "no longer declared (purge)",
                                   PHASE_DELETE, "deleted", None, o))
-    # Within a phase: the replacement of a stale bridge (delete, then create the same name)
-    # after every plain create; an update that takes subjects away after the updates that
-    # only add, so that a subject moved between bindings of one role keeps its access.
-    actions.sort(key=lambda a: (a.phase, (a.kind, a.namespace, a.name) in restaged or _removes_subjects(a)))
-    return Plan(actions, conflicts, unchanged, warnings)
+    actions.sort(key=lambda a: _order(a, restaged))
+    return Plan(actions, conflicts, unchanged, warnings, desired)
+
+
+TIME_LIMITED_STATES = ("active", "pending", "overdue", "ended")
+
+
+def time_limited(decl, bindings, owned, now):
+    """Every time-limited grant of this owner, declared (``bindings``: the plan's, with their times) or
+    held (``owned``), with its time left; soonest end first. Pure: ``now`` is the time of the run.
+
+    ``state``: ``active`` (in force), ``pending`` (declared, not granted yet: the enforcer would),
+    ``overdue`` (its time has passed and it still grants: a violation until the enforcer runs),
+    ``ended`` (its time has passed and it grants nothing any more)."""
+    if now is None:
+        return []
+    declared_subjects = {}
+    for g in decl.grants:
+        declared_subjects[g.path] = g.subjects
+    out = []
+    keys = set(k for k, b in bindings.items() if b.expiry is not None)
+    keys |= set(k for k, o in owned.items() if k not in bindings and is_time_limited(o))
+    for key in keys:
+        b, o = bindings.get(key), owned.get(key)
+        source = b if b is not None else o
+        end = recorded_time(source.annotations, EXPIRES_ANNOTATION)
+        granting = o is not None and bool(o.subjects)
+        if end is None or end <= now:
+            if b is not None and o is None:
+                continue  # never granted, and never will be (its time has passed)
+            state = "overdue" if granting else "ended"
+        else:
+            state = "active" if granting else "pending"
+        if b is not None:
+            subjects = set()
+            for path in b.sources:
+                subjects.update(declared_subjects.get(path, ()))
+            subjects = sorted(subjects) or list(o.subjects if o is not None else ())
+        else:
+            subjects = list(o.subjects)
+        left = expiries.seconds_between(now, end) if end is not None else 0
+        item = {
+            "kind": key[0], "name": key[2], "role": source.role_name,
+            "persona": b.persona if b is not None else source.labels.get(PERSONA_LABEL, PERSONA_CUSTOM),
+            "subjects": [subject_label(s) for s in subjects],
+            "granted_at": source.annotations.get(GRANTED_AT_ANNOTATION, ""),
+            "expires": expiries.format_time(end) if end is not None else source.annotations.get(EXPIRES_ANNOTATION, ""),
+            "seconds_left": left, "time_left": expiries.time_left(left),
+            "state": state, "violation": state == "overdue",
+            "declared": b is not None, "entries": list(b.sources) if b is not None else [],
+        }
+        if key[1]:
+            item["namespace"] = key[1]
+        if source.annotations.get(REASON_ANNOTATION):
+            item["reason"] = source.annotations[REASON_ANNOTATION]
+        out.append(item)
+    out.sort(key=lambda i: (i["seconds_left"], i["kind"], i.get("namespace", ""), i["name"]))
+    return out
+
+
+def _moved(o, same_role):
+    """Why undeclared binding ``o`` goes because its grant moved to, or from, a time-limited binding of the
+    same role in the same scope (an entry that gained or lost ``expires`` gets another generated name);
+    None when it did not. Only when every subject of ``o`` is declared there: adding ``expires`` to an
+    entry must not leave its permanent binding behind, while a binding that also holds subjects no
+    longer declared stays, as it would without ``expires`` (``purge`` removes it)."""
+    limited = is_time_limited(o)
+    for_them = [b for b in same_role if (b.expiry is not None) != limited]
+    if not for_them:
+        return None
+    declared = set()
+    for b in for_them:
+        declared.update(b.subjects)
+    if not o.subjects or not set(o.subjects) <= declared:
+        return None
+    names = ", ".join(sorted(b.name for b in for_them))
+    return "replaced by %s (%s)" % (names, "no longer time-limited" if limited else "time-limited now")
+
+
+def _order(a, restaged):
+    """Creates, then updates that only add subjects, then updates that take subjects away (so that a
+    subject moved between bindings of one role keeps its access), then the replacement of stale
+    bridges (delete, then create the same name: the old bridge may be the only thing that still
+    grants a role that a create or an update above grants anew), then deletes, re-creates and
+    the cleanup of bridges."""
+    if a.phase == PHASE_CREATE and (a.kind, a.namespace, a.name) in restaged:  # not the final cleanup
+        return (PHASE_UPDATE, 2)
+    return (a.phase, 1 if _removes_subjects(a) else 0)
 
 
 def _removes_subjects(a):
@@ -459,10 +742,11 @@ def _conflict(key, obj, owner):
 
 
 def summarize(p):
+    """Counts per kind of change; ``expired`` (grants that ended by themselves) only when there are some."""
     counts = {"created": 0, "updated": 0, "replaced": 0, "deleted": 0, "unchanged": len(p.unchanged)}
     for a in p.actions:
         if a.counts_as:
-            counts[a.counts_as] += 1
+            counts[a.counts_as] = counts.get(a.counts_as, 0) + 1
     return counts
 
 

@@ -15,6 +15,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subject_from_api, subject_label
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import missing_roles_message, observe_plan, referenced_roles
 
@@ -23,6 +24,9 @@ FIX = {
     "update": "vmo_role_binding would update it",
     "delete": "vmo_role_binding would delete it",
     "conflict": "remove or rename the object in the way, or give the grant another name",
+    "expire": "vmo_role_binding would end it (remove its subjects; the binding stays as the record while its entry "
+              "is declared)",
+    "expire-delete": "vmo_role_binding would delete it (expired, and nobody declares it)",
 }
 
 
@@ -38,6 +42,11 @@ def drift_items(the_plan):
         if a.action == "create" and a.reason.startswith("roleRef"):
             continue  # reported once, by the delete of the old object
         item = {"kind": a.kind, "name": a.name, "problem": problem, "fix": FIX[a.action], "action": a.action}
+        if a.counts_as == "expired":
+            # a time-limited grant whose time has passed still grants: a violation until the enforcer runs
+            still = ", ".join(subject_label(s) for s in a.observed.subjects) or "nobody"
+            item.update(problem="%s, still grants %s" % (a.reason, still), action="expire",
+                        fix=FIX["expire-delete" if a.action == "delete" else "expire"])
         if a.namespace:
             item["namespace"] = a.namespace
         if a.action == "delete" and a.reason.startswith("roleRef"):
@@ -128,7 +137,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     palette = opts.backend == "palette"
     obs = observe_plan(decl, cluster, mode="present", purge=opts.purge, role_rules=True,
                        wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
-                       observe_bindings=not palette)
+                       observe_bindings=not palette, now=opts.now)
     roles = role_checks(decl, obs.roles, referenced_roles(decl, obs.desired))
 
     palette_requests = None
@@ -153,10 +162,15 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     if opts.pending_enforce and obs.plan is not None:
         mark_pending(obs.plan, drift, rows)
     result = summarize(cluster, obs.desired, roles, drift, rows, opts.check_bindings, obs.scopes)
+    limited = planning.time_limited(decl, obs.desired, obs.state.owned, opts.now)
     result.update(access=rows, matrix=matrix_rows, capabilities=list(opts.matrix["capabilities"]),
                   privileged=privileged, roles=roles, drift=drift,
                   scopes=[planning.scope_to_dict(m) for m in obs.scopes],
-                  warnings=planning.scope_warnings(obs.scopes))
+                  warnings=planning.scope_warnings(obs.scopes) + (list(obs.plan.warnings) if obs.plan is not None else []),
+                  time_limited=limited)
+    if limited:
+        result["summary"]["time_limited"] = len(limited)
+        result["summary"]["overdue"] = sum(1 for t in limited if t["state"] == "overdue")
     result["who_else"] = []
     # ---- who else can (issue 12): undeclared holders of VM capabilities, see whocan.py
     if opts.audit_exclusive:
@@ -198,6 +212,9 @@ def summarize(cluster, desired, roles, drift, rows, check_bindings, scopes=()):
     pending = sum(1 for d in drift if d.get("pending")) + sum(1 for r in rows if r.get("pending"))
     unchecked = sum(1 for r in rows if r["ok"] is None)
     binding_checks = len(desired) + sum(1 for d in drift if d["action"] in ("delete", "conflict"))
+    # an expired grant nobody declares (a break-glass grant, a removed entry) is a check of its own
+    binding_checks += sum(1 for d in drift if d["action"] == "expire"
+                          and (d["kind"], d.get("namespace", ""), d["name"]) not in desired)
     role_failed = [r for r in roles if not r["present"]]
     total = len(roles) + (binding_checks if check_bindings else 0) + len(rows) - unchecked
     failed = len(role_failed) + sum(1 for d in drift if not d.get("pending")) + len(access_failed)
@@ -212,6 +229,17 @@ def summarize(cluster, desired, roles, drift, rows, check_bindings, scopes=()):
     }
 
 
+def time_limited_note(result):
+    """`` 2 time-limited grants, the next ends in 1h59m (RoleBinding team-a/x).`` or nothing."""
+    running = [t for t in result.get("time_limited") or [] if t["state"] in ("active", "pending")]
+    if not running:
+        return ""
+    t = running[0]
+    where = "%s/%s" % (t["namespace"], t["name"]) if t.get("namespace") else t["name"]
+    return " %d time-limited grant%s in force, the next ends in %s (%s %s)." % (
+        len(running), "s" if len(running) > 1 else "", expiries.format_duration(t["seconds_left"]), t["kind"], where)
+
+
 def summary_message(result, decl, missing, waited):
     s = result["summary"]
     unproven = ""
@@ -222,9 +250,9 @@ def summary_message(result, decl, missing, waited):
                 "enforce step's plan (check mode).%s" % (result["cluster"], s["checks"] - s["pending"], s["pending"],
                                                          unproven))
     if result["passed"]:
-        return "RBAC validated on %s: %d checks passed (%d subjects, no drift)%s.%s" % (
+        return "RBAC validated on %s: %d checks passed (%d subjects, no drift)%s.%s%s" % (
             result["cluster"], s["checks"], s["subjects"],
-            ", %d unchecked" % s["unchecked"] if s["unchecked"] else "", unproven)
+            ", %d unchecked" % s["unchecked"] if s["unchecked"] else "", time_limited_note(result), unproven)
     parts = ["RBAC validation failed on %s: %d of %d checks failed, %d drift item(s)." % (
         result["cluster"], s["failed"], s["checks"], s["drift"])]
     if missing:

@@ -30,8 +30,9 @@ description:
     that group, ServiceAccounts as C(system:serviceaccount:<namespace>:<name>) with the ServiceAccount
     groups; each also carries C(system:authenticated), as every real identity does. OIDC prefixes are
     applied exactly as the enforcer applies them.
-  - Never writes; works in check mode, so scheduled drift jobs can run with C(--check).
-  - Render the result as Markdown, JUnit XML, HTML or JSON with the P(vmo.rbac.vmo_rbac_report#filter) filter.
+  - Time-limited grants (O(bindings[].expires)). Every time-limited grant of the O(owner), declared or not, is
+    listed in RV(time_limited) with its time left; one whose time has passed and that still grants is drift
+    (C(action=expire)) and fails the validation until M(vmo.rbac.vmo_role_binding) ends it.
   - With O(backend=palette) the bindings are checked in the cluster's Palette RBAC settings (the drift is
     what M(vmo.rbac.vmo_role_binding) with O(backend=palette) would change there), and access is proved
     on the cluster with SubjectAccessReviews as for the other backend, since Palette's agent names the
@@ -199,6 +200,8 @@ summary:
     - C(checks) run, C(passed), C(failed), C(drift) items, C(unchecked) access checks (no expectation
       known), C(subjects) checked, C(requests) sent to the API server, and C(seconds) the module took
       from parsing the declaration to the last answer.
+    - With time-limited grants, also C(time_limited) (how many RV(time_limited) lists) and C(overdue) (how
+      many of them have expired and still grant).
     - C(unchecked_entries), the grants whose O(bindings[].namespace_regex) or
       O(bindings[].namespace_selector) matched no namespace (nothing proven for them, see RV(warnings)).
     - C(pending), with O(pending_enforce), the drift items and access checks the enforce step's dry run
@@ -239,8 +242,83 @@ drift:
       type: str
       sample: vmo_role_binding would update it
     action:
-      description: V(create), V(update), V(delete), V(replace) or V(conflict).
+      description: V(create), V(update), V(delete), V(replace), V(conflict), or V(expire) (a time-limited grant
+        whose time has passed still grants).
       type: str
+time_limited:
+  description:
+    - Every time-limited grant of the O(owner), declared or held, soonest end first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: V(ClusterRoleBinding) or V(RoleBinding).
+      type: str
+    namespace:
+      description: The RoleBinding's namespace.
+      type: str
+      returned: for RoleBindings
+    name:
+      description: The binding's name.
+      type: str
+    role:
+      description: The role it binds.
+      type: str
+    persona:
+      description: The persona the role stands for (V(console), V(legacy-dashboard), V(custom) for the others).
+      type: str
+    subjects:
+      description: Who it grants (declared), or granted, for example C(User alice@example.com).
+      type: list
+      elements: str
+    granted_at:
+      description: When the grant was first made time-limited (C(vmo.rbac/granted-at)), RFC 3339 in UTC.
+      type: str
+    expires:
+      description: When it ends (C(vmo.rbac/expires)), RFC 3339 in UTC.
+      type: str
+    seconds_left:
+      description: Seconds from the time of the run to the end; negative once it has passed.
+      type: int
+    time_left:
+      description: The same in words, for example C(2h13m left) or C(expired 5m ago).
+      type: str
+    state:
+      description:
+        - V(active) (in force), V(pending) (declared, not granted yet), V(overdue) (its time has passed and it
+          still grants, a violation), V(ended) (its time has passed, it grants nothing).
+      type: str
+    violation:
+      description: True when V(overdue).
+      type: bool
+    declared:
+      description: Whether the declaration holds it (a break-glass grant swept with no declaration is not).
+      type: bool
+    entries:
+      description: The binding entries it comes from, for example C(bindings[2]).
+      type: list
+      elements: str
+    reason:
+      description: Why it exists (C(vmo.rbac/reason)).
+      type: str
+      returned: when the grant has a reason
+  sample:
+    - kind: RoleBinding
+      namespace: payments
+      name: vmo-rbac-break-glass-admin-oncall-example-com-3f2a1b9c0d
+      role: spectro-vm-admin
+      persona: admin
+      subjects: [User oncall@example.com]
+      granted_at: "2026-12-05T15:02:11Z"
+      expires: "2026-12-05T17:02:11Z"
+      seconds_left: 5400
+      time_left: 1h30m left
+      state: active
+      violation: false
+      declared: true
+      entries: ["bindings[0]"]
+      reason: INC-4711 payments VMs down
 access:
   description: One row per access check.
   returned: always

@@ -26,6 +26,10 @@ description:
     writes only the differences, all creates before any delete. A run with nothing to change
     makes no writes.
   - Bad input, missing namespaces and missing roles fail before the first write, naming the field.
+  - Time-limited grants (O(bindings[].expires)). Every run ends this O(owner)'s grants whose time has passed,
+    declared or not, whatever O(purge) says (the action's reason says V(expired at ...)); check and diff
+    mode show it. The time of the run is the controller's clock (tests move it forward with the
+    environment variable E(VMO_RBAC_TEST_NOW), which the module warns about).
   - Use M(vmo.rbac.vmo_rbac_validate) to prove what the subjects can actually do.
   - With O(backend=palette) the same declaration is written into the cluster's RBAC settings in Palette
     instead (one GET, and one PUT when something changes); see docs/palette.md.
@@ -127,6 +131,19 @@ EXAMPLES = r"""
     purge: true
     bindings: "{{ vmo_rbac_bindings }}"
 
+- name: Time-limited grants; every later run ends them on time, even while the entries stay here
+  vmo.rbac.vmo_role_binding:
+    max_duration: 14d
+    bindings:
+      - persona: power-user
+        users: [contractor@example.com]
+        namespaces: [migration]
+        expires: "2026-12-18T18:00:00+01:00"     # quote it, and give the offset
+        reason: CHG-2231 datacenter migration
+      - persona: viewer
+        groups: [auditors]
+        expires: 3d                               # from the run that first grants it
+
 - name: Keep the bindings in Palette (cluster Settings, RBAC); wait until Palette's agent applied them
   vmo.rbac.vmo_role_binding:
     backend: palette
@@ -178,7 +195,8 @@ actions:
       sample: vmo-rbac-spectro-vm-power-user
     reason:
       description: >-
-        Why, for example V(missing), V(subjects: add User alice), V(no longer declared (purge\)).
+        Why, for example V(missing), V(subjects: add User alice), V(no longer declared (purge\)),
+        V(expired at 2026-12-05T17:00:00Z), V(expires 2026-12-05T17:00:00Z -> 2026-12-05T19:00:00Z).
       type: str
       sample: missing
   sample:
@@ -191,6 +209,8 @@ summary:
   description:
     - Counts of bindings C(created), C(updated) (subjects or labels), C(replaced) (deleted because the
       grant moved to another role), C(deleted) (state absent, purge) and C(unchanged).
+    - C(expired), only when some grant ended by itself in this run (a time-limited grant whose time has
+      passed; its subjects removed or, when nobody declares it any more, the binding deleted).
   returned: always
   type: dict
   sample: {created: 2, updated: 0, replaced: 0, deleted: 0, unchanged: 82}
@@ -223,6 +243,18 @@ bindings:
     labels:
       description: The ownership labels the collection sets.
       type: dict
+    granted_at:
+      description: A time-limited grant's start (C(vmo.rbac/granted-at)), RFC 3339 in UTC.
+      type: str
+      returned: for time-limited grants
+    expires:
+      description: A time-limited grant's end (C(vmo.rbac/expires)), RFC 3339 in UTC.
+      type: str
+      returned: for time-limited grants
+    reason:
+      description: Why the grant exists (C(vmo.rbac/reason)).
+      type: str
+      returned: for grants with a reason
   sample:
     - kind: ClusterRoleBinding
       name: vmo-rbac-spectro-vm-admin

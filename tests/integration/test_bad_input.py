@@ -214,6 +214,38 @@ ROLE_BINDING_CASES = [
          ("every node",)),
     Case("user-a-node", entry(persona="viewer", users=["system:node:worker-1"]), "bindings[1].users[0]",
          ("kubelet",)),
+    # ------------------------------------------------------------------------------ issue 15: expires
+    Case("expires-unparseable", entry(persona="viewer", groups=["g"], expires="next friday"), "bindings[1].expires",
+         ("is neither an RFC 3339 time",)),
+    Case("expires-without-offset", entry(persona="viewer", groups=["g"], expires="2026-12-05T18:00:00"),
+         "bindings[1].expires", ("no time zone offset",)),
+    Case("expires-date-only", entry(persona="viewer", groups=["g"], expires="2026-12-05"), "bindings[1].expires",
+         ("a date without a time",)),
+    Case("expires-impossible-date", entry(persona="viewer", groups=["g"], expires="2026-02-30T10:00:00Z"),
+         "bindings[1].expires", ("not a valid time",)),
+    Case("expires-a-number", entry(persona="viewer", groups=["g"], expires=3600), "bindings[1].expires",
+         ("got a number",)),
+    Case("expires-zero", entry(persona="viewer", groups=["g"], expires="0m"), "bindings[1].expires",
+         ("no time at all",)),
+    Case("expires-in-the-past", entry(persona="viewer", groups=["g"], expires="2020-01-01T00:00:00Z"),
+         "bindings[1].expires", ("has passed", "never held it"), reaches_cluster=True),
+    Case("expires-over-max-duration", {"max_duration": "4h", **entry(persona="viewer", groups=["g"], expires="8h")},
+         "bindings[1].expires", ("8h is longer than max_duration 4h",)),
+    Case("expires-time-beyond-max-duration",
+         {"max_duration": "1d", **entry(persona="viewer", groups=["g"], expires="2099-01-01T00:00:00+01:00")},
+         "bindings[1].expires", ("longer than max_duration 1d",)),
+    Case("expires-over-a-year", entry(persona="viewer", groups=["g"], expires="400d"), "bindings[1].expires",
+         ("the longest a time-limited grant may last, 366d",)),
+    Case("max-duration-unparseable", {"max_duration": "forever"}, "max_duration", ("not a duration",)),
+    Case("max-duration-over-a-year", {"max_duration": "60w"}, "max_duration", ("longer than a time-limited grant",)),
+    Case("expiring-and-permanent-share-a-name", {"bindings": [
+        VALID, {"name": "x-" + UID, "persona": "viewer", "groups": ["g"]},
+        {"name": "x-" + UID, "persona": "viewer", "groups": ["h"], "expires": "8h"}]},
+        "bindings[2].expires", ("one binding has one end",)),
+    Case("reason-multiline", entry(persona="viewer", groups=["g"], reason="INC-1\nsystem:masters"),
+         "bindings[1].reason", ("control or invisible",)),
+    Case("reason-too-long", entry(persona="viewer", groups=["g"], reason="x" * 1100), "bindings[1].reason",
+         ("at most 1024",)),
 ]
 
 VALIDATE_CASES = [
@@ -246,6 +278,10 @@ VALIDATE_CASES = [
          "platform_subjects[1]", ("<namespace>/<name>",)),
     Case("platform-subject-newline", {"platform_subjects": ["User alice\nGroup system:masters"]},
          "platform_subjects[0]", ("control character",)),
+    Case("validate-expires-unparseable", entry(persona="viewer", groups=["g"], expires="tomorrow"),
+         "bindings[1].expires", ("neither an RFC 3339 time",)),
+    Case("validate-expires-in-the-past", entry(persona="viewer", groups=["g"], expires="2020-01-01T00:00:00Z"),
+         "bindings[1].expires", ("has passed",), reaches_cluster=True),
 ]
 
 ACCESS_INFO_MODULE = "vmo.rbac.vmo_rbac_access_info"
@@ -469,6 +505,19 @@ ROLE_CASES = [
          "protected_namespaces[0]"),
     Case("r-purge-nothing-declared", {"vmo_rbac_purge": True, "vmo_rbac_bindings": []}, "bindings",
          ("allow_empty_purge",)),
+    # issue 15 variables
+    Case("r-expires-in-the-past", {"vmo_rbac_extra_bindings": [{"persona": "viewer", "groups": ["g"],
+                                                                "expires": "2020-01-01T00:00:00Z"}]},
+         "bindings[1].expires", ("has passed",), reaches_cluster=True),
+    Case("r-expires-over-max", {"vmo_rbac_max_duration": "1h", "vmo_rbac_extra_bindings": [
+        {"persona": "viewer", "groups": ["g"], "expires": "2h"}]}, "bindings[1].expires", ("max_duration 1h",)),
+    Case("r-expires-unparseable", {"vmo_rbac_extra_bindings": [{"persona": "viewer", "groups": ["g"],
+                                                                "expires": "eventually"}]},
+         "bindings[1].expires", ("neither an RFC 3339 time",)),
+    Case("r-max-duration-bad", {"vmo_rbac_max_duration": "soon"}, "max_duration"),
+    Case("r-reason-is-a-list", {"vmo_rbac_extra_bindings": [{"persona": "viewer", "groups": ["g"],
+                                                             "reason": ["INC-1"]}]},
+         "bindings[1].reason", ("expected a text",)),
 ]
 
 

@@ -72,7 +72,9 @@ def test_one_cluster_down_of_three(clusters, down_cluster, owner, uid, u, shared
     want = {("ClusterRoleBinding", "", "spectro-vm-admin"): [u("vmo-admins")],
             ("RoleBinding", ns, "spectro-vm-user"): [u("devs")]}
     for host, c in (("east", c1), ("west", c2)):
-        assert stats[host]["failures"] == 0 and stats[host]["rescued"] == 0, stats
+        assert stats[host]["failures"] == 0 and stats[host]["rescued"] == 0, (
+            stats, [(r["task"], r["result"].get("msg")) for r in run.results
+                    if r["host"] == host and r["result"].get("failed")])
         assert bound(c, owner) == want
         assert results(run, host, VALIDATE)[0]["passed"] is True
         assert len(module_calls(run, host)) == 3

@@ -61,7 +61,7 @@ def describe(c):
         "pool_kw": pool_kw,
         "proxy": str(getattr(c.pool, "proxy", None) or "") or None,
         "verify_ssl": bool(cfg.verify_ssl),
-        "tls_server_name": cfg.tls_server_name or None,
+        "tls_server_name": getattr(cfg, "tls_server_name", None) or None,  # kubernetes < 26 has none
         "ca": _content(cfg.ssl_ca_cert),
         "client_cert": _content(cfg.cert_file),
         "client_key": _content(cfg.key_file),

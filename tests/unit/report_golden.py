@@ -546,7 +546,55 @@ def cases():
         for r in _results_in(results):
             newer_parts(rng, r)
         out.append(("newer-gen-%03d" % i, results, rng.choice(TITLES)))
+    # issue 15: results with time-limited grants (their own generator, so the cases above stay as they were)
+    out.append(("unit-time-limited", t.time_limited_results(), TITLES[0]))
+    out.append(("unit-time-limited-hostile", [t.cluster_result(t.HOSTILE, [("User", "a", "viewer", None)],
+                                                               time_limited=[time_limited_item(
+                                                                   random.Random(1), t.HOSTILE)])], TITLES[1]))
+    trng = random.Random(SEED + 15)
+    for i in range(TIME_LIMITED_GENERATED):
+        out.append(("gen-tl-%03d" % i, with_time_limited(trng, generated_case(trng, GENERATED + i)),
+                    trng.choice(TITLES)))
     return out
+
+
+TIME_LIMITED_GENERATED = 24
+STATES = ("active", "pending", "overdue", "ended")
+
+
+def time_limited_item(rng, name=None):
+    """One entry of a result's ``time_limited`` as vmo_rbac_validate writes it (sometimes a key missing)."""
+    left = rng.choice([-86400, -3600, -61, 0, 59, 3600, 7260, 86400 * 3])
+    state = rng.choice(STATES)
+    item = {"kind": rng.choice(["ClusterRoleBinding", "RoleBinding"]),
+            "name": name or "vmo-rbac-spectro-vm-%s-expiring" % rng.choice(["admin", "user", "viewer"]),
+            "role": "spectro-vm-user", "persona": rng.choice(["admin", "user", "viewer", "console"]),
+            "subjects": rng.sample(["User alice", "Group ops", "ServiceAccount ns/ci", "User " + (name or "b")],
+                                   rng.randint(0, 3)),
+            "granted_at": "2026-12-04T12:00:00Z", "expires": "2026-12-04T20:00:00Z", "seconds_left": left,
+            "time_left": "2h1m left" if left > 0 else "expired 1h ago", "state": state,
+            "violation": state == "overdue", "declared": rng.random() < 0.7, "entries": ["bindings[0]"]}
+    if item["kind"] == "RoleBinding":
+        item["namespace"] = rng.choice(["team-a", "web-app-1", name or "x"])
+    if rng.random() < 0.5:
+        item["reason"] = rng.choice(["INC-4711", "ticket <b>&amp;</b> | *x*", name or "r"])
+    for key in ("reason", "time_left", "state", "subjects"):
+        if rng.random() < 0.05:
+            item.pop(key, None)
+    return item
+
+
+def with_time_limited(rng, results):
+    """``results`` with a ``time_limited`` list added to some of its clusters."""
+    items = results.get("results") if isinstance(results, dict) and "results" in results else results
+    if isinstance(items, dict) and not any(k in items for k in ("cluster", "access", "passed")):
+        items = list(items.values())
+    if isinstance(items, dict):
+        items = [items]
+    for r in items if isinstance(items, list) else []:
+        if isinstance(r, dict) and rng.random() < 0.8:
+            r["time_limited"] = [time_limited_item(rng) for _ in range(rng.randint(1, 4))]
+    return results
 
 
 # ------------------------------------------------------------------------------ digests

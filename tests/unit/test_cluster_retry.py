@@ -17,3 +17,14 @@ def test_retry_after_is_honoured_up_to_the_cap():
 def test_both_clients_share_one_bounded_retry_and_one_scrubber():
     assert cluster.BoundedRetry is palette._BoundedRetry is transport.BoundedRetry
     assert transport.scrub("https://user:pw@host/x s3cret", ["s3cret"]) == "https://***@host/x ***"
+
+
+def test_backoff_between_attempts_is_capped_in_every_urllib3_version():
+    """At most BACKOFF_MAX seconds between two attempts (docs/security.md), api_retries up to 20: urllib3
+    2.x would cap at its backoff_max, 1.26 (which kubernetes >= 24.2 accepts) has no such argument."""
+    from urllib3.util.retry import RequestHistory
+
+    retry = cluster.BoundedRetry(total=20, backoff_factor=0.25, status_forcelist=cluster.RETRY_STATUSES)
+    errors = tuple(RequestHistory("GET", "/api", None, 503, None) for _ in range(19))
+    assert retry.new(history=errors[:3]).get_backoff_time() == 1.0  # 0.25 s doubling
+    assert retry.new(history=errors).get_backoff_time() == transport.BACKOFF_MAX

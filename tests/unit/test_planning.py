@@ -1038,3 +1038,24 @@ def test_old_binding_is_kept_when_its_successor_is_blocked_by_a_foreign_object()
     _d, _state, p = run(decl, objects, purge=True)
     assert [(c["kind"], c["name"]) for c in p.conflicts] == [(CRB, "vmo-rbac-view")]
     assert p.actions == []
+
+
+def test_a_stale_bridge_is_replaced_only_after_what_grants_its_role_anew():
+    """Found by the property below (make compat, 2026-12-02): an interrupted run left vm-team-transition
+    giving alice spectro-vm-admin; the new declaration moves vm-team to power-user and gives alice
+    spectro-vm-admin through a-team (an update). The stale bridge was deleted before that update,
+    so alice lost spectro-vm-admin for a moment she held it both before and after."""
+    decl = declare({"persona": "power-user", "users": ["alice"], "name": "vm-team"},
+                   {"persona": "admin", "users": ["alice"], "name": "a-team"}, allow_privileged=True)
+    old = declare({"cluster_role": "cluster-admin", "users": ["alice"], "name": "vm-team"},
+                  {"persona": "admin", "users": ["bob"], "name": "a-team"}, allow_privileged=True)
+    objects = deployed(old) + [api(CRB, "vm-team-transition", "spectro-vm-admin", [ALICE],
+                                   labels=labels_of(persona="admin", **{TRANSITION_LABEL: "true"}))]
+    state = observe(objects)
+    desired = planning.resolve(decl, NS)
+    p = planning.plan(desired, state, OWNER)
+    steps = [(a.action, a.name, a.reason.split(":")[0]) for a in p.actions]
+    update = steps.index(("update", "a-team", "subjects"))
+    stale = steps.index(("delete", "vm-team-transition", "transition"))
+    assert update < stale, steps
+    check_order_and_no_gap(desired, state, p)

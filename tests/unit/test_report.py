@@ -61,7 +61,8 @@ def _identity(kind, name):
             ["system:authenticated", "system:serviceaccounts", "system:serviceaccounts:%s" % ns])
 
 
-def cluster_result(name, grants, flips=(), drift=(), roles=None, privileged=(), unchecked_roles=()):
+def cluster_result(name, grants, flips=(), drift=(), roles=None, privileged=(), unchecked_roles=(),
+                   time_limited=None):
     """A vmo_rbac_validate result for ``grants``: [(subject kind, name, persona or role, namespaces or None)].
 
     ``flips``: {(subject label, namespace or scope, capability)} whose API answer is the opposite of
@@ -121,12 +122,16 @@ def cluster_result(name, grants, flips=(), drift=(), roles=None, privileged=(), 
          "detail": "same rules as the shipped reference role"}
         for p, r in sorted(personas.ROLE_SETS["vmo"].items(), key=lambda i: i[1])]
     drift = list(drift)
+    overdue = [t for t in time_limited or () if t.get("state") == "overdue"]
+    drift += [{"kind": t["kind"], "namespace": t.get("namespace", ""), "name": t["name"], "action": "expire",
+               "problem": "expired at %s, still grants %s" % (t["expires"], ", ".join(t["subjects"])),
+               "fix": "vmo_role_binding would end it"} for t in overdue]
     violations = sum(1 for r in rows if r["ok"] is False)
     unchecked = sum(1 for r in rows if r["ok"] is None)
     missing_roles = sum(1 for r in roles if not r["present"])
     checks = len(roles) + len(grants) + len(rows) - unchecked
     failed = missing_roles + len(drift) + violations
-    return {
+    out = {
         "changed": False, "cluster": name, "passed": failed == 0,
         "summary": {"checks": checks, "passed": checks - failed, "failed": failed, "drift": len(drift),
                     "unchecked": unchecked, "subjects": len(grants), "requests": 7},
@@ -134,6 +139,42 @@ def cluster_result(name, grants, flips=(), drift=(), roles=None, privileged=(), 
         "capabilities": list(personas.CAPABILITY_ORDER), "privileged": list(privileged),
         "msg": "RBAC validation on %s" % name,
     }
+    if time_limited is not None:
+        out["time_limited"] = list(time_limited)
+        out["summary"].update(time_limited=len(time_limited), overdue=len(overdue))
+    return out
+
+
+def time_limited_item(name, state, seconds_left, subjects=("User alice",), namespace=None, reason=None,
+                      persona="user"):
+    """One entry of ``time_limited`` as vmo_rbac_validate returns it."""
+    item = {"kind": "RoleBinding" if namespace else "ClusterRoleBinding", "name": name,
+            "role": "spectro-vm-" + persona, "persona": persona, "subjects": list(subjects),
+            "granted_at": "2026-12-04T12:00:00Z", "expires": "2026-12-04T20:00:00Z",
+            "seconds_left": seconds_left,
+            "time_left": "%s left" % seconds_left if seconds_left > 0 else "expired %ss ago" % -seconds_left,
+            "state": state, "violation": state == "overdue", "declared": True, "entries": ["bindings[0]"]}
+    if namespace:
+        item["namespace"] = namespace
+    if reason:
+        item["reason"] = reason
+    return item
+
+
+def time_limited_results():
+    """Two clusters with time-limited grants (one overdue), one without."""
+    return [
+        cluster_result("tl-east", [("User", "alice", "user", ["team-a"])], time_limited=[
+            time_limited_item("vmo-rbac-spectro-vm-user-expiring", "overdue", -600, namespace="team-a",
+                              reason="INC-4711"),
+            time_limited_item("bg-admin-bob", "active", 5400, subjects=("User bob",), persona="admin",
+                              reason="INC-4712 payments down"),
+            time_limited_item("bg-viewer-old", "ended", -86400, subjects=("Group auditors",), persona="viewer")]),
+        cluster_result("tl-west", [("Group", "ops", "viewer", None)], time_limited=[
+            time_limited_item("vmo-rbac-spectro-vm-viewer-expiring", "pending", 28800, subjects=("Group ops",),
+                              persona="viewer")]),
+        cluster_result("tl-none", [("User", "carol", "viewer", None)]),
+    ]
 
 
 def sample_results():
@@ -1091,3 +1132,51 @@ def test_filter_in_a_playbook(tmp_path):
     rendered = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     for fmt in report.FORMATS:
         assert rendered[fmt] == report.render(results, fmt, title="Fleet"), fmt
+
+
+# ------------------------------------------------------------------- time-limited grants (issue 15)
+
+
+def test_time_limited_grants_in_every_format():
+    res = time_limited_results()
+    f = model.fleet(model.clusters(res))
+    assert (f["time_limited"], f["overdue"], f["passed"]) == (4, 1, False)
+    assert "time_limited" not in model.fleet(model.clusters(sample_results()))  # a fleet without them reads as before
+
+    md_text = markdown_format.render(res)
+    assert "4 time-limited grants, 1 overdue" in md_text.splitlines()[2]
+    assert "### Time-limited grants (3, **1 overdue**)" in md_text and "### Time-limited grants (1)" in md_text
+    rows = [md_cells(line) for line in md_text.splitlines() if line.startswith("| RoleBinding team-a/")
+            or line.startswith("| ClusterRoleBinding bg-")]
+    assert ["RoleBinding team-a/vmo-rbac-spectro-vm-user-expiring", "User alice", "user", "2026-12-04T20:00:00Z",
+            "expired 600s ago", "**overdue**", "INC-4711"] in rows
+    assert ["ClusterRoleBinding bg-admin-bob", "User bob", "admin", "2026-12-04T20:00:00Z", "5400 left", "active",
+            "INC-4712 payments down"] in rows
+    assert md_text.count("Time-limited grants") == 2  # tl-none has none
+
+    page = html_format.render(res)
+    parse_html(page)  # well formed
+    assert page.count('<table class="list time-limited">') == 2
+    assert '<tr data-state="overdue"><td>RoleBinding <strong>team-a/vmo-rbac-spectro-vm-user-expiring</strong>' in page
+    assert '<strong class="absent" title="its time has passed and it still grants">overdue</strong>' in page
+    assert '<div class="n">4</div><div class="l">time-limited grants</div>' in page
+
+    _text, root = _junit(res)
+    east = root.find("testsuite[@name='tl-east']")
+    out = east.find("system-out").text
+    assert "time-limited grants (information" in out
+    assert ("RoleBinding team-a/vmo-rbac-spectro-vm-user-expiring: User alice, persona user, ends "
+            "2026-12-04T20:00:00Z (expired 600s ago), OVERDUE; reason: INC-4711") in out
+    failures = [tc.get("name") for tc in east.iter("testcase") if tc.find("failure") is not None]
+    assert "RoleBinding team-a/vmo-rbac-spectro-vm-user-expiring" in failures  # the drift case fails it
+
+    doc = json.loads(json_format.render(res))
+    assert doc["fleet"]["time_limited"] == 4 and doc["clusters"][0]["time_limited"][0]["state"] == "overdue"
+
+
+def test_time_limited_values_are_escaped():
+    item = time_limited_item(HOSTILE, "active", 60, subjects=(HOSTILE,), namespace="ns", reason=HOSTILE)
+    res = [cluster_result("c", [("User", "a", "viewer", None)], time_limited=[item])]
+    assert "<script>" not in html_format.render(res)
+    assert "<script>" not in markdown_format.render(res)
+    _junit(res)

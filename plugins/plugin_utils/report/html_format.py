@@ -225,6 +225,31 @@ def _drift(c, _cid):
     return out
 
 
+def _time_limited(c, _cid):
+    if not c["time_limited"]:
+        return []
+    overdue = ", %d overdue" % c["overdue"] if c["overdue"] else ""
+    out = ['<h3>Time-limited grants (%d%s)</h3>' % (len(c["time_limited"]), overdue),
+           '<div class="scroll"><table class="list time-limited"><thead><tr><th scope="col">Binding</th>'
+           '<th scope="col">Subjects</th><th scope="col">Persona</th><th scope="col">Ends</th>'
+           '<th scope="col">Time left</th><th scope="col">State</th><th scope="col">Reason</th></tr></thead><tbody>']
+    for t in c["time_limited"]:
+        state = text(t.get("state"), "?")
+        if model.is_overdue(t):
+            mark = '<strong class="absent" title="its time has passed and it still grants">%s</strong>' % h(state)
+        elif state == "active":
+            mark = '<span class="present">%s</span>' % h(state)
+        else:
+            mark = '<span class="muted">%s</span>' % h(state)
+        out.append('<tr data-state="%s"><td>%s <strong>%s</strong></td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>'
+                   '<td>%s</td><td>%s</td></tr>' % (
+                       h(state), h(t.get("kind") or "binding"), h(model.qualified(t)),
+                       h(", ".join(text(s) for s in t.get("subjects") or [])), h(t.get("persona")), h(t.get("expires")),
+                       h(t.get("time_left")), mark, h(t.get("reason"))))
+    out.append("</tbody></table></div>")
+    return out
+
+
 def _roles(c, _cid):
     if not c["roles"]:
         return []
@@ -265,6 +290,7 @@ SECTIONS = (
     ("access", _failed_checks),
     ("pending", _pending),
     ("drift", _drift),
+    ("time_limited", _time_limited),
     ("roles", _roles),
     ("privileged", _privileged),
 )
@@ -354,6 +380,9 @@ def _fleet(norm, f):
         out.append(_tile(f["pending"], "pending (--check)", "warn"))
     if f["clusters_error"]:
         out.append(_tile(f["clusters_error"], "not validated", "warn"))
+    if "time_limited" in f:
+        out.append(_tile(f["time_limited"], "time-limited grants"))
+        out.append(_tile(f["overdue"], "overdue", "bad" if f["overdue"] else ""))
     out.append("</div>")
     if not norm:
         out.append('<p class="msg" role="status">No cluster results to report.</p>')

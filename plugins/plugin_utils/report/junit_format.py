@@ -194,6 +194,18 @@ def _privileged(c):
         for p in c["privileged"]])]
 
 
+def _time_limited(c):
+    if not c["time_limited"]:
+        return []
+    return [information("time-limited grants (information; an overdue one is also a failed drift case)", [
+        "%s: %s, persona %s, ends %s (%s), %s%s" % (
+            model.time_limited_text(t), ", ".join(text(s) for s in t.get("subjects") or []) or "-",
+            text(t.get("persona"), "-"), text(t.get("expires"), "?"), text(t.get("time_left"), "?"),
+            "OVERDUE" if model.is_overdue(t) else text(t.get("state"), "?"),
+            "; reason: " + text(t.get("reason")) if t.get("reason") else "")
+        for t in c["time_limited"]])]
+
+
 SECTIONS = (
     ("roles", _roles),
     ("scopes", _scopes),
@@ -201,6 +213,7 @@ SECTIONS = (
     ("access", _access),
     ("pending", _pending),
     ("notes", _notes),
+    ("time_limited", _time_limited),
     ("privileged", _privileged),
 )
 

@@ -206,10 +206,28 @@ def _privileged(c):
     return out + [""]
 
 
+def _time_limited(c):
+    if not c["time_limited"]:
+        return []
+    rows = []
+    for t in c["time_limited"]:
+        state = model.text(t.get("state"), "?")
+        rows.append([md(model.time_limited_text(t)), md(", ".join(model.text(s) for s in t.get("subjects") or [])),
+                     md(t.get("persona")), md(t.get("expires")), md(t.get("time_left")),
+                     "**%s**" % md(state) if model.is_overdue(t) else md(state), md(t.get("reason"))])
+    head = "### Time-limited grants (%d%s)" % (
+        len(c["time_limited"]), ", **%d overdue**" % c["overdue"] if c["overdue"] else "")
+    note = ["overdue = its time has passed and it still grants: the next vmo_role_binding run ends it.", ""] \
+        if c["overdue"] else []
+    return [head, ""] + table(["Binding", "Subjects", "Persona", "Ends", "Time left", "State", "Reason"], rows) \
+        + [""] + note
+
+
 SECTIONS = (
     ("roles", _roles),
     ("scopes", _scopes),
     ("drift", _drift),
+    ("time_limited", _time_limited),
     ("access", _failed_checks),
     ("pending", _pending),
     ("access", _matrix),
@@ -264,6 +282,8 @@ def render(results, title=None, generated_at=None):
         parts.append("%d grant(s) not proven (namespace rules that matched nothing)" % f["unchecked_entries"])
     if "pending" in extra:
         parts.append("%d %s" % (f["pending"], model.PENDING_TEXT))
+    if "time_limited" in f:
+        parts.append("%d time-limited grants, %d overdue" % (f["time_limited"], f["overdue"]))
     out += ["%s: %s" % ("**PASSED**" if f["passed"] else "**FAILED**", "; ".join(parts)), ""]
     rows = []
     for c in norm:

@@ -9,7 +9,7 @@ persona list and the capability descriptions (``personas``).
 
 Input: a list of per-cluster results as ``vmo_rbac_validate`` returns them (``cluster``,
 ``passed``, ``summary``, ``roles``, ``drift``, ``access``, ``matrix``, ``capabilities``,
-``privileged``, ``scopes``, ``warnings``). Also accepted: one result (a dict), a mapping
+``privileged``, ``scopes``, ``warnings``, ``time_limited``). Also accepted: one result (a dict), a mapping
 ``{cluster name: result}``, and a registered loop result (``{"results": [...]}``). Optional
 keys may be missing; a result that has ``failed`` (or ``unreachable``) and no data at all is a
 cluster that could not be validated and is rendered as such, with its ``msg``.
@@ -64,7 +64,7 @@ PERSONAS = personas.PERSONAS
 # The parts of a normalized cluster that a report shows, one section (or more) each. Every
 # format lists the sections it renders with these names, and a unit test holds each format to
 # this tuple: a part added here fails that test until every format shows it (docs/development.md).
-SECTIONS = ("roles", "scopes", "drift", "access", "pending", "notes", "privileged")
+SECTIONS = ("roles", "scopes", "drift", "access", "pending", "notes", "privileged", "time_limited")
 
 # What a pending item is, in every format's words.
 PENDING_TEXT = "pending (planned by the enforce step under --check)"
@@ -563,6 +563,7 @@ def normalize(index, name_hint, raw):
     roles = list_of_maps(raw.get("roles"))
     all_drift = list_of_maps(raw.get("drift"))
     privileged = list_of_maps(raw.get("privileged"))
+    time_limited = list_of_maps(raw.get("time_limited"))
     pending_access = [r for r in access_rows if r.get("ok") is False and is_pending(r)]
     violations = [r for r in access_rows if r.get("ok") is False and not is_pending(r)]
     pending_drift = [d for d in all_drift if is_pending(d)]
@@ -590,7 +591,19 @@ def normalize(index, name_hint, raw):
         "pending_access": pending_access,
         "notes": _notes(access_rows),
         "privileged": privileged,
+        "time_limited": time_limited,
+        "overdue": sum(1 for t in time_limited if is_overdue(t)),
     }
+
+
+def is_overdue(item):
+    """A time-limited grant whose time has passed and that still grants (a violation until the enforcer runs)."""
+    return item.get("state") == "overdue" or item.get("violation") is True
+
+
+def time_limited_text(item):
+    """``RoleBinding team-a/x`` of a time-limited grant."""
+    return "%s %s" % (text(item.get("kind"), "binding"), qualified(item))
 
 
 def clusters(results):
@@ -637,4 +650,8 @@ def fleet(norm):
     for key in ("unchecked_entries", "pending"):
         if any(key in c["summary"] for c in validated):
             counts[key] = sum(c["summary"].get(key, 0) for c in validated)
+    # Only when some cluster has time-limited grants, so that a fleet without them reads as before.
+    if any(c["time_limited"] for c in norm):
+        counts["time_limited"] = sum(len(c["time_limited"]) for c in norm)
+        counts["overdue"] = sum(c["overdue"] for c in norm)
     return counts

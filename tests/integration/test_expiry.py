@@ -1,0 +1,390 @@
+"""Time-limited and break-glass grants (issue 15) on the real control plane.
+
+The modules take the time of a run from the clock, or from ``VMO_RBAC_TEST_NOW`` (a later time: the
+test clock only moves forward), so that "time passes" is one environment variable, not hours of
+sleep. Everything else is real: the grants go through ansible-playbook and ansible-runner, the
+bindings are read from the API server, access is asked with SubjectAccessReviews, and "writes
+nothing" is counted in the audit log by the user name of the identity the modules ran as.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import ansible_runner
+import pytest
+import yaml
+from kubernetes.client.rest import ApiException
+
+from tests.helpers.ansible import ansible_env, failed, ok, run_module, run_playbook
+
+ROOT = Path(__file__).resolve().parents[2]
+SURVEY = ROOT / "files" / "break-glass-survey.json"
+MODULE = "vmo.rbac.vmo_role_binding"
+VALIDATE = "vmo.rbac.vmo_rbac_validate"
+CRB, RB = "ClusterRoleBinding", "RoleBinding"
+KUBEVIRT_SUB = "subresources.kubevirt.io"
+ENFORCE = "vmo.rbac.vmo_rbac : Enforce | Make the cluster hold exactly the declared bindings"
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def utc_now():
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def rfc3339(t):
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def clock(t):
+    """The environment that makes the modules run at time ``t``."""
+    return {"VMO_RBAC_TEST_NOW": rfc3339(t)}
+
+
+def read(cluster, kind, ns, name):
+    rbac = cluster.rbac()
+    try:
+        obj = rbac.read_cluster_role_binding(name) if kind == CRB else rbac.read_namespaced_role_binding(name, ns)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return cluster.admin.sanitize_for_serialization(obj)
+
+
+def can_power(cluster, user, ns):
+    """May ``user`` start VMs in ``ns`` (the user persona's vm.power)? Asked of the API server."""
+    return cluster.can(user, "update", "virtualmachines", KUBEVIRT_SUB, ns, subresource="start")
+
+
+def writes(audit, ident):
+    return [(e["verb"], (e.get("objectRef") or {}).get("resource"), (e.get("objectRef") or {}).get("name"))
+            for e in audit.writes(user=ident.user)]
+
+
+# ------------------------------------------------------------------------ the modules
+
+
+def test_a_grant_with_expiry_is_in_force_until_its_time_and_the_next_run_removes_it(cluster, namespaces, owner,
+                                                                                      uid):
+    ns = namespaces("tl")
+    ident = cluster.identity("tl-" + uid)
+    temp, perm = "temp-%s@example.com" % uid, "perm-%s@example.com" % uid
+    bindings = [{"persona": "user", "users": [temp], "namespaces": [ns], "expires": "2h", "reason": "INC-" + uid},
+                {"persona": "user", "users": [perm], "namespaces": [ns]}]
+    args = dict(ident.params, owner=owner, bindings=bindings)
+    name = "%s-spectro-vm-user-expiring" % owner
+
+    before = utc_now()
+    made = ok(run_module(MODULE, args))
+    assert made["summary"]["created"] == 2, made["actions"]
+    obj = read(cluster, RB, ns, name)
+    meta = obj["metadata"]
+    granted = parse(meta["annotations"]["vmo.rbac/granted-at"])
+    assert before <= granted <= utc_now()
+    assert meta["annotations"]["vmo.rbac/expires"] == rfc3339(granted + timedelta(hours=2))
+    assert meta["annotations"]["vmo.rbac/reason"] == "INC-" + uid
+    assert meta["labels"]["vmo.rbac/time-limited"] == "true"
+    assert [s["name"] for s in obj["subjects"]] == [temp]
+    assert can_power(cluster, temp, ns) and can_power(cluster, perm, ns)
+    permanent = read(cluster, RB, ns, "%s-spectro-vm-user" % owner)
+    assert [s["name"] for s in permanent["subjects"]] == [perm]  # its own binding, with no end
+    assert "vmo.rbac/expires" not in (permanent["metadata"].get("annotations") or {})
+
+    # An hour later: in force, nothing to write (the recorded start is kept), validation passes and says
+    # how long is left.
+    audit = cluster.audit()
+    hour = clock(granted + timedelta(hours=1))
+    again = ok(run_module(MODULE, args, env=hour))
+    assert again["changed"] is False and writes(audit, ident) == []
+    assert any("VMO_RBAC_TEST_NOW" in w for w in again.get("warnings", [])), again.get("warnings")
+    seen = ok(run_module(VALIDATE, args, env=hour))
+    limited = [t for t in seen["time_limited"] if t["name"] == name]
+    assert [(t["state"], t["seconds_left"], t["reason"]) for t in limited] == [("active", 3600, "INC-" + uid)]
+    assert "1 time-limited grant in force, the next ends in 1h" in seen["msg"]
+
+    # Its time has passed, no run yet: validation flags the grant still present; check mode and diff
+    # mode show the removal and write nothing.
+    late = clock(granted + timedelta(hours=2, minutes=1))
+    audit = cluster.audit()
+    seen = run_module(VALIDATE, dict(args, fail_on_drift=False), env=late)
+    assert seen["passed"] is False and seen["summary"]["overdue"] == 1
+    assert [(d["action"], d["name"]) for d in seen["drift"]] == [("expire", name)]
+    assert "still grants User " + temp in seen["drift"][0]["problem"]
+    overdue = [t for t in seen["time_limited"] if t["name"] == name][0]
+    assert overdue["state"] == "overdue" and overdue["violation"] is True and overdue["time_left"] == "expired 1m ago"
+    preview = ok(run_module(MODULE, args, check=True, diff=True, env=late))
+    assert preview["changed"] is True and preview["summary"]["expired"] == 1
+    assert [(a["action"], a["name"], a["reason"]) for a in preview["actions"]] == [
+        ("update", name, "expired at %s" % rfc3339(granted + timedelta(hours=2)))]
+    assert any(temp in d["before"] and "subjects: []" in d["after"] for d in preview["diff"])
+    assert writes(audit, ident) == []
+    assert can_power(cluster, temp, ns)
+
+    # The next run removes it: one write, access gone, the permanent grant untouched.
+    audit = cluster.audit()
+    done = ok(run_module(MODULE, args, env=late))
+    assert done["summary"]["expired"] == 1 and done["summary"]["unchanged"] == 1
+    assert writes(audit, ident) == [("update", "rolebindings", name)]
+    assert not can_power(cluster, temp, ns)
+    assert can_power(cluster, perm, ns)
+    assert not read(cluster, RB, ns, name).get("subjects")  # the record stays, granting nothing
+
+    # A day later, the entry still in the inventory: nothing to do, a warning, validation passes.
+    audit = cluster.audit()
+    day = clock(granted + timedelta(hours=30))
+    after = ok(run_module(MODULE, args, env=day))
+    assert after["changed"] is False and writes(audit, ident) == []
+    assert any("bindings[0]: expired at" in w and "remove the entry" in w for w in after["warnings"])
+    seen = ok(run_module(VALIDATE, args, env=day))
+    assert [t["state"] for t in seen["time_limited"] if t["name"] == name] == ["ended"]
+    assert not can_power(cluster, temp, ns)
+
+
+def test_undeclared_grants_end_by_themselves_and_a_past_test_clock_is_refused(cluster, namespaces, owner, uid):
+    ns = namespaces("tl-u")
+    ident = cluster.identity("tl-u-" + uid)
+    user = "gone-%s@example.com" % uid
+    end = utc_now() + timedelta(minutes=30)
+    ok(run_module(MODULE, dict(ident.params, owner=owner, bindings=[
+        {"persona": "user", "users": [user], "namespaces": [ns], "expires": rfc3339(end), "name": "tl-" + uid}])))
+    assert can_power(cluster, user, ns)
+    nothing = dict(ident.params, owner=owner, bindings=[])
+    audit = cluster.audit()
+    assert ok(run_module(MODULE, nothing))["changed"] is False  # in force: not purged, not ended
+    refused = run_module(MODULE, nothing, env=clock(utc_now() - timedelta(hours=1)))
+    assert "only moves time forward" in failed(refused)
+    assert writes(audit, ident) == []
+    swept = ok(run_module(MODULE, nothing, env=clock(end + timedelta(seconds=1))))
+    assert [(a["action"], a["name"]) for a in swept["actions"]] == [("delete", "tl-" + uid)]
+    assert swept["summary"]["expired"] == 1
+    assert read(cluster, RB, ns, "tl-" + uid) is None and not can_power(cluster, user, ns)
+
+
+# -------------------------------------------------------------------------- the role
+
+
+def test_the_role_passes_expires_through_and_check_mode_writes_nothing(cluster, namespaces, owner, uid, tmp_path):
+    ns = namespaces("tl-r")
+    ident = cluster.identity("tl-r-" + uid)
+    user = "role-%s@example.com" % uid
+    end = utc_now() + timedelta(hours=3)
+    inv = tmp_path / "inventory"
+    (inv / "group_vars").mkdir(parents=True)
+    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+            **{"vmo_rbac_" + k: v for k, v in ident.params.items()}}
+    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {"hosts": {
+        "tl-" + uid: host}}}}}))
+    # The end written as YAML users write it, unquoted: YAML reads it as a timestamp, Ansible passes it on.
+    (inv / "group_vars" / "vmo_clusters.yml").write_text(
+        "vmo_rbac_owner: %s\nvmo_rbac_report_dir: %s\nvmo_rbac_report_formats: [markdown, json]\n"
+        "vmo_rbac_max_duration: 1d\n"
+        "vmo_rbac_bindings:\n  - persona: user\n    users: [%s]\n    namespaces: [%s]\n"
+        "    expires: %s\n    reason: change CHG-%s\n" % (owner, tmp_path / "reports", user, ns, rfc3339(end), uid))
+    name = "%s-spectro-vm-user-expiring" % owner
+
+    run = run_playbook("vmo.rbac.enforce", inventory=inv)
+    assert run.rc == 0, run.stdout[-3000:]
+    assert read(cluster, RB, ns, name)["metadata"]["annotations"]["vmo.rbac/expires"] == rfc3339(end)
+    assert can_power(cluster, user, ns)
+    report = (tmp_path / "reports" / "vmo-rbac-report.md").read_text()
+    assert "### Time-limited grants (1)" in report and "change CHG-" + uid in report
+    fleet = json.loads((tmp_path / "reports" / "vmo-rbac-report.json").read_text())["fleet"]
+    assert (fleet["time_limited"], fleet["overdue"]) == (1, 0)
+
+    # After its end, under --check: the enforce step plans the removal, validation calls it pending (not a
+    # failure of this run), nothing is written.
+    late = clock(end + timedelta(minutes=5))
+    audit = cluster.audit()
+    preview = run_playbook("vmo.rbac.enforce", inventory=inv, check=True, env=late)
+    assert preview.rc == 0, preview.stdout[-3000:]
+    planned = preview.task(ENFORCE)
+    assert planned["summary"]["expired"] == 1 and planned["changed"] is True
+    assert writes(audit, ident) == [] and can_power(cluster, user, ns)
+
+    # The read-only drift check (vmo.rbac.validate) fails the cluster: an expired grant still present.
+    check = run_playbook("vmo.rbac.validate", inventory=inv, env=late)
+    assert check.rc != 0
+    report = (tmp_path / "reports" / "vmo-rbac-report.md").read_text()
+    assert "**overdue**" in report and "1 time-limited grants, 1 overdue" in report
+    assert writes(audit, ident) == []
+
+    # The scheduled run removes it.
+    done = run_playbook("vmo.rbac.enforce", inventory=inv, env=late)
+    assert done.rc == 0, done.stdout[-3000:]
+    assert done.task(ENFORCE)["summary"]["expired"] == 1
+    assert not can_power(cluster, user, ns)
+    report = (tmp_path / "reports" / "vmo-rbac-report.md").read_text()
+    assert "| ended |" in report
+
+
+# ---------------------------------------------------------------------- break-glass
+
+
+def survey_answers(**answers):
+    """Extra variables as an AWX survey sends them: every question's variable, answered or defaulted."""
+    spec = json.loads(SURVEY.read_text())["spec"]
+    out = {}
+    for q in spec:
+        value = answers.pop(q["variable"], q.get("default", ""))
+        if q["required"]:
+            assert value not in ("", None), q["variable"]
+        if q["type"] == "multiplechoice":
+            assert value in q["choices"], (q["variable"], value)
+        if q["type"] in ("text", "textarea"):
+            assert q.get("min", 0) <= len(value) <= q["max"], (q["variable"], value)
+        out[q["variable"]] = value
+    assert not answers, "not survey questions: %s" % sorted(answers)
+    return out
+
+
+def break_glass(tmp_path, cluster, ident, hostname, extravars, env=None, check=False):
+    """vmo.rbac.break_glass through ansible-runner, with a private data directory as AWX lays it out."""
+    pdd = tmp_path / ("pdd-%d" % len(list(tmp_path.glob("pdd-*"))))
+    for d in ("env", "inventory", "project"):
+        (pdd / d).mkdir(parents=True)
+    e = ansible_env()
+    envvars = {k: e[k] for k in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH", "ANSIBLE_HOME",
+                                 "ANSIBLE_LOCAL_TEMP", "PATH")}
+    envvars.update(env or {})
+    (pdd / "env" / "envvars").write_text(yaml.safe_dump(envvars))
+    (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars))
+    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+            **{"vmo_rbac_" + k: v for k, v in ident.params.items()}}
+    (pdd / "inventory" / "hosts").write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {"hosts": {
+        hostname: host}}}}}))
+    (pdd / "project" / "break_glass.yml").write_text(yaml.safe_dump([
+        {"name": "Break-glass", "ansible.builtin.import_playbook": "vmo.rbac.break_glass"}]))
+    r = ansible_runner.run(private_data_dir=str(pdd), playbook="break_glass.yml", quiet=True,
+                           process_isolation=False, cmdline="--check" if check else None)
+    events = list(r.events)
+    stats = next((ev for ev in events if ev["event"] == "playbook_on_stats"), {})
+    return r, events, (stats.get("event_data") or {}).get("artifact_data") or {}
+
+
+def test_break_glass_through_ansible_runner_with_a_survey(cluster, namespaces, uid, tmp_path):
+    ns1, ns2 = namespaces("bg-a", "bg-b")
+    ident = cluster.identity("bg-" + uid)
+    oncall = "oncall-%s@example.com" % uid
+    owner = "bg-" + uid
+    hostname = "prod-" + uid
+    template = {"vmo_rbac_break_glass_max_duration": "4h", "vmo_rbac_break_glass_owner": owner}
+    answers = survey_answers(vmo_rbac_break_glass_persona="user", vmo_rbac_break_glass_subject=oncall,
+                             vmo_rbac_break_glass_namespaces="%s,\n%s" % (ns1, ns2),
+                             vmo_rbac_break_glass_duration="2h",
+                             vmo_rbac_break_glass_reason="INC-%s VMs down in %s" % (uid, ns1))
+    try:
+        before = utc_now()
+        r, events, artifacts = break_glass(tmp_path, cluster, ident, hostname, {**template, **answers})
+        assert r.status == "successful", r.stdout.read()[-3000:]
+        result = artifacts["vmo_rbac_break_glass"][hostname]
+        expires = parse(result["expires"])
+        assert before + timedelta(hours=2) <= expires <= utc_now() + timedelta(hours=2)
+        assert result["reason"] == "INC-%s VMs down in %s" % (uid, ns1)
+        assert result["subject"] == "User " + oncall and result["persona"] == "user"
+        assert sorted(result["scope"]) == sorted([ns1, ns2]) and result["passed"] is True
+        name = result["binding"]
+        for ns in (ns1, ns2):
+            meta = read(cluster, RB, ns, name)["metadata"]
+            assert meta["annotations"]["vmo.rbac/reason"] == result["reason"]
+            assert meta["annotations"]["vmo.rbac/expires"] == result["expires"]
+            assert meta["labels"]["vmo.rbac/owner"] == owner
+            assert can_power(cluster, oncall, ns)
+        assert not can_power(cluster, oncall, "default")
+        listed = [t for t in result["time_limited"] if t["name"] == name]
+        assert {t["state"] for t in listed} == {"active"} and {t["reason"] for t in listed} == {result["reason"]}
+        said = [ev["event_data"]["res"]["msg"] for ev in events if ev["event"] == "runner_on_ok"
+                and ev["event_data"].get("task") == "Break-glass | Say what was done"]
+        assert said and "until " + result["expires"] in said[0] and result["reason"] in said[0]
+
+        # More than the operator's maximum: refused before anything reaches the cluster.
+        audit = cluster.audit()
+        r, events, _ = break_glass(tmp_path, cluster, ident, hostname,
+                                   {**template, **dict(answers, vmo_rbac_break_glass_duration="5h")})
+        assert r.status == "failed"
+        why = [ev["event_data"]["res"]["msg"] for ev in events if ev["event"] == "runner_on_failed"]
+        assert why and "'vmo_rbac_break_glass_duration': 5h is longer than max_duration 4h" in why[0], why
+        assert audit.events(user=ident.user) == []
+
+        # Asking again for 30 minutes moves the end in place (a repeated request extends or shortens).
+        r, _events, artifacts = break_glass(tmp_path, cluster, ident, hostname,
+                                            {**template, **dict(answers, vmo_rbac_break_glass_duration="30m")})
+        assert r.status == "successful"
+        shorter = artifacts["vmo_rbac_break_glass"][hostname]
+        assert parse(shorter["expires"]) < expires
+        assert [(a["action"], a["reason"].split(" ")[0]) for a in shorter["actions"]] == [("update", "expires")] * 2
+        assert read(cluster, RB, ns1, name)["metadata"]["annotations"]["vmo.rbac/expires"] == shorter["expires"]
+
+        # The sweep (an AWX schedule every few minutes) before the end: nothing to do.
+        audit = cluster.audit()
+        r, _events, artifacts = break_glass(tmp_path, cluster, ident, hostname,
+                                            {**template, "vmo_rbac_break_glass_action": "sweep"})
+        assert r.status == "successful" and artifacts["vmo_rbac_break_glass"][hostname]["actions"] == []
+        assert writes(audit, ident) == []
+        # ... and after it: the grant is gone, in every namespace.
+        late = clock(parse(shorter["expires"]) + timedelta(minutes=1))
+        r, _events, artifacts = break_glass(tmp_path, cluster, ident, hostname,
+                                            {**template, "vmo_rbac_break_glass_action": "sweep"}, env=late)
+        assert r.status == "successful", r.stdout.read()[-3000:]
+        swept = artifacts["vmo_rbac_break_glass"][hostname]
+        assert sorted((a["action"], a["namespace"]) for a in swept["actions"]) == [("delete", ns1), ("delete", ns2)]
+        assert all(a["reason"].startswith("expired at " + shorter["expires"]) for a in swept["actions"])
+        for ns in (ns1, ns2):
+            assert read(cluster, RB, ns, name) is None and not can_power(cluster, oncall, ns)
+    finally:
+        cluster.delete_bindings(owner)
+
+
+def test_break_glass_revoke_ends_the_grant_at_once(cluster, namespaces, uid, tmp_path):
+    ns = namespaces("bg-r")
+    ident = cluster.identity("bg-r-" + uid)
+    sa_ns = namespaces("bg-sa")
+    owner = "bg-r-" + uid
+    hostname = "dr-" + uid
+    template = {"vmo_rbac_break_glass_owner": owner}
+    answers = survey_answers(vmo_rbac_break_glass_persona="viewer", vmo_rbac_break_glass_subject_kind="ServiceAccount",
+                             vmo_rbac_break_glass_subject="%s/forensics" % sa_ns, vmo_rbac_break_glass_namespaces=ns,
+                             vmo_rbac_break_glass_duration="1h", vmo_rbac_break_glass_reason="forensics " + uid)
+    sa_user = "system:serviceaccount:%s:forensics" % sa_ns
+    sa_groups = ["system:serviceaccounts", "system:serviceaccounts:" + sa_ns, "system:authenticated"]
+    try:
+        r, _events, artifacts = break_glass(tmp_path, cluster, ident, hostname, {**template, **answers})
+        assert r.status == "successful", r.stdout.read()[-3000:]
+        assert cluster.can(sa_user, "list", "virtualmachines", "kubevirt.io", ns, groups=sa_groups)
+        assert artifacts["vmo_rbac_break_glass"][hostname]["max_duration"] == "8h"  # the default maximum
+        r, _events, artifacts = break_glass(tmp_path, cluster, ident, hostname,
+                                            {**template, **answers, "vmo_rbac_break_glass_action": "revoke"})
+        assert r.status == "successful", r.stdout.read()[-3000:]
+        revoked = artifacts["vmo_rbac_break_glass"][hostname]
+        assert [(a["action"], a["namespace"]) for a in revoked["actions"]] == [("delete", ns)]
+        assert not cluster.can(sa_user, "list", "virtualmachines", "kubevirt.io", ns, groups=sa_groups)
+        assert not cluster.bindings(owner)
+    finally:
+        cluster.delete_bindings(owner)
+
+
+@pytest.mark.parametrize("answers, words", [
+    ({"vmo_rbac_break_glass_reason": "   "}, "vmo_rbac_break_glass_reason is empty"),
+    ({"vmo_rbac_break_glass_persona": "root"}, "vmo_rbac_break_glass_persona must be one of"),
+    ({"vmo_rbac_break_glass_duration": "forever"}, "argument 'vmo_rbac_break_glass_duration': 'forever' is neither"),
+    ({"vmo_rbac_break_glass_duration": "2020-01-01T00:00:00Z"}, "2020-01-01T00:00:00Z has passed"),
+])
+def test_break_glass_refuses_an_incomplete_request_before_any_request(cluster, uid, tmp_path, answers, words):
+    ident = cluster.identity("bg-bad-" + uid)
+    request = {"vmo_rbac_break_glass_persona": "admin", "vmo_rbac_break_glass_subject": "x@example.com",
+               "vmo_rbac_break_glass_duration": "1h", "vmo_rbac_break_glass_reason": "why", **answers}
+    audit = cluster.audit()
+    r, events, _ = break_glass(tmp_path, cluster, ident, "bad-" + uid, request)
+    assert r.status == "failed"
+    why = [ev["event_data"]["res"]["msg"] for ev in events if ev["event"] == "runner_on_failed"]
+    assert why and words in why[0], why
+    assert audit.events(user=ident.user) == []

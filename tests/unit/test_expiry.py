@@ -1,0 +1,545 @@
+"""Time-limited grants (issue 15): parsing expires, the limits, and what the pure core plans as time passes.
+
+The time of a run is an input of the core (``Options.now``, ``planning.plan(now=)``), so these tests
+move time by giving another ``now``: a grant made at 12:00 for 8h is in force at 19:59 and ends at
+the first run at or after 20:00. tests/integration/test_expiry.py runs the same on the real control
+plane (the modules take the time from ``VMO_RBAC_TEST_NOW`` there).
+"""
+
+import datetime
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.vmo.rbac.plugins.module_utils import declaration, enforce, expiry, options, planning, validate
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
+    EXPIRES_ANNOTATION, GRANTED_AT_ANNOTATION, REASON_ANNOTATION, TIME_LIMITED_LABEL, SpecError, Subject,
+)
+from ansible_collections.vmo.rbac.plugins.module_utils.planning import CRB, RB, ClusterState
+from tests.unit.test_flows import MemoryCluster
+
+OWNER = "vmo-rbac"
+NOON = expiry.parse_time("2026-12-04T12:00:00Z")
+ALICE = Subject("User", "alice", "")
+BOB = Subject("User", "bob", "")
+NS = {"team-a": {"team": "vm"}, "team-b": {"team": "vm"}, "default": {}}
+VIEWER = planning.binding_name(OWNER, "ClusterRole", "spectro-vm-viewer")
+VIEWER_LIMITED = VIEWER + "-expiring"
+
+
+def at(hours=0, minutes=0, seconds=0):
+    return NOON + datetime.timedelta(hours=hours, minutes=minutes, seconds=seconds)
+
+
+def decl(*entries, **kw):
+    kw.setdefault("owner", OWNER)
+    return declaration.parse_declaration(list(entries), **kw)
+
+
+def observed(b):
+    return planning.Observed(b.kind, b.namespace, b.name, b.role_kind, b.role_name, b.subjects, dict(b.labels),
+                             dict(b.annotations), "1", "uid-" + b.name)
+
+
+class Cluster:
+    """The owner's bindings as a dict of Observed; ``run`` plans at a time and applies the plan."""
+
+    def __init__(self, namespaces=None):
+        self.owned = {}
+        self.namespaces = dict(NS if namespaces is None else namespaces)
+
+    def plan(self, d, now, purge=False):
+        desired = planning.resolve(d, self.namespaces)
+        return planning.plan(desired, ClusterState(dict(self.owned), {}, self.namespaces, set()), OWNER,
+                             purge=purge, now=now)
+
+    def run(self, d, now, purge=False):
+        p = self.plan(d, now, purge)
+        for a in p.actions:
+            key = (a.kind, a.namespace, a.name)
+            if a.action == "delete":
+                self.owned.pop(key)
+            else:
+                self.owned[key] = observed(a.desired)
+        return p
+
+    def subjects(self, name, ns=""):
+        o = self.owned.get((RB if ns else CRB, ns, name))
+        return None if o is None else set(o.subjects)
+
+
+def steps(p):
+    return [(a.action, a.kind, a.namespace, a.name, a.counts_as) for a in p.actions]
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-12-05T18:00:00Z", "2026-12-05T18:00:00Z"),
+    ("2026-12-05T18:00:00+01:00", "2026-12-05T17:00:00Z"),
+    ("2026-12-05t18:00:00-05:30", "2026-12-05T23:30:00Z"),
+    ("2026-12-05 18:00:00.75z", "2026-12-05T18:00:00Z"),       # RFC 3339 allows a space; fractions dropped
+    ("2026-12-31T23:30:00-01:00", "2027-01-01T00:30:00Z"),
+])
+def test_rfc3339_times_with_an_offset_become_utc(text, expected):
+    e = expiry.parse(text)
+    assert e.seconds is None and expiry.format_time(e.at) == expected and e.text == text
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("8h", 8 * 3600), ("90m", 5400), ("1d12h", 36 * 3600), ("2w", 14 * 86400), ("45s", 45), ("1h30m", 5400),
+])
+def test_durations(text, seconds):
+    e = expiry.parse(text)
+    assert e.at is None and e.seconds == seconds
+    assert expiry.parse_duration(expiry.format_duration(seconds)) == seconds
+
+
+@pytest.mark.parametrize("value, words", [
+    ("2026-12-05T18:00:00", "no time zone offset"),
+    ("2026-12-05", "a date without a time"),
+    ("2026-02-30T10:00:00Z", "not a valid time"),
+    ("2026-12-05T25:00:00Z", "not a valid time"),
+    ("2026-12-05T18:00:00+25:00", "invalid time zone offset"),
+    ("2026-12-05T18:00Z", "not an RFC 3339 time"),
+    ("next friday", "neither an RFC 3339 time"),
+    ("30m1h", "neither an RFC 3339 time"),
+    ("8H", "neither an RFC 3339 time"),
+    ("0h", "no time at all"),
+    ("", "empty string"),
+    ("8" * 80 + "h", "at most 64"),
+])
+def test_unreadable_expiry_is_refused_with_what_is_expected(value, words):
+    with pytest.raises(expiry.ExpiryError, match=words):
+        expiry.parse(value)
+
+
+@pytest.mark.parametrize("value, words", [
+    (3600, "got a number"), (True, "a boolean"), (["8h"], "a list"), ({"hours": 8}, "a mapping"),
+])
+def test_expires_of_another_type_is_refused_naming_the_field(value, words):
+    with pytest.raises(SpecError, match=words) as err:
+        decl({"persona": "viewer", "users": ["alice"]}, {"persona": "viewer", "users": ["bob"], "expires": value})
+    assert err.value.path == "bindings[1].expires"
+
+
+@pytest.mark.parametrize("reason, words", [
+    ("", "empty"), ("  ", "empty"), (42, "expected a text"), ("x" * 1025, "at most 1024"),
+    ("INC-1\nrm -rf", "control or invisible"),
+])
+def test_a_reason_is_one_line_of_text(reason, words):
+    with pytest.raises(SpecError, match=words) as err:
+        decl({"persona": "viewer", "users": ["alice"], "reason": reason})
+    assert err.value.path == "bindings[0].reason"
+
+
+def test_max_duration_is_a_duration():
+    assert decl(max_duration="8h").max_duration == 8 * 3600
+    assert decl().max_duration is None
+    for bad in ("forever", "", 8, "2026-12-05T18:00:00Z"):
+        with pytest.raises(SpecError) as err:
+            decl(max_duration=bad)
+        assert err.value.path == "max_duration"
+
+
+def test_time_left_reads_well():
+    assert expiry.time_left(8 * 3600) == "8h left"
+    assert expiry.time_left(2 * 3600 + 13 * 60 + 59) == "2h13m left"
+    assert expiry.time_left(59) == "59s left"
+    assert expiry.time_left(-300) == "expired 5m ago"
+    assert expiry.time_left(0) == "expires now"
+
+
+# ---------------------------------------------------------------------------- the clock
+
+
+def test_the_clock_is_read_at_the_edge_and_the_test_clock_only_moves_forward():
+    real = NOON.timestamp()
+    assert expiry.run_time({}, clock=lambda: real + 0.9) == (NOON, None)
+    later, note = expiry.run_time({expiry.TEST_CLOCK_ENV: "2026-12-04T20:00:00Z"}, clock=lambda: real)
+    assert later == at(8) and "VMO_RBAC_TEST_NOW" in note and "2026-12-04T12:00:00Z" in note
+    with pytest.raises(expiry.ExpiryError, match="only moves time forward"):
+        expiry.run_time({expiry.TEST_CLOCK_ENV: "2026-12-04T11:59:59Z"}, clock=lambda: real)
+    with pytest.raises(expiry.ExpiryError, match="VMO_RBAC_TEST_NOW: 'soon' is not an RFC 3339 time"):
+        expiry.run_time({expiry.TEST_CLOCK_ENV: "soon"}, clock=lambda: real)
+
+
+# ------------------------------------------------------------------------------ limits
+
+
+def test_a_duration_over_the_maximum_is_refused_naming_the_field():
+    d = decl({"persona": "viewer", "users": ["alice"], "expires": "12h"}, max_duration="8h")
+    with pytest.raises(SpecError, match="12h is longer than max_duration 8h") as err:
+        options.check_expiry(d, NOON)
+    assert err.value.path == "bindings[0].expires"
+    options.check_expiry(decl({"persona": "viewer", "users": ["alice"], "expires": "8h"}, max_duration="8h"), NOON)
+
+
+def test_a_time_further_than_the_maximum_is_refused():
+    d = decl({"persona": "viewer", "users": ["alice"], "expires": "2026-12-05T12:00:01Z"}, max_duration="1d")
+    with pytest.raises(SpecError, match=r"1d1s from now \(2026-12-04T12:00:00Z\), longer than max_duration 1d"):
+        options.check_expiry(d, NOON)
+    options.check_expiry(d, at(1))  # an hour later it is within a day
+
+
+def test_the_ceiling_holds_without_max_duration():
+    with pytest.raises(SpecError, match="longer than the longest a time-limited grant may last, 366d") as err:
+        options.check_expiry(decl({"persona": "viewer", "users": ["a"], "expires": "53w"}), NOON)
+    assert err.value.path == "bindings[0].expires"
+    with pytest.raises(SpecError, match="max_duration") as err:
+        options.check_expiry(decl(max_duration="400d"), NOON)
+    assert err.value.path == "max_duration"
+    with pytest.raises(SpecError):
+        options.check_expiry(decl({"persona": "viewer", "users": ["a"], "expires": "2030-01-01T00:00:00Z"}), NOON)
+
+
+def test_options_carry_the_time_of_the_run():
+    assert options.parse({}, decl(), NOON).now == NOON
+    assert options.parse({}, decl()).now is None
+
+
+# --------------------------------------------------------------------- names and merging
+
+
+def test_a_time_limited_grant_never_shares_a_binding_with_a_permanent_one():
+    d = decl({"persona": "viewer", "users": ["alice"], "expires": "8h"}, {"persona": "viewer", "users": ["bob"]})
+    desired = planning.resolve(d)
+    assert desired[(CRB, "", VIEWER)].subjects == (BOB,) and desired[(CRB, "", VIEWER)].expiry is None
+    assert desired[(CRB, "", VIEWER_LIMITED)].subjects == (ALICE,)
+    assert desired[(CRB, "", VIEWER_LIMITED)].expiry.seconds == 8 * 3600
+
+
+def test_grants_that_end_together_merge_others_are_refused():
+    same = decl({"persona": "viewer", "users": ["alice"], "expires": "8h", "reason": "INC-1"},
+                {"persona": "viewer", "users": ["bob"], "expires": "480m", "reason": "INC-2"})
+    b = planning.resolve(same)[(CRB, "", VIEWER_LIMITED)]
+    assert b.subjects == (ALICE, BOB) and b.annotations[REASON_ANNOTATION] == "INC-1; INC-2"
+    with pytest.raises(SpecError, match="which lasts 8h while this grant ends at 2026-12-05T18:00:00Z") as err:
+        planning.resolve(decl({"persona": "viewer", "users": ["alice"], "expires": "8h"},
+                              {"persona": "viewer", "users": ["bob"], "expires": "2026-12-05T18:00:00Z"}))
+    assert err.value.path == "bindings[1].expires"
+    with pytest.raises(SpecError, match="one binding has one end") as err:
+        planning.resolve(decl({"name": "shared", "persona": "viewer", "users": ["alice"]},
+                              {"name": "shared", "persona": "viewer", "users": ["bob"], "expires": "8h"}))
+    assert err.value.path == "bindings[1].expires"
+    # different names keep them apart
+    named = planning.resolve(decl({"persona": "viewer", "users": ["alice"], "expires": "8h", "name": "alice-8h"},
+                                  {"persona": "viewer", "users": ["bob"], "expires": "1d", "name": "bob-1d"}))
+    assert set(k[2] for k in named) == {"alice-8h", "bob-1d"}
+
+
+def test_console_and_legacy_bindings_of_a_time_limited_grant_end_with_it():
+    d = decl({"persona": "viewer", "users": ["alice"], "expires": "8h", "console_access": True,
+              "namespaces": ["team-a"]},
+             {"persona": "user", "users": ["bob"]}, legacy_dashboard_bindings=True)
+    desired = planning.resolve(d, NS)
+    limited = {k[2]: b for k, b in desired.items() if b.expiry is not None}
+    assert set(limited) == {VIEWER_LIMITED, VIEWER_LIMITED + "-console",
+                            VIEWER_LIMITED + "-spectro-list-namespaces", VIEWER_LIMITED + "-spectro-list-vmtemplates"}
+    assert all(b.subjects == (ALICE,) for b in limited.values())
+    assert desired[(CRB, "", "vmo-rbac-spectro-list-namespaces")].subjects == (BOB,)
+
+
+# ------------------------------------------------------------------------ as time passes
+
+
+def test_a_grant_is_made_stays_unchanged_and_ends_on_time_without_a_new_start():
+    c = Cluster()
+    d = decl({"persona": "viewer", "users": ["alice"], "expires": "8h", "reason": "INC-7"})
+    first = c.run(d, NOON)
+    assert steps(first) == [("create", CRB, "", VIEWER_LIMITED, "created")]
+    b = first.actions[0].desired
+    assert b.labels[TIME_LIMITED_LABEL] == "true"
+    assert b.annotations[GRANTED_AT_ANNOTATION] == "2026-12-04T12:00:00Z"
+    assert b.annotations[EXPIRES_ANNOTATION] == "2026-12-04T20:00:00Z"
+    assert b.annotations[REASON_ANNOTATION] == "INC-7"
+    for later in (at(0, 1), at(4), at(7, 59, 59)):  # steady state: 0 writes, granted-at kept
+        p = c.plan(d, later)
+        assert p.actions == [] and planning.summarize(p)["unchanged"] == 1
+    ended = c.run(d, at(8))
+    assert steps(ended) == [("update", CRB, "", VIEWER_LIMITED, "expired")]
+    assert ended.actions[0].reason == "expired at 2026-12-04T20:00:00Z"
+    assert c.subjects(VIEWER_LIMITED) == set()  # access gone; the binding stays as the record
+    assert planning.summarize(ended)["expired"] == 1
+    for later in (at(8, 1), at(30), at(24 * 300)):  # the duration does not start again
+        p = c.plan(d, later)
+        assert p.actions == [] and c.subjects(VIEWER_LIMITED) == set()
+        assert p.warnings == ["bindings[0]: expired at 2026-12-04T20:00:00Z; its bindings keep no subjects (the "
+                              "record that its time is over); remove the entry, or give it a later time to grant "
+                              "it again"]
+
+
+def test_a_grant_declared_already_expired_is_refused_before_any_write():
+    c = Cluster()
+    d = decl({"persona": "viewer", "users": ["bob"]},
+             {"persona": "viewer", "users": ["alice"], "expires": "2026-12-04T11:00:00Z"})
+    with pytest.raises(SpecError, match="ended at|would end at 2026-12-04T11:00:00Z, which has passed") as err:
+        c.plan(d, NOON)
+    assert err.value.path == "bindings[1].expires"
+
+
+def test_an_absolute_end_stays_in_the_inventory_after_it_passed():
+    c = Cluster()
+    d = decl({"persona": "viewer", "users": ["alice"], "expires": "2026-12-04T18:00:00+01:00"})
+    c.run(d, NOON)
+    assert c.subjects(VIEWER_LIMITED) == {ALICE}
+    assert steps(c.run(d, at(5))) == [("update", CRB, "", VIEWER_LIMITED, "expired")]
+    assert c.plan(d, at(50)).actions == []  # the record tells "its time is over" from "declared already expired"
+
+
+def test_extend_and_shorten_move_the_end_in_place():
+    c = Cluster()
+    c.run(decl({"persona": "viewer", "users": ["alice"], "expires": "8h"}), NOON)
+    longer = c.run(decl({"persona": "viewer", "users": ["alice"], "expires": "10h"}), at(2))
+    assert steps(longer) == [("update", CRB, "", VIEWER_LIMITED, "updated")]
+    assert longer.actions[0].reason == "expires 2026-12-04T20:00:00Z -> 2026-12-04T22:00:00Z"
+    assert c.owned[(CRB, "", VIEWER_LIMITED)].annotations[GRANTED_AT_ANNOTATION] == "2026-12-04T12:00:00Z"
+    shorter = c.run(decl({"persona": "viewer", "users": ["alice"], "expires": "2026-12-04T13:00:00Z"}), at(2))
+    assert steps(shorter) == [("update", CRB, "", VIEWER_LIMITED, "expired")]
+    assert c.subjects(VIEWER_LIMITED) == set()
+    again = c.run(decl({"persona": "viewer", "users": ["alice"], "expires": "2026-12-05T12:00:00Z"}), at(3))
+    assert steps(again) == [("update", CRB, "", VIEWER_LIMITED, "updated")]
+    assert again.actions[0].reason.startswith("subjects: add User alice; expires 2026-12-04T13:00:00Z -> ")
+    assert c.subjects(VIEWER_LIMITED) == {ALICE}
+
+
+def test_a_namespace_matched_later_counts_from_the_entrys_first_run():
+    c = Cluster({"team-a": {"team": "vm"}})
+    d = decl({"persona": "viewer", "users": ["alice"], "namespace_selector": "team=vm", "expires": "8h"})
+    c.run(d, NOON)
+    c.namespaces["team-b"] = {"team": "vm"}
+    p = c.run(d, at(6))
+    assert steps(p) == [("create", RB, "team-b", VIEWER_LIMITED, "created")]
+    assert p.actions[0].desired.annotations[EXPIRES_ANNOTATION] == "2026-12-04T20:00:00Z"
+    c.namespaces["team-c"] = {"team": "vm"}
+    late = c.run(d, at(9))  # after the end: the new namespace gets nothing, the others end
+    assert sorted(steps(late)) == [("update", RB, "team-a", VIEWER_LIMITED, "expired"),
+                                   ("update", RB, "team-b", VIEWER_LIMITED, "expired")]
+
+
+def test_undeclared_grants_end_on_time_whatever_purge_says():
+    c = Cluster()
+    c.run(decl({"persona": "viewer", "users": ["alice"], "expires": "1h", "name": "bg-alice"},
+               {"persona": "viewer", "users": ["bob"], "expires": "8h", "name": "bg-bob"}), NOON)
+    nothing = decl()
+    assert c.plan(nothing, at(0, 30)).actions == []  # still in force, not purged
+    p = c.run(nothing, at(2))
+    assert steps(p) == [("delete", CRB, "", "bg-alice", "expired")]
+    assert p.actions[0].reason == "expired at 2026-12-04T13:00:00Z; no longer declared"
+    assert c.subjects("bg-bob") == {BOB}
+    assert steps(c.plan(nothing, at(2), purge=True)) == [("delete", CRB, "", "bg-bob", "deleted")]
+    # an end that cannot be read counts as passed
+    o = c.owned[(CRB, "", "bg-bob")]
+    c.owned[(CRB, "", "bg-bob")] = o._replace(annotations=dict(o.annotations, **{EXPIRES_ANNOTATION: "never"}))
+    p = c.plan(nothing, at(2))
+    assert steps(p) == [("delete", CRB, "", "bg-bob", "expired")] and "cannot be read" in p.actions[0].reason
+
+
+def test_a_removed_entrys_record_is_deleted():
+    c = Cluster()
+    c.run(decl({"persona": "viewer", "users": ["alice"], "expires": "1h"}), NOON)
+    c.run(decl({"persona": "viewer", "users": ["alice"], "expires": "1h"}), at(2))
+    assert c.subjects(VIEWER_LIMITED) == set()
+    assert steps(c.run(decl(), at(3))) == [("delete", CRB, "", VIEWER_LIMITED, "expired")]
+
+
+def test_adding_expires_to_a_permanent_grant_does_not_leave_the_permanent_binding_behind():
+    c = Cluster()
+    c.run(decl({"persona": "viewer", "users": ["alice"]}), NOON)
+    p = c.run(decl({"persona": "viewer", "users": ["alice"], "expires": "8h"}), NOON)
+    assert steps(p) == [("create", CRB, "", VIEWER_LIMITED, "created"), ("delete", CRB, "", VIEWER, "replaced")]
+    assert p.actions[1].reason == "replaced by %s (time-limited now)" % VIEWER_LIMITED
+    c.run(decl({"persona": "viewer", "users": ["alice"], "expires": "8h"}), at(8))
+    assert c.subjects(VIEWER) is None and c.subjects(VIEWER_LIMITED) == set()
+    # and back: permanent again
+    p = c.run(decl({"persona": "viewer", "users": ["alice"]}), at(9))
+    assert steps(p) == [("create", CRB, "", VIEWER, "created"), ("delete", CRB, "", VIEWER_LIMITED, "expired")]
+
+
+def test_a_permanent_binding_holding_other_undeclared_subjects_stays_without_purge():
+    c = Cluster()
+    c.run(decl({"persona": "viewer", "users": ["alice", "bob"]}), NOON)
+    p = c.run(decl({"persona": "viewer", "users": ["alice"], "expires": "8h"}), NOON)
+    assert steps(p) == [("create", CRB, "", VIEWER_LIMITED, "created")]  # bob stays, as without expires
+
+
+def test_a_named_binding_that_becomes_permanent_loses_its_time_limit():
+    c = Cluster()
+    c.run(decl({"name": "team", "persona": "viewer", "users": ["alice"], "expires": "8h", "reason": "INC-1"}), NOON)
+    p = c.run(decl({"name": "team", "persona": "viewer", "users": ["alice"]}), at(1))
+    assert steps(p) == [("update", CRB, "", "team", "updated")]
+    assert p.actions[0].reason == "labels; expires 2026-12-04T20:00:00Z -> never; annotations"
+    o = c.owned[(CRB, "", "team")]
+    assert TIME_LIMITED_LABEL not in o.labels and not set(o.annotations) & {
+        EXPIRES_ANNOTATION, GRANTED_AT_ANNOTATION, REASON_ANNOTATION}
+    assert c.plan(decl({"name": "team", "persona": "viewer", "users": ["alice"]}), at(30)).actions == []
+
+
+def test_planning_time_limited_grants_needs_the_time():
+    d = decl({"persona": "viewer", "users": ["alice"], "expires": "8h"})
+    with pytest.raises(ValueError, match="needs the time of the run"):
+        Cluster().plan(d, None)
+
+
+def test_the_listing_says_what_is_in_force_pending_overdue_and_ended():
+    c = Cluster()
+    d = decl({"persona": "viewer", "users": ["alice"], "expires": "8h", "reason": "INC-7"},
+             {"persona": "user", "users": ["bob"], "expires": "1h", "name": "bob-1h"})
+    c.run(d, NOON)
+    later = decl({"persona": "viewer", "users": ["alice"], "expires": "8h", "reason": "INC-7"},
+                 {"persona": "user", "users": ["bob"], "expires": "1h", "name": "bob-1h"},
+                 {"persona": "admin", "users": ["carol"], "expires": "30m", "name": "carol"})
+    p = c.plan(later, at(2))
+    listing = planning.time_limited(later, p.bindings, c.owned, at(2))
+    assert [(t["name"], t["state"], t["time_left"], t["violation"]) for t in listing] == [
+        ("bob-1h", "overdue", "expired 1h ago", True),
+        ("carol", "pending", "30m left", False),
+        (VIEWER_LIMITED, "active", "6h left", False)]
+    viewer = listing[2]
+    assert viewer["subjects"] == ["User alice"] and viewer["reason"] == "INC-7" and viewer["entries"] == ["bindings[0]"]
+    assert viewer["granted_at"] == "2026-12-04T12:00:00Z" and viewer["expires"] == "2026-12-04T20:00:00Z"
+    c.run(later, at(2))
+    listing = planning.time_limited(later, c.plan(later, at(2)).bindings, c.owned, at(2))
+    assert [(t["name"], t["state"]) for t in listing] == [("bob-1h", "ended"), ("carol", "active"),
+                                                          (VIEWER_LIMITED, "active")]
+    assert listing[0]["subjects"] == ["User bob"]  # what it granted, from the declaration
+
+
+# ------------------------------------------------------------------ the flows, in memory
+
+
+def test_enforce_and_validate_flows_take_the_time_from_the_options():
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    d = decl({"persona": "viewer", "users": ["alice"], "expires": "8h"})
+    made = enforce.run(d, options.parse({}, d, NOON), c)
+    assert made["summary"]["created"] == 1 and made["bindings"][0]["expires"] == "2026-12-04T20:00:00Z"
+    assert made["bindings"][0]["granted_at"] == "2026-12-04T12:00:00Z"
+    assert enforce.run(d, options.parse({}, d, at(7)), c)["changed"] is False
+    late = options.parse({"check_access": False}, d, at(9))
+    seen = validate.run(d, late, c)
+    assert seen["passed"] is False and seen["summary"]["overdue"] == 1
+    assert seen["drift"] == [{
+        "kind": CRB, "name": VIEWER_LIMITED, "action": "expire",
+        "problem": "expired at 2026-12-04T20:00:00Z, still grants User alice",
+        "fix": validate.FIX["expire"]}]
+    assert seen["time_limited"][0]["state"] == "overdue"
+    ended = enforce.run(d, late, c, check_mode=True, diff=True)
+    assert ended["summary"]["expired"] == 1 and ended["actions"][0]["reason"] == "expired at 2026-12-04T20:00:00Z"
+    assert "- apiGroup" in ended["diff"][0]["before"] and "subjects: []" in ended["diff"][0]["after"]
+    assert c.objects[(CRB, "", VIEWER_LIMITED)]["subjects"]  # check mode wrote nothing
+    enforce.run(d, late, c)
+    assert not c.objects[(CRB, "", VIEWER_LIMITED)].get("subjects")
+    seen = validate.run(d, late, c)
+    assert seen["passed"] is True and seen["time_limited"][0]["state"] == "ended"
+    assert "expired at 2026-12-04T20:00:00Z" in seen["warnings"][0]
+
+
+def test_the_validation_message_says_when_the_next_grant_ends():
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    d = decl({"persona": "viewer", "users": ["alice"], "expires": "8h"})
+    enforce.run(d, options.parse({}, d, NOON), c)
+    seen = validate.run(d, options.parse({"check_access": False}, d, at(6)), c)
+    assert seen["msg"].endswith("1 time-limited grant in force, the next ends in 2h (ClusterRoleBinding %s)."
+                                % VIEWER_LIMITED)
+
+
+# ------------------------------------------------------------------------ a property
+
+
+@st.composite
+def timelines(draw):
+    """A few entries (some time-limited) and a rising sequence of run times, with declarations that change."""
+    names = ["alice", "bob", "carol"]
+    runs = []
+    now = NOON
+    for _ in range(draw(st.integers(1, 6))):
+        now = now + datetime.timedelta(minutes=draw(st.integers(0, 600)))
+        entries = []
+        for i, user in enumerate(draw(st.lists(st.sampled_from(names), min_size=0, max_size=3, unique=True))):
+            entry = {"persona": draw(st.sampled_from(["viewer", "user"])), "users": [user]}
+            how = draw(st.sampled_from(["permanent", "duration", "time", "named"]))
+            if how in ("duration", "named"):
+                entry["expires"] = draw(st.sampled_from(["30m", "2h", "8h"]))
+            if how == "named":
+                entry["name"] = "grant-" + user
+            if how == "time":
+                entry["expires"] = expiry.format_time(NOON + datetime.timedelta(minutes=draw(st.integers(0, 2000))))
+            if draw(st.booleans()):
+                entry["namespaces"] = ["team-a"]
+            entries.append(entry)
+        runs.append((now, entries, draw(st.booleans())))
+    return runs
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(timelines())
+def test_property_nothing_outlives_its_time_and_every_run_converges(runs):
+    """Whatever the declarations and the times: after each run no binding grants past its recorded end, no
+    grant is created already ended (only a record without subjects), and planning again at the same time
+    finds nothing to do."""
+    c = Cluster()
+    for now, entries, purge in runs:
+        try:
+            d = decl(*entries)
+            options.check_expiry(d, now)
+            p = c.run(d, now, purge)
+        except SpecError:
+            continue  # refused before any write (two grants of one binding that end apart, an end already passed)
+        for a in p.actions:
+            if a.action == "create" and a.desired.subjects:
+                end = planning.recorded_time(a.desired.annotations, EXPIRES_ANNOTATION)
+                assert end is None or end > now
+        for o in c.owned.values():
+            end = planning.recorded_time(o.annotations, EXPIRES_ANNOTATION)
+            if planning.is_time_limited(o):
+                assert end is not None and (end > now or not o.subjects), o
+        assert c.plan(d, now, purge).actions == []
+
+
+# -------------------------------------------------------------------------- the filter
+
+
+def test_the_expires_at_filter_counts_from_now_within_the_maximum(monkeypatch):
+    from ansible.errors import AnsibleFilterError
+
+    from ansible_collections.vmo.rbac.plugins.filter.vmo_rbac_expires_at import FilterModule
+
+    f = FilterModule().filters()["vmo_rbac_expires_at"]
+    monkeypatch.setenv(expiry.TEST_CLOCK_ENV, "2999-12-04T12:00:00Z")  # later than any clock: deterministic
+    assert f("2h") == "2999-12-04T14:00:00Z"
+    assert f("8h", "8h") == "2999-12-04T20:00:00Z"
+    assert f("now") == "2999-12-04T12:00:00Z"
+    assert f("2999-12-04T14:30:00+01:00") == "2999-12-04T13:30:00Z"
+    for value, kw, words in [
+        ("9h", {"max_duration": "8h"}, "argument '_input': 9h is longer than max_duration 8h"),
+        ("2999-12-05T12:00:01Z", {"max_duration": "1d"}, "(1d1s from now) is longer than max_duration 1d"),
+        ("2999-12-04T11:00:00Z", {}, "has passed"),
+        ("soon", {"name": "vmo_rbac_break_glass_duration"}, "argument 'vmo_rbac_break_glass_duration': 'soon'"),
+        ("2h", {"max_duration": "often"}, "argument 'max_duration'"),
+        ("2h", {"max_duration": "500d"}, "longer than a time-limited grant may last (366d)"),
+        ("400d", {}, "longer than a year"),
+    ]:
+        with pytest.raises(AnsibleFilterError, match=re.escape(words)):
+            f(value, **kw)
+
+
+def test_an_undeclared_overdue_grant_counts_as_a_failed_check():
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    d = decl({"persona": "viewer", "users": ["alice"], "expires": "1h", "name": "bg-alice"})
+    enforce.run(d, options.parse({}, d, NOON), c)
+    nothing = decl()
+    seen = validate.run(nothing, options.parse({"check_access": False}, nothing, at(2)), c)
+    assert seen["drift"][0]["action"] == "expire" and seen["drift"][0]["fix"] == validate.FIX["expire-delete"]
+    assert (seen["summary"]["checks"], seen["summary"]["failed"], seen["summary"]["passed"]) == (1, 1, 0)
+    assert seen["time_limited"][0]["declared"] is False and seen["time_limited"][0]["state"] == "overdue"
+
+
+def test_time_limited_grants_need_the_kubernetes_backend():
+    d = decl({"persona": "viewer", "users": ["alice"]}, {"persona": "viewer", "users": ["bob"], "expires": "8h"})
+    with pytest.raises(SpecError, match="need backend=kubernetes") as err:
+        options.check_expiry(d, NOON, "palette")
+    assert err.value.path == "bindings[1].expires"
+    options.check_expiry(decl({"persona": "viewer", "users": ["alice"]}), NOON, "palette")
