@@ -338,6 +338,15 @@ def test_role_exclusive_audit_over_a_fleet_of_two(request, workdir, audited, obj
         doc = json.loads((reports / "vmo-rbac-report.json").read_text())
         by_cluster = {c["cluster"]: c for c in doc["clusters"]}
         assert by_cluster["dirty"]["passed"] is False and by_cluster["clean"]["passed"] is True
+        assert (doc["fleet"]["who_else"], doc["fleet"]["who_else_audited"]) == (len(bad["who_else"]), 2)
+        # ... and the fleet report shows it: the clean cluster's audit found nobody, the dirty one names the
+        # undeclared user with the binding to remove
+        text = (reports / "vmo-rbac-report.md").read_text()
+        assert "### Who else can: nobody undeclared" in text
+        assert "### Who else can: %d undeclared" % len(bad["who_else"]) in text
+        row = "| vm.delete | namespace %s | User mallory-%s | RoleBinding %s/sidedoor (ClusterRole %s) |" % (
+            dirty_ns, uid, dirty_ns, "spectro-vm-power-user")
+        assert any(line.startswith(row) for line in text.splitlines()), text
         print("fleet of two: clean ok, dirty failed; who_else on dirty: %d" % len(bad["who_else"]))
     finally:
         for c in (clean, audited):
