@@ -27,6 +27,7 @@ export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.build/ansible-tmp
 export ANSIBLE_NOCOLOR := 1
 export PATH := $(CURDIR)/.tools/bin:$(BIN):$(PATH)
 export VMO_CONTROLPLANE_BIN := $(CURDIR)/.tools/bin
+export VMO_PEERS_BIN := $(CURDIR)/.tools-peers/bin
 
 .PHONY: help
 help: ## list the targets
@@ -63,6 +64,10 @@ collection: $(COLLECTION_LINK) ## link the checkout as ansible_collections/vmo/r
 controlplane: ## build etcd, kube-apiserver, kube-controller-manager, kubectl (skipped when the pins did not change)
 	@tests/controlplane/build.sh
 
+.PHONY: peers
+peers: ## build kubectl-who-can (the who-can peer) into .tools-peers/bin (skipped when its pins did not change)
+	@tests/peers/build.sh
+
 .PHONY: constraints
 constraints: ## re-pin tests/constraints.txt from a fresh resolve
 	rm -rf .build/constraints-venv && $(PYTHON) -m venv .build/constraints-venv
@@ -88,7 +93,7 @@ cluster-status: venv ## show the local clusters
 # ------------------------------------------------------------------------ tests
 
 .PHONY: test
-test: venv controlplane collection browser java ## everything CI runs: the fast lane (unit, sanity, lint), then the cluster lane
+test: venv controlplane peers collection browser java ## everything CI runs: the fast lane (unit, sanity, lint), then the cluster lane
 	@$(MAKE) --no-print-directory test-fast
 	@$(MAKE) --no-print-directory test-cluster
 
@@ -120,19 +125,28 @@ endef
 # TESTS narrows a layer to files or directories (PYTEST_ARGS adds options, e.g. -k):
 #   make test-integration TESTS=tests/integration/test_safety.py PYTEST_ARGS='-k purge'
 UNIT_TESTS ?= tests/unit
+# A test file given in PYTEST_ARGS (tests/integration/test_x.py) narrows as TESTS does: pytest collects
+# every path it is given, so the whole directory next to it would run the whole suite.
+unless_paths = $(if $(filter $(1)/%,$(PYTEST_ARGS)),,$(2))
 INTEGRATION_TESTS ?= tests/integration
 
 .PHONY: test-unit
 test-unit: venv collection ## unit tests (pure logic, no cluster); TESTS=... narrows, PYTEST_ARGS=... adds
-	$(BIN)/python -m pytest $(or $(TESTS),$(UNIT_TESTS)) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(or $(TESTS),$(call unless_paths,tests/unit,$(UNIT_TESTS))) $(PYTEST_ARGS)
 
 # Integration tests run in parallel workers (xdist); the pytest controller starts the clusters
 # once (or reuses those of `make cluster-up`) and stops what it started at the end.
 INTEGRATION_WORKERS ?= 3
 
 .PHONY: test-integration
-test-integration: venv controlplane collection browser java ## integration tests against the local control plane; TESTS=... narrows
-	$(BIN)/python -m pytest $(or $(TESTS),$(INTEGRATION_TESTS)) -n $(INTEGRATION_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+test-integration: venv controlplane peers collection browser java ## integration tests against the local control plane; TESTS=... narrows
+	$(BIN)/python -m pytest $(or $(TESTS),$(call unless_paths,tests/integration,$(INTEGRATION_TESTS))) \
+	    -n $(INTEGRATION_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+.PHONY: test-whocan-soak
+test-whocan-soak: venv controlplane peers collection ## the who-can differential at soak size: 40 layouts, every subject on each (about 25,000 questions)
+	VMO_WHOCAN_LAYOUTS=40 VMO_WHOCAN_EVERY_SUBJECT=1 VMO_WHOCAN_MIN_QUESTIONS=20000 VMO_TEST_CLUSTERS=1 \
+	    $(BIN)/python -m pytest tests/integration/test_whocan_differential.py -n 1 --dist loadgroup -s $(PYTEST_ARGS)
 
 .PHONY: test-molecule
 test-molecule: venv controlplane collection ## the role's molecule scenario (extensions/molecule/default) against local clusters
@@ -196,7 +210,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed tests/requirements-bench.txt tests/
 	@touch $@
 
 .PHONY: bench
-bench: venv controlplane collection java $(VENV)/.bench-installed ## benchmarks vs kubernetes.core and kubectl into reports/bench (docs/performance.md); BENCH_ARGS=--only=enforce or --quick
+bench: venv controlplane peers collection java $(VENV)/.bench-installed ## benchmarks vs kubernetes.core and kubectl into reports/bench (docs/performance.md); BENCH_ARGS=--only=enforce or --quick
 	$(BIN)/python tests/bench/run.py $(BENCH_ARGS)
 
 # ------------------------------------------------------------------------ build

@@ -37,4 +37,19 @@ options:
         after another, for a far away API server. V(1) sends one request after the other.
     type: int
     default: 16
+  platform_subjects:
+    description:
+      - With O(vmo.rbac.vmo_rbac_validate#module:audit_exclusive), subjects of the platform itself that may
+        hold VM capabilities, added to the
+        default list C(Group system:masters), C(User system:kube-controller-manager),
+        C(User system:kube-scheduler), C(ServiceAccount kube-system/*) (the controllers),
+        C(ServiceAccount kubevirt/*), C(ServiceAccount cdi/*) (KubeVirt and its CDI) and
+        C(ServiceAccount vm-dashboard/*) (VMO's dashboard; the namespace is an assumption, add yours).
+      - Each is C(User <name>), C(Group <name>) or C(ServiceAccount <namespace>/<name>); names may use
+        shell wildcards.
+      - Used by M(vmo.rbac.vmo_rbac_validate). M(vmo.rbac.vmo_role_binding) only checks it, before its first
+        write, like O(capabilities).
+    type: list
+    elements: str
+    default: []
 """

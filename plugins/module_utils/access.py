@@ -57,12 +57,13 @@ Check = namedtuple(
 # ----------------------------------------------------------------------- the matrix
 
 
-def build_matrix(role_set, overrides=None):
+def build_matrix(role_set, overrides=None, require_expect=True):
     """The shipped matrix for ``role_set`` with the user's ``capabilities`` overrides.
 
     An override may change a capability's checks (for example the VM template resource,
     which is an assumption), its expectations per persona or per role name, disable it
-    (``enabled: false``), or add a new capability (``checks`` and ``expect`` required).
+    (``enabled: false``), or add a new capability (``checks`` and ``expect`` required;
+    ``expect`` only where expectations are compared: not for vmo_rbac_access_info).
     """
     m = personas.default_matrix(role_set)
     m["expect_roles"] = {personas.CONSOLE_ROLE: dict(personas.CONSOLE_EXPECTED)}
@@ -85,8 +86,9 @@ def build_matrix(role_set, overrides=None):
             continue
         cap = m["capabilities"].get(name)
         if cap is None:
-            if "checks" not in spec or "expect" not in spec:
-                raise SpecError(path, "a new capability needs checks and expect")
+            if "checks" not in spec or (require_expect and "expect" not in spec):
+                raise SpecError(path, "a new capability needs checks and expect" if require_expect
+                                else "a new capability needs checks")
             cap = m["capabilities"][name] = {"scope": "namespaced", "description": name, "checks": []}
         if "scope" in spec:
             if spec["scope"] not in ("namespaced", "cluster"):

@@ -17,6 +17,7 @@ from collections import namedtuple
 from ansible_collections.vmo.rbac.plugins.module_utils import access, palette_backend
 from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
+from ansible_collections.vmo.rbac.plugins.module_utils.holders import parse_platform_subjects
 
 ENFORCE_ARG_SPEC = dict(
     state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -28,6 +29,8 @@ ENFORCE_ARG_SPEC = dict(
 ACCESS_ARG_SPEC = dict(
     capabilities=dict(type="dict", default={}),
     concurrency=dict(type="int", default=16),
+    # who else can: the platform's own identities (validate's exclusive audit; checked by both)
+    platform_subjects=dict(type="list", elements="str", default=[]),
 )
 
 VALIDATE_ARG_SPEC = dict(
@@ -36,6 +39,8 @@ VALIDATE_ARG_SPEC = dict(
     fail_on_drift=dict(type="bool", default=True),
     audit_privileged=dict(type="bool", default=False),
     pending_enforce=dict(type="bool", default=False),
+    # who else can (whocan.py): every undeclared holder of a VM capability is a violation
+    audit_exclusive=dict(type="bool", default=False),
 )
 
 # option: (lowest, highest, lowest is exclusive, unit); None is no bound.
@@ -55,7 +60,7 @@ LIMITS = {
 Options = namedtuple(
     "Options",
     "state purge require_roles wait_for_roles wait_for_api_server check_bindings check_access matrix fail_on_drift "
-    "concurrency audit_privileged pending_enforce backend wait palette now",
+    "concurrency audit_privileged pending_enforce backend wait palette audit_exclusive platform_subjects now",
     defaults=(None,),
 )
 
@@ -168,5 +173,7 @@ def parse(params, decl, now=None):
         backend=backend,
         wait=params.get("wait") or 0,
         palette=palette,
+        audit_exclusive=bool(params.get("audit_exclusive")),
+        platform_subjects=parse_platform_subjects(params.get("platform_subjects")),
         now=now,
     )

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning
+from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning, whocan
 from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subject_from_api, subject_label
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
@@ -176,11 +176,18 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     if limited:
         result["summary"]["time_limited"] = len(limited)
         result["summary"]["overdue"] = sum(1 for t in limited if t["state"] == "overdue")
+    result["who_else"] = []
+    # ---- who else can (issue 12): undeclared holders of VM capabilities, see whocan.py
+    if opts.audit_exclusive:
+        whocan.exclusive_audit(result, opts.platform_subjects, cluster, obs.desired, opts.matrix, opts.concurrency)
+    # ---- end of who else can
     result["summary"]["requests"] = cluster.requests
     if palette_requests is not None:
         result["palette_requests"] = palette_requests
     result["summary"]["seconds"] = round(time.monotonic() - started, 3)
     result["msg"] = summary_message(result, decl, obs.roles.missing, opts.wait_for_roles)
+    if result["who_else"]:
+        result["msg"] = " ".join([result["msg"]] + whocan.message_lines(result))
     result["failed"] = not result["passed"] and opts.fail_on_drift
     return result
 

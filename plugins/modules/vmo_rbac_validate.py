@@ -77,6 +77,21 @@ options:
         plan does not touch).
     type: bool
     default: false
+  audit_exclusive:
+    description:
+      - Also prove that nobody else can. Every subject that holds a VM capability (of the matrix, in any
+        namespace or cluster-wide) which the declaration does not grant it is a violation, reported in
+        RV(who_else) with the bindings to remove, except the identities of the platform itself
+        (O(platform_subjects)).
+      - The holders are found as M(vmo.rbac.vmo_rbac_access_info) finds them (4 LIST requests, a local
+        evaluation, each finding confirmed by a SubjectAccessReview), everyone groups included
+        (a RoleBinding of a VM role to C(system:authenticated) is a holder of its own, C(every
+        authenticated user)).
+      - A grant declares every capability its persona (or role) is not expected to be denied, in its
+        scope. A holder through a group the declaration grants is not reported.
+      - Each capability x place is one more check; it fails when the place has an undeclared holder.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -112,6 +127,13 @@ EXAMPLES = r"""
   loop:
     - {format: html, file: access-matrix.html}
     - {format: junit, file: rbac-junit.xml}
+
+- name: Prove that nobody else can (undeclared holders of VM capabilities fail the task)
+  vmo.rbac.vmo_rbac_validate:
+    bindings: "{{ vmo_rbac_bindings }}"
+    audit_exclusive: true
+    platform_subjects:
+      - ServiceAccount monitoring/*
 
 - name: This VMO release calls VM templates "virtualmachinetemplates"
   vmo.rbac.vmo_rbac_validate:
@@ -391,6 +413,37 @@ privileged:
   returned: always
   type: list
   elements: dict
+who_else:
+  description:
+    - With O(audit_exclusive), who else can, that is every holder of a VM capability that the declaration does not
+      grant and that is not a platform identity, one entry per capability, place and holder. Empty otherwise.
+    - Each entry has the keys of RV(vmo.rbac.vmo_rbac_access_info#module:holders[]) (C(capability), C(namespace),
+      C(scope), C(subject), C(everyone), C(through), C(partial), C(resource_names), C(via), ...), plus
+      C(remove) (the bindings to remove, each with C(kind), C(namespace), C(name), C(subject), C(role_kind),
+      C(role_name)) and C(fix) (one readable line).
+    - 'For a report: a section "who else can", capability x namespace -> undeclared subjects, each with the
+      binding(s) to remove.'
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - capability: vm.delete
+      namespace: leaky
+      scope: namespace
+      subject: Group system:authenticated
+      everyone: every authenticated user
+      through: own
+      partial: false
+      remove: [{kind: RoleBinding, namespace: leaky, name: everyone-admin, subject: Group system:authenticated,
+                role_kind: ClusterRole, role_name: spectro-vm-admin}]
+      fix: delete RoleBinding leaky/everyone-admin (ClusterRole spectro-vm-admin)
+who_else_summary:
+  description:
+    - With O(audit_exclusive), what the audit looked at, C(questions) (capability x place), C(holders)
+      confirmed, of which C(undeclared), C(declared) and C(platform); C(unconfirmed) findings; C(reviews)
+      sent; C(namespaces) examined; C(evaluation_seconds) of local work; the C(platform_subjects) in force.
+  returned: when O(audit_exclusive) is true
+  type: dict
 field:
   description: On invalid input, the option that is wrong, for example C(bindings[2].service_accounts[0]).
   returned: on failure caused by the input

@@ -16,6 +16,7 @@ Runs, in this order (each on clusters of its own, started and stopped by the ben
                      `kubernetes` import) vs a kubeconfig the client loads
 - bench_eda.py       event-driven reconcile with ansible-rulebook: new namespace / deleted binding to
                      access (20 trials), a burst of 50 namespaces, an API server restart, idle CPU
+- bench_whocan.py    who can at 2,000 bindings and 500 roles: vmo_rbac_access_info vs a kubectl-who-can loop
 
 Each writes reports/bench/<name>.json; this script adds reports/bench/run.json (what ran, how
 long, the load average before and after each). ``--quick`` runs fewer repetitions and measures
@@ -46,6 +47,7 @@ FULL = {
     "latency": ["bench_latency.py", "--latencies", "0,50,150", "--reps", "3", "--kcore-reps", "1"],
     "startup": ["bench_startup.py", "--reps", "7"],
     "eda": ["bench_eda.py", "--trials", "20"],
+    "whocan": ["bench_whocan.py", "--reps", "3", "--peer-reps", "1"],
 }
 QUICK = {
     "enforce": ["bench_enforce.py", "--reps", "2", "--kcore-reps", "1"],
@@ -55,6 +57,7 @@ QUICK = {
     "latency": ["bench_latency.py", "--latencies", "50", "--reps", "1", "--kcore-reps", "0"],
     "startup": ["bench_startup.py", "--reps", "2"],
     "eda": ["bench_eda.py", "--trials", "3"],
+    "whocan": ["bench_whocan.py", "--reps", "1", "--peer-namespaces", "10"],
 }
 
 

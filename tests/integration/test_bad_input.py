@@ -269,10 +269,37 @@ VALIDATE_CASES = [
     Case("validate-pending-enforce-not-bool", {"pending_enforce": "perhaps"}, "pending_enforce"),
     Case("validate-purge-with-nothing-declared", {"bindings": [], "purge": True}, "bindings",
          ("allow_empty_purge",)),
+    # the exclusive audit (who else can)
+    Case("audit-exclusive-not-boolean", {"audit_exclusive": "perhaps"}, "audit_exclusive"),
+    Case("platform-subject-unknown-kind", {"audit_exclusive": True, "platform_subjects": ["Robot r2d2"]},
+         "platform_subjects[0]", ("Robot",)),
+    Case("platform-subject-sa-without-namespace",
+         {"audit_exclusive": True, "platform_subjects": ["Group ok", "ServiceAccount deployer"]},
+         "platform_subjects[1]", ("<namespace>/<name>",)),
+    Case("platform-subject-newline", {"platform_subjects": ["User alice\nGroup system:masters"]},
+         "platform_subjects[0]", ("control character",)),
     Case("validate-expires-unparseable", entry(persona="viewer", groups=["g"], expires="tomorrow"),
          "bindings[1].expires", ("neither an RFC 3339 time",)),
     Case("validate-expires-in-the-past", entry(persona="viewer", groups=["g"], expires="2020-01-01T00:00:00Z"),
          "bindings[1].expires", ("has passed",), reaches_cluster=True),
+]
+
+ACCESS_INFO_MODULE = "vmo.rbac.vmo_rbac_access_info"
+ACCESS_INFO_CASES = [
+    Case("ai-unknown-capability", {"only_capabilities": ["vm.view", "vm.teleport"]}, "only_capabilities[1]",
+         ("vm.teleport",)),
+    Case("ai-namespace-not-dns", {"namespaces": ["Team_A"]}, "namespaces[0]", ("RFC 1123",)),
+    Case("ai-namespace-shell-injection", {"namespaces": ["ok", "a; kubectl delete ns --all"]}, "namespaces[1]"),
+    Case("ai-platform-subject-without-kind", {"platform_subjects": ["system:masters"]}, "platform_subjects[0]"),
+    Case("ai-concurrency-zero", {"concurrency": 0}, "concurrency", ("between 1 and 256",)),
+    Case("ai-new-capability-without-checks", {"capabilities": {"vm.export": {"description": "x"}}},
+         "capabilities.vm.export", ("needs checks",)),
+    Case("ai-check-without-verb", {"capabilities": {"vm.view": {"checks": [{"resource": "virtualmachines"}]}}},
+         "capabilities.vm.view.checks[0].verb"),
+    Case("ai-capabilities-is-a-string", {"capabilities": "vm.view"}, "capabilities"),
+    Case("ai-declaration-option", {"bindings": [VALID]}, "bindings", ("Unsupported parameters",)),
+    Case("ai-api-retries", {"api_retries": 21}, "api_retries"),
+    Case("ai-client-cert-without-key", {"client_key": None}, "client_key", ("together",)),
 ]
 
 CLUSTER_ROLES_CASES = [
@@ -359,6 +386,12 @@ def validate_batch(cluster, tmp_path_factory):
         OWNER + "-v"))
 
 
+@pytest.fixture(scope="module")
+def access_info_batch(cluster, tmp_path_factory):
+    return _shared(tmp_path_factory, "bad-input-access-info", lambda: _run_batch(
+        cluster, ACCESS_INFO_MODULE, ACCESS_INFO_CASES, {}, tmp_path_factory.mktemp("bad-access-info"), None))
+
+
 def _check(case, res, events):
     assert res.get("failed"), "%s did not fail: %s" % (case.id, {k: v for k, v in res.items() if k != "invocation"})
     msg = res["msg"]
@@ -379,7 +412,7 @@ def _check(case, res, events):
 
 
 def ALL_CASES():  # noqa: N802 - a constant, computed once ROLE_CASES (below) exists
-    return ROLE_BINDING_CASES + VALIDATE_CASES + CLUSTER_ROLES_CASES + ROLE_CASES
+    return ROLE_BINDING_CASES + VALIDATE_CASES + CLUSTER_ROLES_CASES + ACCESS_INFO_CASES + ROLE_CASES
 
 
 def test_catalog_size():
@@ -399,6 +432,12 @@ def test_vmo_rbac_validate_refuses(case, validate_batch):
     _check(case, res, events)
 
 
+@pytest.mark.parametrize("case", [c.param() for c in ACCESS_INFO_CASES])
+def test_vmo_rbac_access_info_refuses(case, access_info_batch):
+    res, events = access_info_batch[case.id]
+    _check(case, res, events)
+
+
 @pytest.mark.parametrize("case", [c.param() for c in CLUSTER_ROLES_CASES])
 def test_vmo_cluster_roles_refuses(case, cluster_roles_batch):
     res, events = cluster_roles_batch[case.id]
@@ -409,6 +448,13 @@ def test_vmo_cluster_roles_refuses(case, cluster_roles_batch):
 
 ROLE_CASES = [
     # refused by meta/argument_specs.yml, before any task of the role
+    Case("r-audit-exclusive-not-bool", {"vmo_rbac_audit_exclusive": "perhaps"}, "vmo_rbac_audit_exclusive",
+         extra={"argspec": True}),
+    Case("r-platform-subjects-a-string", {"vmo_rbac_platform_subjects": {"Group": "ops"}},
+         "vmo_rbac_platform_subjects", extra={"argspec": True}),
+    # accepted by the argument specification, refused by the enforce step before its first write
+    Case("r-platform-subject-without-kind", {"vmo_rbac_platform_subjects": ["kube-system/*"]},
+         "platform_subjects[0]"),
     Case("r-bindings-is-a-string", {"vmo_rbac_bindings": "admin"}, "vmo_rbac_bindings", extra={"argspec": True}),
     Case("r-groups-is-a-mapping", {"vmo_rbac_bindings": [{"persona": "viewer", "groups": {"a": 1}}]},
          "groups", extra={"argspec": True}),

@@ -9,9 +9,10 @@ browser builds, which cannot be downloaded here; scraping ``chromium --enable-lo
 depends on a log format that headless mode does not keep stable.)
 
 No cluster is needed: the page is rendered from the same realistic fleets as the unit tests (a
-cluster with violations, drift and unchecked cells, a clean one, an unreachable one; and a run
+cluster with violations, drift and unchecked cells, a clean one, an unreachable one; a run
 under --check with namespace rules, a rule that matched nothing, an optional console check with
-its note and pending checks). A missing
+its note and pending checks; and a fleet validated with the exclusive audit, whose "who else can"
+section lists undeclared holders with the bindings to remove). A missing
 Chromium or driver fails the test with the command that installs it; it never skips.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.vmo.rbac.plugins.plugin_utils.report import html_format, model
-from tests.unit.test_report import HOSTILE, hostile_results, newer_results, sample_results
+from tests.unit.test_report import HOSTILE, hostile_results, newer_results, sample_results, who_else_results
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -270,4 +271,69 @@ def test_namespace_rules_notes_and_pending_in_chromium(browser, tmp_path):
     browser.find_element("css selector", "label[for=only-violations]").click()
     assert not card.is_displayed()
     assert browser.find_element("css selector", "section.card[data-cluster='vmo-2']").is_displayed()
+    assert _console_problems(browser) == []
+
+
+def test_who_else_in_chromium(browser, tmp_path):
+    """The exclusive audit (issue 12), as a person sees it: per capability and place, the undeclared holders
+    in red with the binding to remove; "nobody undeclared" on the audited clean cluster; nothing on a cluster
+    validated without the audit; the fleet's count as a column and a tile; kept by the only-violations filter."""
+    page = tmp_path / "vmo-rbac-report-who-else.html"
+    page.write_text(html_format.render(who_else_results(), title="VMO RBAC fleet report (exclusive audit)"),
+                    encoding="utf-8")
+    _open(browser, page)
+    assert _console_problems(browser) == []
+    assert browser.execute_script("return document.scripts.length") == 0
+    cards = dict((c.get_attribute("data-cluster"), c)
+                 for c in browser.find_elements("css selector", "section.card[data-cluster]"))
+    assert [(n, c.get_attribute("data-status")) for n, c in cards.items()] == [
+        ("audit-east", "failed"), ("audit-clean", "passed"), ("not-audited", "passed")]
+
+    east = cards["audit-east"].find_element("css selector", "section.who-else")
+    assert east.is_displayed() and east.get_attribute("data-undeclared") == "7"
+    assert east.find_element("css selector", "h3").text.upper() == "WHO ELSE CAN: 7 UNDECLARED (6 CAPABILITY \u00d7 PLACE)"
+    assert "27 capability \u00d7 place questions" in east.find_element("css selector", "p").text
+    heads = [th.text.upper() for th in east.find_elements("css selector", "thead th")]
+    assert heads == ["CAPABILITY", "WHERE", "UNDECLARED SUBJECT", "BINDING TO REMOVE", "FIX"]
+    rows = east.find_elements("css selector", "tbody tr.holder")
+    seen = [[td.text for td in row.find_elements("css selector", "td")] for row in rows]
+    assert len(seen) == 7 and all(row.is_displayed() for row in rows)
+    # the leaky layout: everyone may delete VMs in leaky, through one RoleBinding
+    assert ["vm.delete", "namespace leaky", "Group system:authenticated (every authenticated user)",
+            "RoleBinding leaky/oops (ClusterRole spectro-vm-admin)",
+            "delete RoleBinding leaky/oops (ClusterRole spectro-vm-admin)"] in seen
+    # the other hidden holders: a hand-made edit binding, a custom role, a widened aggregated role
+    assert any(r[2] == "Group ci-helpers" and r[3] == "RoleBinding team1/hand-made-edit (ClusterRole edit)"
+               for r in seen)
+    assert any(r[1] == "every namespace" and r[3] == "ClusterRoleBinding ci-vm-deleter (ClusterRole vm-deleter)"
+               for r in seen)
+    assert any("sneaky-widener by aggregation" in r[4] for r in seen)
+    subject = rows[0].find_element("css selector", "strong.absent")
+    r, g, b = _rgb(subject.value_of_css_property("color"))
+    assert r > 150 and g < 80 and b < 80, "an undeclared holder must be red, got %s" % ((r, g, b),)
+    # the table fits its box (it scrolls inside it when narrow), the page fits the window
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+
+    clean = cards["audit-clean"].find_element("css selector", "section.who-else")
+    assert clean.get_attribute("data-undeclared") == "0"
+    assert clean.find_element("css selector", "h3").text.upper() == "WHO ELSE CAN: NOBODY UNDECLARED"
+    assert not clean.find_elements("css selector", "table")
+    assert not cards["not-audited"].find_elements("css selector", "section.who-else")
+
+    fleet = [th.text for th in browser.find_elements("css selector", "table.fleet thead th")]
+    assert fleet == ["Cluster", "Result", "Checks", "Failed", "Drift", "Unchecked", "Who else", "Message"]
+    counts = [[td.text for td in tr.find_elements("css selector", "td.num")]
+              for tr in browser.find_elements("css selector", "table.fleet tbody tr")]
+    assert [c[-1] for c in counts] == ["7", "0", "\u2013"]
+    tiles = dict((t.find_element("css selector", ".l").text.lower(), t.find_element("css selector", ".n").text)
+                 for t in browser.find_elements("css selector", ".tile"))
+    assert tiles["undeclared holders (who else can)"] == "7"
+    png = tmp_path / "vmo-rbac-report-who-else.png"
+    _full_page_png(browser, png)
+    _keep(png, "vmo-rbac-report-who-else.png")
+
+    # Only violations: the failed cluster and its undeclared holders stay, the clean ones go
+    browser.find_element("css selector", "label[for=only-violations]").click()
+    assert east.is_displayed() and all(row.is_displayed() for row in rows)
+    assert not cards["audit-clean"].is_displayed() and not cards["not-audited"].is_displayed()
     assert _console_problems(browser) == []

@@ -555,7 +555,82 @@ def cases():
     for i in range(TIME_LIMITED_GENERATED):
         out.append(("gen-tl-%03d" % i, with_time_limited(trng, generated_case(trng, GENERATED + i)),
                     trng.choice(TITLES)))
+    # issue 12: results of validations with the exclusive audit (who else can), their own generator again
+    out.append(("unit-who-else", t.who_else_results(), TITLES[0]))
+    out.append(("unit-who-else-hostile", [t.with_who_else(
+        t.cluster_result(t.HOSTILE, [("User", "a", "viewer", None)]),
+        [who_else_item(random.Random(2), t.HOSTILE), who_else_item(random.Random(3), t.HOSTILE)])], TITLES[1]))
+    wrng = random.Random(SEED + 12)
+    for i in range(WHO_ELSE_GENERATED):
+        out.append(("gen-we-%03d" % i, with_who_else(wrng, generated_case(wrng, GENERATED + 100 + i)),
+                    wrng.choice(TITLES)))
     return out
+
+
+WHO_ELSE_GENERATED = 24
+WHO_ELSE_SUBJECTS = (("Group system:authenticated", "every authenticated user"), ("Group system:serviceaccounts",
+                     "every ServiceAccount"), ("Group ci-helpers", ""), ("User bob@example.com", ""),
+                     ("ServiceAccount ci/deployer", ""), ("Group system:serviceaccounts:team-a",
+                                                          "every ServiceAccount in namespace team-a"))
+
+
+def who_else_item(rng, name=None):
+    """One entry of a result's ``who_else`` as the exclusive audit writes it (sometimes a key missing)."""
+    subject, everyone = rng.choice(WHO_ELSE_SUBJECTS)
+    if name and rng.random() < 0.5:
+        subject, everyone = "User " + name, name
+    place = rng.choice(["", "team-a", "leaky", name or "web-app-1"])
+    cap = rng.choice([c[0] for c in CAPABILITIES + CUSTOM_CAPABILITIES])
+    scope = "cluster" if cap in ("cluster.manage", "storage.manage") else ("namespace" if place else "all-namespaces")
+    kind = "RoleBinding" if place and rng.random() < 0.7 else "ClusterRoleBinding"
+    binding = name or rng.choice(["oops", "hand-made-edit", "ci-vm-deleter", "readers"])
+    role = rng.choice(["spectro-vm-admin", "edit", "view", "vm-deleter", name or "admin"])
+    remove = {"kind": kind, "name": binding, "subject": subject, "role_kind": "ClusterRole", "role_name": role}
+    if kind == "RoleBinding":
+        remove["namespace"] = place
+    where = "%s %s/%s" % (kind, place, binding) if kind == "RoleBinding" else "%s %s" % (kind, binding)
+    item = {"capability": cap, "namespace": "" if scope != "namespace" else place, "scope": scope,
+            "subject": subject, "subject_kind": subject.split(" ")[0], "subject_name": subject.split(" ", 1)[1],
+            "everyone": everyone, "through": rng.choice(["own", "own", "membership"]),
+            "partial": rng.random() < 0.2, "resource_names": [], "via": [dict(remove, own=True, subjects=1)],
+            "confirmed": True, "platform": False, "remove": [remove],
+            "fix": "delete %s (ClusterRole %s)" % (where, role)}
+    if item["partial"]:
+        item["resource_names"] = rng.sample(["vm-a", "vm-b", name or "vm-c"], rng.randint(1, 2))
+    for key in ("everyone", "remove", "fix", "scope"):
+        if rng.random() < 0.05:
+            item.pop(key, None)
+    return item
+
+
+def with_who_else(rng, results):
+    """``results`` with the exclusive audit's ``who_else`` (and most often its ``who_else_summary``) added to
+    some of its clusters; a clean audit (no undeclared holder) now and then."""
+    items = results.get("results") if isinstance(results, dict) and "results" in results else results
+    if isinstance(items, dict) and not any(k in items for k in ("cluster", "access", "passed")):
+        items = list(items.values())
+    if isinstance(items, dict):
+        items = [items]
+    for r in items if isinstance(items, list) else []:
+        if not isinstance(r, dict) or rng.random() >= 0.8:
+            continue
+        found = [who_else_item(rng) for _ in range(rng.choice([0, 0, 1, 2, 5]))]
+        r["who_else"] = found
+        if rng.random() < 0.9:
+            questions = rng.randint(len(found), 60)
+            r["who_else_summary"] = {"questions": questions, "holders": len(found) + 4, "undeclared": len(found),
+                                     "platform": 3, "declared": 1, "unconfirmed": rng.choice([0, 0, 1]),
+                                     "reviews": 9, "namespaces": ["team-a"], "evaluation_seconds": 0.01,
+                                     "platform_subjects": ["Group system:masters"]}
+            if isinstance(r.get("summary"), dict):
+                places = len(set((f.get("capability"), f.get("namespace")) for f in found))
+                r["summary"] = dict(r["summary"], who_else=len(found))
+                for key, add in (("checks", questions), ("failed", places), ("passed", questions - places)):
+                    if isinstance(r["summary"].get(key), int) and not isinstance(r["summary"].get(key), bool):
+                        r["summary"][key] += add
+        if found and "passed" in r:
+            r["passed"] = False
+    return results
 
 
 TIME_LIMITED_GENERATED = 24

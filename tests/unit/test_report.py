@@ -177,6 +177,70 @@ def time_limited_results():
     ]
 
 
+def who_else_finding(subject, capability, namespace, binding, role="spectro-vm-admin", everyone="", kind=None,
+                     scope=None, others=0, partial=(), membership=False, aggregated=()):
+    """One entry of a result's ``who_else`` as vmo_rbac_validate returns it (the exclusive audit), with
+    ``remove`` and ``fix`` as whocan.remedy writes them (test_who_else_fix_is_the_flows checks that)."""
+    skind, sname = subject.split(" ", 1)
+    via = {"kind": kind or ("RoleBinding" if namespace else "ClusterRoleBinding"), "name": binding,
+           "role_kind": "ClusterRole", "role_name": role, "subject": subject, "own": True, "subjects": 1 + others}
+    if namespace and via["kind"] == "RoleBinding":
+        via["namespace"] = namespace
+    if aggregated:
+        via["aggregated_from"] = list(aggregated)
+    where = "%s %s/%s" % (via["kind"], namespace, binding) if "namespace" in via else "%s %s" % (via["kind"], binding)
+    fix = ("remove %s from %s" % (subject, where) if others else "delete %s" % where) + " (ClusterRole %s)" % role
+    if aggregated:
+        fix += ", whose rule comes from ClusterRole %s by aggregation (or remove that role's aggregation " \
+               "label)" % ", ".join(aggregated)
+    remove = dict((k, via[k]) for k in ("kind", "name", "subject", "role_kind", "role_name", "namespace") if k in via)
+    return {"capability": capability, "namespace": namespace,
+            "scope": scope or ("namespace" if namespace else "all-namespaces"),
+            "subject": subject, "subject_kind": skind, "subject_name": sname, "everyone": everyone,
+            "through": "membership" if membership else "own", "partial": bool(partial),
+            "resource_names": list(partial), "as_user": "u", "as_groups": [], "via": [via], "confirmed": True,
+            "platform": False, "remove": [remove], "fix": fix}
+
+
+def with_who_else(result, who_else, questions=40, holders=None, platform=3):
+    """``result`` (of cluster_result) after the exclusive audit: its questions are checks, a capability x place
+    with an undeclared holder a failed one (as whocan.exclusive_audit adds them)."""
+    places = len(set((f["capability"], f["namespace"]) for f in who_else))
+    holders = len(who_else) + platform + 2 if holders is None else holders
+    s = result["summary"]
+    s.update(checks=s["checks"] + questions, passed=s["passed"] + questions - places, failed=s["failed"] + places,
+             who_else=len(who_else))
+    result["who_else"] = list(who_else)
+    result["who_else_summary"] = {
+        "questions": questions, "holders": holders, "undeclared": len(who_else), "platform": platform,
+        "declared": holders - platform - len(who_else), "unconfirmed": 0, "reviews": 2 * holders,
+        "namespaces": ["leaky", "team1"], "evaluation_seconds": 0.004,
+        "platform_subjects": ["Group system:masters", "ServiceAccount kube-system/*"]}
+    if who_else:
+        result["passed"] = False
+    return result
+
+
+def who_else_results():
+    """The exclusive audit over a fleet: the leaky layout and the other hidden holders of issue 12 on one
+    cluster, a clean audited cluster, a cluster validated without the audit."""
+    leaky = [who_else_finding("Group system:authenticated", cap, "leaky", "oops", everyone="every authenticated user")
+             for cap in ("vm.view", "vm.console", "vm.delete")]
+    hidden = leaky + [
+        who_else_finding("Group ci-helpers", "vm.delete", "team1", "hand-made-edit", role="edit", others=2),
+        who_else_finding("ServiceAccount ci/deployer", "vm.delete", "", "ci-vm-deleter", role="vm-deleter"),
+        who_else_finding("User bob@example.com", "vm.delete", "team1", "readers", role="view",
+                         aggregated=("sneaky-widener",)),
+        who_else_finding("User carol", "vm.view", "team1", "one-vm", role="one-vm-reader", partial=("vm-a", "vm-b")),
+    ]
+    return [
+        with_who_else(cluster_result("audit-east", [("Group", "viewers", "viewer", ["team1"])]), hidden,
+                      questions=27),
+        with_who_else(cluster_result("audit-clean", [("Group", "viewers", "viewer", None)]), [], questions=18),
+        cluster_result("not-audited", [("User", "dave", "viewer", None)]),
+    ]
+
+
 def sample_results():
     """Three clusters: one with violations, drift and unchecked cells, one clean, one unreachable."""
     differs = {"kind": "ClusterRole", "name": "spectro-vm-user", "present": True, "persona": "user",
@@ -1177,6 +1241,97 @@ def test_time_limited_grants_in_every_format():
 def test_time_limited_values_are_escaped():
     item = time_limited_item(HOSTILE, "active", 60, subjects=(HOSTILE,), namespace="ns", reason=HOSTILE)
     res = [cluster_result("c", [("User", "a", "viewer", None)], time_limited=[item])]
+    assert "<script>" not in html_format.render(res)
+    assert "<script>" not in markdown_format.render(res)
+    _junit(res)
+
+
+# ------------------------------------------------------------------- who else can (issue 12)
+
+
+def test_who_else_fix_is_the_flows():
+    """The findings above carry the remove and fix the exclusive audit writes."""
+    from ansible_collections.vmo.rbac.plugins.module_utils import whocan
+
+    for f in who_else_results()[0]["who_else"]:
+        assert whocan.remedy(f) == (f["remove"], f["fix"]), f["subject"]
+
+
+def test_who_else_only_when_the_audit_ran():
+    east, clean, plain = model.clusters(who_else_results())
+    assert plain["who_else_audit"] is None and plain["who_else"] == [] and "who_else" not in plain["summary"]
+    assert clean["who_else_audit"]["questions"] == 18 and clean["who_else"] == [] and clean["status"] == "passed"
+    assert east["status"] == "failed" and east["summary"]["who_else"] == 7
+    # a result of a run without the audit, even with an empty who_else list (what validate returns), reads as before
+    base = cluster_result("x", [("Group", "g", "viewer", None)])
+    for fmt in (markdown_format, html_format, junit_format):
+        assert fmt.render([dict(base, who_else=[])]) == fmt.render([base])
+    f = model.fleet(model.clusters([base]))
+    assert "who_else" not in f and ("who_else", "Who else") not in model.newer_columns(f)
+    # computed counts when a result gives findings but no summary
+    c = model.clusters([{"cluster": "c", "who_else": who_else_results()[0]["who_else"][:2], "access": []}])[0]
+    assert (c["summary"]["failed"], c["summary"]["who_else"], c["status"]) == (2, 2, "failed")
+
+
+def test_who_else_in_every_format():
+    res = who_else_results()
+    f = model.fleet(model.clusters(res))
+    assert (f["who_else"], f["who_else_audited"], f["passed"]) == (7, 2, False)
+
+    md_text = markdown_format.render(res)
+    assert "7 undeclared holders (who else can, 2 of 3 clusters audited)" in md_text.splitlines()[2]
+    assert "| Cluster | Result | Checks | Failed | Drift | Unchecked | Who else | Message |" in md_text
+    assert "### Who else can: 7 undeclared (6 capability \u00d7 place)" in md_text
+    assert "### Who else can: nobody undeclared" in md_text
+    assert md_text.count("Who else can") == 2  # not-audited shows no section
+    rows = [md_cells(line) for line in md_text.splitlines() if line.startswith("| vm.")]
+    assert ["vm.delete", "namespace leaky", "Group system:authenticated (every authenticated user)",
+            "RoleBinding leaky/oops (ClusterRole spectro-vm-admin)",
+            "delete RoleBinding leaky/oops (ClusterRole spectro-vm-admin)"] in rows
+    assert ["vm.delete", "namespace team1", "Group ci-helpers", "RoleBinding team1/hand-made-edit (ClusterRole edit)",
+            "remove Group ci-helpers from RoleBinding team1/hand-made-edit (ClusterRole edit)"] in rows
+    assert ["vm.delete", "every namespace", "ServiceAccount ci/deployer",
+            "ClusterRoleBinding ci-vm-deleter (ClusterRole vm-deleter)",
+            "delete ClusterRoleBinding ci-vm-deleter (ClusterRole vm-deleter)"] in rows
+    assert any(r[2] == "User carol (only vm-a, vm-b)" for r in rows)
+    assert any("sneaky-widener by aggregation" in r[4] for r in rows)
+    not_audited = [md_cells(line) for line in md_text.splitlines() if line.startswith("| not-audited |")][0]
+    assert not_audited[6] == "\u2013"
+
+    page = html_format.render(res)
+    parse_html(page)
+    assert page.count('<table class="list who-else">') == 1 and page.count('<section class="who-else"') == 2
+    assert 'data-undeclared="7"' in page and 'data-undeclared="0"' in page
+    assert ('<tr class="holder" data-capability="vm.delete" data-where="namespace leaky"><td>vm.delete</td>'
+            '<td>namespace leaky</td><td><strong class="absent">Group system:authenticated (every authenticated '
+            'user)</strong></td><td><code>RoleBinding leaky/oops (ClusterRole spectro-vm-admin)</code></td>') in page
+    assert '<div class="n">7</div><div class="l">undeclared holders (who else can)</div>' in page
+
+    _text, root = _junit(res)
+    east = root.find("testsuite[@name='audit-east']")
+    cases = dict((tc.get("name"), tc) for tc in east.iter("testcase") if tc.get("classname") == "audit-east.who_else")
+    leaky = cases["vm.delete in namespace leaky: nobody undeclared"].find("failure")
+    assert leaky.get("type") == "who_else.undeclared"
+    assert "Group system:authenticated (every authenticated user): remove RoleBinding leaky/oops" in leaky.text
+    assert cases["the other 21 capability x place questions: nobody undeclared"].find("failure") is None
+    assert len(cases) == 7
+    props = dict((p.get("name"), p.get("value")) for p in east.iter("property"))
+    assert props["summary.who_else"] == "7"
+    clean = root.find("testsuite[@name='audit-clean']")
+    assert [tc.get("name") for tc in clean.iter("testcase") if tc.get("classname") == "audit-clean.who_else"] == [
+        "18 capability x place questions: nobody undeclared"]
+    assert "who else can (exclusive audit)" in clean.find("system-out").text
+    assert root.find("testsuite[@name='not-audited']").find("system-out") is None or \
+        "who else" not in root.find("testsuite[@name='not-audited']").find("system-out").text
+
+    doc = json.loads(json_format.render(res))
+    assert doc["fleet"]["who_else"] == 7 and doc["fleet"]["who_else_audited"] == 2
+    assert doc["clusters"][0]["who_else"][0]["remove"][0]["name"] == "oops"
+
+
+def test_who_else_values_are_escaped():
+    f = who_else_finding("User " + HOSTILE, "vm.delete", "ns", HOSTILE, role=HOSTILE, everyone=HOSTILE)
+    res = [with_who_else(cluster_result("c", [("User", "a", "viewer", None)]), [f])]
     assert "<script>" not in html_format.render(res)
     assert "<script>" not in markdown_format.render(res)
     _junit(res)

@@ -283,11 +283,42 @@ def _privileged(c, _cid):
     return out
 
 
+def _who_else(c, cid):
+    """The exclusive audit: capability x place -> undeclared holders, each with the binding to remove."""
+    audit = c["who_else_audit"]
+    if audit is None:
+        return []
+    counts = model.who_else_counts(audit)
+    out = ['<section class="who-else" id="%s-who-else" aria-labelledby="%s-who-else-h" data-undeclared="%d">' % (
+        cid, cid, len(c["who_else"]))]
+    if not c["who_else"]:
+        out += ['<h3 id="%s-who-else-h">Who else can: nobody undeclared</h3>' % cid,
+                '<p class="muted">Exclusive audit: %s.</p>' % h(counts or "no undeclared holder"), "</section>"]
+        return out
+    groups = model.who_else_groups(c)
+    out += ['<h3 id="%s-who-else-h">Who else can: %d undeclared (%d capability \u00d7 place)</h3>' % (
+        cid, len(c["who_else"]), len(groups)),
+        '<p class="muted">Exclusive audit: %s. Each is a failed check until the binding is removed or the grant '
+        'declared.</p>' % h(counts),
+        '<div class="scroll"><table class="list who-else"><thead><tr><th scope="col">Capability</th>'
+        '<th scope="col">Where</th><th scope="col">Undeclared subject</th><th scope="col">Binding to remove</th>'
+        '<th scope="col">Fix</th></tr></thead><tbody>']
+    for cap, where, items in groups:
+        for r in items:
+            out.append('<tr class="holder" data-capability="%s" data-where="%s"><td>%s</td><td>%s</td>'
+                       '<td><strong class="absent">%s</strong></td><td>%s</td><td>%s</td></tr>' % (
+                           h(cap), h(where), h(cap), h(where), h(model.who_else_subject(r)),
+                           "<br>".join("<code>%s</code>" % h(b) for b in r["remove"]) or "\u2013", h(r["fix"])))
+    out.append("</tbody></table></div></section>")
+    return out
+
+
 SECTIONS = (
     ("scopes", _scopes),
     ("access", _matrix),
     ("notes", _notes),
     ("access", _failed_checks),
+    ("who_else", _who_else),
     ("pending", _pending),
     ("drift", _drift),
     ("time_limited", _time_limited),
@@ -319,6 +350,8 @@ def _cluster(c, index):
         extra += " \u00b7 %d not proven" % s["unchecked_entries"]
     if s.get("pending"):
         extra += " \u00b7 %d pending" % s["pending"]
+    if c["who_else_audit"] is not None:
+        extra += " \u00b7 who else can: %d undeclared" % len(c["who_else"])
     out.append('<p class="stats">%d checks \u00b7 %d failed (%d excess, %d missing) \u00b7 %d drift \u00b7 '
                '%d unchecked \u00b7 %d subjects%s</p>' % (
                    s["checks"], s["failed"], c["excess"], c["missing"], s["drift"], s["unchecked"], s["subjects"],
@@ -383,6 +416,8 @@ def _fleet(norm, f):
     if "time_limited" in f:
         out.append(_tile(f["time_limited"], "time-limited grants"))
         out.append(_tile(f["overdue"], "overdue", "bad" if f["overdue"] else ""))
+    if "who_else" in f:
+        out.append(_tile(f["who_else"], "undeclared holders (who else can)", "bad" if f["who_else"] else "good"))
     out.append("</div>")
     if not norm:
         out.append('<p class="msg" role="status">No cluster results to report.</p>')
@@ -396,8 +431,10 @@ def _fleet(norm, f):
             cls, word = _STATUS[c["status"]]
             s = c["summary"]
             validated = c["status"] in model.VALIDATED
-            nums = "".join('<td class="num">%s</td>' % (s.get(k, 0) if validated else "\u2013")
-                           for k in ("checks", "failed", "drift", "unchecked") + tuple(extra))
+            shown = ("checks", "failed", "drift", "unchecked") + tuple(extra)
+            # who else can: \u2013 for a cluster validated without the exclusive audit
+            nums = "".join('<td class="num">%s</td>' % (
+                s.get(k, 0) if validated and (k != "who_else" or k in s) else "\u2013") for k in shown)
             out.append('<tr><th scope="row"><a href="#%s">%s</a></th><td><span class="badge %s">%s</span></td>%s'
                        '<td>%s</td></tr>' % (_slug(i, c["name"]), h(c["name"]), cls, word, nums,
                                              h(c["msg"]) if not validated else ""))

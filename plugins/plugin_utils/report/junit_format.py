@@ -206,11 +206,37 @@ def _time_limited(c):
         for t in c["time_limited"]])]
 
 
+def _who_else(c):
+    """The exclusive audit: a failed case per capability x place with undeclared holders (each with the binding
+    to remove), a passed one for the other questions; the audit's counts as information."""
+    audit = c["who_else_audit"]
+    if audit is None:
+        return []
+    out = []
+    groups = model.who_else_groups(c)
+    for cap, where, items in groups:
+        lines = ["%s: remove %s; fix: %s" % (model.who_else_subject(r), ", ".join(r["remove"]) or "-", r["fix"] or "-")
+                 for r in items]
+        out.append(Case(c["name"] + ".who_else", "%s in %s: nobody undeclared" % (cap, where), "failure",
+                        "%d undeclared: %s" % (len(items), ", ".join(model.who_else_subject(r) for r in items)),
+                        "who_else.undeclared", "\n".join(lines)))
+    rest = audit.get("questions", len(groups)) - len(groups)
+    if rest > 0 or not groups:
+        out.append(Case(c["name"] + ".who_else", "%s: nobody undeclared" % (
+            "the other %d capability x place questions" % rest if groups else
+            "%d capability x place questions" % rest if "questions" in audit else "every capability x place")))
+    counts = model.who_else_counts(audit)
+    if counts:
+        out.append(information("who else can (exclusive audit)", [counts]))
+    return out
+
+
 SECTIONS = (
     ("roles", _roles),
     ("scopes", _scopes),
     ("drift", _drift),
     ("access", _access),
+    ("who_else", _who_else),
     ("pending", _pending),
     ("notes", _notes),
     ("time_limited", _time_limited),

@@ -223,12 +223,34 @@ def _time_limited(c):
         + [""] + note
 
 
+def _who_else(c):
+    """The exclusive audit: capability x place -> undeclared holders, each with the binding to remove."""
+    audit = c["who_else_audit"]
+    if audit is None:
+        return []
+    counts = model.who_else_counts(audit)
+    if not c["who_else"]:
+        return ["### Who else can: nobody undeclared", "",
+                "Exclusive audit: %s." % md(counts) if counts else "Exclusive audit: no undeclared holder.", ""]
+    groups = model.who_else_groups(c)
+    out = ["### Who else can: %d undeclared (%d capability \u00d7 place)" % (len(c["who_else"]), len(groups)),
+           "", "Exclusive audit: %s. Each is a failed check until the binding is removed or the grant declared." % md(
+               counts), ""]
+    rows = []
+    for cap, where, items in groups:
+        for r in items:
+            rows.append([md(cap), md(where), md(model.who_else_subject(r)),
+                         "; ".join(md(b) for b in r["remove"]) or "\u2013", md(r["fix"])])
+    return out + table(["Capability", "Where", "Undeclared subject", "Binding to remove", "Fix"], rows) + [""]
+
+
 SECTIONS = (
     ("roles", _roles),
     ("scopes", _scopes),
     ("drift", _drift),
     ("time_limited", _time_limited),
     ("access", _failed_checks),
+    ("who_else", _who_else),
     ("pending", _pending),
     ("access", _matrix),
     ("notes", _notes),
@@ -252,10 +274,19 @@ def _cluster(c):
         line += " \u00b7 \u26a0\ufe0f %d grant(s) not proven" % s["unchecked_entries"]
     if s.get("pending"):
         line += " \u00b7 %d %s" % (s["pending"], model.PENDING_TEXT)
+    if c["who_else_audit"] is not None:
+        line += " \u00b7 who else can: %d undeclared" % len(c["who_else"])
     out += [line, ""]
     for _name, section in SECTIONS:
         out += section(c)
     return out
+
+
+def _count(summary, key):
+    """A newer count of the fleet table; who else can shows \u2013 for a cluster the audit did not run on."""
+    if key == "who_else" and key not in summary:
+        return "\u2013"
+    return str(summary.get(key, 0))
 
 
 def render(results, title=None, generated_at=None):
@@ -284,13 +315,16 @@ def render(results, title=None, generated_at=None):
         parts.append("%d %s" % (f["pending"], model.PENDING_TEXT))
     if "time_limited" in f:
         parts.append("%d time-limited grants, %d overdue" % (f["time_limited"], f["overdue"]))
+    if "who_else" in f:
+        parts.append("%d undeclared holders (who else can, %d of %d clusters audited)" % (
+            f["who_else"], f["who_else_audited"], f["clusters"]))
     out += ["%s: %s" % ("**PASSED**" if f["passed"] else "**FAILED**", "; ".join(parts)), ""]
     rows = []
     for c in norm:
         s = c["summary"]
         if c["status"] in model.VALIDATED:
             rows.append([md(c["name"]), _ICON[c["status"]], str(s["checks"]), str(s["failed"]),
-                         str(s["drift"]), str(s["unchecked"])] + [str(s.get(k, 0)) for k in extra] + [""])
+                         str(s["drift"]), str(s["unchecked"])] + [_count(s, k) for k in extra] + [""])
         else:
             rows.append([md(c["name"]), _ICON[c["status"]]] + ["\u2013"] * (4 + len(extra)) + [md(c["msg"])])
     header = ["Cluster", "Result", "Checks", "Failed", "Drift", "Unchecked"] + [hd for _k, hd in columns] + ["Message"]

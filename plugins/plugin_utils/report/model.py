@@ -9,9 +9,9 @@ persona list and the capability descriptions (``personas``).
 
 Input: a list of per-cluster results as ``vmo_rbac_validate`` returns them (``cluster``,
 ``passed``, ``summary``, ``roles``, ``drift``, ``access``, ``matrix``, ``capabilities``,
-``privileged``, ``scopes``, ``warnings``, ``time_limited``). Also accepted: one result (a dict), a mapping
-``{cluster name: result}``, and a registered loop result (``{"results": [...]}``). Optional
-keys may be missing; a result that has ``failed`` (or ``unreachable``) and no data at all is a
+``privileged``, ``scopes``, ``warnings``, ``time_limited``, ``who_else`` and ``who_else_summary``).
+Also accepted: one result (a dict), a mapping ``{cluster name: result}``, and a registered loop
+result (``{"results": [...]}``). Optional keys may be missing; a result that has ``failed`` (or ``unreachable``) and no data at all is a
 cluster that could not be validated and is rendered as such, with its ``msg``.
 
 Vocabulary used in every format:
@@ -26,7 +26,10 @@ Vocabulary used in every format:
 - *pending*: drift, and failed checks of the subjects whose bindings it would change, that the
   enforce step of the same run planned under ``--check`` (``pending_enforce``): not failures;
 - *not proven* (``summary.unchecked_entries``): a grant whose namespace rules (``namespace_regex``,
-  ``namespace_selector``) matched no namespace gives nothing today, so it proves nothing.
+  ``namespace_selector``) matched no namespace gives nothing today, so it proves nothing;
+- *who else can*: the exclusive audit's undeclared holders (``who_else``), per capability and
+  place, each with the bindings to remove; shown only for a result of a run with the audit
+  (``who_else_summary``, or undeclared holders given), so a result without it renders as before.
 
 Parts a result of an older ``vmo_rbac_validate`` does not have (``scopes``, ``warnings``, notes,
 pending items and their summary counts) are left out of the normalized cluster and of the fleet
@@ -64,7 +67,7 @@ PERSONAS = personas.PERSONAS
 # The parts of a normalized cluster that a report shows, one section (or more) each. Every
 # format lists the sections it renders with these names, and a unit test holds each format to
 # this tuple: a part added here fails that test until every format shows it (docs/development.md).
-SECTIONS = ("roles", "scopes", "drift", "access", "pending", "notes", "privileged", "time_limited")
+SECTIONS = ("roles", "scopes", "drift", "access", "pending", "notes", "privileged", "time_limited", "who_else")
 
 # What a pending item is, in every format's words.
 PENDING_TEXT = "pending (planned by the enforce step under --check)"
@@ -73,7 +76,7 @@ NAMES_SHOWN = 10
 # How the validate flow words a rule set that matched nothing (planning.scope_warnings).
 _NOT_PROVEN = re.compile(r"^\S+: .* matched no namespace")
 
-_DATA_KEYS = ("summary", "roles", "drift", "access", "matrix", "capabilities")
+_DATA_KEYS = ("summary", "roles", "drift", "access", "matrix", "capabilities", "who_else")
 
 
 class ReportError(ValueError):
@@ -377,7 +380,7 @@ def _status(raw, summary):
     return STATUS_PASSED if summary["failed"] == 0 and not raw.get("failed") else STATUS_FAILED
 
 
-def _summary(raw, roles, drift, access_rows, violations, pending, scopes):
+def _summary(raw, roles, drift, access_rows, violations, pending, scopes, audit=None, who_else=()):
     """The result's counts where it gives them, computed from its data where not.
 
     ``failed`` leaves pending items out; ``unchecked_entries`` is there when the result has
@@ -398,6 +401,11 @@ def _summary(raw, roles, drift, access_rows, violations, pending, scopes):
             sum(1 for w in texts(raw.get("warnings")) if _NOT_PROVEN.search(w))
     if "pending" in given or pending:
         computed["pending"] = len(pending)
+    if audit is not None:  # the exclusive audit ran: its questions are checks, a place with a holder fails
+        failed_places = len(set((r["capability"], r["where"]) for r in who_else))
+        computed["checks"] += max(to_int(audit.get("questions")), failed_places)
+        computed["failed"] += failed_places
+        computed["who_else"] = len(who_else)
     summary = dict((k, to_int(given[k], computed[k]) if k in given else computed[k]) for k in computed)
     summary["passed"] = to_int(given.get("passed"), summary["checks"] - summary["failed"]) \
         if "passed" in given else max(0, summary["checks"] - summary["failed"])
@@ -568,7 +576,9 @@ def normalize(index, name_hint, raw):
     violations = [r for r in access_rows if r.get("ok") is False and not is_pending(r)]
     pending_drift = [d for d in all_drift if is_pending(d)]
     scopes, warnings, other_warnings = _scopes(raw)
-    summary = _summary(raw, roles, all_drift, access_rows, violations, pending_drift + pending_access, scopes)
+    audit, who_else = _who_else(raw)
+    summary = _summary(raw, roles, all_drift, access_rows, violations, pending_drift + pending_access, scopes,
+                       audit, who_else)
     name = text(raw.get("cluster")) or name_hint or text(raw.get("host")) or "cluster %d" % (index + 1)
     matrix, capabilities = _matrix(raw, access_rows)
     return {
@@ -593,6 +603,8 @@ def normalize(index, name_hint, raw):
         "privileged": privileged,
         "time_limited": time_limited,
         "overdue": sum(1 for t in time_limited if is_overdue(t)),
+        "who_else_audit": audit,
+        "who_else": who_else,
     }
 
 
@@ -606,6 +618,97 @@ def time_limited_text(item):
     return "%s %s" % (text(item.get("kind"), "binding"), qualified(item))
 
 
+# ==================================================================== who else can
+
+
+WHERE_TEXT = {SCOPE_CLUSTER: "cluster scope", SCOPE_ALL: "every namespace"}
+# The counts of the exclusive audit a report shows, in this order, when the result has them.
+AUDIT_COUNTS = (("questions", "capability \u00d7 place questions"), ("holders", "holders confirmed by the API server"),
+                ("declared", "declared"), ("platform", "platform identities"), ("undeclared", "undeclared"),
+                ("unconfirmed", "unconfirmed"))
+
+
+def who_else_where(item):
+    """Where an undeclared holder holds the capability: ``namespace leaky``, ``every namespace``, ``cluster scope``."""
+    scope = text(item.get("scope"))
+    if scope in WHERE_TEXT:
+        return WHERE_TEXT[scope]
+    ns = text(item.get("namespace"))
+    return "namespace %s" % ns if ns else WHERE_TEXT[SCOPE_ALL]
+
+
+def binding_text(item):
+    """``RoleBinding leaky/oops (ClusterRole spectro-vm-admin)`` of one of a finding's ``remove`` items."""
+    out = "%s %s" % (text(item.get("kind"), "binding"), qualified(item))
+    if item.get("role_name"):
+        out += " (%s %s)" % (text(item.get("role_kind"), "ClusterRole"), text(item.get("role_name")))
+    return out
+
+
+def _who_else(raw):
+    """(audit, rows): the exclusive audit's counts (None when it did not run: no ``who_else_summary`` and no
+    undeclared holder) and one row of texts per undeclared holder, capability and place."""
+    given = raw.get("who_else_summary")
+    found = list_of_maps(raw.get("who_else"))
+    if not is_map(given) and not found:
+        return None, []
+    audit = {}
+    given = given if is_map(given) else {}
+    for key, _label in AUDIT_COUNTS:
+        if key in given:
+            audit[key] = to_int(given.get(key))
+    if "undeclared" not in audit:
+        audit["undeclared"] = len(found)
+    audit["platform_subjects"] = texts(given.get("platform_subjects"))
+    rows = []
+    for f in found:
+        subject = text(f.get("subject"), "?")
+        rows.append({
+            "capability": text(f.get("capability"), "?"),
+            "where": who_else_where(f),
+            "subject": subject,
+            "everyone": text(f.get("everyone")),
+            "partial": f.get("partial") is True,
+            "resource_names": texts(f.get("resource_names")),
+            "membership": f.get("through") == "membership",
+            "remove": [binding_text(r) for r in list_of_maps(f.get("remove"))],
+            "fix": text(f.get("fix")),
+        })
+    return audit, rows
+
+
+def who_else_subject(row):
+    """The holder as a report names it: ``Group system:authenticated (every authenticated user)``,
+    ``User bob (only vm-a)``, ``(through a group it is in)``."""
+    out = row["subject"]
+    if row["everyone"]:
+        out += " (%s)" % row["everyone"]
+    if row["partial"]:
+        out += " (only %s)" % (names_text(row["resource_names"]) or "some objects")
+    if row["membership"]:
+        out += " (with a group it is in)"
+    return out
+
+
+def who_else_groups(c):
+    """[(capability, where, rows)] of a cluster's undeclared holders, in the order the result lists them."""
+    groups, order = {}, []
+    for r in c["who_else"]:
+        key = (r["capability"], r["where"])
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(r)
+    return [(k[0], k[1], groups[k]) for k in order]
+
+
+def who_else_counts(audit):
+    """``12 capability × place questions, 5 holders confirmed by the API server: 3 declared, 1 platform
+    identities, 1 undeclared``: the audit's counts that the result gives."""
+    parts = ["%d %s" % (audit[k], label) for k, label in AUDIT_COUNTS if k in audit]
+    return ", ".join(parts)
+
+
 def clusters(results):
     """The results as normalized per-cluster dicts (name, status, summary, matrix of cells, ...)."""
     return [normalize(i, hint, raw) for i, (hint, raw) in enumerate(unwrap(results))]
@@ -613,12 +716,15 @@ def clusters(results):
 
 def newer_columns(f):
     """The fleet table's columns for the newer counts, ``[(key, header)]``: "Not proven" whenever the
-    fleet has the count (0 is worth saying), "Pending" when something is pending."""
+    fleet has the count (0 is worth saying), "Pending" when something is pending, "Who else" (undeclared
+    holders) when a cluster ran the exclusive audit."""
     out = []
     if "unchecked_entries" in f:
         out.append(("unchecked_entries", "Not proven"))
     if f.get("pending"):
         out.append(("pending", "Pending"))
+    if "who_else" in f:
+        out.append(("who_else", "Who else"))
     return out
 
 
@@ -654,4 +760,9 @@ def fleet(norm):
     if any(c["time_limited"] for c in norm):
         counts["time_limited"] = sum(len(c["time_limited"]) for c in norm)
         counts["overdue"] = sum(c["overdue"] for c in norm)
+    # Only when a validated cluster ran the exclusive audit, likewise.
+    audited = [c for c in validated if c["who_else_audit"] is not None]
+    if audited:
+        counts["who_else"] = sum(len(c["who_else"]) for c in audited)
+        counts["who_else_audited"] = len(audited)
     return counts

@@ -1,0 +1,268 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: vmo_rbac_access_info
+short_description: Who can open consoles, power, create or delete VMs, and through which binding
+version_added: 0.1.0
+description:
+  - For each VM capability of the matrix (C(vm.view), C(vm.console), C(vm.power), C(vm.create), C(vm.clone),
+    C(vm.delete), C(vm.migrate), C(vm.snapshot), C(template.manage), C(cluster.manage), and any capability
+    added with O(capabilities)) and each place, every subject that holds it, and the bindings and roles
+    through which. Read-only; it needs no declaration.
+  - 'Places: every namespace together (only ClusterRoleBindings count there; for C(cluster.manage), cluster
+    scope), then each namespace of O(namespaces), by default every namespace that holds a RoleBinding
+    (anywhere else the answer is the one for every namespace).'
+  - Reads ClusterRoles, Roles, ClusterRoleBindings and RoleBindings with one LIST request each and
+    evaluates the rules locally as the RBAC authorizer does (C(*) and C(*/subresource) wildcards,
+    aggregated ClusterRoles with their rules as stored, a RoleBinding's roleRef to a Role of its
+    namespace). A holder through rules limited by C(resourceNames) is reported as partial, with the names.
+  - The API server is the judge. Every finding is confirmed with a SubjectAccessReview per check before it
+    is reported; a finding the API server does not confirm is returned under RV(unconfirmed), never as a
+    holder. Nothing else is requested.
+  - Everyone groups are reported as such, never expanded to the users one happens to know
+    (C(system:authenticated) is every authenticated user, C(system:serviceaccounts) every ServiceAccount,
+    C(system:serviceaccounts:<ns>) every ServiceAccount of a namespace, C(system:unauthenticated) every
+    anonymous request). A subject that holds a capability only because a group it is in does is not
+    listed; one that holds it through its own bindings is, even when everyone also does.
+  - Users, Groups and ServiceAccounts are asked as M(vmo.rbac.vmo_rbac_validate) asks them (a Group as a
+    synthetic member of only that group, a ServiceAccount with the groups the API server gives it).
+  - Identities of the platform itself (C(system:masters), the controllers, KubeVirt's and VMO's service
+    accounts, and O(platform_subjects)) are reported, marked RV(holders[].platform).
+  - The answer has the same shape for every cluster (each holder carries its RV(holders[].cluster)), so the
+    results of a fleet concatenate into one list. M(vmo.rbac.vmo_rbac_validate) with
+    O(vmo.rbac.vmo_rbac_validate#module:audit_exclusive) compares the same holders with the declaration.
+  - Sees RBAC only. What another authorizer (a webhook, the Node authorizer) allows is not found, as no
+    binding says it.
+author:
+  - vmo.rbac contributors (@vmo-rbac)
+extends_documentation_fragment:
+  - vmo.rbac.connection
+options:
+  capabilities:
+    description:
+      - Overrides and additions to the capability matrix, as in M(vmo.rbac.vmo_rbac_validate), keyed by
+        capability name. Only C(checks), C(scope), C(description) and C(enabled) matter here; a new
+        capability needs C(checks) (C(expect) is accepted and ignored).
+    type: dict
+    default: {}
+  only_capabilities:
+    description:
+      - Answer for these capabilities only (names of the matrix). Empty means all.
+    type: list
+    elements: str
+    default: []
+  namespaces:
+    description:
+      - The namespaces to answer for, besides every namespace together. Empty means every namespace that
+        holds a RoleBinding.
+    type: list
+    elements: str
+    default: []
+  platform_subjects:
+    description:
+      - Subjects of the platform, added to the default list (C(Group system:masters),
+        C(User system:kube-controller-manager), C(User system:kube-scheduler),
+        C(ServiceAccount kube-system/*), C(ServiceAccount kubevirt/*), C(ServiceAccount cdi/*),
+        C(ServiceAccount vm-dashboard/*)). Their findings are marked RV(holders[].platform).
+      - Each is C(User <name>), C(Group <name>) or C(ServiceAccount <namespace>/<name>); names may use
+        shell wildcards (C(ServiceAccount monitoring/*)).
+    type: list
+    elements: str
+    default: []
+  concurrency:
+    description:
+      - How many SubjectAccessReviews are in flight at once.
+    type: int
+    default: 16
+attributes:
+  check_mode:
+    support: full
+    description: The module never writes.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no difference to show.
+seealso:
+  - module: vmo.rbac.vmo_rbac_validate
+  - name: Who else can, and how it compares with kubectl-who-can
+    description: What the audit reports, and every difference with kubectl-who-can.
+    link: https://github.com/vmo-rbac/vmo.rbac/blob/main/docs/validate.md
+"""
+
+EXAMPLES = r"""
+- name: Who can open consoles or delete VMs in prod-east, and through which binding?
+  vmo.rbac.vmo_rbac_access_info:
+    context: prod-east
+    only_capabilities: [vm.console, vm.delete]
+  register: who
+
+- name: Show them, one line each
+  ansible.builtin.debug:
+    msg: >-
+      {{ item.subject }}{{ ' (' ~ item.everyone ~ ')' if item.everyone else '' }} may {{ item.capability }}
+      {{ 'in ' ~ item.namespace if item.namespace else 'everywhere' }}
+      via {{ item.via | map(attribute='name') | join(', ') }}
+  loop: "{{ who.holders | rejectattr('platform') }}"
+  loop_control:
+    label: "{{ item.subject }} {{ item.capability }} {{ item.namespace }}"
+
+- name: The whole fleet in one list (one inventory host per cluster)
+  vmo.rbac.vmo_rbac_access_info:
+    context: "{{ inventory_hostname }}"
+    namespaces: [prod-east, prod-west]
+    platform_subjects:
+      - ServiceAccount monitoring/*
+  register: fleet_who
+
+- name: A capability of your own
+  vmo.rbac.vmo_rbac_access_info:
+    capabilities:
+      vm.export:
+        description: Export VM disks
+        checks:
+          - {verb: get, group: subresources.kubevirt.io, resource: virtualmachineexports, subresource: download}
+    only_capabilities: [vm.export]
+"""
+
+RETURN = r"""
+cluster:
+  description: The cluster (the kubeconfig context, or the API server URL).
+  returned: always
+  type: str
+  sample: prod-east
+holders:
+  description:
+    - One entry per capability, place and holder, confirmed by the API server.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    cluster:
+      description: The cluster, as in RV(cluster) (so that the lists of a fleet concatenate).
+      type: str
+    capability:
+      description: The capability held.
+      type: str
+      sample: vm.delete
+    namespace:
+      description: The namespace; empty for every namespace together (namespaced capabilities) or cluster scope.
+      type: str
+      sample: leaky
+    scope:
+      description: V(namespace), V(all-namespaces) or V(cluster).
+      type: str
+    subject:
+      description: The holder, for example C(Group system:authenticated) or C(ServiceAccount ci/deployer).
+      type: str
+    subject_kind:
+      description: V(User), V(Group) or V(ServiceAccount).
+      type: str
+    subject_name:
+      description: The subject's name.
+      type: str
+    subject_namespace:
+      description: The ServiceAccount's namespace.
+      type: str
+      returned: for ServiceAccounts
+    everyone:
+      description: For an everyone group, whom it stands for (C(every authenticated user)); empty otherwise.
+      type: str
+    through:
+      description: V(own) when bindings naming the holder itself grant the capability; V(membership) when it
+        holds it only together with bindings of groups it is in.
+      type: str
+    partial:
+      description: True when rules limited by C(resourceNames) grant it, for the named objects only.
+      type: bool
+    resource_names:
+      description: For a partial holder, the names of the objects.
+      type: list
+      elements: str
+    as_user:
+      description: The user the SubjectAccessReviews asked as.
+      type: str
+    as_groups:
+      description: The groups they asked with.
+      type: list
+      elements: str
+    via:
+      description:
+        - The bindings through which it holds the capability (at that place or wider), each with C(kind),
+          C(namespace), C(name), C(role_kind), C(role_name), C(subject) (the binding subject that applies),
+          C(own) (that subject is the holder itself), C(subjects) (how many the binding has), C(grants)
+          (the capability's checks it grants, when not all of them), C(resource_names) and, for an
+          aggregated ClusterRole, C(aggregated_from) (the ClusterRoles whose labels put the rule there).
+      type: list
+      elements: dict
+    platform:
+      description: True for an identity of the platform (the default list and O(platform_subjects)).
+      type: bool
+    confirmed:
+      description: True (the API server allowed every check of the capability).
+      type: bool
+unconfirmed:
+  description: Findings of the local evaluation the API server did not confirm (the objects changed during
+    the run, or another authorizer decides), same shape as RV(holders) with C(confirmed=false) and the API
+    server's C(reason). Normally empty.
+  returned: always
+  type: list
+  elements: dict
+capabilities:
+  description: The capabilities answered for, in matrix order.
+  returned: always
+  type: list
+  elements: str
+namespaces:
+  description: The namespaces answered for, besides every namespace together.
+  returned: always
+  type: list
+  elements: str
+summary:
+  description:
+    - C(holders), C(everyone), C(partial), C(membership), C(platform) and C(unconfirmed) findings;
+      C(questions) (capability x place), C(principals) evaluated, C(bindings) and C(roles) read;
+      C(requests) sent (C(lists), always 4, plus C(reviews)); C(seconds) in all, of which
+      C(list_seconds), C(evaluation_seconds) (the local work) and C(review_seconds).
+  returned: always
+  type: dict
+  sample: {holders: 42, everyone: 1, partial: 2, membership: 0, platform: 12, unconfirmed: 0, questions: 64,
+           principals: 80, bindings: 120, roles: 90, lists: 4, reviews: 61, requests: 65, seconds: 0.41,
+           list_seconds: 0.05, evaluation_seconds: 0.02, review_seconds: 0.3}
+field:
+  description: On invalid input, the option that is wrong, for example C(platform_subjects[0]).
+  returned: on failure caused by the input
+  type: str
+status:
+  description: On a failure the API server answered, its HTTP status (403 when the identity may not list
+    RBAC objects or create SubjectAccessReviews).
+  returned: on failure reported by the API server
+  type: int
+msg:
+  description: A one-line summary.
+  returned: always
+  type: str
+"""
+
+from ansible_collections.vmo.rbac.plugins.module_utils import connection, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_module
+
+
+def argument_spec():
+    spec = dict(whocan.ACCESS_INFO_ARG_SPEC)
+    spec.update(connection.CONNECTION_ARG_SPEC)
+    return spec
+
+
+def main():
+    run_module(argument_spec(), whocan.access_info, component="vmo_rbac_access_info", failure=dict(holders=[]),
+               parse=whocan.parse_options)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,354 @@
+"""Who can, and who else can (issue 12), on the real control plane.
+
+vmo_rbac_access_info: every holder of a VM capability, through which binding, with 4 LISTs and
+only the confirming SubjectAccessReviews (counted in the audit log). vmo_rbac_validate's exclusive
+audit: each kind of hidden holder (a hand-made binding of ``edit``, a forgotten binding to an
+everyone group, a custom role, an aggregated role that quietly widened a declared one) and the
+``leaky`` layout are caught, and the binding to remove is named. The role runs the audit over a
+fleet of two clusters, one clean and one with an undeclared holder.
+
+These tests audit whole clusters, so they run on private clusters (tests/helpers/private_clusters.py),
+one after the other on one xdist worker.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+from kubernetes.client.rest import ApiException
+
+from tests.helpers.ansible import ok, run_module, run_playbook
+from tests.helpers.private_clusters import private_cluster
+from tests.integration.test_role import FAIL, VALIDATE, connection, failure_text, recap, results, write_inventory
+
+pytestmark = pytest.mark.xdist_group("whocan")
+
+INFO = "vmo.rbac.vmo_rbac_access_info"
+VALIDATE_MODULE = "vmo.rbac.vmo_rbac_validate"
+ENFORCE = "vmo.rbac.vmo_role_binding"
+RBAC = "rbac.authorization.k8s.io"
+
+
+@pytest.fixture(scope="module")
+def audited(request, workdir):
+    """The private cluster these tests audit (a second one, whocan-b, joins it for the fleet)."""
+    return private_cluster(request, workdir, "whocan")
+
+
+class Objects:
+    """What a test creates on a cluster by hand (not through the modules); deleted afterwards."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.made = []
+
+    def namespace(self, name):
+        self.cluster.namespace(name)
+        self.made.append(("Namespace", "", name))
+        return name
+
+    def cluster_role(self, name, rules, labels=None, aggregation=None):
+        body = {"metadata": {"name": name, "labels": labels or {}}, "rules": rules}
+        if aggregation:
+            body["aggregationRule"] = {"clusterRoleSelectors": [{"matchLabels": aggregation}]}
+            body["rules"] = []
+        self.cluster.rbac().create_cluster_role(body)
+        self.made.append(("ClusterRole", "", name))
+
+    def binding(self, name, role, subjects, namespace=None, role_kind="ClusterRole"):
+        body = {"metadata": {"name": name}, "roleRef": {"apiGroup": RBAC, "kind": role_kind, "name": role},
+                "subjects": subjects}
+        if namespace:
+            body["metadata"]["namespace"] = namespace
+            self.cluster.rbac().create_namespaced_role_binding(namespace, body)
+            self.made.append(("RoleBinding", namespace, name))
+        else:
+            self.cluster.rbac().create_cluster_role_binding(body)
+            self.made.append(("ClusterRoleBinding", "", name))
+
+    def cleanup(self):
+        rbac = self.cluster.rbac()
+        for kind, ns, name in reversed(self.made):
+            try:
+                if kind == "Namespace":
+                    self.cluster.delete_namespace(name)
+                elif kind == "ClusterRole":
+                    rbac.delete_cluster_role(name)
+                elif kind == "RoleBinding":
+                    rbac.delete_namespaced_role_binding(name, ns)
+                else:
+                    rbac.delete_cluster_role_binding(name)
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+
+
+@pytest.fixture
+def objects(audited):
+    made = Objects(audited)
+    yield made
+    made.cleanup()
+
+
+def user(name):
+    return {"kind": "User", "name": name, "apiGroup": RBAC}
+
+
+def group(name):
+    return {"kind": "Group", "name": name, "apiGroup": RBAC}
+
+
+def service_account(ns, name):
+    return {"kind": "ServiceAccount", "name": name, "namespace": ns, "apiGroup": ""}
+
+
+def found(entries, capability, namespace, subject):
+    return [e for e in entries if e["capability"] == capability and e["namespace"] == namespace
+            and e["subject"] == subject]
+
+
+def wait_until(predicate, what, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting for " + what
+        time.sleep(0.2)
+
+
+# ------------------------------------------------------------------- vmo_rbac_access_info
+
+
+def test_access_info_finds_every_holder_with_4_lists_and_confirming_reviews(audited, objects, uid):
+    ns = objects.namespace("ai-" + uid)
+    objects.cluster_role("ai-console-" + uid, [{"apiGroups": ["*"], "resources": ["*/console", "*/vnc"],
+                                                "verbs": ["get"]}])
+    objects.cluster_role("ai-one-vm-" + uid, [{"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"],
+                                               "verbs": ["delete"], "resourceNames": ["prod-db"]}])
+    objects.binding("viewers", "spectro-vm-viewer", [user("ai-viewer-" + uid)], namespace=ns)
+    objects.binding("ops", "spectro-vm-admin", [group("ai-ops-" + uid)], namespace=ns)
+    objects.binding("ai-robot-" + uid, "spectro-vm-user", [service_account(ns, "robot")])
+    objects.binding("consoles", "ai-console-" + uid, [user("ai-console-" + uid)], namespace=ns)
+    objects.binding("one-vm", "ai-one-vm-" + uid, [user("ai-one-" + uid)], namespace=ns)
+
+    me = audited.identity("ai-caller-" + uid)
+    window = audited.audit()
+    res = ok(run_module(INFO, dict(me.params)))
+    events = window.events(user=me.user)
+
+    # requests: exactly 4 LISTs and the SubjectAccessReviews that confirm the findings, nothing else
+    lists = sorted(e["objectRef"]["resource"] for e in events if e["verb"] == "list")
+    reviews = [e for e in events if e["verb"] == "create" and e["objectRef"]["resource"] == "subjectaccessreviews"]
+    assert lists == ["clusterrolebindings", "clusterroles", "rolebindings", "roles"]
+    assert len(reviews) == res["summary"]["reviews"] > 0
+    assert len(events) == 4 + len(reviews) == res["summary"]["requests"], [e["requestURI"] for e in events]
+    assert res["changed"] is False and res["unconfirmed"] == []
+
+    holders = res["holders"]
+    assert all(h["confirmed"] and h["cluster"] == res["cluster"] for h in holders)
+    assert ns in res["namespaces"]
+    (v,) = found(holders, "vm.view", ns, "User ai-viewer-" + uid)
+    assert v["through"] == "own" and [(b["kind"], b["name"], b["role_name"]) for b in v["via"]] == \
+        [("RoleBinding", "viewers", "spectro-vm-viewer")]
+    assert not found(holders, "vm.delete", ns, "User ai-viewer-" + uid)
+    assert found(holders, "vm.delete", ns, "Group ai-ops-" + uid)
+    assert found(holders, "template.manage", ns, "Group ai-ops-" + uid)
+    assert not found(holders, "cluster.manage", "", "Group ai-ops-" + uid)  # a RoleBinding: no cluster scope
+    (sa,) = found(holders, "vm.console", "", "ServiceAccount %s/robot" % ns)
+    assert sa["scope"] == "all-namespaces" and sa["as_user"] == "system:serviceaccount:%s:robot" % ns
+    assert found(holders, "vm.console", ns, "User ai-console-" + uid)  # through */console
+    (p,) = found(holders, "vm.delete", ns, "User ai-one-" + uid)
+    assert p["partial"] and p["resource_names"] == ["prod-db"]
+    (admins,) = found(holders, "cluster.manage", "", "Group system:masters")
+    assert admins["platform"] and admins["scope"] == "cluster"
+    assert any(h["platform"] and h["subject"].startswith("ServiceAccount kube-system/") for h in holders)
+    assert res["summary"]["lists"] == 4 and res["summary"]["evaluation_seconds"] < 2
+
+    # narrowed: some capabilities, some namespaces
+    res = ok(run_module(INFO, dict(me.params, only_capabilities=["vm.delete"], namespaces=[ns])))
+    assert res["capabilities"] == ["vm.delete"] and res["namespaces"] == [ns]
+    assert {h["capability"] for h in res["holders"]} == {"vm.delete"}
+    assert {h["namespace"] for h in res["holders"]} <= {"", ns}
+    assert found(res["holders"], "vm.delete", ns, "Group ai-ops-" + uid)
+
+
+# ---------------------------------------------------------------- the exclusive audit
+
+@pytest.fixture(scope="module")
+def declared(audited):
+    """A declaration enforced on the audited cluster (once for the tests below, each of which adds a
+    hidden holder of its own): viewers restricted to team1, admins everywhere."""
+    uid = uuid.uuid4().hex[:6]
+    owner = "t-" + uid
+    team1 = "team1-" + uid
+    audited.namespace(team1)
+    decl = {"owner": owner, "bindings": [
+        {"persona": "viewer", "groups": ["team1-viewers-" + uid], "namespaces": [team1]},
+        {"persona": "admin", "groups": ["vm-admins-" + uid]},
+    ]}
+    me = audited.identity("who-else-" + uid)
+    ok(run_module(ENFORCE, dict(me.params, **decl)))
+    yield {"team1": team1, "args": dict(me.params, **decl), "uid": uid}
+    audited.delete_bindings(owner)
+    audited.delete_namespace(team1)
+
+
+def audit(args, **more):
+    res = run_module(VALIDATE_MODULE, dict(args, audit_exclusive=True, fail_on_drift=False, **more))
+    assert "who_else" in res, res.get("msg")
+    return res
+
+
+def removes(entry):
+    return [(r["kind"], r.get("namespace", ""), r["name"]) for r in entry["remove"]]
+
+
+def test_declared_holders_are_not_reported(declared):
+    res = audit(declared["args"])
+    mine = [w for w in res["who_else"] if declared["uid"] in w["subject"]]
+    assert mine == [], mine
+    assert res["who_else_summary"]["declared"] >= 2
+
+
+def test_hand_made_edit_binding(declared, objects, uid):
+    objects.binding("handmade-edit", "edit", [group("contractors-" + uid)], namespace=declared["team1"])
+    res = audit(declared["args"])
+    assert res["passed"] is False
+    (w,) = found(res["who_else"], "vm.delete", declared["team1"], "Group contractors-" + uid)
+    assert removes(w) == [("RoleBinding", declared["team1"], "handmade-edit")]
+    assert "kubevirt.io:edit" in w["via"][0]["aggregated_from"]
+    assert "delete RoleBinding %s/handmade-edit (ClusterRole edit)" % declared["team1"] in w["fix"]
+    assert "Who else can: Group contractors-%s may" % uid in res["msg"]
+
+
+def test_forgotten_cluster_role_binding_to_everyone(declared, objects, uid):
+    objects.binding("forgotten-" + uid, "spectro-vm-user", [group("system:authenticated")])
+    res = audit(declared["args"])
+    (w,) = found(res["who_else"], "vm.console", "", "Group system:authenticated")
+    assert w["everyone"] == "every authenticated user" and w["scope"] == "all-namespaces"
+    assert removes(w) == [("ClusterRoleBinding", "", "forgotten-" + uid)]
+    # every authenticated user, reported once, not as each user the cluster happens to know
+    assert not [x for x in res["who_else"] if x["capability"] == "vm.console" and x["subject"].startswith("User ")]
+
+
+def test_custom_role_bound_to_a_ci_account(declared, objects, uid):
+    ci = objects.namespace("ci-" + uid)
+    objects.cluster_role("vm-reaper-" + uid, [{"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"],
+                                               "verbs": ["delete", "list"]}])
+    objects.binding("ci-reaper-" + uid, "vm-reaper-" + uid, [service_account(ci, "deployer")])
+    res = audit(declared["args"])
+    (w,) = found(res["who_else"], "vm.delete", "", "ServiceAccount %s/deployer" % ci)
+    assert removes(w) == [("ClusterRoleBinding", "", "ci-reaper-" + uid)]
+    assert w["via"][0]["role_name"] == "vm-reaper-" + uid
+    assert not found(res["who_else"], "vm.view", "", "ServiceAccount %s/deployer" % ci)  # list alone is not view
+
+
+def test_aggregated_role_that_quietly_widened_a_declared_one(audited, objects, uid, owner):
+    """The kubernetes role set's user persona is `edit`; a ClusterRole labelled aggregate-to-edit adds
+    VM template management to it. The declared group now holds template.manage, which its persona
+    must not: reported, with the ClusterRole that widened `edit`."""
+    team = objects.namespace("widened-" + uid)
+    me = audited.identity("widened-" + uid)
+    args = dict(me.params, owner=owner, role_set="kubernetes",
+                bindings=[{"persona": "user", "groups": ["editors-" + uid], "namespaces": [team]}])
+    ok(run_module(ENFORCE, args))
+    try:
+        rule = {"apiGroups": ["spectrocloud.com"], "resources": ["vmtemplates"], "verbs": ["create", "update", "delete"]}
+        objects.cluster_role("sneaky-templates-" + uid, [rule],
+                             labels={"rbac.authorization.k8s.io/aggregate-to-edit": "true"})
+        wait_until(lambda: any("vmtemplates" in (r.resources or []) and "create" in r.verbs
+                               for r in audited.rbac().read_cluster_role("edit").rules or []), "aggregation into edit")
+        res = audit(args)
+        (w,) = found(res["who_else"], "template.manage", team, "Group editors-" + uid)
+        (via,) = w["via"]
+        assert (via["kind"], via["role_name"]) == ("RoleBinding", "edit")
+        assert via["aggregated_from"] == ["sneaky-templates-" + uid]
+        assert "ClusterRole sneaky-templates-%s by aggregation" % uid in w["fix"]
+        # vm.delete is declared (the user persona of the kubernetes role set may delete VMs)
+        assert not found(res["who_else"], "vm.delete", team, "Group editors-" + uid)
+    finally:
+        objects.cleanup()
+        objects.made = []
+        wait_until(lambda: not any("vmtemplates" in (r.resources or []) and "create" in (r.verbs or [])
+                                   for r in audited.rbac().read_cluster_role("edit").rules or []),
+                   "edit to shrink back")
+        audited.delete_bindings(owner)
+
+
+def test_leaky(audited, declared, objects, uid):
+    """A viewer restricted to team1 can delete VMs in `leaky` through a RoleBinding of spectro-vm-admin
+    to system:authenticated: the audit names the everyone group and the binding to remove."""
+    leaky = objects.namespace("leaky-" + uid)
+    objects.binding("everyone-admin", "spectro-vm-admin", [group("system:authenticated")], namespace=leaky)
+    res = audit(declared["args"])
+    assert res["passed"] is False
+    (w,) = found(res["who_else"], "vm.delete", leaky, "Group system:authenticated")
+    assert w["everyone"] == "every authenticated user"
+    assert removes(w) == [("RoleBinding", leaky, "everyone-admin")]
+    assert w["fix"] == "delete RoleBinding %s/everyone-admin (ClusterRole spectro-vm-admin)" % leaky
+    assert {x["capability"] for x in res["who_else"] if x["namespace"] == leaky} >= {
+        "vm.view", "vm.console", "vm.power", "vm.create", "vm.clone", "vm.delete", "vm.migrate", "vm.snapshot",
+        "template.manage"}
+    assert ("Group system:authenticated (every authenticated user) may vm.view, vm.console, vm.power, vm.create, "
+            "vm.clone, vm.delete, vm.migrate, vm.snapshot, template.manage in namespace %s (not declared): "
+            "delete RoleBinding %s/everyone-admin (ClusterRole spectro-vm-admin)." % (leaky, leaky)) in res["msg"]
+    # the viewers' own answer, as the API server gives it: they may delete VMs there
+    assert audited.can("system:vmo-rbac:group-probe", "delete", "virtualmachines", group="kubevirt.io",
+                       namespace=leaky, groups=["team1-viewers-" + declared["uid"], "system:authenticated"])
+
+
+# ---------------------------------------------------------------------- the role, a fleet
+
+
+def test_role_exclusive_audit_over_a_fleet_of_two(request, workdir, audited, objects, uid, owner, tmp_path):
+    clean = private_cluster(request, workdir, "whocan-b")
+    dirty_ns = objects.namespace("fleet-" + uid)
+    objects.binding("sidedoor", "spectro-vm-power-user", [user("mallory-" + uid)], namespace=dirty_ns)
+    for c in (clean, audited):
+        c.namespace("fleet-" + uid)
+    reports = tmp_path / "reports"
+    inv = write_inventory(
+        tmp_path / "inventory",
+        hosts={"clean": connection(clean.identity("fleet-" + uid)),
+               "dirty": connection(audited.identity("fleet-" + uid))},
+        group_vars={"vmo_rbac_owner": owner,
+                    "vmo_rbac_bindings": [{"persona": "admin", "groups": ["fleet-admins-" + uid]},
+                                          {"persona": "viewer", "groups": ["fleet-viewers-" + uid],
+                                           "namespaces": ["fleet-" + uid]}],
+                    "vmo_rbac_report_dir": str(reports), "vmo_rbac_report_formats": ["markdown", "json"]},
+        # set per cluster
+        host_vars={"clean": {"vmo_rbac_audit_exclusive": True}, "dirty": {"vmo_rbac_audit_exclusive": True}})
+    try:
+        run = run_playbook("vmo.rbac.enforce", inventory=inv)
+        stats = recap(run)
+        assert stats["clean"]["failures"] == 0 and stats["dirty"]["failures"] == 1, failure_text(run)
+        (good,) = results(run, "clean", VALIDATE)
+        assert good["passed"] is True and good["who_else"] == [], good["who_else"]
+        assert good["who_else_summary"]["undeclared"] == 0 and good["who_else_summary"]["declared"] >= 2
+        (bad,) = results(run, "dirty", VALIDATE)
+        assert bad["passed"] is False
+        (w,) = found(bad["who_else"], "vm.delete", dirty_ns, "User mallory-" + uid)
+        assert removes(w) == [("RoleBinding", dirty_ns, "sidedoor")]
+        (fail,) = results(run, "dirty", FAIL)
+        assert ("User mallory-%s may vm.view, vm.console, vm.power, vm.create, vm.clone, vm.delete, vm.migrate, "
+                "vm.snapshot in namespace %s (not declared): delete RoleBinding %s/sidedoor" % (uid, dirty_ns, dirty_ns)
+                in fail["msg"]), fail["msg"]
+        # the data for the report's "who else can" section reaches the fleet report
+        doc = json.loads((reports / "vmo-rbac-report.json").read_text())
+        by_cluster = {c["cluster"]: c for c in doc["clusters"]}
+        assert by_cluster["dirty"]["passed"] is False and by_cluster["clean"]["passed"] is True
+        assert (doc["fleet"]["who_else"], doc["fleet"]["who_else_audited"]) == (len(bad["who_else"]), 2)
+        # ... and the fleet report shows it: the clean cluster's audit found nobody, the dirty one names the
+        # undeclared user with the binding to remove
+        text = (reports / "vmo-rbac-report.md").read_text()
+        assert "### Who else can: nobody undeclared" in text
+        assert "### Who else can: %d undeclared" % len(bad["who_else"]) in text
+        row = "| vm.delete | namespace %s | User mallory-%s | RoleBinding %s/sidedoor (ClusterRole %s) |" % (
+            dirty_ns, uid, dirty_ns, "spectro-vm-power-user")
+        assert any(line.startswith(row) for line in text.splitlines()), text
+        print("fleet of two: clean ok, dirty failed; who_else on dirty: %d" % len(bad["who_else"]))
+    finally:
+        for c in (clean, audited):
+            c.delete_bindings(owner)
+            c.delete_namespace("fleet-" + uid)

@@ -1,0 +1,160 @@
+"""whocan.py and the platform allow-list: options, what the declaration grants, remedies, messages.
+
+The flow itself (LISTs, reviews) is exercised against the real control plane in
+tests/integration/test_access_info.py; here the pure parts.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.vmo.rbac.plugins.module_utils import access, declaration, holders, options, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, Subject
+from ansible_collections.vmo.rbac.plugins.module_utils.planning import Binding
+
+MATRIX = access.build_matrix("vmo")
+
+
+def finding(subject, capability="vm.delete", namespace="x", via=None, everyone="", partial=False, kind="Group",
+            ns=""):
+    f = {"capability": capability, "namespace": namespace,
+         "scope": holders.SCOPE_NAMESPACE if namespace else holders.SCOPE_ALL, "subject": "%s %s" % (kind, subject),
+         "subject_kind": kind, "subject_name": subject, "everyone": everyone, "through": "own", "partial": partial,
+         "resource_names": ["vm-a"] if partial else [], "via": via or []}
+    if kind == "ServiceAccount":
+        f["subject_namespace"] = ns
+        f["subject"] = "ServiceAccount %s/%s" % (ns, subject)
+    return f
+
+
+def via(name, namespace="x", subjects=1, own=True, subject="Group g", aggregated=None, role="spectro-vm-admin"):
+    v = {"kind": "RoleBinding" if namespace else "ClusterRoleBinding", "name": name, "role_kind": "ClusterRole",
+         "role_name": role, "subject": subject, "own": own, "subjects": subjects, "grants": []}
+    if namespace:
+        v["namespace"] = namespace
+    if aggregated:
+        v["aggregated_from"] = aggregated
+    return v
+
+
+# ------------------------------------------------------------------------ options
+
+
+@pytest.mark.parametrize("patterns, field, words", [
+    (["Robot r2d2"], "platform_subjects[0]", "Robot"),
+    (["Group ok", "ServiceAccount deployer"], "platform_subjects[1]", "<namespace>/<name>"),
+    (["User  alice"], "platform_subjects[0]", "expected"),
+    (["User alice\nGroup system:masters"], "platform_subjects[0]", "control character"),
+    (["system:masters"], "platform_subjects[0]", "expected"),
+    ([42], "platform_subjects[0]", "a string"),
+    ("Group ops", "platform_subjects", "a list"),
+])
+def test_platform_patterns_are_checked_by_field(patterns, field, words):
+    with pytest.raises(SpecError) as err:
+        holders.parse_platform_subjects(patterns)
+    assert err.value.path == field and words in str(err.value)
+
+
+def test_platform_defaults_and_wildcards():
+    patterns = holders.parse_platform_subjects(["ServiceAccount monitoring/*", "User ci-*"])
+    assert ("Group", "system:masters") in patterns and ("ServiceAccount", "kube-system/*") in patterns
+    assert holders.is_platform(finding("prometheus", kind="ServiceAccount", ns="monitoring"), patterns)
+    assert holders.is_platform(finding("ci-bot", kind="User"), patterns)
+    assert holders.is_platform(finding("namespace-controller", kind="ServiceAccount", ns="kube-system"), patterns)
+    assert not holders.is_platform(finding("ops"), patterns)
+    assert not holders.is_platform(finding("kube-system", kind="User"), patterns)  # a User is not a ServiceAccount
+
+
+def test_access_info_options():
+    opts = whocan.parse_options({"only_capabilities": ["vm.delete"], "namespaces": ["b", "a", "a"],
+                                 "capabilities": {"vm.export": {"checks": [{"verb": "get", "resource": "x"}]}}})
+    assert opts.only == {"vm.delete"} and opts.namespaces == ["a", "b"] and opts.concurrency == 16
+    assert "vm.export" in opts.matrix["capabilities"]  # no expect needed here
+    assert whocan.parse_options({}).namespaces is None
+    for params, field in [({"only_capabilities": ["vm.teleport"]}, "only_capabilities[0]"),
+                          ({"namespaces": ["ok", "Not_OK"]}, "namespaces[1]"),
+                          ({"capabilities": {"vm.export": {}}}, "capabilities.vm.export")]:
+        with pytest.raises(SpecError) as err:
+            whocan.parse_options(params)
+        assert err.value.path == field
+
+
+def test_validate_options_carry_the_audit():
+    decl = declaration.from_module_args({"bindings": [{"persona": "viewer", "groups": ["g"]}]})
+    opts = options.parse({"audit_exclusive": True, "platform_subjects": ["Group ops"]}, decl)
+    assert opts.audit_exclusive is True and ("Group", "ops") in opts.platform_subjects
+    assert options.parse({}, decl).audit_exclusive is False
+    with pytest.raises(SpecError) as err:
+        options.parse({"platform_subjects": ["ops"]}, decl)
+    assert err.value.path == "platform_subjects[0]"
+
+
+# --------------------------------------------------------------- what is declared
+
+
+def binding(persona, role, namespace, *subjects):
+    return Binding("RoleBinding" if namespace else "ClusterRoleBinding", namespace, "b", "ClusterRole", role,
+                   tuple(subjects), {}, {}, persona, ())
+
+
+def test_declared_is_what_the_persona_may_in_its_scope():
+    g = Subject("Group", "team", "")
+    admins = Subject("Group", "admins", "")
+    desired = {1: binding("viewer", "spectro-vm-viewer", "team-a", g),
+               2: binding("admin", "spectro-vm-admin", "", admins),
+               3: binding("custom", "vm-operator", "team-b", g),
+               4: binding("legacy-dashboard", "spectro-list-namespaces", "", g)}
+    declared = whocan.declared_capabilities(desired, MATRIX)
+    assert whocan.is_declared(declared, finding("team", "vm.view", "team-a"))
+    assert not whocan.is_declared(declared, finding("team", "vm.delete", "team-a"))  # a viewer may not
+    assert not whocan.is_declared(declared, finding("team", "vm.view", "leaky"))     # outside its scope
+    assert not whocan.is_declared(declared, finding("team", "vm.view", ""))          # not everywhere
+    assert whocan.is_declared(declared, finding("team", "vm.delete", "team-b"))      # custom role: its business
+    assert whocan.is_declared(declared, finding("admins", "cluster.manage", ""))
+    assert whocan.is_declared(declared, finding("admins", "vm.delete", "anywhere"))
+    assert not whocan.is_declared(declared, finding("someone-else", "vm.view", "team-a"))
+
+
+def test_declared_through_an_everyone_group():
+    everyone = Subject("Group", "system:authenticated", "")
+    declared = whocan.declared_capabilities({1: binding("viewer", "spectro-vm-viewer", "open", everyone)}, MATRIX)
+    assert whocan.is_declared(declared, finding("bob", "vm.view", "open", kind="User"))
+    assert whocan.is_declared(declared, finding("ci", "vm.view", "open", kind="ServiceAccount", ns="x"))
+    assert not whocan.is_declared(declared, finding("bob", "vm.delete", "open", kind="User"))
+
+
+# ---------------------------------------------------------------- remedies, text
+
+
+def test_remedy_names_the_binding_to_remove():
+    f = finding("system:authenticated", everyone="every authenticated user",
+                via=[via("everyone-admin", "leaky", subject="Group system:authenticated")])
+    remove, fix = whocan.remedy(f)
+    assert remove == [{"kind": "RoleBinding", "namespace": "leaky", "name": "everyone-admin",
+                       "subject": "Group system:authenticated", "role_kind": "ClusterRole",
+                       "role_name": "spectro-vm-admin"}]
+    assert fix == "delete RoleBinding leaky/everyone-admin (ClusterRole spectro-vm-admin)"
+    f = finding("g", via=[via("shared", None, subjects=3), via("group-of-it", own=False, subject="Group other")])
+    remove, fix = whocan.remedy(f)
+    assert [r["name"] for r in remove] == ["shared"]  # only the bindings that name the holder itself
+    assert fix == "remove Group g from ClusterRoleBinding shared (ClusterRole spectro-vm-admin)"
+    f = finding("g", via=[via("readers", role="team-view", aggregated=["sneaky"])])
+    assert whocan.remedy(f)[1].endswith("whose rule comes from ClusterRole sneaky by aggregation (or remove that "
+                                        "role's aggregation label)")
+
+
+def test_messages_group_capabilities_per_holder_place_and_fix():
+    v = [via("oops", "leaky", subject="Group system:authenticated")]
+    result = {"who_else": [dict(finding("system:authenticated", c, "leaky", v, "every authenticated user"))
+                           for c in ("vm.view", "vm.delete")]}
+    result["who_else"].append(finding("bob", "vm.delete", "", [via("crb", None, subject="User bob")], kind="User",
+                                      partial=True))
+    for f in result["who_else"]:
+        f["remove"], f["fix"] = whocan.remedy(f)
+    lines = whocan.message_lines(result)
+    assert lines == [
+        "Who else can: Group system:authenticated (every authenticated user) may vm.view, vm.delete in namespace "
+        "leaky (not declared): delete RoleBinding leaky/oops (ClusterRole spectro-vm-admin).",
+        "Who else can: User bob may vm.delete (only vm-a) in every namespace (not declared): delete "
+        "ClusterRoleBinding crb (ClusterRole spectro-vm-admin)."]
+    assert whocan.message_lines(result, limit=1)[-1] == "... and 1 more undeclared holders (see who_else)."
