@@ -565,7 +565,9 @@ def test_check_mode_writes_nothing_and_predicts_the_real_run(cluster, namespaces
     assert "v-" + uid in delete["before"] and delete["after"] == ""
 
     audit = cluster.audit()
-    real = ok(enforce(admin_identity, owner, changed, purge=True))
+    # concurrency 1: the writes in the plan's order, one after the other, so that the audit log's order
+    # is the plan's (with more, writes of one wave are concurrent: test_planning.py's wave property)
+    real = ok(enforce(admin_identity, owner, changed, purge=True, concurrency=1))
     assert real["actions"] == predicted["actions"]
     assert real["summary"] == predicted["summary"] == {
         "created": 2, "updated": 1, "replaced": 1, "deleted": 1, "unchanged": 0}
