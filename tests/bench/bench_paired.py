@@ -49,6 +49,7 @@ def run(module_path, args, collections, cluster):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", type=Path, required=True, help="the other checkout of the collection")
+    ap.add_argument("--now", type=Path, help="the checkout measured as 'now' (default: this one's built collection)")
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--output", default="paired")
     ap.add_argument("--keep", action="store_true", help="leave the bench cluster running")
@@ -65,9 +66,12 @@ def main(argv=None):
         validate_args = dict(ident.params, owner="bench-v", bindings=validate_declaration(validate_ns),
                              fail_on_drift=False, request_timeout=30.0, api_retries=5, concurrency=16)
         with tempfile.TemporaryDirectory() as tmp:
-            trees = {"now": ROOT / ".build" / "collections", "before": collections_of(args.before, Path(tmp) / "b")}
-            run(ENFORCE, validate_args, trees["now"], cluster)  # the validation's bindings, once
-            run(ENFORCE, enforce_args, trees["now"], cluster)
+            now = collections_of(args.now, Path(tmp) / "n") if args.now else ROOT / ".build" / "collections"
+            trees = {"now": now, "before": collections_of(args.before, Path(tmp) / "b")}
+            # the validation's bindings and enforce's steady state, once, by this checkout (set-up only)
+            seed = {k: v for k, v in validate_args.items() if k != "fail_on_drift"}  # validate's option only
+            run(ENFORCE, seed, ROOT / ".build" / "collections", cluster)
+            run(ENFORCE, enforce_args, ROOT / ".build" / "collections", cluster)
             runs = {case: {t: [] for t in trees} for case in ("enforce-steady", "enforce-first", "validate")}
             load_before = os.getloadavg()
             for rep in range(args.reps):
@@ -81,7 +85,7 @@ def main(argv=None):
                     runs["enforce-first"][tree].append(run(ENFORCE, enforce_args, trees[tree], cluster))
             load_after = os.getloadavg()
         out = {"reps": args.reps, "loadavg_before": load_before, "loadavg_after": load_after,
-               "before_tree": str(args.before), "cases": {}}
+               "before_tree": str(args.before), "now_tree": str(args.now or "this checkout"), "cases": {}}
         print("| case | tree | CPU (median) | wall (median) | reads / writes | paired CPU ratio before/now |")
         print("|---|---|---|---|---|---|")
         for case, by_tree in runs.items():
