@@ -97,6 +97,12 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
+        for name in ("title", "dest", "slice"):  # as written: the argument spec would turn a list into its text
+            value = self._task.args.get(name)
+            if value is not None and not isinstance(value, str):
+                kind = "list" if isinstance(value, (list, tuple)) else "mapping" if isinstance(value, dict) else \
+                    "number" if isinstance(value, (int, float)) else type(value).__name__
+                raise AnsibleActionFail("vmo.rbac fleet report: %s: must be a string, not a %s" % (name, kind))
         _validation, args = self.validate_argument_spec(ARGUMENT_SPEC)
         hostvars = task_vars["hostvars"]
         results = fleet_results(task_vars.get("ansible_play_hosts_all") or [],
@@ -113,8 +119,11 @@ class ActionModule(ActionBase):
                     path = os.path.join(args["dest"], FILES[fmt])
                     write(path, markdown if fmt == "markdown" else report.render(results, fmt, title=title))
                     files.append(path)
-        except (model.ReportError, OSError) as exc:
+        except model.ReportError as exc:
             raise AnsibleActionFail("vmo.rbac fleet report: %s" % exc)
+        except OSError as exc:
+            raise AnsibleActionFail("vmo.rbac fleet report: dest: cannot write the report files in %s: %s"
+                                    % (args["dest"], exc.strerror or exc))
         if args["slice"]:
             fleet["slice"] = args["slice"]
         result.update(changed=False, msg=markdown.splitlines(), fleet=fleet, files=files,

@@ -411,8 +411,38 @@ def _check(case, res, events):
     assert res.get("changed") is False
 
 
+# vmo_rbac_fleet_report: the role's fleet report, an action on the controller (no cluster).
+FLEET_REPORT_MODULE = "vmo.rbac.vmo_rbac_fleet_report"
+FLEET_REPORT_CASES = [
+    Case("fr-format-unknown", {"formats": ["markdown", "pdf"]}, "formats", ("pdf",)),
+    Case("fr-title-a-mapping", {"title": {"a": 1}}, "title"),
+    Case("fr-slice-a-list", {"slice": ["a", "b"]}, "slice"),
+    Case("fr-unknown-option", {"formatz": ["json"]}, "formatz"),
+    Case("fr-dest-is-a-file", {"dest": "@file", "formats": ["json"]}, "dest", ("Not a directory",)),
+]
+
+
+@pytest.fixture(scope="module")
+def fleet_report_batch(tmp_path_factory):
+    """Every case as a task of one play on the controller; {case id: (result, [])} (no cluster is asked)."""
+    tmp = tmp_path_factory.mktemp("bad-fleet-report")
+    (tmp / "a-file").write_text("not a directory\n")
+    tasks = []
+    for c in FLEET_REPORT_CASES:
+        args = {k: (str(tmp / "a-file" / "reports") if v == "@file" else v) for k, v in c.args.items()}
+        tasks.append({"name": c.id, FLEET_REPORT_MODULE: args, "ignore_errors": True})
+    run = run_playbook([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}])
+    return {r["task"]: (r["result"], []) for r in run.results}
+
+
+@pytest.mark.parametrize("case", [c.param() for c in FLEET_REPORT_CASES])
+def test_vmo_rbac_fleet_report_refuses(case, fleet_report_batch):
+    res, events = fleet_report_batch[case.id]
+    _check(case, res, events)
+
+
 def ALL_CASES():  # noqa: N802 - a constant, computed once ROLE_CASES (below) exists
-    return ROLE_BINDING_CASES + VALIDATE_CASES + CLUSTER_ROLES_CASES + ACCESS_INFO_CASES + ROLE_CASES
+    return ROLE_BINDING_CASES + VALIDATE_CASES + CLUSTER_ROLES_CASES + ACCESS_INFO_CASES + FLEET_REPORT_CASES + ROLE_CASES
 
 
 def test_catalog_size():
