@@ -441,8 +441,37 @@ def test_vmo_rbac_fleet_report_refuses(case, fleet_report_batch):
     _check(case, res, events)
 
 
+# vmo_rbac_expires_at: the filter the break-glass playbook turns a requested duration into an end with.
+# args: the value filtered and the filter's keyword arguments, templated by ansible-playbook.
+EXPIRES_AT_FILTER_CASES = [
+    Case("ea-unreadable", {"value": "soon", "kw": {"name": "vmo_rbac_break_glass_duration"}},
+         "vmo_rbac_break_glass_duration", ("soon",)),
+    Case("ea-over-the-maximum", {"value": "9h", "kw": {"max_duration": "8h"}}, "_input", ("longer than max_duration 8h",)),
+    Case("ea-maximum-unreadable", {"value": "2h", "kw": {"max_duration": "often"}}, "max_duration"),
+    Case("ea-in-the-past", {"value": "2000-01-01T00:00:00Z", "kw": {}}, "_input", ("has passed",)),
+    Case("ea-longer-than-a-year", {"value": "400d", "kw": {}}, "_input", ("longer than a year",)),
+]
+
+
+@pytest.fixture(scope="module")
+def expires_at_batch():
+    """Every case as a debug task of one play on the controller; {case id: (result, [])}."""
+    tasks = [{"name": c.id, "ansible.builtin.debug": {
+        "msg": "{{ value | vmo.rbac.vmo_rbac_expires_at(**kw) }}"},
+        "vars": {"value": c.args["value"], "kw": c.args["kw"]}, "ignore_errors": True} for c in EXPIRES_AT_FILTER_CASES]
+    run = run_playbook([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}])
+    return {r["task"]: (r["result"], []) for r in run.results}
+
+
+@pytest.mark.parametrize("case", [c.param() for c in EXPIRES_AT_FILTER_CASES])
+def test_vmo_rbac_expires_at_refuses(case, expires_at_batch):
+    res, events = expires_at_batch[case.id]
+    _check(case, res, events)
+
+
 def ALL_CASES():  # noqa: N802 - a constant, computed once ROLE_CASES (below) exists
-    return ROLE_BINDING_CASES + VALIDATE_CASES + CLUSTER_ROLES_CASES + ACCESS_INFO_CASES + FLEET_REPORT_CASES + ROLE_CASES
+    return (ROLE_BINDING_CASES + VALIDATE_CASES + CLUSTER_ROLES_CASES + ACCESS_INFO_CASES + FLEET_REPORT_CASES
+            + EXPIRES_AT_FILTER_CASES + ROLE_CASES)
 
 
 def test_catalog_size():
