@@ -33,8 +33,12 @@ options:
       - M(vmo.rbac.vmo_rbac_validate) asks its SubjectAccessReviews this many at a time.
         M(vmo.rbac.vmo_role_binding) sends its independent LIST requests together and its writes this many
         at a time, in the planned order (every create before any delete).
-      - Each request in flight is a connection to the API server; what it saves is waiting, one round trip
-        after another, for a far away API server. V(1) sends one request after the other.
+      - What it saves is waiting, one round trip after another, for a far away API server. The writes and
+        LISTs in flight each use a connection. The SubjectAccessReviews are pipelined (HTTP/1.1), this many
+        in flight over at most 2 connections, sent a window at a time, which costs the API server and
+        the module much less per review than a request per connection; a review without a 2xx answer
+        is asked again on its own, with the retries of O(api_retries). V(1) sends one request after the
+        other.
     type: int
     default: 16
   platform_subjects:

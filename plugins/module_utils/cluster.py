@@ -36,9 +36,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 try:
-    from urllib.parse import quote, urlencode
+    from urllib.parse import quote, urlencode, urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not supported
-    quote = urlencode = None
+    quote = urlencode = urlsplit = None
 
 KUBERNETES_IMPORT_ERROR = None
 try:
@@ -57,6 +57,7 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     KUBERNETES_IMPORT_ERROR = exc
 
 from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig
+from ansible_collections.vmo.rbac.plugins.module_utils import pipeline
 from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES, BoundedRetry, scrub
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
@@ -80,6 +81,9 @@ RBAC = "/apis/rbac.authorization.k8s.io/v1"
 CRB = "ClusterRoleBinding"
 RB = "RoleBinding"
 JSON = "application/json"
+REVIEWS = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+# Connections that carry pipelined SubjectAccessReviews at once (pipeline.py).
+PIPELINES = 2
 TEXT = "text/plain"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
@@ -339,6 +343,8 @@ class Cluster(object):
         self._count_lock = threading.Lock()  # requests are sent from several threads (concurrency)
         self._identity = None
         self._secrets = [params.get("api_key") or ""]
+        # SubjectAccessReviews pipelined (pipeline.py); False: one request at a time per connection.
+        self.pipelining = True
 
     # -------------------------------------------------------------- transport
 
@@ -581,21 +587,87 @@ class Cluster(object):
     def subject_access_reviews(self, specs, concurrency=16):
         """Ask the API server each SubjectAccessReview spec; returns their status dicts in order.
 
-        Runs at most ``concurrency`` requests at once over the shared connection pool.
+        At most ``concurrency`` requests in flight at once. Pipelined where it can be (see
+        pipeline.py: up to PIPELINES connections, each with a window of ``concurrency`` divided
+        among them); whatever that did not get a 2xx answer for is sent again one at a time over the
+        shared connection pool, with the retries and error messages of every other request.
         """
+        def review(spec):
+            return {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
+
+        def body(spec):
+            return json.dumps(review(spec), separators=(",", ":")).encode("utf-8")
+
         def one(spec):
-            body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
-            res = self.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", body=body,
-                               what=("create", "subjectaccessreviews", "", ""))
+            res = self.request("POST", REVIEWS, body=review(spec), what=("create", "subjectaccessreviews", "", ""))
             return res.get("status") or {}
 
         if not specs:
             return []
-        workers = max(1, min(concurrency, len(specs)))
+        statuses = [None] * len(specs)
+        todo = list(range(len(specs)))
+        if len(specs) > 1 and self.pipelining:
+            todo = self._pipelined_reviews([body(s) for s in specs], concurrency, statuses)
+        if not todo:
+            return statuses
+        workers = max(1, min(concurrency, len(todo)))
         if workers == 1:
-            return [one(s) for s in specs]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(one, specs))
+            for i in todo:
+                statuses[i] = one(specs[i])
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for i, status in zip(todo, pool.map(one, [specs[i] for i in todo])):
+                    statuses[i] = status
+        return statuses
+
+    def _pipelined_reviews(self, bodies, concurrency, statuses):
+        """Send the reviews pipelined; fills ``statuses`` with the answered ones and returns the
+        indices of the others (all of them when pipelining cannot be used here)."""
+        factory = self._pipeline_factory()
+        if factory is None:
+            return list(range(len(bodies)))
+        split = urlsplit(self.host)
+        target = (split.path.rstrip("/") or "") + REVIEWS
+        headers = list(self._headers(JSON, True).iteritems())
+        requests = [pipeline.request_bytes("POST", target, split.netloc, headers, b) for b in bodies]
+        if any(r is None for r in requests):
+            return list(range(len(bodies)))
+        connections = max(1, min(PIPELINES, concurrency, len(bodies)))
+        window = max(1, concurrency // connections)
+        size = -(-len(bodies) // connections)
+        chunks = [list(range(k, min(k + size, len(bodies)))) for k in range(0, len(bodies), size)]
+
+        def count(n):
+            with self._count_lock:
+                self.requests += n
+
+        def one_connection(chunk):
+            answers, rest = pipeline.run(factory, [requests[i] for i in chunk], self.timeout.read_timeout,
+                                         window=window, sent=count)
+            return dict((chunk[k], v) for k, v in answers.items()), [chunk[k] for k in rest]
+
+        if len(chunks) == 1:
+            results = [one_connection(chunks[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+                results = list(pool.map(one_connection, chunks))
+        rest = []
+        for answers, left in results:
+            for i, answer in answers.items():
+                statuses[i] = answer.get("status") or {}
+            rest.extend(left)
+        return sorted(rest)
+
+    def _pipeline_factory(self):
+        """A function that makes a new connection of the pool's kind to the API server, or None where
+        pipelining is not used (through an HTTP proxy: the proxy's own pool handles it)."""
+        if urllib3 is None or isinstance(self.pool, urllib3.ProxyManager):
+            return None
+        try:
+            pool = self.pool.connection_from_url(self.host)
+        except (ValueError, urllib3.exceptions.HTTPError):
+            return None
+        return getattr(pool, "_new_conn", None)
 
 
 class WatchResponse(object):

@@ -470,13 +470,24 @@ def test_transient_faults_are_retried_within_bounds_and_the_runs_converge(fault,
     ok(res)
     assert res["passed"] is True, res["msg"]
     assert len(proxy.faulted()) == 8, proxy.summary()
-    lagging = [e for e in proxy.attempts() if not e["fault"] and (e["t_end"] is None or e["t_end"] - e["t"] >= 2.7)]
-    assert 8 <= len(proxy.attempts()) - res["summary"]["requests"] <= 8 + len(lagging), \
+    # The reviews go pipelined (module_utils/pipeline.py): a fault ends that connection's window,
+    # and every review without a 2xx answer (the faulted one, those behind it on the connection) is
+    # asked again the ordinary way, with urllib3's retries. So: every review the proxy saw was in
+    # the end answered by the API server without a fault, each faulted one included; the module
+    # counted every request it wrote (a request still unread when its connection was reset never
+    # reached the proxy: those are the only difference), and nothing was asked more than needed.
+    sars = [e for e in proxy.attempts() if sar in e["path"]]
+    answered = {e["body"] for e in sars if not e["fault"] and e["status"] == 201}
+    assert {e["body"] for e in sars} == answered, proxy.summary()
+    assert {e["body"] for e in proxy.faulted()} <= answered
+    window = 16 // 2  # concurrency 16 over cluster.PIPELINES (2) connections
+    assert len(proxy.attempts()) <= res["summary"]["requests"] <= len(proxy.attempts()) + 3 * window, \
         (proxy.summary(), res["summary"]["requests"])
-    figures.append("validate: %d attempts for %d requests (%d retries, after %s), %d checks; %.1fs"
-                   % (len(proxy.attempts()), res["summary"]["requests"],
-                      len(proxy.attempts()) - res["summary"]["requests"],
-                      ", ".join(sorted(set(e["fault"] for e in proxy.faulted()))), res["summary"]["checks"], elapsed))
+    assert len(sars) <= len(answered) + 3 * (window + 1) + 8, (len(sars), len(answered))
+    figures.append("validate: %d requests written, %d reached the proxy, %d reviews asked again (after %s), "
+                   "%d checks; %.1fs" % (res["summary"]["requests"], len(proxy.attempts()), len(sars) - len(answered),
+                                         ", ".join(sorted(set(e["fault"] for e in proxy.faulted()))),
+                                         res["summary"]["checks"], elapsed))
     print("\n" + "\n".join(figures))
 
 

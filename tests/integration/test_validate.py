@@ -268,3 +268,46 @@ def test_audit_privileged_lists_cluster_admins(cluster, enforced, admin_identity
     assert res["passed"] is True
     masters = [p for p in res["privileged"] if p["subject"] == "Group system:masters"]
     assert masters and masters[0]["why"] == "cluster-admin"
+
+
+def test_pipelined_reviews_answer_exactly_as_one_at_a_time(cluster, enforced, admin_identity):
+    """The SubjectAccessReviews of a validation go pipelined (module_utils/pipeline.py). Asked of
+    the real API server both ways, every answer is the same as when each review is its own request,
+    and the audit log shows each review asked exactly once (nothing resent when nothing failed),
+    over at most cluster.PIPELINES connections' worth of requests."""
+    from ansible_collections.vmo.rbac.plugins.module_utils import access, planning
+    from ansible_collections.vmo.rbac.plugins.module_utils import cluster as cluster_mod
+    from ansible_collections.vmo.rbac.plugins.module_utils import declaration as decls
+
+    decl = decls.from_module_args({"owner": enforced["owner"], "bindings": enforced["bindings"]})
+    known = [enforced["ns_a"], enforced["ns_b"], "default"]
+    desired = planning.resolve(decl, dict((ns, {}) for ns in known), set())
+    specs, _index, _keys = access.unique_reviews(access.build_checks(desired, access.build_matrix("vmo"), known))
+    assert len(specs) > 100
+    answers = {}
+    for pipelining in (True, False):
+        audit = cluster.audit()
+        client = cluster_mod.Cluster(dict(admin_identity.params), component="pipeline-test", pool_size=16)
+        client.pipelining = pipelining
+        opened = []
+        factory = client._pipeline_factory
+
+        def counting_factory(factory=factory, opened=opened):
+            make = factory()
+
+            def connection():
+                opened.append(1)
+                return make()
+            return connection
+
+        client._pipeline_factory = counting_factory
+        answers[pipelining] = client.subject_access_reviews(specs, concurrency=16)
+        # pipelined: the reviews went over cluster.PIPELINES connections; otherwise none was opened for it
+        assert len(opened) == (cluster_mod.PIPELINES if pipelining else 0), (pipelining, len(opened))
+        asked = [e for e in audit.events(user=admin_identity.user)
+                 if (e.get("objectRef") or {}).get("resource") == "subjectaccessreviews"]
+        assert client.requests == len(specs) == len(asked), (pipelining, client.requests, len(specs), len(asked))
+        assert all(e["responseStatus"]["code"] == 201 for e in asked)
+    assert answers[True] == answers[False]
+    allowed = [a["allowed"] for a in answers[True]]
+    assert True in allowed and False in allowed  # the layout's grants and its negative checks
