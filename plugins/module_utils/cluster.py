@@ -20,6 +20,10 @@ request path of the collection built here, retries and error mapping; no decisio
 409 means (adopt our own object, refuse a foreign one, re-read and retry an update) is the
 enforce flow's business (enforce.py).
 
+SubjectAccessReviews (validation asks about a thousand) are pipelined over a couple of
+connections of the pool's kind (pipeline.py); what that leaves unanswered is sent again the
+ordinary way below, so its retries and errors are those of every other request.
+
 Retries: connection errors, read errors, 429 and 5xx are retried by urllib3's ``Retry``
 with exponential backoff (honouring ``Retry-After``), bounded by ``api_retries``.
 Error messages name the identity, the verb and the resource, never a credential.

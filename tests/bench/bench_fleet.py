@@ -151,8 +151,10 @@ def run(inv, names, execution, limit=None, forks=10, before=None):
         playbook = before[0] / "playbooks" / "enforce.yml"
         env["ANSIBLE_COLLECTIONS_PATH"] = str(before[1])
     server0 = cpu_ticks(names)
+    # "before" runs the other checkout's role as it runs by default (in the worker, where it has the choice)
+    extra = {"vmo_rbac_execution": "worker" if execution == "before" else execution}
     seconds, (cpu, run_) = peers.timed(run_playbook, playbook, inventory=inv, limit=limit, args=["-f", str(forks)],
-                                       timeout=3600, env=env, extra_vars={"vmo_rbac_execution": execution})
+                                       timeout=3600, env=env, extra_vars=extra)
     server = cpu_ticks(names) - server0
     lines = [json.loads(x) for x in probe.read_text().splitlines() if x.strip()]
     probe.unlink()

@@ -44,6 +44,15 @@ every request's answer arrives one round trip after it was sent (half on the way
 the way back), whatever else the client has in flight: the link has latency, not a bandwidth
 limit. ``proxy.connections`` counts the connections; ``proxy.sequential_round_trips()`` says how
 many requests (and connection set-ups) the client waited for one after the other.
+
+Pipelined requests (HTTP/1.1: a client sends several requests on one connection before reading
+the answers) are modelled as a link carries them: each request reaches the API server half a round
+trip after its bytes reached the proxy (not after the previous answer went back) and is forwarded
+then, each on a thread of its own: the proxy's own work per request (milliseconds of Python) is
+not the link's, and would otherwise be counted once per pipelined request; the API server behind
+answers a SubjectAccessReview in well under a millisecond. Each answer travels back half a round
+trip after the API server gave it, in the connection's order, by a writer thread of the
+connection (the "delay line"), while the handler reads the next request.
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ import datetime
 import hashlib
 import ipaddress
 import json
+import queue
 import re
 import socket
 import ssl
@@ -59,6 +69,7 @@ import struct
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -152,6 +163,91 @@ def issue_serving_cert(pki: Path, out_dir: Path):
     return cert_path, key_path
 
 
+class _TimedReader:
+    """A connection's read side that knows when each byte arrived (for the latency model): a
+    pipelining client sends several requests in one write, and each of them left the client then,
+    not when the proxy got round to reading it. What http.server reads a request with:
+    ``readline``, ``read``; ``line_time`` is when the first byte of the last line read arrived."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = bytearray()
+        self.chunks: list[tuple[int, float]] = []  # (offset in buf where a received chunk starts, time)
+        self.line_time = None
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            return False
+        self.chunks.append((len(self.buf), time.monotonic()))
+        self.buf += data
+        return True
+
+    def _consume(self, n):
+        out = bytes(self.buf[:n])
+        total = len(self.buf)
+        del self.buf[:n]
+        kept = []
+        for k, (off, t) in enumerate(self.chunks):
+            end = self.chunks[k + 1][0] if k + 1 < len(self.chunks) else total
+            if end > n:
+                kept.append((max(0, off - n), t))
+        self.chunks = kept
+        return out
+
+    def readline(self, limit=-1):
+        while True:
+            i = self.buf.find(b"\n")
+            if i >= 0:
+                n = i + 1
+                break
+            if 0 < limit <= len(self.buf) or not self._fill():
+                n = len(self.buf)
+                break
+        if limit is not None and limit > 0:
+            n = min(n, limit)
+        self.line_time = self.chunks[0][1] if self.chunks else time.monotonic()
+        return self._consume(n)
+
+    def read(self, n=-1):
+        while (n is None or n < 0 or len(self.buf) < n) and self._fill():
+            pass
+        return self._consume(len(self.buf) if n is None or n < 0 else min(n, len(self.buf)))
+
+    def close(self):
+        pass
+
+
+class _DelayLine(threading.Thread):
+    """Sends a connection's answers in order, each when it is due (half a round trip after the API
+    server answered), while the handler goes on with the next pipelined request."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.items: queue.Queue = queue.Queue()
+        self.start()
+
+    def put(self, deliver):
+        self.items.put(deliver)
+
+    def run(self):
+        while True:
+            deliver = self.items.get()
+            try:
+                if deliver is None:
+                    return
+                deliver()
+            finally:
+                self.items.task_done()
+
+    def drain(self):
+        self.items.join()
+
+    def close(self):
+        self.items.put(None)
+        self.join(120)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "vmo-fault-proxy"
@@ -167,11 +263,23 @@ class _Handler(BaseHTTPRequestHandler):
         with proxy._lock:
             proxy.connection_log.append({"t": started, "t_end": time.monotonic()})
         super().setup()
+        self.arrival = None
+        self.line = None
+        if proxy.latency:
+            self.rfile = _TimedReader(self.request)
+            self.line = _DelayLine()
+
+    def parse_request(self):
+        # Called right after the request line was read: when its bytes reached the proxy.
+        self.arrival = getattr(self.rfile, "line_time", None) or time.monotonic()
+        return super().parse_request()
 
     def log_message(self, *args):  # quiet: the proxy keeps its own log
         pass
 
     def finish(self):
+        if self.line is not None:  # the answers still on their way go out before the connection ends
+            self.line.close()
         try:
             super().finish()
         except OSError:
@@ -247,21 +355,19 @@ class _Handler(BaseHTTPRequestHandler):
         entry = proxy._log_start(self.command, self.path, body, self.headers.get("User-Agent", ""), fault)
         entry["client"] = hashlib.sha1(self.headers.get("Authorization", "").encode()).hexdigest()[:12]
 
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         if proxy.latency:
-            proxy._stop.wait(proxy.latency / 2)  # the request travels to the API server
+            entry["t"] = self.arrival  # when it left the client (a pipelined one: with the others)
+            if fault is None:
+                self._exchange_on_the_link(entry, body, headers)
+                return
+            # faults with latency: the earlier answers first, then as without latency
+            self.line.drain()
+            proxy._stop.wait(max(0.0, self.arrival + proxy.latency / 2 - time.monotonic()))
         if fault is not None and not fault.after and self._inject(fault, entry):
             return
 
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-        try:
-            resp = proxy.upstream.request(self.command, proxy.upstream_url + self.path, body=body or None,
-                                          headers=headers, retries=False, preload_content=True,
-                                          decode_content=False, redirect=False)
-            status, data = resp.status, resp.data
-            out_headers = [(k, v) for k, v in resp.headers.items() if k.lower() not in HOP_BY_HOP]
-        except urllib3.exceptions.HTTPError as exc:
-            status, data = 502, json.dumps({"kind": "Status", "code": 502, "message": "upstream: %s" % exc}).encode()
-            out_headers = [("Content-Type", "application/json")]
+        status, out_headers, data = proxy._forward(self.command, self.path, body, headers)
         entry["upstream_status"] = status
 
         if fault is not None and fault.after and self._inject(fault, entry):
@@ -270,6 +376,44 @@ class _Handler(BaseHTTPRequestHandler):
             proxy._stop.wait(proxy.latency / 2)  # the answer travels back
         sent = self._send(status, out_headers, data)
         proxy._log_end(entry, status if sent else None)
+
+    def _exchange_on_the_link(self, entry, body, headers):
+        """With latency and no fault: the request reaches the API server half a round trip after its
+        bytes reached the proxy and is forwarded then, on a thread of its own (so that requests a
+        client pipelined are not held up by the proxy's own milliseconds of work per request, which
+        is not the link's); its answer goes back half a round trip after the API server gave it, in
+        the connection's order, by the delay line, while this thread reads the next request."""
+        proxy = self.server.proxy
+        arrival, command, path = self.arrival, self.command, self.path
+
+        def exchange():
+            proxy._stop.wait(max(0.0, arrival + proxy.latency / 2 - time.monotonic()))
+            status, out_headers, data = proxy._forward(command, path, body, headers)
+            entry["upstream_status"] = status
+            return status, self._response_bytes(status, out_headers, data, command), time.monotonic()
+
+        answer = proxy.forwarders.submit(exchange)
+
+        def deliver():
+            status, raw, answered = answer.result()
+            proxy._stop.wait(max(0.0, answered + proxy.latency / 2 - time.monotonic()))  # the way back
+            sent_at = time.monotonic()  # before the client can have it, so its next request starts after
+            try:
+                self.connection.sendall(raw)
+                proxy._log_end(entry, status, sent_at)
+            except OSError:  # the client gave up meanwhile
+                self.close_connection = True
+                proxy._log_end(entry, None, sent_at)
+
+        self.line.put(deliver)
+
+    def _response_bytes(self, status, headers, body, command):
+        reason = self.responses.get(status, ("",))[0]
+        lines = ["HTTP/1.1 %d %s" % (status, reason), "Server: " + self.server_version]
+        lines += ["%s: %s" % (k, v) for k, v in headers]
+        lines.append("Content-Length: %d" % len(body))
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "strict")
+        return head + (b"" if command == "HEAD" else body)
 
 
 class _Server(ThreadingHTTPServer):
@@ -300,6 +444,8 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._gates: dict = {}  # Fault -> (clients seen, opened event)
         self._stop = threading.Event()
+        # With latency: the requests in flight, each waiting for its half round trip, then forwarded.
+        self.forwarders = ThreadPoolExecutor(max_workers=64, thread_name_prefix="fault-proxy-link")
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.proxy = self
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -320,6 +466,7 @@ class FaultProxy:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(10)
+        self.forwarders.shutdown(wait=False, cancel_futures=True)
         self.upstream.clear()
         self._tmp.cleanup()
 
@@ -387,6 +534,16 @@ class FaultProxy:
                 opened.set()
         return opened.wait(fault.delay)
 
+    def _forward(self, command, path, body, headers):
+        """The request to the real API server: (status, headers to pass on, body)."""
+        try:
+            resp = self.upstream.request(command, self.upstream_url + path, body=body or None, headers=headers,
+                                         retries=False, preload_content=True, decode_content=False, redirect=False)
+            return resp.status, [(k, v) for k, v in resp.headers.items() if k.lower() not in HOP_BY_HOP], resp.data
+        except urllib3.exceptions.HTTPError as exc:
+            return 502, [("Content-Type", "application/json")], json.dumps(
+                {"kind": "Status", "code": 502, "message": "upstream: %s" % exc}).encode()
+
     # ------------------------------------------------------------------- log
 
     def _log_start(self, method, path, body, user_agent, fault):
@@ -398,9 +555,9 @@ class FaultProxy:
             self.log.append(entry)
         return entry
 
-    def _log_end(self, entry, status):
+    def _log_end(self, entry, status, t_end=None):
         entry["status"] = status
-        entry["t_end"] = time.monotonic()
+        entry["t_end"] = time.monotonic() if t_end is None else t_end
 
     def attempts(self, user_agent="vmo.rbac/"):
         """The logged attempts of one client (by User-Agent prefix), in arrival order."""

@@ -491,6 +491,44 @@ def test_transient_faults_are_retried_within_bounds_and_the_runs_converge(fault,
     print("\n" + "\n".join(figures))
 
 
+
+def test_the_latency_model_charges_round_trips_as_a_link_does(fault, automation_sa, workdir, uid):
+    """FaultProxy(latency=...) as the latency benchmark uses it, 200 ms away: a client that waits
+    for each answer pays a round trip per request; a pipelining client (the validation's reviews)
+    a round trip per window it sends, not per request, because the proxy times each request from
+    when its bytes arrived and sends the answers back on a delay line while the next request is
+    forwarded. The answers are the API server's, in order."""
+    from ansible_collections.vmo.rbac.plugins.module_utils import cluster as cluster_mod
+
+    rtt = 0.2
+    specs = [{"user": "lat-%s-%d" % (uid, i), "groups": ["system:authenticated"],
+              "resourceAttributes": {"verb": "get", "resource": "virtualmachines", "namespace": "default"}}
+             for i in range(48)]
+    got = {}
+    with FaultProxy(fault.server, fault.ca, fault.pki, workdir, latency=rtt) as proxy:
+        for mode, asked, concurrency in (("one at a time", specs[:12], 1), ("pipelined", specs, 16)):
+            proxy.schedule()
+            client = cluster_mod.Cluster(via(proxy, automation_sa, request_timeout=10.0), component="latency-test",
+                                         pool_size=concurrency)
+            client.pipelining = mode == "pipelined"
+            t0 = time.monotonic()
+            statuses = client.subject_access_reviews(asked, concurrency=concurrency)
+            got[mode] = {"seconds": time.monotonic() - t0, "trips": proxy.sequential_round_trips("vmo.rbac/"),
+                         "connections": proxy.connections, "requests": len(proxy.attempts()),
+                         "allowed": [s.get("allowed") for s in statuses]}
+    one, piped = got["one at a time"], got["pipelined"]
+    assert one["allowed"] == [False] * 12 and piped["allowed"] == [False] * 48  # nobody may, and every one answered
+    assert one["requests"] == 12 and piped["requests"] == 48
+    # 12 requests one after the other and a connection set-up (two round trips)
+    assert one["trips"] >= 12 + 2 and one["seconds"] >= 14 * rtt, one
+    # 48 reviews, 16 in flight over 2 connections (windows of 8, refilled 4 at a time): each
+    # connection writes 5 times; with the two set-ups about 8 round trips, not 24 or more
+    assert piped["connections"] == 2 and piped["trips"] <= 12, piped
+    assert piped["seconds"] < 12 * rtt + 4, piped  # about 8 round trips; the old model needed 26 (5.2 s)
+    print("\n%.0f ms away: one at a time %d reviews %.2f s, %d round trips; pipelined %d reviews %.2f s, %d round "
+          "trips" % (rtt * 1000, 12, one["seconds"], one["trips"], 48, piped["seconds"], piped["trips"]))
+
+
 PERSISTENT = {
     # name: (rules(K), state to start from, expected words in the message)
     "503 on every create": (lambda k: [Rule(Fault.status(503), methods=("POST",), skip=k, times=None)],
