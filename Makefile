@@ -215,9 +215,24 @@ bench: venv controlplane peers collection java $(VENV)/.bench-installed ## bench
 
 # ------------------------------------------------------------------------ build
 
+# galaxy.yml is the one place that holds the collection's version; everything else derives it.
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+
+.PHONY: version
+version: ## print the collection's version (galaxy.yml holds it)
+	@echo $(VERSION)
+
 .PHONY: build
-build: venv ## build the collection tarball into .build/
+build: venv ## build the collection tarball into .build/ (vmo-rbac-VERSION.tar.gz)
 	$(BIN)/ansible-galaxy collection build --force --output-path .build .
+
+# ansible-builder copies ee-collections/ into the build context of the execution environment
+# (execution-environment.yml) and of the decision environment (decision-environment.yml); both
+# install the tarball under a name without the version (ee-requirements.yml), so no file but
+# galaxy.yml names the version.
+.PHONY: ee-collection
+ee-collection: build ## put the built collection into ee-collections/ for ansible-builder (execution and decision environments)
+	cp .build/vmo-rbac-$(VERSION).tar.gz ee-collections/vmo-rbac.tar.gz
 
 .PHONY: clean
 clean: cluster-down ## remove build output (keeps .venv and .tools)
