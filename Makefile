@@ -164,9 +164,15 @@ java: venv ## check that ansible-rulebook finds a Java 17+ runtime (EDA tests); 
 generated: venv collection ## regenerate files derived from plugins/module_utils/personas.py
 	$(BIN)/python tests/tools/generate.py
 
+# A release: the fragments go into changelogs/changelog.yaml under the version galaxy.yml names, and
+# CHANGELOG.rst is rendered. Then set the next version in galaxy.yml (and `make generated`): a version
+# that is out is refused here, because antsibull-changelog would add later fragments to it.
 .PHONY: changelog
-changelog: venv ## render CHANGELOG.rst from changelogs/fragments (at release time)
-	$(BIN)/antsibull-changelog release
+changelog: venv collection ## release the version of galaxy.yml: CHANGELOG.rst from changelogs/fragments
+	@$(BIN)/python -c 'import sys, yaml; out = yaml.safe_load(open("changelogs/changelog.yaml"))["releases"]; \
+	    sys.exit("make changelog: $(VERSION) is released already (changelogs/changelog.yaml); set the next version" \
+	             " in galaxy.yml first (then make generated)" if "$(VERSION)" in out else 0)'
+	$(BIN)/antsibull-changelog release --version $(VERSION)
 
 # ---------------------------------------------------------------- compatibility
 # The compatibility matrix (docs/development.md): per combination tests/compat/<name>.txt (pinned,

@@ -6,6 +6,8 @@
     plugins/module_utils/version.py   the collection's version (galaxy.yml holds it; the modules
                                       cannot read galaxy.yml, which is not shipped, at run time)
     docs/eda.md (a marked section)    the event source's options, from its DOCUMENTATION
+    docs/docsite/rst/guides.rst,      the guides for a docsite built with antsibull-docs (extra docs)
+    docs/docsite/links.yml            and its links, from README.md's list of docs/*.md
 
 ``make generated`` writes them; ``--check`` (used by the unit tests) fails when a
 committed file differs from what the code says, so data and docs never drift apart.
@@ -132,11 +134,69 @@ def eda_md():
     return head + OPTIONS_BEGIN + "\n" + eda_options_table() + "\n" + OPTIONS_END + tail
 
 
+def guides():
+    """[(file, description)] of README.md's Documentation list: every guide in docs/, in that order."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Documentation"):]
+    section = section[:section.index("\n## ", 1)]
+    out = []
+    for item in re.split(r"\n(?=- )", section):
+        m = re.match(r"- \[docs/([\w-]+\.md)\]\(docs/\1\): (.*)", item, re.S)
+        if m:
+            out.append((m.group(1), " ".join(m.group(2).split())))
+    return out
+
+
+def _repository_url(rel):
+    galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+    return "%s/blob/main/%s" % (galaxy["repository"].rstrip("/"), rel)
+
+
+def _plain(text):
+    """Markdown links and code spans of a description, as plain text."""
+    text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)
+    return text.replace("`", "")
+
+
+def docsite_guides():
+    lines = [
+        ".. Generated from README.md's list of guides by `make generated`; do not edit.",
+        "",
+        ".. _ansible_collections.vmo.rbac.docsite.guides:",
+        "",
+        "Guides",
+        "======",
+        "",
+        "The guides of the collection are Markdown files in its ``docs/`` directory, which Ansible Galaxy and",
+        "Automation Hub show with the collection. Here they are linked in the collection's repository.",
+        "",
+    ]
+    for name, description in guides():
+        lines.append("- `%s <%s>`__: %s" % (name, _repository_url("docs/" + name), _plain(description)))
+    return "\n".join(lines) + "\n"
+
+
+def docsite_links():
+    galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+    repo = galaxy["repository"].rstrip("/")
+    data = {
+        "edit_on_github": {"repository": "/".join(repo.split("/")[-2:]), "branch": "main", "path_prefix": ""},
+        "issue_tracker": galaxy["issues"],
+        "extra_links": [{"description": "%s: %s" % (name, _plain(desc)), "url": _repository_url("docs/" + name)}
+                        for name, desc in guides()],
+    }
+    return ("# Generated from README.md's list of guides and galaxy.yml by `make generated`; do not edit.\n"
+            "# Links antsibull-docs shows on the collection's docsite page.\n"
+            + yaml.safe_dump(data, sort_keys=False, width=1000, explicit_start=True))
+
+
 GENERATED = {
     "files/reference-roles.yaml": reference_roles,
     "files/console-role.yaml": console_role,
     "plugins/module_utils/version.py": version_module,
     "docs/eda.md": eda_md,
+    "docs/docsite/rst/guides.rst": docsite_guides,
+    "docs/docsite/links.yml": docsite_links,
 }
 
 

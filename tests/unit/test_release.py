@@ -52,7 +52,8 @@ def test_galaxy_yml_is_the_one_place_that_holds_the_version():
     this_version = re.compile(r"(?<![\w.])%s(?![\w.])" % re.escape(VERSION))
     for path in tracked_files():
         rel = path.relative_to(ROOT).as_posix()
-        if rel in VERSION_MAY_APPEAR or rel.startswith(("tests/controlplane/", "tests/peers/", "tests/compat/")):
+        if rel in VERSION_MAY_APPEAR or rel.startswith(("tests/controlplane/", "tests/peers/", "tests/compat/",
+                                                        "changelogs/")):
             continue
         if path.suffix in (".png", ".sum") or not path.is_file():
             continue
@@ -280,3 +281,26 @@ def test_ansible_doc_renders_every_entry_point(entry):
                           capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0 and re.search(r"ENTRY POINT: \W*%s\b" % entry, proc.stdout), proc.stderr
     assert "WARNING" not in proc.stderr, proc.stderr
+
+
+# ---------------------------------------------------------------------------------- docs listed
+
+def test_every_guide_is_listed_for_galaxy_automation_hub_and_a_docsite():
+    """Galaxy and Automation Hub show the Markdown files of docs/ (galaxy-importer reads docs/*.md);
+    README.md lists each of them, and a docsite built with antsibull-docs links each (extra-docs.yml
+    -> rst/guides.rst, links.yml: generated from README's list, tests/unit/test_generated.py)."""
+    sys.path.insert(0, str(ROOT / "tests" / "tools"))
+    import generate  # pylint: disable=import-outside-toplevel
+
+    listed = [name for name, _description in generate.guides()]
+    assert sorted(listed) == sorted(p.name for p in (ROOT / "docs").glob("*.md"))
+    extra = yaml.safe_load((ROOT / "docs" / "docsite" / "extra-docs.yml").read_text())
+    refs = [ref for section in extra["sections"] for ref in section["toctree"]]
+    assert all((ROOT / "docs" / "docsite" / "rst" / ("%s.rst" % ref)).is_file() for ref in refs)
+    guides = (ROOT / "docs" / "docsite" / "rst" / "guides.rst").read_text()
+    links = yaml.safe_load((ROOT / "docs" / "docsite" / "links.yml").read_text())
+    for name in listed:
+        assert "/docs/%s>" % name in guides
+        assert any(link["url"].endswith("/docs/" + name) for link in links["extra_links"])
+    # the build ships them (galaxy.yml build_ignore keeps docs/)
+    assert not any(p.startswith("docs") for p in GALAXY["build_ignore"])
