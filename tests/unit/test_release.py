@@ -304,3 +304,26 @@ def test_every_guide_is_listed_for_galaxy_automation_hub_and_a_docsite():
         assert any(link["url"].endswith("/docs/" + name) for link in links["extra_links"])
     # the build ships them (galaxy.yml build_ignore keeps docs/)
     assert not any(p.startswith("docs") for p in GALAXY["build_ignore"])
+
+
+def test_markup_references_name_what_exists():
+    """M(fqcn) names a module of the collection, P(fqcn#type) a plugin or role of it (antsibull-docs
+    lint-collection-docs found M(vmo.rbac.vmo_rbac), a role, in vmo_rbac_fleet_report's documentation)."""
+    modules = {p.stem for p in (ROOT / "plugins" / "modules").glob("*.py")}
+    plugins = {(p.parent.name, p.stem) for p in (ROOT / "plugins").glob("*/*.py")}
+    roles = {p.name for p in (ROOT / "roles").iterdir() if p.is_dir()}
+    wrong = []
+    sources = list((ROOT / "plugins").glob("*/*.py")) + list((ROOT / "roles").glob("*/meta/argument_specs.yml"))
+    for path in sources:
+        text = path.read_text()
+        for name in re.findall(r"\bM\(vmo\.rbac\.([\w]+)\)", text):
+            if name not in modules:
+                wrong.append("%s: M(vmo.rbac.%s)" % (path.relative_to(ROOT), name))
+        for name, kind in re.findall(r"\bP\(vmo\.rbac\.([\w]+)#(\w+)\)", text):
+            if not ((kind == "role" and name in roles) or (kind, name) in plugins or
+                    (kind == "module" and name in modules)):
+                wrong.append("%s: P(vmo.rbac.%s#%s)" % (path.relative_to(ROOT), name, kind))
+        for name, kind in re.findall(r"\bO\(vmo\.rbac\.([\w]+)#(\w+):", text):
+            if not ((kind == "role" and name in roles) or (kind == "module" and name in modules)):
+                wrong.append("%s: O(vmo.rbac.%s#%s:...)" % (path.relative_to(ROOT), name, kind))
+    assert wrong == []
