@@ -10,4 +10,4 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
