@@ -8,6 +8,7 @@ the activation's variables and the same credential, and every claim of "After th
 from __future__ import annotations
 
 import asyncio
+import json
 import runpy
 import subprocess
 import sys
@@ -167,6 +168,11 @@ def test_from_zero_to_a_scheduled_validated_fleet_job(world, tmp_path, monkeypat
         credential_env, credential_extra = inject(
             credential_type, {"kubeconfig": (tmp_path / "fleet.kubeconfig").read_text()}, tmp_path / "awx-credentials")
         assert set(credential_env) == {"K8S_AUTH_KUBECONFIG"} and not credential_extra
+        shipped = ROOT / "files" / "awx" / "credential-type-kubeconfig.json"
+        if shipped.exists():  # the shipped type (issue 20 item 3) is the one the page shows
+            data = json.loads(shipped.read_text())
+            assert {k: credential_type[k] for k in ("fields", "required")} == data["inputs"]
+            assert {k: credential_type[k] for k in ("file", "env")} == data["injectors"]
 
         # 3 + 5. the project, the inventory, the enforce job template: the first run
         enforce_t, validate_t = step("enforce-template"), step("validate-template")
