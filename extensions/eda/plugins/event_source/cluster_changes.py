@@ -29,6 +29,15 @@ document theirs (options with types and defaults, EXAMPLES); tests/unit/test_eda
 holds the documentation to what plugins/plugin_utils/eda_config.py accepts, and docs/eda.md shows it.
 """
 
+import asyncio
+import json
+import logging
+import os
+import sys
+import threading
+import time
+
+
 DOCUMENTATION = r"""
 ---
 short_description: An event when something on a cluster changes who may access its VMs.
@@ -192,14 +201,6 @@ EXAMPLES = r"""
         ca_cert: /etc/vmo/prod-west-ca.crt
         api_key: "{{ prod_west_token }}"
 """
-
-import asyncio
-import json
-import logging
-import os
-import sys
-import threading
-import time
 
 
 def _collection_on_path():
