@@ -164,9 +164,15 @@ java: venv ## check that ansible-rulebook finds a Java 17+ runtime (EDA tests); 
 generated: venv collection ## regenerate files derived from plugins/module_utils/personas.py
 	$(BIN)/python tests/tools/generate.py
 
+# A release: the fragments go into changelogs/changelog.yaml under the version galaxy.yml names, and
+# CHANGELOG.rst is rendered. Then set the next version in galaxy.yml (and `make generated`): a version
+# that is out is refused here, because antsibull-changelog would add later fragments to it.
 .PHONY: changelog
-changelog: venv ## render CHANGELOG.rst from changelogs/fragments (at release time)
-	$(BIN)/antsibull-changelog release
+changelog: venv collection ## release the version of galaxy.yml: CHANGELOG.rst from changelogs/fragments
+	@$(BIN)/python -c 'import sys, yaml; out = yaml.safe_load(open("changelogs/changelog.yaml"))["releases"]; \
+	    sys.exit("make changelog: $(VERSION) is released already (changelogs/changelog.yaml); set the next version" \
+	             " in galaxy.yml first (then make generated)" if "$(VERSION)" in out else 0)'
+	$(BIN)/antsibull-changelog release --version $(VERSION)
 
 # ---------------------------------------------------------------- compatibility
 # The compatibility matrix (docs/development.md): per combination tests/compat/<name>.txt (pinned,
@@ -215,9 +221,24 @@ bench: venv controlplane peers collection java $(VENV)/.bench-installed ## bench
 
 # ------------------------------------------------------------------------ build
 
+# galaxy.yml is the one place that holds the collection's version; everything else derives it.
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+
+.PHONY: version
+version: ## print the collection's version (galaxy.yml holds it)
+	@echo $(VERSION)
+
 .PHONY: build
-build: venv ## build the collection tarball into .build/
+build: venv ## build the collection tarball into .build/ (vmo-rbac-VERSION.tar.gz)
 	$(BIN)/ansible-galaxy collection build --force --output-path .build .
+
+# ansible-builder copies ee-collections/ into the build context of the execution environment
+# (execution-environment.yml) and of the decision environment (decision-environment.yml); both
+# install the tarball under a name without the version (ee-requirements.yml), so no file but
+# galaxy.yml names the version.
+.PHONY: ee-collection
+ee-collection: build ## put the built collection into ee-collections/ for ansible-builder (execution and decision environments)
+	cp .build/vmo-rbac-$(VERSION).tar.gz ee-collections/vmo-rbac.tar.gz
 
 .PHONY: clean
 clean: cluster-down ## remove build output (keeps .venv and .tools)

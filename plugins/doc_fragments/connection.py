@@ -138,4 +138,6 @@ requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0
   - urllib3 >= 1.26
+  - PyYAML >= 5.4
+  - google-re2 >= 1.1
 """

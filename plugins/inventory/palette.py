@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: palette
 short_description: The fleet of Virtual Machine Orchestrator clusters, from Spectro Cloud Palette
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Lists the clusters of one or more Palette projects with Palette's cluster search (every page), keeps
     those whose profiles hold the Virtual Machine Orchestrator pack (O(vmo_pack)), and makes one host

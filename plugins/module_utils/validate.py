@@ -166,6 +166,8 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
 
     if opts.pending_enforce and obs.plan is not None:
         mark_pending(obs.plan, drift, rows)
+    elif opts.pending_enforce and palette:
+        mark_pending_palette(obs.desired, drift, rows)
     result = summarize(cluster, obs.desired, roles, drift, rows, opts.check_bindings, obs.scopes)
     limited = planning.time_limited(decl, obs.desired, obs.state.owned, opts.now)
     result.update(access=rows, matrix=matrix_rows, capabilities=list(opts.matrix["capabilities"]),
@@ -201,6 +203,19 @@ def mark_pending(the_plan, drift, rows):
         for b in (a.desired, a.observed):
             if b is not None:
                 touched.update(subject_label(s) for s in b.subjects)
+    for d in drift:
+        d["pending"] = True
+    for r in rows:
+        if r["ok"] is False and r["subject"] in touched:
+            r["pending"] = True
+
+
+def mark_pending_palette(desired, drift, rows):
+    """The same for the palette backend, whose enforce step plans the owner's items in the cluster's
+    Palette RBAC settings (the drift here) rather than bindings: every such drift item is pending, and
+    so are the failed access checks of the subjects the declaration grants (Palette's agent would
+    bind them). Access of anyone else, and a missing role, still fail."""
+    touched = set(subject_label(s) for b in desired.values() for s in b.subjects)
     for d in drift:
         d["pending"] = True
     for r in rows:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: vmo_rbac_access_info
 short_description: Who can open consoles, power, create or delete VMs, and through which binding
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - For each VM capability of the matrix (C(vm.view), C(vm.console), C(vm.power), C(vm.create), C(vm.clone),
     C(vm.delete), C(vm.migrate), C(vm.snapshot), C(template.manage), C(cluster.manage), and any capability

@@ -12,7 +12,7 @@ module: vmo_rbac_fleet_report
 short_description: The vmo_rbac role's fleet report, once per run, on the controller
 version_added: 0.2.0
 description:
-  - Used by the role M(vmo.rbac.vmo_rbac) as the last step of a run (with C(run_once)); not meant for
+  - Used by the role P(vmo.rbac.vmo_rbac#role) as the last step of a run (with C(run_once)); not meant for
     other playbooks, which render reports with the P(vmo.rbac.vmo_rbac_report#filter) filter.
   - Reads each cluster's results as the role left them on its host (C(vmo_rbac_validation),
     C(vmo_rbac_enforce), C(vmo_rbac_failure), C(vmo_rbac_run)) for every host of the play, renders the

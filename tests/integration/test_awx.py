@@ -1,11 +1,9 @@
 """AWX / Automation Controller: the enforce playbook through ansible-runner, the engine AWX uses,
 with a private data dir as AWX lays it out and credentials as AWX's built-in Kubernetes
-bearer-token credential injects them (K8S_AUTH_* environment variables); and the execution
-environment definition accepted by ansible-builder."""
+bearer-token credential injects them (K8S_AUTH_* environment variables). The execution and
+decision environment definitions: tests/unit/test_environments.py."""
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -122,23 +120,6 @@ def test_enforce_playbook_through_ansible_runner_with_awx_credentials(cluster, n
                                                  "api_key": token, "owner": extravars["vmo_rbac_owner"],
                                                  "bindings": bindings, "state": "absent"})
         cluster.rbac().delete_cluster_role_binding("awx-automation-" + uid)
-
-
-def test_execution_environment_definition_is_accepted_by_ansible_builder(tmp_path):
-    ctx = tmp_path / "context"
-    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-builder"), "create",
-                           "-f", str(ROOT / "execution-environment.yml"), "-c", str(ctx)],
-                          cwd=ROOT, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    containerfile = (ctx / "Dockerfile") if (ctx / "Dockerfile").exists() else (ctx / "Containerfile")
-    text = containerfile.read_text()
-    assert "ansible-galaxy collection install" in text
-    assert (ctx / "_build" / "requirements.txt").read_text().count("kubernetes>=") == 1
-    assert "/tmp/vmo-rbac-collections/vmo-rbac-" in (ctx / "_build" / "requirements.yml").read_text()
-    # The collection itself tells ansible-builder what Python packages it needs.
-    meta = yaml.safe_load((ROOT / "meta" / "execution-environment.yml").read_text())
-    assert meta["dependencies"]["python"] == "requirements.txt"
-    assert json.dumps(meta) and os.path.exists(ROOT / meta["dependencies"]["python"])
 
 
 # ------------------------------------------------------------------------------- job slicing

@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
-"""Generate the files that are derived from plugins/module_utils/personas.py.
+"""Generate the files that are derived from plugins/module_utils/personas.py and galaxy.yml.
 
-    files/reference-roles.yaml   the spectro-vm-* and legacy dashboard ClusterRoles
+    files/reference-roles.yaml        the spectro-vm-* and legacy dashboard ClusterRoles
+    files/console-role.yaml           the VM console role
+    plugins/module_utils/version.py   the collection's version (galaxy.yml holds it; the modules
+                                      cannot read galaxy.yml, which is not shipped, at run time)
+    docs/eda.md (a marked section)    the event source's options, from its DOCUMENTATION
+    docs/docsite/rst/guides.rst,      the guides for a docsite built with antsibull-docs (extra docs)
+    docs/docsite/links.yml            and its links, from README.md's list of docs/*.md
 
 ``make generated`` writes them; ``--check`` (used by the unit tests) fails when a
 committed file differs from what the code says, so data and docs never drift apart.
 """
 
 import argparse
+import ast
 import difflib
+import re
 import sys
 from pathlib import Path
 
@@ -51,9 +59,144 @@ def console_role():
     )
 
 
+def version_module():
+    version = yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"]
+    return (
+        "# -*- coding: utf-8 -*-\n"
+        "# Copyright: (c) 2026, vmo.rbac contributors\n"
+        "# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)\n"
+        '"""The collection\'s version, sent as the User-Agent.\n'
+        "\n"
+        "Generated from galaxy.yml (the one place that holds the version) by `make generated`; do not edit.\n"
+        '"""\n'
+        "\n"
+        "from __future__ import absolute_import, division, print_function\n"
+        "\n"
+        "__metaclass__ = type\n"
+        "\n"
+        '__version__ = "%s"\n' % version
+    )
+
+
+EVENT_SOURCE = ROOT / "extensions" / "eda" / "plugins" / "event_source" / "cluster_changes.py"
+OPTIONS_BEGIN = "<!-- generated from the event source's DOCUMENTATION by `make generated`; do not edit -->"
+OPTIONS_END = "<!-- end of generated options -->"
+
+
+def event_source_doc():
+    """DOCUMENTATION and EXAMPLES of the event source, read without running it (it is not importable
+    outside an installed collection)."""
+    tree = ast.parse(EVENT_SOURCE.read_text())
+    out = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and getattr(node.targets[0], "id", "") in (
+                "DOCUMENTATION", "EXAMPLES"):
+            out[node.targets[0].id] = node.value.value
+    return yaml.safe_load(out["DOCUMENTATION"]), out["EXAMPLES"]
+
+
+def _markup_to_markdown(text):
+    # Ansible markup -> Markdown code spans; a small regex rather than antsibull-docs-parser's Markdown
+    # writer, whose output (HTML <code> tags, every punctuation mark escaped) is hard to read in the
+    # source of a doc that people edit around.
+    text = re.sub(r"\b[OCEVM]\(([^()]*)\)", lambda m: "`%s`" % m.group(1), text)
+    return text.replace("|", "\\|")
+
+
+def _default(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "`%s`" % str(value).lower()
+    return "`%s`" % value
+
+
+def eda_options_table():
+    doc, _examples = event_source_doc()
+    rows = ["| option | type | default | meaning |", "| --- | --- | --- | --- |"]
+    for name, opt in doc["options"].items():
+        kind = opt["type"] + (" of " + opt["elements"] if opt.get("elements") else "")
+        if opt.get("aliases"):
+            name_cell = "`%s` (%s)" % (name, ", ".join("`%s`" % a for a in opt["aliases"]))
+        else:
+            name_cell = "`%s`" % name
+        desc = opt["description"]
+        desc = " ".join(desc) if isinstance(desc, list) else desc
+        rows.append("| %s | %s | %s | %s |" % (name_cell, kind, _default(opt.get("default")),
+                                              _markup_to_markdown(" ".join(desc.split()))))
+    return "\n".join(rows)
+
+
+def eda_md():
+    text = (ROOT / "docs" / "eda.md").read_text()
+    head, rest = text.split(OPTIONS_BEGIN + "\n", 1)
+    _old, tail = rest.split(OPTIONS_END, 1)
+    return head + OPTIONS_BEGIN + "\n" + eda_options_table() + "\n" + OPTIONS_END + tail
+
+
+def guides():
+    """[(file, description)] of README.md's Documentation list: every guide in docs/, in that order."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Documentation"):]
+    section = section[:section.index("\n## ", 1)]
+    out = []
+    for item in re.split(r"\n(?=- )", section):
+        m = re.match(r"- \[docs/([\w-]+\.md)\]\(docs/\1\): (.*)", item, re.S)
+        if m:
+            out.append((m.group(1), " ".join(m.group(2).split())))
+    return out
+
+
+def _repository_url(rel):
+    galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+    return "%s/blob/main/%s" % (galaxy["repository"].rstrip("/"), rel)
+
+
+def _plain(text):
+    """Markdown links and code spans of a description, as plain text."""
+    text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)
+    return text.replace("`", "")
+
+
+def docsite_guides():
+    lines = [
+        ".. Generated from README.md's list of guides by `make generated`; do not edit.",
+        "",
+        ".. _ansible_collections.vmo.rbac.docsite.guides:",
+        "",
+        "Guides",
+        "======",
+        "",
+        "The guides of the collection are Markdown files in its ``docs/`` directory, which Ansible Galaxy and",
+        "Automation Hub show with the collection. Here they are linked in the collection's repository.",
+        "",
+    ]
+    for name, description in guides():
+        lines.append("- `%s <%s>`__: %s" % (name, _repository_url("docs/" + name), _plain(description)))
+    return "\n".join(lines) + "\n"
+
+
+def docsite_links():
+    galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+    repo = galaxy["repository"].rstrip("/")
+    data = {
+        "edit_on_github": {"repository": "/".join(repo.split("/")[-2:]), "branch": "main", "path_prefix": ""},
+        "issue_tracker": galaxy["issues"],
+        "extra_links": [{"description": "%s: %s" % (name, _plain(desc)), "url": _repository_url("docs/" + name)}
+                        for name, desc in guides()],
+    }
+    return ("# Generated from README.md's list of guides and galaxy.yml by `make generated`; do not edit.\n"
+            "# Links antsibull-docs shows on the collection's docsite page.\n"
+            + yaml.safe_dump(data, sort_keys=False, width=1000, explicit_start=True))
+
+
 GENERATED = {
     "files/reference-roles.yaml": reference_roles,
     "files/console-role.yaml": console_role,
+    "plugins/module_utils/version.py": version_module,
+    "docs/eda.md": eda_md,
+    "docs/docsite/rst/guides.rst": docsite_guides,
+    "docs/docsite/links.yml": docsite_links,
 }
 
 

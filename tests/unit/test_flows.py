@@ -353,6 +353,20 @@ def test_drift_items_say_what_the_enforcer_would_do():
     assert len(items) == 3
 
 
+def test_check_mode_with_the_palette_backend_marks_what_enforce_planned_as_pending():
+    """--check with the palette backend (the example fleet of examples/palette): the enforce step
+    planned Palette items, so their drift and the failed checks of the declared subjects are pending;
+    anyone else's excess access still fails. Before, nothing was pending and every cluster failed."""
+    desired = planning.resolve(decl({"persona": "admin", "groups": ["vmo-admins"]},
+                                    {"persona": "viewer", "users": ["bob"], "namespaces": ["team-a"]}), {"team-a": {}})
+    drift = [{"kind": planning.CRB, "name": "spectro-vm-admin", "problem": "missing in the cluster's Palette RBAC"}]
+    rows = [{"subject": "Group vmo-admins", "ok": False}, {"subject": "User bob", "ok": False},
+            {"subject": "User mallory", "ok": False}, {"subject": "User bob", "ok": True}]
+    validate.mark_pending_palette(desired, drift, rows)
+    assert drift[0]["pending"] is True
+    assert [r.get("pending", False) for r in rows] == [True, True, False, False]
+
+
 def test_role_checks_and_summary_counts():
     d = decl({"persona": "viewer", "users": ["alice"]}, {"cluster_role": "gone", "users": ["bob"]})
     want = planning.resolve(d, None)

@@ -24,44 +24,9 @@ per ``min_interval`` seconds per cluster. An event names the cluster and why::
 host. The source only reads: it needs list and watch on namespaces, clusterrolebindings and
 rolebindings, nothing else (files/eda-watcher-clusterrole.yaml). It never writes.
 
-Arguments (all optional; docs/eda.md has the details):
-
-    inventory        the Ansible inventory the enforce playbook uses (default: ANSIBLE_INVENTORY).
-                     Its hosts in ``group`` are the clusters, each connected with its vmo_rbac_*
-                     variables (or K8S_AUTH_*), owner vmo_rbac_owner, as the role does.
-    group            host pattern of the clusters in the inventory (default vmo_clusters)
-    clusters         instead of an inventory: kubeconfig context names, or mappings with name
-                     (the inventory host), owner and the modules' connection options
-    owner            owner of the watched bindings where a cluster does not say (default vmo-rbac)
-    kubeconfig, context, host, api_key, ca_cert, client_cert, client_key, validate_certs, ...
-                     connection defaults for every cluster (names and K8S_AUTH_* variables of the
-                     modules)
-    debounce         quiet seconds that end a burst (default 0.2)
-    max_delay        seconds after a burst's first change it is emitted at the latest (default 1)
-    min_interval     seconds between two events of one cluster (default 3): about one reconcile
-                     run, so that changes during a run collapse into one follow-up run
-    startup_event    one event per cluster once its watches have started (default true): reconcile
-                     what changed while nothing watched
-    watch_timeout    seconds the API server keeps one WATCH open (default 300)
-    backoff_initial, backoff_max   reconnect backoff (default 0.5 and 10 seconds, with jitter)
-    max_namespaces, max_bindings   how many the source remembers per cluster (default 50000, 100000)
-    page_size        LIST page size (default 500)
-
-Example::
-
-    - name: Reconcile VMO access when a cluster changes
-      hosts: all
-      sources:
-        - vmo.rbac.cluster_changes:
-            inventory: inventory/
-      rules:
-        - name: Reconcile the cluster that changed
-          condition: event.vmo_rbac.cluster is defined
-          action:
-            run_playbook:
-              name: vmo.rbac.enforce
-              extra_vars:
-                vmo_rbac_mode: reconcile
+Its arguments are documented in DOCUMENTATION below, the way the ansible.eda event sources
+document theirs (options with types and defaults, EXAMPLES); tests/unit/test_eda_source_doc.py
+holds the documentation to what plugins/plugin_utils/eda_config.py accepts, and docs/eda.md shows it.
 """
 
 import asyncio
@@ -71,6 +36,171 @@ import os
 import sys
 import threading
 import time
+
+
+DOCUMENTATION = r"""
+---
+short_description: An event when something on a cluster changes who may access its VMs.
+description:
+  - An ansible-rulebook event source plugin. On each cluster it watches the namespaces (added, labels
+    changed) and the ClusterRoleBindings and RoleBindings of one owner (deleted, or changed by someone
+    other than vmo.rbac), with LIST then WATCH from the list's resourceVersion, bookmarks, a relist after
+    410 Gone and reconnects with capped exponential backoff and jitter.
+  - Changes on one cluster are coalesced into one event, C(vmo_rbac) (C(cluster), C(reason), C(changes),
+    C(samples), C(seq), C(coalesced_seconds)) with C(meta.hosts) set to the cluster's inventory host, so
+    that C(run_playbook) and C(run_job_template) limit the run to it.
+  - The clusters come from the Ansible inventory the enforce playbook runs with (O(inventory), O(group)),
+    each reached with its C(vmo_rbac_*) connection variables and watched for its C(vmo_rbac_owner), as the
+    role reaches it; or from O(clusters).
+  - Connection options given here are defaults for every cluster (a cluster's own value first, then these,
+    then the C(K8S_AUTH_*) environment variables). They are the options of the modules (doc fragment
+    C(vmo.rbac.connection)), with the same aliases and environment variables.
+  - The source only reads, list and watch on namespaces, clusterrolebindings and rolebindings, what
+    C(files/eda-watcher-clusterrole.yaml) grants. A wrong argument stops the rulebook at start with a
+    message that names it, never a credential's value.
+options:
+  inventory:
+    description:
+      - The Ansible inventory the enforce playbook uses (a path, or several separated by commas); its hosts
+        in O(group) are the clusters.
+      - Default, the environment variable C(ANSIBLE_INVENTORY), which ansible-rulebook also reads as its C(-i).
+    type: raw
+  group:
+    description: Host pattern of the clusters in O(inventory) (the playbooks' C(vmo_rbac_target)).
+    type: str
+    default: vmo_clusters
+  clusters:
+    description:
+      - Instead of an inventory, the clusters to watch, each a kubeconfig context name (also its name), or a
+        mapping with C(name) (the inventory host the enforce run is limited to), C(owner) and any connection
+        option below.
+    type: list
+    elements: raw
+  owner:
+    description: Owner of the watched bindings where a cluster does not say (its C(vmo_rbac_owner)).
+    type: str
+    default: vmo-rbac
+  kubeconfig:
+    description: Path to a kubeconfig, or the kubeconfig as a mapping (E(K8S_AUTH_KUBECONFIG)). Never logged.
+    type: raw
+  context:
+    description: The kubeconfig context (E(K8S_AUTH_CONTEXT)).
+    type: str
+  host:
+    description: URL of the API server (E(K8S_AUTH_HOST)).
+    type: str
+  api_key:
+    description: Bearer token (E(K8S_AUTH_API_KEY)). Never logged.
+    type: str
+  validate_certs:
+    description: Verify the API server's certificate (E(K8S_AUTH_VALIDATE_CERTS), E(K8S_AUTH_VERIFY_SSL)).
+    type: bool
+    aliases: [verify_ssl]
+  ca_cert:
+    description: CA certificate file (E(K8S_AUTH_CA_CERT), E(K8S_AUTH_SSL_CA_CERT)).
+    type: path
+    aliases: [ssl_ca_cert]
+  client_cert:
+    description: Client certificate file (E(K8S_AUTH_CLIENT_CERT), E(K8S_AUTH_CERT_FILE)).
+    type: path
+    aliases: [cert_file]
+  client_key:
+    description: Key of O(client_cert) (E(K8S_AUTH_CLIENT_KEY), E(K8S_AUTH_KEY_FILE)).
+    type: path
+    aliases: [key_file]
+  proxy:
+    description: URL of an HTTP(S) or SOCKS proxy to the API server (E(K8S_AUTH_PROXY)).
+    type: str
+  no_proxy:
+    description: Hosts, domains or CIDRs that bypass O(proxy) (E(K8S_AUTH_NO_PROXY)).
+    type: str
+  proxy_headers:
+    description: Headers sent to O(proxy) (C(proxy_basic_auth), C(basic_auth), C(user_agent)).
+    type: dict
+  persist_config:
+    description: Accepted for kubernetes.core compatibility (E(K8S_AUTH_PERSIST_CONFIG)).
+    type: bool
+  impersonate_user:
+    description: Act as this user (E(K8S_AUTH_IMPERSONATE_USER)).
+    type: str
+  impersonate_groups:
+    description: Act as a member of these groups (E(K8S_AUTH_IMPERSONATE_GROUPS)).
+    type: list
+    elements: str
+  request_timeout:
+    description: Seconds to wait for the answer of one request that is not a watch.
+    type: float
+    default: 30
+  api_retries:
+    description: Retries after connection errors and 429/5xx answers of a request that is not a watch.
+    type: int
+    default: 5
+  debounce:
+    description: Quiet seconds that end a burst of changes on one cluster.
+    type: float
+    default: 0.2
+  max_delay:
+    description: Seconds after a burst's first change its event goes out at the latest (at least O(debounce)).
+    type: float
+    default: 1
+  min_interval:
+    description:
+      - Seconds between two events of one cluster, about one reconcile run, so that changes during a run
+        collapse into one follow-up run.
+    type: float
+    default: 3
+  startup_event:
+    description: One event per cluster once its watches run, to reconcile what changed while nothing watched.
+    type: bool
+    default: true
+  watch_timeout:
+    description: Seconds the API server keeps one WATCH open before the source resumes it.
+    type: int
+    default: 300
+  backoff_initial:
+    description: First reconnect delay in seconds (doubling, with jitter; greater than 0).
+    type: float
+    default: 0.5
+  backoff_max:
+    description: Longest reconnect delay in seconds (at least O(backoff_initial)).
+    type: float
+    default: 10
+  max_namespaces:
+    description: Namespaces the source remembers per cluster; beyond, a change it cannot tell apart counts as one.
+    type: int
+    default: 50000
+  max_bindings:
+    description: Owned bindings the source remembers per cluster; beyond, a change it cannot tell apart counts as one.
+    type: int
+    default: 100000
+  page_size:
+    description: LIST page size.
+    type: int
+    default: 500
+"""
+
+EXAMPLES = r"""
+# The clusters of the inventory the enforce playbook runs with (ANSIBLE_INVENTORY), every default.
+- vmo.rbac.cluster_changes: {}
+
+# An inventory by path, another group, a longer quiet time.
+- vmo.rbac.cluster_changes:
+    inventory: inventory/
+    group: vmo_prod
+    debounce: 1
+    max_delay: 5
+
+# Two clusters without an inventory: a kubeconfig context, and an API server with a token from an
+# EDA credential (injected as an extra variable), watched for the owner of another team.
+- vmo.rbac.cluster_changes:
+    clusters:
+      - prod-east
+      - name: prod-west
+        owner: team-west
+        host: https://prod-west.example.com:6443
+        ca_cert: /etc/vmo/prod-west-ca.crt
+        api_key: "{{ prod_west_token }}"
+"""
 
 
 def _collection_on_path():
