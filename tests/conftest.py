@@ -24,6 +24,14 @@ if not (COLLECTIONS / "ansible_collections" / "vmo" / "rbac").exists():
                        "(or `make collection` once)" % COLLECTIONS)
 sys.path.insert(0, str(COLLECTIONS))
 sys.path.insert(0, str(ROOT))
+# Ansible's collection finder, installed before anything imports ansible_collections, as every
+# Ansible entry point does: a test that reaches init_plugin_loader later (the event source reading an
+# inventory) would otherwise install it over an already imported namespace package, and every
+# collection import after it in the same process fails ("this loader requires exactly one path").
+os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS))
+from ansible.plugins.loader import init_plugin_loader  # noqa: E402
+
+init_plugin_loader([str(COLLECTIONS)])
 
 from tests.controlplane import controlplane as cp  # noqa: E402
 from tests.helpers.kube import CONSOLE_ROLE, KUBEVIRT_CRDS, KUBEVIRT_ROLES, REFERENCE_ROLES, TestCluster  # noqa: E402
