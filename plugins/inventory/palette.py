@@ -23,6 +23,9 @@ description:
     C(palette_project_uid), C(palette_tags), C(palette_labels), C(palette_cloud_type), C(palette_state) and
     C(palette_health). The group C(all) gets C(palette_inventory_requests), the number of Palette requests
     the inventory made.
+  - Every text from Palette (host names, every variable above) is marked unsafe, so that it is never
+    templated on the controller, also on ansible-core 2.16 and through O(compose), O(groups) and
+    O(keyed_groups); group names are reduced to letters, digits and underscores.
   - A failure confined to one project (for example 403 in a project the API key's user has no role in) or
     to one cluster (a kubeconfig or profile download that fails) never fails the whole inventory. The
     project is left out with a warning; the cluster becomes a host with C(vmo_rbac_inventory_error) set,
@@ -180,6 +183,12 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.display import Display
 
 from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
+
+try:
+    from ansible.utils.unsafe_proxy import wrap_var
+except ImportError:  # pragma: no cover - an ansible-core without it trusts no inventory value (data tagging)
+    def wrap_var(value):
+        return value
 
 display = Display()
 
@@ -457,13 +466,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # ------------------------------------------------------------------ populate
 
     def _populate(self, fleet, settings):
+        """Hosts, variables and groups from the fleet (fresh or cached). Every text in it came from
+        Palette, where anyone who may name or label a cluster writes it: the host name and every
+        variable are marked unsafe (``wrap_var``), so that neither ansible-core 2.16 nor a later
+        play templates them (2.19 and later trust no inventory value anyway); group names are
+        sanitised to letters, digits and underscores."""
         strict = self.get_option("strict")
         group = self.inventory.add_group(settings["group"])
         self.inventory.set_variable("all", "palette_inventory_requests", fleet.get("requests", 0))
         for h in fleet["hosts"]:
-            name = self.inventory.add_host(h["name"], group=group)
+            name = self.inventory.add_host(wrap_var(h["name"]), group=group)
             for k, v in h["vars"].items():
-                self.inventory.set_variable(name, k, v)
+                self.inventory.set_variable(name, k, wrap_var(v))
             if self.get_option("group_by_project") and h["vars"]["palette_project"]:
                 g = self.inventory.add_group(self._sanitize_group_name("palette_project_" + h["vars"]["palette_project"]))
                 self.inventory.add_child(g, name)

@@ -202,6 +202,7 @@ class Fault:
     retry_after: str | None = None
     project: str | None = None
     hits: int = 0
+    message: str = "asked for by the test"
 
 
 @dataclass
@@ -324,9 +325,11 @@ class PaletteStandIn:
             "contexts": [{"name": backing.name, "context": {"cluster": backing.name, "user": user}}]})
 
     def fault(self, status: int, path: str = ".*", method: str | None = None, times: int = 1,
-              retry_after: str | None = None, project: str | None = None) -> Fault:
-        """Answer ``status`` to the next ``times`` requests whose path matches the regex ``path``."""
-        f = Fault(status, method, re.compile(path), times, retry_after, project)
+              retry_after: str | None = None, project: str | None = None,
+              message: str = "asked for by the test") -> Fault:
+        """Answer ``status`` to the next ``times`` requests whose path matches the regex ``path``, with
+        ``message`` in the error body (Palette's text, which the collection may show)."""
+        f = Fault(status, method, re.compile(path), times, retry_after, project, message=message)
         with self.lock:
             self.faults.append(f)
         return f
@@ -430,7 +433,7 @@ class PaletteStandIn:
         fault = self._take_fault(method, path, project)
         if fault is not None:
             extra_headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            return self._finish(record, op, fault.status, {"code": "Fault", "message": "asked for by the test"},
+            return self._finish(record, op, fault.status, {"code": "Fault", "message": fault.message},
                                 extra_headers)
         if project and project in self.denied_projects:
             return self._finish(record, op, 403, {"code": "Forbidden", "message": "no permission in project"})
