@@ -450,6 +450,9 @@ EXPIRES_AT_FILTER_CASES = [
     Case("ea-maximum-unreadable", {"value": "2h", "kw": {"max_duration": "often"}}, "max_duration"),
     Case("ea-in-the-past", {"value": "2000-01-01T00:00:00Z", "kw": {}}, "_input", ("has passed",)),
     Case("ea-longer-than-a-year", {"value": "400d", "kw": {}}, "_input", ("longer than a year",)),
+    # a duration longer than a date can count: "Python int too large to convert to C int" before (issue 18 item 11)
+    Case("ea-beyond-the-calendar", {"value": "99999999999d", "kw": {"name": "vmo_rbac_break_glass_duration"}},
+         "vmo_rbac_break_glass_duration", ("99999999999d is longer than a year",)),
 ]
 
 

@@ -526,6 +526,23 @@ def test_the_expires_at_filter_counts_from_now_within_the_maximum(monkeypatch):
             f(value, **kw)
 
 
+@pytest.mark.parametrize("value", ["99999999999d", "99999999999w", "3000000d", "9" * 63 + "s", "999999999999999h"])
+def test_the_expires_at_filter_refuses_a_duration_beyond_the_calendar_by_name(monkeypatch, value):
+    """Issue 18 item 11: a duration too long for a date (Python's datetime ends in 9999, its timedelta
+    at 999999999 days, a C int before that) is refused as longer than the limit, never with
+    OverflowError's "Python int too large to convert to C int" or "date value out of range"."""
+    from ansible.errors import AnsibleFilterError
+
+    from ansible_collections.vmo.rbac.plugins.filter.vmo_rbac_expires_at import FilterModule
+
+    f = FilterModule().filters()["vmo_rbac_expires_at"]
+    monkeypatch.setenv(expiry.TEST_CLOCK_ENV, "2999-12-04T12:00:00Z")
+    with pytest.raises(AnsibleFilterError, match=re.escape("argument 'duration': %s is longer than a year" % value)):
+        f(value, name="duration")
+    with pytest.raises(AnsibleFilterError, match=re.escape("%s is longer than max_duration 8h" % value)):
+        f(value, "8h")
+
+
 def test_an_undeclared_overdue_grant_counts_as_a_failed_check():
     c = MemoryCluster(roles=("spectro-vm-viewer",))
     d = decl({"persona": "viewer", "users": ["alice"], "expires": "1h", "name": "bg-alice"})
