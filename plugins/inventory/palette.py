@@ -371,31 +371,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         lock = threading.Lock()
 
         def one(entry):
-            summary, project_uid, project_name = entry
-            meta = summary.get("metadata") or {}
-            spec = summary.get("specSummary") or {}
-            status = summary.get("status") or {}
-            project = spec.get("projectMeta") or {}
-            uid = meta.get("uid") or ""
-            if not palette_api.is_uid(uid) or (status.get("state") or "") in settings["exclude_states"]:
+            host = host_from_summary(*entry)
+            uid, scope = host["vars"]["palette_cluster_uid"], host["vars"]["palette_project_uid"]
+            if host["vars"]["palette_state"] in settings["exclude_states"]:
                 return None
-            scope = project_uid or project.get("uid") or ""
-            labels = dict(meta.get("labels") or {})
-            host = {
-                "name": meta.get("name") or uid,
-                "vars": {
-                    "palette_cluster_uid": uid,
-                    "palette_cluster_name": meta.get("name") or uid,
-                    "palette_project": project_name or project.get("name") or "",
-                    "palette_project_uid": scope,
-                    "palette_labels": labels,
-                    "palette_tags": sorted(k if v in ("", None, VALUELESS_TAG) else "%s:%s" % (k, v)
-                                           for k, v in labels.items()),
-                    "palette_cloud_type": (spec.get("cloudConfig") or {}).get("cloudType") or "",
-                    "palette_state": status.get("state") or "",
-                    "palette_health": (status.get("health") or {}).get("state") or "",
-                },
-            }
+            if not palette_api.is_uid(uid):
+                where = host["vars"]["palette_project"]
+                with lock:
+                    self._problem(settings, "cluster %r%s: Palette's search answer gives it no usable uid; it is left "
+                                            "out" % (host["name"] or "(no name)",
+                                                     " in project %s" % where if where else ""), errors)
+                return None
             problems = []
             if settings["vmo_pack"]:
                 try:
@@ -489,6 +475,31 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)
+
+
+def host_from_summary(summary, project_uid, project_name):
+    """The host of a cluster summary of the search (its shape checked by the client,
+    palette.SEARCH_SHAPE): {"name", "vars"}; the uid is checked by the caller."""
+    meta = summary.get("metadata") or {}
+    spec = summary.get("specSummary") or {}
+    status = summary.get("status") or {}
+    project = spec.get("projectMeta") or {}
+    uid = meta.get("uid") or ""
+    labels = dict(meta.get("labels") or {})
+    return {
+        "name": meta.get("name") or uid,
+        "vars": {
+            "palette_cluster_uid": uid,
+            "palette_cluster_name": meta.get("name") or uid,
+            "palette_project": project_name or project.get("name") or "",
+            "palette_project_uid": project_uid or project.get("uid") or "",
+            "palette_labels": labels,
+            "palette_tags": sorted(k if v in ("", None, VALUELESS_TAG) else "%s:%s" % (k, v) for k, v in labels.items()),
+            "palette_cloud_type": (spec.get("cloudConfig") or {}).get("cloudType") or "",
+            "palette_state": status.get("state") or "",
+            "palette_health": (status.get("health") or {}).get("state") or "",
+        },
+    }
 
 
 def has_pack(profiles, pack):

@@ -12,6 +12,14 @@ Credentials: the header ``ApiKey: <key>``, and ``ProjectUid: <uid>`` for project
 Spectro Cloud Terraform provider and palette-sdk-go send them. The key is never part of a message,
 a result or an exception: every text that leaves this module goes through ``_scrub``.
 
+Answers: every answer the collection reads is checked, once, where it is parsed, against the shape
+the specification gives it, as far as the collection reads it (``*_SHAPE`` below): an answer of
+another shape (a list where an object is expected, a string where a list is, a ``null`` element of a
+list, an unknown binding type, a ``continue`` token that is not a string) raises PaletteError naming
+the request and the place in the answer, and is never used. ``null`` or an absent optional field
+means "none" (a Go server writes a nil map or slice as ``null``); a required list (``items``,
+``profiles``) must be there. So everything after the client reads plain, well-typed data.
+
 Retries: connection errors, read errors, 429 and 5xx are retried by urllib3's ``Retry`` with
 exponential backoff (0.25 s doubling, at most 4 s between attempts), honouring ``Retry-After`` up
 to RETRY_AFTER_MAX seconds, at most ``retries`` times. Every request this client sends is safe to
@@ -47,6 +55,9 @@ DEFAULT_HOST = "api.spectrocloud.com"
 HOST_ENV = "SPECTROCLOUD_HOST"
 APIKEY_ENV = "SPECTROCLOUD_APIKEY"
 SEARCH_PAGE_SIZE = 50  # the specification's maximum for ``limit``
+# A search that keeps giving continue tokens stops here (100,000 clusters at 50 a page): a server or a
+# middlebox that hands out a fresh token with every page would otherwise be followed forever.
+SEARCH_PAGES_MAX = 2000
 KUBECONFIG_KINDS = ("frp", "admin")
 
 # Palette uids are 24 hexadecimal digits (MongoDB object ids) in every public example; the client
@@ -142,6 +153,125 @@ def _is_kubeconfig(text):
     return isinstance(doc, dict) and isinstance(doc.get("clusters"), list) and bool(doc.get("clusters"))
 
 
+# --------------------------------------------------------------------- the shapes of answers
+#
+# What the collection reads from each answer, with the specification's types: Obj (a JSON object;
+# fields not listed are not read and not checked), Arr (a list; a null element is refused), Map (an
+# object of strings, such as labels), Enum, STR, BOOL, ANY.
+
+
+class Obj(object):
+    def __init__(self, what, fields=None, required=()):
+        self.what, self.fields, self.required = what, fields or {}, tuple(required)
+
+
+class Arr(object):
+    def __init__(self, item):
+        self.item = item
+
+
+class Enum(object):
+    def __init__(self, *values):
+        self.values = values
+
+
+STR, BOOL, ANY, MAP = "a string", "true or false", "anything", "an object of strings"
+
+_META = Obj("metadata", {"name": STR, "uid": STR, "labels": MAP, "annotations": MAP})
+SEARCH_SHAPE = Obj("a page of cluster summaries", {
+    "items": Arr(Obj("a cluster summary", {
+        "metadata": _META,
+        "specSummary": Obj("specSummary", {"projectMeta": Obj("projectMeta", {"name": STR, "uid": STR}),
+                                           "cloudConfig": Obj("cloudConfig", {"cloudType": STR})}),
+        "status": Obj("status", {"state": STR, "health": Obj("health", {"state": STR})}),
+    })),
+    "listmeta": Obj("listmeta", {"continue": STR}),
+}, required=("items",))
+PROJECT_SHAPE = Obj("a project", {"metadata": _META})
+PROFILES_SHAPE = Obj("a cluster's profiles", {
+    "profiles": Arr(Obj("a profile", {"spec": Obj("spec", {"packs": Arr(Obj("a pack", {
+        "metadata": _META, "spec": Obj("spec", {"name": STR})}))})})),
+}, required=("profiles",))
+RBAC_BINDING_SHAPE = Obj("a binding", {
+    "type": Enum("RoleBinding", "ClusterRoleBinding"),
+    "namespace": STR,
+    "role": Obj("role", {"kind": Enum("Role", "ClusterRole"), "name": STR}),
+    "subjects": Arr(Obj("a subject", {"type": Enum("User", "Group", "ServiceAccount"), "name": STR,
+                                      "namespace": STR})),
+})
+RBAC_ITEM_SHAPE = Obj("an RBAC item", {
+    "metadata": _META,
+    "spec": Obj("spec", {"isSystem": BOOL, "bindings": Arr(RBAC_BINDING_SHAPE)}),
+})
+RBACS_SHAPE = Obj("a cluster's RBAC settings", {"items": Arr(RBAC_ITEM_SHAPE)}, required=("items",))
+
+
+class ShapeError(ValueError):
+    """An answer that does not have the shape the collection reads; ``where`` is the place in it."""
+
+    def __init__(self, where, message):
+        super(ShapeError, self).__init__("%s %s" % (where, message))
+        self.where = where
+
+
+def _kind(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__  # pragma: no cover - json.loads makes nothing else
+
+
+def check_shape(value, shape, where="the answer"):
+    """Raise ShapeError naming the first place in ``value`` that does not have ``shape``. Values are
+    never quoted, except an enum's (short, and what the specification declares)."""
+    if shape is ANY:
+        return
+    if isinstance(shape, Obj):
+        if not isinstance(value, dict):
+            named = shape.what.startswith(("a ", "an "))  # a list's element or an answer, else a field
+            raise ShapeError(where, "is %s, expected %s" % (_kind(value), shape.what + " (an object)" if named
+                                                            else "an object"))
+        for key in shape.required:
+            if key not in value:
+                raise ShapeError(where, "has no %r" % key)
+        for key, sub in shape.fields.items():
+            if value.get(key) is not None:  # absent or null: none
+                check_shape(value[key], sub, key if where == "the answer" else "%s.%s" % (where, key))
+        return
+    if isinstance(shape, Arr):
+        if not isinstance(value, list):
+            raise ShapeError(where, "is %s, expected a list" % _kind(value))
+        for i, item in enumerate(value):
+            here = "%s[%d]" % (where, i)
+            if item is None:
+                raise ShapeError(here, "is null, expected %s" % (shape.item.what if isinstance(shape.item, Obj)
+                                                                  else shape.item))
+            check_shape(item, shape.item, here)
+        return
+    if isinstance(shape, Enum):
+        if not isinstance(value, str) or value not in shape.values:
+            shown = ("%r" % value[:40]) if isinstance(value, str) else _kind(value)
+            raise ShapeError(where, "is %s, expected %s" % (shown, " or ".join(shape.values)))
+        return
+    if shape is MAP:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ShapeError(where, "is %s, expected %s" % (
+                _kind(value) if not isinstance(value, dict) else "an object with a value that is not a string", MAP))
+        return
+    expected = {STR: str, BOOL: bool}[shape]
+    if not isinstance(value, expected):
+        raise ShapeError(where, "is %s, expected %s" % (_kind(value), shape))
+
+
 class PaletteClient(object):
     """A connection to one Palette API endpoint with one API key.
 
@@ -227,15 +357,26 @@ class PaletteClient(object):
                 return {}
             try:
                 return json.loads(resp.data.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
                 raise PaletteError("Palette at %s answered %s %s with a body that is not JSON"
                                    % (self.host, method, path), resp.status, path)
         raise self._error(method, path, resp)
 
+    def _read(self, method, path, shape, **kw):
+        """``request`` of an answer that must have ``shape`` (check_shape); raises PaletteError naming
+        the request and the place in the answer."""
+        answer = self.request(method, path, **kw)
+        try:
+            check_shape(answer, shape)
+        except ShapeError as exc:
+            raise PaletteError("Palette at %s answered %s %s with an answer of the wrong shape: %s; it is not used"
+                               % (self.host, method, path, exc), 200, path)
+        return answer
+
     def _error(self, method, path, resp):
         try:
             answer = json.loads(resp.data.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError, AttributeError):
+        except (ValueError, UnicodeDecodeError, AttributeError, RecursionError):
             answer = {}
         said = answer.get("message") if isinstance(answer, dict) else None
         said = self.scrub(said or (resp.data or b"").decode("utf-8", "replace")[:300]).strip()
@@ -264,30 +405,38 @@ class PaletteClient(object):
         """Every cluster summary the search returns, all pages (``continue`` tokens)."""
         body = {"filter": filter_spec or {"conjunction": "and", "filterGroups": []},
                 "sort": [{"field": "clusterName", "order": "asc"}]}
-        items, token, seen = [], None, set()
-        while True:
+        path = "/v1/dashboard/spectroclusters/search"
+        items, token, seen, uids = [], None, set(), set()
+        for _page in range(SEARCH_PAGES_MAX):
             query = {"limit": page_size}
             if token:
                 query["continue"] = token
-            answer = self.request("POST", "/v1/dashboard/spectroclusters/search", query=query, body=body,
-                                  project=project)
-            items.extend(answer.get("items") or [])
+            answer = self._read("POST", path, SEARCH_SHAPE, query=query, body=body, project=project)
+            for item in answer.get("items") or []:
+                uid = (item.get("metadata") or {}).get("uid")
+                if uid and uid in uids:  # a list that shifted between pages repeats a cluster
+                    continue
+                uids.add(uid)
+                items.append(item)
             token = (answer.get("listmeta") or {}).get("continue") or ""
             if not token:
                 return items
             if token in seen:  # a server that repeats a token would loop forever
                 raise PaletteError("Palette at %s repeated the search continue token; stopping after %d clusters"
-                                   % (self.host, len(items)))
+                                   % (self.host, len(items)), 200, path)
             seen.add(token)
+        raise PaletteError("Palette at %s kept giving continue tokens to POST %s after %d pages (%d clusters); "
+                           "stopping" % (self.host, path, SEARCH_PAGES_MAX, len(items)), 200, path)
 
     def get_project(self, uid):
-        return self.request("GET", "/v1/projects/%s" % _seg(uid), project="")
+        return self._read("GET", "/v1/projects/%s" % _seg(uid), PROJECT_SHAPE, project="")
 
     def get_cluster(self, uid, project=None):
+        """Only whether the cluster exists is read (a 2xx answer), never its body."""
         return self.request("GET", "/v1/spectroclusters/%s" % _seg(uid), project=project)
 
     def get_profiles(self, uid, project=None):
-        return self.request("GET", "/v1/spectroclusters/%s/profiles" % _seg(uid), project=project)
+        return self._read("GET", "/v1/spectroclusters/%s/profiles" % _seg(uid), PROFILES_SHAPE, project=project)
 
     def get_kubeconfig(self, uid, kind="admin", project=None):
         """The kubeconfig text of a cluster: ``frp`` (reverse proxy / OIDC) or ``admin``."""
@@ -307,7 +456,8 @@ class PaletteClient(object):
         """The items of a cluster's RBAC settings. A 404 for a cluster that exists means "none yet"
         (checked with a GET of the cluster, so a wrong uid still fails)."""
         try:
-            answer = self.request("GET", "/v1/spectroclusters/%s/config/rbacs" % _seg(uid), project=project)
+            answer = self._read("GET", "/v1/spectroclusters/%s/config/rbacs" % _seg(uid), RBACS_SHAPE,
+                                project=project)
         except PaletteError as exc:
             if exc.status != 404:
                 raise

@@ -103,10 +103,13 @@ def desired_from_bindings(desired):
 
 
 def parse_items(items):
-    """The items of a GET as Item tuples, in the order Palette returned them."""
+    """The items of a GET as Item tuples, in the order Palette returned them. The client has checked
+    their shape (palette.RBAC_ITEM_SHAPE); an item that is not an object is refused here too, never
+    replaced by an empty one that would be written back."""
     out = []
     for i, raw in enumerate(items or []):
-        raw = raw if isinstance(raw, dict) else {}
+        if not isinstance(raw, dict):
+            raise ValueError("RBAC item %d is %s, not an object" % (i, "null" if raw is None else type(raw).__name__))
         meta = raw.get("metadata") or {}
         spec = raw.get("spec") or {}
         out.append(Item(i, meta.get("uid") or "", meta.get("name") or "", dict(meta.get("labels") or {}),

@@ -14,6 +14,8 @@ unchanged from spectrocloud/palette-sdk-go) over HTTPS on 127.0.0.1, and:
 - keeps state (projects, clusters, profiles, kubeconfigs, RBAC items), paginates the cluster search
   with ``continue`` tokens, and answers 401/403/404/429/500 when a test asks (``fault``,
   ``deny_project``);
+- plays a middlebox when a test asks (``tamper``): Palette's answer, checked and valid, is replaced
+  on its way out by one of another shape (the request log marks it; it is not a violation);
 - closes the loop like Palette's agent: after a PUT of a cluster's RBAC settings, the bindings of
   its items are applied (after ``agent_delay`` seconds, in the background) to the cluster's real
   local control plane, when the cluster has one.
@@ -206,6 +208,18 @@ class Fault:
 
 
 @dataclass
+class Tamper:
+    """A middlebox between Palette and the client: the answer Palette gave (valid, and checked) is
+    replaced on its way out. ``body``: the new body (JSON-encoded unless bytes), or a callable that
+    takes Palette's answer and returns it."""
+    path: re.Pattern
+    method: str | None
+    body: object
+    times: int
+    hits: int = 0
+
+
+@dataclass
 class StandInCluster:
     uid: str
     name: str
@@ -243,6 +257,7 @@ class PaletteStandIn:
         self.faults: list[Fault] = []
         self.denied_projects: set[str] = set()
         self.break_responses = False   # test of the test: send responses that leave the spec
+        self.tampers: list[Tamper] = []
         self.agent_errors: list[str] = []
         self._ops = []
         for res in self.spec.resources.values():
@@ -333,6 +348,16 @@ class PaletteStandIn:
         with self.lock:
             self.faults.append(f)
         return f
+
+    def tamper(self, path: str, body, method: str | None = None, times: int = 1) -> Tamper:
+        """Replace the next ``times`` successful answers to requests whose path matches the regex
+        ``path`` with ``body`` (see Tamper), after the stand-in has checked Palette's own answer: a
+        middlebox's odd answer, not a violation of the specification by Palette. The request log
+        marks them (``tampered``)."""
+        t = Tamper(re.compile(path), method, body, times)
+        with self.lock:
+            self.tampers.append(t)
+        return t
 
     def deny_project(self, project_uid: str):
         """Every request in this project's scope answers 403 (the key's user has no role there)."""
@@ -484,8 +509,24 @@ class PaletteStandIn:
                                 % (record["method"], record["path"], problem))
                 status, content_type = 500, "application/json"
                 raw = json.dumps({"code": "StandInBug", "message": problem}).encode()
+        if op is not None and 200 <= status < 300:
+            tamper = self._take_tamper(record["method"], record["path"])
+            if tamper is not None:
+                body = tamper.body(json.loads(raw) if raw and content_type == "application/json" else raw) \
+                    if callable(tamper.body) else tamper.body
+                raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+                content_type, status = "application/json", 200 if status == 204 else status
+                record["tampered"] = True
         record["status"] = status
         return status, content_type, raw, headers
+
+    def _take_tamper(self, method, path):
+        with self.lock:
+            for t in self.tampers:
+                if t.hits < t.times and (t.method is None or t.method == method) and t.path.search(path):
+                    t.hits += 1
+                    return t
+        return None
 
     def _check_response(self, op, status, content_type, raw, headers):
         try:
