@@ -22,8 +22,11 @@ means "none" (a Go server writes a nil map or slice as ``null``); a required lis
 
 Retries: connection errors, read errors, 429 and 5xx are retried by urllib3's ``Retry`` with
 exponential backoff (0.25 s doubling, at most 4 s between attempts), honouring ``Retry-After`` up
-to RETRY_AFTER_MAX seconds, at most ``retries`` times. Every request this client sends is safe to
-repeat: reads, the search (a read sent as POST), and the RBAC PUT (the same whole list again).
+to RETRY_AFTER_MAX seconds, at most ``retries`` times, for the reads (the search is a read sent as
+POST). The RBAC PUT is retried only when its connection could not be made (nothing was sent): the
+whole list it carries was read before, and sent again seconds later it would write back an old list
+over what another writer wrote meanwhile (issue 18 item 6). palette_backend.py reads the list again,
+plans anew and sends a fresh PUT instead (``retry_after`` of the error says how long to wait).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -69,11 +72,12 @@ _LOOKS_LIKE_UID = re.compile(r"^[0-9a-f]{24}$")
 class PaletteError(Exception):
     """A failure talking to Palette. The message is safe to show: it never holds the API key."""
 
-    def __init__(self, message, status=None, path=None):
+    def __init__(self, message, status=None, path=None, retry_after=None):
         super(PaletteError, self).__init__(message)
         self.message = message
         self.status = status
         self.path = path
+        self.retry_after = retry_after  # seconds Palette asked to wait (429/503), bounded; or None
 
 
 def is_uid(value):
@@ -300,6 +304,12 @@ class PaletteClient(object):
             backoff_factor=0.25, status_forcelist=RETRY_STATUSES, allowed_methods=None,
             respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
         )
+        # The RBAC PUT: only a connection that could not be made is tried again (see the module's doc).
+        self.put_retry = _BoundedRetry(
+            total=retries, connect=retries, read=0, status=0, other=0, backoff_factor=0.25,
+            status_forcelist=RETRY_STATUSES, allowed_methods=None, respect_retry_after_header=False,
+            raise_on_status=False, raise_on_redirect=False, redirect=0,
+        )
         if validate_certs:
             ca = ca_cert
             if not ca:
@@ -330,11 +340,14 @@ class PaletteClient(object):
             headers["ProjectUid"] = project
         return headers
 
-    def request(self, method, path, query=None, body=None, project=None, accept="application/json", raw=False):
+    def request(self, method, path, query=None, body=None, project=None, accept="application/json", raw=False,
+                retry=None):
         """One API call: the decoded JSON answer (or the bytes with ``raw``); raises PaletteError.
 
         ``project``: ProjectUid for this call; None uses the client's, "" sends none (tenant scope).
+        ``retry``: urllib3's Retry for this call (default: the client's).
         """
+        retry = retry or self.retry
         url = self.host + path
         if query:
             url += "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
@@ -343,12 +356,14 @@ class PaletteClient(object):
             self.requests += 1
         try:
             resp = self.pool.request(method, url, body=data, headers=self._headers(project, accept, data is not None),
-                                     retries=self.retry, timeout=self.timeout, preload_content=True)
+                                     retries=retry, timeout=self.timeout, preload_content=True)
         except urllib3.exceptions.HTTPError as exc:
             self.log.append((method, path, None))
             reason = getattr(exc, "reason", None) or exc
-            raise PaletteError("cannot reach Palette at %s (%s %s failed after %d retries): %s"
-                               % (self.host, method, path, self.retry.total, self.scrub(reason)), None, path)
+            tries = ("after %d retries" % retry.total) if retry is not self.put_retry else \
+                "once sent, a PUT is not sent again as it was"
+            raise PaletteError("cannot reach Palette at %s (%s %s failed, %s): %s"
+                               % (self.host, method, path, tries, self.scrub(reason)), None, path)
         self.log.append((method, path, resp.status))
         if 200 <= resp.status < 300:
             if raw:
@@ -360,7 +375,7 @@ class PaletteClient(object):
             except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
                 raise PaletteError("Palette at %s answered %s %s with a body that is not JSON"
                                    % (self.host, method, path), resp.status, path)
-        raise self._error(method, path, resp)
+        raise self._error(method, path, resp, retry)
 
     def _read(self, method, path, shape, **kw):
         """``request`` of an answer that must have ``shape`` (check_shape); raises PaletteError naming
@@ -373,7 +388,7 @@ class PaletteClient(object):
                                % (self.host, method, path, exc), 200, path)
         return answer
 
-    def _error(self, method, path, resp):
+    def _error(self, method, path, resp, retry):
         try:
             answer = json.loads(resp.data.decode("utf-8"))
         except (ValueError, UnicodeDecodeError, AttributeError, RecursionError):
@@ -390,14 +405,22 @@ class PaletteClient(object):
                 self.host, where, " in project %s" % self.project_uid if self.project_uid else "")
         elif resp.status == 404:
             msg = "Palette at %s found nothing at %s (404 Not Found)" % (self.host, where)
-        elif resp.status in RETRY_STATUSES:
+        elif resp.status in RETRY_STATUSES and retry.status:
             msg = "Palette at %s kept failing (%d) on %s after %d retries" % (
-                self.host, resp.status, where, self.retry.total)
+                self.host, resp.status, where, retry.total)
+        elif resp.status in RETRY_STATUSES:
+            msg = "Palette at %s failed (%d) on %s" % (self.host, resp.status, where)
         else:
             msg = "Palette at %s refused %s (%d)" % (self.host, where, resp.status)
         if said:
             msg += ". Palette said: %s" % said
-        return PaletteError(msg, resp.status, path)
+        retry_after = None
+        if resp.status in RETRY_STATUSES and resp.headers.get("Retry-After"):
+            try:
+                retry_after = self.retry.parse_retry_after(resp.headers["Retry-After"])
+            except Exception:  # pylint: disable=broad-exception-caught - an unreadable header: back off as usual
+                retry_after = None
+        return PaletteError(msg, resp.status, path, retry_after)
 
     # ----------------------------------------------------------------- reads
 
@@ -475,9 +498,10 @@ class PaletteClient(object):
     # ----------------------------------------------------------------- writes
 
     def put_rbacs(self, uid, rbacs, project=None):
-        """Write a cluster's RBAC settings: ``rbacs`` is the list of v1ClusterRbacInputEntity."""
+        """Write a cluster's RBAC settings: ``rbacs`` is the list of v1ClusterRbacInputEntity. Sent
+        once (a connection that could not be made is tried again): see the module's doc."""
         self.request("PUT", "/v1/spectroclusters/%s/config/rbacs" % _seg(uid), body={"rbacs": rbacs},
-                     project=project)
+                     project=project, retry=self.put_retry)
 
 
 def _seg(uid):

@@ -280,6 +280,64 @@ def plan(items, desired, owner, mode="present", purge=False):
     return PalettePlan(changes, conflicts, warnings, ours, others, target, write, body, unchanged)
 
 
+# ------------------------------------------------------------------ after a write (issue 18 item 6)
+#
+# The specification offers no version, ETag or precondition on the RBAC settings, so two writers that
+# read the list at the same time and both PUT it back lose the first one's changes. The backend reads the
+# list back after its PUT: this owner's grants must be as written, and every item it sent back as read
+# (other owners', the UI's, Palette's own isSystem ones) must still be there.
+
+Lost = namedtuple("Lost", "ours others conflicts")
+
+
+def lost_after_write(p, after, owner):
+    """What the read-back ``after`` (the items of a GET after the PUT of plan ``p``) shows lost:
+    ``ours``: descriptions of this owner's grants that are not as written (missing, or subjects
+    missing or added: a writer that read the list before this write wrote it back after);
+    ``others``: the raw items ``p`` sent back as read that are gone; ``conflicts``: items now in the
+    way. An empty Lost (``not any(lost)``) means the write holds."""
+    parsed = parse_items(after)
+    ours, _others, conflicts = classify(parsed, owner)
+    owned = owned_bindings(ours)
+    mine = []
+    for k in sorted(set(p.target) | set(owned)):
+        want, have = p.target.get(k), owned.get(k)
+        if have is None:
+            mine.append("%s (missing)" % describe_key(k))
+        elif want is None:
+            mine.append("%s (back again)" % describe_key(k))
+        elif want != have:
+            what = []
+            if want - have:
+                what.append("subjects lost: " + ", ".join(subject_label(x) for x in sorted(want - have)))
+            if have - want:
+                what.append("subjects back again: " + ", ".join(subject_label(x) for x in sorted(have - want)))
+            mine.append("%s (%s)" % (describe_key(k), "; ".join(what)))
+    uids = set(it.uid for it in parsed if it.uid)
+    contents = set(_content(it.raw) for it in parsed)
+    gone = [it.raw for it in p.others
+            if not ((it.uid and it.uid in uids) or (not it.uid and _content(it.raw) in contents))]
+    return Lost(mine, gone, conflicts)
+
+
+def _content(raw):
+    import json
+
+    return json.dumps([(raw.get("metadata") or {}).get("name"), raw.get("spec")], sort_keys=True)
+
+
+def describe_lost(lost):
+    """The lost parts, for a message."""
+    parts = ["this owner's %s" % g for g in lost.ours]
+    for raw in lost.others:
+        meta = raw.get("metadata") or {}
+        system = " (Palette's own, isSystem)" if (raw.get("spec") or {}).get("isSystem") else ""
+        parts.append("item %r%s%s" % (meta.get("name") or "(unnamed)", " uid %s" % meta["uid"] if meta.get("uid") else "",
+                                      system))
+    parts += [c["message"] for c in lost.conflicts]
+    return "; ".join(parts)
+
+
 def _why(before, after):
     parts = []
     if after - before:

@@ -16,6 +16,10 @@ unchanged from spectrocloud/palette-sdk-go) over HTTPS on 127.0.0.1, and:
   ``deny_project``);
 - plays a middlebox when a test asks (``tamper``): Palette's answer, checked and valid, is replaced
   on its way out by one of another shape (the request log marks it; it is not a violation);
+- makes concurrent writers race when a test asks (``slow_rbac_gets``): RBAC GETs that take seconds,
+  reading the list at the start or the end of that time, the first ones held until all have arrived;
+  PUTs are applied at once, the later one wins (nothing in the specification refuses a PUT made from
+  an old list), and the agent applies the list as it is when it runs, one run per cluster at a time;
 - closes the loop like Palette's agent: after a PUT of a cluster's RBAC settings, the bindings of
   its items are applied (after ``agent_delay`` seconds, in the background) to the cluster's real
   local control plane, when the cluster has one.
@@ -220,6 +224,20 @@ class Tamper:
 
 
 @dataclass
+class SlowGet:
+    """GETs of a cluster's RBAC settings that take ``seconds``. ``read``: when the list is read,
+    ``"start"`` (the answer is as old as the request when it arrives: the hard case for a writer) or
+    ``"end"``. ``gate``: the first ``gate`` such GETs are held until all of them have arrived (at most
+    ``gate_timeout`` seconds), so that as many clients provably read the same list."""
+    seconds: float
+    read: str = "start"
+    gate: int = 0
+    gate_timeout: float = 60.0
+    arrived: int = 0
+    released: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class StandInCluster:
     uid: str
     name: str
@@ -258,6 +276,8 @@ class PaletteStandIn:
         self.denied_projects: set[str] = set()
         self.break_responses = False   # test of the test: send responses that leave the spec
         self.tampers: list[Tamper] = []
+        self.slow_rbac_get: SlowGet | None = None
+        self._agent_locks: dict[str, threading.Lock] = {}
         self.agent_errors: list[str] = []
         self._ops = []
         for res in self.spec.resources.values():
@@ -358,6 +378,16 @@ class PaletteStandIn:
         with self.lock:
             self.tampers.append(t)
         return t
+
+    def slow_rbac_gets(self, seconds: float, read: str = "start", gate: int = 0,
+                       gate_timeout: float = 60.0) -> SlowGet:
+        """Every GET of a cluster's RBAC settings takes ``seconds`` from now on (see SlowGet); two
+        owners that GET at about the same time then both read the list as it was before either
+        writes, and both PUT: the lost update of issue 18 item 6."""
+        if read not in ("start", "end"):
+            raise ValueError("read: start or end")
+        self.slow_rbac_get = SlowGet(seconds, read, gate, gate_timeout)
+        return self.slow_rbac_get
 
     def deny_project(self, project_uid: str):
         """Every request in this project's scope answers 403 (the key's user has no role there)."""
@@ -639,10 +669,28 @@ class PaletteStandIn:
 
     def _op_v1SpectroClustersUidConfigRbacsGet(self, params, project):
         c = self._cluster(params["uid"], project)
+        slow = self.slow_rbac_get
+        if slow is not None:
+            with self.lock:
+                slow.arrived += 1
+                held = slow.arrived <= slow.gate
+                if slow.arrived >= slow.gate:
+                    slow.released.set()
+            if held:
+                slow.released.wait(slow.gate_timeout)
+            if slow.read == "end":
+                time.sleep(slow.seconds)
+        # ASSUMPTION: a GET answers the list as it was at one moment (a snapshot, never half of a PUT).
         with self.lock:
             if c.rbacs is None:  # ASSUMPTION: a cluster with no RBAC settings yet answers 404
-                raise _Answer(404, {"code": "NotFound", "message": "rbac config not found"})
-            return 200, {"items": copy.deepcopy(c.rbacs)}
+                answer = _Answer(404, {"code": "NotFound", "message": "rbac config not found"})
+            else:
+                answer = {"items": copy.deepcopy(c.rbacs)}
+        if slow is not None and slow.read == "start":
+            time.sleep(slow.seconds)
+        if isinstance(answer, _Answer):
+            raise answer
+        return 200, answer
 
     def _op_v1SpectroClustersUidConfigRbacsUidGet(self, params, project):
         c = self._cluster(params["uid"], project)
@@ -668,7 +716,9 @@ class PaletteStandIn:
         body = params.get("body") or {}
         with self.lock:
             old = dict((i["metadata"]["uid"], i["metadata"].get("creationTimestamp")) for i in c.rbacs or [])
-            # ASSUMPTION: the PUT replaces the whole list (items missing from it are removed).
+            # ASSUMPTION: the PUT replaces the whole list (items missing from it are removed), at once;
+            # PUTs of two writers are applied in the order they arrive, the last one wins: the
+            # specification offers no version, ETag or precondition to refuse a PUT made from an old list.
             c.rbacs = [self._stored(e, old) for e in body.get("rbacs") or []]
         self._agent(c)
         return 204, None
@@ -692,18 +742,26 @@ class PaletteStandIn:
     def _agent(self, c: StandInCluster):
         if c.backing is None:
             return
-        with self.lock:
-            items = copy.deepcopy(c.rbacs or [])
-        t = threading.Thread(target=self._apply, args=(c, items), name="palette-agent-" + c.name, daemon=True)
+        t = threading.Thread(target=self._apply, args=(c,), name="palette-agent-" + c.name, daemon=True)
         self._agent_threads.append(t)
         t.start()
 
-    def _apply(self, c: StandInCluster, items: list):
+    def _apply(self, c: StandInCluster):
         """What Palette's agent does with a cluster's RBAC settings, as far as the tests assume: every
         binding of every item becomes a (Cluster)RoleBinding in the cluster, named by the agent
         (ASSUMPTION: palette-<hash of item uid, type, namespace, role>), and the agent's bindings that
-        are no longer in the settings are removed. Bindings made by others are never touched."""
+        are no longer in the settings are removed. Bindings made by others are never touched.
+        ASSUMPTION: the agent converges on the settings as they are when it runs (level-triggered),
+        one run at a time per cluster, so that after concurrent PUTs the cluster holds the last list."""
         time.sleep(self.agent_delay)
+        with self.lock:
+            lock = self._agent_locks.setdefault(c.uid, threading.Lock())
+        with lock:
+            with self.lock:
+                items = copy.deepcopy(c.rbacs or [])
+            self._apply_items(c, items)
+
+    def _apply_items(self, c: StandInCluster, items: list):
         try:
             from kubernetes.client.rest import ApiException
 
