@@ -257,8 +257,8 @@ def check_shape(value, shape, where="the answer"):
         for i, item in enumerate(value):
             here = "%s[%d]" % (where, i)
             if item is None:
-                raise ShapeError(here, "is null, expected %s" % (shape.item.what if isinstance(shape.item, Obj)
-                                                                  else shape.item))
+                expected = shape.item.what if isinstance(shape.item, Obj) else shape.item
+                raise ShapeError(here, "is null, expected %s" % expected)
             check_shape(item, shape.item, here)
         return
     if isinstance(shape, Enum):
@@ -418,8 +418,8 @@ class PaletteClient(object):
         if resp.status in RETRY_STATUSES and resp.headers.get("Retry-After"):
             try:
                 retry_after = self.retry.parse_retry_after(resp.headers["Retry-After"])
-            except Exception:  # pylint: disable=broad-exception-caught - an unreadable header: back off as usual
-                retry_after = None
+            except Exception:  # pylint: disable=broad-exception-caught
+                retry_after = None  # an unreadable header: back off as usual
         return PaletteError(msg, resp.status, path, retry_after)
 
     # ----------------------------------------------------------------- reads

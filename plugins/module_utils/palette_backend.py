@@ -173,7 +173,9 @@ def enforce(decl, opts, cluster, check_mode=False, diff=False, palette=None):
     if diff:
         result["diff"] = [palette_rbac.diff_entry(the_plan, uid, decl.owner)]
     if the_plan.write and not check_mode:
-        replan = lambda now: palette_rbac.plan(now, desired, decl.owner, mode=opts.state, purge=opts.purge)  # noqa: E731
+        def replan(now):
+            return palette_rbac.plan(now, desired, decl.owner, mode=opts.state, purge=opts.purge)
+
         result.update(write(palette, uid, the_plan, replan, get_seconds, decl.owner, result,
                             retries=opts.palette.get("api_retries")))
     if opts.wait and opts.state == "present" and not check_mode:
