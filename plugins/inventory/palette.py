@@ -410,14 +410,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._private_dir(settings["kubeconfig_dir"])
         with ThreadPoolExecutor(max_workers=settings["concurrency"]) as pool:
             hosts = [h for h in pool.map(one, clusters) if h is not None]
-        # Host names are cluster names; a name used in more than one project gets the project's name.
-        counts = {}
-        for h in hosts:
-            counts[h["name"]] = counts.get(h["name"], 0) + 1
-        for h in hosts:
-            if counts[h["name"]] > 1:
-                h["name"] = "%s.%s" % (h["name"], h["vars"]["palette_project"] or h["vars"]["palette_cluster_uid"])
-        return hosts
+        return unique_host_names(hosts, lambda text: self._problem(settings, text, errors))
 
     # ------------------------------------------------------------------ kubeconfig files
 
@@ -475,6 +468,39 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)
+
+
+def unique_host_names(hosts, problem):
+    """Host names are cluster names; a name used in more than one project gets the project's name
+    (``<name>.<project>``). Names are Palette tenant data: a cluster named ``prod.team`` in another
+    project would take the host name of cluster ``prod`` of project ``team``, and with it that
+    host's variables, while the other cluster left the fleet without a word. A name still shared
+    then is ambiguous: each of its hosts becomes ``<name>.<uid>`` and carries
+    ``vmo_rbac_inventory_error`` (the vmo_rbac role fails it before any request), and ``problem``
+    is told."""
+    counts = {}
+    for h in hosts:
+        counts[h["name"]] = counts.get(h["name"], 0) + 1
+    for h in hosts:
+        if counts[h["name"]] > 1:
+            h["name"] = "%s.%s" % (h["name"], h["vars"]["palette_project"] or h["vars"]["palette_cluster_uid"])
+    while True:  # a name may be chosen to equal a renamed one too; each round adds distinct uids
+        shared = {}
+        for h in hosts:
+            shared.setdefault(h["name"], []).append(h)
+        ambiguous = [(name, same) for name, same in sorted(shared.items()) if len(same) > 1]
+        if not ambiguous:
+            return hosts
+        for name, same in ambiguous:
+            who = "; ".join("cluster %r of project %r (uid %s)" % (
+                h["vars"]["palette_cluster_name"], h["vars"]["palette_project"], h["vars"]["palette_cluster_uid"])
+                for h in same)
+            text = ("host name %r is ambiguous: %s. Each is the host %s.<uid> and fails in the vmo_rbac role; "
+                    "rename one of them in Palette" % (name, who, name))
+            problem(text)
+            for h in same:
+                h["name"] = "%s.%s" % (name, h["vars"]["palette_cluster_uid"])
+                h["vars"]["vmo_rbac_inventory_error"] = text
 
 
 def host_from_summary(summary, project_uid, project_name):

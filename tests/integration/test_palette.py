@@ -464,6 +464,31 @@ def test_inventory_reads_every_page_and_isolates_failures(palette_standin, tmp_p
     assert proc.returncode != 0 and "project %s" % denied in proc.stderr
 
 
+def test_a_tenant_cannot_take_another_clusters_host_name(palette_standin, tmp_path, uid):
+    """Attack pass (Palette tenant data): cluster 'prod' in projects 'team' and 'other' are the hosts
+    prod.team and prod.other; a tenant of project 'evil' names its cluster 'prod.team'. Before, that
+    cluster took the host prod.team (and with it host_vars/prod.team.yml), and team's prod left the
+    fleet without a word. Now each cluster is a host of its own; the two ambiguous ones carry the
+    reason (the vmo_rbac role fails them before any request) and a warning names both."""
+    s = palette_standin
+    team, other, evil = (s.add_project(n + "-" + uid) for n in ("team", "other", "evil"))
+    victim = s.add_cluster(team, "prod")
+    s.add_cluster(other, "prod")
+    squatter = s.add_cluster(evil, "prod.team-" + uid)
+    path = write_inventory(tmp_path / "inv", s, projects=[team, other, evil])
+    proc = inventory_list(path, palette_env(s))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    hostvars = plain(json.loads(proc.stdout))["_meta"]["hostvars"]
+    by_uid = {hv["palette_cluster_uid"]: (h, hv) for h, hv in hostvars.items()}
+    assert len(hostvars) == 3 and set(by_uid) == {c.uid for c in s.clusters.values()}
+    assert by_uid[victim.uid][0] == "prod.team-%s.%s" % (uid, victim.uid)
+    assert by_uid[squatter.uid][0] == "prod.team-%s.%s" % (uid, squatter.uid)
+    for c in (victim, squatter):
+        assert "host name 'prod.team-%s' is ambiguous" % uid in by_uid[c.uid][1]["vmo_rbac_inventory_error"]
+    assert "prod.other-" + uid in hostvars and "vmo_rbac_inventory_error" not in hostvars["prod.other-" + uid]
+    assert "is ambiguous" in proc.stderr
+
+
 def test_inventory_cache_serves_a_second_parse_without_requests(palette_standin, tmp_path, uid):
     s = palette_standin
     project = s.add_project("cached-" + uid)

@@ -284,3 +284,33 @@ def test_each_shape_reads_only_what_the_specification_declares_with_its_type(pal
             assert schema.get("type") == {STR: "string", BOOL: "boolean"}[shape], where
 
     walk(shape, schema, operation)
+
+
+# ----------------------------------------------------------------------------- host names are tenant data
+
+
+def _host(name, project, uid):
+    return {"name": name, "vars": {"palette_cluster_name": name, "palette_project": project,
+                                   "palette_cluster_uid": uid}}
+
+
+def test_a_cluster_named_like_another_clusters_host_never_takes_its_place():
+    """Attack pass: cluster 'prod' exists in projects 'team' and 'other' (hosts prod.team and prod.other);
+    a tenant of project 'evil' names a cluster 'prod.team'. Before, both became the host prod.team (the
+    later one's variables won, the other cluster left the fleet without a word, and host_vars/prod.team.yml
+    applied to the tenant's cluster). Now every cluster is a host of its own, the ambiguous ones fail in
+    the role with the reason; a tenant who also names a cluster like the renamed host gets another round."""
+    from ansible_collections.vmo.rbac.plugins.inventory.palette import unique_host_names
+
+    said = []
+    hosts = unique_host_names([_host("prod", "team", "u1"), _host("prod", "other", "u2"), _host("prod.team", "evil", "u3"),
+                               _host("prod.team.u1", "evil", "u4"), _host("solo", "team", "u5")], said.append)
+    names = {h["vars"]["palette_cluster_uid"]: h["name"] for h in hosts}
+    assert len(set(names.values())) == 5
+    assert names["u2"] == "prod.other" and names["u5"] == "solo"
+    assert names["u1"] == "prod.team.u1.u1" and names["u4"] == "prod.team.u1.u4" and names["u3"] == "prod.team.u3"
+    errors = {h["vars"]["palette_cluster_uid"]: h["vars"].get("vmo_rbac_inventory_error") for h in hosts}
+    assert errors["u2"] is None and errors["u5"] is None
+    assert all("is ambiguous" in errors[u] and "rename one of them in Palette" in errors[u] for u in ("u1", "u3", "u4"))
+    assert "cluster 'prod' of project 'team' (uid u1); cluster 'prod.team' of project 'evil' (uid u3)" in said[0]
+    assert len(said) == 2
