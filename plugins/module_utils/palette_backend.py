@@ -229,15 +229,16 @@ def write(palette, uid, the_plan, replan, get_seconds, owner, result, retries=No
             raise _after_write("Palette RBAC items of cluster %s came in the way while this run wrote them: %s"
                                % (uid, palette_rbac.describe_lost(lost)), writes, result, warnings)
         if not lost.ours:
-            if lost.others:  # removed after this write by a writer that saw it: their change
+            if lost.others or lost.owners:  # removed after this write by a writer that saw it: their change
                 warnings.append("Palette RBAC items of cluster %s were removed by another writer after this run "
                                 "wrote its own: %s" % (uid, palette_rbac.describe_lost(lost)))
             return {"palette_writes": writes, "warnings": warnings}
         what = palette_rbac.describe_lost(lost)
         if writes >= WRITES_MAX:
-            raise _after_write("another writer kept overwriting the RBAC settings of cluster %s in Palette: after %d "
-                               "writes, still lost: %s. Run again when the other writer is done"
-                               % (uid, writes, what), writes, result, warnings)
+            raise _after_write("the RBAC settings of cluster %s in Palette do not keep what this run writes: after %d "
+                               "writes, still lost: %s. Another writer keeps overwriting them (run again when it is "
+                               "done), or Palette (or something between it and this controller) does not keep what "
+                               "it is sent" % (uid, writes, what), writes, result, warnings)
         warnings.append("another writer overwrote the RBAC settings of cluster %s in Palette while this run wrote "
                         "them (lost: %s); merged and written again" % (uid, what))
         try:

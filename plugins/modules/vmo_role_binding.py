@@ -35,8 +35,9 @@ description:
     instead (one GET, and one PUT when something changes, then one GET to read the list back); see
     docs/palette.md. Palette offers no version to refuse a write made from an old list, so the list is read
     back after the write, and when another writer overwrote this owner's grants meanwhile, they are merged
-    with what is there now (and the items this run had read and written back are restored) and written
-    again, at most 4 times; then the task fails naming what was lost.
+    with what is there now (and the items this run had read that no other O(owner) looks after, such as the
+    UI's and Palette's own, are restored) and written again, at most 4 times; then the task fails naming
+    what was lost.
 author:
   - vmo.rbac contributors (@vmo-rbac)
 extends_documentation_fragment:

@@ -192,7 +192,8 @@ def test_a_writer_that_keeps_overwriting_fails_the_run_naming_what_was_lost(pale
     with pytest.raises(pb.LostUpdateError) as err:
         enforce(s, project, cl.uid, "team-a", sleep=overwrite)
     msg = err.value.message
-    assert "another writer kept overwriting the RBAC settings of cluster %s" % cl.uid in msg
+    assert "the RBAC settings of cluster %s in Palette do not keep what this run writes" % cl.uid in msg
+    assert "Another writer keeps overwriting them" in msg
     assert "after %d writes, still lost" % pb.WRITES_MAX in msg
     assert "this owner's ClusterRoleBinding ClusterRole spectro-vm-admin cluster-wide (missing)" in msg
     assert "item 'made-in-the-ui' uid %s" % ("e" * 24) in msg
@@ -201,6 +202,43 @@ def test_a_writer_that_keeps_overwriting_fails_the_run_naming_what_was_lost(pale
     # every write held this owner's items and the UI item it had read (restored after each overwrite)
     assert written == [sorted(["spectro-system", "made-in-the-ui", "vmo-rbac.team-a.clusterrolebindings",
                                "vmo-rbac.team-a.rolebindings"])] * pb.WRITES_MAX
+
+
+def test_another_owners_revoke_made_meanwhile_is_never_undone(palette_standin):
+    """Attack pass (a concurrent writer): owner B revokes its grant (state=absent) while owner A writes.
+    Both read the list with B's grant; A writes first (sending B's item back as read), then B writes its
+    list without the grant and without A's new items, reads back, and is done. A's read-back finds its
+    items gone and B's item gone. Restoring B's item as A had read it would bring back the access B has
+    just revoked, while B reported success; an item of another vmo.rbac owner is left to that owner,
+    which checks its own write. A's items, the system item and the UI item are kept."""
+    s = palette_standin
+    project, cl = setup(s)
+    enforce(s, project, cl.uid, "team-b")  # B's grants, before the race
+    c_a, c_b = client(s, project), client(s, project)
+    want_a = desired("team-a")
+    gone = planning.resolve(parse_declaration(GRANTS["team-b"], role_set="vmo", owner="team-b"), {"web": {}, "db": {}},
+                            set())
+    read_a, read_b = c_a.get_rbacs(cl.uid), c_b.get_rbacs(cl.uid)  # both read the list with B's grants
+    plan_a = pr.plan(read_a, want_a, "team-a")
+    plan_b = pr.plan(read_b, gone, "team-b", mode="absent")
+    done_b = []
+
+    def b_writes_meanwhile(seconds):
+        if not done_b:
+            done_b.append(pb.write(c_b, cl.uid, plan_b, lambda now: pr.plan(now, gone, "team-b", mode="absent"), 0.05,
+                                   "team-b", {}))
+        time.sleep(seconds)
+
+    result = pb.write(c_a, cl.uid, plan_a, lambda now: pr.plan(now, want_a, "team-a"), 0.05, "team-a", {},
+                      sleep=b_writes_meanwhile)
+    assert done_b and done_b[0]["palette_writes"] == 1  # B saw its revoke in place and reported success
+    items = s.rbac_items(cl.uid)
+    owners = sorted(set((i["metadata"].get("labels") or {}).get("vmo.rbac/owner") for i in items) - {None})
+    assert owners == ["team-a"], "B's revoked grants came back: %s" % [i["metadata"].get("name") for i in items]
+    assert sorted(i["metadata"].get("name") for i in items) == sorted([
+        "spectro-system", "made-in-the-ui", "vmo-rbac.team-a.clusterrolebindings", "vmo-rbac.team-a.rolebindings"])
+    assert result["palette_writes"] == 2
+    assert any("left to their owner" in w and "vmo-rbac.team-b.clusterrolebindings" in w for w in result["warnings"])
 
 
 # ----------------------------------------------------------------------------- the pure part
@@ -233,5 +271,5 @@ def test_lost_after_write_names_what_differs():
     assert [o["metadata"]["name"] for o in lost.others] == ["made-in-the-ui"]
     changed_ui = dict(UI_ITEM, spec={"isSystem": False, "bindings": []})
     assert pr.lost_after_write(p, [changed_ui if i["metadata"]["name"] == "made-in-the-ui" else i for i in written],
-                               "team-a") == pr.Lost([], [], [])
+                               "team-a") == pr.Lost([], [], [], [])
     assert "item 'made-in-the-ui' uid %s" % ("e" * 24) in pr.describe_lost(lost)
