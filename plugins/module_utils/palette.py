@@ -394,7 +394,8 @@ class PaletteClient(object):
         except (ValueError, UnicodeDecodeError, AttributeError, RecursionError):
             answer = {}
         said = answer.get("message") if isinstance(answer, dict) else None
-        said = self.scrub(said or (resp.data or b"").decode("utf-8", "replace")[:300]).strip()
+        said = said if isinstance(said, str) and said else (resp.data or b"").decode("utf-8", "replace")
+        said = _shown(self.scrub(said))  # scrubbed whole, then cut: a cut never leaves part of the key
         where = "%s %s" % (method, path)
         if resp.status == 401:
             msg = ("Palette at %s rejected the API key (401 Unauthorized on %s): it is missing, wrong, expired "
@@ -502,6 +503,17 @@ class PaletteClient(object):
         once (a connection that could not be made is tried again): see the module's doc."""
         self.request("PUT", "/v1/spectroclusters/%s/config/rbacs" % _seg(uid), body={"rbacs": rbacs},
                      project=project, retry=self.put_retry)
+
+
+_CONTROL = re.compile(u"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+SAID_MAX = 300
+
+
+def _shown(text):
+    """Palette's own words in a message: control characters (escape sequences, CR, LF, NUL) as one
+    space, at most SAID_MAX characters (an error body may be anything a middlebox sends)."""
+    text = _CONTROL.sub(" ", text).strip()
+    return text if len(text) <= SAID_MAX else text[:SAID_MAX] + "..."
 
 
 def _seg(uid):
