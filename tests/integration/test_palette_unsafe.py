@@ -115,7 +115,7 @@ def test_palette_text_is_never_templated_on_the_controller(palette_standin, tmp_
         {"name": "copy", "ansible.builtin.set_fact": {
             "seen": "{{ [inventory_hostname, group_names, palette_cluster_name, palette_project, palette_labels, "
                     "palette_tags, palette_cloud_type, palette_state, cluster_env | default(''), "
-                    "vmo_rbac_inventory_error | default('')] }}"}},
+                    "vmo_rbac_inventory_error | default(''), cluster_where | default('')] }}"}},
         {"name": "show", "ansible.builtin.debug": {"msg": "{{ seen }} {{ hostvars[inventory_hostname] }}"}},
     ]}]))
     run = run_playbook(play_path, inventory=inventory, env={k: env[k] for k in (
@@ -126,6 +126,19 @@ def test_palette_text_is_never_templated_on_the_controller(palette_standin, tmp_
     seen = plain(shown["ansible_facts"]["seen"])
     assert seen[0] == host and seen[2] == host and seen[3] == "team" + v["project"]
     assert seen[4]["env"] == v["label-value"] and seen[8] == v["label-value"]
+    assert seen[10] == "team%s/edge%s" % (v["project"], v["cloud-type"])  # composed of two Palette texts
+
+    # the inventory cache (jsonfile) holds Palette's texts as plain JSON: a parse served from it marks them too
+    cached = dict(yaml.safe_load(inventory.read_text()), cache=True, cache_plugin="ansible.builtin.jsonfile",
+                  cache_connection=str(tmp_path / "cache"))
+    inventory.write_text(yaml.safe_dump(cached, sort_keys=False))
+    for i in range(2):  # the first parse fills the cache, the second is served from it
+        mark = s.mark()
+        run = run_playbook(play_path, inventory=inventory, env={k: env[k] for k in (
+            "SPECTROCLOUD_HOST", "SPECTROCLOUD_APIKEY", "ANSIBLE_INVENTORY_ENABLED")})
+        assert run.rc == 0, run.stdout[-3000:] + run.stderr[-2000:]
+        assert fired() == [], "a play over the cached inventory ran Palette text as a template: %s" % fired()
+        assert (s.since(mark) == []) == (i == 1), "the second parse was not served from the cache"
 
     # the exported inventory served back by a script, as an AWX job receives what AWX imported
     script = tmp_path / "awx_inventory.py"

@@ -37,7 +37,10 @@ GRANTS = {
                {"persona": "viewer", "users": ["a-bob"], "namespaces": ["web"]}],
     "team-b": [{"persona": "user", "groups": ["b-users"]},
                {"persona": "power-user", "users": ["b-eve"], "namespaces": ["web", "db"]}],
+    "team-c": [{"persona": "viewer", "groups": ["c-viewers"]},
+               {"persona": "user", "users": ["c-dan"], "namespaces": ["db"]}],
 }
+TWO = ("team-a", "team-b")
 
 
 def desired(owner):
@@ -72,10 +75,10 @@ def setup(s):
     return project, cl
 
 
-def holds_both(items):
-    """Every item of both owners with exactly its grants, and the system and UI items as they were."""
+def holds_both(items, owners=TWO):
+    """Every item of these owners with exactly its grants, and the system and UI items as they were."""
     parsed = pr.parse_items(items)
-    for owner in GRANTS:
+    for owner in owners:
         ours, _others, conflicts = pr.classify(parsed, owner)
         assert not conflicts
         assert pr.owned_bindings(ours) == pr.desired_from_bindings(desired(owner)), owner
@@ -87,7 +90,7 @@ def holds_both(items):
     assert ui["metadata"]["uid"] == "e" * 24 and ui["spec"] == UI_ITEM["spec"]
 
 
-def race(s, project, uid, **kw):
+def race(s, project, uid, owners=TWO, **kw):
     results, errors = {}, []
 
     def run(owner):
@@ -96,7 +99,7 @@ def race(s, project, uid, **kw):
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append((owner, exc))
 
-    threads = [threading.Thread(target=run, args=(o,)) for o in GRANTS]
+    threads = [threading.Thread(target=run, args=(o,)) for o in owners]
     for t in threads:
         t.start()
     for t in threads:
@@ -131,6 +134,17 @@ def test_two_owners_writing_at_once_keep_every_item_of_both(palette_standin, rea
     assert len(rewritten) == sum(r["palette_writes"] - 1 for r in results.values())
     for w in rewritten:
         assert "another writer overwrote the RBAC settings of cluster %s" % cl.uid in w and "(missing)" in w
+
+
+def test_three_owners_writing_at_once_keep_every_item_of_all_three(palette_standin):
+    s = palette_standin
+    project, cl = setup(s)
+    owners = tuple(GRANTS)
+    s.slow_rbac_gets(2.0, read="start", gate=3)
+    results = race(s, project, cl.uid, owners=owners)
+    holds_both(s.rbac_items(cl.uid), owners=owners)
+    assert sorted(r["palette_writes"] for r in results.values())[0] == 1
+    assert max(r["palette_writes"] for r in results.values()) <= pb.WRITES_MAX
 
 
 def test_a_failed_put_is_never_sent_again_with_the_list_it_was_made_from(palette_standin):
