@@ -500,9 +500,10 @@ class PaletteClient(object):
 
     def put_rbacs(self, uid, rbacs, project=None):
         """Write a cluster's RBAC settings: ``rbacs`` is the list of v1ClusterRbacInputEntity. Sent
-        once (a connection that could not be made is tried again): see the module's doc."""
+        once (a connection that could not be made is tried again): see the module's doc. A 2xx answer
+        is a write whatever its body (204, none, in the specification; a proxy may add one)."""
         self.request("PUT", "/v1/spectroclusters/%s/config/rbacs" % _seg(uid), body={"rbacs": rbacs},
-                     project=project, retry=self.put_retry)
+                     project=project, retry=self.put_retry, raw=True)
 
 
 _CONTROL = re.compile(u"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")

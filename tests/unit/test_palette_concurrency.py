@@ -287,3 +287,16 @@ def test_lost_after_write_names_what_differs():
     assert pr.lost_after_write(p, [changed_ui if i["metadata"]["name"] == "made-in-the-ui" else i for i in written],
                                "team-a") == pr.Lost([], [], [], [])
     assert "item 'made-in-the-ui' uid %s" % ("e" * 24) in pr.describe_lost(lost)
+
+
+def test_a_put_answered_with_a_body_is_a_write_not_an_error(palette_standin):
+    """Attack pass (a middlebox): Palette answers the PUT 204 without a body; a proxy that answers 200 with
+    an HTML page made the client fail with 'not JSON' after the list was written (reported as nothing
+    changed). A 2xx to the PUT is a write, whatever its body; the read-back then checks it."""
+    s = palette_standin
+    project, cl = setup(s)
+    s.tamper("/config/rbacs$", b"<html><body>OK</body></html>", method="PUT")
+    result = enforce(s, project, cl.uid, "team-a")
+    assert result["palette_writes"] == 1
+    assert [r.get("tampered") for r in s.calls(method="PUT")] == [True]
+    holds_both(s.rbac_items(cl.uid), owners=("team-a",))
