@@ -560,3 +560,12 @@ def test_time_limited_grants_need_the_kubernetes_backend():
         options.check_expiry(d, NOON, "palette")
     assert err.value.path == "bindings[1].expires"
     options.check_expiry(decl({"persona": "viewer", "users": ["alice"]}), NOON, "palette")
+
+
+def test_a_duration_of_more_digits_than_python_converts_is_refused_by_its_length():
+    """Attack pass of issue 18: max_duration (the module's option and the filter's argument) with 5,000
+    digits failed with Python's own "Exceeds the limit (4300 digits) for integer string conversion"."""
+    for value in ("9" * 5000 + "d", "1" * 65 + "s"):
+        with pytest.raises(expiry.ExpiryError, match="characters long; a duration is at most 64"):
+            expiry.parse_duration(value)
+    assert expiry.parse_duration("0" * 62 + "1s") == 1
