@@ -99,7 +99,7 @@ options:
     description: A CA certificate file to verify Palette's certificate with (instead of the system's).
     type: path
   request_timeout:
-    description: Seconds to wait for one Palette answer.
+    description: Seconds to wait for one Palette answer, greater than 0 and at most 3600.
     type: float
     default: 30
   api_retries:
@@ -172,6 +172,7 @@ kubeconfig: admin
 
 import difflib
 import hashlib
+import math
 import os
 import stat
 import tempfile
@@ -194,6 +195,7 @@ display = Display()
 
 VALUELESS_TAG = "spectro__tag"  # Palette stores a tag without a value under this label value
 CONCURRENCY_MAX = 64
+REQUEST_TIMEOUT_MAX = 3600
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -238,14 +240,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._fail("kubeconfig_dir", "required with kubeconfig %s" % kind)
             if os.path.exists(s["kubeconfig_dir"]) and not os.path.isdir(s["kubeconfig_dir"]):
                 self._fail("kubeconfig_dir", "%s exists and is not a directory" % s["kubeconfig_dir"])
+            self._private_dir(s["kubeconfig_dir"])  # before the first request: a directory that cannot be made
         ca = self.get_option("ca_cert")
         if ca and not os.path.isfile(os.path.expanduser(ca)):
             self._fail("ca_cert", "file %s does not exist" % ca)
         s["ca_cert"] = os.path.expanduser(ca) if ca else None
         s["validate_certs"] = self.get_option("validate_certs")
         timeout = self.get_option("request_timeout")
-        if timeout is None or timeout <= 0:
-            self._fail("request_timeout", "must be greater than 0 seconds")
+        # .nan passes every comparison and .inf or 1e300 reach the socket: each was a raw error
+        if timeout is None or not math.isfinite(timeout) or not 0 < timeout <= REQUEST_TIMEOUT_MAX:
+            self._fail("request_timeout", "must be a number of seconds greater than 0 and at most %d"
+                       % REQUEST_TIMEOUT_MAX)
         s["request_timeout"] = float(timeout)
         retries = self.get_option("api_retries")
         if retries is None or not 0 <= retries <= 20:
@@ -416,9 +421,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     @staticmethod
     def _private_dir(path):
-        if not os.path.isdir(path):
-            os.makedirs(path, mode=0o700)
-        st = os.stat(path)
+        try:
+            if not os.path.isdir(path):
+                os.makedirs(path, mode=0o700)
+            st = os.stat(path)
+        except OSError as exc:
+            raise AnsibleParserError("vmo.rbac.palette: kubeconfig_dir: cannot create %s: %s"
+                                     % (path, exc.strerror or exc))
         if st.st_uid != os.geteuid():
             raise AnsibleParserError("vmo.rbac.palette: kubeconfig_dir: %s belongs to another user; "
                                      "kubeconfigs hold credentials" % path)

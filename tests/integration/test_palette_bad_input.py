@@ -56,6 +56,12 @@ INVENTORY_CASES = [
     Case("concurrency-zero", {"concurrency": 0}, "concurrency"),
     Case("api-retries-too-many", {"api_retries": 50}, "api_retries"),
     Case("request-timeout-negative", {"request_timeout": -1}, "request_timeout"),
+    # raw errors before (attack pass of issue 18): "Invalid value NaN (not a number)", and the like
+    Case("request-timeout-nan", {"request_timeout": float("nan")}, "request_timeout", ("at most 3600",)),
+    Case("request-timeout-inf", {"request_timeout": float("inf")}, "request_timeout", ("at most 3600",)),
+    Case("request-timeout-huge", {"request_timeout": 1e300}, "request_timeout", ("at most 3600",)),
+    Case("kubeconfig-dir-cannot-be-made", {"kubeconfig": "admin", "kubeconfig_dir": "/proc/1/vmo-rbac"},
+         "kubeconfig_dir", ("cannot create /proc/1/vmo-rbac",)),
     Case("ca-cert-missing", {"ca_cert": "/nonexistent/ca.crt"}, "ca_cert"),
     Case("kubeconfig-dir-is-a-file", {"kubeconfig": "admin", "kubeconfig_dir": "@FILE@"}, "kubeconfig_dir"),
     Case("vmo-pack-a-list", {"vmo_pack": ["virtual-machine-orchestrator"]}, "vmo_pack"),
