@@ -300,3 +300,28 @@ def test_a_put_answered_with_a_body_is_a_write_not_an_error(palette_standin):
     assert result["palette_writes"] == 1
     assert [r.get("tampered") for r in s.calls(method="PUT")] == [True]
     holds_both(s.rbac_items(cl.uid), owners=("team-a",))
+
+
+def test_a_write_that_cannot_be_read_back_fails_saying_it_wrote(palette_standin):
+    """After the PUT, the read-back GET keeps failing: the task fails, and its result says that the
+    settings were written (changed, palette_writes), never 'nothing changed'."""
+    s = palette_standin
+    project, cl = setup(s)
+    c = client(s, project)
+    want = desired("team-a")
+    p = pr.plan(c.get_rbacs(cl.uid), want, "team-a")
+    s.fault(503, path="/config/rbacs$", method="GET", times=100)
+    with pytest.raises(pb.LostUpdateError) as err:
+        pb.write(c, cl.uid, p, lambda now: pr.plan(now, want, "team-a"), 0.05, "team-a", {"changed": True})
+    assert "the RBAC settings were written but could not be read back to check them" in err.value.message
+    assert err.value.result["changed"] is True and err.value.result["palette_writes"] == 1
+
+
+def test_a_put_palette_refuses_is_not_sent_again(palette_standin):
+    """A 4xx to the PUT is Palette's answer about this list, not a fault of the way: no second PUT."""
+    s = palette_standin
+    project, cl = setup(s)
+    s.fault(403, path="/config/rbacs$", method="PUT", times=10)
+    with pytest.raises(Exception) as err:
+        enforce(s, project, cl.uid, "team-a")
+    assert "403" in str(err.value) and len(s.calls(method="PUT")) == 1
