@@ -93,10 +93,17 @@ def vmo_rbac_expires_at(value, max_duration=None, name=None):
         parsed = expiry.parse(value)
     except expiry.ExpiryError as exc:
         raise AnsibleFilterError("vmo_rbac_expires_at: argument '%s': %s" % (what, exc))
-    end = expiry.ends(parsed, now)
-    left = expiry.seconds_between(now, end)
     limit = ("max_duration %s" % max_duration if max_duration is not None
              else "a year (the most a time-limited grant may last)")
+    if parsed.seconds is not None and parsed.seconds > longest:
+        # before any date arithmetic: a duration may be longer than a date can count (99999999999d)
+        raise AnsibleFilterError("vmo_rbac_expires_at: argument '%s': %s is longer than %s" % (what, value, limit))
+    try:
+        end = expiry.ends(parsed, now)
+    except OverflowError:  # only with a test clock at the end of the calendar
+        raise AnsibleFilterError("vmo_rbac_expires_at: argument '%s': %s from %s is after the year 9999"
+                                 % (what, value, expiry.format_time(now)))
+    left = expiry.seconds_between(now, end)
     if left <= 0:
         raise AnsibleFilterError("vmo_rbac_expires_at: argument '%s': %s has passed (now is %s)"
                                  % (what, value, expiry.format_time(now)))

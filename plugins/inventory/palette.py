@@ -23,6 +23,9 @@ description:
     C(palette_project_uid), C(palette_tags), C(palette_labels), C(palette_cloud_type), C(palette_state) and
     C(palette_health). The group C(all) gets C(palette_inventory_requests), the number of Palette requests
     the inventory made.
+  - Every text from Palette (host names, every variable above) is marked unsafe, so that it is never
+    templated on the controller, also on ansible-core 2.16 and through O(compose), O(groups) and
+    O(keyed_groups); group names are reduced to letters, digits and underscores.
   - A failure confined to one project (for example 403 in a project the API key's user has no role in) or
     to one cluster (a kubeconfig or profile download that fails) never fails the whole inventory. The
     project is left out with a warning; the cluster becomes a host with C(vmo_rbac_inventory_error) set,
@@ -96,7 +99,7 @@ options:
     description: A CA certificate file to verify Palette's certificate with (instead of the system's).
     type: path
   request_timeout:
-    description: Seconds to wait for one Palette answer.
+    description: Seconds to wait for one Palette answer, greater than 0 and at most 3600.
     type: float
     default: 30
   api_retries:
@@ -169,6 +172,7 @@ kubeconfig: admin
 
 import difflib
 import hashlib
+import math
 import os
 import stat
 import tempfile
@@ -181,10 +185,17 @@ from ansible.utils.display import Display
 
 from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
 
+try:
+    from ansible.utils.unsafe_proxy import wrap_var
+except ImportError:  # pragma: no cover - an ansible-core without it trusts no inventory value (data tagging)
+    def wrap_var(value):
+        return value
+
 display = Display()
 
 VALUELESS_TAG = "spectro__tag"  # Palette stores a tag without a value under this label value
 CONCURRENCY_MAX = 64
+REQUEST_TIMEOUT_MAX = 3600
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -229,14 +240,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._fail("kubeconfig_dir", "required with kubeconfig %s" % kind)
             if os.path.exists(s["kubeconfig_dir"]) and not os.path.isdir(s["kubeconfig_dir"]):
                 self._fail("kubeconfig_dir", "%s exists and is not a directory" % s["kubeconfig_dir"])
+            self._private_dir(s["kubeconfig_dir"])  # before the first request: a directory that cannot be made
         ca = self.get_option("ca_cert")
         if ca and not os.path.isfile(os.path.expanduser(ca)):
             self._fail("ca_cert", "file %s does not exist" % ca)
         s["ca_cert"] = os.path.expanduser(ca) if ca else None
         s["validate_certs"] = self.get_option("validate_certs")
         timeout = self.get_option("request_timeout")
-        if timeout is None or timeout <= 0:
-            self._fail("request_timeout", "must be greater than 0 seconds")
+        # .nan passes every comparison and .inf or 1e300 reach the socket: each was a raw error
+        if timeout is None or not math.isfinite(timeout) or not 0 < timeout <= REQUEST_TIMEOUT_MAX:
+            self._fail("request_timeout", "must be a number of seconds greater than 0 and at most %d"
+                       % REQUEST_TIMEOUT_MAX)
         s["request_timeout"] = float(timeout)
         retries = self.get_option("api_retries")
         if retries is None or not 0 <= retries <= 20:
@@ -362,31 +376,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         lock = threading.Lock()
 
         def one(entry):
-            summary, project_uid, project_name = entry
-            meta = summary.get("metadata") or {}
-            spec = summary.get("specSummary") or {}
-            status = summary.get("status") or {}
-            project = spec.get("projectMeta") or {}
-            uid = meta.get("uid") or ""
-            if not palette_api.is_uid(uid) or (status.get("state") or "") in settings["exclude_states"]:
+            host = host_from_summary(*entry)
+            uid, scope = host["vars"]["palette_cluster_uid"], host["vars"]["palette_project_uid"]
+            if host["vars"]["palette_state"] in settings["exclude_states"]:
                 return None
-            scope = project_uid or project.get("uid") or ""
-            labels = dict(meta.get("labels") or {})
-            host = {
-                "name": meta.get("name") or uid,
-                "vars": {
-                    "palette_cluster_uid": uid,
-                    "palette_cluster_name": meta.get("name") or uid,
-                    "palette_project": project_name or project.get("name") or "",
-                    "palette_project_uid": scope,
-                    "palette_labels": labels,
-                    "palette_tags": sorted(k if v in ("", None, VALUELESS_TAG) else "%s:%s" % (k, v)
-                                           for k, v in labels.items()),
-                    "palette_cloud_type": (spec.get("cloudConfig") or {}).get("cloudType") or "",
-                    "palette_state": status.get("state") or "",
-                    "palette_health": (status.get("health") or {}).get("state") or "",
-                },
-            }
+            if not palette_api.is_uid(uid):
+                where = host["vars"]["palette_project"]
+                with lock:
+                    self._problem(settings, "cluster %r%s: Palette's search answer gives it no usable uid; it is left "
+                                            "out" % (host["name"] or "(no name)",
+                                                     " in project %s" % where if where else ""), errors)
+                return None
             problems = []
             if settings["vmo_pack"]:
                 try:
@@ -415,22 +415,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._private_dir(settings["kubeconfig_dir"])
         with ThreadPoolExecutor(max_workers=settings["concurrency"]) as pool:
             hosts = [h for h in pool.map(one, clusters) if h is not None]
-        # Host names are cluster names; a name used in more than one project gets the project's name.
-        counts = {}
-        for h in hosts:
-            counts[h["name"]] = counts.get(h["name"], 0) + 1
-        for h in hosts:
-            if counts[h["name"]] > 1:
-                h["name"] = "%s.%s" % (h["name"], h["vars"]["palette_project"] or h["vars"]["palette_cluster_uid"])
-        return hosts
+        return unique_host_names(hosts, lambda text: self._problem(settings, text, errors))
 
     # ------------------------------------------------------------------ kubeconfig files
 
     @staticmethod
     def _private_dir(path):
-        if not os.path.isdir(path):
-            os.makedirs(path, mode=0o700)
-        st = os.stat(path)
+        try:
+            if not os.path.isdir(path):
+                os.makedirs(path, mode=0o700)
+            st = os.stat(path)
+        except OSError as exc:
+            raise AnsibleParserError("vmo.rbac.palette: kubeconfig_dir: cannot create %s: %s"
+                                     % (path, exc.strerror or exc))
         if st.st_uid != os.geteuid():
             raise AnsibleParserError("vmo.rbac.palette: kubeconfig_dir: %s belongs to another user; "
                                      "kubeconfigs hold credentials" % path)
@@ -457,13 +454,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # ------------------------------------------------------------------ populate
 
     def _populate(self, fleet, settings):
+        """Hosts, variables and groups from the fleet (fresh or cached). Every text in it came from
+        Palette, where anyone who may name or label a cluster writes it: the host name and every
+        variable are marked unsafe (``wrap_var``), so that neither ansible-core 2.16 nor a later
+        play templates them (2.19 and later trust no inventory value anyway); group names are
+        sanitised to letters, digits and underscores."""
         strict = self.get_option("strict")
         group = self.inventory.add_group(settings["group"])
         self.inventory.set_variable("all", "palette_inventory_requests", fleet.get("requests", 0))
         for h in fleet["hosts"]:
-            name = self.inventory.add_host(h["name"], group=group)
+            name = self.inventory.add_host(wrap_var(h["name"]), group=group)
             for k, v in h["vars"].items():
-                self.inventory.set_variable(name, k, v)
+                self.inventory.set_variable(name, k, wrap_var(v))
             if self.get_option("group_by_project") and h["vars"]["palette_project"]:
                 g = self.inventory.add_group(self._sanitize_group_name("palette_project_" + h["vars"]["palette_project"]))
                 self.inventory.add_child(g, name)
@@ -475,6 +477,64 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)
+
+
+def unique_host_names(hosts, problem):
+    """Host names are cluster names; a name used in more than one project gets the project's name
+    (``<name>.<project>``). Names are Palette tenant data: a cluster named ``prod.team`` in another
+    project would take the host name of cluster ``prod`` of project ``team``, and with it that
+    host's variables, while the other cluster left the fleet without a word. A name still shared
+    then is ambiguous: each of its hosts becomes ``<name>.<uid>`` and carries
+    ``vmo_rbac_inventory_error`` (the vmo_rbac role fails it before any request), and ``problem``
+    is told."""
+    counts = {}
+    for h in hosts:
+        counts[h["name"]] = counts.get(h["name"], 0) + 1
+    for h in hosts:
+        if counts[h["name"]] > 1:
+            h["name"] = "%s.%s" % (h["name"], h["vars"]["palette_project"] or h["vars"]["palette_cluster_uid"])
+    while True:  # a name may be chosen to equal a renamed one too; each round adds distinct uids
+        shared = {}
+        for h in hosts:
+            shared.setdefault(h["name"], []).append(h)
+        ambiguous = [(name, same) for name, same in sorted(shared.items()) if len(same) > 1]
+        if not ambiguous:
+            return hosts
+        for name, same in ambiguous:
+            who = "; ".join("cluster %r of project %r (uid %s)" % (
+                h["vars"]["palette_cluster_name"], h["vars"]["palette_project"], h["vars"]["palette_cluster_uid"])
+                for h in same)
+            text = ("host name %r is ambiguous: %s. Each is the host %s.<uid> and fails in the vmo_rbac role; "
+                    "rename one of them in Palette" % (name, who, name))
+            problem(text)
+            for h in same:
+                h["name"] = "%s.%s" % (name, h["vars"]["palette_cluster_uid"])
+                h["vars"]["vmo_rbac_inventory_error"] = text
+
+
+def host_from_summary(summary, project_uid, project_name):
+    """The host of a cluster summary of the search (its shape checked by the client,
+    palette.SEARCH_SHAPE): {"name", "vars"}; the uid is checked by the caller."""
+    meta = summary.get("metadata") or {}
+    spec = summary.get("specSummary") or {}
+    status = summary.get("status") or {}
+    project = spec.get("projectMeta") or {}
+    uid = meta.get("uid") or ""
+    labels = dict(meta.get("labels") or {})
+    return {
+        "name": meta.get("name") or uid,
+        "vars": {
+            "palette_cluster_uid": uid,
+            "palette_cluster_name": meta.get("name") or uid,
+            "palette_project": project_name or project.get("name") or "",
+            "palette_project_uid": project_uid or project.get("uid") or "",
+            "palette_labels": labels,
+            "palette_tags": sorted(k if v in ("", None, VALUELESS_TAG) else "%s:%s" % (k, v) for k, v in labels.items()),
+            "palette_cloud_type": (spec.get("cloudConfig") or {}).get("cloudType") or "",
+            "palette_state": status.get("state") or "",
+            "palette_health": (status.get("health") or {}).get("state") or "",
+        },
+    }
 
 
 def has_pack(profiles, pack):

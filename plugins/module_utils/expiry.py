@@ -80,6 +80,8 @@ def parse_duration(value):
     """``8h``, ``90m``, ``1d12h``, ``2w``, ``45s`` -> seconds (units w, d, h, m, s, largest first)."""
     if not isinstance(value, str):
         raise ExpiryError("expected a duration such as 8h, got %s" % type(value).__name__)
+    if len(value) > _MAX_TEXT:  # before int(): Python refuses more than 4300 digits with a ValueError of its own
+        raise ExpiryError("%d characters long; a duration is at most %d" % (len(value), _MAX_TEXT))
     m = _DURATION.fullmatch(value.strip())
     if not value.strip() or not m:
         raise ExpiryError("%r is not a duration such as 8h, 90m, 1d12h or 2w (units w, d, h, m, s, largest "

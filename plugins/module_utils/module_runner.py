@@ -41,7 +41,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecEr
 from ansible_collections.vmo.rbac.plugins.module_utils.enforce import PartialApplyError
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import PreflightError
 from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteError
-from ansible_collections.vmo.rbac.plugins.module_utils.palette_backend import WaitError
+from ansible_collections.vmo.rbac.plugins.module_utils.palette_backend import PaletteResultError
 
 
 class ProcessRuntime(object):
@@ -174,7 +174,7 @@ def run_module(argument_spec, flow, component, failure, parse=None, runtime=None
         module.fail_json(msg=exc.message, status=exc.status, **failure)
     except PaletteError as exc:
         module.fail_json(msg=exc.message, status=exc.status, **failure)
-    except WaitError as exc:
+    except PaletteResultError as exc:
         module.fail_json(msg=exc.message, **dict(failure, **exc.result))
     for warning in result.pop("warnings", []):
         module.warn(warning)

@@ -12,10 +12,21 @@ Credentials: the header ``ApiKey: <key>``, and ``ProjectUid: <uid>`` for project
 Spectro Cloud Terraform provider and palette-sdk-go send them. The key is never part of a message,
 a result or an exception: every text that leaves this module goes through ``_scrub``.
 
+Answers: every answer the collection reads is checked, once, where it is parsed, against the shape
+the specification gives it, as far as the collection reads it (``*_SHAPE`` below): an answer of
+another shape (a list where an object is expected, a string where a list is, a ``null`` element of a
+list, an unknown binding type, a ``continue`` token that is not a string) raises PaletteError naming
+the request and the place in the answer, and is never used. ``null`` or an absent optional field
+means "none" (a Go server writes a nil map or slice as ``null``); a required list (``items``,
+``profiles``) must be there. So everything after the client reads plain, well-typed data.
+
 Retries: connection errors, read errors, 429 and 5xx are retried by urllib3's ``Retry`` with
 exponential backoff (0.25 s doubling, at most 4 s between attempts), honouring ``Retry-After`` up
-to RETRY_AFTER_MAX seconds, at most ``retries`` times. Every request this client sends is safe to
-repeat: reads, the search (a read sent as POST), and the RBAC PUT (the same whole list again).
+to RETRY_AFTER_MAX seconds, at most ``retries`` times, for the reads (the search is a read sent as
+POST). The RBAC PUT is retried only when its connection could not be made (nothing was sent): the
+whole list it carries was read before, and sent again seconds later it would write back an old list
+over what another writer wrote meanwhile (issue 18 item 6). palette_backend.py reads the list again,
+plans anew and sends a fresh PUT instead (``retry_after`` of the error says how long to wait).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -47,6 +58,9 @@ DEFAULT_HOST = "api.spectrocloud.com"
 HOST_ENV = "SPECTROCLOUD_HOST"
 APIKEY_ENV = "SPECTROCLOUD_APIKEY"
 SEARCH_PAGE_SIZE = 50  # the specification's maximum for ``limit``
+# A search that keeps giving continue tokens stops here (100,000 clusters at 50 a page): a server or a
+# middlebox that hands out a fresh token with every page would otherwise be followed forever.
+SEARCH_PAGES_MAX = 2000
 KUBECONFIG_KINDS = ("frp", "admin")
 
 # Palette uids are 24 hexadecimal digits (MongoDB object ids) in every public example; the client
@@ -58,11 +72,12 @@ _LOOKS_LIKE_UID = re.compile(r"^[0-9a-f]{24}$")
 class PaletteError(Exception):
     """A failure talking to Palette. The message is safe to show: it never holds the API key."""
 
-    def __init__(self, message, status=None, path=None):
+    def __init__(self, message, status=None, path=None, retry_after=None):
         super(PaletteError, self).__init__(message)
         self.message = message
         self.status = status
         self.path = path
+        self.retry_after = retry_after  # seconds Palette asked to wait (429/503), bounded; or None
 
 
 def is_uid(value):
@@ -142,6 +157,125 @@ def _is_kubeconfig(text):
     return isinstance(doc, dict) and isinstance(doc.get("clusters"), list) and bool(doc.get("clusters"))
 
 
+# --------------------------------------------------------------------- the shapes of answers
+#
+# What the collection reads from each answer, with the specification's types: Obj (a JSON object;
+# fields not listed are not read and not checked), Arr (a list; a null element is refused), Map (an
+# object of strings, such as labels), Enum, STR, BOOL, ANY.
+
+
+class Obj(object):
+    def __init__(self, what, fields=None, required=()):
+        self.what, self.fields, self.required = what, fields or {}, tuple(required)
+
+
+class Arr(object):
+    def __init__(self, item):
+        self.item = item
+
+
+class Enum(object):
+    def __init__(self, *values):
+        self.values = values
+
+
+STR, BOOL, ANY, MAP = "a string", "true or false", "anything", "an object of strings"
+
+_META = Obj("metadata", {"name": STR, "uid": STR, "labels": MAP, "annotations": MAP})
+SEARCH_SHAPE = Obj("a page of cluster summaries", {
+    "items": Arr(Obj("a cluster summary", {
+        "metadata": _META,
+        "specSummary": Obj("specSummary", {"projectMeta": Obj("projectMeta", {"name": STR, "uid": STR}),
+                                           "cloudConfig": Obj("cloudConfig", {"cloudType": STR})}),
+        "status": Obj("status", {"state": STR, "health": Obj("health", {"state": STR})}),
+    })),
+    "listmeta": Obj("listmeta", {"continue": STR}),
+}, required=("items",))
+PROJECT_SHAPE = Obj("a project", {"metadata": _META})
+PROFILES_SHAPE = Obj("a cluster's profiles", {
+    "profiles": Arr(Obj("a profile", {"spec": Obj("spec", {"packs": Arr(Obj("a pack", {
+        "metadata": _META, "spec": Obj("spec", {"name": STR})}))})})),
+}, required=("profiles",))
+RBAC_BINDING_SHAPE = Obj("a binding", {
+    "type": Enum("RoleBinding", "ClusterRoleBinding"),
+    "namespace": STR,
+    "role": Obj("role", {"kind": Enum("Role", "ClusterRole"), "name": STR}),
+    "subjects": Arr(Obj("a subject", {"type": Enum("User", "Group", "ServiceAccount"), "name": STR,
+                                      "namespace": STR})),
+})
+RBAC_ITEM_SHAPE = Obj("an RBAC item", {
+    "metadata": _META,
+    "spec": Obj("spec", {"isSystem": BOOL, "bindings": Arr(RBAC_BINDING_SHAPE)}),
+})
+RBACS_SHAPE = Obj("a cluster's RBAC settings", {"items": Arr(RBAC_ITEM_SHAPE)}, required=("items",))
+
+
+class ShapeError(ValueError):
+    """An answer that does not have the shape the collection reads; ``where`` is the place in it."""
+
+    def __init__(self, where, message):
+        super(ShapeError, self).__init__("%s %s" % (where, message))
+        self.where = where
+
+
+def _kind(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__  # pragma: no cover - json.loads makes nothing else
+
+
+def check_shape(value, shape, where="the answer"):
+    """Raise ShapeError naming the first place in ``value`` that does not have ``shape``. Values are
+    never quoted, except an enum's (short, and what the specification declares)."""
+    if shape is ANY:
+        return
+    if isinstance(shape, Obj):
+        if not isinstance(value, dict):
+            named = shape.what.startswith(("a ", "an "))  # a list's element or an answer, else a field
+            raise ShapeError(where, "is %s, expected %s" % (_kind(value), shape.what + " (an object)" if named
+                                                            else "an object"))
+        for key in shape.required:
+            if key not in value:
+                raise ShapeError(where, "has no %r" % key)
+        for key, sub in shape.fields.items():
+            if value.get(key) is not None:  # absent or null: none
+                check_shape(value[key], sub, key if where == "the answer" else "%s.%s" % (where, key))
+        return
+    if isinstance(shape, Arr):
+        if not isinstance(value, list):
+            raise ShapeError(where, "is %s, expected a list" % _kind(value))
+        for i, item in enumerate(value):
+            here = "%s[%d]" % (where, i)
+            if item is None:
+                expected = shape.item.what if isinstance(shape.item, Obj) else shape.item
+                raise ShapeError(here, "is null, expected %s" % expected)
+            check_shape(item, shape.item, here)
+        return
+    if isinstance(shape, Enum):
+        if not isinstance(value, str) or value not in shape.values:
+            shown = ("%r" % value[:40]) if isinstance(value, str) else _kind(value)
+            raise ShapeError(where, "is %s, expected %s" % (shown, " or ".join(shape.values)))
+        return
+    if shape is MAP:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ShapeError(where, "is %s, expected %s" % (
+                _kind(value) if not isinstance(value, dict) else "an object with a value that is not a string", MAP))
+        return
+    expected = {STR: str, BOOL: bool}[shape]
+    if not isinstance(value, expected):
+        raise ShapeError(where, "is %s, expected %s" % (_kind(value), shape))
+
+
 class PaletteClient(object):
     """A connection to one Palette API endpoint with one API key.
 
@@ -169,6 +303,12 @@ class PaletteClient(object):
             total=retries, connect=retries, read=retries, status=retries, other=0,
             backoff_factor=0.25, status_forcelist=RETRY_STATUSES, allowed_methods=None,
             respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
+        )
+        # The RBAC PUT: only a connection that could not be made is tried again (see the module's doc).
+        self.put_retry = _BoundedRetry(
+            total=retries, connect=retries, read=0, status=0, other=0, backoff_factor=0.25,
+            status_forcelist=RETRY_STATUSES, allowed_methods=None, respect_retry_after_header=False,
+            raise_on_status=False, raise_on_redirect=False, redirect=0,
         )
         if validate_certs:
             ca = ca_cert
@@ -200,11 +340,14 @@ class PaletteClient(object):
             headers["ProjectUid"] = project
         return headers
 
-    def request(self, method, path, query=None, body=None, project=None, accept="application/json", raw=False):
+    def request(self, method, path, query=None, body=None, project=None, accept="application/json", raw=False,
+                retry=None):
         """One API call: the decoded JSON answer (or the bytes with ``raw``); raises PaletteError.
 
         ``project``: ProjectUid for this call; None uses the client's, "" sends none (tenant scope).
+        ``retry``: urllib3's Retry for this call (default: the client's).
         """
+        retry = retry or self.retry
         url = self.host + path
         if query:
             url += "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
@@ -213,12 +356,14 @@ class PaletteClient(object):
             self.requests += 1
         try:
             resp = self.pool.request(method, url, body=data, headers=self._headers(project, accept, data is not None),
-                                     retries=self.retry, timeout=self.timeout, preload_content=True)
+                                     retries=retry, timeout=self.timeout, preload_content=True)
         except urllib3.exceptions.HTTPError as exc:
             self.log.append((method, path, None))
             reason = getattr(exc, "reason", None) or exc
-            raise PaletteError("cannot reach Palette at %s (%s %s failed after %d retries): %s"
-                               % (self.host, method, path, self.retry.total, self.scrub(reason)), None, path)
+            tries = ("after %d retries" % retry.total) if retry is not self.put_retry else \
+                "once sent, a PUT is not sent again as it was"
+            raise PaletteError("cannot reach Palette at %s (%s %s failed, %s): %s"
+                               % (self.host, method, path, tries, self.scrub(reason)), None, path)
         self.log.append((method, path, resp.status))
         if 200 <= resp.status < 300:
             if raw:
@@ -227,18 +372,30 @@ class PaletteClient(object):
                 return {}
             try:
                 return json.loads(resp.data.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
                 raise PaletteError("Palette at %s answered %s %s with a body that is not JSON"
                                    % (self.host, method, path), resp.status, path)
-        raise self._error(method, path, resp)
+        raise self._error(method, path, resp, retry)
 
-    def _error(self, method, path, resp):
+    def _read(self, method, path, shape, **kw):
+        """``request`` of an answer that must have ``shape`` (check_shape); raises PaletteError naming
+        the request and the place in the answer."""
+        answer = self.request(method, path, **kw)
+        try:
+            check_shape(answer, shape)
+        except ShapeError as exc:
+            raise PaletteError("Palette at %s answered %s %s with an answer of the wrong shape: %s; it is not used"
+                               % (self.host, method, path, exc), 200, path)
+        return answer
+
+    def _error(self, method, path, resp, retry):
         try:
             answer = json.loads(resp.data.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError, AttributeError):
+        except (ValueError, UnicodeDecodeError, AttributeError, RecursionError):
             answer = {}
         said = answer.get("message") if isinstance(answer, dict) else None
-        said = self.scrub(said or (resp.data or b"").decode("utf-8", "replace")[:300]).strip()
+        said = said if isinstance(said, str) and said else (resp.data or b"").decode("utf-8", "replace")
+        said = _shown(self.scrub(said))  # scrubbed whole, then cut: a cut never leaves part of the key
         where = "%s %s" % (method, path)
         if resp.status == 401:
             msg = ("Palette at %s rejected the API key (401 Unauthorized on %s): it is missing, wrong, expired "
@@ -249,14 +406,22 @@ class PaletteClient(object):
                 self.host, where, " in project %s" % self.project_uid if self.project_uid else "")
         elif resp.status == 404:
             msg = "Palette at %s found nothing at %s (404 Not Found)" % (self.host, where)
-        elif resp.status in RETRY_STATUSES:
+        elif resp.status in RETRY_STATUSES and retry.status:
             msg = "Palette at %s kept failing (%d) on %s after %d retries" % (
-                self.host, resp.status, where, self.retry.total)
+                self.host, resp.status, where, retry.total)
+        elif resp.status in RETRY_STATUSES:
+            msg = "Palette at %s failed (%d) on %s" % (self.host, resp.status, where)
         else:
             msg = "Palette at %s refused %s (%d)" % (self.host, where, resp.status)
         if said:
             msg += ". Palette said: %s" % said
-        return PaletteError(msg, resp.status, path)
+        retry_after = None
+        if resp.status in RETRY_STATUSES and resp.headers.get("Retry-After"):
+            try:
+                retry_after = self.retry.parse_retry_after(resp.headers["Retry-After"])
+            except Exception:  # pylint: disable=broad-exception-caught
+                retry_after = None  # an unreadable header: back off as usual
+        return PaletteError(msg, resp.status, path, retry_after)
 
     # ----------------------------------------------------------------- reads
 
@@ -264,30 +429,38 @@ class PaletteClient(object):
         """Every cluster summary the search returns, all pages (``continue`` tokens)."""
         body = {"filter": filter_spec or {"conjunction": "and", "filterGroups": []},
                 "sort": [{"field": "clusterName", "order": "asc"}]}
-        items, token, seen = [], None, set()
-        while True:
+        path = "/v1/dashboard/spectroclusters/search"
+        items, token, seen, uids = [], None, set(), set()
+        for _page in range(SEARCH_PAGES_MAX):
             query = {"limit": page_size}
             if token:
                 query["continue"] = token
-            answer = self.request("POST", "/v1/dashboard/spectroclusters/search", query=query, body=body,
-                                  project=project)
-            items.extend(answer.get("items") or [])
+            answer = self._read("POST", path, SEARCH_SHAPE, query=query, body=body, project=project)
+            for item in answer.get("items") or []:
+                uid = (item.get("metadata") or {}).get("uid")
+                if uid and uid in uids:  # a list that shifted between pages repeats a cluster
+                    continue
+                uids.add(uid)
+                items.append(item)
             token = (answer.get("listmeta") or {}).get("continue") or ""
             if not token:
                 return items
             if token in seen:  # a server that repeats a token would loop forever
                 raise PaletteError("Palette at %s repeated the search continue token; stopping after %d clusters"
-                                   % (self.host, len(items)))
+                                   % (self.host, len(items)), 200, path)
             seen.add(token)
+        raise PaletteError("Palette at %s kept giving continue tokens to POST %s after %d pages (%d clusters); "
+                           "stopping" % (self.host, path, SEARCH_PAGES_MAX, len(items)), 200, path)
 
     def get_project(self, uid):
-        return self.request("GET", "/v1/projects/%s" % _seg(uid), project="")
+        return self._read("GET", "/v1/projects/%s" % _seg(uid), PROJECT_SHAPE, project="")
 
     def get_cluster(self, uid, project=None):
+        """Only whether the cluster exists is read (a 2xx answer), never its body."""
         return self.request("GET", "/v1/spectroclusters/%s" % _seg(uid), project=project)
 
     def get_profiles(self, uid, project=None):
-        return self.request("GET", "/v1/spectroclusters/%s/profiles" % _seg(uid), project=project)
+        return self._read("GET", "/v1/spectroclusters/%s/profiles" % _seg(uid), PROFILES_SHAPE, project=project)
 
     def get_kubeconfig(self, uid, kind="admin", project=None):
         """The kubeconfig text of a cluster: ``frp`` (reverse proxy / OIDC) or ``admin``."""
@@ -307,7 +480,8 @@ class PaletteClient(object):
         """The items of a cluster's RBAC settings. A 404 for a cluster that exists means "none yet"
         (checked with a GET of the cluster, so a wrong uid still fails)."""
         try:
-            answer = self.request("GET", "/v1/spectroclusters/%s/config/rbacs" % _seg(uid), project=project)
+            answer = self._read("GET", "/v1/spectroclusters/%s/config/rbacs" % _seg(uid), RBACS_SHAPE,
+                                project=project)
         except PaletteError as exc:
             if exc.status != 404:
                 raise
@@ -325,9 +499,22 @@ class PaletteClient(object):
     # ----------------------------------------------------------------- writes
 
     def put_rbacs(self, uid, rbacs, project=None):
-        """Write a cluster's RBAC settings: ``rbacs`` is the list of v1ClusterRbacInputEntity."""
+        """Write a cluster's RBAC settings: ``rbacs`` is the list of v1ClusterRbacInputEntity. Sent
+        once (a connection that could not be made is tried again): see the module's doc. A 2xx answer
+        is a write whatever its body (204, none, in the specification; a proxy may add one)."""
         self.request("PUT", "/v1/spectroclusters/%s/config/rbacs" % _seg(uid), body={"rbacs": rbacs},
-                     project=project)
+                     project=project, retry=self.put_retry, raw=True)
+
+
+_CONTROL = re.compile(u"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+SAID_MAX = 300
+
+
+def _shown(text):
+    """Palette's own words in a message: control characters (escape sequences, CR, LF, NUL) as one
+    space, at most SAID_MAX characters (an error body may be anything a middlebox sends)."""
+    text = _CONTROL.sub(" ", text).strip()
+    return text if len(text) <= SAID_MAX else text[:SAID_MAX] + "..."
 
 
 def _seg(uid):

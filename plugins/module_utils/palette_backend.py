@@ -4,9 +4,21 @@
 """The ``palette`` backend: the same declaration, written into the cluster's Palette RBAC settings.
 
 enforce: observe (cluster: namespaces, roles; never its bindings) -> resolve -> GET the RBAC items ->
-plan (palette_rbac, pure) -> PUT the whole list when it changes -> optionally wait until the access
-is in force on the cluster (SubjectAccessReviews through the cluster's own kubeconfig). enforce.run
-and validate.run hand over to this module when ``backend: palette``.
+plan (palette_rbac, pure) -> PUT the whole list when it changes -> read it back (``write``) ->
+optionally wait until the access is in force on the cluster (SubjectAccessReviews through the
+cluster's own kubeconfig). enforce.run and validate.run hand over to this module when ``backend:
+palette``.
+
+Concurrent writers (issue 18 item 6). The specification offers no version, ETag or precondition on
+the RBAC settings (GET and PUT of /v1/spectroclusters/{uid}/config/rbacs, and of one item, declare
+none), so two writers that read the list at the same time and both PUT it back lose the first one's
+changes. After its PUT the backend waits about as long as a GET and a PUT took it (SETTLE_FACTOR,
+at most SETTLE_MAX), so that a writer whose GET began before this PUT has written by then, and reads
+the list back: when this owner's grants are not as written, it plans again on the list as it is now
+plus the items it had read and sent back that are gone (another owner's, the UI's, Palette's own),
+and writes again, at most WRITES_MAX times; then it fails naming what was lost. A PUT that fails
+(429, 5xx, a connection cut after sending) is never sent again as it was: the list is read again and
+planned anew.
 
 validate: the same read-only plan is the drift (Palette items vs the declaration); access is proved
 on the cluster with SubjectAccessReviews exactly as for the kubernetes backend, because the
@@ -31,6 +43,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subjec
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
     PreflightError, missing_roles_message, observe_plan,
 )
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES
 
 BACKENDS = ("kubernetes", "palette")
 
@@ -50,16 +63,31 @@ WAIT_ARG_SPEC = dict(
 )
 WAIT_MAX = 3600  # options.LIMITS holds the range
 PALETTE_KEYS = tuple(PALETTE_ARG_SPEC)
+# Writing the RBAC settings (``write``): at most WRITES_MAX PUTs when a concurrent writer keeps
+# overwriting this owner's grants; after each, a pause of SETTLE_FACTOR x (the GET's and the PUT's
+# time) + SETTLE_MIN seconds, at most SETTLE_MAX, before the list is read back.
+WRITES_MAX = 4
+SETTLE_FACTOR = 1.5
+SETTLE_MIN = 0.25
+SETTLE_MAX = 10.0
+BACKOFF_MAX = 4.0
 
 
-class WaitError(Exception):
-    """Palette accepted the settings, but the access was not in force on the cluster in time.
-    ``result``: the module result so far (what was written)."""
+class PaletteResultError(Exception):
+    """A failure after something was written: ``result`` is the module result so far."""
 
     def __init__(self, message, result):
-        super(WaitError, self).__init__(message)
+        super(PaletteResultError, self).__init__(message)
         self.message = message
         self.result = result
+
+
+class WaitError(PaletteResultError):
+    """Palette accepted the settings, but the access was not in force on the cluster in time."""
+
+
+class LostUpdateError(PaletteResultError):
+    """Another writer kept overwriting the RBAC settings, or a write could not be read back."""
 
 
 def check_params(params):
@@ -121,7 +149,9 @@ def enforce(decl, opts, cluster, check_mode=False, diff=False, palette=None):
         raise PreflightError(missing_roles_message(decl, obs.roles.missing, opts.wait_for_roles)
                              + " Nothing was changed.")
     desired = obs.desired
+    started = time.monotonic()
     items = palette.get_rbacs(uid)
+    get_seconds = time.monotonic() - started
     the_plan = palette_rbac.plan(items, desired, decl.owner, mode=opts.state, purge=opts.purge)
     if the_plan.conflicts:
         raise PreflightError("%d Palette RBAC item%s in the way on cluster %s; nothing was changed: %s" % (
@@ -143,12 +173,101 @@ def enforce(decl, opts, cluster, check_mode=False, diff=False, palette=None):
     if diff:
         result["diff"] = [palette_rbac.diff_entry(the_plan, uid, decl.owner)]
     if the_plan.write and not check_mode:
-        palette.put_rbacs(uid, the_plan.body)
+        def replan(now):
+            return palette_rbac.plan(now, desired, decl.owner, mode=opts.state, purge=opts.purge)
+
+        result.update(write(palette, uid, the_plan, replan, get_seconds, decl.owner, result,
+                            retries=opts.palette.get("api_retries")))
     if opts.wait and opts.state == "present" and not check_mode:
         result["waited"] = wait_for_access(cluster, desired, opts.wait, result)
     result["palette_requests"] = palette.requests
     result["api_requests"] = cluster.requests
     return result
+
+
+# --------------------------------------------------------------------- writing
+
+
+def write(palette, uid, the_plan, replan, get_seconds, owner, result, retries=None, sleep=time.sleep,
+          clock=time.monotonic):
+    """PUT ``the_plan``'s body, read the list back, and write again while a concurrent writer has
+    overwritten this owner's grants (see the module's doc). ``replan(items)``: the plan on a list
+    read now. Returns {"palette_writes", "warnings"}; raises LostUpdateError (naming what was lost)
+    after WRITES_MAX writes, and for any failure after the first write (``result`` then says what
+    was written)."""
+    retries = 5 if retries is None else retries
+    writes, failures, warnings = 0, 0, list(result.get("warnings") or [])
+    p = the_plan
+    while True:
+        started = clock()
+        try:
+            palette.put_rbacs(uid, p.body)
+        except palette_api.PaletteError as exc:
+            if exc.status not in (None,) + RETRY_STATUSES or failures >= retries:
+                if writes:
+                    raise _after_write(exc.message, writes, result, warnings)
+                raise
+            failures += 1
+            # Retry-After as Palette asked (bounded by the client, transport.RETRY_AFTER_MAX), else a backoff
+            sleep(exc.retry_after if exc.retry_after is not None else min(BACKOFF_MAX, 0.25 * 2 ** failures))
+            p = _read_and_plan(palette, uid, replan, writes, result, warnings)
+            if not p.write:  # the PUT went through after all, or someone else wrote the same
+                return {"palette_writes": writes, "warnings": warnings}
+            continue
+        writes += 1
+        put_seconds = clock() - started
+        sleep(min(SETTLE_MAX, SETTLE_FACTOR * (get_seconds + put_seconds) + SETTLE_MIN))
+        started = clock()
+        try:
+            after = palette.get_rbacs(uid)
+        except palette_api.PaletteError as exc:
+            raise _after_write("%s; the RBAC settings were written but could not be read back to check them"
+                               % exc.message, writes, result, warnings)
+        get_seconds = max(get_seconds, clock() - started)
+        lost = palette_rbac.lost_after_write(p, after, owner)
+        if lost.conflicts:
+            raise _after_write("Palette RBAC items of cluster %s came in the way while this run wrote them: %s"
+                               % (uid, palette_rbac.describe_lost(lost)), writes, result, warnings)
+        if not lost.ours:
+            if lost.others or lost.owners:  # removed after this write by a writer that saw it: their change
+                warnings.append("Palette RBAC items of cluster %s were removed by another writer after this run "
+                                "wrote its own: %s" % (uid, palette_rbac.describe_lost(lost)))
+            return {"palette_writes": writes, "warnings": warnings}
+        what = palette_rbac.describe_lost(lost)
+        if writes >= WRITES_MAX:
+            raise _after_write("the RBAC settings of cluster %s in Palette do not keep what this run writes: after %d "
+                               "writes, still lost: %s. Another writer keeps overwriting them (run again when it is "
+                               "done), or Palette (or something between it and this controller) does not keep what "
+                               "it is sent" % (uid, writes, what), writes, result, warnings)
+        warnings.append("another writer overwrote the RBAC settings of cluster %s in Palette while this run wrote "
+                        "them (lost: %s); merged and written again" % (uid, what))
+        try:
+            p = replan(after + lost.others)
+        except ValueError as exc:  # pragma: no cover - the client checked the shape
+            raise _after_write(str(exc), writes, result, warnings)
+        if p.conflicts:
+            raise _after_write("; ".join(c["message"] for c in p.conflicts), writes, result, warnings)
+        if not p.write:  # pragma: no cover - lost.ours means this owner's grants differ
+            return {"palette_writes": writes, "warnings": warnings}
+
+
+def _read_and_plan(palette, uid, replan, writes, result, warnings):
+    try:
+        p = replan(palette.get_rbacs(uid))
+    except palette_api.PaletteError as exc:
+        if writes:
+            raise _after_write(exc.message, writes, result, warnings)
+        raise
+    if p.conflicts:
+        message = "; ".join(c["message"] for c in p.conflicts)
+        if writes:
+            raise _after_write(message, writes, result, warnings)
+        raise PreflightError(message + "; nothing was changed")
+    return p
+
+
+def _after_write(message, writes, result, warnings):
+    return LostUpdateError(message, dict(result, changed=bool(writes), palette_writes=writes, warnings=warnings))
 
 
 # --------------------------------------------------------------------- validate

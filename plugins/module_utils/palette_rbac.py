@@ -103,10 +103,13 @@ def desired_from_bindings(desired):
 
 
 def parse_items(items):
-    """The items of a GET as Item tuples, in the order Palette returned them."""
+    """The items of a GET as Item tuples, in the order Palette returned them. The client has checked
+    their shape (palette.RBAC_ITEM_SHAPE); an item that is not an object is refused here too, never
+    replaced by an empty one that would be written back."""
     out = []
     for i, raw in enumerate(items or []):
-        raw = raw if isinstance(raw, dict) else {}
+        if not isinstance(raw, dict):
+            raise ValueError("RBAC item %d is %s, not an object" % (i, "null" if raw is None else type(raw).__name__))
         meta = raw.get("metadata") or {}
         spec = raw.get("spec") or {}
         out.append(Item(i, meta.get("uid") or "", meta.get("name") or "", dict(meta.get("labels") or {}),
@@ -275,6 +278,79 @@ def plan(items, desired, owner, mode="present", purge=False):
     write = bool(changes) and not conflicts
     body = [to_input_entity(it.raw) for it in others] + mine
     return PalettePlan(changes, conflicts, warnings, ours, others, target, write, body, unchanged)
+
+
+# ------------------------------------------------------------------ after a write (issue 18 item 6)
+#
+# The specification offers no version, ETag or precondition on the RBAC settings, so two writers that
+# read the list at the same time and both PUT it back lose the first one's changes. The backend reads the
+# list back after its PUT: this owner's grants must be as written, and every item it sent back as read
+# (other owners', the UI's, Palette's own isSystem ones) must still be there.
+
+Lost = namedtuple("Lost", "ours others owners conflicts")
+
+
+def lost_after_write(p, after, owner):
+    """What the read-back ``after`` (the items of a GET after the PUT of plan ``p``) shows lost:
+    ``ours``: descriptions of this owner's grants that are not as written (missing, or subjects
+    missing or added: a writer that read the list before this write wrote it back after);
+    ``others``: the raw items ``p`` sent back as read that are gone and that no vmo.rbac owner
+    checks (the UI's, another tool's, Palette's own isSystem ones): the ones to restore;
+    ``owners``: the items of other vmo.rbac owners that are gone, left to their owner (it checks its
+    own write, and may just have removed them: restoring them would undo its revoke);
+    ``conflicts``: items now in the way. An empty Lost (``not any(lost)``) means the write holds."""
+    parsed = parse_items(after)
+    ours, _others, conflicts = classify(parsed, owner)
+    owned = owned_bindings(ours)
+    mine = []
+    for k in sorted(set(p.target) | set(owned)):
+        want, have = p.target.get(k), owned.get(k)
+        if have is None:
+            mine.append("%s (missing)" % describe_key(k))
+        elif want is None:
+            mine.append("%s (back again)" % describe_key(k))
+        elif want != have:
+            what = []
+            if want - have:
+                what.append("subjects lost: " + ", ".join(subject_label(x) for x in sorted(want - have)))
+            if have - want:
+                what.append("subjects back again: " + ", ".join(subject_label(x) for x in sorted(have - want)))
+            mine.append("%s (%s)" % (describe_key(k), "; ".join(what)))
+    uids = set(it.uid for it in parsed if it.uid)
+    contents = set(_content(it.raw) for it in parsed)
+    gone = [it for it in p.others if not ((it.uid and it.uid in uids) or (not it.uid and _content(it.raw) in contents))]
+    owned_elsewhere = [it.raw for it in gone if _other_owner(it, owner)]
+    return Lost(mine, [it.raw for it in gone if not _other_owner(it, owner)], owned_elsewhere, conflicts)
+
+
+def _other_owner(it, owner):
+    """An item another vmo.rbac owner wrote (by its labels; never an isSystem one)."""
+    holder = it.labels.get(OWNER_LABEL)
+    return (not it.is_system and it.labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE and bool(holder)
+            and holder != owner)
+
+
+def _content(raw):
+    import json
+
+    return json.dumps([(raw.get("metadata") or {}).get("name"), raw.get("spec")], sort_keys=True)
+
+
+def describe_lost(lost, owners=True):
+    """The lost parts, for a message (with ``owners``, also other vmo.rbac owners' items gone)."""
+    parts = ["this owner's %s" % g for g in lost.ours]
+    parts += ["item %s" % _describe_item(raw) for raw in lost.others]
+    if owners and lost.owners:
+        parts.append("items of other vmo.rbac owners, left to their owner: %s"
+                     % ", ".join(_describe_item(raw) for raw in lost.owners))
+    parts += [c["message"] for c in lost.conflicts]
+    return "; ".join(parts)
+
+
+def _describe_item(raw):
+    meta = raw.get("metadata") or {}
+    system = " (Palette's own, isSystem)" if (raw.get("spec") or {}).get("isSystem") else ""
+    return "%r%s%s" % (meta.get("name") or "(unnamed)", " uid %s" % meta["uid"] if meta.get("uid") else "", system)
 
 
 def _why(before, after):

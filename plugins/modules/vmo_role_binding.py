@@ -32,7 +32,12 @@ description:
     environment variable E(VMO_RBAC_TEST_NOW), which the module warns about).
   - Use M(vmo.rbac.vmo_rbac_validate) to prove what the subjects can actually do.
   - With O(backend=palette) the same declaration is written into the cluster's RBAC settings in Palette
-    instead (one GET, and one PUT when something changes); see docs/palette.md.
+    instead (one GET, and one PUT when something changes, then one GET to read the list back); see
+    docs/palette.md. Palette offers no version to refuse a write made from an old list, so the list is read
+    back after the write, and when another writer overwrote this owner's grants meanwhile, they are merged
+    with what is there now (and the items this run had read that no other O(owner) looks after, such as the
+    UI's and Palette's own, are restored) and written again, at most 4 times; then the task fails naming
+    what was lost.
 author:
   - vmo.rbac contributors (@vmo-rbac)
 extends_documentation_fragment:
@@ -299,6 +304,15 @@ palette_requests:
   returned: with O(backend=palette)
   type: int
   sample: 2
+palette_writes:
+  description:
+    - With O(backend=palette), how many times the RBAC settings were written (PUT). More than one when another
+      writer (another owner, the Palette UI) overwrote this owner's grants while this run wrote them; each time
+      the list was read back, merged again and written again (a warning says what was lost). Absent when nothing
+      was written.
+  returned: with O(backend=palette) when something was written
+  type: int
+  sample: 1
 palette_cluster_uid:
   description: With O(backend=palette), the Palette cluster written to.
   returned: with O(backend=palette)

@@ -14,6 +14,12 @@ unchanged from spectrocloud/palette-sdk-go) over HTTPS on 127.0.0.1, and:
 - keeps state (projects, clusters, profiles, kubeconfigs, RBAC items), paginates the cluster search
   with ``continue`` tokens, and answers 401/403/404/429/500 when a test asks (``fault``,
   ``deny_project``);
+- plays a middlebox when a test asks (``tamper``): Palette's answer, checked and valid, is replaced
+  on its way out by one of another shape (the request log marks it; it is not a violation);
+- makes concurrent writers race when a test asks (``slow_rbac_gets``): RBAC GETs that take seconds,
+  reading the list at the start or the end of that time, the first ones held until all have arrived;
+  PUTs are applied at once, the later one wins (nothing in the specification refuses a PUT made from
+  an old list), and the agent applies the list as it is when it runs, one run per cluster at a time;
 - closes the loop like Palette's agent: after a PUT of a cluster's RBAC settings, the bindings of
   its items are applied (after ``agent_delay`` seconds, in the background) to the cluster's real
   local control plane, when the cluster has one.
@@ -202,6 +208,33 @@ class Fault:
     retry_after: str | None = None
     project: str | None = None
     hits: int = 0
+    message: str = "asked for by the test"
+
+
+@dataclass
+class Tamper:
+    """A middlebox between Palette and the client: the answer Palette gave (valid, and checked) is
+    replaced on its way out. ``body``: the new body (JSON-encoded unless bytes), or a callable that
+    takes Palette's answer and returns it."""
+    path: re.Pattern
+    method: str | None
+    body: object
+    times: int
+    hits: int = 0
+
+
+@dataclass
+class SlowGet:
+    """GETs of a cluster's RBAC settings that take ``seconds``. ``read``: when the list is read,
+    ``"start"`` (the answer is as old as the request when it arrives: the hard case for a writer) or
+    ``"end"``. ``gate``: the first ``gate`` such GETs are held until all of them have arrived (at most
+    ``gate_timeout`` seconds), so that as many clients provably read the same list."""
+    seconds: float
+    read: str = "start"
+    gate: int = 0
+    gate_timeout: float = 60.0
+    arrived: int = 0
+    released: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -242,6 +275,9 @@ class PaletteStandIn:
         self.faults: list[Fault] = []
         self.denied_projects: set[str] = set()
         self.break_responses = False   # test of the test: send responses that leave the spec
+        self.tampers: list[Tamper] = []
+        self.slow_rbac_get: SlowGet | None = None
+        self._agent_locks: dict[str, threading.Lock] = {}
         self.agent_errors: list[str] = []
         self._ops = []
         for res in self.spec.resources.values():
@@ -324,12 +360,34 @@ class PaletteStandIn:
             "contexts": [{"name": backing.name, "context": {"cluster": backing.name, "user": user}}]})
 
     def fault(self, status: int, path: str = ".*", method: str | None = None, times: int = 1,
-              retry_after: str | None = None, project: str | None = None) -> Fault:
-        """Answer ``status`` to the next ``times`` requests whose path matches the regex ``path``."""
-        f = Fault(status, method, re.compile(path), times, retry_after, project)
+              retry_after: str | None = None, project: str | None = None,
+              message: str = "asked for by the test") -> Fault:
+        """Answer ``status`` to the next ``times`` requests whose path matches the regex ``path``, with
+        ``message`` in the error body (Palette's text, which the collection may show)."""
+        f = Fault(status, method, re.compile(path), times, retry_after, project, message=message)
         with self.lock:
             self.faults.append(f)
         return f
+
+    def tamper(self, path: str, body, method: str | None = None, times: int = 1) -> Tamper:
+        """Replace the next ``times`` successful answers to requests whose path matches the regex
+        ``path`` with ``body`` (see Tamper), after the stand-in has checked Palette's own answer: a
+        middlebox's odd answer, not a violation of the specification by Palette. The request log
+        marks them (``tampered``)."""
+        t = Tamper(re.compile(path), method, body, times)
+        with self.lock:
+            self.tampers.append(t)
+        return t
+
+    def slow_rbac_gets(self, seconds: float, read: str = "start", gate: int = 0,
+                       gate_timeout: float = 60.0) -> SlowGet:
+        """Every GET of a cluster's RBAC settings takes ``seconds`` from now on (see SlowGet); two
+        owners that GET at about the same time then both read the list as it was before either
+        writes, and both PUT: the lost update of issue 18 item 6."""
+        if read not in ("start", "end"):
+            raise ValueError("read: start or end")
+        self.slow_rbac_get = SlowGet(seconds, read, gate, gate_timeout)
+        return self.slow_rbac_get
 
     def deny_project(self, project_uid: str):
         """Every request in this project's scope answers 403 (the key's user has no role there)."""
@@ -430,7 +488,7 @@ class PaletteStandIn:
         fault = self._take_fault(method, path, project)
         if fault is not None:
             extra_headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            return self._finish(record, op, fault.status, {"code": "Fault", "message": "asked for by the test"},
+            return self._finish(record, op, fault.status, {"code": "Fault", "message": fault.message},
                                 extra_headers)
         if project and project in self.denied_projects:
             return self._finish(record, op, 403, {"code": "Forbidden", "message": "no permission in project"})
@@ -481,8 +539,24 @@ class PaletteStandIn:
                                 % (record["method"], record["path"], problem))
                 status, content_type = 500, "application/json"
                 raw = json.dumps({"code": "StandInBug", "message": problem}).encode()
+        if op is not None and 200 <= status < 300:
+            tamper = self._take_tamper(record["method"], record["path"])
+            if tamper is not None:
+                body = tamper.body(json.loads(raw) if raw and content_type == "application/json" else raw) \
+                    if callable(tamper.body) else tamper.body
+                raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+                content_type, status = "application/json", 200 if status == 204 else status
+                record["tampered"] = True
         record["status"] = status
         return status, content_type, raw, headers
+
+    def _take_tamper(self, method, path):
+        with self.lock:
+            for t in self.tampers:
+                if t.hits < t.times and (t.method is None or t.method == method) and t.path.search(path):
+                    t.hits += 1
+                    return t
+        return None
 
     def _check_response(self, op, status, content_type, raw, headers):
         try:
@@ -595,10 +669,28 @@ class PaletteStandIn:
 
     def _op_v1SpectroClustersUidConfigRbacsGet(self, params, project):
         c = self._cluster(params["uid"], project)
+        slow = self.slow_rbac_get
+        if slow is not None:
+            with self.lock:
+                slow.arrived += 1
+                held = slow.arrived <= slow.gate
+                if slow.arrived >= slow.gate:
+                    slow.released.set()
+            if held:
+                slow.released.wait(slow.gate_timeout)
+            if slow.read == "end":
+                time.sleep(slow.seconds)
+        # ASSUMPTION: a GET answers the list as it was at one moment (a snapshot, never half of a PUT).
         with self.lock:
             if c.rbacs is None:  # ASSUMPTION: a cluster with no RBAC settings yet answers 404
-                raise _Answer(404, {"code": "NotFound", "message": "rbac config not found"})
-            return 200, {"items": copy.deepcopy(c.rbacs)}
+                answer = _Answer(404, {"code": "NotFound", "message": "rbac config not found"})
+            else:
+                answer = {"items": copy.deepcopy(c.rbacs)}
+        if slow is not None and slow.read == "start":
+            time.sleep(slow.seconds)
+        if isinstance(answer, _Answer):
+            raise answer
+        return 200, answer
 
     def _op_v1SpectroClustersUidConfigRbacsUidGet(self, params, project):
         c = self._cluster(params["uid"], project)
@@ -624,7 +716,9 @@ class PaletteStandIn:
         body = params.get("body") or {}
         with self.lock:
             old = dict((i["metadata"]["uid"], i["metadata"].get("creationTimestamp")) for i in c.rbacs or [])
-            # ASSUMPTION: the PUT replaces the whole list (items missing from it are removed).
+            # ASSUMPTION: the PUT replaces the whole list (items missing from it are removed), at once;
+            # PUTs of two writers are applied in the order they arrive, the last one wins: the
+            # specification offers no version, ETag or precondition to refuse a PUT made from an old list.
             c.rbacs = [self._stored(e, old) for e in body.get("rbacs") or []]
         self._agent(c)
         return 204, None
@@ -648,18 +742,26 @@ class PaletteStandIn:
     def _agent(self, c: StandInCluster):
         if c.backing is None:
             return
-        with self.lock:
-            items = copy.deepcopy(c.rbacs or [])
-        t = threading.Thread(target=self._apply, args=(c, items), name="palette-agent-" + c.name, daemon=True)
+        t = threading.Thread(target=self._apply, args=(c,), name="palette-agent-" + c.name, daemon=True)
         self._agent_threads.append(t)
         t.start()
 
-    def _apply(self, c: StandInCluster, items: list):
+    def _apply(self, c: StandInCluster):
         """What Palette's agent does with a cluster's RBAC settings, as far as the tests assume: every
         binding of every item becomes a (Cluster)RoleBinding in the cluster, named by the agent
         (ASSUMPTION: palette-<hash of item uid, type, namespace, role>), and the agent's bindings that
-        are no longer in the settings are removed. Bindings made by others are never touched."""
+        are no longer in the settings are removed. Bindings made by others are never touched.
+        ASSUMPTION: the agent converges on the settings as they are when it runs (level-triggered),
+        one run at a time per cluster, so that after concurrent PUTs the cluster holds the last list."""
         time.sleep(self.agent_delay)
+        with self.lock:
+            lock = self._agent_locks.setdefault(c.uid, threading.Lock())
+        with lock:
+            with self.lock:
+                items = copy.deepcopy(c.rbacs or [])
+            self._apply_items(c, items)
+
+    def _apply_items(self, c: StandInCluster, items: list):
         try:
             from kubernetes.client.rest import ApiException
 

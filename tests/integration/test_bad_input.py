@@ -231,6 +231,9 @@ ROLE_BINDING_CASES = [
          "bindings[1].expires", ("has passed", "never held it"), reaches_cluster=True),
     Case("expires-over-max-duration", {"max_duration": "4h", **entry(persona="viewer", groups=["g"], expires="8h")},
          "bindings[1].expires", ("8h is longer than max_duration 4h",)),
+    # more digits than Python converts to an int: "Exceeds the limit (4300 digits)" before (issue 18 attack pass)
+    Case("max-duration-too-many-digits", {"max_duration": "9" * 5000 + "d", **entry(persona="viewer", groups=["g"])},
+         "max_duration", ("characters long",)),
     Case("expires-time-beyond-max-duration",
          {"max_duration": "1d", **entry(persona="viewer", groups=["g"], expires="2099-01-01T00:00:00+01:00")},
          "bindings[1].expires", ("longer than max_duration 1d",)),
@@ -450,6 +453,11 @@ EXPIRES_AT_FILTER_CASES = [
     Case("ea-maximum-unreadable", {"value": "2h", "kw": {"max_duration": "often"}}, "max_duration"),
     Case("ea-in-the-past", {"value": "2000-01-01T00:00:00Z", "kw": {}}, "_input", ("has passed",)),
     Case("ea-longer-than-a-year", {"value": "400d", "kw": {}}, "_input", ("longer than a year",)),
+    # a duration longer than a date can count: "Python int too large to convert to C int" before (issue 18 item 11)
+    Case("ea-beyond-the-calendar", {"value": "99999999999d", "kw": {"name": "vmo_rbac_break_glass_duration"}},
+         "vmo_rbac_break_glass_duration", ("99999999999d is longer than a year",)),
+    Case("ea-max-duration-too-many-digits", {"value": "2h", "kw": {"max_duration": "9" * 5000 + "d"}},
+         "max_duration", ("characters long",)),
 ]
 
 

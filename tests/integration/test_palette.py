@@ -179,12 +179,12 @@ def test_fleet_from_palette_enforced_through_palette_then_a_second_run_writes_no
     assert sorted(h for (task, h) in by if task.startswith("Enforce |")) == hosts  # the plain clusters left out
     got = {h: by[("Enforce | Make the cluster hold exactly the declared bindings", h)]["palette_requests"]
            for h in hosts}
-    # GET the settings, PUT them; vmo-3's cluster has no settings yet: its GET answers 404, and a GET
-    # of the cluster tells "none yet" from "no such cluster"
-    assert got == {hosts[0]: 2, hosts[1]: 2, hosts[2]: 3}, got
+    # GET the settings, PUT them, GET them back (issue 18 item 6); vmo-3's cluster has no settings yet:
+    # its GET answers 404, and a GET of the cluster tells "none yet" from "no such cluster"
+    assert got == {hosts[0]: 3, hosts[1]: 3, hosts[2]: 4}, got
     for h in hosts:
         enforce = by[("Enforce | Make the cluster hold exactly the declared bindings", h)]
-        assert enforce["changed"] is True and enforce["palette_cluster_uid"]
+        assert enforce["changed"] is True and enforce["palette_cluster_uid"] and enforce["palette_writes"] == 1
         assert enforce["summary"]["created"] == 4, enforce["summary"]  # admin, 2 x viewer, power-user
         assert enforce["waited"]["checks"] == 4
         validation = by[("Validate | Prove the bindings and the effective access", h)]
@@ -244,9 +244,9 @@ def test_fleet_from_palette_enforced_through_palette_then_a_second_run_writes_no
     }
     print("\nPalette requests, 3 clusters (5 in the project): %s" % json.dumps(figures))
     # inventory: 2 search pages (the project is named: one at tenant scope resolves the name, one in the
-    # project) + 5 profiles + 3 kubeconfigs; per cluster: enforce GET (+PUT), validate GET
+    # project) + 5 profiles + 3 kubeconfigs; per cluster: enforce GET (+PUT, GET back), validate GET
     assert figures["first run"] == dict(figures["first run"], search=2, profiles=5, kubeconfig=3)
-    assert figures["first run"]["rbac PUT"] == 3 and figures["first run"]["rbac GET"] == 6  # 3 enforce, 3 validate
+    assert figures["first run"]["rbac PUT"] == 3 and figures["first run"]["rbac GET"] == 9  # 3 + 3 back, 3 validate
     assert figures["second run"]["rbac PUT"] == 0 and figures["second run"]["rbac GET"] == 6
     assert figures["second run"]["requests"] == 2 + 5 + 3 + 6
 
@@ -315,6 +315,89 @@ def test_cluster_wide_grants_need_no_kubeconfig_and_absent_keeps_other_items(fle
     assert items[0]["spec"]["bindings"] == [fleet["system_binding"]]
 
 
+# --------------------------------------------------------------------------- two owners at once
+
+
+@pytest.mark.parametrize("read", ["start", "end"])
+def test_two_owners_writing_at_once_keep_every_item_of_both(clusters, palette_standin, uid, tmp_path, read):
+    """Issue 18 item 6: two jobs of two owners enforce on the same cluster at the same time. Palette's
+    RBAC settings have no version or ETag (the specification declares none on these paths), and the
+    stand-in's GETs take 2 s, the first two held until both have arrived: both owners read the same
+    list and PUT it back with their own items. Each reads the list back after its PUT and merges and
+    writes again when its items were overwritten: at the end Palette holds every item of both, the
+    system item and the UI's item as they were, and the real cluster (through the stand-in's agent)
+    grants every subject of both, of the system item and of the UI item."""
+    s = palette_standin
+    c = clusters[0]
+    project = s.add_project("race-" + uid)
+    b = s.add_cluster(project, "race-" + uid, backing=c)
+    system_binding = {"type": "ClusterRoleBinding", "role": {"kind": "ClusterRole", "name": "view"},
+                      "subjects": [{"type": "Group", "name": "palette-system-" + uid}]}
+    s.system_item(b.uid, [system_binding])
+    ui_item = {"metadata": {"name": "made-in-the-ui", "uid": "e" * 24},
+               "spec": {"isSystem": False, "bindings": [{"type": "ClusterRoleBinding",
+                                                         "role": {"kind": "ClusterRole", "name": "view"},
+                                                         "subjects": [{"type": "User", "name": "ui-" + uid}]}]},
+               "status": {}}
+    with s.lock:
+        b.rbacs.append(ui_item)
+    ns = "race-" + uid
+    c.namespace(ns)
+    kc = tmp_path / "kubeconfig"
+    kc.write_text(b.kubeconfigs["admin"])
+    kc.chmod(0o600)
+    owners = {"race-a-" + uid: [{"persona": "admin", "groups": ["a-admins-" + uid]},
+                                {"persona": "viewer", "users": ["a-bob-" + uid], "namespaces": [ns]}],
+              "race-b-" + uid: [{"persona": "user", "groups": ["b-users-" + uid]},
+                                {"persona": "power-user", "users": ["b-eve-" + uid], "namespaces": [ns]}]}
+    s.slow_rbac_gets(2.0, read=read, gate=2)
+
+    def enforce(owner):
+        args = {"backend": "palette", "palette_cluster_uid": b.uid, "palette_project_uid": project,
+                "palette_ca_cert": s.ca_cert, "kubeconfig": str(kc), "owner": owner, "bindings": owners[owner],
+                "wait": 120}
+        return owner, run_playbook([{"hosts": "localhost", "gather_facts": False, "tasks": [
+            {"name": "enforce", RB_MODULE: args}]}], env=palette_env(s), timeout=600)
+
+    try:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = dict(pool.map(enforce, owners))
+        for owner, run in runs.items():
+            assert run.rc == 0, (owner, run.task("enforce").get("msg") if run.results else run.stdout[-3000:])
+        results = {o: r.task("enforce") for o, r in runs.items()}
+        writes = sorted(r["palette_writes"] for r in results.values())
+        assert writes[0] == 1 and writes[1] >= 2, writes  # the race happened, and the loser wrote again
+        assert all(r["waited"]["checks"] >= 2 for r in results.values())
+
+        items = s.rbac_items(b.uid)
+        names = sorted(i["metadata"].get("name") for i in items)
+        assert names == sorted(["spectro-system", "made-in-the-ui"] + ["vmo-rbac.%s.%s" % (o, t) for o in owners
+                                                                      for t in ("clusterrolebindings", "rolebindings")])
+        assert next(i for i in items if i["metadata"]["name"] == "spectro-system")["spec"] == {
+            "bindings": [system_binding], "isSystem": True}
+        ui = next(i for i in items if i["metadata"]["name"] == "made-in-the-ui")
+        assert ui["metadata"]["uid"] == "e" * 24 and ui["spec"] == ui_item["spec"]
+
+        s.slow_rbac_gets(0.0)
+        s.wait_for_agent()
+        a, bb = list(owners)
+        assert c.can("x", "create", "namespaces", groups=["a-admins-" + uid])
+        assert c.can("a-bob-" + uid, "get", "virtualmachines", "kubevirt.io", ns)
+        assert c.can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["b-users-" + uid])
+        assert c.can("b-eve-" + uid, "delete", "virtualmachines", "kubevirt.io", ns)
+        assert c.can("x", "list", "pods", "", "default", groups=["palette-system-" + uid])
+        assert c.can("ui-" + uid, "list", "pods", "", "default")
+        # nothing of either owner was written by the kubernetes backend
+        assert c.bindings(a) == {} and c.bindings(bb) == {}
+    finally:
+        s.slow_rbac_gets(0.0)
+        s.wait_for_agent()
+        remove_agent_bindings(c, b.uid)
+        c.delete_namespace(ns)
+
+
 # --------------------------------------------------------------------------- the inventory
 
 
@@ -379,6 +462,31 @@ def test_inventory_reads_every_page_and_isolates_failures(palette_standin, tmp_p
                              fail_on_errors=True)
     proc = inventory_list(strict, dict(palette_env(s), ANSIBLE_INVENTORY_UNPARSED_FAILED="true"))
     assert proc.returncode != 0 and "project %s" % denied in proc.stderr
+
+
+def test_a_tenant_cannot_take_another_clusters_host_name(palette_standin, tmp_path, uid):
+    """Attack pass (Palette tenant data): cluster 'prod' in projects 'team' and 'other' are the hosts
+    prod.team and prod.other; a tenant of project 'evil' names its cluster 'prod.team'. Before, that
+    cluster took the host prod.team (and with it host_vars/prod.team.yml), and team's prod left the
+    fleet without a word. Now each cluster is a host of its own; the two ambiguous ones carry the
+    reason (the vmo_rbac role fails them before any request) and a warning names both."""
+    s = palette_standin
+    team, other, evil = (s.add_project(n + "-" + uid) for n in ("team", "other", "evil"))
+    victim = s.add_cluster(team, "prod")
+    s.add_cluster(other, "prod")
+    squatter = s.add_cluster(evil, "prod.team-" + uid)
+    path = write_inventory(tmp_path / "inv", s, projects=[team, other, evil])
+    proc = inventory_list(path, palette_env(s))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    hostvars = plain(json.loads(proc.stdout))["_meta"]["hostvars"]
+    by_uid = {hv["palette_cluster_uid"]: (h, hv) for h, hv in hostvars.items()}
+    assert len(hostvars) == 3 and set(by_uid) == {c.uid for c in s.clusters.values()}
+    assert by_uid[victim.uid][0] == "prod.team-%s.%s" % (uid, victim.uid)
+    assert by_uid[squatter.uid][0] == "prod.team-%s.%s" % (uid, squatter.uid)
+    for c in (victim, squatter):
+        assert "host name 'prod.team-%s' is ambiguous" % uid in by_uid[c.uid][1]["vmo_rbac_inventory_error"]
+    assert "prod.other-" + uid in hostvars and "vmo_rbac_inventory_error" not in hostvars["prod.other-" + uid]
+    assert "is ambiguous" in proc.stderr
 
 
 def test_inventory_cache_serves_a_second_parse_without_requests(palette_standin, tmp_path, uid):

@@ -12,6 +12,7 @@ next to a valid grant that would be written if the run went through.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -55,6 +56,12 @@ INVENTORY_CASES = [
     Case("concurrency-zero", {"concurrency": 0}, "concurrency"),
     Case("api-retries-too-many", {"api_retries": 50}, "api_retries"),
     Case("request-timeout-negative", {"request_timeout": -1}, "request_timeout"),
+    # raw errors before (attack pass of issue 18): "Invalid value NaN (not a number)", and the like
+    Case("request-timeout-nan", {"request_timeout": float("nan")}, "request_timeout", ("at most 3600",)),
+    Case("request-timeout-inf", {"request_timeout": float("inf")}, "request_timeout", ("at most 3600",)),
+    Case("request-timeout-huge", {"request_timeout": 1e300}, "request_timeout", ("at most 3600",)),
+    Case("kubeconfig-dir-cannot-be-made", {"kubeconfig": "admin", "kubeconfig_dir": "/proc/1/vmo-rbac"},
+         "kubeconfig_dir", ("cannot create /proc/1/vmo-rbac",)),
     Case("ca-cert-missing", {"ca_cert": "/nonexistent/ca.crt"}, "ca_cert"),
     Case("kubeconfig-dir-is-a-file", {"kubeconfig": "admin", "kubeconfig_dir": "@FILE@"}, "kubeconfig_dir"),
     Case("vmo-pack-a-list", {"vmo_pack": ["virtual-machine-orchestrator"]}, "vmo_pack"),
@@ -204,3 +211,176 @@ def test_role_backend_variables_fail_at_the_start(standin, cluster, tmp_path):
         for w in words:
             assert w in mine[0]["result"]["msg"], mine[0]["result"]["msg"]
     assert s.since(mark) == [] and audit.events(user="palette-bad-role") == []
+
+
+# --------------------------------------------------------------------------- answers of the wrong shape
+#
+# Palette (or a middlebox between it and the controller: the stand-in's ``tamper``) answers with a
+# document of the wrong shape (issue 18 item 11). Each case: a clear message that names the request
+# (and the place in the answer), never "'list' object has no attribute 'get'" or a traceback, and no
+# write: no PUT to Palette (the stand-in's request log), no write to the cluster (the audit log), no
+# kubeconfig file. Each case has a stand-in (inventory) or a Palette cluster (backend) of its own, so
+# that each middlebox answers only its case.
+
+RBAC_ITEM = {"metadata": {"name": "made-in-the-ui", "uid": "e" * 24},
+             "spec": {"isSystem": False, "bindings": [{"type": "ClusterRoleBinding",
+                                                       "role": {"kind": "ClusterRole", "name": "view"},
+                                                       "subjects": [{"type": "User", "name": "carol"}]}]}}
+SEARCH = "/v1/dashboard/spectroclusters/search"
+
+
+def _labels_a_list(answer):
+    answer["items"][0]["metadata"]["labels"] = ["env", "prod"]
+    return answer
+
+
+# (id, path regex of the tampered request, the body or a function of Palette's answer, words of the message)
+INVENTORY_SHAPE_CASES = [
+    ("search-a-list", SEARCH + "$", [], ("POST %s" % SEARCH, "the answer is a list")),
+    ("search-items-strings", SEARCH + "$", {"items": ["c1"], "listmeta": {"continue": ""}},
+     ("POST %s" % SEARCH, "items[0] is a string")),
+    ("search-listmeta-broken", SEARCH + "$", {"items": [], "listmeta": "next"}, ("listmeta is a string",)),
+    ("search-continue-a-number", SEARCH + "$", {"items": [], "listmeta": {"continue": 7}},
+     ("listmeta.continue is a number",)),
+    ("search-empty-body", SEARCH + "$", b"", ("the answer has no 'items'",)),
+    ("search-not-json", SEARCH + "$", b"<html>502 Bad Gateway</html>", ("a body that is not JSON",)),
+    ("search-labels-a-list", SEARCH + "$", _labels_a_list, ("items[0].metadata.labels is a list",)),
+    ("project-a-list", "/v1/projects/", [], ("GET /v1/projects/", "the answer is a list")),
+    ("profiles-a-string", "/profiles$", "profiles", ("/profiles with an answer of the wrong shape",
+                                                     "the answer is a string")),
+]
+
+
+@pytest.fixture(scope="module")
+def inventory_shape_runs(palette_spec, tmp_path_factory):
+    base = tmp_path_factory.mktemp("palette-shapes")
+
+    def run(case):
+        cid, path, body, _words = case
+        s = PaletteStandIn(base / cid / "standin", spec=palette_spec).start()
+        try:
+            project = s.add_project("shapes")
+            s.add_cluster(project, "c1")
+            s.tamper(path, body, times=10)
+            config = {"plugin": "vmo.rbac.palette", "projects": [project], "ca_cert": s.ca_cert, "api_retries": 0,
+                      "kubeconfig": "admin", "kubeconfig_dir": str(base / cid / "kubeconfigs"), "fail_on_errors": True}
+            (base / cid / "shape.palette.yml").write_text(yaml.safe_dump(config))
+            env = ansible_env({"SPECTROCLOUD_HOST": s.url, "SPECTROCLOUD_APIKEY": s.api_key,
+                               "ANSIBLE_INVENTORY_ENABLED": "vmo.rbac.palette",
+                               "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"})
+            proc = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(base / cid / "shape.palette.yml"),
+                                   "--list"], capture_output=True, text=True, env=env, timeout=120, check=False)
+            files = sorted(p.name for p in (base / cid / "kubeconfigs").glob("*")) \
+                if (base / cid / "kubeconfigs").exists() else []
+            return cid, (proc, s.calls(), s.writes(), files, s.take_violations())
+        finally:
+            s.stop()
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return dict(pool.map(run, INVENTORY_SHAPE_CASES))
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c[0]) for c in INVENTORY_SHAPE_CASES])
+def test_inventory_answer_of_the_wrong_shape(case, inventory_shape_runs):
+    proc, calls, writes, files, violations = inventory_shape_runs[case[0]]
+    text = " ".join((proc.stderr + proc.stdout).split())
+    assert proc.returncode != 0, text[-1500:]
+    assert "vmo.rbac.palette:" in text and "with an answer of the wrong shape" in text or "not JSON" in text, text[-1500:]
+    for w in case[3]:
+        assert w in text, text[-1500:]
+    assert "has no attribute" not in text and "Traceback" not in text, text[-1500:]
+    assert [c for c in calls if c.get("tampered")], "the middlebox did not answer"
+    assert writes == [] and files == [] and violations == []
+
+
+def test_inventory_answer_of_the_wrong_shape_for_one_cluster_marks_that_host(palette_standin, tmp_path):
+    """Without fail_on_errors, a cluster whose profiles answer has the wrong shape becomes a host with the
+    reason (vmo_rbac_inventory_error, which the vmo_rbac role fails it with); the others are kept."""
+    s = palette_standin
+    project = s.add_project("shapes")
+    odd, fine = s.add_cluster(project, "odd"), s.add_cluster(project, "fine")
+    s.tamper("/v1/spectroclusters/%s/profiles$" % odd.uid, {"profiles": [None]})
+    (tmp_path / "one.palette.yml").write_text(yaml.safe_dump({
+        "plugin": "vmo.rbac.palette", "projects": [project], "ca_cert": s.ca_cert, "api_retries": 0}))
+    env = ansible_env({"SPECTROCLOUD_HOST": s.url, "SPECTROCLOUD_APIKEY": s.api_key,
+                       "ANSIBLE_INVENTORY_ENABLED": "vmo.rbac.palette"})
+    proc = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(tmp_path / "one.palette.yml"), "--list"],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    hostvars = {h: {k: (v["__ansible_unsafe"] if isinstance(v, dict) and set(v) == {"__ansible_unsafe"} else v)
+                    for k, v in hv.items()} for h, hv in out["_meta"]["hostvars"].items()}
+    assert "vmo_rbac_inventory_error" not in hostvars[fine.name]
+    error = hostvars[odd.name]["vmo_rbac_inventory_error"]
+    assert "GET /v1/spectroclusters/%s/profiles with an answer of the wrong shape: profiles[0] is null" % odd.uid in error
+    assert s.writes() == []
+
+
+def _null_item(answer):
+    return {"items": (answer.get("items") or []) + [None]}
+
+
+# The backend: (id, module, the body or a function of Palette's answer, words of the message)
+BACKEND_SHAPE_CASES = [
+    ("rbacs-a-list", RB_MODULE, [RBAC_ITEM], ("the answer is a list",)),
+    ("rbacs-items-a-string", RB_MODULE, {"items": "none"}, ("items is a string, expected a list",)),
+    ("rbacs-null-item", RB_MODULE, _null_item, ("items[1] is null, expected an RBAC item",)),
+    ("rbacs-no-items", RB_MODULE, {}, ("the answer has no 'items'",)),
+    ("rbacs-empty-body", RB_MODULE, b"", ("the answer has no 'items'",)),
+    ("rbacs-not-json", RB_MODULE, b"<html>502 Bad Gateway</html>", ("a body that is not JSON",)),
+    ("rbacs-nested-too-deep", RB_MODULE, b"[" * 100000 + b"]" * 100000, ("a body that is not JSON",)),
+    ("rbacs-is-system-a-string", RB_MODULE, {"items": [dict(RBAC_ITEM, spec=dict(RBAC_ITEM["spec"], isSystem="false"))]},
+     ("items[0].spec.isSystem is a string, expected true or false",)),
+    ("rbacs-binding-type-unknown", RB_MODULE,
+     {"items": [dict(RBAC_ITEM, spec={"bindings": [dict(RBAC_ITEM["spec"]["bindings"][0], type="Binding")]})]},
+     ("items[0].spec.bindings[0].type is 'Binding'",)),
+    ("rbacs-subjects-a-string", RB_MODULE,
+     {"items": [dict(RBAC_ITEM, spec={"bindings": [dict(RBAC_ITEM["spec"]["bindings"][0], subjects="carol")]})]},
+     ("items[0].spec.bindings[0].subjects is a string",)),
+    ("validate-rbacs-a-list", VALIDATE_MODULE, [RBAC_ITEM], ("the answer is a list",)),
+    ("validate-rbacs-null-item", VALIDATE_MODULE, _null_item, ("items[1] is null",)),
+]
+
+
+@pytest.fixture(scope="module")
+def backend_shape_runs(standin, cluster):
+    s, project = standin
+    ident = cluster.identity("palette-bad-shape")
+    targets, tasks = {}, []
+    for cid, module, body, _words in BACKEND_SHAPE_CASES:
+        target = s.add_cluster(project, "shape-" + cid)
+        target.rbacs = [dict(RBAC_ITEM, status={})]  # a UI item, which a lost list would lose
+        s.tamper("/v1/spectroclusters/%s/config/rbacs$" % target.uid, body, method="GET", times=10)
+        targets[cid] = target
+        args = {"backend": "palette", "palette_cluster_uid": target.uid, "palette_project_uid": project,
+                "palette_ca_cert": s.ca_cert, "owner": "palette-bad-shape", "bindings": [VALID], "api_retries": 0,
+                **ident.params}
+        if module == VALIDATE_MODULE:
+            args["fail_on_drift"] = False
+        tasks.append({"name": cid, module: args, "ignore_errors": True})
+    audit = cluster.audit()
+    mark = s.mark()
+    run = run_playbook([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}],
+                       env={"SPECTROCLOUD_HOST": s.url, "SPECTROCLOUD_APIKEY": s.api_key})
+    return run, s.since(mark), audit.writes(user="palette-bad-shape"), targets
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c[0]) for c in BACKEND_SHAPE_CASES])
+def test_backend_answer_of_the_wrong_shape(case, backend_shape_runs, standin):
+    cid, _module, _body, words = case
+    run, requests, writes, targets = backend_shape_runs
+    s, _project = standin
+    target = targets[cid]
+    res = run.task(cid)
+    assert res.get("failed"), res
+    msg = res["msg"]
+    assert "GET /v1/spectroclusters/%s/config/rbacs" % target.uid in msg and "Palette at" in msg, msg
+    for w in words:
+        assert w in msg, msg
+    assert "has no attribute" not in msg and "MODULE FAILURE" not in msg, msg
+    assert res.get("changed") is False
+    mine = [r for r in requests if target.uid in r["path"]]
+    assert any(r.get("tampered") for r in mine), "the middlebox did not answer"
+    assert [r for r in mine if r["method"] != "GET"] == [], "written after a wrong answer: %s" % mine
+    assert s.rbac_items(target.uid) == [dict(RBAC_ITEM, status={})]  # the UI item is still there, as it was
+    assert writes == [], "the cluster was written: %s" % [(e["verb"], e["requestURI"]) for e in writes]

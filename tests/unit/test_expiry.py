@@ -526,6 +526,23 @@ def test_the_expires_at_filter_counts_from_now_within_the_maximum(monkeypatch):
             f(value, **kw)
 
 
+@pytest.mark.parametrize("value", ["99999999999d", "99999999999w", "3000000d", "9" * 63 + "s", "999999999999999h"])
+def test_the_expires_at_filter_refuses_a_duration_beyond_the_calendar_by_name(monkeypatch, value):
+    """Issue 18 item 11: a duration too long for a date (Python's datetime ends in 9999, its timedelta
+    at 999999999 days, a C int before that) is refused as longer than the limit, never with
+    OverflowError's "Python int too large to convert to C int" or "date value out of range"."""
+    from ansible.errors import AnsibleFilterError
+
+    from ansible_collections.vmo.rbac.plugins.filter.vmo_rbac_expires_at import FilterModule
+
+    f = FilterModule().filters()["vmo_rbac_expires_at"]
+    monkeypatch.setenv(expiry.TEST_CLOCK_ENV, "2999-12-04T12:00:00Z")
+    with pytest.raises(AnsibleFilterError, match=re.escape("argument 'duration': %s is longer than a year" % value)):
+        f(value, name="duration")
+    with pytest.raises(AnsibleFilterError, match=re.escape("%s is longer than max_duration 8h" % value)):
+        f(value, "8h")
+
+
 def test_an_undeclared_overdue_grant_counts_as_a_failed_check():
     c = MemoryCluster(roles=("spectro-vm-viewer",))
     d = decl({"persona": "viewer", "users": ["alice"], "expires": "1h", "name": "bg-alice"})
@@ -543,3 +560,12 @@ def test_time_limited_grants_need_the_kubernetes_backend():
         options.check_expiry(d, NOON, "palette")
     assert err.value.path == "bindings[1].expires"
     options.check_expiry(decl({"persona": "viewer", "users": ["alice"]}), NOON, "palette")
+
+
+def test_a_duration_of_more_digits_than_python_converts_is_refused_by_its_length():
+    """Attack pass of issue 18: max_duration (the module's option and the filter's argument) with 5,000
+    digits failed with Python's own "Exceeds the limit (4300 digits) for integer string conversion"."""
+    for value in ("9" * 5000 + "d", "1" * 65 + "s"):
+        with pytest.raises(expiry.ExpiryError, match="characters long; a duration is at most 64"):
+            expiry.parse_duration(value)
+    assert expiry.parse_duration("0" * 62 + "1s") == 1

@@ -241,3 +241,22 @@ def test_a_contract_test_fails_when_the_client_leaves_the_specification(pytester
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*leaves the specification*", "*search*60 is greater than the maximum of 50*"])
+
+
+def test_palettes_own_words_are_shown_bounded_and_without_control_characters(palette_standin):
+    """Attack pass (a middlebox, Palette tenant data): an error body's message is shown in module results,
+    warnings and vmo_rbac_inventory_error. A message of 200,000 characters with terminal escape sequences,
+    CR, LF and NUL was shown whole; now at most 300 characters of it, control characters as spaces, and the
+    API key scrubbed before it is cut (a key across the cut is never shown in part)."""
+    project = palette_standin.add_project("fleet")
+    cl = palette_standin.add_cluster(project, "one")
+    key = palette_standin.api_key
+    palette_standin.fault(403, path="/profiles$",
+                          message="\x1b[2J\x1b[1;1Hall good\r\n" + "A" * 270 + key + "B" * 200000 + "\x00end")
+    c = client(palette_standin, project, retries=0)
+    with pytest.raises(PaletteError) as err:
+        c.get_profiles(cl.uid)
+    said = err.value.message.split("Palette said: ", 1)[1]
+    assert said.startswith("[2J [1;1Hall good AAA") and said.endswith("...") and len(said) <= 303
+    assert not any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in err.value.message)
+    assert key[:12] not in err.value.message and "***" in said
