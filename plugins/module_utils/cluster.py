@@ -62,7 +62,8 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
 
 from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig
 from ansible_collections.vmo.rbac.plugins.module_utils import pipeline
-from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES, BoundedRetry, scrub
+from ansible_collections.vmo.rbac.plugins.module_utils import transport
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES, BoundedRetry, Secrets, scrub
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
 
@@ -319,13 +320,25 @@ def _cert_subject(path):
 
 
 class Cluster(object):
-    """A connection to one API server."""
+    """A connection to one API server.
 
-    def __init__(self, params, component="module", pool_size=4):
+    ``secrets``: the run's transport.Secrets (a new one if not given), which learns every credential
+    this connection sends (a kubeconfig's token too), so that the caller can scrub its own messages."""
+
+    def __init__(self, params, component="module", pool_size=4, secrets=None):
         self.params = params
+        self.secrets = secrets if secrets is not None else Secrets()
+        self.secrets.add(params.get("api_key"))
         self.cfg = build_configuration(params)
         self.cfg.connection_pool_maxsize = max(pool_size, 4)
         self.host = self.cfg.host.rstrip("/")
+        if params.get("host") or "://" in self.host:  # a kubeconfig's server: as the client reads it
+            try:
+                transport.check_url("host", self.host)
+            except transport.BadValue as exc:
+                if params.get("host"):
+                    raise
+                raise transport.BadValue("kubeconfig", "the server of its cluster: " + exc.message)
         self.user_agent = "vmo.rbac/%s (%s)" % (__version__, component)
         self.timeout = urllib3.Timeout(connect=min(10.0, params.get("request_timeout") or 30.0),
                                        read=params.get("request_timeout") or 30.0)
@@ -346,11 +359,52 @@ class Cluster(object):
         self.requests = 0
         self._count_lock = threading.Lock()  # requests are sent from several threads (concurrency)
         self._identity = None
-        self._secrets = [params.get("api_key") or ""]
+        self._checked_token = None
+        # What the API server gets in headers, checked before the first request (transport.check_header):
+        # http.client would refuse a value with a line break by quoting it in its exception.
+        self._authorization(refresh=False)
+        for i, value in enumerate([params.get("impersonate_user")] + list(params.get("impersonate_groups") or [])):
+            if value:
+                transport.check_header("impersonate_user" if i == 0 else "impersonate_groups[%d]" % (i - 1), value,
+                                       secret=False)
         # SubjectAccessReviews pipelined (pipeline.py); False: one request at a time per connection.
         self.pipelining = True
 
     # -------------------------------------------------------------- transport
+
+    def _authorization(self, refresh=True):
+        """The Authorization header's value (None without a token), learned by ``secrets`` and checked:
+        a token refreshed by an exec plugin or an auth provider is checked when it changes.
+
+        ``refresh=False`` reads the configuration as it is, without the client's refresh hook (which
+        also copies the kubeconfig's settings back onto the configuration, as on the first request)."""
+        if refresh:
+            token = self.cfg.get_api_key_with_prefix("authorization") if self.cfg.api_key else None
+            if not token and self.cfg.api_key and self.cfg.api_key.get("BearerToken"):
+                token = self.cfg.get_api_key_with_prefix("BearerToken")
+        else:
+            token = None
+            for identifier in ("authorization", "BearerToken"):
+                key = (self.cfg.api_key or {}).get(identifier)
+                if key:
+                    prefix = (self.cfg.api_key_prefix or {}).get(identifier)
+                    token = "%s %s" % (prefix, key) if prefix else key
+                    break
+        if not token:
+            return None
+        if not token.lower().startswith(("bearer ", "basic ")):  # a kubeconfig's username/password: Basic
+            token = "Bearer " + token
+        if token != self._checked_token:
+            secret = token.split(" ", 1)[1]
+            self.secrets.add(secret, token)
+            if self.params.get("api_key"):
+                transport.check_header("api_key", token, secret=True)
+            else:
+                transport.check_header("kubeconfig", token, secret=True,
+                                       subject="the credential it gives (a token, a token file, basic auth, or "
+                                               "what an exec plugin or auth provider answered)")
+            self._checked_token = token
+        return token
 
     def _headers(self, accept, with_body):
         headers = HTTPHeaderDict()
@@ -358,16 +412,9 @@ class Cluster(object):
         headers["User-Agent"] = self.user_agent
         if with_body:
             headers["Content-Type"] = JSON
-        token = self.cfg.get_api_key_with_prefix("authorization") if self.cfg.api_key else None
-        if not token and self.cfg.api_key and self.cfg.api_key.get("BearerToken"):
-            token = self.cfg.get_api_key_with_prefix("BearerToken")
+        token = self._authorization()
         if token:
-            if not token.lower().startswith(("bearer ", "basic ")):  # a kubeconfig's username/password: Basic
-                token = "Bearer " + token
             headers["Authorization"] = token
-            secret = token.split(" ", 1)[1]
-            if secret not in self._secrets:
-                self._secrets.append(secret)
         if self.params.get("impersonate_user"):
             headers["Impersonate-User"] = self.params["impersonate_user"]
         for group in self.params.get("impersonate_groups") or []:
@@ -396,7 +443,7 @@ class Cluster(object):
             raise ClusterError("cannot reach the API server at %s (%s %s failed after %d retries, "
                                "request_timeout %gs): %s"
                                % (self.host, method, path.split("?")[0], self.retry.total,
-                                  self.timeout.read_timeout, _scrub(reason, self._secrets)))
+                                  self.timeout.read_timeout, self.secrets.scrub(reason)))
         if 200 <= resp.status < 300:
             if accept == TEXT:
                 return resp.data.decode("utf-8", "replace")
@@ -409,8 +456,7 @@ class Cluster(object):
         except (ValueError, UnicodeDecodeError, AttributeError):
             status = {}
         reason = status.get("reason") or ""
-        server_msg = _scrub(status.get("message") or (resp.data or b"").decode("utf-8", "replace")[:300],
-                            self._secrets)
+        server_msg = self.secrets.scrub(status.get("message") or (resp.data or b"").decode("utf-8", "replace")[:300])
         verb, resource, namespace, name = what
         target = resource + ((" %r" % name) if name else "")
         if namespace:
@@ -524,7 +570,7 @@ class Cluster(object):
                 timeout=urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout))
         except urllib3.exceptions.HTTPError as exc:
             raise ClusterError("cannot reach the API server at %s (watch %s): %s"
-                               % (self.host, resource, _scrub(getattr(exc, "reason", None) or exc, self._secrets)))
+                               % (self.host, resource, self.secrets.scrub(getattr(exc, "reason", None) or exc)))
         if resp.status != 200:
             try:
                 resp.read(cache_content=True)
@@ -532,7 +578,7 @@ class Cluster(object):
                 pass
             resp.release_conn()
             raise self._api_error("GET", resp, ("watch", resource, "", ""))
-        return WatchResponse(resp, resource, self.host, self._secrets)
+        return WatchResponse(resp, resource, self.host, self.secrets)
 
     # ---------------------------------------------------------------- writes
 
@@ -691,7 +737,7 @@ class WatchResponse(object):
                                % (self.resource, self.host))
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ClusterError("the watch of %s at %s broke: %s" % (self.resource, self.host,
-                                                                    _scrub(exc, self._secrets)))
+                                                                    self._secrets.scrub(exc)))
 
     def close(self):
         """End the stream, also when another thread is blocked reading it (its read then fails).

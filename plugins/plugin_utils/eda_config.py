@@ -27,9 +27,11 @@ from collections import namedtuple
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.vmo.rbac.plugins.module_utils import connection
 from ansible_collections.vmo.rbac.plugins.module_utils.connection import CONNECTION_ARG_SPEC
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
 from ansible_collections.vmo.rbac.plugins.module_utils import options as run_options
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import BadValue, Secrets
 
 Target = namedtuple("Target", "name owner params")
 Settings = namedtuple(
@@ -73,20 +75,11 @@ def _top_level_connection_spec():
     return spec
 
 
-def _scrub(messages, secrets):
-    out = []
-    for m in messages:
-        for s in secrets:
-            if s and len(str(s)) >= 4:
-                m = m.replace(str(s), "***")
-        out.append(m)
-    return out
-
-
 def _validate(spec, params, where):
     result = ArgumentSpecValidator(spec).validate(params)
     if result.error_messages:
-        raise ConfigError("%s: %s" % (where, "; ".join(_scrub(result.error_messages, result._no_log_values))))
+        secrets = Secrets(str(v) for v in result._no_log_values)
+        raise ConfigError("%s: %s" % (where, "; ".join(secrets.scrub(m) for m in result.error_messages)))
     return result.validated_parameters
 
 
@@ -134,14 +127,17 @@ def check_arguments(args):
 
 
 def _connection(given, defaults, where):
-    """A cluster's connection params: its own options, then the top level's, then K8S_AUTH_*."""
+    """A cluster's connection params: its own options, then the top level's, then K8S_AUTH_*. Checked
+    as the modules check them before their first request (connection.check_values)."""
     params = dict(defaults)
     params.update({k: v for k, v in given.items() if v is not None})
+    origins = connection.environment_origins(params)
     params = _validate(CONNECTION_ARG_SPEC, params, where)
     try:
         run_options.check_limits(params)
         run_options.check_connection(params)
-    except SpecError as exc:
+        connection.check_values(params, origins)
+    except (SpecError, BadValue) as exc:
         raise ConfigError("%s: %s" % (where, exc))
     return params
 

@@ -58,6 +58,8 @@ def entry(**kw):
     return {"bindings": [VALID, kw]}
 
 
+# Credentials the checks must refuse without ever showing them (issue 18, item 3).
+BAD_TOKEN = "bad-input-token-%s-7c1e9a3f5b" % UID
 MANY_USERS = ["u%04d-%s" % (i, UID) for i in range(1001)]
 MISSING_NAMESPACES = ["missing-%04d-%s" % (i, UID) for i in range(3000)]
 
@@ -190,6 +192,29 @@ ROLE_BINDING_CASES = [
                              "client_key": None, "ca_cert": None, "kubeconfig": "@kubeconfig"},
          "no-such-context-" + UID),
     Case("unknown-module-option", {"purge_all": True}, "purge_all"),
+    # ------------------------------------------------------------------------------ issue 18: header values, URLs
+    Case("api-key-trailing-newline", {"api_key": BAD_TOKEN + "\n", "client_cert": None, "client_key": None},
+         "api_key", ("line break (LF) at its end", "block scalar"), extra={"secret": BAD_TOKEN}),
+    Case("api-key-from-k8s-auth-trailing-newline", {"client_cert": None, "client_key": None}, "api_key",
+         ("the value from K8S_AUTH_API_KEY contains a line break",),
+         extra={"secret": BAD_TOKEN, "env": {"K8S_AUTH_API_KEY": BAD_TOKEN + "\n"}}),
+    Case("api-key-not-latin-1", {"api_key": BAD_TOKEN + "\u2603", "client_cert": None, "client_key": None},
+         "api_key", ("outside Latin-1",), extra={"secret": BAD_TOKEN}),
+    Case("api-key-inner-carriage-return", {"api_key": BAD_TOKEN[:12] + "\r" + BAD_TOKEN[12:], "client_cert": None,
+                                           "client_key": None}, "api_key", ("carriage return",),
+         extra={"secret": BAD_TOKEN[12:]}),
+    Case("kubeconfig-token-not-latin-1", {"kubeconfig": "@inline-token:" + BAD_TOKEN + "\u00e9\u2603", "host": None,
+                                          "client_cert": None, "client_key": None, "ca_cert": None},
+         "kubeconfig", ("outside Latin-1",), extra={"secret": BAD_TOKEN}),
+    Case("impersonate-user-crlf", {"impersonate_user": "bob\r\nImpersonate-Group: system:masters"},
+         "impersonate_user", ("carriage return",)),
+    Case("impersonate-group-not-latin-1", {"impersonate_groups": ["ops", "\u0431\u043e\u0442"]},
+         "impersonate_groups[1]", ("U+0431", "outside Latin-1")),
+    Case("proxy-colons", {"proxy": "::::"}, "proxy", ("is not a URL",)),
+    Case("host-port-99999", {"host": "https://127.0.0.1:99999"}, "host", ("port must be a number from 1 to 65535",)),
+    Case("host-without-scheme", {"host": "127.0.0.1:6443"}, "host", ("no scheme", "https://127.0.0.1:6443")),
+    Case("proxy-basic-auth-not-latin-1", {"proxy_headers": {"proxy_basic_auth": "me:" + BAD_TOKEN + "\u2603"}},
+         "proxy_headers.proxy_basic_auth", ("outside Latin-1",), extra={"secret": BAD_TOKEN}),
     # ------------------------------------------------------------------------------ issue 9 options
     Case("purge-with-nothing-declared", {"bindings": [], "purge": True}, "bindings", ("allow_empty_purge",)),
     Case("console-access-entry-not-bool", entry(persona="viewer", groups=["g"], console_access="sometimes"),
@@ -282,6 +307,9 @@ VALIDATE_CASES = [
          "bindings[1].expires", ("neither an RFC 3339 time",)),
     Case("validate-expires-in-the-past", entry(persona="viewer", groups=["g"], expires="2020-01-01T00:00:00Z"),
          "bindings[1].expires", ("has passed",), reaches_cluster=True),
+    Case("validate-api-key-trailing-newline", {"api_key": BAD_TOKEN + "\n", "client_cert": None, "client_key": None},
+         "api_key", ("line break",), extra={"secret": BAD_TOKEN}),
+    Case("validate-proxy-colons", {"proxy": "::::"}, "proxy", ("is not a URL",)),
 ]
 
 ACCESS_INFO_MODULE = "vmo.rbac.vmo_rbac_access_info"
@@ -300,6 +328,9 @@ ACCESS_INFO_CASES = [
     Case("ai-declaration-option", {"bindings": [VALID]}, "bindings", ("Unsupported parameters",)),
     Case("ai-api-retries", {"api_retries": 21}, "api_retries"),
     Case("ai-client-cert-without-key", {"client_key": None}, "client_key", ("together",)),
+    Case("ai-api-key-trailing-newline", {"api_key": BAD_TOKEN + "\n", "client_cert": None, "client_key": None},
+         "api_key", ("line break",), extra={"secret": BAD_TOKEN}),
+    Case("ai-impersonate-user-lf", {"impersonate_user": "bob\nx"}, "impersonate_user", ("line break",)),
 ]
 
 CLUSTER_ROLES_CASES = [
@@ -308,10 +339,13 @@ CLUSTER_ROLES_CASES = [
     Case("roles-state-unknown", {"state": "gone"}, "state"),
     Case("roles-api-retries", {"api_retries": 99}, "api_retries", ("between 0 and 20",)),
     Case("roles-with-a-declaration-option", {"bindings": [VALID]}, "bindings"),
+    Case("roles-api-key-trailing-newline", {"api_key": BAD_TOKEN + "\n", "client_cert": None, "client_key": None},
+         "api_key", ("line break",), extra={"secret": BAD_TOKEN}),
+    Case("roles-host-port-99999", {"host": "https://127.0.0.1:99999"}, "host", ("port",)),
 ]
 
 
-def _module_args(ident, case, base, owner):
+def _module_args(ident, case, base, owner, cluster=None):
     args = dict(ident.params, **base)
     if owner:
         args["owner"] = owner
@@ -320,6 +354,12 @@ def _module_args(ident, case, base, owner):
             args.pop(k, None)
         elif v == "@kubeconfig":
             args[k] = str(ident.kubeconfig)
+        elif isinstance(v, str) and v.startswith("@inline-token:"):  # an inline kubeconfig with this token
+            args[k] = {"apiVersion": "v1", "kind": "Config", "current-context": "c",
+                       "clusters": [{"name": "c", "cluster": {"server": cluster.server,
+                                                              "certificate-authority": str(cluster.ca)}}],
+                       "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                       "users": [{"name": "u", "user": {"token": v.split(":", 1)[1]}}]}
         else:
             args[k] = v
     return args
@@ -349,11 +389,13 @@ def _run_batch(cluster, module, cases, base, tmp, owner):
     idents = {c.id: cluster.identity("bad-%s-%s" % (c.id[:40], UID)) for c in cases}
     for c in cases:
         (inv / "host_vars" / (c.id + ".yml")).write_text(
-            yaml.safe_dump({"case_args": _module_args(idents[c.id], c, base, owner)}))
+            yaml.safe_dump({"case_args": _module_args(idents[c.id], c, base, owner, cluster),
+                            "case_env": c.extra.get("env", {})}))
     (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {c.id: {} for c in cases},
                                                            "vars": {"ansible_connection": "local"}}}))
     play = [{"hosts": "all", "gather_facts": False,
-             "tasks": [{"name": "case", module: "{{ case_args }}", "ignore_errors": True}]}]
+             "tasks": [{"name": "case", module: "{{ case_args }}", "environment": "{{ case_env }}",
+                        "ignore_errors": True}]}]
     audit = cluster.audit()
     run = run_playbook(play, inventory=inv, args=["-f", "12"], timeout=1200)
     events = audit.events()
@@ -363,6 +405,8 @@ def _run_batch(cluster, module, cases, base, tmp, owner):
     for c in cases:
         user = idents[c.id].user
         out[c.id] = (by_host[c.id], [e for e in events if e.get("user", {}).get("username") == user])
+    leaked = sorted(c.id for c in cases if c.extra.get("secret") and c.extra["secret"] in run.stdout + run.stderr)
+    assert leaked == [], "the credential of %s is in the output" % leaked
     return out
 
 
@@ -394,6 +438,8 @@ def access_info_batch(cluster, tmp_path_factory):
 
 def _check(case, res, events):
     assert res.get("failed"), "%s did not fail: %s" % (case.id, {k: v for k, v in res.items() if k != "invocation"})
+    if case.extra.get("secret"):
+        assert case.extra["secret"] not in json.dumps(res), "%s: the credential is in the result" % case.id
     msg = res["msg"]
     assert case.field in msg, "%s: the message does not name %r: %s" % (case.id, case.field, msg)
     if "field" in res:  # a SpecError: the module also returns the field path on its own
@@ -546,6 +592,10 @@ ROLE_CASES = [
     Case("r-request-timeout-negative", {"vmo_rbac_request_timeout": -1}, "request_timeout"),
     Case("r-kubeconfig-number", {"vmo_rbac_kubeconfig": 42}, "kubeconfig"),
     Case("r-client-cert-without-key", {"vmo_rbac_client_key": None}, "client_key"),
+    Case("r-api-key-trailing-newline", {"vmo_rbac_api_key": BAD_TOKEN + "\n", "vmo_rbac_client_cert": None,
+                                        "vmo_rbac_client_key": None}, "api_key", ("line break",),
+         extra={"secret": BAD_TOKEN}),
+    Case("r-impersonate-groups-crlf", {"vmo_rbac_impersonate_groups": ["a\r\nb"]}, "impersonate_groups[0]"),
     Case("r-missing-namespace", {"vmo_rbac_extra_bindings": [{"persona": "viewer", "groups": ["g"],
                                                               "namespaces": ["missing-" + UID]}]},
          "bindings[1].namespaces[0]", ("does not exist",), reaches_cluster=True),
@@ -637,6 +687,8 @@ def test_role_refuses(case, role_batch):
         assert first["result"]["changed"] is False and not first["result"].get("actions"), first["result"]
     assert "vmo.rbac.vmo_rbac_validate" not in ran, "%s: the validation ran" % case.id
     msg = first["result"]["msg"]
+    if case.extra.get("secret"):
+        assert case.extra["secret"] not in json.dumps(results) + json.dumps(reported), case.id
     assert case.field in msg, "%s: the message does not name %r: %s" % (case.id, case.field, msg)
     for w in case.words:
         assert w in msg, "%s: %r not in: %s" % (case.id, w, msg)

@@ -36,7 +36,7 @@ class FakeCluster:
 
     fail_writes = None
 
-    def __init__(self, params, component="module", pool_size=4):
+    def __init__(self, params, component="module", pool_size=4, secrets=None):
         self.params, self.host, self.requests, self.writes = params, "https://fake:6443", 0, []
 
     def _read(self, out):

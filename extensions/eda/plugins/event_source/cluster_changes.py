@@ -95,6 +95,8 @@ _collection_on_path()
 
 # pylint: disable=wrong-import-position
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, Cluster, ClusterError  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils.connection import secret_values  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import BadValue, Secrets  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.module_utils.planning import owner_selector  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.plugin_utils import eda_config  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.plugin_utils.coalesce import Coalescer, event_of  # noqa: E402
@@ -110,11 +112,31 @@ READ_TIMEOUT_MARGIN = 30  # seconds beyond the watch's own timeout before a sile
 logger = logging.getLogger(SOURCE)
 
 
+class ScrubSecrets(logging.Filter):
+    """Every record of this source without any credential the source knows (its clusters' options,
+    the tokens their kubeconfigs gave): a second line of defence behind the checks made at start, for
+    the message, its arguments and a traceback alike."""
+
+    def __init__(self, secrets):
+        super(ScrubSecrets, self).__init__()
+        self.secrets = secrets
+
+    def filter(self, record):
+        if self.secrets:
+            record.msg = self.secrets.scrub(record.getMessage())
+            record.args = ()
+            if record.exc_info:
+                record.exc_text = self.secrets.scrub(logging.Formatter().formatException(record.exc_info))
+                record.exc_info = None
+        return True
+
+
 class ClusterWatch(object):
     """The three LIST+WATCH streams of one cluster, one thread each, and what they remember."""
 
-    def __init__(self, target, settings, report, stop):
+    def __init__(self, target, settings, report, stop, secrets=None):
         self.target = target
+        self.secrets = secrets if secrets is not None else Secrets(secret_values(target.params))
         self.settings = settings
         self._report = report  # report(cluster name, [Change]) from any thread
         self.stop = stop
@@ -136,7 +158,7 @@ class ClusterWatch(object):
     def connect(self):
         """Load the configuration and credentials (may read a kubeconfig: blocking). Requests are
         not retried inside the client: every failure goes through this source's own backoff."""
-        self.cluster = Cluster(dict(self.target.params, api_retries=0), component="eda")
+        self.cluster = Cluster(dict(self.target.params, api_retries=0), component="eda", secrets=self.secrets)
 
     def start(self):
         for resource in RESOURCES:
@@ -265,10 +287,22 @@ class ClusterWatch(object):
 async def main(queue, args):
     """ansible-rulebook's entry point: watch until cancelled, put one event per coalesced batch."""
     args = {k: v for k, v in (args or {}).items() if k != "eda_feedback_queue"}
+    secrets = Secrets()
+    scrubber = ScrubSecrets(secrets)
+    logger.addFilter(scrubber)
+    try:
+        await _main(queue, args, secrets)
+    finally:
+        logger.removeFilter(scrubber)
+
+
+async def _main(queue, args, secrets):
     try:
         settings, targets = await asyncio.to_thread(eda_config.resolve, args)
     except eda_config.ConfigError as exc:
         raise ValueError("%s: %s" % (SOURCE, exc)) from None
+    for t in targets:
+        secrets.add(*secret_values(t.params))
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
     stop = threading.Event()
@@ -284,12 +318,12 @@ async def main(queue, args):
             except RuntimeError:  # the loop closed: ansible-rulebook is shutting down
                 pass
 
-    watches = [ClusterWatch(t, settings, report, stop) for t in targets]
+    watches = [ClusterWatch(t, settings, report, stop, secrets) for t in targets]
     for w in watches:
         try:
             await asyncio.to_thread(w.connect)
-        except ClusterError as exc:
-            raise ValueError("%s: cluster %s: %s" % (SOURCE, w.target.name, exc.message)) from None
+        except (ClusterError, BadValue) as exc:
+            raise ValueError(secrets.scrub("%s: cluster %s: %s" % (SOURCE, w.target.name, exc.message))) from None
     logger.info("%s: watching %d cluster%s: %s", SOURCE, len(watches), "" if len(watches) == 1 else "s",
                 ", ".join("%s (owner %s)" % (w.target.name, w.target.owner) for w in watches))
     for w in watches:
