@@ -33,8 +33,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import hashlib
 import json
 import os
+import re
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -316,6 +319,62 @@ def _cert_subject(path):
         return ""
 
 
+# ------------------------------------------------------------------ which API server
+
+
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s*(.*?)\s*-----END CERTIFICATE-----", re.S)
+
+
+def ca_fingerprint(path, verify=True):
+    """``sha256:<hex>`` of the CA certificates a connection trusts (each certificate's DER, so the same CA
+    written as a file or as a kubeconfig's base64 data is the same), ``system trust store`` without a CA
+    file, ``not verified`` with validate_certs false. Public data: never a credential."""
+    if not verify:
+        return "not verified"
+    if not path:
+        return "system trust store"
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("ascii", "replace")
+    except (OSError, IOError):
+        return "unreadable CA file"
+    ders = []
+    for body in _PEM_CERT.findall(text):
+        try:
+            ders.append(base64.b64decode("".join(body.split())))
+        except (ValueError, TypeError):
+            continue
+    digest = hashlib.sha256()
+    for der in sorted(ders) or [text.strip().encode("utf-8")]:
+        digest.update(hashlib.sha256(der).digest())
+    return "sha256:" + digest.hexdigest()
+
+
+def normalize_server(url):
+    """The API server's URL as one spelling: scheme and host in lower case, no default port, no trailing
+    slash (a path stays: a proxy such as Rancher's serves many clusters under one host)."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        if ":" in host:
+            host = "[%s]" % host
+        port = parts.port
+    except ValueError:
+        return url.strip().rstrip("/")
+    scheme = parts.scheme.lower()
+    default = {"https": 443, "http": 80}.get(scheme)
+    netloc = host + (":%d" % port if port and port != default else "")
+    return "%s://%s%s" % (scheme, netloc, parts.path.rstrip("/"))
+
+
+def api_server_fingerprint(host, ca_path, verify):
+    """What tells API servers apart in results (``api_server``): the URL, the CA's fingerprint and an id of
+    both, so that the fleet report can flag two inventory hosts that reach the same API server."""
+    url = normalize_server(host)
+    ca = ca_fingerprint(ca_path, verify)
+    return {"url": url, "ca": ca, "id": hashlib.sha256(("%s\n%s" % (url, ca)).encode("utf-8")).hexdigest()[:16]}
+
+
 # ------------------------------------------------------------------------ client
 
 
@@ -358,6 +417,7 @@ class Cluster(object):
             self._client = client  # keeps temp files of inline kubeconfig certs alive
         self.requests = 0
         self._count_lock = threading.Lock()  # requests are sent from several threads (concurrency)
+        self.api_server = api_server_fingerprint(self.host, self.cfg.ssl_ca_cert, self.cfg.verify_ssl)
         self._identity = None
         self._checked_token = None
         # What the API server gets in headers, checked before the first request (transport.check_header):

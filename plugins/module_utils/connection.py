@@ -129,7 +129,7 @@ HEADER_OPTIONS = (("api_key", True), ("impersonate_user", False))
 PROXY_HEADER_OPTIONS = (("basic_auth", True), ("proxy_basic_auth", True), ("user_agent", False))
 # Options that decide which API server is reached, and with which credential: given by the task
 # for one host, they must not be overridden by others from the environment (ambiguous below).
-PER_HOST = ("kubeconfig", "context")
+PER_HOST = ("context", "kubeconfig")
 # What a proxy URL may start with (SOCKS where the installed kubernetes client supports it).
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h", "socks4", "socks4a")
 DESTINATION = ("host", "api_key", "client_cert", "client_key")
@@ -186,10 +186,10 @@ def check_values(params, origins=None):
 def check_unambiguous(params, origins, environ=None):
     """Raise transport.BadValue when the connection of a host is ambiguous:
 
-    - the task gives the host its own cluster (``context`` or ``kubeconfig``) while the API server or
-      the credential come from the environment: host plus a token (or a client certificate) win over a
-      kubeconfig, so every host of an inventory would reach the one cluster of K8S_AUTH_HOST (what
-      AWX's bearer-token credential injects), each enforcing its own declaration there;
+    - the task gives the host its own cluster (``context`` or ``kubeconfig``) while the API server comes
+      from the environment: K8S_AUTH_HOST (with a token or a client certificate, what AWX's bearer-token
+      credential injects) wins over a kubeconfig, so every host of an inventory would reach that one
+      cluster, each enforcing its own declaration there;
     - the task names the host's API server while the credential comes from the environment, where it
       belongs to another one (K8S_AUTH_HOST differs): the credential would be sent elsewhere.
 
@@ -198,7 +198,9 @@ def check_unambiguous(params, origins, environ=None):
     environ = os.environ if environ is None else environ
     given = [k for k in PER_HOST if params.get(k) and k not in origins]
     from_env = [k for k in DESTINATION if params.get(k) and k in origins]
-    if given and from_env:
+    # (A token alone from the environment, without K8S_AUTH_HOST, replaces the kubeconfig's credential for
+    # the host's own API server, as in kubernetes.core: not ambiguous about the cluster.)
+    if given and "host" in from_env:
         where = transport.scrub(params["host"]) if params.get("host") else "the API server of the environment"
         raise transport.BadValue(given[0], (
             "%s %s set for this host, but %s come%s from the environment (%s) and would win: this host would "

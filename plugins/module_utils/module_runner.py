@@ -112,11 +112,13 @@ def _check_library(module):
 
 
 def _check_connection(module, raw, failure):
-    """The connection options' values (header values, URLs): checked before the first request, failing
-    with the option's name, never a credential's value (connection.check_values)."""
+    """The connection options' values (header values, URLs) and where they come from (a host's own
+    cluster must not be overridden by K8S_AUTH_*): checked before the first request, failing with the
+    option's name, never a credential's value (connection.check_values, check_unambiguous)."""
     origins = connection.environment_origins(raw)
     try:
         connection.check_values(module.params, origins)
+        connection.check_unambiguous(module.params, origins)
     except transport.BadValue as exc:
         module.fail_json(msg=str(exc), field=exc.path, **failure)
 
@@ -211,6 +213,11 @@ def run_module(argument_spec, flow, component, failure, parse=None, runtime=None
         # A bug, or a library's error this code does not expect: it must not print a credential either.
         fail(msg="%s: unexpected %s: %s" % (component, type(exc).__name__, exc), exception=traceback.format_exc(),
              **failure)
+    made = cluster._cluster  # pylint: disable=protected-access
+    if made is not None:  # which API server this host reached (never a credential): the fleet report compares them
+        result["api_server"] = dict(made.api_server)
+    if decl is not None:
+        result["owner"] = decl.owner
     for warning in result.pop("warnings", []):
         module.warn(secrets.scrub(warning))
     if result.pop("failed", False):

@@ -137,6 +137,7 @@ def _connection(given, defaults, where):
         run_options.check_limits(params)
         run_options.check_connection(params)
         connection.check_values(params, origins)
+        connection.check_unambiguous(params, origins)
     except (SpecError, BadValue) as exc:
         raise ConfigError("%s: %s" % (where, exc))
     return params

@@ -213,6 +213,15 @@ ROLE_BINDING_CASES = [
     Case("proxy-colons", {"proxy": "::::"}, "proxy", ("is not a URL",)),
     Case("host-port-99999", {"host": "https://127.0.0.1:99999"}, "host", ("port must be a number from 1 to 65535",)),
     Case("host-without-scheme", {"host": "127.0.0.1:6443"}, "host", ("no scheme", "https://127.0.0.1:6443")),
+    # ------------------------------------------------------------------------------ issue 18: ambiguous connections
+    Case("context-with-host-and-token-from-k8s-auth", {"kubeconfig": "@kubeconfig", "context": "@context", "host": None,
+                                                       "client_cert": None, "client_key": None, "ca_cert": None},
+         "context", ("host and api_key come from the environment (K8S_AUTH_HOST, K8S_AUTH_API_KEY)",),
+         extra={"env": {"K8S_AUTH_HOST": "@server", "K8S_AUTH_API_KEY": BAD_TOKEN}, "secret": BAD_TOKEN}),
+    Case("host-with-the-token-of-another-k8s-auth-host", {"client_cert": None, "client_key": None}, "host",
+         ("api_key comes from the environment (K8S_AUTH_API_KEY)", "K8S_AUTH_HOST https://other.example:6443"),
+         extra={"env": {"K8S_AUTH_HOST": "https://other.example:6443", "K8S_AUTH_API_KEY": BAD_TOKEN},
+                "secret": BAD_TOKEN}),
     Case("proxy-basic-auth-not-latin-1", {"proxy_headers": {"proxy_basic_auth": "me:" + BAD_TOKEN + "\u2603"}},
          "proxy_headers.proxy_basic_auth", ("outside Latin-1",), extra={"secret": BAD_TOKEN}),
     # ------------------------------------------------------------------------------ issue 9 options
@@ -354,6 +363,8 @@ def _module_args(ident, case, base, owner, cluster=None):
             args.pop(k, None)
         elif v == "@kubeconfig":
             args[k] = str(ident.kubeconfig)
+        elif v == "@context":  # the context of the identity's kubeconfig
+            args[k] = cluster.name
         elif isinstance(v, str) and v.startswith("@inline-token:"):  # an inline kubeconfig with this token
             args[k] = {"apiVersion": "v1", "kind": "Config", "current-context": "c",
                        "clusters": [{"name": "c", "cluster": {"server": cluster.server,
@@ -390,7 +401,8 @@ def _run_batch(cluster, module, cases, base, tmp, owner):
     for c in cases:
         (inv / "host_vars" / (c.id + ".yml")).write_text(
             yaml.safe_dump({"case_args": _module_args(idents[c.id], c, base, owner, cluster),
-                            "case_env": c.extra.get("env", {})}))
+                            "case_env": {k: cluster.server if v == "@server" else v
+                                         for k, v in c.extra.get("env", {}).items()}}))
     (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {c.id: {} for c in cases},
                                                            "vars": {"ansible_connection": "local"}}}))
     play = [{"hosts": "all", "gather_facts": False,

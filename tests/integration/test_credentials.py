@@ -6,17 +6,28 @@ Item 3: a token or key that cannot be an HTTP header value (the trailing newline
 scalar, a pasted credential) is refused before the first request, naming the option and never
 showing the value; the bad-input catalog (test_bad_input.py, test_palette_bad_input.py) holds one
 case per option and client. Here: the event source, which used to print the token on every retry.
+
+Item 9: K8S_AUTH_HOST / K8S_AUTH_API_KEY (AWX's bearer-token credential) no longer win silently
+over a host's own context or kubeconfig, and the fleet report flags hosts that reached one API
+server; both through ansible-runner with the environment AWX gives a job.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 import uuid
+from pathlib import Path
 
+import ansible_runner
 import pytest
 import yaml
 
 from tests.helpers import eda
+from tests.helpers.ansible import ansible_env
+
+AUTOMATION_ROLE = Path(__file__).resolve().parents[2] / "files" / "automation-clusterrole.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +61,145 @@ def test_the_event_source_refuses_a_token_with_a_newline_at_start_and_never_show
         in out, out[-3000:]
     assert rb.proc.returncode not in (0, None)
     assert not [e for e in audit.events() if "(eda)" in (e.get("userAgent") or "")], "the source reached the cluster"
+
+
+# ------------------------------------------------------------------ item 9: every host to one cluster
+
+
+def awx_job(tmp_path, name, hosts, envvars, extravars):
+    """The private data directory AWX hands to ansible-runner for a job of the enforce playbook: the
+    credentials' environment variables, the inventory, the extra variables, the project."""
+    env = ansible_env()
+    pdd = tmp_path / name
+    for d in ("env", "inventory", "project"):
+        (pdd / d).mkdir(parents=True)
+    (pdd / "env" / "envvars").write_text(yaml.safe_dump(dict(envvars, **{
+        k: env[k] for k in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_HOME", "ANSIBLE_LOCAL_TEMP", "PATH")},
+        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")))
+    (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars))
+    (pdd / "inventory" / "hosts").write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {"hosts": {
+        h: dict(v, ansible_connection="local", ansible_python_interpreter=sys.executable)
+        for h, v in hosts.items()}}}}}))
+    (pdd / "project" / "enforce.yml").write_text(yaml.safe_dump([
+        {"name": "Enforce the VMO personas", "ansible.builtin.import_playbook": "vmo.rbac.enforce"}]))
+    return pdd
+
+
+def job_results(runner):
+    """{(task name without the role prefix, host): result, with ``failed``} of an ansible-runner job's events."""
+    out = {}
+    for e in runner.events:
+        data = e.get("event_data") or {}
+        if e.get("event") in ("runner_on_ok", "runner_on_failed") and data.get("host"):
+            out[(data.get("task", "").split(" : ", 1)[-1], data["host"])] = dict(
+                data.get("res") or {}, failed=e["event"] == "runner_on_failed")
+    return out
+
+
+def awx_token(cluster, namespaces, uid, bind):
+    """A ServiceAccount token, as an AWX bearer-token credential holds it (bound to the automation role)."""
+    ns = namespaces("awx-amb")
+    sa = cluster.service_account(ns, "awx")
+    if bind:
+        cluster.apply_manifest(AUTOMATION_ROLE)
+        cluster.rbac().create_cluster_role_binding({
+            "metadata": {"name": "awx-amb-" + uid},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "vmo-rbac-automation"},
+            "subjects": [{"kind": "ServiceAccount", "name": "awx", "namespace": ns}]})
+    return sa
+
+
+def test_awx_credential_with_a_context_per_host_is_refused_on_every_host(clusters, namespaces, uid, tmp_path):
+    """Three hosts, each with its own context in a kubeconfig that a custom credential hands over
+    (K8S_AUTH_KUBECONFIG), and the job also carries AWX's bearer-token credential (K8S_AUTH_HOST,
+    K8S_AUTH_API_KEY for vmo-1). The environment's host and token used to win over every context: the
+    three declarations were enforced on vmo-1, the purge of each deleting the others' grants. Now each
+    host fails before its first request, saying which settings collide and what to do; neither the
+    token nor the contexts' identities made a single request."""
+    env_cluster = clusters[0]
+    sa = awx_token(env_cluster, namespaces, uid, bind=True)
+    kubeconfig = {"apiVersion": "v1", "kind": "Config", "clusters": [], "contexts": [], "users": []}
+    idents, hosts = {}, {}
+    for i in range(3):
+        c = clusters[i % len(clusters)]
+        ident = idents["c%d" % i] = c.identity("amb-%d-%s" % (i, uid))
+        kubeconfig["clusters"].append({"name": "c%d" % i, "cluster": {"server": c.server,
+                                                                      "certificate-authority": str(c.ca)}})
+        kubeconfig["users"].append({"name": "u%d" % i, "user": {"client-certificate": ident.params["client_cert"],
+                                                                "client-key": ident.params["client_key"]}})
+        kubeconfig["contexts"].append({"name": "ctx-%d" % i, "context": {"cluster": "c%d" % i, "user": "u%d" % i}})
+        hosts["c%d" % i] = {"vmo_rbac_context": "ctx-%d" % i,
+                            "vmo_rbac_bindings": [{"persona": "viewer", "groups": ["amb-%d-%s" % (i, uid)]}]}
+    (tmp_path / "kubeconfig").write_text(yaml.safe_dump(kubeconfig))
+    owner = "amb-" + uid
+    envvars = {"K8S_AUTH_KUBECONFIG": str(tmp_path / "kubeconfig"), "K8S_AUTH_HOST": env_cluster.server,
+               "K8S_AUTH_API_KEY": sa.params["api_key"], "K8S_AUTH_VERIFY_SSL": "True",
+               "K8S_AUTH_SSL_CA_CERT": str(env_cluster.ca)}
+    pdd = awx_job(tmp_path, "job", hosts, envvars, {"vmo_rbac_owner": owner, "vmo_rbac_purge": True,
+                                                   "vmo_rbac_report_dir": str(tmp_path / "reports"),
+                                                   "vmo_rbac_report_formats": ["json"]})
+    audits = [c.audit() for c in clusters]
+    try:
+        r = ansible_runner.run(private_data_dir=str(pdd), playbook="enforce.yml", quiet=True,
+                               process_isolation=False)
+        results = job_results(r)
+        assert r.rc != 0
+        for h in hosts:
+            res = results[("Enforce | Make the cluster hold exactly the declared bindings", h)]
+            assert res.get("failed") and res.get("field") == "context", (h, res)
+            assert res["msg"].startswith(
+                "context: context is set for this host, but host and api_key come from the environment "
+                "(K8S_AUTH_HOST, K8S_AUTH_API_KEY) and would win: this host would reach %s, not the cluster of "
+                "its context." % env_cluster.server), res["msg"]
+            assert "docs/awx.md" in res["msg"] and sa.params["api_key"] not in json.dumps(res)
+        report = json.loads((tmp_path / "reports" / "vmo-rbac-report.json").read_text())
+        assert {c["cluster"]: c["failed"] for c in report["clusters"]} == {h: True for h in hosts}
+        users = {sa.user} | {i.user for i in idents.values()}
+        made = [(e["user"]["username"], e["verb"], e["requestURI"]) for a in audits for e in a.events()
+                if e.get("user", {}).get("username") in users]
+        assert made == [], made
+        assert env_cluster.bindings(owner) == {}
+    finally:
+        for c in clusters:
+            c.delete_bindings(owner)
+
+
+def test_the_fleet_report_flags_hosts_that_reach_one_api_server(cluster, namespaces, uid, tmp_path):
+    """AWX's bearer-token credential and three hosts without connection variables of their own (what
+    docs/awx.md warns against for a fleet): all three reach vmo-1. Two of them share the owner: their
+    declarations replaced each other there, so the fleet report shows them as not validated, saying
+    why, and the job fails them; the third (another owner) keeps its result, with a warning. It used to
+    be a report of three passed clusters about one API server."""
+    sa = awx_token(cluster, namespaces, uid, bind=True)
+    owner = "same-" + uid
+    hosts = {"east": {"vmo_rbac_owner": owner}, "west": {"vmo_rbac_owner": owner},
+             "north": {"vmo_rbac_owner": owner + "-n"}}
+    envvars = {"K8S_AUTH_HOST": cluster.server, "K8S_AUTH_API_KEY": sa.params["api_key"],
+               "K8S_AUTH_VERIFY_SSL": "True", "K8S_AUTH_SSL_CA_CERT": str(cluster.ca)}
+    reports = tmp_path / "reports"
+    pdd = awx_job(tmp_path, "job", hosts, envvars, {
+        "vmo_rbac_bindings": [{"persona": "viewer", "groups": ["same-" + uid]}],
+        "vmo_rbac_report_dir": str(reports), "vmo_rbac_report_formats": ["json", "markdown"]})
+    try:
+        r = ansible_runner.run(private_data_dir=str(pdd), playbook="enforce.yml", quiet=True,
+                               process_isolation=False)
+        results = job_results(r)
+        report = json.loads((reports / "vmo-rbac-report.json").read_text())
+        by = {c["cluster"]: c for c in report["clusters"]}
+        for h, other in (("east", "west"), ("west", "east")):
+            assert by[h]["failed"] is True, by[h]
+            assert by[h]["msg"].startswith("reaches the same API server as %s, %s (CA sha256:" % (other, cluster.server))
+            assert "with the same owner %r" % owner in by[h]["msg"]
+            failed = results[("Fail this cluster, now that the report shows why", h)]
+            assert failed.get("failed") and "reaches the same API server as %s" % other in failed["msg"]
+        assert by["north"]["passed"] is True and by["north"]["api_server"]["url"] == cluster.server
+        assert any("reaches the same API server as east, west" in w for w in by["north"]["warnings"]), by["north"]
+        assert not results.get(("Fail this cluster, now that the report shows why", "north"), {}).get("failed")
+        assert report["fleet"]["passed"] is False and report["fleet"]["clusters_error"] == 2
+        markdown = (reports / "vmo-rbac-report.md").read_text()
+        assert "| east | \u26a0\ufe0f not validated |" in markdown and "| north | \u2705 passed |" in markdown
+        assert "**Warning**: this host reaches the same API server as east, west" in markdown, markdown
+        assert r.rc != 0 and sa.params["api_key"] not in markdown + json.dumps(report)
+    finally:
+        cluster.delete_bindings(owner)
+        cluster.delete_bindings(owner + "-n")
