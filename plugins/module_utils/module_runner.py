@@ -30,6 +30,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import threading
 import traceback
 
@@ -123,6 +124,27 @@ def _check_connection(module, raw, failure):
         module.fail_json(msg=str(exc), field=exc.path, **failure)
 
 
+def _not_finite(raw, argument_spec):
+    """The first option whose value as written is .nan or .inf where a number is expected, or None:
+    Ansible's conversion of .inf to an int raises an OverflowError it does not catch, and .nan passes
+    every range check."""
+    for name, option in argument_spec.items():
+        if option.get("type") not in ("int", "float"):
+            continue
+        for key in [name] + list(option.get("aliases") or []):
+            value = raw.get(key)
+            if isinstance(value, float) and not math.isfinite(value):
+                return name, value
+    return None
+
+
+def _check_numbers(runtime, argument_spec, raw, failure):
+    problem = _not_finite(raw, argument_spec)
+    if problem:
+        loose = runtime.module(permissive_spec(argument_spec))
+        loose.fail_json(msg="%s: must be a finite number, not %s" % problem, field=problem[0], **failure)
+
+
 def start_module(argument_spec, failure, parse=None, runtime=None):
     """(module, Declaration, Options) of a vmo.rbac module whose input passed every check that
     needs no cluster; otherwise fail_json (with ``failure``'s extra keys) naming the field.
@@ -132,6 +154,7 @@ def start_module(argument_spec, failure, parse=None, runtime=None):
     runtime = runtime or PROCESS
     raw = runtime.raw_params()
     raw = raw if isinstance(raw, dict) else {}
+    _check_numbers(runtime, argument_spec, raw, failure)
     if parse is not None:
         module = runtime.module(argument_spec)
         _check_library(module)

@@ -182,6 +182,8 @@ ROLE_BINDING_CASES = [
     Case("api-retries-too-many", {"api_retries": 50}, "api_retries", ("between 0 and 20",)),
     Case("api-retries-negative", {"api_retries": -1}, "api_retries"),
     Case("request-timeout-zero", {"request_timeout": 0}, "request_timeout"),
+    Case("request-timeout-nan", {"request_timeout": float("nan")}, "request_timeout", ("finite number",)),
+    Case("wait-for-roles-inf", {"wait_for_roles": float("inf")}, "wait_for_roles", ("finite number",)),
     Case("client-cert-without-key", {"client_key": None}, "client_key", ("together",)),
     Case("kubeconfig-is-a-number", {"kubeconfig": 42}, "kubeconfig", ("path or a kubeconfig mapping",)),
     Case("kubeconfig-missing-file", {"kubeconfig": "/nonexistent/kubeconfig", "host": None, "client_cert": None,
@@ -527,9 +529,91 @@ def test_vmo_rbac_expires_at_refuses(case, expires_at_batch):
     _check(case, res, events)
 
 
+# The event source vmo.rbac.cluster_changes (issue 18, items 3, 9 and 10): each case is the source's
+# arguments (``args``: top level; ``extra["cluster"]``: its one cluster's mapping, a valid connection of
+# its own identity otherwise), given to its main(queue, args) as ansible-rulebook calls it. Each must
+# refuse to start, naming the option, before any request (the identity's audit log stays empty).
+EDA_SOURCE_CASES = [
+    Case("eda-debounce-nan", {"debounce": float("nan")}, "debounce", ("finite number",)),
+    Case("eda-debounce-inf", {"debounce": float("inf")}, "debounce", ("finite number",)),
+    Case("eda-min-interval-negative", {"min_interval": -3}, "min_interval", ("at least 0",)),
+    Case("eda-watch-timeout-inf", {"watch_timeout": float("inf")}, "watch_timeout", ("finite number",)),
+    Case("eda-page-size-a-boolean", {"page_size": True}, "page_size", ("a boolean",)),
+    Case("eda-backoff-max-huge", {"backoff_max": 1e12}, "backoff_max", ("at most",)),
+    Case("eda-owner-pasted-into-the-selector", {"owner": "vmo-rbac,app=x"}, "owner", ("RFC 1123",)),
+    Case("eda-owner-with-a-space", {"owner": "Vmo Rbac"}, "owner", ("RFC 1123",)),
+    Case("eda-cluster-owner-a-selector", {}, "clusters[0]: owner",
+         extra={"cluster": {"owner": "team-a in (x)"}}),
+    Case("eda-cluster-name-all", {}, "clusters[0]: name", ("not a plain host name",), extra={"cluster": {"name": "all"}}),
+    Case("eda-cluster-name-two-hosts", {}, "clusters[0]: name", extra={"cluster": {"name": "east,west"}}),
+    Case("eda-request-timeout-nan", {}, "request_timeout", ("finite number",),
+         extra={"cluster": {"request_timeout": float("nan")}}),
+    Case("eda-proxy-colons", {}, "proxy", ("is not a URL",), extra={"cluster": {"proxy": "::::"}}),
+    Case("eda-host-port-99999", {}, "host", ("port",), extra={"cluster": {"host": "https://127.0.0.1:99999"}}),
+    Case("eda-api-key-trailing-newline", {}, "api_key", ("line break",),
+         extra={"cluster": {"api_key": BAD_TOKEN + "\n", "client_cert": None, "client_key": None},
+                "secret": BAD_TOKEN}),
+    Case("eda-context-with-k8s-auth-host", {}, "context", ("K8S_AUTH_HOST",),
+         extra={"cluster": {"context": "@context", "kubeconfig": "@kubeconfig", "host": None, "client_cert": None,
+                            "client_key": None, "ca_cert": None},
+                "env": {"K8S_AUTH_HOST": "@server", "K8S_AUTH_API_KEY": BAD_TOKEN}, "secret": BAD_TOKEN}),
+]
+
+
+@pytest.fixture(scope="module")
+def eda_source_batch(cluster):
+    """Each case through the source's main(), in this process: {case id: (result, events)} where the
+    result is {"failed", "msg"} as the tests of the modules read it."""
+    import asyncio
+    import runpy
+
+    from tests.helpers.ansible import COLLECTIONS
+
+    source = runpy.run_path(str(COLLECTIONS / "ansible_collections" / "vmo" / "rbac" / "extensions" / "eda" /
+                                "plugins" / "event_source" / "cluster_changes.py"))
+    out = {}
+    for c in EDA_SOURCE_CASES:
+        ident = cluster.identity("bad-%s-%s" % (c.id[:40], UID))
+        entry = dict({"name": "east"}, **ident.params)
+        for k, v in c.extra.get("cluster", {}).items():
+            if v is None:
+                entry.pop(k, None)
+            else:
+                entry[k] = {"@context": cluster.name, "@kubeconfig": str(ident.kubeconfig)}.get(v, v) \
+                    if isinstance(v, str) else v
+        env = {k: cluster.server if v == "@server" else v for k, v in c.extra.get("env", {}).items()}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        audit = cluster.audit()
+        try:
+            asyncio.run(asyncio.wait_for(source["main"](asyncio.Queue(), dict(c.args, clusters=[entry])), 20))
+            result = {"failed": False, "msg": "the source started"}
+        except asyncio.TimeoutError:
+            result = {"failed": False, "msg": "the source ran for 20 s"}
+        except ValueError as exc:
+            result = {"failed": True, "changed": False, "msg": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - a raw error, as ansible-rulebook would print it
+            result = {"failed": True, "changed": False, "msg": "raw %s: %s" % (type(exc).__name__, exc)}
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        out[c.id] = (result, audit.events(user=ident.user))
+    return out
+
+
+@pytest.mark.parametrize("case", [c.param() for c in EDA_SOURCE_CASES])
+def test_the_event_source_refuses(case, eda_source_batch):
+    res, events = eda_source_batch[case.id]
+    assert res["msg"].startswith("vmo.rbac.cluster_changes: "), res
+    _check(case, res, events)
+
+
 def ALL_CASES():  # noqa: N802 - a constant, computed once ROLE_CASES (below) exists
     return (ROLE_BINDING_CASES + VALIDATE_CASES + CLUSTER_ROLES_CASES + ACCESS_INFO_CASES + FLEET_REPORT_CASES
-            + EXPIRES_AT_FILTER_CASES + ROLE_CASES)
+            + EXPIRES_AT_FILTER_CASES + ROLE_CASES + EDA_SOURCE_CASES)
 
 
 def test_catalog_size():

@@ -189,7 +189,9 @@ class ClusterWatch(object):
                 if lw.needs_list:
                     self._list(resource, lw)
                 before, began = lw.events + lw.bookmarks, time.monotonic()
-                self._watch(resource, lw, on_open=backoff.reset)
+                # Failures start over from the initial backoff only after a good event: a watch that
+                # opens and then fails (410 in the stream, an event of the wrong shape) backs off.
+                self._watch(resource, lw, on_progress=backoff.reset)
                 if failing:
                     logger.info("cluster %s: watching %s again", self.target.name, resource)
                     failing = None
@@ -207,8 +209,10 @@ class ClusterWatch(object):
             except (ClusterError, StreamError, LineTooLong, ValueError) as exc:
                 failing = self._failed(resource, exc, failing, backoff.next_delay())
             except Exception as exc:  # pylint: disable=broad-exception-caught
-                # A bug must not end the watch silently: say so, back off, go on.
-                logger.exception("cluster %s: %s: unexpected error", self.target.name, resource)
+                # A bug must not end the watch silently: say so (its traceback once, not per retry),
+                # back off, go on.
+                if (getattr(exc, "message", None) or str(exc)) != failing:
+                    logger.exception("cluster %s: %s: unexpected error", self.target.name, resource)
                 failing = self._failed(resource, exc, failing, backoff.next_delay())
 
     def _failed(self, resource, exc, failing, delay):
@@ -227,10 +231,8 @@ class ClusterWatch(object):
         digest = namespace_digest if resource == "namespaces" else binding_digest
         digests, token, rv = [], None, None
         while True:
-            page = self.cluster.list_page(resource, lw.list_query(token))
-            digests.extend(digest(item) for item in page.get("items") or [])
-            meta = page.get("metadata") or {}
-            rv, token = meta.get("resourceVersion"), meta.get("continue")
+            items, rv, token = lw.read_page(self.cluster.list_page(resource, lw.list_query(token)))
+            digests.extend(digest(item) for item in items)
             if not token:
                 break
         initial = lw.lists == 0
@@ -255,15 +257,15 @@ class ClusterWatch(object):
             if self.settings.startup_event:
                 self.report([Change(STARTED, self.target.name)])
 
-    def _watch(self, resource, lw, on_open):
+    def _watch(self, resource, lw, on_progress):
         try:
             resp = self.cluster.watch(resource, lw.watch_query(),
                                       read_timeout=self.settings.watch_timeout + READ_TIMEOUT_MARGIN)
         except ApiError as exc:
             lw.on_status(exc.status, exc.message)  # raises Expired (410) or StreamError
-        on_open()  # the API server answers and lets us watch: failures start over from the initial backoff
         self._open[resource] = resp
         tracker = self.trackers[resource]
+        progressed = False
         try:
             if self.stop.is_set():
                 return
@@ -271,12 +273,14 @@ class ClusterWatch(object):
             for chunk in resp.chunks():
                 for line in splitter.feed(chunk):
                     got = lw.on_event(json.loads(line))
-                    if got is None:
-                        continue
-                    with self.lock:
-                        change = tracker.apply(*got)
-                    if change is not None:
-                        self.report([change])
+                    if got is not None:
+                        with self.lock:
+                            change = tracker.apply(*got)
+                        if change is not None:
+                            self.report([change])
+                    if not progressed:  # a good event (or bookmark), read and applied
+                        progressed = True
+                        on_progress()
                 if self.stop.is_set():
                     return
         finally:
