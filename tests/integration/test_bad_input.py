@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import pytest
 import yaml
 
+from tests.helpers import leaks
 from tests.helpers.ansible import run_playbook
 
 # One xdist worker runs every case (`make test-integration` uses --dist loadgroup), so each batch
@@ -60,6 +61,7 @@ def entry(**kw):
 
 # Credentials the checks must refuse without ever showing them (issue 18, item 3).
 BAD_TOKEN = "bad-input-token-%s-7c1e9a3f5b" % UID
+leaks.register("the malformed tokens of the bad-input catalog", BAD_TOKEN)
 MANY_USERS = ["u%04d-%s" % (i, UID) for i in range(1001)]
 MISSING_NAMESPACES = ["missing-%04d-%s" % (i, UID) for i in range(3000)]
 
@@ -601,6 +603,7 @@ def eda_source_batch(cluster):
                 else:
                     os.environ[k] = v
         out[c.id] = (result, audit.events(user=ident.user))
+        leaks.record("eda-source-" + c.id, result["msg"])
     return out
 
 

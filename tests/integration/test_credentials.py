@@ -15,6 +15,7 @@ server; both through ansible-runner with the environment AWX gives a job.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 import uuid
@@ -24,8 +25,8 @@ import ansible_runner
 import pytest
 import yaml
 
-from tests.helpers import eda
-from tests.helpers.ansible import ansible_env
+from tests.helpers import eda, leaks
+from tests.helpers.ansible import BIN, VERBOSITY, ansible_env, run_playbook
 
 AUTOMATION_ROLE = Path(__file__).resolve().parents[2] / "files" / "automation-clusterrole.yaml"
 
@@ -43,6 +44,7 @@ def test_the_event_source_refuses_a_token_with_a_newline_at_start_and_never_show
     option; it used to start, then fail every request with "Invalid header value b'Bearer <token>\\n'"
     and log that on every retry. No request reaches the API server."""
     token = "eda-newline-token-%s" % uuid.uuid4().hex
+    leaks.register("a token with a newline given to the event source", token)
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {"east": {"ansible_connection": "local"}}}}))
     audit = cluster.audit()
@@ -141,7 +143,7 @@ def test_awx_credential_with_a_context_per_host_is_refused_on_every_host(cluster
     audits = [c.audit() for c in clusters]
     try:
         r = ansible_runner.run(private_data_dir=str(pdd), playbook="enforce.yml", quiet=True,
-                               process_isolation=False)
+                               process_isolation=False, verbosity=VERBOSITY)
         results = job_results(r)
         assert r.rc != 0
         for h in hosts:
@@ -182,7 +184,7 @@ def test_the_fleet_report_flags_hosts_that_reach_one_api_server(cluster, namespa
         "vmo_rbac_report_dir": str(reports), "vmo_rbac_report_formats": ["json", "markdown"]})
     try:
         r = ansible_runner.run(private_data_dir=str(pdd), playbook="enforce.yml", quiet=True,
-                               process_isolation=False)
+                               process_isolation=False, verbosity=VERBOSITY)
         results = job_results(r)
         report = json.loads((reports / "vmo-rbac-report.json").read_text())
         by = {c["cluster"]: c for c in report["clusters"]}
@@ -203,3 +205,85 @@ def test_the_fleet_report_flags_hosts_that_reach_one_api_server(cluster, namespa
     finally:
         cluster.delete_bindings(owner)
         cluster.delete_bindings(owner + "-n")
+
+
+# ---------------------------------------------------------- every entry point at -vvvv, every credential form
+
+
+def test_every_entry_point_at_vvvv_shows_no_credential_in_any_form(cluster, namespaces, uid, tmp_path,
+                                                                   palette_standin):
+    """Beyond test_security.py's enforce and validate runs: at -vvvv, with the Ansible log on, each
+    module and the palette backend given malformed credentials (a trailing newline, an inner CR, a
+    character outside Latin-1; as an option, from K8S_AUTH_API_KEY, inside an inline kubeconfig,
+    as a proxy password), wrong ones (401) and good ones; a module process (vmo_rbac_execution:
+    module) with the token in the task's environment, which Ansible prints in its EXEC line at -vvv
+    unless the action plugin hands it over through the process environment; and the inventory
+    plugin with a pasted key. No form of any of these credentials is in stdout, stderr or the log;
+    each failure names its option. (The whole suite's outputs are searched for every test credential
+    at the end of the session too: tests/helpers/leaks.py.)"""
+    ns = namespaces("vvvv")
+    sa = cluster.service_account(ns, "vvvv")
+    wrong = "wrong-vvvv-token-%s" % uuid.uuid4().hex
+    pasted = "pasted-vvvv-token-%s" % uuid.uuid4().hex
+    key = "pasted-vvvv-palette-key-%s" % uuid.uuid4().hex
+    password = "proxy-password-%s" % uuid.uuid4().hex
+    leaks.register("the tokens and keys of test_every_entry_point_at_vvvv", wrong, pasted, key, password)
+    conn = {"host": cluster.server, "ca_cert": str(cluster.ca)}
+    inline = {"apiVersion": "v1", "kind": "Config", "current-context": "c",
+              "clusters": [{"name": "c", "cluster": {"server": cluster.server, "certificate-authority": str(cluster.ca)}}],
+              "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+              "users": [{"name": "u", "user": {"token": pasted + "\u2603"}}]}
+    decl = {"owner": "vvvv-" + uid, "bindings": [{"persona": "viewer", "groups": ["vvvv-" + uid], "namespaces": [ns]}]}
+    rb, val, ai, roles = ("vmo.rbac.vmo_role_binding", "vmo.rbac.vmo_rbac_validate", "vmo.rbac.vmo_rbac_access_info",
+                          "vmo.rbac.vmo_cluster_roles")
+    tasks = [
+        ("api_key with a trailing newline", rb, dict(conn, api_key=pasted + "\n", **decl), {}, "api_key"),
+        ("K8S_AUTH_API_KEY with an inner CR", val, dict(conn, **decl), {"K8S_AUTH_API_KEY": pasted[:9] + "\r" + pasted[9:]},
+         "api_key"),
+        ("api_key outside Latin-1", ai, dict(conn, api_key=pasted + "\u00e9\u2603"), {}, "api_key"),
+        ("inline kubeconfig token outside Latin-1", rb, dict(kubeconfig=inline, **decl), {}, "kubeconfig"),
+        ("proxy password outside Latin-1", rb, dict(conn, api_key=sa.params["api_key"], proxy="http://127.0.0.1:9",
+                                                    proxy_headers={"proxy_basic_auth": "me:" + password + "\u2603"},
+                                                    **decl), {}, "proxy_headers.proxy_basic_auth"),
+        ("palette_api_key with a trailing newline", rb, dict(conn, api_key=sa.params["api_key"], backend="palette",
+                                                             palette_cluster_uid="a" * 24, palette_api_key=key + "\n",
+                                                             **decl), {}, "palette_api_key"),
+        ("a wrong token (401)", roles, dict(conn, api_key=wrong, roles=["console"]), {}, None),
+        ("a good token, as a module process, from the task's environment", rb, dict(conn, **decl),
+         {"K8S_AUTH_API_KEY": sa.params["api_key"]}, None),
+    ]
+    play = [{"hosts": "localhost", "gather_facts": False, "vars": {"vmo_rbac_execution": "module"}, "tasks": [
+        {"name": name, module: args, "environment": env, "check_mode": True, "ignore_errors": True}
+        for name, module, args, env, _field in tasks]}]
+    log = tmp_path / "ansible.log"
+    run = run_playbook(play, args=["-vvvv"], env={"ANSIBLE_LOG_PATH": str(log),
+                                                  "ANSIBLE_PYTHON_INTERPRETER": sys.executable})
+    assert len(run.results) == len(tasks), run.stdout[-3000:]
+    for name, _module, _args, _env, field in tasks:
+        res = run.task(name)
+        if field:
+            assert res.get("failed") and res["msg"].startswith(field + ": "), (name, res.get("msg"))
+    assert run.task("a wrong token (401)")["status"] == 401
+    assert "EXEC /bin/sh -c '" in run.stdout  # the module processes ran, at -vvv
+    assert not run.task("a good token, as a module process, from the task's environment").get("failed") or \
+        run.task("a good token, as a module process, from the task's environment").get("status") == 403
+
+    # the inventory plugin, with the key pasted with its line break (from SPECTROCLOUD_APIKEY)
+    inv = tmp_path / "fleet.palette.yml"
+    inv.write_text(yaml.safe_dump({"plugin": "vmo.rbac.palette", "ca_cert": palette_standin.ca_cert}))
+    proc = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(inv), "--list", "-vvvv"], capture_output=True,
+                          text=True, timeout=300, check=False, env=ansible_env({
+                              "SPECTROCLOUD_HOST": palette_standin.url, "SPECTROCLOUD_APIKEY": key + "\n",
+                              "ANSIBLE_INVENTORY_ENABLED": "vmo.rbac.palette", "ANSIBLE_LOG_PATH": str(log)}))
+    assert "vmo.rbac.palette: api_key: the value (of the option, or of SPECTROCLOUD_APIKEY) contains a line break" \
+        in " ".join((proc.stdout + proc.stderr).split()), proc.stderr[-2000:]
+
+    credentials = {"the ServiceAccount token": sa.params["api_key"], "the wrong token": wrong,
+                   "the pasted token": pasted, "the Palette key": key, "the proxy password": password}
+    known = {a: what for what, value in credentials.items() for a in leaks.atoms(value)}
+    outputs = {"stdout": run.stdout, "stderr": run.stderr, "the Ansible log": log.read_text(),
+               "ansible-inventory": proc.stdout + proc.stderr}
+    found = sorted((what, where) for where, text in outputs.items() for what in leaks.leaks_in(text, known))
+    assert found == [], found
+    print("\n-vvvv: %d KiB of output, %d credentials in %d forms, none shown"
+          % (sum(len(t) for t in outputs.values()) // 1024, len(credentials), len(known)))

@@ -20,6 +20,7 @@ import runpy
 import pytest
 from kubernetes.client.rest import ApiException
 
+from tests.helpers import leaks
 from tests.helpers.ansible import COLLECTIONS
 from tests.helpers.faultproxy import Fault, FaultProxy, Rule
 
@@ -65,6 +66,7 @@ def run_source(args, seconds=SECONDS):
     events = []
     while not queue.empty():
         events.append(queue.get_nowait())
+    leaks.record("eda-source-in-process", *lines)
     return events, "\n".join(lines), error
 
 
