@@ -137,6 +137,11 @@ test-unit: venv collection ## unit tests (pure logic, no cluster); TESTS=... nar
 # Integration tests run in parallel workers (xdist); the pytest controller starts the clusters
 # once (or reuses those of `make cluster-up`) and stops what it started at the end.
 INTEGRATION_WORKERS ?= 3
+# Every ansible-playbook run of the tests at -vvvv (and ansible-rulebook at -vv, molecule's Ansible at
+# -vvvv): the session's leak check (tests/helpers/leaks.py) then proves that no test credential is in
+# anything a user could see at the highest verbosity. About 3% more CPU (docs/development.md).
+VMO_TEST_VERBOSITY ?= 4
+export VMO_TEST_VERBOSITY
 
 .PHONY: test-integration
 test-integration: venv controlplane peers collection browser java ## integration tests against the local control plane; TESTS=... narrows
@@ -150,7 +155,16 @@ test-whocan-soak: venv controlplane peers collection ## the who-can differential
 
 .PHONY: test-molecule
 test-molecule: venv controlplane collection ## the role's molecule scenario (extensions/molecule/default) against local clusters
-	$(BIN)/molecule test -s default
+	@# At Ansible's -vvvv (VMO_TEST_VERBOSITY), its output kept, and searched for the credentials of the
+	@# clusters' admin kubeconfig (what the scenario connects with), taken before destroy removes them.
+	@mkdir -p .build/molecule && rm -rf .build/molecule/leaks
+	rc=0; export ANSIBLE_VERBOSITY=$(VMO_TEST_VERBOSITY); \
+	$(BIN)/molecule test -s default --destroy=never 2>&1 | tee .build/molecule/output.log || rc=$$?; \
+	$(BIN)/python -m tests.helpers.leaks register --dir .build/molecule/leaks \
+	    --kubeconfig .controlplane/kubeconfig || rc=1; \
+	$(BIN)/molecule destroy -s default 2>&1 | tee -a .build/molecule/output.log || rc=$$?; \
+	$(BIN)/python -m tests.helpers.leaks check --dir .build/molecule/leaks .build/molecule/output.log || rc=$$?; \
+	exit $$rc
 
 .PHONY: browser
 browser: ## install Debian's chromium and chromium-driver for the HTML report's browser test (needs root or sudo)

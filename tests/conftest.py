@@ -34,6 +34,7 @@ from ansible.plugins.loader import init_plugin_loader  # noqa: E402
 init_plugin_loader([str(COLLECTIONS)])
 
 from tests.controlplane import controlplane as cp  # noqa: E402
+from tests.helpers import leaks  # noqa: E402
 from tests.helpers.kube import CONSOLE_ROLE, KUBEVIRT_CRDS, KUBEVIRT_ROLES, REFERENCE_ROLES, TestCluster  # noqa: E402
 
 CLUSTER_COUNT = int(os.environ.get("VMO_TEST_CLUSTERS", "3"))
@@ -81,6 +82,18 @@ def pytest_runtest_setup(item):
                     "(make venv)" % pytest.__version__, pytrace=False)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's tmp_path plugin made the session's temporary directory
+def pytest_configure(config):
+    """No credential in any output (tests/helpers/leaks.py): the process that owns the run keeps the
+    registry of credentials and outputs in its temporary directory (the xdist workers, and every
+    process the tests start, inherit VMO_LEAK_DIR); every process records what the ansible commands
+    it runs say."""
+    if not _is_xdist_worker(config) and not os.environ.get(leaks.DIR_ENV):
+        os.environ[leaks.DIR_ENV] = str(config._tmp_path_factory.getbasetemp() / "leak-check")
+        config._vmo_leak_owner = True
+    leaks.record_subprocesses()
+
+
 def pytest_sessionstart(session):
     """Start (or reuse) the clusters once, in the process that owns the run."""
     config = session.config
@@ -92,6 +105,7 @@ def pytest_sessionstart(session):
         pytest.exit("the local control plane could not start: %s" % exc, returncode=3)
     _STARTED.extend(c.name for c in started)
     for c in running:
+        leaks.register("the admin key of cluster %s" % c.name, (c.pki / "admin.key").read_text())
         h = TestCluster.from_controlplane(c, ROOT / ".build" / "test-setup")
         h.apply_manifest(KUBEVIRT_CRDS)
         h.apply_manifest(KUBEVIRT_ROLES)
@@ -103,6 +117,32 @@ def pytest_sessionstart(session):
 def pytest_sessionfinish(session, exitstatus):
     if _STARTED and not _is_xdist_worker(session.config):
         cp.down(list(_STARTED))
+    if getattr(session.config, "_vmo_leak_owner", False):
+        _check_leaks(session)
+
+
+def _check_leaks(session):
+    """Every test credential looked for in every output of the run (tests/helpers/leaks.py); a leak
+    fails the run, naming the credential's kind and the output, never the value."""
+    d = leaks.directory()
+    if d is None or not (d / "credentials").is_dir():
+        return  # nothing registered: a run without clusters (unit tests)
+    found, files, size, atoms = leaks.check([session.config._tmp_path_factory.getbasetemp()], d)
+    session.config._vmo_leaks = (found, files, size, atoms)
+    if found:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    result = getattr(config, "_vmo_leaks", None)
+    if result is None:
+        return
+    found, files, size, atoms = result
+    terminalreporter.section("no credential in any output (tests/helpers/leaks.py)")
+    for what, where in found:
+        terminalreporter.write_line("LEAK: %s in %s" % (what, where), red=True)
+    terminalreporter.write_line("%d output files (%.1f MB) searched for %d credential atoms: %s" % (
+        files, size / 1e6, atoms, "%d leaks" % len(found) if found else "no credential found"))
 
 
 def _running(name):

@@ -60,12 +60,77 @@ def cluster_result(host, variables):
     return out
 
 
-def fleet_results(play_hosts_all, play_hosts, raw_vars):
+def reached(variables):
+    """(the ``api_server`` record, the owner) of a host's validation or enforce result, or (None, None)."""
+    for key in ("vmo_rbac_validation", "vmo_rbac_enforce"):
+        result = variables.get(key) or {}
+        record = result.get("api_server") if isinstance(result, dict) else None
+        if isinstance(record, dict) and record.get("id"):
+            return record, result.get("owner")
+    return None, None
+
+
+def shared_api_servers(hosts, raw_vars):
+    """The API servers that more than one host reached: [{"url", "ca", "hosts", "owners"}], in the
+    order of the hosts (``owners``: {host: owner})."""
+    groups, order = {}, []
+    for host in hosts:
+        record, owner = reached(raw_vars(host))
+        if record is None:
+            continue
+        if record["id"] not in groups:
+            groups[record["id"]] = {"url": to_text(record.get("url")), "ca": to_text(record.get("ca")), "hosts": [],
+                                    "owners": {}}
+            order.append(record["id"])
+        groups[record["id"]]["hosts"].append(host)
+        groups[record["id"]]["owners"][host] = to_text(owner) if owner is not None else None
+    return [groups[i] for i in order if len(groups[i]["hosts"]) > 1]
+
+
+def _others(group, host):
+    return ", ".join(h for h in group["hosts"] if h != host)
+
+
+def shared_problems(groups):
+    """({host: why its result is not about a cluster of its own}, {host: warning}) of the hosts that share an
+    API server: with another host of the same owner (or an unknown one), the declarations replaced each
+    other on one cluster (a purge deletes the other's grants): the host's result is refused; with other
+    owners only, their grants coexist there, and the host's result gets a warning."""
+    refused, warned = {}, {}
+    for g in groups:
+        where = "%s (CA %s)" % (g["url"], g["ca"])
+        for host in g["hosts"]:
+            owner = g["owners"][host]
+            same = [h for h in g["hosts"] if h != host and (owner is None or g["owners"][h] in (owner, None))]
+            if same:
+                refused[host] = (
+                    "reaches the same API server as %s, %s, with the same owner %s: their declarations were enforced "
+                    "on that one cluster and replace each other (a purge deletes the other's grants), so this result "
+                    "is not about a cluster of its own. Give each host its own connection (a context, a kubeconfig, or "
+                    "host and credential; with AWX's Kubernetes credential, one cluster per job: docs/awx.md)"
+                    % (", ".join(same), where, repr(owner) if owner is not None else "(unknown)"))
+            else:
+                warned[host] = ("this host reaches the same API server as %s, %s, with other owners (%s): their grants "
+                                "coexist there, and their results are about one cluster" % (
+                                    _others(g, host), where, ", ".join("%s: %s" % (h, g["owners"][h])
+                                                                      for h in g["hosts"] if h != host)))
+    return refused, warned
+
+
+def fleet_results(play_hosts_all, play_hosts, raw_vars, refused=None, warned=None):
     """Every host of the play with a result, plus the hosts that failed before they had one (a
-    variable refused by the role's argument specification); ``raw_vars(host)``: its variables."""
+    variable refused by the role's argument specification); ``raw_vars(host)``: its variables.
+    ``refused`` / ``warned`` (shared_problems): a host whose result is refused becomes a cluster that
+    could not be validated, with the reason; a warning joins the host's result's warnings."""
+    refused, warned = refused or {}, warned or {}
     out = []
     for host in play_hosts_all:
         result = cluster_result(host, raw_vars(host))
+        if host in refused and result is not None:
+            record, _owner = reached(raw_vars(host))
+            result = {"cluster": host, "failed": True, "msg": refused[host], "api_server": record}
+        elif host in warned and result is not None and not result.get("failed"):
+            result = dict(result, warnings=list(result.get("warnings") or []) + [warned[host]])
         if result is not None:
             out.append(result)
         elif host not in play_hosts:
@@ -105,9 +170,11 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail("vmo.rbac fleet report: %s: must be a string, not a %s" % (name, kind))
         _validation, args = self.validate_argument_spec(ARGUMENT_SPEC)
         hostvars = task_vars["hostvars"]
-        results = fleet_results(task_vars.get("ansible_play_hosts_all") or [],
-                                task_vars.get("ansible_play_hosts") or [],
-                                hostvars.raw_get)
+        play_hosts_all = task_vars.get("ansible_play_hosts_all") or []
+        shared = shared_api_servers(play_hosts_all, hostvars.raw_get)
+        refused, warned = shared_problems(shared)
+        results = fleet_results(play_hosts_all, task_vars.get("ansible_play_hosts") or [], hostvars.raw_get,
+                                refused, warned)
         title = args["title"] + (" (%s)" % args["slice"] if args["slice"] else "")
         try:
             markdown = report.render(results, "markdown", title=title)
@@ -126,6 +193,8 @@ class ActionModule(ActionBase):
                                     % (args["dest"], exc.strerror or exc))
         if args["slice"]:
             fleet["slice"] = args["slice"]
+        if shared:  # only then: a fleet of distinct clusters reads as before
+            fleet["same_api_server"] = [{"url": g["url"], "hosts": g["hosts"]} for g in shared]
         result.update(changed=False, msg=markdown.splitlines(), fleet=fleet, files=files,
-                      _ansible_verbose_always=True)
+                      same_api_server=refused, _ansible_verbose_always=True)
         return result

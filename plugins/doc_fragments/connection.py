@@ -27,7 +27,8 @@ options:
     type: str
   host:
     description:
-      - URL of the Kubernetes API server, for example V(https://10.0.0.1:6443).
+      - URL of the Kubernetes API server, for example V(https://10.0.0.1:6443), with its scheme and a port from 1
+        to 65535 (checked before the first request).
       - With O(api_key), or with O(client_cert) and O(client_key), no kubeconfig is read.
       - Can also be set with the E(K8S_AUTH_HOST) environment variable (AWX's Kubernetes
         bearer-token credential injects it).
@@ -35,7 +36,9 @@ options:
   api_key:
     description:
       - Bearer token used to authenticate with the API server.
-      - Never logged or returned.
+      - Never logged or returned. A token with a control character (the trailing newline of a YAML C(|) block
+        scalar) or a character outside Latin-1 cannot be sent in a header and is refused before the first
+        request, naming the option and never showing the value.
       - Can also be set with the E(K8S_AUTH_API_KEY) environment variable.
     type: str
   validate_certs:

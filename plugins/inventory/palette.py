@@ -184,6 +184,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.display import Display
 
 from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
+from ansible_collections.vmo.rbac.plugins.module_utils import transport
 
 try:
     from ansible.utils.unsafe_proxy import wrap_var
@@ -207,7 +208,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # ------------------------------------------------------------------ options
 
     def _fail(self, field, message):
-        raise AnsibleParserError("vmo.rbac.palette: %s: %s" % (field, message))
+        raise AnsibleParserError(self._scrub("vmo.rbac.palette: %s: %s" % (field, message)))
+
+    def _scrub(self, text):
+        """Every message of this plugin without the API key (a second line of defence: the key is
+        checked before the first request, and the client scrubs its own messages)."""
+        secrets = getattr(self, "_secrets", None)
+        return secrets.scrub(text) if secrets is not None else transport.scrub(text)
 
     def _settings(self):
         """Every option checked before the first request; errors name the option."""
@@ -219,6 +226,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         s["api_key"] = self.get_option("api_key")
         if not s["api_key"] or not isinstance(s["api_key"], str):
             self._fail("api_key", "required: set it, or the %s environment variable" % palette_api.APIKEY_ENV)
+        self._secrets = transport.Secrets([s["api_key"]])
+        problem = transport.text_problem(s["api_key"])
+        if problem:  # the ApiKey header: http.client would quote the key in its error
+            self._fail("api_key", "the value (of the option, or of %s) %s; it is not shown"
+                       % (palette_api.APIKEY_ENV, problem))
         projects = self.get_option("projects") or []
         if not isinstance(projects, list):
             self._fail("projects", "expected a list of project names or uids")
@@ -270,6 +282,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # ------------------------------------------------------------------ parse
 
     def parse(self, inventory, loader, path, cache=True):
+        try:
+            self._parse(inventory, loader, path, cache)
+        except AnsibleParserError:
+            raise
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # Ansible would print it as a warning: without the API key, whatever raised it.
+            raise AnsibleParserError(self._scrub("vmo.rbac.palette: unexpected %s: %s" % (type(exc).__name__, exc)))
+
+    def _parse(self, inventory, loader, path, cache):
         super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
         config = self._read_config_data(path)
         unknown = sorted(k for k in config if k not in self._options)
@@ -310,7 +331,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _problem(self, settings, text, errors):
         if self.get_option("fail_on_errors"):
-            raise AnsibleParserError("vmo.rbac.palette: %s" % text)
+            raise AnsibleParserError(self._scrub("vmo.rbac.palette: %s" % text))
+        text = self._scrub(text)
         display.warning("vmo.rbac.palette: %s" % text)
         errors.append(text)
 
@@ -334,7 +356,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     clusters.append((summary, project_uid, project_name))
             hosts = self._read_clusters(client, settings, clusters, errors)
         except palette_api.PaletteError as exc:
-            raise AnsibleParserError("vmo.rbac.palette: %s" % exc.message)
+            raise AnsibleParserError(self._scrub("vmo.rbac.palette: %s" % exc.message))
         display.vv("vmo.rbac.palette: %d hosts from %s in %d Palette requests" % (
             len(hosts), settings["host"], client.requests))
         return {"hosts": hosts, "requests": client.requests, "errors": errors}
@@ -405,7 +427,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     raise AnsibleParserError("vmo.rbac.palette: kubeconfig_dir: cannot write %s: %s" % (
                         settings["kubeconfig_dir"], exc.strerror or exc))
             if problems:
-                text = "cluster %s (%s): %s" % (host["name"], uid, "; ".join(problems))
+                text = self._scrub("cluster %s (%s): %s" % (host["name"], uid, "; ".join(problems)))
                 with lock:
                     self._problem(settings, text + "; the host fails in the vmo_rbac role", errors)
                 host["vars"]["vmo_rbac_inventory_error"] = text

@@ -33,8 +33,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import hashlib
 import json
 import os
+import re
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -62,7 +65,8 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
 
 from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig
 from ansible_collections.vmo.rbac.plugins.module_utils import pipeline
-from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES, BoundedRetry, scrub
+from ansible_collections.vmo.rbac.plugins.module_utils import transport
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES, BoundedRetry, Secrets, scrub
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
 
@@ -315,17 +319,85 @@ def _cert_subject(path):
         return ""
 
 
+# ------------------------------------------------------------------ which API server
+
+
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s*(.*?)\s*-----END CERTIFICATE-----", re.S)
+
+
+def ca_fingerprint(path, verify=True):
+    """``sha256:<hex>`` of the CA certificates a connection trusts (each certificate's DER, so the same CA
+    written as a file or as a kubeconfig's base64 data is the same), ``system trust store`` without a CA
+    file, ``not verified`` with validate_certs false. Public data: never a credential."""
+    if not verify:
+        return "not verified"
+    if not path:
+        return "system trust store"
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("ascii", "replace")
+    except (OSError, IOError):
+        return "unreadable CA file"
+    ders = []
+    for body in _PEM_CERT.findall(text):
+        try:
+            ders.append(base64.b64decode("".join(body.split())))
+        except (ValueError, TypeError):
+            continue
+    digest = hashlib.sha256()
+    for der in sorted(ders) or [text.strip().encode("utf-8")]:
+        digest.update(hashlib.sha256(der).digest())
+    return "sha256:" + digest.hexdigest()
+
+
+def normalize_server(url):
+    """The API server's URL as one spelling: scheme and host in lower case, no default port, no trailing
+    slash (a path stays: a proxy such as Rancher's serves many clusters under one host)."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        if ":" in host:
+            host = "[%s]" % host
+        port = parts.port
+    except ValueError:
+        return url.strip().rstrip("/")
+    scheme = parts.scheme.lower()
+    default = {"https": 443, "http": 80}.get(scheme)
+    netloc = host + (":%d" % port if port and port != default else "")
+    return "%s://%s%s" % (scheme, netloc, parts.path.rstrip("/"))
+
+
+def api_server_fingerprint(host, ca_path, verify):
+    """What tells API servers apart in results (``api_server``): the URL, the CA's fingerprint and an id of
+    both, so that the fleet report can flag two inventory hosts that reach the same API server."""
+    url = normalize_server(host)
+    ca = ca_fingerprint(ca_path, verify)
+    return {"url": url, "ca": ca, "id": hashlib.sha256(("%s\n%s" % (url, ca)).encode("utf-8")).hexdigest()[:16]}
+
+
 # ------------------------------------------------------------------------ client
 
 
 class Cluster(object):
-    """A connection to one API server."""
+    """A connection to one API server.
 
-    def __init__(self, params, component="module", pool_size=4):
+    ``secrets``: the run's transport.Secrets (a new one if not given), which learns every credential
+    this connection sends (a kubeconfig's token too), so that the caller can scrub its own messages."""
+
+    def __init__(self, params, component="module", pool_size=4, secrets=None):
         self.params = params
+        self.secrets = secrets if secrets is not None else Secrets()
+        self.secrets.add(params.get("api_key"))
         self.cfg = build_configuration(params)
         self.cfg.connection_pool_maxsize = max(pool_size, 4)
         self.host = self.cfg.host.rstrip("/")
+        if params.get("host") or "://" in self.host:  # a kubeconfig's server: as the client reads it
+            try:
+                transport.check_url("host", self.host)
+            except transport.BadValue as exc:
+                if params.get("host"):
+                    raise
+                raise transport.BadValue("kubeconfig", "the server of its cluster: " + exc.message)
         self.user_agent = "vmo.rbac/%s (%s)" % (__version__, component)
         self.timeout = urllib3.Timeout(connect=min(10.0, params.get("request_timeout") or 30.0),
                                        read=params.get("request_timeout") or 30.0)
@@ -345,12 +417,54 @@ class Cluster(object):
             self._client = client  # keeps temp files of inline kubeconfig certs alive
         self.requests = 0
         self._count_lock = threading.Lock()  # requests are sent from several threads (concurrency)
+        self.api_server = api_server_fingerprint(self.host, self.cfg.ssl_ca_cert, self.cfg.verify_ssl)
         self._identity = None
-        self._secrets = [params.get("api_key") or ""]
+        self._checked_token = None
+        # What the API server gets in headers, checked before the first request (transport.check_header):
+        # http.client would refuse a value with a line break by quoting it in its exception.
+        self._authorization(refresh=False)
+        for i, value in enumerate([params.get("impersonate_user")] + list(params.get("impersonate_groups") or [])):
+            if value:
+                transport.check_header("impersonate_user" if i == 0 else "impersonate_groups[%d]" % (i - 1), value,
+                                       secret=False)
         # SubjectAccessReviews pipelined (pipeline.py); False: one request at a time per connection.
         self.pipelining = True
 
     # -------------------------------------------------------------- transport
+
+    def _authorization(self, refresh=True):
+        """The Authorization header's value (None without a token), learned by ``secrets`` and checked:
+        a token refreshed by an exec plugin or an auth provider is checked when it changes.
+
+        ``refresh=False`` reads the configuration as it is, without the client's refresh hook (which
+        also copies the kubeconfig's settings back onto the configuration, as on the first request)."""
+        if refresh:
+            token = self.cfg.get_api_key_with_prefix("authorization") if self.cfg.api_key else None
+            if not token and self.cfg.api_key and self.cfg.api_key.get("BearerToken"):
+                token = self.cfg.get_api_key_with_prefix("BearerToken")
+        else:
+            token = None
+            for identifier in ("authorization", "BearerToken"):
+                key = (self.cfg.api_key or {}).get(identifier)
+                if key:
+                    prefix = (self.cfg.api_key_prefix or {}).get(identifier)
+                    token = "%s %s" % (prefix, key) if prefix else key
+                    break
+        if not token:
+            return None
+        if not token.lower().startswith(("bearer ", "basic ")):  # a kubeconfig's username/password: Basic
+            token = "Bearer " + token
+        if token != self._checked_token:
+            secret = token.split(" ", 1)[1]
+            self.secrets.add(secret, token)
+            if self.params.get("api_key"):
+                transport.check_header("api_key", token, secret=True)
+            else:
+                transport.check_header("kubeconfig", token, secret=True,
+                                       subject="the credential it gives (a token, a token file, basic auth, or "
+                                               "what an exec plugin or auth provider answered)")
+            self._checked_token = token
+        return token
 
     def _headers(self, accept, with_body):
         headers = HTTPHeaderDict()
@@ -358,16 +472,9 @@ class Cluster(object):
         headers["User-Agent"] = self.user_agent
         if with_body:
             headers["Content-Type"] = JSON
-        token = self.cfg.get_api_key_with_prefix("authorization") if self.cfg.api_key else None
-        if not token and self.cfg.api_key and self.cfg.api_key.get("BearerToken"):
-            token = self.cfg.get_api_key_with_prefix("BearerToken")
+        token = self._authorization()
         if token:
-            if not token.lower().startswith(("bearer ", "basic ")):  # a kubeconfig's username/password: Basic
-                token = "Bearer " + token
             headers["Authorization"] = token
-            secret = token.split(" ", 1)[1]
-            if secret not in self._secrets:
-                self._secrets.append(secret)
         if self.params.get("impersonate_user"):
             headers["Impersonate-User"] = self.params["impersonate_user"]
         for group in self.params.get("impersonate_groups") or []:
@@ -396,7 +503,7 @@ class Cluster(object):
             raise ClusterError("cannot reach the API server at %s (%s %s failed after %d retries, "
                                "request_timeout %gs): %s"
                                % (self.host, method, path.split("?")[0], self.retry.total,
-                                  self.timeout.read_timeout, _scrub(reason, self._secrets)))
+                                  self.timeout.read_timeout, self.secrets.scrub(reason)))
         if 200 <= resp.status < 300:
             if accept == TEXT:
                 return resp.data.decode("utf-8", "replace")
@@ -409,8 +516,7 @@ class Cluster(object):
         except (ValueError, UnicodeDecodeError, AttributeError):
             status = {}
         reason = status.get("reason") or ""
-        server_msg = _scrub(status.get("message") or (resp.data or b"").decode("utf-8", "replace")[:300],
-                            self._secrets)
+        server_msg = self.secrets.scrub(status.get("message") or (resp.data or b"").decode("utf-8", "replace")[:300])
         verb, resource, namespace, name = what
         target = resource + ((" %r" % name) if name else "")
         if namespace:
@@ -524,7 +630,7 @@ class Cluster(object):
                 timeout=urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout))
         except urllib3.exceptions.HTTPError as exc:
             raise ClusterError("cannot reach the API server at %s (watch %s): %s"
-                               % (self.host, resource, _scrub(getattr(exc, "reason", None) or exc, self._secrets)))
+                               % (self.host, resource, self.secrets.scrub(getattr(exc, "reason", None) or exc)))
         if resp.status != 200:
             try:
                 resp.read(cache_content=True)
@@ -532,7 +638,7 @@ class Cluster(object):
                 pass
             resp.release_conn()
             raise self._api_error("GET", resp, ("watch", resource, "", ""))
-        return WatchResponse(resp, resource, self.host, self._secrets)
+        return WatchResponse(resp, resource, self.host, self.secrets)
 
     # ---------------------------------------------------------------- writes
 
@@ -691,7 +797,7 @@ class WatchResponse(object):
                                % (self.resource, self.host))
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ClusterError("the watch of %s at %s broke: %s" % (self.resource, self.host,
-                                                                    _scrub(exc, self._secrets)))
+                                                                    self._secrets.scrub(exc)))
 
     def close(self):
         """End the stream, also when another thread is blocked reading it (its read then fails).

@@ -30,12 +30,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import threading
+import traceback
 
 from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, expiry, options
+from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, expiry, options, transport
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import KUBERNETES_IMPORT_ERROR, Cluster, ClusterError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
 from ansible_collections.vmo.rbac.plugins.module_utils.enforce import PartialApplyError
@@ -110,6 +112,39 @@ def _check_library(module):
     module.no_log_values = connection.unmask_kubeconfig_names(module.no_log_values, module.params)
 
 
+def _check_connection(module, raw, failure):
+    """The connection options' values (header values, URLs) and where they come from (a host's own
+    cluster must not be overridden by K8S_AUTH_*): checked before the first request, failing with the
+    option's name, never a credential's value (connection.check_values, check_unambiguous)."""
+    origins = connection.environment_origins(raw)
+    try:
+        connection.check_values(module.params, origins)
+        connection.check_unambiguous(module.params, origins)
+    except transport.BadValue as exc:
+        module.fail_json(msg=str(exc), field=exc.path, **failure)
+
+
+def _not_finite(raw, argument_spec):
+    """The first option whose value as written is .nan or .inf where a number is expected, or None:
+    Ansible's conversion of .inf to an int raises an OverflowError it does not catch, and .nan passes
+    every range check."""
+    for name, option in argument_spec.items():
+        if option.get("type") not in ("int", "float"):
+            continue
+        for key in [name] + list(option.get("aliases") or []):
+            value = raw.get(key)
+            if isinstance(value, float) and not math.isfinite(value):
+                return name, value
+    return None
+
+
+def _check_numbers(runtime, argument_spec, raw, failure):
+    problem = _not_finite(raw, argument_spec)
+    if problem:
+        loose = runtime.module(permissive_spec(argument_spec))
+        loose.fail_json(msg="%s: must be a finite number, not %s" % problem, field=problem[0], **failure)
+
+
 def start_module(argument_spec, failure, parse=None, runtime=None):
     """(module, Declaration, Options) of a vmo.rbac module whose input passed every check that
     needs no cluster; otherwise fail_json (with ``failure``'s extra keys) naming the field.
@@ -117,17 +152,22 @@ def start_module(argument_spec, failure, parse=None, runtime=None):
     ``parse``: for a module without a declaration, its options parser (params -> options); the
     Declaration is then None. ``runtime``: see ProcessRuntime (default: a module process)."""
     runtime = runtime or PROCESS
+    raw = runtime.raw_params()
+    raw = raw if isinstance(raw, dict) else {}
+    _check_numbers(runtime, argument_spec, raw, failure)
     if parse is not None:
         module = runtime.module(argument_spec)
         _check_library(module)
         try:
             options.check_limits(module.params)
             options.check_connection(module.params)
+        except SpecError as exc:
+            module.fail_json(msg=str(exc), field=exc.path, **failure)
+        _check_connection(module, raw, failure)
+        try:
             return module, None, parse(module.params)
         except SpecError as exc:
             module.fail_json(msg=str(exc), field=exc.path, **failure)
-    raw = runtime.raw_params()
-    raw = raw if isinstance(raw, dict) else {}
     flags = _flags(raw)
     decl = None
     if flags is not None:
@@ -140,6 +180,11 @@ def start_module(argument_spec, failure, parse=None, runtime=None):
     if decl is None:  # pragma: no cover - AnsibleModule has refused the boolean already
         module.fail_json(msg="a boolean option could not be read", **failure)
     _check_library(module)
+    try:
+        options.check_connection(module.params)
+    except SpecError as exc:
+        module.fail_json(msg=str(exc), field=exc.path, **failure)
+    _check_connection(module, raw, failure)
     try:
         now, note = expiry.run_time()
     except expiry.ExpiryError as exc:
@@ -157,27 +202,51 @@ def run_module(argument_spec, flow, component, failure, parse=None, runtime=None
     """Start the module, connect, run ``flow(decl, opts, cluster, check_mode, diff)`` and exit.
 
     The flow returns the module result; its ``warnings`` are shown as Ansible warnings and a
-    true ``failed`` fails the task with the whole result. ``parse``, ``runtime``: see start_module."""
+    true ``failed`` fails the task with the whole result. ``parse``, ``runtime``: see start_module.
+
+    Every message leaves through ``secrets`` (transport.Secrets: the no_log values, and every
+    credential the connection learned, a kubeconfig file's token too), a second line of defence behind
+    the checks made before the first request; so does an unexpected exception, as a failure whose
+    ``exception`` (the traceback Ansible shows at -vvv) is scrubbed as well."""
     module, decl, opts = start_module(argument_spec, failure, parse, runtime)
     params = connection.connection_params(module.params)
-    cluster = LazyCluster(lambda: Cluster(params, component=component, pool_size=opts.concurrency))
+    secrets = transport.Secrets(module.no_log_values)
+    cluster = LazyCluster(lambda: Cluster(params, component=component, pool_size=opts.concurrency, secrets=secrets))
+
+    def fail(**result):
+        module.fail_json(**secrets.scrub_data(result))
+
     try:
         result = flow(decl, opts, cluster, check_mode=module.check_mode, diff=module._diff)
     except SpecError as exc:
-        module.fail_json(msg=str(exc), field=exc.path, **failure)
+        fail(msg=str(exc), field=exc.path, **failure)
+    except transport.BadValue as exc:
+        fail(msg=str(exc), field=exc.path, **failure)
     except PreflightError as exc:
-        module.fail_json(msg=str(exc), **failure)
+        fail(msg=str(exc), **failure)
     except PartialApplyError as exc:
-        module.fail_json(msg=exc.message, **dict(failure, changed=bool(exc.done), actions=exc.done,
-                                                 status=exc.status))
+        fail(msg=exc.message, **dict(failure, changed=bool(exc.done), actions=exc.done, status=exc.status))
     except ClusterError as exc:
-        module.fail_json(msg=exc.message, status=exc.status, **failure)
+        fail(msg=exc.message, status=exc.status, **failure)
     except PaletteError as exc:
-        module.fail_json(msg=exc.message, status=exc.status, **failure)
+        fail(msg=exc.message, status=exc.status, **failure)
     except PaletteResultError as exc:
-        module.fail_json(msg=exc.message, **dict(failure, **exc.result))
+        fail(msg=exc.message, **dict(failure, **exc.result))
+    except WaitError as exc:
+        fail(msg=exc.message, **dict(failure, **exc.result))
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        # A bug, or a library's error this code does not expect: it must not print a credential either.
+        fail(msg="%s: unexpected %s: %s" % (component, type(exc).__name__, exc), exception=traceback.format_exc(),
+             **failure)
+    made = cluster._cluster  # pylint: disable=protected-access
+    if made is not None:  # which API server this host reached (never a credential): the fleet report compares them
+        result["api_server"] = dict(made.api_server)
+    if decl is not None:
+        result["owner"] = decl.owner
     for warning in result.pop("warnings", []):
-        module.warn(warning)
+        module.warn(secrets.scrub(warning))
     if result.pop("failed", False):
-        module.fail_json(**result)
+        fail(**result)
+    if "msg" in result:
+        result["msg"] = secrets.scrub_data(result["msg"])
     module.exit_json(**result)

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 from collections import namedtuple
 
 from ansible_collections.vmo.rbac.plugins.module_utils import access, palette_backend
@@ -71,6 +72,8 @@ def check_limits(params):
         value = params.get(name)
         if value is None or name in DURATIONS:
             continue
+        if isinstance(value, float) and not math.isfinite(value):  # .nan passes every comparison; .inf waits forever
+            raise SpecError(name, "must be a finite number, not %s" % value)
         unit = " " + unit if unit else ""
         if exclusive and value <= low:
             raise SpecError(name, "must be greater than %s%s" % (low, unit))

@@ -51,7 +51,9 @@ except ImportError as exc:  # pragma: no cover - reported by the callers
     urllib3 = None
     URLLIB3_IMPORT_ERROR = exc
 
-from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES, BoundedRetry, scrub
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import (
+    RETRY_STATUSES, BoundedRetry, Secrets, check_header, scrub,
+)
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
 DEFAULT_HOST = "api.spectrocloud.com"
@@ -285,12 +287,17 @@ class PaletteClient(object):
     """
 
     def __init__(self, host, api_key, project_uid=None, validate_certs=True, ca_cert=None, timeout=30.0,
-                 retries=5, component="module", pool_size=8):
+                 retries=5, component="module", pool_size=8, key_option="api_key"):
         if URLLIB3_IMPORT_ERROR is not None:
             raise PaletteError("the Python package 'urllib3' is required (it comes with 'kubernetes'): %s"
                                % URLLIB3_IMPORT_ERROR)
         if not api_key:
             raise PaletteError("no Palette API key: set it, or the %s environment variable" % APIKEY_ENV)
+        self._secrets = Secrets([api_key])
+        try:  # sent in the ApiKey header: a trailing newline would make http.client quote it in an error
+            check_header(key_option, api_key, secret=True)
+        except ValueError as exc:
+            raise PaletteError(str(exc))
         try:
             self.host = normalize_host(host or DEFAULT_HOST)
         except ValueError as exc:
@@ -329,7 +336,7 @@ class PaletteClient(object):
     # ----------------------------------------------------------------- transport
 
     def scrub(self, text):
-        return _scrub(text, [self._key])
+        return self._secrets.scrub(text)
 
     def _headers(self, project, accept, with_body):
         headers = {"ApiKey": self._key, "Accept": accept, "User-Agent": self.user_agent}

@@ -40,6 +40,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils import access, planning
 from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
 from ansible_collections.vmo.rbac.plugins.module_utils import palette_rbac
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subject_label
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import text_problem
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
     PreflightError, missing_roles_message, observe_plan,
 )
@@ -111,6 +112,9 @@ def check_params(params):
     if not params.get("palette_api_key"):
         return "palette_api_key", "required with backend=palette: set it, or the %s environment variable" % (
             palette_api.APIKEY_ENV)
+    problem = text_problem(params["palette_api_key"])
+    if problem:
+        return "palette_api_key", "the value %s; it is not shown" % problem
     try:
         palette_api.normalize_host(params.get("palette_host") or palette_api.DEFAULT_HOST)
     except ValueError as exc:
@@ -129,7 +133,7 @@ def client_from_options(palette, component):
         palette.get("palette_host") or palette_api.DEFAULT_HOST, palette.get("palette_api_key"),
         project_uid=palette.get("palette_project_uid") or None,
         validate_certs=palette.get("palette_validate_certs", True) is not False,
-        ca_cert=palette.get("palette_ca_cert") or None,
+        ca_cert=palette.get("palette_ca_cert") or None, key_option="palette_api_key",
         timeout=palette.get("request_timeout") or 30.0, retries=5 if retries is None else retries,
         component=component)
 

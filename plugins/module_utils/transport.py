@@ -5,8 +5,11 @@
 the Palette API client (palette.py).
 
 Bounded retries (urllib3's ``Retry``, honouring ``Retry-After`` for at most RETRY_AFTER_MAX
-seconds, backing off for at most BACKOFF_MAX seconds) for the statuses worth retrying, and the scrubbing of every text that leaves a client
-(user information in URLs, and the credentials it was given).
+seconds, backing off for at most BACKOFF_MAX seconds) for the statuses worth retrying; the checks of
+every value a client sends in a header or uses as a URL, made before the first request
+(``check_header``, ``check_url``: errors name the option, never a secret's value); and the scrubbing
+of every text that leaves a client or a plugin (``Secrets``: user information in URLs, and every
+form of every credential the run knows).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import threading
 
 try:
     from urllib3.util.retry import Retry
@@ -85,3 +89,177 @@ if Retry is not None:
             return min(super(BoundedRetry, self).get_backoff_time(), BACKOFF_MAX)
 else:  # pragma: no cover - reported by the callers
     BoundedRetry = None
+
+
+# ----------------------------------------------------------------------------- values sent as headers
+# Checked before the first request by every client (cluster.py, palette.py, the inventory plugin and
+# the event source through them), and again for what a client computes itself (a token an exec
+# plugin refreshed): a value http.client refuses makes it raise "Invalid header value b'<the value>'",
+# which would put a credential into an error. Messages name the option, never the value.
+
+# C0 controls (CR and LF among them), DEL and C1 controls: never part of a credential or a name.
+_CONTROL = re.compile(u"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_NAMES = {u"\n": "a line break (LF)", u"\r": "a carriage return (CR)", u"\t": "a tab",
+                  u"\x00": "a NUL character"}
+
+
+class BadValue(ValueError):
+    """An option whose value cannot be used as given. ``path`` names the option (as SpecError does);
+    the message says what is wrong and never quotes a secret's value."""
+
+    def __init__(self, path, message):
+        self.path = path
+        self.message = message
+        super(BadValue, self).__init__("%s: %s" % (path, message) if path else message)
+
+
+def _kind(value):
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a %s" % type(value).__name__
+
+
+def text_problem(value, secret=True):
+    """Why ``value`` cannot be sent as an HTTP header value (``contains a line break (LF) at its end``),
+    or None. In words that never quote the value; for a value that is not secret (``secret=False``) the
+    offending character is named."""
+    if not isinstance(value, str):
+        return "is %s, not text" % _kind(value)
+    m = _CONTROL.search(value)
+    if m:
+        what = _CONTROL_NAMES.get(m.group(0), "a control character" if secret else
+                                  "a control character (U+%04X)" % ord(m.group(0)))
+        stripped = value.strip(u"".join(set(_CONTROL.findall(value))) + u" ")
+        if stripped and not _CONTROL.search(stripped):
+            where = "at its end" if value.startswith(stripped) else "at its start" if value.endswith(stripped) \
+                else "around it"
+            hint = (" (a YAML '|' block scalar or a pasted credential keeps its trailing newline: write it with "
+                    "'>-' or '|-', or strip it)" if value.startswith(stripped) and "\n" in value[len(stripped):]
+                    else "; remove it")
+            return "contains %s %s%s" % (what, where, hint)
+        return "contains %s; HTTP header values cannot carry control characters" % what
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError as exc:
+        if secret:
+            return "contains a character outside Latin-1; HTTP header values carry Latin-1 text only"
+        return "contains %r (U+%04X), outside Latin-1; HTTP header values carry Latin-1 text only" % (
+            value[exc.start], ord(value[exc.start]))
+    return None
+
+
+def check_header(option, value, secret=True, origin=None, subject=None):
+    """Raise BadValue naming ``option`` when ``value`` cannot be sent in an HTTP header; ``origin``: the
+    environment variable it came from, if it did; ``subject``: what the value is, in the message."""
+    problem = text_problem(value, secret)
+    if problem:
+        subject = subject or ("the value from %s" % origin if origin else "the value")
+        raise BadValue(option, "%s %s%s" % (subject, problem, "; it is not shown" if secret else ""))
+
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_PORT = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/@]*@)?(\[[^\]]*\]|[^/:?#]*):([^/?#]*)")
+
+
+def check_url(option, value, schemes=("https", "http"), origin=None):
+    """Raise BadValue naming ``option`` when ``value`` is not a URL of one of ``schemes`` with a host and
+    a port from 1 to 65535 (what urllib3 would refuse with a bare "Failed to parse", or worse, read
+    differently: ``localhost:6443`` is the scheme ``localhost``). The message shows the URL without its
+    user information; ``origin``: the environment variable it came from, if it did."""
+    try:
+        _check_url(option, value, schemes)
+    except BadValue as exc:
+        if origin:
+            raise BadValue(option, "from %s: %s" % (origin, exc.message))
+        raise
+
+
+def _check_url(option, value, schemes):
+    if not isinstance(value, str):
+        raise BadValue(option, "expected a URL, got %s" % _kind(value))
+    shown = scrub(value)
+    if _CONTROL.search(value) or " " in value.strip():
+        raise BadValue(option, "the URL contains a control character or a space")
+    value = value.strip()
+    scheme = _SCHEME.match(value)
+    if not scheme:
+        suggestion = "%s://%s" % (schemes[0], shown)
+        if re.match(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?(/\S*)?$", value):
+            raise BadValue(option, "%r has no scheme: write it as %s" % (shown, suggestion))
+        raise BadValue(option, "%r is not a URL (%s://host:port)" % (shown, schemes[0]))
+    if scheme.group(1).lower() not in schemes:
+        raise BadValue(option, "%r: the scheme must be %s" % (shown, " or ".join(schemes)))
+    port = _PORT.match(value)
+    if port and port.group(2) != "":
+        if not port.group(2).isdigit() or not 1 <= int(port.group(2)) <= 65535:
+            raise BadValue(option, "%r: the port must be a number from 1 to 65535" % shown)
+    try:
+        from urllib3.util import parse_url  # pylint: disable=import-outside-toplevel
+
+        parsed = parse_url(value)
+    except ImportError:  # pragma: no cover - urllib3 is a requirement
+        return
+    except ValueError:  # LocationParseError
+        raise BadValue(option, "%r is not a URL with a valid host and port" % shown)
+    if not parsed.host:
+        raise BadValue(option, "%r has no host" % shown)
+    if parsed.port == 0:
+        raise BadValue(option, "%r: the port must be a number from 1 to 65535" % shown)
+
+
+# ------------------------------------------------------------------------------------ scrubbing
+
+
+def secret_forms(value):
+    """The forms in which a secret may turn up in a message: as given, without surrounding
+    whitespace, as Python escapes it (``repr``: a token with a newline shows as ``abc\\n``), and each
+    long line of a multi-line value (a private key's base64 lines)."""
+    if not isinstance(value, str) or len(value.strip()) < 4:
+        return set()
+    forms = {value, value.strip(), repr(value)[1:-1], value.encode("unicode_escape").decode("ascii")}
+    for line in value.splitlines():
+        if len(line.strip()) >= 16:
+            forms.add(line.strip())
+    return set(f for f in forms if len(f) >= 4)
+
+
+class Secrets(object):
+    """The secrets a run knows (options, tokens a kubeconfig gave, API keys), and the one function
+    that removes them from a text: every error and log message of every plugin goes through it, a
+    second line of defence behind the checks above. Safe to share between threads."""
+
+    def __init__(self, values=()):
+        self._lock = threading.Lock()
+        self._forms = ()
+        self.add(*values)
+
+    def add(self, *values):
+        new = set()
+        for v in values:
+            new.update(secret_forms(v))
+        if new - set(self._forms):
+            with self._lock:
+                self._forms = tuple(sorted(set(self._forms) | new, key=len, reverse=True))
+
+    def __bool__(self):
+        return bool(self._forms)
+
+    def scrub(self, text):
+        """``text`` without user information in URLs and without any known secret."""
+        return scrub(text, self._forms)
+
+    def scrub_data(self, data):
+        """``data`` (a result: dicts, lists, texts) with every text scrubbed."""
+        if isinstance(data, str):
+            return self.scrub(data)
+        if isinstance(data, dict):
+            return dict((k, self.scrub_data(v)) for k, v in data.items())
+        if isinstance(data, (list, tuple)):
+            return [self.scrub_data(v) for v in data]
+        return data

@@ -23,6 +23,10 @@ description:
     validation result (every access check) is large, and templating it in Jinja costs far more than
     rendering the report (docs/performance.md).
   - Writes the files in check mode too (they are output, not managed state) and never reports a change.
+  - Flags hosts that reached the same API server (the same URL and CA, from the C(api_server) the modules
+    return). Hosts of the same owner there enforced their declarations on one cluster, replacing each other's
+    grants; each of them is reported as not validated, with the reason, and the role fails them (RV(same_api_server)).
+    Hosts of other owners there keep their results, with a warning.
 author:
   - vmo.rbac contributors (@vmo-rbac)
 options:
@@ -90,9 +94,15 @@ fleet:
   description:
     - The fleet summary (C(passed), C(clusters), C(clusters_passed), C(clusters_failed), C(clusters_error),
       C(checks), C(failed), C(drift), ...), as in the JSON report, and C(slice) when O(slice) is set.
+    - C(same_api_server), only when hosts reached one API server, a list of C(url) and C(hosts).
   returned: always
   type: dict
   sample: {passed: true, clusters: 3, clusters_passed: 3, clusters_failed: 0, clusters_error: 0, checks: 2844}
+same_api_server:
+  description: The hosts that reached the same API server as another host of the same owner, each with the reason.
+  returned: always
+  type: dict
+  sample: {east: "reaches the same API server as west, https://10.0.0.1:6443 (CA sha256:3f5a...), with the same owner ..."}
 files:
   description: The files written.
   returned: always

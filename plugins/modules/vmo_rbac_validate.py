@@ -158,6 +158,32 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+api_server:
+  description:
+    - Which API server the module reached, so that two inventory hosts that reach the same one can be told apart
+      (the fleet report flags them, see docs/security.md). Its URL in one spelling, the fingerprint of the CA
+      certificates it trusts (V(system trust store) without a CA file, V(not verified) with
+      O(validate_certs=false)), and an C(id) of both. Never a credential.
+  returned: when the module connected to the API server
+  type: dict
+  contains:
+    url:
+      description: The API server's URL (scheme and host in lower case, no default port, no trailing slash).
+      type: str
+      sample: https://10.0.0.1:6443
+    ca:
+      description: The SHA-256 of the CA certificates (their DER), or how the certificate is (not) verified.
+      type: str
+      sample: sha256:3f5a0c1e9b7d2a4c6e8f0a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d
+    id:
+      description: The first 16 hexadecimal digits of the SHA-256 of the URL and the CA fingerprint.
+      type: str
+      sample: 9c1d0e7a52b4f3a1
+owner:
+  description: The owner of the bindings the run is about (O(owner)). With RV(api_server), what the fleet report compares.
+  returned: always
+  type: str
+  sample: vmo-rbac
 passed:
   description: True when every check passed.
   returned: always

@@ -22,14 +22,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import math
 import os
+import re
 from collections import namedtuple
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.vmo.rbac.plugins.module_utils import connection
 from ansible_collections.vmo.rbac.plugins.module_utils.connection import CONNECTION_ARG_SPEC
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, is_dns_label
 from ansible_collections.vmo.rbac.plugins.module_utils import options as run_options
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import BadValue, Secrets
 
 Target = namedtuple("Target", "name owner params")
 Settings = namedtuple(
@@ -43,19 +47,24 @@ DEFAULT_GROUP = "vmo_clusters"
 ROLE_CONNECTION_KEYS = ("kubeconfig", "context", "host", "api_key", "ca_cert", "client_cert", "client_key",
                         "validate_certs", "request_timeout", "api_retries")
 
-# Settings: (type, default, lowest allowed, lowest is exclusive).
+# Settings: (type, default, lowest allowed, lowest is exclusive, highest allowed). Numbers are finite
+# (.nan and .inf are refused: a debounce of .nan made the source spin a core with no event).
 SETTINGS_SPEC = {
-    "debounce": (float, 0.2, 0, False),
-    "max_delay": (float, 1.0, 0, False),
-    "min_interval": (float, 3.0, 0, False),
-    "watch_timeout": (int, 300, 1, False),
-    "backoff_initial": (float, 0.5, 0, True),
-    "backoff_max": (float, 10.0, 0, True),
-    "max_namespaces": (int, 50000, 1, False),
-    "max_bindings": (int, 100000, 1, False),
-    "startup_event": (bool, True, None, False),
-    "page_size": (int, 500, 1, False),
+    "debounce": (float, 0.2, 0, False, 3600),
+    "max_delay": (float, 1.0, 0, False, 3600),
+    "min_interval": (float, 3.0, 0, False, 86400),
+    "watch_timeout": (int, 300, 1, False, 86400),
+    "backoff_initial": (float, 0.5, 0, True, 3600),
+    "backoff_max": (float, 10.0, 0, True, 3600),
+    "max_namespaces": (int, 50000, 1, False, 10000000),
+    "max_bindings": (int, 100000, 1, False, 10000000),
+    "startup_event": (bool, True, None, False, None),
+    "page_size": (int, 500, 1, False, 100000),
 }
+# Characters of an Ansible host pattern: a cluster's name becomes the event's meta.hosts, which
+# ansible-rulebook's run_playbook passes as --limit ("a,b", "!a", "a*", "all" would widen the run).
+_PATTERN_CHARS = re.compile(r"[,:!&*?~\[\]\s\\]|[\x00-\x1f\x7f]")
+_PATTERN_WORDS = ("all", "*")
 SELECTION_KEYS = ("clusters", "inventory", "group", "owner")
 
 
@@ -73,40 +82,49 @@ def _top_level_connection_spec():
     return spec
 
 
-def _scrub(messages, secrets):
-    out = []
-    for m in messages:
-        for s in secrets:
-            if s and len(str(s)) >= 4:
-                m = m.replace(str(s), "***")
-        out.append(m)
-    return out
-
-
 def _validate(spec, params, where):
     result = ArgumentSpecValidator(spec).validate(params)
     if result.error_messages:
-        raise ConfigError("%s: %s" % (where, "; ".join(_scrub(result.error_messages, result._no_log_values))))
+        secrets = Secrets(str(v) for v in result._no_log_values)
+        raise ConfigError("%s: %s" % (where, "; ".join(secrets.scrub(m) for m in result.error_messages)))
     return result.validated_parameters
 
 
 def _setting(args, name):
-    kind, default, low, exclusive = SETTINGS_SPEC[name]
+    kind, default, low, exclusive, high = SETTINGS_SPEC[name]
     value = args.get(name)
     if value is None:
         return default
-    try:
-        if kind is bool:
-            from ansible.module_utils.parsing.convert_bool import boolean  # pylint: disable=import-outside-toplevel
+    if kind is bool:
+        from ansible.module_utils.parsing.convert_bool import boolean  # pylint: disable=import-outside-toplevel
 
+        try:
             return boolean(value, strict=True)
-        value = kind(value)
+        except TypeError:
+            raise ConfigError("%s: expected true or false, got %r" % (name, value))
+    expected = "a whole number" if kind is int else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError("%s: expected %s, got %s" % (name, expected, _kind_of(value)))
+    try:
+        number = float(value)
     except (TypeError, ValueError):
-        raise ConfigError("%s: expected %s, got %r" % (name, "a number" if kind in (int, float) else kind.__name__,
-                                                       value))
-    if low is not None and (value <= low if exclusive else value < low):
+        raise ConfigError("%s: expected %s, got %r" % (name, expected, value))
+    if not math.isfinite(number):
+        raise ConfigError("%s: expected a finite number, got %s" % (name, value))
+    if kind is int:
+        if number != int(number):
+            raise ConfigError("%s: expected a whole number, got %s" % (name, value))
+        number = int(number)
+    if low is not None and (number <= low if exclusive else number < low):
         raise ConfigError("%s: must be %s %s" % (name, "greater than" if exclusive else "at least", low))
-    return value
+    if high is not None and number > high:
+        raise ConfigError("%s: must be at most %s" % (name, high))
+    return number
+
+
+def _kind_of(value):
+    return {bool: "a boolean", list: "a list", dict: "a mapping", type(None): "null"}.get(type(value),
+                                                                                         type(value).__name__)
 
 
 def parse_settings(args):
@@ -134,14 +152,18 @@ def check_arguments(args):
 
 
 def _connection(given, defaults, where):
-    """A cluster's connection params: its own options, then the top level's, then K8S_AUTH_*."""
+    """A cluster's connection params: its own options, then the top level's, then K8S_AUTH_*. Checked
+    as the modules check them before their first request (connection.check_values)."""
     params = dict(defaults)
     params.update({k: v for k, v in given.items() if v is not None})
+    origins = connection.environment_origins(params)
     params = _validate(CONNECTION_ARG_SPEC, params, where)
     try:
         run_options.check_limits(params)
         run_options.check_connection(params)
-    except SpecError as exc:
+        connection.check_values(params, origins)
+        connection.check_unambiguous(params, origins)
+    except (SpecError, BadValue) as exc:
         raise ConfigError("%s: %s" % (where, exc))
     return params
 
@@ -151,9 +173,24 @@ def _given(value, default):
     return default if value is None else value
 
 
-def _owner(value, where):
+def _owner(value, where, variable="owner"):
+    """The owner label value, checked as the modules check it (it goes into the watches' label selector:
+    ``vmo-rbac,app=x`` would widen it, ``Vmo Rbac`` make every LIST fail with 400)."""
+    what = variable if where == variable else "%s: %s" % (where, variable)
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError("%s: owner must be a non-empty string" % where)
+        raise ConfigError("%s must be a non-empty string" % what)
+    if not is_dns_label(value):
+        raise ConfigError("%s: %r is not a valid owner (RFC 1123 label: at most 63 lowercase alphanumerics or '-', "
+                          "starting and ending with an alphanumeric, as vmo_role_binding requires)" % (what, value))
+    return value
+
+
+def _name(value, where):
+    """A cluster's name: the inventory host the event's run is limited to (--limit), so never a pattern."""
+    if _PATTERN_CHARS.search(value) or value.strip().lower() in _PATTERN_WORDS or value.startswith(("@", "-")):
+        raise ConfigError("%s: name: %r is not a plain host name (it becomes the --limit of the reconcile run, "
+                          "where ',', ':', '!', '&', '*', '?', '~', '[', ']', spaces, a leading '@' or '-' and "
+                          "'all' select other hosts)" % (where, value))
     return value
 
 
@@ -170,6 +207,7 @@ def targets_from_clusters(clusters, defaults, owner):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
             raise ConfigError("%s: expected a context name or a mapping with a name (the inventory host)" % where)
         checked = _validate(spec, {k: v for k, v in item.items() if k in ("name", "owner")}, where)
+        _name(checked["name"], where)
         unknown = sorted(k for k in item if k not in spec and k not in CONNECTION_ARG_SPEC and not _is_alias(k))
         if unknown:
             raise ConfigError("%s: unknown option%s %s" % (where, "s" if len(unknown) > 1 else "", ", ".join(unknown)))
@@ -189,7 +227,7 @@ def targets_from_inventory_vars(hosts, defaults, owner):
     for name, hostvars in hosts:
         where = "inventory host %s" % name
         given = {k: hostvars.get("vmo_rbac_" + k) for k in ROLE_CONNECTION_KEYS}
-        out.append(Target(name, _owner(_given(hostvars.get("vmo_rbac_owner"), owner), where),
+        out.append(Target(name, _owner(_given(hostvars.get("vmo_rbac_owner"), owner), where, "vmo_rbac_owner"),
                           _connection(given, defaults, where)))
     return out
 

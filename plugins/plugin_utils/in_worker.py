@@ -32,6 +32,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import copy
 import importlib
 import json
@@ -106,12 +107,43 @@ class VmoAction(ActionBase):
             display.vvv("vmo.rbac: %s runs as a module process: %s" % (self.MODULE, reason),
                         host=task_vars.get("inventory_hostname"))
             wrap_async = self._task.async_val and not self._connection.has_native_async
-            result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+            with self._environment_in_process():
+                result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
             return result
         display.vvv("vmo.rbac: %s runs in the worker process" % self.MODULE, host=task_vars.get("inventory_hostname"))
         return merge_hash(result, self.run_in_worker(self.module, task_vars))
+
+    # ------------------------------------------------------------- environment
+
+    _env_in_process = False
+
+    @contextlib.contextmanager
+    def _environment_in_process(self):
+        """A module process on this machine (connection local, no become) gets the task's ``environment``
+        (K8S_AUTH_API_KEY and friends) through this worker's own environment, which it inherits, instead of
+        Ansible's ``K8S_AUTH_API_KEY=... python AnsiballZ_...`` command line, which Ansible prints at -vvv
+        (and any user may read in the process list). Elsewhere (another host, become) the command line is
+        the only way: Ansible's own behaviour, as for any module (docs/security.md)."""
+        if getattr(self._connection, "transport", None) != "local" or self._play_context.become:
+            yield
+            return
+        environment = {}
+        super(VmoAction, self)._compute_environment_string(environment)
+        saved = dict(os.environ)
+        os.environ.update((k, to_text(v)) for k, v in environment.items())
+        self._env_in_process = True
+        try:
+            yield
+        finally:
+            self._env_in_process = False
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def _compute_environment_string(self, raw_environment_out=None):
+        text = super(VmoAction, self)._compute_environment_string(raw_environment_out)
+        return "" if self._env_in_process else text
 
     # ------------------------------------------------------------------ where
 

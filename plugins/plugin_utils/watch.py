@@ -13,7 +13,10 @@ No network, no threads, no clock: the event source
   watch resumes from. 410 Gone, as the HTTP status of the watch request or as an ERROR event with
   code 410, means that resourceVersion is too old: relist. Any other failure: reconnect from the
   same resourceVersion after a backoff.
-- ``Backoff``: exponential, with jitter, capped; reset by progress.
+- ``Backoff``: exponential, with jitter, capped; reset by progress: a good event (an event or a
+  bookmark that was read and applied), never by a watch that merely opened (an API server or a
+  middlebox that accepts every watch and then sends an error would otherwise be asked again and
+  again at the initial delay).
 - ``LineSplitter``: a chunked watch body into JSON lines, refusing a line above a bound.
 - ``NamespaceTracker`` / ``BindingTracker``: which events matter for access (a namespace added,
   its labels changed; an owned binding deleted or changed by someone else), with bounded memory:
@@ -147,26 +150,53 @@ class ListWatch(object):
         etype = event.get("type") if isinstance(event, dict) else None
         obj = event.get("object") if isinstance(event, dict) else None
         if not isinstance(obj, dict):
-            raise StreamError("a watch event of %s without an object: %r" % (self.resource, etype))
+            raise StreamError("a watch event of %s without an object: %s" % (self.resource, _shown(etype)))
         if etype == "ERROR":
             code = obj.get("code")
             message = obj.get("message") or obj.get("reason") or "no message"
             if code == 410:
-                self.expire("410 Gone: %s" % message)
-                raise Expired(message)
-            raise StreamError("the watch of %s reported an error (%s): %s" % (self.resource, code, message))
-        rv = (obj.get("metadata") or {}).get("resourceVersion")
+                self.expire("410 Gone: %s" % _shown(message))
+                raise Expired(_shown(message))
+            raise StreamError("the watch of %s reported an error (%s): %s" % (self.resource, _shown(code),
+                                                                                _shown(message)))
+        if etype not in EVENT_TYPES + ("BOOKMARK",):
+            raise StreamError("unknown watch event type %s for %s" % (_shown(etype), self.resource))
+        problem = object_problem(obj, need_name=etype != "BOOKMARK")
+        if problem:
+            raise StreamError("a %s watch event of %s %s" % (etype, self.resource, problem))
+        rv = obj["metadata"].get("resourceVersion")
         if etype == "BOOKMARK":
             if rv:
                 self.resource_version = rv
             self.bookmarks += 1
             return None
-        if etype not in EVENT_TYPES:
-            raise StreamError("unknown watch event type %r for %s" % (etype, self.resource))
         if rv:
             self.resource_version = rv
         self.events += 1
         return etype, obj
+
+    def read_page(self, page):
+        """One LIST page -> (items, resourceVersion, continue token), each item an object whose shape the
+        trackers can read; StreamError for an answer of another shape (then back off and list again)."""
+        if not isinstance(page, dict):
+            raise StreamError("the LIST of %s answered %s, not a list object" % (self.resource, _kind(page)))
+        items = page.get("items")
+        meta = page.get("metadata")
+        if items is None:
+            items = []
+        if not isinstance(items, list) or (meta is not None and not isinstance(meta, dict)):
+            raise StreamError("the LIST of %s answered a list whose %s" % (
+                self.resource, "items are not a list" if not isinstance(items, list) else "metadata is not a mapping"))
+        for i, item in enumerate(items):
+            problem = object_problem(item)
+            if problem:
+                raise StreamError("the LIST of %s answered an item (%d) %s" % (self.resource, i, problem))
+        meta = meta or {}
+        rv, token = meta.get("resourceVersion"), meta.get("continue")
+        if (rv is not None and not isinstance(rv, str)) or (token is not None and not isinstance(token, str)):
+            raise StreamError("the LIST of %s answered a resourceVersion or continue token that is not text"
+                              % self.resource)
+        return items, rv, token
 
     def on_status(self, status, message=""):
         """The watch request itself was answered with a non-200 status."""
@@ -206,11 +236,48 @@ class LineSplitter(object):
         return len(self._buf)
 
 
+def _kind(value):
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _shown(value, limit=200):
+    """A value from the API server as a message shows it: text, bounded, without control characters."""
+    text = value if isinstance(value, str) else repr(value)
+    text = "".join(c if c >= " " and c != "\x7f" else "?" for c in text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def object_problem(obj, need_name=True):
+    """Why a watched object cannot be read (its metadata is not a mapping, its name not text, its labels
+    not a mapping of texts, ...), in words; None when it can. The trackers read only these fields."""
+    if not isinstance(obj, dict):
+        return "is %s, not an object" % _kind(obj)
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return "has metadata that is %s, not a mapping" % _kind(meta)
+    for key in ("name", "namespace", "resourceVersion", "deletionTimestamp"):
+        value = meta.get(key)
+        if value is not None and not isinstance(value, str):
+            return "has a metadata.%s that is %s, not text" % (key, _kind(value))
+    if need_name and not meta.get("name"):
+        return "has no metadata.name"
+    labels = meta.get("labels")
+    if labels is not None and (not isinstance(labels, dict) or
+                               not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items())):
+        return "has labels that are not a mapping of texts"
+    managed = meta.get("managedFields")
+    if managed is not None and not isinstance(managed, list):
+        return "has managedFields that are not a list"
+    return None
+
+
 # ------------------------------------------------------------------------ namespaces
 
 
 def _meta(obj):
-    return obj.get("metadata") or {}
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    return meta if isinstance(meta, dict) else {}
 
 
 def labels_fingerprint(labels):
@@ -304,7 +371,8 @@ class NamespaceTracker(object):
 def last_writer_is(obj, manager=OWN_MANAGER):
     """True when ``manager`` made the object's latest change (by managedFields time) and nobody
     else did at the same second. False when it cannot tell (no managedFields)."""
-    entries = [e for e in _meta(obj).get("managedFields") or [] if isinstance(e, dict) and e.get("time")]
+    entries = [e for e in _meta(obj).get("managedFields") or [] if isinstance(e, dict) and e.get("time")
+               and isinstance(e["time"], str)]
     if not entries:
         return False
     latest = max(e["time"] for e in entries)

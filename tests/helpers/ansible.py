@@ -16,6 +16,17 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTIONS = ROOT / ".build" / "collections"
 BIN = Path(sys.executable).parent
+# VMO_TEST_VERBOSITY=4: every ansible-playbook run of the tests at -vvvv (unless a test chooses its own
+# verbosity), so that the leak check at the end of the session (tests/helpers/leaks.py) looks at what a
+# user sees at the highest verbosity.
+VERBOSITY = int(os.environ.get("VMO_TEST_VERBOSITY") or 0)
+
+
+def verbosity(args=()) -> list:
+    """``-vvvv`` (VMO_TEST_VERBOSITY) unless ``args`` set a verbosity already."""
+    if VERBOSITY <= 0 or any(str(a).startswith("-v") or str(a) == "--verbose" for a in args):
+        return []
+    return ["-" + "v" * min(VERBOSITY, 6)]
 
 
 def ansible_env(extra: dict | None = None) -> dict:
@@ -80,7 +91,7 @@ def run_playbook(playbook: str | Path | list, *, check=False, diff=False, extra_
             evf = Path(tmp) / "extra.json"
             evf.write_text(json.dumps(extra_vars))
             cmd += ["-e", "@" + str(evf)]
-        cmd += list(args)
+        cmd += verbosity(args) + list(args)
         # ansible-core has no JSON stdout callback of its own: use the tests' one (shape of ansible.posix.json).
         e = ansible_env({"ANSIBLE_STDOUT_CALLBACK": "vmo_json",
                          "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "callback_plugins"),
@@ -88,7 +99,9 @@ def run_playbook(playbook: str | Path | list, *, check=False, diff=False, extra_
         proc = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=timeout, check=False)
     results = []
     try:
-        out = json.loads(proc.stdout[proc.stdout.index("{"):])
+        # the callback's document starts at the last line that is "{" (verbose output may come first)
+        start = proc.stdout.rfind("\n{\n")
+        out = json.loads(proc.stdout[start + 1 if start >= 0 else proc.stdout.index("{"):])
         for play in out.get("plays", []):
             for task in play.get("tasks", []):
                 for host, res in task.get("hosts", {}).items():

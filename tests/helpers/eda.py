@@ -30,7 +30,7 @@ import yaml
 
 from tests.controlplane import controlplane as cp
 from tests.helpers import kube
-from tests.helpers.ansible import BIN, ansible_env
+from tests.helpers.ansible import BIN, VERBOSITY, ansible_env
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = ROOT / ".tools" / "bin" / "kubectl"
@@ -98,7 +98,8 @@ class Rulebook:
         self.proc = None
 
     def start(self):
-        cmd = [str(BIN / "ansible-rulebook"), "--rulebook", self.rulebook, "-v"]  # -v: the source's INFO lines
+        # -v: the source's INFO lines; -vv (VMO_TEST_VERBOSITY 2 or more): DEBUG, every event and retry
+        cmd = [str(BIN / "ansible-rulebook"), "--rulebook", self.rulebook, "-vv" if VERBOSITY >= 2 else "-v"]
         if self.variables:
             path = self.workdir / "vars.yml"
             path.write_text(yaml.safe_dump(self.variables))

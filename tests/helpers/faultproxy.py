@@ -27,6 +27,9 @@ Fault kinds:
 - ``slow(delay, after=True)``: hold the answer ``delay`` seconds (beyond the client's
   request_timeout, it is lost); with ``after=True`` (default) the request is forwarded at once,
   so the write happens; with ``after=False`` it is forwarded only after the delay.
+- ``answer(code, body, content_type)``: answer ``code`` with ``body`` (bytes) without forwarding: a
+  middlebox (or a broken server) saying something of its own, for example a watch stream that holds
+  one ERROR event with code 410, or an event whose object is of the wrong shape.
 - ``gate(parties)``: a rendezvous of ``parties`` clients (told apart by their ``Authorization``
   header): each matching request is forwarded at once, but its answer is held until requests
   of ``parties`` distinct clients have reached the API server; then the gate stays open. Two
@@ -88,11 +91,13 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str  # status | reset | slow | gate
+    kind: str  # status | reset | slow | gate | answer
     code: int = 0
     retry_after: int | None = None
     after: bool = False
     delay: float = 0.0
+    body: bytes = b""
+    content_type: str = "application/json"
 
     @classmethod
     def status(cls, code, retry_after=None, after=False):
@@ -107,10 +112,16 @@ class Fault:
         return cls("slow", delay=delay, after=after)
 
     @classmethod
+    def answer(cls, code, body, content_type="application/json"):
+        return cls("answer", code=code, body=body, content_type=content_type)
+
+    @classmethod
     def gate(cls, parties, timeout=60.0):
         return cls("gate", code=parties, delay=timeout, after=True)
 
     def label(self):
+        if self.kind == "answer":
+            return "answer %d (%d bytes)" % (self.code, len(self.body))
         if self.kind == "gate":
             return "gate of %d" % self.code
         if self.kind == "status":
@@ -339,6 +350,11 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.retry_after is not None:
                 headers.append(("Retry-After", str(fault.retry_after)))
             self._send(fault.code, headers, self._status_body(fault.code))
+            proxy._log_end(entry, fault.code)
+            return True
+        if fault.kind == "answer":
+            self._send(fault.code, [("Content-Type", fault.content_type)], fault.body)
+            self.close_connection = True  # as a watch stream ends: the connection is not reused
             proxy._log_end(entry, fault.code)
             return True
         if fault.kind == "slow":

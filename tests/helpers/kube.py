@@ -19,6 +19,7 @@ import yaml
 from kubernetes.client.rest import ApiException
 
 from tests.controlplane import controlplane as cp
+from tests.helpers import leaks
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_ROLES = ROOT / "files" / "reference-roles.yaml"
@@ -107,6 +108,7 @@ class TestCluster:
         d = self.workdir / "identities" / self.name / uuid.uuid4().hex[:8]
         d.mkdir(parents=True)
         cert_pem, key_pem = cp.issue_client_cert(self.pki, user, groups)
+        leaks.register("the private key of identity %s" % user, key_pem)
         (d / "tls.crt").write_bytes(cert_pem)
         (d / "tls.key").write_bytes(key_pem)
         (d / "tls.key").chmod(0o600)
@@ -130,6 +132,7 @@ class TestCluster:
         tr = core.create_namespaced_service_account_token(
             name, namespace, {"spec": {"expirationSeconds": expiration}})
         token = tr.status.token
+        leaks.register("the token of ServiceAccount %s/%s" % (namespace, name), token)
         d = self.workdir / "identities" / self.name / uuid.uuid4().hex[:8]
         d.mkdir(parents=True)
         kubeconfig = self._write_kubeconfig(d, f"sa-{namespace}-{name}", {"token": token})

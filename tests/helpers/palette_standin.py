@@ -65,6 +65,8 @@ from bravado_core.response import OutgoingResponse, get_response_spec, validate_
 from bravado_core.spec import Spec  # noqa: E402
 from jsonschema.exceptions import ValidationError  # noqa: E402
 
+from tests.helpers import leaks  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "tests" / "fixtures" / "palette" / "palette-api-subset.json"
 AGENT_LABEL = "palette-standin/agent"
@@ -263,6 +265,7 @@ class PaletteStandIn:
         self.workdir = Path(workdir)
         self.spec = spec or load_spec()
         self.api_key = api_key or "pk-" + uuid.uuid4().hex + uuid.uuid4().hex
+        leaks.register("the Palette stand-in's API key", self.api_key)
         self.agent_delay = agent_delay
         self.lock = threading.RLock()
         # bravado-core's validators share one jsonschema RefResolver, whose scope stack is not
@@ -335,10 +338,12 @@ class PaletteStandIn:
                            "admin": self._kubeconfig_for(backing, "palette-admin-" + name)}
         else:
             for kind in kubeconfigs:
+                token = "synthetic-" + uuid.uuid4().hex
+                leaks.register("the token of a kubeconfig the Palette stand-in serves", token)
                 kubeconfigs[kind] = yaml.safe_dump({
                     "apiVersion": "v1", "kind": "Config", "current-context": name,
                     "clusters": [{"name": name, "cluster": {"server": "https://127.0.0.1:9"}}],
-                    "users": [{"name": name, "user": {"token": "synthetic-" + uuid.uuid4().hex}}],
+                    "users": [{"name": name, "user": {"token": token}}],
                     "contexts": [{"name": name, "context": {"cluster": name, "user": name}}]})
         c = StandInCluster(uid, name, project_uid, dict(tags or {}), cloud_type, state, list(packs), kubeconfigs,
                            base64_kubeconfig, None, backing)
@@ -351,6 +356,7 @@ class PaletteStandIn:
         from tests.controlplane import controlplane as cp
 
         cert, key = cp.issue_client_cert(backing.pki, user, ("system:masters",))
+        leaks.register("the key of a kubeconfig the Palette stand-in serves (%s)" % user, key)
         enc = lambda b: base64.b64encode(b).decode()  # noqa: E731
         return yaml.safe_dump({
             "apiVersion": "v1", "kind": "Config", "current-context": backing.name,

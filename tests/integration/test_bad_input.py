@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import pytest
 import yaml
 
+from tests.helpers import leaks
 from tests.helpers.ansible import run_playbook
 
 # One xdist worker runs every case (`make test-integration` uses --dist loadgroup), so each batch
@@ -58,6 +59,9 @@ def entry(**kw):
     return {"bindings": [VALID, kw]}
 
 
+# Credentials the checks must refuse without ever showing them (issue 18, item 3).
+BAD_TOKEN = "bad-input-token-%s-7c1e9a3f5b" % UID
+leaks.register("the malformed tokens of the bad-input catalog", BAD_TOKEN)
 MANY_USERS = ["u%04d-%s" % (i, UID) for i in range(1001)]
 MISSING_NAMESPACES = ["missing-%04d-%s" % (i, UID) for i in range(3000)]
 
@@ -180,6 +184,8 @@ ROLE_BINDING_CASES = [
     Case("api-retries-too-many", {"api_retries": 50}, "api_retries", ("between 0 and 20",)),
     Case("api-retries-negative", {"api_retries": -1}, "api_retries"),
     Case("request-timeout-zero", {"request_timeout": 0}, "request_timeout"),
+    Case("request-timeout-nan", {"request_timeout": float("nan")}, "request_timeout", ("finite number",)),
+    Case("wait-for-roles-inf", {"wait_for_roles": float("inf")}, "wait_for_roles", ("finite number",)),
     Case("client-cert-without-key", {"client_key": None}, "client_key", ("together",)),
     Case("kubeconfig-is-a-number", {"kubeconfig": 42}, "kubeconfig", ("path or a kubeconfig mapping",)),
     Case("kubeconfig-missing-file", {"kubeconfig": "/nonexistent/kubeconfig", "host": None, "client_cert": None,
@@ -190,6 +196,38 @@ ROLE_BINDING_CASES = [
                              "client_key": None, "ca_cert": None, "kubeconfig": "@kubeconfig"},
          "no-such-context-" + UID),
     Case("unknown-module-option", {"purge_all": True}, "purge_all"),
+    # ------------------------------------------------------------------------------ issue 18: header values, URLs
+    Case("api-key-trailing-newline", {"api_key": BAD_TOKEN + "\n", "client_cert": None, "client_key": None},
+         "api_key", ("line break (LF) at its end", "block scalar"), extra={"secret": BAD_TOKEN}),
+    Case("api-key-from-k8s-auth-trailing-newline", {"client_cert": None, "client_key": None}, "api_key",
+         ("the value from K8S_AUTH_API_KEY contains a line break",),
+         extra={"secret": BAD_TOKEN, "env": {"K8S_AUTH_API_KEY": BAD_TOKEN + "\n"}}),
+    Case("api-key-not-latin-1", {"api_key": BAD_TOKEN + "\u2603", "client_cert": None, "client_key": None},
+         "api_key", ("outside Latin-1",), extra={"secret": BAD_TOKEN}),
+    Case("api-key-inner-carriage-return", {"api_key": BAD_TOKEN[:12] + "\r" + BAD_TOKEN[12:], "client_cert": None,
+                                           "client_key": None}, "api_key", ("carriage return",),
+         extra={"secret": BAD_TOKEN[12:]}),
+    Case("kubeconfig-token-not-latin-1", {"kubeconfig": "@inline-token:" + BAD_TOKEN + "\u00e9\u2603", "host": None,
+                                          "client_cert": None, "client_key": None, "ca_cert": None},
+         "kubeconfig", ("outside Latin-1",), extra={"secret": BAD_TOKEN}),
+    Case("impersonate-user-crlf", {"impersonate_user": "bob\r\nImpersonate-Group: system:masters"},
+         "impersonate_user", ("carriage return",)),
+    Case("impersonate-group-not-latin-1", {"impersonate_groups": ["ops", "\u0431\u043e\u0442"]},
+         "impersonate_groups[1]", ("U+0431", "outside Latin-1")),
+    Case("proxy-colons", {"proxy": "::::"}, "proxy", ("is not a URL",)),
+    Case("host-port-99999", {"host": "https://127.0.0.1:99999"}, "host", ("port must be a number from 1 to 65535",)),
+    Case("host-without-scheme", {"host": "127.0.0.1:6443"}, "host", ("no scheme", "https://127.0.0.1:6443")),
+    # ------------------------------------------------------------------------------ issue 18: ambiguous connections
+    Case("context-with-host-and-token-from-k8s-auth", {"kubeconfig": "@kubeconfig", "context": "@context", "host": None,
+                                                       "client_cert": None, "client_key": None, "ca_cert": None},
+         "context", ("host and api_key come from the environment (K8S_AUTH_HOST, K8S_AUTH_API_KEY)",),
+         extra={"env": {"K8S_AUTH_HOST": "@server", "K8S_AUTH_API_KEY": BAD_TOKEN}, "secret": BAD_TOKEN}),
+    Case("host-with-the-token-of-another-k8s-auth-host", {"client_cert": None, "client_key": None}, "host",
+         ("api_key comes from the environment (K8S_AUTH_API_KEY)", "K8S_AUTH_HOST https://other.example:6443"),
+         extra={"env": {"K8S_AUTH_HOST": "https://other.example:6443", "K8S_AUTH_API_KEY": BAD_TOKEN},
+                "secret": BAD_TOKEN}),
+    Case("proxy-basic-auth-not-latin-1", {"proxy_headers": {"proxy_basic_auth": "me:" + BAD_TOKEN + "\u2603"}},
+         "proxy_headers.proxy_basic_auth", ("outside Latin-1",), extra={"secret": BAD_TOKEN}),
     # ------------------------------------------------------------------------------ issue 9 options
     Case("purge-with-nothing-declared", {"bindings": [], "purge": True}, "bindings", ("allow_empty_purge",)),
     Case("console-access-entry-not-bool", entry(persona="viewer", groups=["g"], console_access="sometimes"),
@@ -285,6 +323,9 @@ VALIDATE_CASES = [
          "bindings[1].expires", ("neither an RFC 3339 time",)),
     Case("validate-expires-in-the-past", entry(persona="viewer", groups=["g"], expires="2020-01-01T00:00:00Z"),
          "bindings[1].expires", ("has passed",), reaches_cluster=True),
+    Case("validate-api-key-trailing-newline", {"api_key": BAD_TOKEN + "\n", "client_cert": None, "client_key": None},
+         "api_key", ("line break",), extra={"secret": BAD_TOKEN}),
+    Case("validate-proxy-colons", {"proxy": "::::"}, "proxy", ("is not a URL",)),
 ]
 
 ACCESS_INFO_MODULE = "vmo.rbac.vmo_rbac_access_info"
@@ -303,6 +344,9 @@ ACCESS_INFO_CASES = [
     Case("ai-declaration-option", {"bindings": [VALID]}, "bindings", ("Unsupported parameters",)),
     Case("ai-api-retries", {"api_retries": 21}, "api_retries"),
     Case("ai-client-cert-without-key", {"client_key": None}, "client_key", ("together",)),
+    Case("ai-api-key-trailing-newline", {"api_key": BAD_TOKEN + "\n", "client_cert": None, "client_key": None},
+         "api_key", ("line break",), extra={"secret": BAD_TOKEN}),
+    Case("ai-impersonate-user-lf", {"impersonate_user": "bob\nx"}, "impersonate_user", ("line break",)),
 ]
 
 CLUSTER_ROLES_CASES = [
@@ -311,10 +355,13 @@ CLUSTER_ROLES_CASES = [
     Case("roles-state-unknown", {"state": "gone"}, "state"),
     Case("roles-api-retries", {"api_retries": 99}, "api_retries", ("between 0 and 20",)),
     Case("roles-with-a-declaration-option", {"bindings": [VALID]}, "bindings"),
+    Case("roles-api-key-trailing-newline", {"api_key": BAD_TOKEN + "\n", "client_cert": None, "client_key": None},
+         "api_key", ("line break",), extra={"secret": BAD_TOKEN}),
+    Case("roles-host-port-99999", {"host": "https://127.0.0.1:99999"}, "host", ("port",)),
 ]
 
 
-def _module_args(ident, case, base, owner):
+def _module_args(ident, case, base, owner, cluster=None):
     args = dict(ident.params, **base)
     if owner:
         args["owner"] = owner
@@ -323,6 +370,14 @@ def _module_args(ident, case, base, owner):
             args.pop(k, None)
         elif v == "@kubeconfig":
             args[k] = str(ident.kubeconfig)
+        elif v == "@context":  # the context of the identity's kubeconfig
+            args[k] = cluster.name
+        elif isinstance(v, str) and v.startswith("@inline-token:"):  # an inline kubeconfig with this token
+            args[k] = {"apiVersion": "v1", "kind": "Config", "current-context": "c",
+                       "clusters": [{"name": "c", "cluster": {"server": cluster.server,
+                                                              "certificate-authority": str(cluster.ca)}}],
+                       "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                       "users": [{"name": "u", "user": {"token": v.split(":", 1)[1]}}]}
         else:
             args[k] = v
     return args
@@ -352,11 +407,14 @@ def _run_batch(cluster, module, cases, base, tmp, owner):
     idents = {c.id: cluster.identity("bad-%s-%s" % (c.id[:40], UID)) for c in cases}
     for c in cases:
         (inv / "host_vars" / (c.id + ".yml")).write_text(
-            yaml.safe_dump({"case_args": _module_args(idents[c.id], c, base, owner)}))
+            yaml.safe_dump({"case_args": _module_args(idents[c.id], c, base, owner, cluster),
+                            "case_env": {k: cluster.server if v == "@server" else v
+                                         for k, v in c.extra.get("env", {}).items()}}))
     (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {c.id: {} for c in cases},
                                                            "vars": {"ansible_connection": "local"}}}))
     play = [{"hosts": "all", "gather_facts": False,
-             "tasks": [{"name": "case", module: "{{ case_args }}", "ignore_errors": True}]}]
+             "tasks": [{"name": "case", module: "{{ case_args }}", "environment": "{{ case_env }}",
+                        "ignore_errors": True}]}]
     audit = cluster.audit()
     run = run_playbook(play, inventory=inv, args=["-f", "12"], timeout=1200)
     events = audit.events()
@@ -366,6 +424,8 @@ def _run_batch(cluster, module, cases, base, tmp, owner):
     for c in cases:
         user = idents[c.id].user
         out[c.id] = (by_host[c.id], [e for e in events if e.get("user", {}).get("username") == user])
+    leaked = sorted(c.id for c in cases if c.extra.get("secret") and c.extra["secret"] in run.stdout + run.stderr)
+    assert leaked == [], "the credential of %s is in the output" % leaked
     return out
 
 
@@ -397,6 +457,8 @@ def access_info_batch(cluster, tmp_path_factory):
 
 def _check(case, res, events):
     assert res.get("failed"), "%s did not fail: %s" % (case.id, {k: v for k, v in res.items() if k != "invocation"})
+    if case.extra.get("secret"):
+        assert case.extra["secret"] not in json.dumps(res), "%s: the credential is in the result" % case.id
     msg = res["msg"]
     assert case.field in msg, "%s: the message does not name %r: %s" % (case.id, case.field, msg)
     if "field" in res:  # a SpecError: the module also returns the field path on its own
@@ -477,9 +539,92 @@ def test_vmo_rbac_expires_at_refuses(case, expires_at_batch):
     _check(case, res, events)
 
 
+# The event source vmo.rbac.cluster_changes (issue 18, items 3, 9 and 10): each case is the source's
+# arguments (``args``: top level; ``extra["cluster"]``: its one cluster's mapping, a valid connection of
+# its own identity otherwise), given to its main(queue, args) as ansible-rulebook calls it. Each must
+# refuse to start, naming the option, before any request (the identity's audit log stays empty).
+EDA_SOURCE_CASES = [
+    Case("eda-debounce-nan", {"debounce": float("nan")}, "debounce", ("finite number",)),
+    Case("eda-debounce-inf", {"debounce": float("inf")}, "debounce", ("finite number",)),
+    Case("eda-min-interval-negative", {"min_interval": -3}, "min_interval", ("at least 0",)),
+    Case("eda-watch-timeout-inf", {"watch_timeout": float("inf")}, "watch_timeout", ("finite number",)),
+    Case("eda-page-size-a-boolean", {"page_size": True}, "page_size", ("a boolean",)),
+    Case("eda-backoff-max-huge", {"backoff_max": 1e12}, "backoff_max", ("at most",)),
+    Case("eda-owner-pasted-into-the-selector", {"owner": "vmo-rbac,app=x"}, "owner", ("RFC 1123",)),
+    Case("eda-owner-with-a-space", {"owner": "Vmo Rbac"}, "owner", ("RFC 1123",)),
+    Case("eda-cluster-owner-a-selector", {}, "clusters[0]: owner",
+         extra={"cluster": {"owner": "team-a in (x)"}}),
+    Case("eda-cluster-name-all", {}, "clusters[0]: name", ("not a plain host name",), extra={"cluster": {"name": "all"}}),
+    Case("eda-cluster-name-two-hosts", {}, "clusters[0]: name", extra={"cluster": {"name": "east,west"}}),
+    Case("eda-request-timeout-nan", {}, "request_timeout", ("finite number",),
+         extra={"cluster": {"request_timeout": float("nan")}}),
+    Case("eda-proxy-colons", {}, "proxy", ("is not a URL",), extra={"cluster": {"proxy": "::::"}}),
+    Case("eda-host-port-99999", {}, "host", ("port",), extra={"cluster": {"host": "https://127.0.0.1:99999"}}),
+    Case("eda-api-key-trailing-newline", {}, "api_key", ("line break",),
+         extra={"cluster": {"api_key": BAD_TOKEN + "\n", "client_cert": None, "client_key": None},
+                "secret": BAD_TOKEN}),
+    Case("eda-context-with-k8s-auth-host", {}, "context", ("K8S_AUTH_HOST",),
+         extra={"cluster": {"context": "@context", "kubeconfig": "@kubeconfig", "host": None, "client_cert": None,
+                            "client_key": None, "ca_cert": None},
+                "env": {"K8S_AUTH_HOST": "@server", "K8S_AUTH_API_KEY": BAD_TOKEN}, "secret": BAD_TOKEN}),
+]
+
+
+@pytest.fixture(scope="module")
+def eda_source_batch(cluster):
+    """Each case through the source's main(), in this process: {case id: (result, events)} where the
+    result is {"failed", "msg"} as the tests of the modules read it."""
+    import asyncio
+    import runpy
+
+    from tests.helpers.ansible import COLLECTIONS
+
+    source = runpy.run_path(str(COLLECTIONS / "ansible_collections" / "vmo" / "rbac" / "extensions" / "eda" /
+                                "plugins" / "event_source" / "cluster_changes.py"))
+    out = {}
+    for c in EDA_SOURCE_CASES:
+        ident = cluster.identity("bad-%s-%s" % (c.id[:40], UID))
+        entry = dict({"name": "east"}, **ident.params)
+        for k, v in c.extra.get("cluster", {}).items():
+            if v is None:
+                entry.pop(k, None)
+            else:
+                entry[k] = {"@context": cluster.name, "@kubeconfig": str(ident.kubeconfig)}.get(v, v) \
+                    if isinstance(v, str) else v
+        env = {k: cluster.server if v == "@server" else v for k, v in c.extra.get("env", {}).items()}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        audit = cluster.audit()
+        try:
+            asyncio.run(asyncio.wait_for(source["main"](asyncio.Queue(), dict(c.args, clusters=[entry])), 20))
+            result = {"failed": False, "msg": "the source started"}
+        except asyncio.TimeoutError:
+            result = {"failed": False, "msg": "the source ran for 20 s"}
+        except ValueError as exc:
+            result = {"failed": True, "changed": False, "msg": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - a raw error, as ansible-rulebook would print it
+            result = {"failed": True, "changed": False, "msg": "raw %s: %s" % (type(exc).__name__, exc)}
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        out[c.id] = (result, audit.events(user=ident.user))
+        leaks.record("eda-source-" + c.id, result["msg"])
+    return out
+
+
+@pytest.mark.parametrize("case", [c.param() for c in EDA_SOURCE_CASES])
+def test_the_event_source_refuses(case, eda_source_batch):
+    res, events = eda_source_batch[case.id]
+    assert res["msg"].startswith("vmo.rbac.cluster_changes: "), res
+    _check(case, res, events)
+
+
 def ALL_CASES():  # noqa: N802 - a constant, computed once ROLE_CASES (below) exists
     return (ROLE_BINDING_CASES + VALIDATE_CASES + CLUSTER_ROLES_CASES + ACCESS_INFO_CASES + FLEET_REPORT_CASES
-            + EXPIRES_AT_FILTER_CASES + ROLE_CASES)
+            + EXPIRES_AT_FILTER_CASES + ROLE_CASES + EDA_SOURCE_CASES)
 
 
 def test_catalog_size():
@@ -554,6 +699,10 @@ ROLE_CASES = [
     Case("r-request-timeout-negative", {"vmo_rbac_request_timeout": -1}, "request_timeout"),
     Case("r-kubeconfig-number", {"vmo_rbac_kubeconfig": 42}, "kubeconfig"),
     Case("r-client-cert-without-key", {"vmo_rbac_client_key": None}, "client_key"),
+    Case("r-api-key-trailing-newline", {"vmo_rbac_api_key": BAD_TOKEN + "\n", "vmo_rbac_client_cert": None,
+                                        "vmo_rbac_client_key": None}, "api_key", ("line break",),
+         extra={"secret": BAD_TOKEN}),
+    Case("r-impersonate-groups-crlf", {"vmo_rbac_impersonate_groups": ["a\r\nb"]}, "impersonate_groups[0]"),
     Case("r-missing-namespace", {"vmo_rbac_extra_bindings": [{"persona": "viewer", "groups": ["g"],
                                                               "namespaces": ["missing-" + UID]}]},
          "bindings[1].namespaces[0]", ("does not exist",), reaches_cluster=True),
@@ -645,6 +794,8 @@ def test_role_refuses(case, role_batch):
         assert first["result"]["changed"] is False and not first["result"].get("actions"), first["result"]
     assert "vmo.rbac.vmo_rbac_validate" not in ran, "%s: the validation ran" % case.id
     msg = first["result"]["msg"]
+    if case.extra.get("secret"):
+        assert case.extra["secret"] not in json.dumps(results) + json.dumps(reported), case.id
     assert case.field in msg, "%s: the message does not name %r: %s" % (case.id, case.field, msg)
     for w in case.words:
         assert w in msg, "%s: %r not in: %s" % (case.id, w, msg)

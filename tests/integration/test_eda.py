@@ -23,7 +23,7 @@ import uuid
 import pytest
 
 from tests.controlplane import controlplane as cp
-from tests.helpers import eda
+from tests.helpers import eda, leaks
 from tests.helpers.ansible import run_playbook
 from tests.helpers.eda import MIN_INTERVAL, Rulebook, bind, kubectl, time_until
 
@@ -162,6 +162,7 @@ def test_the_source_needs_only_list_and_watch_and_never_shows_a_credential(fleet
     watcher = east.identity("eda-watcher-" + fleet.uid, groups=["watchers-" + fleet.uid])
     bind(east, "watchers-" + fleet.uid, "vmo-rbac-eda-watcher", "watchers-" + fleet.uid)
     token = "bogus-%s-token" % uuid.uuid4().hex
+    leaks.register("a wrong token given to the event source", token)
     audit = east.audit()
     rb = Rulebook(workdir / ("rulebook-watcher-" + fleet.uid), fleet.inventory, variables={"vmo_rbac_eda_clusters": [
         {"name": "east", "owner": fleet.owner, **watcher.params},

@@ -44,7 +44,7 @@ def connection(identity) -> dict:
 
 def recap(run) -> dict:
     """{host: {ok, changed, failures, rescued, ...}} from the json callback's stats."""
-    return json.loads(run.stdout[run.stdout.index("{"):])["stats"]
+    return json.loads(run.stdout[run.stdout.rfind("\n{\n") + 1:])["stats"]  # after any verbose output
 
 
 def results(run, host, task=None):

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from kubernetes.client.rest import ApiException
 
+from tests.helpers import leaks
 from tests.helpers.ansible import run_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -305,6 +306,7 @@ def secret_setup(cluster, namespaces, owner, uid, crbs, tmp_path):
     bogus = "vmo-bogus-%s-%s" % (uid, secrets.token_hex(16))
     unreachable_token = "vmo-unreach-%s-%s" % (uid, secrets.token_hex(16))
     kc_bad_token = "vmo-kcbad-%s-%s" % (uid, secrets.token_hex(16))
+    leaks.register("the wrong tokens of test_no_secret_in_any_output", bogus, unreachable_token, kc_bad_token)
     ca_data = _b64(cluster.ca.read_bytes())
     cert_pem = Path(kc_ident.params["client_cert"]).read_text()
     key_pem = Path(kc_ident.params["client_key"]).read_text()

@@ -36,8 +36,9 @@ class FakeCluster:
 
     fail_writes = None
 
-    def __init__(self, params, component="module", pool_size=4):
+    def __init__(self, params, component="module", pool_size=4, secrets=None):
         self.params, self.host, self.requests, self.writes = params, "https://fake:6443", 0, []
+        self.api_server = {"url": self.host, "ca": "system trust store", "id": "0123456789abcdef"}
 
     def _read(self, out):
         self.requests += 1

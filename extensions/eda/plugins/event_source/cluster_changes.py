@@ -225,6 +225,8 @@ _collection_on_path()
 
 # pylint: disable=wrong-import-position
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, Cluster, ClusterError  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils.connection import secret_values  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import BadValue, Secrets  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.module_utils.planning import owner_selector  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.plugin_utils import eda_config  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.plugin_utils.coalesce import Coalescer, event_of  # noqa: E402
@@ -240,11 +242,31 @@ READ_TIMEOUT_MARGIN = 30  # seconds beyond the watch's own timeout before a sile
 logger = logging.getLogger(SOURCE)
 
 
+class ScrubSecrets(logging.Filter):
+    """Every record of this source without any credential the source knows (its clusters' options,
+    the tokens their kubeconfigs gave): a second line of defence behind the checks made at start, for
+    the message, its arguments and a traceback alike."""
+
+    def __init__(self, secrets):
+        super(ScrubSecrets, self).__init__()
+        self.secrets = secrets
+
+    def filter(self, record):
+        if self.secrets:
+            record.msg = self.secrets.scrub(record.getMessage())
+            record.args = ()
+            if record.exc_info:
+                record.exc_text = self.secrets.scrub(logging.Formatter().formatException(record.exc_info))
+                record.exc_info = None
+        return True
+
+
 class ClusterWatch(object):
     """The three LIST+WATCH streams of one cluster, one thread each, and what they remember."""
 
-    def __init__(self, target, settings, report, stop):
+    def __init__(self, target, settings, report, stop, secrets=None):
         self.target = target
+        self.secrets = secrets if secrets is not None else Secrets(secret_values(target.params))
         self.settings = settings
         self._report = report  # report(cluster name, [Change]) from any thread
         self.stop = stop
@@ -266,7 +288,7 @@ class ClusterWatch(object):
     def connect(self):
         """Load the configuration and credentials (may read a kubeconfig: blocking). Requests are
         not retried inside the client: every failure goes through this source's own backoff."""
-        self.cluster = Cluster(dict(self.target.params, api_retries=0), component="eda")
+        self.cluster = Cluster(dict(self.target.params, api_retries=0), component="eda", secrets=self.secrets)
 
     def start(self):
         for resource in RESOURCES:
@@ -297,7 +319,9 @@ class ClusterWatch(object):
                 if lw.needs_list:
                     self._list(resource, lw)
                 before, began = lw.events + lw.bookmarks, time.monotonic()
-                self._watch(resource, lw, on_open=backoff.reset)
+                # Failures start over from the initial backoff only after a good event: a watch that
+                # opens and then fails (410 in the stream, an event of the wrong shape) backs off.
+                self._watch(resource, lw, on_progress=backoff.reset)
                 if failing:
                     logger.info("cluster %s: watching %s again", self.target.name, resource)
                     failing = None
@@ -315,8 +339,10 @@ class ClusterWatch(object):
             except (ClusterError, StreamError, LineTooLong, ValueError) as exc:
                 failing = self._failed(resource, exc, failing, backoff.next_delay())
             except Exception as exc:  # pylint: disable=broad-exception-caught
-                # A bug must not end the watch silently: say so, back off, go on.
-                logger.exception("cluster %s: %s: unexpected error", self.target.name, resource)
+                # A bug must not end the watch silently: say so (its traceback once, not per retry),
+                # back off, go on.
+                if (getattr(exc, "message", None) or str(exc)) != failing:
+                    logger.exception("cluster %s: %s: unexpected error", self.target.name, resource)
                 failing = self._failed(resource, exc, failing, backoff.next_delay())
 
     def _failed(self, resource, exc, failing, delay):
@@ -335,10 +361,8 @@ class ClusterWatch(object):
         digest = namespace_digest if resource == "namespaces" else binding_digest
         digests, token, rv = [], None, None
         while True:
-            page = self.cluster.list_page(resource, lw.list_query(token))
-            digests.extend(digest(item) for item in page.get("items") or [])
-            meta = page.get("metadata") or {}
-            rv, token = meta.get("resourceVersion"), meta.get("continue")
+            items, rv, token = lw.read_page(self.cluster.list_page(resource, lw.list_query(token)))
+            digests.extend(digest(item) for item in items)
             if not token:
                 break
         initial = lw.lists == 0
@@ -363,15 +387,15 @@ class ClusterWatch(object):
             if self.settings.startup_event:
                 self.report([Change(STARTED, self.target.name)])
 
-    def _watch(self, resource, lw, on_open):
+    def _watch(self, resource, lw, on_progress):
         try:
             resp = self.cluster.watch(resource, lw.watch_query(),
                                       read_timeout=self.settings.watch_timeout + READ_TIMEOUT_MARGIN)
         except ApiError as exc:
             lw.on_status(exc.status, exc.message)  # raises Expired (410) or StreamError
-        on_open()  # the API server answers and lets us watch: failures start over from the initial backoff
         self._open[resource] = resp
         tracker = self.trackers[resource]
+        progressed = False
         try:
             if self.stop.is_set():
                 return
@@ -379,12 +403,14 @@ class ClusterWatch(object):
             for chunk in resp.chunks():
                 for line in splitter.feed(chunk):
                     got = lw.on_event(json.loads(line))
-                    if got is None:
-                        continue
-                    with self.lock:
-                        change = tracker.apply(*got)
-                    if change is not None:
-                        self.report([change])
+                    if got is not None:
+                        with self.lock:
+                            change = tracker.apply(*got)
+                        if change is not None:
+                            self.report([change])
+                    if not progressed:  # a good event (or bookmark), read and applied
+                        progressed = True
+                        on_progress()
                 if self.stop.is_set():
                     return
         finally:
@@ -395,10 +421,22 @@ class ClusterWatch(object):
 async def main(queue, args):
     """ansible-rulebook's entry point: watch until cancelled, put one event per coalesced batch."""
     args = {k: v for k, v in (args or {}).items() if k != "eda_feedback_queue"}
+    secrets = Secrets()
+    scrubber = ScrubSecrets(secrets)
+    logger.addFilter(scrubber)
+    try:
+        await _main(queue, args, secrets)
+    finally:
+        logger.removeFilter(scrubber)
+
+
+async def _main(queue, args, secrets):
     try:
         settings, targets = await asyncio.to_thread(eda_config.resolve, args)
     except eda_config.ConfigError as exc:
         raise ValueError("%s: %s" % (SOURCE, exc)) from None
+    for t in targets:
+        secrets.add(*secret_values(t.params))
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
     stop = threading.Event()
@@ -414,12 +452,12 @@ async def main(queue, args):
             except RuntimeError:  # the loop closed: ansible-rulebook is shutting down
                 pass
 
-    watches = [ClusterWatch(t, settings, report, stop) for t in targets]
+    watches = [ClusterWatch(t, settings, report, stop, secrets) for t in targets]
     for w in watches:
         try:
             await asyncio.to_thread(w.connect)
-        except ClusterError as exc:
-            raise ValueError("%s: cluster %s: %s" % (SOURCE, w.target.name, exc.message)) from None
+        except (ClusterError, BadValue) as exc:
+            raise ValueError(secrets.scrub("%s: cluster %s: %s" % (SOURCE, w.target.name, exc.message))) from None
     logger.info("%s: watching %d cluster%s: %s", SOURCE, len(watches), "" if len(watches) == 1 else "s",
                 ", ".join("%s (owner %s)" % (w.target.name, w.target.owner) for w in watches))
     for w in watches:

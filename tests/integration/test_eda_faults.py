@@ -1,0 +1,148 @@
+"""The event source under odd answers (issue 18, item 10): the watch stream of the real API server
+replaced, by the fault proxy (tests/helpers/faultproxy.py) sitting between the source and vmo-1, with
+what a broken server or a middlebox may send: a 410 inside every watch stream, an event whose object's
+metadata is a string. Its LISTs are the real API server's. The source runs as ansible-rulebook runs it
+(its ``main(queue, args)``, loaded from the installed collection with runpy), in this process so that
+six seconds are six seconds of the source and not of a JVM's start-up.
+
+The source used to reset its backoff whenever a watch opened, before any event: a 410 in the stream
+gave a LIST and a WATCH every 0.25 to 0.5 s per resource (46 LISTs in 6 s), and an object of the wrong
+shape a traceback per retry (48 in 6 s). The backoff now starts over only after a good event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import runpy
+
+import pytest
+from kubernetes.client.rest import ApiException
+
+from tests.helpers import leaks
+from tests.helpers.ansible import COLLECTIONS
+from tests.helpers.faultproxy import Fault, FaultProxy, Rule
+
+pytestmark = pytest.mark.xdist_group("eda-faults")
+
+SOURCE_FILE = COLLECTIONS / "ansible_collections" / "vmo" / "rbac" / "extensions" / "eda" / "plugins" / \
+    "event_source" / "cluster_changes.py"
+WATCHER_ROLE = COLLECTIONS / "ansible_collections" / "vmo" / "rbac" / "files" / "eda-watcher-clusterrole.yaml"
+RESOURCES = ("namespaces", "clusterrolebindings", "rolebindings")
+SECONDS = 6.0
+
+
+def run_source(args, seconds=SECONDS):
+    """The source's main(queue, args) for ``seconds`` (or until it raises): (events, log text, exception)."""
+    source = runpy.run_path(str(SOURCE_FILE))
+    logger = logging.getLogger("vmo.rbac.cluster_changes")
+    lines = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            lines.append(self.format(record))
+
+    handler = Keep(level=logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    level, logger.level = logger.level, logging.DEBUG
+    queue = asyncio.Queue()
+    error = None
+
+    async def go():
+        try:
+            await asyncio.wait_for(source["main"](queue, args), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    try:
+        asyncio.run(go())
+    except Exception as exc:  # noqa: BLE001 - what ansible-rulebook would report
+        error = exc
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    events = []
+    while not queue.empty():
+        events.append(queue.get_nowait())
+    leaks.record("eda-source-in-process", *lines)
+    return events, "\n".join(lines), error
+
+
+@pytest.fixture
+def watcher(cluster, namespaces, uid):
+    """A ServiceAccount token bound to vmo-rbac-eda-watcher (the fault proxy forwards bearer tokens only)."""
+    ns = namespaces("eda-faults")
+    sa = cluster.service_account(ns, "watcher")
+    cluster.apply_manifest(WATCHER_ROLE)
+    name = "eda-faults-" + uid
+    cluster.rbac().create_cluster_role_binding({
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "vmo-rbac-eda-watcher"},
+        "subjects": [{"kind": "ServiceAccount", "name": "watcher", "namespace": ns}]})
+    yield sa
+    try:
+        cluster.rbac().delete_cluster_role_binding(name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+@pytest.fixture
+def proxy(cluster, workdir):
+    with FaultProxy(cluster.server, cluster.ca, cluster.pki, workdir) as p:
+        yield p
+
+
+def per_resource(attempts, watch):
+    """{resource: how many LISTs (watch=False) or WATCHes (watch=True) the source sent}."""
+    out = dict.fromkeys(RESOURCES, 0)
+    for e in attempts:
+        if ("watch=1" in e["path"]) != watch:
+            continue
+        resource = e["path"].split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        if resource in out:
+            out[resource] += 1
+    return out
+
+
+def args_for(proxy, cluster, sa, owner):
+    return {"clusters": [{"name": "east", "owner": owner, "host": proxy.url, "ca_cert": str(cluster.ca),
+                          "api_key": sa.params["api_key"]}]}
+
+
+# Within 6 s the backoff (0.5 s initial, doubling, jitter up to half) allows at most: the first LIST, an
+# immediate relist after the first 410, then one after each wait (at least 0.25 + 0.5 + 1 + 2 s before
+# the sixth). Reset by every opened watch, it allowed one every 0.25 to 0.5 s (12 to 24).
+MOST = 6
+
+
+def test_a_410_inside_every_watch_stream_backs_off_instead_of_relisting_in_a_loop(cluster, watcher, proxy, owner):
+    gone = {"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired",
+                                        "message": "too old resource version: 1 (2)", "code": 410}}
+    proxy.schedule(Rule(Fault.answer(200, (json.dumps(gone) + "\n").encode()), methods=("GET",), path=r"watch=1",
+                        times=None))
+    events, log, error = run_source(args_for(proxy, cluster, watcher, owner))
+    assert error is None, error
+    lists = per_resource(proxy.attempts("vmo.rbac/"), watch=False)
+    print("\nLISTs in %gs with a 410 in every watch stream: %s" % (SECONDS, lists))
+    assert all(1 <= n <= MOST for n in lists.values()), (lists, log[-3000:])
+    assert "resourceVersion too old (410 Gone: too old resource version: 1 (2)); relisting" in log
+    assert [e["vmo_rbac"]["reason"] for e in events] == ["1 watch started (east)"]  # the LISTs worked: one start
+
+
+def test_an_object_of_the_wrong_shape_is_a_stream_error_said_once_without_a_traceback(cluster, watcher, proxy, owner):
+    bad = {"type": "ADDED", "object": {"kind": "Namespace", "apiVersion": "v1", "metadata": "oops"}}
+    proxy.schedule(Rule(Fault.answer(200, (json.dumps(bad) + "\n").encode()), methods=("GET",), path=r"watch=1",
+                        times=None))
+    _events, log, error = run_source(args_for(proxy, cluster, watcher, owner))
+    assert error is None, error
+    watches = per_resource(proxy.attempts("vmo.rbac/"), watch=True)
+    print("\nWATCHes in %gs with an object whose metadata is a string: %s" % (SECONDS, watches))
+    assert "Traceback" not in log and "unexpected error" not in log, log[-3000:]
+    for resource in RESOURCES:
+        said = [line for line in log.splitlines() if line.startswith("WARNING cluster east: %s: " % resource)]
+        assert said == ["WARNING cluster east: %s: a ADDED watch event of %s has metadata that is a string, not a "
+                        "mapping; retrying in %s" % (resource, resource, said[0].rsplit("retrying in ", 1)[-1])], log
+        assert 1 <= watches[resource] <= MOST, (watches, log[-3000:])
