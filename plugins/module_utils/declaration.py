@@ -225,6 +225,12 @@ def _type(value):
     }.get(type(value), type(value).__name__)
 
 
+# kube-apiserver's --oidc-username-prefix=- means "no prefix" (and an unset flag means the issuer URL and '#'
+# for claims other than email). Only the user name flag gives "-" that meaning: --oidc-groups-prefix=- prefixes
+# every group with "-" (pkg/kubeapiserver/options/authentication.go), so oidc_group_prefix takes "-" literally.
+NO_USER_PREFIX = "-"
+
+
 def _check_prefix(path, value):
     if value is None:
         return ""
@@ -526,6 +532,8 @@ def parse_declaration(bindings, role_set="vmo", owner="vmo-rbac", oidc_user_pref
                         % (role_set, _suggest(role_set, list(personas.ROLE_SETS)), ", ".join(personas.ROLE_SETS)))
     _check_dns_label("owner", owner, "owner")
     user_prefix = _check_prefix("oidc_user_prefix", oidc_user_prefix)
+    if user_prefix == NO_USER_PREFIX:
+        user_prefix = ""
     group_prefix = _check_prefix("oidc_group_prefix", oidc_group_prefix)
     if bindings is None:
         bindings = []

@@ -410,6 +410,26 @@ def test_oidc_prefixes_apply_to_users_and_groups_only(cluster, namespaces, owner
     assert not can_get_vms(cluster, "oidc:oidc:bob-" + uid, "default")
 
 
+def test_user_prefix_dash_binds_the_bare_name_as_kube_apiserver_does(cluster, namespaces, owner, uid, admin_identity,
+                                                                      cleanup):
+    """Issue 18 item 8: ``--oidc-username-prefix=-`` copied into oidc_user_prefix bound ``-alice`` (nobody);
+    it means no prefix. Validation agrees with the cluster, not with itself: the access checks pass for
+    the bare name."""
+    ns = namespaces("oidc-dash")
+    bindings = [{"persona": "viewer", "users": ["alice-" + uid], "groups": ["team-" + uid], "namespaces": [ns]}]
+    ok(enforce(admin_identity, owner, bindings, oidc_user_prefix="-", oidc_group_prefix="-"))
+    rb = read_binding(cluster, RB, ns, owner + "-spectro-vm-viewer")
+    assert subjects_of(rb) == sorted([("User", "alice-" + uid, ""), ("Group", "-team-" + uid, "")])
+    assert can_get_vms(cluster, "alice-" + uid, ns)
+    assert not can_get_vms(cluster, "-alice-" + uid, ns)
+    # --oidc-groups-prefix=- makes the API server name the group "-team-...": that is what is bound
+    assert can_get_vms(cluster, "carol", ns, groups=["-team-" + uid])
+    seen = ok(run_module("vmo.rbac.vmo_rbac_validate", dict(admin_identity.params, owner=owner, bindings=bindings,
+                                                             oidc_user_prefix="-", oidc_group_prefix="-")))
+    assert seen["passed"] is True and seen["summary"]["drift"] == 0
+    assert any(r["subject"] == "User alice-" + uid and r["ok"] for r in seen["access"])
+
+
 # ------------------------------------------------------------- regex and selector scopes
 
 
