@@ -247,8 +247,9 @@ def survey_answers(**answers):
     return out
 
 
-def break_glass(tmp_path, cluster, ident, hostname, extravars, env=None, check=False):
-    """vmo.rbac.break_glass through ansible-runner, with a private data directory as AWX lays it out."""
+def break_glass(tmp_path, cluster, ident, hostname, extravars, env=None, check=False, inventory_vars=None):
+    """vmo.rbac.break_glass through ansible-runner, with a private data directory as AWX lays it out;
+    ``inventory_vars``: the host's inventory variables besides its connection (the inventory's settings)."""
     pdd = tmp_path / ("pdd-%d" % len(list(tmp_path.glob("pdd-*"))))
     for d in ("env", "inventory", "project"):
         (pdd / d).mkdir(parents=True)
@@ -259,7 +260,7 @@ def break_glass(tmp_path, cluster, ident, hostname, extravars, env=None, check=F
     (pdd / "env" / "envvars").write_text(yaml.safe_dump(envvars))
     (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars))
     host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-            **{"vmo_rbac_" + k: v for k, v in ident.params.items()}}
+            **{"vmo_rbac_" + k: v for k, v in ident.params.items()}, **(inventory_vars or {})}
     (pdd / "inventory" / "hosts").write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {"hosts": {
         hostname: host}}}}}))
     (pdd / "project" / "break_glass.yml").write_text(yaml.safe_dump([
@@ -388,3 +389,125 @@ def test_break_glass_refuses_an_incomplete_request_before_any_request(cluster, u
     why = [ev["event_data"]["res"]["msg"] for ev in events if ev["event"] == "runner_on_failed"]
     assert why and words in why[0], why
     assert audit.events(user=ident.user) == []
+
+
+# ------------------------------------------- break-glass on an inventory that widens access (issue 18 item 1)
+
+
+def failure_messages(events):
+    return [ev["event_data"]["res"].get("msg", "") for ev in events if ev["event"] == "runner_on_failed"]
+
+
+# An inventory set up for its own declaration: every option that widens access, adds checks or writes
+# elsewhere is on. None of it may reach a break-glass request.
+WIDE_INVENTORY = {
+    "vmo_rbac_allow_privileged": True, "vmo_rbac_console_access": True, "vmo_rbac_legacy_dashboard_bindings": True,
+    "vmo_rbac_audit_exclusive": True, "vmo_rbac_audit_privileged": True, "vmo_rbac_purge": True,
+    "vmo_rbac_allow_empty_purge": True, "vmo_rbac_wait_for_roles": 600, "vmo_rbac_cluster_roles": ["personas"],
+    "vmo_rbac_strict_scopes": False, "vmo_rbac_protected_namespaces": [],
+    "vmo_rbac_platform_subjects": ["ServiceAccount *-%s/*" % "tenant"],
+}
+
+
+@pytest.mark.parametrize("case, inventory, answers, words", [
+    ("everyone-cluster-admin", {"vmo_rbac_role_set": "kubernetes", "vmo_rbac_allow_privileged": True},
+     {"vmo_rbac_break_glass_persona": "admin", "vmo_rbac_break_glass_subject_kind": "Group",
+      "vmo_rbac_break_glass_subject": "system:authenticated"},
+     'vmo_rbac_break_glass_subject: Group "system:authenticated" is under the reserved system: prefix'),
+    ("anonymous-vm-admin", {"vmo_rbac_allow_privileged": True},
+     {"vmo_rbac_break_glass_persona": "admin", "vmo_rbac_break_glass_subject_kind": "Group",
+      "vmo_rbac_break_glass_subject": "system:unauthenticated", "vmo_rbac_break_glass_namespaces": "NS"},
+     'Group "system:unauthenticated" is under the reserved system: prefix'),
+    ("anonymous-user", WIDE_INVENTORY,
+     {"vmo_rbac_break_glass_subject": "system:anonymous", "vmo_rbac_break_glass_namespaces": "NS"},
+     'User "system:anonymous" is under the reserved system: prefix'),
+    ("every-sa-of-a-namespace", WIDE_INVENTORY,
+     {"vmo_rbac_break_glass_subject_kind": "Group", "vmo_rbac_break_glass_subject": " system:serviceaccounts:NS "},
+     'Group "system:serviceaccounts:NS" is under the reserved system: prefix'),
+    ("prefix-builds-everyone", {"vmo_rbac_allow_privileged": True, "vmo_rbac_oidc_group_prefix": "system:"},
+     {"vmo_rbac_break_glass_subject_kind": "Group", "vmo_rbac_break_glass_subject": "authenticated"},
+     'Group "system:authenticated" is under the reserved system: prefix'),
+    ("case", WIDE_INVENTORY,
+     {"vmo_rbac_break_glass_subject_kind": "Group", "vmo_rbac_break_glass_subject": "System:Masters"},
+     'Group "System:Masters" is under the reserved system: prefix'),
+    ("platform-sa", WIDE_INVENTORY,
+     {"vmo_rbac_break_glass_subject_kind": "ServiceAccount", "vmo_rbac_break_glass_subject": "kube-system/default"},
+     '"kube-system/default" is a ServiceAccount of the platform\'s namespace "kube-system"'),
+    ("protected-namespace", WIDE_INVENTORY,
+     {"vmo_rbac_break_glass_namespaces": "NS, kube-system"},
+     "vmo_rbac_break_glass_namespaces: kube-system is a protected namespace"),
+    ("inventory-protected-namespace", {"vmo_rbac_protected_namespaces": ["NS"]},
+     {"vmo_rbac_break_glass_namespaces": "NS"}, "vmo_rbac_break_glass_namespaces: NS is a protected namespace"),
+    ("cluster-admin-cluster-wide", {"vmo_rbac_role_set": "kubernetes", "vmo_rbac_allow_privileged": True},
+     {"vmo_rbac_break_glass_persona": "admin", "vmo_rbac_break_glass_subject": "oncall@example.com"},
+     "break-glass never grants cluster-admin cluster-wide"),
+    ("inventory-owner", {"vmo_rbac_owner": "OWNER"}, {}, 'vmo_rbac_break_glass_owner: "OWNER" is the inventory\'s own'),
+])
+def test_break_glass_refuses_everyone_and_the_platform_whatever_the_inventory_says(cluster, namespaces, uid, tmp_path,
+                                                                                   case, inventory, answers, words):
+    """Issue 18 item 1: on an inventory with allow_privileged (and the kubernetes role set), a survey request for
+    Group system:authenticated gave every authenticated user cluster-admin; system:unauthenticated gave anonymous
+    requests VM admin. Refused before any request, whatever the inventory says."""
+    ns = namespaces("bg-no")
+    ident = cluster.identity("bg-no-" + uid)
+    owner = "bg-no-" + uid
+    fill = (lambda v: v.replace("NS", ns).replace("OWNER", owner) if isinstance(v, str) else
+            [x.replace("NS", ns) for x in v] if isinstance(v, list) else v)
+    request = survey_answers(**{"vmo_rbac_break_glass_persona": "viewer", "vmo_rbac_break_glass_subject": "x@example.com",
+                                "vmo_rbac_break_glass_duration": "1h", "vmo_rbac_break_glass_reason": "INC-" + uid,
+                                **{k: fill(v) for k, v in answers.items()}})
+    audit = cluster.audit()
+    try:
+        r, events, _ = break_glass(tmp_path, cluster, ident, "bg-" + case, {**request, "vmo_rbac_break_glass_owner": owner},
+                                   inventory_vars={k: fill(v) for k, v in inventory.items()})
+        assert r.status == "failed", case
+        why = failure_messages(events)
+        assert why and fill(words) in why[0] and "nothing was sent to the cluster" in why[0], why
+        assert audit.events(user=ident.user) == []
+        assert cluster.bindings(owner) == {}
+    finally:
+        cluster.delete_bindings(owner)
+
+
+def test_break_glass_takes_nothing_that_widens_access_from_the_inventory(cluster, namespaces, uid, tmp_path):
+    """Issue 18 item 1: the inventory's allow_privileged, console and legacy bindings, extra bindings, purge, the
+    exclusive audit and its cluster roles reached break-glass; with vmo_rbac_audit_exclusive every grant, sweep
+    and revoke failed and the result told the operator to delete the inventory's own grants. Now the request
+    makes one binding, proves it, and the sweep and the revoke pass on the same inventory."""
+    ns = namespaces("bg-wide")
+    ident = cluster.identity("bg-wide-" + uid)
+    oncall = "oncall-%s@example.com" % uid
+    owner, inventory_owner = "bg-w-" + uid, "inv-w-" + uid
+    # The inventory's own grant, made by its own enforce run: break-glass never touches it.
+    ok(run_module(MODULE, dict(ident.params, owner=inventory_owner, bindings=[
+        {"persona": "admin", "users": ["inventory-admin-%s@example.com" % uid], "namespaces": [ns]}])))
+    inventory = dict(WIDE_INVENTORY, vmo_rbac_owner=inventory_owner, vmo_rbac_extra_bindings=[
+        {"persona": "admin", "users": ["extra-%s@example.com" % uid], "namespaces": [ns]}])
+    template = {"vmo_rbac_break_glass_owner": owner}
+    answers = survey_answers(vmo_rbac_break_glass_persona="user", vmo_rbac_break_glass_subject=oncall,
+                             vmo_rbac_break_glass_namespaces=ns, vmo_rbac_break_glass_duration="1h",
+                             vmo_rbac_break_glass_reason="INC-" + uid)
+    try:
+        audit = cluster.audit()
+        r, events, artifacts = break_glass(tmp_path, cluster, ident, "wide-" + uid, {**template, **answers},
+                                           inventory_vars=inventory)
+        assert r.status == "successful", (failure_messages(events), r.stdout.read()[-3000:])
+        result = artifacts["vmo_rbac_break_glass"]["wide-" + uid]
+        assert result["passed"] is True
+        # one binding written: no console, no legacy list roles, no extra bindings, no cluster roles
+        assert writes(audit, ident) == [("create", "rolebindings", result["binding"])]
+        assert sorted(k[2] for k in cluster.bindings(owner)) == [result["binding"]]
+        assert list(cluster.bindings(inventory_owner)) == [(RB, ns, inventory_owner + "-spectro-vm-admin")]
+        assert can_power(cluster, oncall, ns)
+
+        for action in ("sweep", "revoke"):
+            extra = answers if action == "revoke" else {}
+            r, events, artifacts = break_glass(tmp_path, cluster, ident, "wide-" + uid,
+                                               {**template, **extra, "vmo_rbac_break_glass_action": action},
+                                               inventory_vars=inventory)
+            assert r.status == "successful", (action, failure_messages(events))
+        assert cluster.bindings(owner) == {} and not can_power(cluster, oncall, ns)
+        assert list(cluster.bindings(inventory_owner)) == [(RB, ns, inventory_owner + "-spectro-vm-admin")]
+    finally:
+        cluster.delete_bindings(owner)
+        cluster.delete_bindings(inventory_owner)
