@@ -73,6 +73,9 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
             "%d binding name%s in the way; nothing was changed: %s" % (
                 len(obs.plan.conflicts), "s are" if len(obs.plan.conflicts) > 1 else " is",
                 " | ".join(c["message"] for c in obs.plan.conflicts)))
+    refused, changed_active = planning.active_changes(obs.plan, obs.state.owned, opts.now, opts.if_active)
+    if refused:
+        raise PreflightError("%s. Nothing was changed." % " | ".join(refused))
     result = {
         "changed": bool(obs.plan.actions),
         "actions": [planning.action_to_dict(a) for a in obs.plan.actions],
@@ -82,12 +85,16 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
         "scopes": [planning.scope_to_dict(m) for m in obs.scopes],
         "warnings": list(obs.plan.warnings) + planning.scope_warnings(obs.scopes),
     }
+    if changed_active:
+        # time-limited grants in force that this run changes (if_active=replace or extend): what they were
+        result["active_changed"] = changed_active
     if diff:
         result["diff"] = diff_entries(obs.plan.actions)
     if obs.plan.actions and not check_mode:
         done = []
         try:
-            apply(obs.plan, cluster, decl.owner, done, concurrency=opts.concurrency)
+            apply(obs.plan, cluster, decl.owner, done, concurrency=opts.concurrency,
+                  guard=active_guard(opts.now, opts.if_active))
         except ClusterError as exc:
             then = ("fix the permissions, then the next run converges" if exc.status in (401, 403)
                     else "the next run converges")
@@ -103,8 +110,23 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
 # ------------------------------------------------------------------------- applying
 
 
-def apply(the_plan, cluster, owner, done=None, concurrency=1):
-    """Run a plan's actions in order; ``done`` collects the actions made.
+def active_guard(now, if_active):
+    """What ``apply`` checks of a binding that another run made or changed between this run's LIST and its
+    write (a 409): with if_active refuse or extend, a time-limited grant in force that a concurrent request made
+    is never overwritten against it (planning.active_change). None: nothing to check."""
+    if if_active == "replace":
+        return None
+
+    def guard(current, desired):
+        why = planning.active_change(current, desired, now, if_active)
+        if why:
+            raise ClusterError("another run made or changed it between this run's read and its write: " + why)
+    return guard
+
+
+def apply(the_plan, cluster, owner, done=None, concurrency=1, guard=None):
+    """Run a plan's actions in order; ``done`` collects the actions made. ``guard(observed, desired)``: checked
+    against a binding another run made or changed meanwhile, before it is overwritten (raises to refuse).
 
     With ``concurrency`` above 1 the actions of one wave (planning.waves: same phase and kind,
     distinct objects) are sent together, at most that many at a time, and the next wave starts
@@ -116,10 +138,10 @@ def apply(the_plan, cluster, owner, done=None, concurrency=1):
     def one(a):
         key = (a.kind, a.namespace, a.name)
         if a.action == "create":
-            obj = _create(cluster, a.desired, owner)
+            obj = _create(cluster, a.desired, owner, guard)
             created_uids[key] = (obj.get("metadata") or {}).get("uid")
         elif a.action == "update":
-            _update(cluster, a.desired, a.observed, owner)
+            _update(cluster, a.desired, a.observed, owner, guard=guard)
         else:
             uid = created_uids.get(key) or (a.observed.uid if isinstance(a.observed, planning.Observed) else None)
             _delete(cluster, a.kind, a.namespace, a.name, uid, owner)
@@ -154,7 +176,7 @@ def apply(the_plan, cluster, owner, done=None, concurrency=1):
     return done
 
 
-def _create(cluster, desired, owner):
+def _create(cluster, desired, owner, guard=None):
     try:
         return cluster.create_binding(planning.binding_to_api(desired))
     except ApiError as exc:
@@ -169,12 +191,15 @@ def _create(cluster, desired, owner):
     if (o.role_kind, o.role_name) != (desired.role_kind, desired.role_name):
         raise ClusterError("%s appeared during the run with role %s %s; run again to converge"
                            % (planning.describe_key(planning.key_of(o)), o.role_kind, o.role_name))
-    if o.subjects != desired.subjects:
-        return _update(cluster, desired, o, owner, current)
+    if guard is not None:
+        guard(o, desired)
+    # not only the subjects: an end and a reason made meanwhile are not this run's (the result would claim them)
+    if not planning.matches(desired, o):
+        return _update(cluster, desired, o, owner, current, guard)
     return current
 
 
-def _update(cluster, desired, observed, owner, current=None):
+def _update(cluster, desired, observed, owner, current=None, guard=None):
     for _attempt in range(UPDATE_ATTEMPTS):
         if current is None:
             base = {"metadata": {"labels": observed.labels, "annotations": observed.annotations,
@@ -191,6 +216,8 @@ def _update(cluster, desired, observed, owner, current=None):
         if not planning.is_owned(o.labels, owner):
             raise ClusterError("%s was taken over by someone else during the run; it was left alone"
                                % planning.describe_key(planning.key_of(o)))
+        if guard is not None:
+            guard(o, desired)
     raise ClusterError("%s kept changing under us (%d conflicts); run again"
                        % (planning.describe_key(planning.key_of(desired)), UPDATE_ATTEMPTS))
 

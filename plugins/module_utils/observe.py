@@ -173,7 +173,8 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
     got = gather(first + ([] if later else owned_lists + list(prefetch)), concurrency)
     namespaces, terminating = got.get("namespaces", (None, set()))
     if needs_namespaces:
-        desired, scopes = planning.resolve_scopes(decl, namespaces, terminating)
+        # state=absent deletes what exists: a named namespace that is gone has nothing to delete
+        desired, scopes = planning.resolve_scopes(decl, namespaces, terminating, missing_ok=mode == "absent")
 
     roles = RolesSeen({}, set(), [])
     if check_roles:
@@ -210,7 +211,8 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
     for kind, wanted, _call in second:
         taken.update(planning.split_observed(listed[kind], kind, decl.owner, wanted)[1])
     state = planning.ClusterState(owned, taken, namespaces, terminating)
-    the_plan = planning.plan(desired, state, decl.owner, mode=mode, purge=purge, now=now)
+    the_plan = planning.plan(desired, state, decl.owner, mode=mode, purge=purge, now=now,
+                             by_name=planning.revoke_names(decl) if mode == "absent" else frozenset())
     if the_plan.bindings is not None:
         desired = the_plan.bindings  # time-limited bindings with their times (planning.stamp)
     return Observation(decl, desired, state, the_plan, roles, scopes, prefetched)

@@ -165,9 +165,9 @@ def needs_namespaces(decl):
     return any(not g.scope.cluster for g in decl.grants)
 
 
-def resolve(decl, namespaces=None, terminating=()):
+def resolve(decl, namespaces=None, terminating=(), missing_ok=False):
     """Concrete desired bindings ``{key: Binding}`` for the namespaces that exist now (see resolve_scopes)."""
-    return resolve_scopes(decl, namespaces, terminating)[0]
+    return resolve_scopes(decl, namespaces, terminating, missing_ok)[0]
 
 
 def _rule_matches(g, namespaces, protected):
@@ -191,15 +191,16 @@ def _rule_matches(g, namespaces, protected):
     return found, skipped
 
 
-def resolve_scopes(decl, namespaces=None, terminating=()):
+def resolve_scopes(decl, namespaces=None, terminating=(), missing_ok=False):
     """(desired bindings ``{key: Binding}``, [ScopeMatch]) for the namespaces that exist now.
 
     Regular expressions and label selectors never match a protected namespace
     (``decl.protected_namespaces``); a namespace named in ``namespaces`` still can be.
 
     Raises SpecError for an explicitly named namespace that does not exist (or is being
-    deleted), for two entries that would produce the same binding name with different
-    roles, and (``decl.strict_scopes``) for rules that match no namespace.
+    deleted; ``missing_ok``: skipped, what state=absent wants: nothing to delete there), for two
+    entries that would produce the same binding name with different roles, and
+    (``decl.strict_scopes``) for rules that match no namespace.
     """
     terminating = set(terminating or ())
     merged = {}  # key -> dict(role, subjects, personas, sources, paths)
@@ -262,6 +263,8 @@ def resolve_scopes(decl, namespaces=None, terminating=()):
         for i, ns in enumerate(g.scope.namespaces):
             if ns not in namespaces or ns in terminating:
                 missing.append(("%s.namespaces[%d]" % (g.path, i), ns, ns in terminating))
+                if missing_ok:
+                    continue
             sources.setdefault(ns, "namespaces")
         if g.scope.regexes or g.scope.selectors:
             found, skipped = _rule_matches(g, namespaces, decl.protected_namespaces)
@@ -272,7 +275,7 @@ def resolve_scopes(decl, namespaces=None, terminating=()):
             scopes.append(ScopeMatch(field, rules, sorted(found), sorted(skipped), not found))
         for ns in sorted(sources):
             grant(g, RB, ns, sources[ns])
-    if missing:
+    if missing and not missing_ok:
         path, ns, term = missing[0]
         more = ""
         if len(missing) > 1:
@@ -378,7 +381,7 @@ def _stray(ours, have, want):
     return [k for k in ours if k in have and k not in want]
 
 
-def _matches(b, o):
+def matches(b, o):
     """Does observed ``o`` already say what desired ``b`` says? (order-insensitive)"""
     if b.subjects != o.subjects:
         return False
@@ -500,12 +503,26 @@ def refuse_expired(desired, ends, owned, now):
             for path in sorted(expired)]
 
 
-def plan(desired, state, owner, mode="present", purge=False, now=None):
+def revoke_names(decl):
+    """The binding names that state=absent deletes wherever this owner holds them: every grant with a ``name``
+    of its own is that name (one grant, whatever the scope a request gives), with the bindings that go with
+    it (console, legacy list roles: ``<name>-<suffix>``) and their transition bindings."""
+    names = set()
+    for g in decl.grants:
+        if g.name:
+            names.add(g.name)
+            for suffix in ("-console",) + tuple("-" + role for role in personas.LEGACY_DASHBOARD_ROLES):
+                names.add(derived_name(g.name, suffix))
+    return frozenset(names | set(transition_name(n) for n in names))
+
+
+def plan(desired, state, owner, mode="present", purge=False, now=None, by_name=frozenset()):
     """Compare desired bindings with the cluster; return the Plan that converges it.
 
     mode ``present``: create missing, update differing, replace role changes; with
     ``purge`` also delete this owner's bindings that are no longer declared.
-    mode ``absent``: delete the declared bindings that this owner owns.
+    mode ``absent``: delete the declared bindings that this owner owns, and its bindings named ``by_name``
+    (revoke_names: a named grant in any scope).
     Objects this owner does not own are never in an action: a same-name foreign object
     is a conflict (the caller fails before any write).
 
@@ -519,10 +536,12 @@ def plan(desired, state, owner, mode="present", purge=False, now=None):
     owned, taken = state.owned, state.taken
 
     if mode == "absent":
-        for key in sorted(desired):
+        named = set(k for k in owned if k[2] in by_name)
+        for key in sorted(set(desired) | named):
             if key in owned:
-                actions.append(Action("delete", key[0], key[1], key[2], "state=absent", PHASE_DELETE,
-                                      "deleted", None, owned[key]))
+                why = "state=absent" if key in desired else "state=absent (%s, by its name, in any scope)" % key[2]
+                actions.append(Action("delete", key[0], key[1], key[2], why, PHASE_DELETE, "deleted", None,
+                                      owned[key]))
             elif key in taken:
                 warnings.append("%s exists but is not owned by %r; left alone" % (describe_key(key), owner))
         return Plan(actions, conflicts, unchanged, warnings)
@@ -577,7 +596,7 @@ def plan(desired, state, owner, mode="present", purge=False, now=None):
             actions.append(Action("create", b.kind, b.namespace, b.name, why, PHASE_RECREATE, "created", b, None))
             actions.append(Action("delete", b.kind, b.namespace, tkey[2], "transition done", PHASE_CLEANUP,
                                   None, None, left or bridge))
-        elif not _matches(b, o):
+        elif not matches(b, o):
             if expired and o.subjects:
                 why, counts = "expired at %s" % expiries.format_time(ends[key]), "expired"
                 rest = _why_update(b._replace(subjects=o.subjects), o)
@@ -635,6 +654,67 @@ def plan(desired, state, owner, mode="present", purge=False, now=None):
                                   PHASE_DELETE, "deleted", None, o))
     actions.sort(key=lambda a: _order(a, restaged))
     return Plan(actions, conflicts, unchanged, warnings, desired)
+
+
+IF_ACTIVE = ("replace", "refuse", "extend")
+
+
+def is_active(o, now):
+    """Is observed binding ``o`` a time-limited grant in force: it holds subjects and its end is later than now?"""
+    if o is None or now is None or not o.subjects or not is_time_limited(o):
+        return False
+    end = recorded_time(o.annotations, EXPIRES_ANNOTATION)
+    return end is not None and end > now
+
+
+def active_change(o, desired, now, if_active):
+    """Why changing observed binding ``o`` (a time-limited grant in force) into ``desired`` (None: deleting it)
+    is refused under ``if_active``, or None when it may be changed: ``replace`` changes it as declared;
+    ``refuse`` never changes a grant in force; ``extend`` only moves its end later. Pure."""
+    if if_active == "replace" or not is_active(o, now):
+        return None
+    if desired is not None and matches(desired, o):
+        return None
+    end = o.annotations.get(EXPIRES_ANNOTATION)
+    held = "%s is a grant in force until %s (reason: %s; granted at %s)" % (
+        describe_key(key_of(o)), end, o.annotations.get(REASON_ANNOTATION) or "none given",
+        o.annotations.get(GRANTED_AT_ANNOTATION) or "?")
+    if if_active == "refuse":
+        change = "delete it" if desired is None else _why_update(desired, o) or "change it"
+        return "%s; this request would %s: refused (if_active=refuse). To move its end later ask with " \
+               "if_active=extend; to replace its end and reason, if_active=replace" % (held, change)
+    new_end = recorded_time(desired.annotations, EXPIRES_ANNOTATION) if desired is not None else None
+    if new_end is None or new_end <= recorded_time(o.annotations, EXPIRES_ANNOTATION) or not desired.subjects:
+        what = ("end it at %s" % expiries.format_time(new_end) if new_end is not None and desired.subjects
+                else "end it now" if desired is not None else "delete it")
+        return "%s; this request would %s, not later: refused (if_active=extend extends only; to shorten it, " \
+               "if_active=replace)" % (held, what)
+    return None
+
+
+def active_changes(the_plan, owned, now, if_active):
+    """([why refused] of the planned actions that would change a time-limited grant in force against
+    ``if_active``, [{the grant before, the change}] of those that change one and are allowed). Pure."""
+    refused, changed = [], []
+    for a in the_plan.actions:
+        o = owned.get((a.kind, a.namespace, a.name))
+        if not is_active(o, now) or a.phase == PHASE_RECREATE or o.labels.get(TRANSITION_LABEL):
+            continue
+        desired = a.desired
+        if a.action == "delete" and a.phase == PHASE_DELETE:
+            # a role change deletes and re-creates: the re-created binding is what the grant becomes
+            desired = next((b.desired for b in the_plan.actions if b.phase == PHASE_RECREATE
+                            and key_of(b) == key_of(a)), None)
+        why = active_change(o, desired, now, if_active)
+        if why:
+            refused.append(why)
+        elif desired is None or not matches(desired, o):
+            item = {"kind": o.kind, "name": o.name, "expires": o.annotations.get(EXPIRES_ANNOTATION, ""),
+                    "reason": o.annotations.get(REASON_ANNOTATION, ""), "change": a.reason}
+            if o.namespace:
+                item["namespace"] = o.namespace
+            changed.append(item)
+    return refused, changed
 
 
 TIME_LIMITED_STATES = ("active", "pending", "overdue", "ended")

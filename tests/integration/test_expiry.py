@@ -316,14 +316,25 @@ def test_break_glass_through_ansible_runner_with_a_survey(cluster, namespaces, u
         assert why and "'vmo_rbac_break_glass_duration': 5h is longer than max_duration 4h" in why[0], why
         assert audit.events(user=ident.user) == []
 
-        # Asking again for 30 minutes moves the end in place (a repeated request extends or shortens).
+        # Asking again for 30 minutes, as the survey asks by default: refused while the grant is in force, saying
+        # until when and why it is held; nothing written. With "replace" the end moves in place (shorter here).
+        audit = cluster.audit()
+        r, events, _ = break_glass(tmp_path, cluster, ident, hostname,
+                                   {**template, **dict(answers, vmo_rbac_break_glass_duration="30m")})
+        assert r.status == "failed"
+        why = failure_messages(events)
+        assert why and "is a grant in force until %s (reason: %s" % (result["expires"], result["reason"]) in why[0]
+        assert writes(audit, ident) == []
         r, _events, artifacts = break_glass(tmp_path, cluster, ident, hostname,
-                                            {**template, **dict(answers, vmo_rbac_break_glass_duration="30m")})
+                                            {**template, **dict(answers, vmo_rbac_break_glass_duration="30m",
+                                                                vmo_rbac_break_glass_if_active="replace")})
         assert r.status == "successful"
         shorter = artifacts["vmo_rbac_break_glass"][hostname]
         assert parse(shorter["expires"]) < expires
         assert [(a["action"], a["reason"].split(" ")[0]) for a in shorter["actions"]] == [("update", "expires")] * 2
         assert read(cluster, RB, ns1, name)["metadata"]["annotations"]["vmo.rbac/expires"] == shorter["expires"]
+        assert sorted((p["namespace"], p["expires"], p["reason"]) for p in shorter["replaced"]) == sorted(
+            (ns, result["expires"], result["reason"]) for ns in (ns1, ns2))
 
         # The sweep (an AWX schedule every few minutes) before the end: nothing to do.
         audit = cluster.audit()
@@ -511,3 +522,120 @@ def test_break_glass_takes_nothing_that_widens_access_from_the_inventory(cluster
     finally:
         cluster.delete_bindings(owner)
         cluster.delete_bindings(inventory_owner)
+
+
+# ------------------------------------------ break-glass revoke, and requests that meet a grant in force (item 2)
+
+
+def test_break_glass_revoke_finds_the_grant_in_any_scope_needs_no_reason_and_fails_when_nothing_is_revoked(
+        cluster, namespaces, uid, tmp_path):
+    """Issue 18 item 2: a revoke whose scope differs from the grant's deleted nothing and reported success, and a
+    revoke without a reason failed and left the access. The binding name is the grant: found in any scope; the
+    reason is optional (recorded in the result when given); nothing to revoke fails, naming the binding."""
+    ns1, ns2 = namespaces("bg-any-a", "bg-any-b")
+    ident = cluster.identity("bg-any-" + uid)
+    oncall = "any-%s@example.com" % uid
+    owner, hostname = "bg-any-" + uid, "any-" + uid
+    template = {"vmo_rbac_break_glass_owner": owner}
+    grant = survey_answers(vmo_rbac_break_glass_persona="admin", vmo_rbac_break_glass_subject=oncall,
+                           vmo_rbac_break_glass_namespaces=ns1, vmo_rbac_break_glass_duration="1h",
+                           vmo_rbac_break_glass_reason="INC-" + uid)
+    # role_set kubernetes: persona admin is cluster-admin, granted in ns1 only; the revoke asks cluster-wide
+    inventory = {"vmo_rbac_role_set": "kubernetes"}
+    try:
+        r, _events, artifacts = break_glass(tmp_path, cluster, ident, hostname, {**template, **grant},
+                                            inventory_vars=inventory)
+        assert r.status == "successful", r.stdout.read()[-3000:]
+        name = artifacts["vmo_rbac_break_glass"][hostname]["binding"]
+        assert cluster.can(oncall, "delete", "virtualmachines", "kubevirt.io", ns1)
+
+        revoke = dict(grant, vmo_rbac_break_glass_action="revoke", vmo_rbac_break_glass_namespaces="",
+                      vmo_rbac_break_glass_reason="")
+        audit = cluster.audit()
+        r, events, artifacts = break_glass(tmp_path, cluster, ident, hostname, {**template, **revoke},
+                                           inventory_vars=inventory)
+        assert r.status == "successful", failure_messages(events)
+        revoked = artifacts["vmo_rbac_break_glass"][hostname]
+        assert [(a["action"], a.get("namespace"), a["name"]) for a in revoked["actions"]] == [("delete", ns1, name)]
+        assert writes(audit, ident) == [("delete", "rolebindings", name)]
+        assert not cluster.can(oncall, "delete", "virtualmachines", "kubevirt.io", ns1)
+        assert cluster.bindings(owner) == {}
+
+        # Again: nothing left to revoke, and the job says so (no write).
+        audit = cluster.audit()
+        r, events, _ = break_glass(tmp_path, cluster, ident, hostname, {**template, **revoke},
+                                   inventory_vars=inventory)
+        assert r.status == "failed"
+        why = failure_messages(events)
+        assert why and "nothing to revoke on %s: owner %s holds no binding %s" % (hostname, owner, name) in why[0]
+        assert writes(audit, ident) == []
+
+        # A cluster-wide grant, revoked by a request that names other namespaces (one of them gone), with a reason.
+        wide = dict(grant, vmo_rbac_break_glass_persona="user", vmo_rbac_break_glass_namespaces="")
+        r, _events, artifacts = break_glass(tmp_path, cluster, ident, hostname, {**template, **wide})
+        assert r.status == "successful", r.stdout.read()[-3000:]
+        wide_name = artifacts["vmo_rbac_break_glass"][hostname]["binding"]
+        r, events, artifacts = break_glass(tmp_path, cluster, ident, hostname, {**template, **dict(
+            wide, vmo_rbac_break_glass_action="revoke", vmo_rbac_break_glass_namespaces="%s, gone-%s" % (ns2, uid),
+            vmo_rbac_break_glass_reason="done: INC-" + uid)})
+        assert r.status == "successful", failure_messages(events)
+        revoked = artifacts["vmo_rbac_break_glass"][hostname]
+        assert [(a["action"], a["kind"], a["name"]) for a in revoked["actions"]] == [("delete", CRB, wide_name)]
+        assert revoked["reason"] == "done: INC-" + uid
+        said = [ev["event_data"]["res"]["msg"] for ev in events if ev["event"] == "runner_on_ok"
+                and ev["event_data"].get("task") == "Break-glass | Say what was done"]
+        assert said and "1 binding(s) deleted; reason: done: INC-" + uid in said[0]
+        assert cluster.bindings(owner) == {} and not can_power(cluster, oncall, ns2)
+    finally:
+        cluster.delete_bindings(owner)
+
+
+def test_a_second_break_glass_request_never_silently_shortens_or_overwrites_a_grant_in_force(
+        cluster, namespaces, uid, tmp_path):
+    """Issue 18 item 2: two requests for the same persona, subject and scope; the later silently replaced the
+    earlier's end and reason while both jobs reported their own. Refused with the grant's end and reason unless
+    the request says extend (later only) or replace."""
+    ns = namespaces("bg-twice")
+    ident = cluster.identity("bg-twice-" + uid)
+    oncall = "twice-%s@example.com" % uid
+    owner, hostname = "bg-tw-" + uid, "twice-" + uid
+    template = {"vmo_rbac_break_glass_owner": owner}
+
+    def ask(duration, reason, **more):
+        return {**template, **survey_answers(
+            vmo_rbac_break_glass_persona="user", vmo_rbac_break_glass_subject=oncall, vmo_rbac_break_glass_namespaces=ns,
+            vmo_rbac_break_glass_duration=duration, vmo_rbac_break_glass_reason=reason, **more)}
+
+    try:
+        r, _events, artifacts = break_glass(tmp_path, cluster, ident, hostname, ask("2h", "INC-1 " + uid))
+        assert r.status == "successful"
+        first = artifacts["vmo_rbac_break_glass"][hostname]
+        name = first["binding"]
+
+        def held():
+            return read(cluster, RB, ns, name)["metadata"]["annotations"]
+
+        for more, words in (({}, "refused (if_active=refuse)"),
+                            ({"vmo_rbac_break_glass_if_active": "extend"}, "not later: refused (if_active=extend")):
+            audit = cluster.audit()
+            r, events, _ = break_glass(tmp_path, cluster, ident, hostname, ask("30m", "INC-2 " + uid, **more))
+            assert r.status == "failed", more
+            why = failure_messages(events)
+            assert why and "RoleBinding %s/%s is a grant in force until %s (reason: INC-1 %s" % (
+                ns, name, first["expires"], uid) in why[0] and words in why[0], why
+            assert writes(audit, ident) == []
+            assert (held()["vmo.rbac/expires"], held()["vmo.rbac/reason"]) == (first["expires"], "INC-1 " + uid)
+
+        r, events, artifacts = break_glass(tmp_path, cluster, ident, hostname,
+                                           ask("3h", "INC-3 " + uid, vmo_rbac_break_glass_if_active="extend"))
+        assert r.status == "successful", failure_messages(events)
+        extended = artifacts["vmo_rbac_break_glass"][hostname]
+        assert parse(extended["expires"]) > parse(first["expires"])
+        assert (held()["vmo.rbac/expires"], held()["vmo.rbac/reason"]) == (extended["expires"], "INC-3 " + uid)
+        assert [(p["expires"], p["reason"]) for p in extended["replaced"]] == [(first["expires"], "INC-1 " + uid)]
+        said = [ev["event_data"]["res"]["msg"] for ev in events if ev["event"] == "runner_on_ok"
+                and ev["event_data"].get("task") == "Break-glass | Say what was done"]
+        assert said and "extended the grant in force in %s until %s (reason: INC-1 %s)" % (
+            ns, first["expires"], uid) in said[0], said
+    finally:
+        cluster.delete_bindings(owner)

@@ -18,7 +18,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
     EXPIRES_ANNOTATION, GRANTED_AT_ANNOTATION, REASON_ANNOTATION, TIME_LIMITED_LABEL, SpecError, Subject,
 )
 from ansible_collections.vmo.rbac.plugins.module_utils.planning import CRB, RB, ClusterState
-from tests.unit.test_flows import MemoryCluster
+from tests.unit.test_flows import MemoryCluster, plan_for
 
 OWNER = "vmo-rbac"
 NOON = expiry.parse_time("2026-12-04T12:00:00Z")
@@ -543,3 +543,125 @@ def test_time_limited_grants_need_the_kubernetes_backend():
         options.check_expiry(d, NOON, "palette")
     assert err.value.path == "bindings[1].expires"
     options.check_expiry(decl({"persona": "viewer", "users": ["alice"]}), NOON, "palette")
+
+
+# ---------------------------------------------------- revoke by name; grants in force (issue 18 item 2)
+
+
+def test_state_absent_finds_a_named_grant_in_any_scope():
+    """The break-glass binding name is one grant: a revoke whose scope differs from the grant's deleted
+    nothing and reported success. A named grant is deleted by its name wherever the owner holds it."""
+    c = Cluster()
+    made = decl({"persona": "viewer", "users": ["alice"], "name": "bg-1", "expires": "8h", "namespaces": ["team-a"],
+                 "console_access": True},
+                {"persona": "viewer", "users": ["bob"], "name": "bg-2", "expires": "8h"})
+    c.run(made, NOON)
+    assert sorted(c.owned) == [(CRB, "", "bg-2"), (RB, "team-a", "bg-1"), (RB, "team-a", "bg-1-console")]
+    asked = decl({"persona": "viewer", "users": ["alice"], "name": "bg-1", "namespaces": ["team-b"]})
+    desired = planning.resolve(asked, c.namespaces)
+    p = planning.plan(desired, ClusterState(dict(c.owned), {}, c.namespaces, set()), OWNER, mode="absent",
+                      by_name=planning.revoke_names(asked))
+    assert steps(p) == [("delete", RB, "team-a", "bg-1", "deleted"), ("delete", RB, "team-a", "bg-1-console", "deleted")]
+    assert p.actions[0].reason == "state=absent (bg-1, by its name, in any scope)"
+    # an unnamed grant is still deleted by its scope only
+    unnamed = decl({"persona": "viewer", "users": ["bob"], "expires": "8h", "namespaces": ["team-b"]})
+    assert planning.revoke_names(unnamed) == frozenset()
+    # a named namespace that is gone has nothing to delete: state=absent does not fail on it
+    gone = decl({"persona": "viewer", "users": ["alice"], "name": "bg-1", "namespaces": ["gone"]})
+    assert planning.resolve(gone, c.namespaces, missing_ok=True) == {}
+    with pytest.raises(SpecError, match="does not exist"):
+        planning.resolve(gone, c.namespaces)
+
+
+def test_revoke_names_cover_the_bindings_that_go_with_a_named_grant():
+    names = planning.revoke_names(decl({"persona": "viewer", "users": ["a"], "name": "bg-x"}))
+    assert names == {"bg-x", "bg-x-console", "bg-x-spectro-list-namespaces", "bg-x-spectro-list-vmtemplates",
+                     "bg-x-transition", "bg-x-console-transition", "bg-x-spectro-list-namespaces-transition",
+                     "bg-x-spectro-list-vmtemplates-transition"}
+
+
+def _bg(expires, reason, **kw):
+    return decl(dict({"persona": "viewer", "users": ["alice"], "name": "bg-a", "expires": expires,
+                      "reason": reason}, **kw))
+
+
+def test_a_grant_in_force_is_never_changed_silently():
+    """Two requests for the same persona, subject and scope: the later replaced the earlier's end and reason while
+    both jobs reported their own. if_active=refuse names the grant in force, its end and its reason."""
+    c = Cluster()
+    c.run(_bg("2026-12-04T20:00:00Z", "INC-1"), NOON)
+    key = (CRB, "", "bg-a")
+    p = c.plan(_bg("2026-12-04T14:00:00Z", "INC-2"), at(1))
+    refused, changed = planning.active_changes(p, c.owned, at(1), "refuse")
+    assert changed == [] and len(refused) == 1
+    assert refused[0].startswith("ClusterRoleBinding bg-a is a grant in force until 2026-12-04T20:00:00Z "
+                                 "(reason: INC-1; granted at 2026-12-04T12:00:00Z); this request would "
+                                 "expires 2026-12-04T20:00:00Z -> 2026-12-04T14:00:00Z; annotations: refused")
+    # extend: only later
+    refused, _ = planning.active_changes(p, c.owned, at(1), "extend")
+    assert "would end it at 2026-12-04T14:00:00Z, not later" in refused[0]
+    later = c.plan(_bg("2026-12-04T22:00:00Z", "INC-3"), at(1))
+    refused, changed = planning.active_changes(later, c.owned, at(1), "extend")
+    assert refused == [] and changed == [{"kind": CRB, "name": "bg-a", "expires": "2026-12-04T20:00:00Z",
+                                          "reason": "INC-1", "change": later.actions[0].reason}]
+    # ending it now is no extension either
+    ended = c.plan(_bg("2026-12-04T12:30:00Z", "INC-1"), at(1))
+    assert "end it now, not later" in planning.active_changes(ended, c.owned, at(1), "extend")[0][0]
+    # replace: as declared, reported
+    refused, changed = planning.active_changes(p, c.owned, at(1), "replace")
+    assert refused == [] and changed[0]["expires"] == "2026-12-04T20:00:00Z"
+    # the same request again changes nothing, whatever if_active says
+    same = c.plan(_bg("2026-12-04T20:00:00Z", "INC-1"), at(1))
+    assert same.actions == [] and planning.active_changes(same, c.owned, at(1), "refuse") == ([], [])
+    # a grant whose time has passed is not in force: granted again
+    over = c.plan(_bg("2026-12-05T12:00:00Z", "INC-4"), at(9))
+    assert planning.active_changes(over, c.owned, at(9), "refuse") == ([], [])
+    assert planning.is_active(c.owned[key], at(7)) and not planning.is_active(c.owned[key], at(8))
+
+
+def test_a_concurrent_request_between_read_and_write_is_not_overwritten():
+    """Two requests at once: both read nothing and plan a create; the second meets the first's binding (409). With
+    if_active=refuse it is never overwritten (the 409 adoption compared the subjects only, so the second job
+    reported its own end and reason while the cluster held the first's)."""
+    first = _bg("2026-12-04T20:00:00Z", "INC-1")
+    second = _bg("2026-12-04T18:00:00Z", "INC-2")
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    p = plan_for(c, second, now=NOON)
+    enforce.run(first, options.parse({}, first, NOON), c)  # the other request lands in between
+    held = c.objects[(CRB, "", "bg-a")]
+    c.forced = [("create", 409)]
+    with pytest.raises(enforce.ClusterError, match="another run made or changed it between this run's read and its "
+                                                   "write: ClusterRoleBinding bg-a is a grant in force until "
+                                                   "2026-12-04T20:00:00Z \\(reason: INC-1"):
+        enforce.apply(p, c, OWNER, guard=enforce.active_guard(NOON, "refuse"))
+    assert c.objects[(CRB, "", "bg-a")] is held
+    # replace (the declarative default) adopts it and writes this run's end and reason, not only its subjects
+    c.forced = [("create", 409)]
+    enforce.apply(p, c, OWNER, guard=enforce.active_guard(NOON, "replace"))
+    assert c.objects[(CRB, "", "bg-a")]["metadata"]["annotations"][EXPIRES_ANNOTATION] == "2026-12-04T18:00:00Z"
+    # an update that meets a newer version re-reads it and checks it again: extend never shortens what another
+    # request extended meanwhile
+    c2 = MemoryCluster(roles=("spectro-vm-viewer",))
+    enforce.run(first, options.parse({}, first, NOON), c2)
+    extend = _bg("2026-12-04T21:00:00Z", "INC-5")
+    p = plan_for(c2, extend, now=at(1))
+    other = _bg("2026-12-04T23:00:00Z", "INC-6")
+    enforce.run(other, options.parse({"if_active": "extend"}, other, at(1)), c2)
+    c2.forced = [("replace", 409)]
+    with pytest.raises(enforce.ClusterError, match="until 2026-12-04T23:00:00Z \\(reason: INC-6.*not later"):
+        enforce.apply(p, c2, OWNER, guard=enforce.active_guard(at(1), "extend"))
+    assert c2.objects[(CRB, "", "bg-a")]["metadata"]["annotations"][REASON_ANNOTATION] == "INC-6"
+
+
+def test_the_enforce_flow_refuses_before_any_write_and_reports_what_it_changed():
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    first = _bg("2026-12-04T20:00:00Z", "INC-1")
+    enforce.run(first, options.parse({}, first, NOON), c)
+    second = _bg("2026-12-04T22:00:00Z", "INC-2")
+    before = dict(c.objects)
+    with pytest.raises(enforce.PreflightError, match="grant in force until 2026-12-04T20:00:00Z \\(reason: INC-1"):
+        enforce.run(second, options.parse({"if_active": "refuse"}, second, at(1)), c)
+    assert c.objects == before
+    done = enforce.run(second, options.parse({"if_active": "extend"}, second, at(1)), c)
+    assert done["active_changed"] == [{"kind": CRB, "name": "bg-a", "expires": "2026-12-04T20:00:00Z",
+                                       "reason": "INC-1", "change": done["actions"][0]["reason"]}]
