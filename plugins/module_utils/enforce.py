@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import threading
+from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.vmo.rbac.plugins.module_utils import planning
@@ -65,17 +66,9 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
     obs = observe_plan(decl, cluster, mode=opts.state, purge=opts.purge, check_roles=opts.require_roles,
                        wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
                        concurrency=opts.concurrency, now=opts.now)
-    if obs.roles.missing:
-        raise PreflightError(missing_roles_message(decl, obs.roles.missing, opts.wait_for_roles)
-                             + " Nothing was changed.")
-    if obs.plan.conflicts:
-        raise PreflightError(
-            "%d binding name%s in the way; nothing was changed: %s" % (
-                len(obs.plan.conflicts), "s are" if len(obs.plan.conflicts) > 1 else " is",
-                " | ".join(c["message"] for c in obs.plan.conflicts)))
-    refused, changed_active = planning.active_changes(obs.plan, obs.state.owned, opts.now, opts.if_active)
-    if refused:
-        raise PreflightError("%s. Nothing was changed." % " | ".join(refused))
+    refusal, changed_active = _refusal(decl, opts, obs)
+    if refusal is not None:
+        return refuse(refusal, decl, opts, obs, cluster, check_mode, diff)
     result = {
         "changed": bool(obs.plan.actions),
         "actions": [planning.action_to_dict(a) for a in obs.plan.actions],
@@ -91,19 +84,78 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
     if diff:
         result["diff"] = diff_entries(obs.plan.actions)
     if obs.plan.actions and not check_mode:
-        done = []
-        try:
-            apply(obs.plan, cluster, decl.owner, done, concurrency=opts.concurrency,
-                  guard=active_guard(opts.now, opts.if_active))
-        except ClusterError as exc:
-            then = ("fix the permissions, then the next run converges" if exc.status in (401, 403)
-                    else "the next run converges")
-            raise PartialApplyError(
-                "%s (%d of %d planned writes were made before this failure; the cluster keeps every "
-                "existing grant until its replacement exists; %s)" % (exc.message, len(done), len(obs.plan.actions),
-                                                                      then),
-                [planning.action_to_dict(a) for a in done], exc.status)
+        _apply_or_explain(obs.plan, cluster, decl.owner, opts)
     result["api_requests"] = cluster.requests
+    return result
+
+
+def _apply_or_explain(the_plan, cluster, owner, opts):
+    done = []
+    try:
+        apply(the_plan, cluster, owner, done, concurrency=opts.concurrency, guard=active_guard(opts.now, opts.if_active))
+    except ClusterError as exc:
+        then = ("fix the permissions, then the next run converges" if exc.status in (401, 403)
+                else "the next run converges")
+        raise PartialApplyError(
+            "%s (%d of %d planned writes were made before this failure; the cluster keeps every "
+            "existing grant until its replacement exists; %s)" % (exc.message, len(done), len(the_plan.actions), then),
+            [planning.action_to_dict(a) for a in done], exc.status)
+
+
+# Why a plan is refused: ``error`` the exception a run raises when refusing changed nothing (the messages as
+# they always were), ``reason`` the same reason without "nothing was changed", ``field`` the option at fault.
+Refusal = namedtuple("Refusal", "error reason field")
+
+
+def _refusal(decl, opts, obs):
+    """(the first reason the plan cannot be carried out as a whole, or None; the grants in force it changes)."""
+    if obs.refusal is not None:
+        return Refusal(obs.refusal, str(obs.refusal), obs.refusal.path), []
+    if obs.roles.missing:
+        reason = missing_roles_message(decl, obs.roles.missing, opts.wait_for_roles)
+        return Refusal(PreflightError(reason + " Nothing was changed."), reason, None), []
+    conflicts = obs.plan.conflicts
+    if conflicts:
+        head = "%d binding name%s in the way" % (len(conflicts), "s are" if len(conflicts) > 1 else " is")
+        detail = " | ".join(c["message"] for c in conflicts)
+        return Refusal(PreflightError("%s; nothing was changed: %s" % (head, detail)), "%s: %s" % (head, detail),
+                       None), []
+    refused, changed_active = planning.active_changes(obs.plan, obs.state.owned, opts.now, opts.if_active)
+    if refused:
+        reason = " | ".join(refused)
+        return Refusal(PreflightError("%s. Nothing was changed." % reason), reason, None), []
+    return None, changed_active
+
+
+def refuse(refusal, decl, opts, obs, cluster, check_mode, diff):
+    """Refuse the plan, but end the grants whose time has passed first: that never depends on the rest of the
+    plan (a foreign object in the way of another entry, a namespace being deleted, ...). With nothing to end,
+    the refusal is raised as it always was; otherwise the result fails and says both: what ended, and why the
+    rest was refused."""
+    ends = planning.end_expired(obs.state.owned, opts.now, None if obs.refusal is not None else obs.plan) \
+        if opts.state == "present" else planning.Plan([], [], [], [])
+    if not ends.actions:
+        raise refusal.error
+    if not check_mode:
+        _apply_or_explain(ends, cluster, decl.owner, opts)
+    ended = "; ".join("%s (%s)" % (planning.describe_key(planning.key_of(a)), a.reason.split(";")[0])
+                      for a in ends.actions)
+    result = {
+        "failed": True, "changed": True,
+        "msg": "%s. Nothing else was changed, but the grant%s whose time has passed %s: ending them never depends "
+               "on the rest of the plan: %s." % (refusal.reason.rstrip("."), "s" if len(ends.actions) > 1 else "",
+                                                 "would end (check mode)" if check_mode else "ended", ended),
+        "refused": refusal.reason,
+        "actions": [planning.action_to_dict(a) for a in ends.actions],
+        "summary": planning.summarize(ends),
+        "bindings": [], "scopes": [],
+        "warnings": [],
+        "api_requests": cluster.requests,
+    }
+    if refusal.field:
+        result["field"] = refusal.field
+    if diff:
+        result["diff"] = diff_entries(ends.actions)
     return result
 
 

@@ -656,6 +656,46 @@ def plan(desired, state, owner, mode="present", purge=False, now=None, by_name=f
     return Plan(actions, conflicts, unchanged, warnings, desired)
 
 
+def end_expired(owned, now, full=None):
+    """The plan of a run whose plan is refused (a foreign object in the way, a missing role, a namespace being
+    deleted, ...): ending a grant whose time has passed never depends on the rest of the plan. Each owned
+    time-limited binding that still grants and whose time has passed keeps no subjects; nothing else about it
+    changes and nothing else is planned (the record stays: the next full run deletes it if nobody declares it).
+
+    Whose time has passed: the recorded end (an unreadable one counts as passed); with ``full``, the refused
+    plan, also what it ends (an end the declaration moved earlier) and not what it extends (a later end the
+    declaration gives). Pure."""
+    if now is None:
+        return Plan([], [], [], [])
+    ended = set(key_of(a) for a in (full.actions if full is not None else ()) if a.counts_as == "expired")
+    stamped = (full.bindings or {}) if full is not None else {}
+    actions = []
+    for key in sorted(owned):
+        o = owned[key]
+        if not o.subjects or not is_time_limited(o):
+            continue
+        end = recorded_time(o.annotations, EXPIRES_ANNOTATION)
+        passed = end is None or end <= now
+        declared = stamped.get(key)
+        if passed and declared is not None and declared.expiry is not None:
+            later = recorded_time(declared.annotations, EXPIRES_ANNOTATION)
+            passed = later is None or later <= now  # the declaration extends it (a refused run ends it then)
+        if not (passed or key in ended):
+            continue
+        labels = dict((k, v) for k, v in o.labels.items() if k in OUR_LABELS)
+        annotations = dict((k, v) for k, v in o.annotations.items() if k in OUR_ANNOTATIONS)
+        record = Binding(o.kind, o.namespace, o.name, o.role_kind, o.role_name, (), labels, annotations,
+                         o.labels.get(PERSONA_LABEL) or PERSONA_CUSTOM, (), None)
+        why = ("expired at %s" % expiries.format_time(end) if end is not None and end <= now
+               else "time-limited, and its end (%s=%r) cannot be read" % (EXPIRES_ANNOTATION,
+                                                                          o.annotations.get(EXPIRES_ANNOTATION))
+               if end is None else "ends at %s as declared now" % (declared.annotations.get(EXPIRES_ANNOTATION)
+                                                                   if declared is not None else "?"))
+        actions.append(Action("update", o.kind, o.namespace, o.name, why + "; the rest of the plan is refused",
+                              PHASE_UPDATE, "expired", record, o))
+    return Plan(actions, [], [], [])
+
+
 IF_ACTIVE = ("replace", "refuse", "extend")
 
 

@@ -20,6 +20,7 @@ import yaml
 from kubernetes.client.rest import ApiException
 
 from tests.helpers.ansible import ansible_env, failed, ok, run_module, run_playbook
+from tests.helpers.kube import binding_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 SURVEY = ROOT / "files" / "break-glass-survey.json"
@@ -639,3 +640,68 @@ def test_a_second_break_glass_request_never_silently_shortens_or_overwrites_a_gr
             ns, first["expires"], uid) in said[0], said
     finally:
         cluster.delete_bindings(owner)
+
+
+# ------------------------------------------ an expired grant ends whatever else blocks the run (issue 18 item 5)
+
+
+def test_an_expired_grant_ends_when_the_rest_of_the_plan_is_refused(cluster, namespaces, owner, uid):
+    """Issue 18 item 5: a foreign binding in the way of another entry, or a namespace being deleted that another
+    entry names, refused the whole plan, so a grant whose time had passed kept its access while vmo_rbac_validate
+    said "vmo_role_binding would end it". Now it ends in that run, and the result says both."""
+    ns, doomed = namespaces("tl-blk", "tl-doomed")
+    ident = cluster.identity("tl-blk-" + uid)
+    temp = "temp-%s@example.com" % uid
+    limited = {"persona": "user", "users": [temp], "namespaces": [ns], "expires": "1h", "reason": "INC-" + uid,
+               "name": "tl-" + uid}
+    made = ok(run_module(MODULE, dict(ident.params, owner=owner, bindings=[limited])))
+    end = parse(made["bindings"][0]["expires"])
+    assert can_power(cluster, temp, ns)
+    late = clock(end + timedelta(minutes=5))
+
+    # 1. A foreign binding (made by hand) where another entry's binding would go.
+    taken = "taken-" + uid
+    cluster.rbac().create_namespaced_role_binding(ns, binding_manifest(RB, taken, "spectro-vm-viewer", "eve", ns))
+    blocked = dict(ident.params, owner=owner, bindings=[
+        limited, {"persona": "viewer", "users": ["bob-" + uid], "namespaces": [ns], "name": taken}])
+    seen = run_module(VALIDATE, dict(blocked, fail_on_drift=False, check_access=False), env=late)
+    expire = [d for d in seen["drift"] if d["action"] == "expire"]
+    assert expire and expire[0]["fix"].startswith("vmo_role_binding ends it at its next run, also when it refuses "
+                                                  "the rest of its plan")
+    audit = cluster.audit()
+    res = run_module(MODULE, blocked, env=late)
+    assert res.get("failed") is True and res["changed"] is True
+    assert res["refused"].startswith("1 binding name is in the way: RoleBinding %s/%s already exists" % (ns, taken))
+    assert "ended: ending them never depends on the rest of the plan: RoleBinding %s/tl-%s (expired at %s)" % (
+        ns, uid, rfc3339(end)) in res["msg"]
+    assert [(a["action"], a["name"]) for a in res["actions"]] == [("update", "tl-" + uid)]
+    assert writes(audit, ident) == [("update", "rolebindings", "tl-" + uid)]
+    assert not can_power(cluster, temp, ns)
+    assert read(cluster, RB, ns, taken)["subjects"][0]["name"] == "eve"  # the foreign binding untouched
+    assert read(cluster, RB, ns, "tl-" + uid)["metadata"]["annotations"]["vmo.rbac/reason"] == "INC-" + uid
+
+    # 2. A namespace being deleted (held by a finalizer) that another entry names; the grant was granted again
+    # meanwhile (a later end), then its time passed again.
+    cluster.delete_binding(RB, ns, taken)
+    again = dict(limited, expires=rfc3339(end + timedelta(hours=1)))
+    ok(run_module(MODULE, dict(ident.params, owner=owner, bindings=[again]), env=late))
+    assert can_power(cluster, temp, ns)
+    core = cluster.core()
+    core.patch_namespace(doomed, {"metadata": {"finalizers": ["vmo.rbac.test/hold"]}})
+    core.delete_namespace(doomed)
+    try:
+        later = clock(end + timedelta(hours=1, minutes=5))
+        terminating = dict(ident.params, owner=owner, bindings=[
+            again, {"persona": "viewer", "users": ["bob-" + uid], "namespaces": [doomed]}])
+        failed_validation = run_module(VALIDATE, dict(terminating, check_access=False), env=later)
+        assert "namespace %r is being deleted" % doomed in failed_validation["msg"]
+        assert "still grants access: RoleBinding %s/tl-%s" % (ns, uid) in failed_validation["msg"]
+        assert "vmo_role_binding ends them at its next run, even though it refuses the rest" in failed_validation["msg"]
+        audit = cluster.audit()
+        res = run_module(MODULE, terminating, env=later)
+        assert res.get("failed") is True and res["field"] == "bindings[1].namespaces[0]"
+        assert "is being deleted" in res["refused"] and "RoleBinding %s/tl-%s (expired at" % (ns, uid) in res["msg"]
+        assert writes(audit, ident) == [("update", "rolebindings", "tl-" + uid)]
+        assert not can_power(cluster, temp, ns)
+    finally:
+        core.patch_namespace(doomed, {"metadata": {"finalizers": None}})

@@ -665,3 +665,96 @@ def test_the_enforce_flow_refuses_before_any_write_and_reports_what_it_changed()
     done = enforce.run(second, options.parse({"if_active": "extend"}, second, at(1)), c)
     assert done["active_changed"] == [{"kind": CRB, "name": "bg-a", "expires": "2026-12-04T20:00:00Z",
                                        "reason": "INC-1", "change": done["actions"][0]["reason"]}]
+
+
+# ------------------------------------------- what has expired ends whatever else refuses the plan (item 5)
+
+
+def _limited_then(c, *more):
+    """A one-hour grant made at noon, then a declaration that also holds ``more`` entries."""
+    limited = {"persona": "viewer", "users": ["alice"], "name": "tl-a", "expires": "1h", "reason": "INC-9"}
+    first = decl(limited)
+    enforce.run(first, options.parse({}, first, NOON), c)
+    return decl(limited, *more)
+
+
+def test_an_expired_grant_ends_when_a_foreign_binding_blocks_another_entry():
+    c = MemoryCluster(roles=("spectro-vm-viewer", "spectro-vm-user"))
+    both = _limited_then(c, {"persona": "user", "users": ["bob"], "name": "taken"})
+    c.objects[(CRB, "", "taken")] = planning.binding_to_api(planning.resolve(decl(
+        {"persona": "user", "users": ["eve"], "name": "taken"}))[(CRB, "", "taken")]._replace(labels={"team": "x"}))
+    opts = options.parse({}, both, at(2))
+    # check mode says what it would do and writes nothing
+    preview = enforce.run(both, opts, c, check_mode=True, diff=True)
+    assert preview["failed"] and preview["changed"] and "would end (check mode)" in preview["msg"]
+    assert c.objects[(CRB, "", "tl-a")]["subjects"]
+    res = enforce.run(both, opts, c)
+    assert res["failed"] is True and res["changed"] is True
+    assert res["refused"].startswith("1 binding name is in the way: ClusterRoleBinding taken already exists")
+    assert res["msg"].startswith("1 binding name is in the way: ") and "Nothing else was changed, but the grant " \
+        "whose time has passed ended: ending them never depends on the rest of the plan: ClusterRoleBinding tl-a " \
+        "(expired at 2026-12-04T13:00:00Z)." in res["msg"]
+    assert res["actions"] == [{"action": "update", "kind": CRB, "name": "tl-a",
+                               "reason": "expired at 2026-12-04T13:00:00Z; the rest of the plan is refused"}]
+    assert res["summary"]["expired"] == 1
+    held = c.objects[(CRB, "", "tl-a")]
+    assert not held.get("subjects") and held["metadata"]["annotations"][REASON_ANNOTATION] == "INC-9"
+    assert c.objects[(CRB, "", "taken")]["subjects"][0]["name"] == "eve"  # the foreign object untouched
+    # nothing left to end: the refusal as it always was
+    with pytest.raises(enforce.PreflightError, match="in the way; nothing was changed"):
+        enforce.run(both, opts, c)
+
+
+@pytest.mark.parametrize("more, words", [
+    ({"persona": "viewer", "users": ["bob"], "namespaces": ["gone"]}, "bindings[1].namespaces[0]: namespace 'gone' "
+                                                                      "does not exist"),
+    ({"persona": "viewer", "users": ["bob"], "expires": "2026-12-04T13:00:00Z"}, "bindings[1].expires: the grant "
+                                                                                  "would end at"),
+    ({"role": "missing-role", "users": ["bob"], "namespaces": ["team-a"]}, "missing role: Role missing-role"),
+])
+def test_an_expired_grant_ends_whatever_else_refuses_the_plan(more, words):
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    both = _limited_then(c, more)
+    res = enforce.run(both, options.parse({}, both, at(2)), c)
+    assert res["failed"] and res["refused"].startswith(words) and not c.objects[(CRB, "", "tl-a")].get("subjects")
+    if "namespace" in more or "expires" in more:
+        assert res["field"] == words.split(":")[0]
+
+
+def test_a_refused_run_does_not_end_what_the_declaration_extends():
+    """The recorded end has passed but the declaration now gives a later one. When the refused plan was made
+    (a foreign binding in the way), it says the grant is extended: left as it is for the next full run. When no
+    plan could be made (a named namespace is gone), the recorded end decides: it ends, and the next full run
+    grants it again until the later end."""
+    extended = {"persona": "viewer", "users": ["alice"], "name": "tl-a", "expires": "4h", "reason": "INC-9"}
+    c = MemoryCluster(roles=("spectro-vm-viewer", "spectro-vm-user"))
+    _limited_then(c)
+    blocked = decl(extended, {"persona": "user", "users": ["bob"], "name": "taken"})
+    foreign = planning.binding_to_api(planning.resolve(blocked)[(CRB, "", "taken")])
+    foreign["metadata"]["labels"] = {}
+    c.objects[(CRB, "", "taken")] = foreign
+    with pytest.raises(enforce.PreflightError, match="in the way; nothing was changed"):
+        enforce.run(blocked, options.parse({}, blocked, at(2)), c)
+    assert c.objects[(CRB, "", "tl-a")]["subjects"]
+
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    _limited_then(c)
+    unplanned = decl(extended, {"persona": "viewer", "users": ["bob"], "namespaces": ["gone"]})
+    res = enforce.run(unplanned, options.parse({}, unplanned, at(2)), c)
+    assert res["failed"] and not c.objects[(CRB, "", "tl-a")].get("subjects")
+    full = decl(extended)
+    again = enforce.run(full, options.parse({}, full, at(2)), c)
+    assert again["changed"] and c.objects[(CRB, "", "tl-a")]["subjects"]
+    assert c.objects[(CRB, "", "tl-a")]["metadata"]["annotations"][EXPIRES_ANNOTATION] == "2026-12-04T16:00:00Z"
+
+
+def test_validate_says_what_is_true_of_an_expired_grant_when_the_plan_is_refused():
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    both = _limited_then(c, {"persona": "viewer", "users": ["bob"], "namespaces": ["gone"]})
+    with pytest.raises(SpecError) as err:
+        validate.run(both, options.parse({"check_access": False}, both, at(2)), c)
+    assert err.value.path == "bindings[1].namespaces[0]"
+    assert "Meanwhile 1 grant whose time has passed still grants access: ClusterRoleBinding tl-a (expired at " \
+           "2026-12-04T13:00:00Z, still grants User alice); vmo_role_binding ends them at its next run, even though " \
+           "it refuses the rest" in err.value.message
+    assert "also when it refuses the rest of its plan" in validate.FIX["expire"]
