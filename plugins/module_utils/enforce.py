@@ -132,8 +132,12 @@ def refuse(refusal, decl, opts, obs, cluster, check_mode, diff):
     plan (a foreign object in the way of another entry, a namespace being deleted, ...). With nothing to end,
     the refusal is raised as it always was; otherwise the result fails and says both: what ended, and why the
     rest was refused."""
-    ends = planning.end_expired(obs.state.owned, opts.now, None if obs.refusal is not None else obs.plan) \
-        if opts.state == "present" else planning.Plan([], [], [], [])
+    if opts.state != "present":
+        ends = planning.Plan([], [], [], [])
+    elif obs.refusal is not None:
+        ends = obs.plan  # observe_plan's planning.end_expired, with the refused plan where it could be made
+    else:
+        ends = planning.end_expired(obs.state.owned, opts.now, obs.plan)
     if not ends.actions:
         raise refusal.error
     if not check_mode:

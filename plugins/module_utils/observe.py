@@ -230,6 +230,10 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
                                  by_name=planning.revoke_names(decl) if mode == "absent" else frozenset())
     except SpecError as exc:  # a grant declared already expired (planning.refuse_expired)
         return Observation(decl, {}, state, planning.end_expired(owned, now), roles, [], prefetched, exc)
+    too_big = planning.oversized(the_plan)  # every object is measured before any write
+    if too_big is not None:
+        return Observation(decl, {}, state, planning.end_expired(owned, now, the_plan), roles, [], prefetched,
+                           too_big)
     if the_plan.bindings is not None:
         desired = the_plan.bindings  # time-limited bindings with their times (planning.stamp)
     return Observation(decl, desired, state, the_plan, roles, scopes, prefetched)

@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 from collections import namedtuple
 
 from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
@@ -29,7 +30,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils import namespace_regex, p
 from ansible_collections.vmo.rbac.plugins.module_utils import selector as selectors
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
     EXPIRES_ANNOTATION, GRANTED_AT_ANNOTATION, GRANTED_BY_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
-    OUR_ANNOTATIONS, OUR_LABELS, OWNER_LABEL, PERSONA_LABEL, REASON_ANNOTATION, SCOPE_LABEL, TIME_LIMITED_LABEL,
+    MAX_OBJECT_BYTES, OUR_ANNOTATIONS, OUR_LABELS, OWNER_LABEL, PERSONA_LABEL, REASON_ANNOTATION, SCOPE_LABEL, TIME_LIMITED_LABEL,
     TRANSITION_LABEL, SpecError, Subject, binding_name, derived_name, subject_from_api, subject_label,
     subject_to_api, transition_name,
 )
@@ -654,6 +655,35 @@ def plan(desired, state, owner, mode="present", purge=False, now=None, by_name=f
                                   PHASE_DELETE, "deleted", None, o))
     actions.sort(key=lambda a: _order(a, restaged))
     return Plan(actions, conflicts, unchanged, warnings, desired)
+
+
+def object_bytes(b, observed=None):
+    """The size of the JSON a create (or, with the ``observed`` binding, an update) of desired binding ``b`` sends:
+    an upper bound of what etcd stores (protobuf, with the same subjects, labels and annotations)."""
+    base = None
+    if observed is not None:
+        base = {"metadata": {"labels": observed.labels, "annotations": observed.annotations,
+                             "resourceVersion": observed.resource_version}}
+    return len(json.dumps(binding_to_api(b, base), separators=(",", ":")))
+
+
+def oversized(the_plan, limit=MAX_OBJECT_BYTES):
+    """SpecError for the first planned object larger than ``limit`` bytes of JSON (every create and update is
+    measured before any write), naming the entries that merge into it; None when every object fits. Pure."""
+    for a in the_plan.actions:
+        if a.desired is None or a.action not in ("create", "update"):
+            continue
+        size = object_bytes(a.desired, a.observed if a.action == "update" else None)
+        if size <= limit:
+            continue
+        b = a.desired
+        sources = list(b.sources) or ["bindings"]
+        merged = (" with %s" % ", ".join(sources[:-1])) if len(sources) > 1 else ""
+        return SpecError(sources[-1], "merges into %s%s: %d subjects, %d bytes of JSON, more than the %d a binding may "
+                                      "have (etcd refuses larger requests; 1.5 MiB by default); give some of these "
+                                      "entries a name of their own, or grant to a group"
+                         % (describe_key(key_of(a)), merged, len(b.subjects), size, limit))
+    return None
 
 
 def end_expired(owned, now, full=None):

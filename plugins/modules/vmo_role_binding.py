@@ -25,7 +25,9 @@ description:
   - A run reads the cluster with a handful of LIST requests (never one per binding), plans, and
     writes only the differences, all creates before any delete. A run with nothing to change
     makes no writes.
-  - Bad input, missing namespaces and missing roles fail before the first write, naming the field.
+  - Bad input, missing namespaces and missing roles fail before the first write, naming the field. So does a
+    binding too large for etcd: entries of one role and scope merge into one binding, and every planned object
+    is measured before any write (at most 1,400,000 bytes of JSON; etcd refuses requests over 1.5 MiB by default).
   - Time-limited grants (O(bindings[].expires)). Every run ends this O(owner)'s grants whose time has passed,
     declared or not, whatever O(purge) says (the action's reason says V(expired at ...)); check and diff
     mode show it. The time of the run is the controller's clock (tests move it forward with the

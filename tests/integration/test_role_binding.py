@@ -430,6 +430,32 @@ def test_user_prefix_dash_binds_the_bare_name_as_kube_apiserver_does(cluster, na
     assert any(r["subject"] == "User alice-" + uid and r["ok"] for r in seen["access"])
 
 
+# ------------------------------------------------------------------ the size of planned objects
+
+
+def test_entries_that_merge_into_a_binding_etcd_would_refuse_fail_before_any_write(cluster, namespaces, owner, uid,
+                                                                                    admin_identity, cleanup):
+    """Issue 18 item 7: three entries of 1,000 long names each pass the per-entry limit but merge into one
+    RoleBinding that etcd refuses ("request is too large"), after the other grant of the run was written, and
+    the runs never converge. Every planned object is measured before any write."""
+    big, small = namespaces("big", "small")
+    bindings = [{"persona": "viewer", "groups": ["small-" + uid], "namespaces": [small]}] + [
+        {"persona": "viewer", "namespaces": [big],
+         "users": ["%s-%04d-%s-%s" % (t, i, uid, "x" * 470) for i in range(1000)]} for t in "abc"]
+    audit = cluster.audit()
+    for check in (True, False):
+        res = enforce(admin_identity, owner, bindings, check=check)
+        msg = failed(res)
+        assert res.get("field") == "bindings[3]", msg
+        assert "merges into RoleBinding %s/%s-spectro-vm-viewer with bindings[1], bindings[2]: 3000 subjects" % (
+            big, owner) in msg and "more than the 1400000 a binding may have" in msg
+    assert writes_of(audit, admin_identity.user) == []
+    assert cluster.bindings(owner) == {}
+    # two of them fit, and etcd takes the object
+    ok(enforce(admin_identity, owner, bindings[:3]))
+    assert len(read_binding(cluster, RB, big, owner + "-spectro-vm-viewer")["subjects"]) == 2000
+
+
 # ------------------------------------------------------------- regex and selector scopes
 
 
