@@ -479,6 +479,11 @@ class Cluster(object):
             return self.list_cluster_role_bindings(label_selector, metadata_only)
         return self.list_role_bindings(label_selector, metadata_only)
 
+    def list_api_services(self):
+        """The APIServices (apiregistration.k8s.io): which namespace serves each aggregated API (whocan.py: where
+        KubeVirt and CDI run)."""
+        return self._list("/apis/apiregistration.k8s.io/v1/apiservices", what=("list", "apiservices", "", ""))
+
     def list_namespaces(self):
         """({name: labels} of active namespaces, {names being deleted})."""
         items = self._list("/api/v1/namespaces", metadata_only=True, what=("list", "namespaces", "", ""))
