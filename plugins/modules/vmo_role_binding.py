@@ -26,8 +26,8 @@ description:
     writes only the differences, all creates before any delete. A run with nothing to change
     makes no writes.
   - Bad input, missing namespaces and missing roles fail before the first write, naming the field. So does a
-    binding too large for etcd: entries of one role and scope merge into one binding, and every planned object
-    is measured before any write (at most 1,400,000 bytes of JSON; etcd refuses requests over 1.5 MiB by default).
+    binding too large for etcd (entries of one role and scope merge into one binding, and every planned object
+    is measured before any write, at most 1,400,000 bytes of JSON; etcd refuses requests over 1.5 MiB by default).
   - Time-limited grants (O(bindings[].expires)). Every run ends this O(owner)'s grants whose time has passed,
     declared or not, whatever O(purge) says (the action's reason says V(expired at ...)); check and diff
     mode show it. The time of the run is the controller's clock (tests move it forward with the
@@ -48,8 +48,8 @@ options:
       - V(present) makes the declared grants exist exactly as declared.
       - V(absent) deletes the declared grants (only bindings this O(owner) owns). A grant with a
         O(bindings[].name) of its own is deleted by that name wherever this O(owner) holds it (every
-        namespace, or cluster-wide), with its console and legacy bindings, whatever scope the entry gives: the
-        name is the grant. A named namespace that does not exist any more is skipped (nothing to delete there).
+        namespace, or cluster-wide), with its console and legacy bindings, whatever scope the entry gives (the
+        name is the grant). A named namespace that does not exist any more is skipped (nothing to delete there).
     type: str
     default: present
     choices: [present, absent]
@@ -60,8 +60,8 @@ options:
         subjects).
       - V(replace) changes it as declared (the declaration decides; what the inventory's scheduled runs want).
       - V(refuse) fails before any write, naming the grant, its end and its reason, and never changes it; the
-        same request again (nothing to change) passes. What a break-glass request wants by default: a second
-        request must not silently shorten or overwrite the first.
+        same request again (nothing to change) passes. What a break-glass request wants by default (a second
+        request must not silently shorten or overwrite the first).
       - V(extend) changes it only to a later end (and then its reason too); an earlier end, or ending it, is
         refused.
       - A grant made or changed by another run between this run's read and its write is checked the same way
