@@ -84,15 +84,18 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
     if diff:
         result["diff"] = diff_entries(obs.plan.actions)
     if obs.plan.actions and not check_mode:
-        _apply_or_explain(obs.plan, cluster, decl.owner, opts)
+        _apply_or_explain(obs.plan, cluster, decl.owner, opts, result)
     result["api_requests"] = cluster.requests
     return result
 
 
-def _apply_or_explain(the_plan, cluster, owner, opts):
-    done = []
+def _apply_or_explain(the_plan, cluster, owner, opts, result=None):
+    """Apply the plan; a failure part-way says what was made. ``result``: its actions and summary lose the
+    endings another run superseded meanwhile (a grant given again), which it gets a warning for."""
+    done, superseded = [], []
     try:
-        apply(the_plan, cluster, owner, done, concurrency=opts.concurrency, guard=active_guard(opts.now, opts.if_active))
+        apply(the_plan, cluster, owner, done, concurrency=opts.concurrency, guard=active_guard(opts.now, opts.if_active),
+              now=opts.now, superseded=superseded)
     except ClusterError as exc:
         then = ("fix the permissions, then the next run converges" if exc.status in (401, 403)
                 else "the next run converges")
@@ -100,6 +103,15 @@ def _apply_or_explain(the_plan, cluster, owner, opts):
             "%s (%d of %d planned writes were made before this failure; the cluster keeps every "
             "existing grant until its replacement exists; %s)" % (exc.message, len(done), len(the_plan.actions), then),
             [planning.action_to_dict(a) for a in done], exc.status)
+    if superseded and result is not None:
+        skipped = set(id(a) for a, _why in superseded)
+        kept = planning.Plan([a for a in the_plan.actions if id(a) not in skipped], [], the_plan.unchanged, [])
+        result["actions"] = [planning.action_to_dict(a) for a in kept.actions]
+        result["summary"] = dict(result["summary"], **planning.summarize(kept))
+        if not kept.actions:
+            result["summary"].pop("expired", None)
+        result["changed"] = bool(kept.actions)
+        result.setdefault("warnings", []).extend(why for _a, why in superseded)
 
 
 # Why a plan is refused: ``error`` the exception a run raises when refusing changed nothing (the messages as
@@ -140,8 +152,14 @@ def refuse(refusal, decl, opts, obs, cluster, check_mode, diff):
         ends = planning.end_expired(obs.state.owned, opts.now, obs.plan)
     if not ends.actions:
         raise refusal.error
+    applied = {"actions": [], "summary": planning.summarize(ends)}
     if not check_mode:
-        _apply_or_explain(ends, cluster, decl.owner, opts)
+        _apply_or_explain(ends, cluster, decl.owner, opts, applied)
+        if "warnings" in applied:  # another run gave a grant again meanwhile: not ended after all
+            ends = planning.Plan([a for a in ends.actions if planning.action_to_dict(a) in applied["actions"]],
+                                 [], [], [])
+            if not ends.actions:
+                raise refusal.error
     ended = "; ".join("%s (%s)" % (planning.describe_key(planning.key_of(a)), a.reason.split(";")[0])
                       for a in ends.actions)
     result = {
@@ -153,7 +171,7 @@ def refuse(refusal, decl, opts, obs, cluster, check_mode, diff):
         "actions": [planning.action_to_dict(a) for a in ends.actions],
         "summary": planning.summarize(ends),
         "bindings": [], "scopes": [],
-        "warnings": [],
+        "warnings": applied.get("warnings", []),
         "api_requests": cluster.requests,
     }
     if refusal.field:
@@ -180,9 +198,32 @@ def active_guard(now, if_active):
     return guard
 
 
-def apply(the_plan, cluster, owner, done=None, concurrency=1, guard=None):
+class Superseded(Exception):
+    """A binding this run was ending (its time had passed) was given again by another run between this run's read
+    and its write: it is left as it is."""
+
+
+def _still_due(current, planned, now):
+    """Is re-read binding ``current`` still to be ended, as ``planned`` (the one read before) was? Not when another
+    run made it permanent or moved its end past now (``now`` None: when its end moved at all)."""
+    if not planning.is_time_limited(current):
+        return False
+    end = planning.recorded_time(current.annotations, planning.EXPIRES_ANNOTATION)
+    if end is None:
+        return True
+    if now is not None:
+        return end <= now
+    return current.annotations.get(planning.EXPIRES_ANNOTATION) == planned.annotations.get(planning.EXPIRES_ANNOTATION)
+
+
+def apply(the_plan, cluster, owner, done=None, concurrency=1, guard=None, now=None, superseded=None):
     """Run a plan's actions in order; ``done`` collects the actions made. ``guard(observed, desired)``: checked
     against a binding another run made or changed meanwhile, before it is overwritten (raises to refuse).
+
+    An action that ends a grant (``counts_as`` expired) writes only the version it read (its resourceVersion);
+    when another run changed the binding meanwhile, it is read again and ended only if it is still due (``now``,
+    the time of the run): a grant given again meanwhile is left as it is, and ``superseded`` collects
+    (action, why).
 
     With ``concurrency`` above 1 the actions of one wave (planning.waves: same phase and kind,
     distinct objects) are sent together, at most that many at a time, and the next wave starts
@@ -191,16 +232,27 @@ def apply(the_plan, cluster, owner, done=None, concurrency=1, guard=None):
     done = [] if done is None else done
     created_uids = {}
 
+    superseded = [] if superseded is None else superseded
+
     def one(a):
         key = (a.kind, a.namespace, a.name)
-        if a.action == "create":
-            obj = _create(cluster, a.desired, owner, guard)
-            created_uids[key] = (obj.get("metadata") or {}).get("uid")
-        elif a.action == "update":
-            _update(cluster, a.desired, a.observed, owner, guard=guard)
-        else:
-            uid = created_uids.get(key) or (a.observed.uid if isinstance(a.observed, planning.Observed) else None)
-            _delete(cluster, a.kind, a.namespace, a.name, uid, owner)
+        due = None
+        if a.counts_as == "expired" and isinstance(a.observed, planning.Observed):
+            def due(current, planned=a.observed):
+                return _still_due(current, planned, now)
+        try:
+            if a.action == "create":
+                obj = _create(cluster, a.desired, owner, guard)
+                created_uids[key] = (obj.get("metadata") or {}).get("uid")
+            elif a.action == "update":
+                _update(cluster, a.desired, a.observed, owner, guard=guard, due=due)
+            else:
+                uid = created_uids.get(key) or (a.observed.uid if isinstance(a.observed, planning.Observed) else None)
+                _delete(cluster, a.kind, a.namespace, a.name, uid, owner, due=due,
+                        resource_version=a.observed.resource_version if due is not None else None)
+        except Superseded as exc:
+            superseded.append((a, str(exc)))
+            return
         done.append(a)
 
     if concurrency <= 1:
@@ -255,7 +307,7 @@ def _create(cluster, desired, owner, guard=None):
     return current
 
 
-def _update(cluster, desired, observed, owner, current=None, guard=None):
+def _update(cluster, desired, observed, owner, current=None, guard=None, due=None):
     for _attempt in range(UPDATE_ATTEMPTS):
         if current is None:
             base = {"metadata": {"labels": observed.labels, "annotations": observed.annotations,
@@ -272,22 +324,34 @@ def _update(cluster, desired, observed, owner, current=None, guard=None):
         if not planning.is_owned(o.labels, owner):
             raise ClusterError("%s was taken over by someone else during the run; it was left alone"
                                % planning.describe_key(planning.key_of(o)))
+        if due is not None and not due(o):
+            raise Superseded(_superseded(o))
         if guard is not None:
             guard(o, desired)
     raise ClusterError("%s kept changing under us (%d conflicts); run again"
                        % (planning.describe_key(planning.key_of(desired)), UPDATE_ATTEMPTS))
 
 
-def _delete(cluster, kind, namespace, name, uid, owner):
+def _superseded(o):
+    return ("%s was given again by another run while this one ended it (it now ends at %s): left as it is"
+            % (planning.describe_key(planning.key_of(o)), o.annotations.get(planning.EXPIRES_ANNOTATION) or "never"))
+
+
+def _delete(cluster, kind, namespace, name, uid, owner, due=None, resource_version=None, attempts=UPDATE_ATTEMPTS):
     try:
-        cluster.delete_binding(kind, namespace, name, uid)
+        cluster.delete_binding(kind, namespace, name, uid, resource_version)
     except ApiError as exc:
         if exc.status == 404:
             return
-        if exc.status != 409:
+        if exc.status != 409 or attempts <= 1:
             raise
-        # The object was replaced since we listed it: delete it only if it is still ours.
+        # The object was replaced (or, for a grant that ended, changed) since we listed it: delete it only if it is
+        # still ours (and still due).
         current = cluster.get_binding(kind, namespace, name)
         o = planning.observed_from_api(current, kind)
-        if planning.is_owned(o.labels, owner):
-            _delete(cluster, kind, namespace, name, o.uid, owner)
+        if not planning.is_owned(o.labels, owner):
+            return
+        if due is not None and not due(o):
+            raise Superseded(_superseded(o))
+        _delete(cluster, kind, namespace, name, o.uid, owner, due, o.resource_version if due is not None else None,
+                attempts - 1)

@@ -705,3 +705,71 @@ def test_an_expired_grant_ends_when_the_rest_of_the_plan_is_refused(cluster, nam
         assert not can_power(cluster, temp, ns)
     finally:
         core.patch_namespace(doomed, {"metadata": {"finalizers": None}})
+
+
+# ----------------------------------------------- attack: a sweep racing a request that grants again (issue 18)
+
+
+def test_a_sweep_never_ends_a_grant_that_another_run_granted_again_meanwhile(cluster, namespaces, owner, uid):
+    """A break-glass sweep (nothing declared) reads an expired grant and plans to delete it; before its write, a
+    request grants it again (same binding, same uid, a new end). The delete carried only the uid as a
+    precondition, so the sweep deleted the new grant while the request reported it in force. Every write that
+    ends a grant now carries the resourceVersion it read, and on a conflict re-reads: a grant whose end moved
+    later is left as it is. The same for a run that removes the subjects of an expired declared grant."""
+    from ansible_collections.vmo.rbac.plugins.module_utils import cluster as cluster_mod
+    from ansible_collections.vmo.rbac.plugins.module_utils import declaration, enforce, observe, options
+
+    ns = namespaces("tl-race")
+    ident = cluster.identity("tl-race-" + uid)
+    oncall = "race-%s@example.com" % uid
+    client = cluster_mod.Cluster(dict(ident.params), component="race-test", pool_size=2)
+    for declared in (False, True):
+        name = "race-%s-%d" % (uid, declared)
+        entry = {"persona": "user", "users": [oncall], "namespaces": [ns], "name": name, "reason": "INC-1"}
+        made = ok(run_module(MODULE, dict(ident.params, owner=owner, bindings=[dict(entry, expires="1h")])))
+        end = parse(made["bindings"][0]["expires"])
+        late = end + timedelta(minutes=5)
+        # the sweep (or the inventory's run, still declaring the entry) reads and plans at `late`
+        decl = declaration.parse_declaration([dict(entry, expires="1h")] if declared else [], owner=owner)
+        opts = options.parse({}, decl, late)
+        obs = observe.observe_plan(decl, client, now=late)
+        assert [(a.action, a.counts_as) for a in obs.plan.actions] == [("update" if declared else "delete", "expired")]
+        # meanwhile the request grants it again, until later (same binding, same uid)
+        again = ok(run_module(MODULE, dict(ident.params, owner=owner, bindings=[
+            dict(entry, expires=rfc3339(late + timedelta(hours=1)), reason="INC-2")]), env=clock(late)))
+        assert again["changed"] and can_power(cluster, oncall, ns)
+        done = enforce.apply(obs.plan, client, owner, concurrency=opts.concurrency)
+        assert done == []  # the sweep's write met the newer grant and left it
+        held = read(cluster, RB, ns, name)
+        assert held is not None and held["metadata"]["annotations"]["vmo.rbac/reason"] == "INC-2"
+        assert can_power(cluster, oncall, ns), declared
+
+
+def test_two_break_glass_requests_at_once_leave_exactly_what_the_successful_one_reports(cluster, namespaces, uid,
+                                                                                        tmp_path):
+    """Two on-call engineers ask for the same persona and subject at the same moment, with different ends and
+    reasons. Whatever the interleaving (both read nothing and race to create; or one reads the other's grant),
+    one job succeeds and the other is refused, and the cluster holds the end and reason the successful one
+    reports (before: both reported success, each with its own end, and the cluster held one of them)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ns = namespaces("bg-twin")
+    ident = cluster.identity("bg-twin-" + uid)
+    owner, hostname = "bg-twin-" + uid, "twin-" + uid
+    requests = [{"vmo_rbac_break_glass_owner": owner, **survey_answers(
+        vmo_rbac_break_glass_persona="user", vmo_rbac_break_glass_subject="twin-%s@example.com" % uid,
+        vmo_rbac_break_glass_namespaces=ns, vmo_rbac_break_glass_duration=duration,
+        vmo_rbac_break_glass_reason="INC-%s %s" % (tag, uid))} for tag, duration in (("A", "1h"), ("B", "2h"))]
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = list(pool.map(lambda i: break_glass(tmp_path / str(i), cluster, ident, hostname, requests[i]),
+                                 range(2)))
+        statuses = [r.status for r, _e, _a in runs]
+        assert sorted(statuses) == ["failed", "successful"], statuses
+        (winner,) = [a["vmo_rbac_break_glass"][hostname] for r, _e, a in runs if r.status == "successful"]
+        (loser,) = [failure_messages(e) for r, e, _a in runs if r.status == "failed"]
+        assert loser and "is a grant in force until %s (reason: %s" % (winner["expires"], winner["reason"]) in loser[0]
+        held = read(cluster, RB, ns, winner["binding"])["metadata"]["annotations"]
+        assert (held["vmo.rbac/expires"], held["vmo.rbac/reason"]) == (winner["expires"], winner["reason"])
+    finally:
+        cluster.delete_bindings(owner)

@@ -758,3 +758,30 @@ def test_validate_says_what_is_true_of_an_expired_grant_when_the_plan_is_refused
            "2026-12-04T13:00:00Z, still grants User alice); vmo_role_binding ends them at its next run, even though " \
            "it refuses the rest" in err.value.message
     assert "also when it refuses the rest of its plan" in validate.FIX["expire"]
+
+
+def test_ending_a_grant_never_ends_one_another_run_gave_again_meanwhile():
+    """The sweep's delete (or the removal of an expired grant's subjects) met a binding another run had granted
+    again (409): it is read again and left as it is, reported; the result does not claim it ended."""
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    first = _bg("2026-12-04T13:00:00Z", "INC-1")
+    enforce.run(first, options.parse({}, first, NOON), c)
+    nothing = decl()
+    opts = options.parse({}, nothing, at(2))
+    p = plan_for(c, nothing, now=at(2))
+    assert [(a.action, a.counts_as) for a in p.actions] == [("delete", "expired")]
+    again = _bg("2026-12-04T18:00:00Z", "INC-2")
+    enforce.run(again, options.parse({}, again, at(2)), c)  # the other run, between read and write
+    c.forced = [("delete", 409)]
+    result = {"actions": [planning.action_to_dict(a) for a in p.actions], "summary": planning.summarize(p),
+              "changed": True}
+    enforce._apply_or_explain(p, c, OWNER, opts, result)
+    assert c.objects[(CRB, "", "bg-a")]["metadata"]["annotations"][REASON_ANNOTATION] == "INC-2"
+    assert result["actions"] == [] and result["changed"] is False and "expired" not in result["summary"]
+    assert result["warnings"] == ["ClusterRoleBinding bg-a was given again by another run while this one ended it "
+                                  "(it now ends at 2026-12-04T18:00:00Z): left as it is"]
+    # still due after the conflict (someone only added a label): ended all the same, with the version read again
+    p = plan_for(c, nothing, now=at(7))
+    c.objects[(CRB, "", "bg-a")]["metadata"]["labels"]["team"] = "x"
+    c.forced = [("delete", 409)]
+    assert enforce.apply(p, c, OWNER, now=at(7)) == p.actions and (CRB, "", "bg-a") not in c.objects
