@@ -231,8 +231,21 @@ def test_the_role_passes_expires_through_and_check_mode_writes_nothing(cluster, 
 # ---------------------------------------------------------------------- break-glass
 
 
+class Unsafe(str):
+    """A survey answer: AWX marks what a survey (or a prompt) supplies unsafe, so that it is never templated
+    (ALLOW_JINJA_IN_EXTRA_VARS: its default "template" allows Jinja only in the job template's own variables)."""
+
+
+class _ExtraVarsDumper(yaml.SafeDumper):
+    pass
+
+
+_ExtraVarsDumper.add_representer(Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value)))
+
+
 def survey_answers(**answers):
-    """Extra variables as an AWX survey sends them: every question's variable, answered or defaulted."""
+    """Extra variables as an AWX survey sends them: every question's variable, answered or defaulted, each marked
+    unsafe as AWX marks them."""
     spec = json.loads(SURVEY.read_text())["spec"]
     out = {}
     for q in spec:
@@ -243,7 +256,7 @@ def survey_answers(**answers):
             assert value in q["choices"], (q["variable"], value)
         if q["type"] in ("text", "textarea"):
             assert q.get("min", 0) <= len(value) <= q["max"], (q["variable"], value)
-        out[q["variable"]] = value
+        out[q["variable"]] = Unsafe(value) if isinstance(value, str) else value
     assert not answers, "not survey questions: %s" % sorted(answers)
     return out
 
@@ -259,7 +272,7 @@ def break_glass(tmp_path, cluster, ident, hostname, extravars, env=None, check=F
                                  "ANSIBLE_LOCAL_TEMP", "PATH")}
     envvars.update(env or {})
     (pdd / "env" / "envvars").write_text(yaml.safe_dump(envvars))
-    (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars))
+    (pdd / "env" / "extravars").write_text(yaml.dump(extravars, Dumper=_ExtraVarsDumper))
     host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
             **{"vmo_rbac_" + k: v for k, v in ident.params.items()}, **(inventory_vars or {})}
     (pdd / "inventory" / "hosts").write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {"hosts": {
@@ -771,5 +784,29 @@ def test_two_break_glass_requests_at_once_leave_exactly_what_the_successful_one_
         assert loser and "is a grant in force until %s (reason: %s" % (winner["expires"], winner["reason"]) in loser[0]
         held = read(cluster, RB, ns, winner["binding"])["metadata"]["annotations"]
         assert (held["vmo.rbac/expires"], held["vmo.rbac/reason"]) == (winner["expires"], winner["reason"])
+    finally:
+        cluster.delete_bindings(owner)
+
+
+
+def test_a_survey_answer_is_never_templated(cluster, namespaces, uid, tmp_path):
+    """A survey user types Jinja into the reason (or the subject): AWX passes survey answers unsafe, and the
+    playbook records them as text; nothing runs on the controller."""
+    ns = namespaces("bg-jinja")
+    ident = cluster.identity("bg-jinja-" + uid)
+    owner, hostname = "bg-j-" + uid, "jinja-" + uid
+    marker = tmp_path / "pwned"
+    reason = "INC-1 {{ lookup('pipe', 'touch %s') }} {{ 6 * 7 }}" % marker
+    answers = survey_answers(vmo_rbac_break_glass_persona="viewer", vmo_rbac_break_glass_subject="j-%s@example.com" % uid,
+                             vmo_rbac_break_glass_namespaces=ns, vmo_rbac_break_glass_duration="1h",
+                             vmo_rbac_break_glass_reason=reason)
+    try:
+        r, events, artifacts = break_glass(tmp_path, cluster, ident, hostname,
+                                           {"vmo_rbac_break_glass_owner": owner, **answers})
+        assert r.status == "successful", failure_messages(events)
+        result = artifacts["vmo_rbac_break_glass"][hostname]
+        assert result["reason"] == reason and not marker.exists()
+        held = read(cluster, RB, ns, result["binding"])["metadata"]["annotations"]["vmo.rbac/reason"]
+        assert held == reason
     finally:
         cluster.delete_bindings(owner)
