@@ -657,32 +657,57 @@ def plan(desired, state, owner, mode="present", purge=False, now=None, by_name=f
     return Plan(actions, conflicts, unchanged, warnings, desired)
 
 
-def object_bytes(b, observed=None):
-    """The size of the JSON a create (or, with the ``observed`` binding, an update) of desired binding ``b`` sends:
-    an upper bound of what etcd stores (protobuf, with the same subjects, labels and annotations)."""
+# The API server refuses an object whose annotations (keys and values, in bytes) add up to more than this
+# (apimachinery's TotalAnnotationSizeLimitB); the reasons of entries merged into one binding are joined in one.
+MAX_ANNOTATION_BYTES = 256 * 1024
+
+
+def _api_body(b, observed=None):
+    """The object a create (or, with the ``observed`` binding, an update) of desired binding ``b`` sends."""
     base = None
     if observed is not None:
         base = {"metadata": {"labels": observed.labels, "annotations": observed.annotations,
                              "resourceVersion": observed.resource_version}}
-    return len(json.dumps(binding_to_api(b, base), separators=(",", ":")))
+    return binding_to_api(b, base)
 
 
-def oversized(the_plan, limit=MAX_OBJECT_BYTES):
-    """SpecError for the first planned object larger than ``limit`` bytes of JSON (every create and update is
-    measured before any write), naming the entries that merge into it; None when every object fits. Pure."""
+def object_bytes(b, observed=None):
+    """The size of the JSON a create (or, with the ``observed`` binding, an update) of desired binding ``b`` sends:
+    an upper bound of what etcd stores (protobuf, with the same subjects, labels and annotations)."""
+    return len(json.dumps(_api_body(b, observed), separators=(",", ":")))
+
+
+def annotation_bytes(body):
+    """What the API server counts of an object's annotations: the bytes of every key and value."""
+    return sum(len(k.encode("utf-8")) + len(v.encode("utf-8"))
+               for k, v in ((body.get("metadata") or {}).get("annotations") or {}).items())
+
+
+def oversized(the_plan, limit=MAX_OBJECT_BYTES, annotations_limit=MAX_ANNOTATION_BYTES):
+    """SpecError for the first planned object the API server or etcd would refuse for its size: more than
+    ``limit`` bytes of JSON, or annotations over ``annotations_limit`` bytes (the reasons of merged entries). Every
+    create and update is measured before any write; the error names the entries that merge into the object. None
+    when every object fits. Pure."""
     for a in the_plan.actions:
         if a.desired is None or a.action not in ("create", "update"):
             continue
-        size = object_bytes(a.desired, a.observed if a.action == "update" else None)
-        if size <= limit:
+        body = _api_body(a.desired, a.observed if a.action == "update" else None)
+        size = len(json.dumps(body, separators=(",", ":")))
+        notes = annotation_bytes(body)
+        if size <= limit and notes <= annotations_limit:
             continue
         b = a.desired
         sources = list(b.sources) or ["bindings"]
         merged = (" with %s" % ", ".join(sources[:-1])) if len(sources) > 1 else ""
-        return SpecError(sources[-1], "merges into %s%s: %d subjects, %d bytes of JSON, more than the %d a binding may "
-                                      "have (etcd refuses larger requests; 1.5 MiB by default); give some of these "
-                                      "entries a name of their own, or grant to a group"
-                         % (describe_key(key_of(a)), merged, len(b.subjects), size, limit))
+        if size > limit:
+            why = ("%d subjects, %d bytes of JSON, more than the %d a binding may have (etcd refuses larger "
+                   "requests; 1.5 MiB by default); give some of these entries a name of their own, or grant to a "
+                   "group" % (len(b.subjects), size, limit))
+        else:
+            why = ("its annotations would be %d bytes (the reasons of the entries, joined), more than the %d the API "
+                   "server accepts; give some of these entries a name of their own, or shorter reasons"
+                   % (notes, annotations_limit))
+        return SpecError(sources[-1], "merges into %s%s: %s" % (describe_key(key_of(a)), merged, why))
     return None
 
 

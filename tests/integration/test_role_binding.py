@@ -456,6 +456,22 @@ def test_entries_that_merge_into_a_binding_etcd_would_refuse_fail_before_any_wri
     assert len(read_binding(cluster, RB, big, owner + "-spectro-vm-viewer")["subjects"]) == 2000
 
 
+def test_reasons_that_merge_past_the_annotation_limit_fail_before_any_write(cluster, namespaces, owner, uid,
+                                                                            admin_identity, cleanup):
+    """Found attacking issue 18 item 7: the reasons of entries merged into one binding are joined in one
+    annotation; 300 reasons of 1,000 characters passed the API server's 256 KiB limit for annotations, which
+    refused the object (422) after the run's other grant was written."""
+    big, small = namespaces("ann", "ann-small")
+    bindings = [{"persona": "viewer", "groups": ["small-" + uid], "namespaces": [small]}] + [
+        {"persona": "viewer", "namespaces": [big], "users": ["u%03d-%s" % (i, uid)],
+         "reason": "R%03d %s" % (i, "x" * 1000)} for i in range(300)]
+    audit = cluster.audit()
+    res = enforce(admin_identity, owner, bindings)
+    msg = failed(res)
+    assert res.get("field") == "bindings[300]" and "its annotations would be" in msg, msg
+    assert writes_of(audit, admin_identity.user) == [] and cluster.bindings(owner) == {}
+
+
 # ------------------------------------------------------------- regex and selector scopes
 
 

@@ -1126,3 +1126,17 @@ def test_every_planned_object_is_measured_before_any_write():
     _d, _s, p = run(small, [bloated])
     assert [a.action for a in p.actions] == ["update"] and planning.oversized(p) is not None
     assert planning.object_bytes(b) < 1000
+
+
+
+def test_the_reasons_of_merged_entries_must_fit_the_annotation_limit():
+    """Found attacking issue 18 item 7: 300 entries of one role and scope, each with a reason of 1,000 characters,
+    merge into one binding whose joined reasons pass 256 KiB of annotations; the API server refused it (422) after
+    the run's other grants were written."""
+    entries = [{"persona": "viewer", "users": ["u%03d" % i], "namespaces": ["team-a"], "reason": "R%03d %s" % (i, "x" * 1000)}
+               for i in range(300)]
+    _d, _s, p = run(declare({"persona": "viewer", "groups": ["g"], "namespaces": ["team-b"]}, *entries))
+    err = planning.oversized(p)
+    assert err is not None and err.path == "bindings[300]"
+    assert "its annotations would be " in err.message and "more than the 262144 the API server accepts" in err.message
+    assert planning.oversized(run(declare(*entries[:200]))[2]) is None
