@@ -154,7 +154,11 @@ def refuse(refusal, decl, opts, obs, cluster, check_mode, diff):
         raise refusal.error
     applied = {"actions": [], "summary": planning.summarize(ends)}
     if not check_mode:
-        _apply_or_explain(ends, cluster, decl.owner, opts, applied)
+        try:
+            _apply_or_explain(ends, cluster, decl.owner, opts, applied)
+        except PartialApplyError as exc:  # say both: why the plan was refused, and why ending failed
+            raise PartialApplyError("%s. Ending the grants whose time has passed failed too: %s"
+                                    % (refusal.reason.rstrip("."), exc.message), exc.done, exc.status)
         if "warnings" in applied:  # another run gave a grant again meanwhile: not ended after all
             ends = planning.Plan([a for a in ends.actions if planning.action_to_dict(a) in applied["actions"]],
                                  [], [], [])

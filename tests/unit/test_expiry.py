@@ -785,3 +785,14 @@ def test_ending_a_grant_never_ends_one_another_run_gave_again_meanwhile():
     c.objects[(CRB, "", "bg-a")]["metadata"]["labels"]["team"] = "x"
     c.forced = [("delete", 409)]
     assert enforce.apply(p, c, OWNER, now=at(7)) == p.actions and (CRB, "", "bg-a") not in c.objects
+
+
+
+def test_a_refused_run_whose_ending_fails_says_both():
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    both = _limited_then(c, {"persona": "viewer", "users": ["bob"], "namespaces": ["gone"]})
+    c.forced = [("replace", 403)]
+    with pytest.raises(enforce.PartialApplyError) as err:
+        enforce.run(both, options.parse({}, both, at(2)), c)
+    assert err.value.message.startswith("bindings[1].namespaces[0]: namespace 'gone' does not exist")
+    assert "Ending the grants whose time has passed failed too: forced 403" in err.value.message
