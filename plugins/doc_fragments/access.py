@@ -46,9 +46,11 @@ options:
       - With O(vmo.rbac.vmo_rbac_validate#module:audit_exclusive), subjects of the platform itself that may
         hold VM capabilities, added to the
         default list C(Group system:masters), C(User system:kube-controller-manager),
-        C(User system:kube-scheduler), C(ServiceAccount kube-system/*) (the controllers),
-        C(ServiceAccount kubevirt/*), C(ServiceAccount cdi/*) (KubeVirt and its CDI) and
-        C(ServiceAccount vm-dashboard/*) (VMO's dashboard; the namespace is an assumption, add yours).
+        C(User system:kube-scheduler), C(ServiceAccount kube-system/*) (the controllers), and every
+        ServiceAccount of the namespace KubeVirt and its CDI run in, where their APIService (read in the same
+        run) says they do. A namespace merely named C(kubevirt) or C(cdi) is not trusted (anyone who may create
+        namespaces can make one); VMO's dashboard shows no such proof, so add its namespace here
+        (C(ServiceAccount vm-dashboard/*)).
       - Each is C(User <name>), C(Group <name>) or C(ServiceAccount <namespace>/<name>); names may use
         shell wildcards.
       - Used by M(vmo.rbac.vmo_rbac_validate). M(vmo.rbac.vmo_role_binding) only checks it, before its first

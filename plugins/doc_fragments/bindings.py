@@ -167,12 +167,17 @@ options:
     description:
       - Prefix the API server adds to OIDC user names (its C(--oidc-username-prefix)), for example
         V(oidc:). Added to every User subject that does not already start with it or with C(system:).
+      - V(-) means no prefix, as C(--oidc-username-prefix=-) does for the API server. Empty is no prefix too;
+        with that flag unset the API server prefixes user names from claims other than C(email) with the issuer
+        URL and C(#), which is then the prefix to give here.
     type: str
     default: ''
   oidc_group_prefix:
     description:
       - Prefix the API server adds to OIDC groups (its C(--oidc-groups-prefix)). Added to every Group
         subject that does not already start with it or with C(system:).
+      - V(-) is a prefix like any other here, as for the API server, whose C(--oidc-groups-prefix=-) names every
+        group C(-<group>). Only C(--oidc-username-prefix) gives V(-) the meaning "no prefix".
     type: str
     default: ''
   owner:

@@ -585,6 +585,11 @@ class Cluster(object):
             return self.list_cluster_role_bindings(label_selector, metadata_only)
         return self.list_role_bindings(label_selector, metadata_only)
 
+    def list_api_services(self):
+        """The APIServices (apiregistration.k8s.io): which namespace serves each aggregated API (whocan.py: where
+        KubeVirt and CDI run)."""
+        return self._list("/apis/apiregistration.k8s.io/v1/apiservices", what=("list", "apiservices", "", ""))
+
     def list_namespaces(self):
         """({name: labels} of active namespaces, {names being deleted})."""
         items = self._list("/api/v1/namespaces", metadata_only=True, what=("list", "namespaces", "", ""))
@@ -667,11 +672,14 @@ class Cluster(object):
         return self.request("GET", self._binding_path(kind, namespace, name),
                             what=self._what("get", kind, namespace, name))
 
-    def delete_binding(self, kind, namespace, name, uid=None):
-        """DELETE; with ``uid``, only that object (409 if the name now belongs to another)."""
+    def delete_binding(self, kind, namespace, name, uid=None, resource_version=None):
+        """DELETE; with ``uid``, only that object (409 if the name now belongs to another); with
+        ``resource_version`` too, only that version of it (409 if it changed since it was read)."""
         body = {"apiVersion": "v1", "kind": "DeleteOptions"}
         if uid:
             body["preconditions"] = {"uid": uid}
+        if resource_version:
+            body.setdefault("preconditions", {})["resourceVersion"] = resource_version
         return self.request("DELETE", self._binding_path(kind, namespace, name), body=body,
                             what=self._what("delete", kind, namespace, name))
 

@@ -96,6 +96,11 @@ SUBJECT_KEYS = tuple(SUBJECT_OPTIONS)
 # The declaration's boolean options: Ansible's own conversion decides them (module_runner.py).
 FLAG_OPTIONS = ("legacy_dashboard_bindings", "allow_privileged", "console_access", "strict_scopes")
 MAX_SUBJECTS_PER_BINDING = 1000
+# The largest binding the collection writes, as the JSON it sends (planning.oversized checks every planned object
+# before any write: entries of one role and scope merge into one binding, so the per-entry limit above does not
+# bound it). etcd refuses a request over its --max-request-bytes (1.5 MiB by default: "etcdserver: request is too
+# large"); the object it stores (protobuf, smaller than the JSON) and its key must fit, with room to spare.
+MAX_OBJECT_BYTES = 1400000
 MAX_SUBJECT_NAME = 512
 MAX_PREFIX = 64
 MAX_REASON = 1024
@@ -223,6 +228,12 @@ def _type(value):
         bool: "a boolean", int: "a number", float: "a number", dict: "a mapping",
         list: "a list", str: "a string",
     }.get(type(value), type(value).__name__)
+
+
+# kube-apiserver's --oidc-username-prefix=- means "no prefix" (and an unset flag means the issuer URL and '#'
+# for claims other than email). Only the user name flag gives "-" that meaning: --oidc-groups-prefix=- prefixes
+# every group with "-" (pkg/kubeapiserver/options/authentication.go), so oidc_group_prefix takes "-" literally.
+NO_USER_PREFIX = "-"
 
 
 def _check_prefix(path, value):
@@ -526,6 +537,8 @@ def parse_declaration(bindings, role_set="vmo", owner="vmo-rbac", oidc_user_pref
                         % (role_set, _suggest(role_set, list(personas.ROLE_SETS)), ", ".join(personas.ROLE_SETS)))
     _check_dns_label("owner", owner, "owner")
     user_prefix = _check_prefix("oidc_user_prefix", oidc_user_prefix)
+    if user_prefix == NO_USER_PREFIX:
+        user_prefix = ""
     group_prefix = _check_prefix("oidc_group_prefix", oidc_group_prefix)
     if bindings is None:
         bindings = []

@@ -608,16 +608,62 @@ def subject_of(finding):
 # -------------------------------------------------------------------- platform
 
 # The identities of the platform itself: they hold VM capabilities by design, and the exclusive
-# audit does not report them. ``platform_subjects`` adds to this list (docs/validate.md).
+# audit does not report them. ``platform_subjects`` adds to this list (docs/validate.md). Only names
+# nobody but the platform can hold: kube-system exists on every cluster; a namespace that merely
+# carries a component's usual name (kubevirt, cdi) can be created by anyone who may create
+# namespaces, so those are trusted only where the component is there (PLATFORM_COMPONENTS).
 PLATFORM_SUBJECTS = (
     "Group system:masters",                 # cluster-admin, by the API server's bootstrap policy
     "User system:kube-controller-manager",  # the controller manager (without per-controller identities)
     "User system:kube-scheduler",
     "ServiceAccount kube-system/*",         # the controllers: namespace, garbage collector, ...
-    "ServiceAccount kubevirt/*",            # KubeVirt: virt-operator, virt-controller, virt-handler, virt-api
-    "ServiceAccount cdi/*",                 # KubeVirt's Containerized Data Importer
-    "ServiceAccount vm-dashboard/*",        # VMO's VM dashboard (namespace assumed; add yours if it differs)
 )
+
+# Components whose ServiceAccounts are the platform's in the namespace the component runs in, and the API
+# group it serves through an APIService (apiregistration.k8s.io) backed by a Service of that namespace. An
+# APIService is cluster-scoped: only a cluster administrator makes one, and the API server sends the
+# component's API (KubeVirt: every VM's console and VNC) to that namespace, so trusting it adds nothing. A
+# namespace tenant can create a namespace named "cdi", and in its own namespace a Deployment of any name or
+# even a KubeVirt custom resource (kubevirt.io:operator aggregates to admin): neither is proof.
+PLATFORM_COMPONENTS = (
+    ("KubeVirt", "subresources.kubevirt.io"),   # virt-api: virt-operator, virt-controller, virt-handler, virt-api
+    ("CDI", "upload.cdi.kubevirt.io"),          # cdi-api: KubeVirt's Containerized Data Importer
+)
+
+
+def platform_components(api_services):
+    """[{component, namespace, api_service}] of the PLATFORM_COMPONENTS an APIService shows running in a
+    namespace (its spec.service), from the APIServices as the API server lists them. Local APIServices (no
+    service: a built-in group, or one a CRD serves) prove nothing. Pure."""
+    groups = dict((group, name) for name, group in PLATFORM_COMPONENTS)
+    out = []
+    for item in api_services or []:
+        spec = (item or {}).get("spec") or {}
+        service = spec.get("service") or {}
+        component = groups.get(spec.get("group"))
+        ns = service.get("namespace") if isinstance(service, dict) else None
+        if component and isinstance(ns, str) and ns:
+            out.append({"component": component, "namespace": ns,
+                        "api_service": ((item.get("metadata") or {}).get("name") or "")})
+    seen, unique = set(), []
+    for c in sorted(out, key=lambda c: (c["component"], c["namespace"], c["api_service"])):
+        if (c["component"], c["namespace"]) not in seen:
+            seen.add((c["component"], c["namespace"]))
+            unique.append(c)
+    return unique
+
+
+def component_patterns(components):
+    """The platform patterns (kind, glob) of the components found running: every ServiceAccount of their
+    namespaces."""
+    return [("ServiceAccount", glob_escape(c["namespace"]) + "/*") for c in components]
+
+
+def glob_escape(text):
+    """``text`` as an fnmatch pattern that matches only itself."""
+    return "".join("[%s]" % ch if ch in "*?[" else ch for ch in text)
+
+
 KINDS = ("User", "Group", "ServiceAccount")
 MAX_PATTERNS = 1000
 

@@ -24,10 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.vmo.rbac.plugins.module_utils import personas, planning
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, ClusterError
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import transition_name
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, transition_name
 
 # prefetched: {name: result} of the caller's own independent reads, sent with the first LISTs.
-Observation = namedtuple("Observation", "declaration desired state plan roles scopes prefetched")
+# refusal: the SpecError that refused the plan once the cluster was read (a named namespace missing or being
+# deleted, a grant declared already expired, ...); the plan is then planning.end_expired's (ending what has
+# expired never depends on the rest of the plan) and desired is empty. None when the plan is whole.
+Observation = namedtuple("Observation", "declaration desired state plan roles scopes prefetched refusal",
+                         defaults=(None,))
 
 # What the cluster holds of the roles a declaration references.
 # cluster_roles: {name: ClusterRole dict} of the referenced ones that exist (rules included only
@@ -172,8 +176,16 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
         desired, scopes = planning.resolve_scopes(decl)
     got = gather(first + ([] if later else owned_lists + list(prefetch)), concurrency)
     namespaces, terminating = got.get("namespaces", (None, set()))
+    refusal = None
     if needs_namespaces:
-        desired, scopes = planning.resolve_scopes(decl, namespaces, terminating)
+        # state=absent deletes what exists: a named namespace that is gone has nothing to delete
+        try:
+            desired, scopes = planning.resolve_scopes(decl, namespaces, terminating, missing_ok=mode == "absent")
+        except SpecError as exc:
+            if not observe_bindings or mode != "present":
+                raise
+            # refused now that the cluster was read: what has expired still ends (see refusal above)
+            refusal, desired, scopes = exc, {}, []
 
     roles = RolesSeen({}, set(), [])
     if check_roles:
@@ -190,6 +202,9 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
 
     owned = planning.split_observed(got["owned_crbs"], planning.CRB, decl.owner, wanted_keys=set())[0]
     owned.update(planning.split_observed(got["owned_rbs"], planning.RB, decl.owner, wanted_keys=set())[0])
+    if refusal is not None:
+        return Observation(decl, desired, planning.ClusterState(owned, {}, namespaces, terminating),
+                           planning.end_expired(owned, now), roles, scopes, prefetched, refusal)
 
     taken = {}
     unowned = [k for k in desired if k not in owned]
@@ -210,7 +225,15 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
     for kind, wanted, _call in second:
         taken.update(planning.split_observed(listed[kind], kind, decl.owner, wanted)[1])
     state = planning.ClusterState(owned, taken, namespaces, terminating)
-    the_plan = planning.plan(desired, state, decl.owner, mode=mode, purge=purge, now=now)
+    try:
+        the_plan = planning.plan(desired, state, decl.owner, mode=mode, purge=purge, now=now,
+                                 by_name=planning.revoke_names(decl) if mode == "absent" else frozenset())
+    except SpecError as exc:  # a grant declared already expired (planning.refuse_expired)
+        return Observation(decl, {}, state, planning.end_expired(owned, now), roles, [], prefetched, exc)
+    too_big = planning.oversized(the_plan)  # every object is measured before any write
+    if too_big is not None:
+        return Observation(decl, {}, state, planning.end_expired(owned, now, the_plan), roles, [], prefetched,
+                           too_big)
     if the_plan.bindings is not None:
         desired = the_plan.bindings  # time-limited bindings with their times (planning.stamp)
     return Observation(decl, desired, state, the_plan, roles, scopes, prefetched)

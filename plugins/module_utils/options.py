@@ -23,6 +23,8 @@ from ansible_collections.vmo.rbac.plugins.module_utils.holders import parse_plat
 ENFORCE_ARG_SPEC = dict(
     state=dict(type="str", default="present", choices=["present", "absent"]),
     require_roles=dict(type="bool", default=True),
+    # a declared time-limited grant that is in force already: replace (as declared), refuse, extend (later only)
+    if_active=dict(type="str", default="replace", choices=["replace", "refuse", "extend"]),
 )
 
 # Both modules: vmo_rbac_validate uses the matrix and asks this many reviews at a time;
@@ -61,8 +63,9 @@ LIMITS = {
 Options = namedtuple(
     "Options",
     "state purge require_roles wait_for_roles wait_for_api_server check_bindings check_access matrix fail_on_drift "
-    "concurrency audit_privileged pending_enforce backend wait palette audit_exclusive platform_subjects now",
-    defaults=(None,),
+    "concurrency audit_privileged pending_enforce backend wait palette audit_exclusive platform_subjects now "
+    "if_active",
+    defaults=(None, "replace"),
 )
 
 
@@ -179,4 +182,5 @@ def parse(params, decl, now=None):
         audit_exclusive=bool(params.get("audit_exclusive")),
         platform_subjects=parse_platform_subjects(params.get("platform_subjects")),
         now=now,
+        if_active=_get(params, "if_active", ENFORCE_ARG_SPEC),
     )

@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 from collections import namedtuple
 
 from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
@@ -29,7 +30,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils import namespace_regex, p
 from ansible_collections.vmo.rbac.plugins.module_utils import selector as selectors
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
     EXPIRES_ANNOTATION, GRANTED_AT_ANNOTATION, GRANTED_BY_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
-    OUR_ANNOTATIONS, OUR_LABELS, OWNER_LABEL, PERSONA_LABEL, REASON_ANNOTATION, SCOPE_LABEL, TIME_LIMITED_LABEL,
+    MAX_OBJECT_BYTES, OUR_ANNOTATIONS, OUR_LABELS, OWNER_LABEL, PERSONA_LABEL, REASON_ANNOTATION, SCOPE_LABEL, TIME_LIMITED_LABEL,
     TRANSITION_LABEL, SpecError, Subject, binding_name, derived_name, subject_from_api, subject_label,
     subject_to_api, transition_name,
 )
@@ -165,9 +166,9 @@ def needs_namespaces(decl):
     return any(not g.scope.cluster for g in decl.grants)
 
 
-def resolve(decl, namespaces=None, terminating=()):
+def resolve(decl, namespaces=None, terminating=(), missing_ok=False):
     """Concrete desired bindings ``{key: Binding}`` for the namespaces that exist now (see resolve_scopes)."""
-    return resolve_scopes(decl, namespaces, terminating)[0]
+    return resolve_scopes(decl, namespaces, terminating, missing_ok)[0]
 
 
 def _rule_matches(g, namespaces, protected):
@@ -191,15 +192,16 @@ def _rule_matches(g, namespaces, protected):
     return found, skipped
 
 
-def resolve_scopes(decl, namespaces=None, terminating=()):
+def resolve_scopes(decl, namespaces=None, terminating=(), missing_ok=False):
     """(desired bindings ``{key: Binding}``, [ScopeMatch]) for the namespaces that exist now.
 
     Regular expressions and label selectors never match a protected namespace
     (``decl.protected_namespaces``); a namespace named in ``namespaces`` still can be.
 
     Raises SpecError for an explicitly named namespace that does not exist (or is being
-    deleted), for two entries that would produce the same binding name with different
-    roles, and (``decl.strict_scopes``) for rules that match no namespace.
+    deleted; ``missing_ok``: skipped, what state=absent wants: nothing to delete there), for two
+    entries that would produce the same binding name with different roles, and
+    (``decl.strict_scopes``) for rules that match no namespace.
     """
     terminating = set(terminating or ())
     merged = {}  # key -> dict(role, subjects, personas, sources, paths)
@@ -262,6 +264,8 @@ def resolve_scopes(decl, namespaces=None, terminating=()):
         for i, ns in enumerate(g.scope.namespaces):
             if ns not in namespaces or ns in terminating:
                 missing.append(("%s.namespaces[%d]" % (g.path, i), ns, ns in terminating))
+                if missing_ok:
+                    continue
             sources.setdefault(ns, "namespaces")
         if g.scope.regexes or g.scope.selectors:
             found, skipped = _rule_matches(g, namespaces, decl.protected_namespaces)
@@ -272,7 +276,7 @@ def resolve_scopes(decl, namespaces=None, terminating=()):
             scopes.append(ScopeMatch(field, rules, sorted(found), sorted(skipped), not found))
         for ns in sorted(sources):
             grant(g, RB, ns, sources[ns])
-    if missing:
+    if missing and not missing_ok:
         path, ns, term = missing[0]
         more = ""
         if len(missing) > 1:
@@ -378,7 +382,7 @@ def _stray(ours, have, want):
     return [k for k in ours if k in have and k not in want]
 
 
-def _matches(b, o):
+def matches(b, o):
     """Does observed ``o`` already say what desired ``b`` says? (order-insensitive)"""
     if b.subjects != o.subjects:
         return False
@@ -500,12 +504,26 @@ def refuse_expired(desired, ends, owned, now):
             for path in sorted(expired)]
 
 
-def plan(desired, state, owner, mode="present", purge=False, now=None):
+def revoke_names(decl):
+    """The binding names that state=absent deletes wherever this owner holds them: every grant with a ``name``
+    of its own is that name (one grant, whatever the scope a request gives), with the bindings that go with
+    it (console, legacy list roles: ``<name>-<suffix>``) and their transition bindings."""
+    names = set()
+    for g in decl.grants:
+        if g.name:
+            names.add(g.name)
+            for suffix in ("-console",) + tuple("-" + role for role in personas.LEGACY_DASHBOARD_ROLES):
+                names.add(derived_name(g.name, suffix))
+    return frozenset(names | set(transition_name(n) for n in names))
+
+
+def plan(desired, state, owner, mode="present", purge=False, now=None, by_name=frozenset()):
     """Compare desired bindings with the cluster; return the Plan that converges it.
 
     mode ``present``: create missing, update differing, replace role changes; with
     ``purge`` also delete this owner's bindings that are no longer declared.
-    mode ``absent``: delete the declared bindings that this owner owns.
+    mode ``absent``: delete the declared bindings that this owner owns, and its bindings named ``by_name``
+    (revoke_names: a named grant in any scope).
     Objects this owner does not own are never in an action: a same-name foreign object
     is a conflict (the caller fails before any write).
 
@@ -519,10 +537,12 @@ def plan(desired, state, owner, mode="present", purge=False, now=None):
     owned, taken = state.owned, state.taken
 
     if mode == "absent":
-        for key in sorted(desired):
+        named = set(k for k in owned if k[2] in by_name)
+        for key in sorted(set(desired) | named):
             if key in owned:
-                actions.append(Action("delete", key[0], key[1], key[2], "state=absent", PHASE_DELETE,
-                                      "deleted", None, owned[key]))
+                why = "state=absent" if key in desired else "state=absent (%s, by its name, in any scope)" % key[2]
+                actions.append(Action("delete", key[0], key[1], key[2], why, PHASE_DELETE, "deleted", None,
+                                      owned[key]))
             elif key in taken:
                 warnings.append("%s exists but is not owned by %r; left alone" % (describe_key(key), owner))
         return Plan(actions, conflicts, unchanged, warnings)
@@ -577,7 +597,7 @@ def plan(desired, state, owner, mode="present", purge=False, now=None):
             actions.append(Action("create", b.kind, b.namespace, b.name, why, PHASE_RECREATE, "created", b, None))
             actions.append(Action("delete", b.kind, b.namespace, tkey[2], "transition done", PHASE_CLEANUP,
                                   None, None, left or bridge))
-        elif not _matches(b, o):
+        elif not matches(b, o):
             if expired and o.subjects:
                 why, counts = "expired at %s" % expiries.format_time(ends[key]), "expired"
                 rest = _why_update(b._replace(subjects=o.subjects), o)
@@ -635,6 +655,161 @@ def plan(desired, state, owner, mode="present", purge=False, now=None):
                                   PHASE_DELETE, "deleted", None, o))
     actions.sort(key=lambda a: _order(a, restaged))
     return Plan(actions, conflicts, unchanged, warnings, desired)
+
+
+# The API server refuses an object whose annotations (keys and values, in bytes) add up to more than this
+# (apimachinery's TotalAnnotationSizeLimitB); the reasons of entries merged into one binding are joined in one.
+MAX_ANNOTATION_BYTES = 256 * 1024
+
+
+def _api_body(b, observed=None):
+    """The object a create (or, with the ``observed`` binding, an update) of desired binding ``b`` sends."""
+    base = None
+    if observed is not None:
+        base = {"metadata": {"labels": observed.labels, "annotations": observed.annotations,
+                             "resourceVersion": observed.resource_version}}
+    return binding_to_api(b, base)
+
+
+def object_bytes(b, observed=None):
+    """The size of the JSON a create (or, with the ``observed`` binding, an update) of desired binding ``b`` sends:
+    an upper bound of what etcd stores (protobuf, with the same subjects, labels and annotations)."""
+    return len(json.dumps(_api_body(b, observed), separators=(",", ":")))
+
+
+def annotation_bytes(body):
+    """What the API server counts of an object's annotations: the bytes of every key and value."""
+    return sum(len(k.encode("utf-8")) + len(v.encode("utf-8"))
+               for k, v in ((body.get("metadata") or {}).get("annotations") or {}).items())
+
+
+def oversized(the_plan, limit=MAX_OBJECT_BYTES, annotations_limit=MAX_ANNOTATION_BYTES):
+    """SpecError for the first planned object the API server or etcd would refuse for its size: more than
+    ``limit`` bytes of JSON, or annotations over ``annotations_limit`` bytes (the reasons of merged entries). Every
+    create and update is measured before any write; the error names the entries that merge into the object. None
+    when every object fits. Pure."""
+    for a in the_plan.actions:
+        if a.desired is None or a.action not in ("create", "update"):
+            continue
+        body = _api_body(a.desired, a.observed if a.action == "update" else None)
+        size = len(json.dumps(body, separators=(",", ":")))
+        notes = annotation_bytes(body)
+        if size <= limit and notes <= annotations_limit:
+            continue
+        b = a.desired
+        sources = list(b.sources) or ["bindings"]
+        merged = (" with %s" % ", ".join(sources[:-1])) if len(sources) > 1 else ""
+        if size > limit:
+            why = ("%d subjects, %d bytes of JSON, more than the %d a binding may have (etcd refuses larger "
+                   "requests; 1.5 MiB by default); give some of these entries a name of their own, or grant to a "
+                   "group" % (len(b.subjects), size, limit))
+        else:
+            why = ("its annotations would be %d bytes (the reasons of the entries, joined), more than the %d the API "
+                   "server accepts; give some of these entries a name of their own, or shorter reasons"
+                   % (notes, annotations_limit))
+        return SpecError(sources[-1], "merges into %s%s: %s" % (describe_key(key_of(a)), merged, why))
+    return None
+
+
+def end_expired(owned, now, full=None):
+    """The plan of a run whose plan is refused (a foreign object in the way, a missing role, a namespace being
+    deleted, ...): ending a grant whose time has passed never depends on the rest of the plan. Each owned
+    time-limited binding that still grants and whose time has passed keeps no subjects; nothing else about it
+    changes and nothing else is planned (the record stays: the next full run deletes it if nobody declares it).
+
+    Whose time has passed: the recorded end (an unreadable one counts as passed); with ``full``, the refused
+    plan, also what it ends (an end the declaration moved earlier) and not what it extends (a later end the
+    declaration gives). Pure."""
+    if now is None:
+        return Plan([], [], [], [])
+    ended = set(key_of(a) for a in (full.actions if full is not None else ()) if a.counts_as == "expired")
+    stamped = (full.bindings or {}) if full is not None else {}
+    actions = []
+    for key in sorted(owned):
+        o = owned[key]
+        if not o.subjects or not is_time_limited(o):
+            continue
+        end = recorded_time(o.annotations, EXPIRES_ANNOTATION)
+        passed = end is None or end <= now
+        declared = stamped.get(key)
+        if passed and declared is not None and declared.expiry is not None:
+            later = recorded_time(declared.annotations, EXPIRES_ANNOTATION)
+            passed = later is None or later <= now  # the declaration extends it (a refused run ends it then)
+        if not (passed or key in ended):
+            continue
+        labels = dict((k, v) for k, v in o.labels.items() if k in OUR_LABELS)
+        annotations = dict((k, v) for k, v in o.annotations.items() if k in OUR_ANNOTATIONS)
+        record = Binding(o.kind, o.namespace, o.name, o.role_kind, o.role_name, (), labels, annotations,
+                         o.labels.get(PERSONA_LABEL) or PERSONA_CUSTOM, (), None)
+        why = ("expired at %s" % expiries.format_time(end) if end is not None and end <= now
+               else "time-limited, and its end (%s=%r) cannot be read" % (EXPIRES_ANNOTATION,
+                                                                          o.annotations.get(EXPIRES_ANNOTATION))
+               if end is None else "ends at %s as declared now" % (declared.annotations.get(EXPIRES_ANNOTATION)
+                                                                   if declared is not None else "?"))
+        actions.append(Action("update", o.kind, o.namespace, o.name, why + "; the rest of the plan is refused",
+                              PHASE_UPDATE, "expired", record, o))
+    return Plan(actions, [], [], [])
+
+
+IF_ACTIVE = ("replace", "refuse", "extend")
+
+
+def is_active(o, now):
+    """Is observed binding ``o`` a time-limited grant in force: it holds subjects and its end is later than now?"""
+    if o is None or now is None or not o.subjects or not is_time_limited(o):
+        return False
+    end = recorded_time(o.annotations, EXPIRES_ANNOTATION)
+    return end is not None and end > now
+
+
+def active_change(o, desired, now, if_active):
+    """Why changing observed binding ``o`` (a time-limited grant in force) into ``desired`` (None: deleting it)
+    is refused under ``if_active``, or None when it may be changed: ``replace`` changes it as declared;
+    ``refuse`` never changes a grant in force; ``extend`` only moves its end later. Pure."""
+    if if_active == "replace" or not is_active(o, now):
+        return None
+    if desired is not None and matches(desired, o):
+        return None
+    end = o.annotations.get(EXPIRES_ANNOTATION)
+    held = "%s is a grant in force until %s (reason: %s; granted at %s)" % (
+        describe_key(key_of(o)), end, o.annotations.get(REASON_ANNOTATION) or "none given",
+        o.annotations.get(GRANTED_AT_ANNOTATION) or "?")
+    if if_active == "refuse":
+        change = "delete it" if desired is None else _why_update(desired, o) or "change it"
+        return "%s; this request would %s: refused (if_active=refuse). To move its end later ask with " \
+               "if_active=extend; to replace its end and reason, if_active=replace" % (held, change)
+    new_end = recorded_time(desired.annotations, EXPIRES_ANNOTATION) if desired is not None else None
+    if new_end is None or new_end <= recorded_time(o.annotations, EXPIRES_ANNOTATION) or not desired.subjects:
+        what = ("end it at %s" % expiries.format_time(new_end) if new_end is not None and desired.subjects
+                else "end it now" if desired is not None else "delete it")
+        return "%s; this request would %s, not later: refused (if_active=extend extends only; to shorten it, " \
+               "if_active=replace)" % (held, what)
+    return None
+
+
+def active_changes(the_plan, owned, now, if_active):
+    """([why refused] of the planned actions that would change a time-limited grant in force against
+    ``if_active``, [{the grant before, the change}] of those that change one and are allowed). Pure."""
+    refused, changed = [], []
+    for a in the_plan.actions:
+        o = owned.get((a.kind, a.namespace, a.name))
+        if not is_active(o, now) or a.phase == PHASE_RECREATE or o.labels.get(TRANSITION_LABEL):
+            continue
+        desired = a.desired
+        if a.action == "delete" and a.phase == PHASE_DELETE:
+            # a role change deletes and re-creates: the re-created binding is what the grant becomes
+            desired = next((b.desired for b in the_plan.actions if b.phase == PHASE_RECREATE
+                            and key_of(b) == key_of(a)), None)
+        why = active_change(o, desired, now, if_active)
+        if why:
+            refused.append(why)
+        elif desired is None or not matches(desired, o):
+            item = {"kind": o.kind, "name": o.name, "expires": o.annotations.get(EXPIRES_ANNOTATION, ""),
+                    "reason": o.annotations.get(REASON_ANNOTATION, ""), "change": a.reason}
+            if o.namespace:
+                item["namespace"] = o.namespace
+            changed.append(item)
+    return refused, changed
 
 
 TIME_LIMITED_STATES = ("active", "pending", "overdue", "ended")

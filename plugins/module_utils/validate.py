@@ -16,7 +16,7 @@ import time
 
 from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning, whocan
 from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subject_from_api, subject_label
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, subject_from_api, subject_label
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
     gather, missing_roles_message, observe_plan, referenced_roles,
 )
@@ -26,9 +26,10 @@ FIX = {
     "update": "vmo_role_binding would update it",
     "delete": "vmo_role_binding would delete it",
     "conflict": "remove or rename the object in the way, or give the grant another name",
-    "expire": "vmo_role_binding would end it (remove its subjects; the binding stays as the record while its entry "
-              "is declared)",
-    "expire-delete": "vmo_role_binding would delete it (expired, and nobody declares it)",
+    "expire": "vmo_role_binding ends it at its next run, also when it refuses the rest of its plan (removes its "
+              "subjects; the binding stays as the record while its entry is declared)",
+    "expire-delete": "vmo_role_binding deletes it at its next run (expired, and nobody declares it); when it "
+                     "refuses the rest of its plan, it removes its subjects",
 }
 
 
@@ -145,6 +146,8 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
                        wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
                        observe_bindings=not palette, concurrency=opts.concurrency,
                        list_namespaces=opts.check_access, prefetch=prefetch, now=opts.now)
+    if obs.refusal is not None:
+        raise _refused(obs)
     roles = role_checks(decl, obs.roles, referenced_roles(decl, obs.desired))
 
     palette_requests = None
@@ -192,6 +195,21 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         result["msg"] = " ".join([result["msg"]] + whocan.message_lines(result))
     result["failed"] = not result["passed"] and opts.fail_on_drift
     return result
+
+
+def _refused(obs):
+    """The declaration cannot be planned on this cluster (obs.refusal); what has expired and still grants is said
+    too, with what is true of it: vmo_role_binding ends it even though it refuses the rest."""
+    exc = obs.refusal
+    if not obs.plan.actions:
+        return exc
+    still = "; ".join("%s (%s, still grants %s)" % (planning.describe_key(planning.key_of(a)), a.reason.split(";")[0],
+                                                    ", ".join(subject_label(x) for x in a.observed.subjects))
+                      for a in obs.plan.actions)
+    return SpecError(exc.path, "%s. Meanwhile %d grant%s whose time has passed still grant%s access: %s; "
+                               "vmo_role_binding ends them at its next run, even though it refuses the rest"
+                     % (exc.message.rstrip("."), len(obs.plan.actions), "s" if len(obs.plan.actions) > 1 else "",
+                        "" if len(obs.plan.actions) > 1 else "s", still))
 
 
 def mark_pending(the_plan, drift, rows):

@@ -4,7 +4,8 @@
 """Who can: the flow of vmo_rbac_access_info and of vmo_rbac_validate's exclusive audit.
 
     options (parsed first: bad input fails before the first request)
-      -> cluster.list_rbac(): 4 LISTs (ClusterRoles, Roles, ClusterRoleBindings, RoleBindings)
+      -> 5 LISTs (ClusterRoles, Roles, ClusterRoleBindings, RoleBindings; APIServices: where KubeVirt and
+         CDI run, whose namespaces' ServiceAccounts are then the platform's)
       -> holders.py: local evaluation (whom to ask, and through which bindings)
       -> SubjectAccessReviews: one per check of each finding (deduplicated, concurrent)
       -> only what the API server confirms is reported; the rest is ``unconfirmed``
@@ -22,6 +23,7 @@ import time
 from collections import namedtuple
 
 from ansible_collections.vmo.rbac.plugins.module_utils import access, holders
+from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, is_dns_label
 
 ACCESS_INFO_ARG_SPEC = dict(
@@ -65,14 +67,17 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
     """The confirmed holders of every capability (of ``only``) in every place (``namespaces``, or
     every namespace holding a RoleBinding, plus every namespace / cluster scope together).
 
-    Returns (holders, unconfirmed, stats). Requests: 4 LISTs, then one SubjectAccessReview per
-    distinct check of the findings; nothing else."""
+    Returns (holders, unconfirmed, stats). Requests: 5 LISTs, then one SubjectAccessReview per
+    distinct check of the findings; nothing else. ``platform``: the platform patterns (parsed);
+    the ServiceAccounts of the namespaces KubeVirt and CDI run in (their APIServices) are added."""
     requests_before = cluster.requests
     started = time.monotonic()
     cluster_roles = cluster.list_cluster_roles(metadata_only=False)
     roles = cluster.list_roles(metadata_only=False)
     crbs = cluster.list_cluster_role_bindings()
     rbs = cluster.list_role_bindings()
+    components, warnings = running_components(cluster)
+    platform = list(platform) + holders.component_patterns(components)
     listed = time.monotonic()
     capabilities = holders.matrix_checks(matrix, only)
     checks = [c for _n, _s, cs in capabilities for c in cs]
@@ -112,7 +117,9 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
         "membership": sum(1 for f in confirmed if f["through"] == "membership"),
         "platform": sum(1 for f in confirmed if f["platform"]),
         "unconfirmed": len(unconfirmed),
-        "lists": 4,
+        "lists": 5,
+        "platform_components": components,
+        "warnings": warnings,
         "reviews": len(specs),
         "requests": cluster.requests - requests_before,
         "list_seconds": round(listed - started, 3),
@@ -120,6 +127,20 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
         "review_seconds": round(reviewed - evaluated, 3),
     }
     return confirmed, unconfirmed, dict(stats, namespaces=ev.namespaces)
+
+
+def running_components(cluster):
+    """([{component, namespace, api_service}] of the platform components running on the cluster, [warnings]).
+    Read in this run, from the APIServices; an identity that may not list them trusts no component's
+    namespace (the safe side: their ServiceAccounts are reported), and is told why."""
+    try:
+        return holders.platform_components(cluster.list_api_services()), []
+    except ApiError as exc:
+        if exc.status not in (401, 403, 404):
+            raise
+        return [], ["the APIServices could not be listed (%s): the namespaces KubeVirt and CDI run in are not known, "
+                    "so their ServiceAccounts are not taken for the platform's; let the identity list apiservices "
+                    "(files/automation-clusterrole.yaml) or list those namespaces in platform_subjects" % exc.status]
 
 
 def access_info(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=unused-argument
@@ -132,6 +153,7 @@ def access_info(decl, opts, cluster, check_mode=False, diff=False):  # pylint: d
     for f in found + unconfirmed:
         f["cluster"] = name
     namespaces = stats.pop("namespaces")
+    warnings = stats.pop("warnings")
     stats["seconds"] = round(time.monotonic() - started, 3)
     stats["requests"] = cluster.requests
     result = {
@@ -145,13 +167,15 @@ def access_info(decl, opts, cluster, check_mode=False, diff=False):  # pylint: d
     }
     undeclared = "%d held by everyone groups, %d partial (resourceNames), %d platform identities" % (
         stats["everyone"], stats["partial"], stats["platform"])
-    result["msg"] = "%d holders of %d capabilities in %d places on %s (%s); %d requests: 4 LISTs and %d " \
+    result["msg"] = "%d holders of %d capabilities in %d places on %s (%s); %d requests: %d LISTs and %d " \
                     "SubjectAccessReviews" % (stats["holders"], len(result["capabilities"]), 1 + len(namespaces),
-                                              name, undeclared, stats["requests"], stats["reviews"])
+                                              name, undeclared, stats["requests"], stats["lists"], stats["reviews"])
     if unconfirmed:
-        result["warnings"] = ["%d finding(s) of the local evaluation were not confirmed by the API server (the "
-                              "RBAC objects changed during the run, or another authorizer decides): see "
-                              "'unconfirmed'" % len(unconfirmed)]
+        warnings.append("%d finding(s) of the local evaluation were not confirmed by the API server (the "
+                        "RBAC objects changed during the run, or another authorizer decides): see "
+                        "'unconfirmed'" % len(unconfirmed))
+    if warnings:
+        result["warnings"] = warnings
     return result
 
 
@@ -211,6 +235,7 @@ def exclusive_audit(result, platform, cluster, desired, matrix, concurrency):
     platform identity, with the bindings to remove. Counts: each capability x place is one check;
     a check fails when it has an undeclared holder."""
     found, unconfirmed, stats = find_holders(cluster, matrix, platform=platform, concurrency=concurrency)
+    result.setdefault("warnings", []).extend(stats["warnings"])
     declared = declared_capabilities(desired, matrix)
     who_else = []
     for f in found:
@@ -232,6 +257,8 @@ def exclusive_audit(result, platform, cluster, desired, matrix, concurrency):
         "unconfirmed": len(unconfirmed), "reviews": stats["reviews"], "namespaces": stats["namespaces"],
         "evaluation_seconds": stats["evaluation_seconds"],
         "platform_subjects": ["%s %s" % p for p in platform],
+        # the components found running (their namespaces' ServiceAccounts are the platform's), read in this run
+        "platform_components": stats["platform_components"],
     }
     if who_else:
         result["passed"] = False

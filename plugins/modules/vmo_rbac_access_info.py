@@ -69,8 +69,9 @@ options:
     description:
       - Subjects of the platform, added to the default list (C(Group system:masters),
         C(User system:kube-controller-manager), C(User system:kube-scheduler),
-        C(ServiceAccount kube-system/*), C(ServiceAccount kubevirt/*), C(ServiceAccount cdi/*),
-        C(ServiceAccount vm-dashboard/*)). Their findings are marked RV(holders[].platform).
+        C(ServiceAccount kube-system/*), and the ServiceAccounts of the namespace KubeVirt and CDI run in where
+        their APIService says so; see O(vmo.rbac.vmo_rbac_validate#module:platform_subjects)). Their findings are
+        marked RV(holders[].platform).
       - Each is C(User <name>), C(Group <name>) or C(ServiceAccount <namespace>/<name>); names may use
         shell wildcards (C(ServiceAccount monitoring/*)).
     type: list
@@ -248,12 +249,14 @@ summary:
   description:
     - C(holders), C(everyone), C(partial), C(membership), C(platform) and C(unconfirmed) findings;
       C(questions) (capability x place), C(principals) evaluated, C(bindings) and C(roles) read;
-      C(requests) sent (C(lists), always 4, plus C(reviews)); C(seconds) in all, of which
-      C(list_seconds), C(evaluation_seconds) (the local work) and C(review_seconds).
+      C(requests) sent (C(lists), always 5, the RBAC objects and the APIServices, plus C(reviews)); C(seconds) in
+      all, of which C(list_seconds), C(evaluation_seconds) (the local work) and C(review_seconds).
+    - C(platform_components), the components found running (C(component), C(namespace), C(api_service)), whose
+      namespaces' ServiceAccounts are the platform's.
   returned: always
   type: dict
   sample: {holders: 42, everyone: 1, partial: 2, membership: 0, platform: 12, unconfirmed: 0, questions: 64,
-           principals: 80, bindings: 120, roles: 90, lists: 4, reviews: 61, requests: 65, seconds: 0.41,
+           principals: 80, bindings: 120, roles: 90, lists: 5, reviews: 61, requests: 66, seconds: 0.41,
            list_seconds: 0.05, evaluation_seconds: 0.02, review_seconds: 0.3}
 field:
   description: On invalid input, the option that is wrong, for example C(platform_subjects[0]).

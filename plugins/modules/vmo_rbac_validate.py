@@ -83,7 +83,7 @@ options:
         namespace or cluster-wide) which the declaration does not grant it is a violation, reported in
         RV(who_else) with the bindings to remove, except the identities of the platform itself
         (O(platform_subjects)).
-      - The holders are found as M(vmo.rbac.vmo_rbac_access_info) finds them (4 LIST requests, a local
+      - The holders are found as M(vmo.rbac.vmo_rbac_access_info) finds them (5 LIST requests, a local
         evaluation, each finding confirmed by a SubjectAccessReview), everyone groups included
         (a RoleBinding of a VM role to C(system:authenticated) is a holder of its own, C(every
         authenticated user)).
@@ -467,7 +467,8 @@ who_else_summary:
   description:
     - With O(audit_exclusive), what the audit looked at, C(questions) (capability x place), C(holders)
       confirmed, of which C(undeclared), C(declared) and C(platform); C(unconfirmed) findings; C(reviews)
-      sent; C(namespaces) examined; C(evaluation_seconds) of local work; the C(platform_subjects) in force.
+      sent; C(namespaces) examined; C(evaluation_seconds) of local work; the C(platform_subjects) in force and the
+      C(platform_components) found running (their namespaces' ServiceAccounts are the platform's).
   returned: when O(audit_exclusive) is true
   type: dict
 field:

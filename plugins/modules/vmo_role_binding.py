@@ -25,7 +25,9 @@ description:
   - A run reads the cluster with a handful of LIST requests (never one per binding), plans, and
     writes only the differences, all creates before any delete. A run with nothing to change
     makes no writes.
-  - Bad input, missing namespaces and missing roles fail before the first write, naming the field.
+  - Bad input, missing namespaces and missing roles fail before the first write, naming the field. So does a
+    binding too large for etcd (entries of one role and scope merge into one binding, and every planned object
+    is measured before any write, at most 1,400,000 bytes of JSON; etcd refuses requests over 1.5 MiB by default).
   - Time-limited grants (O(bindings[].expires)). Every run ends this O(owner)'s grants whose time has passed,
     declared or not, whatever O(purge) says (the action's reason says V(expired at ...)); check and diff
     mode show it. The time of the run is the controller's clock (tests move it forward with the
@@ -49,10 +51,31 @@ options:
   state:
     description:
       - V(present) makes the declared grants exist exactly as declared.
-      - V(absent) deletes the declared grants (only bindings this O(owner) owns).
+      - V(absent) deletes the declared grants (only bindings this O(owner) owns). A grant with a
+        O(bindings[].name) of its own is deleted by that name wherever this O(owner) holds it (every
+        namespace, or cluster-wide), with its console and legacy bindings, whatever scope the entry gives (the
+        name is the grant). A named namespace that does not exist any more is skipped (nothing to delete there).
     type: str
     default: present
     choices: [present, absent]
+  if_active:
+    description:
+      - What to do when a declared time-limited grant (O(bindings[].expires)) is in force already (its binding
+        holds subjects and its end has not come) and this run would change it (its end, its reason, its
+        subjects).
+      - V(replace) changes it as declared (the declaration decides; what the inventory's scheduled runs want).
+      - V(refuse) fails before any write, naming the grant, its end and its reason, and never changes it; the
+        same request again (nothing to change) passes. What a break-glass request wants by default (a second
+        request must not silently shorten or overwrite the first).
+      - V(extend) changes it only to a later end (and then its reason too); an earlier end, or ending it, is
+        refused.
+      - A grant made or changed by another run between this run's read and its write is checked the same way
+        (the write meets a conflict, re-reads, and refuses rather than overwrite it).
+      - The result's RV(active_changed) lists the grants in force that were changed, with their end and reason
+        before.
+    type: str
+    default: replace
+    choices: [replace, refuse, extend]
   wait:
     description:
       - With O(backend=palette), seconds to wait after the write until the declared access is in force
@@ -309,6 +332,16 @@ scopes:
   sample:
     - {entry: "bindings[2].namespace_regex", rules: ["~/^(kube|cluster)[-].+/"], namespaces: [team-a],
        skipped_protected: [], matched_nothing: false}
+active_changed:
+  description:
+    - The time-limited grants in force that this run changed (O(if_active=replace) or O(if_active=extend)), with
+      their end and reason before the change and the action's reason.
+  returned: when a grant in force was changed
+  type: list
+  elements: dict
+  sample:
+    - {kind: RoleBinding, namespace: payments, name: vmo-rbac-break-glass-admin-oncall-3f2a1b9c0d,
+       expires: "2026-12-05T17:00:00Z", reason: INC-4711, change: "expires 2026-12-05T17:00:00Z -> 2026-12-05T19:00:00Z"}
 field:
   description: On invalid input, the option that is wrong, for example C(bindings[2].service_accounts[0]).
   returned: on failure caused by the input

@@ -1,6 +1,6 @@
 """Who can, and who else can (issue 12), on the real control plane.
 
-vmo_rbac_access_info: every holder of a VM capability, through which binding, with 4 LISTs and
+vmo_rbac_access_info: every holder of a VM capability, through which binding, with 5 LISTs and
 only the confirming SubjectAccessReviews (counted in the audit log). vmo_rbac_validate's exclusive
 audit: each kind of hidden holder (a hand-made binding of ``edit``, a forgotten binding to an
 everyone group, a custom role, an aggregated role that quietly widened a declared one) and the
@@ -120,7 +120,7 @@ def wait_until(predicate, what, timeout=30.0):
 # ------------------------------------------------------------------- vmo_rbac_access_info
 
 
-def test_access_info_finds_every_holder_with_4_lists_and_confirming_reviews(audited, objects, uid):
+def test_access_info_finds_every_holder_with_5_lists_and_confirming_reviews(audited, objects, uid):
     ns = objects.namespace("ai-" + uid)
     objects.cluster_role("ai-console-" + uid, [{"apiGroups": ["*"], "resources": ["*/console", "*/vnc"],
                                                 "verbs": ["get"]}])
@@ -137,12 +137,13 @@ def test_access_info_finds_every_holder_with_4_lists_and_confirming_reviews(audi
     res = ok(run_module(INFO, dict(me.params)))
     events = window.events(user=me.user)
 
-    # requests: exactly 4 LISTs and the SubjectAccessReviews that confirm the findings, nothing else
+    # requests: exactly 5 LISTs (the RBAC objects, and the APIServices: where KubeVirt and CDI run) and the
+    # SubjectAccessReviews that confirm the findings, nothing else
     lists = sorted(e["objectRef"]["resource"] for e in events if e["verb"] == "list")
     reviews = [e for e in events if e["verb"] == "create" and e["objectRef"]["resource"] == "subjectaccessreviews"]
-    assert lists == ["clusterrolebindings", "clusterroles", "rolebindings", "roles"]
+    assert lists == ["apiservices", "clusterrolebindings", "clusterroles", "rolebindings", "roles"]
     assert len(reviews) == res["summary"]["reviews"] > 0
-    assert len(events) == 4 + len(reviews) == res["summary"]["requests"], [e["requestURI"] for e in events]
+    assert len(events) == 5 + len(reviews) == res["summary"]["requests"], [e["requestURI"] for e in events]
     assert res["changed"] is False and res["unconfirmed"] == []
 
     holders = res["holders"]
@@ -163,7 +164,7 @@ def test_access_info_finds_every_holder_with_4_lists_and_confirming_reviews(audi
     (admins,) = found(holders, "cluster.manage", "", "Group system:masters")
     assert admins["platform"] and admins["scope"] == "cluster"
     assert any(h["platform"] and h["subject"].startswith("ServiceAccount kube-system/") for h in holders)
-    assert res["summary"]["lists"] == 4 and res["summary"]["evaluation_seconds"] < 2
+    assert res["summary"]["lists"] == 5 and res["summary"]["evaluation_seconds"] < 2
 
     # narrowed: some capabilities, some namespaces
     res = ok(run_module(INFO, dict(me.params, only_capabilities=["vm.delete"], namespaces=[ns])))
@@ -296,6 +297,53 @@ def test_leaky(audited, declared, objects, uid):
     # the viewers' own answer, as the API server gives it: they may delete VMs there
     assert audited.can("system:vmo-rbac:group-probe", "delete", "virtualmachines", group="kubevirt.io",
                        namespace=leaky, groups=["team1-viewers-" + declared["uid"], "system:authenticated"])
+
+
+def test_a_tenant_squatting_a_component_namespace_is_reported(audited, declared, objects, uid):
+    """Issue 18 item 12: every ServiceAccount of the namespaces kubevirt, cdi and vm-dashboard was taken for the
+    platform's on every cluster. A tenant who may create namespaces creates "cdi" on this cluster, which runs no
+    CDI, is admin there (its namespace), and grants its own ServiceAccount VM admin: the exclusive audit must
+    report it. Where CDI does run (its APIService points at the namespace, something only a cluster
+    administrator can make), or where the operator lists the namespace, its ServiceAccounts are the platform's."""
+    from kubernetes import client as k8s, config as k8s_config
+
+    cdi = objects.namespace("cdi")
+    tenant = audited.identity("tenant-" + uid, groups=())
+    objects.binding("tenant-owns-its-namespace", "admin", [user(tenant.user)], namespace=cdi)
+    as_tenant = k8s_config.new_client_from_config(str(tenant.kubeconfig))
+    k8s.CoreV1Api(as_tenant).create_namespaced_service_account(cdi, {"metadata": {"name": "squatter"}})
+    k8s.RbacAuthorizationV1Api(as_tenant).create_namespaced_role_binding(cdi, {
+        "metadata": {"name": "vm-admin-for-me"}, "subjects": [service_account(cdi, "squatter")],
+        "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "admin"}})
+    objects.made.append(("RoleBinding", cdi, "vm-admin-for-me"))
+    assert audited.can("system:serviceaccount:cdi:squatter", "delete", "virtualmachines", "kubevirt.io", cdi,
+                       groups=["system:serviceaccounts", "system:serviceaccounts:cdi", "system:authenticated"])
+
+    res = audit(declared["args"])
+    assert res["passed"] is False
+    (w,) = found(res["who_else"], "vm.delete", cdi, "ServiceAccount cdi/squatter")
+    assert removes(w) == [("RoleBinding", cdi, "vm-admin-for-me")]
+    assert res["who_else_summary"]["platform_components"] == []
+    # the operator lists the namespace: its ServiceAccounts are the platform's
+    listed = audit(declared["args"], platform_subjects=["ServiceAccount cdi/*"])
+    assert not found(listed["who_else"], "vm.delete", cdi, "ServiceAccount cdi/squatter")
+
+    # CDI does run in "cdi": its APIService (cluster-scoped, made by a cluster administrator) names the namespace.
+    # (The service does not exist here, so the aggregated API is unavailable while the APIService is there.)
+    registration = k8s.ApiregistrationV1Api(audited.admin)
+    registration.create_api_service({
+        "metadata": {"name": "v1beta1.upload.cdi.kubevirt.io"},
+        "spec": {"group": "upload.cdi.kubevirt.io", "version": "v1beta1", "groupPriorityMinimum": 10,
+                 "versionPriority": 10, "insecureSkipTLSVerify": True,
+                 "service": {"namespace": cdi, "name": "cdi-api", "port": 443}}})
+    try:
+        running = audit(declared["args"])
+        assert running["who_else_summary"]["platform_components"] == [
+            {"component": "CDI", "namespace": cdi, "api_service": "v1beta1.upload.cdi.kubevirt.io"}]
+        assert not found(running["who_else"], "vm.delete", cdi, "ServiceAccount cdi/squatter")
+        assert found(running["who_else"], "vm.delete", cdi, "User " + tenant.user)  # a user is never the platform
+    finally:
+        registration.delete_api_service("v1beta1.upload.cdi.kubevirt.io")
 
 
 # ---------------------------------------------------------------------- the role, a fleet

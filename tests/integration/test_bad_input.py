@@ -166,6 +166,14 @@ ROLE_BINDING_CASES = [
          ("exists in one namespace",)),
     # ------------------------------------------------------------------------------ huge lists
     Case("1001-users-in-one-binding", entry(persona="viewer", users=MANY_USERS), "bindings[1]", ("at most 1000",)),
+    Case("3000-long-users-merged-into-one-binding", {"bindings": [VALID] + [
+        {"persona": "viewer", "users": ["%s-%04d-%s-%s" % (t, i, UID, "x" * 470) for i in range(1000)]}
+        for t in "abc"]}, "bindings[3]", ("merges into ClusterRoleBinding", "with bindings[0], bindings[1], bindings[2]",
+                                          "3001 subjects", "more than the 1400000"), reaches_cluster=True),
+    Case("300-long-reasons-merged-into-one-binding", {"bindings": [VALID] + [
+        {"persona": "viewer", "users": ["r%03d-%s" % (i, UID)], "reason": "R%03d %s" % (i, "x" * 1000)}
+        for i in range(300)]}, "bindings[300]", ("merges into ClusterRoleBinding", "its annotations would be",
+                                                 "more than the 262144"), reaches_cluster=True),
     Case("3000-namespaces-that-do-not-exist", entry(persona="viewer", groups=["g"], namespaces=MISSING_NAMESPACES),
          "bindings[1].namespaces[0]", ("does not exist", "also"), reaches_cluster=True),
     # ------------------------------------------------------------------------------ unicode, injection

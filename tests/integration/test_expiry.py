@@ -20,6 +20,7 @@ import yaml
 from kubernetes.client.rest import ApiException
 
 from tests.helpers.ansible import ansible_env, failed, ok, run_module, run_playbook
+from tests.helpers.kube import binding_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 SURVEY = ROOT / "files" / "break-glass-survey.json"
@@ -230,8 +231,21 @@ def test_the_role_passes_expires_through_and_check_mode_writes_nothing(cluster, 
 # ---------------------------------------------------------------------- break-glass
 
 
+class Unsafe(str):
+    """A survey answer: AWX marks what a survey (or a prompt) supplies unsafe, so that it is never templated
+    (ALLOW_JINJA_IN_EXTRA_VARS: its default "template" allows Jinja only in the job template's own variables)."""
+
+
+class _ExtraVarsDumper(yaml.SafeDumper):
+    pass
+
+
+_ExtraVarsDumper.add_representer(Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value)))
+
+
 def survey_answers(**answers):
-    """Extra variables as an AWX survey sends them: every question's variable, answered or defaulted."""
+    """Extra variables as an AWX survey sends them: every question's variable, answered or defaulted, each marked
+    unsafe as AWX marks them."""
     spec = json.loads(SURVEY.read_text())["spec"]
     out = {}
     for q in spec:
@@ -242,13 +256,14 @@ def survey_answers(**answers):
             assert value in q["choices"], (q["variable"], value)
         if q["type"] in ("text", "textarea"):
             assert q.get("min", 0) <= len(value) <= q["max"], (q["variable"], value)
-        out[q["variable"]] = value
+        out[q["variable"]] = Unsafe(value) if isinstance(value, str) else value
     assert not answers, "not survey questions: %s" % sorted(answers)
     return out
 
 
-def break_glass(tmp_path, cluster, ident, hostname, extravars, env=None, check=False):
-    """vmo.rbac.break_glass through ansible-runner, with a private data directory as AWX lays it out."""
+def break_glass(tmp_path, cluster, ident, hostname, extravars, env=None, check=False, inventory_vars=None):
+    """vmo.rbac.break_glass through ansible-runner, with a private data directory as AWX lays it out;
+    ``inventory_vars``: the host's inventory variables besides its connection (the inventory's settings)."""
     pdd = tmp_path / ("pdd-%d" % len(list(tmp_path.glob("pdd-*"))))
     for d in ("env", "inventory", "project"):
         (pdd / d).mkdir(parents=True)
@@ -257,9 +272,9 @@ def break_glass(tmp_path, cluster, ident, hostname, extravars, env=None, check=F
                                  "ANSIBLE_LOCAL_TEMP", "PATH")}
     envvars.update(env or {})
     (pdd / "env" / "envvars").write_text(yaml.safe_dump(envvars))
-    (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars))
+    (pdd / "env" / "extravars").write_text(yaml.dump(extravars, Dumper=_ExtraVarsDumper))
     host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-            **{"vmo_rbac_" + k: v for k, v in ident.params.items()}}
+            **{"vmo_rbac_" + k: v for k, v in ident.params.items()}, **(inventory_vars or {})}
     (pdd / "inventory" / "hosts").write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {"hosts": {
         hostname: host}}}}}))
     (pdd / "project" / "break_glass.yml").write_text(yaml.safe_dump([
@@ -315,14 +330,25 @@ def test_break_glass_through_ansible_runner_with_a_survey(cluster, namespaces, u
         assert why and "'vmo_rbac_break_glass_duration': 5h is longer than max_duration 4h" in why[0], why
         assert audit.events(user=ident.user) == []
 
-        # Asking again for 30 minutes moves the end in place (a repeated request extends or shortens).
+        # Asking again for 30 minutes, as the survey asks by default: refused while the grant is in force, saying
+        # until when and why it is held; nothing written. With "replace" the end moves in place (shorter here).
+        audit = cluster.audit()
+        r, events, _ = break_glass(tmp_path, cluster, ident, hostname,
+                                   {**template, **dict(answers, vmo_rbac_break_glass_duration="30m")})
+        assert r.status == "failed"
+        why = failure_messages(events)
+        assert why and "is a grant in force until %s (reason: %s" % (result["expires"], result["reason"]) in why[0]
+        assert writes(audit, ident) == []
         r, _events, artifacts = break_glass(tmp_path, cluster, ident, hostname,
-                                            {**template, **dict(answers, vmo_rbac_break_glass_duration="30m")})
+                                            {**template, **dict(answers, vmo_rbac_break_glass_duration="30m",
+                                                                vmo_rbac_break_glass_if_active="replace")})
         assert r.status == "successful"
         shorter = artifacts["vmo_rbac_break_glass"][hostname]
         assert parse(shorter["expires"]) < expires
         assert [(a["action"], a["reason"].split(" ")[0]) for a in shorter["actions"]] == [("update", "expires")] * 2
         assert read(cluster, RB, ns1, name)["metadata"]["annotations"]["vmo.rbac/expires"] == shorter["expires"]
+        assert sorted((p["namespace"], p["expires"], p["reason"]) for p in shorter["replaced"]) == sorted(
+            (ns, result["expires"], result["reason"]) for ns in (ns1, ns2))
 
         # The sweep (an AWX schedule every few minutes) before the end: nothing to do.
         audit = cluster.audit()
@@ -388,3 +414,399 @@ def test_break_glass_refuses_an_incomplete_request_before_any_request(cluster, u
     why = [ev["event_data"]["res"]["msg"] for ev in events if ev["event"] == "runner_on_failed"]
     assert why and words in why[0], why
     assert audit.events(user=ident.user) == []
+
+
+# ------------------------------------------- break-glass on an inventory that widens access (issue 18 item 1)
+
+
+def failure_messages(events):
+    return [ev["event_data"]["res"].get("msg", "") for ev in events if ev["event"] == "runner_on_failed"]
+
+
+# An inventory set up for its own declaration: every option that widens access, adds checks or writes
+# elsewhere is on. None of it may reach a break-glass request.
+WIDE_INVENTORY = {
+    "vmo_rbac_allow_privileged": True, "vmo_rbac_console_access": True, "vmo_rbac_legacy_dashboard_bindings": True,
+    "vmo_rbac_audit_exclusive": True, "vmo_rbac_audit_privileged": True, "vmo_rbac_purge": True,
+    "vmo_rbac_allow_empty_purge": True, "vmo_rbac_wait_for_roles": 600, "vmo_rbac_cluster_roles": ["personas"],
+    "vmo_rbac_strict_scopes": False, "vmo_rbac_protected_namespaces": [],
+    "vmo_rbac_platform_subjects": ["ServiceAccount *-%s/*" % "tenant"],
+}
+
+
+@pytest.mark.parametrize("case, inventory, answers, words", [
+    ("everyone-cluster-admin", {"vmo_rbac_role_set": "kubernetes", "vmo_rbac_allow_privileged": True},
+     {"vmo_rbac_break_glass_persona": "admin", "vmo_rbac_break_glass_subject_kind": "Group",
+      "vmo_rbac_break_glass_subject": "system:authenticated"},
+     'vmo_rbac_break_glass_subject: Group "system:authenticated" is under the reserved system: prefix'),
+    ("anonymous-vm-admin", {"vmo_rbac_allow_privileged": True},
+     {"vmo_rbac_break_glass_persona": "admin", "vmo_rbac_break_glass_subject_kind": "Group",
+      "vmo_rbac_break_glass_subject": "system:unauthenticated", "vmo_rbac_break_glass_namespaces": "NS"},
+     'Group "system:unauthenticated" is under the reserved system: prefix'),
+    ("anonymous-user", WIDE_INVENTORY,
+     {"vmo_rbac_break_glass_subject": "system:anonymous", "vmo_rbac_break_glass_namespaces": "NS"},
+     'User "system:anonymous" is under the reserved system: prefix'),
+    ("every-sa-of-a-namespace", WIDE_INVENTORY,
+     {"vmo_rbac_break_glass_subject_kind": "Group", "vmo_rbac_break_glass_subject": " system:serviceaccounts:NS "},
+     'Group "system:serviceaccounts:NS" is under the reserved system: prefix'),
+    ("prefix-builds-everyone", {"vmo_rbac_allow_privileged": True, "vmo_rbac_oidc_group_prefix": "system:"},
+     {"vmo_rbac_break_glass_subject_kind": "Group", "vmo_rbac_break_glass_subject": "authenticated"},
+     'Group "system:authenticated" is under the reserved system: prefix'),
+    ("case", WIDE_INVENTORY,
+     {"vmo_rbac_break_glass_subject_kind": "Group", "vmo_rbac_break_glass_subject": "System:Masters"},
+     'Group "System:Masters" is under the reserved system: prefix'),
+    ("platform-sa", WIDE_INVENTORY,
+     {"vmo_rbac_break_glass_subject_kind": "ServiceAccount", "vmo_rbac_break_glass_subject": "kube-system/default"},
+     '"kube-system/default" is a ServiceAccount of the platform\'s namespace "kube-system"'),
+    ("protected-namespace", WIDE_INVENTORY,
+     {"vmo_rbac_break_glass_namespaces": "NS, kube-system"},
+     "vmo_rbac_break_glass_namespaces: kube-system is a protected namespace"),
+    ("inventory-protected-namespace", {"vmo_rbac_protected_namespaces": ["NS"]},
+     {"vmo_rbac_break_glass_namespaces": "NS"}, "vmo_rbac_break_glass_namespaces: NS is a protected namespace"),
+    ("cluster-admin-cluster-wide", {"vmo_rbac_role_set": "kubernetes", "vmo_rbac_allow_privileged": True},
+     {"vmo_rbac_break_glass_persona": "admin", "vmo_rbac_break_glass_subject": "oncall@example.com"},
+     "break-glass never grants cluster-admin cluster-wide"),
+    ("inventory-owner", {"vmo_rbac_owner": "OWNER"}, {}, 'vmo_rbac_break_glass_owner: "OWNER" is the inventory\'s own'),
+])
+def test_break_glass_refuses_everyone_and_the_platform_whatever_the_inventory_says(cluster, namespaces, uid, tmp_path,
+                                                                                   case, inventory, answers, words):
+    """Issue 18 item 1: on an inventory with allow_privileged (and the kubernetes role set), a survey request for
+    Group system:authenticated gave every authenticated user cluster-admin; system:unauthenticated gave anonymous
+    requests VM admin. Refused before any request, whatever the inventory says."""
+    ns = namespaces("bg-no")
+    ident = cluster.identity("bg-no-" + uid)
+    owner = "bg-no-" + uid
+    fill = (lambda v: v.replace("NS", ns).replace("OWNER", owner) if isinstance(v, str) else
+            [x.replace("NS", ns) for x in v] if isinstance(v, list) else v)
+    request = survey_answers(**{"vmo_rbac_break_glass_persona": "viewer", "vmo_rbac_break_glass_subject": "x@example.com",
+                                "vmo_rbac_break_glass_duration": "1h", "vmo_rbac_break_glass_reason": "INC-" + uid,
+                                **{k: fill(v) for k, v in answers.items()}})
+    audit = cluster.audit()
+    try:
+        r, events, _ = break_glass(tmp_path, cluster, ident, "bg-" + case, {**request, "vmo_rbac_break_glass_owner": owner},
+                                   inventory_vars={k: fill(v) for k, v in inventory.items()})
+        assert r.status == "failed", case
+        why = failure_messages(events)
+        assert why and fill(words) in why[0] and "nothing was sent to the cluster" in why[0], why
+        assert audit.events(user=ident.user) == []
+        assert cluster.bindings(owner) == {}
+    finally:
+        cluster.delete_bindings(owner)
+
+
+def test_break_glass_takes_nothing_that_widens_access_from_the_inventory(cluster, namespaces, uid, tmp_path):
+    """Issue 18 item 1: the inventory's allow_privileged, console and legacy bindings, extra bindings, purge, the
+    exclusive audit and its cluster roles reached break-glass; with vmo_rbac_audit_exclusive every grant, sweep
+    and revoke failed and the result told the operator to delete the inventory's own grants. Now the request
+    makes one binding, proves it, and the sweep and the revoke pass on the same inventory."""
+    ns = namespaces("bg-wide")
+    ident = cluster.identity("bg-wide-" + uid)
+    oncall = "oncall-%s@example.com" % uid
+    owner, inventory_owner = "bg-w-" + uid, "inv-w-" + uid
+    # The inventory's own grant, made by its own enforce run: break-glass never touches it.
+    ok(run_module(MODULE, dict(ident.params, owner=inventory_owner, bindings=[
+        {"persona": "admin", "users": ["inventory-admin-%s@example.com" % uid], "namespaces": [ns]}])))
+    inventory = dict(WIDE_INVENTORY, vmo_rbac_owner=inventory_owner, vmo_rbac_extra_bindings=[
+        {"persona": "admin", "users": ["extra-%s@example.com" % uid], "namespaces": [ns]}])
+    template = {"vmo_rbac_break_glass_owner": owner}
+    answers = survey_answers(vmo_rbac_break_glass_persona="user", vmo_rbac_break_glass_subject=oncall,
+                             vmo_rbac_break_glass_namespaces=ns, vmo_rbac_break_glass_duration="1h",
+                             vmo_rbac_break_glass_reason="INC-" + uid)
+    try:
+        audit = cluster.audit()
+        r, events, artifacts = break_glass(tmp_path, cluster, ident, "wide-" + uid, {**template, **answers},
+                                           inventory_vars=inventory)
+        assert r.status == "successful", (failure_messages(events), r.stdout.read()[-3000:])
+        result = artifacts["vmo_rbac_break_glass"]["wide-" + uid]
+        assert result["passed"] is True
+        # one binding written: no console, no legacy list roles, no extra bindings, no cluster roles
+        assert writes(audit, ident) == [("create", "rolebindings", result["binding"])]
+        assert sorted(k[2] for k in cluster.bindings(owner)) == [result["binding"]]
+        assert list(cluster.bindings(inventory_owner)) == [(RB, ns, inventory_owner + "-spectro-vm-admin")]
+        assert can_power(cluster, oncall, ns)
+
+        for action in ("sweep", "revoke"):
+            extra = answers if action == "revoke" else {}
+            r, events, artifacts = break_glass(tmp_path, cluster, ident, "wide-" + uid,
+                                               {**template, **extra, "vmo_rbac_break_glass_action": action},
+                                               inventory_vars=inventory)
+            assert r.status == "successful", (action, failure_messages(events))
+        assert cluster.bindings(owner) == {} and not can_power(cluster, oncall, ns)
+        assert list(cluster.bindings(inventory_owner)) == [(RB, ns, inventory_owner + "-spectro-vm-admin")]
+    finally:
+        cluster.delete_bindings(owner)
+        cluster.delete_bindings(inventory_owner)
+
+
+# ------------------------------------------ break-glass revoke, and requests that meet a grant in force (item 2)
+
+
+def test_break_glass_revoke_finds_the_grant_in_any_scope_needs_no_reason_and_fails_when_nothing_is_revoked(
+        cluster, namespaces, uid, tmp_path):
+    """Issue 18 item 2: a revoke whose scope differs from the grant's deleted nothing and reported success, and a
+    revoke without a reason failed and left the access. The binding name is the grant: found in any scope; the
+    reason is optional (recorded in the result when given); nothing to revoke fails, naming the binding."""
+    ns1, ns2 = namespaces("bg-any-a", "bg-any-b")
+    ident = cluster.identity("bg-any-" + uid)
+    oncall = "any-%s@example.com" % uid
+    owner, hostname = "bg-any-" + uid, "any-" + uid
+    template = {"vmo_rbac_break_glass_owner": owner}
+    grant = survey_answers(vmo_rbac_break_glass_persona="admin", vmo_rbac_break_glass_subject=oncall,
+                           vmo_rbac_break_glass_namespaces=ns1, vmo_rbac_break_glass_duration="1h",
+                           vmo_rbac_break_glass_reason="INC-" + uid)
+    # role_set kubernetes: persona admin is cluster-admin, granted in ns1 only; the revoke asks cluster-wide
+    inventory = {"vmo_rbac_role_set": "kubernetes"}
+    try:
+        r, _events, artifacts = break_glass(tmp_path, cluster, ident, hostname, {**template, **grant},
+                                            inventory_vars=inventory)
+        assert r.status == "successful", r.stdout.read()[-3000:]
+        name = artifacts["vmo_rbac_break_glass"][hostname]["binding"]
+        assert cluster.can(oncall, "delete", "virtualmachines", "kubevirt.io", ns1)
+
+        revoke = dict(grant, vmo_rbac_break_glass_action="revoke", vmo_rbac_break_glass_namespaces="",
+                      vmo_rbac_break_glass_reason="")
+        audit = cluster.audit()
+        r, events, artifacts = break_glass(tmp_path, cluster, ident, hostname, {**template, **revoke},
+                                           inventory_vars=inventory)
+        assert r.status == "successful", failure_messages(events)
+        revoked = artifacts["vmo_rbac_break_glass"][hostname]
+        assert [(a["action"], a.get("namespace"), a["name"]) for a in revoked["actions"]] == [("delete", ns1, name)]
+        assert writes(audit, ident) == [("delete", "rolebindings", name)]
+        assert not cluster.can(oncall, "delete", "virtualmachines", "kubevirt.io", ns1)
+        assert cluster.bindings(owner) == {}
+
+        # Again: nothing left to revoke, and the job says so (no write).
+        audit = cluster.audit()
+        r, events, _ = break_glass(tmp_path, cluster, ident, hostname, {**template, **revoke},
+                                   inventory_vars=inventory)
+        assert r.status == "failed"
+        why = failure_messages(events)
+        assert why and "nothing to revoke on %s: owner %s holds no binding %s" % (hostname, owner, name) in why[0]
+        assert writes(audit, ident) == []
+
+        # A cluster-wide grant, revoked by a request that names other namespaces (one of them gone), with a reason.
+        wide = dict(grant, vmo_rbac_break_glass_persona="user", vmo_rbac_break_glass_namespaces="")
+        r, _events, artifacts = break_glass(tmp_path, cluster, ident, hostname, {**template, **wide})
+        assert r.status == "successful", r.stdout.read()[-3000:]
+        wide_name = artifacts["vmo_rbac_break_glass"][hostname]["binding"]
+        r, events, artifacts = break_glass(tmp_path, cluster, ident, hostname, {**template, **dict(
+            wide, vmo_rbac_break_glass_action="revoke", vmo_rbac_break_glass_namespaces="%s, gone-%s" % (ns2, uid),
+            vmo_rbac_break_glass_reason="done: INC-" + uid)})
+        assert r.status == "successful", failure_messages(events)
+        revoked = artifacts["vmo_rbac_break_glass"][hostname]
+        assert [(a["action"], a["kind"], a["name"]) for a in revoked["actions"]] == [("delete", CRB, wide_name)]
+        assert revoked["reason"] == "done: INC-" + uid
+        said = [ev["event_data"]["res"]["msg"] for ev in events if ev["event"] == "runner_on_ok"
+                and ev["event_data"].get("task") == "Break-glass | Say what was done"]
+        assert said and "1 binding(s) deleted; reason: done: INC-" + uid in said[0]
+        assert cluster.bindings(owner) == {} and not can_power(cluster, oncall, ns2)
+    finally:
+        cluster.delete_bindings(owner)
+
+
+def test_a_second_break_glass_request_never_silently_shortens_or_overwrites_a_grant_in_force(
+        cluster, namespaces, uid, tmp_path):
+    """Issue 18 item 2: two requests for the same persona, subject and scope; the later silently replaced the
+    earlier's end and reason while both jobs reported their own. Refused with the grant's end and reason unless
+    the request says extend (later only) or replace."""
+    ns = namespaces("bg-twice")
+    ident = cluster.identity("bg-twice-" + uid)
+    oncall = "twice-%s@example.com" % uid
+    owner, hostname = "bg-tw-" + uid, "twice-" + uid
+    template = {"vmo_rbac_break_glass_owner": owner}
+
+    def ask(duration, reason, **more):
+        return {**template, **survey_answers(
+            vmo_rbac_break_glass_persona="user", vmo_rbac_break_glass_subject=oncall, vmo_rbac_break_glass_namespaces=ns,
+            vmo_rbac_break_glass_duration=duration, vmo_rbac_break_glass_reason=reason, **more)}
+
+    try:
+        r, _events, artifacts = break_glass(tmp_path, cluster, ident, hostname, ask("2h", "INC-1 " + uid))
+        assert r.status == "successful"
+        first = artifacts["vmo_rbac_break_glass"][hostname]
+        name = first["binding"]
+
+        def held():
+            return read(cluster, RB, ns, name)["metadata"]["annotations"]
+
+        for more, words in (({}, "refused (if_active=refuse)"),
+                            ({"vmo_rbac_break_glass_if_active": "extend"}, "not later: refused (if_active=extend")):
+            audit = cluster.audit()
+            r, events, _ = break_glass(tmp_path, cluster, ident, hostname, ask("30m", "INC-2 " + uid, **more))
+            assert r.status == "failed", more
+            why = failure_messages(events)
+            assert why and "RoleBinding %s/%s is a grant in force until %s (reason: INC-1 %s" % (
+                ns, name, first["expires"], uid) in why[0] and words in why[0], why
+            assert writes(audit, ident) == []
+            assert (held()["vmo.rbac/expires"], held()["vmo.rbac/reason"]) == (first["expires"], "INC-1 " + uid)
+
+        r, events, artifacts = break_glass(tmp_path, cluster, ident, hostname,
+                                           ask("3h", "INC-3 " + uid, vmo_rbac_break_glass_if_active="extend"))
+        assert r.status == "successful", failure_messages(events)
+        extended = artifacts["vmo_rbac_break_glass"][hostname]
+        assert parse(extended["expires"]) > parse(first["expires"])
+        assert (held()["vmo.rbac/expires"], held()["vmo.rbac/reason"]) == (extended["expires"], "INC-3 " + uid)
+        assert [(p["expires"], p["reason"]) for p in extended["replaced"]] == [(first["expires"], "INC-1 " + uid)]
+        said = [ev["event_data"]["res"]["msg"] for ev in events if ev["event"] == "runner_on_ok"
+                and ev["event_data"].get("task") == "Break-glass | Say what was done"]
+        assert said and "extended the grant in force in %s until %s (reason: INC-1 %s)" % (
+            ns, first["expires"], uid) in said[0], said
+    finally:
+        cluster.delete_bindings(owner)
+
+
+# ------------------------------------------ an expired grant ends whatever else blocks the run (issue 18 item 5)
+
+
+def test_an_expired_grant_ends_when_the_rest_of_the_plan_is_refused(cluster, namespaces, owner, uid):
+    """Issue 18 item 5: a foreign binding in the way of another entry, or a namespace being deleted that another
+    entry names, refused the whole plan, so a grant whose time had passed kept its access while vmo_rbac_validate
+    said "vmo_role_binding would end it". Now it ends in that run, and the result says both."""
+    ns, doomed = namespaces("tl-blk", "tl-doomed")
+    ident = cluster.identity("tl-blk-" + uid)
+    temp = "temp-%s@example.com" % uid
+    limited = {"persona": "user", "users": [temp], "namespaces": [ns], "expires": "1h", "reason": "INC-" + uid,
+               "name": "tl-" + uid}
+    made = ok(run_module(MODULE, dict(ident.params, owner=owner, bindings=[limited])))
+    end = parse(made["bindings"][0]["expires"])
+    assert can_power(cluster, temp, ns)
+    late = clock(end + timedelta(minutes=5))
+
+    # 1. A foreign binding (made by hand) where another entry's binding would go.
+    taken = "taken-" + uid
+    cluster.rbac().create_namespaced_role_binding(ns, binding_manifest(RB, taken, "spectro-vm-viewer", "eve", ns))
+    blocked = dict(ident.params, owner=owner, bindings=[
+        limited, {"persona": "viewer", "users": ["bob-" + uid], "namespaces": [ns], "name": taken}])
+    seen = run_module(VALIDATE, dict(blocked, fail_on_drift=False, check_access=False), env=late)
+    expire = [d for d in seen["drift"] if d["action"] == "expire"]
+    assert expire and expire[0]["fix"].startswith("vmo_role_binding ends it at its next run, also when it refuses "
+                                                  "the rest of its plan")
+    audit = cluster.audit()
+    res = run_module(MODULE, blocked, env=late)
+    assert res.get("failed") is True and res["changed"] is True
+    assert res["refused"].startswith("1 binding name is in the way: RoleBinding %s/%s already exists" % (ns, taken))
+    assert "ended: ending them never depends on the rest of the plan: RoleBinding %s/tl-%s (expired at %s)" % (
+        ns, uid, rfc3339(end)) in res["msg"]
+    assert [(a["action"], a["name"]) for a in res["actions"]] == [("update", "tl-" + uid)]
+    assert writes(audit, ident) == [("update", "rolebindings", "tl-" + uid)]
+    assert not can_power(cluster, temp, ns)
+    assert read(cluster, RB, ns, taken)["subjects"][0]["name"] == "eve"  # the foreign binding untouched
+    assert read(cluster, RB, ns, "tl-" + uid)["metadata"]["annotations"]["vmo.rbac/reason"] == "INC-" + uid
+
+    # 2. A namespace being deleted (held by a finalizer) that another entry names; the grant was granted again
+    # meanwhile (a later end), then its time passed again.
+    cluster.delete_binding(RB, ns, taken)
+    again = dict(limited, expires=rfc3339(end + timedelta(hours=1)))
+    ok(run_module(MODULE, dict(ident.params, owner=owner, bindings=[again]), env=late))
+    assert can_power(cluster, temp, ns)
+    core = cluster.core()
+    core.patch_namespace(doomed, {"metadata": {"finalizers": ["vmo.rbac.test/hold"]}})
+    core.delete_namespace(doomed)
+    try:
+        later = clock(end + timedelta(hours=1, minutes=5))
+        terminating = dict(ident.params, owner=owner, bindings=[
+            again, {"persona": "viewer", "users": ["bob-" + uid], "namespaces": [doomed]}])
+        failed_validation = run_module(VALIDATE, dict(terminating, check_access=False), env=later)
+        assert "namespace %r is being deleted" % doomed in failed_validation["msg"]
+        assert "still grants access: RoleBinding %s/tl-%s" % (ns, uid) in failed_validation["msg"]
+        assert "vmo_role_binding ends them at its next run, even though it refuses the rest" in failed_validation["msg"]
+        audit = cluster.audit()
+        res = run_module(MODULE, terminating, env=later)
+        assert res.get("failed") is True and res["field"] == "bindings[1].namespaces[0]"
+        assert "is being deleted" in res["refused"] and "RoleBinding %s/tl-%s (expired at" % (ns, uid) in res["msg"]
+        assert writes(audit, ident) == [("update", "rolebindings", "tl-" + uid)]
+        assert not can_power(cluster, temp, ns)
+    finally:
+        core.patch_namespace(doomed, {"metadata": {"finalizers": None}})
+
+
+# ----------------------------------------------- attack: a sweep racing a request that grants again (issue 18)
+
+
+def test_a_sweep_never_ends_a_grant_that_another_run_granted_again_meanwhile(cluster, namespaces, owner, uid):
+    """A break-glass sweep (nothing declared) reads an expired grant and plans to delete it; before its write, a
+    request grants it again (same binding, same uid, a new end). The delete carried only the uid as a
+    precondition, so the sweep deleted the new grant while the request reported it in force. Every write that
+    ends a grant now carries the resourceVersion it read, and on a conflict re-reads: a grant whose end moved
+    later is left as it is. The same for a run that removes the subjects of an expired declared grant."""
+    from ansible_collections.vmo.rbac.plugins.module_utils import cluster as cluster_mod
+    from ansible_collections.vmo.rbac.plugins.module_utils import declaration, enforce, observe, options
+
+    ns = namespaces("tl-race")
+    ident = cluster.identity("tl-race-" + uid)
+    oncall = "race-%s@example.com" % uid
+    client = cluster_mod.Cluster(dict(ident.params), component="race-test", pool_size=2)
+    for declared in (False, True):
+        name = "race-%s-%d" % (uid, declared)
+        entry = {"persona": "user", "users": [oncall], "namespaces": [ns], "name": name, "reason": "INC-1"}
+        made = ok(run_module(MODULE, dict(ident.params, owner=owner, bindings=[dict(entry, expires="1h")])))
+        end = parse(made["bindings"][0]["expires"])
+        late = end + timedelta(minutes=5)
+        # the sweep (or the inventory's run, still declaring the entry) reads and plans at `late`
+        decl = declaration.parse_declaration([dict(entry, expires="1h")] if declared else [], owner=owner)
+        opts = options.parse({}, decl, late)
+        obs = observe.observe_plan(decl, client, now=late)
+        assert [(a.action, a.counts_as) for a in obs.plan.actions] == [("update" if declared else "delete", "expired")]
+        # meanwhile the request grants it again, until later (same binding, same uid)
+        again = ok(run_module(MODULE, dict(ident.params, owner=owner, bindings=[
+            dict(entry, expires=rfc3339(late + timedelta(hours=1)), reason="INC-2")]), env=clock(late)))
+        assert again["changed"] and can_power(cluster, oncall, ns)
+        done = enforce.apply(obs.plan, client, owner, concurrency=opts.concurrency)
+        assert done == []  # the sweep's write met the newer grant and left it
+        held = read(cluster, RB, ns, name)
+        assert held is not None and held["metadata"]["annotations"]["vmo.rbac/reason"] == "INC-2"
+        assert can_power(cluster, oncall, ns), declared
+
+
+def test_two_break_glass_requests_at_once_leave_exactly_what_the_successful_one_reports(cluster, namespaces, uid,
+                                                                                        tmp_path):
+    """Two on-call engineers ask for the same persona and subject at the same moment, with different ends and
+    reasons. Whatever the interleaving (both read nothing and race to create; or one reads the other's grant),
+    one job succeeds and the other is refused, and the cluster holds the end and reason the successful one
+    reports (before: both reported success, each with its own end, and the cluster held one of them)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ns = namespaces("bg-twin")
+    ident = cluster.identity("bg-twin-" + uid)
+    owner, hostname = "bg-twin-" + uid, "twin-" + uid
+    requests = [{"vmo_rbac_break_glass_owner": owner, **survey_answers(
+        vmo_rbac_break_glass_persona="user", vmo_rbac_break_glass_subject="twin-%s@example.com" % uid,
+        vmo_rbac_break_glass_namespaces=ns, vmo_rbac_break_glass_duration=duration,
+        vmo_rbac_break_glass_reason="INC-%s %s" % (tag, uid))} for tag, duration in (("A", "1h"), ("B", "2h"))]
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = list(pool.map(lambda i: break_glass(tmp_path / str(i), cluster, ident, hostname, requests[i]),
+                                 range(2)))
+        statuses = [r.status for r, _e, _a in runs]
+        assert sorted(statuses) == ["failed", "successful"], statuses
+        (winner,) = [a["vmo_rbac_break_glass"][hostname] for r, _e, a in runs if r.status == "successful"]
+        (loser,) = [failure_messages(e) for r, e, _a in runs if r.status == "failed"]
+        assert loser and "is a grant in force until %s (reason: %s" % (winner["expires"], winner["reason"]) in loser[0]
+        held = read(cluster, RB, ns, winner["binding"])["metadata"]["annotations"]
+        assert (held["vmo.rbac/expires"], held["vmo.rbac/reason"]) == (winner["expires"], winner["reason"])
+    finally:
+        cluster.delete_bindings(owner)
+
+
+
+def test_a_survey_answer_is_never_templated(cluster, namespaces, uid, tmp_path):
+    """A survey user types Jinja into the reason (or the subject): AWX passes survey answers unsafe, and the
+    playbook records them as text; nothing runs on the controller."""
+    ns = namespaces("bg-jinja")
+    ident = cluster.identity("bg-jinja-" + uid)
+    owner, hostname = "bg-j-" + uid, "jinja-" + uid
+    marker = tmp_path / "pwned"
+    reason = "INC-1 {{ lookup('pipe', 'touch %s') }} {{ 6 * 7 }}" % marker
+    answers = survey_answers(vmo_rbac_break_glass_persona="viewer", vmo_rbac_break_glass_subject="j-%s@example.com" % uid,
+                             vmo_rbac_break_glass_namespaces=ns, vmo_rbac_break_glass_duration="1h",
+                             vmo_rbac_break_glass_reason=reason)
+    try:
+        r, events, artifacts = break_glass(tmp_path, cluster, ident, hostname,
+                                           {"vmo_rbac_break_glass_owner": owner, **answers})
+        assert r.status == "successful", failure_messages(events)
+        result = artifacts["vmo_rbac_break_glass"][hostname]
+        assert result["reason"] == reason and not marker.exists()
+        held = read(cluster, RB, ns, result["binding"])["metadata"]["annotations"]["vmo.rbac/reason"]
+        assert held == reason
+    finally:
+        cluster.delete_bindings(owner)

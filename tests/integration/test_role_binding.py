@@ -410,6 +410,68 @@ def test_oidc_prefixes_apply_to_users_and_groups_only(cluster, namespaces, owner
     assert not can_get_vms(cluster, "oidc:oidc:bob-" + uid, "default")
 
 
+def test_user_prefix_dash_binds_the_bare_name_as_kube_apiserver_does(cluster, namespaces, owner, uid, admin_identity,
+                                                                      cleanup):
+    """Issue 18 item 8: ``--oidc-username-prefix=-`` copied into oidc_user_prefix bound ``-alice`` (nobody);
+    it means no prefix. Validation agrees with the cluster, not with itself: the access checks pass for
+    the bare name."""
+    ns = namespaces("oidc-dash")
+    bindings = [{"persona": "viewer", "users": ["alice-" + uid], "groups": ["team-" + uid], "namespaces": [ns]}]
+    ok(enforce(admin_identity, owner, bindings, oidc_user_prefix="-", oidc_group_prefix="-"))
+    rb = read_binding(cluster, RB, ns, owner + "-spectro-vm-viewer")
+    assert subjects_of(rb) == sorted([("User", "alice-" + uid, ""), ("Group", "-team-" + uid, "")])
+    assert can_get_vms(cluster, "alice-" + uid, ns)
+    assert not can_get_vms(cluster, "-alice-" + uid, ns)
+    # --oidc-groups-prefix=- makes the API server name the group "-team-...": that is what is bound
+    assert can_get_vms(cluster, "carol", ns, groups=["-team-" + uid])
+    seen = ok(run_module("vmo.rbac.vmo_rbac_validate", dict(admin_identity.params, owner=owner, bindings=bindings,
+                                                             oidc_user_prefix="-", oidc_group_prefix="-")))
+    assert seen["passed"] is True and seen["summary"]["drift"] == 0
+    assert any(r["subject"] == "User alice-" + uid and r["ok"] for r in seen["access"])
+
+
+# ------------------------------------------------------------------ the size of planned objects
+
+
+def test_entries_that_merge_into_a_binding_etcd_would_refuse_fail_before_any_write(cluster, namespaces, owner, uid,
+                                                                                    admin_identity, cleanup):
+    """Issue 18 item 7: three entries of 1,000 long names each pass the per-entry limit but merge into one
+    RoleBinding that etcd refuses ("request is too large"), after the other grant of the run was written, and
+    the runs never converge. Every planned object is measured before any write."""
+    big, small = namespaces("big", "small")
+    bindings = [{"persona": "viewer", "groups": ["small-" + uid], "namespaces": [small]}] + [
+        {"persona": "viewer", "namespaces": [big],
+         "users": ["%s-%04d-%s-%s" % (t, i, uid, "x" * 470) for i in range(1000)]} for t in "abc"]
+    audit = cluster.audit()
+    for check in (True, False):
+        res = enforce(admin_identity, owner, bindings, check=check)
+        msg = failed(res)
+        assert res.get("field") == "bindings[3]", msg
+        assert "merges into RoleBinding %s/%s-spectro-vm-viewer with bindings[1], bindings[2]: 3000 subjects" % (
+            big, owner) in msg and "more than the 1400000 a binding may have" in msg
+    assert writes_of(audit, admin_identity.user) == []
+    assert cluster.bindings(owner) == {}
+    # two of them fit, and etcd takes the object
+    ok(enforce(admin_identity, owner, bindings[:3]))
+    assert len(read_binding(cluster, RB, big, owner + "-spectro-vm-viewer")["subjects"]) == 2000
+
+
+def test_reasons_that_merge_past_the_annotation_limit_fail_before_any_write(cluster, namespaces, owner, uid,
+                                                                            admin_identity, cleanup):
+    """Found attacking issue 18 item 7: the reasons of entries merged into one binding are joined in one
+    annotation; 300 reasons of 1,000 characters passed the API server's 256 KiB limit for annotations, which
+    refused the object (422) after the run's other grant was written."""
+    big, small = namespaces("ann", "ann-small")
+    bindings = [{"persona": "viewer", "groups": ["small-" + uid], "namespaces": [small]}] + [
+        {"persona": "viewer", "namespaces": [big], "users": ["u%03d-%s" % (i, uid)],
+         "reason": "R%03d %s" % (i, "x" * 1000)} for i in range(300)]
+    audit = cluster.audit()
+    res = enforce(admin_identity, owner, bindings)
+    msg = failed(res)
+    assert res.get("field") == "bindings[300]" and "its annotations would be" in msg, msg
+    assert writes_of(audit, admin_identity.user) == [] and cluster.bindings(owner) == {}
+
+
 # ------------------------------------------------------------- regex and selector scopes
 
 

@@ -45,6 +45,8 @@ EXPECTED_AUTOMATION = {
     ("roles.rbac.authorization.k8s.io", (), ("list",)),
     # what subjects may do (vmo_rbac_validate)
     ("subjectaccessreviews.authorization.k8s.io", (), ("create",)),
+    # where KubeVirt and CDI run, whose namespaces' ServiceAccounts are the platform's (the exclusive audit)
+    ("apiservices.apiregistration.k8s.io", (), ("list",)),
     # grant the persona roles (and the console role), and nothing else without holding its permissions
     *(("clusterroles.rbac.authorization.k8s.io", (name,), ("bind",)) for name in PERSONA_ROLES),
 }
@@ -129,7 +131,7 @@ def test_automation_role_grants_exactly_what_the_documented_uses_need(cluster, n
     list on top of what every authenticated user may do; (2) suffices for every documented use,
     run through the role and the modules: enforce with the vmo role set (legacy dashboard bindings
     too), the kubernetes role set in check mode and for real with purge, the validate playbook, and
-    vmo_rbac_validate with audit_privileged; the API server refused the identity nothing."""
+    vmo_rbac_validate with audit_privileged and audit_exclusive; the API server refused the identity nothing."""
     ns1, ns2 = namespaces("lp-a", "lp-b")
     group = "automation-" + uid
     bot = cluster.identity("vmo-bot-" + uid, groups=[group])
@@ -187,7 +189,10 @@ def test_automation_role_grants_exactly_what_the_documented_uses_need(cluster, n
         {"name": "audit_privileged", "hosts": "vmo_clusters", "gather_facts": False, "tasks": [
             {"name": "validate with audit_privileged", VALIDATE_MODULE: {
                 **{k: "{{ vmo_rbac_%s }}" % k for k in bot.params}, "owner": "{{ vmo_rbac_owner }}",
-                "role_set": "kubernetes", "bindings": grants[1:], "audit_privileged": True}}]},
+                "role_set": "kubernetes", "bindings": grants[1:], "audit_privileged": True}},
+            {"name": "validate with audit_exclusive", VALIDATE_MODULE: {
+                **{k: "{{ vmo_rbac_%s }}" % k for k in bot.params}, "owner": "{{ vmo_rbac_owner }}",
+                "role_set": "kubernetes", "bindings": grants[1:], "audit_exclusive": True, "fail_on_drift": False}}]},
     ]
     audit = cluster.audit()
     run = run_playbook(play, inventory=inv, timeout=900)
@@ -200,6 +205,8 @@ def test_automation_role_grants_exactly_what_the_documented_uses_need(cluster, n
     assert enforced[1]["actions"] == enforced[2]["actions"]  # check mode predicted the real run
     privileged = run.task("validate with audit_privileged")
     assert privileged["passed"] is True and any(p["role"] == "cluster-admin" for p in privileged["privileged"])
+    exclusive = run.task("validate with audit_exclusive")  # the shared cluster has undeclared holders: fine
+    assert "who_else_summary" in exclusive and not any("APIServices" in w for w in exclusive.get("warnings", []))
     held = {k: v["roleRef"]["name"] for k, v in cluster.bindings(owner).items()}
     assert sorted(set(held.values())) == ["admin", "edit", "view"]
 

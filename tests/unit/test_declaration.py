@@ -420,6 +420,23 @@ def test_invalid_oidc_prefix(prefix):
     assert err.path == "oidc_group_prefix"
 
 
+def test_user_prefix_dash_means_no_prefix_as_kube_apiserver_reads_it():
+    # --oidc-username-prefix=- means "no prefix": copied into oidc_user_prefix it must not bind "-alice".
+    decl = parse({"persona": "viewer", "users": ["alice"], "groups": ["ops"]}, oidc_user_prefix="-")
+    assert decl.oidc_user_prefix == ""
+    assert decl.grants[0].subjects == frozenset([Subject("User", "alice", ""), Subject("Group", "ops", "")])
+    # a name that starts with "-" is a name like any other
+    assert grant({"persona": "viewer", "users": ["-bob"]}, oidc_user_prefix="-").subjects == frozenset(
+        [Subject("User", "-bob", "")])
+    # "-" is a prefix like any other for groups: kube-apiserver's --oidc-groups-prefix=- prefixes every group
+    # with "-" (only the user name flag gives "-" a meaning of its own)
+    g = grant({"persona": "viewer", "users": ["alice"], "groups": ["ops"]}, oidc_group_prefix="-")
+    assert g.subjects == frozenset([Subject("User", "alice", ""), Subject("Group", "-ops", "")])
+    # "-" never reaches a system: name either way
+    err = refused([{"persona": "viewer", "users": ["system:anonymous"]}], oidc_user_prefix="-")
+    assert err.path == "bindings[0].users[0]" and "allow_privileged" in err.message
+
+
 def test_oidc_prefix_types():
     assert spec.parse_declaration([], oidc_user_prefix=None).oidc_user_prefix == ""
     err = refused([], oidc_group_prefix=["oidc:"])

@@ -18,7 +18,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
     EXPIRES_ANNOTATION, GRANTED_AT_ANNOTATION, REASON_ANNOTATION, TIME_LIMITED_LABEL, SpecError, Subject,
 )
 from ansible_collections.vmo.rbac.plugins.module_utils.planning import CRB, RB, ClusterState
-from tests.unit.test_flows import MemoryCluster
+from tests.unit.test_flows import MemoryCluster, plan_for
 
 OWNER = "vmo-rbac"
 NOON = expiry.parse_time("2026-12-04T12:00:00Z")
@@ -569,3 +569,256 @@ def test_a_duration_of_more_digits_than_python_converts_is_refused_by_its_length
         with pytest.raises(expiry.ExpiryError, match="characters long; a duration is at most 64"):
             expiry.parse_duration(value)
     assert expiry.parse_duration("0" * 62 + "1s") == 1
+
+
+# ---------------------------------------------------- revoke by name; grants in force (issue 18 item 2)
+
+
+def test_state_absent_finds_a_named_grant_in_any_scope():
+    """The break-glass binding name is one grant: a revoke whose scope differs from the grant's deleted
+    nothing and reported success. A named grant is deleted by its name wherever the owner holds it."""
+    c = Cluster()
+    made = decl({"persona": "viewer", "users": ["alice"], "name": "bg-1", "expires": "8h", "namespaces": ["team-a"],
+                 "console_access": True},
+                {"persona": "viewer", "users": ["bob"], "name": "bg-2", "expires": "8h"})
+    c.run(made, NOON)
+    assert sorted(c.owned) == [(CRB, "", "bg-2"), (RB, "team-a", "bg-1"), (RB, "team-a", "bg-1-console")]
+    asked = decl({"persona": "viewer", "users": ["alice"], "name": "bg-1", "namespaces": ["team-b"]})
+    desired = planning.resolve(asked, c.namespaces)
+    p = planning.plan(desired, ClusterState(dict(c.owned), {}, c.namespaces, set()), OWNER, mode="absent",
+                      by_name=planning.revoke_names(asked))
+    assert steps(p) == [("delete", RB, "team-a", "bg-1", "deleted"), ("delete", RB, "team-a", "bg-1-console", "deleted")]
+    assert p.actions[0].reason == "state=absent (bg-1, by its name, in any scope)"
+    # an unnamed grant is still deleted by its scope only
+    unnamed = decl({"persona": "viewer", "users": ["bob"], "expires": "8h", "namespaces": ["team-b"]})
+    assert planning.revoke_names(unnamed) == frozenset()
+    # a named namespace that is gone has nothing to delete: state=absent does not fail on it
+    gone = decl({"persona": "viewer", "users": ["alice"], "name": "bg-1", "namespaces": ["gone"]})
+    assert planning.resolve(gone, c.namespaces, missing_ok=True) == {}
+    with pytest.raises(SpecError, match="does not exist"):
+        planning.resolve(gone, c.namespaces)
+
+
+def test_revoke_names_cover_the_bindings_that_go_with_a_named_grant():
+    names = planning.revoke_names(decl({"persona": "viewer", "users": ["a"], "name": "bg-x"}))
+    assert names == {"bg-x", "bg-x-console", "bg-x-spectro-list-namespaces", "bg-x-spectro-list-vmtemplates",
+                     "bg-x-transition", "bg-x-console-transition", "bg-x-spectro-list-namespaces-transition",
+                     "bg-x-spectro-list-vmtemplates-transition"}
+
+
+def _bg(expires, reason, **kw):
+    return decl(dict({"persona": "viewer", "users": ["alice"], "name": "bg-a", "expires": expires,
+                      "reason": reason}, **kw))
+
+
+def test_a_grant_in_force_is_never_changed_silently():
+    """Two requests for the same persona, subject and scope: the later replaced the earlier's end and reason while
+    both jobs reported their own. if_active=refuse names the grant in force, its end and its reason."""
+    c = Cluster()
+    c.run(_bg("2026-12-04T20:00:00Z", "INC-1"), NOON)
+    key = (CRB, "", "bg-a")
+    p = c.plan(_bg("2026-12-04T14:00:00Z", "INC-2"), at(1))
+    refused, changed = planning.active_changes(p, c.owned, at(1), "refuse")
+    assert changed == [] and len(refused) == 1
+    assert refused[0].startswith("ClusterRoleBinding bg-a is a grant in force until 2026-12-04T20:00:00Z "
+                                 "(reason: INC-1; granted at 2026-12-04T12:00:00Z); this request would "
+                                 "expires 2026-12-04T20:00:00Z -> 2026-12-04T14:00:00Z; annotations: refused")
+    # extend: only later
+    refused, _ = planning.active_changes(p, c.owned, at(1), "extend")
+    assert "would end it at 2026-12-04T14:00:00Z, not later" in refused[0]
+    later = c.plan(_bg("2026-12-04T22:00:00Z", "INC-3"), at(1))
+    refused, changed = planning.active_changes(later, c.owned, at(1), "extend")
+    assert refused == [] and changed == [{"kind": CRB, "name": "bg-a", "expires": "2026-12-04T20:00:00Z",
+                                          "reason": "INC-1", "change": later.actions[0].reason}]
+    # ending it now is no extension either
+    ended = c.plan(_bg("2026-12-04T12:30:00Z", "INC-1"), at(1))
+    assert "end it now, not later" in planning.active_changes(ended, c.owned, at(1), "extend")[0][0]
+    # replace: as declared, reported
+    refused, changed = planning.active_changes(p, c.owned, at(1), "replace")
+    assert refused == [] and changed[0]["expires"] == "2026-12-04T20:00:00Z"
+    # the same request again changes nothing, whatever if_active says
+    same = c.plan(_bg("2026-12-04T20:00:00Z", "INC-1"), at(1))
+    assert same.actions == [] and planning.active_changes(same, c.owned, at(1), "refuse") == ([], [])
+    # a grant whose time has passed is not in force: granted again
+    over = c.plan(_bg("2026-12-05T12:00:00Z", "INC-4"), at(9))
+    assert planning.active_changes(over, c.owned, at(9), "refuse") == ([], [])
+    assert planning.is_active(c.owned[key], at(7)) and not planning.is_active(c.owned[key], at(8))
+
+
+def test_a_concurrent_request_between_read_and_write_is_not_overwritten():
+    """Two requests at once: both read nothing and plan a create; the second meets the first's binding (409). With
+    if_active=refuse it is never overwritten (the 409 adoption compared the subjects only, so the second job
+    reported its own end and reason while the cluster held the first's)."""
+    first = _bg("2026-12-04T20:00:00Z", "INC-1")
+    second = _bg("2026-12-04T18:00:00Z", "INC-2")
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    p = plan_for(c, second, now=NOON)
+    enforce.run(first, options.parse({}, first, NOON), c)  # the other request lands in between
+    held = c.objects[(CRB, "", "bg-a")]
+    c.forced = [("create", 409)]
+    with pytest.raises(enforce.ClusterError, match="another run made or changed it between this run's read and its "
+                                                   "write: ClusterRoleBinding bg-a is a grant in force until "
+                                                   "2026-12-04T20:00:00Z \\(reason: INC-1"):
+        enforce.apply(p, c, OWNER, guard=enforce.active_guard(NOON, "refuse"))
+    assert c.objects[(CRB, "", "bg-a")] is held
+    # replace (the declarative default) adopts it and writes this run's end and reason, not only its subjects
+    c.forced = [("create", 409)]
+    enforce.apply(p, c, OWNER, guard=enforce.active_guard(NOON, "replace"))
+    assert c.objects[(CRB, "", "bg-a")]["metadata"]["annotations"][EXPIRES_ANNOTATION] == "2026-12-04T18:00:00Z"
+    # an update that meets a newer version re-reads it and checks it again: extend never shortens what another
+    # request extended meanwhile
+    c2 = MemoryCluster(roles=("spectro-vm-viewer",))
+    enforce.run(first, options.parse({}, first, NOON), c2)
+    extend = _bg("2026-12-04T21:00:00Z", "INC-5")
+    p = plan_for(c2, extend, now=at(1))
+    other = _bg("2026-12-04T23:00:00Z", "INC-6")
+    enforce.run(other, options.parse({"if_active": "extend"}, other, at(1)), c2)
+    c2.forced = [("replace", 409)]
+    with pytest.raises(enforce.ClusterError, match="until 2026-12-04T23:00:00Z \\(reason: INC-6.*not later"):
+        enforce.apply(p, c2, OWNER, guard=enforce.active_guard(at(1), "extend"))
+    assert c2.objects[(CRB, "", "bg-a")]["metadata"]["annotations"][REASON_ANNOTATION] == "INC-6"
+
+
+def test_the_enforce_flow_refuses_before_any_write_and_reports_what_it_changed():
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    first = _bg("2026-12-04T20:00:00Z", "INC-1")
+    enforce.run(first, options.parse({}, first, NOON), c)
+    second = _bg("2026-12-04T22:00:00Z", "INC-2")
+    before = dict(c.objects)
+    with pytest.raises(enforce.PreflightError, match="grant in force until 2026-12-04T20:00:00Z \\(reason: INC-1"):
+        enforce.run(second, options.parse({"if_active": "refuse"}, second, at(1)), c)
+    assert c.objects == before
+    done = enforce.run(second, options.parse({"if_active": "extend"}, second, at(1)), c)
+    assert done["active_changed"] == [{"kind": CRB, "name": "bg-a", "expires": "2026-12-04T20:00:00Z",
+                                       "reason": "INC-1", "change": done["actions"][0]["reason"]}]
+
+
+# ------------------------------------------- what has expired ends whatever else refuses the plan (item 5)
+
+
+def _limited_then(c, *more):
+    """A one-hour grant made at noon, then a declaration that also holds ``more`` entries."""
+    limited = {"persona": "viewer", "users": ["alice"], "name": "tl-a", "expires": "1h", "reason": "INC-9"}
+    first = decl(limited)
+    enforce.run(first, options.parse({}, first, NOON), c)
+    return decl(limited, *more)
+
+
+def test_an_expired_grant_ends_when_a_foreign_binding_blocks_another_entry():
+    c = MemoryCluster(roles=("spectro-vm-viewer", "spectro-vm-user"))
+    both = _limited_then(c, {"persona": "user", "users": ["bob"], "name": "taken"})
+    c.objects[(CRB, "", "taken")] = planning.binding_to_api(planning.resolve(decl(
+        {"persona": "user", "users": ["eve"], "name": "taken"}))[(CRB, "", "taken")]._replace(labels={"team": "x"}))
+    opts = options.parse({}, both, at(2))
+    # check mode says what it would do and writes nothing
+    preview = enforce.run(both, opts, c, check_mode=True, diff=True)
+    assert preview["failed"] and preview["changed"] and "would end (check mode)" in preview["msg"]
+    assert c.objects[(CRB, "", "tl-a")]["subjects"]
+    res = enforce.run(both, opts, c)
+    assert res["failed"] is True and res["changed"] is True
+    assert res["refused"].startswith("1 binding name is in the way: ClusterRoleBinding taken already exists")
+    assert res["msg"].startswith("1 binding name is in the way: ") and "Nothing else was changed, but the grant " \
+        "whose time has passed ended: ending them never depends on the rest of the plan: ClusterRoleBinding tl-a " \
+        "(expired at 2026-12-04T13:00:00Z)." in res["msg"]
+    assert res["actions"] == [{"action": "update", "kind": CRB, "name": "tl-a",
+                               "reason": "expired at 2026-12-04T13:00:00Z; the rest of the plan is refused"}]
+    assert res["summary"]["expired"] == 1
+    held = c.objects[(CRB, "", "tl-a")]
+    assert not held.get("subjects") and held["metadata"]["annotations"][REASON_ANNOTATION] == "INC-9"
+    assert c.objects[(CRB, "", "taken")]["subjects"][0]["name"] == "eve"  # the foreign object untouched
+    # nothing left to end: the refusal as it always was
+    with pytest.raises(enforce.PreflightError, match="in the way; nothing was changed"):
+        enforce.run(both, opts, c)
+
+
+@pytest.mark.parametrize("more, words", [
+    ({"persona": "viewer", "users": ["bob"], "namespaces": ["gone"]}, "bindings[1].namespaces[0]: namespace 'gone' "
+                                                                      "does not exist"),
+    ({"persona": "viewer", "users": ["bob"], "expires": "2026-12-04T13:00:00Z"}, "bindings[1].expires: the grant "
+                                                                                  "would end at"),
+    ({"role": "missing-role", "users": ["bob"], "namespaces": ["team-a"]}, "missing role: Role missing-role"),
+])
+def test_an_expired_grant_ends_whatever_else_refuses_the_plan(more, words):
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    both = _limited_then(c, more)
+    res = enforce.run(both, options.parse({}, both, at(2)), c)
+    assert res["failed"] and res["refused"].startswith(words) and not c.objects[(CRB, "", "tl-a")].get("subjects")
+    if "namespace" in more or "expires" in more:
+        assert res["field"] == words.split(":")[0]
+
+
+def test_a_refused_run_does_not_end_what_the_declaration_extends():
+    """The recorded end has passed but the declaration now gives a later one. When the refused plan was made
+    (a foreign binding in the way), it says the grant is extended: left as it is for the next full run. When no
+    plan could be made (a named namespace is gone), the recorded end decides: it ends, and the next full run
+    grants it again until the later end."""
+    extended = {"persona": "viewer", "users": ["alice"], "name": "tl-a", "expires": "4h", "reason": "INC-9"}
+    c = MemoryCluster(roles=("spectro-vm-viewer", "spectro-vm-user"))
+    _limited_then(c)
+    blocked = decl(extended, {"persona": "user", "users": ["bob"], "name": "taken"})
+    foreign = planning.binding_to_api(planning.resolve(blocked)[(CRB, "", "taken")])
+    foreign["metadata"]["labels"] = {}
+    c.objects[(CRB, "", "taken")] = foreign
+    with pytest.raises(enforce.PreflightError, match="in the way; nothing was changed"):
+        enforce.run(blocked, options.parse({}, blocked, at(2)), c)
+    assert c.objects[(CRB, "", "tl-a")]["subjects"]
+
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    _limited_then(c)
+    unplanned = decl(extended, {"persona": "viewer", "users": ["bob"], "namespaces": ["gone"]})
+    res = enforce.run(unplanned, options.parse({}, unplanned, at(2)), c)
+    assert res["failed"] and not c.objects[(CRB, "", "tl-a")].get("subjects")
+    full = decl(extended)
+    again = enforce.run(full, options.parse({}, full, at(2)), c)
+    assert again["changed"] and c.objects[(CRB, "", "tl-a")]["subjects"]
+    assert c.objects[(CRB, "", "tl-a")]["metadata"]["annotations"][EXPIRES_ANNOTATION] == "2026-12-04T16:00:00Z"
+
+
+def test_validate_says_what_is_true_of_an_expired_grant_when_the_plan_is_refused():
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    both = _limited_then(c, {"persona": "viewer", "users": ["bob"], "namespaces": ["gone"]})
+    with pytest.raises(SpecError) as err:
+        validate.run(both, options.parse({"check_access": False}, both, at(2)), c)
+    assert err.value.path == "bindings[1].namespaces[0]"
+    assert "Meanwhile 1 grant whose time has passed still grants access: ClusterRoleBinding tl-a (expired at " \
+           "2026-12-04T13:00:00Z, still grants User alice); vmo_role_binding ends them at its next run, even though " \
+           "it refuses the rest" in err.value.message
+    assert "also when it refuses the rest of its plan" in validate.FIX["expire"]
+
+
+def test_ending_a_grant_never_ends_one_another_run_gave_again_meanwhile():
+    """The sweep's delete (or the removal of an expired grant's subjects) met a binding another run had granted
+    again (409): it is read again and left as it is, reported; the result does not claim it ended."""
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    first = _bg("2026-12-04T13:00:00Z", "INC-1")
+    enforce.run(first, options.parse({}, first, NOON), c)
+    nothing = decl()
+    opts = options.parse({}, nothing, at(2))
+    p = plan_for(c, nothing, now=at(2))
+    assert [(a.action, a.counts_as) for a in p.actions] == [("delete", "expired")]
+    again = _bg("2026-12-04T18:00:00Z", "INC-2")
+    enforce.run(again, options.parse({}, again, at(2)), c)  # the other run, between read and write
+    c.forced = [("delete", 409)]
+    result = {"actions": [planning.action_to_dict(a) for a in p.actions], "summary": planning.summarize(p),
+              "changed": True}
+    enforce._apply_or_explain(p, c, OWNER, opts, result)
+    assert c.objects[(CRB, "", "bg-a")]["metadata"]["annotations"][REASON_ANNOTATION] == "INC-2"
+    assert result["actions"] == [] and result["changed"] is False and "expired" not in result["summary"]
+    assert result["warnings"] == ["ClusterRoleBinding bg-a was given again by another run while this one ended it "
+                                  "(it now ends at 2026-12-04T18:00:00Z): left as it is"]
+    # still due after the conflict (someone only added a label): ended all the same, with the version read again
+    p = plan_for(c, nothing, now=at(7))
+    c.objects[(CRB, "", "bg-a")]["metadata"]["labels"]["team"] = "x"
+    c.forced = [("delete", 409)]
+    assert enforce.apply(p, c, OWNER, now=at(7)) == p.actions and (CRB, "", "bg-a") not in c.objects
+
+
+
+def test_a_refused_run_whose_ending_fails_says_both():
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    both = _limited_then(c, {"persona": "viewer", "users": ["bob"], "namespaces": ["gone"]})
+    c.forced = [("replace", 403)]
+    with pytest.raises(enforce.PartialApplyError) as err:
+        enforce.run(both, options.parse({}, both, at(2)), c)
+    assert err.value.message.startswith("bindings[1].namespaces[0]: namespace 'gone' does not exist")
+    assert "Ending the grants whose time has passed failed too: forced 403" in err.value.message

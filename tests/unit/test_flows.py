@@ -92,7 +92,7 @@ class MemoryCluster:
         self._force("get")
         return self.objects[(kind, namespace or "", name)]
 
-    def delete_binding(self, kind, namespace, name, uid=None):
+    def delete_binding(self, kind, namespace, name, uid=None, resource_version=None):
         self._force("delete")
         self.objects.pop((kind, namespace or "", name), None)
         return {}
@@ -247,8 +247,9 @@ class SlowCluster(MemoryCluster):
     def create_binding(self, body):
         return self._timed("create", body["metadata"]["name"], lambda: MemoryCluster.create_binding(self, body))
 
-    def delete_binding(self, kind, namespace, name, uid=None):
-        return self._timed("delete", name, lambda: MemoryCluster.delete_binding(self, kind, namespace, name, uid))
+    def delete_binding(self, kind, namespace, name, uid=None, resource_version=None):
+        return self._timed("delete", name, lambda: MemoryCluster.delete_binding(self, kind, namespace, name, uid,
+                                                                                resource_version))
 
     def replace_binding(self, body):
         return self._timed("update", body["metadata"]["name"], lambda: MemoryCluster.replace_binding(self, body))

@@ -1099,3 +1099,44 @@ def test_a_stale_bridge_is_replaced_only_after_what_grants_its_role_anew():
     stale = steps.index(("delete", "vm-team-transition", "transition"))
     assert update < stale, steps
     check_order_and_no_gap(desired, state, p)
+
+
+# ------------------------------------------------------- the size of every planned object (issue 18 item 7)
+
+
+def test_every_planned_object_is_measured_before_any_write():
+    """Entries of one role and scope merge into one binding: three entries of 1,000 long names each passed the
+    per-entry limit and made one object etcd refuses ("request is too large") after a first write was made."""
+    names = lambda tag: ["%s-%04d-%s" % (tag, i, "x" * 480) for i in range(1000)]  # noqa: E731
+    decl = declare({"persona": "viewer", "groups": ["small"], "namespaces": ["team-b"]},
+                   *[{"persona": "viewer", "users": names(t), "namespaces": ["team-a"]} for t in "abc"])
+    _d, _s, p = run(decl)
+    err = planning.oversized(p)
+    assert isinstance(err, SpecError) and err.path == "bindings[3]"
+    assert err.message.startswith("merges into RoleBinding team-a/vmo-rbac-spectro-vm-viewer with bindings[1], "
+                                  "bindings[2]: 3000 subjects, ")
+    assert "bytes of JSON, more than the 1400000 a binding may have" in err.message
+    two = declare(*[{"persona": "viewer", "users": names(t), "namespaces": ["team-a"]} for t in "ab"])
+    assert planning.oversized(run(two)[2]) is None  # 2,000 such names fit
+    # what others put on an owned binding (kept by an update) counts too
+    small = declare({"persona": "viewer", "users": ["alice", "bob"]})
+    b = planning.resolve(small)[(CRB, "", "vmo-rbac-spectro-vm-viewer")]
+    bloated = api(CRB, b.name, "spectro-vm-viewer", [ALICE], labels=b.labels,
+                  annotations={"someone/notes": "n" * planning.MAX_OBJECT_BYTES})
+    _d, _s, p = run(small, [bloated])
+    assert [a.action for a in p.actions] == ["update"] and planning.oversized(p) is not None
+    assert planning.object_bytes(b) < 1000
+
+
+
+def test_the_reasons_of_merged_entries_must_fit_the_annotation_limit():
+    """Found attacking issue 18 item 7: 300 entries of one role and scope, each with a reason of 1,000 characters,
+    merge into one binding whose joined reasons pass 256 KiB of annotations; the API server refused it (422) after
+    the run's other grants were written."""
+    entries = [{"persona": "viewer", "users": ["u%03d" % i], "namespaces": ["team-a"], "reason": "R%03d %s" % (i, "x" * 1000)}
+               for i in range(300)]
+    _d, _s, p = run(declare({"persona": "viewer", "groups": ["g"], "namespaces": ["team-b"]}, *entries))
+    err = planning.oversized(p)
+    assert err is not None and err.path == "bindings[300]"
+    assert "its annotations would be " in err.message and "more than the 262144 the API server accepts" in err.message
+    assert planning.oversized(run(declare(*entries[:200]))[2]) is None

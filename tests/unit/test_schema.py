@@ -31,6 +31,7 @@ DECLARATION["vmo_rbac_extra_bindings"] = "bindings"
 VALIDATE = {"vmo_rbac_capabilities": "capabilities", "vmo_rbac_concurrency": "concurrency",
             "vmo_rbac_fail_on_drift": "fail_on_drift", "vmo_rbac_audit_privileged": "audit_privileged",
             "vmo_rbac_audit_exclusive": "audit_exclusive", "vmo_rbac_platform_subjects": "platform_subjects"}
+ENFORCE = {"vmo_rbac_if_active": "if_active"}  # vmo_role_binding only (tasks/enforce.yml, tasks/main.yml)
 CONNECTION = {"vmo_rbac_" + k: k for k in ("kubeconfig", "context", "host", "api_key", "ca_cert", "client_cert",
                                            "client_key", "validate_certs", "request_timeout", "api_retries",
                                            "proxy", "no_proxy", "impersonate_user", "impersonate_groups")}
@@ -68,7 +69,7 @@ def test_the_cluster_roles_variable_takes_what_the_module_takes():
 
 def _module_spec(option: str) -> dict:
     for spec in (declaration.DECLARATION_ARG_SPEC, options.ACCESS_ARG_SPEC, options.VALIDATE_ARG_SPEC,
-                 connection.CONNECTION_ARG_SPEC,
+                 options.ENFORCE_ARG_SPEC, connection.CONNECTION_ARG_SPEC,
                  palette_backend.PALETTE_ARG_SPEC, palette_backend.WAIT_ARG_SPEC):
         if option in spec:
             return spec[option]
@@ -98,16 +99,16 @@ def test_the_doc_fragment_documents_the_schema(fragment, spec):
 
 
 def test_every_role_variable_is_specified_and_every_spec_is_a_variable():
-    assert set(SPEC) == (set(DECLARATION) | set(VALIDATE) | set(CONNECTION) | ROLE_ONLY | set(BACKEND)
-                         | set(PALETTE_CONNECTION))
+    assert set(SPEC) == (set(DECLARATION) | set(VALIDATE) | set(ENFORCE) | set(CONNECTION) | ROLE_ONLY
+                         | set(BACKEND) | set(PALETTE_CONNECTION))
     # every variable with a default is documented in defaults/main.yml, connection ones are left undefined
     assert set(DEFAULTS) == set(SPEC) - set(CONNECTION) - set(PALETTE_CONNECTION)
 
 
-@pytest.mark.parametrize("variable", sorted(set(DECLARATION) | set(VALIDATE) | set(CONNECTION) | set(BACKEND)
-                                            | set(PALETTE_CONNECTION)))
+@pytest.mark.parametrize("variable", sorted(set(DECLARATION) | set(VALIDATE) | set(ENFORCE) | set(CONNECTION)
+                                            | set(BACKEND) | set(PALETTE_CONNECTION)))
 def test_role_variable_accepts_what_the_module_option_accepts(variable):
-    option = {**DECLARATION, **VALIDATE, **CONNECTION, **BACKEND, **PALETTE_CONNECTION}[variable]
+    option = {**DECLARATION, **VALIDATE, **ENFORCE, **CONNECTION, **BACKEND, **PALETTE_CONNECTION}[variable]
     module = _module_spec(option)
     role = SPEC[variable]
     assert _comparable(role) == _comparable(module), variable

@@ -65,6 +65,62 @@ def test_platform_defaults_and_wildcards():
     assert not holders.is_platform(finding("kube-system", kind="User"), patterns)  # a User is not a ServiceAccount
 
 
+def api_service(name, group, namespace=None):
+    spec = {"group": group, "version": name.split(".")[0], "groupPriorityMinimum": 1000, "versionPriority": 15}
+    if namespace is not None:
+        spec["service"] = {"namespace": namespace, "name": "api", "port": 443}
+    return {"metadata": {"name": name}, "spec": spec}
+
+
+def test_a_component_namespace_is_trusted_only_where_the_component_runs():
+    """Issue 18 item 12: every ServiceAccount of kubevirt, cdi and vm-dashboard was the platform's on every
+    cluster; anyone who may create a namespace could claim one and grant itself VM admin unseen. Now only
+    kube-system is trusted by name; KubeVirt's and CDI's namespaces where their APIService runs (what the API
+    server itself sends their API to), vm-dashboard only when the operator lists it."""
+    defaults = holders.parse_platform_subjects([])
+    squatter = finding("squatter", kind="ServiceAccount", ns="cdi")
+    for ns in ("kubevirt", "cdi", "vm-dashboard"):
+        assert not holders.is_platform(finding("x", kind="ServiceAccount", ns=ns), defaults), ns
+    listed = [api_service("v1.subresources.kubevirt.io", "subresources.kubevirt.io", "openshift-cnv"),
+              api_service("v1alpha3.subresources.kubevirt.io", "subresources.kubevirt.io", "openshift-cnv"),
+              api_service("v1beta1.upload.cdi.kubevirt.io", "upload.cdi.kubevirt.io", "cdi"),
+              api_service("v1.kubevirt.io", "kubevirt.io"),                       # a CRD's group: local, no service
+              api_service("v1.subresources.kubevirt.io", "subresources.kubevirt.io"),  # served by a CRD here
+              api_service("v1beta1.metrics.k8s.io", "metrics.k8s.io", "kube-system")]
+    components = holders.platform_components(listed)
+    assert components == [{"component": "CDI", "namespace": "cdi", "api_service": "v1beta1.upload.cdi.kubevirt.io"},
+                          {"component": "KubeVirt", "namespace": "openshift-cnv",
+                           "api_service": "v1.subresources.kubevirt.io"}]
+    patterns = defaults + holders.component_patterns(components)
+    assert holders.is_platform(squatter, patterns)
+    assert holders.is_platform(finding("virt-handler", kind="ServiceAccount", ns="openshift-cnv"), patterns)
+    assert not holders.is_platform(finding("x", kind="ServiceAccount", ns="kubevirt"), patterns)
+    assert not holders.is_platform(finding("cdi", kind="User"), patterns)
+    # without CDI the squatter is reported; a CRD-served subresources group is no proof
+    assert holders.platform_components(listed[3:5]) == []
+    assert not holders.is_platform(squatter, defaults + holders.component_patterns(holders.platform_components(
+        listed[3:5])))
+    # the operator may list a namespace (vm-dashboard: VMO's, which shows no such proof)
+    assert holders.is_platform(finding("dash", kind="ServiceAccount", ns="vm-dashboard"),
+                               holders.parse_platform_subjects(["ServiceAccount vm-dashboard/*"]))
+    # answers of the wrong shape prove nothing
+    assert holders.platform_components([None, {}, {"spec": {"group": "upload.cdi.kubevirt.io", "service": "cdi"}},
+                                        {"spec": {"group": "upload.cdi.kubevirt.io", "service": {"namespace": 7}}}]) == []
+    assert holders.glob_escape("a*b?[c") == "a[*]b[?][[]c"
+
+
+class ApiServicesRefused:
+    requests = 0
+
+    def list_api_services(self):
+        raise whocan.ApiError("forbidden", 403)
+
+
+def test_an_identity_that_may_not_list_apiservices_trusts_no_component():
+    components, warnings = whocan.running_components(ApiServicesRefused())
+    assert components == [] and "could not be listed (403)" in warnings[0] and "apiservices" in warnings[0]
+
+
 def test_access_info_options():
     opts = whocan.parse_options({"only_capabilities": ["vm.delete"], "namespaces": ["b", "a", "a"],
                                  "capabilities": {"vm.export": {"checks": [{"verb": "get", "resource": "x"}]}}})
