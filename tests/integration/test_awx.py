@@ -237,3 +237,65 @@ def test_a_sliced_job_reports_each_slice_completely(six_clusters, uid, tmp_path)
     finally:
         for c in six_clusters:
             c.delete_bindings(owner)
+
+
+# ------------------------------------------------------------------ the report directory (issue 20)
+
+
+def test_under_ansible_runner_the_report_goes_to_the_artifacts_and_an_unwritable_directory_is_a_warning(
+        cluster, uid, tmp_path):
+    """Two jobs the way AWX runs them (tests/helpers/awx.py). Without vmo_rbac_report_dir the fleet report
+    is written into the job's ansible-runner artifacts directory (AWX_ISOLATED_DATA_DIR), which exists and
+    is writable in an execution environment. With a directory the job cannot create (the old advice,
+    /var/lib/vmo-rbac/reports/{{ awx_job_id }}, on an execution environment's read-only filesystem; here a
+    path under a regular file, which root cannot create either) the job is green: the cluster was
+    enforced and validated, the report is printed, set_stats exported, and a warning names the directory
+    and the reason. Before issue 20 the report task failed, and with it (run_once) the play for every
+    cluster, after the writes were made."""
+    from tests.helpers import awx
+
+    hostname = "cluster-" + uid
+    owner = "awx-report-" + uid
+    ident = cluster.identity("awx-report-" + uid)
+    inventory = awx.Inventory.imported({"vmo_clusters": {"hosts": [hostname]}, "_meta": {"hostvars": {hostname: dict(
+        {"vmo_rbac_" + k: v for k, v in ident.params.items()}, ansible_connection="local",
+        ansible_python_interpreter=sys.executable)}}})
+    project = tmp_path / "checkout"
+    project.mkdir()
+    (project / "enforce.yml").write_text(yaml.safe_dump([
+        {"name": "Enforce the VMO personas", "ansible.builtin.import_playbook": "vmo.rbac.enforce"}]))
+    (tmp_path / "a-file").write_text("not a directory\n")
+    template_vars = {"vmo_rbac_owner": owner, "vmo_rbac_report_formats": ["json", "markdown"],
+                     "vmo_rbac_bindings": [{"persona": "viewer", "groups": ["report-auditors-" + uid]}]}
+    try:
+        first = awx.run_job(tmp_path / "awx", project, "enforce.yml", inventory, [], job_id=41,
+                            template_vars=template_vars)
+        assert first.result.status == "successful" and first.result.rc == 0, first.stdout[-4000:]
+        reports = first.artifact_dir / "vmo-rbac-reports"
+        assert sorted(p.name for p in reports.iterdir()) == ["vmo-rbac-report.json", "vmo-rbac-report.md"]
+        assert json.loads((reports / "vmo-rbac-report.json").read_text())["fleet"]["passed"] is True
+
+        cluster.delete_bindings(owner)
+        unwritable = str(tmp_path / "a-file" / "reports") + "/{{ awx_job_id }}"
+        second = awx.run_job(tmp_path / "awx", project, "enforce.yml", inventory, [], job_id=42,
+                             template_vars=dict(template_vars, vmo_rbac_report_dir=unwritable))
+        assert second.result.status == "successful" and second.result.rc == 0, second.stdout[-4000:]
+        events = second.events
+        report = [e["event_data"]["res"] for e in events if e["event"] == "runner_on_ok"
+                  and e["event_data"].get("task_action") == "vmo.rbac.vmo_rbac_fleet_report"]
+        assert len(report) == 1 and report[0]["files"] == []
+        reason = "cannot create the directory %s/a-file/reports/42: Not a directory" % tmp_path
+        assert report[0]["files_error"] == reason
+        assert any("vmo.rbac fleet report: dest: " + reason in w for w in report[0]["warnings"])
+        assert "[WARNING]: vmo.rbac fleet report: dest: cannot create the directory" in second.stdout
+        assert "# VMO RBAC fleet report" in second.stdout  # printed in the job output all the same
+        stats = next(e for e in events if e["event"] == "playbook_on_stats")["event_data"]
+        assert stats["artifact_data"]["vmo_rbac_fleet"]["passed"] is True and stats["failures"] == {}
+        enforce = [e["event_data"]["res"] for e in events if e["event"] == "runner_on_ok"
+                   and e["event_data"].get("task_action") == "vmo.rbac.vmo_role_binding"]
+        assert enforce[0]["changed"] is True  # the writes were made, and the job is green
+        assert cluster.can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["report-auditors-" + uid])
+        assert not (tmp_path / "a-file").is_dir()
+    finally:
+        cluster.delete_bindings(owner)
+
