@@ -35,7 +35,9 @@ Arguments (all optional; docs/eda.md has the details):
     owner            owner of the watched bindings where a cluster does not say (default vmo-rbac)
     kubeconfig, context, host, api_key, ca_cert, client_cert, client_key, validate_certs, ...
                      connection defaults for every cluster (names and K8S_AUTH_* variables of the
-                     modules)
+                     modules); palette_kubeconfig, palette_host, palette_api_key, ...: the cluster's
+                     kubeconfig from Palette (SPECTROCLOUD_* variables), as the vmo.rbac.palette
+                     inventory sets it up per host
     debounce         quiet seconds that end a burst (default 0.2)
     max_delay        seconds after a burst's first change it is emitted at the latest (default 1)
     min_interval     seconds between two events of one cluster (default 3): about one reconcile
@@ -95,6 +97,8 @@ _collection_on_path()
 
 # pylint: disable=wrong-import-position
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, Cluster, ClusterError  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteError  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.module_utils.planning import owner_selector  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.plugin_utils import eda_config  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.plugin_utils.coalesce import Coalescer, event_of  # noqa: E402
@@ -119,6 +123,7 @@ class ClusterWatch(object):
         self._report = report  # report(cluster name, [Change]) from any thread
         self.stop = stop
         self.cluster = None
+        self.connect_lock = threading.Lock()  # the streams make the connection if connect() could not
         self.lock = threading.Lock()  # guards the trackers, which two streams share
         self.namespaces = NamespaceTracker(settings.max_namespaces)
         self.trackers = {
@@ -135,8 +140,32 @@ class ClusterWatch(object):
 
     def connect(self):
         """Load the configuration and credentials (may read a kubeconfig: blocking). Requests are
-        not retried inside the client: every failure goes through this source's own backoff."""
-        self.cluster = Cluster(dict(self.target.params, api_retries=0), component="eda")
+        not retried inside the client: every failure goes through this source's own backoff.
+
+        A cluster of a Palette inventory (palette_kubeconfig) gets its kubeconfig from Palette, once,
+        kept in memory (module_utils/palette_connection.py), as the modules do. A key Palette refuses
+        or a cluster it does not have fails the source at start, naming the cluster; Palette out of
+        reach (or answering 429/5xx after its retries) is retried by the streams with their backoff."""
+        try:
+            self._connect()
+        except PaletteError as exc:
+            if exc.status is not None and exc.status not in (429, 500, 502, 503, 504):
+                raise
+            logger.warning("cluster %s: %s; retrying with backoff", self.target.name, exc.message)
+
+    def _connect(self):
+        with self.connect_lock:
+            if self.cluster is not None:
+                return self.cluster
+            params = dict(self.target.params)
+            if params.get("palette_kubeconfig"):
+                palette = palette_connection.client(params, "eda")
+                doc = palette_connection.kubeconfig(palette, params["palette_cluster_uid"],
+                                                    params["palette_kubeconfig"],
+                                                    project=params.get("palette_project_uid") or None)
+                params = palette_connection.with_kubeconfig(params, doc)
+            self.cluster = Cluster(dict(params, api_retries=0), component="eda")
+            return self.cluster
 
     def start(self):
         for resource in RESOURCES:
@@ -164,6 +193,8 @@ class ClusterWatch(object):
         expired_in_a_row = 0
         while not self.stop.is_set():
             try:
+                if self.cluster is None:
+                    self._connect()
                 if lw.needs_list:
                     self._list(resource, lw)
                 before, began = lw.events + lw.bookmarks, time.monotonic()
@@ -182,7 +213,7 @@ class ClusterWatch(object):
                             self.target.name, resource, exc)
                 if expired_in_a_row > 1:
                     self.stop.wait(backoff.next_delay())
-            except (ClusterError, StreamError, LineTooLong, ValueError) as exc:
+            except (ClusterError, PaletteError, StreamError, LineTooLong, ValueError) as exc:
                 failing = self._failed(resource, exc, failing, backoff.next_delay())
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 # A bug must not end the watch silently: say so, back off, go on.
@@ -288,7 +319,7 @@ async def main(queue, args):
     for w in watches:
         try:
             await asyncio.to_thread(w.connect)
-        except ClusterError as exc:
+        except (ClusterError, PaletteError) as exc:
             raise ValueError("%s: cluster %s: %s" % (SOURCE, w.target.name, exc.message)) from None
     logger.info("%s: watching %d cluster%s: %s", SOURCE, len(watches), "" if len(watches) == 1 else "s",
                 ", ".join("%s (owner %s)" % (w.target.name, w.target.owner) for w in watches))
