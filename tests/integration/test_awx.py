@@ -5,6 +5,7 @@ environment definition accepted by ansible-builder."""
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -299,3 +300,60 @@ def test_under_ansible_runner_the_report_goes_to_the_artifacts_and_an_unwritable
     finally:
         cluster.delete_bindings(owner)
 
+
+# ------------------------------------------------------------------ credential types (issue 20)
+
+
+def test_the_kubeconfig_credential_type_reaches_a_fleet_with_one_context_per_cluster(clusters, uid, tmp_path):
+    """files/awx/credential-type-kubeconfig.json, applied as AWX applies it (tests/helpers/awx.py: the
+    injectors rendered by AWX's rules; the kubeconfig written into the job's env/ directory, mode 0600,
+    named by K8S_AUTH_KUBECONFIG): one kubeconfig with a context per cluster, each inventory host names
+    its context. Two clusters enforced and validated; the grants proven by the API servers; no credential
+    of the kubeconfig in the job's output, events or artifacts (runner's own record of the environment
+    holds only the file's path)."""
+    import base64
+
+    from tests.helpers import awx
+
+    owner = "awx-kc-" + uid
+    pair = clusters[:2]
+    doc = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
+    keys = []
+    for c in pair:
+        ident = c.identity("awx-kc-" + uid)
+        key = Path(ident.params["client_key"]).read_bytes()
+        keys.append(base64.b64encode(key).decode())
+        doc["clusters"].append({"name": c.name, "cluster": {
+            "server": c.server, "certificate-authority-data": base64.b64encode(c.ca.read_bytes()).decode()}})
+        doc["users"].append({"name": "u-" + c.name, "user": {
+            "client-certificate-data": base64.b64encode(Path(ident.params["client_cert"]).read_bytes()).decode(),
+            "client-key-data": keys[-1]}})
+        doc["contexts"].append({"name": "ctx-" + c.name, "context": {"cluster": c.name, "user": "u-" + c.name}})
+    credential = awx.Credential(awx.CredentialType.load(ROOT / "files" / "awx" / "credential-type-kubeconfig.json"),
+                                {"kubeconfig": yaml.safe_dump(doc)})
+    hosts = {"kc-%s-%s" % (c.name, uid): {"vmo_rbac_context": "ctx-" + c.name, "ansible_connection": "local",
+                                          "ansible_python_interpreter": sys.executable} for c in pair}
+    inventory = awx.Inventory.imported({"vmo_clusters": {"hosts": sorted(hosts)}, "_meta": {"hostvars": hosts}})
+    project = tmp_path / "checkout"
+    project.mkdir()
+    (project / "enforce.yml").write_text(yaml.safe_dump([
+        {"name": "Enforce the VMO personas", "ansible.builtin.import_playbook": "vmo.rbac.enforce"}]))
+    try:
+        job = awx.run_job(tmp_path / "awx", project, "enforce.yml", inventory, [credential], job_id=51, verbosity=3,
+                          template_vars={"vmo_rbac_owner": owner, "vmo_rbac_bindings": [
+                              {"persona": "viewer", "groups": ["kc-auditors-" + uid]}]})
+        assert job.result.status == "successful" and job.result.rc == 0, job.stdout[-4000:]
+        path = Path(job.env["K8S_AUTH_KUBECONFIG"])
+        assert path.parent == job.pdd / "env" and stat.S_IMODE(path.stat().st_mode) == 0o600
+        stats = next(e for e in job.events if e["event"] == "playbook_on_stats")["event_data"]["artifact_data"]
+        assert sorted(stats["vmo_rbac_clusters"]) == sorted(hosts)
+        assert all(v["status"] == "passed" for v in stats["vmo_rbac_clusters"].values())
+        for c in pair:
+            assert c.can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["kc-auditors-" + uid])
+            assert c.bindings(owner)
+        pem = [base64.b64decode(k).decode().splitlines()[1] for k in keys]
+        artifacts = [p for p in job.artifact_dir.rglob("*") if p.is_file()]
+        assert awx.leaks(artifacts, keys + pem) == [] and not [k for k in keys + pem if k in job.stdout]
+    finally:
+        for c in pair:
+            c.delete_bindings(owner)
