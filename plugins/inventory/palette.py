@@ -215,6 +215,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.display import Display
 
 from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
+from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection
 
 display = Display()
 
@@ -243,6 +244,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         s["api_key"] = self.get_option("api_key")
         if not s["api_key"] or not isinstance(s["api_key"], str):
             self._fail("api_key", "required: set it, or the %s environment variable" % palette_api.APIKEY_ENV)
+        problem = palette_connection.header_problem(s["api_key"])
+        if problem:  # it travels in a header: http.client would refuse it with an error that quotes it
+            self._fail("api_key", "%s (pasted with the key?); the value is not shown" % problem)
         projects, origin = self.get_option_and_origin("projects")
         projects = projects or []
         if isinstance(projects, list) and str(origin).startswith("env:"):
@@ -267,6 +271,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._fail("kubeconfig_files", "expected true or false")
         s["kubeconfig_files"] = files and kind != "none"
         s["kubeconfig_dir"] = os.path.expanduser(self.get_option("kubeconfig_dir") or "")
+        _dir, dir_origin = self.get_option_and_origin("kubeconfig_dir")
+        if kind != "none" and not s["kubeconfig_files"] and dir_origin != "default":
+            display.warning("vmo.rbac.palette: kubeconfig_dir is used only with kubeconfig_files: true; the modules "
+                            "download each cluster's %s kubeconfig when they run and keep it in memory" % kind)
         if s["kubeconfig_files"]:
             if os.environ.get("INVENTORY_UPDATE_ID"):
                 self._fail("kubeconfig_files", "true in an AWX inventory update (INVENTORY_UPDATE_ID is set): the "

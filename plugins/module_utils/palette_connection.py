@@ -70,9 +70,15 @@ def check_palette_api(params, why):
     project = params.get("palette_project_uid")
     if project and not palette_api.is_uid(project):
         return "palette_project_uid", "%r is not a Palette uid" % (project,)
-    if not params.get("palette_api_key"):
+    key = params.get("palette_api_key")
+    if not key:
         return "palette_api_key", "required with %s: set it, or the %s environment variable" % (
             why, palette_api.APIKEY_ENV)
+    problem = header_problem(key)
+    if problem:
+        # It travels in a header: http.client would refuse it with an error that quotes it.
+        return "palette_api_key", "%s (pasted with the key, or a key file read with its line break?); the value " \
+                                  "is not shown" % problem
     try:
         palette_api.normalize_host(params.get("palette_host") or palette_api.DEFAULT_HOST)
     except ValueError as exc:
@@ -80,6 +86,18 @@ def check_palette_api(params, why):
     ca = params.get("palette_ca_cert")
     if ca and not os.path.isfile(ca):
         return "palette_ca_cert", "file %s does not exist" % ca
+    return None
+
+
+def header_problem(value):
+    """What keeps ``value`` from being sent as an HTTP header value, or None: a line break or another
+    control character, or a character outside Latin-1."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        return "it contains a line break or another control character"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return "it contains a character an HTTP header cannot carry (outside Latin-1)"
     return None
 
 
@@ -147,7 +165,30 @@ def kubeconfig(palette, uid, kind, project=None):
     doc = yaml.safe_load(text)
     if not isinstance(doc, dict):  # pragma: no cover - decode_kubeconfig accepts mappings only
         raise palette_api.PaletteError("%s is not a kubeconfig mapping" % what)
+    local = local_references(doc)
+    if local:
+        raise palette_api.PaletteError(
+            "palette_kubeconfig: %s from Palette names files of this machine (%s); a kubeconfig from Palette must "
+            "carry its certificates, keys and tokens inline, and is refused" % (what, ", ".join(local[:3])))
     return doc
+
+
+# Kubeconfig keys whose value is a path on the machine that reads the kubeconfig.
+_LOCAL_FILES = {"clusters": ("cluster", ("certificate-authority",)),
+                "users": ("user", ("client-certificate", "client-key", "tokenFile"))}
+
+
+def local_references(doc):
+    """The entries of a kubeconfig that name local files (``users[0].user.tokenFile``, ...). A document
+    that comes from a remote API must not make this machine read its files (a tokenFile pointing at a
+    secret of the execution node would be sent as a bearer token to the server the document names)."""
+    out = []
+    for section, (inner, keys) in _LOCAL_FILES.items():
+        for i, item in enumerate(doc.get(section) or []):
+            body = item.get(inner) if isinstance(item, dict) else None
+            if isinstance(body, dict):
+                out += ["%s[%d].%s.%s" % (section, i, inner, k) for k in keys if body.get(k)]
+    return out
 
 
 def with_kubeconfig(params, doc):

@@ -42,7 +42,7 @@ options:
       - A directory that cannot be created or written (a read-only or foreign-owned path in an execution
         environment) is a warning with the reason, never a failure; the files that could be written are in
         RV(files), the reason in RV(files_error). The report is output, and this task runs once for the
-        whole play: failing it would fail every cluster after its run was made.
+        whole play; failing it would fail every cluster after its run was made.
     type: str
     default: ""
   slice:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -108,6 +109,12 @@ def inventory_update(fleet, base: Path, **kw):
     run, output = awx.run_inventory_update(base, fleet["checkout"], "inventories/fleet.palette.yml",
                                            [fleet["credential"]], **kw)
     assert run.result.status == "successful", (run.result.status, run.stdout[-6000:])
+    # What AWX keeps (the JSON, into its database) and shows (the update's output) holds no credential;
+    # runner's record of the environment (artifacts/<id>/command) holds the injected API key, as for any
+    # environment credential.
+    secrets = secrets_of(fleet["standin"])
+    assert [x[:6] for x in secrets if x in json.dumps(output) or x in run.stdout] == []
+    assert awx.leaks(awx.files_under(run.pdd), secrets, skip=lambda p: p.name == "command") == []
     inventory = awx.Inventory.imported(output)
     shutil.rmtree(run.pdd)
     return inventory, output
@@ -219,3 +226,233 @@ def test_a_palette_fleet_runs_as_awx_runs_it(palette_fleet, tmp_path):
     assert all(r["passed"] for r in task_results(again, "Validate |").values())
     second = s.since(mark)
     assert [c for c in second if c["method"] != "GET"] == [] and len(second) == 2 + 2 + 2 + 2  # 6 kubeconfigs, 2 RBAC GETs
+
+
+# ----------------------------------------------------------------------------- attacks (THREATS.md)
+
+
+def failures(run) -> dict:
+    """{host: message} of the hosts the role failed, from the job's fleet report (set_stats)."""
+    stats = next(e for e in run.events if e["event"] == "playbook_on_stats")["event_data"]
+    return {h: "%s failed: %s" % (v["failed_step"], v["msg"])
+            for h, v in stats["artifact_data"]["vmo_rbac_clusters"].items() if v["status"] != "passed"}
+
+
+def test_a_cluster_deleted_after_the_inventory_update_and_palette_failing_for_another_fail_alone(palette_fleet, tmp_path):
+    """Between the inventory update and the job, one cluster is deleted in Palette, and Palette answers 503
+    for another's kubeconfig, whatever the retries. Each fails alone with its reason (the first call tells
+    a deleted cluster from a missing kubeconfig with one GET of the cluster); the third is enforced and
+    validated; the report names all three; no secret in the output; the job's time stays bounded by
+    vmo_rbac_api_retries and vmo_rbac_request_timeout."""
+    f = palette_fleet
+    s, backed = f["standin"], f["backed"]
+    inventory, _output = inventory_update(f, tmp_path / "awx")
+    gone, failing, fine = backed[0], backed[1], backed[2]
+    with s.lock:
+        del s.clusters[gone.uid]
+    s.fault(503, path="/v1/spectroclusters/%s/assets/adminKubeconfig" % failing.uid, times=1000)
+    started = time.monotonic()
+    job = awx.run_job(tmp_path / "awx", f["checkout"], "enforce.yml", inventory, [f["credential"]], job_id=33,
+                      verbosity=3, template_vars={"vmo_rbac_api_retries": 1, "vmo_rbac_request_timeout": 5})
+    seconds = time.monotonic() - started
+    assert job.result.status == "failed" and job.result.rc == 2
+    got = failures(job)
+    assert sorted(got) == sorted([gone.name, failing.name]), got
+    assert got[gone.name].startswith("enforce failed: palette_cluster_uid: Palette at %s has no cluster %s in project "
+                                     "%s: it was deleted" % (s.url, gone.uid, f["project"])), got[gone.name]
+    assert "cannot download the admin kubeconfig of cluster %s" % failing.uid in got[failing.name]
+    assert "kept failing (503)" in got[failing.name]
+    assert task_results(job, "Validate |")[fine.name]["passed"] is True
+    report = json.loads((job.artifact_dir / "vmo-rbac-reports" / "vmo-rbac-report.json").read_text())
+    assert sorted(c["cluster"] for c in report["clusters"]) == sorted(b.name for b in backed)
+    assert [x[:6] for x in secrets_of(s) if x in job.stdout] == []
+    assert seconds < 240, seconds
+
+
+class SilentServer:
+    """A TCP listener that accepts connections and never answers: Palette hanging."""
+
+    def __init__(self):
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.held = []
+        self.stopped = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self):
+        return "https://127.0.0.1:%d" % self.sock.getsockname()[1]
+
+    def _accept(self):
+        self.sock.settimeout(0.5)
+        while not self.stopped.is_set():
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                continue
+
+    def close(self):
+        self.stopped.set()
+        for c in self.held:
+            c.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("palette", ["refusing connections", "hanging"])
+def test_palette_out_of_reach_during_the_job_fails_the_clusters_in_bounded_time(palette_fleet, tmp_path, palette):
+    """The inventory update worked; during the job Palette refuses connections, or accepts them and never
+    answers. Every cluster fails with the reason, within the retries and timeouts; nothing is written to any
+    cluster; the report is still written; no secret in the output."""
+    f = palette_fleet
+    inventory, _output = inventory_update(f, tmp_path / "awx")
+    silent = SilentServer()
+    url = "https://127.0.0.1:1" if palette == "refusing connections" else silent.url
+    down = awx.Credential(f["credential"].ctype, dict(f["credential"].inputs, host=url))
+    audit = [c.audit() for c in f["clusters"]]
+    started = time.monotonic()
+    try:
+        job = awx.run_job(tmp_path / "awx", f["checkout"], "enforce.yml", inventory, [down], job_id=34,
+                          template_vars={"vmo_rbac_api_retries": 1, "vmo_rbac_request_timeout": 3})
+    finally:
+        silent.close()
+    seconds = time.monotonic() - started
+    assert job.result.status == "failed"
+    got = failures(job)
+    assert sorted(got) == sorted(b.name for b in f["backed"]), got
+    for h, msg in got.items():
+        assert msg.startswith("enforce failed: cannot download the admin kubeconfig of cluster"), msg
+        assert "cannot reach Palette at %s" % url in msg, msg
+    for a, c in zip(audit, f["clusters"]):
+        assert [e for e in a.events() if e.get("user", {}).get("username", "").startswith("palette-admin-")] == []
+    assert (job.artifact_dir / "vmo-rbac-reports" / "vmo-rbac-report.md").exists()
+    assert [x[:6] for x in secrets_of(f["standin"]) if x in job.stdout] == []
+    assert seconds < 180, seconds
+
+
+def test_two_jobs_at_once_on_the_same_fleet(palette_fleet, tmp_path):
+    """A careless operator launches the template twice (concurrent jobs allowed): two jobs, two private
+    data directories and execution environments, the same Palette fleet, at the same time. Both succeed
+    (the second enforce adopts what the first created), the grants are in force, each job downloaded its
+    own kubeconfigs (nothing is shared through a file, so nothing can be half-written or removed under the
+    other), and neither left a kubeconfig anywhere. (The palette-backend cluster is left out: two owners
+    writing Palette's RBAC list at once is issue 18's lost update.)"""
+    f = palette_fleet
+    s, backed, uid = f["standin"], f["backed"], f["uid"]
+    inventory, _output = inventory_update(f, tmp_path / "awx")
+    limit = ",".join(b.name for b in backed[:2])
+    mark = s.mark()
+    started = [awx.run_job(tmp_path / "awx", f["checkout"], "enforce.yml", inventory, [f["credential"]], job_id=n,
+                           limit=limit, wait=False) for n in (35, 36)]
+    for thread, _run in started:
+        thread.join(600)
+    for _thread, run in started:
+        assert run.result.status == "successful", run.stdout[-4000:]
+        assert all(r["passed"] for r in task_results(run, "Validate |").values())
+        assert awx.kubeconfig_like(awx.files_under(run.pdd, run.container_fs)) == []
+    kubeconfigs = [c for c in s.since(mark) if c["op"] == "v1SpectroClustersUidAdminKubeConfig"]
+    assert len(kubeconfigs) == 2 * 2 * 2  # 2 jobs x 2 clusters x (enforce, validate)
+    for c in f["clusters"][:2]:
+        assert c.can("op-%s@example.com" % uid, "delete", "virtualmachines", "kubevirt.io", f["ns"])
+
+
+def test_a_kubernetes_credential_beside_the_palette_fleet_is_refused_before_any_request(palette_fleet, tmp_path):
+    """AWX's built-in Kubernetes bearer-token credential attached to the template as well: its K8S_AUTH_*
+    variables would say one cluster, the inventory another. Every cluster fails naming the variables,
+    before any request to Palette or to any cluster."""
+    f = palette_fleet
+    s = f["standin"]
+    inventory, _output = inventory_update(f, tmp_path / "awx")
+    audit = [c.audit() for c in f["clusters"]]
+    mark = s.mark()
+    token = "k8s-token-" + f["uid"] * 4
+    job = awx.run_job(tmp_path / "awx", f["checkout"], "enforce.yml", inventory, [f["credential"]], job_id=37,
+                      extra_env={"K8S_AUTH_HOST": f["clusters"][0].server, "K8S_AUTH_API_KEY": token,
+                                 "K8S_AUTH_VERIFY_SSL": "True"})
+    assert job.result.status == "failed"
+    got = failures(job)
+    assert sorted(got) == sorted(b.name for b in f["backed"])
+    assert all("host: given with palette_kubeconfig (and api_key)" in m and "K8S_AUTH_" in m for m in got.values()), got
+    assert s.since(mark) == []
+    assert all(a.events(user="system:anonymous") == [] for a in audit)
+    assert token not in job.stdout
+
+
+EXEC_PLUGIN = """#!{python}
+import json
+print(json.dumps({{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+                  "status": {{"token": open({token_file!r}).read().strip()}}}}))
+"""
+
+
+def test_an_frp_kubeconfig_with_an_exec_plugin_is_loaded_by_the_client_from_memory(palette_fleet, tmp_path):
+    """Palette's reverse-proxy kubeconfig authenticates through an exec plugin (an OIDC login): the official
+    client loads it from the mapping (never a file), runs the plugin, and the job proves access with it.
+    The client's own temporary files (the CA data) are gone when the job ends."""
+    f = palette_fleet
+    c, b = f["clusters"][0], f["backed"][0]
+    ns = f["ns"]
+    sa = c.service_account(ns, "frp-" + f["uid"])
+    crb = "frp-%s" % f["uid"]
+    c.rbac().create_cluster_role_binding({"metadata": {"name": crb}, "roleRef": {
+        "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": "frp-" + f["uid"], "namespace": ns}]})
+    token_file = tmp_path / "token"
+    token_file.write_text(sa.params["api_key"])
+    plugin = tmp_path / "oidc-login"
+    plugin.write_text(EXEC_PLUGIN.format(python=sys.executable, token_file=str(token_file)))
+    plugin.chmod(0o700)
+    admin = yaml.safe_load(b.kubeconfigs["admin"])
+    admin["users"][0]["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin),
+                                          "interactiveMode": "Never"}}
+    b.kubeconfigs["frp"] = yaml.safe_dump(admin)
+    (f["checkout"] / "inventories" / "fleet.palette.yml").write_text(yaml.safe_dump(
+        {"plugin": "vmo.rbac.palette", "kubeconfig": "frp"}))
+    try:
+        inventory, _output = inventory_update(f, tmp_path / "awx")
+        job = awx.run_job(tmp_path / "awx", f["checkout"], "enforce.yml", inventory, [f["credential"]], job_id=38,
+                          limit=b.name)
+        assert job.result.status == "successful", job.stdout[-4000:]
+        assert task_results(job, "Validate |")[b.name]["passed"] is True
+        assert [x["op"] for x in f["standin"].calls(cluster=b.uid)][-2:] == ["v1SpectroClustersUidKubeConfig"] * 2
+        assert list((job.container_fs / "tmp").iterdir()) == []
+        assert awx.kubeconfig_like(awx.files_under(job.pdd, job.container_fs)) == []
+        assert sa.params["api_key"] not in job.stdout
+    finally:
+        c.rbac().delete_cluster_role_binding(crb)
+
+
+def test_the_event_source_watches_a_palette_inventory_with_kubeconfigs_from_palette(palette_fleet, tmp_path):
+    """The rulebook vmo.rbac.reconcile run by ansible-rulebook for real on the inventory AWX kept (the job's
+    inventory script): the source reads each host's Palette variables, downloads each kubeconfig once at
+    start (in memory), watches the three clusters, and each start-up reconcile run (reconcile mode: the
+    enforce call alone) downloads its own and grants the declaration."""
+    from tests.helpers.eda import Rulebook
+
+    f = palette_fleet
+    s, backed = f["standin"], f["backed"]
+    inventory, _output = inventory_update(f, tmp_path / "awx")
+    inv_dir = tmp_path / "eda-inventory"
+    inv_dir.mkdir()
+    script = inv_dir / "hosts"
+    script.write_text("#! /usr/bin/env python3\nprint(%r)\n" % json.dumps(inventory.script_data()))
+    script.chmod(0o700)
+    env = {"SPECTROCLOUD_HOST": s.url, "SPECTROCLOUD_APIKEY": s.api_key, "VMO_RBAC_PALETTE_CA_CERT": s.ca_cert}
+    mark = s.mark()
+    rb = Rulebook(tmp_path / "rulebook", script, env=env).start()
+    names = {b.name for b in backed}
+    try:
+        rb.wait_for(lambda: {c for c, _s, r in rb.events() if "watch started" in r} == names, 240,
+                    "the source to watch the three clusters")
+        rb.wait_idle(300)
+    finally:
+        rb.stop()
+    s.wait_for_agent()
+    output = rb.output()
+    assert [x[:6] for x in secrets_of(s) if x in output] == []
+    per = {b.name: per_cluster(s.since(mark), b.uid).get("v1SpectroClustersUidAdminKubeConfig", 0) for b in backed}
+    assert per == {b.name: 2 for b in backed}, per  # the source's, at start; the start-up reconcile run's
+    for c in f["clusters"]:
+        assert c.can("someone", "get", "virtualmachines", "kubevirt.io", "default", groups=["auditors-" + f["uid"]])

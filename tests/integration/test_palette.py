@@ -357,6 +357,8 @@ def test_inventory_reads_every_page_and_isolates_failures(palette_standin, tmp_p
     assert sorted(out["palette_project_big_%s" % uid.replace("-", "_")]["hosts"]) == hosts
     assert all(hostvars[h]["vmo_rbac_palette_kubeconfig"] == "admin" and "vmo_rbac_kubeconfig" not in hostvars[h]
                for h in hosts)
+    # the file sets kubeconfig_dir (write_inventory), which only kubeconfig_files uses: said, not silently ignored
+    assert "kubeconfig_dir is used only with kubeconfig_files: true" in " ".join(proc.stderr.split())
     assert "vmo_rbac_inventory_error" not in hostvars[broken.name]  # its modules will say it (test_awx_split.py)
     assert "denied-" + uid not in proc.stdout and "hidden-" not in proc.stdout
     assert re.search(r"project %s: Palette at \S+ refused GET /v1/projects/%s \(403 Forbidden\)" % (denied, denied),

@@ -56,7 +56,11 @@ INVENTORY_CASES = [
     Case("api-retries-too-many", {"api_retries": 50}, "api_retries"),
     Case("request-timeout-negative", {"request_timeout": -1}, "request_timeout"),
     Case("ca-cert-missing", {"ca_cert": "/nonexistent/ca.crt"}, "ca_cert"),
-    Case("kubeconfig-dir-is-a-file", {"kubeconfig": "admin", "kubeconfig_dir": "@FILE@"}, "kubeconfig_dir"),
+    Case("kubeconfig-dir-is-a-file", {"kubeconfig": "admin", "kubeconfig_files": True, "kubeconfig_dir": "@FILE@"},
+         "kubeconfig_dir"),
+    Case("kubeconfig-files-in-an-awx-inventory-update", {"kubeconfig": "admin", "kubeconfig_files": True},
+         "kubeconfig_files", ("AWX inventory update",), env={"INVENTORY_UPDATE_ID": "21"}),
+    Case("api-key-with-a-line-break", {}, "api_key", ("line break",), env={"SPECTROCLOUD_APIKEY": "@KEY@\n"}),
     Case("vmo-pack-a-list", {"vmo_pack": ["virtual-machine-orchestrator"]}, "vmo_pack"),
     Case("unknown-option", {"projcts": ["a"]}, "projcts", ("did you mean 'projects'",)),
     Case("group-empty", {"group": ""}, "group"),
@@ -87,7 +91,7 @@ def inventory_runs(standin, tmp_path_factory):
         (d / "bad.palette.yml").write_text(yaml.safe_dump(config))
         env = ansible_env({"SPECTROCLOUD_HOST": s.url, "SPECTROCLOUD_APIKEY": s.api_key,
                            "ANSIBLE_INVENTORY_ENABLED": "vmo.rbac.palette", "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true",
-                           **case.env})
+                           **{k: v.replace("@KEY@", s.api_key) for k, v in case.env.items()}})
         return case.id, subprocess.run([str(BIN / "ansible-inventory"), "-i", str(d / "bad.palette.yml"), "--list"],
                                        capture_output=True, text=True, env=env, timeout=120, check=False)
 
@@ -98,7 +102,7 @@ def inventory_runs(standin, tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", [c.param() for c in INVENTORY_CASES])
-def test_inventory_file(case, inventory_runs):
+def test_inventory_file(case, inventory_runs, standin):
     runs, requests = inventory_runs
     proc = runs[case.id]
     text = " ".join((proc.stderr + proc.stdout).split())
@@ -108,6 +112,7 @@ def test_inventory_file(case, inventory_runs):
     for w in case.words:
         assert w in text, text[-1500:]
     assert "secret" not in text or case.id != "host-with-credentials"
+    assert standin[0].api_key not in text
     assert requests == [], "bad inventory input reached Palette: %s" % requests
 
 
@@ -128,6 +133,14 @@ MODULE_CASES = [
     Case("validate-certs-not-a-boolean", {"palette_validate_certs": "perhaps"}, "palette_validate_certs"),
     Case("declaration-checked-first", {"bindings": [VALID, {"persona": "admn", "groups": ["g"]}]},
          "bindings[1].persona", ("did you mean 'admin'",)),
+    # the cluster's kubeconfig from Palette (issue 20); the base arguments carry a connection of their own
+    Case("api-key-with-a-line-break", {"palette_api_key": "@KEY@\n"}, "palette_api_key", ("line break",)),
+    Case("palette-kubeconfig-not-a-choice", {"palette_kubeconfig": "client"}, "palette_kubeconfig"),
+    Case("palette-kubeconfig-beside-a-connection", {"palette_kubeconfig": "admin"}, "host",
+         ("given with palette_kubeconfig (and client_cert, client_key, ca_cert)", "K8S_AUTH_")),
+    Case("palette-kubeconfig-without-cluster-uid", {"backend": "kubernetes", "palette_kubeconfig": "admin",
+                                                    "palette_cluster_uid": None},
+         "palette_cluster_uid", ("required with palette_kubeconfig",)),
 ]
 VALIDATE_CASES = [
     Case("validate-cluster-uid-missing", {"palette_cluster_uid": None}, "palette_cluster_uid"),
@@ -146,7 +159,8 @@ def module_runs(standin, cluster, tmp_path_factory):
     for module, cases in ((RB_MODULE, MODULE_CASES), (VALIDATE_MODULE, VALIDATE_CASES)):
         for c in cases:
             args = dict(base, **c.args)
-            args = {k: v for k, v in args.items() if v is not None}
+            args = {k: (v.replace("@KEY@", s.api_key) if isinstance(v, str) else v) for k, v in args.items()
+                    if v is not None}
             tasks.append({"name": c.id, module: args, "ignore_errors": True})
     audit = cluster.audit()
     mark = s.mark()
@@ -156,7 +170,7 @@ def module_runs(standin, cluster, tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", [c.param() for c in MODULE_CASES + VALIDATE_CASES])
-def test_backend_option(case, module_runs):
+def test_backend_option(case, module_runs, standin):
     run, requests, events, target = module_runs
     res = run.task(case.id)
     assert res.get("failed"), res
@@ -166,6 +180,7 @@ def test_backend_option(case, module_runs):
     for w in case.words:
         assert w in res["msg"], res["msg"]
     assert res.get("changed") is False
+    assert standin[0].api_key not in run.stdout + run.stderr
     assert requests == [], "bad input reached Palette: %s" % requests
     assert events == [], "bad input reached the cluster: %s" % [(e["verb"], e["requestURI"]) for e in events]
 

@@ -21,6 +21,9 @@ GOOD = {"palette_kubeconfig": "admin", "palette_cluster_uid": UID, "palette_api_
     (dict(GOOD, palette_cluster_uid="../x"), "palette_cluster_uid", "is not a Palette uid"),
     (dict(GOOD, palette_project_uid="a/b"), "palette_project_uid", "is not a Palette uid"),
     (dict(GOOD, palette_api_key=""), "palette_api_key", "SPECTROCLOUD_APIKEY"),
+    (dict(GOOD, palette_api_key=KEY + "\n"), "palette_api_key", "line break or another control character"),
+    (dict(GOOD, palette_api_key=" " + KEY + "\r"), "palette_api_key", "line break or another control character"),
+    (dict(GOOD, palette_api_key=KEY + "\u2028"), "palette_api_key", "outside Latin-1"),
     (dict(GOOD, palette_host="http://palette.example.com"), "palette_host", "only https"),
     (dict(GOOD, palette_ca_cert="/nonexistent/ca.pem"), "palette_ca_cert", "does not exist"),
     (dict(GOOD, context="prod"), "context", "given with palette_kubeconfig: "),
@@ -122,3 +125,24 @@ def test_refusals_and_outages_are_named_without_the_key(palette_standin):
         pc.kubeconfig(pc.client({"palette_host": s.url, "palette_api_key": "wrong-key-" + "x" * 20,
                                  "palette_ca_cert": s.ca_cert, "api_retries": 0}, "test"), c.uid, "admin")
     assert exc.value.status == 401 and "wrong-key-" not in exc.value.message
+
+
+def test_a_kubeconfig_from_palette_may_not_name_files_of_this_machine(palette_standin):
+    """A document from a remote API must not make the execution node read its files: a tokenFile pointing at
+    one of its secrets would go as a bearer token to whatever server the document names. Refused, naming the
+    entries, before any request to that server."""
+    s = palette_standin
+    project = s.add_project("p")
+    c = s.add_cluster(project, "east")
+    doc = yaml.safe_load(c.kubeconfigs["admin"])
+    doc["users"][0]["user"] = {"tokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
+                               "client-key": "/etc/ssl/private/node.key"}
+    doc["clusters"][0]["cluster"]["certificate-authority"] = "/etc/ca.pem"
+    c.kubeconfigs["admin"] = yaml.safe_dump(doc)
+    with pytest.raises(PaletteError) as exc:
+        pc.kubeconfig(client(s), c.uid, "admin", project=project)
+    assert exc.value.message == (
+        "palette_kubeconfig: the admin kubeconfig of cluster %s from Palette names files of this machine "
+        "(clusters[0].cluster.certificate-authority, users[0].user.client-key, users[0].user.tokenFile); a kubeconfig "
+        "from Palette must carry its certificates, keys and tokens inline, and is refused" % c.uid)
+    assert "/etc/" not in exc.value.message and "/var/run" not in exc.value.message
