@@ -227,6 +227,16 @@ def test_a_palette_fleet_runs_as_awx_runs_it(palette_fleet, tmp_path):
     second = s.since(mark)
     assert [c for c in second if c["method"] != "GET"] == [] and len(second) == 2 + 2 + 2 + 2  # 6 kubeconfigs, 2 RBAC GETs
 
+    # The validate template (Job Type: Check): one module call per cluster, so one kubeconfig each
+    (f["checkout"] / "validate.yml").write_text(yaml.safe_dump([
+        {"name": "Validate the VMO personas", "ansible.builtin.import_playbook": "vmo.rbac.validate"}]))
+    mark = s.mark()
+    check = awx.run_job(tmp_path / "awx", f["checkout"], "validate.yml", inventory, [f["credential"]], job_id=39,
+                        check=True)
+    assert check.result.status == "successful", check.stdout[-4000:]
+    assert sorted(task_results(check, "Validate |")) == hosts and not task_results(check, "Enforce |")
+    assert by_op(s.since(mark)) == {"v1SpectroClustersUidAdminKubeConfig": 3, "v1SpectroClustersUidConfigRbacsGet": 1}
+
 
 # ----------------------------------------------------------------------------- attacks (THREATS.md)
 
