@@ -153,6 +153,36 @@ def write(path, text):
         raise
 
 
+def write_files(dest, rendered):
+    """Write each (format, text) of ``rendered`` into the directory ``dest`` (created if needed).
+
+    Returns (paths written, None) or (paths written, why the others could not be): a directory that
+    cannot be created or written (an execution environment's read-only or foreign-owned path) is the
+    caller's warning, never an exception. Every format is tried, so one bad file name (a directory
+    in the way) does not cost the others."""
+    if not dest or not rendered:
+        return [], None
+    try:
+        os.makedirs(dest, mode=0o755, exist_ok=True)
+    except OSError as exc:
+        return [], "cannot create the directory %s: %s" % (dest, exc.strerror or exc)
+    files, failed, reasons = [], [], []
+    for fmt, text in rendered:
+        path = os.path.join(dest, FILES[fmt])
+        try:
+            write(path, text)
+        except OSError as exc:
+            failed.append(FILES[fmt])
+            reason = exc.strerror or str(exc)
+            if reason not in reasons:
+                reasons.append(reason)
+            continue
+        files.append(path)
+    if failed:
+        return files, "cannot write %s in %s: %s" % (", ".join(failed), dest, "; ".join(reasons))
+    return files, None
+
+
 class ActionModule(ActionBase):
 
     _supports_check_mode = True  # the report is output, not managed state: written under --check too
@@ -179,22 +209,24 @@ class ActionModule(ActionBase):
         try:
             markdown = report.render(results, "markdown", title=title)
             fleet = model.fleet([model.normalize(i, hint, r) for i, (hint, r) in enumerate(model.unwrap(results))])
-            files = []
-            if args["dest"]:
-                os.makedirs(args["dest"], mode=0o755, exist_ok=True)
-                for fmt in args["formats"]:
-                    path = os.path.join(args["dest"], FILES[fmt])
-                    write(path, markdown if fmt == "markdown" else report.render(results, fmt, title=title))
-                    files.append(path)
+            rendered = [(fmt, markdown if fmt == "markdown" else report.render(results, fmt, title=title))
+                        for fmt in args["formats"]] if args["dest"] else []
         except model.ReportError as exc:
             raise AnsibleActionFail("vmo.rbac fleet report: %s" % exc)
-        except OSError as exc:
-            raise AnsibleActionFail("vmo.rbac fleet report: dest: cannot write the report files in %s: %s"
-                                    % (args["dest"], exc.strerror or exc))
+        files, problem = write_files(args["dest"], rendered)
+        if problem:
+            # The report is output, not the job's purpose: the run has made its writes and proven its
+            # access by now, and a failed run_once task would fail the play for every host. The
+            # Markdown report is printed below and its summary exported with set_stats anyway.
+            result["warnings"] = ["vmo.rbac fleet report: dest: %s; the report printed in this task's output is "
+                                  "complete (set vmo_rbac_report_dir to a writable directory, or to '' for no "
+                                  "files)" % problem]
         if args["slice"]:
             fleet["slice"] = args["slice"]
         if shared:  # only then: a fleet of distinct clusters reads as before
             fleet["same_api_server"] = [{"url": g["url"], "hosts": g["hosts"]} for g in shared]
         result.update(changed=False, msg=markdown.splitlines(), fleet=fleet, files=files,
                       same_api_server=refused, _ansible_verbose_always=True)
+        if problem:
+            result["files_error"] = problem
         return result

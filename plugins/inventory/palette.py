@@ -15,10 +15,16 @@ description:
     those whose profiles hold the Virtual Machine Orchestrator pack (O(vmo_pack)), and makes one host
     per cluster, in the group O(group) (by default C(vmo_clusters), the group the C(vmo.rbac.enforce)
     and C(vmo.rbac.validate) playbooks target), in a group per project and a group per tag.
-  - With O(kubeconfig=admin) or O(kubeconfig=frp) it downloads each cluster's kubeconfig into a private
-    directory (O(kubeconfig_dir), mode 0700, files 0600) and sets C(vmo_rbac_kubeconfig) to its path, so
-    that C(ansible-playbook -i fleet.palette.yml vmo.rbac.enforce) runs the whole fleet without a
-    hand-written inventory.
+  - With O(kubeconfig=admin) or O(kubeconfig=frp) each host gets C(vmo_rbac_palette_kubeconfig) (the kind), and
+    the collection's modules download the cluster's kubeconfig from Palette when they run, with the same
+    Palette credential, and keep it in memory. So C(ansible-playbook -i fleet.palette.yml vmo.rbac.enforce)
+    runs the whole fleet without a hand-written inventory, and so does AWX, where the inventory update and
+    the job run apart (in separate execution environments) and only the hosts and their variables reach
+    the job. No kubeconfig is written anywhere.
+  - With O(kubeconfig_files=true) the inventory downloads the kubeconfigs itself into a private directory
+    (O(kubeconfig_dir), mode 0700, files 0600) and sets C(vmo_rbac_kubeconfig) to each file's path instead,
+    for tools that need the files (C(kubectl)); this works only where the playbook runs on the machine that
+    read the inventory, never in AWX.
   - Host variables, C(palette_cluster_uid), C(palette_cluster_name), C(palette_project),
     C(palette_project_uid), C(palette_tags), C(palette_labels), C(palette_cloud_type), C(palette_state) and
     C(palette_health). The group C(all) gets C(palette_inventory_requests), the number of Palette requests
@@ -32,8 +38,9 @@ description:
     and the C(vmo.rbac.vmo_rbac) role fails that host with this reason. Set O(fail_on_errors) to fail the
     inventory instead.
   - Uses the same credentials as the Spectro Cloud Terraform provider and Palette's own tools, the
-    E(SPECTROCLOUD_HOST) and E(SPECTROCLOUD_APIKEY) environment variables. The API key never appears in
-    any output or message, and the kubeconfigs' content never leaves their files.
+    E(SPECTROCLOUD_HOST), E(SPECTROCLOUD_APIKEY) and E(SPECTROCLOUD_PROJECT) environment variables (what
+    the collection's AWX credential type injects, files/awx/). The API key never appears in any output or
+    message.
   - The configuration file's name must end in C(palette.yml) or C(palette.yaml).
 author:
   - vmo.rbac contributors (@vmo-rbac)
@@ -66,9 +73,13 @@ options:
       - The projects whose clusters make the inventory, each by name or by uid (24 hexadecimal digits).
       - Empty, every cluster the API key's user can see at tenant scope.
       - A name is resolved from the projects of the clusters listed at tenant scope.
+      - Can also be set with the E(SPECTROCLOUD_PROJECT) environment variable (the Spectro Cloud Terraform
+        provider's; several separated by commas); the option in the file wins.
     type: list
     elements: str
     default: []
+    env:
+      - name: SPECTROCLOUD_PROJECT
   vmo_pack:
     description:
       - The name of the Virtual Machine Orchestrator pack in the clusters' profiles. Clusters without it
@@ -77,18 +88,32 @@ options:
     default: virtual-machine-orchestrator
   kubeconfig:
     description:
-      - Which kubeconfig to download for each cluster and set as C(vmo_rbac_kubeconfig).
+      - Which of each cluster's kubeconfigs the playbook connects with, set as C(vmo_rbac_palette_kubeconfig).
+        The modules download it from Palette when they run and keep it in memory (module option
+        O(vmo.rbac.vmo_role_binding#module:palette_kubeconfig)).
       - V(admin), the cluster's admin kubeconfig (C(/assets/adminKubeconfig)), what unattended automation uses.
       - V(frp), the reverse-proxy kubeconfig (C(/assets/kubeconfig?frp=true)), which may need an OIDC login.
-      - V(none), no download; set C(vmo_rbac_kubeconfig) or C(vmo_rbac_context) yourself (for example with
-        O(compose)).
+      - V(none), no connection from Palette; set C(vmo_rbac_kubeconfig) or C(vmo_rbac_context) yourself (for
+        example with O(compose)).
     type: str
     default: none
     choices: [admin, frp, none]
+  kubeconfig_files:
+    description:
+      - Download the kubeconfigs while reading the inventory and write them into O(kubeconfig_dir); each host
+        then gets C(vmo_rbac_kubeconfig), the file's path, instead of C(vmo_rbac_palette_kubeconfig).
+      - Only for a playbook that runs on the machine that read the inventory (C(ansible-playbook -i
+        fleet.palette.yml ...)) and tools that need the files. Refused in an AWX inventory update (which sets
+        E(INVENTORY_UPDATE_ID)); the files would stay in the inventory update's throw-away execution
+        environment, and every cluster of the job would fail to connect.
+      - The files hold credentials; delete them when you no longer need them.
+    type: bool
+    default: false
+    version_added: 0.2.0
   kubeconfig_dir:
     description:
-      - The directory the kubeconfigs are written to, created with mode 0700 (an existing one must belong
-        to the user running Ansible and is set to 0700); each file has mode 0600.
+      - With O(kubeconfig_files=true), the directory the kubeconfigs are written to, created with mode 0700 (an
+        existing one must belong to the user running Ansible and is set to 0700); each file has mode 0600.
     type: path
     default: ~/.ansible/vmo_rbac/palette-kubeconfigs
   validate_certs:
@@ -96,8 +121,14 @@ options:
     type: bool
     default: true
   ca_cert:
-    description: A CA certificate file to verify Palette's certificate with (instead of the system's).
+    description:
+      - A CA certificate file to verify Palette's certificate with (instead of the system's), for a self-hosted
+        Palette.
+      - Can also be set with the E(VMO_RBAC_PALETTE_CA_CERT) environment variable (the collection's AWX
+        credential type injects it); the modules read it too.
     type: path
+    env:
+      - name: VMO_RBAC_PALETTE_CA_CERT
   request_timeout:
     description: Seconds to wait for one Palette answer, greater than 0 and at most 3600.
     type: float
@@ -140,8 +171,10 @@ options:
     default: false
 notes:
   - Palette's cluster search has no filter for packs; the pack is looked for in each cluster's profiles,
-    so an inventory run makes one search request per 50 clusters, one profile request per cluster, and
-    one kubeconfig request per kept cluster (docs/palette.md).
+    so an inventory run makes one search request per 50 clusters and one profile request per cluster; with
+    O(kubeconfig_files=true), one kubeconfig request per kept cluster too (docs/palette.md). With
+    O(kubeconfig=admin) or O(kubeconfig=frp), each module call that talks to a cluster makes one kubeconfig
+    request when it runs.
   - Requires the C(urllib3) Python package (it comes with C(kubernetes), a requirement of the collection).
 seealso:
   - module: vmo.rbac.vmo_role_binding
@@ -151,11 +184,13 @@ seealso:
 """
 
 EXAMPLES = r"""
-# fleet.palette.yml: every VMO cluster of two projects, with their admin kubeconfigs
+# fleet.palette.yml: every VMO cluster of two projects, reached with their admin kubeconfigs
+# (downloaded by each module call, in memory; the same in AWX)
 plugin: vmo.rbac.palette
 projects: [vm-production, 64f0c2a1b2c3d4e5f6a7b8c9]
 kubeconfig: admin
-# The credentials come from SPECTROCLOUD_HOST and SPECTROCLOUD_APIKEY.
+# The credentials come from SPECTROCLOUD_HOST and SPECTROCLOUD_APIKEY (in AWX: the credential type
+# files/awx/credential-type-palette.json, attached to the inventory source and to the job template).
 
 # Write the bindings into Palette (Settings > RBAC) rather than straight into the clusters, and group
 # the hosts by the "env" tag's value:
@@ -231,7 +266,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if problem:  # the ApiKey header: http.client would quote the key in its error
             self._fail("api_key", "the value (of the option, or of %s) %s; it is not shown"
                        % (palette_api.APIKEY_ENV, problem))
-        projects = self.get_option("projects") or []
+        projects, origin = self.get_option_and_origin("projects")
+        projects = projects or []
+        if isinstance(projects, list) and str(origin).startswith("env:"):
+            # SPECTROCLOUD_PROJECT as an AWX credential injects it: an empty field is an empty variable
+            projects = [p for p in projects if not isinstance(p, str) or p.strip()]
         if not isinstance(projects, list):
             self._fail("projects", "expected a list of project names or uids")
         for i, p in enumerate(projects):
@@ -246,14 +285,27 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if kind not in ("admin", "frp", "none"):
             self._fail("kubeconfig", "expected admin, frp or none, got %r" % (kind,))
         s["kubeconfig"] = kind
+        files = self.get_option("kubeconfig_files")
+        if not isinstance(files, bool):
+            self._fail("kubeconfig_files", "expected true or false")
+        s["kubeconfig_files"] = files and kind != "none"
         s["kubeconfig_dir"] = os.path.expanduser(self.get_option("kubeconfig_dir") or "")
-        if kind != "none":
+        _dir, dir_origin = self.get_option_and_origin("kubeconfig_dir")
+        if kind != "none" and not s["kubeconfig_files"] and dir_origin != "default":
+            display.warning("vmo.rbac.palette: kubeconfig_dir is used only with kubeconfig_files: true; the modules "
+                            "download each cluster's %s kubeconfig when they run and keep it in memory" % kind)
+        if s["kubeconfig_files"]:
+            if os.environ.get("INVENTORY_UPDATE_ID"):
+                self._fail("kubeconfig_files", "true in an AWX inventory update (INVENTORY_UPDATE_ID is set): the "
+                                               "files would stay in this update's execution environment and no job "
+                                               "would find them; remove kubeconfig_files (the modules then download "
+                                               "each cluster's kubeconfig when they run)")
             if not s["kubeconfig_dir"]:
-                self._fail("kubeconfig_dir", "required with kubeconfig %s" % kind)
+                self._fail("kubeconfig_dir", "required with kubeconfig_files")
             if os.path.exists(s["kubeconfig_dir"]) and not os.path.isdir(s["kubeconfig_dir"]):
                 self._fail("kubeconfig_dir", "%s exists and is not a directory" % s["kubeconfig_dir"])
             self._private_dir(s["kubeconfig_dir"])  # before the first request: a directory that cannot be made
-        ca = self.get_option("ca_cert")
+        ca = self.get_option("ca_cert") or None  # VMO_RBAC_PALETTE_CA_CERT of a credential without a CA: empty
         if ca and not os.path.isfile(os.path.expanduser(ca)):
             self._fail("ca_cert", "file %s does not exist" % ca)
         s["ca_cert"] = os.path.expanduser(ca) if ca else None
@@ -309,7 +361,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 fleet = self._cache[cache_key]
             except KeyError:
                 update_cache = True
-            if fleet is not None and not self._cached_files_present(fleet):
+            if fleet is not None and (not self._cached_files_present(fleet)
+                                      or fleet.get("connection") != self._connection(settings)):
                 fleet, update_cache = None, True
         if fleet is None:
             fleet = self._fetch(settings)
@@ -318,6 +371,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         else:
             fleet = dict(fleet, requests=0)  # served from the cache: no request this time
         self._populate(fleet, settings)
+
+    @staticmethod
+    def _connection(settings):
+        """How the cached hosts connect: a cache made with other kubeconfig options is not used."""
+        return [settings["kubeconfig"], settings["kubeconfig_files"]]
 
     @staticmethod
     def _cached_files_present(fleet):
@@ -359,7 +417,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError(self._scrub("vmo.rbac.palette: %s" % exc.message))
         display.vv("vmo.rbac.palette: %d hosts from %s in %d Palette requests" % (
             len(hosts), settings["host"], client.requests))
-        return {"hosts": hosts, "requests": client.requests, "errors": errors}
+        return {"hosts": hosts, "requests": client.requests, "errors": errors, "connection": self._connection(settings)}
 
     def _project_scopes(self, client, settings, errors):
         """[(project uid or "" for tenant scope, project name)] of the configured projects."""
@@ -417,7 +475,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 except palette_api.PaletteError as exc:
                     problems.append("cannot read its profiles (is the %s pack there?): %s" % (
                         settings["vmo_pack"], exc.message))
-            if not problems and settings["kubeconfig"] != "none":
+            if not problems and settings["kubeconfig"] != "none" and not settings["kubeconfig_files"]:
+                # The modules download it when they run (module_utils/palette_connection.py).
+                host["vars"]["vmo_rbac_palette_kubeconfig"] = settings["kubeconfig"]
+            elif not problems and settings["kubeconfig_files"]:
                 try:
                     text = client.get_kubeconfig(uid, settings["kubeconfig"], project=scope)
                     host["vars"]["vmo_rbac_kubeconfig"] = self._write_kubeconfig(settings, uid, text)
@@ -433,7 +494,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 host["vars"]["vmo_rbac_inventory_error"] = text
             return host
 
-        if settings["kubeconfig"] != "none" and clusters:
+        if settings["kubeconfig_files"] and clusters:
             self._private_dir(settings["kubeconfig_dir"])
         with ThreadPoolExecutor(max_workers=settings["concurrency"]) as pool:
             hosts = [h for h in pool.map(one, clusters) if h is not None]

@@ -39,6 +39,7 @@ import json
 import os
 import re
 import socket
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -285,6 +286,19 @@ def _load_kubeconfig(cfg, kubeconfig, context, persist):
         if kubeconfig and not os.path.exists(os.path.expanduser(kubeconfig)):
             raise ClusterError("kubeconfig: file %s does not exist" % kubeconfig)
         kubernetes.config.load_kube_config(config_file=kubeconfig and os.path.expanduser(kubeconfig), **kwargs)
+
+
+def remove_temp_files():
+    """Remove the files that a kubeconfig's ``-data`` fields were handed over in: this collection's
+    reader's (module_utils/kubeconfig.py; memory-only files on Linux) and the kubernetes client's (exec
+    plugins, auth providers, proxies: temporary files of mode 0600). Both remove them at exit; a module
+    run in Ansible's worker process (plugin_utils/in_worker.py) calls this when it ends, because the
+    worker process ends with os._exit, which skips atexit."""
+    static_kubeconfig.remove_temp_files()
+    loader = sys.modules.get("kubernetes.config.kube_config")
+    cleanup = getattr(loader, "_cleanup_temp_files", None)
+    if cleanup is not None:
+        cleanup()
 
 
 def describe_credentials(cfg, params):

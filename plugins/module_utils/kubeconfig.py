@@ -28,8 +28,10 @@ context's ``namespace`` are ignored; ``username``/``password`` become ``Authoriz
 (stored as the token, as the client does); a token wins over ``tokenFile``, whose content is used as
 read (not stripped); ``certificate-authority`` and the client certificate and key are read only
 for an ``https`` server, the certificate and key relative to the directory of the file that defines
-the *cluster*; the ``-data`` fields win over the file fields and are written to temporary files
-(mode 0600, removed at exit) because urllib3 needs files.
+the *cluster*; the ``-data`` fields win over the file fields and are handed to urllib3 as files,
+because it takes certificates and keys by path only: memory-only files on Linux (never on a
+filesystem), elsewhere temporary files of mode 0600 removed at exit and when a module's run in the
+worker ends.
 
 tests/unit/test_kubeconfig.py proves it: for a corpus of kubeconfig shapes
 (tests/unit/kubeconfig_corpus.yaml) and generated variations, the connection this module builds
@@ -454,28 +456,65 @@ def _file_or_data(obj, key, base, what):
     return path
 
 
-_TEMP_FILES = {}
+_TEMP_FILES = {}  # content -> path
+_MEMORY_FILES = {}  # path -> file descriptor of a memory-only file
+# Where the platform has them (Linux), certificate and key data live in anonymous memory files
+# (memfd_create) that urllib3 and OpenSSL open by the path /proc/self/fd/<n>: the data never reaches
+# a filesystem, and it is gone with the process, however the process ends. Ansible's worker
+# processes end with os._exit, which skips atexit: a file on disk would be left behind there.
+USE_MEMORY_FILES = hasattr(os, "memfd_create")
+
+
+def _memory_file(content):
+    """The path of a memory-only file holding ``content``, or None where there is none."""
+    try:
+        fd = os.memfd_create("vmo-rbac-kubeconfig", getattr(os, "MFD_CLOEXEC", 0))
+    except OSError:  # a sandbox without memfd_create
+        return None
+    path = "/proc/self/fd/%d" % fd
+    try:
+        os.fchmod(fd, 0o600)
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view):]
+        if not os.path.isfile(path):  # no /proc here
+            raise OSError("no %s" % path)
+    except OSError:
+        os.close(fd)
+        return None
+    _MEMORY_FILES[path] = fd
+    return path
 
 
 def _temp_file(content):
-    """A file holding ``content``, readable by this user only (mkstemp: 0600), removed at exit."""
+    """A path urllib3 can load ``content`` from (it takes certificates and keys by path only):
+    a memory-only file where the platform has them, else a file readable by this user only
+    (mkstemp: 0600), removed at exit and by ``remove_temp_files``."""
     if content in _TEMP_FILES:
         return _TEMP_FILES[content]
     if not _TEMP_FILES:
         atexit.register(remove_temp_files)
-    fd, path = tempfile.mkstemp(prefix="vmo-rbac-kubeconfig-")
-    try:
-        os.write(fd, content)
-    finally:
-        os.close(fd)
+    path = _memory_file(content) if USE_MEMORY_FILES else None
+    if path is None:
+        fd, path = tempfile.mkstemp(prefix="vmo-rbac-kubeconfig-")
+        try:
+            os.write(fd, content)
+        finally:
+            os.close(fd)
     _TEMP_FILES[content] = path
     return path
 
 
 def remove_temp_files():
+    """Remove the files of -data fields (memory files are closed). Called at exit, and by the
+    worker (plugin_utils/in_worker.py) when a module's run there ends, since its process skips atexit."""
     for path in list(_TEMP_FILES.values()):
+        fd = _MEMORY_FILES.pop(path, None)
         try:
-            os.remove(path)
+            if fd is not None:
+                os.close(fd)
+            else:
+                os.remove(path)
         except OSError:
             pass
     _TEMP_FILES.clear()

@@ -38,6 +38,7 @@ from ansible.module_utils.basic import AnsibleModule, _load_params, missing_requ
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, expiry, options, transport
+from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import KUBERNETES_IMPORT_ERROR, Cluster, ClusterError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
 from ansible_collections.vmo.rbac.plugins.module_utils.enforce import PartialApplyError
@@ -62,12 +63,15 @@ PROCESS = ProcessRuntime()
 
 class LazyCluster(object):
     """A Cluster made on first use: a flow that never talks to the API server (the palette backend
-    with a cluster-wide declaration) needs no Kubernetes connection configured at all."""
+    with a cluster-wide declaration) needs no Kubernetes connection configured at all, nor (with
+    palette_kubeconfig) a kubeconfig from Palette. ``palette``: the run's Palette client, or None; the
+    palette backend uses it too, so that one client counts every Palette request of the run."""
 
-    def __init__(self, make):
+    def __init__(self, make, palette=None):
         self._make = make
         self._cluster = None
         self._lock = threading.Lock()  # the flows send independent requests from several threads
+        self.palette = palette
 
     @property
     def requests(self):
@@ -211,33 +215,62 @@ def run_module(argument_spec, flow, component, failure, parse=None, runtime=None
     module, decl, opts = start_module(argument_spec, failure, parse, runtime)
     params = connection.connection_params(module.params)
     secrets = transport.Secrets(module.no_log_values)
-    cluster = LazyCluster(lambda: Cluster(params, component=component, pool_size=opts.concurrency, secrets=secrets))
 
     def fail(**result):
         module.fail_json(**secrets.scrub_data(result))
 
+    palette = None
+    if module.params.get("palette_kubeconfig") or module.params.get("backend") == "palette":
+        try:
+            palette = palette_connection.client(module.params, component)
+        except transport.BadValue as exc:
+            fail(msg=str(exc), field=exc.path, **failure)
+        except PaletteError as exc:
+            fail(msg=exc.message, **failure)
+
+    def make():
+        connect = params
+        if module.params.get("palette_kubeconfig"):
+            # The cluster's kubeconfig from Palette, once per run, in memory (palette_connection.py);
+            # every credential in it is masked in the module's output from here on.
+            doc = palette_connection.kubeconfig(palette, module.params["palette_cluster_uid"],
+                                                module.params["palette_kubeconfig"],
+                                                project=module.params.get("palette_project_uid") or None)
+            found = palette_connection.secret_values(doc)
+            module.no_log_values.update(found)
+            secrets.add(*found)
+            connect = palette_connection.with_kubeconfig(params, doc)
+        return Cluster(connect, component=component, pool_size=opts.concurrency, secrets=secrets)
+
+    cluster = LazyCluster(make, palette)
+
+    def failed(**extra):
+        # Palette requests are counted in failures too (a kubeconfig download that failed, a PUT refused)
+        return dict(failure, **extra) if palette is None else dict(failure, palette_requests=palette.requests,
+                                                                   **extra)
+
     try:
         result = flow(decl, opts, cluster, check_mode=module.check_mode, diff=module._diff)
     except SpecError as exc:
-        fail(msg=str(exc), field=exc.path, **failure)
+        fail(msg=str(exc), field=exc.path, **failed())
     except transport.BadValue as exc:
-        fail(msg=str(exc), field=exc.path, **failure)
+        fail(msg=str(exc), field=exc.path, **failed())
     except PreflightError as exc:
-        fail(msg=str(exc), **failure)
+        fail(msg=str(exc), **failed())
     except PartialApplyError as exc:
-        fail(msg=exc.message, **dict(failure, changed=bool(exc.done), actions=exc.done, status=exc.status))
+        fail(msg=exc.message, **failed(changed=bool(exc.done), actions=exc.done, status=exc.status))
     except ClusterError as exc:
-        fail(msg=exc.message, status=exc.status, **failure)
+        fail(msg=exc.message, **failed(status=exc.status))
     except PaletteError as exc:
-        fail(msg=exc.message, status=exc.status, **failure)
+        fail(msg=exc.message, **failed(status=exc.status))
     except PaletteResultError as exc:
-        fail(msg=exc.message, **dict(failure, **exc.result))
-    except WaitError as exc:
-        fail(msg=exc.message, **dict(failure, **exc.result))
+        fail(msg=exc.message, **dict(failed(), **exc.result))
     except Exception as exc:  # pylint: disable=broad-exception-caught
         # A bug, or a library's error this code does not expect: it must not print a credential either.
         fail(msg="%s: unexpected %s: %s" % (component, type(exc).__name__, exc), exception=traceback.format_exc(),
-             **failure)
+             **failed())
+    if palette is not None:  # one client for the run: the kubeconfig download and the backend's requests
+        result["palette_requests"] = palette.requests
     made = cluster._cluster  # pylint: disable=protected-access
     if made is not None:  # which API server this host reached (never a credential): the fleet report compares them
         result["api_server"] = dict(made.api_server)

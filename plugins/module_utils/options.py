@@ -15,7 +15,7 @@ __metaclass__ = type
 import math
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, palette_backend
+from ansible_collections.vmo.rbac.plugins.module_utils import access, palette_backend, palette_connection
 from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
 from ansible_collections.vmo.rbac.plugins.module_utils.holders import parse_platform_subjects
@@ -130,6 +130,9 @@ def check_connection(params):
     kubeconfig = params.get("kubeconfig")
     if kubeconfig is not None and not isinstance(kubeconfig, (str, dict)):
         raise SpecError("kubeconfig", "expected a path or a kubeconfig mapping")
+    problem = palette_connection.check_params(params)  # the cluster's kubeconfig from Palette
+    if problem:
+        raise SpecError(*problem)
 
 
 def _get(params, name, spec):

@@ -31,16 +31,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import time
 
-from ansible.module_utils.basic import env_fallback
-
 from ansible_collections.vmo.rbac.plugins.module_utils import access, planning
-from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
-from ansible_collections.vmo.rbac.plugins.module_utils import palette_rbac
+from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection, palette_rbac
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subject_label
-from ansible_collections.vmo.rbac.plugins.module_utils.transport import text_problem
+from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
     PreflightError, missing_roles_message, observe_plan,
 )
@@ -48,16 +44,13 @@ from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_ST
 
 BACKENDS = ("kubernetes", "palette")
 
-# Shared by vmo_role_binding and vmo_rbac_validate (documented in the vmo.rbac.palette doc fragment).
-PALETTE_ARG_SPEC = dict(
+# Shared by vmo_role_binding and vmo_rbac_validate (documented in the vmo.rbac.palette and
+# vmo.rbac.palette_connection doc fragments): the backend, and the Palette credential, which the
+# cluster's connection from Palette (palette_connection.py, every module) uses too.
+BACKEND_ARG_SPEC = dict(
     backend=dict(type="str", default="kubernetes", choices=list(BACKENDS)),
-    palette_host=dict(type="str", fallback=(env_fallback, [palette_api.HOST_ENV])),
-    palette_api_key=dict(type="str", no_log=True, fallback=(env_fallback, [palette_api.APIKEY_ENV])),
-    palette_project_uid=dict(type="str"),
-    palette_cluster_uid=dict(type="str"),
-    palette_validate_certs=dict(type="bool", default=True),
-    palette_ca_cert=dict(type="path"),
 )
+PALETTE_ARG_SPEC = dict(BACKEND_ARG_SPEC, **palette_connection.PALETTE_CONNECTION_ARG_SPEC)
 # vmo_role_binding only.
 WAIT_ARG_SPEC = dict(
     wait=dict(type="int", default=0),
@@ -100,42 +93,19 @@ def check_params(params):
         if wait:
             return "wait", "only with backend=palette (the kubernetes backend's bindings are in force when it returns)"
         return None
-    uid = params.get("palette_cluster_uid")
-    if not uid:
-        return "palette_cluster_uid", ("required with backend=palette (the inventory plugin vmo.rbac.palette sets "
-                                       "palette_cluster_uid for every host)")
-    if not palette_api.is_uid(uid):
-        return "palette_cluster_uid", "%r is not a Palette uid (letters, digits, '-', '_' or '.')" % (uid,)
-    project = params.get("palette_project_uid")
-    if project and not palette_api.is_uid(project):
-        return "palette_project_uid", "%r is not a Palette uid" % (project,)
-    if not params.get("palette_api_key"):
-        return "palette_api_key", "required with backend=palette: set it, or the %s environment variable" % (
-            palette_api.APIKEY_ENV)
-    problem = text_problem(params["palette_api_key"])
-    if problem:
-        return "palette_api_key", "the value %s; it is not shown" % problem
-    try:
-        palette_api.normalize_host(params.get("palette_host") or palette_api.DEFAULT_HOST)
-    except ValueError as exc:
-        return "palette_host", str(exc)
-    ca = params.get("palette_ca_cert")
-    if ca and not os.path.isfile(ca):
-        return "palette_ca_cert", "file %s does not exist" % ca
-    return None
+    return palette_connection.check_palette_api(params, "backend=palette")
 
 
 def client_from_options(palette, component):
     """The Palette client of a run (``palette``: the palette_* options with request_timeout and
     api_retries, as options.Options holds them)."""
-    retries = palette.get("api_retries")
-    return palette_api.PaletteClient(
-        palette.get("palette_host") or palette_api.DEFAULT_HOST, palette.get("palette_api_key"),
-        project_uid=palette.get("palette_project_uid") or None,
-        validate_certs=palette.get("palette_validate_certs", True) is not False,
-        ca_cert=palette.get("palette_ca_cert") or None, key_option="palette_api_key",
-        timeout=palette.get("request_timeout") or 30.0, retries=5 if retries is None else retries,
-        component=component)
+    return palette_connection.client(palette, component)
+
+
+def _client(opts, cluster, component):
+    """The module run's Palette client: the one that downloaded the cluster's kubeconfig, if it did
+    (module_runner puts it on the cluster: one client, one request count), else a new one."""
+    return getattr(cluster, "palette", None) or client_from_options(opts.palette, component)
 
 
 # --------------------------------------------------------------------- enforce
@@ -144,7 +114,7 @@ def client_from_options(palette, component):
 def enforce(decl, opts, cluster, check_mode=False, diff=False, palette=None):
     """Make owner's items in the cluster's Palette RBAC settings say exactly what is declared. The
     cluster is read (namespaces, roles, access) only when the declaration needs it."""
-    palette = palette or client_from_options(opts.palette, "vmo_role_binding")
+    palette = palette or _client(opts, cluster, "vmo_role_binding")
     uid = opts.palette["palette_cluster_uid"]
     obs = observe_plan(decl, cluster, mode=opts.state, check_roles=opts.require_roles,
                        wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
@@ -282,7 +252,7 @@ def drift(decl, opts, desired, cluster, palette=None):
     read-only. Without ``check_bindings`` Palette is not asked at all."""
     if not opts.check_bindings:
         return [], 0
-    palette = palette or client_from_options(opts.palette, "vmo_rbac_validate")
+    palette = palette or _client(opts, cluster, "vmo_rbac_validate")
     items = palette.get_rbacs(opts.palette["palette_cluster_uid"])
     the_plan = palette_rbac.plan(items, desired, decl.owner, mode="present", purge=opts.purge)
     return palette_rbac.drift_items(the_plan), palette.requests

@@ -30,6 +30,7 @@ author:
   - vmo.rbac contributors (@vmo-rbac)
 extends_documentation_fragment:
   - vmo.rbac.connection
+  - vmo.rbac.palette_connection
 options:
   roles:
     description:
@@ -148,15 +149,21 @@ api_requests:
   returned: always
   type: int
   sample: 2
+palette_requests:
+  description: With O(palette_kubeconfig), how many requests the module sent to Palette (1, the kubeconfig; also on failure).
+  returned: with O(palette_kubeconfig)
+  type: int
+  sample: 1
 """
 
-from ansible_collections.vmo.rbac.plugins.module_utils import cluster_roles, connection
+from ansible_collections.vmo.rbac.plugins.module_utils import cluster_roles, connection, palette_connection
 from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_module
 
 
 def argument_spec():
     spec = dict(cluster_roles.CLUSTER_ROLES_ARG_SPEC)
     spec.update(connection.CONNECTION_ARG_SPEC)
+    spec.update(palette_connection.PALETTE_CONNECTION_ARG_SPEC)
     return spec
 
 

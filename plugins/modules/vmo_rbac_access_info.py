@@ -44,6 +44,7 @@ author:
   - vmo.rbac contributors (@vmo-rbac)
 extends_documentation_fragment:
   - vmo.rbac.connection
+  - vmo.rbac.palette_connection
 options:
   capabilities:
     description:
@@ -271,15 +272,21 @@ msg:
   description: A one-line summary.
   returned: always
   type: str
+palette_requests:
+  description: With O(palette_kubeconfig), how many requests the module sent to Palette (1, the kubeconfig; also on failure).
+  returned: with O(palette_kubeconfig)
+  type: int
+  sample: 1
 """
 
-from ansible_collections.vmo.rbac.plugins.module_utils import connection, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils import connection, palette_connection, whocan
 from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_module
 
 
 def argument_spec():
     spec = dict(whocan.ACCESS_INFO_ARG_SPEC)
     spec.update(connection.CONNECTION_ARG_SPEC)
+    spec.update(palette_connection.PALETTE_CONNECTION_ARG_SPEC)
     return spec
 
 

@@ -41,7 +41,12 @@ options:
     default: [markdown, html, junit]
     choices: [markdown, html, junit, json]
   dest:
-    description: The directory on the controller for the files (created if needed); empty writes no files.
+    description:
+      - The directory on the controller for the files (created if needed); empty writes no files.
+      - A directory that cannot be created or written (a read-only or foreign-owned path in an execution
+        environment) is a warning with the reason, never a failure; the files that could be written are in
+        RV(files), the reason in RV(files_error). The report is output, and this task runs once for the
+        whole play; failing it would fail every cluster after its run was made.
     type: str
     default: ""
   slice:
@@ -80,7 +85,7 @@ EXAMPLES = r"""
   vmo.rbac.vmo_rbac_fleet_report:
     title: "{{ vmo_rbac_report_title }}"
     formats: "{{ vmo_rbac_report_formats }}"
-    dest: /var/lib/vmo-rbac/reports
+    dest: "{{ lookup('ansible.builtin.env', 'AWX_ISOLATED_DATA_DIR') or playbook_dir }}/vmo-rbac-reports"
   run_once: true
 """
 
@@ -108,5 +113,10 @@ files:
   returned: always
   type: list
   elements: str
-  sample: [/var/lib/vmo-rbac/reports/vmo-rbac-report.md]
+  sample: [/runner/artifacts/1234/vmo-rbac-reports/vmo-rbac-report.md]
+files_error:
+  description: Why some or all of the files could not be written in O(dest) (also shown as a warning).
+  returned: when a file could not be written
+  type: str
+  sample: "cannot create the directory /var/lib/vmo-rbac/reports/1234: Permission denied"
 """

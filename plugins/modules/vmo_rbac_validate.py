@@ -46,6 +46,7 @@ extends_documentation_fragment:
   - vmo.rbac.access
   - vmo.rbac.connection
   - vmo.rbac.palette
+  - vmo.rbac.palette_connection
 options:
   check_bindings:
     description:
@@ -487,8 +488,10 @@ msg:
   returned: always
   type: str
 palette_requests:
-  description: With O(backend=palette), how many requests the module sent to Palette.
-  returned: with O(backend=palette)
+  description:
+    - With O(backend=palette) or O(palette_kubeconfig), how many requests the module sent to Palette (retries not
+      counted), the kubeconfig download included; also on failure.
+  returned: with O(backend=palette) or O(palette_kubeconfig)
   type: int
   sample: 1
 """

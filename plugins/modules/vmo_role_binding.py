@@ -47,6 +47,7 @@ extends_documentation_fragment:
   - vmo.rbac.access
   - vmo.rbac.connection
   - vmo.rbac.palette
+  - vmo.rbac.palette_connection
 options:
   state:
     description:
@@ -359,8 +360,10 @@ api_requests:
   type: int
   sample: 4
 palette_requests:
-  description: With O(backend=palette), how many requests the module sent to Palette (retries not counted).
-  returned: with O(backend=palette)
+  description:
+    - With O(backend=palette) or O(palette_kubeconfig), how many requests the module sent to Palette (retries not
+      counted), the kubeconfig download included; also on failure.
+  returned: with O(backend=palette) or O(palette_kubeconfig)
   type: int
   sample: 2
 palette_writes:

@@ -30,7 +30,8 @@ from collections import namedtuple
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.vmo.rbac.plugins.module_utils import connection
-from ansible_collections.vmo.rbac.plugins.module_utils.connection import CONNECTION_ARG_SPEC
+from ansible_collections.vmo.rbac.plugins.module_utils.connection import CONNECTION_ARG_SPEC as KUBERNETES_ARG_SPEC
+from ansible_collections.vmo.rbac.plugins.module_utils.palette_connection import PALETTE_CONNECTION_ARG_SPEC
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, is_dns_label
 from ansible_collections.vmo.rbac.plugins.module_utils import options as run_options
 from ansible_collections.vmo.rbac.plugins.module_utils.transport import BadValue, Secrets
@@ -41,11 +42,20 @@ Settings = namedtuple(
     "debounce max_delay min_interval watch_timeout backoff_initial backoff_max max_namespaces "
     "max_bindings startup_event page_size")
 
+# A cluster's connection: the modules' connection options, and the cluster's kubeconfig from Palette
+# (palette_kubeconfig with the Palette credential, as the vmo.rbac.palette inventory sets it up).
+CONNECTION_ARG_SPEC = dict(KUBERNETES_ARG_SPEC, **PALETTE_CONNECTION_ARG_SPEC)
+
 DEFAULT_OWNER = "vmo-rbac"
 DEFAULT_GROUP = "vmo_clusters"
 # The role's connection variables (roles/vmo_rbac/vars/main.yml, vmo_rbac__connection).
 ROLE_CONNECTION_KEYS = ("kubeconfig", "context", "host", "api_key", "ca_cert", "client_cert", "client_key",
-                        "validate_certs", "request_timeout", "api_retries")
+                        "validate_certs", "request_timeout", "api_retries", "palette_kubeconfig", "palette_host",
+                        "palette_api_key", "palette_validate_certs", "palette_ca_cert", "palette_cluster_uid",
+                        "palette_project_uid")
+# Set by the vmo.rbac.palette inventory plugin, and the role's defaults of vmo_rbac_palette_cluster_uid and
+# vmo_rbac_palette_project_uid (roles/vmo_rbac/defaults/main.yml): the role's variable wins.
+INVENTORY_DEFAULTS = {"palette_cluster_uid": "palette_cluster_uid", "palette_project_uid": "palette_project_uid"}
 
 # Settings: (type, default, lowest allowed, lowest is exclusive, highest allowed). Numbers are finite
 # (.nan and .inf are refused: a debounce of .nan made the source spin a core with no event).
@@ -227,6 +237,9 @@ def targets_from_inventory_vars(hosts, defaults, owner):
     for name, hostvars in hosts:
         where = "inventory host %s" % name
         given = {k: hostvars.get("vmo_rbac_" + k) for k in ROLE_CONNECTION_KEYS}
+        for key, variable in INVENTORY_DEFAULTS.items():
+            if not given.get(key) and hostvars.get("vmo_rbac_palette_kubeconfig"):
+                given[key] = hostvars.get(variable)
         out.append(Target(name, _owner(_given(hostvars.get("vmo_rbac_owner"), owner), where, "vmo_rbac_owner"),
                           _connection(given, defaults, where)))
     return out
@@ -265,7 +278,7 @@ def load_inventory(sources, pattern):
         variables = VariableManager(loader=loader, inventory=inventory)
         hosts = inventory.get_hosts(pattern)
         out = []
-        wanted = ["vmo_rbac_" + k for k in ROLE_CONNECTION_KEYS] + ["vmo_rbac_owner"]
+        wanted = ["vmo_rbac_" + k for k in ROLE_CONNECTION_KEYS] + ["vmo_rbac_owner"] + list(INVENTORY_DEFAULTS.values())
         for host in hosts:
             hostvars = variables.get_vars(host=host)
             templar = Templar(loader=loader, variables=hostvars)

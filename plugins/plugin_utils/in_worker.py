@@ -45,6 +45,8 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
+from ansible_collections.vmo.rbac.plugins.module_utils.cluster import remove_temp_files
+
 try:
     from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
 except ImportError:  # pragma: no cover - ansible-core before 2.19: module processes only
@@ -197,6 +199,10 @@ class VmoAction(ActionBase):
         finally:
             os.environ.clear()
             os.environ.update(saved)
+            # The certificate and key data of inline kubeconfigs (a kubeconfig mapping, one downloaded
+            # from Palette) is handed to urllib3 as files, removed at exit in a module process; this
+            # process ends with os._exit, which skips atexit.
+            remove_temp_files()
         if runtime.result is None:  # pragma: no cover - main() always ends in exit_json or fail_json
             return {"failed": True, "msg": "vmo.rbac: %s ended without a result" % self.MODULE}
         text = json.dumps(runtime.result, cls=get_module_encoder(PROFILE, Direction.MODULE_TO_CONTROLLER))

@@ -4,6 +4,7 @@ bearer-token credential injects them (K8S_AUTH_* environment variables). The exe
 decision environment definitions: tests/unit/test_environments.py."""
 
 import json
+import stat
 import sys
 from pathlib import Path
 
@@ -217,4 +218,123 @@ def test_a_sliced_job_reports_each_slice_completely(six_clusters, uid, tmp_path)
                          groups=["slice-auditors-" + uid]), name
     finally:
         for c in six_clusters:
+            c.delete_bindings(owner)
+
+
+# ------------------------------------------------------------------ the report directory (issue 20)
+
+
+def test_under_ansible_runner_the_report_goes_to_the_artifacts_and_an_unwritable_directory_is_a_warning(
+        cluster, uid, tmp_path):
+    """Two jobs the way AWX runs them (tests/helpers/awx.py). Without vmo_rbac_report_dir the fleet report
+    is written into the job's ansible-runner artifacts directory (AWX_ISOLATED_DATA_DIR), which exists and
+    is writable in an execution environment. With a directory the job cannot create (the old advice,
+    /var/lib/vmo-rbac/reports/{{ awx_job_id }}, on an execution environment's read-only filesystem; here a
+    path under a regular file, which root cannot create either) the job is green: the cluster was
+    enforced and validated, the report is printed, set_stats exported, and a warning names the directory
+    and the reason. Before issue 20 the report task failed, and with it (run_once) the play for every
+    cluster, after the writes were made."""
+    from tests.helpers import awx
+
+    hostname = "cluster-" + uid
+    owner = "awx-report-" + uid
+    ident = cluster.identity("awx-report-" + uid)
+    inventory = awx.Inventory.imported({"vmo_clusters": {"hosts": [hostname]}, "_meta": {"hostvars": {hostname: dict(
+        {"vmo_rbac_" + k: v for k, v in ident.params.items()}, ansible_connection="local",
+        ansible_python_interpreter=sys.executable)}}})
+    project = tmp_path / "checkout"
+    project.mkdir()
+    (project / "enforce.yml").write_text(yaml.safe_dump([
+        {"name": "Enforce the VMO personas", "ansible.builtin.import_playbook": "vmo.rbac.enforce"}]))
+    (tmp_path / "a-file").write_text("not a directory\n")
+    template_vars = {"vmo_rbac_owner": owner, "vmo_rbac_report_formats": ["json", "markdown"],
+                     "vmo_rbac_bindings": [{"persona": "viewer", "groups": ["report-auditors-" + uid]}]}
+    try:
+        first = awx.run_job(tmp_path / "awx", project, "enforce.yml", inventory, [], job_id=41,
+                            template_vars=template_vars)
+        assert first.result.status == "successful" and first.result.rc == 0, first.stdout[-4000:]
+        reports = first.artifact_dir / "vmo-rbac-reports"
+        assert sorted(p.name for p in reports.iterdir()) == ["vmo-rbac-report.json", "vmo-rbac-report.md"]
+        assert json.loads((reports / "vmo-rbac-report.json").read_text())["fleet"]["passed"] is True
+
+        cluster.delete_bindings(owner)
+        unwritable = str(tmp_path / "a-file" / "reports") + "/{{ awx_job_id }}"
+        second = awx.run_job(tmp_path / "awx", project, "enforce.yml", inventory, [], job_id=42,
+                             template_vars=dict(template_vars, vmo_rbac_report_dir=unwritable))
+        assert second.result.status == "successful" and second.result.rc == 0, second.stdout[-4000:]
+        events = second.events
+        report = [e["event_data"]["res"] for e in events if e["event"] == "runner_on_ok"
+                  and e["event_data"].get("task_action") == "vmo.rbac.vmo_rbac_fleet_report"]
+        assert len(report) == 1 and report[0]["files"] == []
+        reason = "cannot create the directory %s/a-file/reports/42: Not a directory" % tmp_path
+        assert report[0]["files_error"] == reason
+        assert any("vmo.rbac fleet report: dest: " + reason in w for w in report[0]["warnings"])
+        assert "[WARNING]: vmo.rbac fleet report: dest: cannot create the directory" in second.stdout
+        assert "# VMO RBAC fleet report" in second.stdout  # printed in the job output all the same
+        stats = next(e for e in events if e["event"] == "playbook_on_stats")["event_data"]
+        assert stats["artifact_data"]["vmo_rbac_fleet"]["passed"] is True and stats["failures"] == {}
+        enforce = [e["event_data"]["res"] for e in events if e["event"] == "runner_on_ok"
+                   and e["event_data"].get("task_action") == "vmo.rbac.vmo_role_binding"]
+        assert enforce[0]["changed"] is True  # the writes were made, and the job is green
+        assert cluster.can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["report-auditors-" + uid])
+        assert not (tmp_path / "a-file").is_dir()
+    finally:
+        cluster.delete_bindings(owner)
+
+
+# ------------------------------------------------------------------ credential types (issue 20)
+
+
+def test_the_kubeconfig_credential_type_reaches_a_fleet_with_one_context_per_cluster(clusters, uid, tmp_path):
+    """files/awx/credential-type-kubeconfig.json, applied as AWX applies it (tests/helpers/awx.py: the
+    injectors rendered by AWX's rules; the kubeconfig written into the job's env/ directory, mode 0600,
+    named by K8S_AUTH_KUBECONFIG): one kubeconfig with a context per cluster, each inventory host names
+    its context. Two clusters enforced and validated; the grants proven by the API servers; no credential
+    of the kubeconfig in the job's output, events or artifacts (runner's own record of the environment
+    holds only the file's path)."""
+    import base64
+
+    from tests.helpers import awx
+
+    owner = "awx-kc-" + uid
+    pair = clusters[:2]
+    doc = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
+    keys = []
+    for c in pair:
+        ident = c.identity("awx-kc-" + uid)
+        key = Path(ident.params["client_key"]).read_bytes()
+        keys.append(base64.b64encode(key).decode())
+        doc["clusters"].append({"name": c.name, "cluster": {
+            "server": c.server, "certificate-authority-data": base64.b64encode(c.ca.read_bytes()).decode()}})
+        doc["users"].append({"name": "u-" + c.name, "user": {
+            "client-certificate-data": base64.b64encode(Path(ident.params["client_cert"]).read_bytes()).decode(),
+            "client-key-data": keys[-1]}})
+        doc["contexts"].append({"name": "ctx-" + c.name, "context": {"cluster": c.name, "user": "u-" + c.name}})
+    credential = awx.Credential(awx.CredentialType.load(ROOT / "files" / "awx" / "credential-type-kubeconfig.json"),
+                                {"kubeconfig": yaml.safe_dump(doc)})
+    hosts = {"kc-%s-%s" % (c.name, uid): {"vmo_rbac_context": "ctx-" + c.name, "ansible_connection": "local",
+                                          "ansible_python_interpreter": sys.executable} for c in pair}
+    inventory = awx.Inventory.imported({"vmo_clusters": {"hosts": sorted(hosts)}, "_meta": {"hostvars": hosts}})
+    project = tmp_path / "checkout"
+    project.mkdir()
+    (project / "enforce.yml").write_text(yaml.safe_dump([
+        {"name": "Enforce the VMO personas", "ansible.builtin.import_playbook": "vmo.rbac.enforce"}]))
+    try:
+        job = awx.run_job(tmp_path / "awx", project, "enforce.yml", inventory, [credential], job_id=51, verbosity=3,
+                          template_vars={"vmo_rbac_owner": owner, "vmo_rbac_bindings": [
+                              {"persona": "viewer", "groups": ["kc-auditors-" + uid]}]})
+        assert job.result.status == "successful" and job.result.rc == 0, job.stdout[-4000:]
+        path = Path(job.env["K8S_AUTH_KUBECONFIG"])
+        assert path.parent == job.pdd / "env" and stat.S_IMODE(path.stat().st_mode) == 0o600
+        stats = next(e for e in job.events if e["event"] == "playbook_on_stats")["event_data"]["artifact_data"]
+        assert sorted(stats["vmo_rbac_clusters"]) == sorted(hosts)
+        assert all(v["status"] == "passed" for v in stats["vmo_rbac_clusters"].values())
+        for c in pair:
+            assert c.can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["kc-auditors-" + uid])
+            assert c.bindings(owner)
+        pem = [base64.b64decode(k).decode().splitlines()[1] for k in keys]
+        artifacts = [p for p in job.artifact_dir.rglob("*") if p.is_file()]
+        assert awx.leaks(artifacts, keys + pem) == [] and not [k for k in keys + pem if k in job.stdout]
+    finally:
+        for c in pair:
             c.delete_bindings(owner)

@@ -212,3 +212,48 @@ def test_malformed_kubeconfigs_fail_naming_the_option_without_secrets(cluster, t
         assert res["msg"].startswith(option) and words in res["msg"], (name, res["msg"])
         assert "Traceback" not in json.dumps(res) and "module_stderr" not in res, (name, res)
     assert token not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("user", ["client-certificate-data", "exec plugin"])
+@pytest.mark.parametrize("execution", ["worker", "module"])
+def test_an_inline_kubeconfig_leaves_no_file_behind(cluster, tmp_path, uid, user, execution):
+    """An inline kubeconfig (a mapping, what a kubeconfig downloaded from Palette becomes) carries its
+    CA, certificate and key as -data fields, which urllib3 can only load from files. Nothing may stay on
+    disk after the task: the collection's reader keeps them in memory-only files; the kubernetes client
+    (an exec plugin) writes temporary files of its own, removed at exit in a module process and by the
+    worker when the module's run ends (Ansible's worker processes skip atexit). Before issue 20, every
+    task in the worker left the CA, certificate and key in TMPDIR."""
+    ident = cluster.identity("it-inline-" + uid)
+    ca = {"server": cluster.server, "certificate-authority-data": _b64(cluster.ca.read_bytes())}
+    if user == "exec plugin":
+        token_file = tmp_path / "token"
+        sa = cluster.service_account("default", "vmo-inline-" + uid[:8])
+        cluster.rbac().create_cluster_role_binding({
+            "metadata": {"name": "it-inline-" + uid},
+            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "vmo-inline-" + uid[:8], "namespace": "default"}]})
+        token_file.write_text(sa.params["api_key"])
+        plugin = tmp_path / "get-token"
+        plugin.write_text(EXEC_PLUGIN.format(python=sys.executable, token_file=str(token_file)))
+        plugin.chmod(0o700)
+        body = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin),
+                         "interactiveMode": "Never"}}
+    else:
+        body = {"client-certificate-data": _b64(Path(ident.params["client_cert"]).read_bytes()),
+                "client-key-data": _b64(Path(ident.params["client_key"]).read_bytes())}
+    inline = {"apiVersion": "v1", "kind": "Config", "current-context": "c",
+              "clusters": [{"name": "c", "cluster": ca}], "users": [{"name": "u", "user": body}],
+              "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}
+    tmpdir = tmp_path / "TMPDIR"
+    tmpdir.mkdir()
+    try:
+        run = run_playbook([{"hosts": "localhost", "gather_facts": False, "tasks": [
+            {"name": "roles", "vmo.rbac.vmo_cluster_roles": {"kubeconfig": inline, "roles": ["console"]}}]}],
+            check=True, env={"TMPDIR": str(tmpdir)}, extra_vars={"vmo_rbac_execution": execution})
+    finally:
+        if user == "exec plugin":
+            cluster.rbac().delete_cluster_role_binding("it-inline-" + uid)
+    assert run.rc == 0, (run.stdout[-3000:], run.stderr[-3000:])
+    res = ok(run.task("roles"))
+    assert res["api_requests"] >= 1
+    assert sorted(p.name for p in tmpdir.rglob("*")) == []

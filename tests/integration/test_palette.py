@@ -179,9 +179,10 @@ def test_fleet_from_palette_enforced_through_palette_then_a_second_run_writes_no
     assert sorted(h for (task, h) in by if task.startswith("Enforce |")) == hosts  # the plain clusters left out
     got = {h: by[("Enforce | Make the cluster hold exactly the declared bindings", h)]["palette_requests"]
            for h in hosts}
-    # GET the settings, PUT them, GET them back (issue 18 item 6); vmo-3's cluster has no settings yet:
-    # its GET answers 404, and a GET of the cluster tells "none yet" from "no such cluster"
-    assert got == {hosts[0]: 3, hosts[1]: 3, hosts[2]: 4}, got
+    # the cluster's kubeconfig (each module call downloads it, in memory), GET the settings, PUT them, GET them
+    # back (issue 18 item 6); vmo-3's cluster has no settings yet: its GET answers 404, and a GET of the
+    # cluster tells "none yet" from "no such cluster"
+    assert got == {hosts[0]: 4, hosts[1]: 4, hosts[2]: 5}, got
     for h in hosts:
         enforce = by[("Enforce | Make the cluster hold exactly the declared bindings", h)]
         assert enforce["changed"] is True and enforce["palette_cluster_uid"] and enforce["palette_writes"] == 1
@@ -189,7 +190,7 @@ def test_fleet_from_palette_enforced_through_palette_then_a_second_run_writes_no
         assert enforce["waited"]["checks"] == 4
         validation = by[("Validate | Prove the bindings and the effective access", h)]
         assert validation["passed"] is True, validation["msg"]
-        assert validation["drift"] == [] and validation["palette_requests"] == 1
+        assert validation["drift"] == [] and validation["palette_requests"] == 2
 
     # In force on the real control planes, through bindings Palette's agent (the stand-in) named.
     for c, b in zip(fleet["clusters"], fleet["backed"]):
@@ -225,7 +226,7 @@ def test_fleet_from_palette_enforced_through_palette_then_a_second_run_writes_no
             for h, res in t["hosts"].items():
                 if t["task"]["name"].split(" : ")[-1].startswith("Enforce |"):
                     assert res["changed"] is False and res["summary"]["unchanged"] == 4, res["summary"]
-                    assert res["palette_requests"] == 1
+                    assert res["palette_requests"] == 2
                 if t["task"]["name"].split(" : ")[-1].startswith("Validate |"):
                     assert res["passed"] is True, res["msg"]
     assert all(re.match(r"ok=\d+\s+changed=0\s+unreachable=0\s+failed=0", v) for v in recap(second.stdout).values())
@@ -239,16 +240,17 @@ def test_fleet_from_palette_enforced_through_palette_then_a_second_run_writes_no
                       "rbac GET": count(first_calls, "v1SpectroClustersUidConfigRbacsGet"),
                       "rbac PUT": count(first_calls, "v1SpectroClustersUidConfigRbacsUpdate")},
         "second run": {"requests": len(calls), "seconds": round(second_seconds, 1),
+                       "kubeconfig": count(calls, "v1SpectroClustersUidAdminKubeConfig"),
                        "rbac GET": count(calls, "v1SpectroClustersUidConfigRbacsGet"),
                        "rbac PUT": count(calls, "v1SpectroClustersUidConfigRbacsUpdate")},
     }
     print("\nPalette requests, 3 clusters (5 in the project): %s" % json.dumps(figures))
     # inventory: 2 search pages (the project is named: one at tenant scope resolves the name, one in the
-    # project) + 5 profiles + 3 kubeconfigs; per cluster: enforce GET (+PUT, GET back), validate GET
-    assert figures["first run"] == dict(figures["first run"], search=2, profiles=5, kubeconfig=3)
+    # project) + 5 profiles; per cluster: enforce kubeconfig + GET (+PUT, GET back), validate kubeconfig + GET
+    assert figures["first run"] == dict(figures["first run"], search=2, profiles=5, kubeconfig=6)
     assert figures["first run"]["rbac PUT"] == 3 and figures["first run"]["rbac GET"] == 9  # 3 + 3 back, 3 validate
     assert figures["second run"]["rbac PUT"] == 0 and figures["second run"]["rbac GET"] == 6
-    assert figures["second run"]["requests"] == 2 + 5 + 3 + 6
+    assert figures["second run"]["kubeconfig"] == 6 and figures["second run"]["requests"] == 2 + 5 + 6 + 6
 
 
 def test_check_and_diff_mode_write_nothing_then_drift_and_conflicts_are_named(fleet):
@@ -404,8 +406,10 @@ def test_two_owners_writing_at_once_keep_every_item_of_both(clusters, palette_st
 def test_inventory_reads_every_page_and_isolates_failures(palette_standin, tmp_path, uid):
     """125 VMO clusters (3 search pages) and 5 others in one project, a second project the key's user
     may not read (403), one VMO cluster whose kubeconfig download answers 404. The inventory holds
-    the 125 hosts; the 403 project is a warning; the 404 cluster is a host marked with the reason.
-    At -vvvv, neither the API key nor any kubeconfig content appears; the files are private."""
+    the 125 hosts, each to be reached with its admin kubeconfig from Palette (downloaded by the modules
+    when they run: the inventory downloads none); the 403 project is a warning. With kubeconfig_files, the
+    inventory downloads them into private files and the 404 cluster is a host marked with the reason.
+    At -vvvv, neither the API key nor any kubeconfig content appears."""
     s = palette_standin
     fleet_project = s.add_project("big-" + uid)
     denied = s.add_project("denied-" + uid)
@@ -421,6 +425,8 @@ def test_inventory_reads_every_page_and_isolates_failures(palette_standin, tmp_p
     s.add_cluster(denied, "hidden-" + uid)
     s.deny_project(denied)
     path = write_inventory(tmp_path / "inv", s, projects=["big-" + uid, denied], kubeconfig="admin", concurrency=8)
+    files_path = write_inventory(tmp_path / "files", s, projects=["big-" + uid, denied], kubeconfig="admin",
+                                 concurrency=8, kubeconfig_files=True)
     started = time.monotonic()
     proc = inventory_list(path, palette_env(s), "-vvvv")
     seconds = time.monotonic() - started
@@ -432,30 +438,47 @@ def test_inventory_reads_every_page_and_isolates_failures(palette_standin, tmp_p
     assert len(hosts) == 125 and "c025-%s" % uid not in hosts
     assert sorted(out["palette_tag_env_prod"]["hosts"] + out["palette_tag_env_dev"]["hosts"]) == hosts
     assert sorted(out["palette_project_big_%s" % uid.replace("-", "_")]["hosts"]) == hosts
-    assert "cannot download its admin kubeconfig" in hostvars[broken.name]["vmo_rbac_inventory_error"]
-    assert "vmo_rbac_kubeconfig" not in hostvars[broken.name]
+    assert all(hostvars[h]["vmo_rbac_palette_kubeconfig"] == "admin" and "vmo_rbac_kubeconfig" not in hostvars[h]
+               for h in hosts)
+    # the file sets kubeconfig_dir (write_inventory), which only kubeconfig_files uses: said, not silently ignored
+    assert "kubeconfig_dir is used only with kubeconfig_files: true" in " ".join(proc.stderr.split())
+    assert "vmo_rbac_inventory_error" not in hostvars[broken.name]  # its modules will say it (test_awx_split.py)
     assert "denied-" + uid not in proc.stdout and "hidden-" not in proc.stdout
     assert re.search(r"project %s: Palette at \S+ refused GET /v1/projects/%s \(403 Forbidden\)" % (denied, denied),
                      proc.stderr.replace("\n", " ")), proc.stderr[-2000:]
-    assert re.search(r"cluster %s \(%s\): cannot download its admin kubeconfig" % (broken.name, broken.uid),
-                     proc.stderr.replace("\n", " "))
     one = hostvars[hosts[0]]
     assert one["palette_project"] == "big-" + uid and one["palette_cloud_type"] == "edge-native"
     assert one["palette_tags"] == ["env:dev", "vmo"] and one["palette_state"] == "Running"
-    kdir = tmp_path / "inv" / "kubeconfigs"
-    assert stat.S_IMODE(os.stat(kdir).st_mode) == 0o700
-    files = sorted(kdir.iterdir())
-    assert len(files) == 124 and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
-    assert all(yaml.safe_load(f.read_text())["kind"] == "Config" for f in files[:10])  # base64 bodies decoded
+    assert not (tmp_path / "inv" / "kubeconfigs").exists()
     calls = s.calls()
     figure = {"requests": len(calls), "seconds": round(seconds, 2),
               "search": sum(1 for c in calls if c["op"] == "v1SpectroClustersSearchFilterSummary"),
               "profiles": sum(1 for c in calls if c["op"] == "v1SpectroClustersGetProfiles"),
               "kubeconfig": sum(1 for c in calls if c["op"] == "v1SpectroClustersUidAdminKubeConfig")}
     print("\ninventory of 130 clusters: %s" % json.dumps(figure))
-    # tenant search to resolve the name (3 pages) + project GET (403) + 3 pages + 130 profiles + 125 kubeconfigs
-    assert figure["search"] == 6 and figure["profiles"] == 130 and figure["kubeconfig"] == 125
-    assert hostvars[hosts[0]]["palette_inventory_requests"] == len(calls)
+    # tenant search to resolve the name (3 pages) + project GET (403) + 3 pages + 130 profiles; no kubeconfig
+    assert figure["search"] == 6 and figure["profiles"] == 130 and figure["kubeconfig"] == 0
+    assert hostvars[hosts[0]]["palette_inventory_requests"] == len(calls) == 137
+
+    # kubeconfig_files: the kubeconfigs downloaded into private files, a download that fails marks its host
+    mark = s.mark()
+    proc = inventory_list(files_path, palette_env(s), "-vvvv")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert leaks({"stdout": proc.stdout, "stderr": proc.stderr}, secrets_of(s)) == []
+    out = plain(json.loads(proc.stdout[proc.stdout.index("\n{") + 1:] if not proc.stdout.startswith("{") else proc.stdout))
+    hostvars = out["_meta"]["hostvars"]
+    assert sorted(out["vmo_clusters"]["hosts"]) == hosts
+    assert "cannot download its admin kubeconfig" in hostvars[broken.name]["vmo_rbac_inventory_error"]
+    assert "vmo_rbac_kubeconfig" not in hostvars[broken.name]
+    assert all("vmo_rbac_palette_kubeconfig" not in v for v in hostvars.values())
+    assert re.search(r"cluster %s \(%s\): cannot download its admin kubeconfig" % (broken.name, broken.uid),
+                     proc.stderr.replace("\n", " "))
+    kdir = tmp_path / "files" / "kubeconfigs"
+    assert stat.S_IMODE(os.stat(kdir).st_mode) == 0o700
+    files = sorted(kdir.iterdir())
+    assert len(files) == 124 and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+    assert all(yaml.safe_load(f.read_text())["kind"] == "Config" for f in files[:10])  # base64 bodies decoded
+    assert sum(1 for c in s.since(mark) if c["op"] == "v1SpectroClustersUidAdminKubeConfig") == 125
 
     # The same file with fail_on_errors: the inventory fails, naming the project.
     strict = write_inventory(tmp_path / "strict", s, projects=["big-" + uid, denied], kubeconfig="none",
@@ -506,34 +529,49 @@ def test_inventory_cache_serves_a_second_parse_without_requests(palette_standin,
     assert s.api_key not in cache_text and "client-key-data" not in cache_text
 
 
-@pytest.mark.parametrize("mode", ["enforce", "reconcile"])
-def test_a_cluster_the_inventory_could_not_prepare_fails_alone(clusters, palette_standin, tmp_path, uid, owner, mode):
-    """One cluster's kubeconfig answers 404: the role fails that host at its first step with the
-    inventory's reason and sends nothing to it; the other cluster is enforced (and validated). The
-    same in reconcile mode, what the event-driven rulebook runs."""
+@pytest.mark.parametrize("connection, mode", [("files", "enforce"), ("files", "reconcile"), ("palette", "enforce"),
+                                              ("palette", "reconcile")])
+def test_a_cluster_whose_kubeconfig_cannot_be_had_fails_alone(clusters, palette_standin, tmp_path, uid, owner,
+                                                             connection, mode):
+    """One cluster's kubeconfig answers 404, the other's is there. With kubeconfig_files (the inventory
+    downloads them) the role fails that host at its first step with the inventory's reason and sends
+    nothing to it; with the kubeconfig from Palette at run time (the default), its first module call fails
+    with the reason before any RBAC request (no RBAC settings read or written). Either way the other
+    cluster is enforced (and validated), in enforce and in reconcile mode (what the rulebook runs)."""
     s = palette_standin
     project = s.add_project("iso-" + uid)
     good = s.add_cluster(project, "good-" + uid, backing=clusters[0])
     bad = s.add_cluster(project, "bad-" + uid, backing=clusters[1])
     bad.kubeconfigs["admin"] = None
     inv = tmp_path / "inv"
-    path = write_inventory(inv, s, projects=[project], kubeconfig="admin")
+    path = write_inventory(inv, s, projects=[project], kubeconfig="admin", kubeconfig_files=(connection == "files"))
     (inv / "group_vars").mkdir()
     (inv / "group_vars" / "vmo_clusters.yml").write_text(yaml.safe_dump({
         "vmo_rbac_backend": "palette", "vmo_rbac_owner": owner, "vmo_rbac_palette_ca_cert": s.ca_cert,
         "vmo_rbac_bindings": [{"persona": "viewer", "groups": ["iso-" + uid]}], "vmo_rbac_report_dir": ""}))
     try:
+        mark = s.mark()
         run = run_playbook("vmo.rbac.enforce", inventory=path, env=palette_env(s), timeout=600,
                            extra_vars={"vmo_rbac_mode": mode})
         assert run.rc != 0
         stats = json_doc(run.stdout)["stats"]
         assert stats[good.name]["failures"] == 0 and stats[bad.name]["failures"] == 1, stats
         mine = [x for x in run.results if x["host"] == bad.name]
-        assert any("cannot download its admin kubeconfig" in (x["result"].get("msg") or "") for x in mine)
         sent = [(x["task"], x["result"].get("action")) for x in mine
                 if (x["result"].get("action") or "").startswith("vmo.rbac.") and not x["result"].get("skipped")
                 and x["result"].get("action") != "vmo.rbac.vmo_rbac_fleet_report"]  # the controller's report
-        assert not sent, sent
+        if connection == "files":
+            assert any("cannot download its admin kubeconfig" in (x["result"].get("msg") or "") for x in mine)
+            assert not sent, sent
+        else:
+            failed = [x["result"] for x in mine if x["result"].get("failed")]
+            assert any("palette_kubeconfig: cluster %s has no admin kubeconfig in Palette (404 Not Found)" % bad.uid
+                       in (r.get("msg") or "") for r in failed), [r.get("msg") for r in failed]
+            assert [t for t, _a in sent] == [sent[0][0]] and "Make the cluster hold" in sent[0][0]  # the first call
+            # its kubeconfig (404), then its cluster (there: so not "deleted"), and nothing else
+            assert [c["op"] for c in s.since(mark) if bad.uid in c["path"]
+                    and c["op"] != "v1SpectroClustersGetProfiles"] == [  # (the inventory's)
+                "v1SpectroClustersUidAdminKubeConfig", "v1SpectroClustersGet"]
         assert s.rbac_items(bad.uid) == [] and s.calls(cluster=bad.uid, op="v1SpectroClustersUidConfigRbacsGet") == []
         s.wait_for_agent()  # reconcile does not validate, so nothing waited for the agent's apply
         assert clusters[0].can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["iso-" + uid])

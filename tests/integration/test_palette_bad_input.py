@@ -67,7 +67,10 @@ INVENTORY_CASES = [
     Case("kubeconfig-dir-cannot-be-made", {"kubeconfig": "admin", "kubeconfig_dir": "/proc/1/vmo-rbac"},
          "kubeconfig_dir", ("cannot create /proc/1/vmo-rbac",)),
     Case("ca-cert-missing", {"ca_cert": "/nonexistent/ca.crt"}, "ca_cert"),
-    Case("kubeconfig-dir-is-a-file", {"kubeconfig": "admin", "kubeconfig_dir": "@FILE@"}, "kubeconfig_dir"),
+    Case("kubeconfig-dir-is-a-file", {"kubeconfig": "admin", "kubeconfig_files": True, "kubeconfig_dir": "@FILE@"},
+         "kubeconfig_dir"),
+    Case("kubeconfig-files-in-an-awx-inventory-update", {"kubeconfig": "admin", "kubeconfig_files": True},
+         "kubeconfig_files", ("AWX inventory update",), env={"INVENTORY_UPDATE_ID": "21"}),
     Case("vmo-pack-a-list", {"vmo_pack": ["virtual-machine-orchestrator"]}, "vmo_pack"),
     Case("unknown-option", {"projcts": ["a"]}, "projcts", ("did you mean 'projects'",)),
     Case("group-empty", {"group": ""}, "group"),
@@ -101,7 +104,7 @@ def inventory_runs(standin, tmp_path_factory):
         (d / "bad.palette.yml").write_text(yaml.safe_dump(config))
         env = ansible_env({"SPECTROCLOUD_HOST": s.url, "SPECTROCLOUD_APIKEY": s.api_key,
                            "ANSIBLE_INVENTORY_ENABLED": "vmo.rbac.palette", "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true",
-                           **case.env})
+                           **{k: v.replace("@KEY@", s.api_key) for k, v in case.env.items()}})
         return case.id, subprocess.run([str(BIN / "ansible-inventory"), "-i", str(d / "bad.palette.yml"), "--list"],
                                        capture_output=True, text=True, env=env, timeout=120, check=False)
 
@@ -112,7 +115,7 @@ def inventory_runs(standin, tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", [c.param() for c in INVENTORY_CASES])
-def test_inventory_file(case, inventory_runs):
+def test_inventory_file(case, inventory_runs, standin):
     runs, requests = inventory_runs
     proc = runs[case.id]
     text = " ".join((proc.stderr + proc.stdout).split())
@@ -123,6 +126,7 @@ def test_inventory_file(case, inventory_runs):
         assert w in text, text[-1500:]
     assert "secret" not in text or case.id != "host-with-credentials"
     assert not case.secret or case.secret not in proc.stdout + proc.stderr, "the API key is in the output"
+    assert standin[0].api_key not in text
     assert requests == [], "bad inventory input reached Palette: %s" % requests
 
 
@@ -147,6 +151,13 @@ MODULE_CASES = [
          ("line break (LF) at its end",), secret=BAD_KEY),
     Case("api-key-inner-newline", {"palette_api_key": BAD_KEY[:9] + "\n" + BAD_KEY[9:]}, "palette_api_key",
          ("line break",), secret=BAD_KEY[9:]),
+    # the cluster's kubeconfig from Palette (issue 20); the base arguments carry a connection of their own
+    Case("palette-kubeconfig-not-a-choice", {"palette_kubeconfig": "client"}, "palette_kubeconfig"),
+    Case("palette-kubeconfig-beside-a-connection", {"palette_kubeconfig": "admin"}, "host",
+         ("given with palette_kubeconfig (and client_cert, client_key, ca_cert)", "K8S_AUTH_")),
+    Case("palette-kubeconfig-without-cluster-uid", {"backend": "kubernetes", "palette_kubeconfig": "admin",
+                                                    "palette_cluster_uid": None},
+         "palette_cluster_uid", ("required with palette_kubeconfig",)),
 ]
 VALIDATE_CASES = [
     Case("validate-cluster-uid-missing", {"palette_cluster_uid": None}, "palette_cluster_uid"),
@@ -165,7 +176,8 @@ def module_runs(standin, cluster, tmp_path_factory):
     for module, cases in ((RB_MODULE, MODULE_CASES), (VALIDATE_MODULE, VALIDATE_CASES)):
         for c in cases:
             args = dict(base, **c.args)
-            args = {k: v for k, v in args.items() if v is not None}
+            args = {k: (v.replace("@KEY@", s.api_key) if isinstance(v, str) else v) for k, v in args.items()
+                    if v is not None}
             tasks.append({"name": c.id, module: args, "ignore_errors": True})
     audit = cluster.audit()
     mark = s.mark()
@@ -175,7 +187,7 @@ def module_runs(standin, cluster, tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", [c.param() for c in MODULE_CASES + VALIDATE_CASES])
-def test_backend_option(case, module_runs):
+def test_backend_option(case, module_runs, standin):
     run, requests, events, target = module_runs
     res = run.task(case.id)
     assert res.get("failed"), res
@@ -186,6 +198,7 @@ def test_backend_option(case, module_runs):
     for w in case.words:
         assert w in res["msg"], res["msg"]
     assert res.get("changed") is False
+    assert standin[0].api_key not in run.stdout + run.stderr
     assert requests == [], "bad input reached Palette: %s" % requests
     assert events == [], "bad input reached the cluster: %s" % [(e["verb"], e["requestURI"]) for e in events]
 

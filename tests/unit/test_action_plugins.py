@@ -103,3 +103,34 @@ def test_a_failed_step_a_missing_result_and_a_host_that_never_ran():
     assert out[0] == {"cluster": "east", "failed": True, "msg": "enforce failed: cannot reach the API server"}
     assert out[1]["mode"] == "validate" and out[1]["enforce"] == {}
     assert out[2]["failed"] is True and out[2]["msg"].startswith("failed before the vmo_rbac role could check it")
+
+
+# The report's files are output: a directory that cannot be written is the caller's warning (issue 20).
+# Root ignores permission bits, so these use what root cannot do either: a directory under a regular
+# file, and a directory standing where a report file must go.
+
+def test_a_report_directory_under_a_regular_file_is_a_reason_not_an_exception(tmp_path):
+    (tmp_path / "a-file").write_text("not a directory\n")
+    dest = str(tmp_path / "a-file" / "reports" / "1234")
+    files, problem = fleet_report.write_files(dest, [("markdown", "# r\n"), ("json", "{}")])
+    assert files == []
+    assert problem == "cannot create the directory %s: Not a directory" % dest
+
+
+def test_every_format_is_tried_and_the_ones_that_fail_are_named(tmp_path):
+    (tmp_path / "vmo-rbac-report.md").mkdir()  # in the way of the Markdown file
+    (tmp_path / "vmo-rbac-report.md" / "keep").write_text("x")
+    files, problem = fleet_report.write_files(str(tmp_path), [("markdown", "# r\n"), ("json", "{}"), ("html", "<p>")])
+    assert files == [str(tmp_path / "vmo-rbac-report.json"), str(tmp_path / "vmo-rbac-report.html")]
+    assert problem.startswith("cannot write vmo-rbac-report.md in %s: " % tmp_path)
+    assert (tmp_path / "vmo-rbac-report.json").read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vmo-rbac-report.html", "vmo-rbac-report.json",
+                                                          "vmo-rbac-report.md"]  # no temporary file left
+
+
+def test_no_directory_or_nothing_to_write_writes_nothing(tmp_path):
+    assert fleet_report.write_files("", [("json", "{}")]) == ([], None)
+    assert fleet_report.write_files(str(tmp_path / "new"), []) == ([], None)
+    assert not (tmp_path / "new").exists()
+    files, problem = fleet_report.write_files(str(tmp_path / "new" / "deeper"), [("json", "{}")])
+    assert problem is None and files == [str(tmp_path / "new" / "deeper" / "vmo-rbac-report.json")]

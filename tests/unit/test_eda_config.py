@@ -144,3 +144,28 @@ def test_a_failing_template_names_the_variable_not_its_value(inventory):
     with pytest.raises(cfg.ConfigError) as exc:
         resolve_with_inventory({"inventory": str(inventory)})
     assert "prod-east: cannot evaluate vmo_rbac_api_key" in str(exc.value) and TOKEN not in str(exc.value)
+
+
+def test_a_palette_inventory_connects_each_cluster_with_its_kubeconfig_from_palette(tmp_path):
+    """The hosts of the vmo.rbac.palette inventory (as AWX keeps them: only their variables) carry where the
+    cluster is in Palette and which kubeconfig to use; the source reads them as the role does, with the
+    Palette credential of the environment (SPECTROCLOUD_*), and refuses an ambiguous connection before
+    anything is asked, naming the option, never a credential (issue 20)."""
+    inv = tmp_path / "inventory"
+    inv.mkdir()
+    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {"hosts": {
+        "east": {"palette_cluster_uid": "a" * 24, "palette_project_uid": "b" * 24, "vmo_rbac_palette_kubeconfig": "admin"},
+        "west": {"palette_cluster_uid": "c" * 24, "palette_project_uid": "b" * 24, "vmo_rbac_palette_kubeconfig": "admin",
+                 "vmo_rbac_palette_cluster_uid": "d" * 24}}}}}}))
+    env = {"ANSIBLE_INVENTORY": str(inv), "SPECTROCLOUD_APIKEY": TOKEN, "SPECTROCLOUD_HOST": "palette.example.com"}
+    targets = resolve_with_inventory({}, env=env)
+    got = {name: (p["palette_kubeconfig"], p["palette_cluster_uid"], p["palette_project_uid"], p["palette_host"],
+                  p["palette_api_key"] == TOKEN, p["kubeconfig"]) for name, (_owner, p) in targets.items()}
+    assert got == {"east": ("admin", "a" * 24, "b" * 24, "palette.example.com", True, None),
+                   "west": ("admin", "d" * 24, "b" * 24, "palette.example.com", True, None)}  # the role's variable wins
+    with pytest.raises(cfg.ConfigError) as exc:
+        resolve_with_inventory({}, env=dict(env, K8S_AUTH_HOST="https://10.0.0.1:6443", K8S_AUTH_API_KEY=TOKEN))
+    assert "inventory host east: host: given with palette_kubeconfig (and api_key): " in str(exc.value)
+    assert TOKEN not in str(exc.value)
+    with pytest.raises(cfg.ConfigError, match="inventory host east: palette_api_key: required with palette_kubeconfig"):
+        resolve_with_inventory({}, env=dict(env, SPECTROCLOUD_APIKEY=""))

@@ -357,31 +357,84 @@ def test_generated_kubeconfigs(monkeypatch, drawn):
 # ----------------------------------------------------------------------------------- temp files
 
 
-@reader_only
-def test_data_fields_become_private_temp_files_removed_at_exit(tmp_path):
-    """-data fields are written to files readable by this user only, and removed when the process ends."""
-    case = next(c for c in CORPUS if c["id"] == "client-cert-data")
+def _data_fields_child(case_id, tmp_path, code_before="", code_after="", exit_code=""):
+    """Run the reader on a corpus case with -data fields in a fresh interpreter whose TMPDIR is an empty
+    directory of its own; returns (its JSON report, the TMPDIR)."""
+    case = next(c for c in CORPUS if c["id"] == case_id)
     params, env, cwd = materialize(case, tmp_path)
+    tmpdir = tmp_path / "TMPDIR"
+    tmpdir.mkdir()
     full = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
     full.update(env)
-    script = r"""
-import json, os, stat, sys
-sys.path.insert(0, %r)
-from tests.unit import kubeconfig_equivalence as eq
-res = eq.outcome(json.loads(sys.argv[1]), "static")
-from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig
-files = sorted(kubeconfig._TEMP_FILES.values())
-print(json.dumps({"files": files, "modes": [stat.S_IMODE(os.stat(f).st_mode) for f in files],
-                  "route": res["decision"]["route"], "kubernetes": "kubernetes" in sys.modules}))
-""" % str(HERE.parents[1])
+    full["TMPDIR"] = str(tmpdir)
+    script = "\n".join([
+        "import json, os, stat, sys",
+        "sys.path.insert(0, %r)" % str(HERE.parents[1]),
+        "from tests.unit import kubeconfig_equivalence as eq",
+        "from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig",
+        code_before,
+        "res = eq.outcome(json.loads(sys.argv[1]), 'static')",
+        "files = sorted(kubeconfig._TEMP_FILES.values())",
+        "report = {'files': files, 'modes': [stat.S_IMODE(os.stat(f).st_mode) for f in files],",
+        "          'targets': [os.path.realpath(f) for f in files], 'tmpdir': sorted(os.listdir(os.environ['TMPDIR'])),",
+        "          'route': res['decision']['route'], 'kubernetes': 'kubernetes' in sys.modules}",
+        code_after,
+        "print(json.dumps(report), flush=True)",
+        exit_code,
+    ])
     proc = subprocess.run([sys.executable, "-c", script, json.dumps(params)], capture_output=True, text=True,
                           env=full, check=False, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    return json.loads(proc.stdout), tmpdir
+
+
+@reader_only
+@pytest.mark.skipif(not static_kubeconfig.USE_MEMORY_FILES, reason="no memfd_create on this platform (Linux has it)")
+def test_data_fields_live_in_memory_files_only(tmp_path):
+    """-data fields (a kubeconfig mapping, one downloaded from Palette) are handed to urllib3 as
+    memory-only files: readable by this user only, never on a filesystem, gone with the process."""
+    out, tmpdir = _data_fields_child("client-cert-data", tmp_path)
     assert out["route"] == "static" and out["kubernetes"] is False
     assert len(out["files"]) == 3  # CA, certificate, key
+    assert all(f.startswith("/proc/self/fd/") for f in out["files"])
+    assert all(t.startswith("/memfd:vmo-rbac-kubeconfig") for t in out["targets"]), out["targets"]
     assert out["modes"] == [stat.S_IRUSR | stat.S_IWUSR] * 3
-    assert [f for f in out["files"] if os.path.exists(f)] == []
+    assert out["tmpdir"] == [] and list(tmpdir.iterdir()) == []
+
+
+@reader_only
+def test_without_memory_files_data_fields_are_private_temp_files_removed_at_exit(tmp_path):
+    """Where there are no memory files: temporary files readable by this user only, removed at exit."""
+    out, tmpdir = _data_fields_child("client-cert-data", tmp_path, code_before="kubeconfig.USE_MEMORY_FILES = False")
+    assert out["route"] == "static" and out["kubernetes"] is False
+    assert len(out["files"]) == 3 and all(f.startswith(str(tmpdir)) for f in out["files"])
+    assert out["modes"] == [stat.S_IRUSR | stat.S_IWUSR] * 3
+    assert list(tmpdir.iterdir()) == []
+
+
+CLIENT_TEMP_FILES = """
+import kubernetes.config.kube_config as kc
+kc._create_temp_file_with_content(b"the client's copy of a CA")
+report["client_files"] = sorted(kc._temp_files.values())
+report["tmpdir_before"] = sorted(os.listdir(os.environ["TMPDIR"]))
+from ansible_collections.vmo.rbac.plugins.module_utils.cluster import remove_temp_files
+remove_temp_files()
+report["tmpdir_after"] = sorted(os.listdir(os.environ["TMPDIR"]))
+"""
+
+
+@reader_only
+@pytest.mark.parametrize("memory", [True, False])
+def test_a_process_that_ends_with_os_exit_leaves_no_file_after_remove_temp_files(tmp_path, memory):
+    """Ansible's worker processes end with os._exit, which skips atexit: the worker calls
+    cluster.remove_temp_files when a module's run ends (plugin_utils/in_worker.py). It removes the
+    reader's files and the kubernetes client's (exec plugins, auth providers: the client writes the -data
+    fields to temporary files of its own)."""
+    out, tmpdir = _data_fields_child("client-cert-data", tmp_path,
+                                     code_before="" if memory else "kubeconfig.USE_MEMORY_FILES = False",
+                                     code_after=CLIENT_TEMP_FILES, exit_code="os._exit(0)")
+    assert len(out["client_files"]) == 1 and len(out["tmpdir_before"]) == (1 if memory else 4)
+    assert out["tmpdir_after"] == [] and list(tmpdir.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- the version guard

@@ -17,7 +17,9 @@ from ansible_collections.vmo.rbac.plugins.doc_fragments import access as access_
 from ansible_collections.vmo.rbac.plugins.doc_fragments import bindings as bindings_fragment
 from ansible_collections.vmo.rbac.plugins.doc_fragments import connection as connection_fragment
 from ansible_collections.vmo.rbac.plugins.doc_fragments import palette as palette_fragment
+from ansible_collections.vmo.rbac.plugins.doc_fragments import palette_connection as palette_connection_fragment
 from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, options, palette_backend
+from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "vmo_rbac"
@@ -41,7 +43,8 @@ ROLE_ONLY = {"vmo_rbac_mode", "vmo_rbac_report_dir", "vmo_rbac_report_formats", 
 # inventory plugin's host variables, the others are left undefined like the connection ones.
 BACKEND = {"vmo_rbac_backend": "backend", "vmo_rbac_palette_cluster_uid": "palette_cluster_uid",
            "vmo_rbac_palette_project_uid": "palette_project_uid", "vmo_rbac_palette_wait": "wait"}
-PALETTE_CONNECTION = {"vmo_rbac_palette_" + k: "palette_" + k for k in ("host", "api_key", "validate_certs", "ca_cert")}
+PALETTE_CONNECTION = {"vmo_rbac_palette_" + k: "palette_" + k for k in ("host", "api_key", "validate_certs", "ca_cert",
+                                                                      "kubeconfig")}
 # Role defaults that differ from the module's on purpose: the role validates right after enforcing,
 # so with the palette backend it waits for Palette's agent by default; the uids come from the inventory.
 DEFAULT_DIFFERS = {"vmo_rbac_palette_wait", "vmo_rbac_palette_cluster_uid", "vmo_rbac_palette_project_uid"}
@@ -86,7 +89,8 @@ def test_the_parser_reads_the_schema():
     (bindings_fragment, declaration.DECLARATION_ARG_SPEC),
     (access_fragment, options.ACCESS_ARG_SPEC),
     (connection_fragment, connection.CONNECTION_ARG_SPEC),
-    (palette_fragment, palette_backend.PALETTE_ARG_SPEC),
+    (palette_fragment, palette_backend.BACKEND_ARG_SPEC),
+    (palette_connection_fragment, palette_connection.PALETTE_CONNECTION_ARG_SPEC),
 ])
 def test_the_doc_fragment_documents_the_schema(fragment, spec):
     documented = yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION)["options"]
@@ -152,7 +156,8 @@ def test_the_role_hands_every_shared_option_to_both_module_calls():
 
     role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
     shared = set()
-    for part in ("vmo_rbac__declaration", "vmo_rbac__connection", "vmo_rbac__backend", "vmo_rbac__access"):
+    for part in ("vmo_rbac__declaration", "vmo_rbac__connection", "vmo_rbac__backend", "vmo_rbac__palette_connection",
+                 "vmo_rbac__access"):
         shared |= set(role_vars[part])
         assert part in role_vars["vmo_rbac__module_options"], part
     # the connection options the role offers (CONNECTION; not persist_config, proxy_headers)
@@ -161,3 +166,22 @@ def test_the_role_hands_every_shared_option_to_both_module_calls():
     assert shared == expected
     for module in (vmo_role_binding, vmo_rbac_validate):
         assert shared <= set(module.argument_spec()), module.__name__
+
+
+def test_every_module_that_talks_to_a_cluster_can_take_its_kubeconfig_from_palette():
+    """AWX runs the inventory update and the job apart: every module connects with palette_kubeconfig
+    (issue 20), and the role hands the cluster-roles call the Palette options too."""
+    from ansible_collections.vmo.rbac.plugins.modules import (vmo_cluster_roles, vmo_rbac_access_info,
+                                                              vmo_rbac_validate, vmo_role_binding)
+
+    for module in (vmo_role_binding, vmo_rbac_validate, vmo_cluster_roles, vmo_rbac_access_info):
+        spec = module.argument_spec()
+        for name, option in palette_connection.PALETTE_CONNECTION_ARG_SPEC.items():
+            assert spec[name] == option, (module.__name__, name)
+        doc = yaml.safe_load(module.DOCUMENTATION)
+        assert "vmo.rbac.palette_connection" in doc["extends_documentation_fragment"], module.__name__
+    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    assert set(role_vars["vmo_rbac__palette_connection"]) == set(palette_connection.PALETTE_CONNECTION_ARG_SPEC)
+    assert "vmo_rbac__palette_connection" in role_vars["vmo_rbac__cluster_roles_options"]
+    main = (ROLE / "tasks" / "main.yml").read_text()
+    assert 'vmo.rbac.vmo_cluster_roles: "{{ vmo_rbac__cluster_roles_options }}"' in main

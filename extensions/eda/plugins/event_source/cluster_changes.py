@@ -227,6 +227,8 @@ _collection_on_path()
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, Cluster, ClusterError  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.module_utils.connection import secret_values  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.module_utils.transport import BadValue, Secrets  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteError  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.module_utils.planning import owner_selector  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.plugin_utils import eda_config  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.plugin_utils.coalesce import Coalescer, event_of  # noqa: E402
@@ -271,6 +273,7 @@ class ClusterWatch(object):
         self._report = report  # report(cluster name, [Change]) from any thread
         self.stop = stop
         self.cluster = None
+        self.connect_lock = threading.Lock()  # the streams make the connection if connect() could not
         self.lock = threading.Lock()  # guards the trackers, which two streams share
         self.namespaces = NamespaceTracker(settings.max_namespaces)
         self.trackers = {
@@ -287,8 +290,33 @@ class ClusterWatch(object):
 
     def connect(self):
         """Load the configuration and credentials (may read a kubeconfig: blocking). Requests are
-        not retried inside the client: every failure goes through this source's own backoff."""
-        self.cluster = Cluster(dict(self.target.params, api_retries=0), component="eda", secrets=self.secrets)
+        not retried inside the client: every failure goes through this source's own backoff.
+
+        A cluster of a Palette inventory (palette_kubeconfig) gets its kubeconfig from Palette, once,
+        kept in memory (module_utils/palette_connection.py), as the modules do. A key Palette refuses
+        or a cluster it does not have fails the source at start, naming the cluster; Palette out of
+        reach (or answering 429/5xx after its retries) is retried by the streams with their backoff."""
+        try:
+            self._connect()
+        except PaletteError as exc:
+            if exc.status is not None and exc.status not in (429, 500, 502, 503, 504):
+                raise
+            logger.warning("cluster %s: %s; retrying with backoff", self.target.name, exc.message)
+
+    def _connect(self):
+        with self.connect_lock:
+            if self.cluster is not None:
+                return self.cluster
+            params = dict(self.target.params)
+            if params.get("palette_kubeconfig"):
+                palette = palette_connection.client(params, "eda")
+                doc = palette_connection.kubeconfig(palette, params["palette_cluster_uid"],
+                                                    params["palette_kubeconfig"],
+                                                    project=params.get("palette_project_uid") or None)
+                params = palette_connection.with_kubeconfig(params, doc)
+                self.secrets.add(*palette_connection.secret_values(doc))
+            self.cluster = Cluster(dict(params, api_retries=0), component="eda", secrets=self.secrets)
+            return self.cluster
 
     def start(self):
         for resource in RESOURCES:
@@ -316,6 +344,8 @@ class ClusterWatch(object):
         expired_in_a_row = 0
         while not self.stop.is_set():
             try:
+                if self.cluster is None:
+                    self._connect()
                 if lw.needs_list:
                     self._list(resource, lw)
                 before, began = lw.events + lw.bookmarks, time.monotonic()
@@ -336,7 +366,7 @@ class ClusterWatch(object):
                             self.target.name, resource, exc)
                 if expired_in_a_row > 1:
                     self.stop.wait(backoff.next_delay())
-            except (ClusterError, StreamError, LineTooLong, ValueError) as exc:
+            except (ClusterError, PaletteError, StreamError, LineTooLong, ValueError) as exc:
                 failing = self._failed(resource, exc, failing, backoff.next_delay())
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 # A bug must not end the watch silently: say so (its traceback once, not per retry),
@@ -456,7 +486,7 @@ async def _main(queue, args, secrets):
     for w in watches:
         try:
             await asyncio.to_thread(w.connect)
-        except (ClusterError, BadValue) as exc:
+        except (ClusterError, PaletteError, BadValue) as exc:
             raise ValueError(secrets.scrub("%s: cluster %s: %s" % (SOURCE, w.target.name, exc.message))) from None
     logger.info("%s: watching %d cluster%s: %s", SOURCE, len(watches), "" if len(watches) == 1 else "s",
                 ", ".join("%s (owner %s)" % (w.target.name, w.target.owner) for w in watches))

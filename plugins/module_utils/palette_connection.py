@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmo.rbac contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A cluster's connection from Palette, at run time, in memory.
+
+AWX and Automation Controller run an inventory source as a job of its own (an inventory update) and
+keep only the hosts and their variables; the playbook runs later, in a fresh execution environment.
+A kubeconfig file written by the inventory is not there. So the inventory plugin ``vmo.rbac.palette``
+records where each cluster is in Palette (``palette_cluster_uid``, ``palette_project_uid``) and which
+of its kubeconfigs to use (``vmo_rbac_palette_kubeconfig``), and a module that talks to the cluster
+downloads that kubeconfig with the Palette credential when it first needs the connection: one
+request per module run (the module's LazyCluster makes the connection once), shared with the palette
+backend's requests, counted in the result's ``palette_requests``.
+
+The kubeconfig is kept in memory as a mapping and handed to the same reader as any inline kubeconfig:
+static credentials (Palette's admin kubeconfig: a client certificate) to module_utils/kubeconfig.py,
+whose certificate and key data live in memory-only files; exec plugins and auth providers (the
+reverse-proxy kubeconfig's OIDC login) to the official client's ``load_kube_config_from_dict``. This
+code never writes it to a file, never logs it, never returns it, and the module masks every
+credential in it (``secret_values``).
+
+Options: the Palette credential of the palette backend (``palette_host``, ``palette_api_key``,
+``palette_project_uid``, ``palette_cluster_uid``, ``palette_validate_certs``, ``palette_ca_cert``) and
+``palette_kubeconfig``, the kind to download. A kubeconfig from Palette is the whole connection: a
+kubeconfig, context, host, token, client certificate or CA given too (as an option, or through the
+``K8S_AUTH_*`` environment variables an AWX Kubernetes credential injects) is refused as ambiguous
+before any request, naming the option.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
+from ansible_collections.vmo.rbac.plugins.module_utils import transport
+
+# The CA certificate file of a self-hosted Palette, as the collection's AWX credential type injects it
+# (files/awx/credential-type-palette.json); Palette's own tools have no variable for it.
+CA_ENV = "VMO_RBAC_PALETTE_CA_CERT"
+KINDS = ("admin", "frp")
+
+PALETTE_CONNECTION_ARG_SPEC = dict(
+    palette_host=dict(type="str", fallback=(env_fallback, [palette_api.HOST_ENV])),
+    palette_api_key=dict(type="str", no_log=True, fallback=(env_fallback, [palette_api.APIKEY_ENV])),
+    palette_project_uid=dict(type="str"),
+    palette_cluster_uid=dict(type="str"),
+    palette_validate_certs=dict(type="bool", default=True),
+    palette_ca_cert=dict(type="path", fallback=(env_fallback, [CA_ENV])),
+    palette_kubeconfig=dict(type="str", choices=list(KINDS)),
+)
+PALETTE_CONNECTION_KEYS = tuple(PALETTE_CONNECTION_ARG_SPEC)
+
+# The connection options a kubeconfig from Palette replaces. Any of them given too would make the
+# connection ambiguous (which cluster, which identity?): refused, never silently overridden.
+REPLACED = ("kubeconfig", "context", "host", "api_key", "client_cert", "client_key", "ca_cert")
+
+
+def check_palette_api(params, why):
+    """(field, message) of the first problem of the Palette credential options, or None. ``why``: what
+    needs them, for the messages ("backend=palette", "palette_kubeconfig")."""
+    uid = params.get("palette_cluster_uid")
+    if not uid:
+        return "palette_cluster_uid", ("required with %s (the inventory plugin vmo.rbac.palette sets "
+                                       "palette_cluster_uid for every host)" % why)
+    if not palette_api.is_uid(uid):
+        return "palette_cluster_uid", "%r is not a Palette uid (letters, digits, '-', '_' or '.')" % (uid,)
+    project = params.get("palette_project_uid")
+    if project and not palette_api.is_uid(project):
+        return "palette_project_uid", "%r is not a Palette uid" % (project,)
+    key = params.get("palette_api_key")
+    if not key:
+        return "palette_api_key", "required with %s: set it, or the %s environment variable" % (
+            why, palette_api.APIKEY_ENV)
+    problem = transport.text_problem(key)
+    if problem:
+        # It travels in a header: http.client would refuse it with an error that quotes it.
+        return "palette_api_key", "the value %s; it is not shown" % problem
+    try:
+        palette_api.normalize_host(params.get("palette_host") or palette_api.DEFAULT_HOST)
+    except ValueError as exc:
+        return "palette_host", str(exc)
+    ca = params.get("palette_ca_cert")
+    if ca and not os.path.isfile(ca):
+        return "palette_ca_cert", "file %s does not exist" % ca
+    return None
+
+
+def check_params(params):
+    """(field, message) of the first problem of ``palette_kubeconfig`` and what it needs, or None. No
+    request is made."""
+    kind = params.get("palette_kubeconfig")
+    if not kind:
+        return None
+    if kind not in KINDS:  # the argument spec's choices; also for callers without one (the event source)
+        return "palette_kubeconfig", "expected one of %s, got %r" % (", ".join(KINDS), kind)
+    problem = check_palette_api(params, "palette_kubeconfig")
+    if problem:
+        return problem
+    given = [k for k in REPLACED if params.get(k)]
+    if given:
+        return given[0], (
+            "given with palette_kubeconfig%s: the cluster's connection is its %s kubeconfig from Palette; %s set in "
+            "the task, the inventory or the environment (K8S_AUTH_*, for example by an AWX Kubernetes credential on "
+            "the job template): remove %s, or palette_kubeconfig"
+            % (" (and %s)" % ", ".join(given[1:]) if len(given) > 1 else "", kind,
+               "it is" if len(given) == 1 else "they are", "it" if len(given) == 1 else "them"))
+    return None
+
+
+def client(params, component):
+    """The Palette client of one module run, from its palette_* options, request_timeout and api_retries."""
+    retries = params.get("api_retries")
+    return palette_api.PaletteClient(
+        params.get("palette_host") or palette_api.DEFAULT_HOST, params.get("palette_api_key"),
+        project_uid=params.get("palette_project_uid") or None,
+        validate_certs=params.get("palette_validate_certs", True) is not False,
+        ca_cert=params.get("palette_ca_cert") or None, key_option="palette_api_key",
+        timeout=params.get("request_timeout") or 30.0, retries=5 if retries is None else retries,
+        component=component)
+
+
+def kubeconfig(palette, uid, kind, project=None):
+    """The cluster's kubeconfig from Palette as a mapping (never written anywhere). Raises
+    PaletteError with a message that says what went wrong, never the kubeconfig's content: a cluster
+    Palette no longer has (deleted after the inventory was made) is told from one without this kind of
+    kubeconfig by one more request, made only then."""
+    what = "the %s kubeconfig of cluster %s" % (kind, uid)
+    try:
+        text = palette.get_kubeconfig(uid, kind, project=project)
+    except palette_api.PaletteError as exc:
+        if exc.status == 404:
+            try:
+                palette.get_cluster(uid, project=project)
+            except palette_api.PaletteError as inner:
+                if inner.status == 404:
+                    raise palette_api.PaletteError(
+                        "palette_cluster_uid: Palette at %s has no cluster %s%s: it was deleted (or moved to "
+                        "another project) after the inventory was made; update the inventory and run again"
+                        % (palette.host, uid, " in project %s" % project if project else ""), 404, inner.path)
+                raise palette_api.PaletteError("cannot download %s: %s" % (what, inner.message), inner.status,
+                                               inner.path)
+            raise palette_api.PaletteError(
+                "palette_kubeconfig: cluster %s has no %s kubeconfig in Palette (404 Not Found)%s"
+                % (uid, kind, "; the reverse-proxy kubeconfig exists only where Palette's proxy is enabled, try "
+                              "admin" if kind == "frp" else ""), 404, exc.path)
+        raise palette_api.PaletteError("cannot download %s: %s" % (what, exc.message), exc.status, exc.path)
+    import yaml  # PyYAML is a requirement of ansible-core itself; palette.decode_kubeconfig parsed it already
+
+    doc = yaml.safe_load(text)
+    if not isinstance(doc, dict):  # pragma: no cover - decode_kubeconfig accepts mappings only
+        raise palette_api.PaletteError("%s is not a kubeconfig mapping" % what)
+    local = local_references(doc)
+    if local:
+        raise palette_api.PaletteError(
+            "palette_kubeconfig: %s from Palette names files of this machine (%s); a kubeconfig from Palette must "
+            "carry its certificates, keys and tokens inline, and is refused" % (what, ", ".join(local[:3])))
+    return doc
+
+
+# Kubeconfig keys whose value is a path on the machine that reads the kubeconfig.
+_LOCAL_FILES = {"clusters": ("cluster", ("certificate-authority",)),
+                "users": ("user", ("client-certificate", "client-key", "tokenFile"))}
+
+
+def local_references(doc):
+    """The entries of a kubeconfig that name local files (``users[0].user.tokenFile``, ...). A document
+    that comes from a remote API must not make this machine read its files (a tokenFile pointing at a
+    secret of the execution node would be sent as a bearer token to the server the document names)."""
+    out = []
+    for section, (inner, keys) in _LOCAL_FILES.items():
+        for i, item in enumerate(doc.get(section) or []):
+            body = item.get(inner) if isinstance(item, dict) else None
+            if isinstance(body, dict):
+                out += ["%s[%d].%s.%s" % (section, i, inner, k) for k in keys if body.get(k)]
+    return out
+
+
+def with_kubeconfig(params, doc):
+    """The module's connection params with the downloaded kubeconfig as its inline kubeconfig (its
+    current context)."""
+    return dict(params, kubeconfig=doc, context=None)
+
+
+# What an exec plugin's or auth provider's settings name without being a credential: masked, these
+# words would garble every message that contains them.
+_PUBLIC_USER_KEYS = ("apiVersion", "command", "interactiveMode", "installHint", "provideClusterInfo", "name")
+
+
+def secret_values(doc):
+    """Every credential of a kubeconfig mapping, for the module to mask in its output: each value under
+    its users (tokens, keys, certificates, passwords, exec and auth-provider settings) and any value
+    under its clusters that is not a name, a server or CA data."""
+    out = set()
+
+    def leaves(obj):
+        if isinstance(obj, dict):
+            for v in obj.values():
+                leaves(v)
+        elif isinstance(obj, (list, tuple)):
+            for v in obj:
+                leaves(v)
+        elif isinstance(obj, str) and obj:
+            out.add(obj)
+
+    for item in (doc or {}).get("users") or []:
+        user = item.get("user") if isinstance(item, dict) else None
+        if not isinstance(user, dict):
+            continue
+        for key, value in user.items():
+            if key in ("exec", "auth-provider") and isinstance(value, dict):
+                leaves(dict((k, v) for k, v in value.items() if k not in _PUBLIC_USER_KEYS))
+            else:
+                leaves(value)
+    public = ("server", "certificate-authority", "certificate-authority-data", "tls-server-name",
+              "insecure-skip-tls-verify")
+    for item in (doc or {}).get("clusters") or []:
+        body = item.get("cluster") if isinstance(item, dict) else None
+        if isinstance(body, dict):
+            leaves(dict((k, v) for k, v in body.items() if k not in public))
+    return out
