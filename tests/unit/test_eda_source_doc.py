@@ -39,7 +39,7 @@ def test_every_option_the_source_takes_is_documented_and_nothing_else():
 
 
 def test_settings_are_documented_with_their_types_and_defaults():
-    for name, (kind, default, _low, _exclusive) in eda_config.SETTINGS_SPEC.items():
+    for name, (kind, default, _low, _exclusive, _high) in eda_config.SETTINGS_SPEC.items():
         assert OPTIONS[name]["type"] == KINDS[kind], name
         assert OPTIONS[name].get("default") == default, name
     assert OPTIONS["owner"]["default"] == eda_config.DEFAULT_OWNER
@@ -64,7 +64,7 @@ def test_connection_options_are_documented_as_the_modules_take_them():
 
 def value_for(name, opt):
     if name in eda_config.SETTINGS_SPEC:
-        kind, default, _low, _exclusive = eda_config.SETTINGS_SPEC[name]
+        kind, default, _low, _exclusive, _high = eda_config.SETTINGS_SPEC[name]
         return default
     return {"str": "x", "raw": "x", "path": "/x", "bool": True, "int": 3, "float": 2.5, "dict": {},
             "list": ["x"]}[opt["type"]]
@@ -78,6 +78,8 @@ def test_every_documented_option_is_accepted_and_a_misspelling_is_refused(name, 
     args = {"clusters": [{"name": "c1", "host": "https://127.0.0.1:6443"}], name: value_for(name, OPTIONS[name])}
     if name == "host":
         args[name] = "https://127.0.0.1:6443"
+    if name == "proxy":
+        args[name] = "http://proxy.example.com:3128"
     if name in ("client_cert", "client_key"):
         args.update(client_cert="/x.crt", client_key="/x.key")
     settings, targets = eda_config.resolve(args)
