@@ -24,14 +24,6 @@ if not (COLLECTIONS / "ansible_collections" / "vmo" / "rbac").exists():
                        "(or `make collection` once)" % COLLECTIONS)
 sys.path.insert(0, str(COLLECTIONS))
 sys.path.insert(0, str(ROOT))
-# Ansible's collection finder, installed before anything imports ansible_collections, as every
-# Ansible entry point does: a test that reaches init_plugin_loader later (the event source reading an
-# inventory) would otherwise install it over an already imported namespace package, and every
-# collection import after it in the same process fails ("this loader requires exactly one path").
-os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS))
-from ansible.plugins.loader import init_plugin_loader  # noqa: E402
-
-init_plugin_loader([str(COLLECTIONS)])
 
 from tests.controlplane import controlplane as cp  # noqa: E402
 from tests.helpers import leaks  # noqa: E402
@@ -41,6 +33,22 @@ CLUSTER_COUNT = int(os.environ.get("VMO_TEST_CLUSTERS", "3"))
 
 # The Palette API stand-in's fixtures (palette_standin, palette_spec): tests/helpers/palette_fixtures.py.
 pytest_plugins = ["tests.helpers.palette_fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _no_collection_finder_left_behind():
+    """A test that reaches init_plugin_loader (the event source reading an inventory, in this process)
+    installs Ansible's collection finder over the plain package ansible_collections that the tests
+    import; left in place, every collection import after it in the process fails ("this loader requires
+    exactly one path to search"), and runpy (which runs the event source as ansible-rulebook does) takes
+    a file for a package. Each test leaves the import machinery as it found it."""
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    before = AnsibleCollectionConfig.collection_finder
+    yield
+    if before is None and AnsibleCollectionConfig.collection_finder is not None:
+        _AnsibleCollectionFinder._remove()  # pylint: disable=protected-access
 
 
 @pytest.fixture(scope="session")

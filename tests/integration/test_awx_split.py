@@ -183,10 +183,12 @@ def test_a_palette_fleet_runs_as_awx_runs_it(palette_fleet, tmp_path):
     for b in backed[:2]:
         assert counts[b.name] == {"v1SpectroClustersUidAdminKubeConfig": 2}, counts
         assert enforce[b.name]["palette_requests"] == validate[b.name]["palette_requests"] == 1
-    assert counts[backed[2].name] == {"v1SpectroClustersUidAdminKubeConfig": 2, "v1SpectroClustersUidConfigRbacsGet": 2,
+    # the backend's: enforce GET (404: none yet), the GET of the cluster that tells, PUT, the GET back that checks
+    # the write (issue 18 item 6); validate GET
+    assert counts[backed[2].name] == {"v1SpectroClustersUidAdminKubeConfig": 2, "v1SpectroClustersUidConfigRbacsGet": 3,
                                       "v1SpectroClustersGet": 1, "v1SpectroClustersUidConfigRbacsUpdate": 1}, counts
-    assert enforce[backed[2].name]["palette_requests"] == 4 and validate[backed[2].name]["palette_requests"] == 2
-    assert len(job_calls) == 10  # nothing else: no search, no profile
+    assert enforce[backed[2].name]["palette_requests"] == 5 and validate[backed[2].name]["palette_requests"] == 2
+    assert len(job_calls) == 11  # nothing else: no search, no profile
     print("\nAWX split, 3 clusters: inventory update %d Palette requests %s; job %d requests in %.1f s: %s"
           % (len(update_calls), by_op(update_calls), len(job_calls), seconds, counts))
 

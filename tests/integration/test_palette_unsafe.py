@@ -69,7 +69,7 @@ def test_palette_text_is_never_templated_on_the_controller(palette_standin, tmp_
     inventory = inv_dir / "fleet.palette.yml"
     inventory.write_text(yaml.safe_dump({
         "plugin": "vmo.rbac.palette", "projects": [project], "ca_cert": s.ca_cert, "kubeconfig": "admin",
-        "kubeconfig_dir": str(inv_dir / "kubeconfigs"), "api_retries": 0,
+        "kubeconfig_files": True, "kubeconfig_dir": str(inv_dir / "kubeconfigs"), "api_retries": 0,
         # the documentation's example (EXAMPLES of the plugin, docs/palette.md) ...
         "compose": {"vmo_rbac_backend": "'palette'",
                     # ... and what users write with Palette values
