@@ -755,7 +755,7 @@ class PaletteStandIn:
     def _apply(self, c: StandInCluster):
         """What Palette's agent does with a cluster's RBAC settings, as far as the tests assume: every
         binding of every item becomes a (Cluster)RoleBinding in the cluster, named by the agent
-        (ASSUMPTION: palette-<hash of item uid, type, namespace, role>), and the agent's bindings that
+        (ASSUMPTION: palette-<hash of cluster uid, item uid, type, namespace, role>), and the agent's bindings that
         are no longer in the settings are removed. Bindings made by others are never touched.
         ASSUMPTION: the agent converges on the settings as they are when it runs (level-triggered),
         one run at a time per cluster, so that after concurrent PUTs the cluster holds the last list."""
@@ -778,7 +778,9 @@ class PaletteStandIn:
                 for b in item["spec"].get("bindings") or []:
                     kind = b["type"]
                     ns = b.get("namespace") or "" if kind == "RoleBinding" else ""
-                    digest = hashlib.sha1(json.dumps([iuid, kind, ns, b["role"]["kind"], b["role"]["name"]])
+                    # the cluster's uid too: clusters of other stand-ins (other tests) may be backed by the same
+                    # control plane, with items of the same uid; Palette's agent runs in one cluster
+                    digest = hashlib.sha1(json.dumps([c.uid, iuid, kind, ns, b["role"]["kind"], b["role"]["name"]])
                                           .encode()).hexdigest()[:12]
                     name = "palette-" + digest
                     subjects = []

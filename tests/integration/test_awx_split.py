@@ -337,8 +337,10 @@ def test_palette_out_of_reach_during_the_job_fails_the_clusters_in_bounded_time(
     for h, msg in got.items():
         assert msg.startswith("enforce failed: cannot download the admin kubeconfig of cluster"), msg
         assert "cannot reach Palette at %s" % url in msg, msg
+    # this fleet's admin users only: other tests on the shared clusters have stand-ins of their own
+    ours = {"palette-admin-" + b.name for b in f["backed"]}
     for a, c in zip(audit, f["clusters"]):
-        assert [e for e in a.events() if e.get("user", {}).get("username", "").startswith("palette-admin-")] == []
+        assert [e for e in a.events() if e.get("user", {}).get("username", "") in ours] == []
     assert (job.artifact_dir / "vmo-rbac-reports" / "vmo-rbac-report.md").exists()
     assert [x[:6] for x in secrets_of(f["standin"]) if x in job.stdout] == []
     assert seconds < 180, seconds
@@ -465,6 +467,10 @@ def test_the_event_source_watches_a_palette_inventory_with_kubeconfigs_from_pale
     output = rb.output()
     assert [x[:6] for x in secrets_of(s) if x in output] == []
     per = {b.name: per_cluster(s.since(mark), b.uid).get("v1SpectroClustersUidAdminKubeConfig", 0) for b in backed}
-    assert per == {b.name: 2 for b in backed}, per  # the source's, at start; the start-up reconcile run's
+    # the source's, once at start; then one per reconcile run of the cluster (the start-up run's, and a run for
+    # any change the source saw meanwhile: other tests share these clusters)
+    runs = {b.name: sum(hosts.count(b.name) for hosts in rb.recaps()) for b in backed}
+    assert all(runs[n] >= 1 for n in names), runs
+    assert per == {n: 1 + runs[n] for n in names}, (per, runs)
     for c in f["clusters"]:
         assert c.can("someone", "get", "virtualmachines", "kubevirt.io", "default", groups=["auditors-" + f["uid"]])
