@@ -146,7 +146,7 @@ export VMO_TEST_VERBOSITY
 .PHONY: test-integration
 test-integration: venv controlplane peers collection browser java ## integration tests against the local control plane; TESTS=... narrows
 	$(BIN)/python -m pytest $(or $(TESTS),$(call unless_paths,tests/integration,$(INTEGRATION_TESTS))) \
-	    -n $(INTEGRATION_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	    -n $(INTEGRATION_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 .PHONY: test-whocan-soak
 test-whocan-soak: venv controlplane peers collection ## the who-can differential at soak size: 40 layouts, every subject on each (about 25,000 questions)
