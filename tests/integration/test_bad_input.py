@@ -606,8 +606,10 @@ def eda_source_batch(cluster):
 
     from tests.helpers.ansible import COLLECTIONS
 
-    source = runpy.run_path(str(COLLECTIONS / "ansible_collections" / "vmo" / "rbac" / "extensions" / "eda" /
-                                "plugins" / "event_source" / "cluster_changes.py"))
+    # the file, not its path under the collections directory, where Ansible's collection finder (tests/conftest.py)
+    # answers for the path and runpy looks for a __main__ module in it
+    source = runpy.run_path(str((COLLECTIONS / "ansible_collections" / "vmo" / "rbac" / "extensions" / "eda" /
+                                 "plugins" / "event_source" / "cluster_changes.py").resolve()))
     out = {}
     for c in EDA_SOURCE_CASES:
         ident = cluster.identity("bad-%s-%s" % (c.id[:40], UID))
