@@ -207,6 +207,52 @@ def test_the_fleet_report_flags_hosts_that_reach_one_api_server(cluster, namespa
         cluster.delete_bindings(owner + "-n")
 
 
+def test_two_palette_clusters_on_one_api_server_with_an_unwritable_report_directory(cluster, palette_standin, uid,
+                                                                                    tmp_path):
+    """Attack pass on the merged branches: a Palette fleet in AWX (each host's kubeconfig downloaded from Palette
+    at run time) where two Palette clusters' kubeconfigs name one API server, vmo-1, and the report directory
+    cannot be made. The fleet report refuses both hosts (same owner) and its files fail with a warning; the
+    job fails both hosts, with the reason. What AWX keeps of the job, the per-cluster summary exported with
+    set_stats (vmo_rbac_clusters, what a workflow reads), used to say "passed" for both: it was exported
+    before the fleet report knew. It now says what the report says; no credential anywhere."""
+    from tests.integration.test_palette import secrets_of
+
+    s = palette_standin
+    project_name = "same-" + uid
+    project = s.add_project(project_name)
+    first, second = (s.add_cluster(project, "%s-%s" % (n, uid), backing=cluster) for n in ("east", "west"))
+    owner = "same-pal-" + uid
+    hosts = {name: {"vmo_rbac_owner": owner, "vmo_rbac_palette_kubeconfig": "admin",
+                    "vmo_rbac_palette_cluster_uid": record.uid, "vmo_rbac_palette_project_uid": project}
+             for name, record in (("east", first), ("west", second))}
+    envvars = {"SPECTROCLOUD_HOST": s.url, "SPECTROCLOUD_APIKEY": s.api_key, "VMO_RBAC_PALETTE_CA_CERT": s.ca_cert}
+    (tmp_path / "a-file").write_text("not a directory")
+    dest = str(tmp_path / "a-file" / "reports")
+    pdd = awx_job(tmp_path, "job", hosts, envvars, {
+        "vmo_rbac_bindings": [{"persona": "viewer", "groups": ["same-pal-" + uid]}],
+        "vmo_rbac_report_dir": dest, "vmo_rbac_report_formats": ["json", "markdown"]})
+    try:
+        r = ansible_runner.run(private_data_dir=str(pdd), playbook="enforce.yml", quiet=True,
+                               process_isolation=False, verbosity=VERBOSITY)
+        results = job_results(r)
+        report = results[("Report | Print the fleet report and write its files", "east")]
+        assert report["files_error"] == "cannot create the directory %s: Not a directory" % dest, report
+        assert sorted(report["same_api_server"]) == ["east", "west"], report
+        stats = next(e for e in r.events if e["event"] == "playbook_on_stats")["event_data"]["artifact_data"]
+        for h, other in (("east", "west"), ("west", "east")):
+            failed = results[("Fail this cluster, now that the report shows why", h)]
+            assert failed["failed"] and "reaches the same API server as %s, %s" % (other, cluster.server) in failed["msg"]
+            summary = stats["vmo_rbac_clusters"][h]
+            assert summary["status"] == "error", summary
+            assert summary["msg"].startswith("reaches the same API server as %s, %s" % (other, cluster.server)), summary
+        assert stats["vmo_rbac_fleet"]["passed"] is False and stats["vmo_rbac_fleet"]["clusters_error"] == 2
+        assert r.rc != 0
+        shown = r.stdout.read() + json.dumps(stats)
+        assert [x[:6] for x in secrets_of(s) if x in shown] == []
+    finally:
+        cluster.delete_bindings(owner)
+
+
 # ---------------------------------------------------------- every entry point at -vvvv, every credential form
 
 
