@@ -253,6 +253,60 @@ def test_two_palette_clusters_on_one_api_server_with_an_unwritable_report_direct
         cluster.delete_bindings(owner)
 
 
+FAILING_LOGIN = """#!/bin/sh
+# an OIDC login plugin that cannot log in, and says so with what it was given (as a careless wrapper does)
+for a in "$@"; do case "$a" in --oidc-client-secret=*) echo "oidc-login: the issuer refused client secret ${a#*=}" >&2;; esac; done
+exit 1
+"""
+
+
+def test_an_frp_kubeconfig_whose_login_plugin_fails(cluster, palette_standin, uid, tmp_path):
+    """Attack pass on the merged branches: Palette's reverse-proxy kubeconfig logs in through an exec plugin
+    (kubectl oidc-login), which an execution environment may lack or which may fail. The kubernetes client
+    logs the plugin's failure (its stderr) to the root logger and goes on without a credential, so the API
+    server sees system:anonymous and answers 403, also to the SelfSubjectReview that says who we are. Found:
+    the module failed with "unexpected RecursionError: maximum recursion depth exceeded" (the 403 message
+    asked for the identity, whose 403 asked for the identity...), and the plugin's stderr, with the client
+    secret of its arguments, was in Ansible's log at -vvvv. Now: a 403 naming system:anonymous, nothing
+    written, no credential in any output."""
+    s = palette_standin
+    project = s.add_project("frp-fail-" + uid)
+    record = s.add_cluster(project, "frp-fail-" + uid, backing=cluster)
+    secret = "frp-client-secret-" + uuid.uuid4().hex
+    leaks.register("the client secret of a failing OIDC login plugin", secret)
+    plugin = tmp_path / "oidc-login"
+    plugin.write_text(FAILING_LOGIN)
+    plugin.chmod(0o700)
+    frp = yaml.safe_load(record.kubeconfigs["admin"])
+    frp["users"][0]["user"] = {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin), "interactiveMode": "Never",
+        "args": ["get-token", "--oidc-issuer-url=https://issuer.example.com", "--oidc-client-id=spectro-proxy",
+                 "--oidc-client-secret=" + secret]}}
+    record.kubeconfigs["frp"] = yaml.safe_dump(frp)
+    owner = "frp-fail-" + uid
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {"hosts": {"frp-east": {
+        "ansible_connection": "local", "vmo_rbac_owner": owner, "vmo_rbac_palette_kubeconfig": "frp",
+        "vmo_rbac_palette_cluster_uid": record.uid, "vmo_rbac_palette_project_uid": project,
+        "vmo_rbac_palette_ca_cert": s.ca_cert, "vmo_rbac_report_dir": "",
+        "vmo_rbac_bindings": [{"persona": "viewer", "groups": ["frp-" + uid]}]}}}}}}))
+    log = tmp_path / "ansible.log"
+    audit = cluster.audit()
+    run = run_playbook("vmo.rbac.enforce", inventory=inv, args=["-vvvv"],
+                       env={"SPECTROCLOUD_HOST": s.url, "SPECTROCLOUD_APIKEY": s.api_key, "ANSIBLE_LOG_PATH": str(log)})
+    shown = run.stdout + run.stderr + log.read_text()
+    leaks.record("test_an_frp_kubeconfig_whose_login_plugin_fails", shown)
+    assert run.rc != 0
+    enforce = [r["result"] for r in run.results if r["task"].endswith("Make the cluster hold exactly the declared bindings")
+               or "Enforce |" in r["task"]]
+    failed = [r for r in enforce if r.get("failed")]
+    assert failed and "RecursionError" not in failed[0]["msg"], enforce
+    assert failed[0]["msg"].startswith("forbidden: ") and "system:anonymous" in failed[0]["msg"], failed[0]["msg"]
+    assert secret not in shown and secret[:24] not in shown
+    assert "the issuer refused client secret" in log.read_text()  # the plugin's words are kept, its secret not
+    assert [e for e in audit.writes() if owner in json.dumps(e)] == [] and cluster.bindings(owner) == {}
+
+
 # ---------------------------------------------------------- every entry point at -vvvv, every credential form
 
 
