@@ -307,6 +307,48 @@ def test_an_frp_kubeconfig_whose_login_plugin_fails(cluster, palette_standin, ui
     assert [e for e in audit.writes() if owner in json.dumps(e)] == [] and cluster.bindings(owner) == {}
 
 
+def test_a_palette_kubeconfig_whose_server_url_has_user_information(cluster, palette_standin, uid, tmp_path):
+    """Attack pass on the merged branches: a kubeconfig from Palette whose server URL carries user information
+    (https://user:password@host, a proxy's habit; urllib3 never sends it, so the run works with the client
+    certificate). Messages scrub it, but the validation result's and vmo_rbac_access_info's ``cluster`` field
+    showed the URL as it was: in the task output and the fleet report's JSON (endpoint). Now the URL without
+    its user information everywhere."""
+    s = palette_standin
+    project = s.add_project("userinfo-" + uid)
+    record = s.add_cluster(project, "userinfo-" + uid, backing=cluster)
+    password = "url-password-" + uuid.uuid4().hex
+    leaks.register("the password in the server URL of a kubeconfig from Palette", password)
+    doc = yaml.safe_load(record.kubeconfigs["admin"])
+    doc["clusters"][0]["cluster"]["server"] = cluster.server.replace("https://", "https://me:%s@" % password)
+    record.kubeconfigs["admin"] = yaml.safe_dump(doc)
+    owner = "userinfo-" + uid
+    palette = {"vmo_rbac_palette_kubeconfig": "admin", "vmo_rbac_palette_cluster_uid": record.uid,
+               "vmo_rbac_palette_project_uid": project, "vmo_rbac_palette_ca_cert": s.ca_cert}
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {"hosts": {"east": dict(palette, **{
+        "ansible_connection": "local", "vmo_rbac_owner": owner, "vmo_rbac_report_dir": str(tmp_path / "reports"),
+        "vmo_rbac_report_formats": ["json", "markdown", "html", "junit"],
+        "vmo_rbac_bindings": [{"persona": "viewer", "groups": ["userinfo-" + uid]}]})}}}}}))
+    env = {"SPECTROCLOUD_HOST": s.url, "SPECTROCLOUD_APIKEY": s.api_key}
+    try:
+        run = run_playbook("vmo.rbac.enforce", inventory=inv, args=["-vvvv"], env=env)
+        assert run.rc == 0, run.stdout[-3000:]
+        info = run_playbook([{"hosts": "localhost", "gather_facts": False, "tasks": [{
+            "name": "who", "vmo.rbac.vmo_rbac_access_info": {
+                "palette_kubeconfig": "admin", "palette_cluster_uid": record.uid, "palette_project_uid": project,
+                "palette_ca_cert": s.ca_cert, "only_capabilities": ["vm.view"], "namespaces": ["default"]}}]}], env=env)
+        assert info.rc == 0, info.stdout[-3000:]
+        report = (tmp_path / "reports" / "vmo-rbac-report.json").read_text()
+        assert json.loads(report)["clusters"][0]["endpoint"] == cluster.server.replace("https://", "https://***@")
+        holders = info.task("who")["holders"]
+        assert holders and {h["cluster"] for h in holders} == {cluster.server.replace("https://", "https://***@")}
+        for shown in [run.stdout + run.stderr, info.stdout + info.stderr] + [
+                p.read_text() for p in (tmp_path / "reports").iterdir()]:
+            assert password not in shown
+    finally:
+        cluster.delete_bindings(owner)
+
+
 # ---------------------------------------------------------- every entry point at -vvvv, every credential form
 
 
