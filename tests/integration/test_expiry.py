@@ -873,3 +873,40 @@ def test_break_glass_on_a_palette_fleet_host_with_the_palette_backend(cluster, n
         assert [x[:6] for x in secrets_of(s) if any(x in o for o in outputs)] == []
     finally:
         cluster.delete_bindings(owner)
+
+
+def test_break_glass_revoke_on_a_host_the_palette_inventory_could_not_prepare(cluster, namespaces, uid, tmp_path):
+    """Attack pass on the merged branches: the Palette inventory marks a cluster it could not prepare (Palette
+    answered 503 for its profiles during the inventory update) with vmo_rbac_inventory_error and gives it no
+    connection. The role's grant and sweep fail such a host before any request; tasks_from: revoke did not
+    look, so the module fell back to the environment's connection (K8S_AUTH_KUBECONFIG, ~/.kube/config: here
+    another cluster's, vmo-1, which holds a grant of the same name) and the revoke deleted it there and said
+    the grant on this host was revoked. Now the revoke fails with the inventory's reason, nothing deleted."""
+    ns = namespaces("bg-inv")
+    ident = cluster.identity("bg-inv-" + uid)
+    oncall = "inv-%s@example.com" % uid
+    owner, hostname = "bg-inv-" + uid, "unprepared-" + uid
+    template = {"vmo_rbac_break_glass_owner": owner}
+    answers = survey_answers(vmo_rbac_break_glass_persona="user", vmo_rbac_break_glass_subject=oncall,
+                             vmo_rbac_break_glass_namespaces=ns, vmo_rbac_break_glass_duration="1h",
+                             vmo_rbac_break_glass_reason="INC-" + uid)
+
+    class NoConnection:  # the inventory gave this host no connection
+        params: dict = {}
+
+    error = "cluster %s (%s): cannot read its profiles (is the virtual-machine-orchestrator pack there?): 503" % (
+        hostname, "a" * 24)
+    try:
+        r, events, _ = break_glass(tmp_path, cluster, ident, "elsewhere-" + uid, {**template, **answers})
+        assert r.status == "successful", failure_messages(events)
+        before = cluster.bindings(owner)
+        assert before and can_power(cluster, oncall, ns)
+        r, events, artifacts = break_glass(
+            tmp_path, cluster, NoConnection, hostname, {**template, **answers, "vmo_rbac_break_glass_action": "revoke"},
+            env={"K8S_AUTH_KUBECONFIG": str(ident.kubeconfig)},
+            inventory_vars={"vmo_rbac_inventory_error": error, "vmo_rbac_palette_cluster_uid": "a" * 24})
+        assert r.status == "failed", artifacts
+        assert any(error in m for m in failure_messages(events)), failure_messages(events)
+        assert cluster.bindings(owner) == before and can_power(cluster, oncall, ns)
+    finally:
+        cluster.delete_bindings(owner)
