@@ -112,8 +112,8 @@ def shared_problems(groups):
             else:
                 warned[host] = ("this host reaches the same API server as %s, %s, with other owners (%s): their grants "
                                 "coexist there, and their results are about one cluster" % (
-                                    _others(g, host), where, ", ".join("%s: %s" % (h, g["owners"][h])
-                                                                      for h in g["hosts"] if h != host)))
+                                    _others(g, host), where,
+                                    ", ".join("%s: %s" % (h, g["owners"][h]) for h in g["hosts"] if h != host)))
     return refused, warned
 
 

@@ -43,7 +43,7 @@ _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def _scrub_userinfo(text):
-    """``_URL_USERINFO.sub(r"\g<scheme>***@", text)`` in time linear in the text: for each ``://``, the
+    r"""``_URL_USERINFO.sub(r"\g<scheme>***@", text)`` in time linear in the text: for each ``://``, the
     user information runs to the first ``/``, ``@`` or white space and must end with ``@``; the scheme is
     the run of scheme characters before it, from its first letter."""
     out, pos, n = [], 0, len(text)

@@ -133,8 +133,8 @@ def _setting(args, name):
 
 
 def _kind_of(value):
-    return {bool: "a boolean", list: "a list", dict: "a mapping", type(None): "null"}.get(type(value),
-                                                                                         type(value).__name__)
+    kinds = {bool: "a boolean", list: "a list", dict: "a mapping", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def parse_settings(args):

@@ -157,8 +157,8 @@ class ListWatch(object):
             if code == 410:
                 self.expire("410 Gone: %s" % _shown(message))
                 raise Expired(_shown(message))
-            raise StreamError("the watch of %s reported an error (%s): %s" % (self.resource, _shown(code),
-                                                                                _shown(message)))
+            raise StreamError("the watch of %s reported an error (%s): %s"
+                              % (self.resource, _shown(code), _shown(message)))
         if etype not in EVENT_TYPES + ("BOOKMARK",):
             raise StreamError("unknown watch event type %s for %s" % (_shown(etype), self.resource))
         problem = object_problem(obj, need_name=etype != "BOOKMARK")
