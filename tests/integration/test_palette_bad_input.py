@@ -64,7 +64,9 @@ INVENTORY_CASES = [
     Case("request-timeout-nan", {"request_timeout": float("nan")}, "request_timeout", ("at most 3600",)),
     Case("request-timeout-inf", {"request_timeout": float("inf")}, "request_timeout", ("at most 3600",)),
     Case("request-timeout-huge", {"request_timeout": 1e300}, "request_timeout", ("at most 3600",)),
-    Case("kubeconfig-dir-cannot-be-made", {"kubeconfig": "admin", "kubeconfig_dir": "/proc/1/vmo-rbac"},
+    # with kubeconfig_files: without it (issue 20) the directory is not used, only warned about
+    Case("kubeconfig-dir-cannot-be-made", {"kubeconfig": "admin", "kubeconfig_files": True,
+                                           "kubeconfig_dir": "/proc/1/vmo-rbac"},
          "kubeconfig_dir", ("cannot create /proc/1/vmo-rbac",)),
     Case("ca-cert-missing", {"ca_cert": "/nonexistent/ca.crt"}, "ca_cert"),
     Case("kubeconfig-dir-is-a-file", {"kubeconfig": "admin", "kubeconfig_files": True, "kubeconfig_dir": "@FILE@"},
