@@ -162,10 +162,16 @@ def write_files(dest, rendered):
     in the way) does not cost the others."""
     if not dest or not rendered:
         return [], None
+    control = sorted(set(c for c in dest if ord(c) < 0x20 or ord(c) == 0x7f))
+    if control:
+        # a NUL made os.makedirs raise ValueError ("embedded null byte"), which failed the run_once task, and so
+        # the play for every host, after the writes; a line break would make a directory nobody meant
+        return [], "the path %s contains the control character%s %s" % (
+            ascii(dest), "s" if len(control) > 1 else "", ", ".join("U+%04X" % ord(c) for c in control))
     try:
         os.makedirs(dest, mode=0o755, exist_ok=True)
-    except OSError as exc:
-        return [], "cannot create the directory %s: %s" % (dest, exc.strerror or exc)
+    except (OSError, ValueError) as exc:
+        return [], "cannot create the directory %s: %s" % (dest, getattr(exc, "strerror", None) or exc)
     files, failed, reasons = [], [], []
     for fmt, text in rendered:
         path = os.path.join(dest, FILES[fmt])

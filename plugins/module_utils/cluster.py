@@ -402,6 +402,7 @@ class Cluster(object):
         self.params = params
         self.secrets = secrets if secrets is not None else Secrets()
         self.secrets.add(params.get("api_key"))
+        transport.scrub_logs(self.secrets)  # the kubernetes client logs an exec plugin's stderr (build_configuration)
         self.cfg = build_configuration(params)
         self.cfg.connection_pool_maxsize = max(pool_size, 4)
         self.host = self.cfg.host.rstrip("/")
@@ -561,6 +562,9 @@ class Cluster(object):
     def identity(self):
         """'user "x" (groups: a, b)' as the API server sees us, via SelfSubjectReview."""
         if self._identity is None:
+            # what is said until (and unless) the API server tells: a SelfSubjectReview refused with 403 (an
+            # anonymous request: an exec plugin that failed) asks for the identity in its own message
+            self._identity = describe_credentials(self.cfg, self.params)
             try:
                 review = self.request(
                     "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
@@ -571,7 +575,7 @@ class Cluster(object):
                 self._identity = "user %r%s" % (info.get("username"),
                                                 " (groups: %s)" % ", ".join(groups) if groups else "")
             except ClusterError:
-                self._identity = describe_credentials(self.cfg, self.params)
+                pass
         return self._identity
 
     # ----------------------------------------------------------------- reads

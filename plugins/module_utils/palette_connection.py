@@ -213,6 +213,11 @@ def secret_values(doc):
         for key, value in user.items():
             if key in ("exec", "auth-provider") and isinstance(value, dict):
                 leaves(dict((k, v) for k, v in value.items() if k not in _PUBLIC_USER_KEYS))
+                # an argument --oidc-client-secret=<secret>: its value alone too, as a plugin may quote it
+                args = value.get("args") if key == "exec" else None
+                for arg in args if isinstance(args, list) else []:
+                    if isinstance(arg, str) and arg.startswith("-") and "=" in arg:
+                        leaves(arg.split("=", 1)[1])
             else:
                 leaves(value)
     public = ("server", "certificate-authority", "certificate-authority-data", "tls-server-name",

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import logging
 import re
 import threading
 
@@ -263,3 +264,31 @@ class Secrets(object):
         if isinstance(data, (list, tuple)):
             return [self.scrub_data(v) for v in data]
         return data
+
+
+class ScrubLog(logging.Filter):
+    """A log record without any secret of ``secrets`` (message, arguments and traceback)."""
+
+    def __init__(self, secrets):
+        super(ScrubLog, self).__init__()
+        self.secrets = secrets
+
+    def filter(self, record):
+        if self.secrets:
+            record.msg = self.secrets.scrub(record.getMessage())
+            record.args = ()
+            if record.exc_info:
+                record.exc_text = self.secrets.scrub(logging.Formatter().formatException(record.exc_info))
+                record.exc_info = None
+        return True
+
+
+def scrub_logs(secrets):
+    """Scrub ``secrets`` from what is logged through the root logger and its handlers, once per Secrets: the
+    kubernetes client logs an exec plugin's failure with ``logging.error``, the plugin's stderr included
+    (an OIDC login that quotes its client secret), and Ansible writes the root logger's records to its log
+    (ANSIBLE_LOG_PATH) from the worker process where the modules run."""
+    root = logging.getLogger()
+    for target in [root] + list(root.handlers):
+        if not any(isinstance(f, ScrubLog) and f.secrets is secrets for f in target.filters):
+            target.addFilter(ScrubLog(secrets))

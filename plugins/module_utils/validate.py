@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning, transport, whocan
 from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, subject_from_api, subject_label
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
@@ -258,7 +258,8 @@ def summarize(cluster, desired, roles, drift, rows, check_bindings, scopes=()):
     failed = len(role_failed) + sum(1 for d in drift if not d.get("pending")) + len(access_failed)
     return {
         "changed": False,
-        "cluster": cluster.params.get("context") or cluster.host,
+        # the server URL without user information (https://user:password@host in a kubeconfig: never sent, never shown)
+        "cluster": cluster.params.get("context") or transport.scrub(cluster.host),
         "passed": failed == 0,
         "summary": {"checks": total, "passed": total - failed, "failed": failed, "drift": len(drift),
                     "unchecked": unchecked, "unchecked_entries": sum(1 for m in scopes if m.empty),

@@ -22,7 +22,7 @@ __metaclass__ = type
 import time
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, holders
+from ansible_collections.vmo.rbac.plugins.module_utils import access, holders, transport
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, is_dns_label
 
@@ -149,7 +149,7 @@ def access_info(decl, opts, cluster, check_mode=False, diff=False):  # pylint: d
     started = time.monotonic()
     found, unconfirmed, stats = find_holders(cluster, opts.matrix, opts.only, opts.namespaces, opts.platform,
                                              opts.concurrency)
-    name = cluster.params.get("context") or cluster.host
+    name = cluster.params.get("context") or transport.scrub(cluster.host)  # without user information
     for f in found + unconfirmed:
         f["cluster"] = name
     namespaces = stats.pop("namespaces")

@@ -533,6 +533,31 @@ def test_vmo_rbac_fleet_report_warns_about_a_directory_it_cannot_write(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
 
 
+def test_a_report_directory_with_a_nul_is_a_warning_not_a_failed_play(cluster, uid, tmp_path):
+    """vmo_rbac_report_dir with a NUL (an extra variable pasted with a stray control character): the report task
+    raised "embedded null byte" after the cluster's writes, and its run_once failure failed the play for every
+    host (attack pass on the merged branches). Now the run passes, the report task warns naming dest, the path
+    shown escaped, and no directory is made."""
+    ident = cluster.identity("nul-report-" + uid)
+    owner = "nul-report-" + uid
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {"hosts": {"nul-a": {}, "nul-b": {}}, "vars": {
+        "ansible_connection": "local", "vmo_rbac_owner": owner, **{"vmo_rbac_" + k: v for k, v in ident.params.items()},
+        "vmo_rbac_bindings": [{"persona": "viewer", "groups": ["nul-" + uid]}],
+        "vmo_rbac_report_dir": str(tmp_path / "reports\x00x")}}}}}))
+    try:
+        run = run_playbook("vmo.rbac.enforce", inventory=inv, limit="nul-a")
+        res = next(r["result"] for r in run.results if r["task"].endswith("Report | Print the fleet report and write its files"))
+        assert run.rc == 0 and not res.get("failed"), res.get("msg")
+        assert res["files_error"] == "the path %s contains the control character U+0000" % ascii(
+            str(tmp_path / "reports\x00x")), res
+        assert any("vmo.rbac fleet report: dest: the path" in w for w in res["warnings"]), res["warnings"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.yml"]
+        assert cluster.bindings(owner)  # the run's writes, which the failed report task used to fail after
+    finally:
+        cluster.delete_bindings(owner)
+
+
 # vmo_rbac_expires_at: the filter the break-glass playbook turns a requested duration into an end with.
 # args: the value filtered and the filter's keyword arguments, templated by ansible-playbook.
 EXPIRES_AT_FILTER_CASES = [
@@ -606,8 +631,10 @@ def eda_source_batch(cluster):
 
     from tests.helpers.ansible import COLLECTIONS
 
-    source = runpy.run_path(str(COLLECTIONS / "ansible_collections" / "vmo" / "rbac" / "extensions" / "eda" /
-                                "plugins" / "event_source" / "cluster_changes.py"))
+    # the file, not its path under the collections directory: where Ansible's collection finder is installed (as in
+    # every Ansible process) it answers for that path, and runpy looks for a __main__ module in it
+    source = runpy.run_path(str((COLLECTIONS / "ansible_collections" / "vmo" / "rbac" / "extensions" / "eda" /
+                                 "plugins" / "event_source" / "cluster_changes.py").resolve()))
     out = {}
     for c in EDA_SOURCE_CASES:
         ident = cluster.identity("bad-%s-%s" % (c.id[:40], UID))

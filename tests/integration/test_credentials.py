@@ -207,6 +207,148 @@ def test_the_fleet_report_flags_hosts_that_reach_one_api_server(cluster, namespa
         cluster.delete_bindings(owner + "-n")
 
 
+def test_two_palette_clusters_on_one_api_server_with_an_unwritable_report_directory(cluster, palette_standin, uid,
+                                                                                    tmp_path):
+    """Attack pass on the merged branches: a Palette fleet in AWX (each host's kubeconfig downloaded from Palette
+    at run time) where two Palette clusters' kubeconfigs name one API server, vmo-1, and the report directory
+    cannot be made. The fleet report refuses both hosts (same owner) and its files fail with a warning; the
+    job fails both hosts, with the reason. What AWX keeps of the job, the per-cluster summary exported with
+    set_stats (vmo_rbac_clusters, what a workflow reads), used to say "passed" for both: it was exported
+    before the fleet report knew. It now says what the report says; no credential anywhere."""
+    from tests.integration.test_palette import secrets_of
+
+    s = palette_standin
+    project_name = "same-" + uid
+    project = s.add_project(project_name)
+    first, second = (s.add_cluster(project, "%s-%s" % (n, uid), backing=cluster) for n in ("east", "west"))
+    owner = "same-pal-" + uid
+    hosts = {name: {"vmo_rbac_owner": owner, "vmo_rbac_palette_kubeconfig": "admin",
+                    "vmo_rbac_palette_cluster_uid": record.uid, "vmo_rbac_palette_project_uid": project}
+             for name, record in (("east", first), ("west", second))}
+    envvars = {"SPECTROCLOUD_HOST": s.url, "SPECTROCLOUD_APIKEY": s.api_key, "VMO_RBAC_PALETTE_CA_CERT": s.ca_cert}
+    (tmp_path / "a-file").write_text("not a directory")
+    dest = str(tmp_path / "a-file" / "reports")
+    pdd = awx_job(tmp_path, "job", hosts, envvars, {
+        "vmo_rbac_bindings": [{"persona": "viewer", "groups": ["same-pal-" + uid]}],
+        "vmo_rbac_report_dir": dest, "vmo_rbac_report_formats": ["json", "markdown"]})
+    try:
+        r = ansible_runner.run(private_data_dir=str(pdd), playbook="enforce.yml", quiet=True,
+                               process_isolation=False, verbosity=VERBOSITY)
+        results = job_results(r)
+        report = results[("Report | Print the fleet report and write its files", "east")]
+        assert report["files_error"] == "cannot create the directory %s: Not a directory" % dest, report
+        assert sorted(report["same_api_server"]) == ["east", "west"], report
+        stats = next(e for e in r.events if e["event"] == "playbook_on_stats")["event_data"]["artifact_data"]
+        for h, other in (("east", "west"), ("west", "east")):
+            failed = results[("Fail this cluster, now that the report shows why", h)]
+            assert failed["failed"] and "reaches the same API server as %s, %s" % (other, cluster.server) in failed["msg"]
+            summary = stats["vmo_rbac_clusters"][h]
+            assert summary["status"] == "error", summary
+            assert summary["msg"].startswith("reaches the same API server as %s, %s" % (other, cluster.server)), summary
+        assert stats["vmo_rbac_fleet"]["passed"] is False and stats["vmo_rbac_fleet"]["clusters_error"] == 2
+        assert r.rc != 0
+        shown = r.stdout.read() + json.dumps(stats)
+        assert [x[:6] for x in secrets_of(s) if x in shown] == []
+    finally:
+        cluster.delete_bindings(owner)
+
+
+FAILING_LOGIN = """#!/bin/sh
+# an OIDC login plugin that cannot log in, and says so with what it was given (as a careless wrapper does)
+for a in "$@"; do case "$a" in --oidc-client-secret=*) echo "oidc-login: the issuer refused client secret ${a#*=}" >&2;; esac; done
+exit 1
+"""
+
+
+def test_an_frp_kubeconfig_whose_login_plugin_fails(cluster, palette_standin, uid, tmp_path):
+    """Attack pass on the merged branches: Palette's reverse-proxy kubeconfig logs in through an exec plugin
+    (kubectl oidc-login), which an execution environment may lack or which may fail. The kubernetes client
+    logs the plugin's failure (its stderr) to the root logger and goes on without a credential, so the API
+    server sees system:anonymous and answers 403, also to the SelfSubjectReview that says who we are. Found:
+    the module failed with "unexpected RecursionError: maximum recursion depth exceeded" (the 403 message
+    asked for the identity, whose 403 asked for the identity...), and the plugin's stderr, with the client
+    secret of its arguments, was in Ansible's log at -vvvv. Now: a 403 naming system:anonymous, nothing
+    written, no credential in any output."""
+    s = palette_standin
+    project = s.add_project("frp-fail-" + uid)
+    record = s.add_cluster(project, "frp-fail-" + uid, backing=cluster)
+    secret = "frp-client-secret-" + uuid.uuid4().hex
+    leaks.register("the client secret of a failing OIDC login plugin", secret)
+    plugin = tmp_path / "oidc-login"
+    plugin.write_text(FAILING_LOGIN)
+    plugin.chmod(0o700)
+    frp = yaml.safe_load(record.kubeconfigs["admin"])
+    frp["users"][0]["user"] = {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin), "interactiveMode": "Never",
+        "args": ["get-token", "--oidc-issuer-url=https://issuer.example.com", "--oidc-client-id=spectro-proxy",
+                 "--oidc-client-secret=" + secret]}}
+    record.kubeconfigs["frp"] = yaml.safe_dump(frp)
+    owner = "frp-fail-" + uid
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {"hosts": {"frp-east": {
+        "ansible_connection": "local", "vmo_rbac_owner": owner, "vmo_rbac_palette_kubeconfig": "frp",
+        "vmo_rbac_palette_cluster_uid": record.uid, "vmo_rbac_palette_project_uid": project,
+        "vmo_rbac_palette_ca_cert": s.ca_cert, "vmo_rbac_report_dir": "",
+        "vmo_rbac_bindings": [{"persona": "viewer", "groups": ["frp-" + uid]}]}}}}}}))
+    log = tmp_path / "ansible.log"
+    audit = cluster.audit()
+    run = run_playbook("vmo.rbac.enforce", inventory=inv, args=["-vvvv"],
+                       env={"SPECTROCLOUD_HOST": s.url, "SPECTROCLOUD_APIKEY": s.api_key, "ANSIBLE_LOG_PATH": str(log)})
+    shown = run.stdout + run.stderr + log.read_text()
+    leaks.record("test_an_frp_kubeconfig_whose_login_plugin_fails", shown)
+    assert run.rc != 0
+    enforce = [r["result"] for r in run.results if r["task"].endswith("Make the cluster hold exactly the declared bindings")
+               or "Enforce |" in r["task"]]
+    failed = [r for r in enforce if r.get("failed")]
+    assert failed and "RecursionError" not in failed[0]["msg"], enforce
+    assert failed[0]["msg"].startswith("forbidden: ") and "system:anonymous" in failed[0]["msg"], failed[0]["msg"]
+    assert secret not in shown and secret[:24] not in shown
+    assert "the issuer refused client secret" in log.read_text()  # the plugin's words are kept, its secret not
+    assert [e for e in audit.writes() if owner in json.dumps(e)] == [] and cluster.bindings(owner) == {}
+
+
+def test_a_palette_kubeconfig_whose_server_url_has_user_information(cluster, palette_standin, uid, tmp_path):
+    """Attack pass on the merged branches: a kubeconfig from Palette whose server URL carries user information
+    (https://user:password@host, a proxy's habit; urllib3 never sends it, so the run works with the client
+    certificate). Messages scrub it, but the validation result's and vmo_rbac_access_info's ``cluster`` field
+    showed the URL as it was: in the task output and the fleet report's JSON (endpoint). Now the URL without
+    its user information everywhere."""
+    s = palette_standin
+    project = s.add_project("userinfo-" + uid)
+    record = s.add_cluster(project, "userinfo-" + uid, backing=cluster)
+    password = "url-password-" + uuid.uuid4().hex
+    leaks.register("the password in the server URL of a kubeconfig from Palette", password)
+    doc = yaml.safe_load(record.kubeconfigs["admin"])
+    doc["clusters"][0]["cluster"]["server"] = cluster.server.replace("https://", "https://me:%s@" % password)
+    record.kubeconfigs["admin"] = yaml.safe_dump(doc)
+    owner = "userinfo-" + uid
+    palette = {"vmo_rbac_palette_kubeconfig": "admin", "vmo_rbac_palette_cluster_uid": record.uid,
+               "vmo_rbac_palette_project_uid": project, "vmo_rbac_palette_ca_cert": s.ca_cert}
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {"hosts": {"east": dict(palette, **{
+        "ansible_connection": "local", "vmo_rbac_owner": owner, "vmo_rbac_report_dir": str(tmp_path / "reports"),
+        "vmo_rbac_report_formats": ["json", "markdown", "html", "junit"],
+        "vmo_rbac_bindings": [{"persona": "viewer", "groups": ["userinfo-" + uid]}]})}}}}}))
+    env = {"SPECTROCLOUD_HOST": s.url, "SPECTROCLOUD_APIKEY": s.api_key}
+    try:
+        run = run_playbook("vmo.rbac.enforce", inventory=inv, args=["-vvvv"], env=env)
+        assert run.rc == 0, run.stdout[-3000:]
+        info = run_playbook([{"hosts": "localhost", "gather_facts": False, "tasks": [{
+            "name": "who", "vmo.rbac.vmo_rbac_access_info": {
+                "palette_kubeconfig": "admin", "palette_cluster_uid": record.uid, "palette_project_uid": project,
+                "palette_ca_cert": s.ca_cert, "only_capabilities": ["vm.view"], "namespaces": ["default"]}}]}], env=env)
+        assert info.rc == 0, info.stdout[-3000:]
+        report = (tmp_path / "reports" / "vmo-rbac-report.json").read_text()
+        assert json.loads(report)["clusters"][0]["endpoint"] == cluster.server.replace("https://", "https://***@")
+        holders = info.task("who")["holders"]
+        assert holders and {h["cluster"] for h in holders} == {cluster.server.replace("https://", "https://***@")}
+        for shown in [run.stdout + run.stderr, info.stdout + info.stderr] + [
+                p.read_text() for p in (tmp_path / "reports").iterdir()]:
+            assert password not in shown
+    finally:
+        cluster.delete_bindings(owner)
+
+
 # ---------------------------------------------------------- every entry point at -vvvv, every credential form
 
 

@@ -23,6 +23,7 @@ from kubernetes.client.rest import ApiException
 from tests.helpers import leaks
 from tests.helpers.ansible import COLLECTIONS
 from tests.helpers.faultproxy import Fault, FaultProxy, Rule
+from tests.integration.test_palette import secrets_of
 
 pytestmark = pytest.mark.xdist_group("eda-faults")
 
@@ -35,7 +36,9 @@ SECONDS = 6.0
 
 def run_source(args, seconds=SECONDS):
     """The source's main(queue, args) for ``seconds`` (or until it raises): (events, log text, exception)."""
-    source = runpy.run_path(str(SOURCE_FILE))
+    # the file itself, not its path under the collections directory: where Ansible's collection finder is installed
+    # (as in every Ansible process) it answers for that path, and runpy looks for a __main__ module in it
+    source = runpy.run_path(str(SOURCE_FILE.resolve()))
     logger = logging.getLogger("vmo.rbac.cluster_changes")
     lines = []
 
@@ -146,3 +149,40 @@ def test_an_object_of_the_wrong_shape_is_a_stream_error_said_once_without_a_trac
         assert said == ["WARNING cluster east: %s: a ADDED watch event of %s has metadata that is a string, not a "
                         "mapping; retrying in %s" % (resource, resource, said[0].rsplit("retrying in ", 1)[-1])], log
         assert 1 <= watches[resource] <= MOST, (watches, log[-3000:])
+
+
+# ------------------------------------------------------- two clusters of the source, one API server (attack pass)
+
+
+def test_two_palette_clusters_whose_kubeconfigs_reach_one_api_server_are_refused_at_start(cluster, palette_standin, uid,
+                                                                                           owner):
+    """Two Palette clusters (a cluster imported twice, a record left behind by a re-registration) whose
+    kubeconfigs, downloaded at start, name one API server, vmo-1, with the same owner: their reconcile runs
+    would enforce each one's declaration on that cluster, replacing the other's, and each write is a change
+    the other's watch reports. The modules' runs are caught by the fleet report (same_api_server); reconcile
+    mode has no report, and the source used to watch both and start both runs. It refuses at start, naming
+    both and the API server, never a credential; with another owner for one of them it starts, with a
+    warning."""
+    s = palette_standin
+    project = s.add_project("eda-" + uid)
+    first, second = (s.add_cluster(project, "%s-%s" % (n, uid), backing=cluster, base64_kubeconfig=(n == "west"))
+                     for n in ("east", "west"))
+
+    def target(name, record, who):
+        return {"name": name, "owner": who, "palette_kubeconfig": "admin", "palette_host": s.url,
+                "palette_api_key": s.api_key, "palette_ca_cert": s.ca_cert, "palette_cluster_uid": record.uid,
+                "palette_project_uid": project}
+
+    events, log, error = run_source({"clusters": [target("east", first, owner), target("west", second, owner)]},
+                                    seconds=20)
+    assert error is not None, (events, log[-3000:])
+    message = str(error)
+    assert message.startswith("vmo.rbac.cluster_changes: clusters east, west reach the same API server, %s (CA sha256:"
+                              % cluster.server), message
+    assert "with the same owner %r" % owner in message and events == []
+    assert [x[:6] for x in secrets_of(s) if x in message + log] == []
+
+    events, log, error = run_source({"clusters": [target("east", first, owner), target("west", second, owner + "-w")]})
+    assert error is None, error
+    assert "clusters east, west reach the same API server, %s" % cluster.server in log, log[-3000:]
+    assert sorted(e["vmo_rbac"]["reason"] for e in events) == ["1 watch started (east)", "1 watch started (west)"]

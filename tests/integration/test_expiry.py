@@ -810,3 +810,103 @@ def test_a_survey_answer_is_never_templated(cluster, namespaces, uid, tmp_path):
         assert held == reason
     finally:
         cluster.delete_bindings(owner)
+
+
+# ------------------------------------------- break-glass on a Palette fleet in AWX (attack pass on the merged work)
+
+
+def test_break_glass_on_a_palette_fleet_host_with_the_palette_backend(cluster, namespaces, palette_standin, uid,
+                                                                      tmp_path):
+    """A host of the Palette inventory as AWX keeps it (no kubeconfig: vmo_rbac_palette_kubeconfig, the cluster's
+    uid; the Palette credential in the environment, its key pasted with a line break refused, so given clean
+    here) whose inventory enforces through Palette (vmo_rbac_backend: palette, purge on). A break-glass request:
+    the grant is made on the cluster itself (break-glass never writes Palette's RBAC list, whatever the
+    inventory's backend), refused while in force, revoked by name, and every module call downloads its own
+    kubeconfig; the Palette RBAC list is never read or written; no credential in any output."""
+    from tests.integration.test_palette import secrets_of
+
+    s = palette_standin
+    project = s.add_project("bg-" + uid)
+    record = s.add_cluster(project, "bg-%s" % uid, backing=cluster)
+    ns = namespaces("bg-pal")
+    oncall = "pal-%s@example.com" % uid
+    owner, hostname = "bg-pal-" + uid, "pal-" + uid
+    inventory = {"vmo_rbac_palette_kubeconfig": "admin", "vmo_rbac_palette_cluster_uid": record.uid,
+                 "vmo_rbac_palette_project_uid": project, "vmo_rbac_backend": "palette", "vmo_rbac_purge": True,
+                 "vmo_rbac_owner": "inv-" + uid}
+    env = {"SPECTROCLOUD_HOST": s.url, "SPECTROCLOUD_APIKEY": s.api_key, "VMO_RBAC_PALETTE_CA_CERT": s.ca_cert}
+
+    class NoConnection:  # the host's connection is its Palette variables alone
+        params: dict = {}
+
+    template = {"vmo_rbac_break_glass_owner": owner}
+    answers = survey_answers(vmo_rbac_break_glass_persona="user", vmo_rbac_break_glass_subject=oncall,
+                             vmo_rbac_break_glass_namespaces=ns, vmo_rbac_break_glass_duration="1h",
+                             vmo_rbac_break_glass_reason="INC-" + uid)
+    outputs = []
+    try:
+        mark = s.mark()
+        r, events, artifacts = break_glass(tmp_path, cluster, NoConnection, hostname, {**template, **answers},
+                                           env=env, inventory_vars=inventory)
+        outputs.append(r.stdout.read())
+        assert r.status == "successful", (failure_messages(events), outputs[-1][-3000:])
+        result = artifacts["vmo_rbac_break_glass"][hostname]
+        assert result["passed"] is True and can_power(cluster, oncall, ns)
+        assert [k[2] for k in cluster.bindings(owner)] == [result["binding"]]
+        ops = sorted(c["op"] for c in s.since(mark))
+        assert ops == ["v1SpectroClustersUidAdminKubeConfig"] * len(ops) and len(ops) >= 2, ops  # no RBAC list
+
+        r, events, _ = break_glass(tmp_path, cluster, NoConnection, hostname,
+                                   {**template, **dict(answers, vmo_rbac_break_glass_reason="INC-2-" + uid)},
+                                   env=env, inventory_vars=inventory)
+        outputs.append(r.stdout.read())
+        assert r.status == "failed" and any("INC-" + uid in m for m in failure_messages(events)), failure_messages(events)
+
+        r, events, artifacts = break_glass(tmp_path, cluster, NoConnection, hostname,
+                                           {**template, **answers, "vmo_rbac_break_glass_action": "revoke"},
+                                           env=env, inventory_vars=inventory)
+        outputs.append(r.stdout.read())
+        assert r.status == "successful", failure_messages(events)
+        assert [a["action"] for a in artifacts["vmo_rbac_break_glass"][hostname]["actions"]] == ["delete"]
+        assert cluster.bindings(owner) == {} and not can_power(cluster, oncall, ns)
+        assert [c for c in s.since(mark) if c["op"] != "v1SpectroClustersUidAdminKubeConfig"] == []
+        assert [x[:6] for x in secrets_of(s) if any(x in o for o in outputs)] == []
+    finally:
+        cluster.delete_bindings(owner)
+
+
+def test_break_glass_revoke_on_a_host_the_palette_inventory_could_not_prepare(cluster, namespaces, uid, tmp_path):
+    """Attack pass on the merged branches: the Palette inventory marks a cluster it could not prepare (Palette
+    answered 503 for its profiles during the inventory update) with vmo_rbac_inventory_error and gives it no
+    connection. The role's grant and sweep fail such a host before any request; tasks_from: revoke did not
+    look, so the module fell back to the environment's connection (K8S_AUTH_KUBECONFIG, ~/.kube/config: here
+    another cluster's, vmo-1, which holds a grant of the same name) and the revoke deleted it there and said
+    the grant on this host was revoked. Now the revoke fails with the inventory's reason, nothing deleted."""
+    ns = namespaces("bg-inv")
+    ident = cluster.identity("bg-inv-" + uid)
+    oncall = "inv-%s@example.com" % uid
+    owner, hostname = "bg-inv-" + uid, "unprepared-" + uid
+    template = {"vmo_rbac_break_glass_owner": owner}
+    answers = survey_answers(vmo_rbac_break_glass_persona="user", vmo_rbac_break_glass_subject=oncall,
+                             vmo_rbac_break_glass_namespaces=ns, vmo_rbac_break_glass_duration="1h",
+                             vmo_rbac_break_glass_reason="INC-" + uid)
+
+    class NoConnection:  # the inventory gave this host no connection
+        params: dict = {}
+
+    error = "cluster %s (%s): cannot read its profiles (is the virtual-machine-orchestrator pack there?): 503" % (
+        hostname, "a" * 24)
+    try:
+        r, events, _ = break_glass(tmp_path, cluster, ident, "elsewhere-" + uid, {**template, **answers})
+        assert r.status == "successful", failure_messages(events)
+        before = cluster.bindings(owner)
+        assert before and can_power(cluster, oncall, ns)
+        r, events, artifacts = break_glass(
+            tmp_path, cluster, NoConnection, hostname, {**template, **answers, "vmo_rbac_break_glass_action": "revoke"},
+            env={"K8S_AUTH_KUBECONFIG": str(ident.kubeconfig)},
+            inventory_vars={"vmo_rbac_inventory_error": error, "vmo_rbac_palette_cluster_uid": "a" * 24})
+        assert r.status == "failed", artifacts
+        assert any(error in m for m in failure_messages(events)), failure_messages(events)
+        assert cluster.bindings(owner) == before and can_power(cluster, oncall, ns)
+    finally:
+        cluster.delete_bindings(owner)

@@ -118,7 +118,7 @@ def run_source(args, until, timeout=180):
                 done.set()
 
     def target():
-        module = runpy.run_path(str(SOURCE))
+        module = runpy.run_path(str(SOURCE.resolve()))  # the file, not its path under the collection finder's
         loop = asyncio.new_event_loop()
         task = loop.create_task(module["main"](Queue(), args))
 

@@ -64,6 +64,7 @@ INVENTORY_CASES = [
     Case("request-timeout-nan", {"request_timeout": float("nan")}, "request_timeout", ("at most 3600",)),
     Case("request-timeout-inf", {"request_timeout": float("inf")}, "request_timeout", ("at most 3600",)),
     Case("request-timeout-huge", {"request_timeout": 1e300}, "request_timeout", ("at most 3600",)),
+    # with kubeconfig_files: without it (issue 20) the directory is not used, only warned about
     Case("kubeconfig-dir-cannot-be-made", {"kubeconfig": "admin", "kubeconfig_files": True,
                                            "kubeconfig_dir": "/proc/1/vmo-rbac"},
          "kubeconfig_dir", ("cannot create /proc/1/vmo-rbac",)),
@@ -238,6 +239,50 @@ def test_role_backend_variables_fail_at_the_start(standin, cluster, tmp_path):
         for w in words:
             assert w in mine[0]["result"]["msg"], mine[0]["result"]["msg"]
     assert s.since(mark) == [] and audit.events(user="palette-bad-role") == []
+
+
+def test_role_palette_kubeconfig_variables_fail_before_any_request(standin, cluster, tmp_path):
+    """The role's vmo_rbac_palette_kubeconfig and what it needs (attack pass on the merged issue 20 work), as
+    an inventory gives them: a wrong kind (also as a list, as YAML may give it) refused by the role's argument
+    specification; a bad cluster uid, a pasted key with a line break, and a host that keeps the connection
+    variables of a hand-written inventory, refused by the first module naming the variable's option, never
+    the key; nothing reaches Palette or the cluster."""
+    s, project = standin
+    target = s.add_cluster(project, "role-kubeconfig-target", backing=cluster)
+    ident = cluster.identity("palette-bad-kubeconfig")
+    hosts = {
+        "kind-capitalised": ({"vmo_rbac_palette_kubeconfig": "Admin"}, "vmo_rbac_palette_kubeconfig", ()),
+        "kind-a-list": ({"vmo_rbac_palette_kubeconfig": ["admin"]}, "vmo_rbac_palette_kubeconfig", ()),
+        "uid-traversal": ({"vmo_rbac_palette_kubeconfig": "admin", "vmo_rbac_palette_cluster_uid": "../../v1/users"},
+                          "palette_cluster_uid", ("not a Palette uid",)),
+        "key-pasted": ({"vmo_rbac_palette_kubeconfig": "admin", "vmo_rbac_palette_api_key": BAD_KEY + "\r\n"},
+                       "palette_api_key", ("it is not shown",)),
+        "beside-its-connection": ({"vmo_rbac_palette_kubeconfig": "frp"}, "host",
+                                  ("given with palette_kubeconfig", "remove them, or palette_kubeconfig")),
+    }
+    inv = tmp_path / "inventory"
+    (inv / "host_vars").mkdir(parents=True)
+    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {
+        "hosts": {h: {} for h in hosts},
+        "vars": {"ansible_connection": "local", "vmo_rbac_owner": "palette-bad-kc", "vmo_rbac_bindings": [VALID],
+                 "vmo_rbac_report_dir": "", "palette_cluster_uid": target.uid, "palette_project_uid": project,
+                 "vmo_rbac_palette_ca_cert": s.ca_cert,
+                 # a hand-written inventory's connection, left in group_vars when the Palette inventory came
+                 **{"vmo_rbac_" + k: v for k, v in ident.params.items()}}}}}}))
+    for host, (host_vars, _field, _words) in hosts.items():
+        (inv / "host_vars" / (host + ".yml")).write_text(yaml.safe_dump(host_vars))
+    audit = cluster.audit()
+    mark = s.mark()
+    run = run_playbook("vmo.rbac.enforce", inventory=inv,
+                       env={"SPECTROCLOUD_HOST": s.url, "SPECTROCLOUD_APIKEY": s.api_key})
+    assert run.rc != 0
+    for host, (_host_vars, name, words) in hosts.items():
+        failed = [r for r in run.results if r["host"] == host and r["result"].get("failed")]
+        assert failed, (host, [r["result"].get("msg") for r in run.results if r["host"] == host])
+        msg = failed[0]["result"]["msg"]
+        assert name in msg and all(w in msg for w in words), (host, msg)
+    assert BAD_KEY not in run.stdout + run.stderr and s.api_key not in run.stdout + run.stderr
+    assert s.since(mark) == [] and audit.events(user="palette-bad-kubeconfig") == []
 
 
 # --------------------------------------------------------------------------- answers of the wrong shape

@@ -117,6 +117,18 @@ def test_a_report_directory_under_a_regular_file_is_a_reason_not_an_exception(tm
     assert problem == "cannot create the directory %s: Not a directory" % dest
 
 
+@pytest.mark.parametrize("name, shown", [("a\x00b", "U+0000"), ("a\nb\rc", "U+000A, U+000D")])
+def test_a_report_directory_with_control_characters_is_a_reason_not_an_exception(tmp_path, name, shown):
+    """A NUL made os.makedirs raise ValueError ("embedded null byte"), which failed the run_once report task, so
+    the play for every host after its writes (attack pass on the merged branches); a line break would make a
+    directory nobody meant. Nothing is made; the reason shows the path escaped."""
+    dest = str(tmp_path / name)
+    files, problem = fleet_report.write_files(dest, [("markdown", "# r\n")])
+    assert files == [] and list(tmp_path.iterdir()) == []
+    assert problem == "the path %s contains the control character%s %s" % (
+        ascii(dest), "s" if "," in shown else "", shown), problem
+
+
 def test_every_format_is_tried_and_the_ones_that_fail_are_named(tmp_path):
     (tmp_path / "vmo-rbac-report.md").mkdir()  # in the way of the Markdown file
     (tmp_path / "vmo-rbac-report.md" / "keep").write_text("x")

@@ -128,3 +128,26 @@ def test_a_good_page_reads_as_before():
 def test_the_trackers_never_raise_on_what_the_protocol_let_through():
     assert w.namespace_digest({"metadata": "x"}) == (None, w.labels_fingerprint({}), False)
     assert w.last_writer_is({"metadata": {"managedFields": [{"time": 5, "manager": "x"}, "y"]}}) is False
+
+
+def test_two_clusters_of_one_owner_on_one_api_server_are_refused_and_other_owners_warned(caplog):
+    """The source's same_api_server (attack pass): same owner on one API server (URL and CA) refused, naming
+    both; other owners warned; a cluster not connected yet (Palette out of reach at start) not compared."""
+    import runpy
+    from collections import namedtuple
+    from pathlib import Path
+
+    source = runpy.run_path(str(Path(__file__).resolve().parents[2] / "extensions" / "eda" / "plugins" /
+                                "event_source" / "cluster_changes.py"))
+    Target = namedtuple("Target", "name owner")
+    Made = namedtuple("Made", "api_server")
+    Watch = namedtuple("Watch", "target cluster")
+    one = Made({"id": "a1", "url": "https://10.0.0.1:6443", "ca": "sha256:ab"})
+    other = Made({"id": "b2", "url": "https://10.0.0.2:6443", "ca": "sha256:cd"})
+    same = source["same_api_server"]
+    refused = same([Watch(Target("east", "o"), one), Watch(Target("north", "o"), other), Watch(Target("west", "o"), one)])
+    assert refused.startswith("clusters east, west reach the same API server, https://10.0.0.1:6443 (CA sha256:ab), "
+                              "with the same owner 'o'"), refused
+    assert same([Watch(Target("east", "o"), one), Watch(Target("west", "o"), None)]) is None
+    assert same([Watch(Target("east", "o"), one), Watch(Target("west", "p"), one)]) is None
+    assert "clusters east, west reach the same API server" in caplog.text and "(east: o, west: p)" in caplog.text

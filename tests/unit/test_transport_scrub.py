@@ -32,3 +32,34 @@ def test_long_texts_take_linear_time():
         started = time.process_time()
         assert transport.scrub(text + " https://u:p@h", ["secret"]).endswith("https://***@h")
         assert time.process_time() - started < 1.0, text[:20]
+
+
+def test_what_the_root_logger_logs_is_scrubbed_once_per_secrets():
+    """The kubernetes client logs an exec plugin's failure with logging.error (the root logger), the plugin's
+    stderr included; Ansible writes the root logger's records to its log (attack pass on the merged branches)."""
+    import logging
+
+    secrets = transport.Secrets(["shh-client-secret-1234"])
+    root = logging.getLogger()
+    kept = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            kept.append(self.format(record))
+
+    handler = Keep()
+    root.addHandler(handler)
+    try:
+        transport.scrub_logs(secrets)
+        transport.scrub_logs(secrets)
+        assert sum(isinstance(f, transport.ScrubLog) and f.secrets is secrets for f in root.filters) == 1
+        logging.error("exec: process returned 1. the issuer refused %s", "shh-client-secret-1234")
+        try:
+            raise ValueError("shh-client-secret-1234")
+        except ValueError:
+            logging.getLogger("kubernetes.child").exception("failed")  # a child's record: the handler scrubs it
+    finally:
+        root.removeHandler(handler)
+        root.filters = [f for f in root.filters if not isinstance(f, transport.ScrubLog)]
+    assert kept[0] == "exec: process returned 1. the issuer refused ***", kept
+    assert "shh-client-secret-1234" not in "\n".join(kept) and "ValueError: ***" in kept[1], kept

@@ -448,6 +448,36 @@ class ClusterWatch(object):
             resp.close()
 
 
+def same_api_server(watches):
+    """Why the source refuses to start when two of its clusters with the same owner reach one API server
+    (URL and CA, as the modules' ``api_server`` and the fleet report compare them), or None. Their
+    reconcile runs would enforce both declarations on that one cluster, each replacing the other's, and each
+    write is a change the other's watch reports: runs without end. (Two Palette clusters whose kubeconfigs
+    name one API server; two contexts of one cluster.) Different owners coexist: a warning. A cluster not
+    connected yet (Palette out of reach at start) is not compared."""
+    groups = {}
+    for w in watches:
+        if w.cluster is not None:
+            groups.setdefault(w.cluster.api_server["id"], []).append(w)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        where = "%s (CA %s)" % (group[0].cluster.api_server["url"], group[0].cluster.api_server["ca"])
+        owners = {}
+        for w in group:
+            owners.setdefault(w.target.owner, []).append(w.target.name)
+        for owner, names in owners.items():
+            if len(names) > 1:
+                return ("clusters %s reach the same API server, %s, with the same owner %r: their reconcile runs "
+                        "would enforce each one's declaration on that one cluster, replacing the other's, without end. "
+                        "Give each its own connection (a context, a kubeconfig, host and credential, or its own "
+                        "Palette cluster), or watch one of them" % (", ".join(names), where, owner))
+        logger.warning("clusters %s reach the same API server, %s, with other owners (%s): their grants coexist there",
+                       ", ".join(w.target.name for w in group), where,
+                       ", ".join("%s: %s" % (w.target.name, w.target.owner) for w in group))
+    return None
+
+
 async def main(queue, args):
     """ansible-rulebook's entry point: watch until cancelled, put one event per coalesced batch."""
     args = {k: v for k, v in (args or {}).items() if k != "eda_feedback_queue"}
@@ -488,6 +518,9 @@ async def _main(queue, args, secrets):
             await asyncio.to_thread(w.connect)
         except (ClusterError, PaletteError, BadValue) as exc:
             raise ValueError(secrets.scrub("%s: cluster %s: %s" % (SOURCE, w.target.name, exc.message))) from None
+    shared = same_api_server(watches)
+    if shared:
+        raise ValueError(secrets.scrub("%s: %s" % (SOURCE, shared)))
     logger.info("%s: watching %d cluster%s: %s", SOURCE, len(watches), "" if len(watches) == 1 else "s",
                 ", ".join("%s (owner %s)" % (w.target.name, w.target.owner) for w in watches))
     for w in watches:
