@@ -278,8 +278,13 @@ class ScrubLog(logging.Filter):
             record.msg = self.secrets.scrub(record.getMessage())
             record.args = ()
             if record.exc_info:
-                record.exc_text = self.secrets.scrub(logging.Formatter().formatException(record.exc_info))
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
                 record.exc_info = None
+            # also a traceback another filter (of another run's Secrets) or a handler formatted already
+            if record.exc_text:
+                record.exc_text = self.secrets.scrub(record.exc_text)
+            if getattr(record, "stack_info", None):
+                record.stack_info = self.secrets.scrub(record.stack_info)
         return True
 
 

@@ -63,3 +63,21 @@ def test_what_the_root_logger_logs_is_scrubbed_once_per_secrets():
         root.filters = [f for f in root.filters if not isinstance(f, transport.ScrubLog)]
     assert kept[0] == "exec: process returned 1. the issuer refused ***", kept
     assert "shh-client-secret-1234" not in "\n".join(kept) and "ValueError: ***" in kept[1], kept
+
+
+def test_a_traceback_formatted_by_a_filter_of_other_secrets_is_still_scrubbed():
+    """A process with several runs' Secrets (the unit tests; the event source, one per cluster): the first
+    filter formats the traceback with its own secrets and drops exc_info; the next filter must scrub that
+    text with its own (found by the whole unit suite, where earlier Clusters left filters on the handlers)."""
+    import logging
+
+    record = logging.LogRecord("kubernetes.child", logging.ERROR, __file__, 1, "failed", (), None)
+    try:
+        raise ValueError("shh-client-secret-5678")
+    except ValueError:
+        import sys
+        record.exc_info = sys.exc_info()
+    transport.ScrubLog(transport.Secrets(["another-run-secret"])).filter(record)
+    assert record.exc_info is None and "shh-client-secret-5678" in record.exc_text
+    transport.ScrubLog(transport.Secrets(["shh-client-secret-5678"])).filter(record)
+    assert "shh-client-secret-5678" not in record.exc_text and "ValueError: ***" in record.exc_text
