@@ -29,7 +29,7 @@ __metaclass__ = type
 
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas
+from ansible_collections.vmo.rbac.plugins.module_utils import holders, personas
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, subject_label
 
 GROUP_PROBE_USER = "system:vmo-rbac:group-probe"
@@ -48,9 +48,11 @@ CONSOLE_HINT = ("console access through the %s role alone is optional (Palette c
                 % ("persona", personas.CONSOLE_ROLE))
 CHECK_KEYS = ("verb", "group", "resource", "subresource")
 
+# ``name``: the object asked about ("": any object); see named_checks.
 Check = namedtuple(
     "Check",
-    "subject capability verb group resource subresource namespace scope expected personas",
+    "subject capability verb group resource subresource namespace scope expected personas name",
+    defaults=("",),
 )
 
 
@@ -165,25 +167,24 @@ def _union(values):
 
 
 def identity(subject):
-    """(user, groups) that a SubjectAccessReview asks as, for a binding subject."""
-    if subject.kind == "User":
-        return subject.name, [AUTHENTICATED]
-    if subject.kind == "Group":
-        return GROUP_PROBE_USER, sorted(set([subject.name, AUTHENTICATED]))
-    ns = subject.namespace
-    return ("system:serviceaccount:%s:%s" % (ns, subject.name),
-            ["system:authenticated", "system:serviceaccounts", "system:serviceaccounts:%s" % ns])
+    """(user, groups) that a SubjectAccessReview asks as, for a binding subject: the same as who-can asks
+    (holders.identity). A User named ``system:serviceaccount:<ns>:<name>`` is that ServiceAccount and is
+    asked with the groups the API server gives it."""
+    user, groups = holders.identity(subject)
+    return user, list(groups)
 
 
 # ------------------------------------------------------------------------- checks
 
 
 def grants_by_subject(desired):
-    """{Subject: [(namespace or '', role_name, persona)]} from resolved bindings."""
+    """{principal: [(namespace or '', role_name, persona)]} from resolved bindings; every form of one
+    subject (a ServiceAccount declared as the User ``system:serviceaccount:<ns>:<name>``) is one
+    principal (holders.canonical), checked with the grants of every form together."""
     out = {}
     for b in desired.values():
         for s in b.subjects:
-            out.setdefault(s, []).append((b.namespace, b.role_name, b.persona))
+            out.setdefault(holders.canonical(s), []).append((b.namespace, b.role_name, b.persona))
     return out
 
 
@@ -199,24 +200,22 @@ def outside_namespace(scoped, existing):
 
 
 def bound_elsewhere(bindings, desired):
-    """{Subject: namespaces} where some RoleBinding (any owner, any role) names the subject, or one
-    of the groups its identity carries (``system:authenticated`` and the ServiceAccount groups
-    included), outside the subject's declared scope.
+    """{principal: namespaces} where some RoleBinding (any owner, any role) names the principal in any
+    of its forms, or one of the groups its identity carries (``system:authenticated`` and the
+    ServiceAccount groups included), outside the principal's declared scope.
 
-    ``bindings`` are RoleBinding dicts from a LIST. These namespaces are probed like the
-    outside-scope namespace, so a namespace grant that leaks elsewhere is caught, not only
-    one that leaks into the single default probe.
+    ``bindings`` are RoleBinding dicts from a LIST. A binding subject applies to a principal exactly
+    when RBAC would apply it to the principal's identity: its user name (a ServiceAccount subject
+    without a namespace is one of the binding's namespace; a User named like the ServiceAccount is
+    the ServiceAccount) or one of its groups. These namespaces are probed like the outside-scope
+    namespace, so a namespace grant that leaks elsewhere is caught, not only one that leaks into the
+    single default probe.
     """
     grants = grants_by_subject(desired)
     scoped = dict((s, set(ns for ns, _r, _p in g if ns)) for s, g in grants.items())
     names = {}
     for s in grants:
-        user, groups = identity(s)
-        keys = set([(s.kind, s.name, s.namespace)])
-        if s.kind != "Group":
-            keys.add(("User", user, ""))
-        keys.update(("Group", g, "") for g in groups)  # system:authenticated too: it reaches the probe
-        for k in keys:
+        for k in holders.identity_keys(s):
             names.setdefault(k, set()).add(s)
     out = {}
     for b in bindings or []:
@@ -224,9 +223,7 @@ def bound_elsewhere(bindings, desired):
         if not ns:
             continue
         for subj in b.get("subjects") or []:
-            kind = subj.get("kind")
-            k = (kind, subj.get("name"), (subj.get("namespace") or "") if kind == "ServiceAccount" else "")
-            for s in names.get(k, ()):
+            for s in names.get(holders.subject_key(holders.binding_subject(subj, ns)), ()):
                 if ns not in scoped[s]:
                     out.setdefault(s, set()).add(ns)
     return out
@@ -269,6 +266,56 @@ def build_checks(desired, matrix, existing_namespaces=None, also_outside=None):
     return checks
 
 
+def named_checks(checks, cluster_roles, roles):
+    """``checks`` with, after each check that must be denied, the same check for every object a rule
+    that could grant it names (``resourceNames``): a grant limited to named objects is invisible to a
+    question without a name (RBAC skips such rules), so a viewer given ``delete virtualmachines`` on
+    ``[vm-1]`` by hand answers "no" to "may it delete VMs?" and "yes" to "may it delete vm-1?".
+
+    The names come from the rules of every ClusterRole (any binding may reference one) and, for a
+    question in a namespace, of the Roles of that namespace (only a RoleBinding there can use them),
+    as the RBAC lists hold them (aggregated ClusterRoles with their merged rules): every object any
+    role could grant this check for, whoever it is bound to. Checks that may be allowed (or have no
+    expectation) are not asked again: an allowed check is allowed for every object."""
+    wanted = set((c.verb, c.group, c.resource, c.subresource) for c in checks if c.expected is False)
+    if not wanted:
+        return list(checks)
+    tuples = [holders.Check(*t) for t in sorted(wanted)]
+
+    def names_in(rules):
+        out = {}
+        for rule in rules or ():
+            if not rule.get("resourceNames"):
+                continue
+            for t in tuples:
+                g = holders.rule_grant(rule, t)
+                if g is not None and g is not holders.FULL:
+                    out.setdefault(tuple(t), set()).update(g)
+        return out
+
+    everywhere = {}
+    for r in cluster_roles or ():
+        for t, names in names_in(r.get("rules")).items():
+            everywhere.setdefault(t, set()).update(names)
+    per_namespace = {}
+    for r in roles or ():
+        ns = (r.get("metadata") or {}).get("namespace") or ""
+        for t, names in names_in(r.get("rules")).items():
+            per_namespace.setdefault(ns, {}).setdefault(t, set()).update(names)
+    out = []
+    for c in checks:
+        out.append(c)
+        if c.expected is not False:
+            continue
+        t = (c.verb, c.group, c.resource, c.subresource)
+        names = set(everywhere.get(t, ()))
+        if c.namespace:
+            names.update((per_namespace.get(c.namespace) or {}).get(t, ()))
+        for n in sorted(names):
+            out.append(c._replace(name=n))
+    return out
+
+
 def review_spec(check):
     """The SubjectAccessReview spec for a check."""
     user, groups = identity(check.subject)
@@ -277,13 +324,15 @@ def review_spec(check):
         attrs["subresource"] = check.subresource
     if check.namespace:
         attrs["namespace"] = check.namespace
+    if check.name:
+        attrs["name"] = check.name
     return {"user": user, "groups": groups, "resourceAttributes": attrs}
 
 
 def review_key(spec):
     a = spec["resourceAttributes"]
     return (spec["user"], tuple(spec["groups"]), a.get("verb"), a.get("group"), a.get("resource"),
-            a.get("subresource", ""), a.get("namespace", ""))
+            a.get("subresource", ""), a.get("namespace", ""), a.get("name", ""))
 
 
 def unique_reviews(checks):
@@ -308,6 +357,9 @@ def evaluate(checks, statuses_by_key):
     cells = {}
     order = []
     for c in checks:
+        if c.name and c.expected is not None and statuses_by_key[review_key(review_spec(c._replace(name="")))] \
+                .get("allowed"):
+            continue  # allowed for any object: the check without a name says it all
         user, groups = identity(c.subject)
         row = {
             "subject": subject_label(c.subject),
@@ -327,6 +379,8 @@ def evaluate(checks, statuses_by_key):
         }
         if c.subject.kind == "ServiceAccount":
             row["subject_namespace"] = c.subject.namespace
+        if c.name:
+            row["name"] = c.name  # asked about this object only (named_checks)
         if c.expected is None:
             row.update(allowed=None, ok=None, reason="unchecked: no expectation for this role; add one with "
                                                      "the capabilities option")
@@ -378,8 +432,10 @@ def _where(row):
 
 def summarize_violations(rows):
     """Failed checks grouped per subject and place, one readable line each, e.g.
-    ``User bob may vm.delete, vm.create in namespace team-a (expected denied: privilege creep)``."""
+    ``User bob may vm.delete, vm.create in namespace team-a (expected denied: privilege creep)``; a
+    check allowed for named objects only reads ``vm.delete (only vm-1)``."""
     groups, order = {}, []
+    named = {}
     for r in rows:
         if r["ok"] is not False:
             continue
@@ -387,8 +443,17 @@ def summarize_violations(rows):
         if key not in groups:
             groups[key] = []
             order.append(key)
+        if r.get("name"):
+            named.setdefault((key, r["capability"]), set()).add(r["name"])
+        else:
+            named.setdefault((key, r["capability"]), set()).add(None)
         if r["capability"] not in groups[key]:
             groups[key].append(r["capability"])
+    for key, caps in groups.items():
+        for i, cap in enumerate(caps):
+            names = named[(key, cap)]
+            if None not in names:
+                caps[i] = "%s (only %s)" % (cap, ", ".join(sorted(names)))
     out = []
     for subject, where, allowed in order:
         out.append("%s %s %s %s (%s)" % (

@@ -138,9 +138,16 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     so check and diff mode change nothing)."""
     started = time.monotonic()
     palette = opts.backend == "palette"
-    # The access checks also need every namespace and every RoleBinding (bound_elsewhere): read
-    # together with the declaration's LISTs.
-    prefetch = [("all_rolebindings", cluster.list_role_bindings)] if opts.check_access else []
+    # The access checks also need every namespace and every RoleBinding (bound_elsewhere), and every
+    # role with its rules (the objects rules name, access.named_checks); the exclusive audit every
+    # ClusterRoleBinding too: read once, together with the declaration's LISTs, and shared.
+    prefetch = []
+    if opts.check_access or opts.audit_exclusive:
+        prefetch = [("all_rolebindings", cluster.list_role_bindings),
+                    ("cluster_roles", lambda: cluster.list_cluster_roles(metadata_only=False)),
+                    ("all_roles", lambda: cluster.list_roles(metadata_only=False))]
+    if opts.audit_exclusive:
+        prefetch.append(("all_clusterrolebindings", cluster.list_cluster_role_bindings))
     obs = observe_plan(decl, cluster, mode="present", purge=opts.purge, role_rules=True,
                        wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
                        observe_bindings=not palette, concurrency=opts.concurrency,
@@ -158,6 +165,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     if opts.check_access:
         checks = access.build_checks(obs.desired, opts.matrix, sorted(obs.state.namespaces),
                                      access.bound_elsewhere(obs.prefetched["all_rolebindings"], obs.desired))
+        checks = access.named_checks(checks, obs.prefetched["cluster_roles"], obs.prefetched["all_roles"])
         specs, _index, _keys = access.unique_reviews(checks)
         statuses = cluster.subject_access_reviews(specs, concurrency=opts.concurrency)
         by_key = dict((access.review_key(s), st) for s, st in zip(specs, statuses))
@@ -179,7 +187,11 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     result["who_else"] = []
     # ---- who else can (issue 12): undeclared holders of VM capabilities, see whocan.py
     if opts.audit_exclusive:
-        whocan.exclusive_audit(result, opts.platform_subjects, cluster, obs.desired, opts.matrix, opts.concurrency)
+        lists = {"cluster_roles": obs.prefetched["cluster_roles"], "roles": obs.prefetched["all_roles"],
+                 "cluster_role_bindings": obs.prefetched["all_clusterrolebindings"],
+                 "role_bindings": obs.prefetched["all_rolebindings"]}
+        whocan.exclusive_audit(result, opts.platform_subjects, cluster, obs.desired, opts.matrix, opts.concurrency,
+                               lists=lists)
     # ---- end of who else can
     result["summary"]["requests"] = cluster.requests
     if palette_requests is not None:

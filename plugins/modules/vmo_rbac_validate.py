@@ -25,11 +25,24 @@ description:
     C(vm.snapshot), C(template.manage), C(cluster.manage)), the API server itself is asked with
     SubjectAccessReviews whether the subject may do it, and the answer is compared with what its
     persona allows. Negative checks catch privilege creep (a viewer who can delete); namespace-restricted
-    grants are also checked in one namespace outside their scope, where they must grant nothing.
+    grants are also checked in one namespace outside their scope, and in every namespace where a
+    RoleBinding names the subject in any of its forms (a ServiceAccount without a namespace in a
+    RoleBinding of its namespace, or as C(User system:serviceaccount:<ns>:<name>)) or a group it is in,
+    where they must grant nothing.
+  - Objects named by rules. A grant limited by C(resourceNames) is invisible to a question without a name
+    (RBAC skips such rules), so every check that must be denied is asked again for each object that a
+    ClusterRole's rule, or a Role's rule in that namespace, names for it (RV(access[].name)): a viewer
+    given C(delete virtualmachines) on C([vm-1]) by hand fails validation.
   - User subjects are asked as that user, Group subjects as a synthetic user that is a member of only
     that group, ServiceAccounts as C(system:serviceaccount:<namespace>:<name>) with the ServiceAccount
-    groups; each also carries C(system:authenticated), as every real identity does. OIDC prefixes are
-    applied exactly as the enforcer applies them.
+    groups (a User named like a ServiceAccount is that ServiceAccount, asked the same way); each also
+    carries C(system:authenticated), as every real identity does. OIDC prefixes are applied exactly as
+    the enforcer applies them.
+  - What a SubjectAccessReview cannot see. It answers for the user and groups it is given: the groups an
+    identity provider puts into a real person's token are unknown to it, and what another authorizer
+    (a webhook, the Node authorizer for C(system:node:<name>) identities) allows is only seen for the
+    identity asked. The proof covers the matrix's capabilities, for the declared subjects (and, with
+    O(audit_exclusive), for every subject any binding names); see the validation documentation.
   - Time-limited grants (O(bindings[].expires)). Every time-limited grant of the O(owner), declared or not, is
     listed in RV(time_limited) with its time left; one whose time has passed and that still grants is drift
     (C(action=expire)) and fails the validation until M(vmo.rbac.vmo_role_binding) ends it.
@@ -88,7 +101,14 @@ options:
         (a RoleBinding of a VM role to C(system:authenticated) is a holder of its own, C(every
         authenticated user)).
       - A grant declares every capability its persona (or role) is not expected to be denied, in its
-        scope. A holder through a group the declaration grants is not reported.
+        scope. A custom role (O(bindings[].cluster_role), O(bindings[].role)) without an expectation for a
+        capability declares what its rules grant of it, evaluated at run time from the same RBAC lists
+        (an aggregated ClusterRole with the rules the controller manager merged into it; a role that does
+        not exist grants nothing); RV(who_else_summary.custom_roles) says what each was found to grant.
+        A holder through a group the declaration grants is not reported.
+      - Holding any check of a capability is holding part of it: a partial holder (only the serial console,
+        only C(virtualmachines/stop), or some objects named by C(resourceNames)) the declaration does not
+        grant that part is a violation too, reported with what it holds.
       - Each capability x place is one more check; it fails when the place has an undeclared holder.
     type: bool
     default: false
@@ -353,6 +373,11 @@ access:
       description: With an V(optional) expectation that was denied, how to get that access.
       type: str
       returned: when there is something to say
+    name:
+      description: The object asked about, for a check asked again for an object a rule names
+        (C(resourceNames)); the check without a name is its own row.
+      type: str
+      returned: on checks about one object
     pending:
       description: With O(pending_enforce), true for a failed check of a subject whose bindings the enforce
         step's dry run planned to change (not counted as a failure).
@@ -418,7 +443,8 @@ who_else:
     - With O(audit_exclusive), who else can, that is every holder of a VM capability that the declaration does not
       grant and that is not a platform identity, one entry per capability, place and holder. Empty otherwise.
     - Each entry has the keys of RV(vmo.rbac.vmo_rbac_access_info#module:holders[]) (C(capability), C(namespace),
-      C(scope), C(subject), C(everyone), C(through), C(partial), C(resource_names), C(via), ...), plus
+      C(scope), C(subject), C(everyone), C(through), C(partial), C(resource_names), C(holds), C(lacks),
+      C(via), ...), plus
       C(remove) (the bindings to remove, each with C(kind), C(namespace), C(name), C(subject), C(role_kind),
       C(role_name)) and C(fix) (one readable line).
     - 'For a report: a section "who else can", capability x namespace -> undeclared subjects, each with the
@@ -441,7 +467,12 @@ who_else_summary:
   description:
     - With O(audit_exclusive), what the audit looked at, C(questions) (capability x place), C(holders)
       confirmed, of which C(undeclared), C(declared) and C(platform); C(unconfirmed) findings; C(reviews)
-      sent; C(namespaces) examined; C(evaluation_seconds) of local work; the C(platform_subjects) in force.
+      sent; C(namespaces) examined; C(evaluation_seconds) of local work; the C(platform_subjects) in force;
+      C(beyond_rbac), holders the API server allowed more than the RBAC objects give (when any).
+    - C(custom_roles) (when the declaration has custom roles without expectations), what each declares, as
+      its rules were found: C(role_kind), C(role_name), C(namespace) (a Role), C(found) (false when the role
+      does not exist: it declares nothing), C(capabilities) (every check granted) and C(partial) (per
+      capability, the checks it grants, C(holds), as in RV(who_else[].holds)).
   returned: when O(audit_exclusive) is true
   type: dict
 field:

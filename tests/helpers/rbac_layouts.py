@@ -15,6 +15,7 @@ is an independent RBAC authorizer written the way the Kubernetes one is, for the
 from __future__ import annotations
 
 import copy
+import re
 
 from hypothesis import strategies as st
 
@@ -60,7 +61,16 @@ SHAPED = [
     # pod logs: a subresource discovery knows, granted exactly or through */log
     {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
     {"apiGroups": [""], "resources": ["*/log"], "verbs": ["get"]},
+    # single checks of a capability: partial holders (issue 19)
+    {"apiGroups": ["subresources.kubevirt.io"], "resources": ["virtualmachineinstances/console"], "verbs": ["get"]},
+    {"apiGroups": ["subresources.kubevirt.io"], "resources": ["virtualmachines/stop"], "verbs": ["update"]},
+    {"apiGroups": ["subresources.kubevirt.io"], "resources": ["virtualmachines/start", "virtualmachines/restart"],
+     "verbs": ["update"], "resourceNames": ["vm-a", "vm-b"]},
+    {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["get", "list"],
+     "resourceNames": ["vm-b"]},
 ]
+# Every object name a rule of a layout names, and one that none does (for the per-name questions).
+ALL_NAMES = sorted({n for names in NAMES for n in names} | {"vm-a", "vm-b"}) + ["zz-unnamed"]
 BUILTIN_ROLES = ["view", "edit", "admin", "cluster-admin", "spectro-vm-viewer", "spectro-vm-user",
                  "spectro-vm-power-user", "spectro-vm-admin"]
 EVERYONE = ["system:authenticated", "system:serviceaccounts"]
@@ -68,16 +78,26 @@ AGG_KEY = "vmo-diff.example/agg-%d-%s"
 
 
 def subject_pool(prefix, namespaces):
-    """The subjects a layout binds: Users, Groups, ServiceAccounts and everyone groups."""
+    """The subjects a layout binds: Users, Groups, ServiceAccounts and everyone groups, and every other
+    form a subject can take (issue 19): a ServiceAccount named as a User (the same principal as sa0), a
+    Group named like a ServiceAccount (singular: nobody's group), a User named like a node, a User
+    whose name differs from another's in case only, and a Group named like the nodes' group."""
     ns = namespaces
     pool = [{"kind": "User", "name": "%s-u%d" % (prefix, i)} for i in range(8)]
     pool += [{"kind": "Group", "name": "%s-g%d" % (prefix, i)} for i in range(4)]
     pool += [{"kind": "ServiceAccount", "name": "sa%d" % i, "namespace": ns[i % len(ns)]} for i in range(5)]
     pool += [{"kind": "Group", "name": g} for g in EVERYONE + ["system:serviceaccounts:" + ns[1 % len(ns)]]]
+    pool += [{"kind": "User", "name": "system:serviceaccount:%s:sa0" % ns[0]},
+             {"kind": "Group", "name": "system:serviceaccount:%s:sa1" % ns[1 % len(ns)]},
+             {"kind": "User", "name": "system:node:%s-node0" % prefix},
+             {"kind": "User", "name": "%s-U0" % prefix},
+             {"kind": "Group", "name": "system:nodes"}]
     return pool
 
 
-def api_subject(s):
+def api_subject(s, omit_api_group=False):
+    """A binding subject as the API takes it; ``omit_api_group``: without ``apiGroup`` (the API server
+    defaults it: rbac.authorization.k8s.io for User and Group, "" for ServiceAccount)."""
     out = {"kind": s["kind"], "name": s["name"]}
     if s["kind"] == "ServiceAccount":
         if s.get("namespace"):
@@ -85,6 +105,8 @@ def api_subject(s):
         out["apiGroup"] = ""
     else:
         out["apiGroup"] = RBAC
+    if omit_api_group:
+        del out["apiGroup"]
     return out
 
 
@@ -145,12 +167,13 @@ def layouts(draw, prefix, namespaces):
             if s["kind"] == "ServiceAccount" and not cluster_wide and draw(st.integers(0, 5)) == 0:
                 s = dict(s, namespace=None)
             subjects.append(s)
+        bare = draw(st.booleans())  # apiGroup left for the API server to default
         if cluster_wide:
             crbs.append({"apiVersion": RBAC + "/v1", "kind": "ClusterRoleBinding",
                          "metadata": {"name": "%s-crb%d" % (prefix, i)},
                          "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole",
                                      "name": draw(st.sampled_from(cr_names))},
-                         "subjects": [api_subject(s) for s in subjects]})
+                         "subjects": [api_subject(s, bare) for s in subjects]})
             continue
         ns = draw(st.sampled_from(namespaces))
         ns_roles = [r["metadata"]["name"] for r in roles if r["metadata"]["namespace"] == ns]
@@ -162,7 +185,7 @@ def layouts(draw, prefix, namespaces):
         for s in subjects:
             if s["kind"] == "ServiceAccount" and s.get("namespace") is None:
                 s = {"kind": "ServiceAccount", "name": s["name"]}  # means: this binding's namespace
-            fixed.append(api_subject(s))
+            fixed.append(api_subject(s, bare))
         rbs.append({"apiVersion": RBAC + "/v1", "kind": "RoleBinding",
                     "metadata": {"name": "%s-rb%d" % (prefix, i), "namespace": ns},
                     "roleRef": ref, "subjects": fixed})
@@ -267,8 +290,22 @@ def brute_force(lists, user, groups, verb, group, resource, subresource="", name
     return False
 
 
+_SA_USER = re.compile(r"^system:serviceaccount:([a-z0-9]([-a-z0-9]*[a-z0-9])?):([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$")
+
+
+def oracle_principal(subject):
+    """The principal a pool subject is (written out independently of holders.canonical): a User named
+    system:serviceaccount:<ns>:<name> is that ServiceAccount, and its token carries that user name."""
+    if subject["kind"] == "User":
+        m = _SA_USER.match(subject["name"])
+        if m and len(m.group(1)) <= 63:
+            return {"kind": "ServiceAccount", "name": m.group(3), "namespace": m.group(1)}
+    return subject
+
+
 def oracle_identity(subject):
     """(user, groups) of a pool subject, written out independently of holders.identity."""
+    subject = oracle_principal(subject)
     kind, name = subject["kind"], subject["name"]
     if kind == "ServiceAccount":
         ns = subject["namespace"]
@@ -296,6 +333,7 @@ def oracle_populations(subject):
 
 
 def label(subject):
+    subject = oracle_principal(subject)
     if subject["kind"] == "ServiceAccount":
         return "ServiceAccount %s/%s" % (subject["namespace"], subject["name"])
     return "%s %s" % (subject["kind"], subject["name"])

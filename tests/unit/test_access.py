@@ -117,6 +117,43 @@ def test_bound_elsewhere_follows_the_subject_and_its_groups():
     assert out[CI] == {"leaky", "default"}  # its namespace's group, and itself; not a namesake elsewhere
 
 
+def test_bound_elsewhere_sees_every_form_of_a_subject():
+    """Issue 19, item 3: a RoleBinding naming the ServiceAccount without a namespace (it means the
+    binding's namespace), or as the User system:serviceaccount:<ns>:<name>, is a binding of that
+    ServiceAccount: before, the first escaped the outside-scope probes."""
+    want = desired({"persona": "viewer", "service_accounts": ["automation/ci"], "namespaces": ["team-a"]})
+    rb = [
+        {"metadata": {"namespace": "automation", "name": "no-ns"}, "subjects": [{"kind": "ServiceAccount", "name": "ci"}]},
+        {"metadata": {"namespace": "team-b", "name": "as-user"},
+         "subjects": [{"kind": "User", "name": "system:serviceaccount:automation:ci"}]},
+        # another namespace's ServiceAccount of the same name, and names that are not this ServiceAccount
+        {"metadata": {"namespace": "leaky", "name": "other"}, "subjects": [{"kind": "ServiceAccount", "name": "ci"}]},
+        {"metadata": {"namespace": "default", "name": "singular"},
+         "subjects": [{"kind": "Group", "name": "system:serviceaccount:automation:ci"}]},
+        {"metadata": {"namespace": "kube-system", "name": "case"},
+         "subjects": [{"kind": "User", "name": "system:serviceaccount:automation:CI"}]},
+    ]
+    assert access.bound_elsewhere(rb, want) == {CI: {"automation", "team-b"}}
+
+
+def test_a_service_account_declared_as_a_user_is_asked_as_the_service_account():
+    """The declaration refuses ``users: [system:serviceaccount:...]`` (write it as service_accounts), but a
+    resolved binding may still carry that form: it is the ServiceAccount, asked with its groups, and
+    checked with the grants of every form together."""
+    robot = Subject("User", "system:serviceaccount:automation:ci", "")
+    assert access.identity(robot) == access.identity(CI)
+    want = desired({"persona": "user", "service_accounts": ["automation/ci"], "namespaces": ["team-a"]})
+    viewer = planning.Binding("RoleBinding", "team-a", "v", "ClusterRole", "spectro-vm-viewer", (robot,), {}, {},
+                              "viewer", ())
+    want[("RoleBinding", "team-a", "v")] = viewer
+    grants = access.grants_by_subject(want)
+    assert list(grants) == [CI] and sorted(p for _ns, _r, p in grants[CI]) == ["user", "viewer"]
+    checks = access.build_checks(want, access.build_matrix("vmo"), sorted(NAMESPACES))
+    assert {c.subject for c in checks} == {CI}
+    # one principal: the user persona's console and power are expected of it, not flagged as creep
+    assert {c.expected for c in checks if c.capability == "vm.power" and c.scope == "namespace"} == {True}
+
+
 # ---------------------------------------------------------------------------- checks
 
 
@@ -177,6 +214,49 @@ def test_a_custom_role_is_unchecked_and_never_asked():
     assert len(specs) == len(set(k for k in keys if k))
 
 
+def test_named_checks_ask_about_every_object_a_rule_names():
+    """Issue 19, item 5: a grant limited by resourceNames is invisible to a question without a name. Every
+    check that must be denied is asked again for each object a ClusterRole's rule (anywhere) or a Role's
+    rule (in that namespace) could grant it for."""
+    want = desired({"persona": "viewer", "users": ["bob"], "namespaces": ["team-a"]})
+    m = access.build_matrix("vmo")
+    checks = access.build_checks(want, m, sorted(NAMESPACES))
+    crs = [{"metadata": {"name": "one-vm"}, "rules": [
+        {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["delete"], "resourceNames": ["vm-1"]},
+        {"apiGroups": ["*"], "resources": ["*/stop"], "verbs": ["*"], "resourceNames": ["vm-2"]},
+        {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["get"]}]},
+        {"metadata": {"name": "other"}, "rules": [
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["cm"]}]}]
+    roles = [{"metadata": {"name": "r", "namespace": "team-b"}, "rules": [
+        {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["delete"], "resourceNames": ["vm-9"]}]}]
+    named = access.named_checks(checks, crs, roles)
+    extra = sorted((c.capability, c.verb, c.subresource, c.namespace, c.scope, c.name) for c in named if c.name)
+    places = [("default", "outside"), ("team-a", "namespace")]
+    want_extra = sorted([("vm.delete", "delete", "", ns, scope, "vm-1") for ns, scope in places] +
+                        [("vm.power", "update", "stop", ns, scope, "vm-2") for ns, scope in places])
+    assert extra == want_extra  # vm-9 is a Role of team-b: never asked in team-a or default
+    assert all(c.expected is False for c in named if c.name)
+    spec = access.review_spec([c for c in named if c.name == "vm-1"][0])
+    assert spec["resourceAttributes"]["name"] == "vm-1"
+    # bob may delete vm-1 (a hand-made grant) but not VMs in general: a failed check, named
+    answers = {}
+    for c in named:
+        s = access.review_spec(c)
+        answers[access.review_key(s)] = {"allowed": c.name == "vm-1" and c.namespace == "team-a"
+                                         or (c.capability == "vm.view" and c.scope == "namespace")}
+    rows, _matrix = access.evaluate(named, answers)
+    bad = [r for r in rows if r["ok"] is False]
+    assert [(r["capability"], r["name"], r["namespace"]) for r in bad] == [("vm.delete", "vm-1", "team-a")]
+    assert access.summarize_violations(rows) == [
+        "User bob may vm.delete (only vm-1) in namespace team-a (expected denied: privilege creep)"]
+    # a check allowed for any object: the named rows add nothing (not counted twice)
+    for k in answers:
+        if k[2] == "delete":
+            answers[k] = {"allowed": True}
+    rows, _matrix = access.evaluate(named, answers)
+    assert not [r for r in rows if r.get("name") and r["capability"] == "vm.delete"]
+
+
 def test_review_spec_and_key():
     c = access.Check(CI, "vm.console", "get", "subresources.kubevirt.io", "virtualmachineinstances", "console",
                      "team-a", "namespace", True, ("user",))
@@ -186,7 +266,7 @@ def test_review_spec_and_key():
                     "resourceAttributes": {"verb": "get", "group": "subresources.kubevirt.io",
                                            "resource": "virtualmachineinstances", "subresource": "console",
                                            "namespace": "team-a"}}
-    assert access.review_key(spec)[-2:] == ("console", "team-a")
+    assert access.review_key(spec)[-3:] == ("console", "team-a", "")
 
 
 # ---------------------------------------------------------------------------- verdicts
