@@ -148,8 +148,9 @@ test-integration: venv controlplane peers kubevirt-roles collection browser java
 	    -n $(INTEGRATION_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 .PHONY: test-whocan-soak
-test-whocan-soak: venv controlplane peers kubevirt-roles collection ## the who-can differential at soak size: 40 layouts, every subject on each (about 25,000 questions)
-	VMO_WHOCAN_LAYOUTS=40 VMO_WHOCAN_EVERY_SUBJECT=1 VMO_WHOCAN_MIN_QUESTIONS=20000 VMO_TEST_CLUSTERS=1 \
+test-whocan-soak: venv controlplane peers kubevirt-roles collection ## the who-can and validate differential at soak size: 40 layouts, every subject on each (about 36,000 capability questions)
+	VMO_WHOCAN_LAYOUTS=40 VMO_WHOCAN_EVERY_SUBJECT=1 VMO_WHOCAN_MIN_QUESTIONS=20000 VMO_WHOCAN_PEER_LAYOUTS=41 \
+	    VMO_TEST_CLUSTERS=1 \
 	    $(BIN)/python -m pytest tests/integration/test_whocan_differential.py -n 1 --dist loadgroup -s $(PYTEST_ARGS)
 
 .PHONY: test-molecule

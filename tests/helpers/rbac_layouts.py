@@ -72,7 +72,11 @@ SHAPED = [
 # Every object name a rule of a layout names, and one that none does (for the per-name questions).
 ALL_NAMES = sorted({n for names in NAMES for n in names} | {"vm-a", "vm-b"}) + ["zz-unnamed"]
 BUILTIN_ROLES = ["view", "edit", "admin", "cluster-admin", "spectro-vm-viewer", "spectro-vm-user",
-                 "spectro-vm-power-user", "spectro-vm-admin"]
+                 "spectro-vm-power-user", "spectro-vm-admin",
+                 # KubeVirt's own (the release the differential installs; kubevirt.io:migrate only since v1.5.0)
+                 "kubevirt.io:view", "kubevirt.io:edit", "kubevirt.io:admin", "kubevirt.io:migrate"]
+# Roles may be named like ClusterRoles: a RoleBinding's roleRef says which kind it means.
+ROLE_NAMES_LIKE_CLUSTER_ROLES = ["view", "edit", "spectro-vm-admin", "kubevirt.io:edit"]
 EVERYONE = ["system:authenticated", "system:serviceaccounts"]
 AGG_KEY = "vmo-diff.example/agg-%d-%s"
 
@@ -151,8 +155,13 @@ def layouts(draw, prefix, namespaces):
     roles = []
     for ns in namespaces:
         for i in range(draw(st.integers(0, 2))):
+            name = "%s-r%d" % (prefix, i)
+            if draw(st.integers(0, 3)) == 0:  # a Role named like a ClusterRole
+                name = draw(st.sampled_from(ROLE_NAMES_LIKE_CLUSTER_ROLES))
+                if any(r["metadata"]["name"] == name and r["metadata"]["namespace"] == ns for r in roles):
+                    continue
             roles.append({"apiVersion": RBAC + "/v1", "kind": "Role",
-                          "metadata": {"name": "%s-r%d" % (prefix, i), "namespace": ns},
+                          "metadata": {"name": name, "namespace": ns},
                           "rules": draw(st.lists(random_rule(namespaced=True), min_size=1, max_size=3))})
     pool = subject_pool(prefix, namespaces)
     cr_names = [r["metadata"]["name"] for r in cluster_roles] + BUILTIN_ROLES + ["%s-missing" % prefix]
@@ -343,7 +352,8 @@ def worked_layout(prefix, namespaces):
     """A fixed layout with one case of each kind of difference with kubectl-who-can that the random
     layouts find only now and then: holders through membership (a subject's own binding for part
     of vm.view, an everyone group's for the rest; a ServiceAccount likewise with its namespace's
-    group) and a grant through ``*/log``."""
+    group) and a grant through ``*/log``; and, for the validate differential, a declared viewer with
+    a hand-made grant limited to one named VM."""
     ns0, ns1, ns2 = namespaces[:3]
 
     def cr(name, rules):
@@ -366,12 +376,81 @@ def worked_layout(prefix, namespaces):
             cr("vms", [{"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["get", "list"]}]),
             cr("vmis", [{"apiGroups": ["kubevirt.io"], "resources": ["virtualmachineinstances"], "verbs": ["get"]}]),
             cr("logs", [{"apiGroups": [""], "resources": ["*/log"], "verbs": ["get"]}]),
+            cr("one-vm", [{"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["delete"],
+                           "resourceNames": ["vm-a"]}]),
         ],
         "roles": [],
         "cluster_role_bindings": [],
         "role_bindings": [rb("alice", ns0, "vms", alice), rb("everyone", ns0, "vmis", everyone),
-                          rb("bob", ns1, "logs", bob),
+                          rb("bob", ns1, "logs", bob), rb("bob-one-vm", ns1, "one-vm", bob),
                           rb("robot", ns2, "vms", robot), rb("robots", ns2, "vmis", sa_group)],
         "subjects": [alice, bob, robot, everyone, sa_group],
         "namespaces": list(namespaces),
+        # bob, a viewer in ns1 by the declaration, may delete vm-a there by hand (resourceNames): validate
+        # must fail on it (issue 19, item 5)
+        "declaration": [{"persona": "viewer", "users": [bob["name"]], "namespaces": [ns1]}],
     }
+
+
+# ------------------------------------------------------------------- declarations (validate)
+
+
+@st.composite
+def declarations(draw, layout, namespaces):
+    """A declaration (vmo_role_binding's ``bindings``) over a layout's subjects, for the validate
+    differential: personas of the vmo role set and custom roles (the layout's ClusterRoles, aggregated
+    ones included, KubeVirt's, one that does not exist, and the layout's Roles), cluster-wide or in
+    some namespaces. Subjects in every form a declaration accepts (a ServiceAccount named as a User is
+    refused by it; the everyone groups and system: names need allow_privileged, which the test gives)."""
+    pool = [s for s in layout["subjects"]
+            if not (s["kind"] == "User" and s["name"].startswith("system:serviceaccount:"))]
+    crs = [r["metadata"]["name"] for r in layout["cluster_roles"] if not r["metadata"]["name"].endswith("-noop")]
+    crs += ["kubevirt.io:view", "kubevirt.io:edit", layout["cluster_roles"][0]["metadata"]["name"] + "-gone"]
+    entries = []
+    for _ in range(draw(st.integers(2, 5))):
+        kind = draw(st.sampled_from(["persona", "persona", "persona", "cluster_role", "cluster_role", "role"]))
+        entry = {}
+        if kind == "role":
+            if not layout["roles"]:
+                continue
+            r = draw(st.sampled_from(layout["roles"]))
+            entry["role"] = r["metadata"]["name"]
+            entry["namespaces"] = [r["metadata"]["namespace"]]
+        else:
+            if kind == "persona":
+                entry["persona"] = draw(st.sampled_from(["viewer", "user", "power-user", "admin"]))
+            else:
+                entry["cluster_role"] = draw(st.sampled_from(crs))
+            if draw(st.integers(0, 2)):
+                entry["namespaces"] = draw(st.lists(st.sampled_from(namespaces), min_size=1, max_size=2, unique=True))
+        for s in draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique_by=label)):
+            if s["kind"] == "ServiceAccount":
+                entry.setdefault("service_accounts", []).append("%s/%s" % (s["namespace"], s["name"]))
+            else:
+                entry.setdefault("users" if s["kind"] == "User" else "groups", []).append(s["name"])
+        entries.append(entry)
+    return entries
+
+
+def rule_grants(rules, verb, group, resource, subresource):
+    """What rules grant for one check, written out with the brute-force matcher: True (any object), the
+    frozenset of the object names they are limited to, or None."""
+    names = set()
+    for rule in rules or []:
+        if _rule_allows(rule, verb, group, resource, subresource, ""):
+            return True
+        for n in rule.get("resourceNames") or []:
+            if _rule_allows(rule, verb, group, resource, subresource, n):
+                names.add(n)
+    return frozenset(names) or None
+
+
+def named_objects(lists, verb, group, resource, subresource):
+    """Every object name some rule of any role names for a check (what a per-object question can find)."""
+    out = set()
+    for r in lists["cluster_roles"] + lists["roles"]:
+        for rule in r.get("rules") or []:
+            for n in rule.get("resourceNames") or []:
+                if _rule_allows(rule, verb, group, resource, subresource, n):
+                    out.add(n)
+    return sorted(out)
