@@ -266,7 +266,24 @@ def build_checks(desired, matrix, existing_namespaces=None, also_outside=None):
     return checks
 
 
-def named_checks(checks, cluster_roles, roles):
+# The most per-object checks one validation asks (named_checks). Rules naming more objects than that (a
+# namespace's Role with a hundred thousand names would otherwise cost every probed subject as many
+# reviews) leave those checks not proven: validation fails and says which roles, never passes them.
+MAX_NAMED_CHECKS = 20000
+
+
+class TooManyNamedObjects(Exception):
+    """The roles' rules name more objects than validation asks about (MAX_NAMED_CHECKS)."""
+
+    def __init__(self, count, roles):
+        super(TooManyNamedObjects, self).__init__(
+            "rules name so many objects that proving access to each would take %d SubjectAccessReviews (at most %d "
+            "are asked): not proven; the roles that name the most: %s" % (count, MAX_NAMED_CHECKS, ", ".join(roles)))
+        self.count = count
+        self.roles = roles
+
+
+def named_checks(checks, cluster_roles, roles, limit=MAX_NAMED_CHECKS):
     """``checks`` with, after each check that must be denied, the same check for every object a rule
     that could grant it names (``resourceNames``): a grant limited to named objects is invisible to a
     question without a name (RBAC skips such rules), so a viewer given ``delete virtualmachines`` on
@@ -276,7 +293,8 @@ def named_checks(checks, cluster_roles, roles):
     question in a namespace, of the Roles of that namespace (only a RoleBinding there can use them),
     as the RBAC lists hold them (aggregated ClusterRoles with their merged rules): every object any
     role could grant this check for, whoever it is bound to. Checks that may be allowed (or have no
-    expectation) are not asked again: an allowed check is allowed for every object."""
+    expectation) are not asked again: an allowed check is allowed for every object. More than ``limit``
+    of them raises TooManyNamedObjects."""
     wanted = set((c.verb, c.group, c.resource, c.subresource) for c in checks if c.expected is False)
     if not wanted:
         return list(checks)
@@ -293,16 +311,19 @@ def named_checks(checks, cluster_roles, roles):
                     out.setdefault(tuple(t), set()).update(g)
         return out
 
-    everywhere = {}
+    everywhere, weight = {}, {}
     for r in cluster_roles or ():
         for t, names in names_in(r.get("rules")).items():
             everywhere.setdefault(t, set()).update(names)
+            weight["ClusterRole " + ((r.get("metadata") or {}).get("name") or "?")] = len(names)
     per_namespace = {}
     for r in roles or ():
-        ns = (r.get("metadata") or {}).get("namespace") or ""
+        meta = r.get("metadata") or {}
+        ns = meta.get("namespace") or ""
         for t, names in names_in(r.get("rules")).items():
             per_namespace.setdefault(ns, {}).setdefault(t, set()).update(names)
-    out = []
+            weight["Role %s/%s" % (ns, meta.get("name") or "?")] = len(names)
+    out, added = [], 0
     for c in checks:
         out.append(c)
         if c.expected is not False:
@@ -311,6 +332,10 @@ def named_checks(checks, cluster_roles, roles):
         names = set(everywhere.get(t, ()))
         if c.namespace:
             names.update((per_namespace.get(c.namespace) or {}).get(t, ()))
+        added += len(names)
+        if limit is not None and added > limit:
+            heavy = sorted(weight, key=lambda k: (-weight[k], k))[:3]
+            raise TooManyNamedObjects(added, ["%s (%d)" % (k, weight[k]) for k in heavy])
         for n in sorted(names):
             out.append(c._replace(name=n))
     return out

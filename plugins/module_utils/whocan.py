@@ -213,6 +213,10 @@ def declared_grants(desired, matrix, index):
                 elif found:
                     entry["partial"].append({"capability": cap, "holds": [holders.held_entry(c, g)
                                                                           for c, g in found.items()]})
+                sources = index.aggregated_from(role_key, list(found)) if found else []
+                if sources:
+                    # an aggregated role declares what the roles its labels select put into it: say which
+                    entry.setdefault("aggregated_from", {})[cap] = sources
             elif e is not False:
                 for c in checks:
                     grants[c] = holders.FULL
@@ -323,6 +327,14 @@ def exclusive_audit(result, platform, cluster, desired, matrix, concurrency, lis
     }
     if stats["beyond_rbac"]:
         result["who_else_summary"]["beyond_rbac"] = stats["beyond_rbac"]
+        result.setdefault("warnings", []).append(
+            "exclusive audit: %d holder(s) may do more than the RBAC objects give them, by the API server's answers "
+            "(another authorizer, or RBAC changed during the run): see who_else[].beyond_rbac" % stats["beyond_rbac"])
+    if unconfirmed:
+        result.setdefault("warnings", []).append(
+            "exclusive audit: %d finding(s) of the local evaluation were not confirmed by the API server (the RBAC "
+            "objects changed during the run, or another authorizer denies them): not counted as holders; run "
+            "again" % len(unconfirmed))
     if custom:
         # what each declared custom role was found to grant, and so to declare (its rules as listed)
         result["who_else_summary"]["custom_roles"] = custom

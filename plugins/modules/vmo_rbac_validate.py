@@ -32,7 +32,9 @@ description:
   - Objects named by rules. A grant limited by C(resourceNames) is invisible to a question without a name
     (RBAC skips such rules), so every check that must be denied is asked again for each object that a
     ClusterRole's rule, or a Role's rule in that namespace, names for it (RV(access[].name)): a viewer
-    given C(delete virtualmachines) on C([vm-1]) by hand fails validation.
+    given C(delete virtualmachines) on C([vm-1]) by hand fails validation. At most 20,000 such checks
+    are asked per run; rules that name more objects leave them not proven (the validation fails, with a
+    warning naming the roles, and C(summary.named_objects_unproven)).
   - User subjects are asked as that user, Group subjects as a synthetic user that is a member of only
     that group, ServiceAccounts as C(system:serviceaccount:<namespace>:<name>) with the ServiceAccount
     groups (a User named like a ServiceAccount is that ServiceAccount, asked the same way); each also
@@ -471,8 +473,9 @@ who_else_summary:
       C(beyond_rbac), holders the API server allowed more than the RBAC objects give (when any).
     - C(custom_roles) (when the declaration has custom roles without expectations), what each declares, as
       its rules were found: C(role_kind), C(role_name), C(namespace) (a Role), C(found) (false when the role
-      does not exist: it declares nothing), C(capabilities) (every check granted) and C(partial) (per
-      capability, the checks it grants, C(holds), as in RV(who_else[].holds)).
+      does not exist: it declares nothing), C(capabilities) (every check granted), C(partial) (per
+      capability, the checks it grants, C(holds), as in RV(who_else[].holds)) and, for an aggregated
+      ClusterRole, C(aggregated_from) (per capability, the ClusterRoles whose labels put the rules there).
   returned: when O(audit_exclusive) is true
   type: dict
 field:

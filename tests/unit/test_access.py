@@ -257,6 +257,21 @@ def test_named_checks_ask_about_every_object_a_rule_names():
     assert not [r for r in rows if r.get("name") and r["capability"] == "vm.delete"]
 
 
+def test_too_many_named_objects_is_not_proven_rather_than_asked_forever():
+    """A Role naming a hundred thousand objects would cost every probed subject as many reviews: past the
+    limit nothing about single objects is asked, and the caller fails the validation as not proven."""
+    want = desired({"persona": "viewer", "users": ["bob"], "namespaces": ["team-a"]})
+    checks = access.build_checks(want, access.build_matrix("vmo"), sorted(NAMESPACES))
+    junk = [{"metadata": {"name": "junk", "namespace": "team-a"}, "rules": [
+        {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["delete"],
+         "resourceNames": ["vm-%d" % i for i in range(50)]}]}]
+    assert len(access.named_checks(checks, [], junk, limit=50)) == len(checks) + 50
+    with pytest.raises(access.TooManyNamedObjects) as err:
+        access.named_checks(checks, [], junk, limit=49)
+    assert err.value.count == 50 and err.value.roles == ["Role team-a/junk (50)"]
+    assert "not proven" in str(err.value)
+
+
 def test_review_spec_and_key():
     c = access.Check(CI, "vm.console", "get", "subresources.kubevirt.io", "virtualmachineinstances", "console",
                      "team-a", "namespace", True, ("user",))

@@ -1335,3 +1335,25 @@ def test_who_else_values_are_escaped():
     assert "<script>" not in html_format.render(res)
     assert "<script>" not in markdown_format.render(res)
     _junit(res)
+
+
+def test_partial_holders_and_named_objects_are_shown_as_held():
+    """Issue 19: an undeclared partial holder shows exactly what it holds, in every format; an access check
+    about one object (access[].name) names the object, and its kubectl command asks about it."""
+    f = who_else_finding("ServiceAccount ci/bot", "vm.console", "", "serial")
+    f.update(partial=True, holds=[{"check": "get subresources.kubevirt.io/virtualmachineinstances/console",
+                                   "resource_names": []}],
+             lacks=["get subresources.kubevirt.io/virtualmachineinstances/vnc"])
+    g = who_else_finding("User bob", "vm.delete", "team-a", "by-hand")
+    g.update(partial=True, resource_names=["vm-1"],
+             holds=[{"check": "delete kubevirt.io/virtualmachines", "resource_names": ["vm-1"]}])
+    result = with_who_else(cluster_result("proof", [("User", "bob", "viewer", ["team-a"])]), [f, g])
+    row = next(r for r in result["access"] if r["capability"] == "vm.delete" and r["namespace"] == "team-a")
+    row.update(name="vm-1", allowed=True, ok=False)
+    texts = {fmt: report.render([result], fmt) for fmt in ("markdown", "html", "junit", "json")}
+    want = "ServiceAccount ci/bot (only get subresources.kubevirt.io/virtualmachineinstances/console)"
+    assert want in texts["markdown"] and want in texts["junit"] and want in texts["html"]
+    assert "User bob (only delete kubevirt.io/virtualmachines vm-1)" in texts["markdown"]
+    assert "delete kubevirt.io/virtualmachines vm-1" in texts["markdown"]
+    assert "can-i delete virtualmachines.kubevirt.io/vm-1" in texts["junit"]  # reproduce: about that VM
+    assert '"holds"' in texts["json"] and '"name": "vm-1"' in texts["json"]
