@@ -25,10 +25,10 @@ description:
     namespace).
   - Holding any check of a capability is holding part of it. A subject that may do some of a capability's
     checks (only C(virtualmachineinstances/console) of C(vm.console), only C(virtualmachines/stop) of
-    C(vm.power)), or some only for objects named by C(resourceNames), is a partial holder: reported with
+    C(vm.power)), or some only for objects named by C(resourceNames), is a partial holder, reported with
     RV(holders[].partial), exactly what it holds (RV(holders[].holds)) and what it lacks
     (RV(holders[].lacks)).
-  - The API server is the judge. Every finding is confirmed with SubjectAccessReviews before it is reported:
+  - The API server is the judge. Every finding is confirmed with SubjectAccessReviews before it is reported;
     each check it holds must be allowed (for a partial holder limited to named objects, for each of them)
     and, for a partial holder, each check it lacks or holds for named objects only must be denied without a
     name. A finding the API server does not allow is returned under RV(unconfirmed), never as a holder; a

@@ -31,7 +31,7 @@ description:
     where they must grant nothing.
   - Objects named by rules. A grant limited by C(resourceNames) is invisible to a question without a name
     (RBAC skips such rules), so every check that must be denied is asked again for each object that a
-    ClusterRole's rule, or a Role's rule in that namespace, names for it (RV(access[].name)): a viewer
+    ClusterRole's rule, or a Role's rule in that namespace, names for it (RV(access[].name)); a viewer
     given C(delete virtualmachines) on C([vm-1]) by hand fails validation. At most 20,000 such checks
     are asked per run; rules that name more objects leave them not proven (the validation fails, with a
     warning naming the roles, and C(summary.named_objects_unproven)).
@@ -40,7 +40,7 @@ description:
     groups (a User named like a ServiceAccount is that ServiceAccount, asked the same way); each also
     carries C(system:authenticated), as every real identity does. OIDC prefixes are applied exactly as
     the enforcer applies them.
-  - What a SubjectAccessReview cannot see. It answers for the user and groups it is given: the groups an
+  - What a SubjectAccessReview cannot see. It answers for the user and groups it is given; the groups an
     identity provider puts into a real person's token are unknown to it, and what another authorizer
     (a webhook, the Node authorizer for C(system:node:<name>) identities) allows is only seen for the
     identity asked. The proof covers the matrix's capabilities, for the declared subjects (and, with
@@ -108,7 +108,7 @@ options:
         (an aggregated ClusterRole with the rules the controller manager merged into it; a role that does
         not exist grants nothing); RV(who_else_summary.custom_roles) says what each was found to grant.
         A holder through a group the declaration grants is not reported.
-      - Holding any check of a capability is holding part of it: a partial holder (only the serial console,
+      - Holding any check of a capability is holding part of it. A partial holder (only the serial console,
         only C(virtualmachines/stop), or some objects named by C(resourceNames)) the declaration does not
         grant that part is a violation too, reported with what it holds.
       - Each capability x place is one more check; it fails when the place has an undeclared holder.
@@ -472,8 +472,8 @@ who_else_summary:
       sent; C(namespaces) examined; C(evaluation_seconds) of local work; the C(platform_subjects) in force;
       C(beyond_rbac), holders the API server allowed more than the RBAC objects give (when any).
     - C(custom_roles) (when the declaration has custom roles without expectations), what each declares, as
-      its rules were found: C(role_kind), C(role_name), C(namespace) (a Role), C(found) (false when the role
-      does not exist: it declares nothing), C(capabilities) (every check granted), C(partial) (per
+      its rules were found, with C(role_kind), C(role_name), C(namespace) (a Role), C(found) (false when the role
+      does not exist, so it declares nothing), C(capabilities) (every check granted), C(partial) (per
       capability, the checks it grants, C(holds), as in RV(who_else[].holds)) and, for an aggregated
       ClusterRole, C(aggregated_from) (per capability, the ClusterRoles whose labels put the rules there).
   returned: when O(audit_exclusive) is true
