@@ -90,6 +90,19 @@ JSON = "application/json"
 REVIEWS = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 # Connections that carry pipelined SubjectAccessReviews at once (pipeline.py).
 PIPELINES = 2
+TEXT = "text/plain"
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+ESCALATE_HINT = (
+    "Creating or updating a ClusterRole requires holding every permission it grants, or the 'escalate' verb on "
+    "it (files/automation-roles-clusterrole.yaml grants that for the collection's roles only; see docs/security.md)."
+)
+BIND_HINT = (
+    "Granting a role requires holding every permission it grants, or the 'bind' verb on that role "
+    "(the shipped ClusterRole vmo-rbac-automation has it for the persona roles; see docs/security.md)."
+)
+
+
 # Times one SubjectAccessReview is asked the ordinary way when its answers are not answers to it.
 REVIEW_ATTEMPTS = 3
 
@@ -122,17 +135,6 @@ def review_answers(spec, answer):
 
 def _set_fields(attrs):
     return dict((k, v) for k, v in attrs.items() if v not in ("", None, {}, []))
-TEXT = "text/plain"
-METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
-METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
-ESCALATE_HINT = (
-    "Creating or updating a ClusterRole requires holding every permission it grants, or the 'escalate' verb on "
-    "it (files/automation-roles-clusterrole.yaml grants that for the collection's roles only; see docs/security.md)."
-)
-BIND_HINT = (
-    "Granting a role requires holding every permission it grants, or the 'bind' verb on that role "
-    "(the shipped ClusterRole vmo-rbac-automation has it for the persona roles; see docs/security.md)."
-)
 
 
 class ClusterError(Exception):

@@ -83,7 +83,7 @@ if http_client is not None:
         connection (closed, never reused; retried as its Retry allows)."""
 
         def _read_status(self):
-            for _ in range(MAX_INTERIM + 1):
+            for _interim in range(MAX_INTERIM + 1):
                 version, status, reason = http_client.HTTPResponse._read_status(self)
                 if not 100 <= status < 200:
                     return version, status, reason

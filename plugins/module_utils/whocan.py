@@ -227,19 +227,6 @@ def declared_grants(desired, matrix, index):
     return out, [custom[k] for k in sorted(custom)]
 
 
-def declared_capabilities(desired, matrix, index=None):
-    """{principal: {place: capabilities}}: the capabilities the declaration grants every check of
-    (declared_grants; without ``index``, a custom role without expectations declares nothing)."""
-    index = index or holders.RbacIndex([], [], [], [], [c for _n, _s, cs in holders.matrix_checks(matrix)
-                                                       for c in cs])
-    grants, _custom = declared_grants(desired, matrix, index)
-    caps = holders.matrix_checks(matrix)
-    return dict((s, dict((place, set(cap for cap, _scope, checks in caps if all(g.get(c) is holders.FULL
-                                                                                 for c in checks)))
-                         for place, g in places.items()))
-                for s, places in grants.items())
-
-
 def finding_grants(finding, checks):
     """{check label: FULL or names}: what a finding holds (a partial one: its ``holds``; whatever the API
     server allowed beyond the RBAC objects counts as held for any object)."""

@@ -106,7 +106,7 @@ options:
         scope. A custom role (O(bindings[].cluster_role), O(bindings[].role)) without an expectation for a
         capability declares what its rules grant of it, evaluated at run time from the same RBAC lists
         (an aggregated ClusterRole with the rules the controller manager merged into it; a role that does
-        not exist grants nothing); RV(who_else_summary.custom_roles) says what each was found to grant.
+        not exist grants nothing); C(who_else_summary.custom_roles) says what each was found to grant.
         A holder through a group the declaration grants is not reported.
       - Holding any check of a capability is holding part of it. A partial holder (only the serial console,
         only C(virtualmachines/stop), or some objects named by C(resourceNames)) the declaration does not
@@ -474,7 +474,7 @@ who_else_summary:
     - C(custom_roles) (when the declaration has custom roles without expectations), what each declares, as
       its rules were found, with C(role_kind), C(role_name), C(namespace) (a Role), C(found) (false when the role
       does not exist, so it declares nothing), C(capabilities) (every check granted), C(partial) (per
-      capability, the checks it grants, C(holds), as in RV(who_else[].holds)) and, for an aggregated
+      capability, the checks it grants, C(holds), as in C(who_else[].holds)) and, for an aggregated
       ClusterRole, C(aggregated_from) (per capability, the ClusterRoles whose labels put the rules there).
   returned: when O(audit_exclusive) is true
   type: dict
