@@ -68,6 +68,10 @@ controlplane: ## build etcd, kube-apiserver, kube-controller-manager, kubectl (s
 peers: ## build kubectl-who-can (the who-can peer) into .tools-peers/bin (skipped when its pins did not change)
 	@tests/peers/build.sh
 
+.PHONY: kubevirt-roles
+kubevirt-roles: venv ## KubeVirt's cluster roles compiled from KubeVirt's own cluster.go per release into .build/kubevirt-roles (skipped when current)
+	@$(BIN)/python -m tests.helpers.kubevirt_roles
+
 .PHONY: constraints
 constraints: ## re-pin tests/constraints.txt from a fresh resolve
 	rm -rf .build/constraints-venv && $(PYTHON) -m venv .build/constraints-venv
@@ -93,7 +97,7 @@ cluster-status: venv ## show the local clusters
 # ------------------------------------------------------------------------ tests
 
 .PHONY: test
-test: venv controlplane peers collection browser java ## everything CI runs: the fast lane (unit, sanity, lint), then the cluster lane
+test: venv controlplane peers kubevirt-roles collection browser java ## everything CI runs: the fast lane (unit, sanity, lint), then the cluster lane
 	@$(MAKE) --no-print-directory test-fast
 	@$(MAKE) --no-print-directory test-cluster
 
@@ -103,11 +107,11 @@ FAST_STEPS := test-unit sanity lint
 CLUSTER_STEPS := test-integration test-molecule compat
 
 .PHONY: test-fast
-test-fast: venv collection ## the fast lane: unit tests, ansible-test sanity, ansible-lint (no cluster)
+test-fast: venv kubevirt-roles collection ## the fast lane: unit tests, ansible-test sanity, ansible-lint (no cluster)
 	@$(call run_lane,fast,$(FAST_STEPS))
 
 .PHONY: test-cluster
-test-cluster: venv controlplane collection browser java ## the cluster lane: integration, molecule, compatibility matrix
+test-cluster: venv controlplane kubevirt-roles collection browser java ## the cluster lane: integration, molecule, compatibility matrix
 	@$(call run_lane,cluster,$(CLUSTER_STEPS))
 
 define run_lane
@@ -131,7 +135,7 @@ unless_paths = $(if $(filter $(1)/%,$(PYTEST_ARGS)),,$(2))
 INTEGRATION_TESTS ?= tests/integration
 
 .PHONY: test-unit
-test-unit: venv collection ## unit tests (pure logic, no cluster); TESTS=... narrows, PYTEST_ARGS=... adds
+test-unit: venv kubevirt-roles collection ## unit tests (pure logic, no cluster); TESTS=... narrows, PYTEST_ARGS=... adds
 	$(BIN)/python -m pytest $(or $(TESTS),$(call unless_paths,tests/unit,$(UNIT_TESTS))) $(PYTEST_ARGS)
 
 # Integration tests run in parallel workers (xdist); the pytest controller starts the clusters
@@ -139,12 +143,12 @@ test-unit: venv collection ## unit tests (pure logic, no cluster); TESTS=... nar
 INTEGRATION_WORKERS ?= 3
 
 .PHONY: test-integration
-test-integration: venv controlplane peers collection browser java ## integration tests against the local control plane; TESTS=... narrows
+test-integration: venv controlplane peers kubevirt-roles collection browser java ## integration tests against the local control plane; TESTS=... narrows
 	$(BIN)/python -m pytest $(or $(TESTS),$(call unless_paths,tests/integration,$(INTEGRATION_TESTS))) \
 	    -n $(INTEGRATION_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 .PHONY: test-whocan-soak
-test-whocan-soak: venv controlplane peers collection ## the who-can differential at soak size: 40 layouts, every subject on each (about 25,000 questions)
+test-whocan-soak: venv controlplane peers kubevirt-roles collection ## the who-can differential at soak size: 40 layouts, every subject on each (about 25,000 questions)
 	VMO_WHOCAN_LAYOUTS=40 VMO_WHOCAN_EVERY_SUBJECT=1 VMO_WHOCAN_MIN_QUESTIONS=20000 VMO_TEST_CLUSTERS=1 \
 	    $(BIN)/python -m pytest tests/integration/test_whocan_differential.py -n 1 --dist loadgroup -s $(PYTEST_ARGS)
 
