@@ -223,23 +223,22 @@ def test_own_namespace_binding_listed_even_when_cluster_wide_too():
 
 
 def test_resource_names_are_partial():
-    rules = [{"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["delete"],
+    rules = [{"apiGroups": ["export.kubevirt.io"], "resources": ["virtualmachineexports"], "verbs": ["create"],
               "resourceNames": ["prod-db"]}]
     findings = run([cr("one", rules)], rbs=[rb("x", "b", "one", user("u"))])
-    (f,) = find(findings, "vm.delete", "x", "User u")
+    (f,) = find(findings, "vm.export", "x", "User u")
     assert f["partial"] and f["resource_names"] == ["prod-db"]
     assert f["_reviews"][0]["resourceAttributes"]["name"] == "prod-db"
-    assert not holders.holds(findings, Subject("User", "u", ""), "vm.delete", "x")
+    assert not holders.holds(findings, Subject("User", "u", ""), "vm.export", "x")
 
 
 def test_aggregated_role_names_its_sources():
-    crs = [cr("team-view", VIEW + [{"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"],
-                                    "verbs": ["delete"]}], aggregation={"example.com/agg": "true"}),
-           cr("sneaky", [{"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["delete"]}],
-              labels={"example.com/agg": "true"}),
+    export = [{"apiGroups": ["export.kubevirt.io"], "resources": ["virtualmachineexports"], "verbs": ["create"]}]
+    crs = [cr("team-view", VIEW + export, aggregation={"example.com/agg": "true"}),
+           cr("sneaky", export, labels={"example.com/agg": "true"}),
            cr("plain", VIEW, labels={"example.com/agg": "true"})]
     findings = run(crs, rbs=[rb("x", "readers", "team-view", group("pod-readers"))])
-    (f,) = find(findings, "vm.delete", "x", "Group pod-readers")
+    (f,) = find(findings, "vm.export", "x", "Group pod-readers")
     assert f["via"][0]["aggregated_from"] == ["sneaky"]
 
 
