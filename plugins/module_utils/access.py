@@ -27,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 from collections import namedtuple
 
 from ansible_collections.vmo.rbac.plugins.module_utils import holders, personas
@@ -48,12 +49,15 @@ CONSOLE_HINT = ("console access through the %s role alone is optional (Palette c
                 % ("persona", personas.CONSOLE_ROLE))
 CHECK_KEYS = ("verb", "group", "resource", "subresource")
 
-# ``name``: the object asked about ("": any object); see named_checks.
+# note: why a check without an expectation is unchecked, when that is not "a custom role" (the KubeVirt
+# release could not be read). name: the object asked about ("": any object); see named_checks.
 Check = namedtuple(
     "Check",
-    "subject capability verb group resource subresource namespace scope expected personas name",
-    defaults=("",),
+    "subject capability verb group resource subresource namespace scope expected personas note name",
+    defaults=(None, ""),
 )
+RELEASE_UNKNOWN = ("unchecked: what %s needs here changed between KubeVirt releases, and what is known of the "
+                   "cluster's release (%s: %s) does not decide it; set kubevirt_version")
 
 
 # ----------------------------------------------------------------------- the matrix
@@ -68,8 +72,14 @@ def build_matrix(role_set, overrides=None, require_expect=True):
     ``expect`` only where expectations are compared: not for vmo_rbac_access_info).
     """
     m = personas.default_matrix(role_set)
-    m["expect_roles"] = {personas.CONSOLE_ROLE: dict(personas.CONSOLE_EXPECTED)}
-    m["optional"] = dict((p, set(["vm.console"])) for p in personas.CONSOLE_OPTIONAL[role_set])
+    m["role_set"] = role_set
+    m["expect_roles"] = {personas.CONSOLE_ROLE: dict(personas.CONSOLE_EXPECTED),
+                         personas.GOLDEN_IMAGE_ROLE: dict(personas.GOLDEN_IMAGE_EXPECTED)}
+    m["optional"] = dict((p, set(personas.CONSOLE_CAPABILITIES)) for p in personas.CONSOLE_OPTIONAL[role_set])
+    # The KubeVirt release line of the cluster (kubevirt_release): None until read; the cells of
+    # personas.KUBEVIRT_CHANGES follow it, unless an override said what to expect ("pinned").
+    m["release"] = None
+    m["pinned"] = set()
     if overrides is None:
         return m
     if not isinstance(overrides, dict):
@@ -93,8 +103,9 @@ def build_matrix(role_set, overrides=None, require_expect=True):
                                 else "a new capability needs checks")
             cap = m["capabilities"][name] = {"scope": "namespaced", "description": name, "checks": []}
         if "scope" in spec:
-            if spec["scope"] not in ("namespaced", "cluster"):
-                raise SpecError(path + ".scope", "expected namespaced or cluster, got %r" % (spec["scope"],))
+            if spec["scope"] not in personas.SCOPES:
+                raise SpecError(path + ".scope", "expected %s, got %r" % (" or ".join(personas.SCOPES),
+                                                                          spec["scope"]))
             cap["scope"] = spec["scope"]
         if "description" in spec:
             cap["description"] = str(spec["description"])
@@ -110,6 +121,7 @@ def build_matrix(role_set, overrides=None, require_expect=True):
                 if who in personas.PERSONAS:
                     m["expect"].setdefault(who, {})[name] = allowed
                     m["optional"].get(who, set()).discard(name)  # said explicitly: required either way
+                    m["pinned"].add((who, name))  # and whatever the KubeVirt release
                 else:
                     m["expect_roles"].setdefault(who, {})[name] = allowed
     return m
@@ -137,15 +149,113 @@ def _parse_checks(path, checks):
     return out
 
 
+def with_release(matrix, release):
+    """The matrix for a cluster on a KubeVirt release line: ``release`` is (lowest, highest) version
+    tuples (lowest inclusive, highest exclusive, None unbounded), or None when it is unknown."""
+    out = dict(matrix)
+    out["release"] = release
+    return out
+
+
+# --------------------------------------------------------------- KubeVirt release line
+
+_VERSION = re.compile(r"^v?(\d{1,4})\.(\d{1,4})(?:\.(\d{1,4}))?(?:[-+.].*)?$")
+
+
+def parse_kubevirt_version(text, path=None):
+    """``v1.6.0`` (or ``1.6.0``, ``v1.6.0-rc.1``, ``1.6``) -> the release line (lowest, highest): an exact
+    release covers its patch level, ``1.6`` every 1.6.x. None when the text is not a version (a SpecError
+    naming ``path`` when ``path`` is given: an option)."""
+    m = _VERSION.match(text.strip()) if isinstance(text, str) and len(text) <= 64 else None
+    if not m:
+        if path:
+            got = "%r" % (text,) if isinstance(text, str) and len(text) <= 64 else (
+                "a text of %d characters" % len(text) if isinstance(text, str) else "a %s" % type(text).__name__)
+            raise SpecError(path, "expected a KubeVirt release such as v1.6.0 or 1.6, got %s" % got)
+        return None
+    major, minor = int(m.group(1)), int(m.group(2))
+    if m.group(3) is None:
+        return (major, minor, 0), (major, minor + 1, 0)
+    patch = int(m.group(3))
+    return (major, minor, patch), (major, minor, patch + 1)
+
+
+def release_label(release):
+    """How a release line reads: ``v1.6.0``, ``v1.5.0 or later``, ``before v1.5.0``, ``unknown``."""
+    if release is None:
+        return "unknown"
+    lowest, highest = release
+
+    def v(t):
+        return "v%d.%d.%d" % t
+    if lowest is not None and highest is not None:
+        if highest == (lowest[0], lowest[1], lowest[2] + 1):
+            return v(lowest)
+        if highest == (lowest[0], lowest[1] + 1, 0) and lowest[2] == 0:
+            return "v%d.%d.x" % lowest[:2]
+        return "%s to %s" % (v(lowest), v(highest))
+    if lowest is not None:
+        return "%s or later" % v(lowest)
+    if highest is not None:
+        return "before %s" % v(highest)
+    return "unknown"
+
+
+MIGRATE_ROLE = "kubevirt.io:migrate"  # made by KubeVirt since v1.5.0 (personas.KUBEVIRT_CHANGES)
+EDIT_ROLE = "kubevirt.io:edit"
+
+
+def release_from_kubevirts(kubevirts):
+    """The release line the KubeVirt CRs' status names (observed and target versions: during an upgrade
+    either may be in force), with where it was read; (None, why) when no status names one."""
+    versions, where = [], []
+    for kv in kubevirts or ():
+        meta = kv.get("metadata") or {}
+        status = kv.get("status") or {}
+        for field in ("observedKubeVirtVersion", "targetKubeVirtVersion"):
+            line = parse_kubevirt_version(status.get(field))
+            if line is not None:
+                versions.append(line)
+                where.append("KubeVirt %s/%s status.%s %s" % (meta.get("namespace"), meta.get("name"), field,
+                                                               status.get(field)))
+    if not versions:
+        return None, ("no KubeVirt custom resource names its version" if kubevirts else
+                      "no KubeVirt custom resource exists")
+    release = (min(v[0] for v in versions), max(v[1] for v in versions))
+    return release, "; ".join(sorted(set(where)))
+
+
+def release_from_roles(migrate_role, edit_role):
+    """The release line KubeVirt's own roles tell: kubevirt.io:migrate exists since v1.5.0; without it, a
+    kubevirt.io:edit says KubeVirt runs a release before v1.5.0. ``migrate_role``/``edit_role``: True,
+    False, or None (could not be read)."""
+    if migrate_role:
+        return (personas.KUBEVIRT_CHANGES["vm.migrate"][0], None), "ClusterRole %s exists" % MIGRATE_ROLE
+    if migrate_role is False and edit_role:
+        return (None, personas.KUBEVIRT_CHANGES["vm.migrate"][0]), (
+            "ClusterRole %s exists without %s" % (EDIT_ROLE, MIGRATE_ROLE))
+    return None, "neither the KubeVirt custom resource nor KubeVirt's ClusterRoles tell the release"
+
+
+def release_dependent(matrix, persona, capability):
+    """Whether what ``persona`` may do for ``capability`` follows the KubeVirt release line."""
+    change = personas.KUBEVIRT_CHANGES.get(capability)
+    return (matrix.get("role_set") == "kubernetes" and change is not None and persona in change[1]
+            and (persona, capability) not in matrix.get("pinned", ()))
+
+
 def expectation(matrix, role_name, persona, capability):
     """What one grant promises for a capability: True, False, OPTIONAL (either answer is right) or
-    None (unknown)."""
+    None (unknown: a custom role without expectations, or a cell of the kubernetes role set that changed
+    between KubeVirt releases when the cluster's release is not known)."""
     by_role = matrix["expect_roles"].get(role_name)
     if by_role is not None and capability in by_role:
         return by_role[capability]
     if persona in matrix["expect"]:
         if capability in matrix.get("optional", {}).get(persona, ()):
             return OPTIONAL
+        if release_dependent(matrix, persona, capability):
+            return personas.kubevirt_expectation(matrix["role_set"], persona, capability, matrix.get("release"))
         return bool(matrix["expect"][persona].get(capability, False))
     if role_name in personas.LEGACY_DASHBOARD_ROLES:
         return False  # the legacy list roles grant no capability of the matrix
@@ -229,13 +339,17 @@ def bound_elsewhere(bindings, desired):
     return out
 
 
-def build_checks(desired, matrix, existing_namespaces=None, also_outside=None):
+def build_checks(desired, matrix, existing_namespaces=None, also_outside=None, golden_namespaces=()):
     """Every access question for the declared subjects, with its expected answer.
 
     ``also_outside``: {Subject: namespaces} probed as outside-scope too (see bound_elsewhere).
+    ``golden_namespaces``: the golden-image namespaces (golden_image_namespaces), where the
+    capabilities of scope ``golden-image`` are asked (and vm.disk-clone, the same power, is not), and
+    which are probed as outside the scope of a subject whose grants do not cover them.
     """
     checks = []
     also_outside = also_outside or {}
+    golden = set(golden_namespaces or ())
     for subject, grants in sorted(grants_by_subject(desired).items()):
         cluster_grants = [(role, persona) for ns, role, persona in grants if not ns]
         ns_grants = {}
@@ -251,19 +365,35 @@ def build_checks(desired, matrix, existing_namespaces=None, also_outside=None):
         outside = set(ns for ns in also_outside.get(subject, ()) if ns not in ns_grants)
         if ns_grants:
             outside.add(outside_namespace(ns_grants, existing_namespaces))
+            outside.update(ns for ns in golden if ns not in ns_grants)
         for ns in sorted(outside):
             scopes.append((ns, SCOPE_OUTSIDE))
+        if cluster_grants:  # the golden-image namespaces are part of "all namespaces": asked there by name
+            scopes.extend((ns, SCOPE_NAMESPACE) for ns in sorted(golden) if ns not in ns_grants)
         for cap_name, cap in matrix["capabilities"].items():
             if cap["scope"] == "cluster":
                 places = [("", SCOPE_CLUSTER, cluster_grants)]
+            elif cap["scope"] == "golden-image":  # namespace-restricted grants: the golden-image binding there
+                places = [(ns, kind, cluster_grants + ns_grants.get(ns, [])) for ns, kind in scopes if ns in golden]
             else:
-                places = [(ns, kind, cluster_grants + ns_grants.get(ns, [])) for ns, kind in scopes]
+                places = [(ns, kind, cluster_grants + ns_grants.get(ns, [])) for ns, kind in scopes
+                          if not (ns in golden and (cap_name in GOLDEN_SAME_POWER
+                                                    or (kind == SCOPE_NAMESPACE and not ns_grants.get(ns))))]
             for ns, kind, covering in places:
                 expected = _union([expectation(matrix, role, persona, cap_name) for role, persona in covering])
+                note = None
+                if expected is None and any(release_dependent(matrix, persona, cap_name)
+                                            for _role, persona in covering if persona):
+                    note = RELEASE_UNKNOWN % (cap_name, release_label(matrix.get("release")),
+                                              matrix.get("release_source") or "not read")
                 for c in cap["checks"]:
                     checks.append(Check(subject, cap_name, c["verb"], c["group"], c["resource"], c["subresource"],
-                                        ns, kind, expected, tuple(persona_names)))
+                                        ns, kind, expected, tuple(persona_names), note))
     return checks
+
+
+# In a golden-image namespace, cloning its disks is template.deploy: vm.disk-clone is not asked there.
+GOLDEN_SAME_POWER = ("vm.disk-clone",)
 
 
 # The most per-object checks one validation asks (named_checks). Rules naming more objects than that (a
@@ -407,15 +537,15 @@ def evaluate(checks, statuses_by_key):
         if c.name:
             row["name"] = c.name  # asked about this object only (named_checks)
         if c.expected is None:
-            row.update(allowed=None, ok=None, reason="unchecked: no expectation for this role; add one with "
-                                                     "the capabilities option")
+            row.update(allowed=None, ok=None, reason=c.note or "unchecked: no expectation for this role; add one "
+                                                               "with the capabilities option")
         else:
             status = statuses_by_key[review_key(review_spec(c))]
             allowed = bool(status.get("allowed"))
             reason = status.get("reason") or status.get("evaluationError") or (
                 "no RBAC rule allows it" if not allowed else "")
             row.update(allowed=allowed, ok=c.expected == OPTIONAL or allowed == c.expected, reason=reason)
-            if c.expected == OPTIONAL and not allowed:
+            if c.expected == OPTIONAL and not allowed and c.capability in personas.CONSOLE_CAPABILITIES:
                 row["note"] = CONSOLE_HINT
         rows.append(row)
         mkey = (row["subject"], c.namespace if c.scope != SCOPE_CLUSTER else "", c.scope)

@@ -84,6 +84,7 @@ def _kubernetes():
 
 
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
+KUBEVIRT = "/apis/kubevirt.io/v1"
 CRB = "ClusterRoleBinding"
 RB = "RoleBinding"
 JSON = "application/json"
@@ -534,6 +535,16 @@ class Cluster(object):
     def list_cluster_roles(self, metadata_only=True, label_selector=None):
         return self._list(RBAC + "/clusterroles", label_selector, metadata_only=metadata_only,
                           what=("list", "clusterroles", "", ""))
+
+    def get_cluster_role(self, name):
+        """One ClusterRole by name (ApiError 404 when there is none)."""
+        return self.request("GET", RBAC + "/clusterroles/" + quote(name, safe=":"),
+                            what=("get", "clusterroles", "", name))
+
+    def list_kubevirts(self):
+        """The KubeVirt custom resources of every namespace: their status names the KubeVirt release that
+        runs (ApiError 404 when KubeVirt is not installed, 403 when the identity may not list them)."""
+        return self._list(KUBEVIRT + "/kubevirts", what=("list", "kubevirts.kubevirt.io", "", ""))
 
     def list_roles(self, metadata_only=True):
         """Roles of every namespace."""

@@ -20,21 +20,33 @@ description:
     enforcer's own plan computed read-only, so every drift item says what M(vmo.rbac.vmo_role_binding)
     would do about it, missing bindings, missing or extra subjects, a wrong roleRef, a foreign object
     in the way.
-  - Access (O(check_access)). For every declared subject and every capability of the matrix
-    (C(vm.view), C(vm.console), C(vm.power), C(vm.create), C(vm.clone), C(vm.delete), C(vm.migrate),
-    C(vm.snapshot), C(template.manage), C(cluster.manage)), the API server itself is asked with
-    SubjectAccessReviews whether the subject may do it, and the answer is compared with what its
-    persona allows. Negative checks catch privilege creep (a viewer who can delete); namespace-restricted
-    grants are also checked in one namespace outside their scope, and in every namespace where a
-    RoleBinding names the subject in any of its forms (a ServiceAccount without a namespace in a
-    RoleBinding of its namespace, or as C(User system:serviceaccount:<ns>:<name>)) or a group it is in,
-    where they must grant nothing.
+  - Access (O(check_access)). For every declared subject and every capability of the matrix, the API
+    server itself is asked with SubjectAccessReviews whether the subject may do it, and the answer is
+    compared with what its persona allows. The capabilities are every path to a VM the collection knows,
+    one per distinct power (the personas documentation lists them with their checks and why each
+    reaches a VM). Through KubeVirt's API, seeing VMs and what their guest agent reports, console, VNC
+    screenshot, power, reset, pause, launching VMs (VMs, instances, replica sets, pools), changing them
+    (update and patch), deleting them one by one or all at once, clone, migrate, snapshot, restore,
+    export, backup, memory dump, port-forward, USB redirection, volume hot-plug, SEV attestation and
+    KubeVirt plugins; around it, exec, attach and debug containers in the virt-launcher pod, its
+    port-forward and proxy, creating pods (directly or through a workload controller) and deleting or
+    evicting them, creating volumes, cloning disks with CDI, reading secrets, acting as the namespace's
+    ServiceAccounts; and deploying from templates (in O(golden_image_namespaces)), managing templates and
+    the cluster. A persona expected to hold a capability must be allowed every check of it, one expected
+    not to must be denied every check, so privilege creep by any one path is caught (a viewer given
+    C(patch) on VMs, an export or C(pods/exec)); namespace-restricted grants are also checked in one namespace outside their scope, and
+    in every namespace where a RoleBinding names the subject in any of its forms (a ServiceAccount without
+    a namespace in a RoleBinding of its namespace, or as C(User system:serviceaccount:<ns>:<name>)) or a
+    group it is in, where they must grant nothing.
   - Objects named by rules. A grant limited by C(resourceNames) is invisible to a question without a name
     (RBAC skips such rules), so every check that must be denied is asked again for each object that a
     ClusterRole's rule, or a Role's rule in that namespace, names for it (RV(access[].name)); a viewer
     given C(delete virtualmachines) on C([vm-1]) by hand fails validation. At most 20,000 such checks
     are asked per run; rules that name more objects leave them not proven (the validation fails, with a
     warning naming the roles, and C(summary.named_objects_unproven)).
+  - With O(role_set=kubernetes) the expectations follow the KubeVirt release the cluster runs, read in
+    the same run (O(kubevirt_version) says it instead); what the release line does not decide is
+    unchecked, never passed.
   - User subjects are asked as that user, Group subjects as a synthetic user that is a member of only
     that group, ServiceAccounts as C(system:serviceaccount:<namespace>:<name>) with the ServiceAccount
     groups (a User named like a ServiceAccount is that ServiceAccount, asked the same way); each also
@@ -44,7 +56,9 @@ description:
     identity provider puts into a real person's token are unknown to it, and what another authorizer
     (a webhook, the Node authorizer for C(system:node:<name>) identities) allows is only seen for the
     identity asked. The proof covers the matrix's capabilities, for the declared subjects (and, with
-    O(audit_exclusive), for every subject any binding names); see the validation documentation.
+    O(audit_exclusive), for every subject any binding names); what is outside it (admission webhooks,
+    network reach, the nodes, what the platform's own identities do) is in the personas and validation
+    documentation.
   - Time-limited grants (O(bindings[].expires)). Every time-limited grant of the O(owner), declared or not, is
     listed in RV(time_limited) with its time left; one whose time has passed and that still grants is drift
     (C(action=expire)) and fails the validation until M(vmo.rbac.vmo_role_binding) ends it.
@@ -238,6 +252,20 @@ drift:
     action:
       description: V(create), V(update), V(delete), V(replace), V(conflict), or V(expire) (a time-limited grant
         whose time has passed still grants).
+      type: str
+kubevirt:
+  description:
+    - With O(role_set=kubernetes), the KubeVirt release line the expectations followed and where it was read
+      (the KubeVirt custom resource's status, KubeVirt's ClusterRoles, or O(kubevirt_version)).
+  returned: when O(role_set=kubernetes)
+  type: dict
+  sample: {release: v1.6.0, source: "KubeVirt kubevirt/kubevirt status.observedKubeVirtVersion v1.6.0"}
+  contains:
+    release:
+      description: C(v1.6.0), C(v1.6.x), C(v1.5.0 or later), C(before v1.5.0), or C(unknown).
+      type: str
+    source:
+      description: Where it was read, or why it could not be.
       type: str
 time_limited:
   description:

@@ -38,10 +38,12 @@ ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tests" / "tools" / "kubevirtroles"
 BUILD = ROOT / ".build" / "kubevirt-roles"
 
-# The releases the tests apply to the real control plane (docs/personas.md, "KubeVirt's roles per
-# release", says what differs between them): the last release whose admin and edit migrate, the
-# release that moved migration into kubevirt.io:migrate, the one after, and the newest.
-VERSIONS = ("v1.4.0", "v1.5.0", "v1.6.0", "v1.9.0")
+# The releases the tests check and apply to the real control plane: each side of every change the
+# capability model follows (personas.KUBEVIRT_CHANGES; docs/development.md, "KubeVirt's roles per
+# release", lists them): usbredir came in v1.4.0 (v1.3.0 before it), migration moved out of admin and
+# edit into kubevirt.io:migrate and reset came in v1.5.0, backups in v1.8.0 (v1.6.0 before), and in
+# v1.9.0, the newest, edit lost the VNC screenshot and admin gained plugins.
+VERSIONS = ("v1.3.0", "v1.4.0", "v1.5.0", "v1.6.0", "v1.8.0", "v1.9.0")
 
 MODULE = "kubevirt.io/kubevirt"
 CLUSTER_GO = "pkg/virt-operator/resource/generate/rbac/cluster.go"

@@ -22,9 +22,9 @@ pytestmark = pytest.mark.xdist_group("bare")
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = "vmo.rbac.vmo_cluster_roles"
-ALL = ["personas", "legacy", "console"]
+ALL = ["personas", "legacy", "console", "golden-image"]
 SHIPPED = ["spectro-vm-admin", "spectro-vm-power-user", "spectro-vm-user", "spectro-vm-viewer",
-           "spectro-list-namespaces", "spectro-list-vmtemplates", "vmo-rbac-vm-console"]
+           "spectro-list-namespaces", "spectro-list-vmtemplates", "vmo-rbac-vm-console", "vmo-rbac-golden-image"]
 LABELS = {"app.kubernetes.io/managed-by": "vmo.rbac", "app.kubernetes.io/part-of": "vmo-rbac-reference"}
 
 

@@ -66,9 +66,8 @@ def fault(workdir, request):
     handle = kube.TestCluster.from_controlplane(running[0], workdir)
     handle.apply_manifest(kube.KUBEVIRT_CRDS)
     handle.apply_manifest(kube.REFERENCE_ROLES)
-    handle.apply_manifest(kube.KUBEVIRT_ROLES)
     handle.apply_manifest(AUTOMATION_ROLE)
-    handle.wait_for_aggregation()
+    handle.install_kubevirt()
     return handle
 
 

@@ -29,7 +29,8 @@ RB_MODULE = "vmo.rbac.vmo_role_binding"
 VALIDATE_MODULE = "vmo.rbac.vmo_rbac_validate"
 BINDINGS = ("clusterrolebindings.rbac.authorization.k8s.io", "rolebindings.rbac.authorization.k8s.io")
 PERSONA_ROLES = ("admin", "edit", "view", "spectro-list-namespaces", "spectro-list-vmtemplates", "spectro-vm-admin",
-                 "spectro-vm-power-user", "spectro-vm-user", "spectro-vm-viewer", "vmo-rbac-vm-console")
+                 "spectro-vm-power-user", "spectro-vm-user", "spectro-vm-viewer", "vmo-rbac-vm-console",
+                 "vmo-rbac-golden-image")
 
 # What the automation identity may do, and why (docs/security.md), beyond what every authenticated
 # user may (system:basic-user, system:discovery, system:public-info-viewer): (resource, names, verbs).
@@ -42,6 +43,11 @@ EXPECTED_AUTOMATION = {
     ("namespaces", (), ("list", "watch")),
     ("clusterroles.rbac.authorization.k8s.io", (), ("list",)),
     ("roles.rbac.authorization.k8s.io", (), ("list",)),
+    # which KubeVirt release runs (vmo_rbac_validate with role_set kubernetes): the KubeVirt resources,
+    # else whether KubeVirt's kubevirt.io:migrate and kubevirt.io:edit exist
+    ("kubevirts.kubevirt.io", (), ("list",)),
+    ("clusterroles.rbac.authorization.k8s.io", ("kubevirt.io:migrate",), ("get",)),
+    ("clusterroles.rbac.authorization.k8s.io", ("kubevirt.io:edit",), ("get",)),
     # what subjects may do (vmo_rbac_validate)
     ("subjectaccessreviews.authorization.k8s.io", (), ("create",)),
     # grant the persona roles (and the console role), and nothing else without holding its permissions

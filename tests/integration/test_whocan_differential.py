@@ -54,7 +54,6 @@ from pathlib import Path
 
 import pytest
 import urllib3
-import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from kubernetes.client.rest import ApiException
@@ -86,9 +85,10 @@ SHIPPED = set(access.build_matrix("vmo")["capabilities"])
 CAPS = holders.matrix_checks(MATRIX)
 PROBE = "system:vmo-rbac:group-probe"
 RBAC = "rbac.authorization.k8s.io"
-# KubeVirt's releases, one per layout in turn (the worked layout keeps the fixture's roles): the last
-# whose admin and edit migrate, the one that split migration out, the newest, and the one between.
-RELEASES = ("v1.4.0", "v1.5.0", "v1.9.0", "v1.6.0")
+# KubeVirt's releases, one per layout in turn (the worked layout keeps the cluster's, the newest): the
+# last whose admin and edit migrate, the one that split migration out, the newest, then the others of
+# kubevirt_roles.VERSIONS.
+RELEASES = ("v1.4.0", "v1.5.0", "v1.9.0", "v1.3.0", "v1.6.0", "v1.8.0")
 VMO = access.build_matrix("vmo")
 # The platform's identities, written out (the module's default allow-list): not reported by the audit.
 PLATFORM = [("Group", "system:masters"), ("User", "system:kube-controller-manager"), ("User", "system:kube-scheduler"),
@@ -256,41 +256,9 @@ def own_identity(subject):
 
 def install_kubevirt_release(cluster, version):
     """KubeVirt's ClusterRoles and ClusterRoleBindings of ``version``, as its cluster.go generates them
-    (tests/helpers/kubevirt_roles.py), created or replaced; the kubevirt.io:* roles the release does
-    not have (kubevirt.io:migrate before v1.5.0) deleted. The hook for another source of KubeVirt's roles."""
-    rbac = cluster.rbac()
-    objects = kubevirt_roles.objects(version)
-    names = {o["metadata"]["name"] for o in objects if o["kind"] == "ClusterRole"}
-    for o in objects:
-        o = json.loads(json.dumps(o))
-        create, read, replace = ((rbac.create_cluster_role, rbac.read_cluster_role, rbac.replace_cluster_role)
-                                 if o["kind"] == "ClusterRole" else
-                                 (rbac.create_cluster_role_binding, rbac.read_cluster_role_binding,
-                                  rbac.replace_cluster_role_binding))
-        try:
-            create(o)
-        except ApiException as exc:
-            if exc.status != 409:
-                raise
-            o["metadata"]["resourceVersion"] = read(o["metadata"]["name"]).metadata.resource_version
-            replace(o["metadata"]["name"], o)
-    for r in rbac.list_cluster_role().items:
-        if r.metadata.name.startswith("kubevirt.io:") and r.metadata.name not in names:
-            rbac.delete_cluster_role(r.metadata.name)
-
-
-def restore_fixture_roles(cluster):
-    """Back to what the private cluster started with (tests/fixtures/kubevirt-roles.yaml)."""
-    rbac = cluster.rbac()
-    fixture = {d["metadata"]["name"] for d in yaml.safe_load_all(kube.KUBEVIRT_ROLES.read_text()) if d}
-    for o in kubevirt_roles.objects(RELEASES[0]):
-        if o["kind"] == "ClusterRoleBinding":
-            with_404_ignored(rbac.delete_cluster_role_binding, o["metadata"]["name"])
-    for r in rbac.list_cluster_role().items:
-        name = r.metadata.name
-        if (name.startswith("kubevirt.io:") or name.startswith("instancetype.kubevirt.io:")) and name not in fixture:
-            with_404_ignored(rbac.delete_cluster_role, name)
-    cluster.apply_manifest(kube.KUBEVIRT_ROLES)
+    (tests/helpers/kubevirt_roles.py; kube.TestCluster.install_kubevirt also deletes the kubevirt.io
+    roles the release does not make and waits for the aggregation). The one hook for KubeVirt's roles."""
+    cluster.install_kubevirt(version)
 
 
 def with_404_ignored(fn, *args):
@@ -575,7 +543,8 @@ def test_module_equals_the_api_server_and_every_peer_difference_is_explained(dif
                 via = "ClusterRole" if ' of ClusterRole "' in reason else "Role"
                 role = reason.split(' of %s "' % via)[1].split('"')[0] if (' of %s "' % via) in reason else ""
                 if role.startswith("kubevirt.io:") or role in ("admin", "edit", "view"):
-                    classes["allowed through: KubeVirt's roles (%s) or what aggregates them" % layout.get("release", "fixture")] += 1
+                    classes["allowed through: KubeVirt's roles (%s) or what aggregates them"
+                            % layout.get("release", kube.KUBEVIRT_VERSION)] += 1
                 elif via == "Role" and role in lay.ROLE_NAMES_LIKE_CLUSTER_ROLES:
                     classes["allowed through: a Role named like a ClusterRole"] += 1
                 elif any(r["metadata"]["name"] == role and r.get("aggregationRule") for r in live["cluster_roles"]):
@@ -591,7 +560,7 @@ def test_module_equals_the_api_server_and_every_peer_difference_is_explained(dif
         # 3. peer: kubectl-who-can's subject sets for the same questions
         if len(layouts_seen) < PEER_LAYOUTS:
             peer(full_listed, subjects)
-        layouts_seen.append({"layout": name, "release": layout.get("release", "fixture"),
+        layouts_seen.append({"layout": name, "release": layout.get("release", kube.KUBEVIRT_VERSION),
                              "questions": totals["questions"], "module_seconds": round(t1 - t0, 1),
                              "access_info_seconds": round(t_module, 1), "truth_seconds": round(t_truth, 1),
                              "validate_seconds": round(t2 - t1, 1), "peer_seconds": round(time.monotonic() - t2, 1)})
@@ -767,7 +736,7 @@ def test_module_equals_the_api_server_and_every_peer_difference_is_explained(dif
     finally:
         for ns in namespaces:
             cluster.delete_namespace(ns)
-        restore_fixture_roles(cluster)
+        install_kubevirt_release(cluster, kube.KUBEVIRT_VERSION)  # what the private cluster started with
         wait_for_aggregation(cluster)
     summary = {"layouts": layouts_seen, "totals": dict(totals), "classes": dict(sorted(classes.items())),
                "differences": dict(differences), "disagreements": len(wrong),

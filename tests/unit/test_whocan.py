@@ -67,13 +67,13 @@ def test_platform_defaults_and_wildcards():
 
 def test_access_info_options():
     opts = whocan.parse_options({"only_capabilities": ["vm.delete"], "namespaces": ["b", "a", "a"],
-                                 "capabilities": {"vm.export": {"checks": [{"verb": "get", "resource": "x"}]}}})
+                                 "capabilities": {"vm.velero": {"checks": [{"verb": "get", "resource": "x"}]}}})
     assert opts.only == {"vm.delete"} and opts.namespaces == ["a", "b"] and opts.concurrency == 16
-    assert "vm.export" in opts.matrix["capabilities"]  # no expect needed here
+    assert "vm.velero" in opts.matrix["capabilities"]  # no expect needed here
     assert whocan.parse_options({}).namespaces is None
     for params, field in [({"only_capabilities": ["vm.teleport"]}, "only_capabilities[0]"),
                           ({"namespaces": ["ok", "Not_OK"]}, "namespaces[1]"),
-                          ({"capabilities": {"vm.export": {}}}, "capabilities.vm.export")]:
+                          ({"capabilities": {"vm.velero": {}}}, "capabilities.vm.velero")]:
         with pytest.raises(SpecError) as err:
             whocan.parse_options(params)
         assert err.value.path == field
@@ -114,7 +114,9 @@ def cluster_role(name, rules):
     return {"metadata": {"name": name}, "rules": rules}
 
 
-VM_DELETE = [{"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["delete"]}]
+# every check of vm.delete, whatever the matrix says they are (data)
+VM_DELETE = [{"apiGroups": [c.group], "resources": [c.resource + ("/" + c.subresource if c.subresource else "")],
+              "verbs": [c.verb]} for c in CHECKS["vm.delete"]]
 VM_READ = [{"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines", "virtualmachineinstances"],
             "verbs": ["get", "list"]}]
 
