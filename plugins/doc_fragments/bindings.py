@@ -227,6 +227,8 @@ options:
       - M(vmo.rbac.vmo_rbac_validate) asks the capability C(template.deploy) in each of them, for every
         subject, and probes them as outside the scope of a namespace-restricted subject (everything but
         cloning the golden images must be denied there).
+      - Every volume of a golden-image namespace becomes a clone source for those subjects, so name only
+        namespaces that hold golden images and nothing else. A namespace of O(protected_namespaces) is refused.
       - Empty (the default) asks nothing there and binds nothing.
     type: list
     elements: str

@@ -75,7 +75,7 @@ def build_matrix(role_set, overrides=None, require_expect=True):
     m["role_set"] = role_set
     m["expect_roles"] = {personas.CONSOLE_ROLE: dict(personas.CONSOLE_EXPECTED),
                          personas.GOLDEN_IMAGE_ROLE: dict(personas.GOLDEN_IMAGE_EXPECTED)}
-    m["optional"] = dict((p, set(personas.CONSOLE_CAPABILITIES)) for p in personas.CONSOLE_OPTIONAL[role_set])
+    m["optional"] = dict((p, set(caps)) for p, caps in personas.OPTIONAL[role_set].items())
     # The KubeVirt release line of the cluster (kubevirt_release): None until read; the cells of
     # personas.KUBEVIRT_CHANGES follow it, unless an override said what to expect ("pinned").
     m["release"] = None
@@ -216,8 +216,9 @@ def release_from_kubevirts(kubevirts):
             line = parse_kubevirt_version(status.get(field))
             if line is not None:
                 versions.append(line)
+                # the version as parsed, not as written: the text of a status is the cluster's, not ours
                 where.append("KubeVirt %s/%s status.%s %s" % (meta.get("namespace"), meta.get("name"), field,
-                                                               status.get(field)))
+                                                               release_label(line)))
     if not versions:
         return None, ("no KubeVirt custom resource names its version" if kubevirts else
                       "no KubeVirt custom resource exists")

@@ -540,6 +540,12 @@ def parse_declaration(bindings, role_set="vmo", owner="vmo-rbac", oidc_user_pref
     grants = [parse_entry(i, e, role_set, user_prefix, group_prefix, allow_privileged, bool(console_access))
               for i, e in enumerate(bindings)]
     golden = _parse_golden(golden_image_namespaces)
+    for i, ns in enumerate(golden):
+        if ns in protected:
+            # the golden-image role lets every namespace-restricted deployer clone every disk of the namespace
+            raise SpecError("golden_image_namespaces[%d]" % i, "%r is a protected namespace (protected_namespaces): "
+                            "every volume of a golden-image namespace becomes a clone source for every "
+                            "namespace-restricted persona that deploys VMs" % ns)
     return Declaration(tuple(grants), role_set, owner, user_prefix, group_prefix,
                        bool(legacy_dashboard_bindings), bool(allow_privileged), protected, bool(strict_scopes),
                        max_seconds, golden)

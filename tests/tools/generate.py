@@ -98,8 +98,10 @@ def _checks_text(checks):
 
 
 def _cell(role_set, persona, capability):
-    if persona in personas.CONSOLE_OPTIONAL[role_set] and capability in personas.CONSOLE_CAPABILITIES:
-        return "Y*"
+    if capability in personas.OPTIONAL[role_set].get(persona, ()):
+        if capability in personas.CONSOLE_CAPABILITIES:
+            return "Y*"
+        return "(Y)" if personas.EXPECTED[role_set][persona][capability] else "(N)"
     now = "Y" if personas.EXPECTED[role_set][persona][capability] else "N"
     change = personas.KUBEVIRT_CHANGES.get(capability)
     if role_set == "kubernetes" and change and persona in change[1]:

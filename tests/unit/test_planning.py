@@ -1162,6 +1162,7 @@ def test_a_golden_image_namespace_that_is_not_there_is_refused_before_any_write(
     ("vmo-golden-images", "golden_image_namespaces"), ([1], "golden_image_namespaces[0]"),
     (["ok", "Not_OK"], "golden_image_namespaces[1]"), (["ok", ""], "golden_image_namespaces[1]"),
     (["a\nb"], "golden_image_namespaces[0]"), (["n%d" % i for i in range(101)], "golden_image_namespaces"),
+    (["images", "kube-system"], "golden_image_namespaces[1]"),
 ])
 def test_bad_golden_image_namespaces_name_the_option(value, path):
     with pytest.raises(SpecError) as err:
