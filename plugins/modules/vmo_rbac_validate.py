@@ -25,7 +25,7 @@ description:
     compared with what its persona allows. The capabilities are every path to a VM the collection knows,
     one per distinct power (the personas documentation lists them with their checks and why each
     reaches a VM). Through KubeVirt's API, seeing VMs and what their guest agent reports, console, VNC
-    screenshot, power, reset, pause, launching VMs (VMs, instances, replica sets, pools), changing them
+    screenshot, power, reset, pause and soft reboot, launching VMs (VMs, instances, replica sets, pools), changing them
     (update and patch), deleting them one by one or all at once, clone, migrate, snapshot, restore,
     export, backup, memory dump, port-forward, USB redirection, volume hot-plug, SEV attestation and
     KubeVirt plugins; around it, exec, attach and debug containers in the virt-launcher pod, its
@@ -34,7 +34,9 @@ description:
     ServiceAccounts; and deploying from templates (in O(golden_image_namespaces)), managing templates and
     the cluster. A persona expected to hold a capability must be allowed every check of it, one expected
     not to must be denied every check, so privilege creep by any one path is caught (a viewer given
-    C(patch) on VMs, an export or C(pods/exec)); namespace-restricted grants are also checked in one namespace outside their scope, and
+    C(patch) on VMs, an export or C(pods/exec)). With O(role_set=vmo), a capability VMO does not document
+    for a persona that may hold it passes whichever the answer (marked (Y) in the personas documentation;
+    an override's C(expect) makes it required); namespace-restricted grants are also checked in one namespace outside their scope, and
     in every namespace where a RoleBinding names the subject in any of its forms (a ServiceAccount without
     a namespace in a RoleBinding of its namespace, or as C(User system:serviceaccount:<ns>:<name>)) or a
     group it is in, where they must grant nothing.
@@ -52,13 +54,23 @@ description:
     groups (a User named like a ServiceAccount is that ServiceAccount, asked the same way); each also
     carries C(system:authenticated), as every real identity does. OIDC prefixes are applied exactly as
     the enforcer applies them.
+  - What is proven. For each declared subject, at the time of the run, every check of every capability of
+    the matrix in each place named above and for each object a rule names, each answer being the API
+    server's answer to that very question (it echoes the question asked, or is asked again); with
+    O(audit_exclusive), that no subject any binding names holds any check of a capability beyond what the
+    declaration gives it.
   - What a SubjectAccessReview cannot see. It answers for the user and groups it is given; the groups an
     identity provider puts into a real person's token are unknown to it, and what another authorizer
     (a webhook, the Node authorizer for C(system:node:<name>) identities) allows is only seen for the
-    identity asked. The proof covers the matrix's capabilities, for the declared subjects (and, with
-    O(audit_exclusive), for every subject any binding names); what is outside it (admission webhooks,
-    network reach, the nodes, what the platform's own identities do) is in the personas and validation
-    documentation.
+    identity asked. Admission webhooks are not consulted (they may refuse or change a request RBAC
+    allows, so allowed means RBAC lets it through). Node-level access (a node's shell, the kubelet's
+    credentials, host paths and devices) is outside the API. Credentials outside RBAC are no subject of
+    any binding (a client certificate in C(system:masters), cloud IAM mappings, Palette users and API
+    keys, the guest's own passwords and SSH keys). An aggregated API server may authorize its own
+    requests beyond what it delegates back (KubeVirt's virt-api delegates to the same reviews). A
+    ServiceAccount token already minted acts as the ServiceAccount until it expires, and who holds one
+    is not seen. A change after the run is seen by the next run. The validation documentation lists
+    these, and the personas documentation what the capability model leaves out and why.
   - Time-limited grants (O(bindings[].expires)). Every time-limited grant of the O(owner), declared or not, is
     listed in RV(time_limited) with its time left; one whose time has passed and that still grants is drift
     (C(action=expire)) and fails the validation until M(vmo.rbac.vmo_role_binding) ends it.
