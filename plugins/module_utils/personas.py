@@ -524,6 +524,7 @@ OPTIONAL = {
     "kubernetes": {},
 }
 
+
 def persona_for_role(role_set, role_name):
     """Return the persona whose role in ``role_set`` is ``role_name``, or None."""
     for persona, name in ROLE_SETS[role_set].items():
@@ -638,7 +639,6 @@ _ADMIN_EXTRA = [
     {"apiGroups": ["rbac.authorization.k8s.io"],
      "resources": ["clusterroles", "clusterrolebindings", "roles", "rolebindings"],
      "verbs": _READ + _WRITE},
-
 ]
 
 REFERENCE_LABELS = {
