@@ -218,7 +218,7 @@ def release_from_kubevirts(kubevirts):
                 versions.append(line)
                 # the version as parsed, not as written: the text of a status is the cluster's, not ours
                 where.append("KubeVirt %s/%s status.%s %s" % (meta.get("namespace"), meta.get("name"), field,
-                                                               release_label(line)))
+                                                              release_label(line)))
     if not versions:
         return None, ("no KubeVirt custom resource names its version" if kubevirts else
                       "no KubeVirt custom resource exists")

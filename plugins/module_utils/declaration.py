@@ -558,8 +558,8 @@ def _parse_golden(value):
     """golden_image_namespaces: names of namespaces (each once, in the given order)."""
     names = _str_list("golden_image_namespaces", value)
     if len(names) > MAX_GOLDEN_IMAGE_NAMESPACES:
-        raise SpecError("golden_image_namespaces", "%d namespaces; at most %d" % (len(names),
-                                                                                 MAX_GOLDEN_IMAGE_NAMESPACES))
+        raise SpecError("golden_image_namespaces",
+                        "%d namespaces; at most %d" % (len(names), MAX_GOLDEN_IMAGE_NAMESPACES))
     out = []
     for i, ns in enumerate(names):
         _check_dns_label("golden_image_namespaces[%d]" % i, ns, "namespace")

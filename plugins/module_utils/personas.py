@@ -302,8 +302,8 @@ CAPABILITIES = {
         "scope": "namespaced",
         "description": "Reach a VM's ports through its pod (port-forward, API server proxy)",
         "why": "a network connection to the guest through the virt-launcher pod or a Service in front of it",
-        "checks": [(verb, "", resource, sub) for resource, sub in (("pods", "portforward"), ("pods", "proxy"),
-                                                                  ("services", "proxy"))
+        "checks": [(verb, "", resource, sub)
+                   for resource, sub in (("pods", "portforward"), ("pods", "proxy"), ("services", "proxy"))
                    for verb in ("create", "get")],
     },
     "vm.pod-create": {
@@ -506,9 +506,10 @@ ESCALATION_CAPABILITIES = ("vm.node-proxy", "rbac.escalate")
 
 # What VMO's own description of its personas names (PERSONAS.md: launch, clone, delete, migrate, use,
 # view, deploying from templates (asked only with golden_image_namespaces), managing templates, the
-# cluster; the matrix the collection shipped first). The exact rules of the VMO pack's roles are not public: a capability VMO does not name is required to be denied where the persona
-# may not have it (N), and either answer passes where it may ((Y): the reference roles grant it), so that
-# a pack whose roles are narrower than the reference ones in a way VMO does not document validates.
+# cluster; the matrix the collection shipped first). The exact rules of the VMO pack's roles are not
+# public: a capability VMO does not name is required to be denied where the persona may not have it (N),
+# and either answer passes where it may ((Y): the reference roles grant it), so that a pack whose roles
+# are narrower than the reference ones in a way VMO does not document validates.
 VMO_DOCUMENTED = ("vm.view", "vm.console", "vm.power", "vm.create", "vm.clone", "vm.delete", "vm.migrate",
                   "vm.snapshot", "template.deploy", "template.manage", "cluster.manage")
 
