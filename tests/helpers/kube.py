@@ -261,7 +261,8 @@ class TestCluster:
 
     def wait_for_aggregation(self, timeout: float = 60.0, version: str | None = None):
         """Wait until the controller manager merged the kubevirt.io:* rules into admin/edit/view (those of
-        KubeVirt ``version`` exactly, when given: its admin, edit and view rules and no other's)."""
+        KubeVirt ``version`` exactly, when given: its admin, edit and view rules and no other release's,
+        besides the kubevirt.io rules of any other ClusterRole labelled to aggregate into them)."""
         deadline = time.monotonic() + timeout
         rbac = self.rbac()
         want = None
@@ -273,18 +274,36 @@ class TestCluster:
                 for name in ("kubevirt.io:" + t for t in ("admin", "edit", "view")[("admin", "edit", "view").index(target):]):
                     atoms.update(_atoms(roles[name].get("rules")))
                 want[target] = atoms
+        def kubevirt_atoms(atoms):
+            return set(a for a in atoms if a[1].endswith("kubevirt.io") and not a[1].startswith("cdi."))
+
+        chain = ("admin", "edit", "view")
         while True:
             ok = True
-            for role in ("admin", "edit", "view"):
+            others = {}
+            if want is not None:
+                # other ClusterRoles that aggregate into admin, edit or view (a layout of the differential
+                # widens the standard roles by label) add their kubevirt.io rules too: KubeVirt's are
+                # merged when they are there besides those, nothing else
+                for r in rbac.list_cluster_role().items:
+                    labels = r.metadata.labels or {}
+                    if r.metadata.name.startswith("kubevirt.io:") or r.metadata.name in chain:
+                        continue
+                    atoms = _atoms([{"apiGroups": x.api_groups, "resources": x.resources, "verbs": x.verbs}
+                                    for x in r.rules or []])
+                    for target in chain:
+                        if any(labels.get("rbac.authorization.k8s.io/aggregate-to-" + t) == "true"
+                               for t in chain[chain.index(target):]):
+                            others.setdefault(target, set()).update(atoms)
+            for role in chain:
                 rules = rbac.read_cluster_role(role).rules or []
                 if want is None:
                     if not any("kubevirt.io" in (r.api_groups or []) for r in rules):
                         ok = False
                     continue
-                have = set(a for a in _atoms([{"apiGroups": r.api_groups, "resources": r.resources,
-                                               "verbs": r.verbs} for r in rules])
-                           if a[1].endswith("kubevirt.io") and not a[1].startswith("cdi."))
-                if have != want[role]:
+                have = kubevirt_atoms(_atoms([{"apiGroups": r.api_groups, "resources": r.resources,
+                                               "verbs": r.verbs} for r in rules]))
+                if have != kubevirt_atoms(want[role] | others.get(role, set())):
                     ok = False
             if ok:
                 return

@@ -232,6 +232,31 @@ def test_without_the_kubevirt_resource_the_roles_tell_what_they_can(releases, ui
         c.set_kubevirt_status(kube.KUBEVIRT_VERSION)
 
 
+@pytest.mark.xdist_group("kubevirt-releases")
+def test_installing_a_release_waits_for_its_roles_beside_a_role_aggregated_by_label(releases, uid):
+    """The soak run of the differential failed on its 8th layout: a ClusterRole of the layout labelled
+    aggregate-to-view with kubevirt.io rules was merged into view, edit and admin, and installing a
+    KubeVirt release waited for exactly that release's kubevirt.io rules there, in vain, for 60 s."""
+    c = releases
+    name = "widens-view-" + uid
+    c.rbac().create_cluster_role({
+        "metadata": {"name": name, "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"}},
+        "rules": [{"apiGroups": ["plugin.kubevirt.io", "kubevirt.io"], "resources": ["virtualmachineexports"],
+                   "verbs": ["get", "update"]}]})
+    try:
+        c.install_kubevirt("v1.5.0")  # raised AssertionError after 60 s before the fix
+        for role in ("view", "edit", "admin"):
+            rules = c.rbac().read_cluster_role(role).rules or []
+            assert any("plugin.kubevirt.io" in (r.api_groups or []) for r in rules), role
+        # and the release's own rules are the ones merged: v1.5.0's admin no longer migrates
+        admin = c.rbac().read_cluster_role("admin").rules or []
+        assert not any("virtualmachineinstancemigrations" in (r.resources or []) and "create" in (r.verbs or [])
+                       for r in admin if "kubevirt.io" in (r.api_groups or []))
+    finally:
+        c.rbac().delete_cluster_role(name)
+        c.install_kubevirt(kube.KUBEVIRT_VERSION)
+
+
 # ------------------------------------------------------------------------ golden images
 
 
