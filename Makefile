@@ -68,6 +68,10 @@ controlplane: ## build etcd, kube-apiserver, kube-controller-manager, kubectl (s
 peers: ## build kubectl-who-can (the who-can peer) into .tools-peers/bin (skipped when its pins did not change)
 	@tests/peers/build.sh
 
+.PHONY: kubevirt-roles
+kubevirt-roles: venv ## KubeVirt's cluster roles compiled from KubeVirt's own cluster.go per release into .build/kubevirt-roles (skipped when current)
+	@$(BIN)/python -m tests.helpers.kubevirt_roles
+
 .PHONY: constraints
 constraints: ## re-pin tests/constraints.txt from a fresh resolve
 	rm -rf .build/constraints-venv && $(PYTHON) -m venv .build/constraints-venv
@@ -93,7 +97,7 @@ cluster-status: venv ## show the local clusters
 # ------------------------------------------------------------------------ tests
 
 .PHONY: test
-test: venv controlplane peers collection browser java ## everything CI runs: the fast lane (unit, sanity, lint), then the cluster lane
+test: venv controlplane peers kubevirt-roles collection browser java ## everything CI runs: the fast lane (unit, sanity, lint), then the cluster lane
 	@$(MAKE) --no-print-directory test-fast
 	@$(MAKE) --no-print-directory test-cluster
 
@@ -103,11 +107,11 @@ FAST_STEPS := test-unit sanity lint
 CLUSTER_STEPS := test-integration test-molecule compat
 
 .PHONY: test-fast
-test-fast: venv collection ## the fast lane: unit tests, ansible-test sanity, ansible-lint (no cluster)
+test-fast: venv kubevirt-roles collection ## the fast lane: unit tests, ansible-test sanity, ansible-lint (no cluster)
 	@$(call run_lane,fast,$(FAST_STEPS))
 
 .PHONY: test-cluster
-test-cluster: venv controlplane collection browser java ## the cluster lane: integration, molecule, compatibility matrix
+test-cluster: venv controlplane kubevirt-roles collection browser java ## the cluster lane: integration, molecule, compatibility matrix
 	@$(call run_lane,cluster,$(CLUSTER_STEPS))
 
 define run_lane
@@ -131,7 +135,7 @@ unless_paths = $(if $(filter $(1)/%,$(PYTEST_ARGS)),,$(2))
 INTEGRATION_TESTS ?= tests/integration
 
 .PHONY: test-unit
-test-unit: venv collection ## unit tests (pure logic, no cluster); TESTS=... narrows, PYTEST_ARGS=... adds
+test-unit: venv kubevirt-roles collection ## unit tests (pure logic, no cluster); TESTS=... narrows, PYTEST_ARGS=... adds
 	$(BIN)/python -m pytest $(or $(TESTS),$(call unless_paths,tests/unit,$(UNIT_TESTS))) $(PYTEST_ARGS)
 
 # Integration tests run in parallel workers (xdist); the pytest controller starts the clusters
@@ -144,13 +148,23 @@ VMO_TEST_VERBOSITY ?= 4
 export VMO_TEST_VERBOSITY
 
 .PHONY: test-integration
-test-integration: venv controlplane peers collection browser java ## integration tests against the local control plane; TESTS=... narrows
+test-integration: venv controlplane peers kubevirt-roles collection browser java ## integration tests against the local control plane; TESTS=... narrows
 	$(BIN)/python -m pytest $(or $(TESTS),$(call unless_paths,tests/integration,$(INTEGRATION_TESTS))) \
 	    -n $(INTEGRATION_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
+# The soak run's size: random layouts (each asks about 3,000 capability questions of the layout's subjects),
+# how many layouts (the worked one first) are also compared with kubectl-who-can, whether the cluster's own
+# subjects are asked on every layout (1) or on the first only (0). The run must reach 20,000 capability
+# questions about the layouts' subjects or it fails. 10 layouts rotate over every KubeVirt release of
+# tests/helpers/kubevirt_roles.VERSIONS; about 25 min on 2 busy cores.
+SOAK_LAYOUTS ?= 10
+SOAK_PEER_LAYOUTS ?= 3
+SOAK_EVERY_SUBJECT ?= 0
+
 .PHONY: test-whocan-soak
-test-whocan-soak: venv controlplane peers collection ## the who-can differential at soak size: 40 layouts, every subject on each (about 25,000 questions)
-	VMO_WHOCAN_LAYOUTS=40 VMO_WHOCAN_EVERY_SUBJECT=1 VMO_WHOCAN_MIN_QUESTIONS=20000 VMO_TEST_CLUSTERS=1 \
+test-whocan-soak: venv controlplane peers kubevirt-roles collection ## the who-can and validate differential at soak size: SOAK_LAYOUTS (10) random layouts, at least 20,000 capability questions
+	VMO_WHOCAN_LAYOUTS=$(SOAK_LAYOUTS) VMO_WHOCAN_EVERY_SUBJECT=$(SOAK_EVERY_SUBJECT) VMO_WHOCAN_MIN_QUESTIONS=20000 \
+	    VMO_WHOCAN_PEER_LAYOUTS=$(SOAK_PEER_LAYOUTS) VMO_WHOCAN_CLUSTER_SUBJECTS=1 VMO_WHOCAN_PEER_ALL=1 VMO_TEST_CLUSTERS=1 \
 	    $(BIN)/python -m pytest tests/integration/test_whocan_differential.py -n 1 --dist loadgroup -s $(PYTEST_ARGS)
 
 .PHONY: test-molecule

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.controlplane import controlplane as cp  # noqa: E402
 from tests.helpers import leaks  # noqa: E402
-from tests.helpers.kube import CONSOLE_ROLE, KUBEVIRT_CRDS, KUBEVIRT_ROLES, REFERENCE_ROLES, TestCluster  # noqa: E402
+from tests.helpers.kube import CONSOLE_ROLE, GOLDEN_IMAGE_ROLE, KUBEVIRT_CRDS, REFERENCE_ROLES, TestCluster  # noqa: E402
 
 CLUSTER_COUNT = int(os.environ.get("VMO_TEST_CLUSTERS", "3"))
 
@@ -116,10 +116,11 @@ def pytest_sessionstart(session):
         leaks.register("the admin key of cluster %s" % c.name, (c.pki / "admin.key").read_text())
         h = TestCluster.from_controlplane(c, ROOT / ".build" / "test-setup")
         h.apply_manifest(KUBEVIRT_CRDS)
-        h.apply_manifest(KUBEVIRT_ROLES)
+        h.install_kubevirt()  # KubeVirt's generated roles of kube.KUBEVIRT_VERSION, CDI's, the KubeVirt CR
         if c.name != BARE:
             h.apply_manifest(REFERENCE_ROLES)
             h.apply_manifest(CONSOLE_ROLE)  # as vmo.rbac.vmo_cluster_roles would at day 0
+            h.apply_manifest(GOLDEN_IMAGE_ROLE)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -18,7 +18,8 @@ options:
         by capability name.
       - Each value may set C(checks) (a list of C(verb), C(group), C(resource), C(subresource)),
         C(expect) (a mapping of persona, or of role name for custom roles, to V(true) or V(false)),
-        C(scope) (V(namespaced) or V(cluster)), C(description), or C(enabled=false) to drop it.
+        C(scope) (V(namespaced), V(cluster), or V(golden-image), asked in each of O(golden_image_namespaces)),
+        C(description), or C(enabled=false) to drop it.
       - A new capability needs C(checks) and C(expect).
       - For example, when your VMO release names the VM template resource differently,
         override the checks of C(template.manage).
@@ -58,4 +59,17 @@ options:
     type: list
     elements: str
     default: []
+  kubevirt_version:
+    description:
+      - With O(role_set=kubernetes), the KubeVirt release whose aggregated roles C(admin), C(edit) and C(view)
+        carry, such as V(v1.6.0) (or V(1.6) for every 1.6.x). What they grant changed between releases (since
+        v1.5.0 C(admin) and C(edit) no longer migrate; usbredir came in v1.4.0, reset in v1.5.0, backups in
+        v1.8.0; in v1.9.0 C(edit) lost the VNC screenshot), and the expected matrix follows the release.
+      - Unset (the default), M(vmo.rbac.vmo_rbac_validate) reads it from the cluster in the same run, from the
+        status of the KubeVirt custom resource (C(observedKubeVirtVersion) and C(targetKubeVirtVersion)),
+        else KubeVirt's own ClusterRoles (C(kubevirt.io:migrate) exists since v1.5.0). When neither tells,
+        the checks that depend on the release are reported as unchecked, never as passed, and a warning says
+        so. The result's C(kubevirt) says which release was used and where it was read.
+      - Unused with O(role_set=vmo). M(vmo.rbac.vmo_role_binding) only checks it, like O(capabilities).
+    type: str
 """

@@ -218,6 +218,26 @@ options:
     type: list
     elements: str
     default: [kube-system, kube-public, kube-node-lease]
+  golden_image_namespaces:
+    description:
+      - Namespaces that hold the golden images VM templates clone (VMO's default is C(vmo-golden-images)).
+        Deploying a VM from a template clones a golden-image disk into the VM's namespace, and CDI allows
+        that only to whoever may create C(cdi.kubevirt.io/datavolumes/source) in the golden-image namespace.
+      - M(vmo.rbac.vmo_role_binding) binds the collection's golden-image role C(vmo-rbac-golden-image)
+        (clone the golden images and list their DataSources, nothing else) in each of these namespaces to
+        the subjects of every namespace-restricted grant whose persona may launch VMs and deploy from
+        templates (C(admin), C(power-user); with O(role_set=kubernetes) also C(user)), as one RoleBinding
+        C(<owner>-golden-image) per namespace. A cluster-wide grant needs none. The namespaces must exist
+        when such a grant is enforced, and the role must exist (see M(vmo.rbac.vmo_cluster_roles)).
+      - M(vmo.rbac.vmo_rbac_validate) asks the capability C(template.deploy) in each of them, for every
+        subject, and probes them as outside the scope of a namespace-restricted subject (everything but
+        cloning the golden images must be denied there).
+      - Every volume of a golden-image namespace becomes a clone source for those subjects, so name only
+        namespaces that hold golden images and nothing else. A namespace of O(protected_namespaces) is refused.
+      - Empty (the default) asks nothing there and binds nothing.
+    type: list
+    elements: str
+    default: []
   strict_scopes:
     description:
       - Fail, before any write, when a O(bindings[].namespace_regex) or O(bindings[].namespace_selector)

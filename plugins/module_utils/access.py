@@ -27,9 +27,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas
+from ansible_collections.vmo.rbac.plugins.module_utils import holders, personas
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, subject_label
 
 GROUP_PROBE_USER = "system:vmo-rbac:group-probe"
@@ -48,10 +49,15 @@ CONSOLE_HINT = ("console access through the %s role alone is optional (Palette c
                 % ("persona", personas.CONSOLE_ROLE))
 CHECK_KEYS = ("verb", "group", "resource", "subresource")
 
+# note: why a check without an expectation is unchecked, when that is not "a custom role" (the KubeVirt
+# release could not be read). name: the object asked about ("": any object); see named_checks.
 Check = namedtuple(
     "Check",
-    "subject capability verb group resource subresource namespace scope expected personas",
+    "subject capability verb group resource subresource namespace scope expected personas note name",
+    defaults=(None, ""),
 )
+RELEASE_UNKNOWN = ("unchecked: what %s needs here changed between KubeVirt releases, and what is known of the "
+                   "cluster's release (%s: %s) does not decide it; set kubevirt_version")
 
 
 # ----------------------------------------------------------------------- the matrix
@@ -66,8 +72,14 @@ def build_matrix(role_set, overrides=None, require_expect=True):
     ``expect`` only where expectations are compared: not for vmo_rbac_access_info).
     """
     m = personas.default_matrix(role_set)
-    m["expect_roles"] = {personas.CONSOLE_ROLE: dict(personas.CONSOLE_EXPECTED)}
-    m["optional"] = dict((p, set(["vm.console"])) for p in personas.CONSOLE_OPTIONAL[role_set])
+    m["role_set"] = role_set
+    m["expect_roles"] = {personas.CONSOLE_ROLE: dict(personas.CONSOLE_EXPECTED),
+                         personas.GOLDEN_IMAGE_ROLE: dict(personas.GOLDEN_IMAGE_EXPECTED)}
+    m["optional"] = dict((p, set(caps)) for p, caps in personas.OPTIONAL[role_set].items())
+    # The KubeVirt release line of the cluster (kubevirt_release): None until read; the cells of
+    # personas.KUBEVIRT_CHANGES follow it, unless an override said what to expect ("pinned").
+    m["release"] = None
+    m["pinned"] = set()
     if overrides is None:
         return m
     if not isinstance(overrides, dict):
@@ -91,8 +103,9 @@ def build_matrix(role_set, overrides=None, require_expect=True):
                                 else "a new capability needs checks")
             cap = m["capabilities"][name] = {"scope": "namespaced", "description": name, "checks": []}
         if "scope" in spec:
-            if spec["scope"] not in ("namespaced", "cluster"):
-                raise SpecError(path + ".scope", "expected namespaced or cluster, got %r" % (spec["scope"],))
+            if spec["scope"] not in personas.SCOPES:
+                raise SpecError(path + ".scope", "expected %s, got %r" % (" or ".join(personas.SCOPES),
+                                                                          spec["scope"]))
             cap["scope"] = spec["scope"]
         if "description" in spec:
             cap["description"] = str(spec["description"])
@@ -108,6 +121,7 @@ def build_matrix(role_set, overrides=None, require_expect=True):
                 if who in personas.PERSONAS:
                     m["expect"].setdefault(who, {})[name] = allowed
                     m["optional"].get(who, set()).discard(name)  # said explicitly: required either way
+                    m["pinned"].add((who, name))  # and whatever the KubeVirt release
                 else:
                     m["expect_roles"].setdefault(who, {})[name] = allowed
     return m
@@ -135,15 +149,114 @@ def _parse_checks(path, checks):
     return out
 
 
+def with_release(matrix, release):
+    """The matrix for a cluster on a KubeVirt release line: ``release`` is (lowest, highest) version
+    tuples (lowest inclusive, highest exclusive, None unbounded), or None when it is unknown."""
+    out = dict(matrix)
+    out["release"] = release
+    return out
+
+
+# --------------------------------------------------------------- KubeVirt release line
+
+_VERSION = re.compile(r"^v?(\d{1,4})\.(\d{1,4})(?:\.(\d{1,4}))?(?:[-+.].*)?$")
+
+
+def parse_kubevirt_version(text, path=None):
+    """``v1.6.0`` (or ``1.6.0``, ``v1.6.0-rc.1``, ``1.6``) -> the release line (lowest, highest): an exact
+    release covers its patch level, ``1.6`` every 1.6.x. None when the text is not a version (a SpecError
+    naming ``path`` when ``path`` is given: an option)."""
+    m = _VERSION.match(text.strip()) if isinstance(text, str) and len(text) <= 64 else None
+    if not m:
+        if path:
+            got = "%r" % (text,) if isinstance(text, str) and len(text) <= 64 else (
+                "a text of %d characters" % len(text) if isinstance(text, str) else "a %s" % type(text).__name__)
+            raise SpecError(path, "expected a KubeVirt release such as v1.6.0 or 1.6, got %s" % got)
+        return None
+    major, minor = int(m.group(1)), int(m.group(2))
+    if m.group(3) is None:
+        return (major, minor, 0), (major, minor + 1, 0)
+    patch = int(m.group(3))
+    return (major, minor, patch), (major, minor, patch + 1)
+
+
+def release_label(release):
+    """How a release line reads: ``v1.6.0``, ``v1.5.0 or later``, ``before v1.5.0``, ``unknown``."""
+    if release is None:
+        return "unknown"
+    lowest, highest = release
+
+    def v(t):
+        return "v%d.%d.%d" % t
+    if lowest is not None and highest is not None:
+        if highest == (lowest[0], lowest[1], lowest[2] + 1):
+            return v(lowest)
+        if highest == (lowest[0], lowest[1] + 1, 0) and lowest[2] == 0:
+            return "v%d.%d.x" % lowest[:2]
+        return "%s to %s" % (v(lowest), v(highest))
+    if lowest is not None:
+        return "%s or later" % v(lowest)
+    if highest is not None:
+        return "before %s" % v(highest)
+    return "unknown"
+
+
+MIGRATE_ROLE = "kubevirt.io:migrate"  # made by KubeVirt since v1.5.0 (personas.KUBEVIRT_CHANGES)
+EDIT_ROLE = "kubevirt.io:edit"
+
+
+def release_from_kubevirts(kubevirts):
+    """The release line the KubeVirt CRs' status names (observed and target versions: during an upgrade
+    either may be in force), with where it was read; (None, why) when no status names one."""
+    versions, where = [], []
+    for kv in kubevirts or ():
+        meta = kv.get("metadata") or {}
+        status = kv.get("status") or {}
+        for field in ("observedKubeVirtVersion", "targetKubeVirtVersion"):
+            line = parse_kubevirt_version(status.get(field))
+            if line is not None:
+                versions.append(line)
+                # the version as parsed, not as written: the text of a status is the cluster's, not ours
+                where.append("KubeVirt %s/%s status.%s %s" % (meta.get("namespace"), meta.get("name"), field,
+                                                              release_label(line)))
+    if not versions:
+        return None, ("no KubeVirt custom resource names its version" if kubevirts else
+                      "no KubeVirt custom resource exists")
+    release = (min(v[0] for v in versions), max(v[1] for v in versions))
+    return release, "; ".join(sorted(set(where)))
+
+
+def release_from_roles(migrate_role, edit_role):
+    """The release line KubeVirt's own roles tell: kubevirt.io:migrate exists since v1.5.0; without it, a
+    kubevirt.io:edit says KubeVirt runs a release before v1.5.0. ``migrate_role``/``edit_role``: True,
+    False, or None (could not be read)."""
+    if migrate_role:
+        return (personas.KUBEVIRT_CHANGES["vm.migrate"][0], None), "ClusterRole %s exists" % MIGRATE_ROLE
+    if migrate_role is False and edit_role:
+        return (None, personas.KUBEVIRT_CHANGES["vm.migrate"][0]), (
+            "ClusterRole %s exists without %s" % (EDIT_ROLE, MIGRATE_ROLE))
+    return None, "neither the KubeVirt custom resource nor KubeVirt's ClusterRoles tell the release"
+
+
+def release_dependent(matrix, persona, capability):
+    """Whether what ``persona`` may do for ``capability`` follows the KubeVirt release line."""
+    change = personas.KUBEVIRT_CHANGES.get(capability)
+    return (matrix.get("role_set") == "kubernetes" and change is not None and persona in change[1]
+            and (persona, capability) not in matrix.get("pinned", ()))
+
+
 def expectation(matrix, role_name, persona, capability):
     """What one grant promises for a capability: True, False, OPTIONAL (either answer is right) or
-    None (unknown)."""
+    None (unknown: a custom role without expectations, or a cell of the kubernetes role set that changed
+    between KubeVirt releases when the cluster's release is not known)."""
     by_role = matrix["expect_roles"].get(role_name)
     if by_role is not None and capability in by_role:
         return by_role[capability]
     if persona in matrix["expect"]:
         if capability in matrix.get("optional", {}).get(persona, ()):
             return OPTIONAL
+        if release_dependent(matrix, persona, capability):
+            return personas.kubevirt_expectation(matrix["role_set"], persona, capability, matrix.get("release"))
         return bool(matrix["expect"][persona].get(capability, False))
     if role_name in personas.LEGACY_DASHBOARD_ROLES:
         return False  # the legacy list roles grant no capability of the matrix
@@ -165,25 +278,24 @@ def _union(values):
 
 
 def identity(subject):
-    """(user, groups) that a SubjectAccessReview asks as, for a binding subject."""
-    if subject.kind == "User":
-        return subject.name, [AUTHENTICATED]
-    if subject.kind == "Group":
-        return GROUP_PROBE_USER, sorted(set([subject.name, AUTHENTICATED]))
-    ns = subject.namespace
-    return ("system:serviceaccount:%s:%s" % (ns, subject.name),
-            ["system:authenticated", "system:serviceaccounts", "system:serviceaccounts:%s" % ns])
+    """(user, groups) that a SubjectAccessReview asks as, for a binding subject: the same as who-can asks
+    (holders.identity). A User named ``system:serviceaccount:<ns>:<name>`` is that ServiceAccount and is
+    asked with the groups the API server gives it."""
+    user, groups = holders.identity(subject)
+    return user, list(groups)
 
 
 # ------------------------------------------------------------------------- checks
 
 
 def grants_by_subject(desired):
-    """{Subject: [(namespace or '', role_name, persona)]} from resolved bindings."""
+    """{principal: [(namespace or '', role_name, persona)]} from resolved bindings; every form of one
+    subject (a ServiceAccount declared as the User ``system:serviceaccount:<ns>:<name>``) is one
+    principal (holders.canonical), checked with the grants of every form together."""
     out = {}
     for b in desired.values():
         for s in b.subjects:
-            out.setdefault(s, []).append((b.namespace, b.role_name, b.persona))
+            out.setdefault(holders.canonical(s), []).append((b.namespace, b.role_name, b.persona))
     return out
 
 
@@ -199,24 +311,22 @@ def outside_namespace(scoped, existing):
 
 
 def bound_elsewhere(bindings, desired):
-    """{Subject: namespaces} where some RoleBinding (any owner, any role) names the subject, or one
-    of the groups its identity carries (``system:authenticated`` and the ServiceAccount groups
-    included), outside the subject's declared scope.
+    """{principal: namespaces} where some RoleBinding (any owner, any role) names the principal in any
+    of its forms, or one of the groups its identity carries (``system:authenticated`` and the
+    ServiceAccount groups included), outside the principal's declared scope.
 
-    ``bindings`` are RoleBinding dicts from a LIST. These namespaces are probed like the
-    outside-scope namespace, so a namespace grant that leaks elsewhere is caught, not only
-    one that leaks into the single default probe.
+    ``bindings`` are RoleBinding dicts from a LIST. A binding subject applies to a principal exactly
+    when RBAC would apply it to the principal's identity: its user name (a ServiceAccount subject
+    without a namespace is one of the binding's namespace; a User named like the ServiceAccount is
+    the ServiceAccount) or one of its groups. These namespaces are probed like the outside-scope
+    namespace, so a namespace grant that leaks elsewhere is caught, not only one that leaks into the
+    single default probe.
     """
     grants = grants_by_subject(desired)
     scoped = dict((s, set(ns for ns, _r, _p in g if ns)) for s, g in grants.items())
     names = {}
     for s in grants:
-        user, groups = identity(s)
-        keys = set([(s.kind, s.name, s.namespace)])
-        if s.kind != "Group":
-            keys.add(("User", user, ""))
-        keys.update(("Group", g, "") for g in groups)  # system:authenticated too: it reaches the probe
-        for k in keys:
+        for k in holders.identity_keys(s):
             names.setdefault(k, set()).add(s)
     out = {}
     for b in bindings or []:
@@ -224,21 +334,23 @@ def bound_elsewhere(bindings, desired):
         if not ns:
             continue
         for subj in b.get("subjects") or []:
-            kind = subj.get("kind")
-            k = (kind, subj.get("name"), (subj.get("namespace") or "") if kind == "ServiceAccount" else "")
-            for s in names.get(k, ()):
+            for s in names.get(holders.subject_key(holders.binding_subject(subj, ns)), ()):
                 if ns not in scoped[s]:
                     out.setdefault(s, set()).add(ns)
     return out
 
 
-def build_checks(desired, matrix, existing_namespaces=None, also_outside=None):
+def build_checks(desired, matrix, existing_namespaces=None, also_outside=None, golden_namespaces=()):
     """Every access question for the declared subjects, with its expected answer.
 
     ``also_outside``: {Subject: namespaces} probed as outside-scope too (see bound_elsewhere).
+    ``golden_namespaces``: the golden-image namespaces (golden_image_namespaces), where the
+    capabilities of scope ``golden-image`` are asked (and vm.disk-clone, the same power, is not), and
+    which are probed as outside the scope of a subject whose grants do not cover them.
     """
     checks = []
     also_outside = also_outside or {}
+    golden = set(golden_namespaces or ())
     for subject, grants in sorted(grants_by_subject(desired).items()):
         cluster_grants = [(role, persona) for ns, role, persona in grants if not ns]
         ns_grants = {}
@@ -254,19 +366,110 @@ def build_checks(desired, matrix, existing_namespaces=None, also_outside=None):
         outside = set(ns for ns in also_outside.get(subject, ()) if ns not in ns_grants)
         if ns_grants:
             outside.add(outside_namespace(ns_grants, existing_namespaces))
+            outside.update(ns for ns in golden if ns not in ns_grants)
         for ns in sorted(outside):
             scopes.append((ns, SCOPE_OUTSIDE))
+        if cluster_grants:  # the golden-image namespaces are part of "all namespaces": asked there by name
+            scopes.extend((ns, SCOPE_NAMESPACE) for ns in sorted(golden) if ns not in ns_grants)
         for cap_name, cap in matrix["capabilities"].items():
             if cap["scope"] == "cluster":
                 places = [("", SCOPE_CLUSTER, cluster_grants)]
+            elif cap["scope"] == "golden-image":  # namespace-restricted grants: the golden-image binding there
+                places = [(ns, kind, cluster_grants + ns_grants.get(ns, [])) for ns, kind in scopes if ns in golden]
             else:
-                places = [(ns, kind, cluster_grants + ns_grants.get(ns, [])) for ns, kind in scopes]
+                places = [(ns, kind, cluster_grants + ns_grants.get(ns, [])) for ns, kind in scopes
+                          if not (ns in golden and (cap_name in GOLDEN_SAME_POWER
+                                                    or (kind == SCOPE_NAMESPACE and not ns_grants.get(ns))))]
             for ns, kind, covering in places:
                 expected = _union([expectation(matrix, role, persona, cap_name) for role, persona in covering])
+                note = None
+                if expected is None and any(release_dependent(matrix, persona, cap_name)
+                                            for _role, persona in covering if persona):
+                    note = RELEASE_UNKNOWN % (cap_name, release_label(matrix.get("release")),
+                                              matrix.get("release_source") or "not read")
                 for c in cap["checks"]:
                     checks.append(Check(subject, cap_name, c["verb"], c["group"], c["resource"], c["subresource"],
-                                        ns, kind, expected, tuple(persona_names)))
+                                        ns, kind, expected, tuple(persona_names), note))
     return checks
+
+
+# In a golden-image namespace, cloning its disks is template.deploy: vm.disk-clone is not asked there.
+GOLDEN_SAME_POWER = ("vm.disk-clone",)
+
+
+# The most per-object checks one validation asks (named_checks). Rules naming more objects than that (a
+# namespace's Role with a hundred thousand names would otherwise cost every probed subject as many
+# reviews) leave those checks not proven: validation fails and says which roles, never passes them.
+MAX_NAMED_CHECKS = 20000
+
+
+class TooManyNamedObjects(Exception):
+    """The roles' rules name more objects than validation asks about (MAX_NAMED_CHECKS)."""
+
+    def __init__(self, count, roles):
+        super(TooManyNamedObjects, self).__init__(
+            "rules name so many objects that proving access to each would take %d SubjectAccessReviews (at most %d "
+            "are asked): not proven; the roles that name the most: %s" % (count, MAX_NAMED_CHECKS, ", ".join(roles)))
+        self.count = count
+        self.roles = roles
+
+
+def named_checks(checks, cluster_roles, roles, limit=MAX_NAMED_CHECKS):
+    """``checks`` with, after each check that must be denied, the same check for every object a rule
+    that could grant it names (``resourceNames``): a grant limited to named objects is invisible to a
+    question without a name (RBAC skips such rules), so a viewer given ``delete virtualmachines`` on
+    ``[vm-1]`` by hand answers "no" to "may it delete VMs?" and "yes" to "may it delete vm-1?".
+
+    The names come from the rules of every ClusterRole (any binding may reference one) and, for a
+    question in a namespace, of the Roles of that namespace (only a RoleBinding there can use them),
+    as the RBAC lists hold them (aggregated ClusterRoles with their merged rules): every object any
+    role could grant this check for, whoever it is bound to. Checks that may be allowed (or have no
+    expectation) are not asked again: an allowed check is allowed for every object. More than ``limit``
+    of them raises TooManyNamedObjects."""
+    wanted = set((c.verb, c.group, c.resource, c.subresource) for c in checks if c.expected is False)
+    if not wanted:
+        return list(checks)
+    tuples = [holders.Check(*t) for t in sorted(wanted)]
+
+    def names_in(rules):
+        out = {}
+        for rule in rules or ():
+            if not rule.get("resourceNames"):
+                continue
+            for t in tuples:
+                g = holders.rule_grant(rule, t)
+                if g is not None and g is not holders.FULL:
+                    out.setdefault(tuple(t), set()).update(g)
+        return out
+
+    everywhere, weight = {}, {}
+    for r in cluster_roles or ():
+        for t, names in names_in(r.get("rules")).items():
+            everywhere.setdefault(t, set()).update(names)
+            weight["ClusterRole " + ((r.get("metadata") or {}).get("name") or "?")] = len(names)
+    per_namespace = {}
+    for r in roles or ():
+        meta = r.get("metadata") or {}
+        ns = meta.get("namespace") or ""
+        for t, names in names_in(r.get("rules")).items():
+            per_namespace.setdefault(ns, {}).setdefault(t, set()).update(names)
+            weight["Role %s/%s" % (ns, meta.get("name") or "?")] = len(names)
+    out, added = [], 0
+    for c in checks:
+        out.append(c)
+        if c.expected is not False:
+            continue
+        t = (c.verb, c.group, c.resource, c.subresource)
+        names = set(everywhere.get(t, ()))
+        if c.namespace:
+            names.update((per_namespace.get(c.namespace) or {}).get(t, ()))
+        added += len(names)
+        if limit is not None and added > limit:
+            heavy = sorted(weight, key=lambda k: (-weight[k], k))[:3]
+            raise TooManyNamedObjects(added, ["%s (%d)" % (k, weight[k]) for k in heavy])
+        for n in sorted(names):
+            out.append(c._replace(name=n))
+    return out
 
 
 def review_spec(check):
@@ -277,13 +480,15 @@ def review_spec(check):
         attrs["subresource"] = check.subresource
     if check.namespace:
         attrs["namespace"] = check.namespace
+    if check.name:
+        attrs["name"] = check.name
     return {"user": user, "groups": groups, "resourceAttributes": attrs}
 
 
 def review_key(spec):
     a = spec["resourceAttributes"]
     return (spec["user"], tuple(spec["groups"]), a.get("verb"), a.get("group"), a.get("resource"),
-            a.get("subresource", ""), a.get("namespace", ""))
+            a.get("subresource", ""), a.get("namespace", ""), a.get("name", ""))
 
 
 def unique_reviews(checks):
@@ -308,6 +513,9 @@ def evaluate(checks, statuses_by_key):
     cells = {}
     order = []
     for c in checks:
+        if c.name and c.expected is not None and statuses_by_key[review_key(review_spec(c._replace(name="")))] \
+                .get("allowed"):
+            continue  # allowed for any object: the check without a name says it all
         user, groups = identity(c.subject)
         row = {
             "subject": subject_label(c.subject),
@@ -327,16 +535,18 @@ def evaluate(checks, statuses_by_key):
         }
         if c.subject.kind == "ServiceAccount":
             row["subject_namespace"] = c.subject.namespace
+        if c.name:
+            row["name"] = c.name  # asked about this object only (named_checks)
         if c.expected is None:
-            row.update(allowed=None, ok=None, reason="unchecked: no expectation for this role; add one with "
-                                                     "the capabilities option")
+            row.update(allowed=None, ok=None, reason=c.note or "unchecked: no expectation for this role; add one "
+                                                               "with the capabilities option")
         else:
             status = statuses_by_key[review_key(review_spec(c))]
             allowed = bool(status.get("allowed"))
             reason = status.get("reason") or status.get("evaluationError") or (
                 "no RBAC rule allows it" if not allowed else "")
             row.update(allowed=allowed, ok=c.expected == OPTIONAL or allowed == c.expected, reason=reason)
-            if c.expected == OPTIONAL and not allowed:
+            if c.expected == OPTIONAL and not allowed and c.capability in personas.CONSOLE_CAPABILITIES:
                 row["note"] = CONSOLE_HINT
         rows.append(row)
         mkey = (row["subject"], c.namespace if c.scope != SCOPE_CLUSTER else "", c.scope)
@@ -378,8 +588,10 @@ def _where(row):
 
 def summarize_violations(rows):
     """Failed checks grouped per subject and place, one readable line each, e.g.
-    ``User bob may vm.delete, vm.create in namespace team-a (expected denied: privilege creep)``."""
+    ``User bob may vm.delete, vm.create in namespace team-a (expected denied: privilege creep)``; a
+    check allowed for named objects only reads ``vm.delete (only vm-1)``."""
     groups, order = {}, []
+    named = {}
     for r in rows:
         if r["ok"] is not False:
             continue
@@ -387,8 +599,17 @@ def summarize_violations(rows):
         if key not in groups:
             groups[key] = []
             order.append(key)
+        if r.get("name"):
+            named.setdefault((key, r["capability"]), set()).add(r["name"])
+        else:
+            named.setdefault((key, r["capability"]), set()).add(None)
         if r["capability"] not in groups[key]:
             groups[key].append(r["capability"])
+    for key, caps in groups.items():
+        for i, cap in enumerate(caps):
+            names = named[(key, cap)]
+            if None not in names:
+                caps[i] = "%s (only %s)" % (cap, ", ".join(sorted(names)))
     out = []
     for subject, where, allowed in order:
         out.append("%s %s %s %s (%s)" % (

@@ -67,7 +67,9 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
 from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig
 from ansible_collections.vmo.rbac.plugins.module_utils import pipeline
 from ansible_collections.vmo.rbac.plugins.module_utils import transport
-from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES, BoundedRetry, Secrets, scrub
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import (
+    RETRY_STATUSES, BoundedRetry, Secrets, read_final_responses, scrub,
+)
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
 
@@ -87,6 +89,7 @@ def _kubernetes():
 
 
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
+KUBEVIRT = "/apis/kubevirt.io/v1"
 CRB = "ClusterRoleBinding"
 RB = "RoleBinding"
 JSON = "application/json"
@@ -104,6 +107,40 @@ BIND_HINT = (
     "Granting a role requires holding every permission it grants, or the 'bind' verb on that role "
     "(the shipped ClusterRole vmo-rbac-automation has it for the persona roles; see docs/security.md)."
 )
+
+
+# Times one SubjectAccessReview is asked the ordinary way when its answers are not answers to it.
+REVIEW_ATTEMPTS = 3
+
+
+def review_answers(spec, answer):
+    """Whether ``answer`` (a decoded SubjectAccessReview) is the API server's answer to ``spec``.
+
+    The API server echoes the question in its answer (``spec``): the same user, groups and
+    attributes, and a ``status`` with a boolean ``allowed``. An answer to another question (a
+    connection out of step, a middlebox), or one without a decision, is never taken as the answer:
+    a missing ``status`` must not read as "denied"."""
+    if not isinstance(answer, dict):
+        return False
+    status, got = answer.get("status"), answer.get("spec")
+    if not isinstance(status, dict) or not isinstance(status.get("allowed"), bool) or not isinstance(got, dict):
+        return False
+    if (got.get("user") or "") != (spec.get("user") or ""):
+        return False
+    groups = got.get("groups") or []
+    if not isinstance(groups, list) or sorted(map(str, groups)) != sorted(spec.get("groups") or []):
+        return False
+    for key in ("resourceAttributes", "nonResourceAttributes"):
+        have = got.get(key) or {}
+        if not isinstance(have, dict):
+            return False
+        if _set_fields(have) != _set_fields(spec.get(key) or {}):
+            return False
+    return True
+
+
+def _set_fields(attrs):
+    return dict((k, v) for k, v in attrs.items() if v not in ("", None, {}, []))
 
 
 class ClusterError(Exception):
@@ -430,6 +467,10 @@ class Cluster(object):
             client = _kubernetes().client.ApiClient(self.cfg)
             self.pool = client.rest_client.pool_manager  # TLS, client certs and proxy as configured
             self._client = client  # keeps temp files of inline kubeconfig certs alive
+        try:  # interim (1xx) responses are read past, never taken as an answer (transport.FinalResponse)
+            read_final_responses(self.pool.connection_from_url(self.host))
+        except (ValueError, urllib3.exceptions.HTTPError):
+            pass  # no pool for this host (a malformed host fails at the first request, with its message)
         self.requests = 0
         self._count_lock = threading.Lock()  # requests are sent from several threads (concurrency)
         self.api_server = api_server_fingerprint(self.host, self.cfg.ssl_ca_cert, self.cfg.verify_ssl)
@@ -624,6 +665,16 @@ class Cluster(object):
         return self._list(RBAC + "/clusterroles", label_selector, metadata_only=metadata_only,
                           what=("list", "clusterroles", "", ""))
 
+    def get_cluster_role(self, name):
+        """One ClusterRole by name (ApiError 404 when there is none)."""
+        return self.request("GET", RBAC + "/clusterroles/" + quote(name, safe=":"),
+                            what=("get", "clusterroles", "", name))
+
+    def list_kubevirts(self):
+        """The KubeVirt custom resources of every namespace: their status names the KubeVirt release that
+        runs (ApiError 404 when KubeVirt is not installed, 403 when the identity may not list them)."""
+        return self._list(KUBEVIRT + "/kubevirts", what=("list", "kubevirts.kubevirt.io", "", ""))
+
     def list_roles(self, metadata_only=True):
         """Roles of every namespace."""
         return self._list(RBAC + "/roles", metadata_only=metadata_only, what=("list", "roles", "", ""))
@@ -735,15 +786,21 @@ class Cluster(object):
             return json.dumps(review(spec), separators=(",", ":")).encode("utf-8")
 
         def one(spec):
-            res = self.request("POST", REVIEWS, body=review(spec), what=("create", "subjectaccessreviews", "", ""))
-            return res.get("status") or {}
+            for _attempt in range(REVIEW_ATTEMPTS):
+                res = self.request("POST", REVIEWS, body=review(spec), what=("create", "subjectaccessreviews", "", ""))
+                if review_answers(spec, res):
+                    return res["status"]
+            raise ClusterError("the answers of the API server at %s to a SubjectAccessReview (may %s %s?) were not "
+                               "answers to it (another question, or no decision) %d times in a row: not taken as "
+                               "proof. Is something between here and the API server rewriting its answers?"
+                               % (self.host, spec.get("user"), _review_text(spec), REVIEW_ATTEMPTS))
 
         if not specs:
             return []
         statuses = [None] * len(specs)
         todo = list(range(len(specs)))
         if len(specs) > 1 and self.pipelining:
-            todo = self._pipelined_reviews([body(s) for s in specs], concurrency, statuses)
+            todo = self._pipelined_reviews(specs, [body(s) for s in specs], concurrency, statuses)
         if not todo:
             return statuses
         workers = max(1, min(concurrency, len(todo)))
@@ -756,9 +813,10 @@ class Cluster(object):
                     statuses[i] = status
         return statuses
 
-    def _pipelined_reviews(self, bodies, concurrency, statuses):
-        """Send the reviews pipelined; fills ``statuses`` with the answered ones and returns the
-        indices of the others (all of them when pipelining cannot be used here)."""
+    def _pipelined_reviews(self, specs, bodies, concurrency, statuses):
+        """Send the reviews pipelined; fills ``statuses`` with the answered ones (each answer checked
+        to be the answer to its own question, review_answers) and returns the indices of the others
+        (all of them when pipelining cannot be used here)."""
         factory = self._pipeline_factory()
         if factory is None:
             return list(range(len(bodies)))
@@ -779,7 +837,8 @@ class Cluster(object):
 
         def one_connection(chunk):
             answers, rest = pipeline.run(factory, [requests[i] for i in chunk], self.timeout.read_timeout,
-                                         window=window, sent=count)
+                                         window=window, sent=count,
+                                         accept=lambda k, answer: review_answers(specs[chunk[k]], answer))
             return dict((chunk[k], v) for k, v in answers.items()), [chunk[k] for k in rest]
 
         if len(chunks) == 1:
@@ -790,7 +849,7 @@ class Cluster(object):
         rest = []
         for answers, left in results:
             for i, answer in answers.items():
-                statuses[i] = answer.get("status") or {}
+                statuses[i] = answer["status"]
             rest.extend(left)
         return sorted(rest)
 
@@ -835,6 +894,18 @@ class WatchResponse(object):
                 step()
             except (OSError, ValueError, RuntimeError, urllib3.exceptions.HTTPError):
                 pass
+
+
+def _review_text(spec):
+    a = spec.get("resourceAttributes") or {}
+    res = (a.get("group") + "/" if a.get("group") else "") + (a.get("resource") or "")
+    res += "/" + a["subresource"] if a.get("subresource") else ""
+    out = "%s %s" % (a.get("verb") or "", res)
+    if a.get("name"):
+        out += " " + a["name"]
+    if a.get("namespace"):
+        out += " in namespace " + a["namespace"]
+    return out
 
 
 def _describe_path(method, path):

@@ -5,7 +5,8 @@
 
 Sets (``ROLE_SETS``): ``personas`` (the four spectro-vm-* reference roles, for plain KubeVirt
 clusters without the VMO pack), ``legacy`` (spectro-list-namespaces, spectro-list-vmtemplates)
-and ``console`` (vmo-rbac-vm-console, which console_access binds).
+``console`` (vmo-rbac-vm-console, which console_access binds) and ``golden-image``
+(vmo-rbac-golden-image, which golden_image_namespaces binds).
 
 A missing role is created, carrying the labels that say the collection owns it (first without
 rules, then updated with them: see ``_apply``); an owned role
@@ -27,7 +28,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, 
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
 from ansible_collections.vmo.rbac.plugins.module_utils.enforce import PartialApplyError
 
-ROLE_SETS = ("personas", "legacy", "console")
+ROLE_SETS = ("personas", "legacy", "console", "golden-image")
 
 CLUSTER_ROLES_ARG_SPEC = dict(
     roles=dict(type="list", elements="str", default=["console"], choices=list(ROLE_SETS)),
@@ -56,6 +57,8 @@ def shipped_roles(sets):
                 out.append(role)
     if "console" in sets:
         out.append(personas.console_cluster_role())
+    if "golden-image" in sets:
+        out.append(personas.golden_image_cluster_role())
     return out
 
 

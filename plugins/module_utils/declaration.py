@@ -84,6 +84,7 @@ DECLARATION_ARG_SPEC = dict(
     allow_privileged=dict(type="bool", default=False),
     console_access=dict(type="bool", default=False),
     protected_namespaces=dict(type="list", elements="str", default=DEFAULT_PROTECTED_NAMESPACES),
+    golden_image_namespaces=dict(type="list", elements="str", default=[]),
     strict_scopes=dict(type="bool", default=False),
     purge=dict(type="bool", default=False),
     allow_empty_purge=dict(type="bool", default=False),
@@ -154,11 +155,12 @@ Grant = namedtuple("Grant", "path role_kind role_name persona subjects scope nam
                    defaults=(None, None))
 
 # max_duration: the longest a time-limited grant may last, in seconds (None: only options.LIMITS bounds it).
+# golden_image_namespaces: the namespaces holding the golden images VM templates clone (a tuple of names).
 Declaration = namedtuple(
     "Declaration",
     "grants role_set owner oidc_user_prefix oidc_group_prefix legacy_dashboard_bindings allow_privileged "
-    "protected_namespaces strict_scopes max_duration",
-    defaults=(None,),
+    "protected_namespaces strict_scopes max_duration golden_image_namespaces",
+    defaults=(None, ()),
 )
 
 
@@ -511,7 +513,8 @@ def from_module_args(args, legacy_dashboard_bindings=False, allow_privileged=Fal
         oidc_user_prefix=given("oidc_user_prefix"), oidc_group_prefix=given("oidc_group_prefix"),
         legacy_dashboard_bindings=legacy_dashboard_bindings, allow_privileged=allow_privileged,
         console_access=console_access, protected_namespaces=given("protected_namespaces"),
-        strict_scopes=strict_scopes, max_duration=args.get("max_duration"))
+        strict_scopes=strict_scopes, max_duration=args.get("max_duration"),
+        golden_image_namespaces=given("golden_image_namespaces"))
 
 
 def _without_nulls(entry):
@@ -528,7 +531,7 @@ def _without_nulls(entry):
 
 def parse_declaration(bindings, role_set="vmo", owner="vmo-rbac", oidc_user_prefix="", oidc_group_prefix="",
                       legacy_dashboard_bindings=False, allow_privileged=False, console_access=False,
-                      protected_namespaces=None, strict_scopes=False, max_duration=None):
+                      protected_namespaces=None, strict_scopes=False, max_duration=None, golden_image_namespaces=None):
     """Validate everything the user declared; return a Declaration or raise SpecError."""
     if not isinstance(role_set, str):
         raise SpecError("role_set", "expected a string, got %s" % _type(role_set))
@@ -549,9 +552,33 @@ def parse_declaration(bindings, role_set="vmo", owner="vmo-rbac", oidc_user_pref
     max_seconds = parse_max_duration(max_duration)
     grants = [parse_entry(i, e, role_set, user_prefix, group_prefix, allow_privileged, bool(console_access))
               for i, e in enumerate(bindings)]
+    golden = _parse_golden(golden_image_namespaces)
+    for i, ns in enumerate(golden):
+        if ns in protected:
+            # the golden-image role lets every namespace-restricted deployer clone every disk of the namespace
+            raise SpecError("golden_image_namespaces[%d]" % i, "%r is a protected namespace (protected_namespaces): "
+                            "every volume of a golden-image namespace becomes a clone source for every "
+                            "namespace-restricted persona that deploys VMs" % ns)
     return Declaration(tuple(grants), role_set, owner, user_prefix, group_prefix,
                        bool(legacy_dashboard_bindings), bool(allow_privileged), protected, bool(strict_scopes),
-                       max_seconds)
+                       max_seconds, golden)
+
+
+MAX_GOLDEN_IMAGE_NAMESPACES = 100
+
+
+def _parse_golden(value):
+    """golden_image_namespaces: names of namespaces (each once, in the given order)."""
+    names = _str_list("golden_image_namespaces", value)
+    if len(names) > MAX_GOLDEN_IMAGE_NAMESPACES:
+        raise SpecError("golden_image_namespaces",
+                        "%d namespaces; at most %d" % (len(names), MAX_GOLDEN_IMAGE_NAMESPACES))
+    out = []
+    for i, ns in enumerate(names):
+        _check_dns_label("golden_image_namespaces[%d]" % i, ns, "namespace")
+        if ns not in out:
+            out.append(ns)
+    return tuple(out)
 
 
 def _parse_protected(value):

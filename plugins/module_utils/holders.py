@@ -61,7 +61,9 @@ __metaclass__ = type
 import fnmatch
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, Subject, subject_label
+from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
+    SpecError, Subject, is_dns_label, is_dns_subdomain, subject_label,
+)
 
 AUTHENTICATED = "system:authenticated"
 UNAUTHENTICATED = "system:unauthenticated"
@@ -83,9 +85,10 @@ SCOPE_NAMESPACE = "namespace"
 
 FULL = True  # a check granted without resourceNames; otherwise a frozenset of resource names
 
-# One binding, normalised: subjects is a tuple of Subject (a RoleBinding's ServiceAccount without
-# a namespace takes the binding's); grants maps a check to FULL or the names it is limited to.
-Bind = namedtuple("Bind", "kind namespace name role_kind role_name subjects grants role_key")
+# One binding, normalised: subjects is a tuple of Subject as written (a RoleBinding's ServiceAccount
+# without a namespace takes the binding's), principals the same subjects as principals (canonical());
+# grants maps a check to FULL or the names it is limited to.
+Bind = namedtuple("Bind", "kind namespace name role_kind role_name subjects grants role_key principals")
 
 Check = namedtuple("Check", "verb group resource subresource")
 
@@ -115,13 +118,40 @@ def sa_username(namespace, name):
     return "%s%s:%s" % (SA_USER_PREFIX, namespace, name)
 
 
+def split_sa_username(name):
+    """(namespace, name) of a ServiceAccount's user name ``system:serviceaccount:<ns>:<name>``, or None:
+    as the API server's serviceaccount.SplitUsername (two parts, a namespace name and a ServiceAccount
+    name). Only such a name is ever a ServiceAccount's: a token of that ServiceAccount carries it."""
+    if not isinstance(name, str) or not name.startswith(SA_USER_PREFIX):
+        return None
+    parts = name[len(SA_USER_PREFIX):].split(":")
+    if len(parts) != 2 or not is_dns_label(parts[0]) or not is_dns_subdomain(parts[1]):
+        return None
+    return parts[0], parts[1]
+
+
+def canonical(subject):
+    """The principal a subject stands for: every form a subject can take is one principal. A User named
+    ``system:serviceaccount:<ns>:<name>`` is that ServiceAccount (RBAC matches a ServiceAccount subject by
+    exactly that user name, and the API server gives it the ServiceAccount's groups); every other
+    subject is itself (names are case-sensitive; a User named like a node, ``system:node:<name>``, is a
+    User: see docs/validate.md for what the Node authorizer gives kubelets besides RBAC)."""
+    if subject.kind == "User":
+        sa = split_sa_username(subject.name)
+        if sa is not None:
+            return Subject("ServiceAccount", sa[1], sa[0])
+    return subject
+
+
 def identity(subject):
     """(user, groups) a SubjectAccessReview asks as for a subject: what every real member carries.
 
     As access.identity, except for the everyone groups: ``system:serviceaccounts:<ns>`` also carries
     ``system:serviceaccounts`` (every member does), and ``system:unauthenticated`` (and the user
-    ``system:anonymous``) are asked as the anonymous user, without ``system:authenticated``.
+    ``system:anonymous``) are asked as the anonymous user, without ``system:authenticated``. A User
+    named like a ServiceAccount is that ServiceAccount (canonical()).
     """
+    subject = canonical(subject)
     kind, name = subject.kind, subject.name
     if kind == "ServiceAccount":
         ns = subject.namespace
@@ -143,6 +173,7 @@ def identity(subject):
 
 def population(subject):
     """The next wider everyone group the subject is in (a Group Subject), or None at the top."""
+    subject = canonical(subject)
     kind, name = subject.kind, subject.name
     if kind == "ServiceAccount":
         return Subject("Group", SA_GROUP_PREFIX + subject.namespace, "")
@@ -170,6 +201,29 @@ def populations(subject):
 def _keys(user, groups):
     """The match keys of an identity: what binding subjects it answers to."""
     return (("u", user),) + tuple(("g", g) for g in groups)
+
+
+def binding_subject(s, namespace=""):
+    """A binding's subject (a dict from the API) as RBAC reads it in a binding of ``namespace`` (``""``
+    for a ClusterRoleBinding): a ServiceAccount without a namespace is one of the binding's namespace.
+    The kind is kept as written: RBAC matches ``User``, ``Group`` and ``ServiceAccount`` only, exactly
+    (the API server refuses other kinds, and defaults ``apiGroup``, which the authorizer never reads)."""
+    kind = s.get("kind") or ""
+    sns = (s.get("namespace") or "") if kind == "ServiceAccount" else ""
+    if kind == "ServiceAccount" and not sns:
+        sns = namespace
+    return Subject(kind, s.get("name") or "", sns)
+
+
+def subject_key(subject):
+    """The match key of a binding subject (a ServiceAccount is its user name), or None."""
+    return _subject_key(subject)
+
+
+def identity_keys(subject):
+    """The match keys a subject's identity answers to (its user name and every group it carries)."""
+    user, groups = identity(subject)
+    return set(_keys(user, groups))
 
 
 def _subject_key(subject):
@@ -259,6 +313,8 @@ def matrix_checks(matrix, only=None):
     for name, cap in matrix["capabilities"].items():
         if only and name not in only:
             continue
+        if cap["scope"] == "golden-image":
+            continue  # asked in the golden-image namespaces only, where it is vm.disk-clone (held as that)
         checks = tuple(Check(c["verb"], c["group"], c["resource"], c["subresource"]) for c in cap["checks"])
         out.append((name, cap["scope"], checks))
     return out
@@ -306,29 +362,26 @@ class RbacIndex(object):
         else:
             role_key = None
         grants = self.role_grants.get(role_key) or {}
-        subjects = []
+        subjects, principals = [], []
         for s in obj.get("subjects") or ():
-            skind = s.get("kind") or ""
-            sns = (s.get("namespace") or "") if skind == "ServiceAccount" else ""
-            if skind == "ServiceAccount" and not sns:
-                sns = ns
-            subj = Subject(skind, s.get("name") or "", sns)
+            subj = binding_subject(s, ns)
             subjects.append(subj)
-            if skind in ("User", "Group") or (skind == "ServiceAccount" and sns):
-                self.subjects.add(subj)
+            principals.append(canonical(subj))
+            if subj.kind in ("User", "Group") or (subj.kind == "ServiceAccount" and subj.namespace):
+                self.subjects.add(principals[-1])
         if ns:
             self.places.add(ns)
         idx = len(self.binds)
         self.binds.append(Bind(kind, ns, meta.get("name") or "", role_kind, role_name, tuple(subjects), grants,
-                               role_key))
+                               role_key, tuple(principals)))
         if not grants:
             return
-        for subj in subjects:
+        for subj, principal in zip(subjects, principals):
             key = _subject_key(subj)
             if key is None:
                 continue
             self.by_key.setdefault(ns, {}).setdefault(key, []).append(idx)
-            self.by_subject.setdefault(ns, {}).setdefault(subj, []).append(idx)
+            self.by_subject.setdefault(ns, {}).setdefault(principal, []).append(idx)
             self.key_places.setdefault(key, set()).add(ns)
 
     # ------------------------------------------------------------- grants
@@ -401,6 +454,23 @@ def _atleast(grants, checks):
     return all(grants.get(c) is not None for c in checks)
 
 
+def _some(grants, checks):
+    return any(grants.get(c) is not None for c in checks)
+
+
+def covers(wider, grants, checks):
+    """Whether ``wider`` grants every check of ``checks`` that ``grants`` grants, for at least the same
+    objects (FULL covers any names)."""
+    for c in checks:
+        g = grants.get(c)
+        if g is None:
+            continue
+        w = wider.get(c)
+        if w is None or (w is not FULL and (g is FULL or not g <= w)):
+            return False
+    return True
+
+
 # ---------------------------------------------------------------------- holders
 
 
@@ -428,16 +498,20 @@ class Evaluation(object):
             self._level[key] = self.index.grants_at(_keys(user, groups), place)
         return self._level[key]
 
+    def grants(self, principal, place):
+        """{check: FULL or names}: what the principal's identity may do at the place (local evaluation)."""
+        if principal is None:
+            return {}
+        if place == ALL:
+            return self._at(principal, ALL)
+        return _union(self._at(principal, ALL), self._at(principal, place))
+
     def holds_full(self, principal, place, checks):
         """Whether the principal's identity may do every check at the place (local evaluation)."""
-        if principal is None:
-            return False
-        if place == ALL:
-            return _full(self._at(principal, ALL), checks)
-        return _full(_union(self._at(principal, ALL), self._at(principal, place)), checks)
+        return principal is not None and _full(self.grants(principal, place), checks)
 
     def principals(self):
-        """Every subject named in a binding, and every everyone group (sorted)."""
+        """Every subject named in a binding (as a principal: canonical()), and every everyone group (sorted)."""
         out = set(self.index.subjects)
         for s in list(out):
             out.update(populations(s))
@@ -469,6 +543,17 @@ class Evaluation(object):
         return [ALL] + sorted(p for p in places if p in self._ns)
 
     def _run(self):
+        """Principal P is listed for capability C at place N:
+
+        - holding every check of C (FULL): when nothing wider explains it (its population may not do C
+          at N and, N being a namespace, P may not in every namespace), or its own bindings grant C there
+          (so that the binding to remove is named even when an everyone group holds the same);
+        - holding part of C (some checks, or some only for named objects: *partial*): when what it holds
+          there is more than its population holds there and it holds in every namespace together, or
+          its own bindings at that place grant part of C.
+        Whatever a subject may do of C at N is then the union of what the findings of it and of its
+        populations at N and at "" hold (``held``); the unit tests prove it against a brute-force
+        authorizer, the integration tests against the API server."""
         self.principal_count = 0
         for principal in self.principals():
             places = self._places(principal)
@@ -480,7 +565,7 @@ class Evaluation(object):
             at_all = self._at(principal, ALL)
             for place in places:
                 if place == ALL:
-                    full, literal = at_all, literal_all
+                    full, literal, literal_here = at_all, literal_all, literal_all
                 else:
                     full = _union(at_all, self._at(principal, place))
                     literal_here = self.index.literal_at(principal, place)
@@ -499,12 +584,14 @@ class Evaluation(object):
                                 _full(literal_here, checks)
                         if listed:
                             self.findings.append(self._finding(principal, cap, scope, checks, place, full, own))
-                    elif _atleast(literal, checks) and (place == ALL or not _atleast(literal_all, checks)):
-                        self.findings.append(self._finding(principal, cap, scope, checks, place, full, True,
-                                                           literal))
+                    elif _some(full, checks):
+                        wider = _union(self.grants(pop, place), at_all if place != ALL else {})
+                        if not covers(wider, full, checks) or _some(literal_here, checks):
+                            own = covers(literal, full, checks)
+                            self.findings.append(self._finding(principal, cap, scope, checks, place, full, own,
+                                                               partial=True))
 
-    def _finding(self, principal, cap, scope, checks, place, full, own, literal=None):
-        partial = literal is not None
+    def _finding(self, principal, cap, scope, checks, place, full, own, partial=False):
         user, groups = identity(principal)
         keys = _keys(user, groups)
         places = [ALL] if place == ALL else [ALL, place]
@@ -514,11 +601,12 @@ class Evaluation(object):
             granted = [c for c in checks if c in b.grants]
             if not granted:
                 continue
-            matched = [principal] if principal in b.subjects else [s for s in b.subjects if _subject_key(s) in keys]
+            named = [s for s, p in zip(b.subjects, b.principals) if p == principal]
+            matched = named or [s for s in b.subjects if _subject_key(s) in keys]
             entry = {
                 "kind": b.kind, "name": b.name, "role_kind": b.role_kind, "role_name": b.role_name,
                 "subject": subject_label(matched[0]) if matched else "",
-                "own": principal in b.subjects,
+                "own": bool(named),
                 "subjects": len(b.subjects),
             }
             if len(granted) < len(checks):
@@ -549,18 +637,30 @@ class Evaluation(object):
         }
         if principal.kind == "ServiceAccount":
             out["subject_namespace"] = principal.namespace
+        # the questions that confirm it, each with the answer the finding stands for: every check it
+        # holds is allowed (for each object it is limited to); partial: a check it holds for named
+        # objects only, or does not hold, is denied without a name
         reviews = []
         for c in checks:
             g = full.get(c)
-            name = None
-            if g is not FULL:
-                g = merge(g, (literal or {}).get(c))
-                name = sorted(g)[0] if g and g is not FULL else None
-            reviews.append(review_spec(user, groups, c, place, name))
+            if g is FULL:
+                reviews.append((review_spec(user, groups, c, place), True))
+                continue
+            reviews.append((review_spec(user, groups, c, place), False))
+            for n in sorted(g or ()):
+                reviews.append((review_spec(user, groups, c, place, n), True))
         if partial:
-            out["resource_names"] = sorted(set(n for c in checks if literal.get(c) is not FULL for n in literal[c]))
+            out["resource_names"] = sorted(set(n for c in checks if full.get(c) not in (None, FULL) for n in full[c]))
+            out["holds"] = [held_entry(c, full[c]) for c in checks if full.get(c) is not None]
+            out["lacks"] = [check_label(c) for c in checks if full.get(c) is None]
         out["_reviews"] = reviews
         return out
+
+
+def held_entry(check, grant):
+    """What a partial holder holds of one check: ``{"check": label, "resource_names": [...]}`` (no names:
+    any object)."""
+    return {"check": check_label(check), "resource_names": [] if grant is FULL else sorted(grant)}
 
 
 # ------------------------------------------------------------------- questions
@@ -569,6 +669,22 @@ class Evaluation(object):
 def check_label(c):
     res = c.resource + ("/" + c.subresource if c.subresource else "")
     return "%s %s%s" % (c.verb, (c.group + "/") if c.group else "", res)
+
+
+def spec_label(spec):
+    """A review's question as a check label: ``delete kubevirt.io/virtualmachines`` (`` (only vm-a)`` with a name)."""
+    a = spec["resourceAttributes"]
+    label = check_label(Check(a.get("verb", ""), a.get("group", ""), a.get("resource", ""), a.get("subresource", "")))
+    return label + (" (only %s)" % a["name"] if a.get("name") else "")
+
+
+def holds_text(finding):
+    """What a partial holder holds, in words: ``only update subresources.kubevirt.io/virtualmachines/stop``,
+    ``only delete kubevirt.io/virtualmachines vm-a``; ``only vm-a`` for a result without ``holds``."""
+    if finding.get("holds"):
+        return "only " + "; ".join(h["check"] + (" " + ", ".join(h["resource_names"]) if h["resource_names"] else "")
+                                   for h in finding["holds"])
+    return "only " + ", ".join(finding.get("resource_names") or ["some objects"])
 
 
 def review_spec(user, groups, check, namespace, name=None):
@@ -592,12 +708,34 @@ def holds(findings, subject, capability, namespace):
     """Whether ``subject`` may do ``capability`` at ``namespace`` (``""``: every namespace, or cluster
     scope), from the listed findings alone: the subject or one of its populations is listed there or
     in every namespace. Partial findings do not count (they hold for named objects only)."""
-    who = set([subject_label(subject)] + [subject_label(p) for p in populations(subject)])
+    who = set([subject_label(canonical(subject))] + [subject_label(p) for p in populations(subject)])
     places = (ALL,) if not namespace else (ALL, namespace)
     for f in findings:
         if f["capability"] == capability and f["namespace"] in places and not f["partial"] and f["subject"] in who:
             return True
     return False
+
+
+def held(findings, subject, capability, namespace, checks):
+    """What ``subject`` may do of ``capability`` (whose checks are ``checks``) at ``namespace``, from the
+    listed findings alone:
+    {check label: True (any object) or a frozenset of the object names it is limited to}, the union of
+    what the findings of the subject and of its populations there and in every namespace hold."""
+    who = set([subject_label(canonical(subject))] + [subject_label(p) for p in populations(subject)])
+    places = (ALL,) if not namespace else (ALL, namespace)
+    out = {}
+    for f in findings:
+        if f["capability"] != capability or f["namespace"] not in places or f["subject"] not in who:
+            continue
+        if not f["partial"]:
+            for c in checks:
+                out[check_label(c)] = True
+            continue
+        for h in f["holds"]:
+            g = True if not h["resource_names"] else frozenset(h["resource_names"])
+            prev = out.get(h["check"])
+            out[h["check"]] = True if prev is True or g is True else (prev or frozenset()) | g
+    return out
 
 
 def subject_of(finding):

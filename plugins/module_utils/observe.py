@@ -148,7 +148,9 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
     ``concurrency``: how many of the independent LISTs are sent at once (see gather).
     ``list_namespaces``: list the namespaces even if the declaration does not need them.
     ``prefetch``: the caller's own independent reads, ``(name, function)`` pairs, sent together
-    with the first LISTs; their results are in the Observation's ``prefetched``.
+    with the first LISTs; their results are in the Observation's ``prefetched``. A read named
+    ``cluster_roles`` (every ClusterRole with its rules) is also the one the referenced roles are
+    looked up in (not listed twice).
     """
     if wait_for_api_server:
         wait_for_api_server_ready(cluster, wait_for_api_server)
@@ -166,7 +168,8 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
     first = []
     if list_namespaces or needs_namespaces:
         first.append(("namespaces", cluster.list_namespaces))
-    if check_roles and any(g.role_kind == "ClusterRole" for g in decl.grants):
+    if check_roles and any(g.role_kind == "ClusterRole" for g in decl.grants) and \
+            "cluster_roles" not in dict(prefetch):  # the caller's own LIST of them (with their rules) serves
         first.append(("cluster_roles", lambda: cluster.list_cluster_roles(metadata_only=not role_rules)))
     owned_lists = [("owned_crbs", lambda: cluster.list_cluster_role_bindings(selector)),
                    ("owned_rbs", lambda: cluster.list_role_bindings(selector))] if observe_bindings else []

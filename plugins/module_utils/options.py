@@ -34,6 +34,8 @@ ACCESS_ARG_SPEC = dict(
     concurrency=dict(type="int", default=16),
     # who else can: the platform's own identities (validate's exclusive audit; checked by both)
     platform_subjects=dict(type="list", elements="str", default=[]),
+    # the KubeVirt release whose roles role_set kubernetes expects (default: read from the cluster)
+    kubevirt_version=dict(type="str"),
 )
 
 VALIDATE_ARG_SPEC = dict(
@@ -64,9 +66,11 @@ Options = namedtuple(
     "Options",
     "state purge require_roles wait_for_roles wait_for_api_server check_bindings check_access matrix fail_on_drift "
     "concurrency audit_privileged pending_enforce backend wait palette audit_exclusive platform_subjects now "
-    "if_active",
-    defaults=(None, "replace"),
+    "if_active kubevirt_release",
+    defaults=(None, "replace", None),
 )
+# kubevirt_release: the release line kubevirt_version names ((lowest, highest) version tuples), or None: read
+# the cluster's (validate.read_kubevirt_release).
 
 
 def check_limits(params):
@@ -166,6 +170,9 @@ def parse(params, decl, now=None):
         palette.update(request_timeout=params.get("request_timeout"), api_retries=params.get("api_retries"))
     check_expiry(decl, now, params.get("backend") or "kubernetes")
     capabilities = params.get("capabilities")
+    release = None
+    if params.get("kubevirt_version") is not None:
+        release = access.parse_kubevirt_version(params.get("kubevirt_version"), "kubevirt_version")
     return Options(
         state=_get(params, "state", ENFORCE_ARG_SPEC),
         purge=bool(params.get("purge")),
@@ -186,4 +193,5 @@ def parse(params, decl, now=None):
         platform_subjects=parse_platform_subjects(params.get("platform_subjects")),
         now=now,
         if_active=_get(params, "if_active", ENFORCE_ARG_SPEC),
+        kubevirt_release=release,
     )

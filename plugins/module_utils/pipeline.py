@@ -17,6 +17,14 @@ came back with a 2xx status and the indices of every other request (not sent, no
 answered otherwise), which it sends again the ordinary way (urllib3, with its retries and error
 mapping). So a failure here never surfaces as a different error, only as requests asked twice.
 
+An answer is only ever attached to its own question. HTTP/1.1 allows interim responses (1xx, such
+as 103 Early Hints) before the final one: they are skipped (at most transport.MAX_INTERIM per request; 101
+Switching Protocols ends the connection), never read as the answer (transport.FinalResponse, which
+the ordinary path's connections use too). And the caller's ``accept``
+checks each decoded answer against its request (a SubjectAccessReview echoes the question it
+answers): an answer that is not the one asked means the stream is out of step, so that request and
+every later one on the connection go the ordinary way.
+
 TLS, certificates, ``tls_server_name`` and timeouts are urllib3's: the connection is the pool's
 own kind (``HTTPSConnectionPool._new_conn``), connected by urllib3. Not used through an HTTP proxy
 (the caller's ordinary path serves it).
@@ -36,6 +44,8 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported
     http_client = None
 
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import FinalResponse
+
 try:
     from urllib3.exceptions import HTTPError as Urllib3Error
 except ImportError:  # pragma: no cover - the modules report the missing requirement
@@ -49,6 +59,11 @@ CONNECTION_ERRORS = (OSError, ssl.SSLError, ValueError, Urllib3Error) + (
 # window at a time. Small enough that the answers in flight (about 700 bytes each) never fill the
 # socket buffers on either side, which would stall both ends.
 WINDOW = 16
+
+
+class OutOfStep(Exception):
+    """An answer to another question: the connection's answers no longer follow its requests, and
+    nothing more is read from it."""
 
 
 class _Stream(io.BufferedReader):
@@ -88,13 +103,15 @@ def request_bytes(method, target, host_header, headers, body):
     return head + body
 
 
-def run(new_connection, requests, read_timeout, window=WINDOW, sent=None):
+def run(new_connection, requests, read_timeout, window=WINDOW, sent=None, accept=None):
     """Send ``requests`` (bytes, see request_bytes) pipelined on one new connection.
 
     Returns ``(answers, rest)``: ``answers`` {index: decoded JSON body} for the 2xx answers,
     ``rest`` the indices of every other request, in order. ``sent(n)`` is called with the number
-    of requests written, for the caller's request count. Never raises for a network, TLS or HTTP
-    problem: those end the connection and leave the unanswered requests in ``rest``.
+    of requests written, for the caller's request count. ``accept(index, answer)``: whether a
+    decoded 2xx answer is the answer to request ``index``; when it is not, the connection is out of
+    step: that request and every later one are left in ``rest``. Never raises for a network, TLS or
+    HTTP problem: those end the connection and leave the unanswered requests in ``rest``.
     """
     answers, rest = {}, []
     todo = list(range(len(requests)))
@@ -120,8 +137,8 @@ def run(new_connection, requests, read_timeout, window=WINDOW, sent=None):
                 inflight.extend(batch)
                 nxt += len(batch)
             i = inflight.pop(0)
-            resp = http_client.HTTPResponse(source, method="POST")
             try:
+                resp = FinalResponse(source, method="POST")  # interim (1xx) responses read past
                 resp.begin()
                 body = resp.read()
             except BaseException:
@@ -129,14 +146,22 @@ def run(new_connection, requests, read_timeout, window=WINDOW, sent=None):
                 raise
             if 200 <= resp.status < 300:
                 try:
-                    answers[i] = json.loads(body.decode("utf-8")) if body else {}
+                    answer = json.loads(body.decode("utf-8")) if body else {}
                 except ValueError:
+                    answer = None
+                if answer is None:
                     rest.append(i)
+                elif accept is not None and not accept(i, answer):
+                    # not the answer to this question: every later answer on this connection is suspect
+                    inflight.insert(0, i)
+                    raise OutOfStep("an answer to another question")
+                else:
+                    answers[i] = answer
             else:
                 rest.append(i)
             if resp.will_close:  # the server ends the connection here: the rest go the ordinary way
                 break
-    except CONNECTION_ERRORS:
+    except CONNECTION_ERRORS + (OutOfStep,):
         pass
     finally:
         rest.extend(inflight)

@@ -64,6 +64,7 @@ PHASE_CREATE, PHASE_UPDATE, PHASE_DELETE, PHASE_RECREATE, PHASE_CLEANUP = range(
 PERSONA_CUSTOM = "custom"
 PERSONA_LEGACY = "legacy-dashboard"
 PERSONA_CONSOLE = "console"
+PERSONA_GOLDEN_IMAGE = "golden-image"
 
 # What the rules of one grant's scope matched (only grants with namespace_regex or namespace_selector):
 # entry: the grant's path; rules: the rules as written; namespaces: those matched; skipped: protected
@@ -253,6 +254,20 @@ def resolve_scopes(decl, namespaces=None, terminating=(), missing_ok=False):
             add(kind, ns, g.path, "ClusterRole", personas.CONSOLE_ROLE, PERSONA_CONSOLE, g.subjects, source,
                 console, g.expiry, g.reason)
 
+    def golden_images(g):
+        """A namespace-restricted grant of a persona that may deploy VMs from templates needs the clone
+        source in each golden-image namespace (template.deploy): the golden-image role there."""
+        if not decl.golden_image_namespaces or not deploys_from_templates(decl.role_set, g.persona):
+            return
+        for i, ns in enumerate(decl.golden_image_namespaces):
+            if namespaces is not None and (ns not in namespaces or ns in terminating):
+                missing.append(("golden_image_namespaces[%d]" % i, ns, ns in terminating))
+                continue
+            name = (derived_name(binding_name(decl.owner, g.role_kind, g.role_name, g.name, time_limited=True),
+                                 "-golden-image") if g.expiry is not None else golden_image_binding_name(decl.owner))
+            add(RB, ns, g.path, "ClusterRole", personas.GOLDEN_IMAGE_ROLE, PERSONA_GOLDEN_IMAGE, g.subjects,
+                "golden_image_namespaces", name, g.expiry, g.reason)
+
     missing = []
     for g in decl.grants:
         if g.scope.cluster:
@@ -276,14 +291,19 @@ def resolve_scopes(decl, namespaces=None, terminating=(), missing_ok=False):
             scopes.append(ScopeMatch(field, rules, sorted(found), sorted(skipped), not found))
         for ns in sorted(sources):
             grant(g, RB, ns, sources[ns])
+        if sources:
+            golden_images(g)
     if missing and not missing_ok:
         path, ns, term = missing[0]
         more = ""
         if len(missing) > 1:
             more = " (also %s)" % ", ".join("%s=%s" % (p, n) for p, n, _t in missing[1:6])
-        raise SpecError(path, "namespace %r %s%s; create it first, or use namespace_regex/namespace_selector "
-                              "to match namespaces as they appear"
-                        % (ns, "is being deleted" if term else "does not exist", more))
+        hint = ("create it first, or use namespace_regex/namespace_selector to match namespaces as they appear"
+                if not path.startswith("golden_image_namespaces") else
+                "the golden-image role is bound there for the namespace-restricted grants of personas that deploy "
+                "VMs from templates; create it first, or leave it out")
+        raise SpecError(path, "namespace %r %s%s; %s"
+                        % (ns, "is being deleted" if term else "does not exist", more, hint))
 
     empty = [m for m in scopes if m.empty]
     if empty and decl.strict_scopes:
@@ -311,8 +331,8 @@ def resolve_scopes(decl, namespaces=None, terminating=(), missing_ok=False):
     desired = {}
     for key, slot in merged.items():
         kind, ns, name = key
-        named = [p for p in slot["personas"] if p and p not in (PERSONA_LEGACY, PERSONA_CONSOLE)]
-        special = [p for p in (PERSONA_CONSOLE, PERSONA_LEGACY) if p in slot["personas"]]
+        named = [p for p in slot["personas"] if p and p not in (PERSONA_LEGACY, PERSONA_CONSOLE, PERSONA_GOLDEN_IMAGE)]
+        special = [p for p in (PERSONA_CONSOLE, PERSONA_GOLDEN_IMAGE, PERSONA_LEGACY) if p in slot["personas"]]
         persona = sorted(named)[0] if named else (special[0] if special else PERSONA_CUSTOM)
         labels = {
             MANAGED_BY_LABEL: MANAGED_BY_VALUE,
@@ -350,6 +370,18 @@ def _lasts(e):
     if e.at is not None:
         return "ends at %s" % expiries.format_time(e.at)
     return "lasts %s" % expiries.format_duration(e.seconds)
+
+
+def deploys_from_templates(role_set, persona):
+    """Whether a persona of ``role_set`` may deploy VMs from templates: it may launch VMs (vm.create) and
+    clone golden images (template.deploy), as the shipped matrix says."""
+    expected = personas.EXPECTED[role_set].get(persona, {}) if persona else {}
+    return bool(expected.get("vm.create")) and bool(expected.get("template.deploy"))
+
+
+def golden_image_binding_name(owner):
+    """The binding of the golden-image role in each golden-image namespace."""
+    return owner + "-golden-image"
 
 
 def console_binding_name(owner):

@@ -297,3 +297,55 @@ def scrub_logs(secrets):
     for target in [root] + list(root.handlers):
         if not any(isinstance(f, ScrubLog) and f.secrets is secrets for f in target.filters):
             target.addFilter(ScrubLog(secrets))
+
+
+# ------------------------------------------------------------------ interim responses
+
+try:
+    import http.client as http_client
+except ImportError:  # pragma: no cover - Python 2 is not supported
+    http_client = None
+
+# Interim (1xx) responses read past before one request's final answer; more is a protocol error.
+MAX_INTERIM = 8
+
+
+if http_client is not None:
+    class InterimResponseError(http_client.HTTPException):
+        """101 Switching Protocols, or more interim responses than MAX_INTERIM, before a final answer:
+        the connection is out of step with its requests and is not read any further."""
+
+    class FinalResponse(http_client.HTTPResponse):
+        """``http.client``'s response, reading past every interim (1xx) response to the final one.
+
+        HTTP/1.1 lets a server (or a proxy) send any number of interim responses before the final
+        answer (103 Early Hints, 102 Processing); ``http.client`` skips only 100 Continue and returns
+        any other 1xx as if it were the answer, leaving the real answer on the connection for the
+        next request to read: every later answer on that connection would belong to the request
+        before it. Here each interim response's status line and headers are read and dropped (they
+        have no body); 101 Switching Protocols (the connection would no longer speak HTTP/1.1) and
+        more than MAX_INTERIM of them raise InterimResponseError, which urllib3 treats as a broken
+        connection (closed, never reused; retried as its Retry allows)."""
+
+        def _read_status(self):
+            for _interim in range(MAX_INTERIM + 1):
+                version, status, reason = http_client.HTTPResponse._read_status(self)
+                if not 100 <= status < 200:
+                    return version, status, reason
+                if status == 101:
+                    raise InterimResponseError("101 Switching Protocols in answer to a request that asked for no "
+                                               "upgrade")
+                http_client.parse_headers(self.fp)  # an interim response: its headers, no body
+            raise InterimResponseError("more than %d interim (1xx) responses before one answer" % MAX_INTERIM)
+else:  # pragma: no cover
+    InterimResponseError = FinalResponse = None
+
+
+def read_final_responses(pool):
+    """Make the connections ``pool`` (a urllib3 connection pool) opens from now on read responses with
+    FinalResponse. Returns the pool."""
+    base = pool.ConnectionCls
+    if FinalResponse is None or getattr(base, "response_class", None) is FinalResponse:
+        return pool
+    pool.ConnectionCls = type(base.__name__, (base,), {"response_class": FinalResponse})
+    return pool

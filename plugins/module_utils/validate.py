@@ -16,6 +16,7 @@ import time
 
 from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning, transport, whocan
 from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
+from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, subject_from_api, subject_label
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
     gather, missing_roles_message, observe_plan, referenced_roles,
@@ -139,9 +140,20 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     so check and diff mode change nothing)."""
     started = time.monotonic()
     palette = opts.backend == "palette"
-    # The access checks also need every namespace and every RoleBinding (bound_elsewhere): read
-    # together with the declaration's LISTs.
-    prefetch = [("all_rolebindings", cluster.list_role_bindings)] if opts.check_access else []
+    # The access checks also need every namespace and every RoleBinding (bound_elsewhere), and every
+    # role with its rules (the objects rules name, access.named_checks); the exclusive audit every
+    # ClusterRoleBinding too: read once, together with the declaration's LISTs, and shared.
+    prefetch = []
+    if opts.check_access or opts.audit_exclusive:
+        prefetch = [("all_rolebindings", cluster.list_role_bindings),
+                    ("cluster_roles", lambda: cluster.list_cluster_roles(metadata_only=False)),
+                    ("all_roles", lambda: cluster.list_roles(metadata_only=False))]
+    if opts.audit_exclusive:
+        prefetch.append(("all_clusterrolebindings", cluster.list_cluster_role_bindings))
+    # role_set kubernetes: what admin, edit and view grant follows the cluster's KubeVirt release
+    read_release = opts.check_access and decl.role_set == "kubernetes" and opts.kubevirt_release is None
+    if read_release:
+        prefetch.append(("kubevirt_release", lambda: read_kubevirt_release(cluster)))
     obs = observe_plan(decl, cluster, mode="present", purge=opts.purge, role_rules=True,
                        wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
                        observe_bindings=not palette, concurrency=opts.concurrency,
@@ -157,10 +169,28 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         drift, palette_requests = palette_backend.drift(decl, opts, obs.desired, cluster)
     else:
         drift = drift_items(obs.plan) if opts.check_bindings else []
-    rows, matrix_rows = [], []
+    rows, matrix_rows, undecided = [], [], []
+    unproven_named = None
+    matrix, kubevirt = opts.matrix, None
+    if decl.role_set == "kubernetes":
+        if opts.kubevirt_release is not None:
+            release, source = opts.kubevirt_release, "the kubevirt_version option"
+        elif read_release:
+            release, source = obs.prefetched["kubevirt_release"]
+        else:
+            release, source = None, "not read (check_access is false)"
+        matrix = access.with_release(opts.matrix, release)
+        matrix["release_source"] = source
+        kubevirt = {"release": access.release_label(release), "source": source}
     if opts.check_access:
-        checks = access.build_checks(obs.desired, opts.matrix, sorted(obs.state.namespaces),
-                                     access.bound_elsewhere(obs.prefetched["all_rolebindings"], obs.desired))
+        checks = access.build_checks(obs.desired, matrix, sorted(obs.state.namespaces),
+                                     access.bound_elsewhere(obs.prefetched["all_rolebindings"], obs.desired),
+                                     decl.golden_image_namespaces)
+        undecided = sorted(set(c.capability for c in checks if c.note))
+        try:
+            checks = access.named_checks(checks, obs.prefetched["cluster_roles"], obs.prefetched["all_roles"])
+        except access.TooManyNamedObjects as exc:
+            unproven_named = exc  # the checks about single objects are not asked: not proven (below)
         specs, _index, _keys = access.unique_reviews(checks)
         statuses = cluster.subject_access_reviews(specs, concurrency=opts.concurrency)
         by_key = dict((access.review_key(s), st) for s, st in zip(specs, statuses))
@@ -178,13 +208,31 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
                   scopes=[planning.scope_to_dict(m) for m in obs.scopes],
                   warnings=planning.scope_warnings(obs.scopes) + (list(obs.plan.warnings) if obs.plan is not None else []),
                   time_limited=limited)
+    if kubevirt is not None:
+        result["kubevirt"] = kubevirt
+        if undecided:
+            result["warnings"].append(
+                "what %s need changed between KubeVirt releases, and what is known of this cluster's release "
+                "(%s: %s) does not decide it: those checks are unchecked, not passed; set kubevirt_version"
+                % (", ".join(undecided), kubevirt["release"], kubevirt["source"]))
     if limited:
         result["summary"]["time_limited"] = len(limited)
         result["summary"]["overdue"] = sum(1 for t in limited if t["state"] == "overdue")
+    if unproven_named is not None:
+        result["warnings"].append(str(unproven_named))
+        result["summary"]["unchecked_entries"] += 1
+        result["summary"]["named_objects_unproven"] = unproven_named.count
+        result["summary"]["checks"] += 1
+        result["summary"]["failed"] += 1
+        result["passed"] = False
     result["who_else"] = []
     # ---- who else can (issue 12): undeclared holders of VM capabilities, see whocan.py
     if opts.audit_exclusive:
-        whocan.exclusive_audit(result, opts.platform_subjects, cluster, obs.desired, opts.matrix, opts.concurrency)
+        lists = {"cluster_roles": obs.prefetched["cluster_roles"], "roles": obs.prefetched["all_roles"],
+                 "cluster_role_bindings": obs.prefetched["all_clusterrolebindings"],
+                 "role_bindings": obs.prefetched["all_rolebindings"]}
+        whocan.exclusive_audit(result, opts.platform_subjects, cluster, obs.desired, matrix, opts.concurrency,
+                               lists=lists)
     # ---- end of who else can
     result["summary"]["requests"] = cluster.requests
     if palette_requests is not None:
@@ -210,6 +258,33 @@ def _refused(obs):
                                "vmo_role_binding ends them at its next run, even though it refuses the rest"
                      % (exc.message.rstrip("."), len(obs.plan.actions), "s" if len(obs.plan.actions) > 1 else "",
                         "" if len(obs.plan.actions) > 1 else "s", still))
+
+
+def read_kubevirt_release(cluster):
+    """The cluster's KubeVirt release line and where it was read: the KubeVirt custom resources' status
+    (observed and target version), else KubeVirt's own ClusterRoles (kubevirt.io:migrate exists since
+    v1.5.0). ((lowest, highest) or None, text). One request when the custom resource answers, up to three
+    when it does not; never raises for what the identity may not read (the release is then unknown)."""
+    try:
+        release, source = access.release_from_kubevirts(cluster.list_kubevirts())
+        if release is not None:
+            return release, source
+        why = source
+    except ApiError as exc:
+        why = "listing kubevirts.kubevirt.io: %s" % (
+            "not installed (404)" if exc.status == 404 else "HTTP %s" % exc.status)
+
+    def exists(name):
+        try:
+            cluster.get_cluster_role(name)
+            return True
+        except ApiError as exc:
+            return False if exc.status == 404 else None
+
+    migrate = exists(access.MIGRATE_ROLE)
+    edit = exists(access.EDIT_ROLE) if migrate is False else None
+    release, source = access.release_from_roles(migrate, edit)
+    return release, "%s (the KubeVirt custom resource: %s)" % (source, why)
 
 
 def mark_pending(the_plan, drift, rows):

@@ -63,61 +63,79 @@ def parse_options(params):
 # ---------------------------------------------------------------------- holders
 
 
-def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concurrency=16):
-    """The confirmed holders of every capability (of ``only``) in every place (``namespaces``, or
-    every namespace holding a RoleBinding, plus every namespace / cluster scope together).
+def read_rbac(cluster):
+    """The four RBAC lists, whole (ClusterRoles and Roles with their rules): 4 LISTs."""
+    return {"cluster_roles": cluster.list_cluster_roles(metadata_only=False),
+            "roles": cluster.list_roles(metadata_only=False),
+            "cluster_role_bindings": cluster.list_cluster_role_bindings(),
+            "role_bindings": cluster.list_role_bindings()}
 
-    Returns (holders, unconfirmed, stats). Requests: 5 LISTs, then one SubjectAccessReview per
-    distinct check of the findings; nothing else. ``platform``: the platform patterns (parsed);
-    the ServiceAccounts of the namespaces KubeVirt and CDI run in (their APIServices) are added."""
+
+def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concurrency=16, lists=None):
+    """The confirmed holders of every capability (of ``only``) in every place (``namespaces``, or
+    every namespace holding a RoleBinding, plus every namespace / cluster scope together), partial
+    holders (part of a capability's checks, or some only for named objects) included.
+
+    ``lists``: the four RBAC lists (read_rbac) when the caller has read them already (then no LIST is
+    sent here for them). ``platform``: the platform patterns (parsed); the ServiceAccounts of the
+    namespaces KubeVirt and CDI run in (their APIServices) are added. Returns (holders, unconfirmed,
+    stats, index). Requests: 4 LISTs (unless given) and 1 LIST of the APIServices, then the
+    SubjectAccessReviews that confirm the findings (deduplicated); nothing else."""
     requests_before = cluster.requests
     started = time.monotonic()
-    cluster_roles = cluster.list_cluster_roles(metadata_only=False)
-    roles = cluster.list_roles(metadata_only=False)
-    crbs = cluster.list_cluster_role_bindings()
-    rbs = cluster.list_role_bindings()
+    listed_here = lists is None
+    if listed_here:
+        lists = read_rbac(cluster)
     components, warnings = running_components(cluster)
     platform = list(platform) + holders.component_patterns(components)
     listed = time.monotonic()
     capabilities = holders.matrix_checks(matrix, only)
     checks = [c for _n, _s, cs in capabilities for c in cs]
-    index = holders.RbacIndex(cluster_roles, roles, crbs, rbs, checks)
+    index = holders.RbacIndex(lists["cluster_roles"], lists["roles"], lists["cluster_role_bindings"],
+                              lists["role_bindings"], checks)
     ev = holders.Evaluation(index, capabilities, namespaces)
     specs, where = [], {}
     for f in ev.findings:
         keys = []
-        for spec in f.pop("_reviews"):
+        for spec, expect in f.pop("_reviews"):
             k = holders.review_key(spec)
             if k not in where:
                 where[k] = len(specs)
                 specs.append(spec)
-            keys.append(k)
+            keys.append((k, expect))
         f["_keys"] = keys
     evaluated = time.monotonic()
     statuses = cluster.subject_access_reviews(specs, concurrency=concurrency)
     reviewed = time.monotonic()
     confirmed, unconfirmed = [], []
     for f in ev.findings:
-        answers = [statuses[where[k]] for k in f.pop("_keys")]
-        f["confirmed"] = all(bool(a.get("allowed")) for a in answers)
-        if not f["confirmed"]:
+        answers = [(statuses[where[k]], expect, specs[where[k]]) for k, expect in f.pop("_keys")]
+        denied = [a for a, expect, _spec in answers if expect and not a.get("allowed")]
+        f["confirmed"] = not denied
+        if denied:
             f["reason"] = "; ".join(sorted(set(a.get("reason") or a.get("evaluationError") or "no RBAC rule "
-                                               "allows it" for a in answers if not a.get("allowed"))))
+                                               "allows it" for a in denied)))
+        beyond = [holders.spec_label(spec) for a, expect, spec in answers if not expect and a.get("allowed")]
+        if beyond:
+            # the API server allows more than the RBAC objects give it (another authorizer, or RBAC
+            # changed during the run): still a holder, of at least what was found, and said so
+            f["beyond_rbac"] = beyond
         f["platform"] = holders.is_platform(f, platform)
         (confirmed if f["confirmed"] else unconfirmed).append(f)
     stats = {
         "questions": ev.questions,
         "principals": ev.principal_count,
         "evaluated": ev.evaluated,
-        "bindings": len(crbs) + len(rbs),
-        "roles": len(cluster_roles) + len(roles),
+        "bindings": len(lists["cluster_role_bindings"]) + len(lists["role_bindings"]),
+        "roles": len(lists["cluster_roles"]) + len(lists["roles"]),
         "holders": len(confirmed),
         "everyone": sum(1 for f in confirmed if f["everyone"]),
         "partial": sum(1 for f in confirmed if f["partial"]),
         "membership": sum(1 for f in confirmed if f["through"] == "membership"),
         "platform": sum(1 for f in confirmed if f["platform"]),
+        "beyond_rbac": sum(1 for f in confirmed if f.get("beyond_rbac")),
         "unconfirmed": len(unconfirmed),
-        "lists": 5,
+        "lists": (4 if listed_here else 0) + 1,
         "platform_components": components,
         "warnings": warnings,
         "reviews": len(specs),
@@ -126,7 +144,7 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
         "evaluation_seconds": round(evaluated - listed, 3),
         "review_seconds": round(reviewed - evaluated, 3),
     }
-    return confirmed, unconfirmed, dict(stats, namespaces=ev.namespaces)
+    return confirmed, unconfirmed, dict(stats, namespaces=ev.namespaces), index
 
 
 def running_components(cluster):
@@ -147,8 +165,8 @@ def access_info(decl, opts, cluster, check_mode=False, diff=False):  # pylint: d
     """vmo_rbac_access_info: every holder of every capability, confirmed by the API server (no
     declaration: ``decl`` is None; read-only, so check and diff mode change nothing)."""
     started = time.monotonic()
-    found, unconfirmed, stats = find_holders(cluster, opts.matrix, opts.only, opts.namespaces, opts.platform,
-                                             opts.concurrency)
+    found, unconfirmed, stats, _index = find_holders(cluster, opts.matrix, opts.only, opts.namespaces, opts.platform,
+                                                     opts.concurrency)
     name = cluster.params.get("context") or transport.scrub(cluster.host)  # without user information
     for f in found + unconfirmed:
         f["cluster"] = name
@@ -165,15 +183,19 @@ def access_info(decl, opts, cluster, check_mode=False, diff=False):  # pylint: d
         "namespaces": namespaces,
         "summary": stats,
     }
-    undeclared = "%d held by everyone groups, %d partial (resourceNames), %d platform identities" % (
-        stats["everyone"], stats["partial"], stats["platform"])
+    undeclared = "%d held by everyone groups, %d partial (part of a capability, or named objects only), %d " \
+                 "platform identities" % (stats["everyone"], stats["partial"], stats["platform"])
     result["msg"] = "%d holders of %d capabilities in %d places on %s (%s); %d requests: %d LISTs and %d " \
                     "SubjectAccessReviews" % (stats["holders"], len(result["capabilities"]), 1 + len(namespaces),
                                               name, undeclared, stats["requests"], stats["lists"], stats["reviews"])
     if unconfirmed:
-        warnings.append("%d finding(s) of the local evaluation were not confirmed by the API server (the "
-                        "RBAC objects changed during the run, or another authorizer decides): see "
-                        "'unconfirmed'" % len(unconfirmed))
+        warnings.append("%d finding(s) of the local evaluation were not confirmed by the API server (the RBAC "
+                        "objects changed during the run, or another authorizer decides): see 'unconfirmed'"
+                        % len(unconfirmed))
+    if stats["beyond_rbac"]:
+        warnings.append("%d holder(s) may do more than the RBAC objects give them, by the API server's answers "
+                        "(another authorizer, or RBAC changed during the run): see 'beyond_rbac' in 'holders'"
+                        % stats["beyond_rbac"])
     if warnings:
         result["warnings"] = warnings
     return result
@@ -181,28 +203,81 @@ def access_info(decl, opts, cluster, check_mode=False, diff=False):  # pylint: d
 
 # ------------------------------------------------------------ the exclusive audit
 
-def declared_capabilities(desired, matrix):
-    """{Subject: {place: capabilities}}: what the declaration grants, place "" meaning everywhere.
-    A grant declares every capability its persona (or role) is not expected to be denied."""
-    out = {}
+def declared_grants(desired, matrix, index):
+    """What the declaration grants: ({principal: {place: {Check: FULL or names}}}, custom), place ""
+    meaning everywhere, each subject as its principal (holders.canonical).
+
+    A grant declares every check of every capability its persona (or role) is not expected to be denied
+    (the matrix, with the ``capabilities`` overrides). A custom role (``cluster_role``, ``role``) without
+    an expectation for a capability declares what its rules grant of it, as the RBAC lists hold them
+    (an aggregated ClusterRole: the rules the controller manager merged in; a role that does not exist
+    grants nothing): ``custom`` lists what each custom role was found to declare."""
+    caps = holders.matrix_checks(matrix)
+    out, custom = {}, {}
     for b in desired.values():
-        caps = set(c for c in matrix["capabilities"]
-                   if access.expectation(matrix, b.role_name, b.persona, c) is not False)
+        role_key = ("Role", b.namespace or "", b.role_name) if b.role_kind == "Role" else \
+            ("ClusterRole", "", b.role_name)
+        rules = index.role_grants.get(role_key)
+        grants = {}
+        for cap, _scope, checks in caps:
+            e = access.expectation(matrix, b.role_name, b.persona, cap)
+            if e is None:
+                found = dict((c, (rules or {})[c]) for c in checks if c in (rules or {}))
+                for c, g in found.items():
+                    grants[c] = holders.merge(grants.get(c), g)
+                entry = custom.setdefault(role_key, {"role_kind": role_key[0], "role_name": b.role_name,
+                                                     "found": rules is not None, "capabilities": [],
+                                                     "partial": []})
+                if role_key[1]:
+                    entry["namespace"] = role_key[1]
+                if found and all(found.get(c) is holders.FULL for c in checks):
+                    entry["capabilities"].append(cap)
+                elif found:
+                    entry["partial"].append({"capability": cap, "holds": [holders.held_entry(c, g)
+                                                                          for c, g in found.items()]})
+                sources = index.aggregated_from(role_key, list(found)) if found else []
+                if sources:
+                    # an aggregated role declares what the roles its labels select put into it: say which
+                    entry.setdefault("aggregated_from", {})[cap] = sources
+            elif e is not False:
+                for c in checks:
+                    grants[c] = holders.FULL
         for s in b.subjects:
-            out.setdefault(s, {}).setdefault(b.namespace or "", set()).update(caps)
+            place = out.setdefault(holders.canonical(s), {}).setdefault(b.namespace or "", {})
+            for c, g in grants.items():
+                place[c] = holders.merge(place.get(c), g)
+    return out, [custom[k] for k in sorted(custom)]
+
+
+def finding_grants(finding, checks):
+    """{check label: FULL or names}: what a finding holds (a partial one: its ``holds``; whatever the API
+    server allowed beyond the RBAC objects counts as held for any object)."""
+    if not finding["partial"]:
+        out = dict((holders.check_label(c), holders.FULL) for c in checks)
+    else:
+        out = dict((h["check"], holders.FULL if not h["resource_names"] else frozenset(h["resource_names"]))
+                   for h in finding["holds"])
+    for label in finding.get("beyond_rbac") or ():
+        out[label.split(" (only ")[0]] = holders.FULL
     return out
 
 
-def is_declared(declared, finding):
-    """Whether the declaration grants the finding's capability there, to the holder or to an everyone
-    group it is in (then its own binding adds nothing the declaration does not give everyone)."""
-    subject = holders.subject_of(finding)
-    cap = finding["capability"]
+def is_declared(declared, finding, checks=None):
+    """Whether the declaration grants what the finding holds there (every check it holds, for at least
+    its objects), to the holder or to everyone groups it is in, in that place or everywhere.
+
+    ``declared``: declared_grants()[0]; ``checks``: the finding's capability's checks (a full finding
+    holds every one)."""
+    subject = holders.canonical(holders.subject_of(finding))
+    places = ("",) + ((finding["namespace"],) if finding["namespace"] else ())
+    have = {}
     for s in [subject] + holders.populations(subject):
-        places = declared.get(s) or {}
-        if cap in places.get("", ()) or (finding["namespace"] and cap in places.get(finding["namespace"], ())):
-            return True
-    return False
+        for place in places:
+            for c, g in ((declared.get(s) or {}).get(place) or {}).items():
+                label = holders.check_label(c)
+                have[label] = holders.merge(have.get(label), g)
+    need = finding_grants(finding, checks or ())
+    return holders.covers(have, need, list(need))
 
 
 def _binding(v):
@@ -228,18 +303,20 @@ def remedy(finding):
     return remove, "; ".join(steps)
 
 
-def exclusive_audit(result, platform, cluster, desired, matrix, concurrency):
+def exclusive_audit(result, platform, cluster, desired, matrix, concurrency, lists=None):
     """Add the "who else can" findings to a vmo_rbac_validate result (and fail it when any).
 
     ``result["who_else"]``: every confirmed holder the declaration does not grant and that is not a
     platform identity, with the bindings to remove. Counts: each capability x place is one check;
     a check fails when it has an undeclared holder."""
-    found, unconfirmed, stats = find_holders(cluster, matrix, platform=platform, concurrency=concurrency)
+    found, unconfirmed, stats, index = find_holders(cluster, matrix, platform=platform, concurrency=concurrency,
+                                                    lists=lists)
     result.setdefault("warnings", []).extend(stats["warnings"])
-    declared = declared_capabilities(desired, matrix)
+    declared, custom = declared_grants(desired, matrix, index)
+    checks = dict((name, cs) for name, _scope, cs in holders.matrix_checks(matrix))
     who_else = []
     for f in found:
-        if f["platform"] or is_declared(declared, f):
+        if f["platform"] or is_declared(declared, f, checks[f["capability"]]):
             continue
         f = dict(f)
         f["remove"], f["fix"] = remedy(f)
@@ -260,6 +337,19 @@ def exclusive_audit(result, platform, cluster, desired, matrix, concurrency):
         # the components found running (their namespaces' ServiceAccounts are the platform's), read in this run
         "platform_components": stats["platform_components"],
     }
+    if stats["beyond_rbac"]:
+        result["who_else_summary"]["beyond_rbac"] = stats["beyond_rbac"]
+        result.setdefault("warnings", []).append(
+            "exclusive audit: %d holder(s) may do more than the RBAC objects give them, by the API server's answers "
+            "(another authorizer, or RBAC changed during the run): see who_else[].beyond_rbac" % stats["beyond_rbac"])
+    if unconfirmed:
+        result.setdefault("warnings", []).append(
+            "exclusive audit: %d finding(s) of the local evaluation were not confirmed by the API server (the RBAC "
+            "objects changed during the run, or another authorizer denies them): not counted as holders; run "
+            "again" % len(unconfirmed))
+    if custom:
+        # what each declared custom role was found to grant, and so to declare (its rules as listed)
+        result["who_else_summary"]["custom_roles"] = custom
     if who_else:
         result["passed"] = False
     return result
@@ -279,8 +369,7 @@ def describe(findings):
     RoleBinding leaky/oops (ClusterRole spectro-vm-admin)``."""
     f = findings[0]
     who = f["subject"] + (" (%s)" % f["everyone"] if f["everyone"] else "")
-    what = ", ".join(x["capability"] + (" (only %s)" % ", ".join(x["resource_names"]) if x["partial"] else "")
-                     for x in findings)
+    what = ", ".join(x["capability"] + (" (%s)" % holders.holds_text(x) if x["partial"] else "") for x in findings)
     return "%s may %s %s (not declared): %s" % (who, what, _where(f), f.get("fix") or remedy(f)[1])
 
 

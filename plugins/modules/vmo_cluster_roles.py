@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: vmo_cluster_roles
-short_description: Create and keep up to date the ClusterRoles the collection ships (console role, reference persona roles)
+short_description: Create and keep up to date the ClusterRoles the collection ships (console, golden-image and reference persona roles)
 version_added: 0.2.0
 description:
   - Reconciles the collection's own ClusterRoles the way C(kubectl auth reconcile) does, idempotently,
@@ -17,6 +17,9 @@ description:
   - V(console) is C(vmo-rbac-vm-console), the least-privilege role that
     O(vmo.rbac.vmo_role_binding#module:bindings[].console_access) binds, find VMs and open their serial
     console and VNC display, nothing else.
+  - V(golden-image) is C(vmo-rbac-golden-image), the least-privilege role that
+    O(vmo.rbac.vmo_role_binding#module:golden_image_namespaces) binds in each golden-image namespace, to clone the
+    golden images VM templates deploy from (CDI's C(datavolumes/source)) and list their DataSources, nothing else.
   - V(personas) are reference definitions of the four C(spectro-vm-*) persona roles, for plain KubeVirt
     clusters without the Virtual Machine Orchestrator pack; V(legacy) the two C(spectro-list-*) roles of
     older VM Dashboard releases. They satisfy the collection's capability matrix exactly.
@@ -35,12 +38,12 @@ options:
   roles:
     description:
       - Which of the shipped ClusterRoles to reconcile.
-      - V(console) is C(vmo-rbac-vm-console); V(personas) the four C(spectro-vm-*) reference roles; V(legacy)
-        C(spectro-list-namespaces) and C(spectro-list-vmtemplates).
+      - V(console) is C(vmo-rbac-vm-console); V(golden-image) C(vmo-rbac-golden-image); V(personas) the four
+        C(spectro-vm-*) reference roles; V(legacy) C(spectro-list-namespaces) and C(spectro-list-vmtemplates).
     type: list
     elements: str
     default: [console]
-    choices: [personas, legacy, console]
+    choices: [personas, legacy, console, golden-image]
   state:
     description:
       - V(present) creates missing roles and updates the rules of the ones the collection owns.
@@ -72,6 +75,11 @@ EXAMPLES = r"""
   vmo.rbac.vmo_cluster_roles:
     context: lab
     roles: [personas, legacy, console]
+
+- name: Before binding golden_image_namespaces - the golden-image role
+  vmo.rbac.vmo_cluster_roles:
+    context: prod-east
+    roles: [console, golden-image]
 
 - name: Remove the roles the collection created (roles it did not create stay)
   vmo.rbac.vmo_cluster_roles:

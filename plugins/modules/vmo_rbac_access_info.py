@@ -22,10 +22,18 @@ description:
   - Reads ClusterRoles, Roles, ClusterRoleBindings and RoleBindings with one LIST request each and
     evaluates the rules locally as the RBAC authorizer does (C(*) and C(*/subresource) wildcards,
     aggregated ClusterRoles with their rules as stored, a RoleBinding's roleRef to a Role of its
-    namespace). A holder through rules limited by C(resourceNames) is reported as partial, with the names.
-  - The API server is the judge. Every finding is confirmed with a SubjectAccessReview per check before it
-    is reported; a finding the API server does not confirm is returned under RV(unconfirmed), never as a
-    holder. Nothing else is requested.
+    namespace).
+  - Holding any check of a capability is holding part of it. A subject that may do some of a capability's
+    checks (only C(virtualmachineinstances/console) of C(vm.console), only C(virtualmachines/stop) of
+    C(vm.power)), or some only for objects named by C(resourceNames), is a partial holder, reported with
+    RV(holders[].partial), exactly what it holds (RV(holders[].holds)) and what it lacks
+    (RV(holders[].lacks)).
+  - The API server is the judge. Every finding is confirmed with SubjectAccessReviews before it is reported;
+    each check it holds must be allowed (for a partial holder limited to named objects, for each of them)
+    and, for a partial holder, each check it lacks or holds for named objects only must be denied without a
+    name. A finding the API server does not allow is returned under RV(unconfirmed), never as a holder; a
+    holder the API server allows more than the RBAC objects give is reported with
+    RV(holders[].beyond_rbac). Nothing else is requested.
   - Everyone groups are reported as such, never expanded to the users one happens to know
     (C(system:authenticated) is every authenticated user, C(system:serviceaccounts) every ServiceAccount,
     C(system:serviceaccounts:<ns>) every ServiceAccount of a namespace, C(system:unauthenticated) every
@@ -33,13 +41,21 @@ description:
     listed; one that holds it through its own bindings is, even when everyone also does.
   - Users, Groups and ServiceAccounts are asked as M(vmo.rbac.vmo_rbac_validate) asks them (a Group as a
     synthetic member of only that group, a ServiceAccount with the groups the API server gives it).
+  - Every form a subject can take is one principal. A ServiceAccount bound as C(ServiceAccount <ns>/<name>),
+    as a C(ServiceAccount) without a namespace in a RoleBinding of its namespace, or as
+    C(User system:serviceaccount:<ns>:<name>) is one holder, C(ServiceAccount <ns>/<name>), with every binding
+    of every form (and those of C(system:serviceaccounts:<ns>), C(system:serviceaccounts) and
+    C(system:authenticated), which it is in). Names are compared as RBAC compares them (case-sensitive);
+    a User named like a node (C(system:node:<name>)) is a User.
   - Identities of the platform itself (C(system:masters), the controllers, KubeVirt's and VMO's service
     accounts, and O(platform_subjects)) are reported, marked RV(holders[].platform).
   - The answer has the same shape for every cluster (each holder carries its RV(holders[].cluster)), so the
     results of a fleet concatenate into one list. M(vmo.rbac.vmo_rbac_validate) with
     O(vmo.rbac.vmo_rbac_validate#module:audit_exclusive) compares the same holders with the declaration.
-  - Sees RBAC only. What another authorizer (a webhook, the Node authorizer) allows is not found, as no
-    binding says it.
+  - Sees RBAC only. What another authorizer (a webhook, the Node authorizer, which gives a kubelet's
+    identity C(system:node:<name>) in group C(system:nodes) what its pods need, for example creating pods
+    and updating its Node) allows is not found, as no binding says it; the confirming reviews show it
+    (RV(holders[].beyond_rbac)) only for holders found through RBAC.
 author:
   - vmo.rbac contributors (@vmo-rbac)
 extends_documentation_fragment:
@@ -201,12 +217,30 @@ holders:
         holds it only together with bindings of groups it is in.
       type: str
     partial:
-      description: True when rules limited by C(resourceNames) grant it, for the named objects only.
+      description: True when it holds part of the capability only (some of its checks, or some only for the
+        objects that rules limited by C(resourceNames) name).
       type: bool
     resource_names:
-      description: For a partial holder, the names of the objects.
+      description: For a partial holder, the names of the objects it is limited to (every check together).
       type: list
       elements: str
+    holds:
+      description: For a partial holder, each check of the capability it holds, with C(check) (for example
+        C(update subresources.kubevirt.io/virtualmachines/stop)) and C(resource_names) (empty for any object).
+      type: list
+      elements: dict
+      returned: for partial holders
+    lacks:
+      description: For a partial holder, the checks of the capability it may not do on any object.
+      type: list
+      elements: str
+      returned: for partial holders
+    beyond_rbac:
+      description: Checks the API server allowed the holder that the RBAC objects do not give it (another
+        authorizer, or RBAC changed during the run); it may do at least these too.
+      type: list
+      elements: str
+      returned: when the API server allowed more
     as_user:
       description: The user the SubjectAccessReviews asked as.
       type: str
@@ -227,7 +261,7 @@ holders:
       description: True for an identity of the platform (the default list and O(platform_subjects)).
       type: bool
     confirmed:
-      description: True (the API server allowed every check of the capability).
+      description: True (the API server allowed every check it holds).
       type: bool
 unconfirmed:
   description: Findings of the local evaluation the API server did not confirm (the objects changed during
@@ -248,7 +282,8 @@ namespaces:
   elements: str
 summary:
   description:
-    - C(holders), C(everyone), C(partial), C(membership), C(platform) and C(unconfirmed) findings;
+    - C(holders), C(everyone), C(partial), C(membership), C(platform), C(beyond_rbac) and C(unconfirmed)
+      findings;
       C(questions) (capability x place), C(principals) evaluated, C(bindings) and C(roles) read;
       C(requests) sent (C(lists), always 5, the RBAC objects and the APIServices, plus C(reviews)); C(seconds) in
       all, of which C(list_seconds), C(evaluation_seconds) (the local work) and C(review_seconds).
@@ -256,7 +291,8 @@ summary:
       namespaces' ServiceAccounts are the platform's.
   returned: always
   type: dict
-  sample: {holders: 42, everyone: 1, partial: 2, membership: 0, platform: 12, unconfirmed: 0, questions: 64,
+  sample: {holders: 42, everyone: 1, partial: 2, membership: 0, platform: 12, beyond_rbac: 0, unconfirmed: 0,
+           questions: 64,
            principals: 80, bindings: 120, roles: 90, lists: 5, reviews: 61, requests: 66, seconds: 0.41,
            list_seconds: 0.05, evaluation_seconds: 0.02, review_seconds: 0.3}
 field:

@@ -20,16 +20,57 @@ description:
     enforcer's own plan computed read-only, so every drift item says what M(vmo.rbac.vmo_role_binding)
     would do about it, missing bindings, missing or extra subjects, a wrong roleRef, a foreign object
     in the way.
-  - Access (O(check_access)). For every declared subject and every capability of the matrix
-    (C(vm.view), C(vm.console), C(vm.power), C(vm.create), C(vm.clone), C(vm.delete), C(vm.migrate),
-    C(vm.snapshot), C(template.manage), C(cluster.manage)), the API server itself is asked with
-    SubjectAccessReviews whether the subject may do it, and the answer is compared with what its
-    persona allows. Negative checks catch privilege creep (a viewer who can delete); namespace-restricted
-    grants are also checked in one namespace outside their scope, where they must grant nothing.
+  - Access (O(check_access)). For every declared subject and every capability of the matrix, the API
+    server itself is asked with SubjectAccessReviews whether the subject may do it, and the answer is
+    compared with what its persona allows. The capabilities are every path to a VM the collection knows,
+    one per distinct power (the personas documentation lists them with their checks and why each
+    reaches a VM). Through KubeVirt's API, seeing VMs and what their guest agent reports, console, VNC
+    screenshot, power, reset, pause and soft reboot, launching VMs (VMs, instances, replica sets, pools), changing them
+    (update and patch), deleting them one by one or all at once, clone, migrate, snapshot, restore,
+    export, backup, memory dump, port-forward, USB redirection, volume hot-plug, SEV attestation and
+    KubeVirt plugins; around it, exec, attach and debug containers in the virt-launcher pod, its
+    port-forward and proxy, creating pods (directly or through a workload controller) and deleting or
+    evicting them, creating volumes, cloning disks with CDI, reading secrets, acting as the namespace's
+    ServiceAccounts; and deploying from templates (in O(golden_image_namespaces)), managing templates and
+    the cluster. A persona expected to hold a capability must be allowed every check of it, one expected
+    not to must be denied every check, so privilege creep by any one path is caught (a viewer given
+    C(patch) on VMs, an export or C(pods/exec)). With O(role_set=vmo), a capability VMO does not document
+    for a persona that may hold it passes whichever the answer (marked (Y) in the personas documentation;
+    an override's C(expect) makes it required); namespace-restricted grants are also checked in one namespace outside their scope, and
+    in every namespace where a RoleBinding names the subject in any of its forms (a ServiceAccount without
+    a namespace in a RoleBinding of its namespace, or as C(User system:serviceaccount:<ns>:<name>)) or a
+    group it is in, where they must grant nothing.
+  - Objects named by rules. A grant limited by C(resourceNames) is invisible to a question without a name
+    (RBAC skips such rules), so every check that must be denied is asked again for each object that a
+    ClusterRole's rule, or a Role's rule in that namespace, names for it (RV(access[].name)); a viewer
+    given C(delete virtualmachines) on C([vm-1]) by hand fails validation. At most 20,000 such checks
+    are asked per run; rules that name more objects leave them not proven (the validation fails, with a
+    warning naming the roles, and C(summary.named_objects_unproven)).
+  - With O(role_set=kubernetes) the expectations follow the KubeVirt release the cluster runs, read in
+    the same run (O(kubevirt_version) says it instead); what the release line does not decide is
+    unchecked, never passed.
   - User subjects are asked as that user, Group subjects as a synthetic user that is a member of only
     that group, ServiceAccounts as C(system:serviceaccount:<namespace>:<name>) with the ServiceAccount
-    groups; each also carries C(system:authenticated), as every real identity does. OIDC prefixes are
-    applied exactly as the enforcer applies them.
+    groups (a User named like a ServiceAccount is that ServiceAccount, asked the same way); each also
+    carries C(system:authenticated), as every real identity does. OIDC prefixes are applied exactly as
+    the enforcer applies them.
+  - What is proven. For each declared subject, at the time of the run, every check of every capability of
+    the matrix in each place named above and for each object a rule names, each answer being the API
+    server's answer to that very question (it echoes the question asked, or is asked again); with
+    O(audit_exclusive), that no subject any binding names holds any check of a capability beyond what the
+    declaration gives it.
+  - What a SubjectAccessReview cannot see. It answers for the user and groups it is given; the groups an
+    identity provider puts into a real person's token are unknown to it, and what another authorizer
+    (a webhook, the Node authorizer for C(system:node:<name>) identities) allows is only seen for the
+    identity asked. Admission webhooks are not consulted (they may refuse or change a request RBAC
+    allows, so allowed means RBAC lets it through). Node-level access (a node's shell, the kubelet's
+    credentials, host paths and devices) is outside the API. Credentials outside RBAC are no subject of
+    any binding (a client certificate in C(system:masters), cloud IAM mappings, Palette users and API
+    keys, the guest's own passwords and SSH keys). An aggregated API server may authorize its own
+    requests beyond what it delegates back (KubeVirt's virt-api delegates to the same reviews). A
+    ServiceAccount token already minted acts as the ServiceAccount until it expires, and who holds one
+    is not seen. A change after the run is seen by the next run. The validation documentation lists
+    these, and the personas documentation what the capability model leaves out and why.
   - Time-limited grants (O(bindings[].expires)). Every time-limited grant of the O(owner), declared or not, is
     listed in RV(time_limited) with its time left; one whose time has passed and that still grants is drift
     (C(action=expire)) and fails the validation until M(vmo.rbac.vmo_role_binding) ends it.
@@ -89,7 +130,14 @@ options:
         (a RoleBinding of a VM role to C(system:authenticated) is a holder of its own, C(every
         authenticated user)).
       - A grant declares every capability its persona (or role) is not expected to be denied, in its
-        scope. A holder through a group the declaration grants is not reported.
+        scope. A custom role (O(bindings[].cluster_role), O(bindings[].role)) without an expectation for a
+        capability declares what its rules grant of it, evaluated at run time from the same RBAC lists
+        (an aggregated ClusterRole with the rules the controller manager merged into it; a role that does
+        not exist grants nothing); C(who_else_summary.custom_roles) says what each was found to grant.
+        A holder through a group the declaration grants is not reported.
+      - Holding any check of a capability is holding part of it. A partial holder (only the serial console,
+        only C(virtualmachines/stop), or some objects named by C(resourceNames)) the declaration does not
+        grant that part is a violation too, reported with what it holds.
       - Each capability x place is one more check; it fails when the place has an undeclared holder.
     type: bool
     default: false
@@ -244,6 +292,20 @@ drift:
       description: V(create), V(update), V(delete), V(replace), V(conflict), or V(expire) (a time-limited grant
         whose time has passed still grants).
       type: str
+kubevirt:
+  description:
+    - With O(role_set=kubernetes), the KubeVirt release line the expectations followed and where it was read
+      (the KubeVirt custom resource's status, KubeVirt's ClusterRoles, or O(kubevirt_version)).
+  returned: when O(role_set=kubernetes)
+  type: dict
+  sample: {release: v1.6.0, source: "KubeVirt kubevirt/kubevirt status.observedKubeVirtVersion v1.6.0"}
+  contains:
+    release:
+      description: C(v1.6.0), C(v1.6.x), C(v1.5.0 or later), C(before v1.5.0), or C(unknown).
+      type: str
+    source:
+      description: Where it was read, or why it could not be.
+      type: str
 time_limited:
   description:
     - Every time-limited grant of the O(owner), declared or held, soonest end first.
@@ -380,6 +442,11 @@ access:
       description: With an V(optional) expectation that was denied, how to get that access.
       type: str
       returned: when there is something to say
+    name:
+      description: The object asked about, for a check asked again for an object a rule names
+        (C(resourceNames)); the check without a name is its own row.
+      type: str
+      returned: on checks about one object
     pending:
       description: With O(pending_enforce), true for a failed check of a subject whose bindings the enforce
         step's dry run planned to change (not counted as a failure).
@@ -445,7 +512,8 @@ who_else:
     - With O(audit_exclusive), who else can, that is every holder of a VM capability that the declaration does not
       grant and that is not a platform identity, one entry per capability, place and holder. Empty otherwise.
     - Each entry has the keys of RV(vmo.rbac.vmo_rbac_access_info#module:holders[]) (C(capability), C(namespace),
-      C(scope), C(subject), C(everyone), C(through), C(partial), C(resource_names), C(via), ...), plus
+      C(scope), C(subject), C(everyone), C(through), C(partial), C(resource_names), C(holds), C(lacks),
+      C(via), ...), plus
       C(remove) (the bindings to remove, each with C(kind), C(namespace), C(name), C(subject), C(role_kind),
       C(role_name)) and C(fix) (one readable line).
     - 'For a report: a section "who else can", capability x namespace -> undeclared subjects, each with the
@@ -469,7 +537,13 @@ who_else_summary:
     - With O(audit_exclusive), what the audit looked at, C(questions) (capability x place), C(holders)
       confirmed, of which C(undeclared), C(declared) and C(platform); C(unconfirmed) findings; C(reviews)
       sent; C(namespaces) examined; C(evaluation_seconds) of local work; the C(platform_subjects) in force and the
-      C(platform_components) found running (their namespaces' ServiceAccounts are the platform's).
+      C(platform_components) found running (their namespaces' ServiceAccounts are the platform's);
+      C(beyond_rbac), holders the API server allowed more than the RBAC objects give (when any).
+    - C(custom_roles) (when the declaration has custom roles without expectations), what each declares, as
+      its rules were found, with C(role_kind), C(role_name), C(namespace) (a Role), C(found) (false when the role
+      does not exist, so it declares nothing), C(capabilities) (every check granted), C(partial) (per
+      capability, the checks it grants, C(holds), as in C(who_else[].holds)) and, for an aggregated
+      ClusterRole, C(aggregated_from) (per capability, the ClusterRoles whose labels put the rules there).
   returned: when O(audit_exclusive) is true
   type: dict
 field:

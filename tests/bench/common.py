@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.controlplane import controlplane as cp  # noqa: E402
 from tests.helpers.ansible import run_playbook  # noqa: E402
-from tests.helpers.kube import KUBEVIRT_CRDS, KUBEVIRT_ROLES, REFERENCE_ROLES, AuditWindow, TestCluster  # noqa: E402
+from tests.helpers.kube import KUBEVIRT_CRDS, REFERENCE_ROLES, AuditWindow, TestCluster  # noqa: E402
 
 RESULTS = ROOT / "reports" / "bench"
 KUBECTL = ROOT / ".tools" / "bin" / "kubectl"
@@ -34,8 +34,9 @@ def bench_clusters(count: int, prefix: str = "bench"):
     workdir.mkdir(parents=True, exist_ok=True)
     handles = [TestCluster.from_controlplane(c, workdir) for c in running]
     for h in handles:
-        for manifest in (KUBEVIRT_CRDS, REFERENCE_ROLES, KUBEVIRT_ROLES):
+        for manifest in (KUBEVIRT_CRDS, REFERENCE_ROLES):
             h.apply_manifest(manifest)
+        h.install_kubevirt()
     return handles, started
 
 

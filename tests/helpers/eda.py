@@ -233,9 +233,9 @@ def start_fleet(names, workdir: Path, owned: bool = True) -> Fleet:
     clusters, bots, admins, cnames, hosts = {}, {}, {}, {}, {}
     for where, c in zip(("east", "west"), running):
         h = kube.TestCluster.from_controlplane(c, workdir)
-        for manifest in (kube.KUBEVIRT_CRDS, kube.REFERENCE_ROLES, kube.KUBEVIRT_ROLES, AUTOMATION_ROLE, WATCHER_ROLE):
+        for manifest in (kube.KUBEVIRT_CRDS, kube.REFERENCE_ROLES, AUTOMATION_ROLE, WATCHER_ROLE):
             h.apply_manifest(manifest)
-        h.wait_for_aggregation()
+        h.install_kubevirt()
         bots[where] = h.identity("eda-bot-" + uid, groups=["automation-" + uid])
         bind(h, "automation-" + uid, "vmo-rbac-automation", "automation-" + uid)
         admins[where] = h.identity("eda-admin-" + uid)

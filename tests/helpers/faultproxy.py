@@ -30,6 +30,12 @@ Fault kinds:
 - ``answer(code, body, content_type)``: answer ``code`` with ``body`` (bytes) without forwarding: a
   middlebox (or a broken server) saying something of its own, for example a watch stream that holds
   one ERROR event with code 410, or an event whose object is of the wrong shape.
+- ``interim(count)``: forward, then send ``count`` interim responses (103 Early Hints, as HTTP/1.1
+  allows any number before the final answer), then the real answer.
+- ``hold()``: forward, but send the real answer only after the answer to the next request on the
+  same connection (answers out of order: a pipelining client reads them for the wrong requests).
+- ``foreign()``: forward, then answer with the real answer's body changed into the answer to
+  another question (a SubjectAccessReview's ``spec.user`` and its ``status.allowed`` flipped).
 - ``gate(parties)``: a rendezvous of ``parties`` clients (told apart by their ``Authorization``
   header): each matching request is forwarded at once, but its answer is held until requests
   of ``parties`` distinct clients have reached the API server; then the gate stays open. Two
@@ -91,7 +97,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str  # status | reset | slow | gate | answer
+    kind: str  # status | reset | slow | gate | answer | interim | hold | foreign
     code: int = 0
     retry_after: int | None = None
     after: bool = False
@@ -116,6 +122,18 @@ class Fault:
         return cls("answer", code=code, body=body, content_type=content_type)
 
     @classmethod
+    def interim(cls, count=1):
+        return cls("interim", code=count, after=True)
+
+    @classmethod
+    def hold(cls):
+        return cls("hold", after=True)
+
+    @classmethod
+    def foreign(cls):
+        return cls("foreign", after=True)
+
+    @classmethod
     def gate(cls, parties, timeout=60.0):
         return cls("gate", code=parties, delay=timeout, after=True)
 
@@ -129,6 +147,10 @@ class Fault:
                                " after-forward" if self.after else "")
         if self.kind == "reset":
             return "reset" + (" after-forward" if self.after else "")
+        if self.kind == "interim":
+            return "%d x 103" % self.code
+        if self.kind in ("hold", "foreign"):
+            return self.kind
         return "slow %.1fs%s" % (self.delay, " after-forward" if self.after else "")
 
 
@@ -357,6 +379,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # as a watch stream ends: the connection is not reused
             proxy._log_end(entry, fault.code)
             return True
+        if fault.kind in ("interim", "hold", "foreign"):
+            return False  # applied to the answer (_send)
         if fault.kind == "slow":
             proxy._stop.wait(fault.delay)
         if fault.kind == "gate" and not proxy._pass_gate(fault, self.headers.get("Authorization", "")):
@@ -390,8 +414,49 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if proxy.latency:
             proxy._stop.wait(proxy.latency / 2)  # the answer travels back
-        sent = self._send(status, out_headers, data)
+        if fault is not None and fault.kind in ("interim", "hold", "foreign"):
+            sent = self._send_misordered(fault, status, out_headers, data)
+        else:
+            sent = self._send(status, out_headers, data)
+            sent = sent and self._release_held()
         proxy._log_end(entry, status if sent else None)
+
+    def _send_misordered(self, fault, status, headers, body):
+        """The answer as ``interim``, ``hold`` or ``foreign`` sends it (see Fault)."""
+        if fault.kind == "foreign":
+            try:
+                doc = json.loads(body)
+                doc["spec"]["user"] = "someone-else:" + str(doc["spec"].get("user"))
+                doc["status"]["allowed"] = not doc["status"].get("allowed")
+                body = json.dumps(doc).encode()
+            except (ValueError, KeyError, TypeError):
+                pass
+        raw = self._response_bytes(status, headers, body, self.command)
+        if fault.kind == "hold":
+            self.held = getattr(self, "held", b"") + raw
+            return True
+        if fault.kind == "interim":
+            raw = b"HTTP/1.1 103 Early Hints\r\nLink: </hint>; rel=preload\r\n\r\n" * fault.code + raw
+        try:
+            self.wfile.write(raw)
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+            return False
+        return self._release_held()
+
+    def _release_held(self):
+        """A held answer goes out after the one just sent."""
+        held, self.held = getattr(self, "held", b""), b""
+        if not held:
+            return True
+        try:
+            self.wfile.write(held)
+            self.wfile.flush()
+            return True
+        except OSError:
+            self.close_connection = True
+            return False
 
     def _exchange_on_the_link(self, entry, body, headers):
         """With latency and no fault: the request reaches the API server half a round trip after its

@@ -19,12 +19,19 @@ import yaml
 from kubernetes.client.rest import ApiException
 
 from tests.controlplane import controlplane as cp
-from tests.helpers import leaks
+from tests.helpers import kubevirt_roles, leaks
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_ROLES = ROOT / "files" / "reference-roles.yaml"
 CONSOLE_ROLE = ROOT / "files" / "console-role.yaml"
-KUBEVIRT_ROLES = ROOT / "tests" / "fixtures" / "kubevirt-roles.yaml"
+GOLDEN_IMAGE_ROLE = ROOT / "files" / "golden-image-role.yaml"
+# KubeVirt's cluster roles and bindings as KubeVirt's own code makes them (tests/helpers/kubevirt_roles.py),
+# of the release the shared clusters run: the newest of kubevirt_roles.VERSIONS. apply_manifest builds
+# the file when it is missing (make kubevirt-roles builds it beforehand).
+KUBEVIRT_VERSION = kubevirt_roles.VERSIONS[-1]
+KUBEVIRT_ROLES = kubevirt_roles.output_path(KUBEVIRT_VERSION)
+# CDI's aggregated DataVolume roles (a stand-in: tests/fixtures/cdi-roles.yaml says why not generated).
+CDI_ROLES = ROOT / "tests" / "fixtures" / "cdi-roles.yaml"
 KUBEVIRT_CRDS = ROOT / "tests" / "fixtures" / "kubevirt-crds.yaml"
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
@@ -37,6 +44,12 @@ def binding_manifest(kind, name, role, user, namespace=None, labels=None):
     return {"apiVersion": RBAC_GROUP + "/v1", "kind": kind, "metadata": meta,
             "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
             "subjects": [{"apiGroup": RBAC_GROUP, "kind": "User", "name": user}]}
+
+
+def _atoms(rules):
+    """(verb, group, resource) of every rule (resource rules only)."""
+    return [(v, g, r) for rule in rules or () for v in rule.get("verbs") or () for g in rule.get("apiGroups") or ()
+            for r in rule.get("resources") or ()]
 
 
 def audit_ts(text):
@@ -156,11 +169,16 @@ class TestCluster:
     # ------------------------------------------------------------- objects
 
     def apply_manifest(self, path: Path):
-        """Create or replace the ClusterRoles and CRDs of a manifest (what the tests install)."""
+        """Create or replace the ClusterRoles, ClusterRoleBindings and CRDs of a manifest (what the tests
+        install). KubeVirt's generated roles are built first when missing."""
+        if not path.exists() and kubevirt_roles.BUILD in path.parents:
+            kubevirt_roles.build(path.parent.name)
         rbac = self.rbac()
         ext = k8s.ApiextensionsV1Api(self.admin)
         ops = {
             "ClusterRole": (rbac.create_cluster_role, rbac.read_cluster_role, rbac.replace_cluster_role),
+            "ClusterRoleBinding": (rbac.create_cluster_role_binding, rbac.read_cluster_role_binding,
+                                   rbac.replace_cluster_role_binding),
             "CustomResourceDefinition": (ext.create_custom_resource_definition,
                                          ext.read_custom_resource_definition,
                                          ext.replace_custom_resource_definition),
@@ -187,6 +205,38 @@ class TestCluster:
                 assert time.monotonic() < deadline, "CRD %s not established" % name
                 time.sleep(0.1)
 
+    def install_kubevirt(self, version: str = KUBEVIRT_VERSION, timeout: float = 60.0):
+        """KubeVirt ``version``'s generated cluster roles and bindings (replacing another release's: roles of
+        KubeVirt that this release does not make are deleted), CDI's stand-in roles, and a KubeVirt custom
+        resource whose status names ``version`` (as virt-operator reports it); returns once the controller
+        manager aggregated the release's rules into admin, edit and view. Needs the CRDs (KUBEVIRT_CRDS)."""
+        objects = kubevirt_roles.objects(version)
+        names = {o["metadata"]["name"] for o in objects if o["kind"] == "ClusterRole"}
+        rbac = self.rbac()
+        for role in rbac.list_cluster_role(label_selector="kubevirt.io").items:
+            if role.metadata.name not in names:
+                rbac.delete_cluster_role(role.metadata.name)
+        self.apply_manifest(kubevirt_roles.build(version))
+        self.apply_manifest(CDI_ROLES)
+        self.set_kubevirt_status(version)
+        self.wait_for_aggregation(timeout, version)
+
+    def set_kubevirt_status(self, version: str | None):
+        """The KubeVirt custom resource kubevirt/kubevirt with ``status.observedKubeVirtVersion`` (None:
+        no custom resource at all)."""
+        api = k8s.CustomObjectsApi(self.admin)
+        try:
+            api.delete_namespaced_custom_object("kubevirt.io", "v1", "kubevirt", "kubevirts", "kubevirt")
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+        if version is None:
+            return
+        self.namespace("kubevirt")
+        api.create_namespaced_custom_object("kubevirt.io", "v1", "kubevirt", "kubevirts", {
+            "apiVersion": "kubevirt.io/v1", "kind": "KubeVirt", "metadata": {"name": "kubevirt"},
+            "spec": {}, "status": {"observedKubeVirtVersion": version, "targetKubeVirtVersion": version}})
+
     def namespace(self, name: str, labels: dict | None = None):
         try:
             self.core().create_namespace({"metadata": {"name": name, "labels": labels or {}}})
@@ -211,20 +261,57 @@ class TestCluster:
         res = k8s.AuthorizationV1Api(self.admin).create_subject_access_review(body)
         return bool(res.status.allowed)
 
-    def wait_for_aggregation(self, timeout: float = 60.0):
-        """Wait until the controller manager merged the kubevirt.io:* rules into admin/edit/view."""
+    def wait_for_aggregation(self, timeout: float = 60.0, version: str | None = None):
+        """Wait until the controller manager merged the kubevirt.io:* rules into admin/edit/view (those of
+        KubeVirt ``version`` exactly, when given: its admin, edit and view rules and no other release's,
+        besides the kubevirt.io rules of any other ClusterRole labelled to aggregate into them)."""
         deadline = time.monotonic() + timeout
         rbac = self.rbac()
+        want = None
+        if version is not None:
+            roles = kubevirt_roles.cluster_roles(version)
+            want = {}
+            for target in ("admin", "edit", "view"):
+                atoms = set()
+                for name in ("kubevirt.io:" + t for t in ("admin", "edit", "view")[("admin", "edit", "view").index(target):]):
+                    atoms.update(_atoms(roles[name].get("rules")))
+                want[target] = atoms
+        def kubevirt_atoms(atoms):
+            return set(a for a in atoms if a[1].endswith("kubevirt.io") and not a[1].startswith("cdi."))
+
+        chain = ("admin", "edit", "view")
         while True:
             ok = True
-            for role in ("admin", "edit", "view"):
+            others = {}
+            if want is not None:
+                # other ClusterRoles that aggregate into admin, edit or view (a layout of the differential
+                # widens the standard roles by label) add their kubevirt.io rules too: KubeVirt's are
+                # merged when they are there besides those, nothing else
+                for r in rbac.list_cluster_role().items:
+                    labels = r.metadata.labels or {}
+                    if r.metadata.name.startswith("kubevirt.io:") or r.metadata.name in chain:
+                        continue
+                    atoms = _atoms([{"apiGroups": x.api_groups, "resources": x.resources, "verbs": x.verbs}
+                                    for x in r.rules or []])
+                    for target in chain:
+                        if any(labels.get("rbac.authorization.k8s.io/aggregate-to-" + t) == "true"
+                               for t in chain[chain.index(target):]):
+                            others.setdefault(target, set()).update(atoms)
+            for role in chain:
                 rules = rbac.read_cluster_role(role).rules or []
-                if not any("kubevirt.io" in (r.api_groups or []) for r in rules):
+                if want is None:
+                    if not any("kubevirt.io" in (r.api_groups or []) for r in rules):
+                        ok = False
+                    continue
+                have = kubevirt_atoms(_atoms([{"apiGroups": r.api_groups, "resources": r.resources,
+                                               "verbs": r.verbs} for r in rules]))
+                if have != kubevirt_atoms(want[role] | others.get(role, set())):
                     ok = False
             if ok:
                 return
             if time.monotonic() > deadline:
-                raise AssertionError("ClusterRole aggregation did not merge kubevirt.io rules within %ss" % timeout)
+                raise AssertionError("ClusterRole aggregation did not merge kubevirt.io rules%s within %ss"
+                                     % (" of KubeVirt %s" % version if version else "", timeout))
             time.sleep(0.2)
 
     def bindings(self, owner: str | None = None):

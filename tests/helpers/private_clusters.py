@@ -32,7 +32,6 @@ def private_cluster(request, workdir, tag: str) -> kube.TestCluster:
     handle = kube.TestCluster.from_controlplane(running[0], workdir)
     handle.apply_manifest(kube.KUBEVIRT_CRDS)
     handle.apply_manifest(kube.REFERENCE_ROLES)
-    handle.apply_manifest(kube.KUBEVIRT_ROLES)
-    handle.wait_for_aggregation()
+    handle.install_kubevirt()
     _RUNNING[name] = handle
     return handle

@@ -137,9 +137,9 @@ def six_clusters(clusters):
         pytest.exit("the clusters %s could not start: %s" % (SLICE_CLUSTERS, exc), returncode=3)
     own = [kube.TestCluster.from_controlplane(c, clusters[0].workdir) for c in running]
     for c in own:
-        for manifest in (kube.KUBEVIRT_CRDS, kube.REFERENCE_ROLES, kube.KUBEVIRT_ROLES):
+        for manifest in (kube.KUBEVIRT_CRDS, kube.REFERENCE_ROLES):
             c.apply_manifest(manifest)
-        c.wait_for_aggregation()
+        c.install_kubevirt()
     yield list(clusters[:3]) + own
     if started:
         cp.down([c.name for c in started])

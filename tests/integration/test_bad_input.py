@@ -295,6 +295,19 @@ ROLE_BINDING_CASES = [
          "bindings[1].reason", ("control or invisible",)),
     Case("reason-too-long", entry(persona="viewer", groups=["g"], reason="x" * 1100), "bindings[1].reason",
          ("at most 1024",)),
+    # ------------------------------------------------------------------------------ issue 19
+    Case("golden-image-namespace-not-dns", {"golden_image_namespaces": ["Golden_Images"]},
+         "golden_image_namespaces[0]", ("RFC 1123",)),
+    Case("golden-image-namespaces-a-string", {"golden_image_namespaces": "vmo-golden-images"},
+         "golden_image_namespaces", ("got a string",)),
+    Case("golden-image-namespace-protected", {"golden_image_namespaces": ["images", "kube-system"]},
+         "golden_image_namespaces[1]", ("protected namespace",)),
+    Case("golden-image-namespace-missing",
+         {"golden_image_namespaces": ["no-such-images-" + UID],
+          **entry(persona="power-user", users=["u"], namespaces=["default"])},
+         "golden_image_namespaces[0]", ("does not exist",), reaches_cluster=True),
+    Case("kubevirt-version-unparseable", {"kubevirt_version": "newest"}, "kubevirt_version", ("v1.6.0",)),
+    Case("kubevirt-version-multiline", {"kubevirt_version": "v1.4.0\nv1.9.0"}, "kubevirt_version"),
 ]
 
 VALIDATE_CASES = [
@@ -334,6 +347,10 @@ VALIDATE_CASES = [
     Case("validate-api-key-trailing-newline", {"api_key": BAD_TOKEN + "\n", "client_cert": None, "client_key": None},
          "api_key", ("line break",), extra={"secret": BAD_TOKEN}),
     Case("validate-proxy-colons", {"proxy": "::::"}, "proxy", ("is not a URL",)),
+    Case("validate-kubevirt-version-unparseable", {"role_set": "kubernetes", "kubevirt_version": "1.x"},
+         "kubevirt_version", ("v1.6.0",)),
+    Case("validate-golden-image-namespace-protected", {"golden_image_namespaces": ["kube-public"]},
+         "golden_image_namespaces[0]", ("protected namespace",)),
 ]
 
 ACCESS_INFO_MODULE = "vmo.rbac.vmo_rbac_access_info"
@@ -344,8 +361,8 @@ ACCESS_INFO_CASES = [
     Case("ai-namespace-shell-injection", {"namespaces": ["ok", "a; kubectl delete ns --all"]}, "namespaces[1]"),
     Case("ai-platform-subject-without-kind", {"platform_subjects": ["system:masters"]}, "platform_subjects[0]"),
     Case("ai-concurrency-zero", {"concurrency": 0}, "concurrency", ("between 1 and 256",)),
-    Case("ai-new-capability-without-checks", {"capabilities": {"vm.export": {"description": "x"}}},
-         "capabilities.vm.export", ("needs checks",)),
+    Case("ai-new-capability-without-checks", {"capabilities": {"vm.velero": {"description": "x"}}},
+         "capabilities.vm.velero", ("needs checks",)),
     Case("ai-check-without-verb", {"capabilities": {"vm.view": {"checks": [{"resource": "virtualmachines"}]}}},
          "capabilities.vm.view.checks[0].verb"),
     Case("ai-capabilities-is-a-string", {"capabilities": "vm.view"}, "capabilities"),
@@ -727,6 +744,11 @@ ROLE_CASES = [
     Case("r-unknown-persona", {"vmo_rbac_extra_bindings": [{"persona": "root", "groups": ["g"]}]},
          "vmo_rbac_extra_bindings", ("root",), extra={"argspec": True}),
     Case("r-role-set-unknown", {"vmo_rbac_role_set": "openshift"}, "vmo_rbac_role_set", extra={"argspec": True}),
+    Case("r-golden-image-namespaces-a-mapping", {"vmo_rbac_golden_image_namespaces": {"a": 1}},
+         "vmo_rbac_golden_image_namespaces", extra={"argspec": True}),
+    Case("r-golden-image-namespace-protected", {"vmo_rbac_golden_image_namespaces": ["kube-system"]},
+         "golden_image_namespaces[0]", ("protected namespace",)),
+    Case("r-kubevirt-version-unparseable", {"vmo_rbac_kubevirt_version": "newest"}, "kubevirt_version"),
     Case("r-wait-for-roles-text", {"vmo_rbac_wait_for_roles": "later"}, "vmo_rbac_wait_for_roles",
          extra={"argspec": True}),
     Case("r-report-format-unknown", {"vmo_rbac_report_formats": ["markdown", "pdf"]}, "vmo_rbac_report_formats",

@@ -66,9 +66,8 @@ def fault(workdir, request):
     handle = kube.TestCluster.from_controlplane(running[0], workdir)
     handle.apply_manifest(kube.KUBEVIRT_CRDS)
     handle.apply_manifest(kube.REFERENCE_ROLES)
-    handle.apply_manifest(kube.KUBEVIRT_ROLES)
     handle.apply_manifest(AUTOMATION_ROLE)
-    handle.wait_for_aggregation()
+    handle.install_kubevirt()
     return handle
 
 
@@ -490,6 +489,65 @@ def test_transient_faults_are_retried_within_bounds_and_the_runs_converge(fault,
                                          res["summary"]["checks"], elapsed))
     print("\n" + "\n".join(figures))
 
+
+
+def test_interim_and_misordered_answers_are_never_taken_as_proof(fault, fault_namespaces, automation_sa, proxy, uid):
+    """Issue 19, item 6: a middlebox between the module and the API server sends 103 Early Hints before
+    answers, delivers one answer after the next one (out of order) and rewrites two answers into
+    answers to another question (user and decision flipped). Before, an interim response was read as
+    the final answer of one review and shifted every later answer on the connection, and a rewritten
+    answer was taken as it came: a false proof. Now the validation through the proxy gives exactly the
+    answers of the same validation asked directly: interim responses are read past (pipelined and
+    the ordinary way), and an answer that does not echo its question is never taken; that review and
+    the ones behind it on the connection are asked again."""
+    owner = "ia-" + uid
+    nss = fault_namespaces("ia-a", "ia-b")
+    entries = layout(uid, nss)
+    direct = dict(automation_sa.params, concurrency=16)
+    ok(run_task(MODULE, dict(direct, owner=owner, bindings=entries))[0])
+    # a hand-made leak, so that the answers are a mix of yes and no that a flipped or shifted one would change
+    leak = "ia-leak-" + uid
+    fault.rbac().create_namespaced_role_binding(nss[0], {
+        "metadata": {"name": leak},
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "spectro-vm-admin"},
+        "subjects": [{"kind": "Group", "name": "viewer-" + uid, "apiGroup": RBAC_GROUP}]})
+    try:
+        base, _t = run_task(VALIDATE, dict(direct, owner=owner, bindings=entries, fail_on_drift=False))
+        ok(base)
+
+        def answers(res):
+            return sorted((r["subject"], r["capability"], r["verb"], r["group"], r["resource"], r["subresource"],
+                           r["namespace"], r["scope"], r["allowed"]) for r in res["access"])
+
+        assert base["passed"] is False and {r["allowed"] for r in base["access"]} == {True, False}
+        sar = "subjectaccessreviews"
+        conn = dict(via(proxy, automation_sa, concurrency=16, request_timeout=5), owner=owner, bindings=entries,
+                    fail_on_drift=False)
+        # 1. one answer out of order, two answers to other questions (before: taken as they came)
+        proxy.schedule(Rule(Fault.hold(), methods=("POST",), path=sar, skip=9, times=1),
+                       Rule(Fault.foreign(), methods=("POST",), path=sar, skip=40, times=2))
+        res, _t = run_task(VALIDATE, conn)
+        ok(res)
+        assert sorted(set(e["fault"] for e in proxy.faulted())) == ["foreign", "hold"], proxy.summary()
+        assert answers(res) == answers(base)
+        # the rewritten and the held answers were not taken: their reviews were asked again
+        reasked = [e for e in proxy.faulted() if e["fault"] in ("foreign", "hold")]
+        bodies = [e["body"] for e in proxy.attempts() if sar in e["path"]]
+        assert all(bodies.count(e["body"]) >= 2 for e in reasked), proxy.summary()
+        first = proxy.summary()
+        # 2. a 103 before every answer, two before one of them (before: the run failed, or answers shifted)
+        proxy.schedule(Rule(Fault.interim(2), methods=("POST",), path=sar, skip=60, times=1),
+                       Rule(Fault.interim(1), methods=("POST",), path=sar, times=None))
+        res, _t = run_task(VALIDATE, conn)
+        ok(res)
+        assert sorted(set(e["fault"] for e in proxy.faulted())) == ["1 x 103", "2 x 103"], proxy.summary()
+        assert answers(res) == answers(base)
+        assert (res["passed"], res["summary"]["failed"]) == (base["passed"], base["summary"]["failed"])
+        print("\nvalidate through a proxy answering out of order and for other questions (%s), then sending 103s "
+              "(%s): %d checks, the same answers as directly" % (first, proxy.summary(), res["summary"]["checks"]))
+    finally:
+        fault.rbac().delete_namespaced_role_binding(leak, nss[0])
+        fault.delete_bindings(owner)
 
 
 def test_the_latency_model_charges_round_trips_as_a_link_does(fault, automation_sa, workdir, uid):

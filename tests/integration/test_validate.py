@@ -8,6 +8,7 @@ import time
 import pytest
 from kubernetes.client.rest import ApiException
 
+from ansible_collections.vmo.rbac.plugins.module_utils import personas
 from tests.helpers.ansible import run_module
 from tests.helpers.kube import REFERENCE_ROLES
 
@@ -60,14 +61,18 @@ def test_correct_layout_passes_and_never_writes(cluster, enforced, admin_identit
     assert not res.get("failed") and res["changed"] is False
     s = res["summary"]
     assert s["failed"] == 0 and s["drift"] == 0 and s["subjects"] == 4
-    assert s["checks"] > 150  # 4 subjects x 10 capabilities x their scopes, plus roles and bindings
+    # 4 subjects x every check of every capability x their places (the admin group: every namespace and
+    # the cluster; the power-user: its namespace and one outside; the ServiceAccount and the viewers: two
+    # and one outside; each also at cluster scope), then roles and bindings
+    per_ns = sum(len(c["checks"]) for c in personas.CAPABILITIES.values() if c["scope"] == "namespaced")
+    per_cluster = sum(len(c["checks"]) for c in personas.CAPABILITIES.values() if c["scope"] == "cluster")
+    assert s["checks"] > (1 + 2 + 3 + 3) * per_ns + 4 * per_cluster
     assert {r["name"]: r["reference"] for r in res["roles"]} == {
         "spectro-vm-admin": "match", "spectro-vm-power-user": "match",
         "spectro-vm-user": "match", "spectro-vm-viewer": "match"}
     # Every capability of the matrix was checked for every subject, allowed and denied alike.
     caps = set(res["capabilities"])
-    assert caps == {"vm.view", "vm.console", "vm.power", "vm.create", "vm.clone", "vm.delete",
-                    "vm.migrate", "vm.snapshot", "template.manage", "cluster.manage"}
+    assert caps == set(personas.CAPABILITY_ORDER)
     viewer_ns_a = [m for m in res["matrix"] if m["subject"].endswith("auditors-" + enforced["owner"][2:])
                    and m["scope"] == enforced["ns_a"]]
     assert viewer_ns_a and viewer_ns_a[0]["allowed"]["vm.view"] is True
@@ -144,8 +149,10 @@ def test_viewer_given_more_on_the_side_is_caught(cluster, namespaces, owner, uid
     row = next(r for r in violations(res) if r["capability"] == "vm.delete")
     assert row["allowed"] is True and row["expected"] is False
     assert "side-grant" in row["reason"], row["reason"]
-    assert "User %s may vm.console, vm.power, vm.create, vm.clone, vm.delete, vm.migrate, vm.snapshot in " \
-           "namespace %s (expected denied: privilege creep)" % (who, ns) in res["msg"], res["msg"]
+    more = [c for c in personas.CAPABILITY_ORDER if personas.EXPECTED["vmo"]["power-user"][c]
+            and not personas.EXPECTED["vmo"]["viewer"][c] and personas.CAPABILITIES[c]["scope"] == "namespaced"]
+    assert "User %s may %s in namespace %s (expected denied: privilege creep)" % (
+        who, ", ".join(more), ns) in res["msg"], res["msg"]
     # The binding itself is as declared: this is access drift, not binding drift.
     assert res["drift"] == []
 
@@ -163,8 +170,65 @@ def test_namespace_grant_leaking_into_another_namespace_is_caught(cluster, names
     assert res["passed"] is False
     leak = [r for r in violations(res) if r["namespace"] == other]
     assert leak and all(r["scope"] == "outside" and r["allowed"] for r in leak)
-    assert {r["capability"] for r in leak} == {"vm.view"}
+    assert {r["capability"] for r in leak} == {"vm.view", "vm.guest-info"}
     assert "outside its scope" in res["msg"]
+
+
+def test_a_grant_limited_to_named_vms_fails_validation(cluster, namespaces, owner, uid, admin_identity):
+    """Issue 19, item 5: a viewer given ``delete virtualmachines`` on resourceNames [vm-1] by hand.
+    Asked "may it delete VMs?" the API server says no (RBAC skips rules with resourceNames for a
+    question without a name), so this validated as passed unless audit_exclusive was on. Now every
+    check that must be denied is asked again for each object a role names: "may it delete vm-1?"."""
+    ns = namespaces("named")
+    who = "named-%s@example.com" % uid
+    bindings = [{"persona": "viewer", "users": [who], "namespaces": [ns]}]
+    assert not run_module(ENFORCE, dict(admin_identity.params, owner=owner, bindings=bindings)).get("failed")
+    role = "one-vm-" + uid
+    cluster.rbac().create_cluster_role({"metadata": {"name": role}, "rules": [
+        {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["delete"], "resourceNames": ["vm-1"]}]})
+    try:
+        res = run_module(VALIDATE, dict(admin_identity.params, owner=owner, bindings=bindings))
+        assert res["passed"] is True, res["msg"]  # the role exists, bound to nobody: nothing is allowed
+        named = [r for r in res["access"] if r.get("name") == "vm-1"]
+        assert named and all(r["allowed"] is False and r["expected"] is False for r in named)
+        cluster.rbac().create_namespaced_role_binding(ns, rb("by-hand", ns, role, [user(who)]))
+        res = run_module(VALIDATE, dict(admin_identity.params, owner=owner, bindings=bindings))
+        assert res["passed"] is False
+        (row,) = violations(res)
+        assert (row["capability"], row["verb"], row["name"], row["namespace"], row["allowed"]) == (
+            "vm.delete", "delete", "vm-1", ns, True)
+        assert "by-hand" in row["reason"]
+        assert "User %s may vm.delete (only vm-1) in namespace %s (expected denied: privilege creep)" % (who, ns) \
+            in res["msg"], res["msg"]
+        # the same question without a name: denied, as before
+        plain = [r for r in res["access"] if r["capability"] == "vm.delete" and r["namespace"] == ns
+                 and not r.get("name")]
+        assert plain and plain[0]["allowed"] is False
+    finally:
+        cluster.rbac().delete_cluster_role(role)
+
+
+def test_a_service_account_bound_without_a_namespace_elsewhere_is_probed_there(cluster, namespaces, owner, uid,
+                                                                              admin_identity):
+    """Issue 19, item 3: a RoleBinding in the ServiceAccount's own namespace may name it without a
+    namespace (it means the binding's namespace). Validate's outside-scope probes did not see such a
+    binding, so a ServiceAccount restricted to ``home`` that could delete VMs in its own namespace
+    ``robots`` passed. Now every form of the subject is matched as RBAC matches it; the same for a
+    binding that names it as ``User system:serviceaccount:<ns>:<name>``."""
+    home, robots, third = namespaces("home", "robots", "third")
+    bindings = [{"persona": "viewer", "service_accounts": ["%s/robot" % robots], "namespaces": [home]}]
+    assert not run_module(ENFORCE, dict(admin_identity.params, owner=owner, bindings=bindings)).get("failed")
+    res = run_module(VALIDATE, dict(admin_identity.params, owner=owner, bindings=bindings))
+    assert res["passed"] is True, res["msg"]
+    cluster.rbac().create_namespaced_role_binding(robots, rb("no-namespace", robots, "spectro-vm-admin",
+                                                             [{"kind": "ServiceAccount", "name": "robot"}]))
+    cluster.rbac().create_namespaced_role_binding(third, rb("as-user", third, "spectro-vm-power-user",
+                                                            [user("system:serviceaccount:%s:robot" % robots)]))
+    res = run_module(VALIDATE, dict(admin_identity.params, owner=owner, bindings=bindings))
+    assert res["passed"] is False
+    leaks = {(r["namespace"], r["capability"]) for r in violations(res) if r["scope"] == "outside"}
+    assert {(robots, "vm.delete"), (third, "vm.delete"), (robots, "template.manage")} <= leaks, leaks
+    assert not any(ns == third and cap == "template.manage" for ns, cap in leaks)  # power user: no templates
 
 
 def test_oidc_subjects_are_checked_under_the_prefixed_name(cluster, namespaces, owner, uid, admin_identity):

@@ -8,6 +8,8 @@
     docs/eda.md (a marked section)    the event source's options, from its DOCUMENTATION
     docs/docsite/rst/guides.rst,      the guides for a docsite built with antsibull-docs (extra docs)
     docs/docsite/links.yml            and its links, from README.md's list of docs/*.md
+    files/golden-image-role.yaml      the golden-image role
+    docs/personas.md                  the capability table (between its generated markers)
 
 ``make generated`` writes them; ``--check`` (used by the unit tests) fails when a
 committed file differs from what the code says, so data and docs never drift apart.
@@ -190,6 +192,96 @@ def docsite_links():
             + yaml.safe_dump(data, sort_keys=False, width=1000, explicit_start=True))
 
 
+def golden_image_role():
+    return (
+        "# Generated from plugins/module_utils/personas.py by `make generated`; do not edit.\n"
+        "# The least-privilege golden-image role that golden_image_namespaces binds in each golden-image\n"
+        "# namespace: clone the golden images VM templates deploy from (CDI's datavolumes/source) and list\n"
+        "# their DataSources, nothing else. Apply it with the vmo.rbac.vmo_cluster_roles module\n"
+        "# (roles: [golden-image]), or: kubectl apply -f files/golden-image-role.yaml\n"
+        + dump_all([personas.golden_image_cluster_role()])
+    )
+
+
+BEGIN = "<!-- BEGIN generated from plugins/module_utils/personas.py by `make generated`: do not edit -->\n"
+END = "<!-- END generated -->\n"
+
+
+def _checks_text(checks):
+    """``get, list `kubevirt.io/virtualmachines`; get `.../virtualmachineinstances/{console,vnc}```: the verbs
+    of one resource together, the subresources asked with the same verbs together."""
+    order, verbs = [], {}
+    for verb, group, resource, sub in checks:
+        key = (group, resource, sub)
+        if key not in verbs:
+            order.append(key)
+            verbs[key] = []
+        verbs[key].append(verb)
+    merged, subs = [], {}
+    for group, resource, sub in order:
+        key = (tuple(verbs[(group, resource, sub)]), group, resource, bool(sub))
+        if key not in subs:
+            merged.append(key)
+            subs[key] = []
+        subs[key].append(sub)
+    out = []
+    for key in merged:
+        vs, group, resource, has_sub = key
+        path = (group + "/" if group else "") + resource
+        if has_sub:
+            names = subs[key]
+            path += "/" + (names[0] if len(names) == 1 else "{%s}" % ",".join(names))
+        out.append("%s `%s`" % (", ".join(vs), path))
+    return "; ".join(out)
+
+
+def _cell(role_set, persona, capability):
+    if capability in personas.OPTIONAL[role_set].get(persona, ()):
+        if capability in personas.CONSOLE_CAPABILITIES:
+            return "Y*"
+        return "(Y)" if personas.EXPECTED[role_set][persona][capability] else "(N)"
+    now = "Y" if personas.EXPECTED[role_set][persona][capability] else "N"
+    change = personas.KUBEVIRT_CHANGES.get(capability)
+    if role_set == "kubernetes" and change and persona in change[1]:
+        since, _who, after = change
+        return "%s (%s before v%d.%d.%d)" % ("Y" if after else "N", "N" if after else "Y", *since)
+    return now
+
+
+def capability_table():
+    """The capability table of docs/personas.md: checks, why, cost, expectations of both role sets."""
+    head = ("| capability | checks (verb group/resource[/subresource]) | reviews | why it reaches a VM | "
+            + " | ".join(personas.PERSONAS) + " | | "
+            + " | ".join(personas.ROLE_SETS["kubernetes"][p] for p in personas.PERSONAS) + " |\n")
+    sep = "| --- " * (4 + 2 * len(personas.PERSONAS) + 1) + "|\n"
+    rows = []
+    for name, cap in personas.CAPABILITIES.items():
+        where = {"cluster": " (at cluster scope)", "golden-image": " (in each golden-image namespace)"}.get(
+            cap["scope"], "")
+        rows.append("| `%s` | %s%s | %d | %s | %s | | %s |\n" % (
+            name, _checks_text(cap["checks"]), where, len(cap["checks"]), cap["why"],
+            " | ".join(_cell("vmo", p, name) for p in personas.PERSONAS),
+            " | ".join(_cell("kubernetes", p, name) for p in personas.PERSONAS)))
+    namespaced = sum(len(c["checks"]) for c in personas.CAPABILITIES.values() if c["scope"] == "namespaced")
+    cluster = sum(len(c["checks"]) for c in personas.CAPABILITIES.values() if c["scope"] == "cluster")
+    golden = sum(len(c["checks"]) for c in personas.CAPABILITIES.values() if c["scope"] == "golden-image")
+    foot = ("\n%d capabilities. Reviews: the SubjectAccessReviews one subject costs in one place (identical "
+            "questions are asked once); %d per namespace (or \"all namespaces\") a subject is checked in, %d at "
+            "cluster scope, %d per golden-image namespace.\n" % (len(personas.CAPABILITIES), namespaced, cluster,
+                                                                 golden))
+    return head + sep + "".join(rows) + foot
+
+
+def personas_md():
+    path = ROOT / "docs" / "personas.md"
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit("docs/personas.md lacks the generated markers")
+    before, rest = text.split(BEGIN, 1)
+    _old, after = rest.split(END, 1)
+    return before + BEGIN + capability_table() + END + after
+
+
 GENERATED = {
     "files/reference-roles.yaml": reference_roles,
     "files/console-role.yaml": console_role,
@@ -197,6 +289,8 @@ GENERATED = {
     "docs/eda.md": eda_md,
     "docs/docsite/rst/guides.rst": docsite_guides,
     "docs/docsite/links.yml": docsite_links,
+    "files/golden-image-role.yaml": golden_image_role,
+    "docs/personas.md": personas_md,
 }
 
 

@@ -564,7 +564,59 @@ def cases():
     for i in range(WHO_ELSE_GENERATED):
         out.append(("gen-we-%03d" % i, with_who_else(wrng, generated_case(wrng, GENERATED + 100 + i)),
                     wrng.choice(TITLES)))
+    # issue 19: partial holders with what they hold (holds, lacks), checks about one object (access[].name),
+    # what custom roles declared and holders beyond RBAC (who_else_summary): a generator of their own
+    prng = random.Random(SEED + 19)
+    out.append(("unit-proof", [with_proof(prng, t.with_who_else(
+        t.cluster_result("proof", [("User", "bob", "viewer", ["team-a"])]),
+        [who_else_item(random.Random(4)), who_else_item(random.Random(5))]), force=True)], TITLES[0]))
+    out.append(("unit-proof-hostile", [with_proof(random.Random(6), t.with_who_else(
+        t.cluster_result(t.HOSTILE, [("User", "a", "viewer", ["team-a"])]),
+        [who_else_item(random.Random(7), t.HOSTILE)]), name=t.HOSTILE, force=True)], TITLES[1]))
+    for i in range(PROOF_GENERATED):
+        results = with_who_else(prng, generated_case(prng, GENERATED + 200 + i))
+        for r in _results_in(results):
+            with_proof(prng, r)
+        out.append(("gen-proof-%03d" % i, results, prng.choice(TITLES)))
     return out
+
+
+PROOF_GENERATED = 16
+PROOF_CHECKS = ("get subresources.kubevirt.io/virtualmachineinstances/console",
+                "get subresources.kubevirt.io/virtualmachineinstances/vnc",
+                "update subresources.kubevirt.io/virtualmachines/stop", "delete kubevirt.io/virtualmachines",
+                "list kubevirt.io/virtualmachines")
+
+
+def with_proof(rng, r, name=None, force=False):
+    """One result with the parts issue 19 added: some who_else entries partial with ``holds``/``lacks``,
+    some access rows asked about one object (``name``, a few of them allowed where denied was expected),
+    and ``custom_roles`` / ``beyond_rbac`` in ``who_else_summary``."""
+    if not isinstance(r, dict):
+        return r
+    for f in r.get("who_else") or []:
+        if isinstance(f, dict) and (force or rng.random() < 0.6):
+            held = rng.sample(PROOF_CHECKS, rng.randint(1, 2))
+            f["partial"] = True
+            f["holds"] = [{"check": c, "resource_names": rng.choice([[], [], ["vm-a"], [name or "vm-1", "vm-2"]])}
+                          for c in held]
+            f["lacks"] = [c for c in PROOF_CHECKS[:2] if c not in held]
+            f["resource_names"] = sorted(set(n for h in f["holds"] for n in h["resource_names"]))
+    rows = [x for x in r.get("access") or [] if isinstance(x, dict)]
+    for x in rows:
+        if force or rng.random() < 0.15:
+            x["name"] = name or rng.choice(["vm-1", "vm-a", "db-0"])
+            if x.get("expected") is False and rng.random() < 0.5:
+                x["allowed"], x["ok"] = True, False
+                x["reason"] = 'RBAC: allowed by RoleBinding "by-hand/team-a" of ClusterRole "one-vm" to User "bob"'
+    summary = r.get("who_else_summary")
+    if isinstance(summary, dict):
+        summary["custom_roles"] = [{"role_kind": "ClusterRole", "role_name": name or "vm-reader", "found": True,
+                                    "capabilities": ["vm.view"], "partial": [{"capability": "vm.console", "holds": [
+                                        {"check": PROOF_CHECKS[0], "resource_names": []}]}]}]
+        if rng.random() < 0.5:
+            summary["beyond_rbac"] = 1
+    return r
 
 
 WHO_ELSE_GENERATED = 24

@@ -6,7 +6,7 @@ piece of the expansion is pinned down on small, readable inputs.
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, declaration, planning
+from ansible_collections.vmo.rbac.plugins.module_utils import access, declaration, options, personas, planning
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, Subject
 
 ALICE = Subject("User", "alice", "")
@@ -29,7 +29,7 @@ def test_overrides_change_checks_expectations_and_drop_capabilities():
                                         "resource": "virtualmachinetemplates"}]},
         "vm.console": {"expect": {"viewer": True, "vm-operator": True}},
         "vm.snapshot": {"enabled": False},
-        "vm.backup": {"checks": [{"verb": "create", "group": "velero.io", "resource": "backups"}],
+        "vm.velero": {"checks": [{"verb": "create", "group": "velero.io", "resource": "backups"}],
                       "expect": {"admin": True}, "scope": "namespaced", "description": "Back up VMs"},
     })
     assert m["capabilities"]["template.manage"]["checks"] == [
@@ -37,10 +37,10 @@ def test_overrides_change_checks_expectations_and_drop_capabilities():
     assert m["expect"]["viewer"]["vm.console"] is True
     assert m["expect_roles"]["vm-operator"] == {"vm.console": True}
     assert "vm.snapshot" not in m["capabilities"]
-    assert m["capabilities"]["vm.backup"]["description"] == "Back up VMs"
-    assert m["expect"]["admin"]["vm.backup"] is True
+    assert m["capabilities"]["vm.velero"]["description"] == "Back up VMs"
+    assert m["expect"]["admin"]["vm.velero"] is True
     # a persona the override does not mention expects nothing of a new capability
-    assert access.expectation(m, "spectro-vm-user", "user", "vm.backup") is False
+    assert access.expectation(m, "spectro-vm-user", "user", "vm.velero") is False
     # the shipped matrix is untouched
     assert access.build_matrix("vmo")["expect"]["viewer"]["vm.console"] is False
 
@@ -117,6 +117,43 @@ def test_bound_elsewhere_follows_the_subject_and_its_groups():
     assert out[CI] == {"leaky", "default"}  # its namespace's group, and itself; not a namesake elsewhere
 
 
+def test_bound_elsewhere_sees_every_form_of_a_subject():
+    """Issue 19, item 3: a RoleBinding naming the ServiceAccount without a namespace (it means the
+    binding's namespace), or as the User system:serviceaccount:<ns>:<name>, is a binding of that
+    ServiceAccount: before, the first escaped the outside-scope probes."""
+    want = desired({"persona": "viewer", "service_accounts": ["automation/ci"], "namespaces": ["team-a"]})
+    rb = [
+        {"metadata": {"namespace": "automation", "name": "no-ns"}, "subjects": [{"kind": "ServiceAccount", "name": "ci"}]},
+        {"metadata": {"namespace": "team-b", "name": "as-user"},
+         "subjects": [{"kind": "User", "name": "system:serviceaccount:automation:ci"}]},
+        # another namespace's ServiceAccount of the same name, and names that are not this ServiceAccount
+        {"metadata": {"namespace": "leaky", "name": "other"}, "subjects": [{"kind": "ServiceAccount", "name": "ci"}]},
+        {"metadata": {"namespace": "default", "name": "singular"},
+         "subjects": [{"kind": "Group", "name": "system:serviceaccount:automation:ci"}]},
+        {"metadata": {"namespace": "kube-system", "name": "case"},
+         "subjects": [{"kind": "User", "name": "system:serviceaccount:automation:CI"}]},
+    ]
+    assert access.bound_elsewhere(rb, want) == {CI: {"automation", "team-b"}}
+
+
+def test_a_service_account_declared_as_a_user_is_asked_as_the_service_account():
+    """The declaration refuses ``users: [system:serviceaccount:...]`` (write it as service_accounts), but a
+    resolved binding may still carry that form: it is the ServiceAccount, asked with its groups, and
+    checked with the grants of every form together."""
+    robot = Subject("User", "system:serviceaccount:automation:ci", "")
+    assert access.identity(robot) == access.identity(CI)
+    want = desired({"persona": "user", "service_accounts": ["automation/ci"], "namespaces": ["team-a"]})
+    viewer = planning.Binding("RoleBinding", "team-a", "v", "ClusterRole", "spectro-vm-viewer", (robot,), {}, {},
+                              "viewer", ())
+    want[("RoleBinding", "team-a", "v")] = viewer
+    grants = access.grants_by_subject(want)
+    assert list(grants) == [CI] and sorted(p for _ns, _r, p in grants[CI]) == ["user", "viewer"]
+    checks = access.build_checks(want, access.build_matrix("vmo"), sorted(NAMESPACES))
+    assert {c.subject for c in checks} == {CI}
+    # one principal: the user persona's console and power are expected of it, not flagged as creep
+    assert {c.expected for c in checks if c.capability == "vm.power" and c.scope == "namespace"} == {True}
+
+
 # ---------------------------------------------------------------------------- checks
 
 
@@ -129,15 +166,23 @@ def test_checks_cover_scope_outside_and_cluster():
     places = sorted(set((c.namespace, c.scope) for c in alice))
     assert places == [("", "cluster"), ("default", "outside"), ("team-a", "namespace"), ("team-b", "outside")]
     # in scope the viewer persona decides; outside, nothing may be allowed
-    assert all(c.expected == m["expect"]["viewer"][c.capability] for c in alice if c.scope == "namespace")
+    # (either answer passes for what VMO does not document, such as the guest agent's information)
+    assert all(c.expected == (access.OPTIONAL if c.capability in personas.OPTIONAL["vmo"]["viewer"]
+                              else m["expect"]["viewer"][c.capability])
+               for c in alice if c.scope == "namespace")
+    assert {c.capability for c in alice if c.expected == access.OPTIONAL} == {"vm.guest-info"}
     assert all(c.expected is False for c in alice if c.scope in ("outside", "cluster"))
     ops = [c for c in checks if c.subject == OPS]
     assert sorted(set((c.namespace, c.scope) for c in ops)) == [("", "all-namespaces"), ("", "cluster")]
-    # the admin may do everything; its console access through spectro-vm-admin alone is optional
-    assert all(c.expected is (access.OPTIONAL if c.capability == "vm.console" else True) for c in ops)
+    # the admin may do everything; its console access (and the VNC screenshot) through spectro-vm-admin
+    # alone is optional, and so is whether it may reach pods through the kubelet or escalate
+    assert all(c.expected is (access.OPTIONAL if c.capability in personas.OPTIONAL["vmo"]["admin"] else True)
+               for c in ops)
     # every (verb, group, resource, subresource) of every capability is asked per place
     per_place = sum(len(cap["checks"]) for cap in m["capabilities"].values() if cap["scope"] == "namespaced")
     assert sum(1 for c in alice if c.scope == "namespace") == per_place
+    # no golden-image namespaces: template.deploy is asked nowhere
+    assert not [c for c in checks if c.capability == "template.deploy"]
 
 
 def test_console_access_is_optional_for_vmo_personas_and_required_with_the_console_role():
@@ -177,6 +222,64 @@ def test_a_custom_role_is_unchecked_and_never_asked():
     assert len(specs) == len(set(k for k in keys if k))
 
 
+def test_named_checks_ask_about_every_object_a_rule_names():
+    """Issue 19, item 5: a grant limited by resourceNames is invisible to a question without a name. Every
+    check that must be denied is asked again for each object a ClusterRole's rule (anywhere) or a Role's
+    rule (in that namespace) could grant it for."""
+    want = desired({"persona": "viewer", "users": ["bob"], "namespaces": ["team-a"]})
+    m = access.build_matrix("vmo")
+    checks = access.build_checks(want, m, sorted(NAMESPACES))
+    crs = [{"metadata": {"name": "one-vm"}, "rules": [
+        {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["delete"], "resourceNames": ["vm-1"]},
+        {"apiGroups": ["*"], "resources": ["*/stop"], "verbs": ["*"], "resourceNames": ["vm-2"]},
+        {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["get"]}]},
+        {"metadata": {"name": "other"}, "rules": [
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["cm"]}]}]
+    roles = [{"metadata": {"name": "r", "namespace": "team-b"}, "rules": [
+        {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["delete"], "resourceNames": ["vm-9"]}]}]
+    named = access.named_checks(checks, crs, roles)
+    extra = sorted((c.capability, c.verb, c.subresource, c.namespace, c.scope, c.name) for c in named if c.name)
+    places = [("default", "outside"), ("team-a", "namespace")]
+    want_extra = sorted([("vm.delete", "delete", "", ns, scope, "vm-1") for ns, scope in places] +
+                        [("vm.power", "update", "stop", ns, scope, "vm-2") for ns, scope in places])
+    assert extra == want_extra  # vm-9 is a Role of team-b: never asked in team-a or default
+    assert all(c.expected is False for c in named if c.name)
+    spec = access.review_spec([c for c in named if c.name == "vm-1"][0])
+    assert spec["resourceAttributes"]["name"] == "vm-1"
+    # bob may delete vm-1 (a hand-made grant) but not VMs in general: a failed check, named
+    answers = {}
+    for c in named:
+        s = access.review_spec(c)
+        answers[access.review_key(s)] = {"allowed": c.name == "vm-1" and c.namespace == "team-a"
+                                         or c.expected is True}
+    rows, _matrix = access.evaluate(named, answers)
+    bad = [r for r in rows if r["ok"] is False]
+    assert [(r["capability"], r["name"], r["namespace"]) for r in bad] == [("vm.delete", "vm-1", "team-a")]
+    assert access.summarize_violations(rows) == [
+        "User bob may vm.delete (only vm-1) in namespace team-a (expected denied: privilege creep)"]
+    # a check allowed for any object: the named rows add nothing (not counted twice)
+    for k in answers:
+        if k[2] == "delete":
+            answers[k] = {"allowed": True}
+    rows, _matrix = access.evaluate(named, answers)
+    assert not [r for r in rows if r.get("name") and r["capability"] == "vm.delete"]
+
+
+def test_too_many_named_objects_is_not_proven_rather_than_asked_forever():
+    """A Role naming a hundred thousand objects would cost every probed subject as many reviews: past the
+    limit nothing about single objects is asked, and the caller fails the validation as not proven."""
+    want = desired({"persona": "viewer", "users": ["bob"], "namespaces": ["team-a"]})
+    checks = access.build_checks(want, access.build_matrix("vmo"), sorted(NAMESPACES))
+    junk = [{"metadata": {"name": "junk", "namespace": "team-a"}, "rules": [
+        {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["delete"],
+         "resourceNames": ["vm-%d" % i for i in range(50)]}]}]
+    assert len(access.named_checks(checks, [], junk, limit=50)) == len(checks) + 50
+    with pytest.raises(access.TooManyNamedObjects) as err:
+        access.named_checks(checks, [], junk, limit=49)
+    assert err.value.count == 50 and err.value.roles == ["Role team-a/junk (50)"]
+    assert "not proven" in str(err.value)
+
+
 def test_review_spec_and_key():
     c = access.Check(CI, "vm.console", "get", "subresources.kubevirt.io", "virtualmachineinstances", "console",
                      "team-a", "namespace", True, ("user",))
@@ -186,7 +289,7 @@ def test_review_spec_and_key():
                     "resourceAttributes": {"verb": "get", "group": "subresources.kubevirt.io",
                                            "resource": "virtualmachineinstances", "subresource": "console",
                                            "namespace": "team-a"}}
-    assert access.review_key(spec)[-2:] == ("console", "team-a")
+    assert access.review_key(spec)[-3:] == ("console", "team-a", "")
 
 
 # ---------------------------------------------------------------------------- verdicts
@@ -202,7 +305,7 @@ def test_evaluate_merges_a_capability_into_one_cell_worst_first():
     for c in checks:
         spec = access.review_spec(c)
         # the viewer may get but not list VMs; may delete (privilege creep)
-        allowed = (c.capability == "vm.view" and c.verb == "get") or c.capability == "vm.delete"
+        allowed = (c.capability == "vm.view" and c.verb == "get") or c.capability in ("vm.delete", "vm.guest-info")
         answers[access.review_key(spec)] = {"allowed": allowed, "reason": "RBAC: allowed by x" if allowed else ""}
     rows, matrix = access.evaluate(checks, answers)
     cell = matrix[0]
@@ -225,3 +328,149 @@ def test_evaluate_marks_unchecked_rows_and_cells():
     rows, matrix = access.evaluate(checks, {})
     assert all(r["ok"] is None and r["allowed"] is None and r["reason"].startswith("unchecked") for r in rows)
     assert set(matrix[0]["cells"].values()) == {"unchecked"}
+
+
+# ------------------------------------------------------------- the KubeVirt release line
+
+
+def test_the_kubernetes_role_set_follows_the_kubevirt_release():
+    m = access.build_matrix("kubernetes")
+    before, after = access.parse_kubevirt_version("v1.4.0"), access.parse_kubevirt_version("v1.6.0")
+    for persona, role in (("power-user", "admin"), ("user", "edit")):
+        assert access.expectation(access.with_release(m, before), role, persona, "vm.migrate") is True
+        assert access.expectation(access.with_release(m, after), role, persona, "vm.migrate") is False
+        assert access.expectation(access.with_release(m, before), role, persona, "vm.reset") is False
+        assert access.expectation(access.with_release(m, after), role, persona, "vm.reset") is True
+        # unknown release: not decided, whatever the shipped (newest) line says
+        assert access.expectation(m, role, persona, "vm.migrate") is None
+        # what did not change is decided without the release
+        assert access.expectation(m, role, persona, "vm.edit") is True
+    assert access.expectation(m, "cluster-admin", "admin", "vm.migrate") is True
+    assert access.expectation(m, "view", "viewer", "vm.migrate") is False
+    # the vmo role set does not follow KubeVirt's roles
+    assert access.expectation(access.build_matrix("vmo"), "spectro-vm-user", "user", "vm.migrate") is False
+    # an expectation the user gave wins over the release
+    pinned = access.build_matrix("kubernetes", {"vm.migrate": {"expect": {"user": True}}})
+    assert access.expectation(access.with_release(pinned, after), "edit", "user", "vm.migrate") is True
+    assert access.expectation(access.with_release(pinned, after), "admin", "power-user", "vm.migrate") is False
+
+
+def test_a_release_line_that_does_not_decide_leaves_the_cell_unchecked_with_its_reason():
+    want = desired({"persona": "user", "users": ["alice"], "namespaces": ["team-a"]}, role_set="kubernetes")
+    m = access.with_release(access.build_matrix("kubernetes"), access.release_from_roles(True, None)[0])
+    m["release_source"] = "ClusterRole kubevirt.io:migrate exists"
+    checks = [c for c in access.build_checks(want, m, sorted(NAMESPACES)) if c.scope == "namespace"]
+    by_cap = dict((c.capability, c) for c in checks)
+    # kubevirt.io:migrate exists: v1.5.0 or later decides migrate, reset and usbredir ...
+    assert (by_cap["vm.migrate"].expected, by_cap["vm.reset"].expected, by_cap["vm.usbredir"].expected) == \
+        (False, True, True)
+    # ... but not backups (v1.8.0) nor the screenshot edit lost in v1.9.0
+    for cap in ("vm.backup", "vm.screenshot"):
+        assert by_cap[cap].expected is None and "kubevirt_version" in by_cap[cap].note
+    rows, _matrix = access.evaluate([by_cap["vm.backup"]], {})
+    assert rows[0]["ok"] is None and "KubeVirt releases" in rows[0]["reason"]
+    assert "kubevirt.io:migrate exists" in rows[0]["reason"]
+    # outside the scope nothing may be allowed, whatever the release
+    assert {c.expected for c in access.build_checks(want, m, sorted(NAMESPACES)) if c.scope == "outside"} == {False}
+
+
+@pytest.mark.parametrize("text, line, label", [
+    ("v1.6.0", ((1, 6, 0), (1, 6, 1)), "v1.6.0"),
+    ("1.6.0", ((1, 6, 0), (1, 6, 1)), "v1.6.0"),
+    ("1.6", ((1, 6, 0), (1, 7, 0)), "v1.6.x"),
+    ("v1.5.0-rc.1", ((1, 5, 0), (1, 5, 1)), "v1.5.0"),
+    (" v1.9.0 ", ((1, 9, 0), (1, 9, 1)), "v1.9.0"),
+])
+def test_kubevirt_versions(text, line, label):
+    assert access.parse_kubevirt_version(text) == line
+    assert access.release_label(line) == label
+
+
+@pytest.mark.parametrize("bad", ["latest", "v1", "", "1.x", "v1.6.0\nv1.4.0", "x" * 100, 16, None, ["v1.6.0"]])
+def test_a_bad_kubevirt_version_is_refused_by_name(bad):
+    assert access.parse_kubevirt_version(bad) is None
+    with pytest.raises(SpecError) as err:
+        access.parse_kubevirt_version(bad, "kubevirt_version")
+    assert err.value.path == "kubevirt_version" and "x" * 100 not in str(err.value)
+
+
+def test_the_release_from_the_kubevirt_resource_and_from_the_roles():
+    kv = {"metadata": {"namespace": "kubevirt", "name": "kubevirt"},
+          "status": {"observedKubeVirtVersion": "v1.4.1", "targetKubeVirtVersion": "v1.6.0"}}
+    line, where = access.release_from_kubevirts([kv])
+    assert line == ((1, 4, 1), (1, 6, 1)) and "v1.4.1" in where and "v1.6.0" in where
+    # an upgrade across v1.5.0: migration is not decided
+    assert personas.kubevirt_expectation("kubernetes", "user", "vm.migrate", line) is None
+    assert access.release_from_kubevirts([]) == (None, "no KubeVirt custom resource exists")
+    # what the cluster wrote is not repeated: only the version as parsed
+    odd = {"metadata": {"namespace": "kubevirt", "name": "kubevirt"},
+           "status": {"observedKubeVirtVersion": "v1.6.0-<script>\x1b[2J"}}
+    line, where = access.release_from_kubevirts([odd])
+    assert line == ((1, 6, 0), (1, 6, 1)) and where == "KubeVirt kubevirt/kubevirt status.observedKubeVirtVersion v1.6.0"
+    assert access.release_from_kubevirts([{"status": {}}])[0] is None
+    assert access.release_from_roles(True, None)[0] == ((1, 5, 0), None)
+    assert access.release_from_roles(False, True)[0] == (None, (1, 5, 0))
+    assert access.release_from_roles(False, False)[0] is None
+    assert access.release_from_roles(None, None)[0] is None
+    assert access.release_label(((1, 5, 0), None)) == "v1.5.0 or later"
+    assert access.release_label((None, (1, 5, 0))) == "before v1.5.0"
+    assert access.release_label(None) == "unknown"
+
+
+def test_options_take_the_kubevirt_version():
+    decl = declaration.from_module_args({"bindings": [{"persona": "viewer", "groups": ["g"]}],
+                                         "role_set": "kubernetes"})
+    assert options.parse({"kubevirt_version": "v1.4.0"}, decl).kubevirt_release == ((1, 4, 0), (1, 4, 1))
+    assert options.parse({}, decl).kubevirt_release is None
+    with pytest.raises(SpecError) as err:
+        options.parse({"kubevirt_version": "newest"}, decl)
+    assert err.value.path == "kubevirt_version"
+
+
+# ------------------------------------------------------------------ golden images
+
+GOLDEN = ("golden",)
+WITH_GOLDEN = dict(NAMESPACES, golden={})
+
+
+def golden_desired(*entries, role_set="vmo"):
+    decl = declaration.parse_declaration(list(entries), role_set=role_set, golden_image_namespaces=list(GOLDEN))
+    return planning.resolve(decl, WITH_GOLDEN, set())
+
+
+def test_template_deploy_is_asked_in_the_golden_image_namespaces():
+    want = golden_desired({"persona": "power-user", "users": ["alice"], "namespaces": ["team-a"]},
+                          {"persona": "viewer", "groups": ["ops"], "namespaces": ["team-a"]},
+                          {"persona": "power-user", "users": ["bob"]})
+    m = access.build_matrix("vmo")
+    checks = access.build_checks(want, m, sorted(WITH_GOLDEN), {}, GOLDEN)
+    deploy = dict(((c.subject.name, c.namespace, c.scope), c.expected) for c in checks
+                  if c.capability == "template.deploy")
+    # the namespace-restricted power-user was given the golden-image role there; the viewer was not and
+    # may not (golden is outside its scope); the cluster-wide power-user has it through its role
+    assert deploy == {("alice", "golden", "namespace"): True, ("ops", "golden", "outside"): False,
+                      ("bob", "golden", "namespace"): True}
+    alice = [c for c in checks if c.subject == ALICE and c.namespace == "golden"]
+    # in the golden-image namespace alice may clone the golden images and nothing else
+    assert {c.capability for c in alice if c.expected} == {"template.deploy"}
+    assert "vm.disk-clone" not in {c.capability for c in alice}  # the same power: asked as template.deploy
+    assert {c.capability for c in alice} >= {"vm.view", "vm.pod-exec", "vm.export", "vm.secrets"}
+    # the cluster-wide power-user is asked template.deploy in the golden namespace, nothing else there
+    bob = [c for c in checks if c.subject.name == "bob" and c.namespace == "golden"]
+    assert {c.capability for c in bob} == {"template.deploy"}
+    # no golden-image namespaces: nothing is asked about templates
+    assert not [c for c in access.build_checks(want, m, sorted(WITH_GOLDEN)) if c.capability == "template.deploy"]
+
+
+def test_a_viewer_given_a_path_to_a_vm_by_hand_is_expected_to_be_denied_it():
+    """Issue 19: a declared viewer given export, memory dump, pods/exec or patch virtualmachines by hand
+    validated as passed: none of them was a check. Now each is, and the viewer must be denied it."""
+    want = desired({"persona": "viewer", "users": ["alice"], "namespaces": ["team-a"]})
+    checks = access.build_checks(want, access.build_matrix("vmo"), sorted(NAMESPACES))
+    asked = dict(((c.verb, c.group, c.resource, c.subresource), c.expected) for c in checks
+                 if c.namespace == "team-a")
+    for path in [("create", "export.kubevirt.io", "virtualmachineexports", ""),
+                 ("update", "subresources.kubevirt.io", "virtualmachines", "memorydump"),
+                 ("create", "", "pods", "exec"), ("get", "", "pods", "exec"),
+                 ("patch", "kubevirt.io", "virtualmachines", "")]:
+        assert asked[path] is False, path

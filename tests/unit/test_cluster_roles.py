@@ -19,7 +19,8 @@ def test_sets_select_the_shipped_roles():
     assert names(cluster_roles.shipped_roles(["console"])) == [personas.CONSOLE_ROLE]
     assert names(cluster_roles.shipped_roles(["legacy"])) == list(personas.LEGACY_DASHBOARD_ROLES)
     assert names(cluster_roles.shipped_roles(["personas"])) == list(personas.ROLE_SETS["vmo"].values())
-    assert len(cluster_roles.shipped_roles(list(cluster_roles.ROLE_SETS))) == 7
+    assert names(cluster_roles.shipped_roles(["golden-image"])) == [personas.GOLDEN_IMAGE_ROLE]
+    assert len(cluster_roles.shipped_roles(list(cluster_roles.ROLE_SETS))) == 8
 
 
 def test_options():

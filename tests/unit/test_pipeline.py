@@ -5,6 +5,7 @@ way. The real API server's side is in tests/integration/test_validate.py."""
 
 import http.client
 import json
+import re
 import socket
 import struct
 import threading
@@ -17,10 +18,26 @@ from ansible_collections.vmo.rbac.plugins.module_utils import pipeline
 
 
 class _Handler(BaseHTTPRequestHandler):
+    """Answers each review as the API server does (echoing its spec, ``allowed`` when the user starts
+    with "yes"), or misbehaves as the user's name says: ``busy``/``close``/``junk``/``cut`` the first
+    ``failures[user]`` times; ``early<k>-`` sends k interim 103 Early Hints responses first (always),
+    ``hold-`` answers only after the next request's answer (reordered), ``other-`` answers another
+    question, ``nostatus-`` answers without a decision, ``trunc-`` sends half its body and closes,
+    ``switch-`` answers 101 Switching Protocols (each the first ``failures[user]`` times, or always when
+    the name ends in ``-always``)."""
+
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args):
         pass
+
+    def _answer(self, status, payload, close=False, raw=None):
+        data = raw if raw is not None else json.dumps(payload).encode()
+        out = ["HTTP/1.1 %d %s" % (status, self.responses.get(status, ("",))[0]),
+               "Content-Type: application/json", "Content-Length: %d" % len(data)]
+        if close:
+            out.append("Connection: close")
+        return ("\r\n".join(out) + "\r\n\r\n").encode() + data
 
     def do_POST(self):  # noqa: N802 - http.server's naming
         server = self.server
@@ -32,24 +49,46 @@ class _Handler(BaseHTTPRequestHandler):
             times = server.failures.get(what, 0)
             if times:
                 server.failures[what] = times - 1
+        if what.endswith("-always"):
+            times = 1
         if times and what.startswith("cut"):  # no answer at all: the connection is reset
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             return
-        status, payload, close = 201, {"kind": "SubjectAccessReview", "status": {"allowed": what.startswith("yes")}}, False
+        status, close = 201, False
+        payload = {"kind": "SubjectAccessReview", "apiVersion": "authorization.k8s.io/v1", "spec": spec,
+                   "status": {"allowed": "yes" in what.split("-")}}
         if times and what.startswith("busy"):
             status, payload = 503, {"kind": "Status", "code": 503}
         if times and what.startswith("close"):
             close = True
-        data = b"{not json" if times and what.startswith("junk") else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if close:
-            self.send_header("Connection", "close")
+        if times and what.startswith("other"):
+            payload["spec"] = dict(spec, user=what + "-someone-else")
+            payload["status"] = {"allowed": True}
+        if times and what.startswith("nostatus"):
+            del payload["status"]
+        raw = b"{not json" if times and what.startswith("junk") else None
+        out = b""
+        m = re.match(r"early(\d+)-", what)
+        if m:
+            out += b"".join(b"HTTP/1.1 103 Early Hints\r\nLink: </x.css>; rel=preload\r\n\r\n"
+                            for _ in range(int(m.group(1))))
+        if times and what.startswith("switch"):
+            out += b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
             self.close_connection = True
-        self.end_headers()
-        self.wfile.write(data)
+        answer = self._answer(status, payload, close, raw)
+        if times and what.startswith("trunc"):
+            answer = answer[:len(answer) - 20]
+            self.close_connection = True
+        held = getattr(self, "held", b"")
+        self.held = b""
+        if times and what.startswith("hold") and not held:
+            self.held = out + answer  # answered after the next request's answer
+            return
+        self.wfile.write(out + answer + held)
+        self.wfile.flush()
+        if close:
+            self.close_connection = True
 
 
 @pytest.fixture
@@ -179,6 +218,79 @@ def test_request_bytes_are_one_http_1_1_request():
     assert "Content-Length: 7" in lines and body == b'{"k":1}'
 
 
+# ------------------------------------------------- answers attached to their own questions
+
+
+def accept_for(users):
+    """pipeline.run's ``accept``: the answer echoes the question asked (cluster.review_answers)."""
+    return lambda i, answer: cluster_mod.review_answers({"user": users[i]}, answer)
+
+
+def right(users, answers):
+    """Every answer taken is the right one for its question (users saying yes are allowed)."""
+    return all(a["status"]["allowed"] == ("yes" in users[i].split("-")) and a["spec"]["user"] == users[i]
+               for i, a in answers.items())
+
+
+def test_an_interim_103_is_skipped_not_read_as_an_answer(server):
+    """Issue 19's reproduction: one 103 Early Hints before the fifth answer of 40 shifted every later
+    answer by one (24 of 40 wrong, no error). Now every answer is its own question's."""
+    users = ["%s-%d" % ("yes" if i % 2 else "no", i) for i in range(40)]
+    users[4] = "early1-yes-4"
+    answers, rest = pipeline.run(connect_to(server), requests_for(users), 5, window=8)
+    assert rest == [] and sorted(answers) == list(range(40))
+    assert [answers[i]["status"]["allowed"] for i in range(40)] == ["yes" in u.split("-") for u in users]
+    assert [answers[i]["spec"]["user"] for i in range(40)] == users
+
+
+def test_many_interim_responses_are_skipped_and_a_flood_ends_the_connection(server):
+    users = ["early3-yes-0", "early1-no-1", "early8-yes-2", "yes-3", "early9-yes-4", "no-5"]
+    answers, rest = pipeline.run(connect_to(server), requests_for(users), 5, window=4, accept=accept_for(users))
+    assert sorted(answers) == [0, 1, 2, 3] and rest == [4, 5] and right(users, answers)
+
+
+def test_101_switching_protocols_ends_the_connection(server):
+    server.failures["switch-yes-2"] = 1
+    users = ["yes-0", "no-1", "switch-yes-2", "yes-3"]
+    answers, rest = pipeline.run(connect_to(server), requests_for(users), 5, window=4, accept=accept_for(users))
+    assert sorted(answers) == [0, 1] and rest == [2, 3] and right(users, answers)
+
+
+@pytest.mark.parametrize("bad", ["hold-no-3", "other-no-3", "nostatus-no-3", "trunc-no-3"])
+def test_an_answer_that_is_not_its_questions_own_is_never_taken(server, bad):
+    """A reordered answer (the fourth question's answer comes after the fifth's), an answer to another
+    question, an answer without a decision (it must not read as "denied") and a truncated one: the
+    request and every later one on that connection go the ordinary way; nothing wrong is taken."""
+    server.failures[bad] = 1
+    users = ["yes-0", "no-1", "yes-2", bad, "yes-4", "no-5", "yes-6"]
+    answers, rest = pipeline.run(connect_to(server), requests_for(users), 5, window=8, accept=accept_for(users))
+    assert sorted(answers) == [0, 1, 2] and rest == [3, 4, 5, 6] and right(users, answers)
+    # without the check, the reordered and the foreign answers would have been taken for the wrong question
+    if bad.startswith(("hold", "other")):
+        server.failures[bad] = 1
+        unchecked, _rest = pipeline.run(connect_to(server), requests_for(users), 5, window=8)
+        assert not right(users, unchecked)
+
+
+def test_review_answers_is_the_question_asked():
+    spec = {"user": "bob", "groups": ["system:authenticated", "ops"],
+            "resourceAttributes": {"verb": "delete", "group": "kubevirt.io", "resource": "virtualmachines",
+                                   "namespace": "team-a", "name": "vm-1"}}
+    echo = {"spec": {"user": "bob", "groups": ["ops", "system:authenticated"],
+                     "resourceAttributes": dict(spec["resourceAttributes"], subresource="")},
+            "status": {"allowed": False}}
+    assert cluster_mod.review_answers(spec, echo)
+    for change in ({"user": "alice"}, {"groups": ["ops"]}, {"groups": "ops"}, {"resourceAttributes": {"verb": "get"}},
+                   {"resourceAttributes": dict(spec["resourceAttributes"], name="vm-2")},
+                   {"resourceAttributes": dict(spec["resourceAttributes"], namespace="")},
+                   {"nonResourceAttributes": {"path": "/x", "verb": "get"}}):
+        assert not cluster_mod.review_answers(spec, dict(echo, spec=dict(echo["spec"], **change))), change
+    for status in (None, {}, {"allowed": "true"}, {"allowed": None}, []):
+        assert not cluster_mod.review_answers(spec, dict(echo, status=status)), status
+    assert not cluster_mod.review_answers(spec, {"status": {"allowed": True}})  # no spec: not an answer to it
+    assert not cluster_mod.review_answers(spec, ["not", "a", "review"])
+
+
 # ------------------------------------------------------------- the cluster's use of it
 
 
@@ -229,6 +341,49 @@ def test_the_token_and_impersonation_go_on_every_pipelined_request(server):
     finally:
         _Handler.do_POST = original
     assert seen_headers == [("Bearer s3cr3t-token", ["g1", "g2"])] * 3
+
+
+def test_the_cluster_never_takes_a_wrong_answer_pipelined_or_not(server):
+    """Every misbehaviour at once, pipelined and one at a time: interim responses are read past on both
+    paths (urllib3's connections read with transport.FinalResponse, so a 103 does not leave the answer
+    for the next request on a reused connection), and whatever the pipeline could not take is asked
+    again the ordinary way and answered right."""
+    users = []
+    for i in range(60):
+        kind = ["yes", "no", "early1-yes", "early2-no", "hold-yes", "other-no", "nostatus-no", "trunc-yes",
+                "switch-no", "busy-yes", "close-no", "cut-yes"][i % 12]
+        users.append("%s-%d" % (kind, i))
+        if not kind.startswith(("yes", "no", "early")):
+            server.failures[users[-1]] = 1
+    for pipelining in (True, False):
+        for u in users:
+            if not u.startswith(("yes", "no", "early")):
+                server.failures[u] = 1
+        client = make_cluster(server, request_timeout=1.0)  # a held answer (hold-) waits for a next request
+        client.pipelining = pipelining
+        statuses = client.subject_access_reviews(specs(users), concurrency=8)
+        assert [s["allowed"] for s in statuses] == ["yes" in u.split("-") for u in users], pipelining
+
+
+def test_answers_to_other_questions_every_time_fail_the_run_rather_than_prove(server):
+    client = make_cluster(server)
+    with pytest.raises(cluster_mod.ClusterError) as err:
+        client.subject_access_reviews(specs(["yes-0", "other-no-1-always", "no-2"]), concurrency=4)
+    assert "not answers to it" in str(err.value) and "other-no-1-always" in str(err.value)
+    assert "s3cr3t" not in str(err.value)
+    for attempt_user in ("nostatus-no-1-always",):
+        with pytest.raises(cluster_mod.ClusterError):
+            client.subject_access_reviews(specs([attempt_user]), concurrency=1)
+
+
+def test_the_ordinary_path_reads_past_interim_responses_on_a_reused_connection(server):
+    """One request at a time over urllib3's pool (keep-alive): a 103 before every other answer. Before,
+    urllib3 took the 103 for the answer and handed the real one to the next request on the connection."""
+    client = make_cluster(server)
+    users = ["early1-yes-%d" % i if i % 2 else "no-%d" % i for i in range(10)]
+    got = [client.request("POST", cluster_mod.REVIEWS, body={"spec": s})["status"]["allowed"] for s in specs(users)]
+    assert got == ["yes" in u.split("-") for u in users]
+    assert len(set(c for c, _w, _x in server.seen)) == 1  # one kept-alive connection
 
 
 def test_a_proxy_means_the_ordinary_path(server):

@@ -1140,3 +1140,72 @@ def test_the_reasons_of_merged_entries_must_fit_the_annotation_limit():
     assert err is not None and err.path == "bindings[300]"
     assert "its annotations would be " in err.message and "more than the 262144 the API server accepts" in err.message
     assert planning.oversized(run(declare(*entries[:200]))[2]) is None
+
+
+# ------------------------------------------------------------------ golden images
+
+
+def test_golden_image_bindings_for_namespace_restricted_deployers():
+    golden = dict(NS, **{"vmo-golden-images": {}, "more-images": {}})
+    decl = declare({"persona": "power-user", "users": ["alice"], "namespaces": ["team-a"]},
+                   {"persona": "admin", "groups": ["ops"], "namespace_regex": "^web-app-"},
+                   {"persona": "user", "users": ["bob"], "namespaces": ["team-b"]},      # does not launch VMs
+                   {"persona": "viewer", "users": ["bob"], "namespaces": ["team-a"]},
+                   {"persona": "power-user", "users": ["carol"]},                       # has it cluster-wide
+                   {"cluster_role": "my-role", "users": ["dave"], "namespaces": ["team-a"]},  # custom: no
+                   golden_image_namespaces=["vmo-golden-images", "more-images", "vmo-golden-images"])
+    assert decl.golden_image_namespaces == ("vmo-golden-images", "more-images")
+    desired = planning.resolve(decl, golden, set())
+    bound = dict((k, b) for k, b in desired.items() if b.role_name == personas.GOLDEN_IMAGE_ROLE)
+    assert sorted(bound) == [(RB, "more-images", "vmo-rbac-golden-image"),
+                             (RB, "vmo-golden-images", "vmo-rbac-golden-image")]
+    for b in bound.values():
+        assert b.subjects == (OPS, ALICE) and b.persona == planning.PERSONA_GOLDEN_IMAGE
+        assert b.labels[PERSONA_LABEL] == "golden-image" and b.role_kind == "ClusterRole"
+        assert b.annotations[GRANTED_BY_ANNOTATION] == "golden_image_namespaces"
+    # with the kubernetes role set, edit (the user persona) launches VMs too
+    kube = declare({"persona": "user", "users": ["bob"], "namespaces": ["team-b"]}, role_set="kubernetes",
+                   golden_image_namespaces=["vmo-golden-images"])
+    assert (RB, "vmo-golden-images", "vmo-rbac-golden-image") in planning.resolve(kube, golden, set())
+    # without golden-image namespaces nothing is bound
+    plain = declare({"persona": "power-user", "users": ["alice"], "namespaces": ["team-a"]})
+    assert not [b for b in planning.resolve(plain, golden, set()).values()
+                if b.role_name == personas.GOLDEN_IMAGE_ROLE]
+
+
+def test_a_time_limited_grant_has_a_golden_image_binding_of_its_own():
+    golden = dict(NS, **{"vmo-golden-images": {}})
+    decl = declare({"persona": "power-user", "users": ["alice"], "namespaces": ["team-a"], "expires": "8h"},
+                   {"persona": "power-user", "users": ["bob"], "namespaces": ["team-b"]},
+                   golden_image_namespaces=["vmo-golden-images"])
+    desired = planning.resolve(decl, golden, set())
+    mine = desired[(RB, "vmo-golden-images", "vmo-rbac-spectro-vm-power-user-expiring-golden-image")]
+    assert mine.subjects == (ALICE,) and mine.expiry is not None
+    assert desired[(RB, "vmo-golden-images", "vmo-rbac-golden-image")].subjects == (BOB,)
+
+
+@pytest.mark.parametrize("missing, terminating, word", [
+    ("absent-images", set(), "does not exist"), ("vmo-golden-images", {"vmo-golden-images"}, "is being deleted")])
+def test_a_golden_image_namespace_that_is_not_there_is_refused_before_any_write(missing, terminating, word):
+    decl = declare({"persona": "power-user", "users": ["alice"], "namespaces": ["team-a"]},
+                   golden_image_namespaces=[missing])
+    namespaces = dict(NS, **{"vmo-golden-images": {}})
+    with pytest.raises(SpecError) as err:
+        planning.resolve(decl, namespaces, terminating)
+    assert err.value.path == "golden_image_namespaces[0]" and word in str(err.value)
+    # a declaration that binds nothing there does not need it
+    viewer = declare({"persona": "viewer", "users": ["alice"], "namespaces": ["team-a"]},
+                     golden_image_namespaces=[missing])
+    assert planning.resolve(viewer, namespaces, terminating)
+
+
+@pytest.mark.parametrize("value, path", [
+    ("vmo-golden-images", "golden_image_namespaces"), ([1], "golden_image_namespaces[0]"),
+    (["ok", "Not_OK"], "golden_image_namespaces[1]"), (["ok", ""], "golden_image_namespaces[1]"),
+    (["a\nb"], "golden_image_namespaces[0]"), (["n%d" % i for i in range(101)], "golden_image_namespaces"),
+    (["images", "kube-system"], "golden_image_namespaces[1]"),
+])
+def test_bad_golden_image_namespaces_name_the_option(value, path):
+    with pytest.raises(SpecError) as err:
+        declare({"persona": "viewer", "users": ["a"]}, golden_image_namespaces=value)
+    assert err.value.path == path

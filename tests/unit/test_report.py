@@ -27,6 +27,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning
+from tests.unit import report_golden
+
+# The capabilities these results are made of: the ten the collection shipped when these tests were
+# written (report_golden.CAPABILITIES), frozen, so that the renderers' tests, and the golden corpus
+# made of their inputs, do not move when the capability model grows. The renderers read only the
+# descriptions from personas.
+CAPS = dict((name, {"scope": scope, "checks": checks}) for name, scope, checks in report_golden.CAPABILITIES)
+CAP_ORDER = tuple(CAPS)
+CAP_EXPECTED = dict((p, dict((c, c in allowed) for c in CAP_ORDER)) for p, allowed in report_golden.EXPECTED.items())
 from ansible_collections.vmo.rbac.plugins.plugin_utils import report
 from ansible_collections.vmo.rbac.plugins.plugin_utils.report import (
     html_format,
@@ -81,8 +90,8 @@ def cluster_result(name, grants, flips=(), drift=(), roles=None, privileged=(), 
         for ns, scope in scopes:
             entry = {"subject": subject, "personas": [persona], "scope": _label(scope, ns), "scope_kind": scope,
                      "cells": {}, "allowed": {}, "expected": {}}
-            for cap in personas.CAPABILITY_ORDER:
-                spec = personas.CAPABILITIES[cap]
+            for cap in CAP_ORDER:
+                spec = CAPS[cap]
                 if (spec["scope"] == "cluster") != (scope == "cluster"):
                     continue
                 if scope == "outside":
@@ -90,7 +99,7 @@ def cluster_result(name, grants, flips=(), drift=(), roles=None, privileged=(), 
                 elif persona in unchecked_roles:
                     expected = None
                 else:
-                    expected = personas.EXPECTED["vmo"][persona][cap]
+                    expected = CAP_EXPECTED[persona][cap]
                 for verb, group, resource, sub in spec["checks"]:
                     row = {"subject": subject, "subject_kind": kind, "subject_name": sname,
                            "as_user": user, "as_groups": groups, "personas": [persona], "capability": cap,
@@ -136,7 +145,7 @@ def cluster_result(name, grants, flips=(), drift=(), roles=None, privileged=(), 
         "summary": {"checks": checks, "passed": checks - failed, "failed": failed, "drift": len(drift),
                     "unchecked": unchecked, "subjects": len(grants), "requests": 7},
         "roles": roles, "drift": drift, "access": rows, "matrix": matrix,
-        "capabilities": list(personas.CAPABILITY_ORDER), "privileged": list(privileged),
+        "capabilities": list(CAP_ORDER), "privileged": list(privileged),
         "msg": "RBAC validation on %s" % name,
     }
     if time_limited is not None:
@@ -493,7 +502,7 @@ def test_matrix_is_derived_when_absent(results):
     for ma, mb in zip(a["matrix"], b["matrix"]):
         assert dict((k, (c.state, c.kind, c.allowed)) for k, c in ma["cells"].items()) == \
             dict((k, (c.state, c.kind, c.allowed)) for k, c in mb["cells"].items())
-    assert b["capabilities"] == list(personas.CAPABILITY_ORDER)
+    assert b["capabilities"] == list(CAP_ORDER)
 
 
 # ------------------------------------------------------------------ Markdown
@@ -530,7 +539,7 @@ def test_markdown_matrix_marks(results):
     matrix = [t for t in tables if md_cells(t[0])[:3] == ["Subject", "Personas", "Scope"]]
     assert len(matrix) == 2  # vmo-1 and vmo-2; none for the unreachable cluster
     head = md_cells(matrix[0][0])
-    assert head[3:] == list(personas.CAPABILITY_ORDER)
+    assert head[3:] == list(CAP_ORDER)
     rows = dict(((r[0], r[2]), dict(zip(head, r))) for r in (md_cells(x) for x in matrix[0][2:]))
     for t in matrix:  # every row as wide as its header
         assert all(len(md_cells(r)) == len(md_cells(t[0])) for r in t)
@@ -690,7 +699,7 @@ def test_html_structure(results):
         [("vmo-1", "failed"), ("vmo-2", "passed"), ("vmo-3", "error")]
     assert "connection refused" in text
     # one cell per matrix row and capability
-    n_cells = sum(len(r["matrix"]) for r in results[:2]) * len(personas.CAPABILITY_ORDER)
+    n_cells = sum(len(r["matrix"]) for r in results[:2]) * len(CAP_ORDER)
     assert len(p.cells) == n_cells
     violations = [(a["data-capability"], a.get("data-kind"), txt) for a, txt in p.cells
                   if a["data-state"] == "violation"]
@@ -1120,8 +1129,9 @@ def test_shared_vocabulary_comes_from_module_utils(results):
     assert (model.scope_label("outside", ""), model.scope_label("namespace", "")) == ("? (outside scope)", "(cluster)")
     assert model.PERSONAS is personas.PERSONAS
     page = html_format.render(results)
-    for name, cap in personas.CAPABILITIES.items():
-        assert '<th scope="col" class="cap" title="%s">%s</th>' % (cap["description"], name) in page
+    for name in CAP_ORDER:
+        assert '<th scope="col" class="cap" title="%s">%s</th>' % (personas.CAPABILITIES[name]["description"],
+                                                                   name) in page
     assert model.capability_description("custom.thing") == ""
 
 
@@ -1335,3 +1345,25 @@ def test_who_else_values_are_escaped():
     assert "<script>" not in html_format.render(res)
     assert "<script>" not in markdown_format.render(res)
     _junit(res)
+
+
+def test_partial_holders_and_named_objects_are_shown_as_held():
+    """Issue 19: an undeclared partial holder shows exactly what it holds, in every format; an access check
+    about one object (access[].name) names the object, and its kubectl command asks about it."""
+    f = who_else_finding("ServiceAccount ci/bot", "vm.console", "", "serial")
+    f.update(partial=True, holds=[{"check": "get subresources.kubevirt.io/virtualmachineinstances/console",
+                                   "resource_names": []}],
+             lacks=["get subresources.kubevirt.io/virtualmachineinstances/vnc"])
+    g = who_else_finding("User bob", "vm.delete", "team-a", "by-hand")
+    g.update(partial=True, resource_names=["vm-1"],
+             holds=[{"check": "delete kubevirt.io/virtualmachines", "resource_names": ["vm-1"]}])
+    result = with_who_else(cluster_result("proof", [("User", "bob", "viewer", ["team-a"])]), [f, g])
+    row = next(r for r in result["access"] if r["capability"] == "vm.delete" and r["namespace"] == "team-a")
+    row.update(name="vm-1", allowed=True, ok=False)
+    texts = {fmt: report.render([result], fmt) for fmt in ("markdown", "html", "junit", "json")}
+    want = "ServiceAccount ci/bot (only get subresources.kubevirt.io/virtualmachineinstances/console)"
+    assert want in texts["markdown"] and want in texts["junit"] and want in texts["html"]
+    assert "User bob (only delete kubevirt.io/virtualmachines vm-1)" in texts["markdown"]
+    assert "delete kubevirt.io/virtualmachines vm-1" in texts["markdown"]
+    assert "can-i delete virtualmachines.kubevirt.io/vm-1" in texts["junit"]  # reproduce: about that VM
+    assert '"holds"' in texts["json"] and '"name": "vm-1"' in texts["json"]

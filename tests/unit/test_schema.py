@@ -32,7 +32,8 @@ DECLARATION["vmo_rbac_bindings"] = "bindings"
 DECLARATION["vmo_rbac_extra_bindings"] = "bindings"
 VALIDATE = {"vmo_rbac_capabilities": "capabilities", "vmo_rbac_concurrency": "concurrency",
             "vmo_rbac_fail_on_drift": "fail_on_drift", "vmo_rbac_audit_privileged": "audit_privileged",
-            "vmo_rbac_audit_exclusive": "audit_exclusive", "vmo_rbac_platform_subjects": "platform_subjects"}
+            "vmo_rbac_audit_exclusive": "audit_exclusive", "vmo_rbac_platform_subjects": "platform_subjects",
+            "vmo_rbac_kubevirt_version": "kubevirt_version"}
 ENFORCE = {"vmo_rbac_if_active": "if_active"}  # vmo_role_binding only (tasks/enforce.yml, tasks/main.yml)
 CONNECTION = {"vmo_rbac_" + k: k for k in ("kubeconfig", "context", "host", "api_key", "ca_cert", "client_cert",
                                            "client_key", "validate_certs", "request_timeout", "api_retries",

@@ -123,13 +123,13 @@ def test_an_identity_that_may_not_list_apiservices_trusts_no_component():
 
 def test_access_info_options():
     opts = whocan.parse_options({"only_capabilities": ["vm.delete"], "namespaces": ["b", "a", "a"],
-                                 "capabilities": {"vm.export": {"checks": [{"verb": "get", "resource": "x"}]}}})
+                                 "capabilities": {"vm.velero": {"checks": [{"verb": "get", "resource": "x"}]}}})
     assert opts.only == {"vm.delete"} and opts.namespaces == ["a", "b"] and opts.concurrency == 16
-    assert "vm.export" in opts.matrix["capabilities"]  # no expect needed here
+    assert "vm.velero" in opts.matrix["capabilities"]  # no expect needed here
     assert whocan.parse_options({}).namespaces is None
     for params, field in [({"only_capabilities": ["vm.teleport"]}, "only_capabilities[0]"),
                           ({"namespaces": ["ok", "Not_OK"]}, "namespaces[1]"),
-                          ({"capabilities": {"vm.export": {}}}, "capabilities.vm.export")]:
+                          ({"capabilities": {"vm.velero": {}}}, "capabilities.vm.velero")]:
         with pytest.raises(SpecError) as err:
             whocan.parse_options(params)
         assert err.value.path == field
@@ -153,6 +153,30 @@ def binding(persona, role, namespace, *subjects):
                    tuple(subjects), {}, {}, persona, ())
 
 
+CHECKS = dict((n, cs) for n, _s, cs in holders.matrix_checks(MATRIX))
+
+
+def declared_for(desired, cluster_roles=(), roles=()):
+    """What ``desired`` declares, with the custom roles' rules as the RBAC lists hold them."""
+    index = holders.RbacIndex(list(cluster_roles), list(roles), [], [], [c for cs in CHECKS.values() for c in cs])
+    return whocan.declared_grants(desired, MATRIX, index)
+
+
+def declares(declared, f):
+    return whocan.is_declared(declared, f, CHECKS[f["capability"]])
+
+
+def cluster_role(name, rules):
+    return {"metadata": {"name": name}, "rules": rules}
+
+
+# every check of vm.delete, whatever the matrix says they are (data)
+VM_DELETE = [{"apiGroups": [c.group], "resources": [c.resource + ("/" + c.subresource if c.subresource else "")],
+              "verbs": [c.verb]} for c in CHECKS["vm.delete"]]
+VM_READ = [{"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines", "virtualmachineinstances"],
+            "verbs": ["get", "list"]}]
+
+
 def test_declared_is_what_the_persona_may_in_its_scope():
     g = Subject("Group", "team", "")
     admins = Subject("Group", "admins", "")
@@ -160,23 +184,80 @@ def test_declared_is_what_the_persona_may_in_its_scope():
                2: binding("admin", "spectro-vm-admin", "", admins),
                3: binding("custom", "vm-operator", "team-b", g),
                4: binding("legacy-dashboard", "spectro-list-namespaces", "", g)}
-    declared = whocan.declared_capabilities(desired, MATRIX)
-    assert whocan.is_declared(declared, finding("team", "vm.view", "team-a"))
-    assert not whocan.is_declared(declared, finding("team", "vm.delete", "team-a"))  # a viewer may not
-    assert not whocan.is_declared(declared, finding("team", "vm.view", "leaky"))     # outside its scope
-    assert not whocan.is_declared(declared, finding("team", "vm.view", ""))          # not everywhere
-    assert whocan.is_declared(declared, finding("team", "vm.delete", "team-b"))      # custom role: its business
-    assert whocan.is_declared(declared, finding("admins", "cluster.manage", ""))
-    assert whocan.is_declared(declared, finding("admins", "vm.delete", "anywhere"))
-    assert not whocan.is_declared(declared, finding("someone-else", "vm.view", "team-a"))
+    declared, custom = declared_for(desired, [cluster_role("vm-operator", VM_DELETE + VM_READ)])
+    assert declares(declared, finding("team", "vm.view", "team-a"))
+    assert not declares(declared, finding("team", "vm.delete", "team-a"))  # a viewer may not
+    assert not declares(declared, finding("team", "vm.view", "leaky"))     # outside its scope
+    assert not declares(declared, finding("team", "vm.view", ""))          # not everywhere
+    assert declares(declared, finding("team", "vm.delete", "team-b"))      # the custom role grants it
+    assert not declares(declared, finding("team", "vm.console", "team-b"))  # ... and not this
+    assert declares(declared, finding("admins", "cluster.manage", ""))
+    assert declares(declared, finding("admins", "vm.delete", "anywhere"))
+    assert not declares(declared, finding("someone-else", "vm.view", "team-a"))
+    assert custom == [{"role_kind": "ClusterRole", "role_name": "vm-operator", "found": True,
+                       "capabilities": ["vm.view", "vm.delete"], "partial": []}]
+
+
+def test_a_custom_role_declares_what_its_rules_grant_not_everything():
+    """Issue 19, item 4: a declared custom read-only role used to count as declaring every capability,
+    so a hand-made admin binding for the same user was never reported. Now it declares what its rules
+    grant (partly, for named objects, or nothing when the role does not exist)."""
+    alice = Subject("User", "alice", "")
+    desired = {1: binding(None, "read-vms", "team-a", alice), 2: binding(None, "gone", "team-b", alice),
+               3: binding(None, "one-vm", "team-c", alice)}
+    one_vm = [{"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["delete"],
+               "resourceNames": ["vm-1"]}]
+    declared, custom = declared_for(desired, [cluster_role("read-vms", VM_READ), cluster_role("one-vm", one_vm)])
+    assert declares(declared, finding("alice", "vm.view", "team-a", kind="User"))
+    assert not declares(declared, finding("alice", "vm.delete", "team-a", kind="User"))  # the hand-made admin
+    assert not declares(declared, finding("alice", "vm.view", "team-b", kind="User"))   # a role that does not exist
+    partial = dict(finding("alice", "vm.delete", "team-c", kind="User", partial=True),
+                   holds=[{"check": "delete kubevirt.io/virtualmachines", "resource_names": ["vm-1"]}])
+    assert declares(declared, partial)
+    wider = dict(partial, holds=[{"check": "delete kubevirt.io/virtualmachines", "resource_names": ["vm-1", "vm-2"]}])
+    assert not declares(declared, wider)
+    assert not declares(declared, finding("alice", "vm.delete", "team-c", kind="User"))
+    assert [(c["role_name"], c["found"], c["capabilities"], [p["capability"] for p in c["partial"]])
+            for c in custom] == [("gone", False, [], []), ("one-vm", True, [], ["vm.delete"]),
+                                 ("read-vms", True, ["vm.view"], [])]
+
+
+def test_a_custom_role_with_an_expectation_declares_the_expectation():
+    alice = Subject("User", "alice", "")
+    matrix = access.build_matrix("vmo", {"vm.delete": {"expect": {"read-vms": False}}})
+    index = holders.RbacIndex([cluster_role("read-vms", VM_READ + VM_DELETE)], [], [], [],
+                              [c for cs in CHECKS.values() for c in cs])
+    declared, _custom = whocan.declared_grants({1: binding(None, "read-vms", "team-a", alice)}, matrix, index)
+    assert not whocan.is_declared(declared, finding("alice", "vm.delete", "team-a", kind="User"), CHECKS["vm.delete"])
+    assert whocan.is_declared(declared, finding("alice", "vm.view", "team-a", kind="User"), CHECKS["vm.view"])
+
+
+def test_partial_holders_are_declared_check_by_check():
+    g = Subject("Group", "team", "")
+    declared, _custom = declared_for({1: binding("user", "spectro-vm-user", "team-a", g)})
+    stop = dict(finding("team", "vm.power", "team-a", partial=True),
+                holds=[{"check": "update subresources.kubevirt.io/virtualmachines/stop", "resource_names": []}])
+    assert declares(declared, stop)
+    migrate = dict(finding("team", "vm.migrate", "team-a", partial=True),
+                   holds=[{"check": "update subresources.kubevirt.io/virtualmachines/migrate", "resource_names": []}])
+    assert not declares(declared, migrate)  # part of a capability the user persona must not have
+    assert not declares(declared, dict(stop, namespace="team-b"))
+    beyond = dict(stop, beyond_rbac=["update subresources.kubevirt.io/virtualmachines/migrate"])
+    assert not declares(declared, beyond)  # the API server allowed more than declared: undeclared
 
 
 def test_declared_through_an_everyone_group():
     everyone = Subject("Group", "system:authenticated", "")
-    declared = whocan.declared_capabilities({1: binding("viewer", "spectro-vm-viewer", "open", everyone)}, MATRIX)
-    assert whocan.is_declared(declared, finding("bob", "vm.view", "open", kind="User"))
-    assert whocan.is_declared(declared, finding("ci", "vm.view", "open", kind="ServiceAccount", ns="x"))
-    assert not whocan.is_declared(declared, finding("bob", "vm.delete", "open", kind="User"))
+    declared, _custom = declared_for({1: binding("viewer", "spectro-vm-viewer", "open", everyone)})
+    assert declares(declared, finding("bob", "vm.view", "open", kind="User"))
+    assert declares(declared, finding("ci", "vm.view", "open", kind="ServiceAccount", ns="x"))
+    assert not declares(declared, finding("bob", "vm.delete", "open", kind="User"))
+
+
+def test_a_service_account_declared_as_a_user_is_the_service_account():
+    declared, _custom = declared_for({1: binding("viewer", "spectro-vm-viewer", "x",
+                                                 Subject("User", "system:serviceaccount:ci:robot", ""))})
+    assert declares(declared, finding("robot", "vm.view", "x", kind="ServiceAccount", ns="ci"))
 
 
 # ---------------------------------------------------------------- remedies, text

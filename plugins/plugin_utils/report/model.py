@@ -209,7 +209,10 @@ def check_text(row):
     if row.get("subresource"):
         res += "/" + text(row.get("subresource"))
     group = text(row.get("group"))
-    return "%s %s%s" % (text(row.get("verb"), "?"), group + "/" if group else "", res)
+    out = "%s %s%s" % (text(row.get("verb"), "?"), group + "/" if group else "", res)
+    if row.get("name"):  # asked about one object (a grant limited by resourceNames)
+        out += " " + text(row.get("name"))
+    return out
 
 
 def kubectl_command(row):
@@ -217,6 +220,8 @@ def kubectl_command(row):
     resource = text(row.get("resource"), "?")
     if row.get("group"):
         resource += "." + text(row.get("group"))
+    if row.get("name"):
+        resource += "/" + text(row.get("name"))
     words = ["kubectl", "auth", "can-i", text(row.get("verb"), "?"), resource]
     if row.get("subresource"):
         words.append("--subresource=" + text(row.get("subresource")))
@@ -670,6 +675,7 @@ def _who_else(raw):
             "everyone": text(f.get("everyone")),
             "partial": f.get("partial") is True,
             "resource_names": texts(f.get("resource_names")),
+            "holds": [(text(h.get("check"), "?"), texts(h.get("resource_names"))) for h in list_of_maps(f.get("holds"))],
             "membership": f.get("through") == "membership",
             "remove": [binding_text(r) for r in list_of_maps(f.get("remove"))],
             "fix": text(f.get("fix")),
@@ -683,7 +689,10 @@ def who_else_subject(row):
     out = row["subject"]
     if row["everyone"]:
         out += " (%s)" % row["everyone"]
-    if row["partial"]:
+    if row["partial"] and row.get("holds"):  # part of the capability: exactly what it holds
+        out += " (only %s)" % "; ".join(check + (" " + names_text(names) if names else "")
+                                        for check, names in row["holds"])
+    elif row["partial"]:
         out += " (only %s)" % (names_text(row["resource_names"]) or "some objects")
     if row["membership"]:
         out += " (with a group it is in)"
