@@ -36,6 +36,7 @@ import contextlib
 import copy
 import importlib
 import json
+import logging
 import os
 import sys
 
@@ -182,6 +183,7 @@ class VmoAction(ActionBase):
 
     def run_in_worker(self, module, task_vars):
         """The module's main() in this process; its result as _execute_module would return it."""
+        own_log_streams()
         module_args = copy.deepcopy(self._task.args)
         self._update_module_args(self._task.action, module_args, task_vars)
         # What the module process would decode: plain JSON types, no controller-side tags.
@@ -211,6 +213,32 @@ class VmoAction(ActionBase):
 
         remove_internal_keys(data)
         return data
+
+
+_LOG_STREAMS_OF = []  # the process whose root file handlers have streams of their own
+
+
+def own_log_streams():
+    """Give the root logger's file handlers a file object of this process, once per worker.
+
+    Ansible writes its log (ANSIBLE_LOG_PATH) through a FileHandler on the root logger, opened in the
+    controller process, and every worker is a fork of it. When another thread of the controller was
+    writing to that file at the moment of the fork, the file object's internal lock stays held in the
+    worker for good (logging re-creates its handlers' locks after a fork, not the file's): the first
+    record a library logs while the module runs in the worker (urllib3's warning before a retry) waits
+    forever, and with it the task and the play (seen in the whole suite at -vvvv). The inherited file
+    object is left alone (not flushed, not closed: either could wait on that lock); the log is opened
+    again, in append mode, for this process."""
+    if _LOG_STREAMS_OF == [os.getpid()]:
+        return
+    _LOG_STREAMS_OF[:] = [os.getpid()]
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler) and handler.stream is not None:
+            try:
+                handler.stream = open(handler.baseFilename, "a", encoding=handler.encoding,  # pylint: disable=consider-using-with
+                                      errors=getattr(handler, "errors", None))
+            except OSError:
+                pass  # the inherited one stays: a log that cannot be opened is no reason to fail the task
 
 
 def action_for(name):
