@@ -162,7 +162,7 @@ def test_fleet_baseline_merges_with_per_cluster_additions(clusters, owner, uid, 
     exported = {}
     for host in ("east", "west"):
         (res,) = [r for r in results(run, host) if r.get("action") == "ansible.builtin.set_stats"
-                  and "vmo_rbac_clusters" in r["ansible_stats"]["data"]]
+                  and "vmo_rbac_clusters" in r.get("ansible_stats", {}).get("data", {})]
         assert res["ansible_stats"]["per_host"] is False and res["ansible_stats"]["aggregate"] is True
         exported.update(res["ansible_stats"]["data"]["vmo_rbac_clusters"])
     assert sorted(exported) == ["east", "west"]
