@@ -475,6 +475,9 @@ class Cluster(object):
         self._count_lock = threading.Lock()  # requests are sent from several threads (concurrency)
         self.api_server = api_server_fingerprint(self.host, self.cfg.ssl_ca_cert, self.cfg.verify_ssl)
         self._identity = None
+        # one SelfSubjectReview, whichever thread's 403 asks first; the others wait for its answer (RLock: the
+        # review's own 403 asks again from the same thread, and gets what the credentials say)
+        self._identity_lock = threading.RLock()
         self._checked_token = None
         # What the API server gets in headers, checked before the first request (transport.check_header):
         # http.client would refuse a value with a line break by quoting it in its exception.
@@ -602,22 +605,23 @@ class Cluster(object):
 
     def identity(self):
         """'user "x" (groups: a, b)' as the API server sees us, via SelfSubjectReview."""
-        if self._identity is None:
-            # what is said until (and unless) the API server tells: a SelfSubjectReview refused with 403 (an
-            # anonymous request: an exec plugin that failed) asks for the identity in its own message
-            self._identity = describe_credentials(self.cfg, self.params)
-            try:
-                review = self.request(
-                    "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-                    body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
-                    what=("create", "selfsubjectreviews", "", ""))
-                info = (review.get("status") or {}).get("userInfo") or {}
-                groups = [g for g in info.get("groups") or [] if g != "system:authenticated"]
-                self._identity = "user %r%s" % (info.get("username"),
-                                                " (groups: %s)" % ", ".join(groups) if groups else "")
-            except ClusterError:
-                pass
-        return self._identity
+        with self._identity_lock:
+            if self._identity is None:
+                # what is said until (and unless) the API server tells: a SelfSubjectReview refused with 403 (an
+                # anonymous request: an exec plugin that failed) asks for the identity in its own message
+                self._identity = describe_credentials(self.cfg, self.params)
+                try:
+                    review = self.request(
+                        "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                        body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+                        what=("create", "selfsubjectreviews", "", ""))
+                    info = (review.get("status") or {}).get("userInfo") or {}
+                    groups = [g for g in info.get("groups") or [] if g != "system:authenticated"]
+                    self._identity = "user %r%s" % (info.get("username"),
+                                                    " (groups: %s)" % ", ".join(groups) if groups else "")
+                except ClusterError:
+                    pass
+            return self._identity
 
     # ----------------------------------------------------------------- reads
 
