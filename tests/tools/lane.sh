@@ -34,7 +34,7 @@ run_step() {  # STEP: make STEP, then "rc wall cpu" into $logs/STEP.status
 }
 
 report_step() {  # STEP: one line with its times; adds it to the failed list when it failed
-    local step=$1 rc=1 wall=? cpu=?
+    local step=$1 rc=1 wall="?" cpu="?"
     [ -s "$logs/$step.status" ] && read -r rc wall cpu < "$logs/$step.status"
     echo "<== make $step: ${wall}s (CPU ${cpu}s)$([ "$rc" = 0 ] || echo ", FAILED")"
     [ "$rc" = 0 ] || failed="$failed $step"
@@ -55,7 +55,15 @@ for step in "$@"; do rm -f "$logs/$step.status" "$logs/$step.log"; done
 
 if [ "$mode" = parallel ]; then
     # stop every step's processes when the lane is interrupted (the clusters die with their pytest)
-    trap 'for p in "${!step_of[@]}"; do kill $(descendants "$p") "$p" 2>/dev/null; done; exit 130' INT TERM
+    stop_steps() {
+        local p
+        for p in "${!step_of[@]}"; do
+            # shellcheck disable=SC2046  # one PID per word
+            kill $(descendants "$p") "$p" 2>/dev/null
+        done
+        exit 130
+    }
+    trap stop_steps INT TERM
     echo "==> $lane lane: $* at the same time (each step's output follows when it ends; .build/lanes/STEP.log)"
     for step in "$@"; do
         ( run_step "$step" ) > "$logs/$step.log" 2>&1 &
