@@ -101,30 +101,32 @@ test: venv controlplane peers kubevirt-roles collection browser java ## everythi
 	@$(MAKE) --no-print-directory test-fast
 	@$(MAKE) --no-print-directory test-cluster
 
-# Each lane runs all of its steps and reports every failure; the fast lane stops `make test` before
-# the cluster lane starts, so a broken unit test or lint error is reported in minutes.
-FAST_STEPS := test-unit sanity lint
-CLUSTER_STEPS := test-integration test-molecule compat
+# Each lane runs all of its steps and reports every failure (tests/tools/lane.sh); the fast lane stops
+# `make test` before the cluster lane starts, so a broken unit test or lint error is reported in minutes.
+# The fast lane's steps need no cluster and run at the same time: the unit tests in .venv and in each
+# combination of the compatibility matrix (compat-unit), sanity and lint. They wait on subprocesses,
+# sleeps of the Palette stand-in and files for much of their time (the unit tests: about 110 s of CPU in
+# 190 s), which the others fill. The cluster lane's steps share the local clusters and run one after the
+# other. docs/development.md ("How long make test takes") has the measurements.
+FAST_STEPS := test-unit compat-unit sanity lint
+CLUSTER_STEPS := test-integration test-molecule compat-e2e
 
+# What the fast lane's steps would otherwise build at the same time: the compatibility virtualenvs,
+# ansible-test's offline bootstrap, the Go regexp oracle of tests/unit/test_namespace_regex.py.
 .PHONY: test-fast
-test-fast: venv kubevirt-roles collection ## the fast lane: unit tests, ansible-test sanity, ansible-lint (no cluster)
-	@$(call run_lane,fast,$(FAST_STEPS))
+test-fast: venv kubevirt-roles collection compat-venvs sanity-bootstrap oracles ## the fast lane, its steps at once: unit tests (.venv and the compat matrix), sanity, lint (no cluster)
+	@MAKE='$(MAKE)' tests/tools/lane.sh fast parallel $(FAST_STEPS)
 
 .PHONY: test-cluster
-test-cluster: venv controlplane kubevirt-roles collection browser java ## the cluster lane: integration, molecule, compatibility matrix
-	@$(call run_lane,cluster,$(CLUSTER_STEPS))
+test-cluster: venv controlplane kubevirt-roles collection browser java compat-venvs ## the cluster lane: integration, molecule, the compat matrix's end-to-end tests
+	@MAKE='$(MAKE)' tests/tools/lane.sh cluster serial $(CLUSTER_STEPS)
 
-define run_lane
-	failed=""; lane_start=$$(date +%s); \
-	for step in $(2); do \
-	    echo "==> make $$step"; start=$$(date +%s); \
-	    $(MAKE) --no-print-directory $$step || failed="$$failed $$step"; \
-	    echo "<== make $$step: $$(( $$(date +%s) - start ))s"; \
-	done; \
-	echo "<== $(1) lane: $$(( $$(date +%s) - lane_start ))s"; \
-	if [ -n "$$failed" ]; then echo "make test: $(1) lane FAILED:$$failed" >&2; exit 1; fi; \
-	echo "make test: $(1) lane green"
-endef
+.PHONY: oracles
+oracles: $(CURDIR)/.build/goregexp ## build the Go regexp oracle of the namespace_regex tests (.build/goregexp)
+
+$(CURDIR)/.build/goregexp: $(wildcard tests/tools/goregexp/*)
+	@mkdir -p $(dir $@)
+	cd tests/tools/goregexp && GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -o $@ .
 
 # TESTS narrows a layer to files or directories (PYTEST_ARGS adds options, e.g. -k):
 #   make test-integration TESTS=tests/integration/test_safety.py PYTEST_ARGS='-k purge'
@@ -219,9 +221,22 @@ $(COMPAT_DIR)/%/.installed: tests/compat/%.txt tests/compat/requirements.txt req
 	@out=$$($(COMPAT_DIR)/$*/bin/python -m pip check --disable-pip-version-check) || { echo "$$out" >&2; exit 1; }
 	@touch $@
 
+.PHONY: compat-venvs
+compat-venvs: $(foreach c,$(COMPAT),$(COMPAT_DIR)/$(c)/.installed) ## build the compatibility matrix's virtualenvs (.build/compat/NAME), when their pins changed
+
 .PHONY: compat
-compat: venv controlplane collection $(foreach c,$(COMPAT),$(COMPAT_DIR)/$(c)/.installed) ## unit + end-to-end tests per combination of tests/compat/*.txt (oldest, newest); COMPAT=oldest
+compat: venv controlplane collection oracles compat-venvs ## unit + end-to-end tests per combination of tests/compat/*.txt (oldest, newest, at once); COMPAT=oldest
 	PYTEST_ARGS='$(PYTEST_ARGS)' $(BIN)/python tests/compat/run.py $(COMPAT)
+
+# make test runs the two halves in its two lanes: the unit tests (no cluster) in the fast lane, beside
+# the everyday unit tests, and the end-to-end tests in the cluster lane.
+.PHONY: compat-unit
+compat-unit: venv collection oracles compat-venvs ## the compat matrix's unit tests only (no cluster), every combination at once
+	PYTEST_ARGS='$(PYTEST_ARGS)' $(BIN)/python tests/compat/run.py --step unit $(COMPAT)
+
+.PHONY: compat-e2e
+compat-e2e: venv controlplane collection compat-venvs ## the compat matrix's end-to-end tests only (local clusters), every combination at once
+	PYTEST_ARGS='$(PYTEST_ARGS)' $(BIN)/python tests/compat/run.py --step e2e $(COMPAT)
 
 .PHONY: compat-pin
 compat-pin: venv ## re-resolve tests/compat/NAME.txt from its '# pin:' lines (NAME=oldest|newest)

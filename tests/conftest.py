@@ -10,8 +10,10 @@ A missing Go toolchain or control plane is a failure, never a skip.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -77,7 +79,14 @@ _UNGROUPED = set()  # nodeids of xdist_group tests that --dist loadgroup failed 
 def pytest_collection_modifyitems(config, items):
     """Tests that share a cluster's state rely on --dist loadgroup to run on one worker. If the
     grouping does not take effect (pytest 9.2 with pytest-xdist 3.8 drops it without a word:
-    pytest-dev/pytest-xdist#1386), those tests fail at set-up instead of racing each other."""
+    pytest-dev/pytest-xdist#1386), those tests fail at set-up instead of racing each other.
+
+    The tests marked ``slow`` (a call of half a minute or more) come first, so that xdist hands them out
+    before the short ones: started last, a 150 s test keeps one worker busy while the others have nothing
+    left to do (docs/development.md, "How long make test takes"). Only tests outside an xdist group move:
+    a group's tests keep their order, and --dist loadgroup hands out the groups first anyway (the largest
+    first). The order changes nothing else: every test sets up what it needs."""
+    items.sort(key=lambda i: not (i.get_closest_marker("slow") and not i.get_closest_marker("xdist_group")))
     if _is_xdist_worker(config) and config.getvalue("loadgroup"):
         _UNGROUPED.update(i.nodeid for i in items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid)
 
@@ -142,7 +151,36 @@ def _check_leaks(session):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+_TIMELINE = {"start": time.time(), "tests": {}}  # the xdist controller: when each worker ended each test
+
+
+def pytest_runtest_logreport(report):
+    """On the xdist controller: which worker ran each test and when it ended, for the workers' summary."""
+    node = getattr(report, "node", None)
+    if node is not None and report.when == "teardown":
+        _TIMELINE["tests"][report.nodeid] = (node.gateway.id, time.time() - _TIMELINE["start"])
+
+
+def _workers_summary(terminalreporter):
+    """When each xdist worker ran out of work: a long gap between the first and the last is time two
+    cores were not both used (a slow test started late). Kept in .build/test-timeline.json."""
+    ends = {}
+    for worker, end in _TIMELINE["tests"].values():
+        ends[worker] = max(ends.get(worker, 0.0), end)
+    if len(ends) < 2:
+        return
+    terminalreporter.section("xdist workers (tests/conftest.py)")
+    last = {w: max(((e, n) for n, (w2, e) in _TIMELINE["tests"].items() if w2 == w)) for w in ends}
+    for worker in sorted(ends):
+        terminalreporter.write_line("%s: last test ended at %.0f s (%s)" % (worker, ends[worker], last[worker][1]))
+    out = Path(__file__).resolve().parents[1] / ".build" / "test-timeline.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({n: {"worker": w, "ended": round(e, 1)} for n, (w, e) in _TIMELINE["tests"].items()},
+                              indent=0, sort_keys=True))
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    _workers_summary(terminalreporter)
     result = getattr(config, "_vmo_leaks", None)
     if result is None:
         return

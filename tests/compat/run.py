@@ -5,6 +5,8 @@ in the virtualenv of each combination, against local clusters started once for a
     run.py [NAME ...]      run the combinations (default: every tests/compat/<name>.txt); `make compat`
                            builds their virtualenvs (.build/compat/<name>) first, then calls this;
                            PYTEST_ARGS (environment) are added to each pytest command line
+    run.py --step unit     only the unit tests (no cluster): `make compat-unit`, in make test's fast lane
+    run.py --step e2e      only the end-to-end tests (clusters): `make compat-e2e`, in the cluster lane
     run.py --pin NAME      re-resolve tests/compat/NAME.txt: install its '# pin:' lines (and the
                            constraints above the '# resolved' line) with requirements.txt and
                            tests/compat/requirements.txt into a scratch virtualenv, then write the
@@ -12,9 +14,13 @@ in the virtualenv of each combination, against local clusters started once for a
 
 Run by the everyday .venv (tests/controlplane needs cryptography); the tests themselves run by the
 combination's own interpreter, so ansible-playbook and the modules' Python are that virtualenv's.
-The clusters this starts are stopped at the end (and die with this process); running ones are reused.
-A summary table is printed and written to .build/compat/results.md; the exit status is 1 when any
-combination failed.
+The combinations of a step run at the same time (--jobs, default: all of them): each is one pytest
+process that waits on subprocesses and the clusters for much of its time, so two of them on this
+2-core machine take little longer than one (docs/development.md, "How long"). The unit step runs
+before the end-to-end step, as before. The clusters (end-to-end step only) are started once, stopped
+at the end (and die with this process); running ones are reused.
+A summary table is printed and written to .build/compat/results.md (results-unit.md or results-e2e.md
+for one step); the exit status is 1 when any combination failed.
 """
 
 from __future__ import annotations
@@ -23,13 +29,14 @@ import argparse
 import datetime
 import os
 import re
-import resource
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +63,7 @@ UNIT_IGNORED = ["--ignore=tests/unit/test_eda_rulebooks.py", "--ignore=tests/uni
 # The end-to-end step: the smoke test, and what depends on the ansible-core series itself (2.16 templates
 # inventory values that are not marked unsafe; 2.19 trusts none).
 E2E = ["tests/compat/test_smoke.py", "tests/integration/test_palette_unsafe.py"]
+STEPS = {"unit": ["tests/unit"] + UNIT_IGNORED, "e2e": E2E}
 
 def combinations():
     return sorted(p.stem for p in HERE.glob("*.txt") if p.name != "requirements.txt")
@@ -65,78 +73,90 @@ def venv_python(name):
     return VENVS / name / "bin" / "python"
 
 
-def _cpu():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_pytest(name, what, log):
     """pytest ``what`` in the combination's virtualenv: (passed, wall seconds, CPU seconds, last line of
     its output). The CPU time (pytest, ansible-playbook, the modules; not the clusters) is about what
-    the step takes on a quiet machine, whatever the load here."""
+    the step takes on a quiet machine, whatever the load here; it is this pytest's own (wait4), so it
+    holds while other combinations run at the same time."""
     py = venv_python(name)
     env = dict(os.environ, VMO_TEST_CLUSTERS="1", PYTHONDONTWRITEBYTECODE="1")
     env["PATH"] = os.pathsep.join([str(py.parent), str(ROOT / ".tools" / "bin"), env.get("PATH", "")])
     env.pop("VIRTUAL_ENV", None)
-    t0, cpu0 = time.monotonic(), _cpu()
+    t0 = time.monotonic()
     with open(log, "w") as fh:
-        proc = subprocess.run([str(py), "-m", "pytest", *what, "-q", "-p", "no:cacheprovider",
-                               *shlex.split(os.environ.get("PYTEST_ARGS", ""))],
-                              cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, check=False)
-    seconds, cpu = time.monotonic() - t0, _cpu() - cpu0
+        proc = subprocess.Popen([str(py), "-m", "pytest", *what, "-q", "-p", "no:cacheprovider",
+                                 *shlex.split(os.environ.get("PYTEST_ARGS", ""))],
+                                cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds, cpu = time.monotonic() - t0, usage.ru_utime + usage.ru_stime
     lines = [ln for ln in Path(log).read_text(errors="replace").splitlines() if ln.strip()]
     summary = re.sub(r" in [0-9.]+s.*$", "", lines[-1].strip("= ")) if lines else "no output"
     return proc.returncode == 0, seconds, cpu, summary
 
 
-def run(names):
+def run(names, steps=("unit", "e2e"), jobs=None):
     from tests.controlplane import controlplane as cp
 
     missing = [n for n in names if not venv_python(n).exists()]
     if missing:
         sys.exit("compat: no virtualenv for %s; `make compat` builds them" % ", ".join(missing))
-    try:
-        _, started = cp.up(CLUSTERS, owned=True)
-    except cp.ControlPlaneError as exc:
-        sys.exit("compat: the local control plane could not start: %s" % exc)
-    rows = []
+    started = []
+    if "e2e" in steps:
+        try:
+            _, started = cp.up(CLUSTERS, owned=True)
+        except cp.ControlPlaneError as exc:
+            sys.exit("compat: the local control plane could not start: %s" % exc)
+    rows = {}
+    lock = threading.Lock()
+
+    def one(name, key):
+        log = VENVS / name / ("%s.log" % key)
+        ok, seconds, cpu, last = run_pytest(name, STEPS[key], log)
+        with lock:
+            rows[name][key] = (ok, seconds, cpu, last)
+            print("    %-6s %-4s %s in %.0f s (CPU %.0f s): %s%s" % (
+                name, key, "passed" if ok else "FAILED", seconds, cpu, last,
+                "" if ok else " (log: %s)" % log.relative_to(ROOT)), flush=True)
+
     try:
         for name in names:
-            print("==> compat %s" % name, flush=True)
-            t0, cpu0 = time.monotonic(), _cpu()
             versions = subprocess.run([str(venv_python(name)), "-c", VERSIONS], capture_output=True, text=True,
                                       check=False).stdout.strip() or "(versions unknown)"
-            print("    " + versions, flush=True)
-            row = {"name": name, "versions": versions}
-            for key, what in (("unit", ["tests/unit"] + UNIT_IGNORED), ("e2e", E2E)):
-                log = VENVS / name / ("%s.log" % key)
-                ok, seconds, cpu, last = run_pytest(name, what, log)
-                row[key] = (ok, seconds, cpu, last)
-                print("    %-4s %s in %.0f s (CPU %.0f s): %s%s" % (
-                    key, "passed" if ok else "FAILED", seconds, cpu, last,
-                    "" if ok else " (log: %s)" % log.relative_to(ROOT)), flush=True)
-            row["seconds"], row["cpu"] = time.monotonic() - t0, _cpu() - cpu0
-            rows.append(row)
+            print("==> compat %s: %s" % (name, versions), flush=True)
+            rows[name] = {"name": name, "versions": versions}
+        for key in steps:
+            t0 = time.monotonic()
+            with ThreadPoolExecutor(max_workers=jobs or len(names)) as pool:
+                for f in [pool.submit(one, name, key) for name in names]:
+                    f.result()
+            print("<== compat %s: %.0f s for %d combination(s) at once" % (key, time.monotonic() - t0, len(names)),
+                  flush=True)
     finally:
         if started:
             cp.down([c.name for c in started])
-    table = report(rows)
+    table = report([rows[n] for n in names], steps)
     print("\n" + table)
-    (VENVS / "results.md").write_text(table + "\n")
-    return 0 if all(r["unit"][0] and r["e2e"][0] for r in rows) else 1
+    (VENVS / ("results.md" if len(steps) == len(STEPS) else "results-%s.md" % "-".join(steps))).write_text(table + "\n")
+    return 0 if all(rows[n][k][0] for n in names for k in steps) else 1
 
 
-def report(rows):
+def report(rows, steps=tuple(STEPS)):
     load = os.getloadavg()
     out = ["Compatibility matrix, %s (load average %.1f on %d CPUs; CPU time: pytest, ansible-playbook and "
-           "the modules, not the clusters)" % (datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), load[0],
-                                               os.cpu_count() or 0), "",
-           "| combination | versions | unit tests | end-to-end | wall time (CPU) |", "| --- | --- | --- | --- | --- |"]
+           "the modules, not the clusters; the combinations of a step ran at the same time)"
+           % (datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), load[0], os.cpu_count() or 0), "",
+           "| combination | versions | unit tests | end-to-end | CPU time |", "| --- | --- | --- | --- | --- |"]
     for r in rows:
         cells = ["%s: %s (%.0f s, CPU %.0f s)" % ("passed" if r[k][0] else "FAILED", r[k][3], r[k][1], r[k][2])
-                 for k in ("unit", "e2e")]
-        out.append("| %s | %s | %s | %s | %.0f s (%.0f s) |"
-                   % (r["name"], r["versions"], cells[0], cells[1], r["seconds"], r["cpu"]))
+                 if k in steps else "not run (--step)" for k in STEPS]
+        out.append("| %s | %s | %s | %s | %.0f s |"
+                   % (r["name"], r["versions"], cells[0], cells[1], sum(r[k][2] for k in steps)))
     return "\n".join(out)
 
 
@@ -173,6 +193,10 @@ def main(argv=None):
     ap.add_argument("names", nargs="*", help="combinations (default: all)")
     ap.add_argument("--pin", metavar="NAME", help="re-resolve tests/compat/NAME.txt")
     ap.add_argument("--python", default="python3.11", help="interpreter for --pin's scratch virtualenv")
+    ap.add_argument("--step", choices=["unit", "e2e", "all"], default="all",
+                    help="unit: the unit tests only (no cluster); e2e: the end-to-end tests only; all (default): both")
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="combinations run at the same time within a step (default: all of them)")
     args = ap.parse_args(argv)
     if args.pin:
         pin(args.pin, args.python)
@@ -181,7 +205,7 @@ def main(argv=None):
     unknown = [n for n in names if n not in combinations()]
     if unknown:
         sys.exit("compat: no tests/compat/%s.txt" % ".txt, tests/compat/".join(unknown))
-    return run(names)
+    return run(names, tuple(STEPS) if args.step == "all" else (args.step,), args.jobs)
 
 
 if __name__ == "__main__":

@@ -120,6 +120,7 @@ def inventory_update(fleet, base: Path, **kw):
     return inventory, output
 
 
+@pytest.mark.slow  # started first (tests/conftest.py)
 def test_a_palette_fleet_runs_as_awx_runs_it(palette_fleet, tmp_path):
     """The must-show of issue 20, item 1: inventory update, then the job from a fresh private data
     directory, at -vvvv, with the fact cache on. The inventory holds where each cluster is in Palette and

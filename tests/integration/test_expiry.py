@@ -286,6 +286,7 @@ def break_glass(tmp_path, cluster, ident, hostname, extravars, env=None, check=F
     return r, events, (stats.get("event_data") or {}).get("artifact_data") or {}
 
 
+@pytest.mark.slow  # started first (tests/conftest.py)
 def test_break_glass_through_ansible_runner_with_a_survey(cluster, namespaces, uid, tmp_path):
     ns1, ns2 = namespaces("bg-a", "bg-b")
     ident = cluster.identity("bg-" + uid)

@@ -193,6 +193,7 @@ def test_fleet_baseline_merges_with_per_cluster_additions(clusters, owner, uid, 
     assert {c["cluster"]: c["enforce"]["summary"]["created"] for c in doc["clusters"]} == {"east": 3, "west": 4}
 
 
+@pytest.mark.slow  # started first (tests/conftest.py)
 def test_cost_is_two_module_invocations_whatever_the_number_of_bindings(
         cluster, owner, uid, u, namespaces, cleanup_owner, tmp_path):
     """2 grants or 25 (on 8 namespaces): the same two module invocations, and the enforcer's reads do not grow."""

@@ -130,6 +130,7 @@ def results_of(doc):
 # ------------------------------------------------------------------------ least privilege
 
 
+@pytest.mark.slow  # started first (tests/conftest.py)
 def test_automation_role_grants_exactly_what_the_documented_uses_need(cluster, namespaces, owner, uid, crbs,
                                                                        tmp_path):
     """Bound to a client-certificate identity outside system:masters, files/automation-clusterrole.yaml:
@@ -395,6 +396,7 @@ def _outputs(run, log, reports):
     return texts
 
 
+@pytest.mark.slow  # started first (tests/conftest.py)
 def test_no_secret_in_any_output(cluster, secret_setup, tmp_path):
     """The enforce playbook (human output, -vvvv, and a log file), then the validate playbook and
     both modules directly (JSON results, -vvvv), over eight ways to connect: a ServiceAccount

@@ -11,6 +11,8 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.ansible import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +58,7 @@ def layouts(uid, ns):
     ]
 
 
+@pytest.mark.slow  # started first (tests/conftest.py)
 def test_module_verdicts_equal_kubectl_auth_can_i(cluster, namespaces, uid, owner, admin_identity, tmp_path):
     ns = namespaces("ag1", "ag2", "ag3")
     cluster.core().patch_namespace(ns[1], {"metadata": {"labels": {"agreement": uid}}})
