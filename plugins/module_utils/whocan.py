@@ -22,7 +22,7 @@ __metaclass__ = type
 import time
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, holders, transport
+from ansible_collections.vmo.rbac.plugins.module_utils import access, holders, snapshot, transport
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, is_dns_label
 
@@ -63,21 +63,22 @@ def parse_options(params):
 # ---------------------------------------------------------------------- holders
 
 
-def read_rbac(cluster):
-    """The four RBAC lists, whole (ClusterRoles and Roles with their rules): 4 LISTs."""
-    return {"cluster_roles": cluster.list_cluster_roles(metadata_only=False),
-            "roles": cluster.list_roles(metadata_only=False),
-            "cluster_role_bindings": cluster.list_cluster_role_bindings(),
-            "role_bindings": cluster.list_role_bindings()}
+def read_rbac(cluster, concurrency=4):
+    """(the four RBAC lists, whole (ClusterRoles and Roles with their rules), the running components): the 4
+    LISTs of one snapshot (snapshot.py) and the LIST of the APIServices (running_components), sent together."""
+    snap = snapshot.RbacSnapshot(cluster, snapshot.RBAC_KINDS, concurrency,
+                                 extra=[("components", lambda: running_components(cluster))])
+    return snap.lists(), snap.extras["components"]
 
 
-def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concurrency=16, lists=None):
+def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concurrency=16, lists=None,
+                 components=None):
     """The confirmed holders of every capability (of ``only``) in every place (``namespaces``, or
     every namespace holding a RoleBinding, plus every namespace / cluster scope together), partial
     holders (part of a capability's checks, or some only for named objects) included.
 
     ``lists``: the four RBAC lists (read_rbac) when the caller has read them already (then no LIST is
-    sent here for them). ``platform``: the platform patterns (parsed); the ServiceAccounts of the
+    sent here for them); ``components``: running_components() when the caller has read it already. ``platform``: the platform patterns (parsed); the ServiceAccounts of the
     namespaces KubeVirt and CDI run in (their APIServices) are added. Returns (holders, unconfirmed,
     stats, index). Requests: 4 LISTs (unless given) and 1 LIST of the APIServices, then the
     SubjectAccessReviews that confirm the findings (deduplicated); nothing else."""
@@ -85,8 +86,11 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
     started = time.monotonic()
     listed_here = lists is None
     if listed_here:
-        lists = read_rbac(cluster)
-    components, warnings = running_components(cluster)
+        lists, components = read_rbac(cluster, concurrency)
+    components_here = listed_here or components is None
+    if components is None:
+        components = running_components(cluster)
+    components, warnings = components
     platform = list(platform) + holders.component_patterns(components)
     listed = time.monotonic()
     capabilities = holders.matrix_checks(matrix, only)
@@ -135,7 +139,7 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
         "platform": sum(1 for f in confirmed if f["platform"]),
         "beyond_rbac": sum(1 for f in confirmed if f.get("beyond_rbac")),
         "unconfirmed": len(unconfirmed),
-        "lists": (4 if listed_here else 0) + 1,
+        "lists": (4 if listed_here else 0) + (1 if components_here else 0),
         "platform_components": components,
         "warnings": warnings,
         "reviews": len(specs),
@@ -303,14 +307,14 @@ def remedy(finding):
     return remove, "; ".join(steps)
 
 
-def exclusive_audit(result, platform, cluster, desired, matrix, concurrency, lists=None):
+def exclusive_audit(result, platform, cluster, desired, matrix, concurrency, lists=None, components=None):
     """Add the "who else can" findings to a vmo_rbac_validate result (and fail it when any).
 
     ``result["who_else"]``: every confirmed holder the declaration does not grant and that is not a
     platform identity, with the bindings to remove. Counts: each capability x place is one check;
     a check fails when it has an undeclared holder."""
     found, unconfirmed, stats, index = find_holders(cluster, matrix, platform=platform, concurrency=concurrency,
-                                                    lists=lists)
+                                                    lists=lists, components=components)
     result.setdefault("warnings", []).extend(stats["warnings"])
     declared, custom = declared_grants(desired, matrix, index)
     checks = dict((name, cs) for name, _scope, cs in holders.matrix_checks(matrix))
