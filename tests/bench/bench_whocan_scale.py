@@ -189,7 +189,7 @@ def create(cluster, ns, cluster_roles, roles, crbs, rbs, workers=16):
 
 
 def run_module(tree: Path, args: dict):
-    """(wall seconds, max RSS MiB of the process, result) of vmo_rbac_validate of ``tree`` run as its own process."""
+    """(wall seconds, max RSS MiB and CPU seconds of the process, result) of vmo_rbac_validate of ``tree`` run as its own process."""
     module = tree / "plugins" / "modules" / "vmo_rbac_validate.py"
     env = dict(os.environ, PYTHONPATH=str(tree / ".build" / "collections"))
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
@@ -211,7 +211,7 @@ def run_module(tree: Path, args: dict):
     except ValueError as exc:
         raise RuntimeError("module of %s failed (rc=%s): %s %s" % (tree, proc.returncode, stdout[-2000:],
                                                                    stderr[-2000:])) from exc
-    return wall, usage.ru_maxrss / 1024.0, result
+    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime, result
 
 
 def main(argv=None):
@@ -239,11 +239,11 @@ def main(argv=None):
                                 check_access=False, check_bindings=False, fail_on_drift=False)
                 load = os.getloadavg()[0]
                 window = cluster.audit()
-                wall, rss, result = run_module(tree, mod_args)
+                wall, rss, cpu, result = run_module(tree, mod_args)
                 events = window.events(user=ident.user, settle=1.0)
                 s = result.get("who_else_summary") or {}
                 runs[name].append({
-                    "wall_seconds": round(wall, 2), "max_rss_mib": round(rss, 1),
+                    "wall_seconds": round(wall, 2), "max_rss_mib": round(rss, 1), "cpu_seconds": round(cpu, 2),
                     "module_seconds": result.get("summary", {}).get("seconds"),
                     "evaluation_seconds": s.get("evaluation_seconds"),
                     "reviews_audit_log": sum(1 for e in events
@@ -266,17 +266,18 @@ def main(argv=None):
                 "runs": runs,
                 "median": dict((name, {"wall_seconds": median([r["wall_seconds"] for r in rs]),
                                        "max_rss_mib": max(r["max_rss_mib"] for r in rs),
+                                       "cpu_seconds": median([r["cpu_seconds"] for r in rs]),
                                        "reviews_audit_log": median([r["reviews_audit_log"] for r in rs])})
                                for name, rs in runs.items())}
         path = save("whocan_scale", data)
-        print("| exclusive audit, %d bindings, %d roles, %d namespaces | wall (median) | max RSS | reviews | "
+        print("| exclusive audit, %d bindings, %d roles, %d namespaces | wall (median) | CPU | max RSS | reviews | "
               "violations (confirmed) |" % (data["cluster"]["bindings"], data["cluster"]["roles_all"], len(ns)))
-        print("|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|")
         for name, rs in runs.items():
             m = data["median"][name]
-            print("| %s | %.1f s | %.0f MiB | %d | %d (%d) |" % (name, m["wall_seconds"], m["max_rss_mib"],
-                                                                m["reviews_audit_log"], rs[-1]["violations"],
-                                                                rs[-1]["violations_confirmed"]))
+            print("| %s | %.1f s | %.1f s | %.0f MiB | %d | %d (%d) |" % (
+                name, m["wall_seconds"], m["cpu_seconds"], m["max_rss_mib"], m["reviews_audit_log"],
+                rs[-1]["violations"], rs[-1]["violations_confirmed"]))
         print("results in %s" % path)
     finally:
         if not args.keep:
