@@ -4,10 +4,12 @@
 """Who can: the flow of vmo_rbac_access_info and of vmo_rbac_validate's exclusive audit.
 
     options (parsed first: bad input fails before the first request)
-      -> 5 LISTs (ClusterRoles, Roles, ClusterRoleBindings, RoleBindings; APIServices: where KubeVirt and
-         CDI run, whose namespaces' ServiceAccounts are then the platform's)
+      -> 5 LISTs, together (ClusterRoles, Roles, ClusterRoleBindings, RoleBindings: an RBAC snapshot,
+         snapshot.py, vmo_rbac_validate's own when it has one; APIServices: where KubeVirt and CDI run, whose
+         namespaces' ServiceAccounts are then the platform's)
       -> holders.py: local evaluation (whom to ask, and through which bindings)
-      -> SubjectAccessReviews: one per check of each finding (deduplicated, concurrent)
+      -> SubjectAccessReviews: one per check of each finding asked (deduplicated, concurrent); access_info
+         asks every finding, the exclusive audit every violation it would report and a sample of the rest
       -> only what the API server confirms is reported; the rest is ``unconfirmed``
 
 The exclusive audit compares the confirmed holders with what the declaration grants (the
