@@ -99,3 +99,8 @@ def test_the_sample_is_spread_unique_and_the_same_each_time(n, size):
     assert len(got) == min(n, size) and len(set(got)) == len(got) and got == sorted(got)
     if n > size > 1:
         assert got[0] == 0 and got[-1] >= n - n // size - 1
+
+
+def test_managed_fields_are_dropped_and_odd_items_left_alone():
+    items = [{"metadata": {"name": "a", "managedFields": [{"manager": "kubectl"}]}}, {"metadata": None}, "odd"]
+    assert snapshot.without_managed_fields(items) == [{"metadata": {"name": "a"}}, {"metadata": None}, "odd"]
