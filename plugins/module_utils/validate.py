@@ -14,12 +14,12 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning, transport, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning, snapshot, transport, whocan
 from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, subject_from_api, subject_label
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
-    gather, missing_roles_message, observe_plan, referenced_roles,
+    missing_roles_message, observe_plan, referenced_roles, wait_for_api_server_ready,
 )
 
 FIX = {
@@ -100,12 +100,12 @@ def role_checks(decl, roles_seen, referenced):
     return out
 
 
-def privileged_subjects(cluster, concurrency=1):
-    """Every subject bound to cluster-admin or to a role with wildcard rules (information)."""
-    got = gather([("roles", lambda: cluster.list_cluster_roles(metadata_only=False)),
-                  ("crbs", cluster.list_cluster_role_bindings), ("rbs", cluster.list_role_bindings)], concurrency)
-    roles = dict((r["metadata"]["name"], r) for r in got["roles"])
-    listings = (("ClusterRoleBinding", got["crbs"]), ("RoleBinding", got["rbs"]))
+def privileged_subjects(snap):
+    """Every subject bound to cluster-admin or to a role with wildcard rules (information), from the run's
+    snapshot (snapshot.RbacSnapshot)."""
+    roles = dict((r["metadata"]["name"], r) for r in snap.get(snapshot.CLUSTER_ROLES))
+    listings = (("ClusterRoleBinding", snap.get(snapshot.CLUSTER_ROLE_BINDINGS)),
+                ("RoleBinding", snap.get(snapshot.ROLE_BINDINGS)))
 
     def why(ref):
         if ref.get("kind") != "ClusterRole":
@@ -140,24 +140,30 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     so check and diff mode change nothing)."""
     started = time.monotonic()
     palette = opts.backend == "palette"
-    # The access checks also need every namespace and every RoleBinding (bound_elsewhere), and every
-    # role with its rules (the objects rules name, access.named_checks); the exclusive audit every
-    # ClusterRoleBinding too: read once, together with the declaration's LISTs, and shared.
-    prefetch = []
-    if opts.check_access or opts.audit_exclusive:
-        prefetch = [("all_rolebindings", cluster.list_role_bindings),
-                    ("cluster_roles", lambda: cluster.list_cluster_roles(metadata_only=False)),
-                    ("all_roles", lambda: cluster.list_roles(metadata_only=False))]
-    if opts.audit_exclusive:
-        prefetch.append(("all_clusterrolebindings", cluster.list_cluster_role_bindings))
+    # The access checks need every namespace, every RoleBinding and every role with its rules (bound_elsewhere,
+    # access.named_checks); the privileged audit the ClusterRoles and every binding; the exclusive audit all four
+    # RBAC lists: one snapshot (snapshot.py), read together once with the run's other independent reads, serves
+    # them and the plan.
     # role_set kubernetes: what admin, edit and view grant follows the cluster's KubeVirt release
     read_release = opts.check_access and decl.role_set == "kubernetes" and opts.kubevirt_release is None
-    if read_release:
-        prefetch.append(("kubevirt_release", lambda: read_kubevirt_release(cluster)))
-    obs = observe_plan(decl, cluster, mode="present", purge=opts.purge, role_rules=True,
-                       wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
+    extra = [("kubevirt_release", lambda: read_kubevirt_release(cluster))] if read_release else []
+    if opts.audit_exclusive:
+        extra.append(("components", lambda: whocan.running_components(cluster)))
+    snap, view, prefetch, wait_for_api_server = None, cluster, list(extra), opts.wait_for_api_server
+    if opts.check_access or opts.audit_exclusive or opts.audit_privileged:
+        kinds = snapshot.KINDS
+        if palette and not (opts.audit_exclusive or opts.audit_privileged):
+            kinds = tuple(k for k in kinds if k != snapshot.CLUSTER_ROLE_BINDINGS)  # nothing reads them
+        if wait_for_api_server:  # day 0: the snapshot is read once the API server is ready
+            wait_for_api_server_ready(cluster, wait_for_api_server)
+            wait_for_api_server = 0
+        snap = snapshot.RbacSnapshot(cluster, kinds, opts.concurrency, extra)
+        view, prefetch = snapshot.SnapshotView(cluster, snap), []
+    obs = observe_plan(decl, view, mode="present", purge=opts.purge, role_rules=True,
+                       wait_for_roles=opts.wait_for_roles, wait_for_api_server=wait_for_api_server,
                        observe_bindings=not palette, concurrency=opts.concurrency,
                        list_namespaces=opts.check_access, prefetch=prefetch, now=opts.now)
+    extras = dict(obs.prefetched, **(snap.extras if snap is not None else {}))
     if obs.refusal is not None:
         raise _refused(obs)
     roles = role_checks(decl, obs.roles, referenced_roles(decl, obs.desired))
@@ -176,7 +182,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         if opts.kubevirt_release is not None:
             release, source = opts.kubevirt_release, "the kubevirt_version option"
         elif read_release:
-            release, source = obs.prefetched["kubevirt_release"]
+            release, source = extras["kubevirt_release"]
         else:
             release, source = None, "not read (check_access is false)"
         matrix = access.with_release(opts.matrix, release)
@@ -184,18 +190,18 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         kubevirt = {"release": access.release_label(release), "source": source}
     if opts.check_access:
         checks = access.build_checks(obs.desired, matrix, sorted(obs.state.namespaces),
-                                     access.bound_elsewhere(obs.prefetched["all_rolebindings"], obs.desired),
+                                     access.bound_elsewhere(snap.get(snapshot.ROLE_BINDINGS), obs.desired),
                                      decl.golden_image_namespaces)
         undecided = sorted(set(c.capability for c in checks if c.note))
         try:
-            checks = access.named_checks(checks, obs.prefetched["cluster_roles"], obs.prefetched["all_roles"])
+            checks = access.named_checks(checks, snap.get(snapshot.CLUSTER_ROLES), snap.get(snapshot.ROLES))
         except access.TooManyNamedObjects as exc:
             unproven_named = exc  # the checks about single objects are not asked: not proven (below)
         specs, _index, _keys = access.unique_reviews(checks)
         statuses = cluster.subject_access_reviews(specs, concurrency=opts.concurrency)
         by_key = dict((access.review_key(s), st) for s, st in zip(specs, statuses))
         rows, matrix_rows = access.evaluate(checks, by_key)
-    privileged = privileged_subjects(cluster, opts.concurrency) if opts.audit_privileged else []
+    privileged = privileged_subjects(snap) if opts.audit_privileged else []
 
     if opts.pending_enforce and obs.plan is not None:
         mark_pending(obs.plan, drift, rows)
@@ -228,11 +234,8 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     result["who_else"] = []
     # ---- who else can (issue 12): undeclared holders of VM capabilities, see whocan.py
     if opts.audit_exclusive:
-        lists = {"cluster_roles": obs.prefetched["cluster_roles"], "roles": obs.prefetched["all_roles"],
-                 "cluster_role_bindings": obs.prefetched["all_clusterrolebindings"],
-                 "role_bindings": obs.prefetched["all_rolebindings"]}
         whocan.exclusive_audit(result, opts.platform_subjects, cluster, obs.desired, matrix, opts.concurrency,
-                               lists=lists)
+                               lists=snap.lists(), components=extras["components"])
     # ---- end of who else can
     result["summary"]["requests"] = cluster.requests
     if palette_requests is not None:

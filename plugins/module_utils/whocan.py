@@ -4,10 +4,12 @@
 """Who can: the flow of vmo_rbac_access_info and of vmo_rbac_validate's exclusive audit.
 
     options (parsed first: bad input fails before the first request)
-      -> 5 LISTs (ClusterRoles, Roles, ClusterRoleBindings, RoleBindings; APIServices: where KubeVirt and
-         CDI run, whose namespaces' ServiceAccounts are then the platform's)
+      -> 5 LISTs, together (ClusterRoles, Roles, ClusterRoleBindings, RoleBindings: an RBAC snapshot,
+         snapshot.py, vmo_rbac_validate's own when it has one; APIServices: where KubeVirt and CDI run, whose
+         namespaces' ServiceAccounts are then the platform's)
       -> holders.py: local evaluation (whom to ask, and through which bindings)
-      -> SubjectAccessReviews: one per check of each finding (deduplicated, concurrent)
+      -> SubjectAccessReviews: one per check of each finding asked (deduplicated, concurrent); access_info
+         asks every finding, the exclusive audit every violation it would report and a sample of the rest
       -> only what the API server confirms is reported; the rest is ``unconfirmed``
 
 The exclusive audit compares the confirmed holders with what the declaration grants (the
@@ -22,7 +24,7 @@ __metaclass__ = type
 import time
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, holders, transport
+from ansible_collections.vmo.rbac.plugins.module_utils import access, holders, snapshot, transport
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, is_dns_label
 
@@ -63,30 +65,35 @@ def parse_options(params):
 # ---------------------------------------------------------------------- holders
 
 
-def read_rbac(cluster):
-    """The four RBAC lists, whole (ClusterRoles and Roles with their rules): 4 LISTs."""
-    return {"cluster_roles": cluster.list_cluster_roles(metadata_only=False),
-            "roles": cluster.list_roles(metadata_only=False),
-            "cluster_role_bindings": cluster.list_cluster_role_bindings(),
-            "role_bindings": cluster.list_role_bindings()}
+def read_rbac(cluster, concurrency=4):
+    """(the four RBAC lists, whole (ClusterRoles and Roles with their rules), the running components): the 4
+    LISTs of one snapshot (snapshot.py) and the LIST of the APIServices (running_components), sent together."""
+    snap = snapshot.RbacSnapshot(cluster, snapshot.RBAC_KINDS, concurrency,
+                                 extra=[("components", lambda: running_components(cluster))])
+    return snap.lists(), snap.extras["components"]
 
 
-def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concurrency=16, lists=None):
+def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concurrency=16, lists=None,
+                 components=None, pick=None):
     """The confirmed holders of every capability (of ``only``) in every place (``namespaces``, or
     every namespace holding a RoleBinding, plus every namespace / cluster scope together), partial
     holders (part of a capability's checks, or some only for named objects) included.
 
     ``lists``: the four RBAC lists (read_rbac) when the caller has read them already (then no LIST is
-    sent here for them). ``platform``: the platform patterns (parsed); the ServiceAccounts of the
-    namespaces KubeVirt and CDI run in (their APIServices) are added. Returns (holders, unconfirmed,
-    stats, index). Requests: 4 LISTs (unless given) and 1 LIST of the APIServices, then the
+    sent here for them); ``components``: running_components() when the caller has read it already. ``platform``: the platform patterns (parsed); the ServiceAccounts of the
+    namespaces KubeVirt and CDI run in (their APIServices) are added. ``pick``: ``pick(findings, index)`` gives
+    the indexes of the findings to confirm (None: every one); a finding not asked has ``confirmed`` None and
+    is among the holders as the local evaluation found it. Returns (holders, unconfirmed, stats, index). Requests: 4 LISTs (unless given) and 1 LIST of the APIServices, then the
     SubjectAccessReviews that confirm the findings (deduplicated); nothing else."""
     requests_before = cluster.requests
     started = time.monotonic()
     listed_here = lists is None
     if listed_here:
-        lists = read_rbac(cluster)
-    components, warnings = running_components(cluster)
+        lists, components = read_rbac(cluster, concurrency)
+    components_here = listed_here or components is None
+    if components is None:
+        components = running_components(cluster)
+    components, warnings = components
     platform = list(platform) + holders.component_patterns(components)
     listed = time.monotonic()
     capabilities = holders.matrix_checks(matrix, only)
@@ -94,21 +101,32 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
     index = holders.RbacIndex(lists["cluster_roles"], lists["roles"], lists["cluster_role_bindings"],
                               lists["role_bindings"], checks)
     ev = holders.Evaluation(index, capabilities, namespaces)
-    specs, where = [], {}
     for f in ev.findings:
+        f["platform"] = holders.is_platform(f, platform)
+    # which findings the API server is asked to confirm: every one, or those the caller picks (the exclusive
+    # audit: every one it would report, and a sample of the rest; docs/validate.md)
+    asked = ev.findings if pick is None else [ev.findings[i] for i in sorted(set(pick(ev.findings, index)))]
+    specs, where = [], {}
+    for f in asked:
         keys = []
-        for spec, expect in f.pop("_reviews"):
+        for spec, expect in f["_reviews"]:
             k = holders.review_key(spec)
             if k not in where:
                 where[k] = len(specs)
                 specs.append(spec)
             keys.append((k, expect))
         f["_keys"] = keys
+    for f in ev.findings:
+        del f["_reviews"]
     evaluated = time.monotonic()
     statuses = cluster.subject_access_reviews(specs, concurrency=concurrency)
     reviewed = time.monotonic()
     confirmed, unconfirmed = [], []
     for f in ev.findings:
+        if "_keys" not in f:  # not asked: what the local evaluation found (confirmed stays None)
+            f["confirmed"] = None
+            confirmed.append(f)
+            continue
         answers = [(statuses[where[k]], expect, specs[where[k]]) for k, expect in f.pop("_keys")]
         denied = [a for a, expect, _spec in answers if expect and not a.get("allowed")]
         f["confirmed"] = not denied
@@ -120,7 +138,6 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
             # the API server allows more than the RBAC objects give it (another authorizer, or RBAC
             # changed during the run): still a holder, of at least what was found, and said so
             f["beyond_rbac"] = beyond
-        f["platform"] = holders.is_platform(f, platform)
         (confirmed if f["confirmed"] else unconfirmed).append(f)
     stats = {
         "questions": ev.questions,
@@ -129,13 +146,14 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
         "bindings": len(lists["cluster_role_bindings"]) + len(lists["role_bindings"]),
         "roles": len(lists["cluster_roles"]) + len(lists["roles"]),
         "holders": len(confirmed),
+        "asked": len(asked),
         "everyone": sum(1 for f in confirmed if f["everyone"]),
         "partial": sum(1 for f in confirmed if f["partial"]),
         "membership": sum(1 for f in confirmed if f["through"] == "membership"),
         "platform": sum(1 for f in confirmed if f["platform"]),
         "beyond_rbac": sum(1 for f in confirmed if f.get("beyond_rbac")),
         "unconfirmed": len(unconfirmed),
-        "lists": (4 if listed_here else 0) + 1,
+        "lists": (4 if listed_here else 0) + (1 if components_here else 0),
         "platform_components": components,
         "warnings": warnings,
         "reviews": len(specs),
@@ -303,21 +321,56 @@ def remedy(finding):
     return remove, "; ".join(steps)
 
 
-def exclusive_audit(result, platform, cluster, desired, matrix, concurrency, lists=None):
+SAMPLE = 200  # findings the exclusive audit asks besides the violations (not declared holders, platform identities)
+
+
+def sample(indexes, size):
+    """At most ``size`` of ``indexes``, spread evenly over them (every k-th; the same for the same input)."""
+    if size >= len(indexes):
+        return list(indexes)
+    if size <= 0:
+        return []
+    step = float(len(indexes)) / size
+    return [indexes[int(i * step)] for i in range(size)]
+
+
+def exclusive_audit(result, platform, cluster, desired, matrix, concurrency, lists=None, components=None,
+                    sample_size=SAMPLE):
     """Add the "who else can" findings to a vmo_rbac_validate result (and fail it when any).
 
     ``result["who_else"]``: every confirmed holder the declaration does not grant and that is not a
     platform identity, with the bindings to remove. Counts: each capability x place is one check;
     a check fails when it has an undeclared holder."""
-    found, unconfirmed, stats, index = find_holders(cluster, matrix, platform=platform, concurrency=concurrency,
-                                                    lists=lists)
-    result.setdefault("warnings", []).extend(stats["warnings"])
-    declared, custom = declared_grants(desired, matrix, index)
     checks = dict((name, cs) for name, _scope, cs in holders.matrix_checks(matrix))
+    decided = {}
+
+    def violations(findings, index):
+        """The findings the audit would report (not declared, not the platform's), every one asked, and a
+        sample of the others (SAMPLE), spread over them: the API server confirms each reported violation,
+        and the sample shows whether the local evaluation agrees with it on this cluster."""
+        decided["declared"], decided["custom"] = declared_grants(desired, matrix, index)
+        picked = [i for i, f in enumerate(findings)
+                  if not f["platform"] and not is_declared(decided["declared"], f, checks[f["capability"]])]
+        chosen = set(picked)
+        rest = [i for i in range(len(findings)) if i not in chosen]
+        decided["violations"] = len(picked)
+        decided["sampled"] = sample(rest, sample_size)
+        return picked + decided["sampled"]
+
+    found, unconfirmed, stats, _index = find_holders(cluster, matrix, platform=platform, concurrency=concurrency,
+                                                     lists=lists, components=components,
+                                                     pick=None if sample_size is None else violations)
+    if "declared" not in decided:  # every finding was asked (sample_size None)
+        decided["declared"], decided["custom"] = declared_grants(desired, matrix, _index)
+        decided["sampled"] = []
+    result.setdefault("warnings", []).extend(stats["warnings"])
+    declared, custom = decided["declared"], decided["custom"]
     who_else = []
     for f in found:
         if f["platform"] or is_declared(declared, f, checks[f["capability"]]):
             continue
+        if f["confirmed"] is None:  # cannot happen: every undeclared finding is asked; never reported unasked
+            raise AssertionError("an undeclared holder was not confirmed by the API server")
         f = dict(f)
         f["remove"], f["fix"] = remedy(f)
         who_else.append(f)
@@ -332,6 +385,10 @@ def exclusive_audit(result, platform, cluster, desired, matrix, concurrency, lis
         "questions": stats["questions"], "holders": stats["holders"], "undeclared": len(who_else),
         "platform": stats["platform"], "declared": stats["holders"] - stats["platform"] - len(who_else),
         "unconfirmed": len(unconfirmed), "reviews": stats["reviews"], "namespaces": stats["namespaces"],
+        # confirmed by the API server: every undeclared holder (who_else) and a sample of the others; the
+        # declared and platform holders besides are counted as the local evaluation found them
+        "asked": stats["asked"], "sampled": len(decided["sampled"]),
+        "confirmed": sum(1 for f in found if f["confirmed"]),
         "evaluation_seconds": stats["evaluation_seconds"],
         "platform_subjects": ["%s %s" % p for p in platform],
         # the components found running (their namespaces' ServiceAccounts are the platform's), read in this run
