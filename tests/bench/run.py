@@ -17,6 +17,8 @@ Runs, in this order (each on clusters of its own, started and stopped by the ben
 - bench_eda.py       event-driven reconcile with ansible-rulebook: new namespace / deleted binding to
                      access (20 trials), a burst of 50 namespaces, an API server restart, idle CPU
 - bench_whocan.py    who can at 2,000 bindings and 500 roles: vmo_rbac_access_info vs a kubectl-who-can loop
+- bench_palette_rate.py  a 1,000-cluster Palette inventory against the stand-in with Palette's rate limit on
+                     (10/s per IP): requests, 429s, wall time vs requests/limit (--before TREE: today's tree too)
 
 Each writes reports/bench/<name>.json; this script adds reports/bench/run.json (what ran, how
 long, the load average before and after each). ``--quick`` runs fewer repetitions and measures
@@ -48,6 +50,7 @@ FULL = {
     "startup": ["bench_startup.py", "--reps", "7"],
     "eda": ["bench_eda.py", "--trials", "20"],
     "whocan": ["bench_whocan.py", "--reps", "3", "--peer-reps", "1"],
+    "palette_rate": ["bench_palette_rate.py", "--clusters", "1000"],
 }
 QUICK = {
     "enforce": ["bench_enforce.py", "--reps", "2", "--kcore-reps", "1"],
@@ -58,6 +61,7 @@ QUICK = {
     "startup": ["bench_startup.py", "--reps", "2"],
     "eda": ["bench_eda.py", "--trials", "3"],
     "whocan": ["bench_whocan.py", "--reps", "1", "--peer-namespaces", "10"],
+    "palette_rate": ["bench_palette_rate.py", "--clusters", "100"],
 }
 
 
