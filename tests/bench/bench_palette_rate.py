@@ -7,8 +7,9 @@ serves ``--clusters`` VMO clusters in one project. ``ansible-inventory --list`` 
 inventory (concurrency 8, the default) reads them: one search per 50 clusters and one profiles request
 per cluster. Each tree's collection runs in turn in the same invocation (``--before TREE``: the
 collection built in another checkout, TREE/.build/collections, e.g. a worktree of 7da07ec), each
-against a fresh limiter: requests and 429s from the stand-in's log, wall time, the hosts the inventory
-made and the hosts it marked with an error, against requests / limit.
+against a fresh limiter: requests and 429s from the stand-in's log, wall time (of ansible-inventory, and
+from its first request to its last), the hosts the inventory made and the hosts it marked with an
+error, against requests / limit.
 
     .venv/bin/python tests/bench/bench_palette_rate.py [--clusters 1000] [--before TREE] [--output palette_rate]
 """
@@ -58,8 +59,10 @@ def run_tree(label, collections, standin, directory, project, clusters):
         hosts = len(hostvars)
         errors = sum(1 for v in hostvars.values() if "vmo_rbac_inventory_error" in v)
     requests = len(calls)
+    span = (max(c["at"] for c in calls) - min(c["at"] for c in calls)) if calls else 0.0
     answered = sum(1 for c in calls if c["status"] != 429)
-    out = {"tree": label, "rc": proc.returncode, "seconds": round(seconds, 1), "requests": requests,
+    out = {"tree": label, "rc": proc.returncode, "seconds": round(seconds, 1), "first_to_last_request_s": round(span, 1),
+           "requests": requests,
            "answered": answered, "429s": requests - answered, "hosts": hosts, "hosts_with_error": errors,
            "requests_over_limit_s": round(requests / LIMIT, 1), "answered_over_limit_s": round(answered / LIMIT, 1),
            "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2)}
