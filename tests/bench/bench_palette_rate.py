@@ -66,6 +66,10 @@ def run_tree(label, collections, standin, directory, project, clusters):
            "answered": answered, "429s": requests - answered, "hosts": hosts, "hosts_with_error": errors,
            "requests_over_limit_s": round(requests / LIMIT, 1), "answered_over_limit_s": round(answered / LIMIT, 1),
            "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2)}
+    statuses = {}
+    for c in calls:
+        statuses[str(c["status"])] = statuses.get(str(c["status"]), 0) + 1
+    out["statuses"] = statuses  # None: the client went away before the answer (its read timeout, under load)
     if proc.returncode != 0:
         out["stderr_tail"] = proc.stderr[-600:]
     print(json.dumps(out), flush=True)
