@@ -155,7 +155,7 @@ MODULE_CASES = [
     Case("ca-cert-missing", {"palette_ca_cert": "/nonexistent/ca.crt"}, "palette_ca_cert"),
     Case("validate-certs-not-a-boolean", {"palette_validate_certs": "perhaps"}, "palette_validate_certs"),
     Case("palette-rate-limit-negative", {"palette_rate_limit": -1}, "palette_rate_limit", ("requests per second",)),
-    Case("palette-rate-limit-nan", {"palette_rate_limit": float("nan")}, "palette_rate_limit", ("requests per second",)),
+    Case("palette-rate-limit-nan", {"palette_rate_limit": float("nan")}, "palette_rate_limit", ("finite number",)),
     Case("palette-rate-limit-huge", {"palette_rate_limit": 1e300}, "palette_rate_limit", ("requests per second",)),
     Case("palette-rate-limit-a-word", {"palette_rate_limit": "fast"}, "palette_rate_limit"),
     Case("declaration-checked-first", {"bindings": [VALID, {"persona": "admn", "groups": ["g"]}]},
