@@ -44,9 +44,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 try:
-    from urllib.parse import quote, urlencode, urlsplit
+    from urllib.parse import quote, urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not supported
-    quote = urlencode = urlsplit = None
+    quote = urlsplit = None
 
 KUBERNETES_IMPORT_ERROR = None
 try:

@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import json
 import logging
+import math
 import os
 import re
 import ssl
@@ -502,7 +503,6 @@ class Transport(object):
                                  timeout=timeout or self.timeout, preload_content=not stream)
 
 
-
 # ------------------------------------------------------------------------------ rate limit
 
 # The highest rate_limit accepted, in requests per second (above it pacing means nothing).
@@ -523,7 +523,7 @@ def check_rate_limit(option, value):
             value = None
         if value is None:
             raise BadValue(option, "expected a number of requests per second (0: no pacing)")
-    if value != value or not 0 <= value <= RATE_LIMIT_MAX:  # value != value: NaN
+    if math.isnan(value) or not 0 <= value <= RATE_LIMIT_MAX:
         raise BadValue(option, "must be a number of requests per second from 0 (no pacing) to %g" % RATE_LIMIT_MAX)
     return float(value)
 
@@ -611,7 +611,7 @@ class Pacer(object):
 
     def _sane(self, value, now):
         ahead = RETRY_AFTER_MAX + _AHEAD_TURNS * self.interval
-        if value != value or value < 0 or value > now + ahead:
+        if math.isnan(value) or value < 0 or value > now + ahead:
             return now
         return value
 
@@ -629,7 +629,7 @@ class Pacer(object):
 
     def hold(self, seconds):
         """No turn before ``seconds`` from now (at most RETRY_AFTER_MAX)."""
-        if self.rate <= 0 or not seconds or seconds != seconds:
+        if self.rate <= 0 or not seconds or math.isnan(seconds):
             return
         seconds = min(max(0.0, float(seconds)), RETRY_AFTER_MAX)
         self._update(lambda now, nxt: max(nxt, now + seconds))
