@@ -63,4 +63,17 @@ options:
       - Can also be set with the E(VMO_RBAC_PALETTE_CA_CERT) environment variable (the collection's AWX credential
         type injects it).
     type: path
+  palette_rate_limit:
+    description:
+      - Palette's requests per second, at most, from this run (Palette's published limit is 10 per second per
+        source IP; a burst above it is answered C(429 Too Many Requests)). Requests are spaced 1/rate apart.
+        Unset, V(9), just under the limit. V(0) turns the pacing off (a 429 is still retried, honouring
+        C(Retry-After) up to 10 s). A number from 0 to 1000.
+      - Every fork of one C(ansible-playbook) run shares the pacing with the others and with the
+        P(vmo.rbac.palette#inventory) inventory (a file in the run's private temporary directory, locked for each
+        request); a module run as a module process (C(vmo_rbac_execution=module), and C(vmo.rbac.vmo_rbac_access_info) always)
+        paces its own requests only.
+      - Can also be set with the E(VMO_RBAC_PALETTE_RATE_LIMIT) environment variable.
+    type: float
+    version_added: 0.3.0
 """

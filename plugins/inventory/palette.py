@@ -140,6 +140,20 @@ options:
         C(Retry-After) up to 10 s.
     type: int
     default: 5
+  rate_limit:
+    description:
+      - Palette's requests per second, at most, from this inventory (Palette's published limit is 10 per second
+        per source IP; a burst above it is answered C(429 Too Many Requests)). Requests are spaced 1/rate apart
+        whatever O(concurrency) is, so reading N clusters takes at least about (N + N/50) / rate seconds.
+      - V(9) by default, just under the limit. V(0) turns the pacing off (a 429 is still retried, honouring
+        C(Retry-After) up to 10 s). A number from 0 to 1000.
+      - In C(ansible-playbook), the inventory and the forks of the run share the pacing (a file in the run's
+        private temporary directory); the modules' option is O(vmo.rbac.vmo_role_binding#module:palette_rate_limit).
+    type: float
+    default: 9
+    env:
+      - name: VMO_RBAC_PALETTE_RATE_LIMIT
+    version_added: 0.3.0
   concurrency:
     description: How many clusters are read (profiles, kubeconfig) at once.
     type: int
@@ -320,6 +334,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if retries is None or not 0 <= retries <= 20:
             self._fail("api_retries", "must be between 0 and 20")
         s["api_retries"] = retries
+        try:
+            s["rate_limit"] = transport.check_rate_limit("rate_limit", self.get_option("rate_limit"))
+        except transport.BadValue as exc:
+            self._fail("rate_limit", exc.message)
         concurrency = self.get_option("concurrency")
         if concurrency is None or not 1 <= concurrency <= CONCURRENCY_MAX:
             self._fail("concurrency", "must be between 1 and %d" % CONCURRENCY_MAX)
@@ -398,8 +416,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         client = palette_api.PaletteClient(
             settings["host"], settings["api_key"], validate_certs=settings["validate_certs"],
             ca_cert=settings["ca_cert"], timeout=settings["request_timeout"], retries=settings["api_retries"],
-            component="inventory", pool_size=max(settings["concurrency"], 2))
+            component="inventory", pool_size=max(settings["concurrency"], 2), rate_limit=settings["rate_limit"])
         errors = []
+        if client.pacer is not None and client.pacer.path and not client.pacer.shared:
+            display.warning("vmo.rbac.palette: rate_limit: %s; this process paces its own requests only"
+                            % client.pacer.unshared)
         try:
             scopes = self._project_scopes(client, settings, errors)
             clusters = []

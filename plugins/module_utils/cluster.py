@@ -44,9 +44,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 try:
-    from urllib.parse import quote, urlencode, urlsplit
+    from urllib.parse import quote, urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not supported
-    quote = urlencode = urlsplit = None
+    quote = urlsplit = None
 
 KUBERNETES_IMPORT_ERROR = None
 try:
@@ -68,7 +68,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as stat
 from ansible_collections.vmo.rbac.plugins.module_utils import pipeline
 from ansible_collections.vmo.rbac.plugins.module_utils import transport
 from ansible_collections.vmo.rbac.plugins.module_utils.transport import (
-    RETRY_STATUSES, BoundedRetry, Secrets, read_final_responses, scrub,
+    RETRY_STATUSES, Secrets, read_final_responses, scrub,
 )
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
@@ -167,40 +167,6 @@ _scrub = scrub  # every text that leaves this module goes through it
 # ----------------------------------------------------------------- configuration
 
 
-class DirectConfiguration(object):
-    """The connection settings of direct credentials, shaped like kubernetes.client.Configuration
-    (the attributes this module reads), built without importing the kubernetes package."""
-
-    refresh_api_key_hook = None
-
-    def __init__(self, host):
-        self.host = host
-        self.api_key = {}
-        self.api_key_prefix = {}
-        self.ssl_ca_cert = self.cert_file = self.key_file = None
-        self.verify_ssl = True
-        self.connection_pool_maxsize = 4
-
-    def get_api_key_with_prefix(self, identifier):
-        key = self.api_key.get(identifier)
-        prefix = self.api_key_prefix.get(identifier)
-        return ("%s %s" % (prefix, key) if prefix else key) if key else None
-
-    def pool_manager(self):
-        ca_certs = self.ssl_ca_cert
-        if self.verify_ssl and not ca_certs:
-            try:
-                import certifi  # pylint: disable=import-outside-toplevel
-
-                ca_certs = certifi.where()  # what the kubernetes client uses without a CA
-            except ImportError:  # pragma: no cover - the system trust store then
-                ca_certs = None
-        return urllib3.PoolManager(
-            num_pools=4, maxsize=self.connection_pool_maxsize,
-            cert_reqs="CERT_REQUIRED" if self.verify_ssl else "CERT_NONE",
-            ca_certs=ca_certs, cert_file=self.cert_file, key_file=self.key_file)
-
-
 def build_configuration(params):
     """The connection configuration, by kubernetes.core's rules.
 
@@ -230,7 +196,7 @@ def build_configuration(params):
         cfg = static
         kubernetes = None
     elif direct and not params.get("proxy"):
-        cfg = DirectConfiguration(host.rstrip("/"))
+        cfg = transport.ConnectionSettings(host.rstrip("/"), source="direct credentials", certifi=True)
         kubernetes = None
     else:
         kubernetes = _kubernetes()
@@ -451,28 +417,21 @@ class Cluster(object):
                     raise
                 raise transport.BadValue("kubeconfig", "the server of its cluster: " + exc.message)
         self.user_agent = "vmo.rbac/%s (%s)" % (__version__, component)
-        self.timeout = urllib3.Timeout(connect=min(10.0, params.get("request_timeout") or 30.0),
-                                       read=params.get("request_timeout") or 30.0)
+        timeout = params.get("request_timeout") or 30.0
         retries = params.get("api_retries")
-        retries = 5 if retries is None else retries
-        self.retry = BoundedRetry(
-            total=retries, connect=retries, read=retries, status=retries, other=0,
-            backoff_factor=0.25, status_forcelist=RETRY_STATUSES, allowed_methods=None,
-            respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
-        )
-        if isinstance(self.cfg, (DirectConfiguration, static_kubeconfig.StaticConfiguration)):
-            self.pool = self.cfg.pool_manager()
+        if isinstance(self.cfg, transport.ConnectionSettings):
+            pool = self.cfg.pool_manager()
             self._client = None
         else:
             client = _kubernetes().client.ApiClient(self.cfg)
-            self.pool = client.rest_client.pool_manager  # TLS, client certs and proxy as configured
+            pool = client.rest_client.pool_manager  # TLS, client certs and proxy as configured
             self._client = client  # keeps temp files of inline kubeconfig certs alive
+        self.http = transport.Transport(self.host, pool, transport.retry_policy(5 if retries is None else retries),
+                                        urllib3.Timeout(connect=min(10.0, timeout), read=timeout), self.secrets)
         try:  # interim (1xx) responses are read past, never taken as an answer (transport.FinalResponse)
             read_final_responses(self.pool.connection_from_url(self.host))
         except (ValueError, urllib3.exceptions.HTTPError):
             pass  # no pool for this host (a malformed host fails at the first request, with its message)
-        self.requests = 0
-        self._count_lock = threading.Lock()  # requests are sent from several threads (concurrency)
         self.api_server = api_server_fingerprint(self.host, self.cfg.ssl_ca_cert, self.cfg.verify_ssl)
         self._identity = None
         # one SelfSubjectReview, whichever thread's 403 asks first; the others wait for its answer (RLock: the
@@ -490,6 +449,23 @@ class Cluster(object):
         self.pipelining = True
 
     # -------------------------------------------------------------- transport
+
+    @property
+    def requests(self):
+        """The requests sent so far (retries not counted)."""
+        return self.http.requests
+
+    @property
+    def pool(self):
+        return self.http.pool
+
+    @property
+    def retry(self):
+        return self.http.retry
+
+    @property
+    def timeout(self):
+        return self.http.timeout
 
     def _authorization(self, refresh=True):
         """The Authorization header's value (None without a token), learned by ``secrets`` and checked:
@@ -546,17 +522,8 @@ class Cluster(object):
 
         ``what`` = (verb, resource, namespace, name) for error messages.
         """
-        url = self.host + path
-        if query:
-            url += "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
-        data = json.dumps(body, separators=(",", ":")).encode("utf-8") if body is not None else None
-        with self._count_lock:
-            self.requests += 1
         try:
-            resp = self.pool.request(
-                method, url, body=data, headers=self._headers(accept, data is not None),
-                retries=self.retry, timeout=self.timeout, preload_content=True,
-            )
+            resp = self.http.send(method, path, query=query, body=body, headers=self._headers(accept, body is not None))
         except urllib3.exceptions.HTTPError as exc:
             reason = getattr(exc, "reason", None) or exc
             raise ClusterError("cannot reach the API server at %s (%s %s failed after %d retries, "
@@ -700,12 +667,10 @@ class Cluster(object):
     def watch(self, resource, query, read_timeout):
         """Open a WATCH of a watched resource: a WatchResponse, or ApiError (``status`` 410: the
         resourceVersion is too old) / ClusterError (unreachable)."""
-        url = self.host + self.WATCHED[resource] + "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
-        self.requests += 1
         try:
-            resp = self.pool.request(
-                "GET", url, headers=self._headers(METADATA_WATCH, False), retries=False, preload_content=False,
-                timeout=urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout))
+            resp = self.http.send("GET", self.WATCHED[resource], query=query, headers=self._headers(METADATA_WATCH, False),
+                                  retry=False, stream=True,
+                                  timeout=urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout))
         except urllib3.exceptions.HTTPError as exc:
             raise ClusterError("cannot reach the API server at %s (watch %s): %s"
                                % (self.host, resource, self.secrets.scrub(getattr(exc, "reason", None) or exc)))
@@ -835,13 +800,9 @@ class Cluster(object):
         size = -(-len(bodies) // connections)
         chunks = [list(range(k, min(k + size, len(bodies)))) for k in range(0, len(bodies), size)]
 
-        def count(n):
-            with self._count_lock:
-                self.requests += n
-
         def one_connection(chunk):
             answers, rest = pipeline.run(factory, [requests[i] for i in chunk], self.timeout.read_timeout,
-                                         window=window, sent=count,
+                                         window=window, sent=self.http.count,
                                          accept=lambda k, answer: review_answers(specs[chunk[k]], answer))
             return dict((chunk[k], v) for k, v in answers.items()), [chunk[k] for k in rest]
 

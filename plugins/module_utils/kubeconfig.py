@@ -50,7 +50,6 @@ import base64
 import binascii
 import os
 import re
-import ssl
 import tempfile
 from importlib.util import find_spec
 
@@ -59,6 +58,8 @@ try:
     import yaml
 except ImportError:  # pragma: no cover - cluster.py reports the missing requirement
     urllib3 = yaml = None
+
+from ansible_collections.vmo.rbac.plugins.module_utils import transport
 
 # The client series whose loader this module reproduces; the equivalence tests run against the
 # version pinned in tests/constraints.txt. With another series installed, the client loads every
@@ -98,46 +99,8 @@ class _HandOff(Exception):
 # --------------------------------------------------------------------- configuration
 
 
-class StaticConfiguration(object):
-    """Connection settings read from a static kubeconfig, shaped like kubernetes.client.Configuration
-    (the attributes cluster.py reads), with the connection pool the client's RESTClientObject builds."""
-
-    refresh_api_key_hook = None
-    proxy = no_proxy = proxy_headers = None
-    assert_hostname = None
-
-    def __init__(self, host, token, ca, cert, key, verify, tls_server_name, source):
-        self.host = host
-        self.api_key = {"BearerToken": token} if token else {}  # where the client's loader puts it
-        self.api_key_prefix = {}
-        self.ssl_ca_cert = ca
-        self.cert_file = cert
-        self.key_file = key
-        self.verify_ssl = verify
-        self.tls_server_name = tls_server_name
-        self.connection_pool_maxsize = 4
-        self.source = source  # "/path/config, context 'x'": for messages and tests
-
-    def get_api_key_with_prefix(self, identifier):
-        key = self.api_key.get(identifier)
-        prefix = self.api_key_prefix.get(identifier)
-        return ("%s %s" % (prefix, key) if prefix else key) if key else None
-
-    def pool_manager(self):
-        """kubernetes.client.rest.RESTClientObject's PoolManager (no proxy: that goes to the client)."""
-        extra = {}
-        if self.assert_hostname is not None:
-            extra["assert_hostname"] = self.assert_hostname
-        if self.tls_server_name:
-            extra["server_hostname"] = self.tls_server_name
-        return urllib3.PoolManager(
-            num_pools=4, maxsize=self.connection_pool_maxsize if self.connection_pool_maxsize is not None else 4,
-            cert_reqs=ssl.CERT_REQUIRED if self.verify_ssl else ssl.CERT_NONE,
-            ca_certs=self.ssl_ca_cert, cert_file=self.cert_file, key_file=self.key_file, **extra)
-
-
 def read(params, environ=None):
-    """``(StaticConfiguration, None)`` for a kubeconfig with static credentials, or ``(None, reason)``
+    """``(transport.ConnectionSettings, None)`` for a kubeconfig with static credentials, or ``(None, reason)``
     when the official client must load it (cluster.py then does, as before). Raises KubeconfigError
     for a kubeconfig the client would refuse too.
 
@@ -381,7 +344,7 @@ def _configuration(source, context):
     verify = not cluster["insecure-skip-tls-verify"] if "insecure-skip-tls-verify" in cluster else True
     tls_server_name = cluster.get("tls-server-name")
     where = "%s, context %r" % (source.where, context)
-    return StaticConfiguration(host, token, ca, cert, key, verify, tls_server_name, where)
+    return transport.ConnectionSettings(host, token, ca, cert, key, verify, tls_server_name, where)
 
 
 def _delegated(user):

@@ -35,14 +35,16 @@ __metaclass__ = type
 
 import base64
 import binascii
+import hashlib
 import json
+import os
 import re
-import threading
+import sys
 
 try:
-    from urllib.parse import quote, urlencode, urlsplit
+    from urllib.parse import quote, urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not supported
-    quote = urlencode = urlsplit = None
+    quote = urlsplit = None
 
 URLLIB3_IMPORT_ERROR = None
 try:
@@ -51,8 +53,9 @@ except ImportError as exc:  # pragma: no cover - reported by the callers
     urllib3 = None
     URLLIB3_IMPORT_ERROR = exc
 
+from ansible_collections.vmo.rbac.plugins.module_utils import transport
 from ansible_collections.vmo.rbac.plugins.module_utils.transport import (
-    RETRY_STATUSES, BoundedRetry, Secrets, check_header, scrub,
+    RETRY_STATUSES, Secrets, check_header, scrub,
 )
 from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
 
@@ -64,6 +67,10 @@ SEARCH_PAGE_SIZE = 50  # the specification's maximum for ``limit``
 # middlebox that hands out a fresh token with every page would otherwise be followed forever.
 SEARCH_PAGES_MAX = 2000
 KUBECONFIG_KINDS = ("frp", "admin")
+# Palette's published limit is 10 requests per second per source IP (more in a burst are answered 429):
+# the client paces its requests just under it (docs/palette.md, "Rate limit").
+DEFAULT_RATE_LIMIT = 9.0
+RATE_LIMIT_ENV = "VMO_RBAC_PALETTE_RATE_LIMIT"
 
 # Palette uids are 24 hexadecimal digits (MongoDB object ids) in every public example; the client
 # only insists on what keeps a uid one path segment.
@@ -118,7 +125,19 @@ def normalize_host(host):
 
 
 _scrub = scrub
-_BoundedRetry = BoundedRetry
+
+
+def rate_file(host):
+    """Where the run's processes keep the pacing of requests to ``host`` (transport.Pacer): a file in
+    Ansible's temporary directory of this run (DEFAULT_LOCAL_TMP: made private by the controller before
+    it forks its workers, removed when it ends), when this process is part of an Ansible run (the
+    inventory plugin, a module run in Ansible's worker); None otherwise (a module process, the event
+    source: each paces its own requests)."""
+    constants = sys.modules.get("ansible.constants")
+    tmp = getattr(constants, "DEFAULT_LOCAL_TMP", None) if constants is not None else None
+    if not isinstance(tmp, str) or not os.path.isdir(tmp):
+        return None
+    return os.path.join(tmp, "vmo-rbac-palette-%s.rate" % hashlib.sha256(host.encode("utf-8")).hexdigest()[:16])
 
 
 def decode_kubeconfig(body):
@@ -287,7 +306,8 @@ class PaletteClient(object):
     """
 
     def __init__(self, host, api_key, project_uid=None, validate_certs=True, ca_cert=None, timeout=30.0,
-                 retries=5, component="module", pool_size=8, key_option="api_key"):
+                 retries=5, component="module", pool_size=8, key_option="api_key", rate_limit=None,
+                 rate_option="rate_limit"):
         if URLLIB3_IMPORT_ERROR is not None:
             raise PaletteError("the Python package 'urllib3' is required (it comes with 'kubernetes'): %s"
                                % URLLIB3_IMPORT_ERROR)
@@ -305,35 +325,31 @@ class PaletteClient(object):
         self._key = api_key
         self.project_uid = project_uid or None
         self.user_agent = "vmo.rbac/%s (%s)" % (__version__, component)
-        self.timeout = urllib3.Timeout(connect=min(10.0, timeout), read=timeout)
-        self.retry = _BoundedRetry(
-            total=retries, connect=retries, read=retries, status=retries, other=0,
-            backoff_factor=0.25, status_forcelist=RETRY_STATUSES, allowed_methods=None,
-            respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False, redirect=0,
-        )
+        try:
+            rate = transport.check_rate_limit(rate_option, DEFAULT_RATE_LIMIT if rate_limit is None else rate_limit)
+        except transport.BadValue as exc:
+            raise PaletteError(str(exc))
+        # Palette's rate limit is per source IP: one pacer per Palette host, shared by the run's processes
+        self.pacer = transport.Pacer(rate, rate_file(self.host) if rate else None, key=self.host) if rate else None
+        self.http = transport.Transport(
+            self.host, transport.pool_manager(validate_certs, ca_cert if validate_certs else None, maxsize=pool_size,
+                                              num_pools=2),
+            transport.retry_policy(retries, pacer=self.pacer), urllib3.Timeout(connect=min(10.0, timeout), read=timeout),
+            self._secrets, pacer=self.pacer)
         # The RBAC PUT: only a connection that could not be made is tried again (see the module's doc).
-        self.put_retry = _BoundedRetry(
-            total=retries, connect=retries, read=0, status=0, other=0, backoff_factor=0.25,
-            status_forcelist=RETRY_STATUSES, allowed_methods=None, respect_retry_after_header=False,
-            raise_on_status=False, raise_on_redirect=False, redirect=0,
-        )
-        if validate_certs:
-            ca = ca_cert
-            if not ca:
-                try:
-                    import certifi  # pylint: disable=import-outside-toplevel
-
-                    ca = certifi.where()
-                except ImportError:  # pragma: no cover - the system trust store then
-                    ca = None
-            self.pool = urllib3.PoolManager(num_pools=2, maxsize=pool_size, cert_reqs="CERT_REQUIRED", ca_certs=ca)
-        else:
-            self.pool = urllib3.PoolManager(num_pools=2, maxsize=pool_size, cert_reqs="CERT_NONE")
-        self.requests = 0
+        self.put_retry = transport.retry_policy(retries, resend=False, pacer=self.pacer)
         self.log = []
-        self._count = threading.Lock()
 
     # ----------------------------------------------------------------- transport
+
+    @property
+    def requests(self):
+        """The requests sent so far (retries not counted)."""
+        return self.http.requests
+
+    @property
+    def retry(self):
+        return self.http.retry
 
     def scrub(self, text):
         return self._secrets.scrub(text)
@@ -355,15 +371,9 @@ class PaletteClient(object):
         ``retry``: urllib3's Retry for this call (default: the client's).
         """
         retry = retry or self.retry
-        url = self.host + path
-        if query:
-            url += "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
-        data = json.dumps(body, separators=(",", ":")).encode("utf-8") if body is not None else None
-        with self._count:
-            self.requests += 1
         try:
-            resp = self.pool.request(method, url, body=data, headers=self._headers(project, accept, data is not None),
-                                     retries=retry, timeout=self.timeout, preload_content=True)
+            resp = self.http.send(method, path, query=query, body=body, retry=retry,
+                                  headers=self._headers(project, accept, body is not None))
         except urllib3.exceptions.HTTPError as exc:
             self.log.append((method, path, None))
             reason = getattr(exc, "reason", None) or exc

@@ -20,7 +20,8 @@ code never writes it to a file, never logs it, never returns it, and the module 
 credential in it (``secret_values``).
 
 Options: the Palette credential of the palette backend (``palette_host``, ``palette_api_key``,
-``palette_project_uid``, ``palette_cluster_uid``, ``palette_validate_certs``, ``palette_ca_cert``) and
+``palette_project_uid``, ``palette_cluster_uid``, ``palette_validate_certs``, ``palette_ca_cert``,
+``palette_rate_limit``) and
 ``palette_kubeconfig``, the kind to download. A kubeconfig from Palette is the whole connection: a
 kubeconfig, context, host, token, client certificate or CA given too (as an option, or through the
 ``K8S_AUTH_*`` environment variables an AWX Kubernetes credential injects) is refused as ambiguous
@@ -51,6 +52,7 @@ PALETTE_CONNECTION_ARG_SPEC = dict(
     palette_validate_certs=dict(type="bool", default=True),
     palette_ca_cert=dict(type="path", fallback=(env_fallback, [CA_ENV])),
     palette_kubeconfig=dict(type="str", choices=list(KINDS)),
+    palette_rate_limit=dict(type="float", fallback=(env_fallback, [palette_api.RATE_LIMIT_ENV])),
 )
 PALETTE_CONNECTION_KEYS = tuple(PALETTE_CONNECTION_ARG_SPEC)
 
@@ -79,6 +81,11 @@ def check_palette_api(params, why):
     if problem:
         # It travels in a header: http.client would refuse it with an error that quotes it.
         return "palette_api_key", "the value %s; it is not shown" % problem
+    if params.get("palette_rate_limit") is not None:
+        try:
+            transport.check_rate_limit("palette_rate_limit", params["palette_rate_limit"])
+        except transport.BadValue as exc:
+            return "palette_rate_limit", exc.message
     try:
         palette_api.normalize_host(params.get("palette_host") or palette_api.DEFAULT_HOST)
     except ValueError as exc:
@@ -120,7 +127,7 @@ def client(params, component):
         validate_certs=params.get("palette_validate_certs", True) is not False,
         ca_cert=params.get("palette_ca_cert") or None, key_option="palette_api_key",
         timeout=params.get("request_timeout") or 30.0, retries=5 if retries is None else retries,
-        component=component)
+        component=component, rate_limit=params.get("palette_rate_limit"), rate_option="palette_rate_limit")
 
 
 def kubeconfig(palette, uid, kind, project=None):

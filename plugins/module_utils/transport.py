@@ -16,14 +16,31 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import logging
+import math
+import os
 import re
+import ssl
+import stat
 import threading
+import time
 
 try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None
+
+try:
+    from urllib.parse import urlencode
+except ImportError:  # pragma: no cover - Python 2 is not supported
+    urlencode = None
+
+try:
+    import urllib3
     from urllib3.util.retry import Retry
 except ImportError:  # pragma: no cover - reported by the callers
-    Retry = None
+    urllib3 = Retry = None
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # The longest Retry-After honoured, in seconds: a longer one (a misbehaving proxy or server asking
@@ -88,6 +105,23 @@ if Retry is not None:
 
         def get_backoff_time(self):
             return min(super(BoundedRetry, self).get_backoff_time(), BACKOFF_MAX)
+
+        # A Pacer (rate limit) that every attempt after the first waits for too; a 429 holds it (every
+        # process that shares it) for as long as the answer asks, bounded, or the backoff.
+        pacer = None
+
+        def new(self, **kw):
+            retry = super(BoundedRetry, self).new(**kw)
+            retry.pacer = self.pacer
+            return retry
+
+        def sleep(self, response=None):
+            if self.pacer is not None and response is not None and getattr(response, "status", None) == 429:
+                wait = self.get_retry_after(response) if self.respect_retry_after_header else None
+                self.pacer.hold(wait if wait else self.get_backoff_time())
+            super(BoundedRetry, self).sleep(response)
+            if self.pacer is not None:
+                self.pacer.take()
 else:  # pragma: no cover - reported by the callers
     BoundedRetry = None
 
@@ -349,3 +383,253 @@ def read_final_responses(pool):
         return pool
     pool.ConnectionCls = type(base.__name__, (base,), {"response_class": FinalResponse})
     return pool
+
+
+# ------------------------------------------------------------------ connection settings and the pool
+
+
+class ConnectionSettings(object):
+    """The settings of one connection (URL, credential, TLS), shaped like kubernetes.client.Configuration
+    (the attributes cluster.py reads), built without importing the kubernetes package: direct credentials
+    (host and a token or a client certificate) and a kubeconfig with static credentials (kubeconfig.py).
+
+    ``certifi``: without a CA file, verify against certifi's bundle (what the modules did for direct
+    credentials) rather than the system store (what the kubernetes client's own pool does, which the
+    static kubeconfig reader is proven equal to). ``source``: where the settings come from, for messages."""
+
+    refresh_api_key_hook = None
+    proxy = no_proxy = proxy_headers = None
+    assert_hostname = None
+
+    def __init__(self, host, token=None, ca=None, cert=None, key=None, verify=True, tls_server_name=None,
+                 source=None, certifi=False):
+        self.host = host
+        self.api_key = {"BearerToken": token} if token else {}  # where the client's loader puts it
+        self.api_key_prefix = {}
+        self.ssl_ca_cert = ca
+        self.cert_file = cert
+        self.key_file = key
+        self.verify_ssl = verify
+        self.tls_server_name = tls_server_name
+        self.connection_pool_maxsize = 4
+        self.source = source
+        self.certifi = certifi
+
+    def get_api_key_with_prefix(self, identifier):
+        key = self.api_key.get(identifier)
+        prefix = self.api_key_prefix.get(identifier)
+        return ("%s %s" % (prefix, key) if prefix else key) if key else None
+
+    def pool_manager(self):
+        """The PoolManager of these settings (kubernetes.client.rest.RESTClientObject's, without a proxy)."""
+        return pool_manager(self.verify_ssl, self.ssl_ca_cert, self.cert_file, self.key_file,
+                            maxsize=self.connection_pool_maxsize if self.connection_pool_maxsize is not None else 4,
+                            certifi=self.certifi, server_hostname=self.tls_server_name,
+                            assert_hostname=self.assert_hostname)
+
+
+def pool_manager(verify, ca_certs=None, cert_file=None, key_file=None, maxsize=4, num_pools=4, certifi=True,
+                 server_hostname=None, assert_hostname=None):
+    """A urllib3 PoolManager: TLS verified against ``ca_certs`` (without one: certifi's bundle with
+    ``certifi``, else the system store) unless ``verify`` is false; a client certificate if given."""
+    if verify and not ca_certs and certifi:
+        try:
+            import certifi as _certifi  # pylint: disable=import-outside-toplevel
+
+            ca_certs = _certifi.where()
+        except ImportError:  # pragma: no cover - the system trust store then
+            ca_certs = None
+    extra = {}
+    if assert_hostname is not None:
+        extra["assert_hostname"] = assert_hostname
+    if server_hostname:
+        extra["server_hostname"] = server_hostname
+    return urllib3.PoolManager(num_pools=num_pools, maxsize=maxsize,
+                               cert_reqs=ssl.CERT_REQUIRED if verify else ssl.CERT_NONE,
+                               ca_certs=ca_certs, cert_file=cert_file, key_file=key_file, **extra)
+
+
+def retry_policy(retries, resend=True, pacer=None):
+    """The retries of one request: connection errors, read errors and RETRY_STATUSES, at most ``retries``
+    times, 0.25 s doubling, honouring Retry-After (bounded: BoundedRetry). ``resend=False``: only a
+    connection that could not be made is tried again (a request that must not be sent twice), and
+    Retry-After is not read. ``pacer``: every attempt after the first waits for its turn too."""
+    retry = BoundedRetry(
+        total=retries, connect=retries, read=retries if resend else 0, status=retries if resend else 0, other=0,
+        backoff_factor=0.25, status_forcelist=RETRY_STATUSES, allowed_methods=None,
+        respect_retry_after_header=resend, raise_on_status=False, raise_on_redirect=False, redirect=0,
+    )
+    retry.pacer = pacer
+    return retry
+
+
+class Transport(object):
+    """One HTTP endpoint (``base``, a URL without a trailing slash) over one urllib3 pool: what the
+    Kubernetes client (cluster.py, also its watches) and the Palette client (palette.py) send through.
+
+    ``requests`` counts the requests sent (a retry is not counted; thread-safe). ``pacer``: a Pacer
+    every attempt waits for (Palette's rate limit), or None. The callers build the headers and read
+    the answers; errors are urllib3's (``urllib3.exceptions.HTTPError``), for the caller to word."""
+
+    def __init__(self, base, pool, retry, timeout, secrets, pacer=None):
+        self.base = base
+        self.pool = pool
+        self.retry = retry
+        self.timeout = timeout
+        self.secrets = secrets
+        self.pacer = pacer
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def count(self, n=1):
+        with self._lock:
+            self.requests += n
+
+    def url(self, path, query=None):
+        url = self.base + path
+        if query:
+            url += "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
+        return url
+
+    def send(self, method, path, query=None, body=None, headers=None, retry=None, timeout=None, stream=False):
+        """Send one request (``body``: JSON-encoded unless None) and return urllib3's response, read
+        whole unless ``stream``. ``retry``: this request's (default: the transport's; False: none)."""
+        data = json.dumps(body, separators=(",", ":")).encode("utf-8") if body is not None else None
+        self.count()
+        if self.pacer is not None:
+            self.pacer.take()
+        return self.pool.request(method, self.url(path, query), body=data, headers=headers,
+                                 retries=self.retry if retry is None else retry,
+                                 timeout=timeout or self.timeout, preload_content=not stream)
+
+
+# ------------------------------------------------------------------------------ rate limit
+
+# The highest rate_limit accepted, in requests per second (above it pacing means nothing).
+RATE_LIMIT_MAX = 1000.0
+# How far ahead a shared pacer's next turn may be before the value is taken for garbage (a file
+# another process wrote wrongly): the longest hold, plus a turn for each of 512 waiting requests.
+_AHEAD_TURNS = 512
+
+
+def check_rate_limit(option, value):
+    """``value`` as a float of requests per second (0: no pacing); raises BadValue naming ``option``
+    for anything else than a finite number from 0 to RATE_LIMIT_MAX (NaN passes every comparison,
+    and a negative rate would make every wait negative)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(value) if isinstance(value, str) and value.strip() else None
+        except ValueError:
+            value = None
+        if value is None:
+            raise BadValue(option, "expected a number of requests per second (0: no pacing)")
+    if math.isnan(value) or not 0 <= value <= RATE_LIMIT_MAX:
+        raise BadValue(option, "must be a number of requests per second from 0 (no pacing) to %g" % RATE_LIMIT_MAX)
+    return float(value)
+
+
+class Pacer(object):
+    """At most ``rate`` requests per second, one every 1/rate seconds (a token bucket that holds one
+    token; a server's burst allowance is left for the jitter of the network), shared by every thread
+    and every process that names the same ``path``: Ansible's forks, and the inventory before them.
+
+    The state is one number, the monotonic time (CLOCK_MONOTONIC: the same clock in every process of
+    the machine) of the next free turn, in ``path``, read and written under an exclusive ``fcntl.flock``
+    of a descriptor opened for that one turn (flock locks belong to an open file: a descriptor inherited
+    through a fork would share its lock with the parent). The file must be a regular file of this user
+    that nobody else may write (created 0600, never followed as a symbolic link); otherwise, or without a
+    path, or without fcntl, the pacing is this process's own (``shared`` False, ``unshared`` says why).
+    A value that is not a number, or further ahead than a hold and 512 turns, is taken for garbage: the
+    next turn is now, never a wait without end.
+
+    ``hold(seconds)``: nobody's turn comes before then (a 429 with Retry-After), at most RETRY_AFTER_MAX."""
+
+    _local = {}  # path or key -> [next turn]: the state of unshared pacers, per process
+
+    def __init__(self, rate, path=None, key=None):
+        self.rate = float(rate)
+        self.interval = 1.0 / self.rate if self.rate > 0 else 0.0
+        self.path = path
+        self.key = key or path
+        self.unshared = None
+        self.waited = 0.0
+        self._thread_lock = threading.Lock()
+        if path is None:
+            self.unshared = "no shared state was given"
+        elif fcntl is None:  # pragma: no cover - every POSIX system has it
+            self.unshared = "fcntl is not available"
+        else:
+            try:
+                self._open().close()
+            except (OSError, IOError, ValueError) as exc:
+                self.unshared = str(exc)
+        if self.unshared is not None:
+            self._state = Pacer._local.setdefault(self.key, [0.0])
+
+    @property
+    def shared(self):
+        return self.unshared is None
+
+    def _open(self):
+        """The state file, opened for one turn; ValueError when it may not be trusted."""
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(self.path, flags, 0o600)
+        handle = os.fdopen(fd, "r+b")
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            handle.close()
+            raise ValueError("the pacing file %s is not a regular file of this user writable by it alone; it is not "
+                             "used" % self.path)
+        return handle
+
+    def _update(self, change):
+        """Apply ``change(now, next_turn) -> new next_turn`` under the lock; returns (now, old, new)."""
+        if self.unshared is not None:
+            with self._thread_lock:
+                now = time.monotonic()
+                old = self._sane(self._state[0], now)
+                self._state[0] = new = change(now, old)
+                return now, old, new
+        handle = self._open()
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            now = time.monotonic()
+            handle.seek(0)
+            try:
+                old = float(handle.read(64).decode("ascii").strip() or "0")
+            except (ValueError, UnicodeDecodeError):
+                old = 0.0
+            old = self._sane(old, now)
+            new = change(now, old)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(("%.6f\n" % new).encode("ascii"))
+            handle.flush()
+            return now, old, new
+        finally:
+            handle.close()  # releases the lock
+
+    def _sane(self, value, now):
+        ahead = RETRY_AFTER_MAX + _AHEAD_TURNS * self.interval
+        if math.isnan(value) or value < 0 or value > now + ahead:
+            return now
+        return value
+
+    def take(self):
+        """Wait for this request's turn; returns the seconds waited."""
+        if self.rate <= 0:
+            return 0.0
+        now, old, _new = self._update(lambda now, nxt: max(now, nxt) + self.interval)
+        wait = max(0.0, old - now)
+        if wait > 0:
+            time.sleep(wait)
+            with self._thread_lock:
+                self.waited += wait
+        return wait
+
+    def hold(self, seconds):
+        """No turn before ``seconds`` from now (at most RETRY_AFTER_MAX)."""
+        if self.rate <= 0 or not seconds or math.isnan(seconds):
+            return
+        seconds = min(max(0.0, float(seconds)), RETRY_AFTER_MAX)
+        self._update(lambda now, nxt: max(nxt, now + seconds))

@@ -19,6 +19,8 @@ Runs, in this order (each on clusters of its own, started and stopped by the ben
 - bench_whocan.py    who can at 2,000 bindings and 500 roles: vmo_rbac_access_info vs a kubectl-who-can loop
 - bench_whocan_scale.py  the exclusive audit at 20,000 bindings, 5,000 roles, 500 namespaces (--baseline: another
                      tree side by side)
+- bench_palette_rate.py  a 1,000-cluster Palette inventory against the stand-in with Palette's rate limit on
+                     (10/s per IP): requests, 429s, wall time vs requests/limit (--before TREE: today's tree too)
 
 Each writes reports/bench/<name>.json; this script adds reports/bench/run.json (what ran, how
 long, the load average before and after each). ``--quick`` runs fewer repetitions and measures
@@ -52,6 +54,7 @@ FULL = {
     "whocan": ["bench_whocan.py", "--reps", "3", "--peer-reps", "1"],
     "whocan-scale": ["bench_whocan_scale.py", "--bindings", "20000", "--roles", "5000", "--namespaces", "500",
                      "--reps", "2"],
+    "palette_rate": ["bench_palette_rate.py", "--clusters", "1000"],
 }
 QUICK = {
     "enforce": ["bench_enforce.py", "--reps", "2", "--kcore-reps", "1"],
@@ -63,6 +66,7 @@ QUICK = {
     "eda": ["bench_eda.py", "--trials", "3"],
     "whocan": ["bench_whocan.py", "--reps", "1", "--peer-namespaces", "10"],
     "whocan-scale": ["bench_whocan_scale.py", "--reps", "1"],
+    "palette_rate": ["bench_palette_rate.py", "--clusters", "100"],
 }
 
 

@@ -11,6 +11,8 @@ unchanged from spectrocloud/palette-sdk-go) over HTTPS on 127.0.0.1, and:
   recorded in ``violations``; a response that does not fit is answered 500 and recorded too. The
   ``palette_standin`` fixture fails the test when any violation is left at its end.
 - needs the ``ApiKey`` header (401 without it or with a wrong one) and honours ``ProjectUid``;
+- limits each client IP's request rate when a test asks (``rate_limit``: a token bucket, 429 TooManyRequests
+  beyond it, as Palette documents its limit; see RateLimit);
 - keeps state (projects, clusters, profiles, kubeconfigs, RBAC items), paginates the cluster search
   with ``continue`` tokens, and answers 401/403/404/429/500 when a test asks (``fault``,
   ``deny_project``);
@@ -240,6 +242,30 @@ class SlowGet:
 
 
 @dataclass
+class RateLimit:
+    """Palette's rate limit, per client IP: a token bucket of ``burst`` tokens refilled at ``rate`` per
+    second; a request that finds it empty is answered 429 TooManyRequests (ASSUMPTION, docs/palette.md:
+    Palette's documentation gives 10 per second per source IP with a burst queue of 5, a 429
+    "TooManyRequests", and no response headers; ``retry_after`` sends one anyway when a test asks)."""
+    rate: float = 10.0
+    burst: float = 5.0
+    retry_after: str | None = None
+    buckets: dict = field(default_factory=dict)   # client IP -> [tokens, monotonic time of the last refill]
+    refused: int = 0
+
+    def admit(self, client: str) -> bool:
+        now = time.monotonic()
+        tokens, last = self.buckets.get(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens >= 1.0:
+            self.buckets[client] = (tokens - 1.0, now)
+            return True
+        self.buckets[client] = (tokens, now)
+        self.refused += 1
+        return False
+
+
+@dataclass
 class StandInCluster:
     uid: str
     name: str
@@ -280,6 +306,7 @@ class PaletteStandIn:
         self.break_responses = False   # test of the test: send responses that leave the spec
         self.tampers: list[Tamper] = []
         self.slow_rbac_get: SlowGet | None = None
+        self.limit: RateLimit | None = None
         self._agent_locks: dict[str, threading.Lock] = {}
         self.agent_errors: list[str] = []
         self._ops = []
@@ -395,6 +422,12 @@ class PaletteStandIn:
         self.slow_rbac_get = SlowGet(seconds, read, gate, gate_timeout)
         return self.slow_rbac_get
 
+    def rate_limit(self, rate: float = 10.0, burst: float = 5.0, retry_after: str | None = None) -> RateLimit:
+        """Switch on Palette's per-client-IP rate limit (``rate=0``: switch it off again)."""
+        with self.lock:
+            self.limit = RateLimit(rate, burst, retry_after) if rate else None
+        return self.limit
+
     def deny_project(self, project_uid: str):
         """Every request in this project's scope answers 403 (the key's user has no role there)."""
         with self.lock:
@@ -445,15 +478,21 @@ class PaletteStandIn:
 
     # ----------------------------------------------------------------- the API
 
-    def handle(self, method: str, raw_path: str, headers: dict, body: bytes) -> tuple[int, str, bytes, dict]:
+    def handle(self, method: str, raw_path: str, headers: dict, body: bytes,
+               client: str = "127.0.0.1") -> tuple[int, str, bytes, dict]:
         parts = urlsplit(raw_path)
         path = parts.path
         query = dict((k, v[-1]) for k, v in parse_qs(parts.query, keep_blank_values=True).items())
         project = headers.get("projectuid") or ""
         record = {"method": method, "path": path, "query": query, "project": project, "op": None, "status": None,
-                  "at": time.time()}
+                  "at": time.time(), "client": client}
         with self.lock:
             self.requests.append(record)
+            limited = self.limit is not None and not self.limit.admit(client)
+            retry_after = self.limit.retry_after if limited else None
+        if limited:  # before anything else, as a gateway in front of the API would
+            return self._finish(record, None, 429, {"code": "TooManyRequests", "message": "rate limit exceeded"},
+                                {"Retry-After": retry_after} if retry_after else None)
         op, path_params = self._match(method, path)
         if op is None:
             self._violation("%s %s: no such operation in the specification" % (method, path))
@@ -872,7 +911,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = dict((k.lower(), v) for k, v in self.headers.items())
         try:
-            status, content_type, raw, extra = self.standin.handle(self.command, self.path, headers, body)
+            status, content_type, raw, extra = self.standin.handle(self.command, self.path, headers, body,
+                                                                   client=self.client_address[0])
         except Exception as exc:  # noqa: BLE001 - a bug of the stand-in fails the test, never hangs it
             self.standin._violation("%s %s: the stand-in failed: %r" % (self.command, self.path, exc))
             status, content_type, raw, extra = 500, "application/json", b'{"code":"StandInBug"}', {}

@@ -34,7 +34,7 @@ def probe(params):
 
 def test_host_and_token_need_no_kubernetes_package():
     out = probe({"host": "https://127.0.0.1:6443/", "api_key": "t0ken", "validate_certs": False})
-    assert out == {"kubernetes_loaded": False, "type": "DirectConfiguration", "host": "https://127.0.0.1:6443",
+    assert out == {"kubernetes_loaded": False, "type": "ConnectionSettings", "host": "https://127.0.0.1:6443",
                    "auth": "Bearer t0ken", "pool": "PoolManager"}
 
 
@@ -60,7 +60,7 @@ def test_a_static_kubeconfig_needs_no_kubernetes_package(tmp_path):
     """Static credentials in a kubeconfig are read by module_utils/kubeconfig.py (proven equal to the
     client in test_kubeconfig.py)."""
     out = probe({"kubeconfig": _kubeconfig(tmp_path / "config", {"token": "from-kubeconfig"})})
-    assert out == {"kubernetes_loaded": False, "type": "StaticConfiguration", "host": "https://127.0.0.1:7443",
+    assert out == {"kubernetes_loaded": False, "type": "ConnectionSettings", "host": "https://127.0.0.1:7443",
                    "auth": "Bearer from-kubeconfig", "pool": "PoolManager"}
 
 

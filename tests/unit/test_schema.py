@@ -45,7 +45,7 @@ ROLE_ONLY = {"vmo_rbac_mode", "vmo_rbac_report_dir", "vmo_rbac_report_formats", 
 BACKEND = {"vmo_rbac_backend": "backend", "vmo_rbac_palette_cluster_uid": "palette_cluster_uid",
            "vmo_rbac_palette_project_uid": "palette_project_uid", "vmo_rbac_palette_wait": "wait"}
 PALETTE_CONNECTION = {"vmo_rbac_palette_" + k: "palette_" + k for k in ("host", "api_key", "validate_certs", "ca_cert",
-                                                                      "kubeconfig")}
+                                                                      "kubeconfig", "rate_limit")}
 # Role defaults that differ from the module's on purpose: the role validates right after enforcing,
 # so with the palette backend it waits for Palette's agent by default; the uids come from the inventory.
 DEFAULT_DIFFERS = {"vmo_rbac_palette_wait", "vmo_rbac_palette_cluster_uid", "vmo_rbac_palette_project_uid"}

@@ -1,0 +1,135 @@
+"""Palette's rate limit (issue 22 item 3): 10 requests per second per source IP, 429 beyond a burst.
+
+The stand-in's limiter (tests/helpers/palette_standin.py, RateLimit) answers 429 TooManyRequests as
+Palette documents it. The inventory and the modules pace their requests below the limit
+(``rate_limit``, ``palette_rate_limit``), and the forks of one ansible-playbook run share the pacing
+(a file in the run's private temporary directory): no 429, and a run takes about requests / rate.
+Each test also runs without the pacing (0), to show that the same traffic does meet the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import yaml
+
+from tests.helpers.ansible import BIN, ansible_env, run_playbook
+
+RATE, BURST = 10.0, 5.0
+
+
+def write_inventory(directory: Path, standin, **options) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "fleet.palette.yml"
+    path.write_text(yaml.safe_dump({"plugin": "vmo.rbac.palette", "ca_cert": standin.ca_cert, **options}))
+    return path
+
+
+def env_of(standin, **extra):
+    return {"SPECTROCLOUD_HOST": standin.url, "SPECTROCLOUD_APIKEY": standin.api_key,
+            "ANSIBLE_INVENTORY_ENABLED": "vmo.rbac.palette", **extra}
+
+
+def inventory_list(path, env):
+    return subprocess.run([str(BIN / "ansible-inventory"), "-i", str(path), "--list"], capture_output=True, text=True,
+                          env=ansible_env(env), timeout=600, check=False)
+
+
+def window_max(calls, width=1.0):
+    times = sorted(c["at"] for c in calls)
+    best, j = 0, 0
+    for i, t in enumerate(times):
+        while j < len(times) and times[j] < t + width:
+            j += 1
+        best = max(best, j - i)
+    return best
+
+
+def test_an_inventory_of_many_clusters_stays_under_the_limit(palette_standin, tmp_path, uid):
+    """80 clusters (2 search pages, 80 profiles) at concurrency 16: paced at the default 9 per second,
+    not one 429, in about requests / 9 seconds; unpaced, the same inventory meets the limit."""
+    s = palette_standin
+    project = s.add_project("rate-" + uid)
+    for i in range(80):
+        s.add_cluster(project, "r%03d-%s" % (i, uid))
+    path = write_inventory(tmp_path / "paced", s, projects=[project], kubeconfig="admin", concurrency=16)
+    s.rate_limit(RATE, BURST)
+    mark = s.mark()
+    started = time.monotonic()
+    proc = inventory_list(path, env_of(s))
+    seconds = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    calls = s.since(mark)
+    hosts = json.loads(proc.stdout)["_meta"]["hostvars"]
+    assert len(hosts) == 80 and not any("vmo_rbac_inventory_error" in v for v in hosts.values())
+    print("\npaced: %d requests, %d 429s, %.1f s, at most %d in a second"
+          % (len(calls), sum(c["status"] == 429 for c in calls), seconds, window_max(calls)))
+    assert len(calls) == 83  # project GET, 2 search pages, 80 profiles
+    assert [c for c in calls if c["status"] == 429] == []
+    span = max(c["at"] for c in calls) - min(c["at"] for c in calls)
+    assert span >= (len(calls) - 1) / 9.0 - 0.1  # spaced 1/9 s apart
+    assert span <= (len(calls) - 1) / 9.0 + 15  # close to requests / rate (the slack: a loaded machine)
+    assert window_max(calls) <= RATE
+
+    s.rate_limit(RATE, BURST)  # a fresh bucket
+    mark = s.mark()
+    proc = inventory_list(write_inventory(tmp_path / "unpaced", s, projects=[project], kubeconfig="admin",
+                                          concurrency=16, rate_limit=0), env_of(s))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    refused = [c for c in s.since(mark) if c["status"] == 429]
+    print("unpaced: %d 429s" % len(refused))
+    assert refused, "without pacing, the same inventory should meet the limit"
+
+
+def test_forks_of_one_run_share_the_pace(palette_standin, tmp_path, uid):
+    """ansible-playbook with 8 forks over 30 hosts of the inventory; each module call (vmo_rbac_validate, run
+    in Ansible's worker by its action plugin) downloads its cluster's
+    kubeconfig from Palette (one request) before it fails to reach the cluster (these are records, not
+    clusters). The stand-in allows 4 per second (with Palette's burst of 5), the run paces at 3.6 and
+    retries nothing (api_retries 0: one 429 would fail its host): the inventory and the 8 forks together
+    never meet the limit. Without the pacing, the forks do.
+
+    The turns are 1/3.6 s apart in the shared file; what reaches the server is less regular (each module
+    run opens its own TLS connection after its turn, and on a loaded machine that takes from a few to
+    hundreds of milliseconds): the burst allowance is what absorbs that, as it does on a real network."""
+    s = palette_standin
+    project = s.add_project("forks-" + uid)
+    for i in range(30):
+        s.add_cluster(project, "f%03d-%s" % (i, uid))
+    inventory = write_inventory(tmp_path / "inv", s, projects=[project], kubeconfig="admin", concurrency=8)
+    play = [{"hosts": "vmo_clusters", "gather_facts": False, "connection": "local", "tasks": [{
+        "name": "validate",
+        "vmo.rbac.vmo_rbac_validate": {"bindings": [{"persona": "viewer", "groups": ["rate-" + uid]}],
+                                       "palette_kubeconfig": "{{ vmo_rbac_palette_kubeconfig }}",
+                                          "palette_cluster_uid": "{{ palette_cluster_uid }}",
+                                          "palette_project_uid": "{{ palette_project_uid }}",
+                                          "palette_ca_cert": s.ca_cert, "api_retries": 0, "request_timeout": 5},
+        "ignore_errors": True}]}]
+
+    def run(rate):
+        s.rate_limit(4.0, BURST)
+        mark = s.mark()
+        started = time.monotonic()
+        result = run_playbook(play, inventory=inventory, args=["--forks", "8"],
+                              env=env_of(s, VMO_RBAC_PALETTE_RATE_LIMIT=str(rate)), timeout=900)
+        return result, s.since(mark), time.monotonic() - started
+
+    result, calls, seconds = run(3.6)
+    downloads = [c for c in calls if c["op"] == "v1SpectroClustersUidAdminKubeConfig"]
+    print("\n8 forks paced: %d requests (%d kubeconfigs), %d 429s, %.1f s, at most %d in a second"
+          % (len(calls), len(downloads), sum(c["status"] == 429 for c in calls), seconds, window_max(calls)))
+    msgs = [r["result"].get("msg", "") for r in result.results if r["result"].get("failed")]
+    assert len(downloads) == 30, (len(msgs), [m for m in msgs if "cannot reach the API server" not in m][:3], result.stderr[-2000:])
+    # every host got as far as the cluster (the download worked): the error names the unreachable server
+    assert len(msgs) == 30 and all("cannot reach the API server" in m for m in msgs), msgs[:3]
+    assert [c for c in calls if c["status"] == 429] == []
+    module_calls = sorted(c["at"] for c in downloads)
+    assert module_calls[-1] - module_calls[0] >= 29 / 3.6 - 0.2
+
+    result, calls, seconds = run(0)
+    refused = [c for c in calls if c["status"] == 429]
+    print("8 forks unpaced: %d requests, %d 429s, %.1f s" % (len(calls), len(refused), seconds))
+    assert refused, "without pacing, 8 forks should meet the limit"
