@@ -125,7 +125,7 @@ class LatencyLinks:
         self._stats = ctx.Array("d", 2, lock=False)
         self._proc = ctx.Process(target=_serve, args=(routes, rtt, child, self._stats), daemon=True)
         self._proc.start()
-        if not parent.poll(30):
+        if not parent.poll(300):  # a spawned interpreter imports the caller's main module first: slow on a loaded machine
             self.stop()
             raise RuntimeError("the latency links did not start")
         ports = parent.recv()
