@@ -8,7 +8,7 @@ Why: validation asks the API server about a thousand SubjectAccessReviews per cl
 time per connection, each costs the module a request's worth of urllib3 work (pool, retry and
 timeout objects, two writes, a response object) and a round trip; the API server, a wake-up per
 request. Pipelined, a connection carries a window of requests sent in one write, and the answers
-are read back in order from one buffered stream (parsed by ``http.client``): fewer system calls
+are read back in order from one buffered stream (read_answer): fewer system calls
 and less Python per review on both sides, and against a far away API server one round trip per
 window instead of one per review (docs/performance.md).
 
@@ -19,8 +19,8 @@ mapping). So a failure here never surfaces as a different error, only as request
 
 An answer is only ever attached to its own question. HTTP/1.1 allows interim responses (1xx, such
 as 103 Early Hints) before the final one: they are skipped (at most transport.MAX_INTERIM per request; 101
-Switching Protocols ends the connection), never read as the answer (transport.FinalResponse, which
-the ordinary path's connections use too). And the caller's ``accept``
+Switching Protocols ends the connection), never read as the answer (read_answer, as
+transport.FinalResponse, which the ordinary path's connections use, does). And the caller's ``accept``
 checks each decoded answer against its request (a SubjectAccessReview echoes the question it
 answers): an answer that is not the one asked means the stream is out of step, so that request and
 every later one on the connection go the ordinary way.
@@ -44,7 +44,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported
     http_client = None
 
-from ansible_collections.vmo.rbac.plugins.module_utils.transport import FinalResponse
+from ansible_collections.vmo.rbac.plugins.module_utils.transport import MAX_INTERIM
 
 try:
     from urllib3.exceptions import HTTPError as Urllib3Error
@@ -59,6 +59,11 @@ CONNECTION_ERRORS = (OSError, ssl.SSLError, ValueError, Urllib3Error) + (
 # window at a time. Small enough that the answers in flight (about 700 bytes each) never fill the
 # socket buffers on either side, which would stall both ends.
 WINDOW = 16
+
+
+# Limits of one answer's head (http.client's own: a line of 65,536 bytes, 100 header fields).
+MAX_LINE = 65536
+MAX_HEADERS = 100
 
 
 class OutOfStep(Exception):
@@ -77,14 +82,81 @@ class _Stream(io.BufferedReader):
         io.BufferedReader.close(self)
 
 
-class _Source(object):
-    """What ``http.client.HTTPResponse`` reads an answer from: the shared stream."""
+class Answer(object):
+    """One final answer read from a pipelined connection: status, body, and whether the server ends
+    the connection after it."""
 
-    def __init__(self, stream):
-        self.stream = stream
+    __slots__ = ("status", "body", "will_close")
 
-    def makefile(self, *args, **kwargs):
-        return self.stream
+    def __init__(self, status, body, will_close):
+        self.status, self.body, self.will_close = status, body, will_close
+
+
+def _line(stream):
+    line = stream.readline(MAX_LINE + 1)
+    if len(line) > MAX_LINE:
+        raise ValueError("a line of the answer is longer than %d bytes" % MAX_LINE)
+    if not line.endswith(b"\n"):
+        raise OSError("the connection ended inside an answer's head")
+    return line
+
+
+def read_answer(stream):
+    """The next final answer on ``stream`` (a buffered binary reader), framed as http.client frames
+    an answer with a length, reading past interim (1xx) responses as transport.FinalResponse does.
+
+    Why not ``http.client.HTTPResponse``: it parses every answer's header fields with the ``email``
+    package, about 40 % of a validation's CPU on the controller (a fleet runs thousands of reviews
+    per cluster: docs/performance.md). An answer is only taken when its framing is the plain one the
+    API server gives a review (a status line of HTTP/1.0 or 1.1, header fields one per line, one
+    Content-Length); anything else (Transfer-Encoding, no or conflicting lengths, folded header
+    lines, 101 Switching Protocols, more than transport.MAX_INTERIM interim responses, a head over
+    http.client's limits) raises ValueError: the connection ends and its unanswered requests go the
+    ordinary way (urllib3 and http.client), so an odd answer costs a resend, never a wrong reading."""
+    for _interim in range(MAX_INTERIM + 1):
+        parts = _line(stream).split(None, 2)
+        if len(parts) < 2 or parts[0] not in (b"HTTP/1.1", b"HTTP/1.0") or len(parts[1]) != 3 \
+                or not parts[1].isdigit():
+            raise ValueError("not an HTTP/1.1 status line")
+        version, status = parts[0], int(parts[1])
+        fields = {}
+        for _n in range(MAX_HEADERS + 1):
+            line = _line(stream)
+            if line in (b"\r\n", b"\n"):
+                break
+            if line[:1] in (b" ", b"\t"):
+                raise ValueError("a folded header line")
+            name, sep, value = line.partition(b":")
+            if not sep or not name or name != name.strip():
+                raise ValueError("a header line without a name")
+            name, value = name.lower(), value.strip()
+            if name in fields and fields[name] != value:
+                if name in (b"content-length", b"transfer-encoding", b"connection"):
+                    raise ValueError("the header %s twice" % name.decode("latin-1"))
+            fields[name] = value
+        else:
+            raise ValueError("more than %d header fields" % MAX_HEADERS)
+        if status == 101:
+            raise ValueError("101 Switching Protocols in answer to a request that asked for no upgrade")
+        if not 100 <= status < 200:
+            break
+    else:
+        raise ValueError("more than %d interim (1xx) responses before one answer" % MAX_INTERIM)
+    if b"transfer-encoding" in fields:
+        raise ValueError("an answer with a Transfer-Encoding")
+    length = fields.get(b"content-length")
+    if length is None:
+        if status not in (204, 304):
+            raise ValueError("an answer without a Content-Length")
+        length = b"0"
+    if not length.isdigit() or len(length) > 12:
+        raise ValueError("a Content-Length that is not a number")
+    body = stream.read(int(length))
+    if len(body) != int(length):
+        raise OSError("the connection ended inside an answer")
+    tokens = [t.strip() for t in fields.get(b"connection", b"").lower().split(b",")]
+    will_close = b"close" in tokens or (version == b"HTTP/1.0" and b"keep-alive" not in tokens)
+    return Answer(status, body, will_close)
 
 
 def request_bytes(method, target, host_header, headers, body):
@@ -127,7 +199,6 @@ def run(new_connection, requests, read_timeout, window=WINDOW, sent=None, accept
         sock = conn.sock
         sock.settimeout(read_timeout)
         stream = _Stream(socket.SocketIO(sock, "rb"), 65536)
-        source = _Source(stream)
         while nxt < len(todo) or inflight:
             if nxt < len(todo) and len(inflight) <= window // 2:
                 batch = todo[nxt:nxt + window - len(inflight)]
@@ -138,9 +209,8 @@ def run(new_connection, requests, read_timeout, window=WINDOW, sent=None, accept
                 nxt += len(batch)
             i = inflight.pop(0)
             try:
-                resp = FinalResponse(source, method="POST")  # interim (1xx) responses read past
-                resp.begin()
-                body = resp.read()
+                resp = read_answer(stream)  # interim (1xx) responses read past
+                body = resp.body
             except BaseException:
                 inflight.insert(0, i)
                 raise

@@ -167,7 +167,7 @@ class VmoAction(ActionBase):
             return "the task is async"
         interpreter = self._interpreter(task_vars)
         if interpreter and not interpreter.startswith("auto") and \
-                os.path.abspath(os.path.expanduser(interpreter)) != sys.executable:
+                same_python_path(os.path.expanduser(interpreter)) != same_python_path(sys.executable):
             return "ansible_python_interpreter is %s, not the Python that runs Ansible (%s)" % (
                 interpreter, sys.executable)
         return None
@@ -213,6 +213,15 @@ class VmoAction(ActionBase):
 
         remove_internal_keys(data)
         return data
+
+
+def same_python_path(path):
+    """``path`` with its directories resolved but not the executable itself: a Python named through a
+    symlinked directory (a checkout's .venv linked to another's) is the same Python, while a symlink to
+    the executable from another directory is another Python (another virtual environment's, whose
+    site-packages come from the directory the link is in)."""
+    path = os.path.abspath(path)
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
 
 
 _LOG_STREAMS_OF = []  # the process whose root file handlers have streams of their own

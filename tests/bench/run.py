@@ -10,12 +10,17 @@ Runs, in this order (each on clusters of its own, started and stopped by the ben
 - bench_scaling.py   steady state at 84, 400, 2,000 bindings; draws docs/img/enforce-scaling.png
 - bench_fleet.py     the role over 25 clusters with forks=25 vs one cluster (worker and module
                      execution; needs about 14 GiB and the machine to itself)
+- bench_fleet200.py  the role over 200 inventory hosts on 8 local API servers (each host its own
+                     owner, namespaces, subjects and identity), 0 and 150 ms away through the latency
+                     model (tests/helpers/latencylink.py); ``--before TREE`` adds another checkout
 - bench_latency.py   84 bindings through the fault proxy at 0, 50, 150 ms RTT vs kubectl apply
                      and the kubernetes.core loop
 - bench_startup.py   one module process: direct credentials and a static kubeconfig context (no
                      `kubernetes` import) vs a kubeconfig the client loads
 - bench_eda.py       event-driven reconcile with ansible-rulebook: new namespace / deleted binding to
                      access (20 trials), a burst of 50 namespaces, an API server restart, idle CPU
+- bench_kubeconfig_worker.py  a kubeconfig per task in Ansible's worker: the static reader vs the
+                     client's loader with the client imported before the fork
 - bench_whocan.py    who can at 2,000 bindings and 500 roles: vmo_rbac_access_info vs a kubectl-who-can loop
 - bench_whocan_scale.py  the exclusive audit at 20,000 bindings, 5,000 roles, 500 namespaces (--baseline: another
                      tree side by side)
@@ -48,7 +53,10 @@ FULL = {
     "validate": ["bench_validate.py", "--reps", "3", "--kubectl-reps", "1"],
     "scaling": ["bench_scaling.py", "--sizes", "84,400,2000", "--kcore-sizes", "84,400", "--reps", "3"],
     "fleet": ["bench_fleet.py", "--clusters", "25", "--reps", "1"],
+    "fleet200": ["bench_fleet200.py", "--hosts", "200", "--servers", "8", "--forks", "50",
+                 "--phases", "150:first,150:steady,0:steady"],
     "latency": ["bench_latency.py", "--latencies", "0,50,150", "--reps", "3", "--kcore-reps", "1"],
+    "kubeconfig-worker": ["bench_kubeconfig_worker.py", "--tasks", "21", "--reps", "3"],
     "startup": ["bench_startup.py", "--reps", "7"],
     "eda": ["bench_eda.py", "--trials", "20"],
     "whocan": ["bench_whocan.py", "--reps", "3", "--peer-reps", "1"],
@@ -61,7 +69,9 @@ QUICK = {
     "validate": ["bench_validate.py", "--reps", "1", "--kubectl-reps", "1"],
     "scaling": ["bench_scaling.py", "--sizes", "84,400,2000", "--kcore-sizes", "84", "--reps", "1"],
     "fleet": ["bench_fleet.py", "--clusters", "5", "--reps", "1"],
+    "fleet200": ["bench_fleet200.py", "--hosts", "16", "--forks", "16", "--phases", "150:first"],
     "latency": ["bench_latency.py", "--latencies", "50", "--reps", "1", "--kcore-reps", "0"],
+    "kubeconfig-worker": ["bench_kubeconfig_worker.py", "--tasks", "6", "--reps", "1"],
     "startup": ["bench_startup.py", "--reps", "2"],
     "eda": ["bench_eda.py", "--trials", "3"],
     "whocan": ["bench_whocan.py", "--reps", "1", "--peer-namespaces", "10"],

@@ -34,6 +34,10 @@ from ansible_collections.vmo.rbac.plugins.module_utils import cluster  # noqa: E
 from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig  # noqa: E402
 
 FILE_ARGS = ("ca_certs", "cert_file", "key_file")
+# The client series a proof run treats as proven (tests/unit/kubeconfig_series.py), else the reader's own.
+PROVE_SERIES_ENV = "VMO_TEST_PROVE_KUBERNETES_SERIES"
+if os.environ.get(PROVE_SERIES_ENV):
+    static_kubeconfig.PROVEN_CLIENT_SERIES = (os.environ[PROVE_SERIES_ENV],)
 
 
 def _content(path):

@@ -6,6 +6,7 @@ fleet report is right, is proven through ansible-playbook on the control plane
 (tests/integration/test_execution.py, test_role.py).
 """
 
+import os
 import sys
 from types import SimpleNamespace
 
@@ -146,3 +147,20 @@ def test_no_directory_or_nothing_to_write_writes_nothing(tmp_path):
     assert not (tmp_path / "new").exists()
     files, problem = fleet_report.write_files(str(tmp_path / "new" / "deeper"), [("json", "{}")])
     assert problem is None and files == [str(tmp_path / "new" / "deeper" / "vmo-rbac-report.json")]
+
+
+def test_the_same_python_through_a_symlinked_directory_runs_in_the_worker(tmp_path, monkeypatch):
+    """A checkout whose .venv is a symlink to another's (or /usr/local/bin -> /opt/...): the interpreter
+    named through the link is the Python that runs Ansible; before, every module call of such an inventory
+    went to a module process (0.4 s of CPU more each, found by tests/bench/bench_fleet200.py)."""
+    monkeypatch.setattr(in_worker, "HOOKS", True)
+    link = tmp_path / "venv-link"
+    link.symlink_to(os.path.dirname(sys.executable))
+    named = str(link / os.path.basename(sys.executable))
+    assert action().why_a_module_process({"ansible_python_interpreter": named}) is None
+    # a symlink to the running Python's executable from another directory is another Python (another venv)
+    other = tmp_path / "other-venv"
+    other.mkdir()
+    (other / "python").symlink_to(sys.executable)
+    reason = action().why_a_module_process({"ansible_python_interpreter": str(other / "python")})
+    assert reason is not None and reason.startswith("ansible_python_interpreter is")

@@ -33,6 +33,10 @@ HERE = Path(__file__).resolve().parent
 # The reader works only with a client series it is proven equal to (kubeconfig.PROVEN_CLIENT_SERIES,
 # the version of tests/constraints.txt). With another installed (the oldest and newest of `make compat`),
 # every kubeconfig must be handed to the client: the corpus then checks that hand-off instead.
+# tests/unit/kubeconfig_series.py proves the reader for another client series: it installs that series
+# on PYTHONPATH and names it here (the equivalence script, run in fresh interpreters, reads it too).
+if os.environ.get(equivalence.PROVE_SERIES_ENV):
+    static_kubeconfig.PROVEN_CLIENT_SERIES = (os.environ[equivalence.PROVE_SERIES_ENV],)
 INSTALLED = static_kubeconfig.client_version()
 PROVEN = bool(INSTALLED) and INSTALLED.startswith(static_kubeconfig.PROVEN_CLIENT_SERIES)
 HANDED_OFF = "kubernetes %s installed; the static reader is proven for" % INSTALLED

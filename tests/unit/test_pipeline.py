@@ -389,3 +389,90 @@ def test_the_ordinary_path_reads_past_interim_responses_on_a_reused_connection(s
 def test_a_proxy_means_the_ordinary_path(server):
     client = make_cluster(server, proxy="http://127.0.0.1:9")
     assert client._pipeline_factory() is None
+
+
+# ------------------------------------------------------------------ read_answer: the framing taken
+
+
+def _answers(raw):
+    import io  # pylint: disable=import-outside-toplevel
+
+    stream = io.BufferedReader(io.BytesIO(raw))
+    out = []
+    while stream.peek(1):
+        out.append(pipeline.read_answer(stream))
+    return out
+
+
+def test_read_answer_reads_answers_back_to_back_and_past_interim_ones():
+    raw = (b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+           b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+           b"HTTP/1.1 200\r\ncontent-length: 4\r\nConnection: keep-alive\r\n\r\nnull"
+           b"HTTP/1.0 204 No Content\r\n\r\n")
+    got = [(a.status, a.body, a.will_close) for a in _answers(raw)]
+    assert got == [(201, b"{}", False), (200, b"null", False), (204, b"", True)]
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n",            # chunked: not framed here
+    b"HTTP/1.1 201 Created\r\nContent-Type: a\r\n\r\n",                        # no length: read to close
+    b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",  # two lengths
+    b"HTTP/1.1 201 Created\r\nContent-Length: -2\r\n\r\n",
+    b"HTTP/1.1 201 Created\r\nX-A: b\r\n c\r\nContent-Length: 2\r\n\r\n",     # a folded line
+    b"HTTP/1.1 201 Created\r\nX-A b\r\nContent-Length: 2\r\n\r\n",             # a line without a name
+    b"HTTP/2 201\r\nContent-Length: 2\r\n\r\n",
+    b"HTTP/1.1 2010 Created\r\nContent-Length: 2\r\n\r\n",
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
+    b"HTTP/1.1 103 Early Hints\r\n\r\n" * 9 + b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n",
+    b"HTTP/1.1 201 Created\r\n" + b"X-A: b\r\n" * 101 + b"Content-Length: 2\r\n\r\n",
+    b"HTTP/1.1 201 Created\r\nX-A: " + b"b" * 70000 + b"\r\nContent-Length: 2\r\n\r\n",
+])
+def test_read_answer_refuses_every_other_framing(head):
+    """Anything but the plain framing ends the connection (ValueError); the run sends the request again
+    the ordinary way (test_an_odd_framing_goes_the_ordinary_way)."""
+    with pytest.raises(ValueError):
+        _answers(head + b"{}")
+
+
+def test_read_answer_refuses_a_cut_answer():
+    with pytest.raises(OSError):
+        _answers(b"HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\n{}")
+    with pytest.raises(OSError):
+        _answers(b"HTTP/1.1 201 Created\r\nContent-Le")
+
+
+def test_read_answer_takes_the_close_of_the_server():
+    (a,) = _answers(b"HTTP/1.1 201 Created\r\nConnection: Keep-Alive, Close\r\nContent-Length: 2\r\n\r\n{}")
+    assert a.will_close is True
+
+
+class _ChunkedHandler(_Handler):
+    """Answers a review whose user starts with ``chunked`` with Transfer-Encoding: chunked (legal HTTP/1.1,
+    which read_answer leaves to the ordinary path), every other one as _Handler does."""
+
+    def _answer(self, status, payload, close=False, raw=None):
+        if not payload.get("spec", {}).get("user", "").startswith("chunked"):
+            return _Handler._answer(self, status, payload, close, raw)
+        data = json.dumps(payload).encode()
+        return (b"HTTP/1.1 %d Created\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"%x\r\n%s\r\n0\r\n\r\n" % (status, len(data), data))
+
+
+def test_an_odd_framing_goes_the_ordinary_way():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _ChunkedHandler)
+    srv.daemon_threads = True
+    srv.lock = threading.Lock()
+    srv.seen, srv.failures = [], {}
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        answers, rest = pipeline.run(connect_to(srv), requests_for(["yes-a", "chunked-b", "yes-c"]), 5)
+        assert sorted(answers) == [0] and rest == [1, 2]
+        assert answers[0]["spec"]["user"] == "yes-a"
+        # and the cluster asks what was left the ordinary way (http.client reads the chunked answer)
+        users = ["yes-a", "chunked-yes-b", "no-c", "chunked-no-d"]
+        statuses = make_cluster(srv).subject_access_reviews(specs(users), concurrency=4)
+        assert [s["allowed"] for s in statuses] == [True, True, False, False]
+    finally:
+        srv.shutdown()
+        srv.server_close()
