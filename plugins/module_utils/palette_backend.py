@@ -33,7 +33,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, planning
+from ansible_collections.vmo.rbac.plugins.module_utils import access, plan_result
 from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection, palette_rbac
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subject_label
 from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
@@ -131,7 +131,7 @@ def enforce(decl, opts, cluster, check_mode=False, diff=False, palette=None):
         raise PreflightError("%d Palette RBAC item%s in the way on cluster %s; nothing was changed: %s" % (
             len(the_plan.conflicts), "s are" if len(the_plan.conflicts) > 1 else " is", uid,
             " | ".join(c["message"] for c in the_plan.conflicts)))
-    warnings = list(the_plan.warnings) + planning.scope_warnings(obs.scopes)
+    warnings = list(the_plan.warnings) + plan_result.scope_warnings(obs.scopes)
     if any(g.name for g in decl.grants):
         warnings.append("the entries' name option does not apply with backend=palette: Palette names the bindings "
                         "it creates in the cluster")
@@ -140,7 +140,7 @@ def enforce(decl, opts, cluster, check_mode=False, diff=False, palette=None):
         "actions": [palette_rbac.change_to_dict(c) for c in the_plan.changes],
         "summary": palette_rbac.summarize(the_plan),
         "bindings": palette_rbac.bindings_summary(the_plan.target) if opts.state == "present" else [],
-        "scopes": [planning.scope_to_dict(m) for m in obs.scopes],
+        "scopes": [plan_result.scope_to_dict(m) for m in obs.scopes],
         "warnings": warnings,
         "palette_cluster_uid": uid,
     }

@@ -14,7 +14,9 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning, transport, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils import (
+    access, personas, plan_expiry, plan_model, plan_result, transport, whocan,
+)
 from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, subject_from_api, subject_label
@@ -202,11 +204,11 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     elif opts.pending_enforce and palette:
         mark_pending_palette(obs.desired, drift, rows)
     result = summarize(cluster, obs.desired, roles, drift, rows, opts.check_bindings, obs.scopes)
-    limited = planning.time_limited(decl, obs.desired, obs.state.owned, opts.now)
+    limited = plan_expiry.time_limited(decl, obs.desired, obs.state.owned, opts.now)
     result.update(access=rows, matrix=matrix_rows, capabilities=list(opts.matrix["capabilities"]),
                   privileged=privileged, roles=roles, drift=drift,
-                  scopes=[planning.scope_to_dict(m) for m in obs.scopes],
-                  warnings=planning.scope_warnings(obs.scopes) + (list(obs.plan.warnings) if obs.plan is not None else []),
+                  scopes=[plan_result.scope_to_dict(m) for m in obs.scopes],
+                  warnings=plan_result.scope_warnings(obs.scopes) + (list(obs.plan.warnings) if obs.plan is not None else []),
                   time_limited=limited)
     if kubevirt is not None:
         result["kubevirt"] = kubevirt
@@ -251,7 +253,7 @@ def _refused(obs):
     exc = obs.refusal
     if not obs.plan.actions:
         return exc
-    still = "; ".join("%s (%s, still grants %s)" % (planning.describe_key(planning.key_of(a)), a.reason.split(";")[0],
+    still = "; ".join("%s (%s, still grants %s)" % (plan_model.describe_key(plan_model.key_of(a)), a.reason.split(";")[0],
                                                     ", ".join(subject_label(x) for x in a.observed.subjects))
                       for a in obs.plan.actions)
     return SpecError(exc.path, "%s. Meanwhile %d grant%s whose time has passed still grant%s access: %s; "

@@ -73,7 +73,7 @@ SECTIONS = ("roles", "scopes", "drift", "access", "pending", "notes", "privilege
 PENDING_TEXT = "pending (planned by the enforce step under --check)"
 # How many namespace names a report lists per rule set before it says "and N more" (JSON lists all).
 NAMES_SHOWN = 10
-# How the validate flow words a rule set that matched nothing (planning.scope_warnings).
+# How the validate flow words a rule set that matched nothing (plan_result.scope_warnings).
 _NOT_PROVEN = re.compile(r"^\S+: .* matched no namespace")
 
 _DATA_KEYS = ("summary", "roles", "drift", "access", "matrix", "capabilities", "who_else")
