@@ -449,7 +449,7 @@ def parse_entry(index, entry, role_set, user_prefix, group_prefix, allow_privile
 def _parse_expires(path, value):
     """The entry's ``expires`` (an RFC 3339 time with an offset, or a duration) -> expiry.Expiry or None.
     Whether the time is in the past, or longer than allowed, needs the time of the run: options.py
-    (limits) and planning.py (a grant that would end before it starts) decide that."""
+    (limits) and plan_expiry.py (a grant that would end before it starts) decide that."""
     if value is None:
         return None
     if not isinstance(value, str):

@@ -25,7 +25,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils import (
 )
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, ClusterError
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
-    PreflightError, missing_roles_message, observe_plan,
+    PreflightError, missing_roles_message, observe_options, observe_plan,
 )
 
 UPDATE_ATTEMPTS = 5
@@ -65,9 +65,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
         from ansible_collections.vmo.rbac.plugins.module_utils import palette_backend
 
         return palette_backend.enforce(decl, opts, cluster, check_mode=check_mode, diff=diff)
-    obs = observe_plan(decl, cluster, mode=opts.state, purge=opts.purge, check_roles=opts.require_roles,
-                       wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
-                       concurrency=opts.concurrency, now=opts.now)
+    obs = observe_plan(decl, cluster, observe_options(opts))
     refusal, changed_active = _refusal(decl, opts, obs)
     if refusal is not None:
         return refuse(refusal, decl, opts, obs, cluster, check_mode, diff)
@@ -166,7 +164,7 @@ def refuse(refusal, decl, opts, obs, cluster, check_mode, diff):
                                  [], [], [])
             if not ends.actions:
                 raise refusal.error
-    ended = "; ".join("%s (%s)" % (plan_model.describe_key(plan_model.key_of(a)), a.reason.split(";")[0])
+    ended = "; ".join("%s (%s)" % (plan_model.describe_key(plan_model.key_of(a)), plan_expiry.ended_why(a))
                       for a in ends.actions)
     result = {
         "failed": True, "changed": True,

@@ -135,28 +135,38 @@ def missing_roles_message(decl, missing, waited):
     return "missing role%s: %s.%s%s" % ("s" if len(missing) > 1 else "", "; ".join(parts), hint, wait)
 
 
-def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, role_rules=False, wait_for_roles=0,
-                 wait_for_api_server=0, observe_bindings=True, concurrency=1, list_namespaces=False, prefetch=(),
-                 now=None):
-    """Read what planning needs and plan. Never writes.
+# What observe_plan reads and how, one value each flow makes from its Options (observe_options):
+# mode: state (present | absent); purge: plan deletes of undeclared bindings; now: the time of the run
+# (Options.now), which decides time-limited grants (plan_order.plan);
+# wait_for_api_server: first wait that long for the API server to be ready (day 0);
+# check_roles: also observe the referenced roles (waiting wait_for_roles seconds for missing ones), with
+# their rules when role_rules;
+# observe_bindings: False when the bindings live elsewhere (the palette backend): the cluster's bindings
+# are not read, the state holds the namespaces only, and the plan is None;
+# concurrency: how many of the independent LISTs are sent at once (see gather);
+# list_namespaces: list the namespaces even if the declaration does not need them;
+# prefetch: the caller's own independent reads, (name, function) pairs, sent together with the first
+# LISTs; their results are in the Observation's prefetched. A read named cluster_roles (every
+# ClusterRole with its rules) is also the one the referenced roles are looked up in (not listed twice).
+ObserveOptions = namedtuple(
+    "ObserveOptions", "mode purge check_roles role_rules wait_for_roles wait_for_api_server observe_bindings "
+                      "concurrency list_namespaces prefetch now",
+    defaults=("present", False, True, False, 0, 0, True, 1, False, (), None))
 
-    ``now``: the time of the run (Options.now), which decides time-limited grants (plan_order.plan).
 
-    ``wait_for_api_server``: first wait that long for the API server to be ready (day 0).
-    ``check_roles``: also observe the referenced roles (waiting ``wait_for_roles`` seconds for
-    missing ones), with their rules when ``role_rules``.
-    ``observe_bindings``: False when the bindings live elsewhere (the palette backend): the
-    cluster's bindings are not read: the state holds the namespaces only, and the plan is None.
-    ``concurrency``: how many of the independent LISTs are sent at once (see gather).
-    ``list_namespaces``: list the namespaces even if the declaration does not need them.
-    ``prefetch``: the caller's own independent reads, ``(name, function)`` pairs, sent together
-    with the first LISTs; their results are in the Observation's ``prefetched``. A read named
-    ``cluster_roles`` (every ClusterRole with its rules) is also the one the referenced roles are
-    looked up in (not listed twice).
-    """
-    if wait_for_api_server:
-        wait_for_api_server_ready(cluster, wait_for_api_server)
-    check_roles = check_roles and mode == "present"
+def observe_options(opts, **changes):
+    """The ObserveOptions of a run's Options (state, purge, require_roles, the waits, concurrency, now),
+    with ``changes``."""
+    return ObserveOptions(mode=opts.state or "present", purge=opts.purge, check_roles=opts.require_roles,
+                          wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
+                          concurrency=opts.concurrency, now=opts.now)._replace(**changes)
+
+
+def observe_plan(decl, cluster, how=ObserveOptions()):
+    """Read what planning needs, as ``how`` (ObserveOptions) says, and plan. Never writes."""
+    if how.wait_for_api_server:
+        wait_for_api_server_ready(cluster, how.wait_for_api_server)
+    check_roles = how.check_roles and how.mode == "present"
     selector = plan_codec.owner_selector(decl.owner)
     # What can be refused without the cluster is refused before the first request: the
     # cluster-wide grants resolve without the namespaces (two of them producing one name with
@@ -168,26 +178,26 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
     # only when the declaration surely references one (a grant of a ClusterRole), so a run makes
     # the same requests as one that lists them after resolving the scopes.
     first = []
-    if list_namespaces or needs_namespaces:
+    if how.list_namespaces or needs_namespaces:
         first.append(("namespaces", cluster.list_namespaces))
     if check_roles and any(g.role_kind == "ClusterRole" for g in decl.grants) and \
-            "cluster_roles" not in dict(prefetch):  # the caller's own LIST of them (with their rules) serves
-        first.append(("cluster_roles", lambda: cluster.list_cluster_roles(metadata_only=not role_rules)))
+            "cluster_roles" not in dict(how.prefetch):  # the caller's own LIST of them (with their rules) serves
+        first.append(("cluster_roles", lambda: cluster.list_cluster_roles(metadata_only=not how.role_rules)))
     owned_lists = [("owned_crbs", lambda: cluster.list_cluster_role_bindings(selector)),
-                   ("owned_rbs", lambda: cluster.list_role_bindings(selector))] if observe_bindings else []
+                   ("owned_rbs", lambda: cluster.list_role_bindings(selector))] if how.observe_bindings else []
     # At day-0 (wait_for_roles) the bindings are read after the roles are there, not before the wait.
-    later = owned_lists + list(prefetch) if check_roles and wait_for_roles else []
+    later = owned_lists + list(how.prefetch) if check_roles and how.wait_for_roles else []
     if not needs_namespaces:
         desired, scopes = plan_scopes.resolve_scopes(decl)
-    got = gather(first + ([] if later else owned_lists + list(prefetch)), concurrency)
+    got = gather(first + ([] if later else owned_lists + list(how.prefetch)), how.concurrency)
     namespaces, terminating = got.get("namespaces", (None, set()))
     refusal = None
     if needs_namespaces:
         # state=absent deletes what exists: a named namespace that is gone has nothing to delete
         try:
-            desired, scopes = plan_scopes.resolve_scopes(decl, namespaces, terminating, missing_ok=mode == "absent")
+            desired, scopes = plan_scopes.resolve_scopes(decl, namespaces, terminating, missing_ok=how.mode == "absent")
         except SpecError as exc:
-            if not observe_bindings or mode != "present":
+            if not how.observe_bindings or how.mode != "present":
                 raise
             # refused now that the cluster was read: what has expired still ends (see refusal above)
             refusal, desired, scopes = exc, {}, []
@@ -195,13 +205,13 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
     roles = RolesSeen({}, set(), [])
     if check_roles:
         cluster_roles, ns_roles = referenced_roles(decl, desired)
-        roles = observe_roles(cluster, cluster_roles, ns_roles, wait_for_roles, with_rules=role_rules,
+        roles = observe_roles(cluster, cluster_roles, ns_roles, how.wait_for_roles, with_rules=how.role_rules,
                               listed=got.get("cluster_roles"))
 
     if later:
-        got.update(gather(later, concurrency))
-    prefetched = dict((name, got[name]) for name, _call in prefetch)
-    if not observe_bindings:
+        got.update(gather(later, how.concurrency))
+    prefetched = dict((name, got[name]) for name, _call in how.prefetch)
+    if not how.observe_bindings:
         return Observation(decl, desired, plan_model.ClusterState({}, {}, namespaces, terminating), None, roles, scopes,
                            prefetched)
 
@@ -209,7 +219,7 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
     owned.update(plan_codec.split_observed(got["owned_rbs"], plan_model.RB, decl.owner, wanted_keys=set())[0])
     if refusal is not None:
         return Observation(decl, desired, plan_model.ClusterState(owned, {}, namespaces, terminating),
-                           plan_expiry.end_expired(owned, now), roles, scopes, prefetched, refusal)
+                           plan_expiry.end_expired(owned, how.now), roles, scopes, prefetched, refusal)
 
     taken = {}
     unowned = [k for k in desired if k not in owned]
@@ -226,18 +236,18 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
         wanted = set(k for k in unowned if k[0] == kind)
         if wanted:
             second.append((kind, wanted, (lambda kind=kind: cluster.list_bindings(kind, metadata_only=True))))
-    listed = gather([(kind, call) for kind, _wanted, call in second], concurrency)
+    listed = gather([(kind, call) for kind, _wanted, call in second], how.concurrency)
     for kind, wanted, _call in second:
         taken.update(plan_codec.split_observed(listed[kind], kind, decl.owner, wanted)[1])
     state = plan_model.ClusterState(owned, taken, namespaces, terminating)
     try:
-        the_plan = plan_order.plan(desired, state, decl.owner, mode=mode, purge=purge, now=now,
-                                 by_name=plan_order.revoke_names(decl) if mode == "absent" else frozenset())
+        the_plan = plan_order.plan(desired, state, decl.owner, mode=how.mode, purge=how.purge, now=how.now,
+                                 by_name=plan_order.revoke_names(decl) if how.mode == "absent" else frozenset())
     except SpecError as exc:  # a grant declared already expired (plan_expiry.refuse_expired)
-        return Observation(decl, {}, state, plan_expiry.end_expired(owned, now), roles, [], prefetched, exc)
+        return Observation(decl, {}, state, plan_expiry.end_expired(owned, how.now), roles, [], prefetched, exc)
     too_big = plan_codec.oversized(the_plan)  # every object is measured before any write
     if too_big is not None:
-        return Observation(decl, {}, state, plan_expiry.end_expired(owned, now, the_plan), roles, [], prefetched,
+        return Observation(decl, {}, state, plan_expiry.end_expired(owned, how.now, the_plan), roles, [], prefetched,
                            too_big)
     if the_plan.bindings is not None:
         desired = the_plan.bindings  # time-limited bindings with their times (plan_expiry.stamp)

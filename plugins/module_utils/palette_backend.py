@@ -9,7 +9,7 @@ optionally wait until the access is in force on the cluster (SubjectAccessReview
 cluster's own kubeconfig). enforce.run and validate.run hand over to this module when ``backend:
 palette``.
 
-Concurrent writers (issue 18 item 6). The specification offers no version, ETag or precondition on
+Concurrent writers. The specification offers no version, ETag or precondition on
 the RBAC settings (GET and PUT of /v1/spectroclusters/{uid}/config/rbacs, and of one item, declare
 none), so two writers that read the list at the same time and both PUT it back lose the first one's
 changes. After its PUT the backend waits about as long as a GET and a PUT took it (SETTLE_FACTOR,
@@ -38,7 +38,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subject_label
 from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
-    PreflightError, missing_roles_message, observe_plan,
+    PreflightError, missing_roles_message, observe_options, observe_plan,
 )
 from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES
 
@@ -116,9 +116,7 @@ def enforce(decl, opts, cluster, check_mode=False, diff=False, palette=None):
     cluster is read (namespaces, roles, access) only when the declaration needs it."""
     palette = palette or _client(opts, cluster, "vmo_role_binding")
     uid = opts.palette["palette_cluster_uid"]
-    obs = observe_plan(decl, cluster, mode=opts.state, check_roles=opts.require_roles,
-                       wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
-                       observe_bindings=False, concurrency=opts.concurrency)
+    obs = observe_plan(decl, cluster, observe_options(opts, purge=False, now=None, observe_bindings=False))
     if obs.roles.missing:
         raise PreflightError(missing_roles_message(decl, obs.roles.missing, opts.wait_for_roles)
                              + " Nothing was changed.")

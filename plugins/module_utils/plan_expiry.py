@@ -113,6 +113,15 @@ def refuse_expired(desired, ends, owned, now):
             for path in sorted(expired)]
 
 
+# What end_expired adds to the reason of each of its actions (the rest of the plan is not made).
+REST_REFUSED = "; the rest of the plan is refused"
+
+
+def ended_why(a):
+    """Why an action of end_expired ends its grant, without what it adds (REST_REFUSED): ``expired at ...``."""
+    return a.reason[:-len(REST_REFUSED)] if a.reason.endswith(REST_REFUSED) else a.reason
+
+
 def end_expired(owned, now, full=None):
     """The plan of a run whose plan is refused (a foreign object in the way, a missing role, a namespace being
     deleted, ...): ending a grant whose time has passed never depends on the rest of the plan. Each owned
@@ -148,7 +157,7 @@ def end_expired(owned, now, full=None):
                                                                           o.annotations.get(EXPIRES_ANNOTATION))
                if end is None else "ends at %s as declared now" % (declared.annotations.get(EXPIRES_ANNOTATION)
                                                                    if declared is not None else "?"))
-        actions.append(Action("update", o.kind, o.namespace, o.name, why + "; the rest of the plan is refused",
+        actions.append(Action("update", o.kind, o.namespace, o.name, why + REST_REFUSED,
                               PHASE_UPDATE, "expired", record, o, CAUSE_EXPIRED))
     return Plan(actions, [], [], [])
 

@@ -46,16 +46,23 @@ def binding_summary(b):
     return out
 
 
+def scope_warning(m):
+    """The warning of a rule set that matched no namespace (it proves nothing), or "" when it matched some."""
+    if not m.empty:
+        return ""
+    return ("%s: %s matched no namespace%s, so this grant gives nothing today (it applies to matching namespaces "
+            "created later; strict_scopes: true makes this an error)" % (m.entry, ", ".join(m.rules), skipped_note(m)))
+
+
 def scope_warnings(scopes):
     """One readable warning per rule set that matched no namespace."""
-    return ["%s: %s matched no namespace%s, so this grant gives nothing today (it applies to matching namespaces "
-            "created later; strict_scopes: true makes this an error)" % (m.entry, ", ".join(m.rules), skipped_note(m))
-            for m in scopes if m.empty]
+    return [scope_warning(m) for m in scopes if m.empty]
 
 
 def scope_to_dict(m):
+    """A ScopeMatch as validate returns it; ``matched_nothing`` is the "not proven" flag, ``warning`` its words."""
     return {"entry": m.entry, "rules": list(m.rules), "namespaces": list(m.namespaces),
-            "skipped_protected": list(m.skipped), "matched_nothing": m.empty}
+            "skipped_protected": list(m.skipped), "matched_nothing": m.empty, "warning": scope_warning(m)}
 
 
 def summarize(p):
@@ -68,7 +75,7 @@ def summarize(p):
 
 
 def action_to_dict(a):
-    out = {"action": a.action, "kind": a.kind, "name": a.name, "reason": a.reason}
+    out = {"action": a.action, "kind": a.kind, "name": a.name, "reason": a.reason, "cause": a.cause}
     if a.namespace:
         out["namespace"] = a.namespace
     return out

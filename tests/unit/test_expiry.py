@@ -1,4 +1,4 @@
-"""Time-limited grants (issue 15): parsing expires, the limits, and what the pure core plans as time passes.
+"""Time-limited grants: parsing expires, the limits, and what the pure core plans as time passes.
 
 The time of a run is an input of the core (``Options.now``, ``plan_order.plan(now=)``), so these tests
 move time by giving another ``now``: a grant made at 12:00 for 8h is in force at 19:59 and ends at
@@ -427,7 +427,7 @@ def test_enforce_and_validate_flows_take_the_time_from_the_options():
     assert seen["drift"] == [{
         "kind": CRB, "name": VIEWER_LIMITED, "action": "expire",
         "problem": "expired at 2026-12-04T20:00:00Z, still grants User alice",
-        "fix": validate.FIX["expire"]}]
+        "fix": validate.FIX["expire"], "cause": "expired"}]
     assert seen["time_limited"][0]["state"] == "overdue"
     ended = enforce.run(d, late, c, check_mode=True, diff=True)
     assert ended["summary"]["expired"] == 1 and ended["actions"][0]["reason"] == "expired at 2026-12-04T20:00:00Z"
@@ -724,7 +724,8 @@ def test_an_expired_grant_ends_when_a_foreign_binding_blocks_another_entry():
         "whose time has passed ended: ending them never depends on the rest of the plan: ClusterRoleBinding tl-a " \
         "(expired at 2026-12-04T13:00:00Z)." in res["msg"]
     assert res["actions"] == [{"action": "update", "kind": CRB, "name": "tl-a",
-                               "reason": "expired at 2026-12-04T13:00:00Z; the rest of the plan is refused"}]
+                               "reason": "expired at 2026-12-04T13:00:00Z; the rest of the plan is refused",
+                               "cause": "expired"}]
     assert res["summary"]["expired"] == 1
     held = c.objects[(CRB, "", "tl-a")]
     assert not held.get("subjects") and held["metadata"]["annotations"][REASON_ANNOTATION] == "INC-9"
@@ -787,6 +788,22 @@ def test_validate_says_what_is_true_of_an_expired_grant_when_the_plan_is_refused
            "2026-12-04T13:00:00Z, still grants User alice); vmo_role_binding ends them at its next run, even though " \
            "it refuses the rest" in err.value.message
     assert "also when it refuses the rest of its plan" in validate.FIX["expire"]
+
+
+def test_validate_says_the_whole_reason_of_a_grant_whose_end_cannot_be_read():
+    """An end that cannot be read and holds a ';' (anyone with write access to the binding may put one there):
+    the refusal says the whole reason (it was cut at the first ';': the reason was read back out of the words)."""
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    both = _limited_then(c, {"persona": "viewer", "users": ["bob"], "namespaces": ["gone"]})
+    c.objects[(CRB, "", "tl-a")]["metadata"]["annotations"][EXPIRES_ANNOTATION] = "soon; or later"
+    with pytest.raises(SpecError) as err:
+        validate.run(both, options.parse({"check_access": False}, both, at(2)), c)
+    assert "ClusterRoleBinding tl-a (time-limited, and its end (vmo.rbac/expires='soon; or later') cannot be read, " \
+           "still grants User alice)" in err.value.message, err.value.message
+    res = enforce.run(both, options.parse({}, both, at(2)), c)
+    assert res["failed"] and "ClusterRoleBinding tl-a (time-limited, and its end (vmo.rbac/expires='soon; or later') " \
+        "cannot be read)." in res["msg"], res["msg"]
+    assert not c.objects[(CRB, "", "tl-a")].get("subjects")
 
 
 def test_ending_a_grant_never_ends_one_another_run_gave_again_meanwhile():

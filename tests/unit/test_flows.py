@@ -12,7 +12,7 @@ import time
 import pytest
 
 from ansible_collections.vmo.rbac.plugins.module_utils import (
-    declaration, enforce, observe, options, plan_codec, plan_model, plan_order, plan_scopes, validate,
+    access, declaration, enforce, observe, options, plan_codec, plan_model, plan_order, plan_scopes, validate, verdict,
 )
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, ClusterError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import Subject
@@ -110,7 +110,7 @@ def owned_api(b, labels=None):
 
 
 def plan_for(cluster, d, **kw):
-    return observe.observe_plan(d, cluster, **kw).plan
+    return observe.observe_plan(d, cluster, observe.ObserveOptions(**kw)).plan
 
 
 # ----------------------------------------------------------------------------- enforce
@@ -350,8 +350,10 @@ def test_drift_items_say_what_the_enforcer_would_do():
     assert "roleRef differs" in by_name[(plan_model.CRB, "team")]["problem"]
     assert by_name[(plan_model.CRB, "vmo-rbac-spectro-vm-viewer")] == {
         "kind": plan_model.CRB, "name": "vmo-rbac-spectro-vm-viewer", "problem": "subjects: add User bob",
-        "fix": "vmo_role_binding would update it", "action": "update"}
+        "fix": "vmo_role_binding would update it", "action": "update", "cause": "subjects"}
+    assert by_name[(plan_model.CRB, "team")]["cause"] == "roleRef"
     assert by_name[(plan_model.RB, "vmo-rbac-spectro-vm-viewer")]["problem"] == "no longer declared (purge)"
+    assert by_name[(plan_model.RB, "vmo-rbac-spectro-vm-viewer")]["cause"] == "purge"
     assert not [i for i in items if i["name"].endswith("-transition")]
     assert len(items) == 3
 
@@ -379,9 +381,10 @@ def test_role_checks_and_summary_counts():
         ("gone", False, None), ("spectro-vm-viewer", True, "differs")]
     rows = [{"ok": True}, {"ok": False}, {"ok": None}]
     drift = [{"action": "delete"}, {"action": "create"}]
-    out = validate.summarize(MemoryCluster(), want, roles, drift, rows, True)
+    passed, summary = verdict.tally(roles, drift, rows, binding_checks=verdict.binding_checks(want, drift),
+                                    subjects=len(access.grants_by_subject(want)))
     # checks: 2 roles + (2 bindings + 1 delete) + 2 checked rows; failed: 1 role + 2 drift + 1 row
-    assert out["summary"]["checks"] == 7 and out["summary"]["failed"] == 4 and out["summary"]["unchecked"] == 1
-    assert out["summary"]["subjects"] == 2 and out["passed"] is False
-    out = validate.summarize(MemoryCluster(), want, roles[1:], [], rows[:1], False)
-    assert out["passed"] is True and out["summary"]["checks"] == 2
+    assert summary["checks"] == 7 and summary["failed"] == 4 and summary["unchecked"] == 1
+    assert summary["subjects"] == 2 and passed is False
+    passed, summary = verdict.tally(roles[1:], [], rows[:1])
+    assert passed is True and summary["checks"] == 2

@@ -1,4 +1,4 @@
-"""Two writers on one cluster's Palette RBAC settings (issue 18 item 6), against the stand-in.
+"""Two writers on one cluster's Palette RBAC settings, against the stand-in.
 
 The published specification offers no version, ETag or precondition on
 ``/v1/spectroclusters/{uid}/config/rbacs`` (nor on one item): a PUT replaces the list, whatever was

@@ -1,4 +1,4 @@
-"""Every Palette answer the collection reads, read totally (issue 18 item 11).
+"""Every Palette answer the collection reads, read totally.
 
 The client checks each answer's shape once, where it is parsed (palette.check_shape with the
 ``*_SHAPE`` declarations): a wrong shape is a PaletteError naming the request and the place in the

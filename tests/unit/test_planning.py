@@ -1,6 +1,7 @@
-"""Desired x observed -> actions: resolving, planning, ordering, ownership, summaries.
+"""Desired x observed -> actions: resolving (plan_scopes), planning and ordering (plan_order), the API codec
+(plan_codec), ownership, summaries (plan_result).
 
-The first half pins down each semantic of issue 3 with a small, readable case; the
+The first half pins down each semantic of the plan with a small, readable case; the
 second half (hypothesis) states the acceptance properties over generated declarations
 and generated cluster states: planning is a fixed point, no plan touches an object the
 owner does not own, creates come before deletes without an access gap, and subject order
