@@ -294,8 +294,10 @@ drift:
       type: str
     cause:
       description:
-        - Why, as data (O(backend=kubernetes)): the cause of the enforcer's action (see RV(vmo.rbac.vmo_role_binding#module:actions[].cause)),
-          or V(conflict) for a foreign object in the way. The words of RV(drift[].problem) may change, these values do not.
+        - >-
+          Why, as data (O(backend=kubernetes)), the cause of the enforcer's action (see
+          RV(vmo.rbac.vmo_role_binding#module:actions[].cause)), or V(conflict) for a foreign object in the way.
+          The words of RV(drift[].problem) may change, these values do not.
       type: str
       returned: with O(backend=kubernetes)
       sample: subjects

@@ -258,9 +258,10 @@ actions:
     cause:
       description:
         - Why, as data (O(backend=kubernetes)); the words of RV(actions[].reason) may change, these values do not.
-        - V(missing) (created), V(roleRef) (the role changed: deleted and created again), V(transition) (the
+        - >-
+          V(missing) (created), V(roleRef) (the role changed, so deleted and created again), V(transition) (the
           short-lived binding that bridges a role change), V(leftover) (a transition binding an interrupted run left),
-          V(subjects), V(labels), V(expires) or V(annotations) (updated: the first that differs), V(expired) (a
+          V(subjects), V(labels), V(expires) or V(annotations) (updated, the first that differs), V(expired) (a
           time-limited grant whose time has passed), V(moved) (the grant gained or lost its end, and with it its
           name), V(successor) (another binding grants the persona with another role), V(purge), V(absent).
       type: str

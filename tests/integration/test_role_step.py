@@ -88,7 +88,8 @@ def test_renamed_tasks_report_the_same_steps(tmp_path):
                "roles": {"vmo_rbac_cluster_roles": ["console"]},
                "enf": {}},
         group_vars=common)
-    run = run_playbook("vmo.rbac.enforce", inventory=inv, env=env)
+    # an extra var of the same name (the highest precedence) changes nothing: the step is the task's own
+    run = run_playbook("vmo.rbac.enforce", inventory=inv, env=env, args=["-e", "vmo_rbac__step=hijacked"])
     assert run.rc == 2, run.stdout[-3000:] + run.stderr[-3000:]
     fails = {}
     for host, step in (("pre", "preflight"), ("roles", "cluster roles"), ("enf", "enforce")):
