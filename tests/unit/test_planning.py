@@ -574,7 +574,7 @@ def test_action_and_binding_summaries():
     desired, _s, p = run(decl)
     assert [plan_result.action_to_dict(a) for a in p.actions] == [
         {"action": "create", "kind": RB, "namespace": "team-a", "name": "vmo-rbac-spectro-vm-viewer",
-         "reason": "missing"}]
+         "reason": "missing", "cause": "missing"}]
     b = desired[(RB, "team-a", "vmo-rbac-spectro-vm-viewer")]
     assert plan_result.binding_summary(b) == {
         "kind": RB, "name": "vmo-rbac-spectro-vm-viewer", "namespace": "team-a",
