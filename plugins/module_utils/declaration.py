@@ -97,7 +97,7 @@ SUBJECT_KEYS = tuple(SUBJECT_OPTIONS)
 # The declaration's boolean options: Ansible's own conversion decides them (module_runner.py).
 FLAG_OPTIONS = ("legacy_dashboard_bindings", "allow_privileged", "console_access", "strict_scopes")
 MAX_SUBJECTS_PER_BINDING = 1000
-# The largest binding the collection writes, as the JSON it sends (planning.oversized checks every planned object
+# The largest binding the collection writes, as the JSON it sends (plan_codec.oversized checks every planned object
 # before any write: entries of one role and scope merge into one binding, so the per-entry limit above does not
 # bound it). etcd refuses a request over its --max-request-bytes (1.5 MiB by default: "etcdserver: request is too
 # large"); the object it stores (protobuf, smaller than the JSON) and its key must fit, with room to spare.
@@ -449,7 +449,7 @@ def parse_entry(index, entry, role_set, user_prefix, group_prefix, allow_privile
 def _parse_expires(path, value):
     """The entry's ``expires`` (an RFC 3339 time with an offset, or a duration) -> expiry.Expiry or None.
     Whether the time is in the past, or longer than allowed, needs the time of the run: options.py
-    (limits) and planning.py (a grant that would end before it starts) decide that."""
+    (limits) and plan_expiry.py (a grant that would end before it starts) decide that."""
     if value is None:
         return None
     if not isinstance(value, str):

@@ -20,10 +20,12 @@ import threading
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vmo.rbac.plugins.module_utils import planning
+from ansible_collections.vmo.rbac.plugins.module_utils import (
+    declaration, plan_codec, plan_expiry, plan_model, plan_order, plan_result,
+)
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, ClusterError
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
-    PreflightError, missing_roles_message, observe_plan,
+    PreflightError, missing_roles_message, observe_options, observe_plan,
 )
 
 UPDATE_ATTEMPTS = 5
@@ -43,9 +45,9 @@ def diff_entries(actions):
 
     out = []
     for a in actions:
-        before = planning.binding_summary(a.observed) if a.action != "create" else {}
-        after = planning.binding_summary(a.desired) if a.action != "delete" else {}
-        label = planning.describe_key((a.kind, a.namespace, a.name))
+        before = plan_result.binding_summary(a.observed) if a.action != "create" else {}
+        after = plan_result.binding_summary(a.desired) if a.action != "delete" else {}
+        label = plan_model.describe_key((a.kind, a.namespace, a.name))
         out.append({
             "before_header": label + (" (%s)" % a.reason if a.action != "create" else " (absent)"),
             "after_header": label + (" (%s: %s)" % (a.action, a.reason)),
@@ -63,20 +65,18 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
         from ansible_collections.vmo.rbac.plugins.module_utils import palette_backend
 
         return palette_backend.enforce(decl, opts, cluster, check_mode=check_mode, diff=diff)
-    obs = observe_plan(decl, cluster, mode=opts.state, purge=opts.purge, check_roles=opts.require_roles,
-                       wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
-                       concurrency=opts.concurrency, now=opts.now)
+    obs = observe_plan(decl, cluster, observe_options(opts))
     refusal, changed_active = _refusal(decl, opts, obs)
     if refusal is not None:
         return refuse(refusal, decl, opts, obs, cluster, check_mode, diff)
     result = {
         "changed": bool(obs.plan.actions),
-        "actions": [planning.action_to_dict(a) for a in obs.plan.actions],
-        "summary": planning.summarize(obs.plan),
-        "bindings": [planning.binding_summary(b) for _k, b in sorted(obs.desired.items())]
+        "actions": [plan_result.action_to_dict(a) for a in obs.plan.actions],
+        "summary": plan_result.summarize(obs.plan),
+        "bindings": [plan_result.binding_summary(b) for _k, b in sorted(obs.desired.items())]
         if opts.state == "present" else [],
-        "scopes": [planning.scope_to_dict(m) for m in obs.scopes],
-        "warnings": list(obs.plan.warnings) + planning.scope_warnings(obs.scopes),
+        "scopes": [plan_result.scope_to_dict(m) for m in obs.scopes],
+        "warnings": list(obs.plan.warnings) + plan_result.scope_warnings(obs.scopes),
     }
     if changed_active:
         # time-limited grants in force that this run changes (if_active=replace or extend): what they were
@@ -102,12 +102,12 @@ def _apply_or_explain(the_plan, cluster, owner, opts, result=None):
         raise PartialApplyError(
             "%s (%d of %d planned writes were made before this failure; the cluster keeps every "
             "existing grant until its replacement exists; %s)" % (exc.message, len(done), len(the_plan.actions), then),
-            [planning.action_to_dict(a) for a in done], exc.status)
+            [plan_result.action_to_dict(a) for a in done], exc.status)
     if superseded and result is not None:
         skipped = set(id(a) for a, _why in superseded)
-        kept = planning.Plan([a for a in the_plan.actions if id(a) not in skipped], [], the_plan.unchanged, [])
-        result["actions"] = [planning.action_to_dict(a) for a in kept.actions]
-        result["summary"] = dict(result["summary"], **planning.summarize(kept))
+        kept = plan_model.Plan([a for a in the_plan.actions if id(a) not in skipped], [], the_plan.unchanged, [])
+        result["actions"] = [plan_result.action_to_dict(a) for a in kept.actions]
+        result["summary"] = dict(result["summary"], **plan_result.summarize(kept))
         if not kept.actions:
             result["summary"].pop("expired", None)
         result["changed"] = bool(kept.actions)
@@ -132,7 +132,7 @@ def _refusal(decl, opts, obs):
         detail = " | ".join(c["message"] for c in conflicts)
         return Refusal(PreflightError("%s; nothing was changed: %s" % (head, detail)), "%s: %s" % (head, detail),
                        None), []
-    refused, changed_active = planning.active_changes(obs.plan, obs.state.owned, opts.now, opts.if_active)
+    refused, changed_active = plan_expiry.active_changes(obs.plan, obs.state.owned, opts.now, opts.if_active)
     if refused:
         reason = " | ".join(refused)
         return Refusal(PreflightError("%s. Nothing was changed." % reason), reason, None), []
@@ -145,14 +145,14 @@ def refuse(refusal, decl, opts, obs, cluster, check_mode, diff):
     the refusal is raised as it always was; otherwise the result fails and says both: what ended, and why the
     rest was refused."""
     if opts.state != "present":
-        ends = planning.Plan([], [], [], [])
+        ends = plan_model.Plan([], [], [], [])
     elif obs.refusal is not None:
-        ends = obs.plan  # observe_plan's planning.end_expired, with the refused plan where it could be made
+        ends = obs.plan  # observe_plan's plan_expiry.end_expired, with the refused plan where it could be made
     else:
-        ends = planning.end_expired(obs.state.owned, opts.now, obs.plan)
+        ends = plan_expiry.end_expired(obs.state.owned, opts.now, obs.plan)
     if not ends.actions:
         raise refusal.error
-    applied = {"actions": [], "summary": planning.summarize(ends)}
+    applied = {"actions": [], "summary": plan_result.summarize(ends)}
     if not check_mode:
         try:
             _apply_or_explain(ends, cluster, decl.owner, opts, applied)
@@ -160,11 +160,11 @@ def refuse(refusal, decl, opts, obs, cluster, check_mode, diff):
             raise PartialApplyError("%s. Ending the grants whose time has passed failed too: %s"
                                     % (refusal.reason.rstrip("."), exc.message), exc.done, exc.status)
         if "warnings" in applied:  # another run gave a grant again meanwhile: not ended after all
-            ends = planning.Plan([a for a in ends.actions if planning.action_to_dict(a) in applied["actions"]],
+            ends = plan_model.Plan([a for a in ends.actions if plan_result.action_to_dict(a) in applied["actions"]],
                                  [], [], [])
             if not ends.actions:
                 raise refusal.error
-    ended = "; ".join("%s (%s)" % (planning.describe_key(planning.key_of(a)), a.reason.split(";")[0])
+    ended = "; ".join("%s (%s)" % (plan_model.describe_key(plan_model.key_of(a)), plan_expiry.ended_why(a))
                       for a in ends.actions)
     result = {
         "failed": True, "changed": True,
@@ -172,8 +172,8 @@ def refuse(refusal, decl, opts, obs, cluster, check_mode, diff):
                "on the rest of the plan: %s." % (refusal.reason.rstrip("."), "s" if len(ends.actions) > 1 else "",
                                                  "would end (check mode)" if check_mode else "ended", ended),
         "refused": refusal.reason,
-        "actions": [planning.action_to_dict(a) for a in ends.actions],
-        "summary": planning.summarize(ends),
+        "actions": [plan_result.action_to_dict(a) for a in ends.actions],
+        "summary": plan_result.summarize(ends),
         "bindings": [], "scopes": [],
         "warnings": applied.get("warnings", []),
         "api_requests": cluster.requests,
@@ -191,12 +191,12 @@ def refuse(refusal, decl, opts, obs, cluster, check_mode, diff):
 def active_guard(now, if_active):
     """What ``apply`` checks of a binding that another run made or changed between this run's LIST and its
     write (a 409): with if_active refuse or extend, a time-limited grant in force that a concurrent request made
-    is never overwritten against it (planning.active_change). None: nothing to check."""
+    is never overwritten against it (plan_expiry.active_change). None: nothing to check."""
     if if_active == "replace":
         return None
 
     def guard(current, desired):
-        why = planning.active_change(current, desired, now, if_active)
+        why = plan_expiry.active_change(current, desired, now, if_active)
         if why:
             raise ClusterError("another run made or changed it between this run's read and its write: " + why)
     return guard
@@ -210,14 +210,14 @@ class Superseded(Exception):
 def _still_due(current, planned, now):
     """Is re-read binding ``current`` still to be ended, as ``planned`` (the one read before) was? Not when another
     run made it permanent or moved its end past now (``now`` None: when its end moved at all)."""
-    if not planning.is_time_limited(current):
+    if not plan_expiry.is_time_limited(current):
         return False
-    end = planning.recorded_time(current.annotations, planning.EXPIRES_ANNOTATION)
+    end = plan_expiry.recorded_time(current.annotations, declaration.EXPIRES_ANNOTATION)
     if end is None:
         return True
     if now is not None:
         return end <= now
-    return current.annotations.get(planning.EXPIRES_ANNOTATION) == planned.annotations.get(planning.EXPIRES_ANNOTATION)
+    return current.annotations.get(declaration.EXPIRES_ANNOTATION) == planned.annotations.get(declaration.EXPIRES_ANNOTATION)
 
 
 def apply(the_plan, cluster, owner, done=None, concurrency=1, guard=None, now=None, superseded=None):
@@ -229,7 +229,7 @@ def apply(the_plan, cluster, owner, done=None, concurrency=1, guard=None, now=No
     the time of the run): a grant given again meanwhile is left as it is, and ``superseded`` collects
     (action, why).
 
-    With ``concurrency`` above 1 the actions of one wave (planning.waves: same phase and kind,
+    With ``concurrency`` above 1 the actions of one wave (plan_order.waves: same phase and kind,
     distinct objects) are sent together, at most that many at a time, and the next wave starts
     when the last one has ended; with 1, one after the other. On a failure no new action starts;
     the ones under way end, and every action made is in ``done``."""
@@ -241,7 +241,7 @@ def apply(the_plan, cluster, owner, done=None, concurrency=1, guard=None, now=No
     def one(a):
         key = (a.kind, a.namespace, a.name)
         due = None
-        if a.counts_as == "expired" and isinstance(a.observed, planning.Observed):
+        if a.counts_as == "expired" and isinstance(a.observed, plan_model.Observed):
             def due(current, planned=a.observed):
                 return _still_due(current, planned, now)
         try:
@@ -251,7 +251,7 @@ def apply(the_plan, cluster, owner, done=None, concurrency=1, guard=None, now=No
             elif a.action == "update":
                 _update(cluster, a.desired, a.observed, owner, guard=guard, due=due)
             else:
-                uid = created_uids.get(key) or (a.observed.uid if isinstance(a.observed, planning.Observed) else None)
+                uid = created_uids.get(key) or (a.observed.uid if isinstance(a.observed, plan_model.Observed) else None)
                 _delete(cluster, a.kind, a.namespace, a.name, uid, owner, due=due,
                         resource_version=a.observed.resource_version if due is not None else None)
         except Superseded as exc:
@@ -275,7 +275,7 @@ def apply(the_plan, cluster, owner, done=None, concurrency=1, guard=None, now=No
             raise
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for wave in planning.waves(the_plan.actions):
+        for wave in plan_order.waves(the_plan.actions):
             futures = [pool.submit(guarded, a) for a in wave]
             failure = None
             for future in futures:
@@ -290,23 +290,23 @@ def apply(the_plan, cluster, owner, done=None, concurrency=1, guard=None, now=No
 
 def _create(cluster, desired, owner, guard=None):
     try:
-        return cluster.create_binding(planning.binding_to_api(desired))
+        return cluster.create_binding(plan_codec.binding_to_api(desired))
     except ApiError as exc:
         if exc.status != 409:
             raise
     # Someone (or our own retried POST) created it meanwhile: adopt only our own object.
     current = cluster.get_binding(desired.kind, desired.namespace, desired.name)
-    o = planning.observed_from_api(current, desired.kind)
-    if not planning.is_owned(o.labels, owner):
+    o = plan_codec.observed_from_api(current, desired.kind)
+    if not plan_codec.is_owned(o.labels, owner):
         raise ClusterError("%s appeared during the run and is not owned by %r; it was left alone"
-                           % (planning.describe_key(planning.key_of(o)), owner))
+                           % (plan_model.describe_key(plan_model.key_of(o)), owner))
     if (o.role_kind, o.role_name) != (desired.role_kind, desired.role_name):
         raise ClusterError("%s appeared during the run with role %s %s; run again to converge"
-                           % (planning.describe_key(planning.key_of(o)), o.role_kind, o.role_name))
+                           % (plan_model.describe_key(plan_model.key_of(o)), o.role_kind, o.role_name))
     if guard is not None:
         guard(o, desired)
     # not only the subjects: an end and a reason made meanwhile are not this run's (the result would claim them)
-    if not planning.matches(desired, o):
+    if not plan_codec.matches(desired, o):
         return _update(cluster, desired, o, owner, current, guard)
     return current
 
@@ -319,26 +319,26 @@ def _update(cluster, desired, observed, owner, current=None, guard=None, due=Non
         else:
             base = current
         try:
-            return cluster.replace_binding(planning.binding_to_api(desired, base=base))
+            return cluster.replace_binding(plan_codec.binding_to_api(desired, base=base))
         except ApiError as exc:
             if exc.status != 409:
                 raise
         current = cluster.get_binding(desired.kind, desired.namespace, desired.name)
-        o = planning.observed_from_api(current, desired.kind)
-        if not planning.is_owned(o.labels, owner):
+        o = plan_codec.observed_from_api(current, desired.kind)
+        if not plan_codec.is_owned(o.labels, owner):
             raise ClusterError("%s was taken over by someone else during the run; it was left alone"
-                               % planning.describe_key(planning.key_of(o)))
+                               % plan_model.describe_key(plan_model.key_of(o)))
         if due is not None and not due(o):
             raise Superseded(_superseded(o))
         if guard is not None:
             guard(o, desired)
     raise ClusterError("%s kept changing under us (%d conflicts); run again"
-                       % (planning.describe_key(planning.key_of(desired)), UPDATE_ATTEMPTS))
+                       % (plan_model.describe_key(plan_model.key_of(desired)), UPDATE_ATTEMPTS))
 
 
 def _superseded(o):
     return ("%s was given again by another run while this one ended it (it now ends at %s): left as it is"
-            % (planning.describe_key(planning.key_of(o)), o.annotations.get(planning.EXPIRES_ANNOTATION) or "never"))
+            % (plan_model.describe_key(plan_model.key_of(o)), o.annotations.get(declaration.EXPIRES_ANNOTATION) or "never"))
 
 
 def _delete(cluster, kind, namespace, name, uid, owner, due=None, resource_version=None, attempts=UPDATE_ATTEMPTS):
@@ -352,8 +352,8 @@ def _delete(cluster, kind, namespace, name, uid, owner, due=None, resource_versi
         # The object was replaced (or, for a grant that ended, changed) since we listed it: delete it only if it is
         # still ours (and still due).
         current = cluster.get_binding(kind, namespace, name)
-        o = planning.observed_from_api(current, kind)
-        if not planning.is_owned(o.labels, owner):
+        o = plan_codec.observed_from_api(current, kind)
+        if not plan_codec.is_owned(o.labels, owner):
             return
         if due is not None and not due(o):
             raise Superseded(_superseded(o))

@@ -4,7 +4,7 @@
 """Time-limited grants: the ``expires`` of a binding entry, the times the bindings record, time left.
 
 Pure, except ``run_time``: no Ansible, no network, and no clock. The time of a run is an input
-of the core (``Options.now``, ``planning.plan(..., now=)``); ``run_time`` is the one place that
+of the core (``Options.now``, ``plan_order.plan(..., now=)``); ``run_time`` is the one place that
 reads the clock, called by the edges (module_runner.py once per module run, the
 ``vmo_rbac_expires_at`` filter), so that tests move time by giving another ``now`` instead of
 sleeping for hours.

@@ -22,13 +22,15 @@ import time
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas, planning
+from ansible_collections.vmo.rbac.plugins.module_utils import (
+    personas, plan_codec, plan_expiry, plan_model, plan_order, plan_scopes,
+)
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, ClusterError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, transition_name
 
 # prefetched: {name: result} of the caller's own independent reads, sent with the first LISTs.
 # refusal: the SpecError that refused the plan once the cluster was read (a named namespace missing or being
-# deleted, a grant declared already expired, ...); the plan is then planning.end_expired's (ending what has
+# deleted, a grant declared already expired, ...); the plan is then plan_expiry.end_expired's (ending what has
 # expired never depends on the rest of the plan) and desired is empty. None when the plan is whole.
 Observation = namedtuple("Observation", "declaration desired state plan roles scopes prefetched refusal",
                          defaults=(None,))
@@ -133,59 +135,69 @@ def missing_roles_message(decl, missing, waited):
     return "missing role%s: %s.%s%s" % ("s" if len(missing) > 1 else "", "; ".join(parts), hint, wait)
 
 
-def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, role_rules=False, wait_for_roles=0,
-                 wait_for_api_server=0, observe_bindings=True, concurrency=1, list_namespaces=False, prefetch=(),
-                 now=None):
-    """Read what planning needs and plan. Never writes.
+# What observe_plan reads and how, one value each flow makes from its Options (observe_options):
+# mode: state (present | absent); purge: plan deletes of undeclared bindings; now: the time of the run
+# (Options.now), which decides time-limited grants (plan_order.plan);
+# wait_for_api_server: first wait that long for the API server to be ready (day 0);
+# check_roles: also observe the referenced roles (waiting wait_for_roles seconds for missing ones), with
+# their rules when role_rules;
+# observe_bindings: False when the bindings live elsewhere (the palette backend): the cluster's bindings
+# are not read, the state holds the namespaces only, and the plan is None;
+# concurrency: how many of the independent LISTs are sent at once (see gather);
+# list_namespaces: list the namespaces even if the declaration does not need them;
+# prefetch: the caller's own independent reads, (name, function) pairs, sent together with the first
+# LISTs; their results are in the Observation's prefetched. A read named cluster_roles (every
+# ClusterRole with its rules) is also the one the referenced roles are looked up in (not listed twice).
+ObserveOptions = namedtuple(
+    "ObserveOptions", "mode purge check_roles role_rules wait_for_roles wait_for_api_server observe_bindings "
+                      "concurrency list_namespaces prefetch now",
+    defaults=("present", False, True, False, 0, 0, True, 1, False, (), None))
 
-    ``now``: the time of the run (Options.now), which decides time-limited grants (planning.plan).
 
-    ``wait_for_api_server``: first wait that long for the API server to be ready (day 0).
-    ``check_roles``: also observe the referenced roles (waiting ``wait_for_roles`` seconds for
-    missing ones), with their rules when ``role_rules``.
-    ``observe_bindings``: False when the bindings live elsewhere (the palette backend): the
-    cluster's bindings are not read: the state holds the namespaces only, and the plan is None.
-    ``concurrency``: how many of the independent LISTs are sent at once (see gather).
-    ``list_namespaces``: list the namespaces even if the declaration does not need them.
-    ``prefetch``: the caller's own independent reads, ``(name, function)`` pairs, sent together
-    with the first LISTs; their results are in the Observation's ``prefetched``. A read named
-    ``cluster_roles`` (every ClusterRole with its rules) is also the one the referenced roles are
-    looked up in (not listed twice).
-    """
-    if wait_for_api_server:
-        wait_for_api_server_ready(cluster, wait_for_api_server)
-    check_roles = check_roles and mode == "present"
-    selector = planning.owner_selector(decl.owner)
+def observe_options(opts, **changes):
+    """The ObserveOptions of a run's Options (state, purge, require_roles, the waits, concurrency, now),
+    with ``changes``."""
+    return ObserveOptions(mode=opts.state or "present", purge=opts.purge, check_roles=opts.require_roles,
+                          wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
+                          concurrency=opts.concurrency, now=opts.now)._replace(**changes)
+
+
+def observe_plan(decl, cluster, how=ObserveOptions()):
+    """Read what planning needs, as ``how`` (ObserveOptions) says, and plan. Never writes."""
+    if how.wait_for_api_server:
+        wait_for_api_server_ready(cluster, how.wait_for_api_server)
+    check_roles = how.check_roles and how.mode == "present"
+    selector = plan_codec.owner_selector(decl.owner)
     # What can be refused without the cluster is refused before the first request: the
     # cluster-wide grants resolve without the namespaces (two of them producing one name with
     # different roles, for example). Namespaced grants are resolved once the namespaces are read.
-    needs_namespaces = planning.needs_namespaces(decl)
+    needs_namespaces = plan_scopes.needs_namespaces(decl)
     if needs_namespaces:
-        planning.resolve_scopes(decl._replace(grants=[g for g in decl.grants if g.scope.cluster]))
+        plan_scopes.resolve_scopes(decl._replace(grants=[g for g in decl.grants if g.scope.cluster]))
     # The first round: every read that needs no other answer. The ClusterRoles are listed now
     # only when the declaration surely references one (a grant of a ClusterRole), so a run makes
     # the same requests as one that lists them after resolving the scopes.
     first = []
-    if list_namespaces or needs_namespaces:
+    if how.list_namespaces or needs_namespaces:
         first.append(("namespaces", cluster.list_namespaces))
     if check_roles and any(g.role_kind == "ClusterRole" for g in decl.grants) and \
-            "cluster_roles" not in dict(prefetch):  # the caller's own LIST of them (with their rules) serves
-        first.append(("cluster_roles", lambda: cluster.list_cluster_roles(metadata_only=not role_rules)))
+            "cluster_roles" not in dict(how.prefetch):  # the caller's own LIST of them (with their rules) serves
+        first.append(("cluster_roles", lambda: cluster.list_cluster_roles(metadata_only=not how.role_rules)))
     owned_lists = [("owned_crbs", lambda: cluster.list_cluster_role_bindings(selector)),
-                   ("owned_rbs", lambda: cluster.list_role_bindings(selector))] if observe_bindings else []
+                   ("owned_rbs", lambda: cluster.list_role_bindings(selector))] if how.observe_bindings else []
     # At day-0 (wait_for_roles) the bindings are read after the roles are there, not before the wait.
-    later = owned_lists + list(prefetch) if check_roles and wait_for_roles else []
+    later = owned_lists + list(how.prefetch) if check_roles and how.wait_for_roles else []
     if not needs_namespaces:
-        desired, scopes = planning.resolve_scopes(decl)
-    got = gather(first + ([] if later else owned_lists + list(prefetch)), concurrency)
+        desired, scopes = plan_scopes.resolve_scopes(decl)
+    got = gather(first + ([] if later else owned_lists + list(how.prefetch)), how.concurrency)
     namespaces, terminating = got.get("namespaces", (None, set()))
     refusal = None
     if needs_namespaces:
         # state=absent deletes what exists: a named namespace that is gone has nothing to delete
         try:
-            desired, scopes = planning.resolve_scopes(decl, namespaces, terminating, missing_ok=mode == "absent")
+            desired, scopes = plan_scopes.resolve_scopes(decl, namespaces, terminating, missing_ok=how.mode == "absent")
         except SpecError as exc:
-            if not observe_bindings or mode != "present":
+            if not how.observe_bindings or how.mode != "present":
                 raise
             # refused now that the cluster was read: what has expired still ends (see refusal above)
             refusal, desired, scopes = exc, {}, []
@@ -193,26 +205,26 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
     roles = RolesSeen({}, set(), [])
     if check_roles:
         cluster_roles, ns_roles = referenced_roles(decl, desired)
-        roles = observe_roles(cluster, cluster_roles, ns_roles, wait_for_roles, with_rules=role_rules,
+        roles = observe_roles(cluster, cluster_roles, ns_roles, how.wait_for_roles, with_rules=how.role_rules,
                               listed=got.get("cluster_roles"))
 
     if later:
-        got.update(gather(later, concurrency))
-    prefetched = dict((name, got[name]) for name, _call in prefetch)
-    if not observe_bindings:
-        return Observation(decl, desired, planning.ClusterState({}, {}, namespaces, terminating), None, roles, scopes,
+        got.update(gather(later, how.concurrency))
+    prefetched = dict((name, got[name]) for name, _call in how.prefetch)
+    if not how.observe_bindings:
+        return Observation(decl, desired, plan_model.ClusterState({}, {}, namespaces, terminating), None, roles, scopes,
                            prefetched)
 
-    owned = planning.split_observed(got["owned_crbs"], planning.CRB, decl.owner, wanted_keys=set())[0]
-    owned.update(planning.split_observed(got["owned_rbs"], planning.RB, decl.owner, wanted_keys=set())[0])
+    owned = plan_codec.split_observed(got["owned_crbs"], plan_model.CRB, decl.owner, wanted_keys=set())[0]
+    owned.update(plan_codec.split_observed(got["owned_rbs"], plan_model.RB, decl.owner, wanted_keys=set())[0])
     if refusal is not None:
-        return Observation(decl, desired, planning.ClusterState(owned, {}, namespaces, terminating),
-                           planning.end_expired(owned, now), roles, scopes, prefetched, refusal)
+        return Observation(decl, desired, plan_model.ClusterState(owned, {}, namespaces, terminating),
+                           plan_expiry.end_expired(owned, how.now), roles, scopes, prefetched, refusal)
 
     taken = {}
     unowned = [k for k in desired if k not in owned]
     for k, b in desired.items():
-        # An in-place roleRef change goes through <name>-transition (see planning.plan): a same-name
+        # An in-place roleRef change goes through <name>-transition (see plan_order.plan): a same-name
         # object there that this owner does not own is in the way too, and must be found now.
         o = owned.get(k)
         if o is not None and (o.role_kind, o.role_name) != (b.role_kind, b.role_name):
@@ -220,23 +232,23 @@ def observe_plan(decl, cluster, mode="present", purge=False, check_roles=True, r
             if tkey not in owned:
                 unowned.append(tkey)
     second = []
-    for kind in (planning.CRB, planning.RB):
+    for kind in (plan_model.CRB, plan_model.RB):
         wanted = set(k for k in unowned if k[0] == kind)
         if wanted:
             second.append((kind, wanted, (lambda kind=kind: cluster.list_bindings(kind, metadata_only=True))))
-    listed = gather([(kind, call) for kind, _wanted, call in second], concurrency)
+    listed = gather([(kind, call) for kind, _wanted, call in second], how.concurrency)
     for kind, wanted, _call in second:
-        taken.update(planning.split_observed(listed[kind], kind, decl.owner, wanted)[1])
-    state = planning.ClusterState(owned, taken, namespaces, terminating)
+        taken.update(plan_codec.split_observed(listed[kind], kind, decl.owner, wanted)[1])
+    state = plan_model.ClusterState(owned, taken, namespaces, terminating)
     try:
-        the_plan = planning.plan(desired, state, decl.owner, mode=mode, purge=purge, now=now,
-                                 by_name=planning.revoke_names(decl) if mode == "absent" else frozenset())
-    except SpecError as exc:  # a grant declared already expired (planning.refuse_expired)
-        return Observation(decl, {}, state, planning.end_expired(owned, now), roles, [], prefetched, exc)
-    too_big = planning.oversized(the_plan)  # every object is measured before any write
+        the_plan = plan_order.plan(desired, state, decl.owner, mode=how.mode, purge=how.purge, now=how.now,
+                                 by_name=plan_order.revoke_names(decl) if how.mode == "absent" else frozenset())
+    except SpecError as exc:  # a grant declared already expired (plan_expiry.refuse_expired)
+        return Observation(decl, {}, state, plan_expiry.end_expired(owned, how.now), roles, [], prefetched, exc)
+    too_big = plan_codec.oversized(the_plan)  # every object is measured before any write
     if too_big is not None:
-        return Observation(decl, {}, state, planning.end_expired(owned, now, the_plan), roles, [], prefetched,
+        return Observation(decl, {}, state, plan_expiry.end_expired(owned, how.now, the_plan), roles, [], prefetched,
                            too_big)
     if the_plan.bindings is not None:
-        desired = the_plan.bindings  # time-limited bindings with their times (planning.stamp)
+        desired = the_plan.bindings  # time-limited bindings with their times (plan_expiry.stamp)
     return Observation(decl, desired, state, the_plan, roles, scopes, prefetched)

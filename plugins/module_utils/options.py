@@ -99,7 +99,7 @@ def check_expiry(decl, now, backend="kubernetes"):
     and for any time-limited grant with ``backend: palette``, whose RBAC settings cannot record an end.
 
     ``now`` is the time of the run (an input; module_runner reads the clock). A time in the past is not
-    decided here: whether the cluster held the grant decides (planning.refuse_expired)."""
+    decided here: whether the cluster held the grant decides (plan_expiry.refuse_expired)."""
     _low, ceiling, _exclusive, _unit = LIMITS["max_duration"]
     if decl.max_duration is not None and decl.max_duration > ceiling:
         raise SpecError("max_duration", "%s is longer than a time-limited grant may last (%s)"

@@ -9,7 +9,7 @@ optionally wait until the access is in force on the cluster (SubjectAccessReview
 cluster's own kubeconfig). enforce.run and validate.run hand over to this module when ``backend:
 palette``.
 
-Concurrent writers (issue 18 item 6). The specification offers no version, ETag or precondition on
+Concurrent writers. The specification offers no version, ETag or precondition on
 the RBAC settings (GET and PUT of /v1/spectroclusters/{uid}/config/rbacs, and of one item, declare
 none), so two writers that read the list at the same time and both PUT it back lose the first one's
 changes. After its PUT the backend waits about as long as a GET and a PUT took it (SETTLE_FACTOR,
@@ -33,12 +33,12 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, planning
+from ansible_collections.vmo.rbac.plugins.module_utils import access, plan_result
 from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection, palette_rbac
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subject_label
 from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
-    PreflightError, missing_roles_message, observe_plan,
+    PreflightError, missing_roles_message, observe_options, observe_plan,
 )
 from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES
 
@@ -116,9 +116,7 @@ def enforce(decl, opts, cluster, check_mode=False, diff=False, palette=None):
     cluster is read (namespaces, roles, access) only when the declaration needs it."""
     palette = palette or _client(opts, cluster, "vmo_role_binding")
     uid = opts.palette["palette_cluster_uid"]
-    obs = observe_plan(decl, cluster, mode=opts.state, check_roles=opts.require_roles,
-                       wait_for_roles=opts.wait_for_roles, wait_for_api_server=opts.wait_for_api_server,
-                       observe_bindings=False, concurrency=opts.concurrency)
+    obs = observe_plan(decl, cluster, observe_options(opts, purge=False, now=None, observe_bindings=False))
     if obs.roles.missing:
         raise PreflightError(missing_roles_message(decl, obs.roles.missing, opts.wait_for_roles)
                              + " Nothing was changed.")
@@ -131,7 +129,7 @@ def enforce(decl, opts, cluster, check_mode=False, diff=False, palette=None):
         raise PreflightError("%d Palette RBAC item%s in the way on cluster %s; nothing was changed: %s" % (
             len(the_plan.conflicts), "s are" if len(the_plan.conflicts) > 1 else " is", uid,
             " | ".join(c["message"] for c in the_plan.conflicts)))
-    warnings = list(the_plan.warnings) + planning.scope_warnings(obs.scopes)
+    warnings = list(the_plan.warnings) + plan_result.scope_warnings(obs.scopes)
     if any(g.name for g in decl.grants):
         warnings.append("the entries' name option does not apply with backend=palette: Palette names the bindings "
                         "it creates in the cluster")
@@ -140,7 +138,7 @@ def enforce(decl, opts, cluster, check_mode=False, diff=False, palette=None):
         "actions": [palette_rbac.change_to_dict(c) for c in the_plan.changes],
         "summary": palette_rbac.summarize(the_plan),
         "bindings": palette_rbac.bindings_summary(the_plan.target) if opts.state == "present" else [],
-        "scopes": [planning.scope_to_dict(m) for m in obs.scopes],
+        "scopes": [plan_result.scope_to_dict(m) for m in obs.scopes],
         "warnings": warnings,
         "palette_cluster_uid": uid,
     }

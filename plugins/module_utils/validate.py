@@ -14,12 +14,14 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning, snapshot, transport, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils import (
+    access, personas, plan_expiry, plan_model, plan_result, snapshot, transport, verdict, whocan,
+)
 from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, subject_from_api, subject_label
 from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
-    missing_roles_message, observe_plan, referenced_roles, wait_for_api_server_ready,
+    missing_roles_message, observe_options, observe_plan, referenced_roles, wait_for_api_server_ready,
 )
 
 FIX = {
@@ -35,17 +37,17 @@ FIX = {
 
 
 def drift_items(the_plan):
-    """Each planned action (and each conflict) as an actionable drift item."""
+    """Each planned action (and each conflict) as an actionable drift item, decided by the action's ``cause``."""
     items = []
     for a in the_plan.actions:
-        if a.name.endswith("-transition") and a.reason.startswith("transition"):
+        if a.cause == plan_model.CAUSE_TRANSITION:
             continue  # the bridge of an in-place role change is part of the delete/create pair below
-        problem = {"create": "missing", "update": a.reason}.get(a.action)
-        if a.action == "delete":
-            problem = "roleRef differs: " + a.reason if a.reason.startswith("roleRef") else a.reason
-        if a.action == "create" and a.reason.startswith("roleRef"):
+        if a.action == "create" and a.cause == plan_model.CAUSE_ROLE_REF:
             continue  # reported once, by the delete of the old object
-        item = {"kind": a.kind, "name": a.name, "problem": problem, "fix": FIX[a.action], "action": a.action}
+        role_change = a.action == "delete" and a.cause == plan_model.CAUSE_ROLE_REF
+        problem = "missing" if a.action == "create" else ("roleRef differs: " + a.reason) if role_change else a.reason
+        item = {"kind": a.kind, "name": a.name, "problem": problem, "fix": FIX[a.action], "action": a.action,
+                "cause": a.cause}
         if a.counts_as == "expired":
             # a time-limited grant whose time has passed still grants: a violation until the enforcer runs
             still = ", ".join(subject_label(s) for s in a.observed.subjects) or "nobody"
@@ -53,13 +55,13 @@ def drift_items(the_plan):
                         fix=FIX["expire-delete" if a.action == "delete" else "expire"])
         if a.namespace:
             item["namespace"] = a.namespace
-        if a.action == "delete" and a.reason.startswith("roleRef"):
+        if role_change:
             item["fix"] = "vmo_role_binding would recreate it with the new role (without an access gap)"
             item["action"] = "replace"
         items.append(item)
     for c in the_plan.conflicts:
         item = {"kind": c["kind"], "name": c["name"], "problem": "foreign object in the way: " + c["message"],
-                "fix": FIX["conflict"], "action": "conflict"}
+                "fix": FIX["conflict"], "action": "conflict", "cause": "conflict"}
         if c["namespace"]:
             item["namespace"] = c["namespace"]
         items.append(item)
@@ -159,10 +161,10 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
             wait_for_api_server = 0
         snap = snapshot.RbacSnapshot(cluster, kinds, opts.concurrency, extra)
         view, prefetch = snapshot.SnapshotView(cluster, snap), []
-    obs = observe_plan(decl, view, mode="present", purge=opts.purge, role_rules=True,
-                       wait_for_roles=opts.wait_for_roles, wait_for_api_server=wait_for_api_server,
-                       observe_bindings=not palette, concurrency=opts.concurrency,
-                       list_namespaces=opts.check_access, prefetch=prefetch, now=opts.now)
+    obs = observe_plan(decl, view, observe_options(opts, mode="present", check_roles=True, role_rules=True,
+                                                   wait_for_api_server=wait_for_api_server,
+                                                   observe_bindings=not palette, list_namespaces=opts.check_access,
+                                                   prefetch=prefetch))
     extras = dict(obs.prefetched, **(snap.extras if snap is not None else {}))
     if obs.refusal is not None:
         raise _refused(obs)
@@ -207,13 +209,18 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         mark_pending(obs.plan, drift, rows)
     elif opts.pending_enforce and palette:
         mark_pending_palette(obs.desired, drift, rows)
-    result = summarize(cluster, obs.desired, roles, drift, rows, opts.check_bindings, obs.scopes)
-    limited = planning.time_limited(decl, obs.desired, obs.state.owned, opts.now)
-    result.update(access=rows, matrix=matrix_rows, capabilities=list(opts.matrix["capabilities"]),
-                  privileged=privileged, roles=roles, drift=drift,
-                  scopes=[planning.scope_to_dict(m) for m in obs.scopes],
-                  warnings=planning.scope_warnings(obs.scopes) + (list(obs.plan.warnings) if obs.plan is not None else []),
-                  time_limited=limited)
+    limited = plan_expiry.time_limited(decl, obs.desired, obs.state.owned, opts.now)
+    result = {
+        "changed": False,
+        # the server URL without user information (https://user:password@host in a kubeconfig: never sent, never shown)
+        "cluster": cluster.params.get("context") or transport.scrub(cluster.host),
+        "passed": None, "summary": None,  # the verdict, once every part is known (below)
+        "access": rows, "matrix": matrix_rows, "capabilities": list(opts.matrix["capabilities"]),
+        "privileged": privileged, "roles": roles, "drift": drift,
+        "scopes": [plan_result.scope_to_dict(m) for m in obs.scopes],
+        "warnings": plan_result.scope_warnings(obs.scopes) + (list(obs.plan.warnings) if obs.plan is not None else []),
+        "time_limited": limited,
+    }
     if kubevirt is not None:
         result["kubevirt"] = kubevirt
         if undecided:
@@ -221,22 +228,20 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
                 "what %s need changed between KubeVirt releases, and what is known of this cluster's release "
                 "(%s: %s) does not decide it: those checks are unchecked, not passed; set kubevirt_version"
                 % (", ".join(undecided), kubevirt["release"], kubevirt["source"]))
-    if limited:
-        result["summary"]["time_limited"] = len(limited)
-        result["summary"]["overdue"] = sum(1 for t in limited if t["state"] == "overdue")
     if unproven_named is not None:
         result["warnings"].append(str(unproven_named))
-        result["summary"]["unchecked_entries"] += 1
-        result["summary"]["named_objects_unproven"] = unproven_named.count
-        result["summary"]["checks"] += 1
-        result["summary"]["failed"] += 1
-        result["passed"] = False
     result["who_else"] = []
-    # ---- who else can (issue 12): undeclared holders of VM capabilities, see whocan.py
+    audit = None
+    # ---- who else can: undeclared holders of VM capabilities, see whocan.py
     if opts.audit_exclusive:
-        whocan.exclusive_audit(result, opts.platform_subjects, cluster, obs.desired, matrix, opts.concurrency,
-                               lists=snap.lists(), components=extras["components"])
+        audit = whocan.exclusive_audit(result, opts.platform_subjects, cluster, obs.desired, matrix, opts.concurrency,
+                                       lists=snap.lists(), components=extras["components"])
     # ---- end of who else can
+    result["passed"], result["summary"] = verdict.tally(
+        roles, drift, rows, binding_checks=verdict.binding_checks(obs.desired, drift) if opts.check_bindings else 0,
+        not_proven=sum(1 for m in obs.scopes if m.empty), subjects=len(access.grants_by_subject(obs.desired)),
+        audit=audit, time_limited=limited,
+        named_unproven=unproven_named.count if unproven_named is not None else None)
     result["summary"]["requests"] = cluster.requests
     if palette_requests is not None:
         result["palette_requests"] = palette_requests
@@ -254,7 +259,8 @@ def _refused(obs):
     exc = obs.refusal
     if not obs.plan.actions:
         return exc
-    still = "; ".join("%s (%s, still grants %s)" % (planning.describe_key(planning.key_of(a)), a.reason.split(";")[0],
+    still = "; ".join("%s (%s, still grants %s)" % (plan_model.describe_key(plan_model.key_of(a)),
+                                                    plan_expiry.ended_why(a),
                                                     ", ".join(subject_label(x) for x in a.observed.subjects))
                       for a in obs.plan.actions)
     return SpecError(exc.path, "%s. Meanwhile %d grant%s whose time has passed still grant%s access: %s; "
@@ -317,33 +323,6 @@ def mark_pending_palette(desired, drift, rows):
     for r in rows:
         if r["ok"] is False and r["subject"] in touched:
             r["pending"] = True
-
-
-def summarize(cluster, desired, roles, drift, rows, check_bindings, scopes=()):
-    """The verdict and the counts (pure): every role, binding and checked access row is a check.
-
-    A grant whose rules matched no namespace proves nothing: it counts as an unchecked entry (and
-    its warning says so), never as a passed check."""
-    access_failed = [r for r in rows if r["ok"] is False and not r.get("pending")]
-    pending = sum(1 for d in drift if d.get("pending")) + sum(1 for r in rows if r.get("pending"))
-    unchecked = sum(1 for r in rows if r["ok"] is None)
-    binding_checks = len(desired) + sum(1 for d in drift if d["action"] in ("delete", "conflict"))
-    # an expired grant nobody declares (a break-glass grant, a removed entry) is a check of its own
-    binding_checks += sum(1 for d in drift if d["action"] == "expire"
-                          and (d["kind"], d.get("namespace", ""), d["name"]) not in desired)
-    role_failed = [r for r in roles if not r["present"]]
-    total = len(roles) + (binding_checks if check_bindings else 0) + len(rows) - unchecked
-    failed = len(role_failed) + sum(1 for d in drift if not d.get("pending")) + len(access_failed)
-    return {
-        "changed": False,
-        # the server URL without user information (https://user:password@host in a kubeconfig: never sent, never shown)
-        "cluster": cluster.params.get("context") or transport.scrub(cluster.host),
-        "passed": failed == 0,
-        "summary": {"checks": total, "passed": total - failed, "failed": failed, "drift": len(drift),
-                    "unchecked": unchecked, "unchecked_entries": sum(1 for m in scopes if m.empty),
-                    "pending": pending,
-                    "subjects": len(access.grants_by_subject(desired)), "requests": 0, "seconds": 0.0},
-    }
 
 
 def time_limited_note(result):

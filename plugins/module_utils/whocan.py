@@ -13,7 +13,7 @@
       -> only what the API server confirms is reported; the rest is ``unconfirmed``
 
 The exclusive audit compares the confirmed holders with what the declaration grants (the
-resolved bindings of engine.observe_plan and the capability matrix): every holder the
+resolved bindings of observe.observe_plan and the capability matrix): every holder the
 declaration does not grant, and that is not an identity of the platform itself, is a violation.
 """
 
@@ -24,7 +24,7 @@ __metaclass__ = type
 import time
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, holders, snapshot, transport
+from ansible_collections.vmo.rbac.plugins.module_utils import access, holders, snapshot, transport, verdict
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, is_dns_label
 
@@ -336,11 +336,12 @@ def sample(indexes, size):
 
 def exclusive_audit(result, platform, cluster, desired, matrix, concurrency, lists=None, components=None,
                     sample_size=SAMPLE):
-    """Add the "who else can" findings to a vmo_rbac_validate result (and fail it when any).
+    """Add the "who else can" findings to a vmo_rbac_validate result, and return the audit's part of the verdict
+    (verdict.AuditPart, for verdict.tally): each capability x place is one check; a check fails when it has an
+    undeclared holder.
 
     ``result["who_else"]``: every confirmed holder the declaration does not grant and that is not a
-    platform identity, with the bindings to remove. Counts: each capability x place is one check;
-    a check fails when it has an undeclared holder."""
+    platform identity, with the bindings to remove; ``result["who_else_summary"]``: the audit's counts."""
     checks = dict((name, cs) for name, _scope, cs in holders.matrix_checks(matrix))
     decided = {}
 
@@ -375,11 +376,6 @@ def exclusive_audit(result, platform, cluster, desired, matrix, concurrency, lis
         f["remove"], f["fix"] = remedy(f)
         who_else.append(f)
     failed_questions = len(set((f["capability"], f["namespace"]) for f in who_else))
-    summary = result["summary"]
-    summary["checks"] += stats["questions"]
-    summary["passed"] += stats["questions"] - failed_questions
-    summary["failed"] += failed_questions
-    summary["who_else"] = len(who_else)
     result["who_else"] = who_else
     result["who_else_summary"] = {
         "questions": stats["questions"], "holders": stats["holders"], "undeclared": len(who_else),
@@ -407,9 +403,7 @@ def exclusive_audit(result, platform, cluster, desired, matrix, concurrency, lis
     if custom:
         # what each declared custom role was found to grant, and so to declare (its rules as listed)
         result["who_else_summary"]["custom_roles"] = custom
-    if who_else:
-        result["passed"] = False
-    return result
+    return verdict.AuditPart(stats["questions"], failed_questions, len(who_else))
 
 
 def _where(f):

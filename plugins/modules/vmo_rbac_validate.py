@@ -294,6 +294,15 @@ drift:
       description: V(create), V(update), V(delete), V(replace), V(conflict), or V(expire) (a time-limited grant
         whose time has passed still grants).
       type: str
+    cause:
+      description:
+        - >-
+          Why, as data (O(backend=kubernetes)), the cause of the enforcer's action (see
+          RV(vmo.rbac.vmo_role_binding#module:actions[].cause)), or V(conflict) for a foreign object in the way.
+          The words of RV(drift[].problem) may change, these values do not.
+      type: str
+      returned: with O(backend=kubernetes)
+      sample: subjects
 kubevirt:
   description:
     - With O(role_set=kubernetes), the KubeVirt release line the expectations followed and where it was read
@@ -496,9 +505,12 @@ scopes:
     matched_nothing:
       description: True when the rules matched no namespace (the grant is unchecked, not proven).
       type: bool
+    warning:
+      description: The warning about it when it matched nothing (the same line is in RV(warnings)), else empty.
+      type: str
   sample:
     - {entry: "bindings[2].namespace_regex", rules: ["/.*/"], namespaces: [team-a, web-app-1],
-       skipped_protected: [kube-node-lease, kube-public, kube-system], matched_nothing: false}
+       skipped_protected: [kube-node-lease, kube-public, kube-system], matched_nothing: false, warning: ""}
 warnings:
   description: One line per grant whose rules matched no namespace (shown as Ansible warnings too).
   returned: always

@@ -255,12 +255,25 @@ actions:
         V(expired at 2026-12-05T17:00:00Z), V(expires 2026-12-05T17:00:00Z -> 2026-12-05T19:00:00Z).
       type: str
       sample: missing
+    cause:
+      description:
+        - Why, as data (O(backend=kubernetes)); the words of RV(actions[].reason) may change, these values do not.
+        - >-
+          V(missing) (created), V(roleRef) (the role changed, so deleted and created again), V(transition) (the
+          short-lived binding that bridges a role change), V(leftover) (a transition binding an interrupted run left),
+          V(subjects), V(labels), V(expires) or V(annotations) (updated, the first that differs), V(expired) (a
+          time-limited grant whose time has passed), V(moved) (the grant gained or lost its end, and with it its
+          name), V(successor) (another binding grants the persona with another role), V(purge), V(absent).
+      type: str
+      returned: with O(backend=kubernetes)
+      sample: missing
   sample:
     - action: create
       kind: RoleBinding
       namespace: team-a
       name: vmo-rbac-spectro-vm-power-user
       reason: missing
+      cause: missing
 summary:
   description:
     - Counts of bindings C(created), C(updated) (subjects or labels), C(replaced) (deleted because the

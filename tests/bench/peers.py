@@ -4,8 +4,8 @@ Shared by bench_enforce.py, bench_scaling.py and bench_fleet.py:
 
 - the declaration of the benchmarks (4 personas: one cluster-wide binding each, plus one
   RoleBinding each in every bench namespace) and its manifests, rendered by the collection's
-  own planning code (``declaration.from_module_args`` -> ``planning.resolve`` ->
-  ``plan.binding_to_api``): the objects the peers apply are exactly the ones the module
+  own planning code (``declaration.from_module_args`` -> ``plan_scopes.resolve`` ->
+  ``plan_codec.binding_to_api``): the objects the peers apply are exactly the ones the module
   creates (same names, labels, annotations, roleRef and subjects);
 - one ansible-playbook run of vmo_role_binding; a ``kubernetes.core.k8s`` loop over the
   manifests (kubernetes.core from the ``ansible`` package in .venv's site-packages); one
@@ -35,7 +35,9 @@ from tests.helpers.ansible import COLLECTIONS
 from tests.helpers.kube import AuditWindow
 
 from ansible_collections.vmo.rbac.plugins.module_utils import declaration as decls  # noqa: E402  (path set by common)
-from ansible_collections.vmo.rbac.plugins.module_utils import enforce, options, planning  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils import (  # noqa: E402
+    enforce, options, plan_codec, plan_scopes,
+)
 
 OWNER = "bench"
 PERSONAS = ("admin", "power-user", "user", "viewer")
@@ -71,8 +73,8 @@ def module_params(identity, namespaces: list[str]) -> dict:
 def render_manifests(namespaces: list[str]) -> list[dict]:
     """The API objects vmo_role_binding creates for this declaration, from its own planning code."""
     decl = decls.from_module_args({"bindings": declaration(namespaces), "owner": OWNER})
-    desired = planning.resolve(decl, {ns: {} for ns in namespaces}, set())
-    return [planning.binding_to_api(b) for _key, b in sorted(desired.items())]
+    desired = plan_scopes.resolve(decl, {ns: {} for ns in namespaces}, set())
+    return [plan_codec.binding_to_api(b) for _key, b in sorted(desired.items())]
 
 
 def write_manifest(manifests: list[dict], path: Path) -> Path:
@@ -172,7 +174,7 @@ def changed_objects(before: dict, after: dict) -> int:
 def reset(cluster, namespaces: list[str], timeout: float = 120.0):
     """Delete the bench owner's bindings (so that the next run really creates them)."""
     rbac = cluster.rbac()
-    sel = planning.owner_selector(OWNER)
+    sel = plan_codec.owner_selector(OWNER)
     rbac.delete_collection_cluster_role_binding(label_selector=sel)
     for ns in namespaces:
         try:

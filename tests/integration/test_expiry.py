@@ -1,4 +1,4 @@
-"""Time-limited and break-glass grants (issue 15) on the real control plane.
+"""Time-limited and break-glass grants on the real control plane.
 
 The modules take the time of a run from the clock, or from ``VMO_RBAC_TEST_NOW`` (a later time: the
 test clock only moves forward), so that "time passes" is one environment variable, not hours of
@@ -746,7 +746,7 @@ def test_a_sweep_never_ends_a_grant_that_another_run_granted_again_meanwhile(clu
         # the sweep (or the inventory's run, still declaring the entry) reads and plans at `late`
         decl = declaration.parse_declaration([dict(entry, expires="1h")] if declared else [], owner=owner)
         opts = options.parse({}, decl, late)
-        obs = observe.observe_plan(decl, client, now=late)
+        obs = observe.observe_plan(decl, client, observe.ObserveOptions(now=late))
         assert [(a.action, a.counts_as) for a in obs.plan.actions] == [("update" if declared else "delete", "expired")]
         # meanwhile the request grants it again, until later (same binding, same uid)
         again = ok(run_module(MODULE, dict(ident.params, owner=owner, bindings=[

@@ -339,13 +339,13 @@ def test_pipelined_reviews_answer_exactly_as_one_at_a_time(cluster, enforced, ad
     the real API server both ways, every answer is the same as when each review is its own request,
     and the audit log shows each review asked exactly once (nothing resent when nothing failed),
     over at most cluster.PIPELINES connections' worth of requests."""
-    from ansible_collections.vmo.rbac.plugins.module_utils import access, planning
+    from ansible_collections.vmo.rbac.plugins.module_utils import access, plan_scopes
     from ansible_collections.vmo.rbac.plugins.module_utils import cluster as cluster_mod
     from ansible_collections.vmo.rbac.plugins.module_utils import declaration as decls
 
     decl = decls.from_module_args({"owner": enforced["owner"], "bindings": enforced["bindings"]})
     known = [enforced["ns_a"], enforced["ns_b"], "default"]
-    desired = planning.resolve(decl, dict((ns, {}) for ns in known), set())
+    desired = plan_scopes.resolve(decl, dict((ns, {}) for ns in known), set())
     specs, _index, _keys = access.unique_reviews(access.build_checks(desired, access.build_matrix("vmo"), known))
     assert len(specs) > 100
     answers = {}

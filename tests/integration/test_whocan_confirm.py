@@ -5,7 +5,7 @@ The local evaluation and the API server disagree when the RBAC objects change be
 reviews: a binding deleted meanwhile is a holder to the snapshot and not to the API server. Such a finding is
 never reported as a violation; it is counted as unconfirmed, with a warning."""
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, holders, planning, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils import access, holders, plan_scopes, whocan
 from ansible_collections.vmo.rbac.plugins.module_utils import declaration as decls
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import Cluster
 
@@ -22,7 +22,7 @@ def user(name):
 
 
 def audit(client, decl, known, lists, components, sample_size=whocan.SAMPLE):
-    desired = planning.resolve(decl, dict((ns, {}) for ns in known), set())
+    desired = plan_scopes.resolve(decl, dict((ns, {}) for ns in known), set())
     result = {"summary": {"checks": 0, "passed": 0, "failed": 0}, "passed": True}
     matrix = access.build_matrix("vmo")
     whocan.exclusive_audit(result, holders.parse_platform_subjects([]), client, desired, matrix, 8, lists=lists,

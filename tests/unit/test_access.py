@@ -6,7 +6,9 @@ piece of the expansion is pinned down on small, readable inputs.
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, declaration, options, personas, planning
+from ansible_collections.vmo.rbac.plugins.module_utils import (
+    access, declaration, options, personas, plan_model, plan_scopes,
+)
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, Subject
 
 ALICE = Subject("User", "alice", "")
@@ -17,7 +19,7 @@ NAMESPACES = {"team-a": {}, "team-b": {}, "default": {}, "kube-system": {}, "lea
 
 def desired(*entries, role_set="vmo"):
     decl = declaration.parse_declaration(list(entries), role_set=role_set)
-    return planning.resolve(decl, NAMESPACES, set())
+    return plan_scopes.resolve(decl, NAMESPACES, set())
 
 
 # ------------------------------------------------------------------------ the matrix
@@ -143,7 +145,7 @@ def test_a_service_account_declared_as_a_user_is_asked_as_the_service_account():
     robot = Subject("User", "system:serviceaccount:automation:ci", "")
     assert access.identity(robot) == access.identity(CI)
     want = desired({"persona": "user", "service_accounts": ["automation/ci"], "namespaces": ["team-a"]})
-    viewer = planning.Binding("RoleBinding", "team-a", "v", "ClusterRole", "spectro-vm-viewer", (robot,), {}, {},
+    viewer = plan_model.Binding("RoleBinding", "team-a", "v", "ClusterRole", "spectro-vm-viewer", (robot,), {}, {},
                               "viewer", ())
     want[("RoleBinding", "team-a", "v")] = viewer
     grants = access.grants_by_subject(want)
@@ -435,7 +437,7 @@ WITH_GOLDEN = dict(NAMESPACES, golden={})
 
 def golden_desired(*entries, role_set="vmo"):
     decl = declaration.parse_declaration(list(entries), role_set=role_set, golden_image_namespaces=list(GOLDEN))
-    return planning.resolve(decl, WITH_GOLDEN, set())
+    return plan_scopes.resolve(decl, WITH_GOLDEN, set())
 
 
 def test_template_deploy_is_asked_in_the_golden_image_namespaces():

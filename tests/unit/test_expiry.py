@@ -1,6 +1,6 @@
-"""Time-limited grants (issue 15): parsing expires, the limits, and what the pure core plans as time passes.
+"""Time-limited grants: parsing expires, the limits, and what the pure core plans as time passes.
 
-The time of a run is an input of the core (``Options.now``, ``planning.plan(now=)``), so these tests
+The time of a run is an input of the core (``Options.now``, ``plan_order.plan(now=)``), so these tests
 move time by giving another ``now``: a grant made at 12:00 for 8h is in force at 19:59 and ends at
 the first run at or after 20:00. tests/integration/test_expiry.py runs the same on the real control
 plane (the modules take the time from ``VMO_RBAC_TEST_NOW`` there).
@@ -13,11 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import declaration, enforce, expiry, options, planning, validate
+from ansible_collections.vmo.rbac.plugins.module_utils import (
+    declaration, enforce, expiry, options, plan_codec, plan_expiry, plan_model, plan_order, plan_result, plan_scopes,
+    validate,
+)
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
     EXPIRES_ANNOTATION, GRANTED_AT_ANNOTATION, REASON_ANNOTATION, TIME_LIMITED_LABEL, SpecError, Subject,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.planning import CRB, RB, ClusterState
+from ansible_collections.vmo.rbac.plugins.module_utils.plan_model import CRB, RB, ClusterState
 from tests.unit.test_flows import MemoryCluster, plan_for
 
 OWNER = "vmo-rbac"
@@ -25,7 +28,7 @@ NOON = expiry.parse_time("2026-12-04T12:00:00Z")
 ALICE = Subject("User", "alice", "")
 BOB = Subject("User", "bob", "")
 NS = {"team-a": {"team": "vm"}, "team-b": {"team": "vm"}, "default": {}}
-VIEWER = planning.binding_name(OWNER, "ClusterRole", "spectro-vm-viewer")
+VIEWER = declaration.binding_name(OWNER, "ClusterRole", "spectro-vm-viewer")
 VIEWER_LIMITED = VIEWER + "-expiring"
 
 
@@ -39,7 +42,7 @@ def decl(*entries, **kw):
 
 
 def observed(b):
-    return planning.Observed(b.kind, b.namespace, b.name, b.role_kind, b.role_name, b.subjects, dict(b.labels),
+    return plan_model.Observed(b.kind, b.namespace, b.name, b.role_kind, b.role_name, b.subjects, dict(b.labels),
                              dict(b.annotations), "1", "uid-" + b.name)
 
 
@@ -51,8 +54,8 @@ class Cluster:
         self.namespaces = dict(NS if namespaces is None else namespaces)
 
     def plan(self, d, now, purge=False):
-        desired = planning.resolve(d, self.namespaces)
-        return planning.plan(desired, ClusterState(dict(self.owned), {}, self.namespaces, set()), OWNER,
+        desired = plan_scopes.resolve(d, self.namespaces)
+        return plan_order.plan(desired, ClusterState(dict(self.owned), {}, self.namespaces, set()), OWNER,
                              purge=purge, now=now)
 
     def run(self, d, now, purge=False):
@@ -206,7 +209,7 @@ def test_options_carry_the_time_of_the_run():
 
 def test_a_time_limited_grant_never_shares_a_binding_with_a_permanent_one():
     d = decl({"persona": "viewer", "users": ["alice"], "expires": "8h"}, {"persona": "viewer", "users": ["bob"]})
-    desired = planning.resolve(d)
+    desired = plan_scopes.resolve(d)
     assert desired[(CRB, "", VIEWER)].subjects == (BOB,) and desired[(CRB, "", VIEWER)].expiry is None
     assert desired[(CRB, "", VIEWER_LIMITED)].subjects == (ALICE,)
     assert desired[(CRB, "", VIEWER_LIMITED)].expiry.seconds == 8 * 3600
@@ -215,18 +218,18 @@ def test_a_time_limited_grant_never_shares_a_binding_with_a_permanent_one():
 def test_grants_that_end_together_merge_others_are_refused():
     same = decl({"persona": "viewer", "users": ["alice"], "expires": "8h", "reason": "INC-1"},
                 {"persona": "viewer", "users": ["bob"], "expires": "480m", "reason": "INC-2"})
-    b = planning.resolve(same)[(CRB, "", VIEWER_LIMITED)]
+    b = plan_scopes.resolve(same)[(CRB, "", VIEWER_LIMITED)]
     assert b.subjects == (ALICE, BOB) and b.annotations[REASON_ANNOTATION] == "INC-1; INC-2"
     with pytest.raises(SpecError, match="which lasts 8h while this grant ends at 2026-12-05T18:00:00Z") as err:
-        planning.resolve(decl({"persona": "viewer", "users": ["alice"], "expires": "8h"},
+        plan_scopes.resolve(decl({"persona": "viewer", "users": ["alice"], "expires": "8h"},
                               {"persona": "viewer", "users": ["bob"], "expires": "2026-12-05T18:00:00Z"}))
     assert err.value.path == "bindings[1].expires"
     with pytest.raises(SpecError, match="one binding has one end") as err:
-        planning.resolve(decl({"name": "shared", "persona": "viewer", "users": ["alice"]},
+        plan_scopes.resolve(decl({"name": "shared", "persona": "viewer", "users": ["alice"]},
                               {"name": "shared", "persona": "viewer", "users": ["bob"], "expires": "8h"}))
     assert err.value.path == "bindings[1].expires"
     # different names keep them apart
-    named = planning.resolve(decl({"persona": "viewer", "users": ["alice"], "expires": "8h", "name": "alice-8h"},
+    named = plan_scopes.resolve(decl({"persona": "viewer", "users": ["alice"], "expires": "8h", "name": "alice-8h"},
                                   {"persona": "viewer", "users": ["bob"], "expires": "1d", "name": "bob-1d"}))
     assert set(k[2] for k in named) == {"alice-8h", "bob-1d"}
 
@@ -235,7 +238,7 @@ def test_console_and_legacy_bindings_of_a_time_limited_grant_end_with_it():
     d = decl({"persona": "viewer", "users": ["alice"], "expires": "8h", "console_access": True,
               "namespaces": ["team-a"]},
              {"persona": "user", "users": ["bob"]}, legacy_dashboard_bindings=True)
-    desired = planning.resolve(d, NS)
+    desired = plan_scopes.resolve(d, NS)
     limited = {k[2]: b for k, b in desired.items() if b.expiry is not None}
     assert set(limited) == {VIEWER_LIMITED, VIEWER_LIMITED + "-console",
                             VIEWER_LIMITED + "-spectro-list-namespaces", VIEWER_LIMITED + "-spectro-list-vmtemplates"}
@@ -258,12 +261,12 @@ def test_a_grant_is_made_stays_unchanged_and_ends_on_time_without_a_new_start():
     assert b.annotations[REASON_ANNOTATION] == "INC-7"
     for later in (at(0, 1), at(4), at(7, 59, 59)):  # steady state: 0 writes, granted-at kept
         p = c.plan(d, later)
-        assert p.actions == [] and planning.summarize(p)["unchanged"] == 1
+        assert p.actions == [] and plan_result.summarize(p)["unchanged"] == 1
     ended = c.run(d, at(8))
     assert steps(ended) == [("update", CRB, "", VIEWER_LIMITED, "expired")]
     assert ended.actions[0].reason == "expired at 2026-12-04T20:00:00Z"
     assert c.subjects(VIEWER_LIMITED) == set()  # access gone; the binding stays as the record
-    assert planning.summarize(ended)["expired"] == 1
+    assert plan_result.summarize(ended)["expired"] == 1
     for later in (at(8, 1), at(30), at(24 * 300)):  # the duration does not start again
         p = c.plan(d, later)
         assert p.actions == [] and c.subjects(VIEWER_LIMITED) == set()
@@ -393,7 +396,7 @@ def test_the_listing_says_what_is_in_force_pending_overdue_and_ended():
                  {"persona": "user", "users": ["bob"], "expires": "1h", "name": "bob-1h"},
                  {"persona": "admin", "users": ["carol"], "expires": "30m", "name": "carol"})
     p = c.plan(later, at(2))
-    listing = planning.time_limited(later, p.bindings, c.owned, at(2))
+    listing = plan_expiry.time_limited(later, p.bindings, c.owned, at(2))
     assert [(t["name"], t["state"], t["time_left"], t["violation"]) for t in listing] == [
         ("bob-1h", "overdue", "expired 1h ago", True),
         ("carol", "pending", "30m left", False),
@@ -402,7 +405,7 @@ def test_the_listing_says_what_is_in_force_pending_overdue_and_ended():
     assert viewer["subjects"] == ["User alice"] and viewer["reason"] == "INC-7" and viewer["entries"] == ["bindings[0]"]
     assert viewer["granted_at"] == "2026-12-04T12:00:00Z" and viewer["expires"] == "2026-12-04T20:00:00Z"
     c.run(later, at(2))
-    listing = planning.time_limited(later, c.plan(later, at(2)).bindings, c.owned, at(2))
+    listing = plan_expiry.time_limited(later, c.plan(later, at(2)).bindings, c.owned, at(2))
     assert [(t["name"], t["state"]) for t in listing] == [("bob-1h", "ended"), ("carol", "active"),
                                                           (VIEWER_LIMITED, "active")]
     assert listing[0]["subjects"] == ["User bob"]  # what it granted, from the declaration
@@ -424,7 +427,7 @@ def test_enforce_and_validate_flows_take_the_time_from_the_options():
     assert seen["drift"] == [{
         "kind": CRB, "name": VIEWER_LIMITED, "action": "expire",
         "problem": "expired at 2026-12-04T20:00:00Z, still grants User alice",
-        "fix": validate.FIX["expire"]}]
+        "fix": validate.FIX["expire"], "cause": "expired"}]
     assert seen["time_limited"][0]["state"] == "overdue"
     ended = enforce.run(d, late, c, check_mode=True, diff=True)
     assert ended["summary"]["expired"] == 1 and ended["actions"][0]["reason"] == "expired at 2026-12-04T20:00:00Z"
@@ -490,11 +493,11 @@ def test_property_nothing_outlives_its_time_and_every_run_converges(runs):
             continue  # refused before any write (two grants of one binding that end apart, an end already passed)
         for a in p.actions:
             if a.action == "create" and a.desired.subjects:
-                end = planning.recorded_time(a.desired.annotations, EXPIRES_ANNOTATION)
+                end = plan_expiry.recorded_time(a.desired.annotations, EXPIRES_ANNOTATION)
                 assert end is None or end > now
         for o in c.owned.values():
-            end = planning.recorded_time(o.annotations, EXPIRES_ANNOTATION)
-            if planning.is_time_limited(o):
+            end = plan_expiry.recorded_time(o.annotations, EXPIRES_ANNOTATION)
+            if plan_expiry.is_time_limited(o):
                 assert end is not None and (end > now or not o.subjects), o
         assert c.plan(d, now, purge).actions == []
 
@@ -584,23 +587,23 @@ def test_state_absent_finds_a_named_grant_in_any_scope():
     c.run(made, NOON)
     assert sorted(c.owned) == [(CRB, "", "bg-2"), (RB, "team-a", "bg-1"), (RB, "team-a", "bg-1-console")]
     asked = decl({"persona": "viewer", "users": ["alice"], "name": "bg-1", "namespaces": ["team-b"]})
-    desired = planning.resolve(asked, c.namespaces)
-    p = planning.plan(desired, ClusterState(dict(c.owned), {}, c.namespaces, set()), OWNER, mode="absent",
-                      by_name=planning.revoke_names(asked))
+    desired = plan_scopes.resolve(asked, c.namespaces)
+    p = plan_order.plan(desired, ClusterState(dict(c.owned), {}, c.namespaces, set()), OWNER, mode="absent",
+                      by_name=plan_order.revoke_names(asked))
     assert steps(p) == [("delete", RB, "team-a", "bg-1", "deleted"), ("delete", RB, "team-a", "bg-1-console", "deleted")]
     assert p.actions[0].reason == "state=absent (bg-1, by its name, in any scope)"
     # an unnamed grant is still deleted by its scope only
     unnamed = decl({"persona": "viewer", "users": ["bob"], "expires": "8h", "namespaces": ["team-b"]})
-    assert planning.revoke_names(unnamed) == frozenset()
+    assert plan_order.revoke_names(unnamed) == frozenset()
     # a named namespace that is gone has nothing to delete: state=absent does not fail on it
     gone = decl({"persona": "viewer", "users": ["alice"], "name": "bg-1", "namespaces": ["gone"]})
-    assert planning.resolve(gone, c.namespaces, missing_ok=True) == {}
+    assert plan_scopes.resolve(gone, c.namespaces, missing_ok=True) == {}
     with pytest.raises(SpecError, match="does not exist"):
-        planning.resolve(gone, c.namespaces)
+        plan_scopes.resolve(gone, c.namespaces)
 
 
 def test_revoke_names_cover_the_bindings_that_go_with_a_named_grant():
-    names = planning.revoke_names(decl({"persona": "viewer", "users": ["a"], "name": "bg-x"}))
+    names = plan_order.revoke_names(decl({"persona": "viewer", "users": ["a"], "name": "bg-x"}))
     assert names == {"bg-x", "bg-x-console", "bg-x-spectro-list-namespaces", "bg-x-spectro-list-vmtemplates",
                      "bg-x-transition", "bg-x-console-transition", "bg-x-spectro-list-namespaces-transition",
                      "bg-x-spectro-list-vmtemplates-transition"}
@@ -618,31 +621,31 @@ def test_a_grant_in_force_is_never_changed_silently():
     c.run(_bg("2026-12-04T20:00:00Z", "INC-1"), NOON)
     key = (CRB, "", "bg-a")
     p = c.plan(_bg("2026-12-04T14:00:00Z", "INC-2"), at(1))
-    refused, changed = planning.active_changes(p, c.owned, at(1), "refuse")
+    refused, changed = plan_expiry.active_changes(p, c.owned, at(1), "refuse")
     assert changed == [] and len(refused) == 1
     assert refused[0].startswith("ClusterRoleBinding bg-a is a grant in force until 2026-12-04T20:00:00Z "
                                  "(reason: INC-1; granted at 2026-12-04T12:00:00Z); this request would "
                                  "expires 2026-12-04T20:00:00Z -> 2026-12-04T14:00:00Z; annotations: refused")
     # extend: only later
-    refused, _ = planning.active_changes(p, c.owned, at(1), "extend")
+    refused, _ = plan_expiry.active_changes(p, c.owned, at(1), "extend")
     assert "would end it at 2026-12-04T14:00:00Z, not later" in refused[0]
     later = c.plan(_bg("2026-12-04T22:00:00Z", "INC-3"), at(1))
-    refused, changed = planning.active_changes(later, c.owned, at(1), "extend")
+    refused, changed = plan_expiry.active_changes(later, c.owned, at(1), "extend")
     assert refused == [] and changed == [{"kind": CRB, "name": "bg-a", "expires": "2026-12-04T20:00:00Z",
                                           "reason": "INC-1", "change": later.actions[0].reason}]
     # ending it now is no extension either
     ended = c.plan(_bg("2026-12-04T12:30:00Z", "INC-1"), at(1))
-    assert "end it now, not later" in planning.active_changes(ended, c.owned, at(1), "extend")[0][0]
+    assert "end it now, not later" in plan_expiry.active_changes(ended, c.owned, at(1), "extend")[0][0]
     # replace: as declared, reported
-    refused, changed = planning.active_changes(p, c.owned, at(1), "replace")
+    refused, changed = plan_expiry.active_changes(p, c.owned, at(1), "replace")
     assert refused == [] and changed[0]["expires"] == "2026-12-04T20:00:00Z"
     # the same request again changes nothing, whatever if_active says
     same = c.plan(_bg("2026-12-04T20:00:00Z", "INC-1"), at(1))
-    assert same.actions == [] and planning.active_changes(same, c.owned, at(1), "refuse") == ([], [])
+    assert same.actions == [] and plan_expiry.active_changes(same, c.owned, at(1), "refuse") == ([], [])
     # a grant whose time has passed is not in force: granted again
     over = c.plan(_bg("2026-12-05T12:00:00Z", "INC-4"), at(9))
-    assert planning.active_changes(over, c.owned, at(9), "refuse") == ([], [])
-    assert planning.is_active(c.owned[key], at(7)) and not planning.is_active(c.owned[key], at(8))
+    assert plan_expiry.active_changes(over, c.owned, at(9), "refuse") == ([], [])
+    assert plan_expiry.is_active(c.owned[key], at(7)) and not plan_expiry.is_active(c.owned[key], at(8))
 
 
 def test_a_concurrent_request_between_read_and_write_is_not_overwritten():
@@ -707,7 +710,7 @@ def _limited_then(c, *more):
 def test_an_expired_grant_ends_when_a_foreign_binding_blocks_another_entry():
     c = MemoryCluster(roles=("spectro-vm-viewer", "spectro-vm-user"))
     both = _limited_then(c, {"persona": "user", "users": ["bob"], "name": "taken"})
-    c.objects[(CRB, "", "taken")] = planning.binding_to_api(planning.resolve(decl(
+    c.objects[(CRB, "", "taken")] = plan_codec.binding_to_api(plan_scopes.resolve(decl(
         {"persona": "user", "users": ["eve"], "name": "taken"}))[(CRB, "", "taken")]._replace(labels={"team": "x"}))
     opts = options.parse({}, both, at(2))
     # check mode says what it would do and writes nothing
@@ -721,7 +724,8 @@ def test_an_expired_grant_ends_when_a_foreign_binding_blocks_another_entry():
         "whose time has passed ended: ending them never depends on the rest of the plan: ClusterRoleBinding tl-a " \
         "(expired at 2026-12-04T13:00:00Z)." in res["msg"]
     assert res["actions"] == [{"action": "update", "kind": CRB, "name": "tl-a",
-                               "reason": "expired at 2026-12-04T13:00:00Z; the rest of the plan is refused"}]
+                               "reason": "expired at 2026-12-04T13:00:00Z; the rest of the plan is refused",
+                               "cause": "expired"}]
     assert res["summary"]["expired"] == 1
     held = c.objects[(CRB, "", "tl-a")]
     assert not held.get("subjects") and held["metadata"]["annotations"][REASON_ANNOTATION] == "INC-9"
@@ -756,7 +760,7 @@ def test_a_refused_run_does_not_end_what_the_declaration_extends():
     c = MemoryCluster(roles=("spectro-vm-viewer", "spectro-vm-user"))
     _limited_then(c)
     blocked = decl(extended, {"persona": "user", "users": ["bob"], "name": "taken"})
-    foreign = planning.binding_to_api(planning.resolve(blocked)[(CRB, "", "taken")])
+    foreign = plan_codec.binding_to_api(plan_scopes.resolve(blocked)[(CRB, "", "taken")])
     foreign["metadata"]["labels"] = {}
     c.objects[(CRB, "", "taken")] = foreign
     with pytest.raises(enforce.PreflightError, match="in the way; nothing was changed"):
@@ -786,6 +790,22 @@ def test_validate_says_what_is_true_of_an_expired_grant_when_the_plan_is_refused
     assert "also when it refuses the rest of its plan" in validate.FIX["expire"]
 
 
+def test_validate_says_the_whole_reason_of_a_grant_whose_end_cannot_be_read():
+    """An end that cannot be read and holds a ';' (anyone with write access to the binding may put one there):
+    the refusal says the whole reason (it was cut at the first ';': the reason was read back out of the words)."""
+    c = MemoryCluster(roles=("spectro-vm-viewer",))
+    both = _limited_then(c, {"persona": "viewer", "users": ["bob"], "namespaces": ["gone"]})
+    c.objects[(CRB, "", "tl-a")]["metadata"]["annotations"][EXPIRES_ANNOTATION] = "soon; or later"
+    with pytest.raises(SpecError) as err:
+        validate.run(both, options.parse({"check_access": False}, both, at(2)), c)
+    assert "ClusterRoleBinding tl-a (time-limited, and its end (vmo.rbac/expires='soon; or later') cannot be read, " \
+           "still grants User alice)" in err.value.message, err.value.message
+    res = enforce.run(both, options.parse({}, both, at(2)), c)
+    assert res["failed"] and "ClusterRoleBinding tl-a (time-limited, and its end (vmo.rbac/expires='soon; or later') " \
+        "cannot be read)." in res["msg"], res["msg"]
+    assert not c.objects[(CRB, "", "tl-a")].get("subjects")
+
+
 def test_ending_a_grant_never_ends_one_another_run_gave_again_meanwhile():
     """The sweep's delete (or the removal of an expired grant's subjects) met a binding another run had granted
     again (409): it is read again and left as it is, reported; the result does not claim it ended."""
@@ -799,7 +819,7 @@ def test_ending_a_grant_never_ends_one_another_run_gave_again_meanwhile():
     again = _bg("2026-12-04T18:00:00Z", "INC-2")
     enforce.run(again, options.parse({}, again, at(2)), c)  # the other run, between read and write
     c.forced = [("delete", 409)]
-    result = {"actions": [planning.action_to_dict(a) for a in p.actions], "summary": planning.summarize(p),
+    result = {"actions": [plan_result.action_to_dict(a) for a in p.actions], "summary": plan_result.summarize(p),
               "changed": True}
     enforce._apply_or_explain(p, c, OWNER, opts, result)
     assert c.objects[(CRB, "", "bg-a")]["metadata"]["annotations"][REASON_ANNOTATION] == "INC-2"

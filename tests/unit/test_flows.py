@@ -11,7 +11,9 @@ import time
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import declaration, enforce, observe, options, planning, validate
+from ansible_collections.vmo.rbac.plugins.module_utils import (
+    access, declaration, enforce, observe, options, plan_codec, plan_model, plan_order, plan_scopes, validate, verdict,
+)
 from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, ClusterError
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import Subject
 
@@ -67,14 +69,14 @@ class MemoryCluster:
         self.requests += 1
         out = [o for k, o in sorted(self.objects.items()) if k[0] == kind]
         if label_selector:
-            out = [o for o in out if planning.is_owned(o["metadata"].get("labels"), OWNER)]
+            out = [o for o in out if plan_codec.is_owned(o["metadata"].get("labels"), OWNER)]
         return out
 
     def list_cluster_role_bindings(self, label_selector=None, metadata_only=False):
-        return self.list_bindings(planning.CRB, label_selector)
+        return self.list_bindings(plan_model.CRB, label_selector)
 
     def list_role_bindings(self, label_selector=None, metadata_only=False):
-        return self.list_bindings(planning.RB, label_selector)
+        return self.list_bindings(plan_model.RB, label_selector)
 
     def create_binding(self, body):
         self._force("create")
@@ -99,7 +101,7 @@ class MemoryCluster:
 
 
 def owned_api(b, labels=None):
-    body = planning.binding_to_api(b)
+    body = plan_codec.binding_to_api(b)
     body["metadata"]["uid"] = "uid-old"
     body["metadata"]["resourceVersion"] = "7"
     if labels is not None:
@@ -108,7 +110,7 @@ def owned_api(b, labels=None):
 
 
 def plan_for(cluster, d, **kw):
-    return observe.observe_plan(d, cluster, **kw).plan
+    return observe.observe_plan(d, cluster, observe.ObserveOptions(**kw)).plan
 
 
 # ----------------------------------------------------------------------------- enforce
@@ -119,12 +121,12 @@ def test_a_create_that_meets_our_own_object_adopts_it():
     c = MemoryCluster()
     p = plan_for(c, d)
     desired = p.actions[0].desired
-    c.objects[(planning.CRB, "", desired.name)] = owned_api(desired._replace(subjects=(BOB,)))
+    c.objects[(plan_model.CRB, "", desired.name)] = owned_api(desired._replace(subjects=(BOB,)))
     c.forced = [("create", 409)]
     done = enforce.apply(p, c, OWNER)
     assert [a.action for a in done] == ["create"]
     assert c.calls == ["create", "get", "replace"]  # adopted, then its subjects corrected
-    assert c.objects[(planning.CRB, "", desired.name)]["subjects"] == [{"kind": "User", "name": "alice",
+    assert c.objects[(plan_model.CRB, "", desired.name)]["subjects"] == [{"kind": "User", "name": "alice",
                                                                         "apiGroup": "rbac.authorization.k8s.io"}]
 
 
@@ -133,16 +135,16 @@ def test_a_create_that_meets_a_foreign_object_leaves_it_alone():
     c = MemoryCluster()
     p = plan_for(c, d)
     desired = p.actions[0].desired
-    c.objects[(planning.CRB, "", desired.name)] = owned_api(desired, labels={"team": "x"})
+    c.objects[(plan_model.CRB, "", desired.name)] = owned_api(desired, labels={"team": "x"})
     c.forced = [("create", 409)]
     with pytest.raises(ClusterError, match="appeared during the run and is not owned"):
         enforce.apply(p, c, OWNER)
-    assert c.objects[(planning.CRB, "", desired.name)]["metadata"]["labels"] == {"team": "x"}
+    assert c.objects[(plan_model.CRB, "", desired.name)]["metadata"]["labels"] == {"team": "x"}
 
 
 def test_an_update_that_meets_a_newer_version_rereads_and_retries():
     d = decl({"persona": "viewer", "users": ["alice", "bob"]})
-    before = planning.resolve(decl({"persona": "viewer", "users": ["alice"]}), None)
+    before = plan_scopes.resolve(decl({"persona": "viewer", "users": ["alice"]}), None)
     c = MemoryCluster([owned_api(b) for b in before.values()])
     p = plan_for(c, d)
     assert [a.action for a in p.actions] == ["update"]
@@ -153,7 +155,7 @@ def test_an_update_that_meets_a_newer_version_rereads_and_retries():
 
 def test_an_update_gives_up_when_taken_over_or_after_five_conflicts():
     d = decl({"persona": "viewer", "users": ["alice", "bob"]})
-    before = planning.resolve(decl({"persona": "viewer", "users": ["alice"]}), None)
+    before = plan_scopes.resolve(decl({"persona": "viewer", "users": ["alice"]}), None)
     c = MemoryCluster([owned_api(b) for b in before.values()])
     p = plan_for(c, d)
     c.forced = [("replace", 409)] * 5
@@ -168,7 +170,7 @@ def test_an_update_gives_up_when_taken_over_or_after_five_conflicts():
 
 def test_deletes_of_vanished_or_replaced_objects():
     gone = decl()
-    before = planning.resolve(decl({"persona": "viewer", "users": ["alice"]}), None)
+    before = plan_scopes.resolve(decl({"persona": "viewer", "users": ["alice"]}), None)
     c = MemoryCluster([owned_api(b) for b in before.values()])
     p = plan_for(c, gone, purge=True)
     c.forced = [("delete", 404)]
@@ -216,8 +218,8 @@ def test_missing_roles_and_conflicts_stop_before_any_write():
         enforce.run(decl({"persona": "viewer", "users": ["alice"]}), opts, c)
     assert "create" not in c.calls
     d = decl({"persona": "viewer", "users": ["alice"]})
-    name = planning.binding_name(OWNER, "ClusterRole", "spectro-vm-viewer")
-    foreign = planning.binding_to_api(planning.resolve(d, None)[(planning.CRB, "", name)])
+    name = declaration.binding_name(OWNER, "ClusterRole", "spectro-vm-viewer")
+    foreign = plan_codec.binding_to_api(plan_scopes.resolve(d, None)[(plan_model.CRB, "", name)])
     foreign["metadata"]["labels"] = {}
     c = MemoryCluster([foreign])
     with pytest.raises(observe.PreflightError, match="1 binding name is in the way"):
@@ -262,10 +264,10 @@ def test_writes_of_one_wave_go_together_and_waves_one_after_the_other():
     old = decl({"persona": "viewer", "users": ["alice"], "name": "vm-team", "namespaces": sorted(namespaces)})
     new = decl({"persona": "user", "users": ["alice"], "name": "vm-team", "namespaces": sorted(namespaces)},
                {"persona": "viewer", "users": ["bob"], "namespaces": sorted(namespaces)})
-    objects = [planning.binding_to_api(b) for b in planning.resolve(old, namespaces).values()]
+    objects = [plan_codec.binding_to_api(b) for b in plan_scopes.resolve(old, namespaces).values()]
     c = SlowCluster(objects, namespaces=namespaces)
     the_plan = plan_for(c, new)
-    waves = planning.waves(the_plan.actions)
+    waves = plan_order.waves(the_plan.actions)
     assert [len(w) for w in waves] == [12, 6, 6, 6]
     t0 = time.monotonic()
     enforce.apply(the_plan, c, OWNER, concurrency=16)
@@ -286,7 +288,7 @@ def test_a_failure_in_a_wave_stops_the_next_waves_and_says_what_was_written():
     namespaces = dict(("ns-%d" % i, {}) for i in range(4))
     old = decl({"persona": "viewer", "users": ["alice"], "name": "vm-team", "namespaces": sorted(namespaces)})
     new = decl({"persona": "user", "users": ["alice"], "name": "vm-team", "namespaces": sorted(namespaces)})
-    objects = [planning.binding_to_api(b) for b in planning.resolve(old, namespaces).values()]
+    objects = [plan_codec.binding_to_api(b) for b in plan_scopes.resolve(old, namespaces).values()]
     c = SlowCluster(objects, namespaces=namespaces, fail="vm-team-transition")
     d = new
     with pytest.raises(enforce.PartialApplyError) as err:
@@ -337,19 +339,21 @@ def test_a_declaration_refused_without_the_cluster_makes_no_request():
 def test_drift_items_say_what_the_enforcer_would_do():
     d = decl({"persona": "user", "users": ["alice"], "name": "team"},
              {"persona": "viewer", "users": ["alice", "bob"]})
-    before = planning.resolve(decl({"persona": "viewer", "users": ["alice"], "name": "team"},
+    before = plan_scopes.resolve(decl({"persona": "viewer", "users": ["alice"], "name": "team"},
                                    {"persona": "viewer", "users": ["alice"]},
                                    {"persona": "viewer", "users": ["alice"], "namespaces": ["team-a"]}),
                               {"team-a": {}})
     c = MemoryCluster([owned_api(b) for b in before.values()])
     items = validate.drift_items(plan_for(c, d, purge=True))
     by_name = {(i["kind"], i["name"]): i for i in items}
-    assert by_name[(planning.CRB, "team")]["action"] == "replace"
-    assert "roleRef differs" in by_name[(planning.CRB, "team")]["problem"]
-    assert by_name[(planning.CRB, "vmo-rbac-spectro-vm-viewer")] == {
-        "kind": planning.CRB, "name": "vmo-rbac-spectro-vm-viewer", "problem": "subjects: add User bob",
-        "fix": "vmo_role_binding would update it", "action": "update"}
-    assert by_name[(planning.RB, "vmo-rbac-spectro-vm-viewer")]["problem"] == "no longer declared (purge)"
+    assert by_name[(plan_model.CRB, "team")]["action"] == "replace"
+    assert "roleRef differs" in by_name[(plan_model.CRB, "team")]["problem"]
+    assert by_name[(plan_model.CRB, "vmo-rbac-spectro-vm-viewer")] == {
+        "kind": plan_model.CRB, "name": "vmo-rbac-spectro-vm-viewer", "problem": "subjects: add User bob",
+        "fix": "vmo_role_binding would update it", "action": "update", "cause": "subjects"}
+    assert by_name[(plan_model.CRB, "team")]["cause"] == "roleRef"
+    assert by_name[(plan_model.RB, "vmo-rbac-spectro-vm-viewer")]["problem"] == "no longer declared (purge)"
+    assert by_name[(plan_model.RB, "vmo-rbac-spectro-vm-viewer")]["cause"] == "purge"
     assert not [i for i in items if i["name"].endswith("-transition")]
     assert len(items) == 3
 
@@ -358,9 +362,9 @@ def test_check_mode_with_the_palette_backend_marks_what_enforce_planned_as_pendi
     """--check with the palette backend (the example fleet of examples/palette): the enforce step
     planned Palette items, so their drift and the failed checks of the declared subjects are pending;
     anyone else's excess access still fails. Before, nothing was pending and every cluster failed."""
-    desired = planning.resolve(decl({"persona": "admin", "groups": ["vmo-admins"]},
+    desired = plan_scopes.resolve(decl({"persona": "admin", "groups": ["vmo-admins"]},
                                     {"persona": "viewer", "users": ["bob"], "namespaces": ["team-a"]}), {"team-a": {}})
-    drift = [{"kind": planning.CRB, "name": "spectro-vm-admin", "problem": "missing in the cluster's Palette RBAC"}]
+    drift = [{"kind": plan_model.CRB, "name": "spectro-vm-admin", "problem": "missing in the cluster's Palette RBAC"}]
     rows = [{"subject": "Group vmo-admins", "ok": False}, {"subject": "User bob", "ok": False},
             {"subject": "User mallory", "ok": False}, {"subject": "User bob", "ok": True}]
     validate.mark_pending_palette(desired, drift, rows)
@@ -370,16 +374,17 @@ def test_check_mode_with_the_palette_backend_marks_what_enforce_planned_as_pendi
 
 def test_role_checks_and_summary_counts():
     d = decl({"persona": "viewer", "users": ["alice"]}, {"cluster_role": "gone", "users": ["bob"]})
-    want = planning.resolve(d, None)
+    want = plan_scopes.resolve(d, None)
     seen = observe.RolesSeen({"spectro-vm-viewer": {"rules": []}}, set(), [("ClusterRole", "", "gone")])
     roles = validate.role_checks(d, seen, observe.referenced_roles(d, want))
     assert [(r["name"], r["present"], r["reference"]) for r in roles] == [
         ("gone", False, None), ("spectro-vm-viewer", True, "differs")]
     rows = [{"ok": True}, {"ok": False}, {"ok": None}]
     drift = [{"action": "delete"}, {"action": "create"}]
-    out = validate.summarize(MemoryCluster(), want, roles, drift, rows, True)
+    passed, summary = verdict.tally(roles, drift, rows, binding_checks=verdict.binding_checks(want, drift),
+                                    subjects=len(access.grants_by_subject(want)))
     # checks: 2 roles + (2 bindings + 1 delete) + 2 checked rows; failed: 1 role + 2 drift + 1 row
-    assert out["summary"]["checks"] == 7 and out["summary"]["failed"] == 4 and out["summary"]["unchecked"] == 1
-    assert out["summary"]["subjects"] == 2 and out["passed"] is False
-    out = validate.summarize(MemoryCluster(), want, roles[1:], [], rows[:1], False)
-    assert out["passed"] is True and out["summary"]["checks"] == 2
+    assert summary["checks"] == 7 and summary["failed"] == 4 and summary["unchecked"] == 1
+    assert summary["subjects"] == 2 and passed is False
+    passed, summary = verdict.tally(roles[1:], [], rows[:1])
+    assert passed is True and summary["checks"] == 2

@@ -4,7 +4,7 @@
 import pytest
 
 from ansible_collections.vmo.rbac.plugins.module_utils import palette_backend as pb
-from ansible_collections.vmo.rbac.plugins.module_utils import planning
+from ansible_collections.vmo.rbac.plugins.module_utils import plan_scopes
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import parse_declaration
 
 GOOD = {"backend": "palette", "palette_cluster_uid": "a" * 24, "palette_api_key": "k" * 20}
@@ -41,7 +41,7 @@ def test_good_options_and_the_kubernetes_backend_pass():
 
 def _desired(bindings):
     decl = parse_declaration(bindings)
-    return planning.resolve(decl, {"team-a": {}}, set())
+    return plan_scopes.resolve(decl, {"team-a": {}}, set())
 
 
 def test_each_subject_of_each_binding_is_asked_the_first_rule_of_its_role():

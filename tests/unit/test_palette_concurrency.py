@@ -1,4 +1,4 @@
-"""Two writers on one cluster's Palette RBAC settings (issue 18 item 6), against the stand-in.
+"""Two writers on one cluster's Palette RBAC settings, against the stand-in.
 
 The published specification offers no version, ETag or precondition on
 ``/v1/spectroclusters/{uid}/config/rbacs`` (nor on one item): a PUT replaces the list, whatever was
@@ -21,7 +21,7 @@ import pytest
 
 from ansible_collections.vmo.rbac.plugins.module_utils import palette_backend as pb
 from ansible_collections.vmo.rbac.plugins.module_utils import palette_rbac as pr
-from ansible_collections.vmo.rbac.plugins.module_utils import planning
+from ansible_collections.vmo.rbac.plugins.module_utils import plan_scopes
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import parse_declaration
 from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteClient
 
@@ -44,7 +44,7 @@ TWO = ("team-a", "team-b")
 
 
 def desired(owner):
-    return planning.resolve(parse_declaration(GRANTS[owner], role_set="vmo", owner=owner), {"web": {}, "db": {}},
+    return plan_scopes.resolve(parse_declaration(GRANTS[owner], role_set="vmo", owner=owner), {"web": {}, "db": {}},
                             set())
 
 
@@ -230,7 +230,7 @@ def test_another_owners_revoke_made_meanwhile_is_never_undone(palette_standin):
     enforce(s, project, cl.uid, "team-b")  # B's grants, before the race
     c_a, c_b = client(s, project), client(s, project)
     want_a = desired("team-a")
-    gone = planning.resolve(parse_declaration(GRANTS["team-b"], role_set="vmo", owner="team-b"), {"web": {}, "db": {}},
+    gone = plan_scopes.resolve(parse_declaration(GRANTS["team-b"], role_set="vmo", owner="team-b"), {"web": {}, "db": {}},
                             set())
     read_a, read_b = c_a.get_rbacs(cl.uid), c_b.get_rbacs(cl.uid)  # both read the list with B's grants
     plan_a = pr.plan(read_a, want_a, "team-a")

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.vmo.rbac.plugins.module_utils import palette_rbac as pr
-from ansible_collections.vmo.rbac.plugins.module_utils import planning
+from ansible_collections.vmo.rbac.plugins.module_utils import plan_scopes
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import parse_declaration
 
 OWNER = "vmo-rbac"
@@ -23,7 +23,7 @@ NAMESPACES = {"team-a": {"team": "vm"}, "team-b": {"team": "vm"}, "web-app-1": {
 
 def desired(bindings, owner=OWNER, role_set="vmo"):
     decl = parse_declaration(bindings, role_set=role_set, owner=owner)
-    return planning.resolve(decl, NAMESPACES, set())
+    return plan_scopes.resolve(decl, NAMESPACES, set())
 
 
 def stored(body):

@@ -1,4 +1,4 @@
-"""Every Palette answer the collection reads, read totally (issue 18 item 11).
+"""Every Palette answer the collection reads, read totally.
 
 The client checks each answer's shape once, where it is parsed (palette.check_shape with the
 ``*_SHAPE`` declarations): a wrong shape is a PaletteError naming the request and the place in the
@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.vmo.rbac.plugins.inventory.palette import has_pack, host_from_summary
 from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
-from ansible_collections.vmo.rbac.plugins.module_utils import palette_rbac, planning
+from ansible_collections.vmo.rbac.plugins.module_utils import palette_rbac, plan_scopes
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import parse_declaration
 from ansible_collections.vmo.rbac.plugins.module_utils.palette import (
     ANY, BOOL, MAP, PROFILES_SHAPE, PROJECT_SHAPE, RBACS_SHAPE, SEARCH_SHAPE, STR, Arr, Enum, Obj, PaletteClient,
@@ -175,7 +175,7 @@ def test_every_accepted_inventory_answer_is_read_without_an_exception(page, proj
     assert has_pack(profiles, "virtual-machine-orchestrator") in (True, False)
 
 
-DESIRED = planning.resolve(parse_declaration([{"persona": "viewer", "groups": ["g"]},
+DESIRED = plan_scopes.resolve(parse_declaration([{"persona": "viewer", "groups": ["g"]},
                                               {"persona": "user", "users": ["u"], "namespaces": ["ns"]}],
                                              role_set="vmo", owner="me"), {"ns": {}}, set())
 

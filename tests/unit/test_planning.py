@@ -1,6 +1,7 @@
-"""Desired x observed -> actions: resolving, planning, ordering, ownership, summaries.
+"""Desired x observed -> actions: resolving (plan_scopes), planning and ordering (plan_order), the API codec
+(plan_codec), ownership, summaries (plan_result).
 
-The first half pins down each semantic of issue 3 with a small, readable case; the
+The first half pins down each semantic of the plan with a small, readable case; the
 second half (hypothesis) states the acceptance properties over generated declarations
 and generated cluster states: planning is a fixed point, no plan touches an object the
 owner does not own, creates come before deletes without an access gap, and subject order
@@ -15,8 +16,10 @@ from hypothesis import strategies as st
 
 from ansible_collections.vmo.rbac.plugins.module_utils import declaration as spec
 from ansible_collections.vmo.rbac.plugins.module_utils import observe as observing
-from ansible_collections.vmo.rbac.plugins.module_utils import personas, planning
-from ansible_collections.vmo.rbac.plugins.module_utils.planning import CRB, RB, ClusterState
+from ansible_collections.vmo.rbac.plugins.module_utils import (
+    declaration, personas, plan_codec, plan_model, plan_order, plan_result, plan_scopes,
+)
+from ansible_collections.vmo.rbac.plugins.module_utils.plan_model import CRB, RB, ClusterState
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
     GRANTED_BY_ANNOTATION, MANAGED_BY_LABEL, OWNER_LABEL, PERSONA_LABEL, SCOPE_LABEL, TRANSITION_LABEL,
     SpecError, Subject,
@@ -48,7 +51,7 @@ def apply_to_state(p, state):
             owned.pop(key, None)
         else:
             b = a.desired
-            owned[key] = planning.Observed(b.kind, b.namespace, b.name, b.role_kind, b.role_name, b.subjects,
+            owned[key] = plan_model.Observed(b.kind, b.namespace, b.name, b.role_kind, b.role_name, b.subjects,
                                            dict(b.labels), dict(b.annotations), "1", "uid")
     return state._replace(owned=owned)
 
@@ -79,7 +82,7 @@ def observe(objects, owner=OWNER, namespaces=None, terminating=(), wanted=None):
     """Split API objects into this owner's and the others', as the engine does."""
     owned, taken = {}, {}
     for kind in (CRB, RB):
-        o, t = planning.split_observed([x for x in objects if x["kind"] == kind], kind, owner, wanted)
+        o, t = plan_codec.split_observed([x for x in objects if x["kind"] == kind], kind, owner, wanted)
         owned.update(o)
         taken.update(t)
     return ClusterState(owned, taken, dict(NS if namespaces is None else namespaces), set(terminating))
@@ -87,15 +90,15 @@ def observe(objects, owner=OWNER, namespaces=None, terminating=(), wanted=None):
 
 def deployed(decl, namespaces=None):
     """The API objects a converged earlier run of ``decl`` left behind."""
-    desired = planning.resolve(decl, dict(NS if namespaces is None else namespaces))
-    return [planning.binding_to_api(b) for b in desired.values()]
+    desired = plan_scopes.resolve(decl, dict(NS if namespaces is None else namespaces))
+    return [plan_codec.binding_to_api(b) for b in desired.values()]
 
 
 def run(decl, objects=(), namespaces=None, terminating=(), mode="present", purge=False):
     namespaces = dict(NS if namespaces is None else namespaces)
-    desired = planning.resolve(decl, namespaces, terminating)
+    desired = plan_scopes.resolve(decl, namespaces, terminating)
     state = observe(list(objects), decl.owner, namespaces, terminating)
-    return desired, state, planning.plan(desired, state, decl.owner, mode=mode, purge=purge)
+    return desired, state, plan_order.plan(desired, state, decl.owner, mode=mode, purge=purge)
 
 
 def steps(p):
@@ -109,7 +112,7 @@ def test_entries_with_same_role_and_scope_merge_into_one_binding():
     decl = declare({"persona": "viewer", "users": ["alice"]},
                    {"persona": "viewer", "groups": ["ops"], "users": ["alice"]},
                    {"cluster_role": "spectro-vm-viewer", "service_accounts": ["automation/ci"]})
-    desired = planning.resolve(decl)
+    desired = plan_scopes.resolve(decl)
     assert list(desired) == [(CRB, "", "vmo-rbac-spectro-vm-viewer")]
     b = desired[(CRB, "", "vmo-rbac-spectro-vm-viewer")]
     assert b.subjects == tuple(sorted([ALICE, OPS, CI]))
@@ -123,7 +126,7 @@ def test_same_role_in_different_scopes_stays_apart():
     decl = declare({"persona": "viewer", "users": ["alice"]},
                    {"persona": "viewer", "users": ["bob"], "namespaces": ["team-a"]},
                    {"persona": "user", "users": ["bob"], "namespaces": ["team-a"]})
-    desired = planning.resolve(decl, NS)
+    desired = plan_scopes.resolve(decl, NS)
     assert sorted(desired) == [
         (CRB, "", "vmo-rbac-spectro-vm-viewer"),
         (RB, "team-a", "vmo-rbac-spectro-vm-user"),
@@ -135,14 +138,14 @@ def test_same_role_in_different_scopes_stays_apart():
 
 def test_one_rolebinding_per_namespace():
     decl = declare({"persona": "power-user", "groups": ["ops"], "namespaces": ["team-a", "team-b"]})
-    desired = planning.resolve(decl, NS)
+    desired = plan_scopes.resolve(decl, NS)
     assert sorted(desired) == [(RB, "team-a", "vmo-rbac-spectro-vm-power-user"),
                                (RB, "team-b", "vmo-rbac-spectro-vm-power-user")]
     for b in desired.values():
         assert (b.role_kind, b.role_name, b.subjects) == ("ClusterRole", "spectro-vm-power-user", (OPS,))
         assert b.labels[SCOPE_LABEL] == "namespace"
         assert b.annotations == {GRANTED_BY_ANNOTATION: "namespaces"}
-        api_obj = planning.binding_to_api(b)
+        api_obj = plan_codec.binding_to_api(b)
         assert api_obj["metadata"]["namespace"] == b.namespace
         assert api_obj["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                                       "name": "spectro-vm-power-user"}
@@ -151,7 +154,7 @@ def test_one_rolebinding_per_namespace():
 def test_explicit_names_and_regex_merge_per_namespace():
     decl = declare({"persona": "viewer", "users": ["alice"], "namespaces": ["team-a"]},
                    {"persona": "viewer", "users": ["bob"], "namespace_regex": "/^team-/"})
-    desired = planning.resolve(decl, NS)
+    desired = plan_scopes.resolve(decl, NS)
     a = desired[(RB, "team-a", "vmo-rbac-spectro-vm-viewer")]
     b = desired[(RB, "team-b", "vmo-rbac-spectro-vm-viewer")]
     assert a.subjects == (ALICE, BOB) and b.subjects == (BOB,)
@@ -164,7 +167,7 @@ def test_regex_and_selector_match_only_active_namespaces():
     active = dict(NS)
     decl = declare({"persona": "viewer", "users": ["alice"], "namespace_regex": "web"},
                    {"persona": "user", "users": ["bob"], "namespace_selector": "team=vm"})
-    desired = planning.resolve(decl, active, terminating={"web-app-old", "team-c"})
+    desired = plan_scopes.resolve(decl, active, terminating={"web-app-old", "team-c"})
     assert sorted(k[1] for k in desired if k[2].endswith("viewer")) == ["web-app-1", "web-app-2"]
     assert sorted(k[1] for k in desired if k[2].endswith("user")) == ["team-a", "team-b"]
 
@@ -179,12 +182,12 @@ def test_regex_and_selector_match_only_active_namespaces():
 ])
 def test_selector_scopes(selector, expected):
     decl = declare({"persona": "viewer", "users": ["alice"], "namespace_selector": selector})
-    assert sorted(k[1] for k in planning.resolve(decl, NS)) == expected
+    assert sorted(k[1] for k in plan_scopes.resolve(decl, NS)) == expected
 
 
 def test_scope_that_matches_nothing_yields_no_binding_and_a_new_namespace_is_picked_up():
     decl = declare({"persona": "viewer", "users": ["alice"], "namespace_regex": "^team-c$"})
-    assert planning.resolve(decl, NS) == {}
+    assert plan_scopes.resolve(decl, NS) == {}
     _d, _s, p = run(decl, deployed(decl))
     assert p.actions == []
     grown = dict(NS, **{"team-c": {}})
@@ -196,7 +199,7 @@ def test_missing_namespace_is_an_error_naming_the_field():
     decl = declare({"persona": "viewer", "users": ["a"]},
                    {"persona": "viewer", "users": ["a"], "namespaces": ["team-a", "nope"]})
     with pytest.raises(SpecError) as err:
-        planning.resolve(decl, NS)
+        plan_scopes.resolve(decl, NS)
     assert err.value.path == "bindings[1].namespaces[1]"
     assert "namespace 'nope' does not exist" in err.value.message
 
@@ -204,41 +207,41 @@ def test_missing_namespace_is_an_error_naming_the_field():
 def test_all_missing_namespaces_are_listed_and_terminating_is_named():
     decl = declare({"persona": "viewer", "users": ["a"], "namespaces": ["gone", "team-a", "dying", "nope"]})
     with pytest.raises(SpecError) as err:
-        planning.resolve(decl, NS, terminating={"dying"})
+        plan_scopes.resolve(decl, NS, terminating={"dying"})
     assert err.value.path == "bindings[0].namespaces[0]"
     assert "(also bindings[0].namespaces[2]=dying, bindings[0].namespaces[3]=nope)" in err.value.message
     decl = declare({"persona": "viewer", "users": ["a"], "namespaces": ["dying"]})
     with pytest.raises(SpecError, match="'dying' is being deleted"):
-        planning.resolve(decl, NS, terminating={"dying"})
+        plan_scopes.resolve(decl, NS, terminating={"dying"})
 
 
 def test_resolve_needs_namespaces_for_a_namespace_scope():
     decl = declare({"persona": "viewer", "users": ["a"], "namespaces": ["team-a"]})
-    assert planning.needs_namespaces(decl)
-    assert not planning.needs_namespaces(declare({"persona": "viewer", "users": ["a"]}))
+    assert plan_scopes.needs_namespaces(decl)
+    assert not plan_scopes.needs_namespaces(declare({"persona": "viewer", "users": ["a"]}))
     with pytest.raises(ValueError, match="needs the cluster's namespaces for bindings\\[0\\]"):
-        planning.resolve(decl, None)
+        plan_scopes.resolve(decl, None)
 
 
 def test_conflicting_names_are_an_error():
     decl = declare({"persona": "viewer", "users": ["a"], "name": "shared"},
                    {"persona": "admin", "users": ["b"], "name": "shared"})
     with pytest.raises(SpecError) as err:
-        planning.resolve(decl, NS)
+        plan_scopes.resolve(decl, NS)
     assert err.value.path == "bindings[1]"
     assert "conflicts with bindings[0]: both produce ClusterRoleBinding shared" in err.value.message
     assert "ClusterRole spectro-vm-viewer" in err.value.message and "ClusterRole spectro-vm-admin" in err.value.message
     # role names that slug to the same binding name
     decl = declare({"cluster_role": "Team:Ops", "users": ["a"]}, {"cluster_role": "team-ops", "users": ["b"]})
     with pytest.raises(SpecError, match="conflicts with bindings\\[0\\]"):
-        planning.resolve(decl, NS)
+        plan_scopes.resolve(decl, NS)
 
 
 def test_same_name_same_role_merges_and_per_namespace_names_do_not_conflict():
     decl = declare({"persona": "viewer", "users": ["a"], "name": "shared"},
                    {"cluster_role": "spectro-vm-viewer", "users": ["b"], "name": "shared"},
                    {"persona": "admin", "users": ["c"], "name": "shared", "namespaces": ["team-a"]})
-    desired = planning.resolve(decl, NS)
+    desired = plan_scopes.resolve(decl, NS)
     assert sorted(desired) == [(CRB, "", "shared"), (RB, "team-a", "shared")]
     assert [s.name for s in desired[(CRB, "", "shared")].subjects] == ["a", "b"]
 
@@ -246,33 +249,33 @@ def test_same_name_same_role_merges_and_per_namespace_names_do_not_conflict():
 def test_role_grant_and_custom_persona_label():
     decl = declare({"role": "vm-operator", "groups": ["ops"], "namespaces": ["team-a"]},
                    {"cluster_role": "my-role", "groups": ["ops"]})
-    desired = planning.resolve(decl, NS)
+    desired = plan_scopes.resolve(decl, NS)
     rb = desired[(RB, "team-a", "vmo-rbac-role-vm-operator")]
     assert (rb.role_kind, rb.role_name, rb.persona) == ("Role", "vm-operator", "custom")
-    assert planning.binding_to_api(rb)["roleRef"]["kind"] == "Role"
+    assert plan_codec.binding_to_api(rb)["roleRef"]["kind"] == "Role"
     assert desired[(CRB, "", "vmo-rbac-my-role")].labels[PERSONA_LABEL] == "custom"
 
 
 def test_legacy_dashboard_bindings_hold_every_subject():
     decl = declare({"persona": "viewer", "users": ["alice"], "namespaces": ["team-a"]},
                    {"persona": "admin", "groups": ["ops"]}, legacy_dashboard_bindings=True)
-    desired = planning.resolve(decl, NS)
+    desired = plan_scopes.resolve(decl, NS)
     for role in personas.LEGACY_DASHBOARD_ROLES:
         b = desired[(CRB, "", "vmo-rbac-" + role)]
         assert b.subjects == (OPS, ALICE) and b.persona == "legacy-dashboard"
         assert b.sources == ("legacy_dashboard_bindings",)
-    assert not any("spectro-list" in k[2] for k in planning.resolve(declare(legacy_dashboard_bindings=True)))
+    assert not any("spectro-list" in k[2] for k in plan_scopes.resolve(declare(legacy_dashboard_bindings=True)))
 
 
 def test_owner_is_part_of_names_and_labels():
     decl = declare({"persona": "viewer", "users": ["a"]}, owner="team-x")
-    (key, b), = planning.resolve(decl).items()
+    (key, b), = plan_scopes.resolve(decl).items()
     assert key == (CRB, "", "team-x-spectro-vm-viewer")
     assert b.labels[OWNER_LABEL] == "team-x"
-    assert planning.owner_selector("team-x") == "app.kubernetes.io/managed-by=vmo.rbac,vmo.rbac/owner=team-x"
-    assert planning.is_owned(b.labels, "team-x") and not planning.is_owned(b.labels, OWNER)
-    assert not planning.is_owned({OWNER_LABEL: "team-x"}, "team-x")
-    assert not planning.is_owned(None, "team-x")
+    assert plan_codec.owner_selector("team-x") == "app.kubernetes.io/managed-by=vmo.rbac,vmo.rbac/owner=team-x"
+    assert plan_codec.is_owned(b.labels, "team-x") and not plan_codec.is_owned(b.labels, OWNER)
+    assert not plan_codec.is_owned({OWNER_LABEL: "team-x"}, "team-x")
+    assert not plan_codec.is_owned(None, "team-x")
 
 
 # ------------------------------------------------------------------------ planning
@@ -285,10 +288,10 @@ def test_first_run_creates_second_run_is_unchanged():
     _d, _s, p = run(decl)
     assert [a.action for a in p.actions] == ["create"] * 9
     assert all(a.reason == "missing" and a.observed is None for a in p.actions)
-    assert planning.summarize(p) == {"created": 9, "updated": 0, "replaced": 0, "deleted": 0, "unchanged": 0}
+    assert plan_result.summarize(p) == {"created": 9, "updated": 0, "replaced": 0, "deleted": 0, "unchanged": 0}
     _d, _s, p = run(decl, deployed(decl))
     assert p.actions == [] and p.conflicts == []
-    assert planning.summarize(p) == {"created": 0, "updated": 0, "replaced": 0, "deleted": 0, "unchanged": 9}
+    assert plan_result.summarize(p) == {"created": 0, "updated": 0, "replaced": 0, "deleted": 0, "unchanged": 9}
 
 
 def test_added_and_removed_subjects_update_in_place():
@@ -300,7 +303,7 @@ def test_added_and_removed_subjects_update_in_place():
     assert a.reason == "subjects: add Group ops; remove User bob"
     assert a.desired.subjects == (OPS, ALICE)
     assert a.observed.subjects == (ALICE, BOB)
-    assert planning.summarize(p)["updated"] == 1
+    assert plan_result.summarize(p)["updated"] == 1
 
 
 def test_reordering_subjects_is_never_a_change():
@@ -330,7 +333,7 @@ def test_label_and_annotation_drift_is_repaired_foreign_extras_are_kept():
     _d, _s, p = run(decl, [wrong])
     (a,) = p.actions
     assert (a.action, a.reason) == ("update", "labels; annotations")
-    body = planning.binding_to_api(a.desired, base=wrong)
+    body = plan_codec.binding_to_api(a.desired, base=wrong)
     assert body["metadata"]["labels"][PERSONA_LABEL] == "viewer"
     assert body["metadata"]["annotations"] == {"note": "kept", GRANTED_BY_ANNOTATION: "cluster"}
     assert body["metadata"]["resourceVersion"] == "7"
@@ -383,7 +386,7 @@ def test_purge_deletes_only_this_owners_leftovers():
     assert steps(p) == [("delete", CRB, "", "vmo-rbac-my-role"),
                         ("delete", RB, "team-a", "vmo-rbac-spectro-vm-user")]
     assert all(a.reason == "no longer declared (purge)" and a.counts_as == "deleted" for a in p.actions)
-    assert planning.summarize(p) == {"created": 0, "updated": 0, "replaced": 0, "deleted": 2, "unchanged": 1}
+    assert plan_result.summarize(p) == {"created": 0, "updated": 0, "replaced": 0, "deleted": 2, "unchanged": 1}
     # with nothing declared, purge removes everything of this owner and nothing else
     _d, _s, p = run(declare(), objects, purge=True)
     assert {a.name for a in p.actions} == {"vmo-rbac-my-role", "vmo-rbac-spectro-vm-user",
@@ -406,10 +409,10 @@ def test_role_set_switch_creates_new_bindings_before_deleting_the_replaced_ones(
         if a.action == "delete":
             assert a.counts_as == "replaced"
             assert a.reason.startswith("replaced by vmo-rbac-")
-    assert planning.summarize(p) == {"created": 7, "updated": 0, "replaced": 7, "deleted": 0, "unchanged": 0}
+    assert plan_result.summarize(p) == {"created": 7, "updated": 0, "replaced": 7, "deleted": 0, "unchanged": 0}
     # and back again, with purge off: still replaced, not left behind
     _d, _s, p = run(before, deployed(after))
-    assert planning.summarize(p)["replaced"] == 7
+    assert plan_result.summarize(p)["replaced"] == 7
 
 
 def test_role_set_switch_does_not_replace_bindings_of_other_scopes_or_personas():
@@ -457,7 +460,7 @@ def test_in_place_role_change_goes_through_a_transition_binding():
     assert old.reason == "roleRef ClusterRole spectro-vm-viewer -> ClusterRole spectro-vm-user"
     assert final.desired.role_name == "spectro-vm-user" and TRANSITION_LABEL not in final.desired.labels
     assert bridge.counts_as is None and cleanup.counts_as is None
-    assert planning.summarize(p) == {"created": 1, "updated": 0, "replaced": 1, "deleted": 0, "unchanged": 0}
+    assert plan_result.summarize(p) == {"created": 1, "updated": 0, "replaced": 1, "deleted": 0, "unchanged": 0}
     after_state = apply_to_state(p, observe(deployed(before)))
     assert set(after_state.owned) == {(CRB, "", "vm-team")}
     assert after_state.owned[(CRB, "", "vm-team")].role_name == "spectro-vm-user"
@@ -500,10 +503,10 @@ def test_a_stale_bridge_is_brought_up_to_date_before_the_old_binding_goes():
                       labels=labels_of(persona="user", **{TRANSITION_LABEL: "true"}))
     _d, _s, p = run(after, deployed(before) + [user_bridge])
     assert [(a.action, a.name, a.phase) for a in p.actions] == [
-        ("update", "vm-team-transition", planning.PHASE_UPDATE),     # alice joins the bridge first
-        ("delete", "vm-team", planning.PHASE_DELETE),
-        ("create", "vm-team", planning.PHASE_RECREATE),
-        ("delete", "vm-team-transition", planning.PHASE_CLEANUP),
+        ("update", "vm-team-transition", plan_model.PHASE_UPDATE),     # alice joins the bridge first
+        ("delete", "vm-team", plan_model.PHASE_DELETE),
+        ("create", "vm-team", plan_model.PHASE_RECREATE),
+        ("delete", "vm-team-transition", plan_model.PHASE_CLEANUP),
     ]
     assert p.actions[0].desired.subjects == (ALICE, BOB)
     admin_bridge = api(CRB, "vm-team-transition", "spectro-vm-admin", [BOB],
@@ -519,7 +522,7 @@ def test_a_stale_bridge_is_brought_up_to_date_before_the_old_binding_goes():
     assert p.actions[0].reason == "transition: stale bridge for ClusterRole spectro-vm-admin"
     assert p.actions[1].desired.role_name == "spectro-vm-user"
     check_order_and_no_gap(_d, state, p)
-    assert planning.summarize(p) == {"created": 1, "updated": 0, "replaced": 1, "deleted": 0, "unchanged": 0}
+    assert plan_result.summarize(p) == {"created": 1, "updated": 0, "replaced": 1, "deleted": 0, "unchanged": 0}
 
 
 def test_transition_name_held_by_a_foreign_object_is_a_conflict():
@@ -536,14 +539,14 @@ def test_transition_name_of_a_declared_binding_is_reserved():
     decl = declare({"persona": "user", "users": ["a"], "name": "vm-team"},
                    {"persona": "viewer", "users": ["b"], "name": "vm-team-transition"})
     with pytest.raises(SpecError) as err:
-        planning.resolve(decl, NS)
+        plan_scopes.resolve(decl, NS)
     assert err.value.path == "bindings[1]"
     assert "'vm-team-transition' is reserved for the transition binding of ClusterRoleBinding vm-team " \
            "(bindings[0])" in err.value.message
     # other kinds and namespaces do not collide
     decl = declare({"persona": "user", "users": ["a"], "name": "vm-team"},
                    {"persona": "viewer", "users": ["b"], "name": "vm-team-transition", "namespaces": ["team-a"]})
-    assert len(planning.resolve(decl, NS)) == 2
+    assert len(plan_scopes.resolve(decl, NS)) == 2
 
 
 def test_state_absent_deletes_only_owned_declared_bindings():
@@ -563,37 +566,37 @@ def test_state_absent_deletes_only_owned_declared_bindings():
     after = apply_to_state(p, observe(objects))
     assert set(after.owned) == {(CRB, "", "vmo-rbac-my-role")}
     _d, _s, p = run(decl, [], mode="absent")
-    assert p.actions == [] and planning.summarize(p)["deleted"] == 0
+    assert p.actions == [] and plan_result.summarize(p)["deleted"] == 0
 
 
 def test_action_and_binding_summaries():
     decl = declare({"persona": "viewer", "users": ["alice"], "namespaces": ["team-a"]})
     desired, _s, p = run(decl)
-    assert [planning.action_to_dict(a) for a in p.actions] == [
+    assert [plan_result.action_to_dict(a) for a in p.actions] == [
         {"action": "create", "kind": RB, "namespace": "team-a", "name": "vmo-rbac-spectro-vm-viewer",
-         "reason": "missing"}]
+         "reason": "missing", "cause": "missing"}]
     b = desired[(RB, "team-a", "vmo-rbac-spectro-vm-viewer")]
-    assert planning.binding_summary(b) == {
+    assert plan_result.binding_summary(b) == {
         "kind": RB, "name": "vmo-rbac-spectro-vm-viewer", "namespace": "team-a",
         "role_ref": {"kind": "ClusterRole", "name": "spectro-vm-viewer"},
         "subjects": [{"kind": "User", "name": "alice", "apiGroup": "rbac.authorization.k8s.io"}],
         "labels": labels_of(persona="viewer", scope="namespace"), "persona": "viewer",
     }
-    assert planning.binding_summary(None) == {}
-    o = planning.observed_from_api(planning.binding_to_api(b), RB)
-    assert "persona" not in planning.binding_summary(o)
-    cluster_wide = planning.action_to_dict(run(declare({"persona": "viewer", "users": ["a"]}))[2].actions[0])
+    assert plan_result.binding_summary(None) == {}
+    o = plan_codec.observed_from_api(plan_codec.binding_to_api(b), RB)
+    assert "persona" not in plan_result.binding_summary(o)
+    cluster_wide = plan_result.action_to_dict(run(declare({"persona": "viewer", "users": ["a"]}))[2].actions[0])
     assert "namespace" not in cluster_wide
 
 
 def test_observed_from_api_normalises():
     obj = api(RB, "x", "view", [BOB, ALICE, BOB], ns="team-a", labels={"a": "b"})
     obj["subjects"].append({"kind": "User", "name": "alice", "namespace": "ignored", "apiGroup": "x"})
-    o = planning.observed_from_api(obj, RB)
+    o = plan_codec.observed_from_api(obj, RB)
     assert o.subjects == (ALICE, BOB)
     assert (o.kind, o.namespace, o.name, o.role_kind, o.role_name) == (RB, "team-a", "x", "ClusterRole", "view")
     assert (o.resource_version, o.uid) == ("7", "uid-team-a-x")
-    crb = planning.observed_from_api({"metadata": {"name": "y", "namespace": "ignored"}}, CRB)
+    crb = plan_codec.observed_from_api({"metadata": {"name": "y", "namespace": "ignored"}}, CRB)
     assert (crb.namespace, crb.subjects, crb.labels, crb.role_name) == ("", (), {}, "")
 
 
@@ -601,9 +604,9 @@ def test_split_observed_keeps_only_wanted_foreign_objects():
     objs = [api(CRB, "a", "view", [ALICE], labels=labels_of()),
             api(CRB, "b", "view", [ALICE]),
             api(CRB, "c", "view", [ALICE], labels=labels_of(owner="team-x"))]
-    owned, taken = planning.split_observed(objs, CRB, OWNER, wanted_keys={(CRB, "", "c")})
+    owned, taken = plan_codec.split_observed(objs, CRB, OWNER, wanted_keys={(CRB, "", "c")})
     assert list(owned) == [(CRB, "", "a")] and list(taken) == [(CRB, "", "c")]
-    owned, taken = planning.split_observed(objs, CRB, OWNER)
+    owned, taken = plan_codec.split_observed(objs, CRB, OWNER)
     assert sorted(taken) == [(CRB, "", "b"), (CRB, "", "c")]
 
 
@@ -626,7 +629,7 @@ class _FakeCluster:
         selected = [o for o in self.objects if o["kind"] == kind]
         if label_selector:
             owner = label_selector.rsplit("=", 1)[1]
-            selected = [o for o in selected if planning.is_owned(o["metadata"].get("labels"), owner)]
+            selected = [o for o in selected if plan_codec.is_owned(o["metadata"].get("labels"), owner)]
         return selected
 
     def list_cluster_role_bindings(self, label_selector=None, metadata_only=False):
@@ -715,7 +718,7 @@ def declarations(draw, namespaces):
 def parse_and_resolve(raw, kw, namespaces):
     try:
         decl = spec.parse_declaration(raw, **kw)
-        return decl, planning.resolve(decl, namespaces)
+        return decl, plan_scopes.resolve(decl, namespaces)
     except SpecError:
         return None, None
 
@@ -790,7 +793,7 @@ def scenarios(draw):
         decl0, desired0 = parse_and_resolve(raw0, kw0, namespaces)
         if decl0 is not None:
             for b in desired0.values():
-                objects[planning.key_of(b)] = planning.binding_to_api(b)
+                objects[plan_model.key_of(b)] = plan_codec.binding_to_api(b)
             if draw(st.booleans()):
                 # an earlier run stopped after some of its actions: a run of this declaration,
                 # or of another one (the declaration changed before the rerun)
@@ -799,14 +802,14 @@ def scenarios(draw):
                     _decl1, desired1 = parse_and_resolve(*draw(declarations(namespaces)), namespaces)
                     target = desired1 if desired1 is not None else desired
                 state0 = observe(list(objects.values()), namespaces=namespaces)
-                p0 = planning.plan(target, state0, OWNER)
+                p0 = plan_order.plan(target, state0, OWNER)
                 cut = draw(st.integers(0, len(p0.actions)))
                 for a in p0.actions[:cut]:
                     key = (a.kind, a.namespace, a.name)
                     if a.action == "delete":
                         objects.pop(key, None)
                     else:
-                        objects[key] = planning.binding_to_api(a.desired)
+                        objects[key] = plan_codec.binding_to_api(a.desired)
     objects.update(draw(noise_objects(namespaces)))
     mode = draw(st.sampled_from(["present", "present", "present", "absent"]))
     purge = draw(st.booleans())
@@ -829,26 +832,26 @@ def _grants(state):
 def check_fixed_point(desired, state, mode, purge, first):
     """(1) Applying the plan and planning again yields no action."""
     applied = apply_to_state(first, state)
-    second = planning.plan(desired, applied, OWNER, mode=mode, purge=purge)
-    assert second.actions == [], [planning.action_to_dict(a) for a in second.actions]
+    second = plan_order.plan(desired, applied, OWNER, mode=mode, purge=purge)
+    assert second.actions == [], [plan_result.action_to_dict(a) for a in second.actions]
     # and as a real second run sees it: written as API objects, listed and normalised again
-    reread = applied._replace(owned={k: planning.observed_from_api(planning.binding_to_api(o), o.kind)
+    reread = applied._replace(owned={k: plan_codec.observed_from_api(plan_codec.binding_to_api(o), o.kind)
                                      for k, o in applied.owned.items()})
-    again = planning.plan(desired, reread, OWNER, mode=mode, purge=purge)
-    assert again.actions == [], [planning.action_to_dict(a) for a in again.actions]
+    again = plan_order.plan(desired, reread, OWNER, mode=mode, purge=purge)
+    assert again.actions == [], [plan_result.action_to_dict(a) for a in again.actions]
     assert second.conflicts == first.conflicts
     if mode == "present" and not first.conflicts:
         # converged means every desired binding is there, as declared
         for key, b in desired.items():
             o = applied.owned[key]
             assert (o.role_kind, o.role_name, o.subjects) == (b.role_kind, b.role_name, b.subjects)
-            assert planning.is_owned(o.labels, OWNER) and TRANSITION_LABEL not in o.labels
+            assert plan_codec.is_owned(o.labels, OWNER) and TRANSITION_LABEL not in o.labels
         assert not any(TRANSITION_LABEL in o.labels for o in applied.owned.values())
 
 
 def check_only_owned(desired, state, objects, mode, p):
     """(2) No action on an object this owner does not own; the plan is executable as written."""
-    foreign = {k for k, o in objects.items() if not planning.is_owned(o["metadata"]["labels"], OWNER)}
+    foreign = {k for k, o in objects.items() if not plan_codec.is_owned(o["metadata"]["labels"], OWNER)}
     assert foreign == set(state.taken)
     touched = {(a.kind, a.namespace, a.name) for a in p.actions}
     assert not touched & foreign, touched & foreign
@@ -864,7 +867,7 @@ def check_only_owned(desired, state, objects, mode, p):
         else:
             assert key in present and key not in foreign, (a.action, key)
             if a.action == "delete":
-                assert planning.is_owned(a.observed.labels, OWNER)
+                assert plan_codec.is_owned(a.observed.labels, OWNER)
                 present.discard(key)
 
 
@@ -880,7 +883,7 @@ def check_order_and_no_gap(desired, state, p):
             role = (a.desired.role_kind, a.desired.role_name)
             assert any(d.action == "delete" and (d.kind, d.namespace, d.name) == key
                        and (d.observed.role_kind, d.observed.role_name) != role
-                       for d in p.actions[:i]), planning.action_to_dict(a)
+                       for d in p.actions[:i]), plan_result.action_to_dict(a)
     if p.conflicts:
         return  # the module refuses to execute a plan that has conflicts
     before, after = _grants(state), _grants(apply_to_state(p, state))
@@ -908,11 +911,11 @@ def check_order_and_no_gap(desired, state, p):
     unchanged = (before & after) - unordered
     current = state
     for action in p.actions:
-        current = apply_to_state(planning.Plan([action], [], [], []), current)
+        current = apply_to_state(plan_model.Plan([action], [], [], []), current)
         held = _grants(current)
-        assert unchanged <= held, ("lapsed", unchanged - held, planning.action_to_dict(action))
+        assert unchanged <= held, ("lapsed", unchanged - held, plan_result.action_to_dict(action))
         for pair in bridges:
-            assert pair & held, ("access gap", pair, planning.action_to_dict(action))
+            assert pair & held, ("access gap", pair, plan_result.action_to_dict(action))
 
 
 @settings(max_examples=150, deadline=None,
@@ -923,7 +926,7 @@ def test_property_plans_converge_touch_only_owned_objects_and_never_open_an_acce
     is most of the cost, so they share it)."""
     decl, desired, namespaces, objects, mode, purge = scenario
     state = _state(objects, namespaces)
-    p = planning.plan(desired, state, OWNER, mode=mode, purge=purge)
+    p = plan_order.plan(desired, state, OWNER, mode=mode, purge=purge)
     check_fixed_point(desired, state, mode, purge, p)
     check_only_owned(desired, state, objects, mode, p)
     check_order_and_no_gap(desired, state, p)
@@ -938,12 +941,12 @@ def test_property_waves_keep_every_promise_of_the_plan_in_any_order_within_a_wav
     every wave reversed (any order within a wave) converges as well and never opens an access gap."""
     decl, desired, namespaces, objects, mode, purge = scenario
     state = _state(objects, namespaces)
-    p = planning.plan(desired, state, OWNER, mode=mode, purge=purge)
-    waves = planning.waves(p.actions)
+    p = plan_order.plan(desired, state, OWNER, mode=mode, purge=purge)
+    waves = plan_order.waves(p.actions)
     assert [a for w in waves for a in w] == p.actions
     for w in waves:
         assert len({(a.kind, a.namespace, a.name) for a in w}) == len(w)
-        assert len({(a.phase, a.action, planning._removes_subjects(a)) for a in w}) == 1
+        assert len({(a.phase, a.action, plan_order._removes_subjects(a)) for a in w}) == 1
     reordered = p._replace(actions=[a for w in waves for a in reversed(w)])
     check_fixed_point(desired, state, mode, purge, reordered)
     check_order_and_no_gap(desired, state, reordered)
@@ -959,7 +962,7 @@ def test_waves_of_a_role_change_and_of_subject_moves():
                   {"persona": "viewer", "groups": ["ops"], "namespaces": ["team-a"]})
     namespaces = {"team-a": {}}
     _desired, _state0, p = run(new, deployed(old, namespaces), namespaces=namespaces)
-    shape = [[(a.action, a.name) for a in w] for w in planning.waves(p.actions)]
+    shape = [[(a.action, a.name) for a in w] for w in plan_order.waves(p.actions)]
     assert shape == [
         [("create", "vm-team-transition"), ("create", "vmo-rbac-spectro-vm-viewer")],
         [("update", "vmo-rbac-spectro-vm-user")],
@@ -999,16 +1002,16 @@ def interrupted_runs(draw):
         decl, desired = parse_and_resolve(*draw(small_declarations()), namespaces)
         assume(decl is not None)
         chain.append((decl, desired))
-    objects = {planning.key_of(b): planning.binding_to_api(b) for b in chain[0][1].values()}
+    objects = {plan_model.key_of(b): plan_codec.binding_to_api(b) for b in chain[0][1].values()}
     for _decl, target in chain[1:-1]:
-        p0 = planning.plan(target, observe(list(objects.values()), namespaces=namespaces), OWNER,
+        p0 = plan_order.plan(target, observe(list(objects.values()), namespaces=namespaces), OWNER,
                            purge=draw(st.booleans()))
         for a in p0.actions[:draw(st.integers(0, len(p0.actions)))]:
             key = (a.kind, a.namespace, a.name)
             if a.action == "delete":
                 objects.pop(key, None)
             else:
-                objects[key] = planning.binding_to_api(a.desired)
+                objects[key] = plan_codec.binding_to_api(a.desired)
     decl, desired = chain[-1]
     return decl, desired, namespaces, objects, "present", draw(st.booleans())
 
@@ -1021,7 +1024,7 @@ def test_property_interrupted_runs_and_changed_declarations_converge_without_an_
     on top of what interrupted runs left behind (stale transition bindings included)."""
     decl, desired, namespaces, objects, mode, purge = scenario
     state = _state(objects, namespaces)
-    p = planning.plan(desired, state, OWNER, mode=mode, purge=purge)
+    p = plan_order.plan(desired, state, OWNER, mode=mode, purge=purge)
     check_fixed_point(desired, state, mode, purge, p)
     check_only_owned(desired, state, objects, mode, p)
     check_order_and_no_gap(desired, state, p)
@@ -1050,12 +1053,12 @@ def test_property_subject_order_never_matters(data, seed):
     raw0, kw0 = data.draw(declarations(namespaces))
     decl0, desired0 = parse_and_resolve(raw0, kw0, namespaces)
     if decl0 is not None:
-        objects.update({planning.key_of(b): planning.binding_to_api(b) for b in desired0.values()})
+        objects.update({plan_model.key_of(b): plan_codec.binding_to_api(b) for b in desired0.values()})
     purge = data.draw(st.booleans())
 
     def outcome(raw_entries, objs):
-        d = planning.resolve(spec.parse_declaration(raw_entries, **kw), namespaces)
-        p = planning.plan(d, _state(objs, namespaces), OWNER, purge=purge)
+        d = plan_scopes.resolve(spec.parse_declaration(raw_entries, **kw), namespaces)
+        p = plan_order.plan(d, _state(objs, namespaces), OWNER, purge=purge)
         return ({k: (b.role_name, b.subjects, b.labels, b.annotations) for k, b in d.items()},
                 [(a.action, a.kind, a.namespace, a.name, a.reason, a.counts_as) for a in p.actions],
                 p.conflicts, sorted(p.unchanged))
@@ -1092,8 +1095,8 @@ def test_a_stale_bridge_is_replaced_only_after_what_grants_its_role_anew():
     objects = deployed(old) + [api(CRB, "vm-team-transition", "spectro-vm-admin", [ALICE],
                                    labels=labels_of(persona="admin", **{TRANSITION_LABEL: "true"}))]
     state = observe(objects)
-    desired = planning.resolve(decl, NS)
-    p = planning.plan(desired, state, OWNER)
+    desired = plan_scopes.resolve(decl, NS)
+    p = plan_order.plan(desired, state, OWNER)
     steps = [(a.action, a.name, a.reason.split(":")[0]) for a in p.actions]
     update = steps.index(("update", "a-team", "subjects"))
     stale = steps.index(("delete", "vm-team-transition", "transition"))
@@ -1111,21 +1114,21 @@ def test_every_planned_object_is_measured_before_any_write():
     decl = declare({"persona": "viewer", "groups": ["small"], "namespaces": ["team-b"]},
                    *[{"persona": "viewer", "users": names(t), "namespaces": ["team-a"]} for t in "abc"])
     _d, _s, p = run(decl)
-    err = planning.oversized(p)
+    err = plan_codec.oversized(p)
     assert isinstance(err, SpecError) and err.path == "bindings[3]"
     assert err.message.startswith("merges into RoleBinding team-a/vmo-rbac-spectro-vm-viewer with bindings[1], "
                                   "bindings[2]: 3000 subjects, ")
     assert "bytes of JSON, more than the 1400000 a binding may have" in err.message
     two = declare(*[{"persona": "viewer", "users": names(t), "namespaces": ["team-a"]} for t in "ab"])
-    assert planning.oversized(run(two)[2]) is None  # 2,000 such names fit
+    assert plan_codec.oversized(run(two)[2]) is None  # 2,000 such names fit
     # what others put on an owned binding (kept by an update) counts too
     small = declare({"persona": "viewer", "users": ["alice", "bob"]})
-    b = planning.resolve(small)[(CRB, "", "vmo-rbac-spectro-vm-viewer")]
+    b = plan_scopes.resolve(small)[(CRB, "", "vmo-rbac-spectro-vm-viewer")]
     bloated = api(CRB, b.name, "spectro-vm-viewer", [ALICE], labels=b.labels,
-                  annotations={"someone/notes": "n" * planning.MAX_OBJECT_BYTES})
+                  annotations={"someone/notes": "n" * declaration.MAX_OBJECT_BYTES})
     _d, _s, p = run(small, [bloated])
-    assert [a.action for a in p.actions] == ["update"] and planning.oversized(p) is not None
-    assert planning.object_bytes(b) < 1000
+    assert [a.action for a in p.actions] == ["update"] and plan_codec.oversized(p) is not None
+    assert plan_codec.object_bytes(b) < 1000
 
 
 
@@ -1136,10 +1139,10 @@ def test_the_reasons_of_merged_entries_must_fit_the_annotation_limit():
     entries = [{"persona": "viewer", "users": ["u%03d" % i], "namespaces": ["team-a"], "reason": "R%03d %s" % (i, "x" * 1000)}
                for i in range(300)]
     _d, _s, p = run(declare({"persona": "viewer", "groups": ["g"], "namespaces": ["team-b"]}, *entries))
-    err = planning.oversized(p)
+    err = plan_codec.oversized(p)
     assert err is not None and err.path == "bindings[300]"
     assert "its annotations would be " in err.message and "more than the 262144 the API server accepts" in err.message
-    assert planning.oversized(run(declare(*entries[:200]))[2]) is None
+    assert plan_codec.oversized(run(declare(*entries[:200]))[2]) is None
 
 
 # ------------------------------------------------------------------ golden images
@@ -1155,21 +1158,21 @@ def test_golden_image_bindings_for_namespace_restricted_deployers():
                    {"cluster_role": "my-role", "users": ["dave"], "namespaces": ["team-a"]},  # custom: no
                    golden_image_namespaces=["vmo-golden-images", "more-images", "vmo-golden-images"])
     assert decl.golden_image_namespaces == ("vmo-golden-images", "more-images")
-    desired = planning.resolve(decl, golden, set())
+    desired = plan_scopes.resolve(decl, golden, set())
     bound = dict((k, b) for k, b in desired.items() if b.role_name == personas.GOLDEN_IMAGE_ROLE)
     assert sorted(bound) == [(RB, "more-images", "vmo-rbac-golden-image"),
                              (RB, "vmo-golden-images", "vmo-rbac-golden-image")]
     for b in bound.values():
-        assert b.subjects == (OPS, ALICE) and b.persona == planning.PERSONA_GOLDEN_IMAGE
+        assert b.subjects == (OPS, ALICE) and b.persona == plan_model.PERSONA_GOLDEN_IMAGE
         assert b.labels[PERSONA_LABEL] == "golden-image" and b.role_kind == "ClusterRole"
         assert b.annotations[GRANTED_BY_ANNOTATION] == "golden_image_namespaces"
     # with the kubernetes role set, edit (the user persona) launches VMs too
     kube = declare({"persona": "user", "users": ["bob"], "namespaces": ["team-b"]}, role_set="kubernetes",
                    golden_image_namespaces=["vmo-golden-images"])
-    assert (RB, "vmo-golden-images", "vmo-rbac-golden-image") in planning.resolve(kube, golden, set())
+    assert (RB, "vmo-golden-images", "vmo-rbac-golden-image") in plan_scopes.resolve(kube, golden, set())
     # without golden-image namespaces nothing is bound
     plain = declare({"persona": "power-user", "users": ["alice"], "namespaces": ["team-a"]})
-    assert not [b for b in planning.resolve(plain, golden, set()).values()
+    assert not [b for b in plan_scopes.resolve(plain, golden, set()).values()
                 if b.role_name == personas.GOLDEN_IMAGE_ROLE]
 
 
@@ -1178,7 +1181,7 @@ def test_a_time_limited_grant_has_a_golden_image_binding_of_its_own():
     decl = declare({"persona": "power-user", "users": ["alice"], "namespaces": ["team-a"], "expires": "8h"},
                    {"persona": "power-user", "users": ["bob"], "namespaces": ["team-b"]},
                    golden_image_namespaces=["vmo-golden-images"])
-    desired = planning.resolve(decl, golden, set())
+    desired = plan_scopes.resolve(decl, golden, set())
     mine = desired[(RB, "vmo-golden-images", "vmo-rbac-spectro-vm-power-user-expiring-golden-image")]
     assert mine.subjects == (ALICE,) and mine.expiry is not None
     assert desired[(RB, "vmo-golden-images", "vmo-rbac-golden-image")].subjects == (BOB,)
@@ -1191,12 +1194,12 @@ def test_a_golden_image_namespace_that_is_not_there_is_refused_before_any_write(
                    golden_image_namespaces=[missing])
     namespaces = dict(NS, **{"vmo-golden-images": {}})
     with pytest.raises(SpecError) as err:
-        planning.resolve(decl, namespaces, terminating)
+        plan_scopes.resolve(decl, namespaces, terminating)
     assert err.value.path == "golden_image_namespaces[0]" and word in str(err.value)
     # a declaration that binds nothing there does not need it
     viewer = declare({"persona": "viewer", "users": ["alice"], "namespaces": ["team-a"]},
                      golden_image_namespaces=[missing])
-    assert planning.resolve(viewer, namespaces, terminating)
+    assert plan_scopes.resolve(viewer, namespaces, terminating)
 
 
 @pytest.mark.parametrize("value, path", [

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, planning
+from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, plan_result, plan_scopes
 from tests.unit import report_golden
 
 # The capabilities these results are made of: the ten the collection shipped when these tests were
@@ -335,10 +335,10 @@ def newer_results():
     create web-devs' binding in web-app-2, so that drift item and web-devs' denied checks there are
     pending."""
     scopes = [
-        planning.ScopeMatch("bindings[1].namespace_regex", ["^web-app-", "/^kube-/"], ["web-app-1", "web-app-2"],
+        plan_scopes.ScopeMatch("bindings[1].namespace_regex", ["^web-app-", "/^kube-/"], ["web-app-1", "web-app-2"],
                             ["kube-node-lease", "kube-public", "kube-system"], False),
-        planning.ScopeMatch("bindings[2].namespace_regex", ["^contract-"], [], [], True),
-        planning.ScopeMatch("bindings[3].namespace_selector", ["env=prod"], ["prod-%02d" % i for i in range(1, 13)],
+        plan_scopes.ScopeMatch("bindings[2].namespace_regex", ["^contract-"], [], [], True),
+        plan_scopes.ScopeMatch("bindings[3].namespace_selector", ["env=prod"], ["prod-%02d" % i for i in range(1, 13)],
                             [], False),
     ]
     vmo1 = cluster_result(
@@ -361,8 +361,8 @@ def newer_results():
     pending = 1 + sum(1 for r in vmo1["access"] if r.get("pending"))
     vmo1["summary"].update(failed=0, passed=vmo1["summary"]["checks"] - pending, unchecked_entries=1,
                            pending=pending)
-    vmo1.update(passed=True, scopes=[planning.scope_to_dict(m) for m in scopes],
-                warnings=planning.scope_warnings(scopes),
+    vmo1.update(passed=True, scopes=[plan_result.scope_to_dict(m) for m in scopes],
+                warnings=plan_result.scope_warnings(scopes),
                 msg="RBAC on vmo-1 will validate once the planned changes are made")
 
     vmo2 = _optional_console(cluster_result("vmo-2", [("Group", "vmo-admins", "admin", None),
@@ -377,15 +377,15 @@ def newer_results():
 
 def newer_hostile_result():
     """Namespace rules, notes and pending drift with names that break naive renderers."""
-    scopes = [planning.ScopeMatch(HOSTILE, [HOSTILE, "<b>|x"], [HOSTILE + str(i) for i in range(12)], ["kube|<i>"],
+    scopes = [plan_scopes.ScopeMatch(HOSTILE, [HOSTILE, "<b>|x"], [HOSTILE + str(i) for i in range(12)], ["kube|<i>"],
                                   False),
-              planning.ScopeMatch("bindings[0].namespace_regex", ["<script>"], [], [HOSTILE], True)]
+              plan_scopes.ScopeMatch("bindings[0].namespace_regex", ["<script>"], [], [HOSTILE], True)]
     r = _optional_console(cluster_result("h", [("User", HOSTILE, "user", ["team-a"])]),
                           denied={("User " + HOSTILE, "team-a")})
     for row in r["access"]:
         if row.get("note"):
             row["note"] = HOSTILE
-    r.update(scopes=[planning.scope_to_dict(m) for m in scopes], warnings=planning.scope_warnings(scopes) + [HOSTILE])
+    r.update(scopes=[plan_result.scope_to_dict(m) for m in scopes], warnings=plan_result.scope_warnings(scopes) + [HOSTILE])
     r["drift"] = [{"kind": "RoleBinding", "namespace": HOSTILE, "name": "<x>", "problem": HOSTILE, "pending": True}]
     return r
 

@@ -3,7 +3,7 @@ and the exclusive audit's sample (the API server side: tests/integration/test_sn
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import planning, snapshot, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils import plan_codec, snapshot, whocan
 
 
 class Lists(object):
@@ -49,7 +49,7 @@ def test_only_equality_selectors_are_applied_here(selector, terms):
 def test_the_owner_selector_selects_exactly_the_owners_bindings():
     cluster = Lists()
     view = snapshot.SnapshotView(cluster, snapshot.RbacSnapshot(cluster, concurrency=4))
-    got = view.list_cluster_role_bindings(planning.owner_selector("o"), metadata_only=True)
+    got = view.list_cluster_role_bindings(plan_codec.owner_selector("o"), metadata_only=True)
     assert [b["metadata"]["name"] for b in got] == ["mine"]
     assert len(view.list_bindings("ClusterRoleBinding", metadata_only=True)) == 3
     # read once each, all five; the view asked nothing more

@@ -5,7 +5,6 @@ transport.Pacer shared by the processes of a run (issue 22 item 3)."""
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys

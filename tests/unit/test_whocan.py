@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.vmo.rbac.plugins.module_utils import access, declaration, holders, options, whocan
 from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, Subject
-from ansible_collections.vmo.rbac.plugins.module_utils.planning import Binding
+from ansible_collections.vmo.rbac.plugins.module_utils.plan_model import Binding
 
 MATRIX = access.build_matrix("vmo")
 

@@ -26,14 +26,18 @@ Vocabulary used in every format:
 - *pending*: drift, and failed checks of the subjects whose bindings it would change, that the
   enforce step of the same run planned under ``--check`` (``pending_enforce``): not failures;
 - *not proven* (``summary.unchecked_entries``): a grant whose namespace rules (``namespace_regex``,
-  ``namespace_selector``) matched no namespace gives nothing today, so it proves nothing;
+  ``namespace_selector``) matched no namespace gives nothing today, so it proves nothing; read from
+  ``scopes[].matched_nothing`` and ``scopes[].warning``;
 - *who else can*: the exclusive audit's undeclared holders (``who_else``), per capability and
   place, each with the bindings to remove; shown only for a result of a run with the audit
-  (``who_else_summary``, or undeclared holders given), so a result without it renders as before.
+  (``who_else_summary``, or undeclared holders given).
 
-Parts a result of an older ``vmo_rbac_validate`` does not have (``scopes``, ``warnings``, notes,
-pending items and their summary counts) are left out of the normalized cluster and of the fleet
-counts, so such a result renders exactly as before they existed.
+The verdict and the counts are the result's (``passed``, ``summary``); where a result does not give
+them they are computed by ``verdict.tally``, the function the validate flow decides with. A part a
+result does not have (``scopes``, ``warnings``, notes, pending items, time-limited grants, the audit)
+is left out of the normalized cluster and of the fleet counts: no section, no column, no count for it.
+A result made by hand may carry the warning of a rule set that matched nothing among its ``warnings``
+only (no ``scopes``): the module's words for it (``_NOT_PROVEN``) tell it apart.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -44,7 +48,7 @@ import re
 from collections.abc import Mapping
 from shlex import quote as _shell_quote
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, personas
+from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, verdict
 from ansible_collections.vmo.rbac.plugins.module_utils.access import (
     OPTIONAL,
     SCOPE_ALL,
@@ -73,7 +77,8 @@ SECTIONS = ("roles", "scopes", "drift", "access", "pending", "notes", "privilege
 PENDING_TEXT = "pending (planned by the enforce step under --check)"
 # How many namespace names a report lists per rule set before it says "and N more" (JSON lists all).
 NAMES_SHOWN = 10
-# How the validate flow words a rule set that matched nothing (planning.scope_warnings).
+# How the validate flow words a rule set that matched nothing (plan_result.scope_warning), for a result made by
+# hand that gives the warning without its scope.
 _NOT_PROVEN = re.compile(r"^\S+: .* matched no namespace")
 
 _DATA_KEYS = ("summary", "roles", "drift", "access", "matrix", "capabilities", "who_else")
@@ -155,9 +160,7 @@ def names_text(names, limit=NAMES_SHOWN):
     return "%s and %d more" % (", ".join(names[:limit]), len(names) - limit)
 
 
-def is_pending(item):
-    """Drift the enforce step planned, or a failed check it will fix (``pending: true``)."""
-    return item.get("pending") is True
+is_pending = verdict.is_pending  # drift the enforce step planned, or a failed check it will fix
 
 
 def capability_description(capability):
@@ -385,32 +388,31 @@ def _status(raw, summary):
     return STATUS_PASSED if summary["failed"] == 0 and not raw.get("failed") else STATUS_FAILED
 
 
-def _summary(raw, roles, drift, access_rows, violations, pending, scopes, audit=None, who_else=()):
-    """The result's counts where it gives them, computed from its data where not.
+def _summary(raw, roles, drift, access_rows, scopes, audit=None, who_else=()):
+    """The result's counts where it gives them, computed from its data where not (``verdict.tally``, the
+    function the validate flow decides with; the bindings checked are not known here).
 
-    ``failed`` leaves pending items out; ``unchecked_entries`` is there when the result has
-    ``scopes`` or ``warnings`` (or gives the count), ``pending`` when it has pending items (or
-    gives the count): an older result keeps the counts it always had."""
+    ``unchecked_entries`` is there when the result has ``scopes`` or ``warnings`` (or gives the count),
+    ``pending`` when it has pending items (or gives the count), ``who_else`` when the exclusive audit ran."""
     given = raw.get("summary") if is_map(raw.get("summary")) else {}
-    unchecked = sum(1 for r in access_rows if r.get("ok") is None)
-    missing_roles = [r for r in roles if r.get("present") is False]
-    computed = {
-        "checks": len(roles) + len(access_rows) - unchecked,
-        "failed": len(missing_roles) + sum(1 for d in drift if not is_pending(d)) + len(violations),
-        "drift": len(drift),
-        "unchecked": unchecked,
-        "subjects": len(set(text(r.get("subject")) for r in access_rows)),
-    }
-    if "unchecked_entries" in given or "scopes" in raw or "warnings" in raw:
-        computed["unchecked_entries"] = sum(1 for m in scopes if m["matched_nothing"]) if "scopes" in raw else \
-            sum(1 for w in texts(raw.get("warnings")) if _NOT_PROVEN.search(w))
-    if "pending" in given or pending:
-        computed["pending"] = len(pending)
+    part = None
     if audit is not None:  # the exclusive audit ran: its questions are checks, a place with a holder fails
         failed_places = len(set((r["capability"], r["where"]) for r in who_else))
-        computed["checks"] += max(to_int(audit.get("questions")), failed_places)
-        computed["failed"] += failed_places
-        computed["who_else"] = len(who_else)
+        part = verdict.AuditPart(max(to_int(audit.get("questions")), failed_places), failed_places, len(who_else))
+    not_proven = 0
+    if "scopes" in raw:
+        not_proven = sum(1 for m in scopes if m["matched_nothing"])
+    elif "warnings" in raw:  # a result made by hand, without scopes: the module's words for a rule set
+        not_proven = sum(1 for w in texts(raw.get("warnings")) if _NOT_PROVEN.search(w))
+    _passed, tally = verdict.tally(roles, drift, access_rows, not_proven=not_proven, audit=part,
+                                   subjects=len(set(text(r.get("subject")) for r in access_rows)))
+    computed = dict((k, tally[k]) for k in ("checks", "failed", "drift", "unchecked", "subjects"))
+    if "unchecked_entries" in given or "scopes" in raw or "warnings" in raw:
+        computed["unchecked_entries"] = tally["unchecked_entries"]
+    if "pending" in given or tally["pending"]:
+        computed["pending"] = tally["pending"]
+    if part is not None:
+        computed["who_else"] = tally["who_else"]
     summary = dict((k, to_int(given[k], computed[k]) if k in given else computed[k]) for k in computed)
     summary["passed"] = to_int(given.get("passed"), summary["checks"] - summary["failed"]) \
         if "passed" in given else max(0, summary["checks"] - summary["failed"])
@@ -429,7 +431,11 @@ def _scopes(raw):
         scope = {"entry": text(m.get("entry"), "?"), "rules": texts(m.get("rules")), "namespaces": namespaces,
                  "skipped_protected": texts(m.get("skipped_protected")),
                  "matched_nothing": nothing if isinstance(nothing, bool) else not namespaces, "warning": ""}
-        if scope["matched_nothing"]:
+        if scope["matched_nothing"] and isinstance(m.get("warning"), str) and m["warning"]:
+            scope["warning"] = m["warning"]  # the module's words for it, also among its warnings
+            if m["warning"] in unused:
+                unused.remove(m["warning"])
+        elif scope["matched_nothing"]:  # a result made by hand: its warning is the one that names its entry
             own = [w for w in unused if w.startswith(scope["entry"] + ":")]
             if own:
                 scope["warning"] = own[0]
@@ -582,8 +588,7 @@ def normalize(index, name_hint, raw):
     pending_drift = [d for d in all_drift if is_pending(d)]
     scopes, warnings, other_warnings = _scopes(raw)
     audit, who_else = _who_else(raw)
-    summary = _summary(raw, roles, all_drift, access_rows, violations, pending_drift + pending_access, scopes,
-                       audit, who_else)
+    summary = _summary(raw, roles, all_drift, access_rows, scopes, audit, who_else)
     name = text(raw.get("cluster")) or name_hint or text(raw.get("host")) or "cluster %d" % (index + 1)
     matrix, capabilities = _matrix(raw, access_rows)
     return {
@@ -613,9 +618,7 @@ def normalize(index, name_hint, raw):
     }
 
 
-def is_overdue(item):
-    """A time-limited grant whose time has passed and that still grants (a violation until the enforcer runs)."""
-    return item.get("state") == "overdue" or item.get("violation") is True
+is_overdue = verdict.is_overdue  # a time-limited grant whose time has passed and that still grants
 
 
 def time_limited_text(item):
@@ -724,7 +727,7 @@ def clusters(results):
 
 
 def newer_columns(f):
-    """The fleet table's columns for the newer counts, ``[(key, header)]``: "Not proven" whenever the
+    """The fleet table's optional columns, ``[(key, header)]``: "Not proven" whenever the
     fleet has the count (0 is worth saying), "Pending" when something is pending, "Who else" (undeclared
     holders) when a cluster ran the exclusive audit."""
     out = []
@@ -761,11 +764,11 @@ def fleet(norm):
         "excess": sum(c["excess"] for c in validated),
         "missing": sum(c["missing"] for c in validated),
     }
-    # the counts of newer results (not proven grants, pending items), when a cluster has them
+    # the optional counts (not proven grants, pending items), when a cluster has them
     for key in ("unchecked_entries", "pending"):
         if any(key in c["summary"] for c in validated):
             counts[key] = sum(c["summary"].get(key, 0) for c in validated)
-    # Only when some cluster has time-limited grants, so that a fleet without them reads as before.
+    # Only when some cluster has time-limited grants: a fleet without them has no such counts.
     if any(c["time_limited"] for c in norm):
         counts["time_limited"] = sum(len(c["time_limited"]) for c in norm)
         counts["overdue"] = sum(c["overdue"] for c in norm)

@@ -229,7 +229,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils.connection import secret_
 from ansible_collections.vmo.rbac.plugins.module_utils.transport import BadValue, Secrets  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteError  # noqa: E402
-from ansible_collections.vmo.rbac.plugins.module_utils.planning import owner_selector  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils.plan_codec import owner_selector  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.plugin_utils import eda_config  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.plugin_utils.coalesce import Coalescer, event_of  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.plugin_utils.watch import (  # noqa: E402
