@@ -191,7 +191,7 @@ java: venv ## check that ansible-rulebook finds a Java 17+ runtime (EDA tests); 
 	@tests/tools/ensure_java.sh $(BIN)/ansible-rulebook
 
 .PHONY: generated
-generated: venv collection ## regenerate files derived from plugins/module_utils/personas.py
+generated: venv collection ## regenerate files derived from plugins/module_utils/_core/personas.py
 	$(BIN)/python tests/tools/generate.py
 
 # A release: the fragments go into changelogs/changelog.yaml under the version galaxy.yml names, and

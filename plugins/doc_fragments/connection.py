@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    """Connection options of every vmo.rbac module (argument spec: module_utils/connection.py)."""
+    """Connection options of every vmo.rbac module (argument spec: module_utils/_k8s/connection.py)."""
 
     DOCUMENTATION = r"""
 options:

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
     """The Palette credential and the cluster's connection from Palette, options of every module that
-    talks to a cluster (argument spec: module_utils/palette_connection.py)."""
+    talks to a cluster (argument spec: module_utils/_palette/connection.py)."""
 
     DOCUMENTATION = r"""
 options:

@@ -67,7 +67,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.vmo.rbac.plugins.module_utils import expiry, options
+from ansible_collections.vmo.rbac.plugins.module_utils._core import expiry, options
 
 
 def vmo_rbac_expires_at(value, max_duration=None, name=None):

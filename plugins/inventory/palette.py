@@ -232,8 +232,8 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 
-from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
-from ansible_collections.vmo.rbac.plugins.module_utils import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import client as palette_api
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 
 try:
     from ansible.utils.unsafe_proxy import wrap_var
@@ -497,7 +497,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     problems.append("cannot read its profiles (is the %s pack there?): %s" % (
                         settings["vmo_pack"], exc.message))
             if not problems and settings["kubeconfig"] != "none" and not settings["kubeconfig_files"]:
-                # The modules download it when they run (module_utils/palette_connection.py).
+                # The modules download it when they run (module_utils/_palette/connection.py).
                 host["vars"]["vmo_rbac_palette_kubeconfig"] = settings["kubeconfig"]
             elif not problems and settings["kubeconfig_files"]:
                 try:

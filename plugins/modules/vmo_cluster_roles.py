@@ -164,8 +164,10 @@ palette_requests:
   sample: 1
 """
 
-from ansible_collections.vmo.rbac.plugins.module_utils import cluster_roles, connection, palette_connection
-from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_module
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import cluster_roles
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import connection as palette_connection
+from ansible_collections.vmo.rbac.plugins.module_utils._flows.module_runner import run_module
 
 
 def argument_spec():

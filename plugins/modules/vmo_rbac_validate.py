@@ -585,8 +585,11 @@ palette_requests:
   sample: 1
 """
 
-from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, options, palette_backend, validate
-from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_module
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration, options
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import validate
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import backend as palette_backend
+from ansible_collections.vmo.rbac.plugins.module_utils._flows.module_runner import run_module
 
 
 def argument_spec():

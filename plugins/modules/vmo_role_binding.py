@@ -400,8 +400,11 @@ waited:
   sample: {seconds: 1.42, checks: 6, rounds: 3}
 """
 
-from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, enforce, options, palette_backend
-from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import run_module
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration, options
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import enforce
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import backend as palette_backend
+from ansible_collections.vmo.rbac.plugins.module_utils._flows.module_runner import run_module
 
 
 def argument_spec():

@@ -12,7 +12,7 @@ Which clusters to watch comes from one of two places:
   each with its ``vmo_rbac_*`` connection variables and ``vmo_rbac_owner``, as the role reads
   them. The declaration and the cluster list then stay in the inventory alone.
 
-Connection options are validated by ``module_utils/connection.py``'s CONNECTION_ARG_SPEC, with its
+Connection options are validated by ``module_utils/_k8s/connection.py``'s CONNECTION_ARG_SPEC, with its
 ``K8S_AUTH_*`` fallbacks, through Ansible's own ArgumentSpecValidator: the same names, types and
 environment variables as the modules. Error messages name the option, never a credential's value.
 """
@@ -29,12 +29,12 @@ from collections import namedtuple
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.vmo.rbac.plugins.module_utils import connection
-from ansible_collections.vmo.rbac.plugins.module_utils.connection import CONNECTION_ARG_SPEC as KUBERNETES_ARG_SPEC
-from ansible_collections.vmo.rbac.plugins.module_utils.palette_connection import PALETTE_CONNECTION_ARG_SPEC
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, is_dns_label
-from ansible_collections.vmo.rbac.plugins.module_utils import options as run_options
-from ansible_collections.vmo.rbac.plugins.module_utils.transport import BadValue, Secrets
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.connection import CONNECTION_ARG_SPEC as KUBERNETES_ARG_SPEC
+from ansible_collections.vmo.rbac.plugins.module_utils._palette.connection import PALETTE_CONNECTION_ARG_SPEC
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, is_dns_label
+from ansible_collections.vmo.rbac.plugins.module_utils._core import options as run_options
+from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import BadValue, Secrets
 
 Target = namedtuple("Target", "name owner params")
 Settings = namedtuple(

@@ -46,7 +46,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import remove_temp_files
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import remove_temp_files
 
 try:
     from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder

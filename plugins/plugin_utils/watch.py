@@ -5,7 +5,7 @@
 
 No network, no threads, no clock: the event source
 (``extensions/eda/plugins/event_source/cluster_changes.py``) does the I/O through
-``module_utils/cluster.py`` and asks this module what to do next. Unit-tested in
+``module_utils/_k8s/cluster.py`` and asks this module what to do next. Unit-tested in
 ``tests/unit/test_eda_watch.py``.
 
 - ``ListWatch``: one LIST (paged) then WATCH from the list's resourceVersion with
@@ -55,7 +55,7 @@ PHRASES = (
 EVENT_TYPES = ("ADDED", "MODIFIED", "DELETED")
 # The field manager the API server derives from the modules' User-Agent ("vmo.rbac/<version> ...").
 OWN_MANAGER = "vmo.rbac"
-TRANSITION_LABEL = "vmo.rbac/transition"  # module_utils/declaration.py; a run's own short-lived binding
+TRANSITION_LABEL = "vmo.rbac/transition"  # module_utils/_core/declaration.py; a run's own short-lived binding
 
 
 class Expired(Exception):

@@ -170,9 +170,10 @@ def run(inv, names, execution, limit=None, forks=10, before=None):
 def flows_cpu(cluster, ident, namespaces, reps=3):
     """CPU seconds of the modules' own work on one cluster, in this process: enforce.run (steady: 4
     LISTs and the plan) and validate.run (LISTs, plan, every SubjectAccessReview), medians."""
-    from ansible_collections.vmo.rbac.plugins.module_utils import declaration as decls
-    from ansible_collections.vmo.rbac.plugins.module_utils import enforce, options, validate
-    from ansible_collections.vmo.rbac.plugins.module_utils.cluster import Cluster
+    from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration as decls
+    from ansible_collections.vmo.rbac.plugins.module_utils._core import options
+    from ansible_collections.vmo.rbac.plugins.module_utils._flows import enforce, validate
+    from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import Cluster
 
     params = dict(ident.params, owner=peers.OWNER, bindings=peers.declaration(namespaces), request_timeout=30.0,
                   api_retries=5, fail_on_drift=False)

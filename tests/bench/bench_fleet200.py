@@ -48,7 +48,7 @@ from tests.bench.common import bench_clusters, median, save, stop  # noqa: E402
 from tests.helpers.kube import AuditWindow  # noqa: E402
 from tests.helpers.latencylink import LatencyLinks  # noqa: E402
 
-from ansible_collections.vmo.rbac.plugins.module_utils import planning  # noqa: E402  (path set by common)
+from ansible_collections.vmo.rbac.plugins.module_utils._core import planning
 
 NAMESPACES = 5
 PERSONAS = peers.PERSONAS

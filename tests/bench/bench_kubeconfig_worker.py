@@ -6,11 +6,11 @@ With connection local the collection's action plugins run the module in the work
 forks for each task (plugins/plugin_utils/in_worker.py), and the action plugin imports the module's
 code in the controller, so whatever that code imports at the top is paid once per run and inherited
 by every worker. The question of issue 21 item 6: if ``kubernetes`` were imported there, would the
-client's loader cost a task no more than the hand-written reader (module_utils/kubeconfig.py)?
+client's loader cost a task no more than the hand-written reader (module_utils/_k8s/kubeconfig.py)?
 
 Three variants of this checkout, each a copy made by this script:
 
-- ``reader``: as it is (a static kubeconfig is read by module_utils/kubeconfig.py, no ``kubernetes``);
+- ``reader``: as it is (a static kubeconfig is read by module_utils/_k8s/kubeconfig.py, no ``kubernetes``);
 - ``client-preimport``: every kubeconfig handed to the client (kubeconfig.PROVEN_CLIENT_SERIES
   matches no version), and cluster.py importing ``kubernetes.client`` and ``kubernetes.config`` at
   its top: imported in the controller when the action plugin loads, before any fork;
@@ -61,7 +61,7 @@ def make_variant(name, dest: Path) -> Path:
     if name == "client-preimport":
         cl = mu / "cluster.py"
         text = cl.read_text()
-        anchor = "from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__\n"
+        anchor = "from ansible_collections.vmo.rbac.plugins.module_utils._http.version import __version__\n"
         assert anchor in text
         cl.write_text(text.replace(anchor, anchor + "import kubernetes.client  # noqa: E402  (the pre-import measured)\n"
                                    "import kubernetes.config  # noqa: E402\n", 1))

@@ -3,7 +3,7 @@
 
 With direct credentials (host plus a token or a client certificate, what AWX's Kubernetes
 credential injects) the modules never import the `kubernetes` package, nor with a kubeconfig of
-static credentials (module_utils/kubeconfig.py); a kubeconfig the static reader hands to the
+static credentials (module_utils/_k8s/kubeconfig.py); a kubeconfig the static reader hands to the
 client (an exec plugin, an auth provider, a key it does not know) imports it. Same cluster, same
 identity, same steady-state declaration, runs alternating, each a fresh module process started as
 Ansible does (`python -m` on the module with its arguments as JSON): CPU (user + system, of the

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.common import ROOT, bench_clusters, median, run_module_timed, save, stop, timed  # noqa: E402
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, holders  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access, holders
 
 PEERS_BIN = Path(os.environ.get("VMO_PEERS_BIN") or ROOT / ".tools-peers" / "bin")
 WHO_CAN = PEERS_BIN / "kubectl-who-can"
@@ -135,7 +135,7 @@ def who_can(kubeconfig, cache, check, namespace):
 
 def local_evaluation(ident_params, cluster, matrix):
     """The module's in-process work on the same lists: index and evaluate (no network)."""
-    from ansible_collections.vmo.rbac.plugins.module_utils.cluster import Cluster  # pylint: disable=import-outside-toplevel
+    from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import Cluster  # pylint: disable=import-outside-toplevel
     c = Cluster(dict(ident_params))
     lists = (c.list_cluster_roles(metadata_only=False), c.list_roles(metadata_only=False),
              c.list_cluster_role_bindings(), c.list_role_bindings())

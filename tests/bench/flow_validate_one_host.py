@@ -16,9 +16,10 @@ sys.path.remove(str(ROOT / '.build' / 'collections')); sys.path.insert(0, tree +
 from tests.bench import bench_fleet200 as b
 from tests.controlplane import controlplane as cp
 from tests.helpers.kube import TestCluster
-from ansible_collections.vmo.rbac.plugins.module_utils import declaration as decls, validate, options
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import Cluster
-import ansible_collections.vmo.rbac.plugins.module_utils.validate as V
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration as decls, options
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import validate
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import Cluster
+import ansible_collections.vmo.rbac.plugins.module_utils._flows.validate as V
 assert V.__file__.startswith(tree), V.__file__
 c = [x for x in cp.known_clusters() if x.name == 'bench-f200-1'][0]; c.load()
 tc = TestCluster.from_controlplane(c, ROOT / 'reports' / 'bench' / 'work')

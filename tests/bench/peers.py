@@ -34,10 +34,9 @@ from tests.bench.common import KUBECTL, run_playbook
 from tests.helpers.ansible import COLLECTIONS
 from tests.helpers.kube import AuditWindow
 
-from ansible_collections.vmo.rbac.plugins.module_utils import declaration as decls  # noqa: E402  (path set by common)
-from ansible_collections.vmo.rbac.plugins.module_utils import (  # noqa: E402
-    enforce, options, plan_codec, plan_scopes,
-)
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration as decls
+from ansible_collections.vmo.rbac.plugins.module_utils._core import options, plan_codec, plan_scopes
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import enforce
 
 OWNER = "bench"
 PERSONAS = ("admin", "power-user", "user", "viewer")
@@ -258,7 +257,7 @@ def inprocess_enforce(identity, namespaces, check_mode=True):
 
     What the module does between AnsibleModule() and exit_json(), in this process (the
     imports are already done). Returns (seconds, result)."""
-    from ansible_collections.vmo.rbac.plugins.module_utils.cluster import Cluster
+    from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import Cluster
 
     params = dict(module_params(identity, namespaces), request_timeout=30.0, api_retries=5, state="present",
                   require_roles=True, purge=False, wait_for_roles=0)

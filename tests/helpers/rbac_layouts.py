@@ -38,7 +38,7 @@ NAMES = [["vm-a"], ["vm-a", "vm-b"], ["tmpl-1"]]
 def _matrix_resources():
     """Every API group and resource[/subresource] the capability matrix asks about (the matrix is data:
     capabilities added to it reach the random rules too), in matrix order."""
-    from ansible_collections.vmo.rbac.plugins.module_utils import personas  # pylint: disable=import-outside-toplevel
+    from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
 
     groups, resources = [], []
     for cap in personas.default_matrix("vmo")["capabilities"].values():

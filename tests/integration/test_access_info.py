@@ -20,7 +20,7 @@ import uuid
 import pytest
 from kubernetes.client.rest import ApiException
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
 from ansible_collections.vmo.rbac.plugins.plugin_utils import report
 from tests.helpers.ansible import ok, run_module, run_playbook
 from tests.helpers.private_clusters import private_cluster

@@ -11,7 +11,7 @@ ignore_errors), and the role's cases as the hosts of one inventory run through v
 
 Values Ansible would convert without a word (a list or a number where a string is expected) are
 refused with the field's name: the modules type-check the arguments as written first
-(module_utils/module_runner.py).
+(module_utils/_flows/module_runner.py).
 """
 
 from __future__ import annotations

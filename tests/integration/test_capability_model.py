@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
 from tests.helpers import kube, kubevirt_roles
 from tests.helpers.ansible import ok, run_module
 from tests.helpers.private_clusters import private_cluster
@@ -196,7 +196,7 @@ def test_the_kubernetes_role_set_validates_clean_on_kubevirts_generated_roles(re
 
 
 def kubevirt_roles_line(version):
-    from ansible_collections.vmo.rbac.plugins.module_utils import access
+    from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
 
     return access.parse_kubevirt_version(version)
 

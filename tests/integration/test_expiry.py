@@ -730,8 +730,9 @@ def test_a_sweep_never_ends_a_grant_that_another_run_granted_again_meanwhile(clu
     precondition, so the sweep deleted the new grant while the request reported it in force. Every write that
     ends a grant now carries the resourceVersion it read, and on a conflict re-reads: a grant whose end moved
     later is left as it is. The same for a run that removes the subjects of an expired declared grant."""
-    from ansible_collections.vmo.rbac.plugins.module_utils import cluster as cluster_mod
-    from ansible_collections.vmo.rbac.plugins.module_utils import declaration, enforce, observe, options
+    from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster as cluster_mod
+    from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration, options
+    from ansible_collections.vmo.rbac.plugins.module_utils._flows import enforce, observe
 
     ns = namespaces("tl-race")
     ident = cluster.identity("tl-race-" + uid)

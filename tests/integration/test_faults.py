@@ -469,7 +469,7 @@ def test_transient_faults_are_retried_within_bounds_and_the_runs_converge(fault,
     ok(res)
     assert res["passed"] is True, res["msg"]
     assert len(proxy.faulted()) == 8, proxy.summary()
-    # The reviews go pipelined (module_utils/pipeline.py): a fault ends that connection's window,
+    # The reviews go pipelined (module_utils/_k8s/pipeline.py): a fault ends that connection's window,
     # and every review without a 2xx answer (the faulted one, those behind it on the connection) is
     # asked again the ordinary way, with urllib3's retries. So: every review the proxy saw was in
     # the end answered by the API server without a fault, each faulted one included; the module
@@ -556,7 +556,7 @@ def test_the_latency_model_charges_round_trips_as_a_link_does(fault, automation_
     a round trip per window it sends, not per request, because the proxy times each request from
     when its bytes arrived and sends the answers back on a delay line while the next request is
     forwarded. The answers are the API server's, in order."""
-    from ansible_collections.vmo.rbac.plugins.module_utils import cluster as cluster_mod
+    from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster as cluster_mod
 
     rtt = 0.2
     specs = [{"user": "lat-%s-%d" % (uid, i), "groups": ["system:authenticated"],

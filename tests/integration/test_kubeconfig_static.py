@@ -1,5 +1,5 @@
 """Kubeconfigs against the real control plane: static credentials are read without the kubernetes
-package (plugins/module_utils/kubeconfig.py) and work end to end; an exec credential plugin still
+package (plugins/module_utils/_k8s/kubeconfig.py) and work end to end; an exec credential plugin still
 goes through the official client and works too.
 
 Who made the requests is read from the API server's audit log (user name and user agent), never
@@ -100,7 +100,7 @@ def test_a_kubeconfig_context_never_imports_kubernetes(cluster, static_kubeconfi
     assert not res.get("failed"), res.get("msg")
     assert res["changed"] is True
     assert "kubernetes" not in {m.split(".")[0] for m in imported}
-    assert "ansible_collections.vmo.rbac.plugins.module_utils.kubeconfig" in imported
+    assert "ansible_collections.vmo.rbac.plugins.module_utils._k8s.kubeconfig" in imported
     res, imported = module_process("vmo_role_binding", {"context": "by-files", "owner": owner, "bindings": bindings},
                                    env={"KUBECONFIG": "/nonexistent/kubeconfig:" + str(path)})
     assert not res.get("failed"), res.get("msg")

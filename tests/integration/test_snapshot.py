@@ -1,4 +1,4 @@
-"""One RBAC snapshot per vmo_rbac_validate run (module_utils/snapshot.py): with the access checks, the
+"""One RBAC snapshot per vmo_rbac_validate run (module_utils/_flows/snapshot.py): with the access checks, the
 privileged audit and the exclusive audit on, the API server's audit log shows each list read once
 (ClusterRoles, Roles, ClusterRoleBindings, RoleBindings, Namespaces, and the APIServices of the exclusive
 audit), and vmo_rbac_access_info reads its lists once as well. On main 7da07ec the same validate run listed

@@ -8,7 +8,7 @@ import time
 import pytest
 from kubernetes.client.rest import ApiException
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
 from tests.helpers.ansible import run_module
 from tests.helpers.kube import REFERENCE_ROLES
 
@@ -335,13 +335,14 @@ def test_audit_privileged_lists_cluster_admins(cluster, enforced, admin_identity
 
 
 def test_pipelined_reviews_answer_exactly_as_one_at_a_time(cluster, enforced, admin_identity):
-    """The SubjectAccessReviews of a validation go pipelined (module_utils/pipeline.py). Asked of
+    """The SubjectAccessReviews of a validation go pipelined (module_utils/_k8s/pipeline.py). Asked of
     the real API server both ways, every answer is the same as when each review is its own request,
     and the audit log shows each review asked exactly once (nothing resent when nothing failed),
     over at most cluster.PIPELINES connections' worth of requests."""
-    from ansible_collections.vmo.rbac.plugins.module_utils import access, plan_scopes
-    from ansible_collections.vmo.rbac.plugins.module_utils import cluster as cluster_mod
-    from ansible_collections.vmo.rbac.plugins.module_utils import declaration as decls
+    from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_scopes
+    from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
+    from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster as cluster_mod
+    from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration as decls
 
     decl = decls.from_module_args({"owner": enforced["owner"], "bindings": enforced["bindings"]})
     known = [enforced["ns_a"], enforced["ns_b"], "default"]

@@ -5,9 +5,11 @@ The local evaluation and the API server disagree when the RBAC objects change be
 reviews: a binding deleted meanwhile is a holder to the snapshot and not to the API server. Such a finding is
 never reported as a violation; it is counted as unconfirmed, with a warning."""
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, holders, plan_scopes, whocan
-from ansible_collections.vmo.rbac.plugins.module_utils import declaration as decls
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import Cluster
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_scopes
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import whocan
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access, holders
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration as decls
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import Cluster
 
 RBAC = "rbac.authorization.k8s.io"
 

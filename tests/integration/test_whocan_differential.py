@@ -60,7 +60,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from kubernetes.client.rest import ApiException
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, holders
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access, holders
 from tests.helpers import kube, kubevirt_roles
 from tests.helpers import rbac_layouts as lay
 from tests.helpers.ansible import ok, run_module

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Generate the files that are derived from plugins/module_utils/personas.py and galaxy.yml.
+"""Generate the files that are derived from plugins/module_utils/_core/personas.py and galaxy.yml.
 
     files/reference-roles.yaml        the spectro-vm-* and legacy dashboard ClusterRoles
     files/console-role.yaml           the VM console role
-    plugins/module_utils/version.py   the collection's version (galaxy.yml holds it; the modules
+    plugins/module_utils/_http/version.py   the collection's version (galaxy.yml holds it; the modules
                                       cannot read galaxy.yml, which is not shipped, at run time)
     docs/eda.md (a marked section)    the event source's options, from its DOCUMENTATION
     docs/docsite/rst/guides.rst,      the guides for a docsite built with antsibull-docs (extra docs)
@@ -27,7 +27,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / ".build" / "collections"))
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
 
 
 class _NoAliases(yaml.SafeDumper):
@@ -41,7 +41,7 @@ def dump_all(docs):
 
 def reference_roles():
     return (
-        "# Generated from plugins/module_utils/personas.py by `make generated`; do not edit.\n"
+        "# Generated from plugins/module_utils/_core/personas.py by `make generated`; do not edit.\n"
         "# Reference definitions of the VMO persona ClusterRoles (spectro-vm-*) and of the legacy\n"
         "# VM Dashboard roles (spectro-list-*). They satisfy the capability matrix of docs/personas.md\n"
         "# exactly. On a VMO cluster the pack owns the real roles: apply these only on plain KubeVirt,\n"
@@ -53,7 +53,7 @@ def reference_roles():
 
 def console_role():
     return (
-        "# Generated from plugins/module_utils/personas.py by `make generated`; do not edit.\n"
+        "# Generated from plugins/module_utils/_core/personas.py by `make generated`; do not edit.\n"
         "# The least-privilege VM console role that console_access binds in a grant's scope: find VMs\n"
         "# and open their serial console and VNC display, nothing else. Apply it with the\n"
         "# vmo.rbac.vmo_cluster_roles module (roles: [console]), or: kubectl apply -f files/console-role.yaml\n"
@@ -194,7 +194,7 @@ def docsite_links():
 
 def golden_image_role():
     return (
-        "# Generated from plugins/module_utils/personas.py by `make generated`; do not edit.\n"
+        "# Generated from plugins/module_utils/_core/personas.py by `make generated`; do not edit.\n"
         "# The least-privilege golden-image role that golden_image_namespaces binds in each golden-image\n"
         "# namespace: clone the golden images VM templates deploy from (CDI's datavolumes/source) and list\n"
         "# their DataSources, nothing else. Apply it with the vmo.rbac.vmo_cluster_roles module\n"
@@ -203,7 +203,7 @@ def golden_image_role():
     )
 
 
-BEGIN = "<!-- BEGIN generated from plugins/module_utils/personas.py by `make generated`: do not edit -->\n"
+BEGIN = "<!-- BEGIN generated from plugins/module_utils/_core/personas.py by `make generated`: do not edit -->\n"
 END = "<!-- END generated -->\n"
 
 
@@ -285,7 +285,7 @@ def personas_md():
 GENERATED = {
     "files/reference-roles.yaml": reference_roles,
     "files/console-role.yaml": console_role,
-    "plugins/module_utils/version.py": version_module,
+    "plugins/module_utils/_http/version.py": version_module,
     "docs/eda.md": eda_md,
     "docs/docsite/rst/guides.rst": docsite_guides,
     "docs/docsite/links.yml": docsite_links,

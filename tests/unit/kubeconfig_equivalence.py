@@ -1,5 +1,5 @@
 """The connection a vmo.rbac Cluster makes from a kubeconfig: by the static reader
-(plugins/module_utils/kubeconfig.py) and by the official kubernetes client, side by side.
+(plugins/module_utils/_k8s/kubeconfig.py) and by the official kubernetes client, side by side.
 
 ``outcome(params, route)`` builds a ``cluster.Cluster`` from the module's connection options
 and describes everything that decides the requests it will send: the URL, the urllib3 pool
@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / ".build" / "collections") not in sys.path:
     sys.path.insert(0, str(ROOT / ".build" / "collections"))
 
-from ansible_collections.vmo.rbac.plugins.module_utils import cluster  # noqa: E402
-from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import kubeconfig as static_kubeconfig
 
 FILE_ARGS = ("ca_certs", "cert_file", "key_file")
 # The client series a proof run treats as proven (tests/unit/kubeconfig_series.py), else the reader's own.

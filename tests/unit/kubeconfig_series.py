@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prove the static kubeconfig reader (plugins/module_utils/kubeconfig.py) against every series of the
+"""Prove the static kubeconfig reader (plugins/module_utils/_k8s/kubeconfig.py) against every series of the
 official kubernetes client that requirements.txt allows, one series after the other.
 
 For each series (the newest release of every major version from requirements.txt's lower bound to the

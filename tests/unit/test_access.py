@@ -6,10 +6,15 @@ piece of the expansion is pinned down on small, readable inputs.
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import (
-    access, declaration, options, personas, plan_model, plan_scopes,
+from ansible_collections.vmo.rbac.plugins.module_utils._core import (
+    declaration,
+    options,
+    personas,
+    plan_model,
+    plan_scopes,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, Subject
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, Subject
 
 ALICE = Subject("User", "alice", "")
 OPS = Subject("Group", "ops", "")

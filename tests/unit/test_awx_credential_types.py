@@ -203,7 +203,10 @@ def test_palette_credential_injects_what_the_inventory_and_the_modules_read(pdd)
     """SPECTROCLOUD_HOST/APIKEY/PROJECT (the inventory plugin's and the modules' environment variables) and
     the CA as a file named by VMO_RBAC_PALETTE_CA_CERT; a key pasted with a line break or spaces arrives
     without them (trim in the injector); an empty field injects an empty variable, which both read as unset."""
-    from ansible_collections.vmo.rbac.plugins.module_utils import palette, palette_connection
+    from ansible_collections.vmo.rbac.plugins.module_utils._palette import (
+        client as palette,
+        connection as palette_connection,
+    )
 
     ctype = awx.CredentialType.load(PALETTE)
     env, safe_env, args = {}, {}, []

@@ -30,7 +30,7 @@ def test_build_ships_the_collection_without_test_clutter(tmp_path):
     assert not [n for n in names if n.startswith("extensions/molecule")]  # the role's test scenario
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     for needed in ("plugins/modules/vmo_role_binding.py", "plugins/modules/vmo_rbac_validate.py",
-                   "plugins/module_utils/module_runner.py", "roles/vmo_rbac/tasks/main.yml", "playbooks/enforce.yml",
+                   "plugins/module_utils/_flows/module_runner.py", "roles/vmo_rbac/tasks/main.yml", "playbooks/enforce.yml",
                    "files/reference-roles.yaml", "files/automation-clusterrole.yaml", "meta/runtime.yml",
                    "docs/personas.md", "README.md", "LICENSE", "requirements.txt", "MANIFEST.json",
                    "extensions/eda/plugins/event_source/cluster_changes.py", "extensions/eda/rulebooks/reconcile.yml",

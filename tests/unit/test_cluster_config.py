@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import kubeconfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = r"""
 import json, sys
 sys.path.insert(0, %r)
-from ansible_collections.vmo.rbac.plugins.module_utils import cluster
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster
 c = cluster.Cluster(json.loads(sys.argv[1]), component="probe")
 print(json.dumps({"kubernetes_loaded": "kubernetes" in sys.modules, "type": type(c.cfg).__name__,
                   "host": c.cfg.host, "auth": c._headers("application/json", False).get("Authorization"),
@@ -57,7 +57,7 @@ def _kubeconfig(path, user):
 @pytest.mark.skipif(not kubeconfig.client_version().startswith(kubeconfig.PROVEN_CLIENT_SERIES),
                     reason="the static reader is used only with a proven kubernetes series (test_kubeconfig.py)")
 def test_a_static_kubeconfig_needs_no_kubernetes_package(tmp_path):
-    """Static credentials in a kubeconfig are read by module_utils/kubeconfig.py (proven equal to the
+    """Static credentials in a kubeconfig are read by module_utils/_k8s/kubeconfig.py (proven equal to the
     client in test_kubeconfig.py)."""
     out = probe({"kubeconfig": _kubeconfig(tmp_path / "config", {"token": "from-kubeconfig"})})
     assert out == {"kubernetes_loaded": False, "type": "ConnectionSettings", "host": "https://127.0.0.1:7443",

@@ -1,6 +1,8 @@
 """Retries are bounded: a Retry-After longer than RETRY_AFTER_MAX is cut (issue 6, fault proxy)."""
 
-from ansible_collections.vmo.rbac.plugins.module_utils import cluster, palette, transport
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import client as palette
 
 
 def test_retry_after_is_honoured_up_to_the_cap():

@@ -7,8 +7,9 @@ import copy
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import cluster_roles, personas
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import cluster_roles
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError
 
 
 def names(roles):

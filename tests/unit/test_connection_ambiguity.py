@@ -10,8 +10,9 @@ import base64
 import pytest
 
 from ansible_collections.vmo.rbac.plugins.action import vmo_rbac_fleet_report as fleet_report
-from ansible_collections.vmo.rbac.plugins.module_utils import cluster as cluster_mod
-from ansible_collections.vmo.rbac.plugins.module_utils import connection, transport
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster as cluster_mod
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
 from ansible_collections.vmo.rbac.plugins.plugin_utils.report import model
 
 TOKEN = "env-token-0c5b7e9d1f3a"

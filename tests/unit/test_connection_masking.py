@@ -7,7 +7,7 @@ the credentials (and the values of the other no_log options).
 
 from ansible.module_utils.common.parameters import _return_datastructure_name
 
-from ansible_collections.vmo.rbac.plugins.module_utils import connection as auth
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection as auth
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.secret-token-value"
 KEY_DATA = "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JR0hBZ0VBTUJNR0J5cUdTTTQ5"

@@ -1,6 +1,6 @@
 """Credentials and header values (issue 18, item 3): every value a client sends in a header or uses
 as a URL is checked before the first request, failing with the option's name and never the value;
-and every message leaves through one scrubber (module_utils/transport.py) that knows every form a
+and every message leaves through one scrubber (module_utils/_http/transport.py) that knows every form a
 secret takes in a message (as given, stripped, as Python escapes it, its long lines)."""
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import connection, palette, transport
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import Cluster
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import client as palette
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import Cluster
 
 TOKEN = "tok-3f9a1c7e5b2d4a6c8e0f1a2b3c4d5e6f"
 SOURCE = Path(__file__).resolve().parents[2] / "extensions" / "eda" / "plugins" / "event_source" / "cluster_changes.py"

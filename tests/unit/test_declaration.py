@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import declaration as spec
-from ansible_collections.vmo.rbac.plugins.module_utils import namespace_regex
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, Subject
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration as spec
+from ansible_collections.vmo.rbac.plugins.module_utils._core import namespace_regex
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, Subject
 
 
 def parse(*entries, **kw):
@@ -89,7 +89,7 @@ def test_subjects_are_deduplicated_across_shorthand_and_general_form():
 
 
 def test_duplicate_namespaces_collapse_into_one_binding():
-    from ansible_collections.vmo.rbac.plugins.module_utils.plan_scopes import resolve
+    from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_scopes import resolve
 
     decl = spec.parse_declaration([ok_entry(namespaces=["a", "b", "a"])])
     # The scope keeps the list as written (so errors name the right index) ...
@@ -598,7 +598,7 @@ def test_nested_repetitions_are_linear_time_with_re2(regex):
 
 
 def test_missing_namespace_is_named_by_its_own_index_despite_duplicates():
-    from ansible_collections.vmo.rbac.plugins.module_utils.plan_scopes import resolve
+    from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_scopes import resolve
 
     decl = spec.parse_declaration([{"persona": "viewer", "users": ["u"], "namespaces": ["a", "a", "missing"]}])
     with pytest.raises(SpecError) as exc:

@@ -13,14 +13,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import (
-    declaration, enforce, expiry, options, plan_codec, plan_expiry, plan_model, plan_order, plan_result, plan_scopes,
-    validate,
+from ansible_collections.vmo.rbac.plugins.module_utils._core import (
+    declaration,
+    expiry,
+    options,
+    plan_codec,
+    plan_expiry,
+    plan_model,
+    plan_order,
+    plan_result,
+    plan_scopes,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import enforce, validate
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import (
     EXPIRES_ANNOTATION, GRANTED_AT_ANNOTATION, REASON_ANNOTATION, TIME_LIMITED_LABEL, SpecError, Subject,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_model import CRB, RB, ClusterState
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_model import CRB, RB, ClusterState
 from tests.unit.test_flows import MemoryCluster, plan_for
 
 OWNER = "vmo-rbac"

@@ -11,11 +11,19 @@ import time
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import (
-    access, declaration, enforce, observe, options, plan_codec, plan_model, plan_order, plan_scopes, validate, verdict,
+from ansible_collections.vmo.rbac.plugins.module_utils._core import (
+    declaration,
+    options,
+    plan_codec,
+    plan_model,
+    plan_order,
+    plan_scopes,
+    verdict,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, ClusterError
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import Subject
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import enforce, observe, validate
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError, ClusterError
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import Subject
 
 OWNER = "vmo-rbac"
 ALICE = Subject("User", "alice", "")

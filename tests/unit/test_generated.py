@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas, version
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
+from ansible_collections.vmo.rbac.plugins.module_utils._http import version
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, holders
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import Subject
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access, holders
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import Subject
 from tests.helpers import rbac_layouts as lay
 
 NAMESPACES = ["ns0", "ns1", "ns2"]

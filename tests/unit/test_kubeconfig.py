@@ -1,4 +1,4 @@
-"""Kubeconfig files read without the kubernetes package (plugins/module_utils/kubeconfig.py) make the
+"""Kubeconfig files read without the kubernetes package (plugins/module_utils/_k8s/kubeconfig.py) make the
 same connection as the official client, or are handed to the client, or are refused by both.
 
 The corpus (kubeconfig_corpus.yaml, documented there) lists shapes with the route the reader must
@@ -26,7 +26,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import kubeconfig as static_kubeconfig
 from tests.unit import kubeconfig_equivalence as equivalence
 
 HERE = Path(__file__).resolve().parent
@@ -375,7 +375,7 @@ def _data_fields_child(case_id, tmp_path, code_before="", code_after="", exit_co
         "import json, os, stat, sys",
         "sys.path.insert(0, %r)" % str(HERE.parents[1]),
         "from tests.unit import kubeconfig_equivalence as eq",
-        "from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig",
+        "from ansible_collections.vmo.rbac.plugins.module_utils._k8s import kubeconfig",
         code_before,
         "res = eq.outcome(json.loads(sys.argv[1]), 'static')",
         "files = sorted(kubeconfig._TEMP_FILES.values())",
@@ -421,7 +421,7 @@ import kubernetes.config.kube_config as kc
 kc._create_temp_file_with_content(b"the client's copy of a CA")
 report["client_files"] = sorted(kc._temp_files.values())
 report["tmpdir_before"] = sorted(os.listdir(os.environ["TMPDIR"]))
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import remove_temp_files
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import remove_temp_files
 remove_temp_files()
 report["tmpdir_after"] = sorted(os.listdir(os.environ["TMPDIR"]))
 """

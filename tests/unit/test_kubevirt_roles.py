@@ -7,7 +7,7 @@ kubevirt.io:migrate role of its own in v1.5.0, and a warm run that starts no Go 
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
 from tests.helpers import kubevirt_roles
 
 AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"

@@ -1,5 +1,5 @@
 """The arguments as written, before Ansible converts them: what a conversion would hide is refused
-with the field's name (module_utils/module_runner.py parses the declaration once, from them,
+with the field's name (module_utils/_flows/module_runner.py parses the declaration once, from them,
 before AnsibleModule)."""
 
 import json
@@ -8,9 +8,10 @@ import pytest
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
-from ansible_collections.vmo.rbac.plugins.module_utils.module_runner import _flags, permissive_spec
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError
+from ansible_collections.vmo.rbac.plugins.module_utils._flows.module_runner import _flags, permissive_spec
 
 VALID = {"persona": "viewer", "groups": ["auditors"]}
 

@@ -1,4 +1,4 @@
-"""How a module runs (module_utils/module_runner.py): the declaration is parsed once per run, and every
+"""How a module runs (module_utils/_flows/module_runner.py): the declaration is parsed once per run, and every
 failure maps to fail_json in one place (the field of a bad input, the HTTP status, the writes made).
 
 The modules' main() runs in-process here with a fake cluster (reads only, or failing on demand);
@@ -11,8 +11,9 @@ from unittest import mock
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import declaration, module_runner, personas
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration, personas
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import module_runner
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError
 from ansible_collections.vmo.rbac.plugins.modules import vmo_rbac_validate, vmo_role_binding
 
 

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import namespace_regex
+from ansible_collections.vmo.rbac.plugins.module_utils._core import namespace_regex
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "tests" / "tools" / "goregexp"

@@ -1,11 +1,11 @@
 """The palette backend's pure parts: option checks (before any request) and the access checks that
-``wait`` asks (module_utils/palette_backend.py)."""
+``wait`` asks (module_utils/_palette/backend.py)."""
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import palette_backend as pb
-from ansible_collections.vmo.rbac.plugins.module_utils import plan_scopes
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import parse_declaration
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import backend as pb
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_scopes
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import parse_declaration
 
 GOOD = {"backend": "palette", "palette_cluster_uid": "a" * 24, "palette_api_key": "k" * 20}
 
@@ -24,8 +24,8 @@ def test_bad_backend_options_name_the_field(change, field):
 
 
 def test_the_wait_range_is_checked_with_every_other_limit():
-    from ansible_collections.vmo.rbac.plugins.module_utils import options
-    from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
+    from ansible_collections.vmo.rbac.plugins.module_utils._core import options
+    from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError
 
     for bad in (-1, pb.WAIT_MAX + 1):
         with pytest.raises(SpecError) as err:

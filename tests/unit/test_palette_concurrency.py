@@ -19,11 +19,11 @@ import time
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import palette_backend as pb
-from ansible_collections.vmo.rbac.plugins.module_utils import palette_rbac as pr
-from ansible_collections.vmo.rbac.plugins.module_utils import plan_scopes
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import parse_declaration
-from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteClient
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import backend as pb
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import rbac as pr
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_scopes
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import parse_declaration
+from ansible_collections.vmo.rbac.plugins.module_utils._palette.client import PaletteClient
 
 SYSTEM_BINDING = {"type": "ClusterRoleBinding", "role": {"kind": "ClusterRole", "name": "cluster-admin"},
                   "subjects": [{"type": "Group", "name": "palette:admins"}]}

@@ -1,4 +1,4 @@
-"""A cluster's connection from Palette (plugins/module_utils/palette_connection.py): the checks made before
+"""A cluster's connection from Palette (plugins/module_utils/_palette/connection.py): the checks made before
 any request, what is masked, and the download against the Palette stand-in (which validates every request
 and response against the pinned specification; no cluster needed)."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection as pc
-from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteError
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import connection as pc
+from ansible_collections.vmo.rbac.plugins.module_utils._palette.client import PaletteError
 
 KEY = "pk-secret-0123456789abcdef"
 UID = "0123456789abcdef01234567"

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from ansible_collections.vmo.rbac.plugins.inventory.palette import has_pack
-from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
-from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteClient, PaletteError
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import client as palette_api
+from ansible_collections.vmo.rbac.plugins.module_utils._palette.client import PaletteClient, PaletteError
 from tests.helpers.palette_standin import load_spec, load_spec_dict
 
 pytest_plugins = ["pytester"]
@@ -226,7 +226,7 @@ def test_a_contract_test_fails_when_the_client_leaves_the_specification(pytester
     """The fixture turns a violation into a failed test: a client that sends ``limit=60`` (the
     specification's maximum is 50) fails its contract test, with the reason."""
     pytester.makepyfile(test_inner=textwrap.dedent("""
-        from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteClient, PaletteError
+        from ansible_collections.vmo.rbac.plugins.module_utils._palette.client import PaletteClient, PaletteError
         from tests.helpers.palette_fixtures import palette_spec, palette_standin  # noqa: F401
 
         def test_search_with_a_page_too_large(palette_standin):

@@ -1,4 +1,4 @@
-"""The palette backend's planning (module_utils/palette_rbac.py): pure, no network.
+"""The palette backend's planning (module_utils/_palette/rbac.py): pure, no network.
 
 Small cases pin each rule (ownership, merge by content, purge, absent, conflicts, role changes,
 system and foreign items kept exactly); hypothesis then states the properties over generated
@@ -13,9 +13,9 @@ import uuid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import palette_rbac as pr
-from ansible_collections.vmo.rbac.plugins.module_utils import plan_scopes
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import parse_declaration
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import rbac as pr
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_scopes
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import parse_declaration
 
 OWNER = "vmo-rbac"
 NAMESPACES = {"team-a": {"team": "vm"}, "team-b": {"team": "vm"}, "web-app-1": {}, "default": {}}

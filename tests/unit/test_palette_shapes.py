@@ -23,10 +23,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.vmo.rbac.plugins.inventory.palette import has_pack, host_from_summary
-from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
-from ansible_collections.vmo.rbac.plugins.module_utils import palette_rbac, plan_scopes
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import parse_declaration
-from ansible_collections.vmo.rbac.plugins.module_utils.palette import (
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import client as palette_api
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_scopes
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import rbac as palette_rbac
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import parse_declaration
+from ansible_collections.vmo.rbac.plugins.module_utils._palette.client import (
     ANY, BOOL, MAP, PROFILES_SHAPE, PROJECT_SHAPE, RBACS_SHAPE, SEARCH_SHAPE, STR, Arr, Enum, Obj, PaletteClient,
     PaletteError, ShapeError, check_shape,
 )

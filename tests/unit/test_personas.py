@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, personas
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
 from tests.helpers import kubevirt_roles
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""HTTP/1.1 pipelining of SubjectAccessReviews (module_utils/pipeline.py) against a local HTTP/1.1
+"""HTTP/1.1 pipelining of SubjectAccessReviews (module_utils/_k8s/pipeline.py) against a local HTTP/1.1
 server (Python's http.server on loopback) that answers, refuses, closes or cuts as told by each
 request's body; and Cluster.subject_access_reviews sending what the pipeline left the ordinary
 way. The real API server's side is in tests/integration/test_validate.py."""
@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import cluster as cluster_mod
-from ansible_collections.vmo.rbac.plugins.module_utils import pipeline
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster as cluster_mod
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import pipeline
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.vmo.rbac.plugins.module_utils import plan_codec, plan_model
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_codec, plan_model
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import (
     EXPIRES_ANNOTATION, MANAGED_BY_LABEL, OWNER_LABEL, REASON_ANNOTATION,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils import plan_scopes
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_scopes
 from tests.unit.test_planning import NS, ALICE, BOB, OWNER, declare
 
 

@@ -5,8 +5,14 @@ The lifecycle itself (stamp, refuse_expired, if_active, time_limited) is pinned 
 
 from __future__ import annotations
 
-from ansible_collections.vmo.rbac.plugins.module_utils import expiry, plan_codec, plan_expiry, plan_model, plan_scopes
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import EXPIRES_ANNOTATION
+from ansible_collections.vmo.rbac.plugins.module_utils._core import (
+    expiry,
+    plan_codec,
+    plan_expiry,
+    plan_model,
+    plan_scopes,
+)
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import EXPIRES_ANNOTATION
 from tests.unit.test_planning import declare, observe
 
 NOON = expiry.parse_time("2026-12-04T12:00:00Z")

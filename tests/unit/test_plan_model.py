@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.vmo.rbac.plugins.module_utils import plan_model
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_model
 
 
 def test_causes_are_distinct_words_and_every_action_has_one():

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 
-from ansible_collections.vmo.rbac.plugins.module_utils import plan_codec, plan_model, plan_order
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import TRANSITION_LABEL
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_model import CAUSES, CRB
-from ansible_collections.vmo.rbac.plugins.module_utils import plan_scopes
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_codec, plan_model, plan_order
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import TRANSITION_LABEL
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_model import CAUSES, CRB
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_scopes
 from tests.unit.test_planning import NS, ALICE, BOB, OWNER, _state, declare, observe, scenarios
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.vmo.rbac.plugins.module_utils import plan_model, plan_result
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_scopes import ScopeMatch
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_model, plan_result
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_scopes import ScopeMatch
 
 
 def test_a_scope_that_matched_nothing_carries_its_flag_and_its_words():

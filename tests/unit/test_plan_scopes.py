@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import plan_scopes
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_scopes
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError
 from tests.unit.test_planning import NS, declare
 
 

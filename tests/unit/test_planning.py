@@ -14,13 +14,19 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import declaration as spec
-from ansible_collections.vmo.rbac.plugins.module_utils import observe as observing
-from ansible_collections.vmo.rbac.plugins.module_utils import (
-    declaration, personas, plan_codec, plan_model, plan_order, plan_result, plan_scopes,
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration as spec
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import observe as observing
+from ansible_collections.vmo.rbac.plugins.module_utils._core import (
+    declaration,
+    personas,
+    plan_codec,
+    plan_model,
+    plan_order,
+    plan_result,
+    plan_scopes,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_model import CRB, RB, ClusterState
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_model import CRB, RB, ClusterState
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import (
     GRANTED_BY_ANNOTATION, MANAGED_BY_LABEL, OWNER_LABEL, PERSONA_LABEL, SCOPE_LABEL, TRANSITION_LABEL,
     SpecError, Subject,
 )

@@ -39,7 +39,7 @@ def requirements_txt():
 
 # Where the version may appear: galaxy.yml holds it; version.py is generated from it (make generated,
 # tests/unit/test_generated.py); the changelog records releases.
-VERSION_MAY_APPEAR = {"galaxy.yml", "plugins/module_utils/version.py", "CHANGELOG.rst",
+VERSION_MAY_APPEAR = {"galaxy.yml", "plugins/module_utils/_http/version.py", "CHANGELOG.rst",
                       "changelogs/changelog.yaml", "changelogs/.plugin-cache.yaml"}
 
 

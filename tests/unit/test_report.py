@@ -26,7 +26,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, plan_result, plan_scopes
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas, plan_result, plan_scopes
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
 from tests.unit import report_golden
 
 # The capabilities these results are made of: the ten the collection shipped when these tests were
@@ -1261,7 +1262,7 @@ def test_time_limited_values_are_escaped():
 
 def test_who_else_fix_is_the_flows():
     """The findings above carry the remove and fix the exclusive audit writes."""
-    from ansible_collections.vmo.rbac.plugins.module_utils import whocan
+    from ansible_collections.vmo.rbac.plugins.module_utils._flows import whocan
 
     for f in who_else_results()[0]["who_else"]:
         assert whocan.remedy(f) == (f["remove"], f["fix"]), f["subject"]

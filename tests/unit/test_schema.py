@@ -18,8 +18,10 @@ from ansible_collections.vmo.rbac.plugins.doc_fragments import bindings as bindi
 from ansible_collections.vmo.rbac.plugins.doc_fragments import connection as connection_fragment
 from ansible_collections.vmo.rbac.plugins.doc_fragments import palette as palette_fragment
 from ansible_collections.vmo.rbac.plugins.doc_fragments import palette_connection as palette_connection_fragment
-from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, options, palette_backend
-from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration, options
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import backend as palette_backend
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import connection as palette_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "vmo_rbac"
@@ -66,7 +68,7 @@ def _comparable(spec: dict) -> dict:
 
 
 def test_the_cluster_roles_variable_takes_what_the_module_takes():
-    from ansible_collections.vmo.rbac.plugins.module_utils import cluster_roles
+    from ansible_collections.vmo.rbac.plugins.module_utils._flows import cluster_roles
 
     assert _comparable(SPEC["vmo_rbac_cluster_roles"]) == _comparable(cluster_roles.CLUSTER_ROLES_ARG_SPEC["roles"])
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import selector as sel
-from ansible_collections.vmo.rbac.plugins.module_utils.selector import SelectorError
+from ansible_collections.vmo.rbac.plugins.module_utils._core import selector as sel
+from ansible_collections.vmo.rbac.plugins.module_utils._core.selector import SelectorError
 
 
 def match(text, labels):

@@ -3,7 +3,8 @@ and the exclusive audit's sample (the API server side: tests/integration/test_sn
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import plan_codec, snapshot, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_codec
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import snapshot, whocan
 
 
 class Lists(object):

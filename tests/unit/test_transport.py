@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from ansible_collections.vmo.rbac.plugins.module_utils import cluster, palette, transport
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import client as palette
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -184,7 +186,7 @@ def _window_counts(times, width):
 CHILD = r"""
 import sys, time, json
 sys.path.insert(0, %r)
-from ansible_collections.vmo.rbac.plugins.module_utils import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 pacer = transport.Pacer(float(sys.argv[2]), sys.argv[1])
 assert pacer.shared, pacer.unshared
 start = float(sys.argv[4])

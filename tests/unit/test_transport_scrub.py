@@ -7,7 +7,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vmo.rbac.plugins.module_utils import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 
 ALPHABET = "aZ1+.-:/@ \n\txé"
 

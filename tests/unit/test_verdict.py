@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.vmo.rbac.plugins.module_utils import verdict
+from ansible_collections.vmo.rbac.plugins.module_utils._core import verdict
 
 ROLES = [{"present": True}, {"present": False}]
 ACCESS = [{"ok": True}, {"ok": False}, {"ok": None}, {"ok": False, "pending": True}]

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, declaration, holders, options, whocan
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, Subject
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_model import Binding
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration, options
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import whocan
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access, holders
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, Subject
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_model import Binding
 
 MATRIX = access.build_matrix("vmo")
 

@@ -48,8 +48,9 @@ import re
 from collections.abc import Mapping
 from shlex import quote as _shell_quote
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, personas, verdict
-from ansible_collections.vmo.rbac.plugins.module_utils.access import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas, verdict
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac.access import (
     OPTIONAL,
     SCOPE_ALL,
     SCOPE_CLUSTER,

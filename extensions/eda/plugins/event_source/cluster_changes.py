@@ -224,12 +224,12 @@ def _collection_on_path():
 _collection_on_path()
 
 # pylint: disable=wrong-import-position
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, Cluster, ClusterError  # noqa: E402
-from ansible_collections.vmo.rbac.plugins.module_utils.connection import secret_values  # noqa: E402
-from ansible_collections.vmo.rbac.plugins.module_utils.transport import BadValue, Secrets  # noqa: E402
-from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection  # noqa: E402
-from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteError  # noqa: E402
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_codec import owner_selector  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError, Cluster, ClusterError  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.connection import secret_values  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import BadValue, Secrets  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import connection as palette_connection
+from ansible_collections.vmo.rbac.plugins.module_utils._palette.client import PaletteError  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_codec import owner_selector  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.plugin_utils import eda_config  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.plugin_utils.coalesce import Coalescer, event_of  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.plugin_utils.watch import (  # noqa: E402
@@ -293,7 +293,7 @@ class ClusterWatch(object):
         not retried inside the client: every failure goes through this source's own backoff.
 
         A cluster of a Palette inventory (palette_kubeconfig) gets its kubeconfig from Palette, once,
-        kept in memory (module_utils/palette_connection.py), as the modules do. A key Palette refuses
+        kept in memory (module_utils/_palette/connection.py), as the modules do. A key Palette refuses
         or a cluster it does not have fails the source at start, naming the cluster; Palette out of
         reach (or answering 429/5xx after its retries) is retried by the streams with their backoff."""
         try:

@@ -44,7 +44,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported
     http_client = None
 
-from ansible_collections.vmo.rbac.plugins.module_utils.transport import MAX_INTERIM
+from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import MAX_INTERIM
 
 try:
     from urllib3.exceptions import HTTPError as Urllib3Error

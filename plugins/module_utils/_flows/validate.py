@@ -14,13 +14,20 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmo.rbac.plugins.module_utils import (
-    access, personas, plan_expiry, plan_model, plan_result, snapshot, transport, verdict, whocan,
+from ansible_collections.vmo.rbac.plugins.module_utils._core import (
+    personas,
+    plan_expiry,
+    plan_model,
+    plan_result,
+    verdict,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, subject_from_api, subject_label
-from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import snapshot, whocan
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
+from ansible_collections.vmo.rbac.plugins.module_utils._core import expiry as expiries
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, subject_from_api, subject_label
+from ansible_collections.vmo.rbac.plugins.module_utils._flows.observe import (
     missing_roles_message, observe_options, observe_plan, referenced_roles, wait_for_api_server_ready,
 )
 
@@ -172,7 +179,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
 
     palette_requests = None
     if palette:  # the drift of the cluster's Palette RBAC settings (palette_backend.py)
-        from ansible_collections.vmo.rbac.plugins.module_utils import palette_backend
+        from ansible_collections.vmo.rbac.plugins.module_utils._palette import backend as palette_backend
 
         drift, palette_requests = palette_backend.drift(decl, opts, obs.desired, cluster)
     else:

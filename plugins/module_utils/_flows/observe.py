@@ -22,11 +22,16 @@ import time
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vmo.rbac.plugins.module_utils import (
-    personas, plan_codec, plan_expiry, plan_model, plan_order, plan_scopes,
+from ansible_collections.vmo.rbac.plugins.module_utils._core import (
+    personas,
+    plan_codec,
+    plan_expiry,
+    plan_model,
+    plan_order,
+    plan_scopes,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, ClusterError
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, transition_name
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError, ClusterError
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, transition_name
 
 # prefetched: {name: result} of the caller's own independent reads, sent with the first LISTs.
 # refusal: the SpecError that refused the plan once the cluster was read (a named namespace missing or being

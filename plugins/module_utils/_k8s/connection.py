@@ -19,7 +19,7 @@ import os
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.vmo.rbac.plugins.module_utils import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 
 
 def _env(*names):

@@ -64,13 +64,13 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     urllib3 = HTTPHeaderDict = None
     KUBERNETES_IMPORT_ERROR = exc
 
-from ansible_collections.vmo.rbac.plugins.module_utils import kubeconfig as static_kubeconfig
-from ansible_collections.vmo.rbac.plugins.module_utils import pipeline
-from ansible_collections.vmo.rbac.plugins.module_utils import transport
-from ansible_collections.vmo.rbac.plugins.module_utils.transport import (
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import kubeconfig as static_kubeconfig
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import pipeline
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import (
     RETRY_STATUSES, Secrets, read_final_responses, scrub,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
+from ansible_collections.vmo.rbac.plugins.module_utils._http.version import __version__
 
 
 def _kubernetes():
@@ -79,7 +79,7 @@ def _kubernetes():
     Importing it loads every API class and model of the client: about 0.7 to 0.9 s of CPU, most
     of a module run (measured in docs/performance.md). Direct credentials (host plus a token or
     a client certificate, what AWX's Kubernetes credential injects) need none of it, nor do kubeconfig
-    files with static credentials (module_utils/kubeconfig.py); exec and auth-provider plugins, the
+    files with static credentials (module_utils/_k8s/kubeconfig.py); exec and auth-provider plugins, the
     in-cluster service account and proxies go through it.
     """
     import kubernetes.client  # pylint: disable=import-outside-toplevel
@@ -182,7 +182,7 @@ def build_configuration(params):
     # Direct credentials: host with a token or a client certificate; no kubeconfig is read. Without
     # a proxy they need nothing of the kubernetes package either.
     direct = bool(host and (params.get("api_key") or (params.get("client_cert") and params.get("client_key"))))
-    # --- static kubeconfig: a kubeconfig with static credentials is read by module_utils/kubeconfig.py
+    # --- static kubeconfig: a kubeconfig with static credentials is read by module_utils/_k8s/kubeconfig.py
     # without importing the kubernetes package (proven equal to the client: tests/unit/test_kubeconfig.py);
     # exec, auth-provider, in-cluster, proxies and anything not proven go to the official client below.
     static = None
@@ -293,7 +293,7 @@ def _load_kubeconfig(cfg, kubeconfig, context, persist):
 
 def remove_temp_files():
     """Remove the files that a kubeconfig's ``-data`` fields were handed over in: this collection's
-    reader's (module_utils/kubeconfig.py; memory-only files on Linux) and the kubernetes client's (exec
+    reader's (module_utils/_k8s/kubeconfig.py; memory-only files on Linux) and the kubernetes client's (exec
     plugins, auth providers, proxies: temporary files of mode 0600). Both remove them at exit; a module
     run in Ansible's worker process (plugin_utils/in_worker.py) calls this when it ends, because the
     worker process ends with os._exit, which skips atexit."""

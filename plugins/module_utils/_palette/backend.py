@@ -33,14 +33,18 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, plan_result
-from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection, palette_rbac
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import subject_label
-from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
-from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_result
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import (
+    connection as palette_connection,
+    rbac as palette_rbac,
+)
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import subject_label
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import client as palette_api
+from ansible_collections.vmo.rbac.plugins.module_utils._flows.observe import (
     PreflightError, missing_roles_message, observe_options, observe_plan,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.transport import RETRY_STATUSES
+from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import RETRY_STATUSES
 
 BACKENDS = ("kubernetes", "palette")
 

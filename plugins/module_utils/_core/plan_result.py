@@ -10,13 +10,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import (
     EXPIRES_ANNOTATION, GRANTED_AT_ANNOTATION, OUR_LABELS, REASON_ANNOTATION, subject_to_api,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_model import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_model import (
     Binding,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_scopes import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_scopes import (
     skipped_note,
 )
 

@@ -61,7 +61,7 @@ __metaclass__ = type
 import fnmatch
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import (
     SpecError, Subject, is_dns_label, is_dns_subdomain, subject_label,
 )
 

@@ -14,15 +14,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core import expiry as expiries
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import (
     EXPIRES_ANNOTATION, GRANTED_AT_ANNOTATION, OUR_ANNOTATIONS, OUR_LABELS, PERSONA_LABEL, REASON_ANNOTATION,
     TIME_LIMITED_LABEL, TRANSITION_LABEL, SpecError, subject_label,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_codec import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_codec import (
     matches, why_update,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_model import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_model import (
     CAUSE_EXPIRED, PERSONA_CUSTOM, PHASE_DELETE, PHASE_RECREATE, PHASE_UPDATE, Action, Binding, Plan, describe_key, key_of,
 )
 

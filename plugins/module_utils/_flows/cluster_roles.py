@@ -23,10 +23,10 @@ __metaclass__ = type
 
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, ClusterError
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
-from ansible_collections.vmo.rbac.plugins.module_utils.enforce import PartialApplyError
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError, ClusterError
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError
+from ansible_collections.vmo.rbac.plugins.module_utils._flows.enforce import PartialApplyError
 
 ROLE_SETS = ("personas", "legacy", "console", "golden-image")
 

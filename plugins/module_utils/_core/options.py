@@ -15,10 +15,14 @@ __metaclass__ = type
 import math
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, palette_backend, palette_connection
-from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
-from ansible_collections.vmo.rbac.plugins.module_utils.holders import parse_platform_subjects
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import (
+    backend as palette_backend,
+    connection as palette_connection,
+)
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
+from ansible_collections.vmo.rbac.plugins.module_utils._core import expiry as expiries
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac.holders import parse_platform_subjects
 
 ENFORCE_ARG_SPEC = dict(
     state=dict(type="str", default="present", choices=["present", "absent"]),

@@ -13,7 +13,7 @@ request per module run (the module's LazyCluster makes the connection once), sha
 backend's requests, counted in the result's ``palette_requests``.
 
 The kubeconfig is kept in memory as a mapping and handed to the same reader as any inline kubeconfig:
-static credentials (Palette's admin kubeconfig: a client certificate) to module_utils/kubeconfig.py,
+static credentials (Palette's admin kubeconfig: a client certificate) to module_utils/_k8s/kubeconfig.py,
 whose certificate and key data live in memory-only files; exec plugins and auth providers (the
 reverse-proxy kubeconfig's OIDC login) to the official client's ``load_kube_config_from_dict``. This
 code never writes it to a file, never logs it, never returns it, and the module masks every
@@ -36,8 +36,8 @@ import os
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.vmo.rbac.plugins.module_utils import palette as palette_api
-from ansible_collections.vmo.rbac.plugins.module_utils import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import client as palette_api
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 
 # The CA certificate file of a self-hosted Palette, as the collection's AWX credential type injects it
 # (files/awx/credential-type-palette.json); Palette's own tools have no variable for it.

@@ -15,11 +15,11 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import (
     EXPIRES_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MAX_OBJECT_BYTES, OUR_ANNOTATIONS, OUR_LABELS,
     OWNER_LABEL, TRANSITION_LABEL, SpecError, subject_from_api, subject_label, subject_to_api,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_model import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_model import (
     CAUSE_ANNOTATIONS, CAUSE_EXPIRES, CAUSE_LABELS, CAUSE_SUBJECTS, RB, Observed, describe_key, key_of,
 )
 

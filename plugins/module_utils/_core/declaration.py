@@ -26,9 +26,9 @@ import re
 import unicodedata
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
-from ansible_collections.vmo.rbac.plugins.module_utils import namespace_regex, personas
-from ansible_collections.vmo.rbac.plugins.module_utils import selector as selectors
+from ansible_collections.vmo.rbac.plugins.module_utils._core import expiry as expiries
+from ansible_collections.vmo.rbac.plugins.module_utils._core import namespace_regex, personas
+from ansible_collections.vmo.rbac.plugins.module_utils._core import selector as selectors
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"

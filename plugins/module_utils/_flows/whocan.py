@@ -24,9 +24,12 @@ __metaclass__ = type
 import time
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import access, holders, snapshot, transport, verdict
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, is_dns_label
+from ansible_collections.vmo.rbac.plugins.module_utils._core import verdict
+from ansible_collections.vmo.rbac.plugins.module_utils._flows import snapshot
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access, holders
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, is_dns_label
 
 ACCESS_INFO_ARG_SPEC = dict(
     capabilities=dict(type="dict", default={}),

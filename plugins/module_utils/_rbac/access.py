@@ -30,8 +30,9 @@ __metaclass__ = type
 import re
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import holders, personas
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError, subject_label
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import holders
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, subject_label
 
 GROUP_PROBE_USER = "system:vmo-rbac:group-probe"
 AUTHENTICATED = "system:authenticated"

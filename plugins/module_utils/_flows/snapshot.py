@@ -22,7 +22,7 @@ __metaclass__ = type
 
 import threading
 
-from ansible_collections.vmo.rbac.plugins.module_utils.observe import gather
+from ansible_collections.vmo.rbac.plugins.module_utils._flows.observe import gather
 
 CLUSTER_ROLES = "cluster_roles"
 ROLES = "roles"

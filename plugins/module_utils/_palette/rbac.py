@@ -29,8 +29,8 @@ __metaclass__ = type
 
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import personas
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import (
     MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL, Subject, subject_label,
 )
 

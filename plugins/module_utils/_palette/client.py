@@ -53,11 +53,11 @@ except ImportError as exc:  # pragma: no cover - reported by the callers
     urllib3 = None
     URLLIB3_IMPORT_ERROR = exc
 
-from ansible_collections.vmo.rbac.plugins.module_utils import transport
-from ansible_collections.vmo.rbac.plugins.module_utils.transport import (
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import (
     RETRY_STATUSES, Secrets, check_header, scrub,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.version import __version__
+from ansible_collections.vmo.rbac.plugins.module_utils._http.version import __version__
 
 DEFAULT_HOST = "api.spectrocloud.com"
 HOST_ENV = "SPECTROCLOUD_HOST"

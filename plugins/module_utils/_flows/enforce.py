@@ -20,11 +20,16 @@ import threading
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vmo.rbac.plugins.module_utils import (
-    declaration, plan_codec, plan_expiry, plan_model, plan_order, plan_result,
+from ansible_collections.vmo.rbac.plugins.module_utils._core import (
+    declaration,
+    plan_codec,
+    plan_expiry,
+    plan_model,
+    plan_order,
+    plan_result,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import ApiError, ClusterError
-from ansible_collections.vmo.rbac.plugins.module_utils.observe import (
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError, ClusterError
+from ansible_collections.vmo.rbac.plugins.module_utils._flows.observe import (
     PreflightError, missing_roles_message, observe_options, observe_plan,
 )
 
@@ -62,7 +67,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):
     ``backend: palette`` the bindings are written into the cluster's Palette RBAC settings
     instead (palette_backend.py)."""
     if opts.backend == "palette":
-        from ansible_collections.vmo.rbac.plugins.module_utils import palette_backend
+        from ansible_collections.vmo.rbac.plugins.module_utils._palette import backend as palette_backend
 
         return palette_backend.enforce(decl, opts, cluster, check_mode=check_mode, diff=diff)
     obs = observe_plan(decl, cluster, observe_options(opts))

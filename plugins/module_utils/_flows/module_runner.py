@@ -37,14 +37,16 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.vmo.rbac.plugins.module_utils import connection, declaration, expiry, options, transport
-from ansible_collections.vmo.rbac.plugins.module_utils import palette_connection
-from ansible_collections.vmo.rbac.plugins.module_utils.cluster import KUBERNETES_IMPORT_ERROR, Cluster, ClusterError
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import SpecError
-from ansible_collections.vmo.rbac.plugins.module_utils.enforce import PartialApplyError
-from ansible_collections.vmo.rbac.plugins.module_utils.observe import PreflightError
-from ansible_collections.vmo.rbac.plugins.module_utils.palette import PaletteError
-from ansible_collections.vmo.rbac.plugins.module_utils.palette_backend import PaletteResultError
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration, expiry, options
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
+from ansible_collections.vmo.rbac.plugins.module_utils._palette import connection as palette_connection
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import KUBERNETES_IMPORT_ERROR, Cluster, ClusterError
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError
+from ansible_collections.vmo.rbac.plugins.module_utils._flows.enforce import PartialApplyError
+from ansible_collections.vmo.rbac.plugins.module_utils._flows.observe import PreflightError
+from ansible_collections.vmo.rbac.plugins.module_utils._palette.client import PaletteError
+from ansible_collections.vmo.rbac.plugins.module_utils._palette.backend import PaletteResultError
 
 
 class ProcessRuntime(object):

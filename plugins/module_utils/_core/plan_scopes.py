@@ -16,14 +16,14 @@ __metaclass__ = type
 
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
-from ansible_collections.vmo.rbac.plugins.module_utils import namespace_regex, personas
-from ansible_collections.vmo.rbac.plugins.module_utils import selector as selectors
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core import expiry as expiries
+from ansible_collections.vmo.rbac.plugins.module_utils._core import namespace_regex, personas
+from ansible_collections.vmo.rbac.plugins.module_utils._core import selector as selectors
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import (
     GRANTED_BY_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL, PERSONA_LABEL, REASON_ANNOTATION,
     SCOPE_LABEL, SpecError, binding_name, derived_name, transition_name,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_model import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_model import (
     CRB, PERSONA_CONSOLE, PERSONA_CUSTOM, PERSONA_GOLDEN_IMAGE, PERSONA_LEGACY, RB, Binding, describe_key,
 )
 

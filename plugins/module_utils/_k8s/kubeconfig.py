@@ -59,7 +59,7 @@ try:
 except ImportError:  # pragma: no cover - cluster.py reports the missing requirement
     urllib3 = yaml = None
 
-from ansible_collections.vmo.rbac.plugins.module_utils import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 
 # The client series whose loader this module reproduces; the equivalence tests run against the
 # version pinned in tests/constraints.txt. With another series installed, the client loads every

@@ -17,19 +17,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.vmo.rbac.plugins.module_utils import expiry as expiries
-from ansible_collections.vmo.rbac.plugins.module_utils import personas
-from ansible_collections.vmo.rbac.plugins.module_utils.declaration import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core import expiry as expiries
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import (
     EXPIRES_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL, PERSONA_LABEL, TRANSITION_LABEL,
     derived_name, transition_name,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_codec import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_codec import (
     matches, update_cause, why_update,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_expiry import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_expiry import (
     is_time_limited, recorded_time, refuse_expired, stamp,
 )
-from ansible_collections.vmo.rbac.plugins.module_utils.plan_model import (
+from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_model import (
     CAUSE_ABSENT, CAUSE_EXPIRED, CAUSE_LEFTOVER, CAUSE_MISSING, CAUSE_MOVED, CAUSE_PURGE, CAUSE_ROLE_REF, CAUSE_SUCCESSOR,
     CAUSE_TRANSITION, PHASE_CLEANUP, PHASE_CREATE, PHASE_DELETE, PHASE_RECREATE, PHASE_UPDATE, Action, Plan,
     describe_key, key_of,
