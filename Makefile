@@ -112,7 +112,7 @@ FAST_STEPS := test-unit compat-unit sanity lint
 CLUSTER_STEPS := test-integration test-molecule compat-e2e
 
 # What the fast lane's steps would otherwise build at the same time: the compatibility virtualenvs,
-# ansible-test's offline bootstrap, the Go regexp oracle of tests/unit/test_namespace_regex.py.
+# ansible-test's offline bootstrap, the Go regexp oracle of tests/unit/plugins/module_utils/_core/test_namespace_regex.py.
 .PHONY: test-fast
 test-fast: venv kubevirt-roles collection compat-venvs sanity-bootstrap oracles ## the fast lane, its steps at once: unit tests (.venv and the compat matrix), sanity, lint (no cluster)
 	@MAKE='$(MAKE)' tests/tools/lane.sh fast parallel $(FAST_STEPS)

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Many changes on one cluster -> one event for that cluster, saying which cluster and why.
 
-Pure (the caller passes the time): unit-tested in ``tests/unit/test_eda_coalesce.py``.
+Pure (the caller passes the time): unit-tested in ``tests/unit/plugins/plugin_utils/test_coalesce.py``.
 
 A cluster's first change opens a batch. The batch becomes an event once the cluster has been
 quiet for ``debounce`` seconds, or ``max_delay`` seconds after its first change at the latest (a

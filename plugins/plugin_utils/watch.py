@@ -6,7 +6,7 @@
 No network, no threads, no clock: the event source
 (``extensions/eda/plugins/event_source/cluster_changes.py``) does the I/O through
 ``module_utils/_k8s/cluster.py`` and asks this module what to do next. Unit-tested in
-``tests/unit/test_eda_watch.py``.
+``tests/unit/plugins/plugin_utils/test_watch.py``.
 
 - ``ListWatch``: one LIST (paged) then WATCH from the list's resourceVersion with
   ``allowWatchBookmarks``. Every event and every bookmark advances the resourceVersion the next

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.vmo.rbac.plugins.plugin_utils.report import html_format, model
-from tests.unit.test_report import HOSTILE, hostile_results, newer_results, sample_results, who_else_results
+from tests.unit.plugins.plugin_utils.report.test_report import HOSTILE, hostile_results, newer_results, sample_results, who_else_results
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

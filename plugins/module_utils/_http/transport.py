@@ -50,7 +50,7 @@ RETRY_AFTER_MAX = 10.0
 # The longest exponential backoff between two attempts, in seconds (urllib3's own cap is 120 s).
 BACKOFF_MAX = 4.0
 
-# What scrub() removes from URLs, as a regular expression (tests/unit/test_transport_scrub.py holds
+# What scrub() removes from URLs, as a regular expression (tests/unit/plugins/module_utils/_http/test_transport_scrub.py holds
 # _scrub_userinfo to it): ``scheme://userinfo@`` -> ``scheme://***@``. Not applied as such: Python's
 # backtracking engine tries every start in a run of scheme characters, quadratic in the text's length
 # (a 200,000-character error body took 139 s); _scrub_userinfo finds the same matches in one pass.

@@ -183,7 +183,7 @@ def build_configuration(params):
     # a proxy they need nothing of the kubernetes package either.
     direct = bool(host and (params.get("api_key") or (params.get("client_cert") and params.get("client_key"))))
     # --- static kubeconfig: a kubeconfig with static credentials is read by module_utils/_k8s/kubeconfig.py
-    # without importing the kubernetes package (proven equal to the client: tests/unit/test_kubeconfig.py);
+    # without importing the kubernetes package (proven equal to the client: tests/unit/plugins/module_utils/_k8s/test_kubeconfig.py);
     # exec, auth-provider, in-cluster, proxies and anything not proven go to the official client below.
     static = None
     if not direct:

@@ -33,8 +33,8 @@ because it takes certificates and keys by path only: memory-only files on Linux 
 filesystem), elsewhere temporary files of mode 0600 removed at exit and when a module's run in the
 worker ends.
 
-tests/unit/test_kubeconfig.py proves it: for a corpus of kubeconfig shapes
-(tests/unit/kubeconfig_corpus.yaml) and generated variations, the connection this module builds
+tests/unit/plugins/module_utils/_k8s/test_kubeconfig.py proves it: for a corpus of kubeconfig shapes
+(tests/unit/plugins/module_utils/_k8s/kubeconfig_corpus.yaml) and generated variations, the connection this module builds
 (server, TLS settings, CA, client certificate and key by content, Authorization header, pool
 arguments) equals the one the client builds, or the kubeconfig is handed to the client, or both
 refuse it. Errors name the option (``kubeconfig`` or ``context``), the file and the entry, never a
@@ -63,7 +63,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 
 # The client series whose loader this module reproduces; the equivalence tests run against the
 # version pinned in tests/constraints.txt. With another series installed, the client loads every
-# kubeconfig. Moving the pin: run tests/unit/test_kubeconfig.py, then extend this.
+# kubeconfig. Moving the pin: run tests/unit/plugins/module_utils/_k8s/test_kubeconfig.py, then extend this.
 PROVEN_CLIENT_SERIES = ("36.",)
 DEFAULT_LOCATION = "~/.kube/config"
 PROXY_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")

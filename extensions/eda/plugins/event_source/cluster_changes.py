@@ -25,7 +25,7 @@ host. The source only reads: it needs list and watch on namespaces, clusterroleb
 rolebindings, nothing else (files/eda-watcher-clusterrole.yaml). It never writes.
 
 Its arguments are documented in DOCUMENTATION below, the way the ansible.eda event sources
-document theirs (options with types and defaults, EXAMPLES); tests/unit/test_eda_source_doc.py
+document theirs (options with types and defaults, EXAMPLES); tests/unit/extensions/eda/test_source_doc.py
 holds the documentation to what plugins/plugin_utils/eda_config.py accepts, and docs/eda.md shows it.
 """
 

@@ -1,0 +1,75 @@
+"""Connection configuration: direct credentials and static kubeconfigs never load the kubernetes
+package (0.6 s of CPU per module run, tests/bench/bench_startup.py); an exec plugin or a proxy goes
+through it."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import kubeconfig
+
+ROOT = Path(__file__).resolve().parents[5]
+
+PROBE = r"""
+import json, sys
+sys.path.insert(0, %r)
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster
+c = cluster.Cluster(json.loads(sys.argv[1]), component="probe")
+print(json.dumps({"kubernetes_loaded": "kubernetes" in sys.modules, "type": type(c.cfg).__name__,
+                  "host": c.cfg.host, "auth": c._headers("application/json", False).get("Authorization"),
+                  "pool": type(c.pool).__name__}))
+""" % str(ROOT / ".build" / "collections")
+
+
+def probe(params):
+    """A Cluster built in a fresh interpreter: what it loaded, its configuration, the header it sends."""
+    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(params)], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_host_and_token_need_no_kubernetes_package():
+    out = probe({"host": "https://127.0.0.1:6443/", "api_key": "t0ken", "validate_certs": False})
+    assert out == {"kubernetes_loaded": False, "type": "ConnectionSettings", "host": "https://127.0.0.1:6443",
+                   "auth": "Bearer t0ken", "pool": "PoolManager"}
+
+
+def test_a_proxy_goes_through_the_kubernetes_client(tmp_path):
+    out = probe({"host": "https://127.0.0.1:6443", "api_key": "t0ken", "validate_certs": False,
+                 "proxy": "http://127.0.0.1:3128"})
+    assert out["kubernetes_loaded"] is True and out["type"] == "Configuration"
+    assert out["pool"] == "ProxyManager" and out["auth"] == "Bearer t0ken"
+
+
+def _kubeconfig(path, user):
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:7443", "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    return str(path)
+
+
+@pytest.mark.skipif(not kubeconfig.client_version().startswith(kubeconfig.PROVEN_CLIENT_SERIES),
+                    reason="the static reader is used only with a proven kubernetes series (test_kubeconfig.py)")
+def test_a_static_kubeconfig_needs_no_kubernetes_package(tmp_path):
+    """Static credentials in a kubeconfig are read by module_utils/_k8s/kubeconfig.py (proven equal to the
+    client in test_kubeconfig.py)."""
+    out = probe({"kubeconfig": _kubeconfig(tmp_path / "config", {"token": "from-kubeconfig"})})
+    assert out == {"kubernetes_loaded": False, "type": "ConnectionSettings", "host": "https://127.0.0.1:7443",
+                   "auth": "Bearer from-kubeconfig", "pool": "PoolManager"}
+
+
+def test_an_exec_plugin_kubeconfig_goes_through_the_kubernetes_client(tmp_path):
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text("import json\nprint(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', "
+                      "'kind': 'ExecCredential', 'status': {'token': 'from-exec'}}))\n")
+    out = probe({"kubeconfig": _kubeconfig(tmp_path / "config", {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable, "args": [str(plugin)]}})})
+    assert out["kubernetes_loaded"] is True and out["type"] == "Configuration"
+    assert out["host"] == "https://127.0.0.1:7443" and out["auth"] == "Bearer from-exec"
+    assert out["pool"] == "PoolManager"
