@@ -27,6 +27,7 @@ import unicodedata
 from collections import namedtuple
 
 from ansible_collections.vmo.rbac.plugins.module_utils._core import expiry as expiries
+from ansible_collections.vmo.rbac.plugins.module_utils._core.errors import FieldError
 from ansible_collections.vmo.rbac.plugins.module_utils._core import namespace_regex, personas
 from ansible_collections.vmo.rbac.plugins.module_utils._core import selector as selectors
 
@@ -110,13 +111,8 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
-class SpecError(ValueError):
+class SpecError(FieldError):
     """Invalid input. ``path`` names the field (``bindings[1].namespaces[0]``)."""
-
-    def __init__(self, path, message):
-        self.path = path
-        self.message = message
-        super(SpecError, self).__init__("%s: %s" % (path, message) if path else message)
 
 
 Subject = namedtuple("Subject", "kind name namespace")

@@ -43,6 +43,9 @@ class PartialApplyError(ClusterError):
         super(PartialApplyError, self).__init__(message, status)
         self.done = done
 
+    def failure(self):
+        return {"changed": bool(self.done), "actions": self.done, "status": self.status}
+
 
 def diff_entries(actions):
     """Ansible diff entries (before/after per binding) for the planned actions."""

@@ -41,12 +41,10 @@ from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration,
 from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
 from ansible_collections.vmo.rbac.plugins.module_utils._palette import connection as palette_connection
-from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import KUBERNETES_IMPORT_ERROR, Cluster, ClusterError
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import KUBERNETES_IMPORT_ERROR, Cluster
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError
-from ansible_collections.vmo.rbac.plugins.module_utils._flows.enforce import PartialApplyError
-from ansible_collections.vmo.rbac.plugins.module_utils._flows.observe import PreflightError
+from ansible_collections.vmo.rbac.plugins.module_utils._core.errors import VmoError
 from ansible_collections.vmo.rbac.plugins.module_utils._palette.client import PaletteError
-from ansible_collections.vmo.rbac.plugins.module_utils._palette.backend import PaletteResultError
 
 
 class ProcessRuntime(object):
@@ -253,20 +251,8 @@ def run_module(argument_spec, flow, component, failure, parse=None, runtime=None
 
     try:
         result = flow(decl, opts, cluster, check_mode=module.check_mode, diff=module._diff)
-    except SpecError as exc:
-        fail(msg=str(exc), field=exc.path, **failed())
-    except transport.BadValue as exc:
-        fail(msg=str(exc), field=exc.path, **failed())
-    except PreflightError as exc:
-        fail(msg=str(exc), **failed())
-    except PartialApplyError as exc:
-        fail(msg=exc.message, **failed(changed=bool(exc.done), actions=exc.done, status=exc.status))
-    except ClusterError as exc:
-        fail(msg=exc.message, **failed(status=exc.status))
-    except PaletteError as exc:
-        fail(msg=exc.message, **failed(status=exc.status))
-    except PaletteResultError as exc:
-        fail(msg=exc.message, **dict(failed(), **exc.result))
+    except VmoError as exc:  # every expected failure, mapped in one way (errors.py)
+        fail(msg=str(exc), **dict(failed(), **exc.failure()))
     except Exception as exc:  # pylint: disable=broad-exception-caught
         # A bug, or a library's error this code does not expect: it must not print a credential either.
         fail(msg="%s: unexpected %s: %s" % (component, type(exc).__name__, exc), exception=traceback.format_exc(),

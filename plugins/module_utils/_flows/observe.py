@@ -32,6 +32,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils._core import (
 )
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError, ClusterError
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, transition_name
+from ansible_collections.vmo.rbac.plugins.module_utils._core.errors import VmoError
 
 # prefetched: {name: result} of the caller's own independent reads, sent with the first LISTs.
 # refusal: the SpecError that refused the plan once the cluster was read (a named namespace missing or being
@@ -49,7 +50,7 @@ RolesSeen = namedtuple("RolesSeen", "cluster_roles roles missing")
 WAIT_INTERVAL = 2.0
 
 
-class PreflightError(Exception):
+class PreflightError(VmoError):
     """The cluster is not ready for the declaration (missing roles, a foreign object in the way);
     nothing was written."""
 

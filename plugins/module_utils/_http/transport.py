@@ -26,6 +26,8 @@ import stat
 import threading
 import time
 
+from ansible_collections.vmo.rbac.plugins.module_utils._core.errors import FieldError
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX
@@ -138,14 +140,9 @@ _CONTROL_NAMES = {u"\n": "a line break (LF)", u"\r": "a carriage return (CR)", u
                   u"\x00": "a NUL character"}
 
 
-class BadValue(ValueError):
+class BadValue(FieldError):
     """An option whose value cannot be used as given. ``path`` names the option (as SpecError does);
     the message says what is wrong and never quotes a secret's value."""
-
-    def __init__(self, path, message):
-        self.path = path
-        self.message = message
-        super(BadValue, self).__init__("%s: %s" % (path, message) if path else message)
 
 
 def _kind(value):

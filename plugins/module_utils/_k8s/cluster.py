@@ -71,6 +71,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import (
     RETRY_STATUSES, Secrets, read_final_responses, scrub,
 )
 from ansible_collections.vmo.rbac.plugins.module_utils._http.version import __version__
+from ansible_collections.vmo.rbac.plugins.module_utils._core.errors import VmoError
 
 
 def _kubernetes():
@@ -143,13 +144,16 @@ def _set_fields(attrs):
     return dict((k, v) for k, v in attrs.items() if v not in ("", None, {}, []))
 
 
-class ClusterError(Exception):
+class ClusterError(VmoError):
     """A failure talking to the cluster; the message is safe to show (no credentials)."""
 
     def __init__(self, message, status=None):
         super(ClusterError, self).__init__(message)
         self.message = message
         self.status = status
+
+    def failure(self):
+        return {"status": self.status}
 
 
 class ApiError(ClusterError):

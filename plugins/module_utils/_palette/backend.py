@@ -45,6 +45,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils._flows.observe import (
     PreflightError, missing_roles_message, observe_options, observe_plan,
 )
 from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import RETRY_STATUSES
+from ansible_collections.vmo.rbac.plugins.module_utils._core.errors import VmoError
 
 BACKENDS = ("kubernetes", "palette")
 
@@ -71,13 +72,16 @@ SETTLE_MAX = 10.0
 BACKOFF_MAX = 4.0
 
 
-class PaletteResultError(Exception):
+class PaletteResultError(VmoError):
     """A failure after something was written: ``result`` is the module result so far."""
 
     def __init__(self, message, result):
         super(PaletteResultError, self).__init__(message)
         self.message = message
         self.result = result
+
+    def failure(self):
+        return dict(self.result)
 
 
 class WaitError(PaletteResultError):

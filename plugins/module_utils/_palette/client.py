@@ -58,6 +58,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import (
     RETRY_STATUSES, Secrets, check_header, scrub,
 )
 from ansible_collections.vmo.rbac.plugins.module_utils._http.version import __version__
+from ansible_collections.vmo.rbac.plugins.module_utils._core.errors import VmoError
 
 DEFAULT_HOST = "api.spectrocloud.com"
 HOST_ENV = "SPECTROCLOUD_HOST"
@@ -78,7 +79,7 @@ _UID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _LOOKS_LIKE_UID = re.compile(r"^[0-9a-f]{24}$")
 
 
-class PaletteError(Exception):
+class PaletteError(VmoError):
     """A failure talking to Palette. The message is safe to show: it never holds the API key."""
 
     def __init__(self, message, status=None, path=None, retry_after=None):
@@ -87,6 +88,9 @@ class PaletteError(Exception):
         self.status = status
         self.path = path
         self.retry_after = retry_after  # seconds Palette asked to wait (429/503), bounded; or None
+
+    def failure(self):
+        return {"status": self.status}
 
 
 def is_uid(value):
