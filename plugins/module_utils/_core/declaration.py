@@ -32,6 +32,9 @@ from ansible_collections.vmo.rbac.plugins.module_utils._core import namespace_re
 from ansible_collections.vmo.rbac.plugins.module_utils._core import selector as selectors
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
+# the two kinds of binding, named once for every module of the collection
+CRB = "ClusterRoleBinding"
+RB = "RoleBinding"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "vmo.rbac"
 OWNER_LABEL = "vmo.rbac/owner"

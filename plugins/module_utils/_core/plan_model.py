@@ -15,8 +15,10 @@ __metaclass__ = type
 
 from collections import namedtuple
 
-CRB = "ClusterRoleBinding"
-RB = "RoleBinding"
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration
+
+CRB, RB = declaration.CRB, declaration.RB  # the binding kinds (named once, in declaration.py)
+
 
 # A concrete binding the declaration asks for. subjects is a sorted tuple of Subject; expiry: the
 # expiry.Expiry of a time-limited binding (its times are filled in by plan_expiry.stamp), else None.

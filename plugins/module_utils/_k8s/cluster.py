@@ -72,6 +72,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import (
 )
 from ansible_collections.vmo.rbac.plugins.module_utils._http.version import __version__
 from ansible_collections.vmo.rbac.plugins.module_utils._core.errors import VmoError
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import CRB
 
 
 def _kubernetes():
@@ -91,8 +92,6 @@ def _kubernetes():
 
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 KUBEVIRT = "/apis/kubevirt.io/v1"
-CRB = "ClusterRoleBinding"
-RB = "RoleBinding"
 JSON = "application/json"
 REVIEWS = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 # Connections that carry pipelined SubjectAccessReviews at once (pipeline.py).

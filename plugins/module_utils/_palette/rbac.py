@@ -33,9 +33,8 @@ from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import (
     MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL, Subject, subject_label,
 )
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import CRB, RB
 
-CRB = "ClusterRoleBinding"
-RB = "RoleBinding"
 TYPES = (CRB, RB)
 ITEM_SUFFIX = {CRB: "clusterrolebindings", RB: "rolebindings"}
 # The metadata keys a PUT may carry (v1ObjectMetaUpdateEntity).

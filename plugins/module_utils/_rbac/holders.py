@@ -64,6 +64,7 @@ from collections import namedtuple
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import (
     SpecError, Subject, is_dns_label, is_dns_subdomain, subject_label,
 )
+from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import CRB, RB
 
 AUTHENTICATED = "system:authenticated"
 UNAUTHENTICATED = "system:unauthenticated"
@@ -75,8 +76,6 @@ ANONYMOUS = "system:anonymous"
 # expected, and would be attributed to every group.
 GROUP_PROBE_USER = "system:vmo-rbac:group-probe"
 
-CRB = "ClusterRoleBinding"
-RB = "RoleBinding"
 ALL = ""  # the place "every namespace" (namespaced capabilities) or cluster scope
 
 SCOPE_CLUSTER = "cluster"
