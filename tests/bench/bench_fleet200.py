@@ -55,7 +55,7 @@ PERSONAS = peers.PERSONAS
 GIB_PER_SERVER = 0.5
 GIB_PER_FORK = 0.08
 # The Python that runs ansible-playbook, as ansible-playbook sees itself: a worktree's .venv may be a
-# symlink to another checkout's, and a collection before 0.3.0 compares the interpreter's path as written
+# symlink to another checkout's, and an older collection (7da07ec and before) compares the interpreter's path as written
 # (a symlinked directory then sends every module call to a module process).
 PYTHON = os.path.join(os.path.realpath(os.path.dirname(sys.executable)), os.path.basename(sys.executable))
 
