@@ -129,7 +129,7 @@ options:
         a LIST of the APIServices, a local evaluation), everyone groups included (a RoleBinding of a VM role
         to C(system:authenticated) is a holder of its own, C(every authenticated user)). Every holder reported
         in RV(who_else) is confirmed by SubjectAccessReviews; of the declared and platform holders, which are
-        not reported, a sample of at most 200 is confirmed too (RV(who_else_summary.sampled)), so that a
+        not reported, a sample of at most 200 is confirmed too (C(who_else_summary.sampled)), so that a
         disagreement between the local evaluation and the API server shows as C(unconfirmed).
       - A grant declares every capability its persona (or role) is not expected to be denied, in its
         scope. A custom role (O(bindings[].cluster_role), O(bindings[].role)) without an expectation for a
@@ -551,7 +551,8 @@ who_else_summary:
     - With O(audit_exclusive), what the audit looked at, C(questions) (capability x place), C(holders)
       found, of which C(undeclared), C(declared) and C(platform); C(asked), the findings asked of the API
       server (every undeclared one and C(sampled) others), of which C(confirmed); C(unconfirmed) findings
-      (asked and not confirmed, so never reported); C(reviews) sent; C(namespaces) examined; C(evaluation_seconds) of local work; the C(platform_subjects) in force and the
+      (asked and not confirmed, so never reported); C(reviews) sent; C(namespaces) examined;
+      C(evaluation_seconds) of local work; the C(platform_subjects) in force and the
       C(platform_components) found running (their namespaces' ServiceAccounts are the platform's);
       C(beyond_rbac), holders the API server allowed more than the RBAC objects give (when any).
     - C(custom_roles) (when the declaration has custom roles without expectations), what each declares, as

@@ -13,7 +13,8 @@ anywhere in the name like ``MatchString``) and writes it three ways:
 Matching uses RE2 itself (the ``google-re2`` package, the C++ library Go's ``regexp`` was
 modelled on): linear time whatever the pattern, POSIX classes such as ``[[:alpha:]]``, and a
 pattern RE2 refuses is refused here before any request. Where Go's parser is stricter than
-C++ RE2 (the ``\\C`` escape), the pattern is refused too, so that it means the same thing here as in Palette; tests/unit/plugins/module_utils/_core/test_namespace_regex.py
+C++ RE2 (the ``\\C`` escape), the pattern is refused too, so that it means the same thing here as in Palette;
+tests/unit/plugins/module_utils/_core/test_namespace_regex.py
 compares both engines on generated patterns.
 
 Pure: no Ansible, no network.

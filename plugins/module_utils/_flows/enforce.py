@@ -169,7 +169,7 @@ def refuse(refusal, decl, opts, obs, cluster, check_mode, diff):
                                     % (refusal.reason.rstrip("."), exc.message), exc.done, exc.status)
         if "warnings" in applied:  # another run gave a grant again meanwhile: not ended after all
             ends = plan_model.Plan([a for a in ends.actions if plan_result.action_to_dict(a) in applied["actions"]],
-                                 [], [], [])
+                                   [], [], [])
             if not ends.actions:
                 raise refusal.error
     ended = "; ".join("%s (%s)" % (plan_model.describe_key(plan_model.key_of(a)), plan_expiry.ended_why(a))

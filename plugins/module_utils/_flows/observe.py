@@ -248,7 +248,7 @@ def observe_plan(decl, cluster, how=ObserveOptions()):
     state = plan_model.ClusterState(owned, taken, namespaces, terminating)
     try:
         the_plan = plan_order.plan(desired, state, decl.owner, mode=how.mode, purge=how.purge, now=how.now,
-                                 by_name=plan_order.revoke_names(decl) if how.mode == "absent" else frozenset())
+                                   by_name=plan_order.revoke_names(decl) if how.mode == "absent" else frozenset())
     except SpecError as exc:  # a grant declared already expired (plan_expiry.refuse_expired)
         return Observation(decl, {}, state, plan_expiry.end_expired(owned, how.now), roles, [], prefetched, exc)
     too_big = plan_codec.oversized(the_plan)  # every object is measured before any write

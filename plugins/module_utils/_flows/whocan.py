@@ -83,11 +83,13 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
     holders (part of a capability's checks, or some only for named objects) included.
 
     ``lists``: the four RBAC lists (read_rbac) when the caller has read them already (then no LIST is
-    sent here for them); ``components``: running_components() when the caller has read it already. ``platform``: the platform patterns (parsed); the ServiceAccounts of the
-    namespaces KubeVirt and CDI run in (their APIServices) are added. ``pick``: ``pick(findings, index)`` gives
-    the indexes of the findings to confirm (None: every one); a finding not asked has ``confirmed`` None and
-    is among the holders as the local evaluation found it. Returns (holders, unconfirmed, stats, index). Requests: 4 LISTs (unless given) and 1 LIST of the APIServices, then the
-    SubjectAccessReviews that confirm the findings (deduplicated); nothing else."""
+    sent here for them); ``components``: running_components() when the caller has read it already.
+    ``platform``: the platform patterns (parsed); the ServiceAccounts of the namespaces KubeVirt and CDI
+    run in (their APIServices) are added. ``pick``: ``pick(findings, index)`` gives the indexes of the
+    findings to confirm (None: every one); a finding not asked has ``confirmed`` None and is among the
+    holders as the local evaluation found it. Returns (holders, unconfirmed, stats, index).
+    Requests: 4 LISTs (unless given) and 1 LIST of the APIServices, then the SubjectAccessReviews that
+    confirm the findings (deduplicated); nothing else."""
     requests_before = cluster.requests
     started = time.monotonic()
     listed_here = lists is None
