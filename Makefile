@@ -235,7 +235,7 @@ compat-unit: venv collection oracles compat-venvs ## the compat matrix's unit te
 	PYTEST_ARGS='$(PYTEST_ARGS)' $(BIN)/python tests/compat/run.py --step unit $(COMPAT)
 
 .PHONY: compat-e2e
-compat-e2e: venv controlplane collection compat-venvs ## the compat matrix's end-to-end tests only (local clusters), every combination at once
+compat-e2e: venv controlplane collection compat-venvs ## the compat matrix's end-to-end tests only (local clusters), one combination after the other
 	PYTEST_ARGS='$(PYTEST_ARGS)' $(BIN)/python tests/compat/run.py --step e2e $(COMPAT)
 
 .PHONY: compat-pin

@@ -14,9 +14,12 @@ in the virtualenv of each combination, against local clusters started once for a
 
 Run by the everyday .venv (tests/controlplane needs cryptography); the tests themselves run by the
 combination's own interpreter, so ansible-playbook and the modules' Python are that virtualenv's.
-The combinations of a step run at the same time (--jobs, default: all of them): each is one pytest
-process that waits on subprocesses and the clusters for much of its time, so two of them on this
-2-core machine take little longer than one (docs/development.md, "How long"). The unit step runs
+The combinations of the unit step run at the same time (--jobs, default: all of them): each is one
+pytest process that waits on subprocesses for much of its time, so two of them on this 2-core machine
+take little longer than one (docs/development.md, "How long"). The end-to-end step runs them one after
+the other (default --jobs 1 there): they share the clusters, and their set-up (the KubeVirt stand-in
+objects, the test identities) is not made to race another run's (two at once failed with
+"kubevirts.kubevirt.io kubevirt already exists"). The unit step runs
 before the end-to-end step, as before. The clusters (end-to-end step only) are started once, stopped
 at the end (and die with this process); running ones are reused.
 A summary table is printed and written to .build/compat/results.md (results-unit.md or results-e2e.md
@@ -132,11 +135,12 @@ def run(names, steps=("unit", "e2e"), jobs=None):
             rows[name] = {"name": name, "versions": versions}
         for key in steps:
             t0 = time.monotonic()
-            with ThreadPoolExecutor(max_workers=jobs or len(names)) as pool:
+            at_once = jobs or (len(names) if key == "unit" else 1)  # end-to-end: one after the other (shared clusters)
+            with ThreadPoolExecutor(max_workers=at_once) as pool:
                 for f in [pool.submit(one, name, key) for name in names]:
                     f.result()
-            print("<== compat %s: %.0f s for %d combination(s) at once" % (key, time.monotonic() - t0, len(names)),
-                  flush=True)
+            print("<== compat %s: %.0f s for %d combination(s), %d at once" % (
+                key, time.monotonic() - t0, len(names), min(at_once, len(names))), flush=True)
     finally:
         if started:
             cp.down([c.name for c in started])
@@ -149,7 +153,7 @@ def run(names, steps=("unit", "e2e"), jobs=None):
 def report(rows, steps=tuple(STEPS)):
     load = os.getloadavg()
     out = ["Compatibility matrix, %s (load average %.1f on %d CPUs; CPU time: pytest, ansible-playbook and "
-           "the modules, not the clusters; the combinations of a step ran at the same time)"
+           "the modules, not the clusters; the unit step ran its combinations at the same time, the end-to-end step one after the other unless --jobs said otherwise)"
            % (datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), load[0], os.cpu_count() or 0), "",
            "| combination | versions | unit tests | end-to-end | CPU time |", "| --- | --- | --- | --- | --- |"]
     for r in rows:
@@ -196,7 +200,8 @@ def main(argv=None):
     ap.add_argument("--step", choices=["unit", "e2e", "all"], default="all",
                     help="unit: the unit tests only (no cluster); e2e: the end-to-end tests only; all (default): both")
     ap.add_argument("--jobs", type=int, default=None,
-                    help="combinations run at the same time within a step (default: all of them)")
+                    help="combinations run at the same time within a step (default: every one in the unit step, "
+                         "one in the end-to-end step)")
     args = ap.parse_args(argv)
     if args.pin:
         pin(args.pin, args.python)

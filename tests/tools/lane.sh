@@ -20,8 +20,12 @@ make=${MAKE:-make}
 logs=.build/lanes
 mkdir -p "$logs"
 
-cpu_of_children() {  # user + system seconds of this shell's ended children, from `times`' second line
-    times | tail -n 1 | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%.0f", t }'
+cpu_of_children() {  # FILE: user + system seconds of this shell's ended children (`times`' second line) into FILE
+    # `times` runs in this shell, its output redirected: in a pipeline or $(...) it would run in a subshell,
+    # which has no children of its own and says 0
+    times > "$1.times"
+    tail -n 1 "$1.times" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%.0f", t }' > "$1"
+    rm -f "$1.times"
 }
 
 run_step() {  # STEP: make STEP, then "rc wall cpu" into $logs/STEP.status
@@ -29,7 +33,8 @@ run_step() {  # STEP: make STEP, then "rc wall cpu" into $logs/STEP.status
     t0=$(date +%s)
     $make --no-print-directory "$step"
     rc=$?
-    echo "$rc $(( $(date +%s) - t0 )) $(cpu_of_children)" > "$logs/$step.status"
+    cpu_of_children "$logs/$step.cpu"
+    echo "$rc $(( $(date +%s) - t0 )) $(cat "$logs/$step.cpu")" > "$logs/$step.status"
     return "$rc"
 }
 

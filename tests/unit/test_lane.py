@@ -4,6 +4,8 @@ once, every step runs to its end, each step's output is printed whole, and every
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 LANE = ROOT / "tests" / "tools" / "lane.sh"
 
@@ -53,3 +55,20 @@ def test_a_green_parallel_lane_is_green(tmp_path):
     out = lane(tmp_path, "parallel", "signals", "waits")
     assert out.returncode == 0, out
     assert "FAILED" not in out.stdout + out.stderr
+
+
+BURNS = "burns:\n\t@awk 'BEGIN { for (i = 0; i < 100000000; i++) s += i; print \"burnt\" }'\n"
+
+
+@pytest.mark.parametrize("mode", ["parallel", "serial"])
+def test_a_step_s_cpu_time_is_counted(tmp_path, mode):
+    """The CPU time of a step's processes is measured (once, `times` ran in a subshell and said 0)."""
+    (tmp_path / "Makefile").write_text(MAKEFILE + BURNS)
+    out = subprocess.run([str(LANE), "demo", mode, "burns"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120, env={"PATH": "/usr/bin:/bin", "MAKE": "make"}, check=False)
+    assert out.returncode == 0, out
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("<== make burns: ")][0]
+    cpu = int(line.split("(CPU ", 1)[1].split("s", 1)[0])
+    assert cpu >= 1, line
+    lane_cpu = int(out.stdout.split("<== demo lane: ", 1)[1].split("(CPU ", 1)[1].split("s", 1)[0])
+    assert lane_cpu >= cpu, out.stdout
