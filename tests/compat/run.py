@@ -153,7 +153,8 @@ def run(names, steps=("unit", "e2e"), jobs=None):
 def report(rows, steps=tuple(STEPS)):
     load = os.getloadavg()
     out = ["Compatibility matrix, %s (load average %.1f on %d CPUs; CPU time: pytest, ansible-playbook and "
-           "the modules, not the clusters; the unit step ran its combinations at the same time, the end-to-end step one after the other unless --jobs said otherwise)"
+           "the modules, not the clusters; the unit step ran its combinations at the same time, the end-to-end "
+           "step one after the other unless --jobs said otherwise)"
            % (datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), load[0], os.cpu_count() or 0), "",
            "| combination | versions | unit tests | end-to-end | CPU time |", "| --- | --- | --- | --- | --- |"]
     for r in rows:
