@@ -226,7 +226,7 @@ _collection_on_path()
 # pylint: disable=wrong-import-position
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError, Cluster, ClusterError  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s.connection import secret_values  # noqa: E402
-from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import BadValue, Secrets  # noqa: E402
+from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import BadValue, ScrubLog, Secrets  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.module_utils._palette import connection as palette_connection
 from ansible_collections.vmo.rbac.plugins.module_utils._palette.client import PaletteError  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.module_utils._core.plan_codec import owner_selector  # noqa: E402
@@ -244,23 +244,9 @@ READ_TIMEOUT_MARGIN = 30  # seconds beyond the watch's own timeout before a sile
 logger = logging.getLogger(SOURCE)
 
 
-class ScrubSecrets(logging.Filter):
-    """Every record of this source without any credential the source knows (its clusters' options,
-    the tokens their kubeconfigs gave): a second line of defence behind the checks made at start, for
-    the message, its arguments and a traceback alike."""
-
-    def __init__(self, secrets):
-        super(ScrubSecrets, self).__init__()
-        self.secrets = secrets
-
-    def filter(self, record):
-        if self.secrets:
-            record.msg = self.secrets.scrub(record.getMessage())
-            record.args = ()
-            if record.exc_info:
-                record.exc_text = self.secrets.scrub(logging.Formatter().formatException(record.exc_info))
-                record.exc_info = None
-        return True
+# Every record of this source without any credential the source knows (its clusters' options, the tokens
+# their kubeconfigs gave): the modules' log filter (message, arguments, a traceback however formatted).
+ScrubSecrets = ScrubLog
 
 
 class ClusterWatch(object):
