@@ -11,6 +11,7 @@ come from SubjectAccessReviews, the bindings, the audit log and the rulebook's o
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -44,12 +45,15 @@ RECAP = re.compile(r"^PLAY RECAP \*+\n((?:\S+\s+: ok=.*\n)+)", re.M)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+@functools.cache
 def java_problem() -> str | None:
-    """Why ansible-rulebook cannot run here, or None (it needs a Java 17+ runtime)."""
+    """Why ansible-rulebook cannot run here, or None (it needs a Java 17+ runtime). Asked once per test
+    process: `ansible-rulebook --version` starts a JVM, which took over 120 s on this 2-core machine at a
+    load average of 27."""
     rulebook = BIN / "ansible-rulebook"
     if not rulebook.exists():
         return "%s is missing: run `make venv` (tests/requirements.txt lists ansible-rulebook)" % rulebook
-    out = subprocess.run([str(rulebook), "--version"], capture_output=True, text=True, check=False, timeout=120,
+    out = subprocess.run([str(rulebook), "--version"], capture_output=True, text=True, check=False, timeout=600,
                          env=ansible_env())
     m = re.search(r"Java version = (\d+)", out.stdout)
     if not m or int(m.group(1)) < 17:

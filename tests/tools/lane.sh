@@ -94,6 +94,13 @@ fi
 read -r load1 load5 load15 _ < /proc/loadavg
 echo "<== $lane lane: $(( $(date +%s) - lane_start ))s (CPU ${lane_cpu}s; load average $load1 $load5 $load15 on $(nproc) CPUs)"
 if [ -n "$failed" ]; then
+    # what failed, again at the end (a CI log is often read from its tail): each failed step's pytest
+    # summary lines (FAILED/ERROR test - message) and its last error line of make
+    for step in $failed; do
+        echo "==> what failed in make $step (.build/lanes/$step.log):"
+        grep -E '^(FAILED|ERROR) |^=+ .*(failed|error).* in [0-9.]+s|^make(\[[0-9]+\])?: \*\*\*' "$logs/$step.log" \
+            | cut -c1-400 | head -n 60
+    done
     echo "make test: $lane lane FAILED:$failed" >&2
     exit 1
 fi

@@ -72,3 +72,26 @@ def test_a_step_s_cpu_time_is_counted(tmp_path, mode):
     assert cpu >= 1, line
     lane_cpu = int(out.stdout.split("<== demo lane: ", 1)[1].split("(CPU ", 1)[1].split("s", 1)[0])
     assert lane_cpu >= cpu, out.stdout
+
+
+PYTEST_LIKE = """\
+pytest-like:
+\t@echo '....F.E'; echo 'FAILED tests/test_x.py::test_one - AssertionError: the reason'; \\
+\t  echo 'ERROR tests/test_y.py::test_two - TimeoutExpired'; echo 'noise after it'; \\
+\t  echo '============ 1 failed, 1 error, 5 passed in 12.5s ============'; exit 1
+"""
+
+
+@pytest.mark.parametrize("mode", ["parallel", "serial"])
+def test_a_failed_lane_ends_with_what_failed_in_each_step(tmp_path, mode):
+    """A CI log is read from its tail: the failed tests are repeated after every step's output."""
+    (tmp_path / "Makefile").write_text(MAKEFILE + PYTEST_LIKE)
+    out = subprocess.run([str(LANE), "demo", mode, "pytest-like", "signals"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "MAKE": "make"}, check=False)
+    assert out.returncode == 1, out
+    tail = out.stdout.split("<== demo lane: ", 1)[1]
+    digest = tail.split("==> what failed in make pytest-like", 1)[1]
+    assert "FAILED tests/test_x.py::test_one - AssertionError: the reason" in digest, tail
+    assert "ERROR tests/test_y.py::test_two - TimeoutExpired" in digest, tail
+    assert "1 failed, 1 error, 5 passed in 12.5s" in digest, tail
+    assert "noise after it" not in digest and "what failed in make signals" not in tail, tail
