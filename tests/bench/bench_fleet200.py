@@ -48,7 +48,7 @@ from tests.bench.common import bench_clusters, median, save, stop  # noqa: E402
 from tests.helpers.kube import AuditWindow  # noqa: E402
 from tests.helpers.latencylink import LatencyLinks  # noqa: E402
 
-from ansible_collections.vmo.rbac.plugins.module_utils._core import planning
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_codec
 
 NAMESPACES = 5
 PERSONAS = peers.PERSONAS
@@ -98,7 +98,7 @@ def reset(hosts, placement, timeout=300.0):
     """Delete every host's bindings (so that the next run really creates them)."""
     for h in hosts:
         rbac = placement[h].rbac()
-        sel = planning.owner_selector(h)
+        sel = plan_codec.owner_selector(h)
         rbac.delete_collection_cluster_role_binding(label_selector=sel)
         for ns in namespaces_of(h):
             rbac.delete_collection_namespaced_role_binding(ns, label_selector=sel)
