@@ -22,7 +22,8 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.vmo.rbac.plugins.plugin_utils import access_rows, report
+from ansible_collections.vmo.rbac.plugins.module_utils._core import access_rows
+from ansible_collections.vmo.rbac.plugins.plugin_utils import report
 from ansible_collections.vmo.rbac.plugins.plugin_utils.report import model
 
 FILES = {"markdown": "vmo-rbac-report.md", "html": "vmo-rbac-report.html", "junit": "vmo-rbac-report.xml",

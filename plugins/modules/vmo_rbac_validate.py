@@ -149,13 +149,15 @@ options:
         text in RV(access_json) (the same list in the same order, C(access_json | from_json)), and in RV(access)
         only the rows that did not pass (RV(access[].ok) false or null, that is failed, pending or unchecked).
       - V(json) is for fleets. Ansible's main process, one process for the whole run, copies a registered result for
-        every callback that takes results and for the register itself; at 24 bindings a cluster's rows are
-        thousands of mappings (0.08 s of CPU per copy), one text costs nothing to copy. The role uses it
+        every callback that takes results and for the register itself, and Ansible walks every value of a result to
+        mask secrets; at 24 bindings a cluster's rows are thousands of mappings (0.08 s of CPU per copy, 0.17 s per
+        walk), one text costs nothing to copy. The role uses it
         (C(vmo_rbac_access_format)).
       - The P(vmo.rbac.vmo_rbac_report#filter) filter and the role's fleet report read either form, and make the same
         report from both.
-      - The text is made from the result as the module returned it, with the O(api_key) and other C(no_log) values
-        masked as in RV(access). With C(async) (the result read by C(async_status)), the rows stay a list.
+      - The text holds the rows as RV(access) would show them with V(list), O(api_key) and every other C(no_log) value
+        masked. When a masked value would reach into the text itself (a secret that is also part of its syntax, a
+        key such as C(capability)), the rows are returned as a list instead, with a warning.
     type: str
     default: list
     choices: [list, json]

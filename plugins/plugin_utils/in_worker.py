@@ -111,19 +111,12 @@ class VmoAction(ActionBase):
                         host=task_vars.get("inventory_hostname"))
             wrap_async = self._task.async_val and not self._connection.has_native_async
             with self._environment_in_process():
-                returned = self._execute_module(task_vars=task_vars, wrap_async=wrap_async)
+                result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
-                returned = self.shape(returned)
-            return merge_hash(result, returned)
+            return result
         display.vvv("vmo.rbac: %s runs in the worker process" % self.MODULE, host=task_vars.get("inventory_hostname"))
         return merge_hash(result, self.run_in_worker(self.module, task_vars))
-
-    def shape(self, returned):
-        """The module's result as the task returns it (a module's own form of its result, chosen by an option:
-        vmo_rbac_validate's access_format), from the result as the module made it, masked. Both paths (a
-        module process, the worker) call it; by default the result as it is."""
-        return returned
 
     # ------------------------------------------------------------- environment
 
@@ -214,7 +207,7 @@ class VmoAction(ActionBase):
             remove_temp_files()
         if runtime.result is None:  # pragma: no cover - main() always ends in exit_json or fail_json
             return {"failed": True, "msg": "vmo.rbac: %s ended without a result" % self.MODULE}
-        text = json.dumps(self.shape(runtime.result), cls=get_module_encoder(PROFILE, Direction.MODULE_TO_CONTROLLER))
+        text = json.dumps(runtime.result, cls=get_module_encoder(PROFILE, Direction.MODULE_TO_CONTROLLER))
         data = self._parse_returned_data({"rc": 0, "stdout": text, "stderr": ""}, PROFILE)
         from ansible.vars.clean import remove_internal_keys
 
@@ -257,12 +250,9 @@ def own_log_streams():
                 pass  # the inherited one stays: a log that cannot be opened is no reason to fail the task
 
 
-def action_for(name, shape=None):
-    """The ActionModule class of the module ``name`` of this collection; ``shape(action, result)``: its
-    ``VmoAction.shape``."""
+def action_for(name):
+    """The ActionModule class of the module ``name`` of this collection."""
     attrs = {"MODULE": name}
-    if shape is not None:
-        attrs["shape"] = lambda self, returned: shape(self, returned)
     try:
         attrs["module"] = importlib.import_module("ansible_collections.vmo.rbac.plugins.modules." + name)
     except ImportError as exc:  # e.g. a requirement missing on the controller: the module process may have it

@@ -50,7 +50,7 @@ from shlex import quote as _shell_quote
 
 from ansible_collections.vmo.rbac.plugins.module_utils._core import personas, verdict
 from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
-from ansible_collections.vmo.rbac.plugins.plugin_utils.access_rows import BadForm, expand as expand_access
+from ansible_collections.vmo.rbac.plugins.module_utils._core.access_rows import BadForm, expand as expand_access
 from ansible_collections.vmo.rbac.plugins.module_utils._rbac.access import (
     OPTIONAL,
     SCOPE_ALL,
@@ -349,7 +349,7 @@ def distinct(values):
 def unwrap(results):
     """The list of (name hint, result) pairs in ``results``, whatever container it came in; a result whose
     access rows are one JSON text (vmo_rbac_validate's ``access_format: json``) with every row in ``access``, as
-    with ``access_format: list`` (plugin_utils/access_rows.expand): either form makes the same report."""
+    with ``access_format: list`` (module_utils/_core/access_rows.expand): either form makes the same report."""
     return [(hint, _expanded(i, raw)) for i, (hint, raw) in enumerate(_unwrap(results))]
 
 

@@ -167,24 +167,7 @@ def test_the_same_python_through_a_symlinked_directory_runs_in_the_worker(tmp_pa
     assert reason is not None and reason.startswith("ansible_python_interpreter is")
 
 
-# ------------------------------------------------------------------- access_format json
-
-
-@pytest.mark.parametrize("args, compact", [({"access_format": "json"}, True), ({"access_format": "list"}, False),
-                                           ({}, False)])
-def test_the_validate_action_shapes_the_access_rows_as_the_task_asks(args, compact):
-    a = action(cls=vmo_rbac_validate.ActionModule)
-    a._task.args = args
-    rows = [{"subject": "Group a", "ok": True}, {"subject": "Group b", "ok": False}]
-    out = a.shape({"passed": False, "access": list(rows)})
-    if compact:
-        assert out == {"passed": False, "access": [rows[1]], "access_json": json.dumps(rows, separators=(",", ":"))}
-    else:
-        assert out == {"passed": False, "access": rows}
-    # the other modules' results are as they return them
-    b = action()
-    b._task.args = args
-    assert b.shape({"access": list(rows)}) == {"access": rows}
+# ------------------------------------------------------------------- access_format json (the role's)
 
 
 def test_the_fleet_report_reads_a_compact_validation_once_as_the_list():

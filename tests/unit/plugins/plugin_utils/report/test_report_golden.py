@@ -24,7 +24,7 @@ def _compacted(results):
     and how many were: the results a module could have returned (access rows that survive a JSON round trip)."""
     import json
 
-    from ansible_collections.vmo.rbac.plugins.plugin_utils import access_rows
+    from ansible_collections.vmo.rbac.plugins.module_utils._core import access_rows
 
     count = [0]
 

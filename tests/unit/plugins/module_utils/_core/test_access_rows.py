@@ -1,9 +1,9 @@
-"""vmo_rbac_validate's two forms of the access rows (plugin_utils/access_rows.py): ``list`` and ``json``.
+"""vmo_rbac_validate's two forms of the access rows (module_utils/_core/access_rows.py): ``list`` and ``json``.
 
 That either form makes the same report, byte for byte, over the whole golden corpus:
 tests/unit/plugins/plugin_utils/report/test_report_golden.py. Through ansible-playbook on the control plane (the
 role registers the compact form, the fleet report and a module process give the same rows):
-tests/integration/test_role.py, test_execution.py.
+tests/integration/test_role.py. The masking of the text: tests/unit/plugins/module_utils/_flows/test_module_runner.py.
 """
 
 import copy
@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from ansible_collections.vmo.rbac.plugins.plugin_utils import access_rows
+from ansible_collections.vmo.rbac.plugins.module_utils._core import access_rows
 from ansible_collections.vmo.rbac.plugins.plugin_utils.report import model
 
 ROWS = [
