@@ -9,7 +9,7 @@ cluster-wide bindings to groups of its own and 4 RoleBindings in each namespace 
 user of its own: 24 bindings, as bench_fleet.py), and its own client-certificate identity, which
 the audit log counts. Every host reaches its API server through the fault proxy's latency model
 (``tests/helpers/latencylink.py``: the same model below TLS, in a process of its own, so that
-190,000 requests cost the link a recv and a send per chunk instead of the proxy's HTTP work).
+910,000 requests (4,547 per host) cost the link a recv and a send per chunk instead of the proxy's HTTP work).
 
 ``playbooks/enforce.yml`` (enforce, validate, report) runs over the 200 hosts with ``-f FORKS``
 for each tree (``now``: this checkout; ``before``: ``--before TREE``, e.g. main at 7da07ec), the
