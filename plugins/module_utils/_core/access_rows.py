@@ -14,7 +14,7 @@ host's rows are 13,872 lists and mappings: 0.084 s per copy, 0.17 s per walk; on
 copy (docs/performance.md, section 9). The role asks for ``json``; the reports read either form alike
 (``expand``), so a report of one form is byte-identical to the report of the other.
 
-Pure: the text is made by module_runner from the rows as the list form would show them, masked
+Pure (Ansible's six only): the text is made by module_runner from the rows as the list form would show them, masked
 (``module_runner.access_as_text``).
 """
 
@@ -24,10 +24,7 @@ __metaclass__ = type
 
 import json
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover - Python 2
-    from collections import Mapping
+from ansible.module_utils.six.moves.collections_abc import Mapping
 
 OPTION = "access_format"
 KEY = "access_json"
