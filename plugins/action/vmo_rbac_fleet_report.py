@@ -22,6 +22,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.vmo.rbac.plugins.module_utils._core import access_rows
 from ansible_collections.vmo.rbac.plugins.plugin_utils import report
 from ansible_collections.vmo.rbac.plugins.plugin_utils.report import model
 
@@ -53,6 +54,10 @@ def cluster_result(host, variables):
     run = variables.get("vmo_rbac_run") or {}
     enforce = variables.get("vmo_rbac_enforce") or {}
     out = dict((k, v) for k, v in validation.items() if k not in DROPPED)
+    try:  # the role registers the access rows as one JSON text (access_format json): the report reads them once
+        out = access_rows.expand(out)
+    except access_rows.BadForm as exc:
+        return {"cluster": host, "failed": True, "msg": "validate: its result cannot be read: %s" % exc}
     out.update(cluster=host, endpoint=validation.get("cluster"), mode=run.get("mode"),
                check_mode=run.get("check_mode"),
                enforce={"changed": enforce.get("changed"), "summary": enforce.get("summary"),

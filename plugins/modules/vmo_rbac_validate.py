@@ -143,6 +143,25 @@ options:
       - Each capability x place is one more check; it fails when the place has an undeclared holder.
     type: bool
     default: false
+  access_format:
+    description:
+      - How the result carries the access rows. V(list), every row in RV(access). V(json), every row as one JSON
+        text in RV(access_json) (the same list in the same order, C(access_json | from_json)), and in RV(access)
+        only the rows that did not pass (RV(access[].ok) false or null, that is failed, pending or unchecked).
+      - V(json) is for fleets. Ansible's main process, one process for the whole run, copies a registered result for
+        every callback that takes results and for the register itself, and Ansible walks every value of a result to
+        mask secrets; at 24 bindings a cluster's rows are thousands of mappings (0.08 s of CPU per copy, 0.17 s per
+        walk), one text costs nothing to copy. The role uses it
+        (C(vmo_rbac_access_format)).
+      - The P(vmo.rbac.vmo_rbac_report#filter) filter and the role's fleet report read either form, and make the same
+        report from both.
+      - The text holds the rows as RV(access) would show them with V(list), O(api_key) and every other C(no_log) value
+        masked. When a masked value would reach into the text itself (a secret that is also part of its syntax, a
+        key such as C(capability)), the rows are returned as a list instead, with a warning.
+    type: str
+    default: list
+    choices: [list, json]
+    version_added: 0.3.0
 attributes:
   check_mode:
     support: full
@@ -392,7 +411,10 @@ time_limited:
       entries: ["bindings[0]"]
       reason: INC-4711 payments VMs down
 access:
-  description: One row per access check.
+  description:
+    - One row per access check.
+    - With O(access_format=json), only the rows that did not pass (RV(access[].ok) false or null); every row is in
+      RV(access_json).
   returned: always
   type: list
   elements: dict
@@ -463,6 +485,14 @@ access:
         step's dry run planned to change (not counted as a failure).
       type: bool
       returned: with O(pending_enforce), on such checks
+access_json:
+  description:
+    - With O(access_format=json), every row of RV(access) (those that passed too) as one JSON text, in the same order;
+      C(access_json | from_json) is the list RV(access) holds with O(access_format=list).
+  returned: with O(access_format=json)
+  type: str
+  sample: '[{"subject":"Group vmo-admins","capability":"vm.view","verb":"get","ok":true}]'
+  version_added: 0.3.0
 matrix:
   description: Compact subject x scope x capability view, C(ok), C(violation) or C(unchecked) per cell.
   returned: always

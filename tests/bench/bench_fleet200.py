@@ -9,7 +9,7 @@ cluster-wide bindings to groups of its own and 4 RoleBindings in each namespace 
 user of its own: 24 bindings, as bench_fleet.py), and its own client-certificate identity, which
 the audit log counts. Every host reaches its API server through the fault proxy's latency model
 (``tests/helpers/latencylink.py``: the same model below TLS, in a process of its own, so that
-190,000 requests cost the link a recv and a send per chunk instead of the proxy's HTTP work).
+910,000 requests (4,547 per host) cost the link a recv and a send per chunk instead of the proxy's HTTP work).
 
 ``playbooks/enforce.yml`` (enforce, validate, report) runs over the 200 hosts with ``-f FORKS``
 for each tree (``now``: this checkout; ``before``: ``--before TREE``, e.g. main at 7da07ec), the
@@ -48,7 +48,7 @@ from tests.bench.common import bench_clusters, median, save, stop  # noqa: E402
 from tests.helpers.kube import AuditWindow  # noqa: E402
 from tests.helpers.latencylink import LatencyLinks  # noqa: E402
 
-from ansible_collections.vmo.rbac.plugins.module_utils._core import planning
+from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_codec
 
 NAMESPACES = 5
 PERSONAS = peers.PERSONAS
@@ -98,7 +98,7 @@ def reset(hosts, placement, timeout=300.0):
     """Delete every host's bindings (so that the next run really creates them)."""
     for h in hosts:
         rbac = placement[h].rbac()
-        sel = planning.owner_selector(h)
+        sel = plan_codec.owner_selector(h)
         rbac.delete_collection_cluster_role_binding(label_selector=sel)
         for ns in namespaces_of(h):
             rbac.delete_collection_namespaced_role_binding(ns, label_selector=sel)

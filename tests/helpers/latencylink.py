@@ -2,8 +2,9 @@
 
 ``tests/helpers/faultproxy.FaultProxy(latency=...)`` terminates TLS and forwards each HTTP request
 in Python: about 4 ms of its CPU per request on this 2-core machine (docs/performance.md, section
-5). A 200-host fleet run sends about 190,000 requests (925 per host and run): 760 CPU-seconds of
-proxy, more than the 600 the machine has in the five minutes the benchmark aims at. This link
+5). A 200-host fleet run sends about 910,000 requests (4,547 per host in a first run, 4,512 of them
+SubjectAccessReviews: docs/performance.md, section 9): 3,600 CPU-seconds of proxy, six times the 600 the
+machine has in the five minutes the benchmark aims at. This link
 applies the same model below TLS instead, so its cost is a recv and a send per chunk of bytes,
 whatever the requests inside:
 

@@ -329,6 +329,7 @@ VALIDATE_CASES = [
          "bindings[1].namespace_regex"),
     Case("validate-api-retries", {"api_retries": 21}, "api_retries"),
     Case("validate-pending-enforce-not-bool", {"pending_enforce": "perhaps"}, "pending_enforce"),
+    Case("validate-access-format-unknown", {"access_format": "yaml"}, "access_format", ("list, json",)),
     Case("validate-purge-with-nothing-declared", {"bindings": [], "purge": True}, "bindings",
          ("allow_empty_purge",)),
     # the exclusive audit (who else can)
@@ -735,6 +736,8 @@ ROLE_CASES = [
          extra={"argspec": True}),
     Case("r-platform-subjects-a-string", {"vmo_rbac_platform_subjects": {"Group": "ops"}},
          "vmo_rbac_platform_subjects", extra={"argspec": True}),
+    Case("r-access-format-unknown", {"vmo_rbac_access_format": "yaml"}, "vmo_rbac_access_format",
+         extra={"argspec": True}),
     # accepted by the argument specification, refused by the enforce step before its first write
     Case("r-platform-subject-without-kind", {"vmo_rbac_platform_subjects": ["kube-system/*"]},
          "platform_subjects[0]"),

@@ -363,3 +363,62 @@ def test_validate_playbook_is_read_only_and_fails_on_drift(cluster, owner, uid, 
         assert "**FAILED**" in (tmp_path / "reports" / "vmo-rbac-report.md").read_text()
     finally:
         cluster.rbac().delete_cluster_role_binding(crb)
+
+
+def test_the_access_rows_reach_results_and_reports_alike_in_either_form(cluster, owner, uid, u, namespaces,
+                                                                          cleanup_owner, tmp_path):
+    """vmo_rbac_access_format: the role registers the access rows as one JSON text (json, the default) or as a list;
+    in the worker and in a module process. The rows are the same, the rows that did not pass stay in ``access``,
+    and every report file is the same, byte for byte (but the run's own seconds)."""
+    cleanup_owner(owner)
+    ns = namespaces("forms")
+    bindings = [{"persona": "power-user", "groups": [u("ops")], "namespaces": [ns]},
+                {"persona": "viewer", "groups": [u("auditors")]}]
+    inv = write_inventory(tmp_path / "inventory", hosts={"c1": connection(cluster.identity("role-forms-" + uid))},
+                          group_vars={"vmo_rbac_owner": owner, "vmo_rbac_bindings": bindings})
+    first = run_playbook("vmo.rbac.enforce", inventory=inv)
+    assert first.rc == 0, failure_text(first)
+    # a hand-made binding gives a subject of the declaration more than its persona: rows that fail
+    cluster.rbac().create_namespaced_role_binding(ns, {
+        "metadata": {"name": "hand-admin-" + uid},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "spectro-vm-admin"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": u("auditors")}]})
+    runs = {}
+    for name, extra in (("json", {}), ("list", {"vmo_rbac_access_format": "list"}),
+                        ("json-module", {"vmo_rbac_execution": "module"})):
+        reports = tmp_path / ("reports-" + name)
+        run = run_playbook("vmo.rbac.validate", inventory=inv, extra_vars=dict(
+            extra, vmo_rbac_report_dir=str(reports), vmo_rbac_report_formats=["json", "markdown", "junit", "html"]))
+        assert run.rc != 0 and recap(run)["c1"]["failures"] == 1, failure_text(run)
+        (validation,) = results(run, "c1", VALIDATE)
+        runs[name] = (validation, reports)
+
+    listed = runs["list"][0]
+    assert "access_json" not in listed and len(listed["access"]) > 100
+    failing = [r for r in listed["access"] if r["ok"] is not True]
+    assert failing and {r["subject"] for r in failing if r["ok"] is False} == {"Group " + u("auditors")}
+    for name in ("json", "json-module"):
+        compact = runs[name][0]
+        assert isinstance(compact["access_json"], str)
+        assert json.loads(compact["access_json"]) == listed["access"], name
+        assert compact["access"] == failing, name
+        assert compact["matrix"] == listed["matrix"] and compact["msg"] == listed["msg"], name
+
+    def files(reports, seconds):
+        out = {}
+        for path in sorted(reports.iterdir()):
+            text = path.read_text()
+            if path.suffix == ".json":
+                doc = json.loads(text)
+                for c in doc["clusters"]:
+                    c["summary"].pop("seconds")
+                text = json.dumps(doc, sort_keys=True)
+            out[path.name] = text.replace(repr(seconds), "S")
+        return out
+
+    want = files(runs["list"][1], runs["list"][0]["summary"]["seconds"])
+    assert sorted(want) == ["vmo-rbac-report.html", "vmo-rbac-report.json", "vmo-rbac-report.md",
+                            "vmo-rbac-report.xml"]
+    for name in ("json", "json-module"):
+        have = files(runs[name][1], runs[name][0]["summary"]["seconds"])
+        assert have == want, [k for k in want if have.get(k) != want[k]]

@@ -35,7 +35,7 @@ DECLARATION["vmo_rbac_extra_bindings"] = "bindings"
 VALIDATE = {"vmo_rbac_capabilities": "capabilities", "vmo_rbac_concurrency": "concurrency",
             "vmo_rbac_fail_on_drift": "fail_on_drift", "vmo_rbac_audit_privileged": "audit_privileged",
             "vmo_rbac_audit_exclusive": "audit_exclusive", "vmo_rbac_platform_subjects": "platform_subjects",
-            "vmo_rbac_kubevirt_version": "kubevirt_version"}
+            "vmo_rbac_kubevirt_version": "kubevirt_version", "vmo_rbac_access_format": "access_format"}
 ENFORCE = {"vmo_rbac_if_active": "if_active"}  # vmo_role_binding only (tasks/enforce.yml, tasks/main.yml)
 CONNECTION = {"vmo_rbac_" + k: k for k in ("kubeconfig", "context", "host", "api_key", "ca_cert", "client_cert",
                                            "client_key", "validate_certs", "request_timeout", "api_retries",
@@ -50,7 +50,9 @@ PALETTE_CONNECTION = {"vmo_rbac_palette_" + k: "palette_" + k for k in ("host", 
                                                                       "kubeconfig", "rate_limit")}
 # Role defaults that differ from the module's on purpose: the role validates right after enforcing,
 # so with the palette backend it waits for Palette's agent by default; the uids come from the inventory.
-DEFAULT_DIFFERS = {"vmo_rbac_palette_wait", "vmo_rbac_palette_cluster_uid", "vmo_rbac_palette_project_uid"}
+# The role registers the access rows as one JSON text (a fleet's controller copies every registered result).
+DEFAULT_DIFFERS = {"vmo_rbac_palette_wait", "vmo_rbac_palette_cluster_uid", "vmo_rbac_palette_project_uid",
+                   "vmo_rbac_access_format"}
 
 
 def _comparable(spec: dict) -> dict:

@@ -50,6 +50,10 @@ VALIDATE_ARG_SPEC = dict(
     pending_enforce=dict(type="bool", default=False),
     # who else can (whocan.py): every undeclared holder of a VM capability is a violation
     audit_exclusive=dict(type="bool", default=False),
+    # how the result carries the access rows: a list (every row), or json (every row as one JSON text in
+    # access_json, and in access only the rows that did not pass). Made by module_runner.access_as_text
+    # from the rows as masked (_core/access_rows.py); the flow always makes the list
+    access_format=dict(type="str", default="list", choices=["list", "json"]),
 )
 
 # option: (lowest, highest, lowest is exclusive, unit); None is no bound.

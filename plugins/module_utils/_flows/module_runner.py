@@ -35,9 +35,10 @@ import threading
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
+from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration, expiry, options
+from ansible_collections.vmo.rbac.plugins.module_utils._core import access_rows, declaration, expiry, options
 from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
 from ansible_collections.vmo.rbac.plugins.module_utils._palette import connection as palette_connection
@@ -202,6 +203,33 @@ def start_module(argument_spec, failure, parse=None, runtime=None):
     return module, decl, opts
 
 
+def access_as_text(module, secrets, result):
+    """``access_format: json`` (vmo_rbac_validate): every access row as one JSON text in ``access_json``, and in
+    ``access`` only the rows that did not pass (access_rows.py), in place.
+
+    The text is made of the rows as the list form would leave the module: scrubbed (a failure,
+    ``fail``) and masked (``exit_json`` and ``fail_json`` mask every ``no_log`` value), so a secret masked in
+    a row is masked in the text. Masking a text replaces parts of it, so when masking the text would still
+    change it (a secret that spans its syntax: a key, a quote, an escape) the rows stay a list, with a
+    warning: never a text that masking would break. ``access`` keeps the rows unmasked: ``exit_json`` masks
+    them as it masks the list."""
+    rows = result.get("access")
+    if not isinstance(rows, list):
+        return
+    failing = bool(result.get("failed"))
+    shown = secrets.scrub_data(rows) if failing else rows
+    if module.no_log_values:
+        shown = remove_values(shown, module.no_log_values)
+    text = access_rows.text_of(shown)
+    if (failing and secrets.scrub(text) != text) or \
+            (module.no_log_values and remove_values(text, module.no_log_values) != text):
+        module.warn("access_format json: a masked value would reach into the text of the access rows; they are "
+                    "returned as a list (access), as with access_format list")
+        return
+    result[access_rows.KEY] = text
+    result["access"] = access_rows.not_passed(rows)
+
+
 def run_module(argument_spec, flow, component, failure, parse=None, runtime=None):
     """Start the module, connect, run ``flow(decl, opts, cluster, check_mode, diff)`` and exit.
 
@@ -266,6 +294,8 @@ def run_module(argument_spec, flow, component, failure, parse=None, runtime=None
         result["owner"] = decl.owner
     for warning in result.pop("warnings", []):
         module.warn(secrets.scrub(warning))
+    if module.params.get(access_rows.OPTION) == "json":
+        access_as_text(module, secrets, result)
     if result.pop("failed", False):
         fail(**result)
     if "msg" in result:

@@ -206,10 +206,10 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
             checks = access.named_checks(checks, snap.get(snapshot.CLUSTER_ROLES), snap.get(snapshot.ROLES))
         except access.TooManyNamedObjects as exc:
             unproven_named = exc  # the checks about single objects are not asked: not proven (below)
-        specs, index, _keys = access.unique_reviews(checks)
+        specs, index, keys = access.unique_reviews(checks)
         statuses = cluster.subject_access_reviews(specs, concurrency=opts.concurrency)
         by_key = dict((k, statuses[i]) for k, i in index.items())  # the keys unique_reviews made
-        rows, matrix_rows = access.evaluate(checks, by_key)
+        rows, matrix_rows = access.evaluate(checks, by_key, keys)
     privileged = privileged_subjects(snap) if opts.audit_privileged else []
 
     if opts.pending_enforce and obs.plan is not None:

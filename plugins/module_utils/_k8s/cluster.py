@@ -113,6 +113,11 @@ BIND_HINT = (
 REVIEW_ATTEMPTS = 3
 
 
+# A SubjectAccessReview's body is this head, its spec and "}" (subject_access_reviews: 4,512 bodies per fleet host).
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+_REVIEW_HEAD = b'{"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":'
+
+
 def review_answers(spec, answer):
     """Whether ``answer`` (a decoded SubjectAccessReview) is the API server's answer to ``spec``.
 
@@ -754,8 +759,8 @@ class Cluster(object):
         def review(spec):
             return {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
 
-        def body(spec):
-            return json.dumps(review(spec), separators=(",", ":")).encode("utf-8")
+        def body(spec):  # json.dumps(review(spec), separators=(",", ":")), byte for byte, without its set-up per call
+            return _REVIEW_HEAD + _COMPACT_JSON.encode(spec).encode("utf-8") + b"}"
 
         def one(spec):
             for _attempt in range(REVIEW_ATTEMPTS):

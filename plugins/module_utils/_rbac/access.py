@@ -473,9 +473,9 @@ def named_checks(checks, cluster_roles, roles, limit=MAX_NAMED_CHECKS):
     return out
 
 
-def review_spec(check):
-    """The SubjectAccessReview spec for a check."""
-    user, groups = identity(check.subject)
+def review_spec(check, asked_as=None):
+    """The SubjectAccessReview spec for a check (``asked_as``: its subject's identity(), when known)."""
+    user, groups = asked_as or identity(check.subject)
     attrs = {"verb": check.verb, "group": check.group, "resource": check.resource}
     if check.subresource:
         attrs["subresource"] = check.subresource
@@ -493,13 +493,17 @@ def review_key(spec):
 
 
 def unique_reviews(checks):
-    """The distinct review specs to send (checked ones only) and a key per check."""
+    """The distinct review specs to send (checked ones only) and a key per check (None for an unchecked one)."""
     specs, index, keys = [], {}, []
+    identities = {}
     for c in checks:
         if c.expected is None:
             keys.append(None)
             continue
-        spec = review_spec(c)
+        asked_as = identities.get(c.subject)
+        if asked_as is None:
+            asked_as = identities[c.subject] = identity(c.subject)
+        spec = review_spec(c, asked_as)
         k = review_key(spec)
         if k not in index:
             index[k] = len(specs)
@@ -508,16 +512,25 @@ def unique_reviews(checks):
     return specs, index, keys
 
 
-def evaluate(checks, statuses_by_key):
-    """Verdict rows and the compact matrix. ``statuses_by_key``: review key -> status dict."""
+def evaluate(checks, statuses_by_key, keys=None):
+    """Verdict rows and the compact matrix. ``statuses_by_key``: review key -> status dict; ``keys``: each check's
+    review key as unique_reviews made them (made here when not given)."""
     rows = []
     cells = {}
     order = []
-    for c in checks:
-        if c.name and c.expected is not None and statuses_by_key[review_key(review_spec(c._replace(name="")))] \
-                .get("allowed"):
-            continue  # allowed for any object: the check without a name says it all
-        user, groups = identity(c.subject)
+    identities = {}
+    for i, c in enumerate(checks):
+        asked_as = identities.get(c.subject)
+        if asked_as is None:
+            asked_as = identities[c.subject] = identity(c.subject)
+        key = None
+        if c.expected is not None:
+            key = keys[i] if keys is not None else review_key(review_spec(c, asked_as))
+        # allowed for any object: the check without a name (its key without the name) says it all
+        if c.name and key is not None and statuses_by_key[key[:-1] + ("",)].get("allowed"):
+            continue
+        user, groups = asked_as
+        groups = list(groups)
         row = {
             "subject": subject_label(c.subject),
             "subject_kind": c.subject.kind,
@@ -542,7 +555,7 @@ def evaluate(checks, statuses_by_key):
             row.update(allowed=None, ok=None, reason=c.note or "unchecked: no expectation for this role; add one "
                                                                "with the capabilities option")
         else:
-            status = statuses_by_key[review_key(review_spec(c))]
+            status = statuses_by_key[key]
             allowed = bool(status.get("allowed"))
             reason = status.get("reason") or status.get("evaluationError") or (
                 "no RBAC rule allows it" if not allowed else "")

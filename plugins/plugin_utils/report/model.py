@@ -50,6 +50,7 @@ from shlex import quote as _shell_quote
 
 from ansible_collections.vmo.rbac.plugins.module_utils._core import personas, verdict
 from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
+from ansible_collections.vmo.rbac.plugins.module_utils._core.access_rows import BadForm, expand as expand_access
 from ansible_collections.vmo.rbac.plugins.module_utils._rbac.access import (
     OPTIONAL,
     SCOPE_ALL,
@@ -82,7 +83,7 @@ NAMES_SHOWN = 10
 # hand that gives the warning without its scope.
 _NOT_PROVEN = re.compile(r"^\S+: .* matched no namespace")
 
-_DATA_KEYS = ("summary", "roles", "drift", "access", "matrix", "capabilities", "who_else")
+_DATA_KEYS = ("summary", "roles", "drift", "access", "access_json", "matrix", "capabilities", "who_else")
 
 
 class ReportError(ValueError):
@@ -346,12 +347,25 @@ def distinct(values):
 
 
 def unwrap(results):
-    """The list of (name hint, result) pairs in ``results``, whatever container it came in."""
+    """The list of (name hint, result) pairs in ``results``, whatever container it came in; a result whose
+    access rows are one JSON text (vmo_rbac_validate's ``access_format: json``) with every row in ``access``, as
+    with ``access_format: list`` (module_utils/_core/access_rows.expand): either form makes the same report."""
+    return [(hint, _expanded(i, raw)) for i, (hint, raw) in enumerate(_unwrap(results))]
+
+
+def _expanded(index, raw):
+    try:
+        return expand_access(raw)
+    except BadForm as exc:
+        raise ReportError("results", "item %d: %s" % (index, exc))
+
+
+def _unwrap(results):
     if results is None:
         raise ReportError("results", "expected a list of vmo_rbac_validate results, got nothing (None)")
     if is_map(results):
         if "results" in results and is_list(results["results"]) and not any(k in results for k in _DATA_KEYS):
-            return unwrap(results["results"])  # a registered loop
+            return _unwrap(results["results"])  # a registered loop
         if any(k in results for k in _DATA_KEYS + ("cluster", "passed", "failed", "msg", "unreachable")):
             return [(None, results)]            # one result
         if all(is_map(v) for v in results.values()):

@@ -6,6 +6,7 @@ fleet report is right, is proven through ansible-playbook on the control plane
 (tests/integration/test_execution.py, test_role.py).
 """
 
+import json
 import os
 import sys
 from types import SimpleNamespace
@@ -164,3 +165,16 @@ def test_the_same_python_through_a_symlinked_directory_runs_in_the_worker(tmp_pa
     (other / "python").symlink_to(sys.executable)
     reason = action().why_a_module_process({"ansible_python_interpreter": str(other / "python")})
     assert reason is not None and reason.startswith("ansible_python_interpreter is")
+
+
+# ------------------------------------------------------------------- access_format json (the role's)
+
+
+def test_the_fleet_report_reads_a_compact_validation_once_as_the_list():
+    rows = [{"subject": "Group a", "ok": True}, {"subject": "Group b", "ok": False}]
+    compact = dict(VALIDATION, access=[rows[1]], access_json=json.dumps(rows))
+    out = fleet_report.cluster_result("east", {"vmo_rbac_validation": compact, "vmo_rbac_run": {"mode": "validate"}})
+    assert out["access"] == rows and "access_json" not in out
+    broken = fleet_report.cluster_result("west", {"vmo_rbac_validation": dict(VALIDATION, access_json="[{")})
+    assert broken["failed"] is True and broken["msg"].startswith("validate: its result cannot be read: access_json is "
+                                                                 "not JSON")

@@ -170,3 +170,54 @@ def test_the_cluster_is_made_once_when_threads_ask_for_it_together():
     for t in threads:
         t.join()
     assert len(made) == 1 and lazy.requests == 8
+
+
+# -------------------------------------------------------------------------- access_format json
+
+
+def _rows_both_ways(args):
+    """(result with access_format list, result with access_format json) of one validation."""
+    listed, _ = run(vmo_rbac_validate, dict(args, access_format="list"))
+    compact, _ = run(vmo_rbac_validate, dict(args, access_format="json"))
+    return listed, compact
+
+
+@pytest.mark.parametrize("fail_on_drift", [False, True])
+def test_access_json_holds_the_rows_as_the_list_would_leave_the_module(fail_on_drift):
+    """Masked as the list is (a no_log value in a row's text), scrubbed too when the task fails; access keeps the
+    rows that did not pass, and the rest of the result is the list form's."""
+    args = {"bindings": BINDINGS, "fail_on_drift": fail_on_drift, "host": "https://fake:6443",
+            "api_key": "auditors"}  # a secret that is also a group's name: masked wherever it shows
+    listed, compact = _rows_both_ways(args)
+    assert bool(listed.get("failed")) == fail_on_drift == bool(compact.get("failed"))
+    assert "access_json" not in listed and isinstance(compact["access_json"], str)
+    rows = json.loads(compact["access_json"])
+    assert rows == listed["access"] and len(rows) > 100
+    # "********" (exit_json's mask) or "***" (module_runner's scrub of a failure), as in the list
+    assert "auditors" not in compact["access_json"] and any("***" in r["subject"] for r in rows)
+    assert compact["access"] == [r for r in listed["access"] if r["ok"] is not True] != []
+    for key in set(listed) - {"access", "invocation"}:
+        if key != "summary":
+            assert compact[key] == listed[key], key
+    assert dict(compact["summary"], seconds=0) == dict(listed["summary"], seconds=0)
+
+
+def test_a_secret_that_would_reach_into_the_text_leaves_the_rows_a_list():
+    """A no_log value that is part of the text's syntax (here a key of every row): masking the text would break
+    it, so the rows stay a list (masked as always), with a warning, never a text masking changed."""
+    from ansible.module_utils.basic import AnsibleModule
+
+    args = {"bindings": BINDINGS, "fail_on_drift": False, "host": "https://fake:6443", "api_key": "capability"}
+    warned = []
+    with mock.patch.object(AnsibleModule, "warn", autospec=True, side_effect=lambda _m, w: warned.append(w)):
+        listed, _ = run(vmo_rbac_validate, dict(args, access_format="list"))
+        assert not [w for w in warned if "returned as a list" in w]
+        compact, _ = run(vmo_rbac_validate, dict(args, access_format="json"))
+    assert "access_json" not in compact and compact["access"] == listed["access"] and len(compact["access"]) > 100
+    assert "access_format json: a masked value would reach into the text of the access rows; they are returned as a " \
+           "list (access), as with access_format list" in warned
+
+
+def test_access_format_is_refused_when_it_is_not_list_or_json():
+    result, _ = run(vmo_rbac_validate, {"bindings": BINDINGS, "access_format": "yaml"})
+    assert result["failed"] and "access_format" in result["msg"] and "access" not in result

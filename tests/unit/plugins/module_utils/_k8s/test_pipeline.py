@@ -476,3 +476,20 @@ def test_an_odd_framing_goes_the_ordinary_way():
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_each_review_body_is_the_json_of_the_review_byte_for_byte(server, monkeypatch):
+    """The pipelined bodies are made from a fixed head and the spec (no json.dumps set-up per review): the same
+    bytes json.dumps of the whole review gives, non-ASCII names and odd characters included."""
+    bodies = []
+    real = cluster_mod.pipeline.request_bytes
+
+    def recording(method, target, host_header, headers, body):
+        bodies.append(body)
+        return real(method, target, host_header, headers, body)
+
+    monkeypatch.setattr(cluster_mod.pipeline, "request_bytes", recording)
+    asked = specs(["yes-1", "yes-j\u00fcrgen", 'yes-"quoted"\\', "yes-\u2603\n"])
+    make_cluster(server).subject_access_reviews(asked, concurrency=4)
+    assert bodies == [json.dumps({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": s},
+                                 separators=(",", ":")).encode("utf-8") for s in asked]

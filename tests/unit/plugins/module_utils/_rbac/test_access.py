@@ -481,3 +481,22 @@ def test_a_viewer_given_a_path_to_a_vm_by_hand_is_expected_to_be_denied_it():
                  ("create", "", "pods", "exec"), ("get", "", "pods", "exec"),
                  ("patch", "kubevirt.io", "virtualmachines", "")]:
         assert asked[path] is False, path
+
+
+def test_evaluate_with_the_keys_unique_reviews_made_is_evaluate_without_them():
+    """validate.run hands evaluate the keys unique_reviews made (each review's spec made once per check, each
+    subject's identity once): the same rows and matrix as evaluate making them itself, named checks included."""
+    want = desired({"persona": "viewer", "users": ["bob"], "groups": ["ops"], "namespaces": ["team-a"]},
+                   {"persona": "admin", "service_accounts": ["team-a/ci"]},
+                   {"cluster_role": "my-role", "users": ["carol"], "namespaces": ["team-b"]})
+    m = access.build_matrix("vmo")
+    crs = [{"metadata": {"name": "one-vm"}, "rules": [
+        {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines"], "verbs": ["delete"], "resourceNames": ["vm-1"]},
+    ]}]
+    checks = access.named_checks(access.build_checks(want, m, sorted(NAMESPACES)), crs, [])
+    assert any(c.name for c in checks) and any(c.expected is None for c in checks)
+    specs, index, keys = access.unique_reviews(checks)
+    # every other answer allowed: violations, passes, and named checks whose unnamed check was allowed
+    by_key = dict((k, {"allowed": i % 2 == 0, "reason": "r%d" % i}) for k, i in index.items())
+    assert access.evaluate(checks, by_key, keys) == access.evaluate(checks, by_key)
+    assert [access.review_key(s) for s in specs] == list(index)
