@@ -266,6 +266,40 @@ def test_the_pacing_file_of_another_user_or_writable_by_others_is_not_used(tmp_p
     assert time.monotonic() - started >= 0.3 - 0.01
 
 
+def test_unshared_pacers_of_one_key_in_many_threads_never_give_one_turn_twice(monkeypatch):
+    """Without a shared file (a module process, the event source), the pacers of one Palette host in one
+    process share their state: the event source makes a Palette client per cluster and downloads their
+    kubeconfigs from several threads at once. Each instance locked its own lock around the shared state, so two
+    instances could read the same next turn and both take it (seen failing, with the read and the write of the
+    state stretched apart by a sleep of 2 ms, as a thread switch can)."""
+    sane = transport.Pacer._sane
+
+    def slow_sane(self, value, now):
+        time.sleep(0.002)
+        return sane(self, value, now)
+
+    monkeypatch.setattr(transport.Pacer, "_sane", slow_sane)
+    key = "unshared-%s" % os.getpid()
+    pacers = [transport.Pacer(200, None, key=key) for _ in range(4)]
+    assert not any(p.shared for p in pacers)
+    turns, lock = [], threading.Lock()
+    for p in pacers:
+        update = p._update
+
+        def recorded(change, update=update):
+            now, old, new = update(change)
+            with lock:
+                turns.append(max(now, old))
+            return now, old, new
+
+        p._update = recorded
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda i: pacers[i % 4].take(), range(40)))
+    turns.sort()
+    assert len(turns) == 40
+    assert min(b - a for a, b in zip(turns, turns[1:])) >= 1 / 200.0 - 1e-9
+
+
 def test_a_pacing_file_made_here_is_private(tmp_path):
     p = transport.Pacer(10, str(tmp_path / "new"))
     p.take()
