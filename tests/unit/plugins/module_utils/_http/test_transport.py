@@ -300,6 +300,23 @@ def test_unshared_pacers_of_one_key_in_many_threads_never_give_one_turn_twice(mo
     assert min(b - a for a, b in zip(turns, turns[1:])) >= 1 / 200.0 - 1e-9
 
 
+def test_a_forked_process_never_inherits_the_lock_of_an_unshared_pace(tmp_path):
+    """A worker forked while a thread of its parent held the unshared state's lock (the inventory's threads,
+    with a pacing file it may not use) would wait for it for ever: the state is per process id."""
+    key = "fork-%s" % os.getpid()
+    parent = transport.Pacer(1000, None, key=key)
+    parent.take()
+    with parent._state[1]:  # held at the fork
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through its exit status
+            child = transport.Pacer(1000, None, key=key)
+            done = threading.Event()
+            threading.Thread(target=lambda: (child.take(), done.set()), daemon=True).start()
+            os._exit(0 if done.wait(5) else 1)
+    _pid, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child waited for its parent's lock"
+
+
 def test_a_pacing_file_made_here_is_private(tmp_path):
     p = transport.Pacer(10, str(tmp_path / "new"))
     p.take()
