@@ -152,7 +152,7 @@ def test_forks_of_one_run_share_the_pace(palette_standin, tmp_path, uid):
 
 
 def test_access_info_shares_the_pace_of_the_run(palette_standin, tmp_path, uid):
-    """vmo_rbac_access_info has an action plugin too (0.3.0): it runs in Ansible's worker and its kubeconfig
+    """vmo_rbac_access_info has an action plugin too: it runs in Ansible's worker and its kubeconfig
     download takes its turn in the run's pace. Before, it always ran as a module process, each paced alone:
     the first 8 forks' downloads arrived within a quarter of a second (seen failing: 429s against a burst of 2,
     and 16 module processes). A limiter of 2 per second with a burst of 2 leaves less room than the test above,

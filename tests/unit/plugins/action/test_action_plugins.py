@@ -45,7 +45,7 @@ def test_the_action_plugins_carry_their_module():
 
 def test_every_module_has_an_action_plugin_that_runs_it_in_the_worker():
     """A module without one always runs as a module process: the interpreter and its imports paid per task, and
-    its Palette requests paced alone instead of in the run's shared pace (vmo_rbac_access_info until 0.3.0)."""
+    its Palette requests paced alone instead of in the run's shared pace (vmo_rbac_access_info had none)."""
     import importlib
     from pathlib import Path
 
