@@ -71,8 +71,8 @@ options:
         C(Retry-After) up to 10 s). A number from 0 to 1000.
       - Every fork of one C(ansible-playbook) run shares the pacing with the others and with the
         P(vmo.rbac.palette#inventory) inventory (a file in the run's private temporary directory, locked for each
-        request); a module run as a module process (C(vmo_rbac_execution=module), and C(vmo.rbac.vmo_rbac_access_info) always)
-        paces its own requests only.
+        request); a module run as a module process (C(vmo_rbac_execution=module), a connection other than C(local),
+        C(become), C(async), another C(ansible_python_interpreter)) paces its own requests only.
       - Can also be set with the E(VMO_RBAC_PALETTE_RATE_LIMIT) environment variable.
     type: float
     version_added: 0.3.0

@@ -328,9 +328,9 @@ def argument_spec():
     return spec
 
 
-def main():
+def main(runtime=None):
     run_module(argument_spec(), whocan.access_info, component="vmo_rbac_access_info", failure=dict(holders=[]),
-               parse=whocan.parse_options)
+               parse=whocan.parse_options, runtime=runtime)
 
 
 if __name__ == "__main__":

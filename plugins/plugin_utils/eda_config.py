@@ -52,7 +52,7 @@ DEFAULT_GROUP = "vmo_clusters"
 ROLE_CONNECTION_KEYS = ("kubeconfig", "context", "host", "api_key", "ca_cert", "client_cert", "client_key",
                         "validate_certs", "request_timeout", "api_retries", "palette_kubeconfig", "palette_host",
                         "palette_api_key", "palette_validate_certs", "palette_ca_cert", "palette_cluster_uid",
-                        "palette_project_uid")
+                        "palette_project_uid", "palette_rate_limit")
 # Set by the vmo.rbac.palette inventory plugin, and the role's defaults of vmo_rbac_palette_cluster_uid and
 # vmo_rbac_palette_project_uid (roles/vmo_rbac/defaults/main.yml): the role's variable wins.
 INVENTORY_DEFAULTS = {"palette_cluster_uid": "palette_cluster_uid", "palette_project_uid": "palette_project_uid"}

@@ -29,18 +29,17 @@ import random
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.common import ROOT, bench_clusters, median, run_module_timed, save, stop, timed  # noqa: E402
+from tests.bench.common import (  # noqa: E402
+    RBAC, ROOT, bench_clusters, create_rbac, median, random_subjects, run_module_timed, save, stop, timed)
 
 from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access, holders
 
 PEERS_BIN = Path(os.environ.get("VMO_PEERS_BIN") or ROOT / ".tools-peers" / "bin")
 WHO_CAN = PEERS_BIN / "kubectl-who-can"
-RBAC = "rbac.authorization.k8s.io"
 NAMESPACES = 100
 
 VM = ["virtualmachines", "virtualmachineinstances", "virtualmachineinstancemigrations"]
@@ -72,17 +71,7 @@ def layout(seed=12):
     sas = [("bw-%03d" % (i % NAMESPACES), "bw-sa-%03d" % i) for i in range(300)]
 
     def subjects():
-        out = []
-        for _ in range(rnd.randint(1, 3)):
-            kind = rnd.random()
-            if kind < 0.6:
-                out.append({"kind": "User", "name": rnd.choice(users), "apiGroup": RBAC})
-            elif kind < 0.85:
-                out.append({"kind": "Group", "name": rnd.choice(groups), "apiGroup": RBAC})
-            else:
-                sns, name = rnd.choice(sas)
-                out.append({"kind": "ServiceAccount", "name": name, "namespace": sns})
-        return out
+        return random_subjects(rnd, users, groups, sas)
 
     crbs = [{"metadata": {"name": "bw-crb-%03d" % i},
              "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole",
@@ -102,25 +91,7 @@ def layout(seed=12):
 
 
 def create(cluster, ns, cluster_roles, roles, crbs, rbs):
-    rbac = cluster.rbac()
-    for n in ns:
-        cluster.namespace(n)
-
-    def make(item):
-        kind, obj = item
-        if kind == "cr":
-            rbac.create_cluster_role(obj)
-        elif kind == "r":
-            rbac.create_namespaced_role(obj["metadata"]["namespace"], obj)
-        elif kind == "crb":
-            rbac.create_cluster_role_binding(obj)
-        else:
-            rbac.create_namespaced_role_binding(obj["metadata"]["namespace"], obj)
-
-    items = [("cr", o) for o in cluster_roles] + [("r", o) for o in roles] + [("crb", o) for o in crbs] + \
-        [("rb", o) for o in rbs]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(make, items))
+    create_rbac(cluster, ns, cluster_roles, roles, crbs, rbs, workers=8)
 
 
 def who_can(kubeconfig, cache, check, namespace):

@@ -30,13 +30,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.bench_whocan import RBAC, RULE_KINDS  # noqa: E402
-from tests.bench.common import ROOT, bench_clusters, median, save, stop, timed  # noqa: E402
+from tests.bench.bench_whocan import RULE_KINDS  # noqa: E402
+from tests.bench.common import (  # noqa: E402
+    RBAC, ROOT, bench_clusters, create_rbac, holds_layout, median, random_subjects, save, stop, timed)
 
 # Rules that reach no VM in the capability model (personas.py: pods, jobs and deployments do, so the
 # benchmark's plain roles leave them out), then bench_whocan's VM rules: viewers, operators, wildcards,
@@ -80,18 +80,8 @@ def layout(bindings, roles, namespaces, seed=22):
     groups = ["bs-group-%04d" % i for i in range(max(5, bindings // 10))]
     sas = [(ns[i % namespaces], "bs-sa-%04d" % i) for i in range(max(5, bindings * 3 // 20))]
 
-    def subjects(n):
-        out = []
-        for _ in range(rnd.randint(1, 3)):
-            x = rnd.random()
-            if x < 0.6:
-                out.append({"kind": "User", "name": rnd.choice(users), "apiGroup": RBAC})
-            elif x < 0.85:
-                out.append({"kind": "Group", "name": rnd.choice(groups), "apiGroup": RBAC})
-            else:
-                sns, name = rnd.choice(sas)
-                out.append({"kind": "ServiceAccount", "name": name, "namespace": sns})
-        return out
+    def subjects(_n):
+        return random_subjects(rnd, users, groups, sas)
 
     odd = []  # odd subject forms for the rogue bindings, in turn
 
@@ -121,15 +111,12 @@ def layout(bindings, roles, namespaces, seed=22):
     per_rb = max(2, (bindings - n_crb) // namespaces)
     count = 0
     for n in ns:
-        team, viewers = "bs-team-" + n, "bs-view-" + n
-        grants.append({"persona": "user", "groups": [team], "namespaces": [n]})
-        grants.append({"persona": "viewer", "groups": [viewers], "namespaces": [n]})
-        rbs.append({"metadata": {"name": "bs-team", "namespace": n},
-                    "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "spectro-vm-user"},
-                    "subjects": [{"kind": "Group", "name": team, "apiGroup": RBAC}]})
-        rbs.append({"metadata": {"name": "bs-view", "namespace": n},
-                    "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "spectro-vm-viewer"},
-                    "subjects": [{"kind": "Group", "name": viewers, "apiGroup": RBAC}]})
+        for persona, name in (("user", "bs-team"), ("viewer", "bs-view")):  # a team and its viewers, declared
+            group = "%s-%s" % (name, n)
+            grants.append({"persona": persona, "groups": [group], "namespaces": [n]})
+            rbs.append({"metadata": {"name": name, "namespace": n},
+                        "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "spectro-vm-" + persona},
+                        "subjects": [{"kind": "Group", "name": group, "apiGroup": RBAC}]})
         for j in range(per_rb - 2):
             count += 1
             if count % ROGUE_EVERY == 0:
@@ -152,40 +139,9 @@ def layout(bindings, roles, namespaces, seed=22):
 
 
 def create(cluster, ns, cluster_roles, roles, crbs, rbs, workers=16):
-    """Every object, concurrently (namespaces first); what exists already is kept (a reused cluster)."""
-    from kubernetes.client.rest import ApiException  # pylint: disable=import-outside-toplevel
-    rbac, core = cluster.rbac(), cluster.core()
-    last = rbs[-1]["metadata"]
-    try:  # a kept cluster that holds the layout already (the objects are made in order, the last one last)
-        rbac.read_namespaced_role_binding(last["name"], last["namespace"])
-        return
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
-
-    def make(item):
-        kind, obj = item
-        try:
-            if kind == "ns":
-                core.create_namespace({"metadata": {"name": obj}})
-            elif kind == "cr":
-                rbac.create_cluster_role(obj)
-            elif kind == "r":
-                rbac.create_namespaced_role(obj["metadata"]["namespace"], obj)
-            elif kind == "crb":
-                rbac.create_cluster_role_binding(obj)
-            else:
-                rbac.create_namespaced_role_binding(obj["metadata"]["namespace"], obj)
-        except ApiException as exc:
-            if exc.status != 409:
-                raise
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(make, [("ns", n) for n in ns]))
-        items = [("cr", o) for o in cluster_roles] + [("r", o) for o in roles] + [("crb", o) for o in crbs] + \
-            [("rb", o) for o in rbs[:-1]]
-        list(pool.map(make, items))
-    make(("rb", rbs[-1]))
+    """Every object, concurrently (namespaces first); nothing when a kept cluster holds the layout already."""
+    if not holds_layout(cluster, rbs):
+        create_rbac(cluster, ns, cluster_roles, roles, crbs, rbs, workers)
 
 
 def run_module(tree: Path, args: dict):

@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +25,7 @@ from tests.helpers.kube import KUBEVIRT_CRDS, REFERENCE_ROLES, AuditWindow, Test
 
 RESULTS = ROOT / "reports" / "bench"
 KUBECTL = ROOT / ".tools" / "bin" / "kubectl"
+RBAC = "rbac.authorization.k8s.io"
 
 
 def bench_clusters(count: int, prefix: str = "bench"):
@@ -38,6 +40,69 @@ def bench_clusters(count: int, prefix: str = "bench"):
             h.apply_manifest(manifest)
         h.install_kubevirt()
     return handles, started
+
+
+def random_subjects(rnd, users, groups, sas):
+    """One to three binding subjects drawn with ``rnd``: a User (60 %), a Group (25 %) or a ServiceAccount
+    (15 %; ``sas``: (namespace, name) pairs). The draws are part of each layout's seed: change them and every
+    layout changes (and a kept cluster no longer holds it)."""
+    out = []
+    for _ in range(rnd.randint(1, 3)):
+        x = rnd.random()
+        if x < 0.6:
+            out.append({"kind": "User", "name": rnd.choice(users), "apiGroup": RBAC})
+        elif x < 0.85:
+            out.append({"kind": "Group", "name": rnd.choice(groups), "apiGroup": RBAC})
+        else:
+            sns, name = rnd.choice(sas)
+            out.append({"kind": "ServiceAccount", "name": name, "namespace": sns})
+    return out
+
+
+def create_rbac(cluster, namespaces, cluster_roles, roles, crbs, rbs, workers=16):
+    """The namespaces, then every ClusterRole, Role, ClusterRoleBinding and RoleBinding, ``workers`` at a
+    time; what exists already (409) is kept. The last RoleBinding is made last: when it exists, the whole
+    layout does (a kept cluster, see ``holds_layout``)."""
+    from kubernetes.client.rest import ApiException  # pylint: disable=import-outside-toplevel
+    rbac, core = cluster.rbac(), cluster.core()
+
+    def make(item):
+        kind, obj = item
+        try:
+            if kind == "ns":
+                core.create_namespace({"metadata": {"name": obj}})
+            elif kind == "cr":
+                rbac.create_cluster_role(obj)
+            elif kind == "r":
+                rbac.create_namespaced_role(obj["metadata"]["namespace"], obj)
+            elif kind == "crb":
+                rbac.create_cluster_role_binding(obj)
+            else:
+                rbac.create_namespaced_role_binding(obj["metadata"]["namespace"], obj)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(make, [("ns", n) for n in namespaces]))
+        items = [("cr", o) for o in cluster_roles] + [("r", o) for o in roles] + [("crb", o) for o in crbs] + \
+            [("rb", o) for o in rbs[:-1]]
+        list(pool.map(make, items))
+    if rbs:
+        make(("rb", rbs[-1]))
+
+
+def holds_layout(cluster, rbs):
+    """True when the cluster holds the last RoleBinding of ``rbs`` (create_rbac makes it last)."""
+    from kubernetes.client.rest import ApiException  # pylint: disable=import-outside-toplevel
+    last = rbs[-1]["metadata"]
+    try:
+        cluster.rbac().read_namespaced_role_binding(last["name"], last["namespace"])
+        return True
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+        return False
 
 
 def stop(started):

@@ -19,7 +19,8 @@ unchanged from spectrocloud/palette-sdk-go) over HTTPS on 127.0.0.1, and:
 - plays a middlebox when a test asks (``tamper``): Palette's answer, checked and valid, is replaced
   on its way out by one of another shape (the request log marks it; it is not a violation);
 - makes concurrent writers race when a test asks (``slow_rbac_gets``): RBAC GETs that take seconds,
-  reading the list at the start or the end of that time, the first ones held until all have arrived;
+  reading the list at the start or the end of that time, the first ones held until all have arrived
+  and their answers until all have read;
   PUTs are applied at once, the later one wins (nothing in the specification refuses a PUT made from
   an old list), and the agent applies the list as it is when it runs, one run per cluster at a time;
 - closes the loop like Palette's agent: after a PUT of a cluster's RBAC settings, the bindings of
@@ -231,14 +232,17 @@ class Tamper:
 class SlowGet:
     """GETs of a cluster's RBAC settings that take ``seconds``. ``read``: when the list is read,
     ``"start"`` (the answer is as old as the request when it arrives: the hard case for a writer) or
-    ``"end"``. ``gate``: the first ``gate`` such GETs are held until all of them have arrived (at most
-    ``gate_timeout`` seconds), so that as many clients provably read the same list."""
+    ``"end"``. ``gate``: the first ``gate`` such GETs are held until all of them have arrived, and their
+    answers until all of them have read the list (each wait at most ``gate_timeout`` seconds), so that
+    as many clients provably read the same list, whatever the machine's load does to the threads."""
     seconds: float
     read: str = "start"
     gate: int = 0
     gate_timeout: float = 60.0
     arrived: int = 0
     released: threading.Event = field(default_factory=threading.Event)
+    read_by: int = 0
+    all_read: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -715,6 +719,7 @@ class PaletteStandIn:
     def _op_v1SpectroClustersUidConfigRbacsGet(self, params, project):
         c = self._cluster(params["uid"], project)
         slow = self.slow_rbac_get
+        held = False
         if slow is not None:
             with self.lock:
                 slow.arrived += 1
@@ -731,6 +736,12 @@ class PaletteStandIn:
                 answer = _Answer(404, {"code": "NotFound", "message": "rbac config not found"})
             else:
                 answer = {"items": copy.deepcopy(c.rbacs)}
+            if held:
+                slow.read_by += 1
+                if slow.read_by >= slow.gate:
+                    slow.all_read.set()
+        if held:  # no held GET answers before every held GET has read: none can PUT before another reads
+            slow.all_read.wait(slow.gate_timeout)
         if slow is not None and slow.read == "start":
             time.sleep(slow.seconds)
         if isinstance(answer, _Answer):

@@ -393,6 +393,9 @@ def test_every_entry_point_at_vvvv_shows_no_credential_in_any_form(cluster, name
         ("a wrong token (401)", roles, dict(conn, api_key=wrong, roles=["console"]), {}, None),
         ("a good token, as a module process, from the task's environment", rb, dict(conn, **decl),
          {"K8S_AUTH_API_KEY": sa.params["api_key"]}, None),
+        # without an action plugin (vmo_rbac_access_info had none), Ansible's EXEC line carried it (seen failing)
+        ("vmo_rbac_access_info, as a module process, from the task's environment", ai,
+         dict(conn, only_capabilities=["vm.view"], namespaces=[ns]), {"K8S_AUTH_API_KEY": sa.params["api_key"]}, None),
     ]
     play = [{"hosts": "localhost", "gather_facts": False, "vars": {"vmo_rbac_execution": "module"}, "tasks": [
         {"name": name, module: args, "environment": env, "check_mode": True, "ignore_errors": True}

@@ -186,3 +186,28 @@ def test_two_palette_clusters_whose_kubeconfigs_reach_one_api_server_are_refused
     assert error is None, error
     assert "clusters east, west reach the same API server, %s" % cluster.server in log, log[-3000:]
     assert sorted(e["vmo_rbac"]["reason"] for e in events) == ["1 watch started (east)", "1 watch started (west)"]
+
+
+def test_the_sources_kubeconfig_downloads_take_their_turns_in_its_pace(cluster, palette_standin, uid, owner):
+    """The source downloads each Palette cluster's kubeconfig once, at start, one cluster after the other (its
+    requests to one Palette host share one pace in its process, whatever client made them). With
+    palette_rate_limit 2 the downloads of 4 clusters are spread over at least 3 turns of 0.5 s, against a
+    limiter of 3 per second with a burst of 1: no 429. (It is a process of its own: it cannot share the pace of
+    the runs it starts, docs/eda.md.)"""
+    s = palette_standin
+    project = s.add_project("eda-rate-" + uid)
+    records = [s.add_cluster(project, "r%d-%s" % (i, uid), backing=cluster) for i in range(4)]
+    clusters = [{"name": "r%d" % i, "owner": "%s-%d" % (owner, i), "palette_kubeconfig": "admin",
+                 "palette_cluster_uid": r.uid, "palette_project_uid": project} for i, r in enumerate(records)]
+    s.rate_limit(3.0, 1.0)
+    mark = s.mark()
+    events, log, error = run_source({"clusters": clusters, "palette_host": s.url, "palette_api_key": s.api_key,
+                                     "palette_ca_cert": s.ca_cert, "palette_rate_limit": 2, "api_retries": 0},
+                                    seconds=8)
+    assert error is None, (error, log[-3000:])
+    calls = [c for c in s.since(mark) if c["op"] == "v1SpectroClustersUidAdminKubeConfig" or c["status"] == 429]
+    assert [c["status"] for c in calls] == [200] * 4, (calls, log[-3000:])
+    at = sorted(c["at"] for c in calls)
+    assert min(b - a for a, b in zip(at, at[1:])) >= 0.5 - 0.25, at  # turns 0.5 s apart, arrivals jitter
+    assert at[-1] - at[0] >= 3 * 0.5 - 0.25, at
+    assert sorted(e["vmo_rbac"]["reason"] for e in events) == ["1 watch started (r%d)" % i for i in range(4)]

@@ -541,7 +541,10 @@ class Pacer(object):
 
     ``hold(seconds)``: nobody's turn comes before then (a 429 with Retry-After), at most RETRY_AFTER_MAX."""
 
-    _local = {}  # path or key -> [next turn]: the state of unshared pacers, per process
+    # (process id, path or key) -> [next turn, its lock]: the state of unshared pacers, shared by every pacer of
+    # that key in this process (the event source makes one Palette client per cluster, used by several threads);
+    # by process id, so that a forked worker never inherits a lock a thread of its parent held at the fork
+    _local = {}
 
     def __init__(self, rate, path=None, key=None):
         self.rate = float(rate)
@@ -561,7 +564,7 @@ class Pacer(object):
             except (OSError, IOError, ValueError) as exc:
                 self.unshared = str(exc)
         if self.unshared is not None:
-            self._state = Pacer._local.setdefault(self.key, [0.0])
+            self._state = Pacer._local.setdefault((os.getpid(), self.key), [0.0, threading.Lock()])
 
     @property
     def shared(self):
@@ -582,7 +585,7 @@ class Pacer(object):
     def _update(self, change):
         """Apply ``change(now, next_turn) -> new next_turn`` under the lock; returns (now, old, new)."""
         if self.unshared is not None:
-            with self._thread_lock:
+            with self._state[1]:
                 now = time.monotonic()
                 old = self._sane(self._state[0], now)
                 self._state[0] = new = change(now, old)

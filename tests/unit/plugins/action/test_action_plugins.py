@@ -15,7 +15,7 @@ import pytest
 from ansible.release import __version__ as ansible_core_version
 
 from ansible_collections.vmo.rbac.plugins.action import vmo_rbac_fleet_report as fleet_report
-from ansible_collections.vmo.rbac.plugins.action import vmo_rbac_validate, vmo_role_binding
+from ansible_collections.vmo.rbac.plugins.action import vmo_cluster_roles, vmo_rbac_validate, vmo_role_binding
 from ansible_collections.vmo.rbac.plugins.plugin_utils import in_worker
 
 ANSIBLE_CORE = tuple(int(x) for x in ansible_core_version.split(".")[:3] if x.isdigit())
@@ -39,8 +39,24 @@ def test_the_action_plugins_carry_their_module():
     assert vmo_role_binding.ActionModule.MODULE == "vmo_role_binding"
     assert vmo_role_binding.ActionModule.module.__name__.endswith("plugins.modules.vmo_role_binding")
     assert vmo_rbac_validate.ActionModule.module.__name__.endswith("plugins.modules.vmo_rbac_validate")
+    assert vmo_cluster_roles.ActionModule.module.__name__.endswith("plugins.modules.vmo_cluster_roles")
     # ansible-core 2.19.1 and later have the hooks the worker execution needs (make compat runs older ones)
     assert in_worker.HOOKS == (ANSIBLE_CORE >= (2, 19, 1)), ANSIBLE_CORE
+
+
+def test_every_module_has_an_action_plugin_that_runs_it_in_the_worker():
+    """A module without one always runs as a module process: the interpreter and its imports paid per task, and
+    its Palette requests paced alone instead of in the run's shared pace (vmo_rbac_access_info had none)."""
+    import importlib
+    from pathlib import Path
+
+    modules = Path(vmo_role_binding.__file__).resolve().parents[1] / "modules"
+    names = sorted(p.stem for p in modules.glob("vmo_*.py") if p.stem != "vmo_rbac_fleet_report")
+    assert "vmo_rbac_access_info" in names
+    for name in names:
+        plugin = importlib.import_module("ansible_collections.vmo.rbac.plugins.action." + name).ActionModule
+        assert issubclass(plugin, in_worker.VmoAction) and plugin.MODULE == name, name
+        assert plugin.import_error is None and "runtime" in plugin.module.main.__code__.co_varnames, name
 
 
 @pytest.mark.parametrize("kw, task_vars, why", [

@@ -169,3 +169,30 @@ def test_a_palette_inventory_connects_each_cluster_with_its_kubeconfig_from_pale
     assert TOKEN not in str(exc.value)
     with pytest.raises(cfg.ConfigError, match="inventory host east: palette_api_key: required with palette_kubeconfig"):
         resolve_with_inventory({}, env=dict(env, SPECTROCLOUD_APIKEY=""))
+
+
+def test_the_palette_rate_limit_of_the_inventory_is_the_sources_too(tmp_path):
+    """vmo_rbac_palette_rate_limit, which the role passes to every module as palette_rate_limit, paces the
+    source's kubeconfig downloads too (it was not read from the inventory: the source paced at the default
+    9 per second, or VMO_RBAC_PALETTE_RATE_LIMIT, whatever the inventory said; seen failing). A value out of
+    range is refused before any request, naming the option."""
+    inv = tmp_path / "inventory"
+    inv.mkdir()
+    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {
+        "vars": {"vmo_rbac_palette_rate_limit": 2.5},
+        "hosts": {"east": {"palette_cluster_uid": "a" * 24, "vmo_rbac_palette_kubeconfig": "admin"},
+                  "west": {"palette_cluster_uid": "c" * 24, "vmo_rbac_palette_kubeconfig": "admin",
+                           "vmo_rbac_palette_rate_limit": 0}}}}}}))
+    env = {"ANSIBLE_INVENTORY": str(inv), "SPECTROCLOUD_APIKEY": TOKEN, "SPECTROCLOUD_HOST": "palette.example.com"}
+    targets = resolve_with_inventory({}, env=env)
+    assert {name: p["palette_rate_limit"] for name, (_owner, p) in targets.items()} == {"east": 2.5, "west": 0.0}
+    # the environment, as before, where the inventory says nothing
+    targets = resolve_with_inventory({"clusters": [{"name": "a", "palette_kubeconfig": "admin",
+                                                    "palette_cluster_uid": "a" * 24}]},
+                                     env=dict(env, VMO_RBAC_PALETTE_RATE_LIMIT="4"))
+    assert targets["a"][1]["palette_rate_limit"] == 4.0
+    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"vmo_clusters": {"hosts": {
+        "east": {"palette_cluster_uid": "a" * 24, "vmo_rbac_palette_kubeconfig": "admin",
+                 "vmo_rbac_palette_rate_limit": 5000}}}}}}))
+    with pytest.raises(cfg.ConfigError, match="inventory host east: palette_rate_limit: "):
+        resolve_with_inventory({}, env=env)

@@ -6,10 +6,17 @@ read before it. Two owners that GET the list at the same time and both PUT it ba
 one's items. The backend reads the list back after its PUT (palette_backend.write) and writes again
 while its own grants are not as written, restoring the items it had read and sent back.
 
-The stand-in makes the race real: its RBAC GETs take 2 s (``slow_rbac_gets``), read at the start of
-that time (the answer is 2 s old when it arrives) or at its end, and a gate holds the first two GETs
-until both have arrived, so both owners provably read the same list. The integration test
-(tests/integration/test_palette.py) runs the same race through the modules against real clusters.
+The stand-in makes the race real: its RBAC GETs take a while (``slow_rbac_gets``), read at the start
+of that time (the answer is old when it arrives) or at its end, and a gate holds the first GETs until
+all have arrived and their answers until all have read, so the owners provably read the same list.
+
+The backend's pause after a PUT (SETTLE_FACTOR x the time of a GET and a PUT) is there so that a writer
+whose GET began before that PUT has written by then. Here that is made exact with events instead of
+seconds (``Writers``): the pause ends when every other writer whose GET began before this PUT
+finished has written or is done, whatever the load of the machine; how long the pause would be is
+tested apart, with an injected clock (test_the_pause_after_a_write_lasts_as_a_get_and_a_put_took).
+The integration test (tests/integration/test_palette.py) runs the same race through the modules
+against real clusters, with the real pause.
 """
 
 from __future__ import annotations
@@ -52,10 +59,13 @@ def client(s, project):
     return PaletteClient(s.url, s.api_key, project_uid=project, ca_cert=s.ca_cert, retries=3)
 
 
-def enforce(s, project, uid, owner, verify=True, **kw):
+def enforce(s, project, uid, owner, verify=True, writers=None, **kw):
     """What palette_backend.enforce does with Palette for ``owner`` (the cluster part aside): GET, plan,
-    write. ``verify=False``: one PUT and nothing after it (the code before issue 18 item 6)."""
+    write. ``verify=False``: one PUT and nothing after it (the code before issue 18 item 6). ``writers``:
+    the GETs and PUTs are told to it (see Writers)."""
     c = client(s, project)
+    if writers is not None:
+        c = writers.client(owner, c)
     want = desired(owner)
     started = time.monotonic()
     items = c.get_rbacs(uid)
@@ -90,14 +100,77 @@ def holds_both(items, owners=TWO):
     assert ui["metadata"]["uid"] == "e" * 24 and ui["spec"] == UI_ITEM["spec"]
 
 
+class Writers(object):
+    """The pause after a PUT, by events: ``pause(owner)`` is the backend's ``sleep`` for that owner; it
+    records the seconds asked and waits until no other owner has a GET that began before this owner's last
+    PUT finished and is not yet followed by a finished PUT of its own or the end of its run (the guarantee
+    the real pause gives when the writers are about as fast as each other). Writers waited for are never
+    pausing themselves, so the waits cannot form a cycle; each is bounded all the same."""
+
+    TIMEOUT = 60.0
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.seq = 0
+        self.reading = {}   # owner -> the sequence number of its GET not yet followed by a PUT or its end
+        self.put_done = {}  # owner -> the sequence number at the end of its last PUT
+        self.asked = {}     # owner -> the seconds of each pause the backend asked for
+
+    def _tick(self):
+        self.seq += 1
+        return self.seq
+
+    def client(self, owner, c):
+        get, put = c.get_rbacs, c.put_rbacs
+
+        def get_rbacs(*a, **kw):
+            with self.cond:
+                self.reading[owner] = self._tick()
+            return get(*a, **kw)
+
+        def put_rbacs(*a, **kw):
+            try:
+                return put(*a, **kw)
+            finally:
+                with self.cond:
+                    self.put_done[owner] = self._tick()
+                    self.reading.pop(owner, None)
+                    self.cond.notify_all()
+
+        c.get_rbacs, c.put_rbacs = get_rbacs, put_rbacs
+        return c
+
+    def done(self, owner):
+        with self.cond:
+            self.reading.pop(owner, None)
+            self.cond.notify_all()
+
+    def pause(self, owner):
+        def sleep(seconds):
+            self.asked.setdefault(owner, []).append(seconds)
+            with self.cond:
+                mine = self.put_done.get(owner, 0)
+                ok = self.cond.wait_for(lambda: not any(o != owner and seq < mine for o, seq in self.reading.items()),
+                                        self.TIMEOUT)
+            assert ok, "the other writers did not write within %s s" % self.TIMEOUT
+        return sleep
+
+
 def race(s, project, uid, owners=TWO, **kw):
+    """The owners enforce at once, each in a thread, with the pause after each PUT by events (``Writers``)."""
     results, errors = {}, []
+    writers = Writers()
 
     def run(owner):
         try:
-            results[owner] = enforce(s, project, uid, owner, **kw)
+            if kw.get("verify", True):
+                results[owner] = enforce(s, project, uid, owner, writers=writers, sleep=writers.pause(owner), **kw)
+            else:
+                results[owner] = enforce(s, project, uid, owner, **kw)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append((owner, exc))
+        finally:
+            writers.done(owner)
 
     threads = [threading.Thread(target=run, args=(o,)) for o in owners]
     for t in threads:
@@ -105,6 +178,9 @@ def race(s, project, uid, owners=TWO, **kw):
     for t in threads:
         t.join(120)
     assert not errors, errors
+    for owner, r in results.items() if kw.get("verify", True) else ():  # a pause after each write
+        assert len(writers.asked.get(owner, [])) == r["palette_writes"], (owner, writers.asked)
+        assert all(pb.SETTLE_MIN < a <= pb.SETTLE_MAX for a in writers.asked[owner]), writers.asked
     return results
 
 
@@ -112,7 +188,7 @@ def test_the_standin_reproduces_the_lost_update_without_a_read_back(palette_stan
     """The test of the test: one PUT each, both made from the same list, and one owner's items are gone."""
     s = palette_standin
     project, cl = setup(s)
-    s.slow_rbac_gets(2.0, read="start", gate=2)
+    s.slow_rbac_gets(0.2, read="start", gate=2)
     race(s, project, cl.uid, verify=False)
     items = s.rbac_items(cl.uid)
     owners = set(i["metadata"].get("labels", {}).get("vmo.rbac/owner") for i in items) - {None}
@@ -124,7 +200,7 @@ def test_the_standin_reproduces_the_lost_update_without_a_read_back(palette_stan
 def test_two_owners_writing_at_once_keep_every_item_of_both(palette_standin, read):
     s = palette_standin
     project, cl = setup(s)
-    s.slow_rbac_gets(2.0, read=read, gate=2)
+    s.slow_rbac_gets(0.2, read=read, gate=2)
     results = race(s, project, cl.uid)
     holds_both(s.rbac_items(cl.uid))
     writes = sorted(r["palette_writes"] for r in results.values())
@@ -140,7 +216,7 @@ def test_three_owners_writing_at_once_keep_every_item_of_all_three(palette_stand
     s = palette_standin
     project, cl = setup(s)
     owners = tuple(GRANTS)
-    s.slow_rbac_gets(2.0, read="start", gate=3)
+    s.slow_rbac_gets(0.2, read="start", gate=3)
     results = race(s, project, cl.uid, owners=owners)
     holds_both(s.rbac_items(cl.uid), owners=owners)
     assert sorted(r["palette_writes"] for r in results.values())[0] == 1
@@ -148,20 +224,32 @@ def test_three_owners_writing_at_once_keep_every_item_of_all_three(palette_stand
 
 
 def test_a_failed_put_is_never_sent_again_with_the_list_it_was_made_from(palette_standin):
-    """Owner A's PUT answers 503 (Retry-After: 2). Meanwhile owner B reads, writes and checks its write.
-    Sent again as it was, A's PUT would write back the list A read before B's write, and B's items
-    would be lost with nobody left to see it; A reads the list again and plans anew instead."""
+    """Owner A's PUT answers 503 (Retry-After: 2). Meanwhile (A's wait, ended by an event when B is done)
+    owner B reads, writes and checks its write. Sent again as it was, A's PUT would write back the list A
+    read before B's write, and B's items would be lost with nobody left to see it; A reads the list again
+    and plans anew instead."""
     s = palette_standin
     project, cl = setup(s)
-    fault = s.fault(503, path="/config/rbacs$", method="PUT", retry_after="2")
-    out = {}
-    a = threading.Thread(target=lambda: out.setdefault("a", enforce(s, project, cl.uid, "team-a")))
+    s.fault(503, path="/config/rbacs$", method="PUT", retry_after="2")
+    out, asked, b_done = {}, [], threading.Event()
+
+    def a_waits(seconds):
+        asked.append(seconds)
+        if len(asked) == 1:  # the wait Retry-After asked for: B writes meanwhile
+            assert b_done.wait(60), "B did not write"
+
+    a = threading.Thread(target=lambda: out.setdefault("a", enforce(s, project, cl.uid, "team-a", sleep=a_waits)))
     a.start()
-    deadline = time.monotonic() + 30
-    while fault.hits == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    out["b"] = enforce(s, project, cl.uid, "team-b")  # within A's 2 s
-    a.join(60)
+    try:
+        deadline = time.monotonic() + 30
+        while not asked and a.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert asked == [2.0], asked  # Retry-After, as Palette asked
+        out["b"] = enforce(s, project, cl.uid, "team-b", sleep=lambda seconds: None)
+    finally:
+        b_done.set()
+        a.join(60)
+    assert set(out) == {"a", "b"}
     holds_both(s.rbac_items(cl.uid))
     puts = [r["status"] for r in s.calls(method="PUT")]
     assert puts[0] == 503 and puts.count(204) == 2, puts
@@ -180,7 +268,7 @@ def test_a_write_removed_after_it_by_an_informed_writer_is_left_removed(palette_
     def meanwhile(seconds):
         with s.lock:
             s.clusters[cl.uid].rbacs = [i for i in s.clusters[cl.uid].rbacs if i["metadata"].get("name") != "made-in-the-ui"]
-        time.sleep(seconds)
+        assert seconds > pb.SETTLE_MIN  # the pause the backend asked for (made by this function, not waited)
 
     result = enforce(s, project, cl.uid, "team-a", sleep=meanwhile)
     assert result["palette_writes"] == 1
@@ -201,7 +289,7 @@ def test_a_writer_that_keeps_overwriting_fails_the_run_naming_what_was_lost(pale
         with s.lock:
             written.append(sorted(i["metadata"].get("name") for i in s.clusters[cl.uid].rbacs))
             s.clusters[cl.uid].rbacs = [dict(i) for i in before[:1]]  # the UI item gone too
-        time.sleep(seconds)
+        assert seconds > pb.SETTLE_MIN
 
     with pytest.raises(pb.LostUpdateError) as err:
         enforce(s, project, cl.uid, "team-a", sleep=overwrite)
@@ -240,8 +328,8 @@ def test_another_owners_revoke_made_meanwhile_is_never_undone(palette_standin):
     def b_writes_meanwhile(seconds):
         if not done_b:
             done_b.append(pb.write(c_b, cl.uid, plan_b, lambda now: pr.plan(now, gone, "team-b", mode="absent"), 0.05,
-                                   "team-b", {}))
-        time.sleep(seconds)
+                                   "team-b", {}, sleep=lambda _seconds: None))
+        assert seconds > pb.SETTLE_MIN
 
     result = pb.write(c_a, cl.uid, plan_a, lambda now: pr.plan(now, want_a, "team-a"), 0.05, "team-a", {},
                       sleep=b_writes_meanwhile)
@@ -256,6 +344,41 @@ def test_another_owners_revoke_made_meanwhile_is_never_undone(palette_standin):
 
 
 # ----------------------------------------------------------------------------- the pure part
+
+
+def test_the_pause_after_a_write_lasts_as_a_get_and_a_put_took():
+    """With an injected clock: the first GET took 2 s, each PUT 0.5 s, each read-back 3 s. After the first PUT
+    the backend pauses 1.5 x (2 + 0.5) + 0.25 = 4 s; its read-back finds its items overwritten, it writes again
+    and pauses 1.5 x (3 + 0.5) + 0.25 = 5.5 s (the slowest GET seen so far); never more than SETTLE_MAX."""
+    now = [1000.0]
+    want = desired("team-a")
+    asked = []
+
+    class Palette(object):
+        reads = [[dict(UI_ITEM)]]  # the first read-back: another writer's list, this owner's items gone
+
+        def __init__(self, put_seconds, get_seconds):
+            self.put_seconds, self.get_seconds, self.stored = put_seconds, get_seconds, None
+
+        def put_rbacs(self, uid, body):
+            now[0] += self.put_seconds
+            self.stored = _stored(body)
+
+        def get_rbacs(self, uid):
+            now[0] += self.get_seconds
+            return self.reads.pop(0) if self.reads else self.stored
+
+    def write(palette, get_seconds):
+        del asked[:]
+        p = pr.plan([dict(UI_ITEM)], want, "team-a")
+        return pb.write(palette, "c" * 24, p, lambda items: pr.plan(items, want, "team-a"), get_seconds, "team-a", {},
+                        sleep=asked.append, clock=lambda: now[0])
+
+    assert write(Palette(0.5, 3.0), 2.0)["palette_writes"] == 2
+    assert asked == [pb.SETTLE_FACTOR * 2.5 + pb.SETTLE_MIN, pb.SETTLE_FACTOR * 3.5 + pb.SETTLE_MIN] == [4.0, 5.5]
+    Palette.reads = []
+    assert write(Palette(30.0, 1.0), 2.0)["palette_writes"] == 1
+    assert asked == [pb.SETTLE_MAX]
 
 
 def _stored(body):
