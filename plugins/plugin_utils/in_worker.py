@@ -251,9 +251,10 @@ def own_log_streams():
 
 
 # What the modules import only for a run that needs it (Palette's client and backend: a module process of
-# the kubernetes backend does not compile them), imported here once, by the process that forks the workers,
-# so that a task run in the worker does not import them again.
-LAZY_IMPORTS = ("_palette.client", "_palette.connection", "_palette.backend")
+# the kubernetes backend does not compile them; the kubeconfig reader, which direct credentials do not need),
+# imported here once, by the process that forks the workers, so that a task run in the worker does not
+# import them again.
+LAZY_IMPORTS = ("_palette.client", "_palette.connection", "_palette.backend", "_k8s.kubeconfig")
 
 
 def action_for(name):
