@@ -35,7 +35,6 @@ DROPPED = ("invocation", "changed", "failed", "cluster")
 NOT_CHECKED = "failed before the vmo_rbac role could check it (see this host in the play output)"
 
 
-
 def cluster_result(host, variables):
     """What the report shows for one host, from the role's per-host results (docs/role.md); None
     for a host the role has no result for (a step skipped by --tags, a later serial batch)."""

@@ -26,7 +26,8 @@ import stat
 import threading
 import time
 
-from ansible_collections.vmo.rbac.plugins.module_utils._core.values import (
+# check_rate_limit: the clients' name for it (palette.PaletteClient, the inventory plugin)
+from ansible_collections.vmo.rbac.plugins.module_utils._core.values import (  # pylint: disable=unused-import
     BadValue, _CONTROL, _kind, check_rate_limit, scrub, text_problem,
 )
 
