@@ -23,22 +23,17 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vmo.rbac.plugins.module_utils._core import access_rows
+from ansible_collections.vmo.rbac.plugins.module_utils._core import specs
 from ansible_collections.vmo.rbac.plugins.plugin_utils import report
 from ansible_collections.vmo.rbac.plugins.plugin_utils.report import model
 
+# one file per format of specs.REPORT_FORMATS
 FILES = {"markdown": "vmo-rbac-report.md", "html": "vmo-rbac-report.html", "junit": "vmo-rbac-report.xml",
          "json": "vmo-rbac-report.json"}
 # Keys of a validation result that the fleet report does not carry (the module's own bookkeeping;
 # ``cluster`` becomes ``endpoint``: the report's cluster is the inventory name).
 DROPPED = ("invocation", "changed", "failed", "cluster")
 NOT_CHECKED = "failed before the vmo_rbac role could check it (see this host in the play output)"
-
-ARGUMENT_SPEC = dict(
-    title=dict(type="str", default="VMO RBAC fleet report"),
-    formats=dict(type="list", elements="str", default=["markdown", "html", "junit"], choices=list(FILES)),
-    dest=dict(type="str", default=""),
-    slice=dict(type="str", default=""),
-)
 
 
 def cluster_result(host, variables):
@@ -209,7 +204,7 @@ class ActionModule(ActionBase):
                 kind = "list" if isinstance(value, (list, tuple)) else "mapping" if isinstance(value, dict) else \
                     "number" if isinstance(value, (int, float)) else type(value).__name__
                 raise AnsibleActionFail("vmo.rbac fleet report: %s: must be a string, not a %s" % (name, kind))
-        _validation, args = self.validate_argument_spec(ARGUMENT_SPEC)
+        _validation, args = self.validate_argument_spec(specs.FLEET_REPORT_ARG_SPEC)
         hostvars = task_vars["hostvars"]
         play_hosts_all = task_vars.get("ansible_play_hosts_all") or []
         shared = shared_api_servers(play_hosts_all, hostvars.raw_get)

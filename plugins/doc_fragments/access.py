@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    """The access options of both modules (argument spec: module_utils/_core/options.py ACCESS_ARG_SPEC)."""
+    """The access options of both modules (argument spec: module_utils/_core/specs.py ACCESS_ARG_SPEC)."""
 
     DOCUMENTATION = r"""
 options:

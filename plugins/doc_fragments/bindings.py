@@ -9,7 +9,7 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
     """The persona declaration shared by vmo_role_binding and vmo_rbac_validate
-    (argument spec: module_utils/_core/declaration.py DECLARATION_ARG_SPEC;
+    (argument spec: module_utils/_core/specs.py DECLARATION_ARG_SPEC;
     tests/unit/test_schema.py holds this fragment to it)."""
 
     DOCUMENTATION = r"""

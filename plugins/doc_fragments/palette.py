@@ -9,7 +9,7 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
     """The backend option of vmo_role_binding and vmo_rbac_validate (argument spec:
-    module_utils/_palette/backend.py, BACKEND_ARG_SPEC); the Palette credential is in palette_connection."""
+    module_utils/_core/specs.py, BACKEND_ARG_SPEC); the Palette credential is in palette_connection."""
 
     DOCUMENTATION = r"""
 options:

@@ -315,17 +315,13 @@ palette_requests:
   sample: 1
 """
 
+from ansible_collections.vmo.rbac.plugins.module_utils._core import specs
 from ansible_collections.vmo.rbac.plugins.module_utils._flows import whocan
-from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
-from ansible_collections.vmo.rbac.plugins.module_utils._palette import connection as palette_connection
 from ansible_collections.vmo.rbac.plugins.module_utils._flows.module_runner import run_module
 
 
 def argument_spec():
-    spec = dict(whocan.ACCESS_INFO_ARG_SPEC)
-    spec.update(connection.CONNECTION_ARG_SPEC)
-    spec.update(palette_connection.PALETTE_CONNECTION_ARG_SPEC)
-    return spec
+    return specs.module_arg_spec("vmo_rbac_access_info")
 
 
 def main(runtime=None):

@@ -400,21 +400,13 @@ waited:
   sample: {seconds: 1.42, checks: 6, rounds: 3}
 """
 
-from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration, options
+from ansible_collections.vmo.rbac.plugins.module_utils._core import specs
 from ansible_collections.vmo.rbac.plugins.module_utils._flows import enforce
-from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
-from ansible_collections.vmo.rbac.plugins.module_utils._palette import backend as palette_backend
 from ansible_collections.vmo.rbac.plugins.module_utils._flows.module_runner import run_module
 
 
 def argument_spec():
-    spec = dict(declaration.DECLARATION_ARG_SPEC)
-    spec.update(options.ENFORCE_ARG_SPEC)
-    spec.update(options.ACCESS_ARG_SPEC)
-    spec.update(connection.CONNECTION_ARG_SPEC)
-    spec.update(palette_backend.PALETTE_ARG_SPEC)
-    spec.update(palette_backend.WAIT_ARG_SPEC)
-    return spec
+    return specs.module_arg_spec("vmo_role_binding")
 
 
 def main(runtime=None):

@@ -12,7 +12,9 @@ Which clusters to watch comes from one of two places:
   each with its ``vmo_rbac_*`` connection variables and ``vmo_rbac_owner``, as the role reads
   them. The declaration and the cluster list then stay in the inventory alone.
 
-Connection options are validated by ``module_utils/_k8s/connection.py``'s CONNECTION_ARG_SPEC, with its
+A cluster's connection options are validated by ``module_utils/_core/specs.py``'s
+CLUSTER_CONNECTION_ARG_SPEC (the modules' connection options, and the cluster's kubeconfig from Palette:
+palette_kubeconfig with the Palette credential, as the vmo.rbac.palette inventory sets it up), with its
 ``K8S_AUTH_*`` fallbacks, through Ansible's own ArgumentSpecValidator: the same names, types and
 environment variables as the modules. Error messages name the option, never a credential's value.
 """
@@ -30,8 +32,7 @@ from collections import namedtuple
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
-from ansible_collections.vmo.rbac.plugins.module_utils._k8s.connection import CONNECTION_ARG_SPEC as KUBERNETES_ARG_SPEC
-from ansible_collections.vmo.rbac.plugins.module_utils._palette.connection import PALETTE_CONNECTION_ARG_SPEC
+from ansible_collections.vmo.rbac.plugins.module_utils._core.specs import CLUSTER_CONNECTION_ARG_SPEC, EDA_CLUSTER_ARG_SPEC
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, is_dns_label
 from ansible_collections.vmo.rbac.plugins.module_utils._core import options as run_options
 from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import BadValue, Secrets
@@ -41,10 +42,6 @@ Settings = namedtuple(
     "Settings",
     "debounce max_delay min_interval watch_timeout backoff_initial backoff_max max_namespaces "
     "max_bindings startup_event page_size")
-
-# A cluster's connection: the modules' connection options, and the cluster's kubeconfig from Palette
-# (palette_kubeconfig with the Palette credential, as the vmo.rbac.palette inventory sets it up).
-CONNECTION_ARG_SPEC = dict(KUBERNETES_ARG_SPEC, **PALETTE_CONNECTION_ARG_SPEC)
 
 DEFAULT_OWNER = "vmo-rbac"
 DEFAULT_GROUP = "vmo_clusters"
@@ -85,7 +82,7 @@ class ConfigError(Exception):
 def _top_level_connection_spec():
     """The connection options as given at the top level: no fallbacks or defaults here, so
     that a cluster's own value, then the top level, then K8S_AUTH_* decide, in that order."""
-    spec = copy.deepcopy(CONNECTION_ARG_SPEC)
+    spec = copy.deepcopy(CLUSTER_CONNECTION_ARG_SPEC)
     for option in spec.values():
         option.pop("fallback", None)
         option.pop("default", None)
@@ -151,8 +148,8 @@ def check_arguments(args):
     """Unknown top-level arguments are refused, naming them."""
     if not isinstance(args, dict):
         raise ConfigError("the arguments of vmo.rbac.cluster_changes must be a mapping")
-    known = set(SETTINGS_SPEC) | set(SELECTION_KEYS) | set(CONNECTION_ARG_SPEC)
-    for option in CONNECTION_ARG_SPEC.values():
+    known = set(SETTINGS_SPEC) | set(SELECTION_KEYS) | set(CLUSTER_CONNECTION_ARG_SPEC)
+    for option in CLUSTER_CONNECTION_ARG_SPEC.values():
         known.update(option.get("aliases") or [])
     known.add("eda_feedback_queue")  # passed by ansible-rulebook when feedback is enabled
     unknown = sorted(k for k in args if k not in known)
@@ -167,7 +164,7 @@ def _connection(given, defaults, where):
     params = dict(defaults)
     params.update({k: v for k, v in given.items() if v is not None})
     origins = connection.environment_origins(params)
-    params = _validate(CONNECTION_ARG_SPEC, params, where)
+    params = _validate(CLUSTER_CONNECTION_ARG_SPEC, params, where)
     try:
         run_options.check_limits(params)
         run_options.check_connection(params)
@@ -208,7 +205,7 @@ def targets_from_clusters(clusters, defaults, owner):
     """``clusters`` as written -> [Target]. A string is a kubeconfig context (and the name)."""
     if not isinstance(clusters, list) or not clusters:
         raise ConfigError("clusters: expected a non-empty list of kubeconfig context names or mappings")
-    spec = dict(name=dict(type="str", required=True), owner=dict(type="str"))
+    spec = EDA_CLUSTER_ARG_SPEC
     out = []
     for i, item in enumerate(clusters):
         where = "clusters[%d]" % i
@@ -218,7 +215,7 @@ def targets_from_clusters(clusters, defaults, owner):
             raise ConfigError("%s: expected a context name or a mapping with a name (the inventory host)" % where)
         checked = _validate(spec, {k: v for k, v in item.items() if k in ("name", "owner")}, where)
         _name(checked["name"], where)
-        unknown = sorted(k for k in item if k not in spec and k not in CONNECTION_ARG_SPEC and not _is_alias(k))
+        unknown = sorted(k for k in item if k not in spec and k not in CLUSTER_CONNECTION_ARG_SPEC and not _is_alias(k))
         if unknown:
             raise ConfigError("%s: unknown option%s %s" % (where, "s" if len(unknown) > 1 else "", ", ".join(unknown)))
         given = {k: v for k, v in item.items() if k not in ("name", "owner")}
@@ -228,7 +225,7 @@ def targets_from_clusters(clusters, defaults, owner):
 
 
 def _is_alias(key):
-    return any(key in (o.get("aliases") or []) for o in CONNECTION_ARG_SPEC.values())
+    return any(key in (o.get("aliases") or []) for o in CLUSTER_CONNECTION_ARG_SPEC.values())
 
 
 def targets_from_inventory_vars(hosts, defaults, owner):
@@ -305,7 +302,7 @@ def resolve(args, inventory_loader=load_inventory):
     check_arguments(args)
     settings = parse_settings(args)
     owner = _owner(_given(args.get("owner"), DEFAULT_OWNER), "owner")
-    top = {k: v for k, v in args.items() if k in CONNECTION_ARG_SPEC or _is_alias(k)}
+    top = {k: v for k, v in args.items() if k in CLUSTER_CONNECTION_ARG_SPEC or _is_alias(k)}
     defaults = {k: v for k, v in _validate(_top_level_connection_spec(), top, "connection options").items()
                 if v is not None}
     if args.get("clusters"):

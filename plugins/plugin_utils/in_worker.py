@@ -250,6 +250,13 @@ def own_log_streams():
                 pass  # the inherited one stays: a log that cannot be opened is no reason to fail the task
 
 
+# What the modules import only for a run that needs it (Palette's client and backend: a module process of
+# the kubernetes backend does not compile them; the kubeconfig reader, which direct credentials do not need),
+# imported here once, by the process that forks the workers, so that a task run in the worker does not
+# import them again.
+LAZY_IMPORTS = ("_palette.client", "_palette.connection", "_palette.backend", "_k8s.kubeconfig")
+
+
 def action_for(name):
     """The ActionModule class of the module ``name`` of this collection."""
     attrs = {"MODULE": name}
@@ -257,4 +264,9 @@ def action_for(name):
         attrs["module"] = importlib.import_module("ansible_collections.vmo.rbac.plugins.modules." + name)
     except ImportError as exc:  # e.g. a requirement missing on the controller: the module process may have it
         attrs["import_error"] = str(exc)
+    for lazy in LAZY_IMPORTS if attrs.get("module") else ():
+        try:
+            importlib.import_module("ansible_collections.vmo.rbac.plugins.module_utils." + lazy)
+        except ImportError:  # the run that needs it imports it again, and says what is missing
+            pass
     return type("ActionModule", (VmoAction,), attrs)

@@ -1,13 +1,16 @@
-"""One source of truth for the options: the argument specs in module_utils.
+"""One source of truth for the options: the argument specs in module_utils/_core/specs.py.
 
-The declaration's schema lives in declaration.DECLARATION_ARG_SPEC (the other options in
-options.py and connection.py). The ``vmo.rbac.bindings`` doc fragment, the role's
-meta/argument_specs.yml and its defaults are held to it here: a value the role accepts is a
-value the modules accept and the reverse, and ansible-doc documents what the modules take.
+Every argument spec of the collection lives there (the declaration's DECLARATION_ARG_SPEC, the other
+options, the connections, the modules without a declaration, the fleet report's), and nowhere else. The
+doc fragments, each module's DOCUMENTATION, the role's meta/argument_specs.yml and its defaults are held
+to them here: a value the role accepts is a value the modules accept and the reverse, and ansible-doc
+documents what the modules take.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -18,10 +21,7 @@ from ansible_collections.vmo.rbac.plugins.doc_fragments import bindings as bindi
 from ansible_collections.vmo.rbac.plugins.doc_fragments import connection as connection_fragment
 from ansible_collections.vmo.rbac.plugins.doc_fragments import palette as palette_fragment
 from ansible_collections.vmo.rbac.plugins.doc_fragments import palette_connection as palette_connection_fragment
-from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration, options
-from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
-from ansible_collections.vmo.rbac.plugins.module_utils._palette import backend as palette_backend
-from ansible_collections.vmo.rbac.plugins.module_utils._palette import connection as palette_connection
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration, specs
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "vmo_rbac"
@@ -29,7 +29,7 @@ SPEC = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argum
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 
 # role variable -> module option, for every variable that is handed to a module
-DECLARATION = {"vmo_rbac_" + k: k for k in declaration.DECLARATION_ARG_SPEC if k != "bindings"}
+DECLARATION = {"vmo_rbac_" + k: k for k in specs.DECLARATION_ARG_SPEC if k != "bindings"}
 DECLARATION["vmo_rbac_bindings"] = "bindings"
 DECLARATION["vmo_rbac_extra_bindings"] = "bindings"
 VALIDATE = {"vmo_rbac_capabilities": "capabilities", "vmo_rbac_concurrency": "concurrency",
@@ -42,7 +42,7 @@ CONNECTION = {"vmo_rbac_" + k: k for k in ("kubeconfig", "context", "host", "api
                                            "proxy", "no_proxy", "impersonate_user", "impersonate_groups")}
 ROLE_ONLY = {"vmo_rbac_mode", "vmo_rbac_report_dir", "vmo_rbac_report_formats", "vmo_rbac_report_title",
              "vmo_rbac_cluster_roles", "vmo_rbac_inventory_error", "vmo_rbac_slice", "vmo_rbac_execution"}
-# The backend options (palette_backend.PALETTE_ARG_SPEC); the cluster and project uids default to the
+# The backend options (specs.PALETTE_ARG_SPEC); the cluster and project uids default to the
 # inventory plugin's host variables, the others are left undefined like the connection ones.
 BACKEND = {"vmo_rbac_backend": "backend", "vmo_rbac_palette_cluster_uid": "palette_cluster_uid",
            "vmo_rbac_palette_project_uid": "palette_project_uid", "vmo_rbac_palette_wait": "wait"}
@@ -70,32 +70,30 @@ def _comparable(spec: dict) -> dict:
 
 
 def test_the_cluster_roles_variable_takes_what_the_module_takes():
-    from ansible_collections.vmo.rbac.plugins.module_utils._flows import cluster_roles
-
-    assert _comparable(SPEC["vmo_rbac_cluster_roles"]) == _comparable(cluster_roles.CLUSTER_ROLES_ARG_SPEC["roles"])
+    assert _comparable(SPEC["vmo_rbac_cluster_roles"]) == _comparable(specs.CLUSTER_ROLES_ARG_SPEC["roles"])
 
 
 def _module_spec(option: str) -> dict:
-    for spec in (declaration.DECLARATION_ARG_SPEC, options.ACCESS_ARG_SPEC, options.VALIDATE_ARG_SPEC,
-                 options.ENFORCE_ARG_SPEC, connection.CONNECTION_ARG_SPEC,
-                 palette_backend.PALETTE_ARG_SPEC, palette_backend.WAIT_ARG_SPEC):
+    for spec in (specs.DECLARATION_ARG_SPEC, specs.ACCESS_ARG_SPEC, specs.VALIDATE_ARG_SPEC,
+                 specs.ENFORCE_ARG_SPEC, specs.CONNECTION_ARG_SPEC,
+                 specs.PALETTE_ARG_SPEC, specs.WAIT_ARG_SPEC):
         if option in spec:
             return spec[option]
     raise KeyError(option)
 
 
 def test_the_parser_reads_the_schema():
-    assert declaration.ENTRY_KEYS == tuple(declaration.BINDING_OPTIONS)
-    assert declaration.SUBJECT_KEYS == tuple(declaration.SUBJECT_OPTIONS)
-    assert declaration.BINDING_OPTIONS["persona"]["choices"] == list(declaration.personas.PERSONAS)
+    assert declaration.ENTRY_KEYS == tuple(specs.BINDING_OPTIONS)
+    assert declaration.SUBJECT_KEYS == tuple(specs.SUBJECT_OPTIONS)
+    assert specs.BINDING_OPTIONS["persona"]["choices"] == list(declaration.personas.PERSONAS)
 
 
 @pytest.mark.parametrize("fragment, spec", [
-    (bindings_fragment, declaration.DECLARATION_ARG_SPEC),
-    (access_fragment, options.ACCESS_ARG_SPEC),
-    (connection_fragment, connection.CONNECTION_ARG_SPEC),
-    (palette_fragment, palette_backend.BACKEND_ARG_SPEC),
-    (palette_connection_fragment, palette_connection.PALETTE_CONNECTION_ARG_SPEC),
+    (bindings_fragment, specs.DECLARATION_ARG_SPEC),
+    (access_fragment, specs.ACCESS_ARG_SPEC),
+    (connection_fragment, specs.CONNECTION_ARG_SPEC),
+    (palette_fragment, specs.BACKEND_ARG_SPEC),
+    (palette_connection_fragment, specs.PALETTE_CONNECTION_ARG_SPEC),
 ])
 def test_the_doc_fragment_documents_the_schema(fragment, spec):
     documented = yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION)["options"]
@@ -147,7 +145,7 @@ def test_both_modules_take_the_access_options():
 
     for module in (vmo_role_binding, vmo_rbac_validate):
         spec = module.argument_spec()
-        for name, option in options.ACCESS_ARG_SPEC.items():
+        for name, option in specs.ACCESS_ARG_SPEC.items():
             assert spec[name] == option, (module.__name__, name)
 
 
@@ -166,8 +164,8 @@ def test_the_role_hands_every_shared_option_to_both_module_calls():
         shared |= set(role_vars[part])
         assert part in role_vars["vmo_rbac__module_options"], part
     # the connection options the role offers (CONNECTION; not persist_config, proxy_headers)
-    expected = (set(declaration.DECLARATION_ARG_SPEC) | set(options.ACCESS_ARG_SPEC) | set(CONNECTION.values())
-                | set(palette_backend.PALETTE_ARG_SPEC))
+    expected = (set(specs.DECLARATION_ARG_SPEC) | set(specs.ACCESS_ARG_SPEC) | set(CONNECTION.values())
+                | set(specs.PALETTE_ARG_SPEC))
     assert shared == expected
     for module in (vmo_role_binding, vmo_rbac_validate):
         assert shared <= set(module.argument_spec()), module.__name__
@@ -181,12 +179,132 @@ def test_every_module_that_talks_to_a_cluster_can_take_its_kubeconfig_from_palet
 
     for module in (vmo_role_binding, vmo_rbac_validate, vmo_cluster_roles, vmo_rbac_access_info):
         spec = module.argument_spec()
-        for name, option in palette_connection.PALETTE_CONNECTION_ARG_SPEC.items():
+        for name, option in specs.PALETTE_CONNECTION_ARG_SPEC.items():
             assert spec[name] == option, (module.__name__, name)
         doc = yaml.safe_load(module.DOCUMENTATION)
         assert "vmo.rbac.palette_connection" in doc["extends_documentation_fragment"], module.__name__
     role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
-    assert set(role_vars["vmo_rbac__palette_connection"]) == set(palette_connection.PALETTE_CONNECTION_ARG_SPEC)
+    assert set(role_vars["vmo_rbac__palette_connection"]) == set(specs.PALETTE_CONNECTION_ARG_SPEC)
     assert "vmo_rbac__palette_connection" in role_vars["vmo_rbac__cluster_roles_options"]
     main = (ROLE / "tasks" / "main.yml").read_text()
     assert 'vmo.rbac.vmo_cluster_roles: "{{ vmo_rbac__cluster_roles_options }}"' in main
+
+
+# ------------------------------------------------------------------------------ every spec in one place
+
+FRAGMENTS = {"vmo.rbac.bindings": bindings_fragment, "vmo.rbac.access": access_fragment,
+             "vmo.rbac.connection": connection_fragment, "vmo.rbac.palette": palette_fragment,
+             "vmo.rbac.palette_connection": palette_connection_fragment}
+
+
+def _documented_options(module_name: str) -> dict:
+    """The options ansible-doc shows for a module: its DOCUMENTATION's and its doc fragments'."""
+    doc = yaml.safe_load(importlib.import_module("ansible_collections.vmo.rbac.plugins.modules." + module_name)
+                         .DOCUMENTATION)
+    options = dict(doc.get("options") or {})
+    for fragment in doc.get("extends_documentation_fragment") or []:
+        for name, option in yaml.safe_load(FRAGMENTS[fragment].ModuleDocFragment.DOCUMENTATION)["options"].items():
+            assert name not in options, (module_name, name, fragment)
+            options[name] = option
+    return options
+
+
+@pytest.mark.parametrize("module_name", sorted(specs.MODULES))
+def test_every_module_takes_its_argument_spec_from_specs(module_name):
+    module = importlib.import_module("ansible_collections.vmo.rbac.plugins.modules." + module_name)
+    spec = module.argument_spec()
+    assert spec == specs.module_arg_spec(module_name)
+    assert spec is not module.argument_spec(), "a new dict each call: AnsibleModule may change what it is given"
+    seen = set()
+    for part in specs.MODULES[module_name]:
+        overlap = seen & set(part) - (set(specs.PALETTE_CONNECTION_ARG_SPEC) if part is specs.PALETTE_ARG_SPEC else set())
+        assert not overlap, (module_name, overlap)  # no option of one spec silently replaced by another's
+        seen |= set(part)
+
+
+@pytest.mark.parametrize("module_name", sorted(specs.MODULES))
+def test_every_module_documents_its_argument_spec(module_name):
+    """What a module takes is what ansible-doc shows, for the options of its DOCUMENTATION too (ENFORCE_,
+    VALIDATE_, WAIT_, ACCESS_INFO_ and CLUSTER_ROLES_ARG_SPEC are documented there, not in a fragment)."""
+    documented = _documented_options(module_name)
+    spec = specs.module_arg_spec(module_name)
+    assert set(documented) == set(spec), module_name
+    for name, option in spec.items():
+        assert _comparable(documented[name]) == _comparable(option), (module_name, name)
+        if "default" in option and option["default"] is not None:
+            assert documented[name].get("default") == option["default"], (module_name, name)
+        assert sorted(documented[name].get("aliases", [])) == sorted(option.get("aliases", [])), (module_name, name)
+        assert bool(documented[name].get("no_log")) <= bool(option.get("no_log")), (module_name, name)
+
+
+def test_the_fleet_report_takes_what_it_documents():
+    from ansible_collections.vmo.rbac.plugins.action import vmo_rbac_fleet_report as action
+
+    documented = _documented_options("vmo_rbac_fleet_report")
+    assert set(documented) == set(specs.FLEET_REPORT_ARG_SPEC)
+    for name, option in specs.FLEET_REPORT_ARG_SPEC.items():
+        assert _comparable(documented[name]) == _comparable(option), name
+        assert documented[name].get("default") == option["default"], name
+    assert set(action.FILES) == set(specs.REPORT_FORMATS)
+
+
+def test_every_spec_of_specs_is_taken_by_a_module_or_composed_of_those():
+    from ansible_collections.vmo.rbac.plugins.plugin_utils import eda_config
+
+    composed = {"PALETTE_ARG_SPEC": ("BACKEND_ARG_SPEC", "PALETTE_CONNECTION_ARG_SPEC"),
+                "CLUSTER_CONNECTION_ARG_SPEC": ("CONNECTION_ARG_SPEC", "PALETTE_CONNECTION_ARG_SPEC")}
+    taken = [part for parts in specs.MODULES.values() for part in parts]
+    taken += [getattr(specs, p) for parts in composed.values() for p in parts]
+    taken += [specs.FLEET_REPORT_ARG_SPEC, eda_config.EDA_CLUSTER_ARG_SPEC]  # the action's, the event source's
+    names = sorted(n for n in vars(specs) if n.endswith("_ARG_SPEC"))
+    assert len(names) >= 14, names
+    for name in names:
+        spec = getattr(specs, name)
+        if name in composed:
+            first, second = (getattr(specs, p) for p in composed[name])
+            assert spec == dict(first, **second) and not set(first) & set(second), name
+            continue
+        assert any(spec is part for part in taken), name
+
+
+def _module_level_specs(path: Path):
+    """Names of argument-spec-shaped values a file defines at its top level: ``*_SPEC``/``*_OPTIONS`` names
+    bound to a dict whose values are dicts with a ``type`` (a spec), and ``argument_spec=dict(...)`` calls."""
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and _looks_like_spec(node.value):
+                    found.append(target.id)
+        if isinstance(node, ast.keyword) and node.arg == "argument_spec" and isinstance(node.value, ast.Call) \
+                and getattr(node.value.func, "id", None) == "dict":
+            found.append("argument_spec=dict(...)")
+    return found
+
+
+def _looks_like_spec(value) -> bool:
+    if not (isinstance(value, ast.Call) and getattr(value.func, "id", None) == "dict"):
+        return False
+    named = [k for k in value.keywords if k.arg]
+    return bool(named) and all(isinstance(k.value, ast.Call) and getattr(k.value.func, "id", None) == "dict"
+                               and any(kk.arg == "type" for kk in k.value.keywords) for k in named)
+
+
+def test_no_argument_spec_lives_outside_specs():
+    """Every argument spec in one place: no other file of plugins/ or extensions/ defines one (a module's
+    ``argument_spec()`` composes specs.MODULES; the event source validates with specs')."""
+    root = Path(__file__).resolve().parents[2]
+    here = root / "plugins" / "module_utils" / "_core" / "specs.py"
+    assert _module_level_specs(here), "the detector finds the specs in specs.py"
+    outside = {}
+    for path in sorted((root / "plugins").rglob("*.py")) + sorted((root / "extensions").rglob("*.py")):
+        if path == here:
+            continue
+        found = _module_level_specs(path)
+        if found:
+            outside[str(path.relative_to(root))] = found
+    # (eda_config's SETTINGS_SPEC is the event source's own table of settings, type, default and bounds, read by
+    # its own code: not an argument spec)
+    assert outside == {}, outside
+

@@ -7,7 +7,7 @@ Pure: plain data in, plain data out, no Ansible and no network. Every error is a
 SpecError that names the field (``bindings[2].service_accounts[0]: expected
 namespace/name``) and is raised before anything talks to a cluster.
 
-``DECLARATION_ARG_SPEC`` is the one source of truth for the declaration options: both modules
+``specs.DECLARATION_ARG_SPEC`` is the one source of truth for the declaration options: both modules
 use it as their argument spec, the parser below reads its keys, and unit tests hold the
 ``vmo.rbac.bindings`` doc fragment and the role's ``meta/argument_specs.yml`` to it
 (tests/unit/test_schema.py).
@@ -30,6 +30,9 @@ from ansible_collections.vmo.rbac.plugins.module_utils._core import expiry as ex
 from ansible_collections.vmo.rbac.plugins.module_utils._core.errors import FieldError
 from ansible_collections.vmo.rbac.plugins.module_utils._core import namespace_regex, personas
 from ansible_collections.vmo.rbac.plugins.module_utils._core import selector as selectors
+from ansible_collections.vmo.rbac.plugins.module_utils._core.specs import (
+    BINDING_OPTIONS, DECLARATION_ARG_SPEC, DEFAULT_PROTECTED_NAMESPACES, SUBJECT_KINDS, SUBJECT_OPTIONS,
+)
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 # the two kinds of binding, named once for every module of the collection
@@ -51,51 +54,8 @@ REASON_ANNOTATION = "vmo.rbac/reason"
 OUR_LABELS = (MANAGED_BY_LABEL, OWNER_LABEL, PERSONA_LABEL, SCOPE_LABEL, TRANSITION_LABEL, TIME_LIMITED_LABEL)
 OUR_ANNOTATIONS = (GRANTED_BY_ANNOTATION, GRANTED_AT_ANNOTATION, EXPIRES_ANNOTATION, REASON_ANNOTATION)
 
-SUBJECT_KINDS = ("User", "Group", "ServiceAccount")
-
 # ------------------------------------------------------------------------- the schema
-# Argument-spec dicts (Ansible's format, plain data). Documented in plugins/doc_fragments/bindings.py.
-SUBJECT_OPTIONS = dict(
-    kind=dict(type="str", required=True, choices=list(SUBJECT_KINDS)),
-    name=dict(type="str", required=True),
-    namespace=dict(type="str"),
-    api_group=dict(type="str"),
-)
-BINDING_OPTIONS = dict(
-    persona=dict(type="str", choices=list(personas.PERSONAS)),
-    cluster_role=dict(type="str"),
-    role=dict(type="str"),
-    name=dict(type="str"),
-    users=dict(type="list", elements="str"),
-    groups=dict(type="list", elements="str"),
-    service_accounts=dict(type="list", elements="str"),
-    subjects=dict(type="list", elements="dict", options=SUBJECT_OPTIONS),
-    namespaces=dict(type="list", elements="str"),
-    namespace_regex=dict(type="raw"),
-    namespace_selector=dict(type="raw"),
-    console_access=dict(type="bool"),
-    expires=dict(type="str"),
-    reason=dict(type="str"),
-)
-DEFAULT_PROTECTED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"]
-DECLARATION_ARG_SPEC = dict(
-    bindings=dict(type="list", elements="dict", default=[], options=BINDING_OPTIONS),
-    role_set=dict(type="str", default="vmo", choices=sorted(personas.ROLE_SETS)),
-    oidc_user_prefix=dict(type="str", default=""),
-    oidc_group_prefix=dict(type="str", default=""),
-    owner=dict(type="str", default="vmo-rbac"),
-    legacy_dashboard_bindings=dict(type="bool", default=False),
-    allow_privileged=dict(type="bool", default=False),
-    console_access=dict(type="bool", default=False),
-    protected_namespaces=dict(type="list", elements="str", default=DEFAULT_PROTECTED_NAMESPACES),
-    golden_image_namespaces=dict(type="list", elements="str", default=[]),
-    strict_scopes=dict(type="bool", default=False),
-    purge=dict(type="bool", default=False),
-    allow_empty_purge=dict(type="bool", default=False),
-    wait_for_roles=dict(type="int", default=0),
-    wait_for_api_server=dict(type="int", default=0),
-    max_duration=dict(type="str"),
-)
+# specs.DECLARATION_ARG_SPEC (and its BINDING_OPTIONS, SUBJECT_OPTIONS); the parser below reads its keys.
 ENTRY_KEYS = tuple(BINDING_OPTIONS)
 SUBJECT_KEYS = tuple(SUBJECT_OPTIONS)
 # The declaration's boolean options: Ansible's own conversion decides them (module_runner.py).

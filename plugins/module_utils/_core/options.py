@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, vmo.rbac contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The options of a run that are not the declaration: their schema, their limits, typed.
+"""The options of a run that are not the declaration: their limits, typed.
 
-Pure: no Ansible, no network. ``parse`` turns the module's converted params into one
-``Options`` value, with every range check of the collection in one table (``LIMITS``); a
-value out of range is a SpecError naming the option, raised before any request.
+Pure: no Ansible, no network; their argument specs are in specs.py. ``parse`` turns the module's
+converted params into one ``Options`` value, with every range check of the collection in one table
+(``LIMITS``); a value out of range is a SpecError naming the option, raised before any request.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,46 +15,14 @@ __metaclass__ = type
 import math
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils._palette import (
-    backend as palette_backend,
-    connection as palette_connection,
-)
 from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
 from ansible_collections.vmo.rbac.plugins.module_utils._core import expiry as expiries
+from ansible_collections.vmo.rbac.plugins.module_utils._core import palette_checks
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError
+from ansible_collections.vmo.rbac.plugins.module_utils._core.specs import (
+    ACCESS_ARG_SPEC, ENFORCE_ARG_SPEC, VALIDATE_ARG_SPEC,
+)
 from ansible_collections.vmo.rbac.plugins.module_utils._rbac.holders import parse_platform_subjects
-
-ENFORCE_ARG_SPEC = dict(
-    state=dict(type="str", default="present", choices=["present", "absent"]),
-    require_roles=dict(type="bool", default=True),
-    # a declared time-limited grant that is in force already: replace (as declared), refuse, extend (later only)
-    if_active=dict(type="str", default="replace", choices=["replace", "refuse", "extend"]),
-)
-
-# Both modules: vmo_rbac_validate uses the matrix and asks this many reviews at a time;
-# vmo_role_binding checks the matrix before its first write and sends this many requests at a time.
-ACCESS_ARG_SPEC = dict(
-    capabilities=dict(type="dict", default={}),
-    concurrency=dict(type="int", default=16),
-    # who else can: the platform's own identities (validate's exclusive audit; checked by both)
-    platform_subjects=dict(type="list", elements="str", default=[]),
-    # the KubeVirt release whose roles role_set kubernetes expects (default: read from the cluster)
-    kubevirt_version=dict(type="str"),
-)
-
-VALIDATE_ARG_SPEC = dict(
-    check_bindings=dict(type="bool", default=True),
-    check_access=dict(type="bool", default=True),
-    fail_on_drift=dict(type="bool", default=True),
-    audit_privileged=dict(type="bool", default=False),
-    pending_enforce=dict(type="bool", default=False),
-    # who else can (whocan.py): every undeclared holder of a VM capability is a violation
-    audit_exclusive=dict(type="bool", default=False),
-    # how the result carries the access rows: a list (every row), or json (every row as one JSON text in
-    # access_json, and in access only the rows that did not pass). Made by module_runner.access_as_text
-    # from the rows as masked (_core/access_rows.py); the flow always makes the list
-    access_format=dict(type="str", default="list", choices=["list", "json"]),
-)
 
 # option: (lowest, highest, lowest is exclusive, unit); None is no bound.
 LIMITS = {
@@ -67,7 +35,7 @@ LIMITS = {
     # entry's expires, the time from now to an RFC 3339 expires, and max_duration itself. A grant for
     # more than a year is not time-limited (check_expiry).
     "max_duration": (0, 366 * 86400, True, "seconds"),
-    "wait": (0, palette_backend.WAIT_MAX, False, "seconds"),
+    "wait": (0, palette_checks.WAIT_MAX, False, "seconds"),
 }
 
 Options = namedtuple(
@@ -142,7 +110,7 @@ def check_connection(params):
     kubeconfig = params.get("kubeconfig")
     if kubeconfig is not None and not isinstance(kubeconfig, (str, dict)):
         raise SpecError("kubeconfig", "expected a path or a kubeconfig mapping")
-    problem = palette_connection.check_params(params)  # the cluster's kubeconfig from Palette
+    problem = palette_checks.check_kubeconfig(params)  # the cluster's kubeconfig from Palette
     if problem:
         raise SpecError(*problem)
 
@@ -168,13 +136,13 @@ def parse(params, decl, now=None):
     check_limits(params)
     check_connection(params)
     check_purge(params, decl)
-    problem = palette_backend.check_params(params)
+    problem = palette_checks.check_backend(params)
     if problem:
         raise SpecError(*problem)
     backend = params.get("backend") or "kubernetes"
     palette = None
     if backend == "palette":
-        palette = dict((k, params.get(k)) for k in palette_backend.PALETTE_KEYS)
+        palette = dict((k, params.get(k)) for k in palette_checks.PALETTE_KEYS)
         palette.update(request_timeout=params.get("request_timeout"), api_retries=params.get("api_retries"))
     check_expiry(decl, now, params.get("backend") or "kubernetes")
     capabilities = params.get("capabilities")

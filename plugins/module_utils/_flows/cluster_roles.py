@@ -23,17 +23,12 @@ __metaclass__ = type
 
 from collections import namedtuple
 
-from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
+from ansible_collections.vmo.rbac.plugins.module_utils._core import personas, specs
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError, ClusterError
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError
 from ansible_collections.vmo.rbac.plugins.module_utils._flows.enforce import PartialApplyError
 
-ROLE_SETS = ("personas", "legacy", "console", "golden-image")
-
-CLUSTER_ROLES_ARG_SPEC = dict(
-    roles=dict(type="list", elements="str", default=["console"], choices=list(ROLE_SETS)),
-    state=dict(type="str", default="present", choices=["present", "absent"]),
-)
+ROLE_SETS = specs.CLUSTER_ROLE_SETS  # the options: specs.CLUSTER_ROLES_ARG_SPEC
 
 RoleAction = namedtuple("RoleAction", "name action reason desired observed")
 RolesOptions = namedtuple("RolesOptions", "roles state concurrency")

@@ -41,11 +41,9 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.vmo.rbac.plugins.module_utils._core import access_rows, declaration, expiry, options
 from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
-from ansible_collections.vmo.rbac.plugins.module_utils._palette import connection as palette_connection
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import KUBERNETES_IMPORT_ERROR, Cluster
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError
 from ansible_collections.vmo.rbac.plugins.module_utils._core.errors import VmoError
-from ansible_collections.vmo.rbac.plugins.module_utils._palette.client import PaletteError
 
 
 class ProcessRuntime(object):
@@ -247,8 +245,16 @@ def run_module(argument_spec, flow, component, failure, parse=None, runtime=None
     def fail(**result):
         module.fail_json(**secrets.scrub_data(result))
 
-    palette = None
+    palette = palette_connection = None
     if module.params.get("palette_kubeconfig") or module.params.get("backend") == "palette":
+        # Palette's client, imported for a run that talks to Palette only (in Ansible's worker, the action
+        # plugin imported it once: plugin_utils/in_worker.py LAZY_IMPORTS)
+        from ansible_collections.vmo.rbac.plugins.module_utils._palette import (  # pylint: disable=import-outside-toplevel
+            connection as palette_connection,
+        )
+        from ansible_collections.vmo.rbac.plugins.module_utils._palette.client import (  # pylint: disable=import-outside-toplevel
+            PaletteError,
+        )
         try:
             palette = palette_connection.client(module.params, component)
         except transport.BadValue as exc:

@@ -31,14 +31,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access, hold
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, is_dns_label
 
-ACCESS_INFO_ARG_SPEC = dict(
-    capabilities=dict(type="dict", default={}),
-    only_capabilities=dict(type="list", elements="str", default=[]),
-    namespaces=dict(type="list", elements="str", default=[]),
-    platform_subjects=dict(type="list", elements="str", default=[]),
-    concurrency=dict(type="int", default=16),
-)
-
+# vmo_rbac_access_info's options (their argument spec: specs.ACCESS_INFO_ARG_SPEC), typed
 AccessInfoOptions = namedtuple("AccessInfoOptions", "matrix only namespaces platform concurrency")
 
 

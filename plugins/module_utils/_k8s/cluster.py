@@ -64,7 +64,6 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     urllib3 = HTTPHeaderDict = None
     KUBERNETES_IMPORT_ERROR = exc
 
-from ansible_collections.vmo.rbac.plugins.module_utils._k8s import kubeconfig as static_kubeconfig
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s import pipeline
 from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import (
@@ -195,6 +194,7 @@ def build_configuration(params):
     # exec, auth-provider, in-cluster, proxies and anything not proven go to the official client below.
     static = None
     if not direct:
+        static_kubeconfig = _static_kubeconfig()
         try:
             static, _handed_off_because = static_kubeconfig.read(params)
         except static_kubeconfig.KubeconfigError as exc:
@@ -231,7 +231,7 @@ def build_configuration(params):
             raise
         raise ClusterError("kubeconfig: cannot use %s%s: %s" % (
             _kubeconfig_label(kubeconfig), " with context %r" % context if context else "",
-            _scrub(static_kubeconfig.redact_entries(exc))))
+            _scrub(_static_kubeconfig().redact_entries(exc))))
 
     if host:
         cfg.host = host.rstrip("/")
@@ -299,13 +299,27 @@ def _load_kubeconfig(cfg, kubeconfig, context, persist):
         kubernetes.config.load_kube_config(config_file=kubeconfig and os.path.expanduser(kubeconfig), **kwargs)
 
 
+_STATIC_KUBECONFIG = "ansible_collections.vmo.rbac.plugins.module_utils._k8s.kubeconfig"
+
+
+def _static_kubeconfig():
+    """module_utils/_k8s/kubeconfig.py, imported by a run that reads a kubeconfig: with direct credentials
+    neither it nor PyYAML is imported (in Ansible's worker, in_worker.LAZY_IMPORTS imported it once)."""
+    from ansible_collections.vmo.rbac.plugins.module_utils._k8s import (  # pylint: disable=import-outside-toplevel
+        kubeconfig,
+    )
+    return kubeconfig
+
+
 def remove_temp_files():
     """Remove the files that a kubeconfig's ``-data`` fields were handed over in: this collection's
     reader's (module_utils/_k8s/kubeconfig.py; memory-only files on Linux) and the kubernetes client's (exec
     plugins, auth providers, proxies: temporary files of mode 0600). Both remove them at exit; a module
     run in Ansible's worker process (plugin_utils/in_worker.py) calls this when it ends, because the
     worker process ends with os._exit, which skips atexit."""
-    static_kubeconfig.remove_temp_files()
+    static = sys.modules.get(_STATIC_KUBECONFIG)  # not imported: no file of its was made
+    if static is not None:
+        static.remove_temp_files()
     loader = sys.modules.get("kubernetes.config.kube_config")
     cleanup = getattr(loader, "_cleanup_temp_files", None)
     if cleanup is not None:

@@ -7,8 +7,8 @@ The names, aliases and ``K8S_AUTH_*`` environment variables are the ones
 kubernetes.core uses, so ``module_defaults`` written for kubernetes.core and AWX's
 built-in Kubernetes bearer-token credential (which injects K8S_AUTH_HOST,
 K8S_AUTH_API_KEY, K8S_AUTH_VERIFY_SSL and K8S_AUTH_SSL_CA_CERT) work unchanged.
-Documented once, in ``plugins/doc_fragments/connection.py``; their limits are checked with
-every other option's, in options.py.
+Their argument spec is ``_core/specs.CONNECTION_ARG_SPEC``, documented once, in
+``plugins/doc_fragments/connection.py``; their limits are checked with every other option's, in options.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,42 +17,8 @@ __metaclass__ = type
 
 import os
 
-from ansible.module_utils.basic import env_fallback
-
+from ansible_collections.vmo.rbac.plugins.module_utils._core.specs import CONNECTION_ARG_SPEC, PROXY_HEADERS_SPEC
 from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
-
-
-def _env(*names):
-    return (env_fallback, list(names))
-
-
-PROXY_HEADERS_SPEC = dict(
-    proxy_basic_auth=dict(type="str", no_log=True, fallback=_env("K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH")),
-    basic_auth=dict(type="str", no_log=True, fallback=_env("K8S_AUTH_PROXY_HEADERS_BASIC_AUTH")),
-    user_agent=dict(type="str", fallback=_env("K8S_AUTH_PROXY_HEADERS_USER_AGENT")),
-)
-
-CONNECTION_ARG_SPEC = dict(
-    kubeconfig=dict(type="raw", no_log=True, fallback=_env("K8S_AUTH_KUBECONFIG")),
-    context=dict(type="str", fallback=_env("K8S_AUTH_CONTEXT")),
-    host=dict(type="str", fallback=_env("K8S_AUTH_HOST")),
-    api_key=dict(type="str", no_log=True, fallback=_env("K8S_AUTH_API_KEY")),
-    validate_certs=dict(type="bool", aliases=["verify_ssl"],
-                        fallback=_env("K8S_AUTH_VALIDATE_CERTS", "K8S_AUTH_VERIFY_SSL")),
-    ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=_env("K8S_AUTH_CA_CERT", "K8S_AUTH_SSL_CA_CERT")),
-    client_cert=dict(type="path", aliases=["cert_file"],
-                     fallback=_env("K8S_AUTH_CLIENT_CERT", "K8S_AUTH_CERT_FILE")),
-    client_key=dict(type="path", aliases=["key_file"], no_log=False,
-                    fallback=_env("K8S_AUTH_CLIENT_KEY", "K8S_AUTH_KEY_FILE")),
-    proxy=dict(type="str", fallback=_env("K8S_AUTH_PROXY")),
-    no_proxy=dict(type="str", fallback=_env("K8S_AUTH_NO_PROXY")),
-    proxy_headers=dict(type="dict", options=PROXY_HEADERS_SPEC),
-    persist_config=dict(type="bool", fallback=_env("K8S_AUTH_PERSIST_CONFIG")),
-    impersonate_user=dict(type="str", fallback=_env("K8S_AUTH_IMPERSONATE_USER")),
-    impersonate_groups=dict(type="list", elements="str", fallback=_env("K8S_AUTH_IMPERSONATE_GROUPS")),
-    request_timeout=dict(type="float", default=30.0),
-    api_retries=dict(type="int", default=5),
-)
 
 CONNECTION_KEYS = tuple(CONNECTION_ARG_SPEC)
 

@@ -47,21 +47,6 @@ from ansible_collections.vmo.rbac.plugins.module_utils._flows.observe import (
 from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import RETRY_STATUSES
 from ansible_collections.vmo.rbac.plugins.module_utils._core.errors import VmoError
 
-BACKENDS = ("kubernetes", "palette")
-
-# Shared by vmo_role_binding and vmo_rbac_validate (documented in the vmo.rbac.palette and
-# vmo.rbac.palette_connection doc fragments): the backend, and the Palette credential, which the
-# cluster's connection from Palette (palette_connection.py, every module) uses too.
-BACKEND_ARG_SPEC = dict(
-    backend=dict(type="str", default="kubernetes", choices=list(BACKENDS)),
-)
-PALETTE_ARG_SPEC = dict(BACKEND_ARG_SPEC, **palette_connection.PALETTE_CONNECTION_ARG_SPEC)
-# vmo_role_binding only.
-WAIT_ARG_SPEC = dict(
-    wait=dict(type="int", default=0),
-)
-WAIT_MAX = 3600  # options.LIMITS holds the range
-PALETTE_KEYS = tuple(PALETTE_ARG_SPEC)
 # Writing the RBAC settings (``write``): at most WRITES_MAX PUTs when a concurrent writer keeps
 # overwriting this owner's grants; after each, a pause of SETTLE_FACTOR x (the GET's and the PUT's
 # time) + SETTLE_MIN seconds, at most SETTLE_MAX, before the list is read back.
@@ -90,18 +75,6 @@ class WaitError(PaletteResultError):
 
 class LostUpdateError(PaletteResultError):
     """Another writer kept overwriting the RBAC settings, or a write could not be read back."""
-
-
-def check_params(params):
-    """Problems of the backend options as (field, message), or None. No request is made. (The range of
-    ``wait`` is checked with every other limit, in options.LIMITS.)"""
-    backend = params.get("backend") or "kubernetes"
-    wait = params.get("wait")
-    if backend != "palette":
-        if wait:
-            return "wait", "only with backend=palette (the kubernetes backend's bindings are in force when it returns)"
-        return None
-    return palette_connection.check_palette_api(params, "backend=palette")
 
 
 def client_from_options(palette, component):

@@ -42,9 +42,9 @@ import re
 import sys
 
 try:
-    from urllib.parse import quote, urlsplit
+    from urllib.parse import quote
 except ImportError:  # pragma: no cover - Python 2 is not supported
-    quote = urlsplit = None
+    quote = None
 
 URLLIB3_IMPORT_ERROR = None
 try:
@@ -58,11 +58,12 @@ from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import (
     RETRY_STATUSES, Secrets, check_header, scrub,
 )
 from ansible_collections.vmo.rbac.plugins.module_utils._http.version import __version__
+from ansible_collections.vmo.rbac.plugins.module_utils._core import specs
 from ansible_collections.vmo.rbac.plugins.module_utils._core.errors import VmoError
+from ansible_collections.vmo.rbac.plugins.module_utils._core.palette_checks import DEFAULT_HOST, is_uid, normalize_host
 
-DEFAULT_HOST = "api.spectrocloud.com"
-HOST_ENV = "SPECTROCLOUD_HOST"
-APIKEY_ENV = "SPECTROCLOUD_APIKEY"
+HOST_ENV = specs.PALETTE_HOST_ENV
+APIKEY_ENV = specs.PALETTE_APIKEY_ENV
 SEARCH_PAGE_SIZE = 50  # the specification's maximum for ``limit``
 # A search that keeps giving continue tokens stops here (100,000 clusters at 50 a page): a server or a
 # middlebox that hands out a fresh token with every page would otherwise be followed forever.
@@ -71,11 +72,10 @@ KUBECONFIG_KINDS = ("frp", "admin")
 # Palette's published limit is 10 requests per second per source IP (more in a burst are answered 429):
 # the client paces its requests just under it (docs/palette.md, "Rate limit").
 DEFAULT_RATE_LIMIT = 9.0
-RATE_LIMIT_ENV = "VMO_RBAC_PALETTE_RATE_LIMIT"
+RATE_LIMIT_ENV = specs.PALETTE_RATE_LIMIT_ENV
 
-# Palette uids are 24 hexadecimal digits (MongoDB object ids) in every public example; the client
-# only insists on what keeps a uid one path segment.
-_UID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+# Palette uids are 24 hexadecimal digits (MongoDB object ids) in every public example (what a uid may be,
+# one path segment: palette_checks.is_uid).
 _LOOKS_LIKE_UID = re.compile(r"^[0-9a-f]{24}$")
 
 
@@ -93,39 +93,9 @@ class PaletteError(VmoError):
         return {"status": self.status}
 
 
-def is_uid(value):
-    """True when ``value`` can be sent as a uid (one path segment, no traversal)."""
-    return isinstance(value, str) and bool(_UID.match(value)) and value not in (".", "..")
-
-
 def looks_like_uid(value):
     """True for Palette's 24-hex-digit uids: a project given this way is a uid, otherwise a name."""
     return isinstance(value, str) and bool(_LOOKS_LIKE_UID.match(value))
-
-
-def normalize_host(host):
-    """``api.spectrocloud.com`` or ``https://palette.example.com:8443/`` -> ``https://host[:port]``.
-
-    Raises ValueError naming what is wrong. Only https is accepted: the API key travels in a header.
-    """
-    if not isinstance(host, str) or not host.strip():
-        raise ValueError("expected a host name or an https:// URL")
-    text = host.strip().rstrip("/")
-    if "://" not in text:
-        text = "https://" + text
-    parts = urlsplit(text)
-    if parts.scheme != "https":
-        raise ValueError("%r: only https is supported (the API key travels in a header)" % _scrub(host))
-    if not parts.hostname or parts.username or parts.password or parts.query or parts.fragment:
-        raise ValueError("%r is not a host name or an https:// URL" % _scrub(host))
-    if parts.path not in ("", "/"):
-        raise ValueError("%r: give the host only, without a path" % _scrub(host))
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError("%r has an invalid port" % _scrub(host))
-    return "https://%s%s" % (parts.hostname if ":" not in parts.hostname else "[%s]" % parts.hostname,
-                             ":%d" % port if port else "")
 
 
 _scrub = scrub

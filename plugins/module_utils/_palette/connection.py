@@ -32,90 +32,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
-from ansible.module_utils.basic import env_fallback
-
+from ansible_collections.vmo.rbac.plugins.module_utils._core import specs
 from ansible_collections.vmo.rbac.plugins.module_utils._palette import client as palette_api
-from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 
 # The CA certificate file of a self-hosted Palette, as the collection's AWX credential type injects it
 # (files/awx/credential-type-palette.json); Palette's own tools have no variable for it.
-CA_ENV = "VMO_RBAC_PALETTE_CA_CERT"
-KINDS = ("admin", "frp")
-
-PALETTE_CONNECTION_ARG_SPEC = dict(
-    palette_host=dict(type="str", fallback=(env_fallback, [palette_api.HOST_ENV])),
-    palette_api_key=dict(type="str", no_log=True, fallback=(env_fallback, [palette_api.APIKEY_ENV])),
-    palette_project_uid=dict(type="str"),
-    palette_cluster_uid=dict(type="str"),
-    palette_validate_certs=dict(type="bool", default=True),
-    palette_ca_cert=dict(type="path", fallback=(env_fallback, [CA_ENV])),
-    palette_kubeconfig=dict(type="str", choices=list(KINDS)),
-    palette_rate_limit=dict(type="float", fallback=(env_fallback, [palette_api.RATE_LIMIT_ENV])),
-)
-PALETTE_CONNECTION_KEYS = tuple(PALETTE_CONNECTION_ARG_SPEC)
-
-# The connection options a kubeconfig from Palette replaces. Any of them given too would make the
-# connection ambiguous (which cluster, which identity?): refused, never silently overridden.
-REPLACED = ("kubeconfig", "context", "host", "api_key", "client_cert", "client_key", "ca_cert")
-
-
-def check_palette_api(params, why):
-    """(field, message) of the first problem of the Palette credential options, or None. ``why``: what
-    needs them, for the messages ("backend=palette", "palette_kubeconfig")."""
-    uid = params.get("palette_cluster_uid")
-    if not uid:
-        return "palette_cluster_uid", ("required with %s (the inventory plugin vmo.rbac.palette sets "
-                                       "palette_cluster_uid for every host)" % why)
-    if not palette_api.is_uid(uid):
-        return "palette_cluster_uid", "%r is not a Palette uid (letters, digits, '-', '_' or '.')" % (uid,)
-    project = params.get("palette_project_uid")
-    if project and not palette_api.is_uid(project):
-        return "palette_project_uid", "%r is not a Palette uid" % (project,)
-    key = params.get("palette_api_key")
-    if not key:
-        return "palette_api_key", "required with %s: set it, or the %s environment variable" % (
-            why, palette_api.APIKEY_ENV)
-    problem = transport.text_problem(key)
-    if problem:
-        # It travels in a header: http.client would refuse it with an error that quotes it.
-        return "palette_api_key", "the value %s; it is not shown" % problem
-    if params.get("palette_rate_limit") is not None:
-        try:
-            transport.check_rate_limit("palette_rate_limit", params["palette_rate_limit"])
-        except transport.BadValue as exc:
-            return "palette_rate_limit", exc.message
-    try:
-        palette_api.normalize_host(params.get("palette_host") or palette_api.DEFAULT_HOST)
-    except ValueError as exc:
-        return "palette_host", str(exc)
-    ca = params.get("palette_ca_cert")
-    if ca and not os.path.isfile(ca):
-        return "palette_ca_cert", "file %s does not exist" % ca
-    return None
-
-
-def check_params(params):
-    """(field, message) of the first problem of ``palette_kubeconfig`` and what it needs, or None. No
-    request is made."""
-    kind = params.get("palette_kubeconfig")
-    if not kind:
-        return None
-    if kind not in KINDS:  # the argument spec's choices; also for callers without one (the event source)
-        return "palette_kubeconfig", "expected one of %s, got %r" % (", ".join(KINDS), kind)
-    problem = check_palette_api(params, "palette_kubeconfig")
-    if problem:
-        return problem
-    given = [k for k in REPLACED if params.get(k)]
-    if given:
-        return given[0], (
-            "given with palette_kubeconfig%s: the cluster's connection is its %s kubeconfig from Palette; %s set in "
-            "the task, the inventory or the environment (K8S_AUTH_*, for example by an AWX Kubernetes credential on "
-            "the job template): remove %s, or palette_kubeconfig"
-            % (" (and %s)" % ", ".join(given[1:]) if len(given) > 1 else "", kind,
-               "it is" if len(given) == 1 else "they are", "it" if len(given) == 1 else "them"))
-    return None
+CA_ENV = specs.PALETTE_CA_ENV
+# The options (specs.PALETTE_CONNECTION_ARG_SPEC) are checked before any request by
+# palette_checks.check_kubeconfig (and check_backend), with every other option of a run (options.py).
 
 
 def client(params, component):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.vmo.rbac.plugins.module_utils._k8s.connection import CONNECTION_ARG_SPEC
+from ansible_collections.vmo.rbac.plugins.module_utils._core.specs import CONNECTION_ARG_SPEC
 from ansible_collections.vmo.rbac.plugins.plugin_utils import eda_config
 
 ROOT = Path(__file__).resolve().parents[4]

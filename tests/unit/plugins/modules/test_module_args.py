@@ -8,8 +8,7 @@ import pytest
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration
-from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
+from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration, specs
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError
 from ansible_collections.vmo.rbac.plugins.module_utils._flows.module_runner import _flags, permissive_spec
 
@@ -58,8 +57,8 @@ def test_what_ansible_may_convert_is_left_to_it():
 
 
 def test_permissive_spec_keeps_names_aliases_and_no_log():
-    spec = dict(declaration.DECLARATION_ARG_SPEC)
-    spec.update(connection.CONNECTION_ARG_SPEC)
+    spec = dict(specs.DECLARATION_ARG_SPEC)
+    spec.update(specs.CONNECTION_ARG_SPEC)
     loose = permissive_spec(spec)
     assert set(loose) == set(spec)
     assert all(o["type"] == "raw" for o in loose.values())

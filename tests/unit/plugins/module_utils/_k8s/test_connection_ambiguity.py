@@ -13,6 +13,7 @@ from ansible_collections.vmo.rbac.plugins.action import vmo_rbac_fleet_report as
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster as cluster_mod
 from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
+from ansible_collections.vmo.rbac.plugins.module_utils._core import specs
 from ansible_collections.vmo.rbac.plugins.plugin_utils.report import model
 
 TOKEN = "env-token-0c5b7e9d1f3a"
@@ -24,7 +25,7 @@ def check(raw, environ):
     """What the modules do with the arguments as written (raw) and the environment: AnsibleModule's
     fallbacks, then the check."""
     params = dict(raw)
-    for name, spec in connection.CONNECTION_ARG_SPEC.items():
+    for name, spec in specs.CONNECTION_ARG_SPEC.items():
         if name in params or any(a in params for a in spec.get("aliases") or []) or not spec.get("fallback"):
             continue
         for var in spec["fallback"][1]:

@@ -1,43 +1,10 @@
-"""The palette backend's pure parts: option checks (before any request) and the access checks that
-``wait`` asks (module_utils/_palette/backend.py)."""
+"""The palette backend's pure parts: the access checks that ``wait`` asks (module_utils/_palette/backend.py)."""
 
 import pytest
 
 from ansible_collections.vmo.rbac.plugins.module_utils._palette import backend as pb
 from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_scopes
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import parse_declaration
-
-GOOD = {"backend": "palette", "palette_cluster_uid": "a" * 24, "palette_api_key": "k" * 20}
-
-
-@pytest.mark.parametrize("change, field", [
-    ({"palette_cluster_uid": None}, "palette_cluster_uid"),
-    ({"palette_cluster_uid": "../x"}, "palette_cluster_uid"),
-    ({"palette_project_uid": "a b"}, "palette_project_uid"),
-    ({"palette_api_key": ""}, "palette_api_key"),
-    ({"palette_host": "http://x"}, "palette_host"),
-    ({"palette_ca_cert": "/nonexistent"}, "palette_ca_cert"),
-    ({"backend": "kubernetes", "wait": 5}, "wait"),
-])
-def test_bad_backend_options_name_the_field(change, field):
-    assert pb.check_params(dict(GOOD, **change))[0] == field
-
-
-def test_the_wait_range_is_checked_with_every_other_limit():
-    from ansible_collections.vmo.rbac.plugins.module_utils._core import options
-    from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError
-
-    for bad in (-1, pb.WAIT_MAX + 1):
-        with pytest.raises(SpecError) as err:
-            options.check_limits({"wait": bad})
-        assert err.value.path == "wait"
-
-
-def test_good_options_and_the_kubernetes_backend_pass():
-    assert pb.check_params(GOOD) is None
-    assert pb.check_params({"backend": "kubernetes", "wait": 0}) is None
-    assert pb.check_params({}) is None
-
 
 def _desired(bindings):
     decl = parse_declaration(bindings)
