@@ -105,6 +105,16 @@ if Retry is not None:
         def parse_retry_after(self, retry_after):
             return min(super(BoundedRetry, self).parse_retry_after(retry_after), RETRY_AFTER_MAX)
 
+        def get_retry_after(self, response):
+            """The Retry-After of ``response`` in seconds (at most RETRY_AFTER_MAX), or None, also when it
+            is neither a whole number of seconds nor an HTTP date (``-5``, ``1.5``, ``soon``): urllib3 raises
+            InvalidHeader for those, which turned a 429 or 503 worth retrying into a failure that said the
+            server could not be reached; the retry backs off instead."""
+            try:
+                return super(BoundedRetry, self).get_retry_after(response)
+            except urllib3.exceptions.InvalidHeader:
+                return None
+
         def get_backoff_time(self):
             return min(super(BoundedRetry, self).get_backoff_time(), BACKOFF_MAX)
 
@@ -504,6 +514,10 @@ class Transport(object):
 
 # The highest rate_limit accepted, in requests per second (above it pacing means nothing).
 RATE_LIMIT_MAX = 1000.0
+# The lowest rate_limit above 0 accepted: one turn every RETRY_AFTER_MAX seconds, the longest any retry
+# waits. Below it a turn came after hours or never (1e-9: 31 years between two requests; 5e-324: 1/rate
+# is infinite), a run that looked hung.
+RATE_LIMIT_MIN = 1.0 / RETRY_AFTER_MAX
 # How far ahead a shared pacer's next turn may be before the value is taken for garbage (a file
 # another process wrote wrongly): the longest hold, plus a turn for each of 512 waiting requests.
 _AHEAD_TURNS = 512
@@ -511,8 +525,8 @@ _AHEAD_TURNS = 512
 
 def check_rate_limit(option, value):
     """``value`` as a float of requests per second (0: no pacing); raises BadValue naming ``option``
-    for anything else than a finite number from 0 to RATE_LIMIT_MAX (NaN passes every comparison,
-    and a negative rate would make every wait negative)."""
+    for anything else than 0 or a finite number from RATE_LIMIT_MIN to RATE_LIMIT_MAX (NaN passes every
+    comparison, a negative rate would make every wait negative, a tiny one every wait endless)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
             value = float(value) if isinstance(value, str) and value.strip() else None
@@ -520,9 +534,10 @@ def check_rate_limit(option, value):
             value = None
         if value is None:
             raise BadValue(option, "expected a number of requests per second (0: no pacing)")
-    if math.isnan(value) or not 0 <= value <= RATE_LIMIT_MAX:
-        raise BadValue(option, "must be a number of requests per second from 0 (no pacing) to %g" % RATE_LIMIT_MAX)
-    return float(value)
+    if math.isnan(value) or not (value == 0 or RATE_LIMIT_MIN <= value <= RATE_LIMIT_MAX):
+        raise BadValue(option, "must be a number of requests per second from %g to %g, or 0 (no pacing)"
+                       % (RATE_LIMIT_MIN, RATE_LIMIT_MAX))
+    return float(value) + 0.0  # -0.0 -> 0.0
 
 
 class Pacer(object):
