@@ -550,7 +550,8 @@ class Pacer(object):
     of a descriptor opened for that one turn (flock locks belong to an open file: a descriptor inherited
     through a fork would share its lock with the parent). The file must be a regular file of this user
     that nobody else may write (created 0600, never followed as a symbolic link); otherwise, or without a
-    path, or without fcntl, the pacing is this process's own (``shared`` False, ``unshared`` says why).
+    path, or without fcntl, the pacing is this process's own (``shared`` False, ``unshared`` says why); so
+    it becomes when the file turns untrustworthy or goes away during the run.
     A value that is not a number, or further ahead than a hold and 512 turns, is taken for garbage: the
     next turn is now, never a wait without end.
 
@@ -594,14 +595,29 @@ class Pacer(object):
                              "used" % self.path)
         return handle
 
+    def _unshare(self, why):
+        with self._thread_lock:
+            if self.unshared is None:
+                self.unshared = why
+                self._state = Pacer._local.setdefault(self.key, [0.0])
+
     def _update(self, change):
         """Apply ``change(now, next_turn) -> new next_turn`` under the lock; returns (now, old, new)."""
-        if self.unshared is not None:
-            with self._thread_lock:
-                now = time.monotonic()
-                old = self._sane(self._state[0], now)
-                self._state[0] = new = change(now, old)
-                return now, old, new
+        if self.unshared is None:
+            try:
+                return self._update_file(change)
+            except (OSError, IOError, ValueError) as exc:
+                # the file was fine when the pacer was made, and has been replaced since (by a symbolic link,
+                # a directory, a file others may write), removed with its directory, or cannot be written (a
+                # full disk): this process paces its own requests from now on, rather than fail the request
+                self._unshare("the pacing file cannot be used any more: %s" % exc)
+        with self._thread_lock:
+            now = time.monotonic()
+            old = self._sane(self._state[0], now)
+            self._state[0] = new = change(now, old)
+            return now, old, new
+
+    def _update_file(self, change):
         handle = self._open()
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)

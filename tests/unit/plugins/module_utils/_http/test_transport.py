@@ -259,6 +259,36 @@ def test_the_pacing_file_of_another_user_or_writable_by_others_is_not_used(tmp_p
     assert time.monotonic() - started >= 0.3 - 0.01
 
 
+# attack pass (session 3): a pacing file that was fine when the pacer was made and is replaced during the run
+# made every later request fail with "unexpected ValueError" / OSError (ELOOP, EISDIR, ENOENT) and a traceback
+@pytest.mark.parametrize("change", ["writable-by-others", "symlink", "directory", "directory-removed"])
+def test_a_pacing_file_spoiled_during_the_run_turns_the_pacing_local(tmp_path, change):
+    d = tmp_path / "run"
+    d.mkdir()
+    path = d / "rate"
+    p = transport.Pacer(20, str(path))
+    p.take()
+    assert p.shared
+    if change == "writable-by-others":
+        os.chmod(path, 0o666)
+    elif change == "symlink":
+        path.unlink()
+        path.symlink_to(tmp_path / "elsewhere")
+    elif change == "directory":
+        path.unlink()
+        path.mkdir()
+    else:
+        path.unlink()
+        d.rmdir()
+    started = time.monotonic()
+    for _ in range(5):
+        p.take()
+    assert not p.shared and "cannot be used any more" in p.unshared
+    assert time.monotonic() - started >= 4 / 20 - 0.01  # still paced, within the process
+    assert not (tmp_path / "elsewhere").exists()
+    p.hold(0.1)
+
+
 def test_a_pacing_file_made_here_is_private(tmp_path):
     p = transport.Pacer(10, str(tmp_path / "new"))
     p.take()
