@@ -534,7 +534,7 @@ def probe_warning(probes):
     """The warning of a run whose group answers a binding of the probe user may explain, or None."""
     if not probes:
         return None
-    labels = sorted(l for ls in probes.values() for l in ls)
+    labels = sorted(label for found in probes.values() for label in found)
     return ("%s name%s the user %s, as which Group subjects are asked: a group's allowed answers %s are not "
             "proof of the group's access (unchecked); remove %s"
             % (", ".join(labels), "s" if len(labels) == 1 else "", GROUP_PROBE_USER,
