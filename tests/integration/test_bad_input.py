@@ -194,6 +194,9 @@ ROLE_BINDING_CASES = [
     Case("request-timeout-zero", {"request_timeout": 0}, "request_timeout"),
     Case("request-timeout-nan", {"request_timeout": float("nan")}, "request_timeout", ("finite number",)),
     Case("wait-for-roles-inf", {"wait_for_roles": float("inf")}, "wait_for_roles", ("finite number",)),
+    # attack pass (session 3): Ansible made a boolean 1 or 0 without a word
+    Case("concurrency-a-boolean", {"concurrency": True}, "concurrency", ("not a boolean",)),
+    Case("api-retries-a-boolean", {"api_retries": False}, "api_retries", ("not a boolean",)),
     Case("client-cert-without-key", {"client_key": None}, "client_key", ("together",)),
     Case("kubeconfig-is-a-number", {"kubeconfig": 42}, "kubeconfig", ("path or a kubeconfig mapping",)),
     Case("kubeconfig-missing-file", {"kubeconfig": "/nonexistent/kubeconfig", "host": None, "client_cert": None,

@@ -165,6 +165,8 @@ MODULE_CASES = [
     Case("palette-rate-limit-huge", {"palette_rate_limit": 1e300}, "palette_rate_limit", ("requests per second",)),
     Case("palette-rate-limit-a-word", {"palette_rate_limit": "fast"}, "palette_rate_limit"),
     Case("palette-rate-limit-tiny", {"palette_rate_limit": 1e-9}, "palette_rate_limit", ("from 0.1",)),
+    # attack pass (session 3): Ansible made a boolean 1.0 without a word (paced at 1 request per second)
+    Case("palette-rate-limit-a-boolean", {"palette_rate_limit": True}, "palette_rate_limit", ("not a boolean",)),
     Case("palette-rate-limit-tiny-text", {"palette_rate_limit": "5e-324"}, "palette_rate_limit", ("from 0.1",)),
     Case("declaration-checked-first", {"bindings": [VALID, {"persona": "admn", "groups": ["g"]}]},
          "bindings[1].persona", ("did you mean 'admin'",)),
