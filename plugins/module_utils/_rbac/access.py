@@ -584,12 +584,13 @@ def evaluate(checks, statuses_by_key, probes=None):
             reason = status.get("reason") or status.get("evaluationError") or (
                 "no RBAC rule allows it" if not allowed else "")
             row.update(allowed=allowed, ok=c.expected == OPTIONAL or allowed == c.expected, reason=reason)
-            tampered = probes.get("", []) + (probes.get(c.namespace, []) if c.namespace else []) \
-                if allowed and c.expected is True and c.subject.kind == "Group" and probes else []
+            tampered = []
+            if probes and allowed and c.expected is True and c.subject.kind == "Group":
+                tampered = probes.get("", []) + (probes.get(c.namespace, []) if c.namespace else [])
             if tampered:
-                row.update(ok=None, reason="unchecked: %s names the user %s, as which groups are asked: the answer "
-                                           "may be that user's grant, not the group's" % (", ".join(sorted(tampered)),
-                                                                                         GROUP_PROBE_USER))
+                why = "unchecked: %s names the user %s, as which groups are asked: the answer may be that user's " \
+                      "grant, not the group's" % (", ".join(sorted(tampered)), GROUP_PROBE_USER)
+                row.update(ok=None, reason=why)
             if c.expected == OPTIONAL and not allowed and c.capability in personas.CONSOLE_CAPABILITIES:
                 row["note"] = CONSOLE_HINT
         rows.append(row)
