@@ -54,6 +54,9 @@ options:
         (C(ServiceAccount vm-dashboard/*)).
       - Each is C(User <name>), C(Group <name>) or C(ServiceAccount <namespace>/<name>); names may use
         shell wildcards.
+      - A pattern that covers everyone is refused (the audit would hide what everyone may do), one that matches
+        an everyone group (C(Group system:*) matches C(system:authenticated)), C(system:anonymous), any user name
+        (C(User *)) or ServiceAccounts of any namespace (C(ServiceAccount */default)).
       - Used by M(vmo.rbac.vmo_rbac_validate). M(vmo.rbac.vmo_role_binding) only checks it, before its first
         write, like O(capabilities).
     type: list

@@ -68,7 +68,7 @@ options:
       - Palette's requests per second, at most, from this run (Palette's published limit is 10 per second per
         source IP; a burst above it is answered C(429 Too Many Requests)). Requests are spaced 1/rate apart.
         Unset, V(9), just under the limit. V(0) turns the pacing off (a 429 is still retried, honouring
-        C(Retry-After) up to 10 s). A number from 0 to 1000.
+        C(Retry-After) up to 10 s). V(0), or a number from V(0.1) (one request every 10 s) to V(1000).
       - Every fork of one C(ansible-playbook) run shares the pacing with the others and with the
         P(vmo.rbac.palette#inventory) inventory (a file in the run's private temporary directory, locked for each
         request); a module run as a module process (C(vmo_rbac_execution=module), a connection other than C(local),

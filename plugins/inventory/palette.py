@@ -146,7 +146,7 @@ options:
         per source IP; a burst above it is answered C(429 Too Many Requests)). Requests are spaced 1/rate apart
         whatever O(concurrency) is, so reading N clusters takes at least about (N + N/50) / rate seconds.
       - V(9) by default, just under the limit. V(0) turns the pacing off (a 429 is still retried, honouring
-        C(Retry-After) up to 10 s). A number from 0 to 1000.
+        C(Retry-After) up to 10 s). V(0), or a number from V(0.1) (one request every 10 s) to V(1000).
       - In C(ansible-playbook), the inventory and the forks of the run share the pacing (a file in the run's
         private temporary directory); the modules' option is O(vmo.rbac.vmo_role_binding#module:palette_rate_limit).
     type: float

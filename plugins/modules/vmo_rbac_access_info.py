@@ -90,7 +90,8 @@ options:
         their APIService says so; see O(vmo.rbac.vmo_rbac_validate#module:platform_subjects)). Their findings are
         marked RV(holders[].platform).
       - Each is C(User <name>), C(Group <name>) or C(ServiceAccount <namespace>/<name>); names may use
-        shell wildcards (C(ServiceAccount monitoring/*)).
+        shell wildcards (C(ServiceAccount monitoring/*)). A pattern that covers everyone (an everyone group, any
+        user name, ServiceAccounts of any namespace) is refused.
     type: list
     elements: str
     default: []

@@ -194,6 +194,9 @@ ROLE_BINDING_CASES = [
     Case("request-timeout-zero", {"request_timeout": 0}, "request_timeout"),
     Case("request-timeout-nan", {"request_timeout": float("nan")}, "request_timeout", ("finite number",)),
     Case("wait-for-roles-inf", {"wait_for_roles": float("inf")}, "wait_for_roles", ("finite number",)),
+    # attack pass (session 3): Ansible made a boolean 1 or 0 without a word
+    Case("concurrency-a-boolean", {"concurrency": True}, "concurrency", ("not a boolean",)),
+    Case("api-retries-a-boolean", {"api_retries": False}, "api_retries", ("not a boolean",)),
     Case("client-cert-without-key", {"client_key": None}, "client_key", ("together",)),
     Case("kubeconfig-is-a-number", {"kubeconfig": 42}, "kubeconfig", ("path or a kubeconfig mapping",)),
     Case("kubeconfig-missing-file", {"kubeconfig": "/nonexistent/kubeconfig", "host": None, "client_cert": None,
@@ -341,6 +344,13 @@ VALIDATE_CASES = [
          "platform_subjects[1]", ("<namespace>/<name>",)),
     Case("platform-subject-newline", {"platform_subjects": ["User alice\nGroup system:masters"]},
          "platform_subjects[0]", ("control character",)),
+    # attack pass (session 3): "Group system:*" took system:authenticated for the platform, and the audit
+    # hid what every authenticated user may do
+    Case("platform-subject-everyone-glob", {"audit_exclusive": True, "platform_subjects": ["Group system:*"]},
+         "platform_subjects[0]", ("system:authenticated", "everyone")),
+    Case("platform-subject-any-namespace", {"audit_exclusive": True,
+                                            "platform_subjects": ["ServiceAccount ops/*", "ServiceAccount */default"]},
+         "platform_subjects[1]", ("any namespace",)),
     Case("validate-expires-unparseable", entry(persona="viewer", groups=["g"], expires="tomorrow"),
          "bindings[1].expires", ("neither an RFC 3339 time",)),
     Case("validate-expires-in-the-past", entry(persona="viewer", groups=["g"], expires="2020-01-01T00:00:00Z"),
@@ -361,6 +371,8 @@ ACCESS_INFO_CASES = [
     Case("ai-namespace-not-dns", {"namespaces": ["Team_A"]}, "namespaces[0]", ("RFC 1123",)),
     Case("ai-namespace-shell-injection", {"namespaces": ["ok", "a; kubectl delete ns --all"]}, "namespaces[1]"),
     Case("ai-platform-subject-without-kind", {"platform_subjects": ["system:masters"]}, "platform_subjects[0]"),
+    Case("ai-platform-subject-any-user", {"platform_subjects": ["User *"]}, "platform_subjects[0]",
+         ("any user name",)),
     Case("ai-concurrency-zero", {"concurrency": 0}, "concurrency", ("between 1 and 256",)),
     Case("ai-new-capability-without-checks", {"capabilities": {"vm.velero": {"description": "x"}}},
          "capabilities.vm.velero", ("needs checks",)),
@@ -741,6 +753,8 @@ ROLE_CASES = [
     # accepted by the argument specification, refused by the enforce step before its first write
     Case("r-platform-subject-without-kind", {"vmo_rbac_platform_subjects": ["kube-system/*"]},
          "platform_subjects[0]"),
+    Case("r-platform-subject-everyone", {"vmo_rbac_platform_subjects": ["Group system:authenticated"]},
+         "platform_subjects[0]", ("everyone",)),
     Case("r-bindings-is-a-string", {"vmo_rbac_bindings": "admin"}, "vmo_rbac_bindings", extra={"argspec": True}),
     Case("r-groups-is-a-mapping", {"vmo_rbac_bindings": [{"persona": "viewer", "groups": {"a": 1}}]},
          "groups", extra={"argspec": True}),

@@ -71,6 +71,12 @@ INVENTORY_CASES = [
     Case("rate-limit-huge", {"rate_limit": 1e300}, "rate_limit", ("requests per second",)),
     Case("rate-limit-a-word", {"rate_limit": "fast"}, "rate_limit"),
     Case("rate-limit-env-nan", {}, "rate_limit", ("requests per second",), env={"VMO_RBAC_PALETTE_RATE_LIMIT": "nan"}),
+    # attack pass (session 3): a positive rate this small was accepted, and its second request waited for
+    # hours or never (1e-300: 1e63 s; 5e-324: 1/rate is infinite)
+    Case("rate-limit-tiny", {"rate_limit": 0.001}, "rate_limit", ("from 0.1",)),
+    Case("rate-limit-denormal", {"rate_limit": 5e-324}, "rate_limit", ("from 0.1",)),
+    Case("rate-limit-env-tiny", {}, "rate_limit", ("from 0.1",), env={"VMO_RBAC_PALETTE_RATE_LIMIT": "1e-300"}),
+    Case("rate-limit-env-1e309", {}, "rate_limit", ("requests per second",), env={"VMO_RBAC_PALETTE_RATE_LIMIT": "1e309"}),
     # with kubeconfig_files: without it (issue 20) the directory is not used, only warned about
     Case("kubeconfig-dir-cannot-be-made", {"kubeconfig": "admin", "kubeconfig_files": True,
                                            "kubeconfig_dir": "/proc/1/vmo-rbac"},
@@ -158,6 +164,10 @@ MODULE_CASES = [
     Case("palette-rate-limit-nan", {"palette_rate_limit": float("nan")}, "palette_rate_limit", ("finite number",)),
     Case("palette-rate-limit-huge", {"palette_rate_limit": 1e300}, "palette_rate_limit", ("requests per second",)),
     Case("palette-rate-limit-a-word", {"palette_rate_limit": "fast"}, "palette_rate_limit"),
+    Case("palette-rate-limit-tiny", {"palette_rate_limit": 1e-9}, "palette_rate_limit", ("from 0.1",)),
+    # attack pass (session 3): Ansible made a boolean 1.0 without a word (paced at 1 request per second)
+    Case("palette-rate-limit-a-boolean", {"palette_rate_limit": True}, "palette_rate_limit", ("not a boolean",)),
+    Case("palette-rate-limit-tiny-text", {"palette_rate_limit": "5e-324"}, "palette_rate_limit", ("from 0.1",)),
     Case("declaration-checked-first", {"bindings": [VALID, {"persona": "admn", "groups": ["g"]}]},
          "bindings[1].persona", ("did you mean 'admin'",)),
     Case("api-key-trailing-newline", {"palette_api_key": BAD_KEY + "\n"}, "palette_api_key",

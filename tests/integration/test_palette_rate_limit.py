@@ -160,3 +160,25 @@ def test_access_info_shares_the_pace_of_the_run(palette_standin, tmp_path, uid):
     less: seen 8.06 s for 15 turns of 8.33 s at load 20)."""
     forks_share_the_pace(palette_standin, tmp_path, uid, "vmo_rbac_access_info", {"only_capabilities": ["vm.view"]},
                          hosts=16, limit=2.0, burst=2.0, pace=1.8, slack=1 / 1.8)
+
+
+def test_a_429_with_a_retry_after_of_any_form_is_retried(palette_standin, tmp_path, uid):
+    """Attack pass (session 3): a 429 whose Retry-After was neither whole seconds nor an HTTP date (``-5``,
+    ``1.5``, ``soon``) made urllib3 raise, and the inventory marked the host "cannot reach Palette ... after 5
+    retries" with one request sent. Each form is now backed off and retried: every host is read, no error."""
+    s = palette_standin
+    project = s.add_project("ra-" + uid)
+    for i in range(3):
+        s.add_cluster(project, "ra%03d-%s" % (i, uid))
+    for n, form in enumerate(["-5", "1.5", "soon", "Wed, 21 Oct 2015 07:28:00 GMT"]):
+        s.fault(429, path=r"^/v1/spectroclusters/[^/]+/profiles", times=2, retry_after=form)
+        mark = s.mark()
+        proc = inventory_list(write_inventory(tmp_path / ("ra%d" % n), s, projects=[project], kubeconfig="admin",
+                                              concurrency=1, rate_limit=0), env_of(s))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        hosts = json.loads(proc.stdout)["_meta"]["hostvars"]
+        errors = [v["vmo_rbac_inventory_error"] for v in hosts.values() if "vmo_rbac_inventory_error" in v]
+        assert len(hosts) == 3 and errors == [], (form, errors)
+        calls = s.since(mark)
+        assert sum(c["status"] == 429 for c in calls) == 2, form
+        assert "Invalid Retry-After" not in proc.stderr and s.api_key not in proc.stdout + proc.stderr

@@ -64,3 +64,43 @@ def test_every_reported_violation_is_confirmed_and_a_binding_gone_since_the_snap
     assert s["sampled"] == 0 and s["asked"] == len(result["who_else"]) + s["unconfirmed"]
     assert s["confirmed"] == len(result["who_else"])
     assert s["holders"] > s["confirmed"]  # the declared and platform holders, as the local evaluation found them
+
+
+def test_odd_subject_forms_are_judged_as_the_api_server_judges_them(cluster, namespaces, uid, owner, admin_identity):
+    """Attack pass (session 3), every form a subject can take, each bound to spectro-vm-admin in one namespace:
+    a declared ServiceAccount bound by kind, as a User named ``system:serviceaccount:<ns>:robot``, and as a
+    ServiceAccount subject without a namespace (in a RoleBinding: the binding's own) is declared; the group of
+    every ServiceAccount of the namespace, a user name with one colon too many (never a ServiceAccount's) and
+    a name outside ASCII are violations, each confirmed by the API server and named as bound."""
+    ns = namespaces("odd")
+    sa_user = "system:serviceaccount:%s:robot" % ns
+    extra = "system:serviceaccount:%s:robot:extra" % ns
+    wide = "Ünïcødé-名前-%s" % uid
+    rbac = cluster.rbac()
+    subjects = [
+        ("by-kind", {"kind": "ServiceAccount", "name": "robot", "namespace": ns}),
+        ("as-user", user(sa_user)),
+        ("no-ns", {"kind": "ServiceAccount", "name": "robot"}),
+        ("sa-group", {"kind": "Group", "name": "system:serviceaccounts:" + ns, "apiGroup": RBAC}),
+        ("extra-colon", user(extra)),
+        ("wide", user(wide)),
+    ]
+    for name, subject in subjects:
+        rbac.create_namespaced_role_binding(ns, rb(name + "-" + uid, ns, "spectro-vm-admin", subject))
+    decl = decls.from_module_args({"owner": owner, "bindings": [{"persona": "admin",
+                                                                 "service_accounts": ["%s/robot" % ns],
+                                                                 "namespaces": [ns]}]})
+    client = Cluster(dict(admin_identity.params), component="whocan-odd")
+    lists, components = whocan.read_rbac(client, 4)
+    result = audit(client, decl, [ns], lists, components)
+    mine = [w for w in result["who_else"] if w["namespace"] == ns]
+    reported = {w["subject"] for w in mine}
+    assert reported == {"Group system:serviceaccounts:" + ns, "User " + extra, "User " + wide}, reported
+    assert all(w["confirmed"] is True for w in mine)
+    assert result["who_else_summary"]["unconfirmed"] == 0, result["warnings"]
+    everyone = [w for w in mine if w["subject"].startswith("Group ")]
+    assert everyone and all(w["everyone"] == "every ServiceAccount in namespace %s" % ns for w in everyone)
+    # each fix names the binding as it was written
+    fixes = " ".join(w["fix"] for w in mine)
+    assert "sa-group-%s" % uid in fixes and "extra-colon-%s" % uid in fixes and "wide-%s" % uid in fixes
+    assert "by-kind-" not in fixes and "no-ns-" not in fixes and "as-user-" not in fixes

@@ -124,14 +124,22 @@ def text_problem(value, secret=True):
 
 # ------------------------------------------------------------------------------ rate limit
 
+# The longest Retry-After honoured, in seconds (transport.py's retries and pacers): a longer one (a
+# misbehaving proxy or server asking for an hour) is cut to this, so that every retry stays bounded.
+# urllib3 itself would sleep up to 6 hours per attempt (1.26: without any limit).
+RETRY_AFTER_MAX = 10.0
 # The highest rate_limit accepted, in requests per second (above it pacing means nothing).
 RATE_LIMIT_MAX = 1000.0
+# The lowest rate_limit above 0 accepted: one turn every RETRY_AFTER_MAX seconds, the longest any retry
+# waits. Below it a turn came after hours or never (1e-9: 31 years between two requests; 5e-324: 1/rate
+# is infinite), a run that looked hung.
+RATE_LIMIT_MIN = 1.0 / RETRY_AFTER_MAX
 
 
 def check_rate_limit(option, value):
     """``value`` as a float of requests per second (0: no pacing); raises BadValue naming ``option``
-    for anything else than a finite number from 0 to RATE_LIMIT_MAX (NaN passes every comparison,
-    and a negative rate would make every wait negative)."""
+    for anything else than 0 or a finite number from RATE_LIMIT_MIN to RATE_LIMIT_MAX (NaN passes every
+    comparison, a negative rate would make every wait negative, a tiny one every wait endless)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
             value = float(value) if isinstance(value, str) and value.strip() else None
@@ -139,6 +147,7 @@ def check_rate_limit(option, value):
             value = None
         if value is None:
             raise BadValue(option, "expected a number of requests per second (0: no pacing)")
-    if math.isnan(value) or not 0 <= value <= RATE_LIMIT_MAX:
-        raise BadValue(option, "must be a number of requests per second from 0 (no pacing) to %g" % RATE_LIMIT_MAX)
-    return float(value)
+    if math.isnan(value) or not (value == 0 or RATE_LIMIT_MIN <= value <= RATE_LIMIT_MAX):
+        raise BadValue(option, "must be a number of requests per second from %g to %g, or 0 (no pacing)"
+                       % (RATE_LIMIT_MIN, RATE_LIMIT_MAX))
+    return float(value) + 0.0  # -0.0 -> 0.0

@@ -127,25 +127,28 @@ def _check_connection(module, raw, failure):
         module.fail_json(msg=str(exc), field=exc.path, **failure)
 
 
-def _not_finite(raw, argument_spec):
-    """The first option whose value as written is .nan or .inf where a number is expected, or None:
-    Ansible's conversion of .inf to an int raises an OverflowError it does not catch, and .nan passes
-    every range check."""
+def _not_a_number(raw, argument_spec):
+    """(option, message) of the first option whose value as written is .nan, .inf or a boolean where a
+    number is expected, or None: Ansible's conversion of .inf to an int raises an OverflowError it does not
+    catch, .nan passes every range check, and a boolean becomes 1 or 0 without a word
+    (``palette_rate_limit: true`` paced at one request per second)."""
     for name, option in argument_spec.items():
         if option.get("type") not in ("int", "float"):
             continue
         for key in [name] + list(option.get("aliases") or []):
             value = raw.get(key)
+            if isinstance(value, bool):
+                return name, "%s: expected a number, not a boolean (%s)" % (name, "true" if value else "false")
             if isinstance(value, float) and not math.isfinite(value):
-                return name, value
+                return name, "%s: must be a finite number, not %s" % (name, value)
     return None
 
 
 def _check_numbers(runtime, argument_spec, raw, failure):
-    problem = _not_finite(raw, argument_spec)
+    problem = _not_a_number(raw, argument_spec)
     if problem:
         loose = runtime.module(permissive_spec(argument_spec))
-        loose.fail_json(msg="%s: must be a finite number, not %s" % problem, field=problem[0], **failure)
+        loose.fail_json(msg=problem[1], field=problem[0], **failure)
 
 
 def start_module(argument_spec, failure, parse=None, runtime=None):

@@ -160,9 +160,8 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         extra.append(("components", lambda: whocan.running_components(cluster)))
     snap, view, prefetch, wait_for_api_server = None, cluster, list(extra), opts.wait_for_api_server
     if opts.check_access or opts.audit_exclusive or opts.audit_privileged:
+        # every kind: the access checks read the ClusterRoleBindings too (bindings of the group probe user)
         kinds = snapshot.KINDS
-        if palette and not (opts.audit_exclusive or opts.audit_privileged):
-            kinds = tuple(k for k in kinds if k != snapshot.CLUSTER_ROLE_BINDINGS)  # nothing reads them
         if wait_for_api_server:  # day 0: the snapshot is read once the API server is ready
             wait_for_api_server_ready(cluster, wait_for_api_server)
             wait_for_api_server = 0
@@ -209,7 +208,9 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         specs, index, keys = access.unique_reviews(checks)
         statuses = cluster.subject_access_reviews(specs, concurrency=opts.concurrency)
         by_key = dict((k, statuses[i]) for k, i in index.items())  # the keys unique_reviews made
-        rows, matrix_rows = access.evaluate(checks, by_key, keys)
+        # a binding of the user groups are asked as makes a group's allowed answer no proof (access.probe_bindings)
+        probes = access.probe_bindings(snap.get(snapshot.ROLE_BINDINGS), snap.get(snapshot.CLUSTER_ROLE_BINDINGS))
+        rows, matrix_rows = access.evaluate(checks, by_key, keys, probes)
     privileged = privileged_subjects(snap) if opts.audit_privileged else []
 
     if opts.pending_enforce and obs.plan is not None:
@@ -237,6 +238,8 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
                 % (", ".join(undecided), kubevirt["release"], kubevirt["source"]))
     if unproven_named is not None:
         result["warnings"].append(str(unproven_named))
+    if opts.check_access and access.probe_warning(probes):
+        result["warnings"].append(access.probe_warning(probes))
     result["who_else"] = []
     audit = None
     # ---- who else can: undeclared holders of VM capabilities, see whocan.py

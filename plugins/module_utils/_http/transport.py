@@ -28,7 +28,8 @@ import time
 
 # check_rate_limit: the clients' name for it (palette.PaletteClient, the inventory plugin)
 from ansible_collections.vmo.rbac.plugins.module_utils._core.values import (  # pylint: disable=unused-import
-    BadValue, _CONTROL, _kind, check_rate_limit, scrub, text_problem,
+    BadValue, RATE_LIMIT_MAX, RATE_LIMIT_MIN, RETRY_AFTER_MAX, _CONTROL, _kind, check_rate_limit, scrub,
+    text_problem,
 )
 
 try:
@@ -48,10 +49,6 @@ except ImportError:  # pragma: no cover - reported by the callers
     urllib3 = Retry = None
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-# The longest Retry-After honoured, in seconds: a longer one (a misbehaving proxy or server asking
-# for an hour) is cut to this, so that every retry stays bounded. urllib3 itself would sleep up to
-# 6 hours per attempt (1.26: without any limit).
-RETRY_AFTER_MAX = 10.0
 # The longest exponential backoff between two attempts, in seconds (urllib3's own cap is 120 s).
 BACKOFF_MAX = 4.0
 
@@ -62,6 +59,16 @@ if Retry is not None:
 
         def parse_retry_after(self, retry_after):
             return min(super(BoundedRetry, self).parse_retry_after(retry_after), RETRY_AFTER_MAX)
+
+        def get_retry_after(self, response):
+            """The Retry-After of ``response`` in seconds (at most RETRY_AFTER_MAX), or None, also when it
+            is neither a whole number of seconds nor an HTTP date (``-5``, ``1.5``, ``soon``): urllib3 raises
+            InvalidHeader for those, which turned a 429 or 503 worth retrying into a failure that said the
+            server could not be reached; the retry backs off instead."""
+            try:
+                return super(BoundedRetry, self).get_retry_after(response)
+            except urllib3.exceptions.InvalidHeader:
+                return None
 
         def get_backoff_time(self):
             return min(super(BoundedRetry, self).get_backoff_time(), BACKOFF_MAX)
@@ -417,7 +424,8 @@ class Pacer(object):
     of a descriptor opened for that one turn (flock locks belong to an open file: a descriptor inherited
     through a fork would share its lock with the parent). The file must be a regular file of this user
     that nobody else may write (created 0600, never followed as a symbolic link); otherwise, or without a
-    path, or without fcntl, the pacing is this process's own (``shared`` False, ``unshared`` says why).
+    path, or without fcntl, the pacing is this process's own (``shared`` False, ``unshared`` says why); so
+    it becomes when the file turns untrustworthy or goes away during the run.
     A value that is not a number, or further ahead than a hold and 512 turns, is taken for garbage: the
     next turn is now, never a wait without end.
 
@@ -464,14 +472,29 @@ class Pacer(object):
                              "used" % self.path)
         return handle
 
+    def _unshare(self, why):
+        with self._thread_lock:
+            if self.unshared is None:
+                self.unshared = why
+                self._state = Pacer._local.setdefault((os.getpid(), self.key), [0.0, threading.Lock()])
+
     def _update(self, change):
         """Apply ``change(now, next_turn) -> new next_turn`` under the lock; returns (now, old, new)."""
-        if self.unshared is not None:
-            with self._state[1]:
-                now = time.monotonic()
-                old = self._sane(self._state[0], now)
-                self._state[0] = new = change(now, old)
-                return now, old, new
+        if self.unshared is None:
+            try:
+                return self._update_file(change)
+            except (OSError, IOError, ValueError) as exc:
+                # the file was fine when the pacer was made, and has been replaced since (by a symbolic link,
+                # a directory, a file others may write), removed with its directory, or cannot be written (a
+                # full disk): this process paces its own requests from now on, rather than fail the request
+                self._unshare("the pacing file cannot be used any more: %s" % exc)
+        with self._state[1]:
+            now = time.monotonic()
+            old = self._sane(self._state[0], now)
+            self._state[0] = new = change(now, old)
+            return now, old, new
+
+    def _update_file(self, change):
         handle = self._open()
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)

@@ -512,9 +512,46 @@ def unique_reviews(checks):
     return specs, index, keys
 
 
-def evaluate(checks, statuses_by_key, keys=None):
+def probe_bindings(role_bindings, cluster_role_bindings=()):
+    """{namespace (``""``: every namespace, a ClusterRoleBinding): [binding labels]} of the bindings that name
+    the user GROUP_PROBE_USER, as which a Group subject is asked: an allowed answer for a group there may be
+    that user's own grant, not the group's (anyone who may bind roles in a namespace can make one). What a
+    group is expected to be allowed is then unchecked; what it is expected to be denied and is allowed still
+    fails (it cannot be told from a real violation, and a binding must not hide one)."""
+    out = {}
+    for kind, items in (("ClusterRoleBinding", cluster_role_bindings or ()), ("RoleBinding", role_bindings or ())):
+        for b in items:
+            if not isinstance(b, dict):
+                continue
+            subjects = b.get("subjects") or []
+            if not any(isinstance(s, dict) and s.get("kind") == "User" and s.get("name") == GROUP_PROBE_USER
+                       for s in subjects):
+                continue
+            meta = b.get("metadata") or {}
+            ns = (meta.get("namespace") or "") if kind == "RoleBinding" else ""
+            label = "%s %s/%s" % (kind, ns, meta.get("name")) if ns else "%s %s" % (kind, meta.get("name"))
+            out.setdefault(ns, []).append(label)
+    return out
+
+
+def probe_warning(probes):
+    """The warning of a run whose group answers a binding of the probe user may explain, or None."""
+    if not probes:
+        return None
+    labels = sorted(label for found in probes.values() for label in found)
+    return ("%s name%s the user %s, as which Group subjects are asked: a group's allowed answers %s are not "
+            "proof of the group's access (unchecked); remove %s"
+            % (", ".join(labels), "s" if len(labels) == 1 else "", GROUP_PROBE_USER,
+               "anywhere" if "" in probes else "in " + ", ".join(sorted(probes)),
+               "it" if len(labels) == 1 else "them"))
+
+
+def evaluate(checks, statuses_by_key, keys=None, probes=None):
     """Verdict rows and the compact matrix. ``statuses_by_key``: review key -> status dict; ``keys``: each check's
-    review key as unique_reviews made them (made here when not given)."""
+    review key as unique_reviews made them (made here when not given). ``probes``:
+    probe_bindings(); where one applies, a Group subject's allowed answer to what it is expected to be allowed
+    is unchecked, not passed (a denial is still proof, and an unexpected allow still fails)."""
+    probes = probes or {}
     rows = []
     cells = {}
     order = []
@@ -560,6 +597,13 @@ def evaluate(checks, statuses_by_key, keys=None):
             reason = status.get("reason") or status.get("evaluationError") or (
                 "no RBAC rule allows it" if not allowed else "")
             row.update(allowed=allowed, ok=c.expected == OPTIONAL or allowed == c.expected, reason=reason)
+            tampered = []
+            if probes and allowed and c.expected is True and c.subject.kind == "Group":
+                tampered = probes.get("", []) + (probes.get(c.namespace, []) if c.namespace else [])
+            if tampered:
+                why = "unchecked: %s names the user %s, as which groups are asked: the answer may be that user's " \
+                      "grant, not the group's" % (", ".join(sorted(tampered)), GROUP_PROBE_USER)
+                row.update(ok=None, reason=why)
             if c.expected == OPTIONAL and not allowed and c.capability in personas.CONSOLE_CAPABILITIES:
                 row["note"] = CONSOLE_HINT
         rows.append(row)

@@ -829,8 +829,46 @@ def parse_platform_subjects(patterns, path="platform_subjects"):
             raise SpecError(here, "contains a control character")
         if kind == "ServiceAccount" and name.count("/") != 1:
             raise SpecError(here, "a ServiceAccount pattern is 'ServiceAccount <namespace>/<name>', got %r" % (p,))
+        if i >= len(PLATFORM_SUBJECTS):
+            wide = _everyone_pattern(kind, name)
+            if wide:
+                raise SpecError(here, "%r %s: everyone would be taken for the platform, and the audit would hide "
+                                      "what everyone may do; name the platform's own identities" % (p, wide))
         out.append((kind, name))
     return out
+
+
+# Names nobody chose: a pattern that matches them matches any name (``User *``, ``ServiceAccount */*``).
+_PROBE_NAME = "vmo-rbac-probe-7f3a@example.invalid"
+_PROBE_NAMESPACE = "vmo-rbac-probe-7f3a"
+
+
+def _everyone_pattern(kind, glob):
+    """Why the platform pattern (kind, glob) covers everyone, or None: it matches an everyone group (a
+    platform identity is never everyone), any user name, or ServiceAccounts of any namespace (a namespace
+    anyone may create: the reason a component's namespace is trusted only with its APIService)."""
+    def matches(name):
+        return fnmatch.fnmatchcase(name, glob)
+
+    if kind == "Group":
+        for group in (AUTHENTICATED, UNAUTHENTICATED, SERVICEACCOUNTS):
+            if matches(group):
+                return "matches the group %s (%s)" % (group, everyone_label(Subject("Group", group, "")))
+        if matches(SA_GROUP_PREFIX + _PROBE_NAMESPACE):
+            return "matches %s<namespace> of every namespace (every ServiceAccount)" % SA_GROUP_PREFIX
+        return None
+    if kind == "User":
+        if matches(_PROBE_NAME):
+            return "matches any user name"
+        if matches(ANONYMOUS):
+            return "matches %s (every unauthenticated request)" % ANONYMOUS
+        return None
+    namespace, name = glob.split("/", 1)
+    if fnmatch.fnmatchcase(_PROBE_NAMESPACE, namespace):
+        if fnmatch.fnmatchcase(_PROBE_NAMESPACE, name):
+            return "matches any ServiceAccount of any namespace"
+        return "matches ServiceAccounts of any namespace (a namespace anyone who may create one chooses the name of)"
+    return None
 
 
 def is_platform(finding, patterns):

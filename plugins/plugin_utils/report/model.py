@@ -680,6 +680,9 @@ def _who_else(raw):
     for key, _label in AUDIT_COUNTS:
         if key in given:
             audit[key] = to_int(given.get(key))
+    for key in ("asked", "confirmed"):  # the audit asks every violation and a sample of the other holders
+        if key in given:
+            audit[key] = to_int(given.get(key))
     if "undeclared" not in audit:
         audit["undeclared"] = len(found)
     audit["platform_subjects"] = texts(given.get("platform_subjects"))
@@ -732,8 +735,21 @@ def who_else_groups(c):
 def who_else_counts(audit):
     """``12 capability × place questions, 5 holders confirmed by the API server: 3 declared, 1 platform
     identities, 1 undeclared``: the audit's counts that the result gives."""
-    parts = ["%d %s" % (audit[k], label) for k, label in AUDIT_COUNTS if k in audit]
+    parts = ["%d %s" % (audit[k], _count_label(audit, k, label)) for k, label in AUDIT_COUNTS if k in audit]
     return ", ".join(parts)
+
+
+def _count_label(audit, key, label):
+    """``holders confirmed by the API server`` only when every holder was asked and confirmed; otherwise
+    ``holders (205 of them asked of the API server, 205 confirmed)``: the exclusive audit asks every
+    violation and a sample of the others, and the rest are counted as the local evaluation found them."""
+    if key != "holders" or "confirmed" not in audit:
+        return label
+    asked = audit.get("asked", audit["confirmed"])
+    if audit["confirmed"] >= audit["holders"] and asked >= audit["holders"]:
+        return label
+    return "holders (%d of them asked of the API server, %d confirmed; the others as the local evaluation " \
+           "found them)" % (asked, audit["confirmed"])
 
 
 def clusters(results):

@@ -221,3 +221,19 @@ def test_a_secret_that_would_reach_into_the_text_leaves_the_rows_a_list():
 def test_access_format_is_refused_when_it_is_not_list_or_json():
     result, _ = run(vmo_rbac_validate, {"bindings": BINDINGS, "access_format": "yaml"})
     assert result["failed"] and "access_format" in result["msg"] and "access" not in result
+
+
+# attack pass (session 3): Ansible converts a boolean given to an int or float option without a word
+# (``palette_rate_limit: true`` paced at 1 request per second, ``concurrency: yes`` ran 1 at a time,
+# ``api_retries: true`` retried once); the modules refuse it naming the option, before connecting
+@pytest.mark.parametrize("module", [vmo_role_binding, vmo_rbac_validate])
+@pytest.mark.parametrize("option, value", [("palette_rate_limit", True), ("concurrency", True),
+                                           ("api_retries", False), ("request_timeout", True)])
+def test_a_boolean_where_a_number_is_expected_names_the_option(module, option, value):
+    class Refuse(FakeCluster):
+        def __init__(self, *a, **kw):
+            raise AssertionError("connected despite a bad input")
+
+    result, _ = run(module, {"bindings": BINDINGS, option: value}, fake=Refuse)
+    assert result["failed"] and result["field"] == option, result
+    assert result["msg"].startswith(option + ": ") and "boolean" in result["msg"]

@@ -57,6 +57,35 @@ def test_platform_patterns_are_checked_by_field(patterns, field, words):
     assert err.value.path == field and words in str(err.value)
 
 
+# attack pass (session 3): a pattern that matches an everyone group (``Group system:*``, written to mean "the
+# system's groups") made every holder through system:authenticated a platform identity: the leaky layout's
+# "everyone may delete VMs in leaky" vanished from the audit, which passed
+@pytest.mark.parametrize("pattern, words", [
+    ("Group system:*", "system:authenticated"),
+    ("Group system:authenticated", "system:authenticated"),
+    ("Group *", "system:authenticated"),
+    ("Group system:unauth*", "system:unauthenticated"),
+    ("Group system:serviceaccounts", "system:serviceaccounts"),
+    ("Group system:serviceaccounts:*", "every namespace"),
+    ("Group system:service[a]ccounts*", "system:serviceaccounts"),
+    ("User *", "any user name"),
+    ("User system:anonymous", "system:anonymous"),
+    ("ServiceAccount */*", "any ServiceAccount"),
+    ("ServiceAccount */default", "any namespace"),
+])
+def test_a_platform_pattern_never_covers_an_everyone_group(pattern, words):
+    with pytest.raises(SpecError) as err:
+        holders.parse_platform_subjects(["Group ok", pattern])
+    assert err.value.path == "platform_subjects[1]" and words in str(err.value) and "everyone" in str(err.value)
+
+
+def test_narrow_platform_patterns_stay_allowed():
+    patterns = holders.parse_platform_subjects(["Group system:serviceaccounts:monitoring", "ServiceAccount monitoring/*",
+                                                "User ci-*", "Group system:nodes", "User *@ops.example.com",
+                                                "Group system:serviceaccounts:kube-*"])
+    assert ("Group", "system:serviceaccounts:monitoring") in patterns
+
+
 def test_platform_defaults_and_wildcards():
     patterns = holders.parse_platform_subjects(["ServiceAccount monitoring/*", "User ci-*"])
     assert ("Group", "system:masters") in patterns and ("ServiceAccount", "kube-system/*") in patterns

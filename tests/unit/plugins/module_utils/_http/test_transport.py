@@ -129,17 +129,33 @@ def test_the_watch_is_counted_through_the_transport(server):
 # ------------------------------------------------------------------------------ rate limit option
 
 
-@pytest.mark.parametrize("value, expected", [(0, 0.0), (9, 9.0), ("9.5", 9.5), (1000, 1000.0), (0.001, 0.001)])
+@pytest.mark.parametrize("value, expected", [(0, 0.0), (9, 9.0), ("9.5", 9.5), (1000, 1000.0), (0.1, 0.1),
+                                             ("-0", 0.0), (-0.0, 0.0), (" 5 ", 5.0)])
 def test_rate_limit_values(value, expected):
-    assert transport.check_rate_limit("rate_limit", value) == expected
+    got = transport.check_rate_limit("rate_limit", value)
+    assert got == expected and str(got) == str(expected)  # -0.0 is 0.0
 
 
+# attack pass (session 3): a positive rate below one request per RETRY_AFTER_MAX was accepted, and its
+# turns came after hours or never (0.001: 1000 s between two requests; 1e-9: 31 years; 5e-324: 1/rate is
+# infinite); "1e309" and "inf" as text are infinite
 @pytest.mark.parametrize("value", [-1, -0.5, float("nan"), float("inf"), float("-inf"), 1e300, 1001, True, "fast",
-                                   "", None, [9], "nan"])
+                                   "", None, [9], "nan", 0.001, 0.09, 1e-9, 1e-300, 5e-324, "5e-324", "1e309",
+                                   "inf", "-inf", "0x10"])
 def test_rate_limit_bad_values_name_the_option(value):
     with pytest.raises(transport.BadValue) as exc:
         transport.check_rate_limit("palette_rate_limit", value)
     assert exc.value.path == "palette_rate_limit" and "requests per second" in exc.value.message
+
+
+def test_no_accepted_rate_makes_a_turn_wait_longer_than_the_longest_retry_after(tmp_path, monkeypatch):
+    """At the lowest rate accepted, the second request waits at most RETRY_AFTER_MAX (it waited 1e63 s at
+    1e-300, the check accepted it)."""
+    slept = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    pacer = transport.Pacer(transport.check_rate_limit("rate_limit", transport.RATE_LIMIT_MIN), str(tmp_path / "r"))
+    assert pacer.take() == 0.0 and 0 < pacer.take() <= transport.RETRY_AFTER_MAX
+    assert all(0 < s <= transport.RETRY_AFTER_MAX for s in slept)
 
 
 def test_the_palette_client_refuses_a_bad_rate_naming_the_option():
@@ -317,6 +333,36 @@ def test_a_forked_process_never_inherits_the_lock_of_an_unshared_pace(tmp_path):
     assert os.waitstatus_to_exitcode(status) == 0, "the child waited for its parent's lock"
 
 
+# attack pass (session 3): a pacing file that was fine when the pacer was made and is replaced during the run
+# made every later request fail with "unexpected ValueError" / OSError (ELOOP, EISDIR, ENOENT) and a traceback
+@pytest.mark.parametrize("change", ["writable-by-others", "symlink", "directory", "directory-removed"])
+def test_a_pacing_file_spoiled_during_the_run_turns_the_pacing_local(tmp_path, change):
+    d = tmp_path / "run"
+    d.mkdir()
+    path = d / "rate"
+    p = transport.Pacer(20, str(path))
+    p.take()
+    assert p.shared
+    if change == "writable-by-others":
+        os.chmod(path, 0o666)
+    elif change == "symlink":
+        path.unlink()
+        path.symlink_to(tmp_path / "elsewhere")
+    elif change == "directory":
+        path.unlink()
+        path.mkdir()
+    else:
+        path.unlink()
+        d.rmdir()
+    started = time.monotonic()
+    for _ in range(5):
+        p.take()
+    assert not p.shared and "cannot be used any more" in p.unshared
+    assert time.monotonic() - started >= 4 / 20 - 0.01  # still paced, within the process
+    assert not (tmp_path / "elsewhere").exists()
+    p.hold(0.1)
+
+
 def test_a_pacing_file_made_here_is_private(tmp_path):
     p = transport.Pacer(10, str(tmp_path / "new"))
     p.take()
@@ -385,6 +431,33 @@ def test_a_429_holds_every_client_of_the_pacer_and_retry_after_is_capped(tmp_pat
     other = transport.Pacer(10, str(tmp_path / "rate"))
     waited = other.take()
     assert waited >= transport.RETRY_AFTER_MAX - 1
+
+
+# attack pass (session 3): a Retry-After that is neither whole seconds nor an HTTP date made urllib3 raise
+# InvalidHeader out of the request: a 429 or 503 worth retrying failed the run, and Palette's message said
+# "cannot reach Palette ... after 5 retries". Now such a header is ignored and the retry backs off.
+@pytest.mark.parametrize("retry_after, longest", [
+    ("-5", 1.0), ("soon", 1.0), ("1.5", 1.0), ("", 1.0), (" ", 1.0), ("1e309", 1.0), ("0x10", 1.0),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", 1.0),  # in the past: no wait
+    ("0", 1.0),
+])
+def test_a_retry_after_of_any_form_is_retried_never_raised(server, retry_after, longest):
+    for status in (429, 503):
+        server.answers = [(status, {"Retry-After": retry_after})]
+        t = _transport(server.url, retries=2, pacer=transport.Pacer(50, None, key="ra-%s" % retry_after))
+        started = time.monotonic()
+        assert t.send("GET", "/x").status == 200
+        assert time.monotonic() - started < longest + 1.0
+
+
+@pytest.mark.parametrize("retry_after", ["Fri, 31 Dec 9999 23:59:59 GMT", "9" * 40])
+def test_a_retry_after_far_ahead_waits_the_cap(server, monkeypatch, retry_after):
+    slept = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    server.answers = [(429, {"Retry-After": retry_after})]
+    t = _transport(server.url, retries=2)
+    assert t.send("GET", "/x").status == 200
+    assert slept == [transport.RETRY_AFTER_MAX]
 
 
 def test_a_429_storm_is_paced_and_ends_in_the_error_palette_gives(server):

@@ -500,3 +500,37 @@ def test_evaluate_with_the_keys_unique_reviews_made_is_evaluate_without_them():
     by_key = dict((k, {"allowed": i % 2 == 0, "reason": "r%d" % i}) for k, i in index.items())
     assert access.evaluate(checks, by_key, keys) == access.evaluate(checks, by_key)
     assert [access.review_key(s) for s in specs] == list(index)
+
+
+# attack pass (session 3): groups are asked as the user system:vmo-rbac:group-probe; a binding of that user made
+# every group's answer there "allowed", and a group without any binding passed its access checks
+def _probe_rb(ns, name, kind="RoleBinding"):
+    meta = {"name": name, "namespace": ns} if ns else {"name": name}
+    return {"metadata": meta, "subjects": [{"kind": "User", "name": access.GROUP_PROBE_USER}]}
+
+
+def test_bindings_of_the_probe_user_are_found_and_said():
+    assert access.probe_bindings([{"metadata": {"name": "x", "namespace": "a"},
+                                   "subjects": [{"kind": "Group", "name": access.GROUP_PROBE_USER}]}, None], []) == {}
+    probes = access.probe_bindings([_probe_rb("team-a", "sneaky")], [_probe_rb("", "wide")])
+    assert probes == {"team-a": ["RoleBinding team-a/sneaky"], "": ["ClusterRoleBinding wide"]}
+    warning = access.probe_warning(probes)
+    assert "RoleBinding team-a/sneaky" in warning and access.GROUP_PROBE_USER in warning and "anywhere" in warning
+    assert access.probe_warning({}) is None
+
+
+def test_a_group_allowed_where_the_probe_user_is_bound_is_unchecked_and_a_forbidden_allow_still_fails():
+    m = access.build_matrix("vmo")
+    checks = [c for c in access.build_checks(desired({"persona": "viewer", "groups": ["ops"], "users": ["alice"],
+                                                      "namespaces": ["team-a"]}), m, sorted(NAMESPACES))
+              if c.namespace == "team-a"]
+    allow_all = dict((access.review_key(access.review_spec(c)), {"allowed": True}) for c in checks)
+    rows, matrix = access.evaluate(checks, allow_all, probes={"team-a": ["RoleBinding team-a/sneaky"]})
+    ops = [r for r in rows if r["subject"] == "Group ops"]
+    assert ops and all(r["ok"] is None and "team-a/sneaky" in r["reason"] for r in ops if r["expected"] is True)
+    assert [r for r in ops if r["expected"] is False] and all(r["ok"] is False for r in ops if r["expected"] is False)
+    # a User is asked as itself: the probe's binding says nothing about it
+    assert all(r["ok"] is True for r in rows if r["subject"] == "User alice" and r["expected"] is True)
+    # without such a binding, the same answers pass
+    rows, _matrix = access.evaluate(checks, allow_all)
+    assert all(r["ok"] is True for r in rows if r["subject"] == "Group ops" and r["expected"] is True)

@@ -1368,3 +1368,21 @@ def test_partial_holders_and_named_objects_are_shown_as_held():
     assert "delete kubevirt.io/virtualmachines vm-1" in texts["markdown"]
     assert "can-i delete virtualmachines.kubevirt.io/vm-1" in texts["junit"]  # reproduce: about that VM
     assert '"holds"' in texts["json"] and '"name": "vm-1"' in texts["json"]
+
+
+# attack pass (session 3): the exclusive audit confirms every violation and a sample of at most 200 of the
+# other holders; the reports said "<all of them> holders confirmed by the API server" whatever was asked
+# (4,000 holders, 205 asked: "4000 holders confirmed by the API server"). A count says what it proved.
+@pytest.mark.parametrize("fmt", ["markdown", "html", "junit"])
+def test_the_audit_never_says_more_holders_were_confirmed_than_were_asked(fmt):
+    finding = who_else_finding("Group ci-helpers", "vm.delete", "team1", "hand-made-edit", role="edit")
+    result = with_who_else(cluster_result("big", [("Group", "viewers", "viewer", None)]), [finding], holders=4000)
+    result["who_else_summary"].update(asked=205, sampled=204, confirmed=205)
+    text = report.render([result], fmt=fmt, generated_at="2026-12-07T00:00:00Z")
+    assert "4000 holders confirmed by the API server" not in text
+    assert "4000 holders" in text and "205 of them asked of the API server" in text and "205 confirmed" in text
+    # every holder asked (a small cluster): the sentence is as it was
+    small = with_who_else(cluster_result("small", [("Group", "viewers", "viewer", None)]), [finding], holders=6)
+    small["who_else_summary"].update(asked=6, sampled=5, confirmed=6)
+    assert "6 holders confirmed by the API server" in report.render([small], fmt=fmt,
+                                                                     generated_at="2026-12-07T00:00:00Z")
