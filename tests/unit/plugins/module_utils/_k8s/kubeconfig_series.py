@@ -14,7 +14,9 @@ kubernetes is exactly the version asked for is reused (kubernetes 24.2.0: the "o
 its urllib3 1.26 and PyYAML 5.4); any other version gets a virtualenv of its own under
 .build/kubeconfig-series/<version>, built the way `make compat-venvs` builds the matrix's (requirements.txt
 and tests/compat/requirements.txt) with tests/constraints.txt's pins except kubernetes, which is that
-version (its own dependencies, google-auth before 30, come with it). A virtualenv is rebuilt only when
+version (its own dependencies, google-auth before 35, come with it), and except a pin the client's own
+requirements exclude, which pip then chooses within the client's range (kubernetes 28 requires
+urllib3 < 2 and 34 urllib3 < 2.4; tests/constraints.txt pins 2.8). A virtualenv is rebuilt only when
 those inputs change (a digest in its .installed file).
 
 The matrix's own combinations (oldest, newest) run this differential in every `make test` (compat-unit):
@@ -23,7 +25,7 @@ their client instead of checking the hand-off. This sweep adds the series betwee
 
     .venv/bin/python tests/unit/plugins/module_utils/_k8s/kubeconfig_series.py [--series 24.2.0,37.0.3] [--jobs N] [-- PYTEST_ARGS]
 
-A table (series, version, virtualenv, passed, failed, seconds) is printed and written to
+A table (series, version, virtualenv, urllib3 and PyYAML in it, passed, failed, seconds) is printed and written to
 .build/kubeconfig-series/results.md; the exit status is 1 when a series failed.
 """
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -52,6 +55,8 @@ PROVE_SERIES_ENV = "VMO_TEST_PROVE_KUBERNETES_SERIES"
 NEWEST_OF_SERIES = ("24.2.0", "25.3.0", "26.1.0", "27.2.0", "28.1.0", "29.0.0", "30.1.0", "31.0.0", "32.0.1",
                     "33.1.0", "34.1.0", "35.0.0", "36.0.3", "37.0.3")
 VERSION = "import importlib.metadata as m; print(m.version('kubernetes'))"
+DEPENDENCIES = "import importlib.metadata as m; print('urllib3 %s, PyYAML %s' % (m.version('urllib3'), m.version('PyYAML')))"
+REQUIRES = "import importlib.metadata as m, json; print(json.dumps(m.requires('kubernetes') or []))"
 
 
 def _key(version):
@@ -84,15 +89,34 @@ def compat_venv(version):
     return None
 
 
-def constraints(version):
-    """tests/constraints.txt with kubernetes at ``version`` (the text of a constraints file)."""
-    lines = [ln for ln in (ROOT / "tests" / "constraints.txt").read_text().splitlines()
-             if not ln.lower().startswith("kubernetes==")]
-    return "\n".join(lines + ["kubernetes==" + version]) + "\n"
+def constraints(version, requires=()):
+    """tests/constraints.txt with kubernetes at ``version`` (the text of a constraints file), and the pins
+    that the client's own requirements ``requires`` (its Requires-Dist) exclude: a list of (pin, requirement)
+    left out, for pip to choose within the client's range (kubernetes 28 wants urllib3 < 2, 34 urllib3 < 2.4,
+    where tests/constraints.txt pins 2.8)."""
+    from packaging.requirements import Requirement  # pylint: disable=import-outside-toplevel
+    from packaging.utils import canonicalize_name  # pylint: disable=import-outside-toplevel
+
+    needs = {}
+    for text in requires:
+        req = Requirement(text)
+        if req.marker is None or req.marker.evaluate({"extra": ""}):
+            needs.setdefault(canonicalize_name(req.name), []).append(req)
+    lines, dropped = [], []
+    for ln in (ROOT / "tests" / "constraints.txt").read_text().splitlines():
+        name, sep, pin = ln.partition("==")
+        if ln.lower().startswith("kubernetes=="):
+            continue
+        refused = [r for r in needs.get(canonicalize_name(name), []) if sep and not r.specifier.contains(pin.strip(), prereleases=True)]
+        if refused:
+            dropped.append((ln.strip(), str(refused[0])))
+            continue
+        lines.append(ln)
+    return "\n".join(lines + ["kubernetes==" + version]) + "\n", dropped
 
 
 def _inputs_digest(version):
-    h = hashlib.sha256(constraints(version).encode())
+    h = hashlib.sha256(constraints(version)[0].encode())
     for rel in ("requirements.txt", "tests/compat/requirements.txt"):
         h.update((ROOT / rel).read_bytes())
     h.update(sys.version.encode())
@@ -114,14 +138,24 @@ def series_venv(version, python_for_venv=sys.executable, log=print):
         shutil.rmtree(target, ignore_errors=True)
         base = getattr(sys, "_base_executable", None) or python_for_venv
         subprocess.run([base, "-m", "venv", str(target)], check=True)
+        python = str(target / "bin" / "python")
+        env = dict(os.environ)
+        env.pop("VIRTUAL_ENV", None)
+        env.pop("PIP_CONSTRAINT", None)
+        # The client alone first, to read its own requirements: a pin of tests/constraints.txt they exclude is
+        # left to pip (within the client's range), as it would be for a user of that series.
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                        "kubernetes==" + version], check=True, env=env)
+        requires = json.loads(subprocess.run([python, "-c", REQUIRES], capture_output=True, text=True, check=True).stdout)
+        text, dropped = constraints(version, requires)
+        for pin, requirement in dropped:
+            log("    %s: %s left to pip (kubernetes %s requires %s)" % (target.relative_to(ROOT), pin, version, requirement))
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
-            fh.write(constraints(version))
+            fh.write(text)
         try:
-            env = dict(os.environ, PIP_CONSTRAINT=fh.name)
-            env.pop("VIRTUAL_ENV", None)
-            subprocess.run([str(target / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                             "-r", str(ROOT / "requirements.txt"), "-r", str(ROOT / "tests" / "compat" / "requirements.txt")],
-                           check=True, env=env)
+                           check=True, env=dict(env, PIP_CONSTRAINT=fh.name))
         finally:
             os.unlink(fh.name)
         check = subprocess.run([str(target / "bin" / "python"), "-m", "pip", "check", "--disable-pip-version-check"],
@@ -132,6 +166,7 @@ def series_venv(version, python_for_venv=sys.executable, log=print):
         if got != version:
             raise SystemExit("kubeconfig-series: %s has kubernetes %s, not %s" % (target, got, version))
         marker.write_text(digest + "\n")
+        (target / "dropped-pins.json").write_text(json.dumps(dropped) + "\n")
     return target / "bin" / "python"
 
 
@@ -167,7 +202,8 @@ def run_series(version, pytest_args=(), log=print):
                              cwd=str(ROOT), env=env, stdout=fh, stderr=subprocess.STDOUT)
     seconds = time.monotonic() - t0
     counts, last = _counts(logfile.read_text(errors="replace"))
-    row = {"series": series_of(version) + "x", "version": version, "venv": where, "rc": rc,
+    deps = subprocess.run([str(python), "-c", DEPENDENCIES], capture_output=True, text=True, check=False).stdout.strip()
+    row = {"series": series_of(version) + "x", "version": version, "venv": where, "rc": rc, "dependencies": deps or "?",
            "passed": counts.get("passed", 0), "failed": counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0),
            "skipped": counts.get("skipped", 0), "seconds": seconds, "summary": last.strip("= "),
            "log": str(logfile.relative_to(ROOT))}
@@ -181,11 +217,11 @@ def table(rows):
     load = os.getloadavg()
     out = ["kubeconfig reader against each kubernetes client series, %s (load average %.1f on %d CPUs)"
            % (datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), load[0], os.cpu_count() or 0), "",
-           "| series | version | virtualenv | passed | failed | skipped | seconds | result |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+           "| series | version | virtualenv | with | passed | failed | skipped | seconds | result |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        out.append("| %s | %s | %s | %d | %d | %d | %.0f | %s |" % (
-            r["series"], r["version"], r["venv"], r["passed"], r["failed"], r["skipped"], r["seconds"],
+        out.append("| %s | %s | %s | %s | %d | %d | %d | %.0f | %s |" % (
+            r["series"], r["version"], r["venv"], r["dependencies"], r["passed"], r["failed"], r["skipped"], r["seconds"],
             "proven" if r["rc"] == 0 else "FAILED (%s)" % r["log"]))
     return "\n".join(out)
 

@@ -508,6 +508,22 @@ def test_other_client_series_hands_everything_to_the_client(tmp_path, monkeypatc
     assert reason.endswith("the static reader is proven for %s" % static_kubeconfig._proven_text()), reason
 
 
+def test_series_sweep_leaves_to_pip_the_pins_a_client_excludes():
+    """The sweep's virtualenvs take tests/constraints.txt's pins, but for kubernetes itself and a pin the
+    client's own requirements exclude (kubernetes 28: urllib3 < 2; 34: urllib3 < 2.4), which pip then
+    chooses within the client's range; requirements of extras and other Pythons do not count."""
+    from tests.unit.plugins.module_utils._k8s import kubeconfig_series  # pylint: disable=import-outside-toplevel
+
+    text, dropped = kubeconfig_series.constraints("28.1.0", ["urllib3 <2.0,>=1.24.2", "PyYAML>=5.4.1", "six >=1.9.0",
+                                                             'adal>=1.0.2; extra == "adal"',
+                                                             'ipaddress >=1.0.17 ; python_version=="2.7"'])
+    lines = text.splitlines()
+    assert [d[0].split("==")[0] for d in dropped] == ["urllib3"]
+    assert "kubernetes==28.1.0" in lines and not [ln for ln in lines if ln.startswith(("urllib3==", "kubernetes==3"))]
+    assert any(ln.startswith("PyYAML==") for ln in lines) and any(ln.startswith("six==") for ln in lines)
+    assert kubeconfig_series.constraints("36.0.3", ["urllib3!=2.6.0,>=1.24.2"])[1] == []
+
+
 @pytest.mark.parametrize("version, current, tls, certifi, proxy_url", [
     ("24.2.0", "first", False, "always", False), ("27.2.0", "first", False, "always", False),
     ("28.1.0", "first", True, "always", False), ("29.0.0", "first", True, "always", False),
