@@ -255,7 +255,7 @@ def _files(location, environ, rules):
     sections = dict((s, []) for s in SECTIONS)
     seen = dict((s, set()) for s in SECTIONS)
     current, has_current = None, False
-    for path, doc in docs:
+    for index, (path, doc) in enumerate(docs):
         for section in SECTIONS:
             value = doc.get(section) or []
             if not isinstance(value, list):
@@ -265,7 +265,7 @@ def _files(location, environ, rules):
                 if name not in seen[section]:
                     seen[section].add(name)
                     sections[section].append((name, body, path))
-        if "current-context" in doc and (rules.current_context == "last" or path == docs[0][0]):
+        if "current-context" in doc and (rules.current_context == "last" or index == 0):
             current, has_current = doc["current-context"], True
     return _Source(":".join(p for p, _d in docs), False, sections, current, has_current and current is not None)
 
