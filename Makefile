@@ -238,6 +238,14 @@ compat-unit: venv collection oracles compat-venvs ## the compat matrix's unit te
 compat-e2e: venv controlplane collection compat-venvs ## the compat matrix's end-to-end tests only (local clusters), one combination after the other
 	PYTEST_ARGS='$(PYTEST_ARGS)' $(BIN)/python tests/compat/run.py --step e2e $(COMPAT)
 
+# The kubeconfig reader against every kubernetes client series requirements allow (docs/development.md,
+# "Kubeconfig equivalence"): the newest release of each, in a virtualenv of its own under
+# .build/kubeconfig-series (a compat virtualenv with exactly that version is reused). Not part of make
+# test, which runs the same differential against the matrix's oldest and newest (compat-unit).
+.PHONY: kubeconfig-series
+kubeconfig-series: venv collection compat-venvs ## the kubeconfig reader against every allowed kubernetes client series (SERIES=24.2.0,37.0.3 for some); table in .build/kubeconfig-series/results.md
+	$(BIN)/python tests/unit/plugins/module_utils/_k8s/kubeconfig_series.py $(if $(SERIES),--series $(SERIES)) $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
+
 .PHONY: compat-pin
 compat-pin: venv ## re-resolve tests/compat/NAME.txt from its '# pin:' lines (NAME=oldest|newest)
 	@[ -n "$(NAME)" ] || { echo "make: NAME=<combination> (tests/compat/<name>.txt)" >&2; exit 2; }

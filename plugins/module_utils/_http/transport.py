@@ -298,8 +298,10 @@ class ConnectionSettings(object):
     (host and a token or a client certificate) and a kubeconfig with static credentials (kubeconfig.py).
 
     ``certifi``: without a CA file, verify against certifi's bundle (what the modules did for direct
-    credentials) rather than the system store (what the kubernetes client's own pool does, which the
-    static kubeconfig reader is proven equal to). ``source``: where the settings come from, for messages."""
+    credentials) rather than the system store (what the kubernetes client's own pool does from
+    kubernetes 36); ``"always"``: certifi's bundle is handed to urllib3 even when the certificate is
+    not verified (the client's pool before 36, which the static kubeconfig reader reproduces for those
+    series). ``source``: where the settings come from, for messages."""
 
     refresh_api_key_hook = None
     proxy = no_proxy = proxy_headers = None
@@ -335,8 +337,9 @@ class ConnectionSettings(object):
 def pool_manager(verify, ca_certs=None, cert_file=None, key_file=None, maxsize=4, num_pools=4, certifi=True,
                  server_hostname=None, assert_hostname=None):
     """A urllib3 PoolManager: TLS verified against ``ca_certs`` (without one: certifi's bundle with
-    ``certifi``, else the system store) unless ``verify`` is false; a client certificate if given."""
-    if verify and not ca_certs and certifi:
+    ``certifi``, else the system store) unless ``verify`` is false; a client certificate if given.
+    ``certifi="always"``: certifi's bundle is given without a CA file whether or not it verifies."""
+    if not ca_certs and certifi and (verify or certifi == "always"):
         try:
             import certifi as _certifi  # pylint: disable=import-outside-toplevel
 

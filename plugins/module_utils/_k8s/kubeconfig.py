@@ -6,39 +6,51 @@
 Importing the package costs about 0.6 s of CPU per module process (docs/performance.md), and a
 kubeconfig context is the most common way to point at a cluster. Most kubeconfigs carry only
 static settings: a server, a CA, a token or a client certificate. This module reads those the way
-``kubernetes.config.load_kube_config`` / ``load_kube_config_from_dict`` of the client series in
-``PROVEN_CLIENT_SERIES`` do, step by step (file list, merging, context, user, cluster, files and
-base64 data), and builds the same connection settings. Anything else goes to the official client,
-as before: ``read`` then returns no configuration and the reason, and cluster.py loads the
-kubeconfig with the client. Handed to the client:
+``kubernetes.config.load_kube_config`` / ``load_kube_config_from_dict`` of the installed client
+series do (every series from 24 to 37, ``PROVEN_CLIENT_SERIES``), step by step (file list, merging,
+context, user, cluster, files and base64 data), and builds the same connection settings. Anything
+else goes to the official client: ``read`` then returns no configuration and the reason, and
+cluster.py loads the kubeconfig with the client. Handed to the client:
 
 - exec plugins and auth providers (``exec``, ``auth-provider``), the in-cluster service account
   (KUBERNETES_SERVICE_HOST and _PORT set, no kubeconfig or context given), a proxy (the ``proxy``
-  option, or HTTPS_PROXY / HTTP_PROXY in the environment, which the client's Configuration reads);
+  option, or HTTPS_PROXY / HTTP_PROXY in the environment, which the client's Configuration reads;
+  from kubernetes 37 also the selected cluster's ``proxy-url``);
 - a key this reader does not know in the selected context, cluster or user, a value of an
   unexpected type (``insecure-skip-tls-verify: "false"``, a number as a token), an entry without a
   name, duplicate names in an inline kubeconfig: anything whose outcome is not proven equal;
-- every kubeconfig when the installed client is not of a proven series (the loader differs between
-  series: kubernetes 37 honours ``proxy-url``, 24 to 35 keep the first file's current-context and
-  fall back to certifi's CA bundle, ...).
+- every kubeconfig when the installed client is not of a proven series (older than requirements
+  allow, newer than proven, or a version that cannot be read).
 
-What the proven client (36) does, and so what this reader does: ``proxy-url``, ``as``,
-``as-groups``, ``as-uid``, ``as-user-extra``, ``disable-compression``, ``extensions`` and the
-context's ``namespace`` are ignored; ``username``/``password`` become ``Authorization: Basic ...``
-(stored as the token, as the client does); a token wins over ``tokenFile``, whose content is used as
-read (not stripped); ``certificate-authority`` and the client certificate and key are read only
-for an ``https`` server, the certificate and key relative to the directory of the file that defines
-the *cluster*; the ``-data`` fields win over the file fields and are handed to urllib3 as files,
-because it takes certificates and keys by path only: memory-only files on Linux (never on a
-filesystem), elsewhere temporary files of mode 0600 removed at exit and when a module's run in the
-worker ends.
+What every proven series does, and so what this reader does: ``as``, ``as-groups``, ``as-uid``,
+``as-user-extra``, ``disable-compression``, ``extensions`` and the context's ``namespace`` are
+ignored; ``username``/``password`` become ``Authorization: Basic ...`` (stored as the token, as the
+client does); a token wins over ``tokenFile``, whose content is used as read (not stripped);
+``certificate-authority`` and the client certificate and key are read only for an ``https`` server,
+the certificate and key relative to the directory of the file that defines the *cluster*; the
+``-data`` fields win over the file fields and are handed to urllib3 as files, because it takes
+certificates and keys by path only: memory-only files on Linux (never on a filesystem), elsewhere
+temporary files of mode 0600 removed at exit and when a module's run in the worker ends.
+
+Where the series differ (``SeriesRules``, read from each release's ``kube_config.py`` and ``rest.py``):
+
+===================================  ==========================  ==============================
+what                                 kubernetes 24 to ...        from ...
+===================================  ==========================  ==============================
+current-context of a KUBECONFIG list the first file's (to 29)    the last file that sets it (30)
+the cluster's ``tls-server-name``    ignored (to 27)             SNI and hostname check (28)
+a connection without a CA            certifi's bundle (to 35)    the system trust store (36)
+the cluster's ``proxy-url``          ignored (to 36)             the proxy: handed off (37)
+===================================  ==========================  ==============================
 
 tests/unit/plugins/module_utils/_k8s/test_kubeconfig.py proves it: for a corpus of kubeconfig shapes
 (tests/unit/plugins/module_utils/_k8s/kubeconfig_corpus.yaml) and generated variations, the connection this module builds
 (server, TLS settings, CA, client certificate and key by content, Authorization header, pool
-arguments) equals the one the client builds, or the kubeconfig is handed to the client, or both
-refuse it. Errors name the option (``kubeconfig`` or ``context``), the file and the entry, never a
-credential, and never PyYAML's excerpt of the offending line.
+arguments) equals the one the installed client builds, or the kubeconfig is handed to the client, or
+both refuse it. It runs against the everyday client, the compatibility matrix's oldest and newest
+(every `make test`) and every series between (tests/unit/plugins/module_utils/_k8s/kubeconfig_series.py,
+`make kubeconfig-series`). Errors name the option (``kubeconfig`` or ``context``), the file and the
+entry, never a credential, and never PyYAML's excerpt of the offending line.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -61,10 +73,12 @@ except ImportError:  # pragma: no cover - cluster.py reports the missing require
 
 from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 
-# The client series whose loader this module reproduces; the equivalence tests run against the
-# version pinned in tests/constraints.txt. With another series installed, the client loads every
-# kubeconfig. Moving the pin: run tests/unit/plugins/module_utils/_k8s/test_kubeconfig.py, then extend this.
-PROVEN_CLIENT_SERIES = ("36.",)
+# The client series whose loader this module reproduces (with the differences of SeriesRules), each
+# proven by tests/unit/plugins/module_utils/_k8s/kubeconfig_series.py (`make kubeconfig-series`); the oldest
+# and newest run in every `make test` too (compat-unit). With another series installed (older than
+# requirements allow, or newer than proven), the client loads every kubeconfig. A new series: run the
+# sweep for it, then extend this and SeriesRules.
+PROVEN_CLIENT_SERIES = ("24.", "25.", "26.", "27.", "28.", "29.", "30.", "31.", "32.", "33.", "34.", "35.", "36.", "37.")
 DEFAULT_LOCATION = "~/.kube/config"
 PROXY_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 IN_CLUSTER_ENV = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
@@ -81,6 +95,34 @@ USER_KEYS = {"read": ("token", "tokenFile", "client-certificate", "client-certif
              "ignored": ("as", "as-uid", "as-groups", "as-user-extra", "extensions")}
 BOOLEAN_KEYS = ("insecure-skip-tls-verify",)
 SECTIONS = ("clusters", "contexts", "users")
+
+
+class SeriesRules(object):
+    """What the client's loader of one series does differently, for what this reader reads (from the
+    client's kubernetes/config/kube_config.py and kubernetes/client/rest.py of each release):
+
+    - ``current_context``: ``"first"`` before 30 (the merger starts from the first file and keeps its
+      current-context, or its lack of one), ``"last"`` from 30 (the last file that has the key);
+    - ``tls_server_name``: the cluster's ``tls-server-name`` is read from 28 (SNI and the name checked in
+      the certificate); before, it is ignored;
+    - ``certifi``: before 36, a connection without a CA verifies against certifi's bundle (and hands it
+      to urllib3 even when it does not verify); from 36, the system trust store;
+    - ``proxy_url``: from 37 the cluster's ``proxy-url`` is the proxy (this reader then hands the
+      kubeconfig to the client); before, it is ignored.
+    """
+
+    def __init__(self, major):
+        self.major = major
+        self.current_context = "first" if major < 30 else "last"
+        self.tls_server_name = major >= 28
+        self.certifi = "always" if major < 36 else False
+        self.proxy_url = major >= 37
+
+
+def series_rules(version):
+    """The SeriesRules of a client version (``"24.2.0"``), or None for a version not understood."""
+    match = re.match(r"(\d+)\.", version or "")
+    return SeriesRules(int(match.group(1))) if match else None
 
 
 class KubeconfigError(Exception):
@@ -114,28 +156,38 @@ def read(params, environ=None):
         if params.get("proxy") or any(environ.get(k) for k in PROXY_ENV):
             raise _HandOff("a proxy (the client's Configuration takes it from the environment too)")
         series = client_version()
-        if not series or not series.startswith(PROVEN_CLIENT_SERIES):
+        rules = series_rules(series)
+        if rules is None or not series.startswith(tuple(PROVEN_CLIENT_SERIES)):
             raise _HandOff("kubernetes %s installed; the static reader is proven for %s"
-                           % (series or "(version unknown)", ", ".join(s + "x" for s in PROVEN_CLIENT_SERIES)))
+                           % (series or "(version unknown)", _proven_text()))
         # cluster.build_configuration's dispatch: an explicit kubeconfig or context, else the in-cluster
         # service account, else the default kubeconfig with its current context.
         if kubeconfig or context:
             if isinstance(kubeconfig, dict):
-                return _configuration(_inline(kubeconfig), context), None
+                return _configuration(_inline(kubeconfig), context, rules), None
             if kubeconfig is None:
-                return _configuration(_files(environ.get("KUBECONFIG", DEFAULT_LOCATION), environ), context), None
+                return _configuration(_files(environ.get("KUBECONFIG", DEFAULT_LOCATION), environ, rules),
+                                      context, rules), None
             if not isinstance(kubeconfig, str):
                 raise _HandOff("a kubeconfig that is neither a path nor a mapping")
             if not kubeconfig:
                 raise _HandOff("an empty kubeconfig path")
             if not os.path.exists(os.path.expanduser(kubeconfig)):
                 raise KubeconfigError("kubeconfig", "file %s does not exist" % kubeconfig)
-            return _configuration(_files(os.path.expanduser(kubeconfig), None), context), None
+            return _configuration(_files(os.path.expanduser(kubeconfig), None, rules), context, rules), None
         if all(k in environ for k in IN_CLUSTER_ENV):
             raise _HandOff("the in-cluster service account (%s set)" % " and ".join(IN_CLUSTER_ENV))
-        return _configuration(_files(environ.get("KUBECONFIG", DEFAULT_LOCATION), environ), None), None
+        return _configuration(_files(environ.get("KUBECONFIG", DEFAULT_LOCATION), environ, rules), None, rules), None
     except _HandOff as exc:
         return None, str(exc)
+
+
+def _proven_text():
+    """``24.x to 37.x`` (or the list, when it has gaps)."""
+    majors = sorted(int(s.rstrip(".")) for s in PROVEN_CLIENT_SERIES)
+    if majors and majors == list(range(majors[0], majors[-1] + 1)) and len(majors) > 2:
+        return "%d.x to %d.x" % (majors[0], majors[-1])
+    return ", ".join("%d.x" % m for m in majors)
 
 
 _CLIENT_VERSION = []
@@ -187,9 +239,10 @@ def _inline(config):
     return _Source("the inline kubeconfig", True, sections, current, current is not None)
 
 
-def _files(location, environ):
+def _files(location, environ, rules):
     """KubeConfigMerger: every existing file of a ':'-separated list, entries merged by name (the
-    first file that names one wins), current-context from the last file that has the key."""
+    first file that names one wins), current-context from the last file that has the key (from
+    kubernetes 30; before, the first file's)."""
     docs = []
     for part in location.split(":"):
         if part:
@@ -202,7 +255,7 @@ def _files(location, environ):
     sections = dict((s, []) for s in SECTIONS)
     seen = dict((s, set()) for s in SECTIONS)
     current, has_current = None, False
-    for path, doc in docs:
+    for index, (path, doc) in enumerate(docs):
         for section in SECTIONS:
             value = doc.get(section) or []
             if not isinstance(value, list):
@@ -212,7 +265,7 @@ def _files(location, environ):
                 if name not in seen[section]:
                     seen[section].add(name)
                     sections[section].append((name, body, path))
-        if "current-context" in doc:
+        if "current-context" in doc and (rules.current_context == "last" or index == 0):
             current, has_current = doc["current-context"], True
     return _Source(":".join(p for p, _d in docs), False, sections, current, has_current and current is not None)
 
@@ -287,8 +340,9 @@ def _checked(body, keys, what):
     return body
 
 
-def _configuration(source, context):
-    """KubeConfigLoader.set_active_context + load_and_set, for static credentials."""
+def _configuration(source, context, rules):
+    """KubeConfigLoader.set_active_context + load_and_set, for static credentials, as the client
+    series of ``rules`` does."""
     option = "context" if context is not None else "kubeconfig"
     if context is None:
         if not source.has_current:
@@ -323,6 +377,8 @@ def _configuration(source, context):
         raise KubeconfigError(option, "context %r names cluster %r, which is not in %s (clusters: %s)"
                               % (context, ctx["cluster"], source.where, _names(source, "clusters")))
     cluster = _checked(entry[0], CLUSTER_KEYS, "cluster %r" % ctx["cluster"])
+    if rules.proxy_url and "proxy-url" in cluster:
+        raise _HandOff("cluster %r has a proxy-url, which kubernetes %d.x uses as its proxy" % (ctx["cluster"], rules.major))
     cluster_base = _base_path(entry[1])
 
     token = _token(user, _base_path(user_path), ctx.get("user"))
@@ -342,9 +398,9 @@ def _configuration(source, context):
             cert = _file_or_data(user, "client-certificate", cluster_base, "user %r" % ctx.get("user"))
             key = _file_or_data(user, "client-key", cluster_base, "user %r" % ctx.get("user"))
     verify = not cluster["insecure-skip-tls-verify"] if "insecure-skip-tls-verify" in cluster else True
-    tls_server_name = cluster.get("tls-server-name")
+    tls_server_name = cluster.get("tls-server-name") if rules.tls_server_name else None
     where = "%s, context %r" % (source.where, context)
-    return transport.ConnectionSettings(host, token, ca, cert, key, verify, tls_server_name, where)
+    return transport.ConnectionSettings(host, token, ca, cert, key, verify, tls_server_name, where, certifi=rules.certifi)
 
 
 def _delegated(user):

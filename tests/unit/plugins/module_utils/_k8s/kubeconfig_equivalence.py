@@ -34,10 +34,18 @@ from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s import kubeconfig as static_kubeconfig
 
 FILE_ARGS = ("ca_certs", "cert_file", "key_file")
-# The client series a proof run treats as proven (tests/unit/plugins/module_utils/_k8s/kubeconfig_series.py), else the reader's own.
+# A client series a proof run treats as proven besides the reader's own (tests/unit/plugins/module_utils/_k8s/kubeconfig_series.py).
 PROVE_SERIES_ENV = "VMO_TEST_PROVE_KUBERNETES_SERIES"
-if os.environ.get(PROVE_SERIES_ENV):
-    static_kubeconfig.PROVEN_CLIENT_SERIES = (os.environ[PROVE_SERIES_ENV],)
+
+
+def prove_series(environ=os.environ):
+    """Add the series a proof run names (``"24."``) to the reader's proven ones, in this process."""
+    series = environ.get(PROVE_SERIES_ENV)
+    if series and series not in static_kubeconfig.PROVEN_CLIENT_SERIES:
+        static_kubeconfig.PROVEN_CLIENT_SERIES = tuple(static_kubeconfig.PROVEN_CLIENT_SERIES) + (series,)
+
+
+prove_series()
 
 
 def _content(path):
@@ -50,6 +58,24 @@ def _content(path):
         return "<unreadable: %s>" % exc.strerror
 
 
+def _none_by_default():
+    """The keyword arguments of urllib3's HTTPS pool and connection whose default is None: given as None,
+    they change nothing (kubernetes 37 passes ``ca_cert_data=None``, the reader leaves it out)."""
+    import inspect  # pylint: disable=import-outside-toplevel
+
+    import urllib3  # pylint: disable=import-outside-toplevel
+
+    names = set()
+    for init in (urllib3.HTTPSConnectionPool.__init__, urllib3.connection.HTTPSConnection.__init__):
+        for name, param in inspect.signature(init).parameters.items():
+            if param.default is None:
+                names.add(name)
+    return names
+
+
+NONE_BY_DEFAULT = _none_by_default()
+
+
 def describe(c):
     """What decides the requests of Cluster ``c``."""
     cfg = c.cfg
@@ -58,6 +84,8 @@ def describe(c):
     # lookup (after the pool was built from it, so it changes nothing the requests use).
     pool_kw = {}
     for k, v in sorted(c.pool.connection_pool_kw.items()):
+        if v is None and k in NONE_BY_DEFAULT and k not in FILE_ARGS:
+            continue  # the same as not given
         pool_kw[k] = _content(v) if k in FILE_ARGS else (repr(v) if v is not None else None)
     view = {
         "url": c.host,

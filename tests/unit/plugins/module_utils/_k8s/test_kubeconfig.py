@@ -15,6 +15,7 @@ import base64
 import copy
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -30,19 +31,35 @@ from ansible_collections.vmo.rbac.plugins.module_utils._k8s import kubeconfig as
 from tests.unit.plugins.module_utils._k8s import kubeconfig_equivalence as equivalence
 
 HERE = Path(__file__).resolve().parent
-# The reader works only with a client series it is proven equal to (kubeconfig.PROVEN_CLIENT_SERIES,
-# the version of tests/constraints.txt). With another installed (the oldest and newest of `make compat`),
-# every kubeconfig must be handed to the client: the corpus then checks that hand-off instead.
-# tests/unit/plugins/module_utils/_k8s/kubeconfig_series.py proves the reader for another client series: it installs that series
-# on PYTHONPATH and names it here (the equivalence script, run in fresh interpreters, reads it too).
-if os.environ.get(equivalence.PROVE_SERIES_ENV):
-    static_kubeconfig.PROVEN_CLIENT_SERIES = (os.environ[equivalence.PROVE_SERIES_ENV],)
+# The reader works only with a client series it is proven equal to (kubeconfig.PROVEN_CLIENT_SERIES):
+# this file runs against the client of tests/constraints.txt (.venv), of the compatibility matrix's
+# oldest and newest combinations (compat-unit, in every `make test`), and of every series between them
+# (kubeconfig_series.py, `make kubeconfig-series`, which names the series it proves through
+# VMO_TEST_PROVE_KUBERNETES_SERIES; the equivalence script, run in fresh interpreters, reads it too).
+# With a series that is not proven installed, every kubeconfig must be handed to the client: the corpus
+# then checks that hand-off instead (test_installed_client_is_a_proven_series fails first).
+equivalence.prove_series()
 INSTALLED = static_kubeconfig.client_version()
-PROVEN = bool(INSTALLED) and INSTALLED.startswith(static_kubeconfig.PROVEN_CLIENT_SERIES)
+PROVEN = bool(INSTALLED) and INSTALLED.startswith(tuple(static_kubeconfig.PROVEN_CLIENT_SERIES))
+RULES = static_kubeconfig.series_rules(INSTALLED)
 HANDED_OFF = "kubernetes %s installed; the static reader is proven for" % INSTALLED
 reader_only = pytest.mark.skipif(not PROVEN, reason="kubernetes %s is not a proven series: the reader is not "
                                  "used (test_corpus checks the hand-off)" % INSTALLED)
-CORPUS = yaml.safe_load((HERE / "kubeconfig_corpus.yaml").read_text())["cases"]
+SERIES_KEYS = ("expect", "reason", "option", "message", "outcome")
+
+
+def for_series(case, major):
+    """The case as it stands with a client of series ``major``: its ``series`` entries up to that major
+    applied in order (kubeconfig_corpus.yaml's header)."""
+    out = {k: v for k, v in case.items() if k != "series"}
+    for first, changes in sorted((case.get("series") or {}).items()):
+        if major is not None and major >= first:
+            out.update(changes)
+    return out
+
+
+RAW_CORPUS = yaml.safe_load((HERE / "kubeconfig_corpus.yaml").read_text())["cases"]
+CORPUS = [for_series(c, RULES.major if RULES else None) for c in RAW_CORPUS]
 
 CA = b"-----BEGIN CERTIFICATE-----\nY29ycHVzIGNh\n-----END CERTIFICATE-----\n"
 CERT = b"-----BEGIN CERTIFICATE-----\nY29ycHVzIGNsaWVudA==\n-----END CERTIFICATE-----\n"
@@ -175,13 +192,19 @@ def check_equivalent(both, expect_outcome=None):
 
 
 def test_corpus_is_well_formed():
-    ids = [c["id"] for c in CORPUS]
+    ids = [c["id"] for c in RAW_CORPUS]
     assert len(ids) == len(set(ids)), "duplicate ids"
-    assert len(CORPUS) >= 20
-    for c in CORPUS:
-        assert c["expect"] in ("static", "client", "error"), c["id"]
-        assert c["expect"] != "error" or ("option" in c and "message" in c), c["id"]
-        assert c["expect"] != "client" or "reason" in c, c["id"]
+    assert len(RAW_CORPUS) >= 20
+    majors = sorted(int(s.rstrip(".")) for s in static_kubeconfig.PROVEN_CLIENT_SERIES)
+    for raw in RAW_CORPUS:
+        for first, changes in (raw.get("series") or {}).items():
+            assert isinstance(first, int) and majors[0] < first <= majors[-1], (raw["id"], first)
+            assert set(changes) <= set(SERIES_KEYS), (raw["id"], changes)
+        for major in majors:  # the case as every proven series sees it
+            c = for_series(raw, major)
+            assert c["expect"] in ("static", "client", "error"), (c["id"], major)
+            assert c["expect"] != "error" or ("option" in c and "message" in c), (c["id"], major)
+            assert c["expect"] != "client" or "reason" in c, (c["id"], major)
     # Shapes the issue asks for, by the keys they use.
     text = json.dumps(CORPUS)
     for needle in ("proxy-url", "tls-server-name", "insecure-skip-tls-verify", "certificate-authority-data",
@@ -455,9 +478,60 @@ def test_pinned_client_is_a_proven_series():
     assert pin.startswith(static_kubeconfig.PROVEN_CLIENT_SERIES), pin
 
 
-def test_other_client_series_hands_everything_to_the_client(tmp_path, monkeypatch):
+def test_installed_client_is_a_proven_series():
+    """Wherever the unit tests run (.venv, the compatibility matrix's oldest and newest), the installed
+    client is a proven series, so that test_corpus compares the reader with it rather than checking that
+    everything is handed off: re-pinning a combination to a series not proven fails here."""
+    import kubernetes  # pylint: disable=import-outside-toplevel
+
+    assert INSTALLED == kubernetes.__version__
+    assert PROVEN, "kubernetes %s: run `make kubeconfig-series` for it, then extend PROVEN_CLIENT_SERIES" % INSTALLED
+
+
+def test_proven_series_span_what_requirements_allow():
+    """PROVEN_CLIENT_SERIES covers every major from requirements.txt's lower bound to the newest the
+    compatibility matrix pins, with no gap."""
+    root = HERE.parents[4]
+    low = int(re.search(r"^kubernetes>=(\d+)", (root / "requirements.txt").read_text(), re.M).group(1))
+    high = int(re.search(r"^kubernetes==(\d+)", (root / "tests" / "compat" / "newest.txt").read_text(), re.M).group(1))
+    assert set(range(low, high + 1)) <= {int(s.rstrip(".")) for s in static_kubeconfig.PROVEN_CLIENT_SERIES}
+
+
+@pytest.mark.parametrize("version", ["23.6.0", "38.0.0", "1.0", "", None])
+def test_other_client_series_hands_everything_to_the_client(tmp_path, monkeypatch, version):
+    """Older than requirements allow, newer than proven, or a version that cannot be read: the client loads it."""
     case = next(c for c in CORPUS if c["id"] == "token-ca-data")
     params, _env, _cwd = materialize(case, tmp_path)
-    monkeypatch.setattr(static_kubeconfig, "_CLIENT_VERSION", ["37.0.2"])
+    monkeypatch.setattr(static_kubeconfig, "_CLIENT_VERSION", [version])
     cfg, reason = static_kubeconfig.read(params, environ={})
-    assert cfg is None and "kubernetes 37.0.2 installed" in reason
+    assert cfg is None and "kubernetes %s installed" % (version or "(version unknown)") in reason, reason
+    assert reason.endswith("the static reader is proven for %s" % static_kubeconfig._proven_text()), reason
+
+
+def test_series_sweep_leaves_to_pip_the_pins_a_client_excludes():
+    """The sweep's virtualenvs take tests/constraints.txt's pins, but for kubernetes itself and a pin the
+    client's own requirements exclude (kubernetes 28: urllib3 < 2; 34: urllib3 < 2.4), which pip then
+    chooses within the client's range; requirements of extras and other Pythons do not count."""
+    from tests.unit.plugins.module_utils._k8s import kubeconfig_series  # pylint: disable=import-outside-toplevel
+
+    text, dropped = kubeconfig_series.constraints("28.1.0", ["urllib3 <2.0,>=1.24.2", "PyYAML>=5.4.1", "six >=1.9.0",
+                                                             'adal>=1.0.2; extra == "adal"',
+                                                             'ipaddress >=1.0.17 ; python_version=="2.7"'])
+    lines = text.splitlines()
+    assert [d[0].split("==")[0] for d in dropped] == ["urllib3"]
+    assert "kubernetes==28.1.0" in lines and not [ln for ln in lines if ln.startswith(("urllib3==", "kubernetes==3"))]
+    assert any(ln.startswith("PyYAML==") for ln in lines) and any(ln.startswith("six==") for ln in lines)
+    assert kubeconfig_series.constraints("36.0.3", ["urllib3!=2.6.0,>=1.24.2"])[1] == []
+
+
+@pytest.mark.parametrize("version, current, tls, certifi, proxy_url", [
+    ("24.2.0", "first", False, "always", False), ("27.2.0", "first", False, "always", False),
+    ("28.1.0", "first", True, "always", False), ("29.0.0", "first", True, "always", False),
+    ("30.1.0", "last", True, "always", False), ("35.0.0", "last", True, "always", False),
+    ("36.0.3", "last", True, False, False), ("37.0.3", "last", True, False, True),
+])
+def test_series_rules_at_their_boundaries(version, current, tls, certifi, proxy_url):
+    """The first and last series of each rule (read from each release's kube_config.py and rest.py; the
+    differential against each series proves them, this names them)."""
+    rules = static_kubeconfig.series_rules(version)
+    assert (rules.current_context, rules.tls_server_name, rules.certifi, rules.proxy_url) == (current, tls, certifi, proxy_url)
