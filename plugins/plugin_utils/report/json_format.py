@@ -27,11 +27,11 @@ def _json_default(value):
 
 def render(results, title=None, generated_at=None):
     """The results as given, plus ``fleet`` (counts) and ``title``; sorted keys, 2-space indent."""
-    pairs = model.unwrap(results)
+    prepared = model.prepare(results)
     doc = {
         "title": title or model.DEFAULT_TITLE,
-        "fleet": model.fleet([model.normalize(i, hint, r) for i, (hint, r) in enumerate(pairs)]),
-        "clusters": [r for _hint, r in pairs],
+        "fleet": model.fleet(prepared.norm),
+        "clusters": [r for _hint, r in prepared.pairs],
     }
     if generated_at is not None:
         doc["generated_at"] = model.text(generated_at)
