@@ -213,9 +213,10 @@ class ActionModule(ActionBase):
                                 refused, warned)
         title = args["title"] + (" (%s)" % args["slice"] if args["slice"] else "")
         try:
-            markdown = report.render(results, "markdown", title=title)
-            fleet = model.fleet([model.normalize(i, hint, r) for i, (hint, r) in enumerate(model.unwrap(results))])
-            rendered = [(fmt, markdown if fmt == "markdown" else report.render(results, fmt, title=title))
+            prepared = model.prepare(results)  # each result expanded and normalized once, for every format
+            markdown = report.render(prepared, "markdown", title=title)
+            fleet = model.fleet(prepared.norm)
+            rendered = [(fmt, markdown if fmt == "markdown" else report.render(prepared, fmt, title=title))
                         for fmt in args["formats"]] if args["dest"] else []
         except model.ReportError as exc:
             raise AnsibleActionFail("vmo.rbac fleet report: %s" % exc)

@@ -346,10 +346,33 @@ def distinct(values):
 # ====================================================================== normalizing
 
 
+class Prepared(object):
+    """Results unwrapped and normalized once (``prepare``), for rendering several formats of one fleet:
+    ``unwrap`` and ``clusters`` return what it holds instead of doing the work again (a cluster's JSON
+    text of access rows parsed once, its result normalized once). The formats only read the normalized
+    clusters, never change them."""
+
+    __slots__ = ("pairs", "norm")
+
+    def __init__(self, pairs, norm):
+        self.pairs = pairs
+        self.norm = norm
+
+
+def prepare(results):
+    """``results`` unwrapped and normalized once, as a ``Prepared`` every format's ``render`` takes."""
+    if isinstance(results, Prepared):
+        return results
+    pairs = unwrap(results)
+    return Prepared(pairs, [normalize(i, hint, raw) for i, (hint, raw) in enumerate(pairs)])
+
+
 def unwrap(results):
     """The list of (name hint, result) pairs in ``results``, whatever container it came in; a result whose
     access rows are one JSON text (vmo_rbac_validate's ``access_format: json``) with every row in ``access``, as
     with ``access_format: list`` (module_utils/_core/access_rows.expand): either form makes the same report."""
+    if isinstance(results, Prepared):
+        return results.pairs
     return [(hint, _expanded(i, raw)) for i, (hint, raw) in enumerate(_unwrap(results))]
 
 
@@ -754,6 +777,8 @@ def _count_label(audit, key, label):
 
 def clusters(results):
     """The results as normalized per-cluster dicts (name, status, summary, matrix of cells, ...)."""
+    if isinstance(results, Prepared):
+        return results.norm
     return [normalize(i, hint, raw) for i, (hint, raw) in enumerate(unwrap(results))]
 
 

@@ -69,3 +69,28 @@ def test_the_compact_access_form_renders_byte_identical():
                 differ.append("%s %s" % (cid, key))
     assert compacted >= 300, compacted
     assert not differ, "%d renderings of the compact form differ, first: %s" % (len(differ), differ[:20])
+
+
+def test_one_prepared_fleet_renders_every_format_byte_identical():
+    """The fleet report action prepares the results once (``model.prepare``: unwrapped, the access text parsed
+    and each result normalized once) and renders every format from it: every case of the corpus, in its list
+    form and in the compact form, renders exactly as the golden corpus, both variants rendered from one
+    ``Prepared`` (a format that changed the normalized clusters would show in the formats after it)."""
+    from ansible_collections.vmo.rbac.plugins.plugin_utils.report import model
+
+    render, error_type = golden.renderer()
+    want = golden.read_manifest()
+    prepared_cases, differ = 0, []
+    for cid, results, (title, stamp) in golden.cases():
+        for form in (results, _compacted(results)[0]):
+            try:
+                prepared = model.prepare(form)
+            except error_type:
+                continue  # bad input: rendered as its error message by every format, the golden test's part
+            prepared_cases += 1
+            assert model.prepare(prepared) is prepared
+            for key, text in golden.render_case(render, error_type, prepared, title, stamp).items():
+                if golden._digest(text) != want[cid][key]:  # pylint: disable=protected-access
+                    differ.append("%s %s" % (cid, key))
+    assert prepared_cases >= 600, prepared_cases
+    assert not differ, "%d renderings of a prepared fleet differ, first: %s" % (len(differ), differ[:20])
