@@ -97,7 +97,7 @@ def test_odd_subject_forms_are_judged_as_the_api_server_judges_them(cluster, nam
     reported = {w["subject"] for w in mine}
     assert reported == {"Group system:serviceaccounts:" + ns, "User " + extra, "User " + wide}, reported
     assert all(w["confirmed"] is True for w in mine)
-    assert result["who_else_summary"]["unconfirmed"] == 0, result["warnings"]
+    # (not who_else_summary's unconfirmed count: it is the whole cluster's, which other tests change meanwhile)
     everyone = [w for w in mine if w["subject"].startswith("Group ")]
     assert everyone and all(w["everyone"] == "every ServiceAccount in namespace %s" % ns for w in everyone)
     # each fix names the binding as it was written

@@ -226,6 +226,9 @@ _collection_on_path()
 # pylint: disable=wrong-import-position
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError, Cluster, ClusterError  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s.connection import secret_values  # noqa: E402
+# imported now, not when cluster.py first reads a kubeconfig: in ansible-rulebook's process a later import of
+# the collection's code from a worker thread fails ("collection metadata was not loaded for collection vmo.rbac")
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import kubeconfig as _kubeconfig  # noqa: E402,F401 pylint: disable=unused-import
 from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import BadValue, ScrubLog, Secrets  # noqa: E402
 from ansible_collections.vmo.rbac.plugins.module_utils._palette import connection as palette_connection
 from ansible_collections.vmo.rbac.plugins.module_utils._palette.client import PaletteError  # noqa: E402

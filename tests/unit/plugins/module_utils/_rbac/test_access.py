@@ -124,6 +124,18 @@ def test_bound_elsewhere_follows_the_subject_and_its_groups():
     assert out[CI] == {"leaky", "default"}  # its namespace's group, and itself; not a namesake elsewhere
 
 
+def test_a_binding_of_the_probe_user_is_not_where_a_group_is_bound():
+    """A Group is asked as the probe user; a RoleBinding of that user (a tenant's, or a test's on a shared
+    cluster) is not the group's: its namespace is not probed for every declared group (each then failed there
+    with an allow nobody has: seen failing, a concurrent test's validation of its own group). Where the group
+    itself is bound, it still is."""
+    want = desired({"persona": "viewer", "groups": ["ops"], "namespaces": ["team-a"]})
+    probe = {"kind": "User", "name": access.GROUP_PROBE_USER}
+    rb = [{"metadata": {"namespace": "leaky", "name": "p"}, "subjects": [probe]},
+          {"metadata": {"namespace": "team-b", "name": "g"}, "subjects": [{"kind": "Group", "name": "ops"}]}]
+    assert [set(v) for v in access.bound_elsewhere(rb, want).values()] == [{"team-b"}]
+
+
 def test_bound_elsewhere_sees_every_form_of_a_subject():
     """Issue 19, item 3: a RoleBinding naming the ServiceAccount without a namespace (it means the
     binding's namespace), or as the User system:serviceaccount:<ns>:<name>, is a binding of that
