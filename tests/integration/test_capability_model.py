@@ -16,6 +16,8 @@ The release tests replace KubeVirt's roles of a cluster, so they run on a privat
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
@@ -110,6 +112,17 @@ def test_the_shipped_roles_grant_exactly_the_matrix_on_the_api_server(cluster, n
                                       "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": role},
                                       "subjects": [{"kind": "User", "name": everywhere, "apiGroup": RBAC}]})
     try:
+        # the API server's RBAC authorizer sees new bindings through its informer, a moment after the create
+        # returns (seen: the first checks of the cluster-wide binding denied under load): wait until both
+        # bindings answer one question the role allows, then ask everything
+        first = next(((c, personas.CAPABILITIES[c]["checks"][0]) for c, a in expected.items()
+                      if a is True and personas.CAPABILITIES[c]["scope"] != "cluster"), None)
+        if first is not None:
+            verb, group, resource, sub = first[1]
+            deadline = time.monotonic() + 30
+            while not all(cluster.can(u, verb, resource, group, ns, sub) for u in (in_ns, everywhere)):
+                assert time.monotonic() < deadline, "the bindings of %s never took effect" % role
+                time.sleep(0.2)
         wrong = []
         for capability, allowed in expected.items():
             cap = personas.CAPABILITIES[capability]
