@@ -34,7 +34,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
 from ansible_collections.vmo.rbac.plugins.module_utils._rbac import holders
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, subject_label
 
-GROUP_PROBE_USER = "system:vmo-rbac:group-probe"
+GROUP_PROBE_USER = holders.GROUP_PROBE_USER  # the user a Group is asked as: one name, holders.py's
 AUTHENTICATED = "system:authenticated"
 OUTSIDE_FALLBACK = "vmo-rbac-outside-scope"
 SCOPE_ALL = "all-namespaces"
