@@ -40,6 +40,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -502,9 +503,24 @@ def write_kubeconfig(clusters: list[Cluster]) -> Path:
             "client-certificate": str(c.pki / "admin.crt"), "client-key": str(c.pki / "admin.key")}})
         cfg["contexts"].append({"name": c.name, "context": {"cluster": c.name, "user": f"{c.name}-admin"}})
     STATE_DIR.mkdir(parents=True, exist_ok=True)
-    KUBECONFIG.write_text(json.dumps(cfg, indent=2))
-    KUBECONFIG.chmod(0o600)
+    write_atomically(KUBECONFIG, json.dumps(cfg, indent=2))
     return KUBECONFIG
+
+
+def write_atomically(path: Path, text: str, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``text`` so a concurrent reader sees the old file or the new one,
+    never a truncated one (tests start and stop private clusters while others run kubectl with
+    this kubeconfig: a plain rewrite once made kubectl say 'context "vmo-1" does not exist')."""
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _sort_key(name: str):

@@ -142,8 +142,7 @@ def write_kubeconfig(mapping: dict[str, cp.Cluster]) -> Path:
         cfg["contexts"].append({"name": host, "context": {"cluster": host, "user": host + "-admin"}})
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     path = DEMO_DIR / "kubeconfig"
-    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    path.chmod(0o600)
+    cp.write_atomically(path, yaml.safe_dump(cfg, sort_keys=False))
     return path
 
 
