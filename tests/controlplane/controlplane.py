@@ -278,7 +278,7 @@ class Cluster:
         return True
 
     def save(self) -> None:
-        (self.dir / "state.json").write_text(json.dumps(self.state, indent=2, sort_keys=True))
+        write_atomically(self.dir / "state.json", json.dumps(self.state, indent=2, sort_keys=True), 0o644)
 
     def running(self) -> bool:
         pids = self.state.get("pids", {})
