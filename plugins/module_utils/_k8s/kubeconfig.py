@@ -14,8 +14,8 @@ cluster.py loads the kubeconfig with the client. Handed to the client:
 
 - exec plugins and auth providers (``exec``, ``auth-provider``), the in-cluster service account
   (KUBERNETES_SERVICE_HOST and _PORT set, no kubeconfig or context given), a proxy (the ``proxy``
-  option, or HTTPS_PROXY / HTTP_PROXY in the environment, which the client's Configuration reads;
-  from kubernetes 37 also the selected cluster's ``proxy-url``);
+  option, or HTTPS_PROXY / HTTP_PROXY / ALL_PROXY in the environment, in any case, which the client's
+  Configuration reads; from kubernetes 37 also the selected cluster's ``proxy-url``);
 - a key this reader does not know in the selected context, cluster or user, a value of an
   unexpected type (``insecure-skip-tls-verify: "false"``, a number as a token), an entry without a
   name, duplicate names in an inline kubeconfig: anything whose outcome is not proven equal;
@@ -80,7 +80,12 @@ from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 # sweep for it, then extend this and SeriesRules.
 PROVEN_CLIENT_SERIES = ("24.", "25.", "26.", "27.", "28.", "29.", "30.", "31.", "32.", "33.", "34.", "35.", "36.", "37.")
 DEFAULT_LOCATION = "~/.kube/config"
-PROXY_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
+# The environment variables a proxy may come from, by their name in lower case: kubernetes 24 to 33 read
+# none, 34 to 36 read HTTPS_PROXY, https_proxy, HTTP_PROXY and http_proxy; from 37 the client takes urllib's
+# getproxies(), which reads every *_proxy variable whatever its case (ALL_PROXY, all_proxy, Https_Proxy) and
+# uses all_proxy for any scheme. A kubeconfig read with any of them set goes to the client, which then
+# decides (a variable an older client ignores goes to it too: the same outcome, at the client's cost).
+PROXY_ENV = ("https_proxy", "http_proxy", "all_proxy")
 IN_CLUSTER_ENV = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
 
 # The keys of a context, cluster and user this reader knows. ``read`` are read as the client
@@ -153,7 +158,7 @@ def read(params, environ=None):
     environ = os.environ if environ is None else environ
     kubeconfig, context = params.get("kubeconfig"), params.get("context")
     try:
-        if params.get("proxy") or any(environ.get(k) for k in PROXY_ENV):
+        if params.get("proxy") or any(v and k.lower() in PROXY_ENV for k, v in environ.items()):
             raise _HandOff("a proxy (the client's Configuration takes it from the environment too)")
         series = client_version()
         rules = series_rules(series)
