@@ -296,7 +296,16 @@ def _load_kubeconfig(cfg, kubeconfig, context, persist):
     else:
         if kubeconfig and not os.path.exists(os.path.expanduser(kubeconfig)):
             raise ClusterError("kubeconfig: file %s does not exist" % kubeconfig)
-        kubernetes.config.load_kube_config(config_file=kubeconfig and os.path.expanduser(kubeconfig), **kwargs)
+        if kubeconfig is None:
+            # The client's default, KUBE_CONFIG_DEFAULT_LOCATION, is KUBECONFIG as it was when the kubernetes
+            # package was imported: in Ansible's worker (plugin_utils/in_worker.py) the task's environment is
+            # set after that when anything imported the package in the process that forks the workers, and
+            # the client would read another kubeconfig than the task's (and the static reader's, which reads
+            # KUBECONFIG when it runs). The same expression, read now: what a module process's client reads.
+            config_file = os.environ.get("KUBECONFIG", "~/.kube/config")
+        else:
+            config_file = kubeconfig and os.path.expanduser(kubeconfig)
+        kubernetes.config.load_kube_config(config_file=config_file, **kwargs)
 
 
 _STATIC_KUBECONFIG = "ansible_collections.vmo.rbac.plugins.module_utils._k8s.kubeconfig"

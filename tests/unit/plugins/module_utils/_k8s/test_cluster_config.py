@@ -73,3 +73,29 @@ def test_an_exec_plugin_kubeconfig_goes_through_the_kubernetes_client(tmp_path):
     assert out["kubernetes_loaded"] is True and out["type"] == "Configuration"
     assert out["host"] == "https://127.0.0.1:7443" and out["auth"] == "Bearer from-exec"
     assert out["pool"] == "PoolManager"
+
+
+@pytest.mark.parametrize("handed_off_by", [{"proxy": "http://127.0.0.1:3128"}, {"context": "c"}])
+def test_the_client_reads_kubeconfig_as_it_is_when_the_run_starts_not_at_its_import(tmp_path, monkeypatch, handed_off_by):
+    """The kubernetes client takes its default kubeconfig, KUBECONFIG, when the package is imported
+    (KUBE_CONFIG_DEFAULT_LOCATION). In Ansible's worker the task's ``environment`` is set when the module runs;
+    when anything had imported the package in the process that forks the workers before (another collection's
+    inventory plugin), a kubeconfig handed to the client (a proxy here) was read from the KUBECONFIG of that
+    import: another cluster, with its credentials, than the task named and the static reader reads."""
+    from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster  # pylint: disable=import-outside-toplevel
+
+    kubernetes = cluster._kubernetes()  # imported, as by another plugin, with KUBECONFIG naming the other file
+    other = Path(_kubeconfig(tmp_path / "other", {"token": "other"}))
+    other.write_text(other.read_text().replace("127.0.0.1:7443", "127.0.0.2:7443"))  # another cluster
+    monkeypatch.setattr(kubernetes.config.kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(other))
+    monkeypatch.setenv("KUBECONFIG", _kubeconfig(tmp_path / "config", {"token": "mine"}))  # the task's
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
+                 "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    params = dict(handed_off_by)
+    static, _why = kubeconfig.read(params)
+    cfg = cluster.build_configuration(params)
+    assert cfg.host == "https://127.0.0.1:7443", cfg.host
+    assert cfg.api_key["BearerToken"] == "Bearer mine"
+    if static is not None:  # the static reader (a context alone): the same file
+        assert static.host == cfg.host
