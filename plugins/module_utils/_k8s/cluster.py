@@ -222,7 +222,8 @@ def build_configuration(params):
             except kubernetes.config.ConfigException:
                 _load_kubeconfig(cfg, None, None, params.get("persist_config"))
     except (OSError, ValueError, TypeError) as exc:
-        raise ClusterError("kubeconfig: cannot load %s: %s" % (_kubeconfig_label(kubeconfig), _scrub(exc)))
+        raise ClusterError("kubeconfig: cannot load %s: %s"
+                           % (_kubeconfig_label(kubeconfig), _scrub(_static_kubeconfig().os_error_text(exc))))
     except Exception as exc:  # pylint: disable=broad-exception-caught
         if _is_yaml_error(exc):
             raise ClusterError("kubeconfig: %s is not valid YAML (%s)"

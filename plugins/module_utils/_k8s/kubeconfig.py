@@ -444,8 +444,8 @@ def _token(user, base, user_name):
         except UnicodeDecodeError:
             raise KubeconfigError("kubeconfig", "user %r: tokenFile %s is not a text file" % (user_name, path))
         except (OSError, IOError) as exc:
-            raise KubeconfigError("kubeconfig", "user %r: cannot read tokenFile %s: %s"
-                                  % (user_name, path, exc.strerror or type(exc).__name__))
+            raise KubeconfigError("kubeconfig", "user %r: cannot read tokenFile: %s (%s)"
+                                  % (user_name, exc.strerror or type(exc).__name__, _not_shown("tokenFile", base)))
     if token:
         return "Bearer %s" % token
     if "username" in user and "password" in user:
@@ -476,8 +476,21 @@ def _file_or_data(obj, key, base, what):
             raise KubeconfigError("kubeconfig", "%s: %s is not valid base64" % (what, data_key))
         path = _temp_file(content)
     if path and not os.path.isfile(path):
+        if key in SECRET_FILE_KEYS:
+            raise KubeconfigError("kubeconfig", "%s: %s: no such file (%s)" % (what, key, _not_shown(key, base)))
         raise KubeconfigError("kubeconfig", "%s: %s %s does not exist" % (what, key, path))
     return path
+
+
+# The user's fields that name a file holding a credential. A careless operator pastes the credential itself
+# there (the key's PEM into client-key instead of client-key-data, the token into tokenFile): a message that
+# quoted the path would quote the credential, so it names the field and where a relative path is read from.
+SECRET_FILE_KEYS = ("client-key", "tokenFile")
+
+
+def _not_shown(key, base):
+    return "the value of %s is not shown, in case it is the credential itself rather than a path; a relative " \
+           "path is read from %s" % (key, base or "the working directory")
 
 
 _TEMP_FILES = {}  # content -> path
@@ -550,5 +563,21 @@ _ENTRY_REPR = re.compile(r"\{.*\}", re.S)
 def redact_entries(message):
     """A message of the client's loader without the entries it quotes. For a kubeconfig file, the
     client names each entry by its whole content ("Expected key user in /path/{'name': 'admin',
-    'token': '...'}"), so a misplaced key would put a token or key data into the message."""
-    return _ENTRY_REPR.sub("{...}", str(message))
+    'token': '...'}"), so a misplaced key would put a token or key data into the message; nor the path
+    of a file that does not exist ("File does not exist: <path>"), which is the credential itself when it
+    was pasted where its path belongs (SECRET_FILE_KEYS)."""
+    message = _ENTRY_REPR.sub("{...}", str(message))
+    return _MISSING_FILE.sub("File does not exist: (a file the kubeconfig names; not shown, in case it is a "
+                             "credential pasted where its path belongs)", message)
+
+
+_MISSING_FILE = re.compile(r"File does not exist: .*", re.S)
+
+
+def os_error_text(exc):
+    """An OSError of the client's loader without the file name it carries (for the same reason as
+    ``redact_entries``): its reason, and that it is about a file the kubeconfig names."""
+    if isinstance(exc, (OSError, IOError)) and getattr(exc, "filename", None) is not None:
+        return "%s (the kubeconfig or a file it names; the name is not shown, in case it is a credential pasted " \
+               "where a path belongs)" % (exc.strerror or type(exc).__name__)
+    return str(exc)

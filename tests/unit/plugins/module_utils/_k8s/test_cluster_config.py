@@ -99,3 +99,23 @@ def test_the_client_reads_kubeconfig_as_it_is_when_the_run_starts_not_at_its_imp
     assert cfg.api_key["BearerToken"] == "Bearer mine"
     if static is not None:  # the static reader (a context alone): the same file
         assert static.host == cfg.host
+
+
+@pytest.mark.parametrize("user", [
+    {"tokenFile": "eyJhbGciOiJSUzI1NiJ9.cGFzdGVk.c2VjcmV0"},  # the token pasted where its file belongs
+    {"client-certificate": "/etc/hostname",
+     "client-key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"},
+])
+def test_a_credential_pasted_where_a_path_belongs_is_not_in_the_clients_message(tmp_path, user):
+    """A kubeconfig the client loads (a proxy here): its "File does not exist: <path>" and an OSError's file
+    name quoted the credential a careless operator pasted in place of its path."""
+    from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster  # pylint: disable=import-outside-toplevel
+
+    path = _kubeconfig(tmp_path / "config", user)
+    with pytest.raises(cluster.ClusterError) as caught:
+        cluster.build_configuration({"kubeconfig": path, "proxy": "http://127.0.0.1:3128"})
+    message = str(caught.value)
+    assert message.startswith("kubeconfig: cannot ") and "not shown" in message, message
+    for value in user.values():
+        if value != "/etc/hostname":
+            assert value.strip() not in message and "cGFzdGVk" not in message and "MIIEvQ" not in message, message
