@@ -260,6 +260,9 @@ def build_configuration(params):
     for path_opt, value in (("ca_cert", cfg.ssl_ca_cert), ("client_cert", cfg.cert_file),
                             ("client_key", cfg.key_file)):
         if value and not os.path.exists(value):
+            if path_opt == "client_key":  # the key itself, pasted where its path belongs, would be quoted
+                raise ClusterError("client_key: no such file (the value is not shown, in case it is the key itself "
+                                   "rather than its path)")
             raise ClusterError("%s: file %s does not exist" % (path_opt, value))
     return cfg
 

@@ -119,3 +119,18 @@ def test_a_credential_pasted_where_a_path_belongs_is_not_in_the_clients_message(
     for value in user.values():
         if value != "/etc/hostname":
             assert value.strip() not in message and "cGFzdGVk" not in message and "MIIEvQ" not in message, message
+
+
+def test_a_key_pasted_into_client_key_is_not_in_the_message(tmp_path):
+    """client_key is a path (not no_log): a key pasted there was quoted as "client_key: file <the key> does not
+    exist"."""
+    from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster  # pylint: disable=import-outside-toplevel
+
+    key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+    with pytest.raises(cluster.ClusterError) as caught:
+        cluster.build_configuration({"host": "https://127.0.0.1:6443", "client_cert": "/etc/hostname",
+                                     "client_key": key})
+    assert str(caught.value).startswith("client_key: no such file") and "MIIEvQ" not in str(caught.value)
+    with pytest.raises(cluster.ClusterError, match="client_cert: file /nonexistent/c.crt does not exist"):
+        cluster.build_configuration({"host": "https://127.0.0.1:6443", "client_cert": "/nonexistent/c.crt",
+                                     "client_key": key})  # a certificate's path is no secret: shown
