@@ -268,12 +268,13 @@ def test_every_entry_point_is_validated():
     handed = vars_main[vars_main.index("vmo_rbac__declaration:"):vars_main.index("vmo_rbac__module_options:")]
     used = {v for v in re.findall(r"\b(vmo_rbac_[a-z][a-z_]*)\b", handed)} | {"vmo_rbac_execution"}
     # and the role variables the entry point's own tasks read (vmo_rbac_inventory_error: a host the Palette
-    # inventory could not prepare fails before any request)
-    own = (ROOT / "roles" / "vmo_rbac" / "tasks" / "revoke.yml").read_text()
-    used |= {v for v in re.findall(r"\b(vmo_rbac_[a-z][a-z_]*)\b", own)} & set(ARGSPECS["main"]["options"])
-    revoke = ARGSPECS["revoke"]["options"]
-    assert set(revoke) == used
-    assert all(revoke[k] == ARGSPECS["main"]["options"][k] for k in revoke)
+    # inventory could not prepare fails before any request; reconcile: vmo_rbac_if_active)
+    for entry in sorted(set(ARGSPECS) - {"main"}):
+        own = (ROOT / "roles" / "vmo_rbac" / "tasks" / ("%s.yml" % entry)).read_text()
+        wanted = used | {v for v in re.findall(r"\b(vmo_rbac_[a-z][a-z_]*)\b", own)} & set(ARGSPECS["main"]["options"])
+        options = ARGSPECS[entry]["options"]
+        assert set(options) == wanted, (entry, sorted(set(options) ^ wanted))
+        assert all(options[k] == ARGSPECS["main"]["options"][k] for k in options), entry
 
 
 @pytest.mark.parametrize("entry", sorted(ARGSPECS))
