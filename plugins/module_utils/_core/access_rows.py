@@ -69,6 +69,8 @@ def rows_of(text):
             rows = json.loads(text)
         except ValueError as exc:
             raise BadForm("access_json is not JSON (%s)" % exc)
+        except RecursionError:  # json's decoder recurses once per level: "[[[[...]]]]" would end the report
+            raise BadForm("access_json is not a list of access rows (lists or mappings nested too deep)")
     else:
         rows = text
     if not isinstance(rows, list):
@@ -78,9 +80,19 @@ def rows_of(text):
 
 def expand(result):
     """``result`` in the ``list`` form: a new mapping whose ``access`` is every row and without ``access_json``;
-    ``result`` itself when it is not compact. Raises BadForm for an ``access_json`` that is no list of rows."""
+    ``result`` itself when it is not compact. Raises BadForm for an ``access_json`` that is no list of rows, and
+    for one whose rows that did not pass are not exactly the result's ``access`` (what a playbook reads): the
+    two would tell two stories, and the report must not show the one that passes."""
     if not isinstance(result, Mapping) or KEY not in result:
         return result
+    rows = rows_of(result[KEY])
+    if "access" in result:
+        shown, failing = result["access"], not_passed(rows)
+        if not isinstance(shown, list) or shown != failing:
+            raise BadForm("access_json and access disagree: access_json has %d rows that did not pass, access "
+                          "%s (access must hold exactly those rows)"
+                          % (len(failing), "has %d rows, not those" % len(shown) if isinstance(shown, list)
+                             else "is a %s" % type(shown).__name__))
     out = dict((k, v) for k, v in result.items() if k != KEY)
-    out["access"] = rows_of(result[KEY])
+    out["access"] = rows
     return out

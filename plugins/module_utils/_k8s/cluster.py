@@ -222,7 +222,8 @@ def build_configuration(params):
             except kubernetes.config.ConfigException:
                 _load_kubeconfig(cfg, None, None, params.get("persist_config"))
     except (OSError, ValueError, TypeError) as exc:
-        raise ClusterError("kubeconfig: cannot load %s: %s" % (_kubeconfig_label(kubeconfig), _scrub(exc)))
+        raise ClusterError("kubeconfig: cannot load %s: %s"
+                           % (_kubeconfig_label(kubeconfig), _scrub(_static_kubeconfig().os_error_text(exc))))
     except Exception as exc:  # pylint: disable=broad-exception-caught
         if _is_yaml_error(exc):
             raise ClusterError("kubeconfig: %s is not valid YAML (%s)"
@@ -259,6 +260,9 @@ def build_configuration(params):
     for path_opt, value in (("ca_cert", cfg.ssl_ca_cert), ("client_cert", cfg.cert_file),
                             ("client_key", cfg.key_file)):
         if value and not os.path.exists(value):
+            if path_opt == "client_key":  # the key itself, pasted where its path belongs, would be quoted
+                raise ClusterError("client_key: no such file (the value is not shown, in case it is the key itself "
+                                   "rather than its path)")
             raise ClusterError("%s: file %s does not exist" % (path_opt, value))
     return cfg
 
@@ -296,7 +300,16 @@ def _load_kubeconfig(cfg, kubeconfig, context, persist):
     else:
         if kubeconfig and not os.path.exists(os.path.expanduser(kubeconfig)):
             raise ClusterError("kubeconfig: file %s does not exist" % kubeconfig)
-        kubernetes.config.load_kube_config(config_file=kubeconfig and os.path.expanduser(kubeconfig), **kwargs)
+        if kubeconfig is None:
+            # The client's default, KUBE_CONFIG_DEFAULT_LOCATION, is KUBECONFIG as it was when the kubernetes
+            # package was imported: in Ansible's worker (plugin_utils/in_worker.py) the task's environment is
+            # set after that when anything imported the package in the process that forks the workers, and
+            # the client would read another kubeconfig than the task's (and the static reader's, which reads
+            # KUBECONFIG when it runs). The same expression, read now: what a module process's client reads.
+            config_file = os.environ.get("KUBECONFIG", "~/.kube/config")
+        else:
+            config_file = kubeconfig and os.path.expanduser(kubeconfig)
+        kubernetes.config.load_kube_config(config_file=config_file, **kwargs)
 
 
 _STATIC_KUBECONFIG = "ansible_collections.vmo.rbac.plugins.module_utils._k8s.kubeconfig"

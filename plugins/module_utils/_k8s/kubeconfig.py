@@ -14,8 +14,8 @@ cluster.py loads the kubeconfig with the client. Handed to the client:
 
 - exec plugins and auth providers (``exec``, ``auth-provider``), the in-cluster service account
   (KUBERNETES_SERVICE_HOST and _PORT set, no kubeconfig or context given), a proxy (the ``proxy``
-  option, or HTTPS_PROXY / HTTP_PROXY in the environment, which the client's Configuration reads;
-  from kubernetes 37 also the selected cluster's ``proxy-url``);
+  option, or HTTPS_PROXY / HTTP_PROXY / ALL_PROXY in the environment, in any case, which the client's
+  Configuration reads; from kubernetes 37 also the selected cluster's ``proxy-url``);
 - a key this reader does not know in the selected context, cluster or user, a value of an
   unexpected type (``insecure-skip-tls-verify: "false"``, a number as a token), an entry without a
   name, duplicate names in an inline kubeconfig: anything whose outcome is not proven equal;
@@ -80,7 +80,12 @@ from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 # sweep for it, then extend this and SeriesRules.
 PROVEN_CLIENT_SERIES = ("24.", "25.", "26.", "27.", "28.", "29.", "30.", "31.", "32.", "33.", "34.", "35.", "36.", "37.")
 DEFAULT_LOCATION = "~/.kube/config"
-PROXY_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
+# The environment variables a proxy may come from, by their name in lower case: kubernetes 24 to 33 read
+# none, 34 to 36 read HTTPS_PROXY, https_proxy, HTTP_PROXY and http_proxy; from 37 the client takes urllib's
+# getproxies(), which reads every *_proxy variable whatever its case (ALL_PROXY, all_proxy, Https_Proxy) and
+# uses all_proxy for any scheme. A kubeconfig read with any of them set goes to the client, which then
+# decides (a variable an older client ignores goes to it too: the same outcome, at the client's cost).
+PROXY_ENV = ("https_proxy", "http_proxy", "all_proxy")
 IN_CLUSTER_ENV = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
 
 # The keys of a context, cluster and user this reader knows. ``read`` are read as the client
@@ -153,7 +158,7 @@ def read(params, environ=None):
     environ = os.environ if environ is None else environ
     kubeconfig, context = params.get("kubeconfig"), params.get("context")
     try:
-        if params.get("proxy") or any(environ.get(k) for k in PROXY_ENV):
+        if params.get("proxy") or any(v and k.lower() in PROXY_ENV for k, v in environ.items()):
             raise _HandOff("a proxy (the client's Configuration takes it from the environment too)")
         series = client_version()
         rules = series_rules(series)
@@ -439,8 +444,8 @@ def _token(user, base, user_name):
         except UnicodeDecodeError:
             raise KubeconfigError("kubeconfig", "user %r: tokenFile %s is not a text file" % (user_name, path))
         except (OSError, IOError) as exc:
-            raise KubeconfigError("kubeconfig", "user %r: cannot read tokenFile %s: %s"
-                                  % (user_name, path, exc.strerror or type(exc).__name__))
+            raise KubeconfigError("kubeconfig", "user %r: cannot read tokenFile: %s (%s)"
+                                  % (user_name, exc.strerror or type(exc).__name__, _not_shown("tokenFile", base)))
     if token:
         return "Bearer %s" % token
     if "username" in user and "password" in user:
@@ -471,8 +476,21 @@ def _file_or_data(obj, key, base, what):
             raise KubeconfigError("kubeconfig", "%s: %s is not valid base64" % (what, data_key))
         path = _temp_file(content)
     if path and not os.path.isfile(path):
+        if key in SECRET_FILE_KEYS:
+            raise KubeconfigError("kubeconfig", "%s: %s: no such file (%s)" % (what, key, _not_shown(key, base)))
         raise KubeconfigError("kubeconfig", "%s: %s %s does not exist" % (what, key, path))
     return path
+
+
+# The user's fields that name a file holding a credential. A careless operator pastes the credential itself
+# there (the key's PEM into client-key instead of client-key-data, the token into tokenFile): a message that
+# quoted the path would quote the credential, so it names the field and where a relative path is read from.
+SECRET_FILE_KEYS = ("client-key", "tokenFile")
+
+
+def _not_shown(key, base):
+    return "the value of %s is not shown, in case it is the credential itself rather than a path; a relative " \
+           "path is read from %s" % (key, base or "the working directory")
 
 
 _TEMP_FILES = {}  # content -> path
@@ -545,5 +563,21 @@ _ENTRY_REPR = re.compile(r"\{.*\}", re.S)
 def redact_entries(message):
     """A message of the client's loader without the entries it quotes. For a kubeconfig file, the
     client names each entry by its whole content ("Expected key user in /path/{'name': 'admin',
-    'token': '...'}"), so a misplaced key would put a token or key data into the message."""
-    return _ENTRY_REPR.sub("{...}", str(message))
+    'token': '...'}"), so a misplaced key would put a token or key data into the message; nor the path
+    of a file that does not exist ("File does not exist: <path>"), which is the credential itself when it
+    was pasted where its path belongs (SECRET_FILE_KEYS)."""
+    message = _ENTRY_REPR.sub("{...}", str(message))
+    return _MISSING_FILE.sub("File does not exist: (a file the kubeconfig names; not shown, in case it is a "
+                             "credential pasted where its path belongs)", message)
+
+
+_MISSING_FILE = re.compile(r"File does not exist: .*", re.S)
+
+
+def os_error_text(exc):
+    """An OSError of the client's loader without the file name it carries (for the same reason as
+    ``redact_entries``): its reason, and that it is about a file the kubeconfig names."""
+    if isinstance(exc, (OSError, IOError)) and getattr(exc, "filename", None) is not None:
+        return "%s (the kubeconfig or a file it names; the name is not shown, in case it is a credential pasted " \
+               "where a path belongs)" % (exc.strerror or type(exc).__name__)
+    return str(exc)

@@ -80,3 +80,40 @@ def test_the_report_reads_either_form_the_same():
     assert model.unwrap([compact]) == model.unwrap([result()])
     assert model.unwrap(compact) == model.unwrap(result())  # one result, not a list
     assert model.unwrap({"results": [compact]}) == model.unwrap({"results": [result()]})  # a registered loop
+
+
+def test_a_text_nested_too_deep_is_refused_not_a_crash():
+    """json's decoder recurses once per level: an access_json of 100,000 nested lists ended the fleet report
+    with a RecursionError (a traceback) instead of naming the result at fault."""
+    deep = "[" * 100000 + "]" * 100000
+    with pytest.raises(access_rows.BadForm, match="nested too deep"):
+        access_rows.expand({"access": [], "access_json": deep})
+    with pytest.raises(model.ReportError, match="results: item 0: access_json is not a list of access rows"):
+        model.prepare([{"cluster": "c", "access": [], "access_json": deep}])
+
+
+def _tampered(rows_in_text, access):
+    return {"cluster": "c", "access": copy.deepcopy(access), "access_json": json.dumps(rows_in_text)}
+
+
+@pytest.mark.parametrize("rows_in_text, access", [
+    # the failing row passes in the text: the report showed the text, "passed", while access showed the failure
+    ([dict(ROWS[1], ok=True)], [ROWS[1]]),
+    ([], [ROWS[1]]),                        # the failing row left out of the text
+    ([ROWS[0]], [ROWS[1]]),                 # another row instead
+    (ROWS, [ROWS[1], ROWS[2]]),             # a row that did not pass missing from access
+    (ROWS, [ROWS[1], ROWS[4], ROWS[2]]),    # the same rows, another order
+    (ROWS, "odd"),                          # access not a list
+])
+def test_a_text_and_an_access_that_disagree_are_refused(rows_in_text, access):
+    """A result whose two forms disagree tells two stories: the report names it instead of taking the text's."""
+    with pytest.raises(access_rows.BadForm, match="access_json and access disagree"):
+        access_rows.expand(_tampered(rows_in_text, access))
+    with pytest.raises(model.ReportError, match="results: item 0: access_json and access disagree"):
+        model.prepare([_tampered(rows_in_text, access)])
+
+
+def test_a_text_that_agrees_with_access_is_read_and_access_may_be_absent():
+    rows = [ROWS[0], ROWS[1]]
+    assert access_rows.expand(_tampered(rows, [ROWS[1]]))["access"] == rows
+    assert access_rows.expand({"access_json": json.dumps(rows)})["access"] == rows  # nothing to disagree with

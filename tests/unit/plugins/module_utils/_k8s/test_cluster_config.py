@@ -73,3 +73,64 @@ def test_an_exec_plugin_kubeconfig_goes_through_the_kubernetes_client(tmp_path):
     assert out["kubernetes_loaded"] is True and out["type"] == "Configuration"
     assert out["host"] == "https://127.0.0.1:7443" and out["auth"] == "Bearer from-exec"
     assert out["pool"] == "PoolManager"
+
+
+@pytest.mark.parametrize("handed_off_by", [{"proxy": "http://127.0.0.1:3128"}, {"context": "c"}])
+def test_the_client_reads_kubeconfig_as_it_is_when_the_run_starts_not_at_its_import(tmp_path, monkeypatch, handed_off_by):
+    """The kubernetes client takes its default kubeconfig, KUBECONFIG, when the package is imported
+    (KUBE_CONFIG_DEFAULT_LOCATION). In Ansible's worker the task's ``environment`` is set when the module runs;
+    when anything had imported the package in the process that forks the workers before (another collection's
+    inventory plugin), a kubeconfig handed to the client (a proxy here) was read from the KUBECONFIG of that
+    import: another cluster, with its credentials, than the task named and the static reader reads."""
+    from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster  # pylint: disable=import-outside-toplevel
+
+    kubernetes = cluster._kubernetes()  # imported, as by another plugin, with KUBECONFIG naming the other file
+    other = Path(_kubeconfig(tmp_path / "other", {"token": "other"}))
+    other.write_text(other.read_text().replace("127.0.0.1:7443", "127.0.0.2:7443"))  # another cluster
+    monkeypatch.setattr(kubernetes.config.kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(other))
+    monkeypatch.setenv("KUBECONFIG", _kubeconfig(tmp_path / "config", {"token": "mine"}))  # the task's
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
+                 "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    params = dict(handed_off_by)
+    static, _why = kubeconfig.read(params)
+    cfg = cluster.build_configuration(params)
+    assert cfg.host == "https://127.0.0.1:7443", cfg.host
+    assert list(cfg.api_key.values()) == ["Bearer mine"]  # "authorization" to kubernetes 2x, "BearerToken" after
+    if static is not None:  # the static reader (a context alone): the same file
+        assert static.host == cfg.host
+
+
+@pytest.mark.parametrize("user", [
+    {"tokenFile": "eyJhbGciOiJSUzI1NiJ9.cGFzdGVk.c2VjcmV0"},  # the token pasted where its file belongs
+    {"client-certificate": "/etc/hostname",
+     "client-key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"},
+])
+def test_a_credential_pasted_where_a_path_belongs_is_not_in_the_clients_message(tmp_path, user):
+    """A kubeconfig the client loads (a proxy here): its "File does not exist: <path>" and an OSError's file
+    name quoted the credential a careless operator pasted in place of its path."""
+    from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster  # pylint: disable=import-outside-toplevel
+
+    path = _kubeconfig(tmp_path / "config", user)
+    with pytest.raises(cluster.ClusterError) as caught:
+        cluster.build_configuration({"kubeconfig": path, "proxy": "http://127.0.0.1:3128"})
+    message = str(caught.value)
+    assert message.startswith("kubeconfig: cannot ") and "not shown" in message, message
+    for value in user.values():
+        if value != "/etc/hostname":
+            assert value.strip() not in message and "cGFzdGVk" not in message and "MIIEvQ" not in message, message
+
+
+def test_a_key_pasted_into_client_key_is_not_in_the_message(tmp_path):
+    """client_key is a path (not no_log): a key pasted there was quoted as "client_key: file <the key> does not
+    exist"."""
+    from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster  # pylint: disable=import-outside-toplevel
+
+    key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+    with pytest.raises(cluster.ClusterError) as caught:
+        cluster.build_configuration({"host": "https://127.0.0.1:6443", "client_cert": "/etc/hostname",
+                                     "client_key": key})
+    assert str(caught.value).startswith("client_key: no such file") and "MIIEvQ" not in str(caught.value)
+    with pytest.raises(cluster.ClusterError, match="client_cert: file /nonexistent/c.crt does not exist"):
+        cluster.build_configuration({"host": "https://127.0.0.1:6443", "client_cert": "/nonexistent/c.crt",
+                                     "client_key": key})  # a certificate's path is no secret: shown

@@ -92,8 +92,8 @@ VALUES = {"ca_b64": _b64(CA), "cert_b64": _b64(CERT), "key_b64": _b64(KEY), "bin
 SECRETS = [TOKEN, TOKEN2, PASSWORD, EXEC_TOKEN, _b64(KEY), KEY_BODY]
 EXEC_PLUGIN = ("import json\nprint(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', "
                "'kind': 'ExecCredential', 'status': {'token': %r}}))\n" % EXEC_TOKEN)
-CLEAN_ENV = ("KUBECONFIG", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
-             "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
+CLEAN_ENV = ("KUBECONFIG", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
+             "NO_PROXY", "no_proxy", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
 
 
 def _subst(obj, values):
@@ -182,9 +182,9 @@ def check_equivalent(both, expect_outcome=None):
         assert "error" in client, "the reader refused what the client accepts: %s" % decision
     if expect_outcome:
         assert ("connection" if "connection" in static else "error") == expect_outcome, static
-    for text in (json.dumps(decision), static.get("error") or ""):
+    for text in (json.dumps(decision), static.get("error") or "", client.get("error") or ""):
         for secret in SECRETS:
-            assert secret not in text, "a credential in the reader's message: %s" % text
+            assert secret not in text, "a credential in the reader's or the client's message: %s" % text
     return decision
 
 
@@ -535,3 +535,18 @@ def test_series_rules_at_their_boundaries(version, current, tls, certifi, proxy_
     differential against each series proves them, this names them)."""
     rules = static_kubeconfig.series_rules(version)
     assert (rules.current_context, rules.tls_server_name, rules.certifi, rules.proxy_url) == (current, tls, certifi, proxy_url)
+
+
+@pytest.mark.parametrize("name", ["ALL_PROXY", "all_proxy", "Https_Proxy", "HTTP_proxy", "HTTPS_PROXY"])
+@pytest.mark.parametrize("version", ["24.2.0", "36.0.3", "37.0.3"])
+def test_a_proxy_in_the_environment_hands_off_whatever_its_name_and_the_series(tmp_path, monkeypatch, version, name):
+    """kubernetes 37 reads every *_proxy variable whatever its case, ALL_PROXY for any scheme (urllib's
+    getproxies): the reader read such a kubeconfig and connected directly where the client of 37 goes through the
+    proxy. Any of them hands the kubeconfig to the client, whatever the series (an empty one does not)."""
+    case = next(c for c in CORPUS if c["id"] == "token-ca-data")
+    params, _env, _cwd = materialize(case, tmp_path)
+    monkeypatch.setattr(static_kubeconfig, "_CLIENT_VERSION", [version])
+    cfg, reason = static_kubeconfig.read(params, environ={name: "http://127.0.0.1:3128"})
+    assert cfg is None and "a proxy" in reason, reason
+    cfg, reason = static_kubeconfig.read(params, environ={name: ""})
+    assert cfg is not None and reason is None
