@@ -202,11 +202,12 @@ ROLE_BINDING_CASES = [
     Case("kubeconfig-missing-file", {"kubeconfig": "/nonexistent/kubeconfig", "host": None, "client_cert": None,
                                      "client_key": None}, "kubeconfig", ("does not exist",)),
     Case("ca-cert-missing-file", {"ca_cert": "/nonexistent/ca.crt"}, "ca_cert", ("does not exist",)),
-    # attack pass 2 (session 3): the key pasted where its path belongs was quoted as the missing file's name. The
-    # message no longer quotes it; Ansible's own invocation (module_args at -vvvv) still shows it, as any option that
-    # is not no_log (client_key is a path): hence no "secret" check here (tests/unit/.../test_cluster_config.py)
+    # attack pass 2 (session 3): the key pasted where its path belongs was quoted as the missing file's name, and
+    # Ansible's own invocation (module_args, shown at -vvvv and kept in AWX's job events) showed it: client_key is a
+    # path, not no_log. A pasted key is now masked as a credential (connection.pasted_key); the check below reads
+    # the whole result, invocation included.
     Case("client-key-pasted-key", {"client_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQ" + UID + "\n-----END PRIVATE KEY-----"},
-         "client_key", ("no such file", "not shown")),
+         "client_key", ("no such file", "not shown"), extra={"secret": "MIIEvQ" + UID}),
     Case("validate-certs-not-a-boolean", {"validate_certs": "perhaps"}, "validate_certs"),
     Case("unknown-context", {"context": "no-such-context-" + UID, "host": None, "client_cert": None,
                              "client_key": None, "ca_cert": None, "kubeconfig": "@kubeconfig"},

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 
 from ansible_collections.vmo.rbac.plugins.module_utils._core.specs import CONNECTION_ARG_SPEC, PROXY_HEADERS_SPEC
 from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
@@ -54,9 +55,30 @@ def _leaves(obj):
         yield str(obj)
 
 
+_BASE64 = re.compile(r"^[A-Za-z0-9+/=_-]{100,}$")
+
+
+def pasted_key(value):
+    """Whether a ``client_key`` value is a key pasted where its path belongs rather than a path:
+    PEM text, several lines, or a long run of base64 (no path looks like that)."""
+    return isinstance(value, str) and ("-----BEGIN" in value or "\n" in value or "\r" in value
+                                       or bool(_BASE64.match(value)))
+
+
 def unmask_kubeconfig_names(no_log_values, params):
     """``no_log_values`` without a kubeconfig path, and without the kubeconfig mapping's names,
-    servers and CA data; every credential (and any value of another no_log option) stays in."""
+    servers and CA data; every credential (and any value of another no_log option) stays in.
+
+    A private key pasted into ``client_key`` (a path, so not ``no_log``) is added: Ansible then
+    masks it in the result's ``invocation`` and everywhere else, as it masks any credential."""
+    values = _unmask_kubeconfig_names(no_log_values, params)
+    key = params.get("client_key")
+    if pasted_key(key):
+        values = set(values) | {key}
+    return values
+
+
+def _unmask_kubeconfig_names(no_log_values, params):
     kubeconfig = params.get("kubeconfig")
     secret = set()
     for key, spec in CONNECTION_ARG_SPEC.items():

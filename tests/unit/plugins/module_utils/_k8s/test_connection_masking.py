@@ -64,3 +64,19 @@ def test_a_kubeconfig_path_is_not_masked():
 def test_no_kubeconfig_changes_nothing():
     values = {"tok", "x"}
     assert auth.unmask_kubeconfig_names(values, {}) == values
+
+
+PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+
+
+def test_a_key_pasted_into_client_key_is_masked_a_path_is_not():
+    """client_key is a path (not no_log), so Ansible showed a key pasted there in the result's invocation
+    (-vvvv, and AWX's job events). A pasted key is now a value to mask; a path still is not."""
+    for pasted in (PEM_KEY, "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" * 4, "line one\nline two"):
+        assert pasted in auth.unmask_kubeconfig_names(set(), {"client_key": pasted}), pasted
+        assert pasted in auth.unmask_kubeconfig_names({"tok"}, {"client_key": pasted, "kubeconfig": KUBECONFIG})
+        assert pasted in auth.unmask_kubeconfig_names(set(), {"client_key": pasted, "kubeconfig": "/k"})
+        assert pasted in auth.secret_values({"client_key": pasted})
+    for path in ("/etc/kubernetes/pki/admin.key", "admin.key", "~/.kube/a-very-long-directory-name/" + "k" * 80):
+        assert auth.unmask_kubeconfig_names(set(), {"client_key": path}) == set(), path
+        assert not auth.pasted_key(path)
