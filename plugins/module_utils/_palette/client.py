@@ -68,7 +68,7 @@ SEARCH_PAGE_SIZE = 50  # the specification's maximum for ``limit``
 # A search that keeps giving continue tokens stops here (100,000 clusters at 50 a page): a server or a
 # middlebox that hands out a fresh token with every page would otherwise be followed forever.
 SEARCH_PAGES_MAX = 2000
-KUBECONFIG_KINDS = ("frp", "admin")
+KUBECONFIG_KINDS = specs.PALETTE_KUBECONFIG_KINDS
 # Palette's published limit is 10 requests per second per source IP (more in a burst are answered 429):
 # the client paces its requests just under it (docs/palette.md, "Rate limit").
 DEFAULT_RATE_LIMIT = 9.0
