@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import ctypes
 import datetime
+import fcntl
 import ipaddress
 import json
 import os
@@ -271,10 +272,13 @@ class Cluster:
     # ------------------------------------------------------------ state file
 
     def load(self) -> bool:
-        path = self.dir / "state.json"
-        if not path.exists():
+        """Read state.json; False when there is none. Another process may remove the cluster's
+        directory at any moment (``down``), so "gone while reading" is "none", never an error."""
+        try:
+            text = (self.dir / "state.json").read_text()
+        except (FileNotFoundError, NotADirectoryError):
             return False
-        self.state = json.loads(path.read_text())
+        self.state = json.loads(text)
         return True
 
     def save(self) -> None:
@@ -533,9 +537,36 @@ def known_clusters() -> list[Cluster]:
     if STATE_DIR.exists():
         for d in sorted(STATE_DIR.iterdir(), key=lambda p: _sort_key(p.name)):
             c = Cluster(d.name)
-            if (d / "state.json").exists() and c.load():
+            if d.is_dir() and c.load():  # a directory another process removes meanwhile is skipped
                 out.append(c)
     return out
+
+
+@contextlib.contextmanager
+def locked():
+    """The control plane's lock, held across processes (xdist workers, molecule, compat-e2e and
+    ``make cluster-up`` all start and stop clusters under one .controlplane): around every
+    read-modify-write of what the clusters share (the kubeconfig, the choice of ports)."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(STATE_DIR / ".lock", "a", encoding="ascii") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def refresh_kubeconfig() -> None:
+    """Rewrite the shared kubeconfig from the clusters there are now. Under the lock: two processes
+    that each read the clusters and then wrote (one starting a private cluster, one stopping
+    another) could write last what they read first, and a running cluster's context went missing."""
+    with locked():
+        rest = known_clusters()
+        if rest:
+            write_kubeconfig(rest)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                KUBECONFIG.unlink()
 
 
 # -------------------------------------------------------------------- commands
@@ -573,7 +604,7 @@ def up(names: list[str], owned: bool = False) -> tuple[list[Cluster], list[Clust
         for c in started:
             c.stop()
         raise
-    write_kubeconfig(known_clusters())
+    refresh_kubeconfig()
     return clusters, started
 
 
@@ -598,11 +629,7 @@ def down(names: list[str] | None = None) -> list[str]:
         c.stop()
         shutil.rmtree(c.dir, ignore_errors=True)
         stopped.append(c.name)
-    rest = known_clusters()
-    if rest:
-        write_kubeconfig(rest)
-    elif KUBECONFIG.exists():
-        KUBECONFIG.unlink()
+    refresh_kubeconfig()
     return stopped
 
 
