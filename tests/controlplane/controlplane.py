@@ -35,6 +35,7 @@ import fcntl
 import ipaddress
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -215,10 +216,61 @@ def _make_pki(pki: Path, name: str) -> None:
 # ---------------------------------------------------------------------- clusters
 
 
-def _free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+PORTS_FROM = 10000  # the clusters' ports: from here to the kernel's ephemeral range
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        lo, hi = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        lo, hi = 32768, 60999  # Linux's default
+    return lo, hi
+
+
+def _free_ports(count: int, taken=()) -> list[int]:
+    """``count`` distinct ports free on 127.0.0.1 now, none of ``taken`` (the ports of the clusters
+    .controlplane knows, which may not listen yet); the caller holds ``locked()`` until it saved them.
+
+    The ports are below the kernel's ephemeral range. A port bound to 0 and closed (the way they were
+    chosen before) is in that range: the kernel could give it to the next bind to 0 or to an outgoing
+    connection (the tests open thousands) before etcd or the API server listened on it, and one
+    cluster's ports could even be the same port twice (5 clusters in 20,000)."""
+    lo, _hi = _ephemeral_range()
+    socks: list[socket.socket] = []
+    out: list[int] = []
+    try:
+        if lo - PORTS_FROM < 1000:  # an unusual range: ask the kernel, holding each port until all are chosen
+            while len(out) < count:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", 0))
+                if s.getsockname()[1] not in taken:
+                    out.append(s.getsockname()[1])
+            return out
+        pick = random.SystemRandom()
+        for _ in range(10000):
+            if len(out) == count:
+                return out
+            port = pick.randrange(PORTS_FROM, lo)
+            if port in taken or port in out:
+                continue
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            socks.append(s)
+            out.append(port)
+        raise ControlPlaneError("no %d free ports on 127.0.0.1 from %d to %d" % (count, PORTS_FROM, lo - 1))
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _ports_in_use() -> set:
+    """The ports of every cluster .controlplane knows (started, or being started by another process)."""
+    return {v for c in known_clusters() for k, v in c.state.items() if k.endswith("_port") and isinstance(v, int)}
 
 
 def _alive(pid: int) -> bool:
@@ -350,15 +402,18 @@ class Cluster:
         (self.dir / "etcd").mkdir(parents=True)
         _make_pki(self.pki, self.name)
         (self.dir / "audit-policy.yaml").write_text(AUDIT_POLICY)
-        self.state = {
-            "name": self.name,
-            "etcd_client_port": _free_port(),
-            "etcd_peer_port": _free_port(),
-            "apiserver_port": _free_port(),
-            "pids": {},
-        }
-        self._write_component_kubeconfig("controller-manager")
-        self.save()
+        with locked():  # another process choosing ports at the same time sees these once saved
+            etcd_client, etcd_peer, apiserver, kcm = _free_ports(4, _ports_in_use())
+            self.state = {
+                "name": self.name,
+                "etcd_client_port": etcd_client,
+                "etcd_peer_port": etcd_peer,
+                "apiserver_port": apiserver,
+                "controller_manager_port": kcm,
+                "pids": {},
+            }
+            self._write_component_kubeconfig("controller-manager")
+            self.save()
 
     def _write_component_kubeconfig(self, user: str) -> None:
         (self.dir / f"{user}.kubeconfig").write_text(
@@ -439,7 +494,7 @@ class Cluster:
                 f"--authentication-kubeconfig={kubeconfig}",
                 f"--authorization-kubeconfig={kubeconfig}",
                 "--bind-address=127.0.0.1",
-                f"--secure-port={_free_port()}",
+                f"--secure-port={self.state['controller_manager_port']}",
                 f"--cert-dir={self.dir / 'kcm-certs'}",
                 "--leader-elect=false",
                 "--use-service-account-credentials=true",  # per-controller identities, as in real clusters
