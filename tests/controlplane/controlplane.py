@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,10 @@ STATE_DIR = Path(os.environ.get("VMO_CONTROLPLANE_DIR", ROOT / ".controlplane"))
 BIN_DIR = Path(os.environ.get("VMO_CONTROLPLANE_BIN", ROOT / ".tools" / "bin"))
 KUBECONFIG = STATE_DIR / "kubeconfig"
 ADMIN_USER = "vmo-admin"
-READY_TIMEOUT = float(os.environ.get("VMO_CONTROLPLANE_READY_TIMEOUT", "90"))
+# Bounds that hold at a load of 20 to 30 on 2 cores and still catch a hang: a process that dies is
+# seen at once, so these are only reached when a live API server does not answer.
+READY_TIMEOUT = float(os.environ.get("VMO_CONTROLPLANE_READY_TIMEOUT", "300"))  # up(): all its clusters ready
+ANSWER_TIMEOUT = 60.0  # running(): a live cluster's /readyz answers within this
 
 AUDIT_POLICY = """\
 apiVersion: audit.k8s.io/v1
@@ -336,9 +340,23 @@ class Cluster:
     def save(self) -> None:
         write_atomically(self.dir / "state.json", json.dumps(self.state, indent=2, sort_keys=True), 0o644)
 
-    def running(self) -> bool:
+    def running(self, timeout: float | None = None) -> bool:
+        """Its processes live and its API server answers /readyz. On a loaded machine (a load of 20 to 30
+        on 2 cores) an answer can take many seconds: while the processes live and the API server is
+        there but slow (no answer yet, or not ready), it is asked again until ``timeout`` (ANSWER_TIMEOUT).
+        A dead process or nothing listening is "not running" at once. Asked once with 2 s, a slow answer
+        made a running cluster "not running": the test workers stopped ("cluster vmo-1 is not running")
+        and up() stopped and re-made a cluster other processes were using."""
         pids = self.state.get("pids", {})
-        return bool(pids) and all(_alive(p) for p in pids.values()) and self.ready(timeout=2)
+        if not pids:
+            return False
+        deadline = time.monotonic() + (ANSWER_TIMEOUT if timeout is None else timeout)
+        while all(_alive(p) for p in pids.values()):
+            answer = self._readyz(max(2.0, min(30.0, deadline - time.monotonic())))
+            if answer in ("ready", "absent") or time.monotonic() >= deadline:
+                return answer == "ready"
+            time.sleep(0.5)
+        return False
 
     # ------------------------------------------------------------ readiness
 
@@ -348,13 +366,24 @@ class Cluster:
         return ctx
 
     def ready(self, timeout: float = 2.0) -> bool:
+        return self._readyz(timeout) == "ready"
+
+    def _readyz(self, timeout: float) -> str:
+        """"ready"; "absent": nothing listens on its port (or its files are gone); "slow": no answer
+        within ``timeout``, or an answer other than ready."""
         try:
-            with urllib.request.urlopen(
-                f"{self.server}/readyz", timeout=timeout, context=self.ssl_context()
-            ) as resp:
-                return resp.status == 200
+            context, url = self.ssl_context(), f"{self.server}/readyz"
         except (OSError, ValueError, KeyError):
-            return False
+            return "absent"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout, context=context) as resp:
+                return "ready" if resp.status == 200 else "slow"
+        except ConnectionRefusedError:
+            return "absent"
+        except urllib.error.URLError as exc:
+            return "absent" if isinstance(exc.reason, ConnectionRefusedError) else "slow"
+        except (OSError, ValueError):
+            return "slow"
 
     def wait_ready(self, deadline: float) -> None:
         while time.monotonic() < deadline:
@@ -663,7 +692,7 @@ def up(names: list[str], owned: bool = False) -> tuple[list[Cluster], list[Clust
     return clusters, started
 
 
-def _wait_port(c: Cluster, port: int, proc: str, timeout: float = 20.0) -> None:
+def _wait_port(c: Cluster, port: int, proc: str, timeout: float = READY_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.closing(socket.socket()) as s:
