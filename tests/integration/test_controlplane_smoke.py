@@ -33,6 +33,9 @@ def test_viewer_binding_is_enforced_by_the_api_server(cluster, uid):
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
     })
     try:
+        # the authorizer learns of the binding a moment after the create (asked by the cluster admin: the
+        # audit counts below are this identity's)
+        cluster.wait_until_can(user, "list", "virtualmachines", "kubevirt.io", "default")
         assert can(user, "list")
         assert not can(user, "delete")
         assert not can(stranger, "list")
@@ -53,8 +56,8 @@ def test_edit_gained_kubevirt_rules_through_aggregation(cluster):
     assert kubevirt, "the aggregation controller did not merge kubevirt.io:edit into edit"
     assert any("delete" in r.verbs and "virtualmachines" in r.resources for r in kubevirt)
     # And the API server agrees: a subject bound to edit may delete VMs.
-    assert cluster.can("nobody", "delete", "virtualmachines", "kubevirt.io", "default",
-                       groups=["system:masters"])
+    cluster.wait_until_can("nobody", "delete", "virtualmachines", "kubevirt.io", "default",
+                           groups=["system:masters"])
 
 
 def test_client_certificate_identity_is_limited_by_rbac(cluster, uid):

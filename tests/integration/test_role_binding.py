@@ -200,8 +200,8 @@ def test_84_bindings_created_then_steady_state_is_cheap_and_writes_nothing(clust
     assert can_get_vms(cluster, "viewer-u1-" + uid, nss[7])
     assert not can_get_vms(cluster, "viewer-u1-" + uid, outside)
     assert can_get_vms(cluster, "someone", outside, groups=["viewer-all-" + uid])
-    assert not cluster.can("viewer-u2-" + uid, "delete", "virtualmachines", "kubevirt.io", namespace=nss[0])
-    assert cluster.can("power-user-u2-" + uid, "delete", "virtualmachines", "kubevirt.io", namespace=nss[19])
+    cluster.wait_until_can("viewer-u2-" + uid, "delete", "virtualmachines", "kubevirt.io", namespace=nss[0], allowed=False)
+    cluster.wait_until_can("power-user-u2-" + uid, "delete", "virtualmachines", "kubevirt.io", namespace=nss[19])
 
 
 # ------------------------------------------------------------------- foreign objects
@@ -285,7 +285,7 @@ def test_role_set_switch_vmo_to_kubernetes_leaves_no_access_gap(cluster, namespa
     old = set(cluster.bindings(owner))
     assert len(old) == 6
     # Before the switch the user persona (spectro-vm-user) may not delete VMs; with edit it may.
-    assert not cluster.can("x", "delete", "virtualmachines", "kubevirt.io", ns1, groups=["users-" + uid])
+    cluster.wait_until_can("x", "delete", "virtualmachines", "kubevirt.io", ns1, groups=["users-" + uid], allowed=False)
 
     checks = {
         "admin": ("a-" + uid, ["admins-" + uid], ns1),
@@ -326,7 +326,7 @@ def test_role_set_switch_vmo_to_kubernetes_leaves_no_access_gap(cluster, namespa
     assert all(n >= 20 for n in total.values()), total
     assert all(n >= 1 for n in during.values()), "the poller was not asking while the module wrote: %s" % during
     # The new roles are in force: edit may delete VMs.
-    assert cluster.can("x", "delete", "virtualmachines", "kubevirt.io", ns1, groups=["users-" + uid])
+    cluster.wait_until_can("x", "delete", "virtualmachines", "kubevirt.io", ns1, groups=["users-" + uid])
 
 
 def test_named_binding_role_change_goes_through_a_transition_binding(cluster, namespaces, owner, uid,
@@ -640,7 +640,7 @@ def test_check_mode_writes_nothing_and_predicts_the_real_run(cluster, namespaces
     assert subjects_of(user_obj) == [("User", "a-" + uid, ""), ("User", "b-" + uid, "")]
     assert user_obj["metadata"]["labels"]["team"] == "blue"
     assert user_obj["metadata"]["annotations"]["note"] == "by hand"
-    assert not cluster.can("intruder-" + uid, "get", "virtualmachines", "kubevirt.io", namespace=ns)
+    cluster.wait_until_can("intruder-" + uid, "get", "virtualmachines", "kubevirt.io", namespace=ns, allowed=False)
 
     audit = cluster.audit()
     again = ok(enforce(admin_identity, owner, changed, check=True, diff=True, purge=True))
@@ -725,7 +725,7 @@ def test_guards_refuse_privileged_grants_before_any_write(cluster, namespaces, o
     res = ok(enforce(admin_identity, owner, [{"cluster_role": "cluster-admin", "users": ["root-" + uid]}],
                      allow_privileged=True))
     assert res["summary"]["created"] == 1
-    assert cluster.can("root-" + uid, "delete", "nodes", "")
+    cluster.wait_until_can("root-" + uid, "delete", "nodes", "")
 
 
 # ----------------------------------------------------------- least-privilege identity
@@ -782,7 +782,7 @@ def test_least_privilege_automation_role_suffices_and_bind_is_enforced(cluster, 
     assert {k: v["roleRef"]["name"] for k, v in cluster.bindings(owner).items()} == {
         (RB, ns1, owner + "-admin"): "admin", (RB, ns1, owner + "-edit"): "edit", (RB, ns2, owner + "-edit"): "edit",
         (RB, ns1, owner + "-view"): "view", (RB, ns2, owner + "-view"): "view"}
-    assert cluster.can("x", "delete", "virtualmachines", "kubevirt.io", ns2, groups=["users-" + uid])
+    cluster.wait_until_can("x", "delete", "virtualmachines", "kubevirt.io", ns2, groups=["users-" + uid])
 
     # Roles this identity may not bind: the API server says no, the module explains.
     key_pem = Path(bot.params["client_key"]).read_text()
