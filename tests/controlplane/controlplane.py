@@ -31,9 +31,11 @@ import argparse
 import contextlib
 import ctypes
 import datetime
+import fcntl
 import ipaddress
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -42,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +59,10 @@ STATE_DIR = Path(os.environ.get("VMO_CONTROLPLANE_DIR", ROOT / ".controlplane"))
 BIN_DIR = Path(os.environ.get("VMO_CONTROLPLANE_BIN", ROOT / ".tools" / "bin"))
 KUBECONFIG = STATE_DIR / "kubeconfig"
 ADMIN_USER = "vmo-admin"
-READY_TIMEOUT = float(os.environ.get("VMO_CONTROLPLANE_READY_TIMEOUT", "90"))
+# Bounds that hold at a load of 20 to 30 on 2 cores and still catch a hang: a process that dies is
+# seen at once, so these are only reached when a live API server does not answer.
+READY_TIMEOUT = float(os.environ.get("VMO_CONTROLPLANE_READY_TIMEOUT", "300"))  # up(): all its clusters ready
+ANSWER_TIMEOUT = 60.0  # running(): a live cluster's /readyz answers within this
 
 AUDIT_POLICY = """\
 apiVersion: audit.k8s.io/v1
@@ -214,10 +220,61 @@ def _make_pki(pki: Path, name: str) -> None:
 # ---------------------------------------------------------------------- clusters
 
 
-def _free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+PORTS_FROM = 10000  # the clusters' ports: from here to the kernel's ephemeral range
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        lo, hi = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        lo, hi = 32768, 60999  # Linux's default
+    return lo, hi
+
+
+def _free_ports(count: int, taken=()) -> list[int]:
+    """``count`` distinct ports free on 127.0.0.1 now, none of ``taken`` (the ports of the clusters
+    .controlplane knows, which may not listen yet); the caller holds ``locked()`` until it saved them.
+
+    The ports are below the kernel's ephemeral range. A port bound to 0 and closed (the way they were
+    chosen before) is in that range: the kernel could give it to the next bind to 0 or to an outgoing
+    connection (the tests open thousands) before etcd or the API server listened on it, and one
+    cluster's ports could even be the same port twice (5 clusters in 20,000)."""
+    lo, _hi = _ephemeral_range()
+    socks: list[socket.socket] = []
+    out: list[int] = []
+    try:
+        if lo - PORTS_FROM < 1000:  # an unusual range: ask the kernel, holding each port until all are chosen
+            while len(out) < count:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", 0))
+                if s.getsockname()[1] not in taken:
+                    out.append(s.getsockname()[1])
+            return out
+        pick = random.SystemRandom()
+        for _ in range(10000):
+            if len(out) == count:
+                return out
+            port = pick.randrange(PORTS_FROM, lo)
+            if port in taken or port in out:
+                continue
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            socks.append(s)
+            out.append(port)
+        raise ControlPlaneError("no %d free ports on 127.0.0.1 from %d to %d" % (count, PORTS_FROM, lo - 1))
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _ports_in_use() -> set:
+    """The ports of every cluster .controlplane knows (started, or being started by another process)."""
+    return {v for c in known_clusters() for k, v in c.state.items() if k.endswith("_port") and isinstance(v, int)}
 
 
 def _alive(pid: int) -> bool:
@@ -271,18 +328,35 @@ class Cluster:
     # ------------------------------------------------------------ state file
 
     def load(self) -> bool:
-        path = self.dir / "state.json"
-        if not path.exists():
+        """Read state.json; False when there is none. Another process may remove the cluster's
+        directory at any moment (``down``), so "gone while reading" is "none", never an error."""
+        try:
+            text = (self.dir / "state.json").read_text()
+        except (FileNotFoundError, NotADirectoryError):
             return False
-        self.state = json.loads(path.read_text())
+        self.state = json.loads(text)
         return True
 
     def save(self) -> None:
         write_atomically(self.dir / "state.json", json.dumps(self.state, indent=2, sort_keys=True), 0o644)
 
-    def running(self) -> bool:
+    def running(self, timeout: float | None = None) -> bool:
+        """Its processes live and its API server answers /readyz. On a loaded machine (a load of 20 to 30
+        on 2 cores) an answer can take many seconds: while the processes live and the API server is
+        there but slow (no answer yet, or not ready), it is asked again until ``timeout`` (ANSWER_TIMEOUT).
+        A dead process or nothing listening is "not running" at once. Asked once with 2 s, a slow answer
+        made a running cluster "not running": the test workers stopped ("cluster vmo-1 is not running")
+        and up() stopped and re-made a cluster other processes were using."""
         pids = self.state.get("pids", {})
-        return bool(pids) and all(_alive(p) for p in pids.values()) and self.ready(timeout=2)
+        if not pids:
+            return False
+        deadline = time.monotonic() + (ANSWER_TIMEOUT if timeout is None else timeout)
+        while all(_alive(p) for p in pids.values()):
+            answer = self._readyz(max(2.0, min(30.0, deadline - time.monotonic())))
+            if answer in ("ready", "absent") or time.monotonic() >= deadline:
+                return answer == "ready"
+            time.sleep(0.5)
+        return False
 
     # ------------------------------------------------------------ readiness
 
@@ -292,13 +366,24 @@ class Cluster:
         return ctx
 
     def ready(self, timeout: float = 2.0) -> bool:
+        return self._readyz(timeout) == "ready"
+
+    def _readyz(self, timeout: float) -> str:
+        """"ready"; "absent": nothing listens on its port (or its files are gone); "slow": no answer
+        within ``timeout``, or an answer other than ready."""
         try:
-            with urllib.request.urlopen(
-                f"{self.server}/readyz", timeout=timeout, context=self.ssl_context()
-            ) as resp:
-                return resp.status == 200
+            context, url = self.ssl_context(), f"{self.server}/readyz"
         except (OSError, ValueError, KeyError):
-            return False
+            return "absent"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout, context=context) as resp:
+                return "ready" if resp.status == 200 else "slow"
+        except ConnectionRefusedError:
+            return "absent"
+        except urllib.error.URLError as exc:
+            return "absent" if isinstance(exc.reason, ConnectionRefusedError) else "slow"
+        except (OSError, ValueError):
+            return "slow"
 
     def wait_ready(self, deadline: float) -> None:
         while time.monotonic() < deadline:
@@ -346,15 +431,18 @@ class Cluster:
         (self.dir / "etcd").mkdir(parents=True)
         _make_pki(self.pki, self.name)
         (self.dir / "audit-policy.yaml").write_text(AUDIT_POLICY)
-        self.state = {
-            "name": self.name,
-            "etcd_client_port": _free_port(),
-            "etcd_peer_port": _free_port(),
-            "apiserver_port": _free_port(),
-            "pids": {},
-        }
-        self._write_component_kubeconfig("controller-manager")
-        self.save()
+        with locked():  # another process choosing ports at the same time sees these once saved
+            etcd_client, etcd_peer, apiserver, kcm = _free_ports(4, _ports_in_use())
+            self.state = {
+                "name": self.name,
+                "etcd_client_port": etcd_client,
+                "etcd_peer_port": etcd_peer,
+                "apiserver_port": apiserver,
+                "controller_manager_port": kcm,
+                "pids": {},
+            }
+            self._write_component_kubeconfig("controller-manager")
+            self.save()
 
     def _write_component_kubeconfig(self, user: str) -> None:
         (self.dir / f"{user}.kubeconfig").write_text(
@@ -435,7 +523,7 @@ class Cluster:
                 f"--authentication-kubeconfig={kubeconfig}",
                 f"--authorization-kubeconfig={kubeconfig}",
                 "--bind-address=127.0.0.1",
-                f"--secure-port={_free_port()}",
+                f"--secure-port={self.state['controller_manager_port']}",
                 f"--cert-dir={self.dir / 'kcm-certs'}",
                 "--leader-elect=false",
                 "--use-service-account-credentials=true",  # per-controller identities, as in real clusters
@@ -533,9 +621,36 @@ def known_clusters() -> list[Cluster]:
     if STATE_DIR.exists():
         for d in sorted(STATE_DIR.iterdir(), key=lambda p: _sort_key(p.name)):
             c = Cluster(d.name)
-            if (d / "state.json").exists() and c.load():
+            if d.is_dir() and c.load():  # a directory another process removes meanwhile is skipped
                 out.append(c)
     return out
+
+
+@contextlib.contextmanager
+def locked():
+    """The control plane's lock, held across processes (xdist workers, molecule, compat-e2e and
+    ``make cluster-up`` all start and stop clusters under one .controlplane): around every
+    read-modify-write of what the clusters share (the kubeconfig, the choice of ports)."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(STATE_DIR / ".lock", "a", encoding="ascii") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def refresh_kubeconfig() -> None:
+    """Rewrite the shared kubeconfig from the clusters there are now. Under the lock: two processes
+    that each read the clusters and then wrote (one starting a private cluster, one stopping
+    another) could write last what they read first, and a running cluster's context went missing."""
+    with locked():
+        rest = known_clusters()
+        if rest:
+            write_kubeconfig(rest)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                KUBECONFIG.unlink()
 
 
 # -------------------------------------------------------------------- commands
@@ -573,11 +688,11 @@ def up(names: list[str], owned: bool = False) -> tuple[list[Cluster], list[Clust
         for c in started:
             c.stop()
         raise
-    write_kubeconfig(known_clusters())
+    refresh_kubeconfig()
     return clusters, started
 
 
-def _wait_port(c: Cluster, port: int, proc: str, timeout: float = 20.0) -> None:
+def _wait_port(c: Cluster, port: int, proc: str, timeout: float = READY_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.closing(socket.socket()) as s:
@@ -598,11 +713,7 @@ def down(names: list[str] | None = None) -> list[str]:
         c.stop()
         shutil.rmtree(c.dir, ignore_errors=True)
         stopped.append(c.name)
-    rest = known_clusters()
-    if rest:
-        write_kubeconfig(rest)
-    elif KUBECONFIG.exists():
-        KUBECONFIG.unlink()
+    refresh_kubeconfig()
     return stopped
 
 

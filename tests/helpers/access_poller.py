@@ -28,8 +28,16 @@ def can_get_vms(cluster, user, namespace, groups=()):
                        groups=list(groups) + ["system:authenticated"])
 
 
-def wait_until_allowed(cluster, checks, timeout=10.0):
-    """Wait until every check is allowed (the authorizer's cache trails writes by milliseconds),
+def wait_until_can_get_vms(cluster, user, namespace, groups=(), allowed=True):
+    """``can_get_vms`` asked until the answer is ``allowed`` (bounded): right after a write the
+    authorizer may not know the binding yet (kube.TestCluster.wait_until_can)."""
+    cluster.wait_until_can(user, "get", "virtualmachines", "kubevirt.io", namespace=namespace,
+                           groups=list(groups) + ["system:authenticated"], allowed=allowed)
+
+
+def wait_until_allowed(cluster, checks, timeout=60.0):
+    """Wait until every check is allowed (the authorizer's cache trails writes by milliseconds, by seconds at a
+    load of 20-30: the bound only catches a binding that never takes effect),
     so that a 'denied' seen later is the module's doing, not the setup's."""
     deadline = time.monotonic() + timeout
     for label, (user, groups, namespace) in checks.items():

@@ -39,6 +39,12 @@ AUTOMATION_ROLE = ROOT / "files" / "automation-clusterrole.yaml"
 WATCHER_ROLE = ROOT / "files" / "eda-watcher-clusterrole.yaml"
 RBAC_GROUP = "rbac.authorization.k8s.io"
 MIN_INTERVAL = 3.0  # the source's default min_interval (plugins/plugin_utils/eda_config.py)
+# Seconds, bounds that hold at a load of 20 to 30 on 2 cores and still catch a hang. START_TIMEOUT: from
+# starting ansible-rulebook (a JVM) to its source watching; `ansible-rulebook --version` alone took more
+# than 120 s at load 27 (java_problem allows 600 s). IDLE_TIMEOUT: until the reconcile runs of the events
+# so far have finished (each an ansible-playbook run, about 3 s quiet, 20 s at load 17).
+START_TIMEOUT = 600.0
+IDLE_TIMEOUT = 300.0
 EVENT_LINE = re.compile(r"^(\S+ \S+) - vmo\.rbac\.cluster_changes - INFO - cluster (\S+): reconcile #(\d+): (.*)$",
                         re.M)
 RECAP = re.compile(r"^PLAY RECAP \*+\n((?:\S+\s+: ok=.*\n)+)", re.M)
@@ -163,7 +169,7 @@ class Rulebook:
                                      % (timeout, what, self.output()[-6000:]))
             time.sleep(interval)
 
-    def wait_idle(self, timeout: float = 120.0):
+    def wait_idle(self, timeout: float = IDLE_TIMEOUT):
         """Until the playbook run of every event emitted so far has finished."""
         self.wait_for(lambda: len(self.recaps()) >= len(self.events()), timeout, "the reconcile runs to finish")
 
@@ -262,9 +268,9 @@ def start_reconciler(fleet: Fleet, workdir: Path) -> Rulebook:
     reconcile ran (its cluster-wide grant exists)."""
     rb = Rulebook(Path(workdir) / ("rulebook-" + fleet.uid), fleet.inventory).start()
     try:
-        rb.wait_for(lambda: {c for c, _s, r in rb.events() if "watch started" in r} == {"east", "west"}, 180,
-                    "the source to watch both clusters")
-        rb.wait_idle(180)
+        rb.wait_for(lambda: {c for c, _s, r in rb.events() if "watch started" in r} == {"east", "west"},
+                    START_TIMEOUT, "the source to watch both clusters")
+        rb.wait_idle()
         for where, c in fleet.clusters.items():
             if not [k for k in c.bindings(fleet.owner) if k[0] == "ClusterRoleBinding"]:
                 raise AssertionError("the start-up run granted nothing on %s:\n%s" % (where, rb.output()[-5000:]))

@@ -104,9 +104,9 @@ def test_enforce_playbook_through_ansible_runner_with_awx_credentials(cluster, n
         assert token not in everything
         assert (tmp_path / "reports").is_dir() and any((tmp_path / "reports").iterdir())
         # The grants are real: the API server says so.
-        assert cluster.can("awx-op-%s@example.com" % uid, "delete", "virtualmachines", "kubevirt.io", ns)
-        assert not cluster.can("awx-op-%s@example.com" % uid, "delete", "virtualmachines", "kubevirt.io",
-                               "default")
+        cluster.wait_until_can("awx-op-%s@example.com" % uid, "delete", "virtualmachines", "kubevirt.io", ns)
+        cluster.wait_until_can("awx-op-%s@example.com" % uid, "delete", "virtualmachines", "kubevirt.io",
+                               "default", allowed=False)
 
         # A second scheduled run changes nothing.
         r2 = ansible_runner.run(private_data_dir=str(pdd), playbook="enforce.yml", quiet=True,
@@ -276,7 +276,7 @@ def test_under_ansible_runner_the_report_goes_to_the_artifacts_and_an_unwritable
         enforce = [e["event_data"]["res"] for e in events if e["event"] == "runner_on_ok"
                    and e["event_data"].get("task_action") == "vmo.rbac.vmo_role_binding"]
         assert enforce[0]["changed"] is True  # the writes were made, and the job is green
-        assert cluster.can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["report-auditors-" + uid])
+        cluster.wait_until_can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["report-auditors-" + uid])
         assert not (tmp_path / "a-file").is_dir()
     finally:
         cluster.delete_bindings(owner)
@@ -330,7 +330,7 @@ def test_the_kubeconfig_credential_type_reaches_a_fleet_with_one_context_per_clu
         assert sorted(stats["vmo_rbac_clusters"]) == sorted(hosts)
         assert all(v["status"] == "passed" for v in stats["vmo_rbac_clusters"].values())
         for c in pair:
-            assert c.can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["kc-auditors-" + uid])
+            c.wait_until_can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["kc-auditors-" + uid])
             assert c.bindings(owner)
         pem = [base64.b64decode(k).decode().splitlines()[1] for k in keys]
         artifacts = [p for p in job.artifact_dir.rglob("*") if p.is_file()]

@@ -173,9 +173,9 @@ def test_a_palette_fleet_runs_as_awx_runs_it(palette_fleet, tmp_path):
     # Access proven by the API servers themselves (SubjectAccessReviews)
     s.wait_for_agent()
     for c in clusters:
-        assert c.can("someone", "get", "virtualmachines", "kubevirt.io", "default", groups=["auditors-" + uid])
-        assert c.can("op-%s@example.com" % uid, "delete", "virtualmachines", "kubevirt.io", f["ns"])
-        assert not c.can("op-%s@example.com" % uid, "delete", "virtualmachines", "kubevirt.io", "default")
+        c.wait_until_can("someone", "get", "virtualmachines", "kubevirt.io", "default", groups=["auditors-" + uid])
+        c.wait_until_can("op-%s@example.com" % uid, "delete", "virtualmachines", "kubevirt.io", f["ns"])
+        c.wait_until_can("op-%s@example.com" % uid, "delete", "virtualmachines", "kubevirt.io", "default", allowed=False)
     assert clusters[2].bindings(f["owner"]) == {} and agent_bindings(clusters[2], backed[2].uid)  # through Palette
     assert clusters[0].bindings(f["owner"]) and not agent_bindings(clusters[0], backed[0].uid)
 
@@ -370,7 +370,7 @@ def test_two_jobs_at_once_on_the_same_fleet(palette_fleet, tmp_path):
     kubeconfigs = [c for c in s.since(mark) if c["op"] == "v1SpectroClustersUidAdminKubeConfig"]
     assert len(kubeconfigs) == 2 * 2 * 2  # 2 jobs x 2 clusters x (enforce, validate)
     for c in f["clusters"][:2]:
-        assert c.can("op-%s@example.com" % uid, "delete", "virtualmachines", "kubevirt.io", f["ns"])
+        c.wait_until_can("op-%s@example.com" % uid, "delete", "virtualmachines", "kubevirt.io", f["ns"])
 
 
 def test_a_kubernetes_credential_beside_the_palette_fleet_is_refused_before_any_request(palette_fleet, tmp_path):
@@ -444,7 +444,7 @@ def test_the_event_source_watches_a_palette_inventory_with_kubeconfigs_from_pale
     inventory script): the source reads each host's Palette variables, downloads each kubeconfig once at
     start (in memory), watches the three clusters, and each start-up reconcile run (reconcile mode: the
     enforce call alone) downloads its own and grants the declaration."""
-    from tests.helpers.eda import Rulebook
+    from tests.helpers.eda import START_TIMEOUT, Rulebook
 
     f = palette_fleet
     s, backed = f["standin"], f["backed"]
@@ -459,7 +459,7 @@ def test_the_event_source_watches_a_palette_inventory_with_kubeconfigs_from_pale
     rb = Rulebook(tmp_path / "rulebook", script, env=env).start()
     names = {b.name for b in backed}
     try:
-        rb.wait_for(lambda: {c for c, _s, r in rb.events() if "watch started" in r} == names, 240,
+        rb.wait_for(lambda: {c for c, _s, r in rb.events() if "watch started" in r} == names, START_TIMEOUT,
                     "the source to watch the three clusters")
         rb.wait_idle(300)
     finally:
@@ -474,4 +474,4 @@ def test_the_event_source_watches_a_palette_inventory_with_kubeconfigs_from_pale
     assert all(runs[n] >= 1 for n in names), runs
     assert per == {n: 1 + runs[n] for n in names}, (per, runs)
     for c in f["clusters"]:
-        assert c.can("someone", "get", "virtualmachines", "kubevirt.io", "default", groups=["auditors-" + f["uid"]])
+        c.wait_until_can("someone", "get", "virtualmachines", "kubevirt.io", "default", groups=["auditors-" + f["uid"]])

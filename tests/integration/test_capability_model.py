@@ -286,8 +286,8 @@ def test_a_namespace_restricted_power_user_may_deploy_from_templates_and_nothing
     held = cluster.bindings(owner)
     assert ("RoleBinding", golden, owner + "-golden-image") in held
     assert [s["name"] for s in held[("RoleBinding", golden, owner + "-golden-image")]["subjects"]] == [who]
-    assert cluster.can(who, "create", "datavolumes", "cdi.kubevirt.io", golden, "source")
-    assert not cluster.can("v-" + uid, "create", "datavolumes", "cdi.kubevirt.io", golden, "source")
+    cluster.wait_until_can(who, "create", "datavolumes", "cdi.kubevirt.io", golden, "source")
+    cluster.wait_until_can("v-" + uid, "create", "datavolumes", "cdi.kubevirt.io", golden, "source", allowed=False)
     res = run_module(VALIDATE, common)
     assert res["passed"] is True, res["msg"]
     deploy = {(r["subject"], r["namespace"]): r["allowed"] for r in res["access"] if r["capability"] == "template.deploy"}

@@ -128,7 +128,7 @@ def test_the_least_privilege_identity_may_create_the_collection_roles_only(bare,
         assert res["changed"] is True and set(roles_now(bare)) == set(SHIPPED)
         # update and escalate only by name: no other ClusterRole can be widened by this identity
         for verb in ("update", "escalate", "delete"):
-            assert not bare.can(sa.user, verb, "clusterroles", "rbac.authorization.k8s.io", groups=list(sa.groups))
+            bare.wait_until_can(sa.user, verb, "clusterroles", "rbac.authorization.k8s.io", groups=list(sa.groups), allowed=False)
     finally:
         for name in made:
             bare.rbac().delete_cluster_role_binding(name)
@@ -188,9 +188,9 @@ def test_console_on_a_vmo_cluster_whose_user_role_lacks_it(bare, uid, tmp_path):
     assert run.rc == 0, run.stdout[-4000:]
     assert [r for r in run.results if "Cluster roles |" in r["task"]][0]["result"]["changed"] is True
     user = "u-" + uid
-    assert bare.can(user, "get", "virtualmachineinstances", "subresources.kubevirt.io", ns, "console")
-    assert not bare.can(user, "delete", "virtualmachines", "kubevirt.io", ns)
-    assert not bare.can(user, "create", "virtualmachines", "kubevirt.io", ns)
+    bare.wait_until_can(user, "get", "virtualmachineinstances", "subresources.kubevirt.io", ns, "console")
+    bare.wait_until_can(user, "delete", "virtualmachines", "kubevirt.io", ns, allowed=False)
+    bare.wait_until_can(user, "create", "virtualmachines", "kubevirt.io", ns, allowed=False)
     validation = [r for r in run.results if "Validate |" in r["task"]][0]["result"]
     assert validation["passed"] is True
     # the role registers every row as one JSON text, and in access the rows that did not pass

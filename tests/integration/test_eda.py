@@ -168,8 +168,8 @@ def test_the_source_needs_only_list_and_watch_and_never_shows_a_credential(fleet
         {"name": "east", "owner": fleet.owner, **watcher.params},
         {"name": "west", "owner": fleet.owner, "host": west.server, "ca_cert": str(west.ca), "api_key": token}]}).start()
     try:
-        rb.wait_for(lambda: any(c == "east" and "watch started" in r for c, _s, r in rb.events()), 180,
-                    "the source to watch east")
+        rb.wait_for(lambda: any(c == "east" and "watch started" in r for c, _s, r in rb.events()),
+                    eda.START_TIMEOUT, "the source to watch east")
         assert "cluster east: watching namespaces and the bindings of owner %r" % fleet.owner in rb.output()
         rb.wait_for(lambda: "cluster west: namespaces: the API server at %s rejected the credentials (401 "
                     "Unauthorized; bearer token)" % west.server in rb.output(), 60, "the 401 of west to be reported")

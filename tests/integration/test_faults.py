@@ -911,7 +911,7 @@ def test_day0_waits_for_the_api_server_then_grants(fault, uid, tmp_path):
             waiter.join()
     res, waited = ok(outcome["res"]), outcome["waited"]
     assert res["changed"] is True and waited >= 8
-    assert fault.can("d0-" + uid, "list", "virtualmachines", "kubevirt.io", "default")
+    fault.wait_until_can("d0-" + uid, "list", "virtualmachines", "kubevirt.io", "default")
     print("\nday 0: the module waited %.1fs for the API server, then granted" % waited)
     fault.delete_bindings(owner)
 

@@ -194,8 +194,8 @@ def test_from_zero_to_a_scheduled_validated_fleet_job(world, tmp_path, monkeypat
         assert all(c["status"] == "passed" and int(c["checks"]) > 0 for c in per_cluster.values()), per_cluster
         assert per_cluster["prod-east"]["enforce"]["created"] >= 1
         # the job ran as the automation identity, and the grants are real
-        assert east.can("x", "delete", "virtualmachines", "kubevirt.io", "team-b", groups=["vm-operators"])
-        assert not east.can("x", "delete", "virtualmachines", "kubevirt.io", "monitoring", groups=["vm-operators"])
+        east.wait_until_can("x", "delete", "virtualmachines", "kubevirt.io", "team-b", groups=["vm-operators"])
+        east.wait_until_can("x", "delete", "virtualmachines", "kubevirt.io", "monitoring", groups=["vm-operators"], allowed=False)
         # a second launch: no change anywhere
         r = launch(private_data_dir(tmp_path, "job-2", credential_env), enforce_t)
         assert r.status == "successful" and not stats_of(r)["changed"], stats_of(r)

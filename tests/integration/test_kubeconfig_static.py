@@ -130,10 +130,10 @@ def test_enforce_and_validate_by_context_with_ansible_playbook(cluster, static_k
     validate = ok(run.task("validate"))
     assert validate["passed"] is True, validate["msg"]
     assert ok(run.task("enforce again"))["changed"] is False
-    assert cluster.can("it-kc-user-" + owner, "get", "virtualmachines", "kubevirt.io", namespace="default")
-    assert cluster.can("x", "get", "virtualmachines", "kubevirt.io", namespace=ns, groups=["it-kc-viewers-" + owner])
-    assert not cluster.can("x", "get", "virtualmachines", "kubevirt.io", namespace="default",
-                           groups=["it-kc-viewers-" + owner])
+    cluster.wait_until_can("it-kc-user-" + owner, "get", "virtualmachines", "kubevirt.io", namespace="default")
+    cluster.wait_until_can("x", "get", "virtualmachines", "kubevirt.io", namespace=ns, groups=["it-kc-viewers-" + owner])
+    cluster.wait_until_can("x", "get", "virtualmachines", "kubevirt.io", namespace="default",
+                           groups=["it-kc-viewers-" + owner], allowed=False)
     assert {u for u, _agent in audit_users(audit, data_ident.user.rsplit("-", 1)[1])} == {data_ident.user}
     cluster.delete_bindings(owner)
 

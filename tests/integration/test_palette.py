@@ -194,10 +194,10 @@ def test_fleet_from_palette_enforced_through_palette_then_a_second_run_writes_no
 
     # In force on the real control planes, through bindings Palette's agent (the stand-in) named.
     for c, b in zip(fleet["clusters"], fleet["backed"]):
-        assert c.can("x", "delete", "virtualmachines", "kubevirt.io", "team-" + uid, groups=["operators-" + uid])
-        assert c.can("bob-" + uid, "get", "virtualmachines", "kubevirt.io", "web-app-%s-2" % uid)
-        assert not c.can("bob-" + uid, "get", "virtualmachines", "kubevirt.io", "team-" + uid)
-        assert c.can("x", "create", "namespaces", groups=["vmo-admins-" + uid])
+        c.wait_until_can("x", "delete", "virtualmachines", "kubevirt.io", "team-" + uid, groups=["operators-" + uid])
+        c.wait_until_can("bob-" + uid, "get", "virtualmachines", "kubevirt.io", "web-app-%s-2" % uid)
+        c.wait_until_can("bob-" + uid, "get", "virtualmachines", "kubevirt.io", "team-" + uid, allowed=False)
+        c.wait_until_can("x", "create", "namespaces", groups=["vmo-admins-" + uid])
         names = sorted(n for _k, _ns, n, _o in agent_bindings(c, b.uid))
         assert len(names) == 4 + (1 if b is fleet["backed"][0] else 0) + (1 if b is fleet["backed"][1] else 0)
         assert all(n.startswith("palette-") for n in names)
@@ -385,12 +385,12 @@ def test_two_owners_writing_at_once_keep_every_item_of_both(clusters, palette_st
         s.slow_rbac_gets(0.0)
         s.wait_for_agent()
         a, bb = list(owners)
-        assert c.can("x", "create", "namespaces", groups=["a-admins-" + uid])
-        assert c.can("a-bob-" + uid, "get", "virtualmachines", "kubevirt.io", ns)
-        assert c.can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["b-users-" + uid])
-        assert c.can("b-eve-" + uid, "delete", "virtualmachines", "kubevirt.io", ns)
-        assert c.can("x", "list", "pods", "", "default", groups=["palette-system-" + uid])
-        assert c.can("ui-" + uid, "list", "pods", "", "default")
+        c.wait_until_can("x", "create", "namespaces", groups=["a-admins-" + uid])
+        c.wait_until_can("a-bob-" + uid, "get", "virtualmachines", "kubevirt.io", ns)
+        c.wait_until_can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["b-users-" + uid])
+        c.wait_until_can("b-eve-" + uid, "delete", "virtualmachines", "kubevirt.io", ns)
+        c.wait_until_can("x", "list", "pods", "", "default", groups=["palette-system-" + uid])
+        c.wait_until_can("ui-" + uid, "list", "pods", "", "default")
         # nothing of either owner was written by the kubernetes backend
         assert c.bindings(a) == {} and c.bindings(bb) == {}
     finally:

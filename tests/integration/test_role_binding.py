@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from kubernetes.client.rest import ApiException
 
-from tests.helpers.access_poller import AccessPoller, can_get_vms, wait_until_allowed
+from tests.helpers.access_poller import AccessPoller, wait_until_allowed, wait_until_can_get_vms
 from tests.helpers.ansible import failed, ok, run_module, run_playbook
 from tests.helpers.kube import audit_ts, binding_manifest
 
@@ -197,11 +197,11 @@ def test_84_bindings_created_then_steady_state_is_cheap_and_writes_nothing(clust
 
     # The API server grants what was declared, where it was declared, and nothing more.
     outside = namespaces("outside")
-    assert can_get_vms(cluster, "viewer-u1-" + uid, nss[7])
-    assert not can_get_vms(cluster, "viewer-u1-" + uid, outside)
-    assert can_get_vms(cluster, "someone", outside, groups=["viewer-all-" + uid])
-    assert not cluster.can("viewer-u2-" + uid, "delete", "virtualmachines", "kubevirt.io", namespace=nss[0])
-    assert cluster.can("power-user-u2-" + uid, "delete", "virtualmachines", "kubevirt.io", namespace=nss[19])
+    wait_until_can_get_vms(cluster, "viewer-u1-" + uid, nss[7])
+    wait_until_can_get_vms(cluster, "viewer-u1-" + uid, outside, allowed=False)
+    wait_until_can_get_vms(cluster, "someone", outside, groups=["viewer-all-" + uid])
+    cluster.wait_until_can("viewer-u2-" + uid, "delete", "virtualmachines", "kubevirt.io", namespace=nss[0], allowed=False)
+    cluster.wait_until_can("power-user-u2-" + uid, "delete", "virtualmachines", "kubevirt.io", namespace=nss[19])
 
 
 # ------------------------------------------------------------------- foreign objects
@@ -285,7 +285,7 @@ def test_role_set_switch_vmo_to_kubernetes_leaves_no_access_gap(cluster, namespa
     old = set(cluster.bindings(owner))
     assert len(old) == 6
     # Before the switch the user persona (spectro-vm-user) may not delete VMs; with edit it may.
-    assert not cluster.can("x", "delete", "virtualmachines", "kubevirt.io", ns1, groups=["users-" + uid])
+    cluster.wait_until_can("x", "delete", "virtualmachines", "kubevirt.io", ns1, groups=["users-" + uid], allowed=False)
 
     checks = {
         "admin": ("a-" + uid, ["admins-" + uid], ns1),
@@ -326,7 +326,7 @@ def test_role_set_switch_vmo_to_kubernetes_leaves_no_access_gap(cluster, namespa
     assert all(n >= 20 for n in total.values()), total
     assert all(n >= 1 for n in during.values()), "the poller was not asking while the module wrote: %s" % during
     # The new roles are in force: edit may delete VMs.
-    assert cluster.can("x", "delete", "virtualmachines", "kubevirt.io", ns1, groups=["users-" + uid])
+    cluster.wait_until_can("x", "delete", "virtualmachines", "kubevirt.io", ns1, groups=["users-" + uid])
 
 
 def test_named_binding_role_change_goes_through_a_transition_binding(cluster, namespaces, owner, uid,
@@ -401,13 +401,13 @@ def test_oidc_prefixes_apply_to_users_and_groups_only(cluster, namespaces, owner
     assert subjects_of(crb) == [("User", "oidc:bob-" + uid, "")]
 
     # What the API server makes of it: the prefixed names are granted, the bare ones are not.
-    assert can_get_vms(cluster, "oidc:alice-" + uid, ns)
-    assert not can_get_vms(cluster, "alice-" + uid, ns)
-    assert can_get_vms(cluster, "carol", ns, groups=["oidc:team-" + uid])
-    assert not can_get_vms(cluster, "carol", ns, groups=["team-" + uid])
-    assert can_get_vms(cluster, "system:serviceaccount:%s:robot" % ns, ns)
-    assert can_get_vms(cluster, "oidc:bob-" + uid, "default")
-    assert not can_get_vms(cluster, "oidc:oidc:bob-" + uid, "default")
+    wait_until_can_get_vms(cluster, "oidc:alice-" + uid, ns)
+    wait_until_can_get_vms(cluster, "alice-" + uid, ns, allowed=False)
+    wait_until_can_get_vms(cluster, "carol", ns, groups=["oidc:team-" + uid])
+    wait_until_can_get_vms(cluster, "carol", ns, groups=["team-" + uid], allowed=False)
+    wait_until_can_get_vms(cluster, "system:serviceaccount:%s:robot" % ns, ns)
+    wait_until_can_get_vms(cluster, "oidc:bob-" + uid, "default")
+    wait_until_can_get_vms(cluster, "oidc:oidc:bob-" + uid, "default", allowed=False)
 
 
 def test_user_prefix_dash_binds_the_bare_name_as_kube_apiserver_does(cluster, namespaces, owner, uid, admin_identity,
@@ -420,10 +420,10 @@ def test_user_prefix_dash_binds_the_bare_name_as_kube_apiserver_does(cluster, na
     ok(enforce(admin_identity, owner, bindings, oidc_user_prefix="-", oidc_group_prefix="-"))
     rb = read_binding(cluster, RB, ns, owner + "-spectro-vm-viewer")
     assert subjects_of(rb) == sorted([("User", "alice-" + uid, ""), ("Group", "-team-" + uid, "")])
-    assert can_get_vms(cluster, "alice-" + uid, ns)
-    assert not can_get_vms(cluster, "-alice-" + uid, ns)
+    wait_until_can_get_vms(cluster, "alice-" + uid, ns)
+    wait_until_can_get_vms(cluster, "-alice-" + uid, ns, allowed=False)
     # --oidc-groups-prefix=- makes the API server name the group "-team-...": that is what is bound
-    assert can_get_vms(cluster, "carol", ns, groups=["-team-" + uid])
+    wait_until_can_get_vms(cluster, "carol", ns, groups=["-team-" + uid])
     seen = ok(run_module("vmo.rbac.vmo_rbac_validate", dict(admin_identity.params, owner=owner, bindings=bindings,
                                                              oidc_user_prefix="-", oidc_group_prefix="-")))
     assert seen["passed"] is True and seen["summary"]["drift"] == 0
@@ -492,9 +492,9 @@ def test_namespace_regex_and_selector_match_at_run_time(cluster, namespaces, own
     vw, us, pu = (owner + "-spectro-vm-viewer", owner + "-spectro-vm-user", owner + "-spectro-vm-power-user")
     assert set(cluster.bindings(owner)) == {(RB, web_a, vw), (RB, web_b, vw), (RB, web_b, us), (RB, sel_a, pu)}
     assert res["summary"]["created"] == 4
-    assert not can_get_vms(cluster, "rx-" + uid, not_web)
-    assert not can_get_vms(cluster, "x", sel_other, groups=["sel-" + uid])
-    assert can_get_vms(cluster, "x", sel_a, groups=["sel-" + uid])
+    wait_until_can_get_vms(cluster, "rx-" + uid, not_web, allowed=False)
+    wait_until_can_get_vms(cluster, "x", sel_other, groups=["sel-" + uid], allowed=False)
+    wait_until_can_get_vms(cluster, "x", sel_a, groups=["sel-" + uid])
     before = snapshot(cluster, owner)
 
     # Later namespaces: one matching the regex, one matching the selector, one matching neither.
@@ -512,7 +512,7 @@ def test_namespace_regex_and_selector_match_at_run_time(cluster, namespaces, own
     after = snapshot(cluster, owner)
     assert {k: v for k, v in after.items() if k in before} == before  # nothing else changed
     assert set(after) - set(before) == {(RB, web_c, vw), (RB, sel_c, pu)}
-    assert can_get_vms(cluster, "rx-" + uid, web_c)
+    wait_until_can_get_vms(cluster, "rx-" + uid, web_c)
 
     # An explicitly named namespace that does not exist: an error before any write.
     audit = cluster.audit()
@@ -640,7 +640,7 @@ def test_check_mode_writes_nothing_and_predicts_the_real_run(cluster, namespaces
     assert subjects_of(user_obj) == [("User", "a-" + uid, ""), ("User", "b-" + uid, "")]
     assert user_obj["metadata"]["labels"]["team"] == "blue"
     assert user_obj["metadata"]["annotations"]["note"] == "by hand"
-    assert not cluster.can("intruder-" + uid, "get", "virtualmachines", "kubevirt.io", namespace=ns)
+    cluster.wait_until_can("intruder-" + uid, "get", "virtualmachines", "kubevirt.io", namespace=ns, allowed=False)
 
     audit = cluster.audit()
     again = ok(enforce(admin_identity, owner, changed, check=True, diff=True, purge=True))
@@ -725,7 +725,7 @@ def test_guards_refuse_privileged_grants_before_any_write(cluster, namespaces, o
     res = ok(enforce(admin_identity, owner, [{"cluster_role": "cluster-admin", "users": ["root-" + uid]}],
                      allow_privileged=True))
     assert res["summary"]["created"] == 1
-    assert cluster.can("root-" + uid, "delete", "nodes", "")
+    cluster.wait_until_can("root-" + uid, "delete", "nodes", "")
 
 
 # ----------------------------------------------------------- least-privilege identity
@@ -782,7 +782,7 @@ def test_least_privilege_automation_role_suffices_and_bind_is_enforced(cluster, 
     assert {k: v["roleRef"]["name"] for k, v in cluster.bindings(owner).items()} == {
         (RB, ns1, owner + "-admin"): "admin", (RB, ns1, owner + "-edit"): "edit", (RB, ns2, owner + "-edit"): "edit",
         (RB, ns1, owner + "-view"): "view", (RB, ns2, owner + "-view"): "view"}
-    assert cluster.can("x", "delete", "virtualmachines", "kubevirt.io", ns2, groups=["users-" + uid])
+    cluster.wait_until_can("x", "delete", "virtualmachines", "kubevirt.io", ns2, groups=["users-" + uid])
 
     # Roles this identity may not bind: the API server says no, the module explains.
     key_pem = Path(bot.params["client_key"]).read_text()
@@ -828,7 +828,7 @@ def test_service_account_token_identity_and_invalid_token(cluster, namespaces, o
     assert res["changed"] is True
     assert [(w[0], w[3], w[4]) for w in writes_of(audit, sa.user)] == [
         ("create", owner + "-spectro-vm-viewer", 201)]
-    assert can_get_vms(cluster, "sa-granted-" + uid, ns)
+    wait_until_can_get_vms(cluster, "sa-granted-" + uid, ns)
 
     bogus = "vmo-not-a-token-%s-%08x" % (uid, random.getrandbits(32))
     res = enforce(WithParams(sa, api_key=bogus), owner, [{"persona": "viewer", "users": ["x"],

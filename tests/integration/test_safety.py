@@ -109,8 +109,8 @@ def test_long_names_never_share_a_transition_binding(cluster, owner, uid, admin_
     assert sorted(k[2] for k in held) == sorted(names)
     assert all(v["roleRef"]["name"] == "spectro-vm-user" for v in held.values())
     for n in names:
-        assert cluster.can("%s-%s" % (n[-5:], uid), "get", "virtualmachineinstances", "subresources.kubevirt.io",
-                           ns, "console")
+        cluster.wait_until_can("%s-%s" % (n[-5:], uid), "get", "virtualmachineinstances", "subresources.kubevirt.io",
+                               ns, "console")
     assert ok(enforce(admin_identity, owner, switched))["changed"] is False
 
 
@@ -131,7 +131,7 @@ def test_everyone_group_leak_is_caught_outside_the_scope(bare_cluster, owner, ui
             "metadata": {"name": "everyone-admin"},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}]})
-        assert cluster.can("v-" + uid, "delete", "virtualmachines", "kubevirt.io", leaky)
+        cluster.wait_until_can("v-" + uid, "delete", "virtualmachines", "kubevirt.io", leaky)
         res = validate(admin, owner, bindings, role_set="kubernetes")
         assert res["passed"] is False
         leaked = [r for r in res["access"] if r["namespace"] == leaky and r["ok"] is False]
@@ -172,7 +172,7 @@ def test_negated_rule_protected_namespaces_and_rules_that_match_nothing(
     assert scopes["bindings[3].namespace_regex"]["matched_nothing"] is True
     assert any("bindings[3].namespace_regex" in w and "matched no namespace" in w
                for w in res.get("warnings", [])), res.get("warnings")
-    assert not cluster.can("a-" + uid, "delete", "virtualmachines", "kubevirt.io", "kube-system")
+    cluster.wait_until_can("a-" + uid, "delete", "virtualmachines", "kubevirt.io", "kube-system", allowed=False)
 
     # validation: the rule that matches nothing is unchecked, never proof
     only_empty = [bindings[3]]
@@ -204,11 +204,11 @@ def test_console_access_binds_the_console_role_in_the_same_scope(cluster, owner,
     assert (RB, ns, owner + "-vm-console") in cluster.bindings(owner)
     assert {b["persona"] for b in res["bindings"]} == {"viewer", "console"}
     user = "c-" + uid
-    assert cluster.can(user, "get", "virtualmachineinstances", "subresources.kubevirt.io", ns, "console")
-    assert cluster.can(user, "get", "virtualmachineinstances", "subresources.kubevirt.io", ns, "vnc")
-    assert not cluster.can(user, "delete", "virtualmachines", "kubevirt.io", ns)
-    assert not cluster.can(user, "create", "virtualmachines", "kubevirt.io", ns)
-    assert not cluster.can(user, "get", "virtualmachineinstances", "subresources.kubevirt.io", other, "console")
+    cluster.wait_until_can(user, "get", "virtualmachineinstances", "subresources.kubevirt.io", ns, "console")
+    cluster.wait_until_can(user, "get", "virtualmachineinstances", "subresources.kubevirt.io", ns, "vnc")
+    cluster.wait_until_can(user, "delete", "virtualmachines", "kubevirt.io", ns, allowed=False)
+    cluster.wait_until_can(user, "create", "virtualmachines", "kubevirt.io", ns, allowed=False)
+    cluster.wait_until_can(user, "get", "virtualmachineinstances", "subresources.kubevirt.io", other, "console", allowed=False)
     v = ok(validate(admin_identity, owner, bindings))
     assert v["passed"] is True, v["msg"]
     cells = {(m["scope"], c): state for m in v["matrix"] for c, state in m["cells"].items()}
