@@ -185,6 +185,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         drift = drift_items(obs.plan) if opts.check_bindings else []
     rows, matrix_rows, undecided = [], [], []
     unproven_named = None
+    settle_asked = settle_changed = 0
     matrix, kubevirt = opts.matrix, None
     if decl.role_set == "kubernetes":
         if opts.kubevirt_release is not None:
@@ -208,6 +209,10 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         specs, index, keys = access.unique_reviews(checks)
         statuses = cluster.subject_access_reviews(specs, concurrency=opts.concurrency)
         by_key = dict((k, statuses[i]) for k, i in index.items())  # the keys unique_reviews made
+        # a grant enforce made a moment ago may not be in the authorizer yet: disagreeing answers are asked again
+        settle_asked, settle_changed = access.settle(
+            checks, keys, by_key, specs, index,
+            lambda again: cluster.subject_access_reviews(again, concurrency=opts.concurrency), time.sleep)
         # a binding of the user groups are asked as makes a group's allowed answer no proof (access.probe_bindings)
         probes = access.probe_bindings(snap.get(snapshot.ROLE_BINDINGS), snap.get(snapshot.CLUSTER_ROLE_BINDINGS))
         rows, matrix_rows = access.evaluate(checks, by_key, keys, probes)
@@ -238,6 +243,12 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
                 % (", ".join(undecided), kubevirt["release"], kubevirt["source"]))
     if unproven_named is not None:
         result["warnings"].append(str(unproven_named))
+    if settle_changed:
+        result["warnings"].append(
+            "%d access answer%s changed when asked again (%d review%s asked again within %g s): a change made a moment "
+            "ago was not yet in the API server's authorizer; the later answers are the ones reported"
+            % (settle_changed, "" if settle_changed == 1 else "s", settle_asked, "" if settle_asked == 1 else "s",
+               sum(access.SETTLE_PAUSES)))
     if opts.check_access and access.probe_warning(probes):
         result["warnings"].append(access.probe_warning(probes))
     result["who_else"] = []

@@ -546,3 +546,63 @@ def test_a_group_allowed_where_the_probe_user_is_bound_is_unchecked_and_a_forbid
     # without such a binding, the same answers pass
     rows, _matrix = access.evaluate(checks, allow_all)
     assert all(r["ok"] is True for r in rows if r["subject"] == "Group ops" and r["expected"] is True)
+
+
+# ---- settle: answers that disagree are asked again (the authorizer learns of a write a moment after it)
+
+def _settle_world():
+    from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import Subject
+    alice, bob = Subject("User", "alice", None), Subject("User", "bob", None)
+
+    def check(subject, persona, capability, verb, resource, subresource, expected):
+        return access.Check(subject=subject, capability=capability, verb=verb, group="subresources.kubevirt.io",
+                            resource=resource, subresource=subresource, namespace="ns1", scope="namespace",
+                            expected=expected, personas=(persona,))
+
+    checks = [check(alice, "user", "start", "update", "virtualmachines", "start", True),
+              check(bob, "viewer", "start", "update", "virtualmachines", "start", False),
+              check(bob, "viewer", "console", "get", "virtualmachineinstances", "console", access.OPTIONAL)]
+    specs, index, keys = access.unique_reviews(checks)
+    return checks, specs, index, keys
+
+
+def test_settle_asks_again_only_what_disagrees_until_it_agrees():
+    checks, specs, index, keys = _settle_world()
+    # alice's new grant not yet seen (denied), bob's revoked grant still seen (allowed), the optional check allowed
+    by_key = {keys[0]: {"allowed": False}, keys[1]: {"allowed": True}, keys[2]: {"allowed": True}}
+    rounds, pauses = [], []
+
+    def ask(again):
+        rounds.append([s["user"] for s in again])
+        # the authorizer catches up after the second round
+        caught_up = len(rounds) >= 2
+        return [{"allowed": (s["user"] == "alice") if caught_up else (s["user"] == "bob")} for s in again]
+
+    asked, changed = access.settle(checks, keys, by_key, specs, index, ask, pauses.append)
+    assert rounds == [["alice", "bob"], ["alice", "bob"]]
+    assert (asked, changed) == (4, 2)
+    assert pauses == list(access.SETTLE_PAUSES[:2])
+    assert by_key[keys[0]] == {"allowed": True} and by_key[keys[1]] == {"allowed": False}
+    rows, _matrix = access.evaluate(checks, by_key, keys)
+    assert [r["ok"] for r in rows] == [True, True, True]
+
+
+def test_settle_reports_what_still_disagrees_after_every_pause():
+    checks, specs, index, keys = _settle_world()
+    by_key = {keys[0]: {"allowed": False}, keys[1]: {"allowed": False}, keys[2]: {"allowed": False}}
+    pauses = []
+    asked, changed = access.settle(checks, keys, by_key, specs, index,
+                                   lambda again: [{"allowed": False} for _ in again], pauses.append)
+    assert pauses == list(access.SETTLE_PAUSES) and asked == len(access.SETTLE_PAUSES) and changed == 0
+    rows, _matrix = access.evaluate(checks, by_key, keys)
+    assert [r["ok"] for r in rows] == [False, True, True]
+
+
+def test_settle_asks_nothing_when_every_answer_agrees():
+    checks, specs, index, keys = _settle_world()
+    by_key = {keys[0]: {"allowed": True}, keys[1]: {"allowed": False}, keys[2]: {"allowed": False}}
+
+    def ask(again):
+        raise AssertionError("asked again: %r" % again)
+
+    assert access.settle(checks, keys, by_key, specs, index, ask, lambda s: None) == (0, 0)
