@@ -158,11 +158,14 @@ def test_the_role_hands_every_shared_option_to_both_module_calls():
     from ansible_collections.vmo.rbac.plugins.modules import vmo_rbac_validate, vmo_role_binding
 
     role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
-    shared = set()
+    shared, merged = set(), {}
     for part in ("vmo_rbac__declaration", "vmo_rbac__connection", "vmo_rbac__backend", "vmo_rbac__palette_connection",
                  "vmo_rbac__access"):
+        assert not shared & set(role_vars[part]), part  # no part overrides another (YAML merge keys)
         shared |= set(role_vars[part])
-        assert part in role_vars["vmo_rbac__module_options"], part
+        merged.update(role_vars[part])
+    # the module options are the five parts, merged when the file is read (no combine filter per module call)
+    assert role_vars["vmo_rbac__module_options"] == merged
     # the connection options the role offers (CONNECTION; not persist_config, proxy_headers)
     expected = (set(specs.DECLARATION_ARG_SPEC) | set(specs.ACCESS_ARG_SPEC) | set(CONNECTION.values())
                 | set(specs.PALETTE_ARG_SPEC))
@@ -185,7 +188,8 @@ def test_every_module_that_talks_to_a_cluster_can_take_its_kubeconfig_from_palet
         assert "vmo.rbac.palette_connection" in doc["extends_documentation_fragment"], module.__name__
     role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
     assert set(role_vars["vmo_rbac__palette_connection"]) == set(specs.PALETTE_CONNECTION_ARG_SPEC)
-    assert "vmo_rbac__palette_connection" in role_vars["vmo_rbac__cluster_roles_options"]
+    assert role_vars["vmo_rbac__cluster_roles_options"] == dict(role_vars["vmo_rbac__connection"],
+                                                                **role_vars["vmo_rbac__palette_connection"])
     main = (ROLE / "tasks" / "main.yml").read_text()
     assert 'vmo.rbac.vmo_cluster_roles: "{{ vmo_rbac__cluster_roles_options }}"' in main
 

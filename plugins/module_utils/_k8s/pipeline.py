@@ -55,9 +55,13 @@ except ImportError:  # pragma: no cover - the modules report the missing require
 CONNECTION_ERRORS = (OSError, ssl.SSLError, ValueError, Urllib3Error) + (
     (http_client.HTTPException,) if http_client is not None else ())
 
-# Requests sent ahead on one connection before its first answer is read; refilled by half a
-# window at a time. Small enough that the answers in flight (about 700 bytes each) never fill the
-# socket buffers on either side, which would stall both ends.
+# Requests sent ahead on one connection before its first answer is read; refilled whenever a quarter
+# of the window (at least one request) is free (_refill_at): about seven eighths of the window are in
+# flight on average, where refilling by half a window kept three quarters. Against a far away API
+# server that is fewer round trips (they are the validation's wall time, and Ansible's main process
+# polls its workers while it waits), for one write per two answers instead of one per four (window 8).
+# Small enough that the answers in flight (about 700 bytes each) never fill the socket buffers on
+# either side, which would stall both ends.
 WINDOW = 16
 
 
@@ -101,6 +105,38 @@ def _line(stream):
     return line
 
 
+def _head_lines(stream):
+    """The lines of the next answer's head (the status line and its header lines, without line ends
+    and without the blank line that ends it).
+
+    Where the whole head is in the stream's buffer already (an API server's answer, about 400 bytes,
+    arrives in one piece), it is taken from there in one read and split in one call: a review's answer
+    costs one Python call here, not one per header line. Otherwise (a head cut across two reads, a line
+    ended by a bare LF, a buffer that holds less than a head) it is read line by line. Both give the same
+    lines, under the same limits (MAX_LINE, MAX_HEADERS)."""
+    buffered = stream.peek(1)
+    end = buffered.find(b"\r\n\r\n")
+    if end >= 0:
+        head = buffered[:end]
+        if head.count(b"\n") == head.count(b"\r\n") and len(head) < MAX_LINE:
+            stream.read(end + 4)
+            lines = head.split(b"\r\n")
+            if len(lines) > MAX_HEADERS + 1:
+                raise ValueError("more than %d header fields" % MAX_HEADERS)
+            return lines
+    lines = [_line(stream).rstrip(b"\r\n")]
+    for _n in range(MAX_HEADERS + 1):
+        line = _line(stream)
+        if line in (b"\r\n", b"\n"):
+            return lines
+        lines.append(line[:-2] if line.endswith(b"\r\n") else line[:-1])
+    raise ValueError("more than %d header fields" % MAX_HEADERS)
+
+
+# The header fields whose repetition with another value ends the connection.
+_FRAMING = (b"content-length", b"transfer-encoding", b"connection")
+
+
 def read_answer(stream):
     """The next final answer on ``stream`` (a buffered binary reader), framed as http.client frames
     an answer with a length, reading past interim (1xx) responses as transport.FinalResponse does.
@@ -114,28 +150,23 @@ def read_answer(stream):
     http.client's limits) raises ValueError: the connection ends and its unanswered requests go the
     ordinary way (urllib3 and http.client), so an odd answer costs a resend, never a wrong reading."""
     for _interim in range(MAX_INTERIM + 1):
-        parts = _line(stream).split(None, 2)
+        lines = _head_lines(stream)
+        parts = lines[0].split(None, 2)
         if len(parts) < 2 or parts[0] not in (b"HTTP/1.1", b"HTTP/1.0") or len(parts[1]) != 3 \
                 or not parts[1].isdigit():
             raise ValueError("not an HTTP/1.1 status line")
         version, status = parts[0], int(parts[1])
         fields = {}
-        for _n in range(MAX_HEADERS + 1):
-            line = _line(stream)
-            if line in (b"\r\n", b"\n"):
-                break
+        for line in lines[1:]:
             if line[:1] in (b" ", b"\t"):
                 raise ValueError("a folded header line")
             name, sep, value = line.partition(b":")
             if not sep or not name or name != name.strip():
                 raise ValueError("a header line without a name")
             name, value = name.lower(), value.strip()
-            if name in fields and fields[name] != value:
-                if name in (b"content-length", b"transfer-encoding", b"connection"):
-                    raise ValueError("the header %s twice" % name.decode("latin-1"))
+            if name in fields and fields[name] != value and name in _FRAMING:
+                raise ValueError("the header %s twice" % name.decode("latin-1"))
             fields[name] = value
-        else:
-            raise ValueError("more than %d header fields" % MAX_HEADERS)
         if status == 101:
             raise ValueError("101 Switching Protocols in answer to a request that asked for no upgrade")
         if not 100 <= status < 200:
@@ -154,25 +185,41 @@ def read_answer(stream):
     body = stream.read(int(length))
     if len(body) != int(length):
         raise OSError("the connection ended inside an answer")
-    tokens = [t.strip() for t in fields.get(b"connection", b"").lower().split(b",")]
+    connection = fields.get(b"connection")
+    if connection is None:
+        return Answer(status, body, version == b"HTTP/1.0")
+    tokens = [t.strip() for t in connection.lower().split(b",")]
     will_close = b"close" in tokens or (version == b"HTTP/1.0" and b"keep-alive" not in tokens)
     return Answer(status, body, will_close)
 
 
-def request_bytes(method, target, host_header, headers, body):
-    """One HTTP/1.1 request as bytes; None when a header would not be a single line (the caller's
-    ordinary path then sends it, and http.client refuses it with its own error)."""
+def request_head(method, target, host_header, headers):
+    """The head of an HTTP/1.1 request up to its Content-Length line, as bytes (the same for every review
+    of a run: request_bytes adds the length and the body); None when a header would not be a single line
+    of latin-1 (the caller's ordinary path then sends it, and http.client refuses it with its own error)."""
     lines = ["%s %s HTTP/1.1" % (method, target), "Host: " + host_header]
     for name, value in headers:
         if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
             return None
         lines.append("%s: %s" % (name, value))
-    lines.append("Content-Length: %d" % len(body))
     try:
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return ("\r\n".join(lines) + "\r\n").encode("latin-1")
     except UnicodeEncodeError:
         return None
-    return head + body
+
+
+def request_bytes(method, target, host_header, headers, body):
+    """One HTTP/1.1 request as bytes; None when a header would not be a single line (request_head)."""
+    head = request_head(method, target, host_header, headers)
+    if head is None:
+        return None
+    return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def _refill_at(window):
+    """How few requests in flight on a connection (of ``window`` at most) make run() send more: a quarter of the
+    window free, at least one request."""
+    return window - max(1, window // 4)
 
 
 def run(new_connection, requests, read_timeout, window=WINDOW, sent=None, accept=None):
@@ -190,6 +237,7 @@ def run(new_connection, requests, read_timeout, window=WINDOW, sent=None, accept
     if not todo:
         return answers, rest
     window = max(1, window)
+    refill_at = _refill_at(window)
     conn = stream = None
     inflight = []
     nxt = 0
@@ -199,14 +247,23 @@ def run(new_connection, requests, read_timeout, window=WINDOW, sent=None, accept
         sock = conn.sock
         sock.settimeout(read_timeout)
         stream = _Stream(socket.SocketIO(sock, "rb"), 65536)
-        while nxt < len(todo) or inflight:
-            if nxt < len(todo) and len(inflight) <= window // 2:
+        writable = True
+        while (writable and nxt < len(todo)) or inflight:
+            if writable and nxt < len(todo) and len(inflight) <= refill_at:
                 batch = todo[nxt:nxt + window - len(inflight)]
-                sock.sendall(b"".join(requests[i] for i in batch))
-                if sent is not None:
-                    sent(len(batch))
-                inflight.extend(batch)
-                nxt += len(batch)
+                try:
+                    sock.sendall(b"".join(requests[i] for i in batch))
+                except CONNECTION_ERRORS:
+                    # the server closed the connection (or it broke) after answers that may be on their way
+                    # already: those are read, nothing more is sent; this batch goes the ordinary way
+                    writable = False
+                    if not inflight:
+                        break
+                else:
+                    if sent is not None:
+                        sent(len(batch))
+                    inflight.extend(batch)
+                    nxt += len(batch)
             i = inflight.pop(0)
             try:
                 resp = read_answer(stream)  # interim (1xx) responses read past

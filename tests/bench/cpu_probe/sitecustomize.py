@@ -5,7 +5,9 @@ JSON line to the file VMO_CPU_PROBE names when it exits normally: its kind (the 
 main process, a module process), its own CPU seconds (user + system) and those of the children it
 waited for. Ansible's forked workers leave with os._exit and write nothing: their CPU is what the
 main process's children used minus the module processes; with VMO_CPU_PROBE_WORKERS set, each
-worker also writes a line (task name, host, its CPU) as it ends.
+worker also writes a line (task name, host, its CPU) as it ends. With VMO_CPU_PROFILE set to a
+directory, the main process and each worker are profiled (cProfile, timed by the process's CPU clock,
+so that waiting for the network costs nothing) into ``playbook-PID.prof`` and ``worker-PID-TASK.prof``.
 """
 
 import os
@@ -43,6 +45,25 @@ if os.environ.get("VMO_CPU_PROBE"):
     if _KIND:
         atexit.register(_report)
 
+    _PROFILE_DIR = os.environ.get("VMO_CPU_PROFILE")
+    _PROFILER = [None]
+
+    def _start_profile():
+        import cProfile
+
+        _PROFILER[0] = cProfile.Profile(time.process_time)
+        _PROFILER[0].enable()
+
+    def _dump_profile(name):
+        prof = _PROFILER[0]
+        if prof is not None:
+            prof.disable()
+            prof.dump_stats(os.path.join(_PROFILE_DIR, name))
+
+    if _KIND == "playbook" and _PROFILE_DIR:
+        _start_profile()
+        atexit.register(lambda: os.getpid() == _PID and _dump_profile("playbook-%d.prof" % _PID))
+
     if _KIND == "playbook" and os.environ.get("VMO_CPU_PROBE_WORKERS"):
         import multiprocessing
         import multiprocessing.util as _mu
@@ -62,8 +83,17 @@ if os.environ.get("VMO_CPU_PROBE"):
                                "self": me.ru_utime + me.ru_stime, "children": kids.ru_utime + kids.ru_stime})
             with open(os.environ["VMO_CPU_PROBE"], "a") as f:
                 f.write(line + "\n")
+            if _PROFILE_DIR:
+                import re
+
+                _dump_profile("worker-%d-%s.prof" % (os.getpid(), re.sub(r"[^A-Za-z0-9]+", "_", str(
+                    task.get_name() if task is not None else None))[:60]))
 
         def _after_fork(_hook):
+            if _PROFILE_DIR:
+                if _PROFILER[0] is not None:
+                    _PROFILER[0].disable()  # the main process's, inherited by the fork
+                _start_profile()
             _mu.Finalize(None, _worker_report, exitpriority=0)
 
         _mu.register_after_fork(_HOOK, _after_fork)

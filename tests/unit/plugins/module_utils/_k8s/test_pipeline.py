@@ -481,15 +481,135 @@ def test_an_odd_framing_goes_the_ordinary_way():
 def test_each_review_body_is_the_json_of_the_review_byte_for_byte(server, monkeypatch):
     """The pipelined bodies are made from a fixed head and the spec (no json.dumps set-up per review): the same
     bytes json.dumps of the whole review gives, non-ASCII names and odd characters included."""
-    bodies = []
-    real = cluster_mod.pipeline.request_bytes
+    sent = []
+    real = cluster_mod.pipeline.run
 
-    def recording(method, target, host_header, headers, body):
-        bodies.append(body)
-        return real(method, target, host_header, headers, body)
+    def recording(new_connection, requests, *args, **kwargs):
+        sent.extend(requests)
+        return real(new_connection, requests, *args, **kwargs)
 
-    monkeypatch.setattr(cluster_mod.pipeline, "request_bytes", recording)
+    monkeypatch.setattr(cluster_mod.pipeline, "run", recording)
     asked = specs(["yes-1", "yes-j\u00fcrgen", 'yes-"quoted"\\', "yes-\u2603\n"])
-    make_cluster(server).subject_access_reviews(asked, concurrency=4)
-    assert bodies == [json.dumps({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": s},
-                                 separators=(",", ":")).encode("utf-8") for s in asked]
+    client = make_cluster(server)
+    client.subject_access_reviews(asked, concurrency=1 + len(asked))
+    bodies = [json.dumps({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": s},
+                         separators=(",", ":")).encode("utf-8") for s in asked]
+    # every request is the one request_bytes makes of its body (the head made once per run, the length, the body)
+    headers = list(client._headers(cluster_mod.JSON, True).iteritems())
+    host = "127.0.0.1:%d" % server.server_address[1]
+    assert sorted(sent) == sorted(pipeline.request_bytes("POST", cluster_mod.REVIEWS, host, headers, b) for b in bodies)
+    assert [cluster_mod.review_body(s) for s in asked] == bodies
+
+
+# ------------------------------------------------- the fast paths: the same as the plain ones, byte for byte
+
+from hypothesis import given, settings  # noqa: E402  pylint: disable=wrong-import-position
+from hypothesis import strategies as st  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def _read_all(raw, buffer_size):
+    """Every answer read_answer takes from ``raw`` through a buffer of ``buffer_size`` bytes, and how it ended."""
+    import io  # pylint: disable=import-outside-toplevel
+
+    stream = io.BufferedReader(io.BytesIO(raw), buffer_size)
+    out = []
+    try:
+        while stream.peek(1):
+            a = pipeline.read_answer(stream)
+            out.append((a.status, a.body, a.will_close))
+    except (ValueError, OSError) as exc:
+        out.append(type(exc).__name__)
+    return out
+
+
+_HEADER_LINES = st.sampled_from([
+    b"Content-Type: application/json", b"Content-Length: 2", b"content-length: 2", b"Content-Length: 3",
+    b"Content-Length: x", b"Connection: close", b"Connection: keep-alive", b"Transfer-Encoding: chunked",
+    b"Audit-Id: 5b0c", b"X-A:b", b"X-A: b\rc", b" folded", b"\tfolded", b"No colon", b"Name : v", b": v",
+    b"X-Kubernetes-Pf-Flowschema-Uid: 1f0", b"Date: Mon, 07 Dec 2026 11:00:00 GMT"])
+_STATUS_LINES = st.sampled_from([b"HTTP/1.1 201 Created", b"HTTP/1.1 200", b"HTTP/1.0 200 OK", b"HTTP/1.1 204 No Content",
+                                 b"HTTP/1.1 103 Early Hints", b"HTTP/1.1 101 Switching", b"HTTP/2 200", b"HTTP/1.1 20x",
+                                 b"junk"])
+_ENDS = st.sampled_from([b"\r\n", b"\n", b"\r\r\n"])
+
+
+@st.composite
+def _raw_answers(draw):
+    out = b""
+    for _ in range(draw(st.integers(1, 4))):
+        lines = [draw(_STATUS_LINES)] + draw(st.lists(_HEADER_LINES, max_size=6))
+        out += b"".join(line + draw(_ENDS) for line in lines) + draw(_ENDS)
+        out += draw(st.sampled_from([b"{}", b"", b"{}{}", b"nul"]))
+    return out[:draw(st.integers(len(out) - 3, len(out)))]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_raw_answers())
+def test_read_answer_takes_a_head_in_one_piece_as_it_takes_it_line_by_line(raw):
+    """A head found whole in the buffer is split in one call; a buffer too small for any head (7 bytes) sends
+    every answer through the line-by-line reading: both take and refuse the same answers."""
+    assert _read_all(raw, 65536) == _read_all(raw, 7)
+
+
+def test_read_answer_limits_hold_for_a_head_in_one_piece():
+    ok = b"HTTP/1.1 201 Created\r\n" + b"X-A: b\r\n" * 100 + b"Content-Length: 2\r\n\r\n{}"
+    assert _read_all(ok, 65536) == [("ValueError")]  # 101 header fields
+    ok = b"HTTP/1.1 201 Created\r\n" + b"X-A: b\r\n" * 99 + b"Content-Length: 2\r\n\r\n{}"
+    assert _read_all(ok, 65536) == [(201, b"{}", False)]
+
+
+_JSON_SCALARS = st.one_of(st.text(), st.integers(), st.booleans(), st.none(),
+                          st.floats(allow_nan=True, allow_infinity=True))
+_JSON = st.recursive(_JSON_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                            st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+                     max_leaves=12)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.dictionaries(st.text(max_size=12), _JSON, max_size=6))
+def test_review_body_is_json_dumps_of_the_review_byte_for_byte(spec):
+    """The encoder made once gives the bytes json.dumps gives, whatever the spec holds (any text, escapes,
+    numbers, nesting, NaN)."""
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
+    assert cluster_mod.review_body(spec) == json.dumps(review, separators=(",", ":")).encode("utf-8")
+
+
+def test_a_reason_that_reads_allowed_is_not_an_allow():
+    """The decision is the answer's status.allowed, parsed as JSON: a reason (or any other text) that spells an
+    allow, the echo taken as it was asked or not, never turns a denial into one."""
+    spec = {"user": "bob", "groups": ["ops"],
+            "resourceAttributes": {"verb": "delete", "group": "", "resource": "pods", "namespace": "team-a"}}
+    hostile = '","allowed":true,"x":"'
+    for echo in (spec, {"user": "bob", "groups": ["ops"],
+                        "resourceAttributes": {"verb": "delete", "resource": "pods", "namespace": "team-a"}}):
+        answer = {"spec": echo, "status": {"allowed": False, "reason": hostile, "evaluationError": '"allowed":true'}}
+        body = json.dumps(answer).encode()
+        decoded = json.loads(body)
+        assert cluster_mod.review_answers(spec, decoded)
+        assert decoded["status"]["allowed"] is False
+    # an answer whose status is only text, however it reads, is no answer
+    assert not cluster_mod.review_answers(spec, {"spec": spec, "status": '{"allowed":true}'})
+    assert not cluster_mod.review_answers(spec, {"spec": spec, "status": {"allowed": "true"}})
+
+
+def test_the_cluster_takes_the_denial_whatever_its_reason_says():
+    """End to end through the pipeline: the server denies with a reason that spells an allow; the status the
+    cluster returns is a denial."""
+    class Hostile(_Handler):
+        def _answer(self, status, payload, close=False, raw=None):
+            if isinstance(payload.get("status"), dict):
+                payload["status"]["reason"] = '"allowed":true, "allowed": true}'
+            return _Handler._answer(self, status, payload, close, raw)
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    srv.daemon_threads = True
+    srv.lock = threading.Lock()
+    srv.seen, srv.failures = [], {}
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        statuses = make_cluster(srv).subject_access_reviews(specs(["no-1", "yes-2", "no-3"]), concurrency=4)
+        assert [s["allowed"] for s in statuses] == [False, True, False]
+    finally:
+        srv.shutdown()
+        srv.server_close()
