@@ -69,6 +69,7 @@ class LazyCluster(object):
     def __init__(self, make, palette=None):
         self._make = make
         self._cluster = None
+        self._error = None  # what making it raised: raised again, never made twice (an exec plugin run again)
         self._lock = threading.Lock()  # the flows send independent requests from several threads
         self.palette = palette
 
@@ -79,8 +80,14 @@ class LazyCluster(object):
     def __getattr__(self, name):
         if self._cluster is None:
             with self._lock:
+                if self._error is not None:
+                    raise self._error
                 if self._cluster is None:
-                    self._cluster = self._make()
+                    try:
+                        self._cluster = self._make()
+                    except Exception as exc:  # pylint: disable=broad-exception-caught
+                        self._error = exc
+                        raise
         return getattr(self._cluster, name)
 
 

@@ -64,7 +64,7 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     urllib3 = HTTPHeaderDict = None
     KUBERNETES_IMPORT_ERROR = exc
 
-from ansible_collections.vmo.rbac.plugins.module_utils._k8s import pipeline
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import exec_plugin, pipeline
 from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import (
     RETRY_STATUSES, Secrets, read_final_responses, scrub,
@@ -86,6 +86,7 @@ def _kubernetes():
     import kubernetes.client  # pylint: disable=import-outside-toplevel
     import kubernetes.config  # pylint: disable=import-outside-toplevel
 
+    exec_plugin.install(kubernetes)  # an exec plugin's stderr and answer never reach a message
     return kubernetes
 
 
@@ -295,6 +296,16 @@ def _load_kubeconfig(cfg, kubeconfig, context, persist):
     kwargs = {"context": context, "client_configuration": cfg}
     if persist is not None:
         kwargs["persist_config"] = persist
+    with exec_plugin.failures() as failed:
+        _load_with_client(kubernetes, cfg, kubeconfig, kwargs)
+    if failed and not (cfg.api_key or cfg.cert_file):
+        # The client logged the failure and went on without a credential: every request would be
+        # system:anonymous's, answered 403. Said as it is, before any request (exec_plugin.py).
+        raise ClusterError("kubeconfig: cannot use %s%s: %s" % (
+            _kubeconfig_label(kubeconfig), " with context %r" % context if context else "", failed[-1]))
+
+
+def _load_with_client(kubernetes, cfg, kubeconfig, kwargs):
     if isinstance(kubeconfig, dict):
         kubernetes.config.load_kube_config_from_dict(config_dict=kubeconfig, **kwargs)
     else:
