@@ -106,3 +106,21 @@ def test_a_failing_plugin_fails_the_task_by_its_exit_status_and_shows_nothing_it
     # failed before any request: no request as system:anonymous (what the run made before)
     assert not [e for e in audit.events() if (e.get("user") or {}).get("username") == "system:anonymous"
                 and "vmo.rbac" in (e.get("userAgent") or "")]
+
+
+def test_direct_credentials_go_through_a_proxy_of_the_environment(admin_identity, namespaces):
+    """Attack pass (session 4), beside the exec plugin: host and credentials given directly (AWX's bearer-token
+    credential, a client certificate) with HTTPS_PROXY in the environment (an execution environment behind a
+    proxy) connected straight to the API server, past the proxy the kubernetes client and kubernetes.core use.
+    Now the proxy is used (here one that is not there: the run cannot connect), and NO_PROXY still exempts."""
+    ns = namespaces("exec-proxy")
+    task = {"name": "who", "vmo.rbac.vmo_rbac_access_info": dict(
+        admin_identity.params, only_capabilities=["vm.view"], namespaces=[ns], api_retries=0, request_timeout=5)}
+    through = run_playbook([{"hosts": "localhost", "gather_facts": False, "tasks": [task]}],
+                           env={"HTTPS_PROXY": "http://127.0.0.1:9"})
+    assert through.rc != 0 and "127.0.0.1:9" not in admin_identity.params["host"]
+    msg = through.task("who")["msg"]
+    assert "proxy" in msg.lower() or "refused" in msg.lower() or "cannot reach" in msg.lower(), msg
+    exempt = run_playbook([{"hosts": "localhost", "gather_facts": False, "tasks": [task]}],
+                          env={"HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1"})
+    assert exempt.rc == 0, exempt.stdout[-3000:]

@@ -171,6 +171,10 @@ class ApiError(ClusterError):
 
 _scrub = scrub  # every text that leaves this module goes through it
 
+# The environment variables a proxy may come from, by their name in lower case (kubeconfig.PROXY_ENV, which the
+# static reader hands a kubeconfig to the client for; here without importing that module and PyYAML).
+_PROXY_ENV = ("https_proxy", "http_proxy", "all_proxy")
+
 
 # ----------------------------------------------------------------- configuration
 
@@ -190,6 +194,10 @@ def build_configuration(params):
     # Direct credentials: host with a token or a client certificate; no kubeconfig is read. Without
     # a proxy they need nothing of the kubernetes package either.
     direct = bool(host and (params.get("api_key") or (params.get("client_cert") and params.get("client_key"))))
+    # A proxy in the environment: the client's Configuration takes HTTPS_PROXY and HTTP_PROXY (from 34; 37 every
+    # *_proxy variable, ALL_PROXY too, in any case), as kubernetes.core's modules do; so direct credentials go
+    # through the client then, as a kubeconfig does (kubeconfig.PROXY_ENV), never straight past the proxy.
+    proxy_env = any(v and k.lower() in _PROXY_ENV for k, v in os.environ.items())
     # --- static kubeconfig: a kubeconfig with static credentials is read by module_utils/_k8s/kubeconfig.py
     # without importing the kubernetes package (proven equal to the client: tests/unit/plugins/module_utils/_k8s/test_kubeconfig.py);
     # exec, auth-provider, in-cluster, proxies and anything not proven go to the official client below.
@@ -204,7 +212,7 @@ def build_configuration(params):
     if static is not None:
         cfg = static
         kubernetes = None
-    elif direct and not params.get("proxy"):
+    elif direct and not params.get("proxy") and not proxy_env:
         cfg = transport.ConnectionSettings(host.rstrip("/"), source="direct credentials", certifi=True)
         kubernetes = None
     else:
