@@ -58,7 +58,10 @@ def test_a_proxy_in_the_environment_takes_direct_credentials_to_the_client_too(n
                 env={name: "http://127.0.0.1:3128"})
     assert out["kubernetes_loaded"] is True and out["type"] == "Configuration" and out["auth"] == "Bearer t0ken"
     major = int(kubeconfig.client_version().split(".")[0])
-    if major >= 37 or (major >= 34 and name.lower() != "all_proxy"):
+    # the client's own answer: 34 to 36 read HTTPS_PROXY and HTTP_PROXY for any host; 37 the variable of the
+    # host's scheme (https) or ALL_PROXY
+    if (major >= 37 and name.lower() in ("https_proxy", "all_proxy")) or (
+            34 <= major < 37 and name.lower() != "all_proxy"):
         assert out["pool"] == "ProxyManager", out
     out = probe({"host": "https://127.0.0.1:6443", "api_key": "t0ken", "validate_certs": False}, env={name: ""})
     assert out["kubernetes_loaded"] is False  # an empty variable is no proxy, to the client either
