@@ -177,6 +177,9 @@ def install(kubernetes):
                     return status
                 except config_exception as exc:
                     message = failure_message(str(exc), getattr(self, "args", None))
+                except UnicodeDecodeError:  # the client reads the plugin's output as text of the locale
+                    message = ("exec: the credential plugin %s wrote something that is not text in this system's "
+                               "encoding (on stdout or stderr; neither is shown)" % name)
                 except ValueError as exc:
                     message = str(exc) if str(exc).startswith("exec: the credential plugin") else \
                         "exec: the credential plugin %s failed (ValueError)" % name

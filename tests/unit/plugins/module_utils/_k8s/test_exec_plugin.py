@@ -92,6 +92,7 @@ def test_a_plugin_killed_by_a_signal_and_one_that_cannot_run(tmp_path, records):
      "answered with another apiVersion than the kubeconfig's exec.apiVersion"),
     (answer(expirationTimestamp=TOKEN), "a status.expirationTimestamp that is not an RFC 3339 time"),
     (answer(token={"nested": TOKEN}), "a status.token that is not a non-empty string"),
+    ("printf '%s \\377\\n' >&2\n%s" % (TOKEN, answer()), "wrote something that is not text in this system's"),
 ])
 def test_an_answer_the_client_would_quote_is_named_not_quoted(tmp_path, records, stdout, words):
     """The client quoted the plugin's apiVersion and its expirationTimestamp (parse_rfc3339's ValueError)."""
