@@ -170,4 +170,3 @@ def not_a_number(raw, argument_spec, prefix=""):
             if isinstance(value, float) and not math.isfinite(value):
                 return prefix + name, "%s%s: must be a finite number, not %s" % (prefix, name, value)
     return None
-
