@@ -234,6 +234,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.vmo.rbac.plugins.module_utils._palette import client as palette_api
 from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
+from ansible_collections.vmo.rbac.plugins.module_utils._core import values
 
 try:
     from ansible.utils.unsafe_proxy import wrap_var
@@ -264,6 +265,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         checked before the first request, and the client scrubs its own messages)."""
         secrets = getattr(self, "_secrets", None)
         return secrets.scrub(text) if secrets is not None else transport.scrub(text)
+
+    def _option_definitions(self):
+        """{option: its definition (type, ...)} of this plugin, its doc fragments' options included."""
+        from ansible import constants as C  # pylint: disable=import-outside-toplevel
+
+        return C.config.get_configuration_definitions("inventory", self._load_name) or {}
 
     def _settings(self):
         """Every option checked before the first request; errors name the option."""
@@ -369,6 +376,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._fail(unknown[0], "unknown option%s; the options are in "
                                    "`ansible-doc -t inventory vmo.rbac.palette`" % (
                                        " (did you mean %r?)" % close[0] if close else ""))
+        # A boolean for a number (rate_limit: true) became 1 or 1.0 in Ansible's conversion without a word, as
+        # it does for the modules, which refuse it: read as written, before the conversion.
+        # (.nan and .inf are left to _settings, whose messages give the range)
+        problem = values.not_a_number(dict((k, v) for k, v in config.items() if isinstance(v, bool)),
+                                      self._option_definitions())
+        if problem:
+            self._fail(problem[0], problem[1].split(": ", 1)[1])
         settings = self._settings()
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache") and cache

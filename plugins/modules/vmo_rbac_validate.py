@@ -131,6 +131,9 @@ options:
         in RV(who_else) is confirmed by SubjectAccessReviews; of the declared and platform holders, which are
         not reported, a sample of at most 200 is confirmed too (C(who_else_summary.sampled)), so that a
         disagreement between the local evaluation and the API server shows as C(unconfirmed).
+      - An undeclared holder by the RBAC objects that the API server does not confirm makes its capability and
+        place not proven (RV(who_else_unproven)), a failed question, so the cluster does not pass until a run
+        finds the RBAC objects and the API server in agreement.
       - A grant declares every capability its persona (or role) is not expected to be denied, in its
         scope. A custom role (O(bindings[].cluster_role), O(bindings[].role)) without an expectation for a
         capability declares what its rules grant of it, evaluated at run time from the same RBAC lists
@@ -274,6 +277,8 @@ summary:
       O(bindings[].namespace_selector) matched no namespace (nothing proven for them, see RV(warnings)).
     - C(pending), with O(pending_enforce), the drift items and access checks the enforce step's dry run
       planned to fix (not counted as failures).
+    - C(who_else_not_proven), with O(audit_exclusive), the capability x place questions that are not proven
+      (see RV(who_else_unproven)); counted in C(failed). Only when there is one.
   returned: always
   type: dict
   sample: {checks: 412, passed: 412, failed: 0, drift: 0, unchecked: 0, subjects: 6, requests: 398, seconds: 0.9}
@@ -584,7 +589,8 @@ who_else_summary:
       (asked and not confirmed, so never reported); C(reviews) sent; C(namespaces) examined;
       C(evaluation_seconds) of local work; the C(platform_subjects) in force and the
       C(platform_components) found running (their namespaces' ServiceAccounts are the platform's);
-      C(beyond_rbac), holders the API server allowed more than the RBAC objects give (when any).
+      C(beyond_rbac), holders the API server allowed more than the RBAC objects give (when any);
+      C(not_proven), the questions not proven (when any, see RV(who_else_unproven)).
     - C(custom_roles) (when the declaration has custom roles without expectations), what each declares, as
       its rules were found, with C(role_kind), C(role_name), C(namespace) (a Role), C(found) (false when the role
       does not exist, so it declares nothing), C(capabilities) (every check granted), C(partial) (per
@@ -592,6 +598,17 @@ who_else_summary:
       ClusterRole, C(aggregated_from) (per capability, the ClusterRoles whose labels put the rules there).
   returned: when O(audit_exclusive) is true
   type: dict
+who_else_unproven:
+  description:
+    - With O(audit_exclusive), the undeclared holders by the RBAC objects that the API server did not confirm
+      (the objects changed during the run, or another authorizer denies); their C(capability) and place
+      (C(namespace), empty for every namespace or cluster scope; C(scope)) are not proven, neither passed nor a
+      confirmed holder. Each with C(subject), C(everyone), C(through) and C(via) (the bindings, as in
+      M(vmo.rbac.vmo_rbac_access_info)'s holders). Run again; a binding another authorizer overrules stays not
+      proven until it is removed or its subject declared.
+  returned: when a place is not proven
+  type: list
+  elements: dict
 field:
   description: On invalid input, the option that is wrong, for example C(bindings[2].service_accounts[0]).
   returned: on failure caused by the input

@@ -35,6 +35,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
 from ansible_collections.vmo.rbac.plugins.module_utils._core.specs import CLUSTER_CONNECTION_ARG_SPEC, EDA_CLUSTER_ARG_SPEC
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, is_dns_label
 from ansible_collections.vmo.rbac.plugins.module_utils._core import options as run_options
+from ansible_collections.vmo.rbac.plugins.module_utils._core import values
 from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import BadValue, Secrets
 
 Target = namedtuple("Target", "name owner params")
@@ -89,7 +90,12 @@ def _top_level_connection_spec():
     return spec
 
 
-def _validate(spec, params, where):
+def _validate(spec, params, where, prefix=""):
+    # Ansible's validator turns a boolean into 1 or 1.0 without a word (api_retries: true retried once), as
+    # it does for the modules, which refuse it (values.not_a_number): so does the source, naming the option.
+    problem = values.not_a_number(params, spec, prefix)
+    if problem:
+        raise ConfigError("%s: %s" % (where, problem[1]))
     result = ArgumentSpecValidator(spec).validate(params)
     if result.error_messages:
         secrets = Secrets(str(v) for v in result._no_log_values)
@@ -158,9 +164,13 @@ def check_arguments(args):
             "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(sorted(known - {"eda_feedback_queue"}))))
 
 
-def _connection(given, defaults, where):
+def _connection(given, defaults, where, prefix=""):
     """A cluster's connection params: its own options, then the top level's, then K8S_AUTH_*. Checked
-    as the modules check them before their first request (connection.check_values)."""
+    as the modules check them before their first request (connection.check_values). ``prefix``: how the
+    options are named where they were given (``vmo_rbac_`` for an inventory host's variables)."""
+    problem = values.not_a_number(given, CLUSTER_CONNECTION_ARG_SPEC, prefix)
+    if problem:
+        raise ConfigError("%s: %s" % (where, problem[1]))
     params = dict(defaults)
     params.update({k: v for k, v in given.items() if v is not None})
     origins = connection.environment_origins(params)
@@ -238,7 +248,7 @@ def targets_from_inventory_vars(hosts, defaults, owner):
             if not given.get(key) and hostvars.get("vmo_rbac_palette_kubeconfig"):
                 given[key] = hostvars.get(variable)
         out.append(Target(name, _owner(_given(hostvars.get("vmo_rbac_owner"), owner), where, "vmo_rbac_owner"),
-                          _connection(given, defaults, where)))
+                          _connection(given, defaults, where, "vmo_rbac_")))
     return out
 
 

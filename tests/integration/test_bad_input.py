@@ -208,6 +208,14 @@ ROLE_BINDING_CASES = [
     # the whole result, invocation included.
     Case("client-key-pasted-key", {"client_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQ" + UID + "\n-----END PRIVATE KEY-----"},
          "client_key", ("no such file", "not shown"), extra={"secret": "MIIEvQ" + UID}),
+    # attack pass (session 4): pasted forms the heuristic missed: a PEM body whose line breaks became spaces (a
+    # one-line form field), the same JSON-escaped (literal \n), an Ed25519 key's 64-character body
+    Case("client-key-pasted-body-one-line", {"client_key": "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC " * 3 + UID * 4},
+         "client_key", ("no such file", "not shown"), extra={"secret": "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC " + UID}),
+    Case("client-key-pasted-json-escaped", {"client_key": "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n" * 2 + UID * 12 + "\\n"},
+         "client_key", ("no such file", "not shown"), extra={"secret": UID * 12}),
+    Case("client-key-pasted-ed25519-body", {"client_key": "MC4CAQAwBQYDK2VwBCIEIHG7nV1mQ3fZ0aW9cX2yL8kP4sT6uR1eJ7dN5bH3gA9q"},
+         "client_key", ("no such file", "not shown"), extra={"secret": "HG7nV1mQ3fZ0aW9cX2yL8kP4sT6uR1eJ7dN5bH3gA9q"}),
     Case("validate-certs-not-a-boolean", {"validate_certs": "perhaps"}, "validate_certs"),
     Case("unknown-context", {"context": "no-such-context-" + UID, "host": None, "client_cert": None,
                              "client_key": None, "ca_cert": None, "kubeconfig": "@kubeconfig"},

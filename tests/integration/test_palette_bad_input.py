@@ -92,6 +92,14 @@ INVENTORY_CASES = [
     Case("api-key-trailing-newline", {}, "api_key", ("line break (LF) at its end", "SPECTROCLOUD_APIKEY"),
          env={"SPECTROCLOUD_APIKEY": BAD_KEY + "\n"}, secret=BAD_KEY),
     Case("api-key-not-latin-1", {"api_key": BAD_KEY + "\u2603"}, "api_key", ("outside Latin-1",), secret=BAD_KEY),
+    # attack pass (session 4): Ansible's conversion turned a boolean into 1 or 1.0 without a word (rate_limit: true
+    # paced at one request per second, api_retries: true retried once); the modules refuse it since F7
+    Case("rate-limit-a-boolean", {"rate_limit": True}, "rate_limit", ("expected a number, not a boolean (true)",)),
+    Case("api-retries-a-boolean", {"api_retries": True}, "api_retries", ("not a boolean (true)",)),
+    Case("concurrency-a-boolean", {"concurrency": True}, "concurrency", ("not a boolean (true)",)),
+    Case("request-timeout-a-boolean", {"request_timeout": False}, "request_timeout", ("not a boolean (false)",)),
+    Case("cache-timeout-a-boolean", {"cache_timeout": True}, "cache_timeout", ("not a boolean (true)",)),
+    Case("rate-limit-env-true", {}, "rate_limit", env={"VMO_RBAC_PALETTE_RATE_LIMIT": "true"}),
 ]
 
 

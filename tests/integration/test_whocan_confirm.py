@@ -104,3 +104,39 @@ def test_odd_subject_forms_are_judged_as_the_api_server_judges_them(cluster, nam
     fixes = " ".join(w["fix"] for w in mine)
     assert "sa-group-%s" % uid in fixes and "extra-colon-%s" % uid in fixes and "wide-%s" % uid in fixes
     assert "by-kind-" not in fixes and "no-ns-" not in fixes and "as-user-" not in fixes
+
+
+def test_an_undeclared_holder_the_api_server_did_not_confirm_is_not_proven_never_passed(
+        cluster, namespaces, uid, owner, admin_identity):
+    """Attack pass (session 4): the RBAC objects granted an undeclared user in a namespace, and the API server
+    did not confirm it (the binding was deleted between the snapshot and the reviews; another authorizer that
+    denies looks the same). The place passed, with a warning. One of the two answers is not the cluster as it
+    is, and the audit cannot tell which: an auditor reading "passed" takes the place as proven exclusive. The
+    place is now not proven: a failed question of the audit, named in a warning and in who_else_unproven."""
+    from ansible_collections.vmo.rbac.plugins.module_utils._core import verdict
+
+    ns = namespaces("wc-unproven")
+    gone, declared = "gone-%s@example.com" % uid, "ok-%s@example.com" % uid
+    rbac = cluster.rbac()
+    for name, who in (("gone", gone), ("ok", declared)):
+        rbac.create_namespaced_role_binding(ns, rb(name + "-" + uid, ns, "spectro-vm-admin", user(who)))
+    decl = decls.from_module_args({"owner": owner, "bindings": [{"persona": "admin", "users": [declared],
+                                                                 "namespaces": [ns]}]})
+    client = Cluster(dict(admin_identity.params), component="whocan-confirm")
+    lists, components = whocan.read_rbac(client, 4)
+    rbac.delete_namespaced_role_binding("gone-" + uid, ns)  # after the snapshot, before the reviews
+
+    desired = plan_scopes.resolve(decl, {ns: {}}, set())
+    result = {"summary": {"checks": 0, "passed": 0, "failed": 0}, "passed": True}
+    part = whocan.exclusive_audit(result, holders.parse_platform_subjects([]), client, desired,
+                                  access.build_matrix("vmo"), 8, lists=lists, components=components)
+    unproven = [f for f in result.get("who_else_unproven", []) if f["namespace"] == ns]
+    assert unproven and {f["subject"] for f in unproven} == {"User " + gone}, result.get("who_else_unproven")
+    assert not [w for w in result["who_else"] if w["namespace"] == ns]  # never reported as a confirmed holder
+    places = set((f["capability"], ns) for f in unproven)
+    assert part.not_proven >= len(places) and part.failed >= len(places)
+    assert result["who_else_summary"]["not_proven"] == part.not_proven
+    assert any(w.startswith("exclusive audit: not proven for ") and "in namespace %s" % ns in w
+               for w in result["warnings"]), result["warnings"]
+    passed, summary = verdict.tally([{"present": True}], audit=part)
+    assert passed is False and summary["who_else_not_proven"] == part.not_proven

@@ -151,3 +151,22 @@ def check_rate_limit(option, value):
         raise BadValue(option, "must be a number of requests per second from %g to %g, or 0 (no pacing)"
                        % (RATE_LIMIT_MIN, RATE_LIMIT_MAX))
     return float(value) + 0.0  # -0.0 -> 0.0
+
+
+def not_a_number(raw, argument_spec, prefix=""):
+    """(option, message) of the first option of ``argument_spec`` whose value in ``raw`` (as written, before
+    Ansible's conversion) is a boolean where a number is expected, or .nan or .inf; None when there is none.
+    Ansible's conversion turns a boolean into 1 or 0 without a word (``palette_rate_limit: true`` paced at one
+    request per second), .nan passes every range check, and converting .inf to an int raises an OverflowError.
+    ``prefix`` goes before the option's name in both (``vmo_rbac_`` for the role's variables)."""
+    for name, option in argument_spec.items():
+        if option.get("type") not in ("int", "float"):
+            continue
+        for key in [name] + list(option.get("aliases") or []):
+            value = raw.get(key)
+            if isinstance(value, bool):
+                return prefix + name, "%s%s: expected a number, not a boolean (%s)" % (
+                    prefix, name, "true" if value else "false")
+            if isinstance(value, float) and not math.isfinite(value):
+                return prefix + name, "%s%s: must be a finite number, not %s" % (prefix, name, value)
+    return None

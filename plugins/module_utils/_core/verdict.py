@@ -13,7 +13,8 @@ binding drifted (unless the enforce step of the same run planned it under ``--ch
 or the API server's answer is not the expected one (likewise). A grant whose namespace rules matched
 nothing proves nothing: it is not proven (``unchecked_entries``), never a passed check. The checks
 about single objects that were too many to ask are one failed check, and not proven. The exclusive
-audit asks one question per capability and place; a place with an undeclared holder fails.
+audit asks one question per capability and place; a place with an undeclared holder fails, and so does
+one whose undeclared holders by the RBAC objects the API server did not confirm: not proven.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,8 +24,12 @@ __metaclass__ = type
 from collections import namedtuple
 
 # The exclusive audit's part of the verdict (whocan.exclusive_audit): questions: capability x place
-# questions asked; failed: those with an undeclared holder; undeclared: the undeclared holders found.
-AuditPart = namedtuple("AuditPart", "questions failed undeclared")
+# questions asked; failed: those with an undeclared holder, or not proven; undeclared: the undeclared holders
+# found; not_proven: the questions (among the failed) whose only undeclared holders the API server did not
+# confirm: the RBAC objects grant an undeclared subject and the API server said no, one of the two is not
+# the cluster as it is, so the question is neither passed nor a confirmed violation (run again).
+AuditPart = namedtuple("AuditPart", "questions failed undeclared not_proven")
+AuditPart.__new__.__defaults__ = (0,)
 
 
 def is_pending(item):
@@ -75,6 +80,8 @@ def tally(roles=(), drift=(), access=(), binding_checks=0, not_proven=0, subject
         summary["named_objects_unproven"] = named_unproven
     if audit is not None:
         summary["who_else"] = audit.undeclared
+        if audit.not_proven:
+            summary["who_else_not_proven"] = audit.not_proven
     return failed == 0, summary
 
 

@@ -30,7 +30,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import math
 import threading
 import traceback
 
@@ -38,7 +37,7 @@ from ansible.module_utils.basic import AnsibleModule, _load_params, missing_requ
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.vmo.rbac.plugins.module_utils._core import access_rows, declaration, expiry, options
+from ansible_collections.vmo.rbac.plugins.module_utils._core import access_rows, declaration, expiry, options, values
 from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s import connection
 from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import KUBERNETES_IMPORT_ERROR, Cluster
@@ -69,6 +68,7 @@ class LazyCluster(object):
     def __init__(self, make, palette=None):
         self._make = make
         self._cluster = None
+        self._error = None  # what making it raised: raised again, never made twice (an exec plugin run again)
         self._lock = threading.Lock()  # the flows send independent requests from several threads
         self.palette = palette
 
@@ -79,8 +79,14 @@ class LazyCluster(object):
     def __getattr__(self, name):
         if self._cluster is None:
             with self._lock:
+                if self._error is not None:
+                    raise self._error
                 if self._cluster is None:
-                    self._cluster = self._make()
+                    try:
+                        self._cluster = self._make()
+                    except Exception as exc:  # pylint: disable=broad-exception-caught
+                        self._error = exc
+                        raise
         return getattr(self._cluster, name)
 
 
@@ -129,19 +135,8 @@ def _check_connection(module, raw, failure):
 
 def _not_a_number(raw, argument_spec):
     """(option, message) of the first option whose value as written is .nan, .inf or a boolean where a
-    number is expected, or None: Ansible's conversion of .inf to an int raises an OverflowError it does not
-    catch, .nan passes every range check, and a boolean becomes 1 or 0 without a word
-    (``palette_rate_limit: true`` paced at one request per second)."""
-    for name, option in argument_spec.items():
-        if option.get("type") not in ("int", "float"):
-            continue
-        for key in [name] + list(option.get("aliases") or []):
-            value = raw.get(key)
-            if isinstance(value, bool):
-                return name, "%s: expected a number, not a boolean (%s)" % (name, "true" if value else "false")
-            if isinstance(value, float) and not math.isfinite(value):
-                return name, "%s: must be a finite number, not %s" % (name, value)
-    return None
+    number is expected, or None (values.not_a_number, which the event source uses too)."""
+    return values.not_a_number(raw, argument_spec)
 
 
 def _check_numbers(runtime, argument_spec, raw, failure):

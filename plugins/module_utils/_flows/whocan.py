@@ -373,7 +373,14 @@ def exclusive_audit(result, platform, cluster, desired, matrix, concurrency, lis
         f = dict(f)
         f["remove"], f["fix"] = remedy(f)
         who_else.append(f)
-    failed_questions = len(set((f["capability"], f["namespace"]) for f in who_else))
+    failed_places = set((f["capability"], f["namespace"]) for f in who_else)
+    # Undeclared holders by the RBAC objects that the API server did not confirm: the objects grant and the
+    # API server says no (they changed during the run, or another authorizer denies). Either answer may be the
+    # one that is not the cluster as it is, so their places are not proven, never passed (run again).
+    unproven = [f for f in unconfirmed
+                if not f["platform"] and not is_declared(declared, f, checks[f["capability"]])]
+    unproven_places = set((f["capability"], f["namespace"]) for f in unproven) - failed_places
+    failed_questions = len(failed_places) + len(unproven_places)
     result["who_else"] = who_else
     result["who_else_summary"] = {
         "questions": stats["questions"], "holders": stats["holders"], "undeclared": len(who_else),
@@ -393,15 +400,30 @@ def exclusive_audit(result, platform, cluster, desired, matrix, concurrency, lis
         result.setdefault("warnings", []).append(
             "exclusive audit: %d holder(s) may do more than the RBAC objects give them, by the API server's answers "
             "(another authorizer, or RBAC changed during the run): see who_else[].beyond_rbac" % stats["beyond_rbac"])
-    if unconfirmed:
+    if unproven_places:
+        result["who_else_summary"]["not_proven"] = len(unproven_places)
+        result["who_else_unproven"] = [
+            dict((k, f[k]) for k in ("capability", "namespace", "scope", "subject", "everyone", "through", "via")
+                 if k in f) for f in unproven]
+        result.setdefault("warnings", []).append(
+            "exclusive audit: not proven for %d capability and place(s) (%s): the RBAC objects grant %d undeclared "
+            "subject(s) there, not confirmed by the API server (the objects changed during the run, or another "
+            "authorizer denies): neither passed nor a confirmed holder, see who_else_unproven; run again"
+            % (len(unproven_places), ", ".join("%s %s" % (c, _place(n)) for c, n in sorted(unproven_places)[:5])
+               + (", ..." if len(unproven_places) > 5 else ""), len(unproven)))
+    if len(unconfirmed) > len(unproven):
         result.setdefault("warnings", []).append(
             "exclusive audit: %d finding(s) of the local evaluation were not confirmed by the API server (the RBAC "
             "objects changed during the run, or another authorizer denies them): not counted as holders; run "
-            "again" % len(unconfirmed))
+            "again" % (len(unconfirmed) - len(unproven)))
     if custom:
         # what each declared custom role was found to grant, and so to declare (its rules as listed)
         result["who_else_summary"]["custom_roles"] = custom
-    return verdict.AuditPart(stats["questions"], failed_questions, len(who_else))
+    return verdict.AuditPart(stats["questions"], failed_questions, len(who_else), len(unproven_places))
+
+
+def _place(namespace):
+    return "in namespace %s" % namespace if namespace else "cluster-wide"
 
 
 def _where(f):

@@ -412,9 +412,10 @@ class Transport(object):
 
 # ------------------------------------------------------------------------------ rate limit
 
-# How far ahead a shared pacer's next turn may be before the value is taken for garbage (a file
-# another process wrote wrongly): the longest hold, plus a turn for each of 512 waiting requests.
-_AHEAD_TURNS = 512
+# How far ahead a pacer's next turn may be before the value is taken for garbage (a file another process
+# wrote wrongly): the longest hold, plus a turn for each reservation made since the queue was last empty
+# (the file counts them beside the next turn). At most _MAX_RESERVATIONS are counted.
+_MAX_RESERVATIONS = 10 ** 7
 
 
 class Pacer(object):
@@ -429,8 +430,11 @@ class Pacer(object):
     that nobody else may write (created 0600, never followed as a symbolic link); otherwise, or without a
     path, or without fcntl, the pacing is this process's own (``shared`` False, ``unshared`` says why); so
     it becomes when the file turns untrustworthy or goes away during the run.
-    A value that is not a number, or further ahead than a hold and 512 turns, is taken for garbage: the
-    next turn is now, never a wait without end.
+    Beside it, the number of turns reserved since the queue was last empty. A value that is not a number, or
+    further ahead than a hold and a turn per reservation, is taken for garbage: the next turn is now, never a
+    wait without end. (It used to be bounded by a hold and 512 turns whatever the queue: with more than 512
+    requests waiting, as a run with many forks has, the 513th took the queue for garbage and went at once,
+    and the queue started again from now beside the 512 that still held their turns: twice the rate.)
 
     ``hold(seconds)``: nobody's turn comes before then (a 429 with Retry-After), at most RETRY_AFTER_MAX."""
 
@@ -457,7 +461,7 @@ class Pacer(object):
             except (OSError, IOError, ValueError) as exc:
                 self.unshared = str(exc)
         if self.unshared is not None:
-            self._state = Pacer._local.setdefault((os.getpid(), self.key), [0.0, threading.Lock()])
+            self._state = Pacer._local.setdefault((os.getpid(), self.key), [0.0, threading.Lock(), 0])
 
     @property
     def shared(self):
@@ -479,13 +483,14 @@ class Pacer(object):
         with self._thread_lock:
             if self.unshared is None:
                 self.unshared = why
-                self._state = Pacer._local.setdefault((os.getpid(), self.key), [0.0, threading.Lock()])
+                self._state = Pacer._local.setdefault((os.getpid(), self.key), [0.0, threading.Lock(), 0])
 
-    def _update(self, change):
-        """Apply ``change(now, next_turn) -> new next_turn`` under the lock; returns (now, old, new)."""
+    def _update(self, change, reserve=False):
+        """Apply ``change(now, next_turn) -> new next_turn`` under the lock; returns (now, old, new).
+        ``reserve``: the change reserves a turn (counted until the queue is empty again)."""
         if self.unshared is None:
             try:
-                return self._update_file(change)
+                return self._update_file(change, reserve)
             except (OSError, IOError, ValueError) as exc:
                 # the file was fine when the pacer was made, and has been replaced since (by a symbolic link,
                 # a directory, a file others may write), removed with its directory, or cannot be written (a
@@ -493,41 +498,46 @@ class Pacer(object):
                 self._unshare("the pacing file cannot be used any more: %s" % exc)
         with self._state[1]:
             now = time.monotonic()
-            old = self._sane(self._state[0], now)
+            old, count = self._sane(self._state[0], now, self._state[2])
             self._state[0] = new = change(now, old)
+            self._state[2] = min(count + 1, _MAX_RESERVATIONS) if reserve else count
             return now, old, new
 
-    def _update_file(self, change):
+    def _update_file(self, change, reserve=False):
         handle = self._open()
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             now = time.monotonic()
             handle.seek(0)
             try:
-                old = float(handle.read(64).decode("ascii").strip() or "0")
+                fields = (handle.read(64).decode("ascii").split() or ["0"]) + ["0"]
+                old, count = float(fields[0]), int(fields[1])
             except (ValueError, UnicodeDecodeError):
-                old = 0.0
-            old = self._sane(old, now)
+                old, count = 0.0, 0
+            old, count = self._sane(old, now, count)
             new = change(now, old)
+            count = min(count + 1, _MAX_RESERVATIONS) if reserve else count
             handle.seek(0)
             handle.truncate()
-            handle.write(("%.6f\n" % new).encode("ascii"))
+            handle.write(("%.6f %d\n" % (new, count)).encode("ascii"))
             handle.flush()
             return now, old, new
         finally:
             handle.close()  # releases the lock
 
-    def _sane(self, value, now):
-        ahead = RETRY_AFTER_MAX + _AHEAD_TURNS * self.interval
-        if math.isnan(value) or value < 0 or value > now + ahead:
-            return now
-        return value
+    def _sane(self, value, now, count=0):
+        """(next turn, reservations counted) as read, or (now, 0) when the queue is empty or the value garbage."""
+        if math.isnan(value) or value <= now or not 0 <= count <= _MAX_RESERVATIONS:
+            return now, 0
+        if value > now + RETRY_AFTER_MAX + (count + 1) * self.interval:
+            return now, 0
+        return value, count
 
     def take(self):
         """Wait for this request's turn; returns the seconds waited."""
         if self.rate <= 0:
             return 0.0
-        now, old, _new = self._update(lambda now, nxt: max(now, nxt) + self.interval)
+        now, old, _new = self._update(lambda now, nxt: max(now, nxt) + self.interval, reserve=True)
         wait = max(0.0, old - now)
         if wait > 0:
             time.sleep(wait)

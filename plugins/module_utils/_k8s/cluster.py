@@ -64,7 +64,7 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     urllib3 = HTTPHeaderDict = None
     KUBERNETES_IMPORT_ERROR = exc
 
-from ansible_collections.vmo.rbac.plugins.module_utils._k8s import pipeline
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import exec_plugin, pipeline
 from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 from ansible_collections.vmo.rbac.plugins.module_utils._http.transport import (
     RETRY_STATUSES, Secrets, read_final_responses, scrub,
@@ -86,6 +86,7 @@ def _kubernetes():
     import kubernetes.client  # pylint: disable=import-outside-toplevel
     import kubernetes.config  # pylint: disable=import-outside-toplevel
 
+    exec_plugin.install(kubernetes)  # an exec plugin's stderr and answer never reach a message
     return kubernetes
 
 
@@ -202,6 +203,10 @@ class ApiError(ClusterError):
 
 _scrub = scrub  # every text that leaves this module goes through it
 
+# The environment variables a proxy may come from, by their name in lower case (kubeconfig.PROXY_ENV, which the
+# static reader hands a kubeconfig to the client for; here without importing that module and PyYAML).
+_PROXY_ENV = ("https_proxy", "http_proxy", "all_proxy")
+
 
 # ----------------------------------------------------------------- configuration
 
@@ -221,6 +226,10 @@ def build_configuration(params):
     # Direct credentials: host with a token or a client certificate; no kubeconfig is read. Without
     # a proxy they need nothing of the kubernetes package either.
     direct = bool(host and (params.get("api_key") or (params.get("client_cert") and params.get("client_key"))))
+    # A proxy in the environment: the client's Configuration takes HTTPS_PROXY and HTTP_PROXY (from 34; 37 every
+    # *_proxy variable, ALL_PROXY too, in any case), as kubernetes.core's modules do; so direct credentials go
+    # through the client then, as a kubeconfig does (kubeconfig.PROXY_ENV), never straight past the proxy.
+    proxy_env = any(v and k.lower() in _PROXY_ENV for k, v in os.environ.items())
     # --- static kubeconfig: a kubeconfig with static credentials is read by module_utils/_k8s/kubeconfig.py
     # without importing the kubernetes package (proven equal to the client: tests/unit/plugins/module_utils/_k8s/test_kubeconfig.py);
     # exec, auth-provider, in-cluster, proxies and anything not proven go to the official client below.
@@ -235,7 +244,7 @@ def build_configuration(params):
     if static is not None:
         cfg = static
         kubernetes = None
-    elif direct and not params.get("proxy"):
+    elif direct and not params.get("proxy") and not proxy_env:
         cfg = transport.ConnectionSettings(host.rstrip("/"), source="direct credentials", certifi=True)
         kubernetes = None
     else:
@@ -327,6 +336,16 @@ def _load_kubeconfig(cfg, kubeconfig, context, persist):
     kwargs = {"context": context, "client_configuration": cfg}
     if persist is not None:
         kwargs["persist_config"] = persist
+    with exec_plugin.failures() as failed:
+        _load_with_client(kubernetes, cfg, kubeconfig, kwargs)
+    if failed and not (cfg.api_key or cfg.cert_file):
+        # The client logged the failure and went on without a credential: every request would be
+        # system:anonymous's, answered 403. Said as it is, before any request (exec_plugin.py).
+        raise ClusterError("kubeconfig: cannot use %s%s: %s" % (
+            _kubeconfig_label(kubeconfig), " with context %r" % context if context else "", failed[-1]))
+
+
+def _load_with_client(kubernetes, cfg, kubeconfig, kwargs):
     if isinstance(kubeconfig, dict):
         kubernetes.config.load_kube_config_from_dict(config_dict=kubeconfig, **kwargs)
     else:

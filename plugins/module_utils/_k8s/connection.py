@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import os
 import re
 
@@ -58,11 +59,48 @@ def _leaves(obj):
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=_-]{100,}$")
 
 
+# Line breaks as a pasted key may carry them: white space (a one-line form field turns them into spaces) and
+# JSON or double-quoted YAML escapes (a literal backslash-n).
+_BREAKS = re.compile(r"(?:\s|\\[rnt])+")
+
+
 def pasted_key(value):
     """Whether a ``client_key`` value is a key pasted where its path belongs rather than a path:
-    PEM text, several lines, or a long run of base64 (no path looks like that)."""
-    return isinstance(value, str) and ("-----BEGIN" in value or "\n" in value or "\r" in value
-                                       or bool(_BASE64.match(value)))
+    PEM text, several lines, a long run of base64 (no path looks like that), or base64 that decodes to a
+    key (DER, whose outer SEQUENCE gives its length: an Ed25519 key's body is 64 characters) or to PEM,
+    once white space and escaped line breaks are taken out. A file that exists there is a path."""
+    if not isinstance(value, str) or not value.strip():
+        return False
+    if "-----BEGIN" in value or "\n" in value or "\r" in value:
+        return True
+    try:
+        if os.path.exists(os.path.expanduser(value)):
+            return False
+    except (ValueError, TypeError):  # a NUL in it: no path
+        pass
+    body = _BREAKS.sub("", value)
+    return bool(_BASE64.match(body)) or _decodes_to_a_key(body)
+
+
+def _decodes_to_a_key(body):
+    if len(body) < 16 or not re.match(r"^[A-Za-z0-9+/_-]+=*$", body):
+        return False
+    try:
+        data = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_" if ("-" in body or "_" in body)
+                                else None, validate=True)
+    except (ValueError, TypeError):
+        return False
+    if b"-----BEGIN" in data:
+        return True
+    if len(data) < 32 or data[0] != 0x30:
+        return False
+    n = data[1]
+    if n < 0x80:
+        return len(data) == 2 + n
+    width = n & 0x7F
+    if width not in (1, 2, 3) or len(data) < 2 + width:
+        return False
+    return len(data) == 2 + width + int.from_bytes(data[2:2 + width], "big")
 
 
 def unmask_kubeconfig_names(no_log_values, params):

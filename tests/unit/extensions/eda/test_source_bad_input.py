@@ -79,6 +79,36 @@ def test_an_inventorys_owner_names_its_variable():
     assert str(exc.value).startswith("inventory host east: vmo_rbac_owner: 'Team A' is not a valid owner")
 
 
+HOST = {"host": "https://east.example.com:6443", "api_key": "eda-bool-token-0123"}
+
+
+@pytest.mark.parametrize("args, words", [
+    # attack pass (session 4): Ansible's validator turned each into 1 or 1.0 without a word (api_retries: true
+    # retried once, palette_rate_limit: true paced at one request per second); the modules refuse it since F7
+    ({"clusters": [dict(HOST, name="east")], "api_retries": True},
+     "connection options: api_retries: expected a number, not a boolean (true)"),
+    ({"clusters": [dict(HOST, name="east")], "request_timeout": False},
+     "connection options: request_timeout: expected a number, not a boolean (false)"),
+    ({"clusters": [dict(HOST, name="east", palette_rate_limit=True)]},
+     "clusters[0] (east): palette_rate_limit: expected a number, not a boolean (true)"),
+    ({"clusters": [dict(HOST, name="east", api_retries=False)]},
+     "clusters[0] (east): api_retries: expected a number, not a boolean (false)"),
+    ({"clusters": [dict(HOST, name="east", request_timeout=float("nan"))]},
+     "clusters[0] (east): request_timeout: must be a finite number, not nan"),
+])
+def test_a_boolean_for_a_number_is_refused_naming_the_option(args, words):
+    with pytest.raises(cfg.ConfigError) as exc:
+        cfg.resolve(args)
+    assert str(exc.value) == words, str(exc.value)
+
+
+def test_an_inventory_hosts_boolean_for_a_number_names_its_variable():
+    with pytest.raises(cfg.ConfigError) as exc:
+        cfg.targets_from_inventory_vars([("east", {"vmo_rbac_api_retries": True, "vmo_rbac_context": "east"})], {},
+                                        "vmo-rbac")
+    assert str(exc.value) == "inventory host east: vmo_rbac_api_retries: expected a number, not a boolean (true)"
+
+
 # ------------------------------------------------------------------------------ answers
 
 

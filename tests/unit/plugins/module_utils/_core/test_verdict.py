@@ -37,6 +37,15 @@ def test_the_audit_the_named_objects_and_time_limited_grants_add_their_part():
     assert list(s)[-4:] == ["time_limited", "overdue", "named_objects_unproven", "who_else"]
 
 
+def test_places_the_api_server_did_not_confirm_are_not_proven_and_fail():
+    """Attack pass (session 4): an undeclared holder by the RBAC objects that the API server did not confirm
+    makes its place not proven, a failed question (whocan.exclusive_audit counts it in ``failed``)."""
+    passed, s = verdict.tally([{"present": True}], audit=verdict.AuditPart(12, 1, 0, 1))
+    assert passed is False and s["failed"] == 1 and s["who_else"] == 0 and s["who_else_not_proven"] == 1
+    passed, s = verdict.tally([{"present": True}], audit=verdict.AuditPart(12, 0, 0))
+    assert passed is True and "who_else_not_proven" not in s  # the key only when there is one
+
+
 def test_binding_checks_count_declared_bindings_and_what_should_not_be_there():
     desired = {("ClusterRoleBinding", "", "a"): None, ("RoleBinding", "n", "b"): None}
     drift = [{"action": "delete", "kind": "RoleBinding", "name": "x"}, {"action": "conflict"},

@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.vmo.rbac.plugins.module_utils._core import declaration, personas
 from ansible_collections.vmo.rbac.plugins.module_utils._flows import module_runner
-from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError, ClusterError
 from ansible_collections.vmo.rbac.plugins.modules import vmo_rbac_validate, vmo_role_binding
 
 
@@ -170,6 +170,23 @@ def test_the_cluster_is_made_once_when_threads_ask_for_it_together():
     for t in threads:
         t.join()
     assert len(made) == 1 and lazy.requests == 8
+
+
+def test_a_cluster_that_cannot_be_made_is_not_made_again():
+    """Attack pass (session 4): a failing exec plugin made the connection fail, and each later use of the lazy
+    cluster (the flow's result, its error path) made it again: the plugin ran 5 times for one task, and its
+    failure was logged 5 times. Now the first failure is raised again."""
+    made = []
+
+    def make():
+        made.append(1)
+        raise ClusterError("kubeconfig: cannot use the file k: exec: the credential plugin failed")
+
+    lazy = module_runner.LazyCluster(make)
+    for _ in range(3):
+        with pytest.raises(ClusterError):
+            lazy.list_namespaces()
+    assert len(made) == 1 and lazy.requests == 0
 
 
 # -------------------------------------------------------------------------- access_format json

@@ -207,8 +207,8 @@ pacer = transport.Pacer(float(sys.argv[2]), sys.argv[1])
 assert pacer.shared, pacer.unshared
 turns, update = [], pacer._update
 
-def recorded(change):  # the turn the shared state gave this request: max(now, next free turn)
-    now, old, new = update(change)
+def recorded(change, reserve=False):  # the turn the shared state gave this request: max(now, next free turn)
+    now, old, new = update(change, reserve)
     turns.append(max(now, old))
     return now, old, new
 
@@ -290,9 +290,9 @@ def test_unshared_pacers_of_one_key_in_many_threads_never_give_one_turn_twice(mo
     state stretched apart by a sleep of 2 ms, as a thread switch can)."""
     sane = transport.Pacer._sane
 
-    def slow_sane(self, value, now):
+    def slow_sane(self, value, now, count=0):
         time.sleep(0.002)
-        return sane(self, value, now)
+        return sane(self, value, now, count)
 
     monkeypatch.setattr(transport.Pacer, "_sane", slow_sane)
     key = "unshared-%s" % os.getpid()
@@ -302,8 +302,8 @@ def test_unshared_pacers_of_one_key_in_many_threads_never_give_one_turn_twice(mo
     for p in pacers:
         update = p._update
 
-        def recorded(change, update=update):
-            now, old, new = update(change)
+        def recorded(change, reserve=False, update=update):
+            now, old, new = update(change, reserve)
             with lock:
                 turns.append(max(now, old))
             return now, old, new
@@ -388,15 +388,49 @@ def test_a_far_future_written_by_someone_is_bounded(tmp_path):
     assert transport.Pacer(10, str(path)).take() == 0.0
 
 
+@pytest.mark.parametrize("shared", [True, False])
+def test_more_than_512_waiters_keep_their_turns(tmp_path, monkeypatch, shared):
+    """Attack pass (session 4): a queue longer than a hold and 512 turns was taken for garbage. With 1,000
+    requests waiting at once (the clock stands still while they reserve: forks and threads that all ask
+    before the first turn comes), the 603rd at 9 per second went at once and the queue restarted from now,
+    beside the 602 reservations still held: twice the rate, and 429s. Every request now gets its own turn,
+    1/rate after the one before."""
+    clock = [1000.0]
+    monkeypatch.setattr(transport.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(transport.time, "sleep", lambda seconds: None)
+    key = "waiters-%s-%s" % (os.getpid(), shared)
+    p = transport.Pacer(9, str(tmp_path / "rate") if shared else None, key=key)
+    assert p.shared is shared
+    waits = [p.take() for _ in range(1000)]
+    assert all(abs(w - i / 9.0) < 1e-3 for i, w in enumerate(waits)), [
+        (i, w) for i, w in enumerate(waits) if abs(w - i / 9.0) >= 1e-3][:3]
+    # the queue drains: once its last turn has passed, the next request goes at once and the count starts again
+    clock[0] += 1000 / 9.0 + 1
+    assert p.take() == 0.0 and p.take() == pytest.approx(1 / 9.0, abs=1e-3)
+    if shared:
+        assert (tmp_path / "rate").read_text().split()[1] == "2"
+
+
+def test_a_far_future_with_a_count_it_cannot_hold_is_garbage(tmp_path):
+    """The count makes a long queue legitimate, not any value: a turn further ahead than a hold and a turn per
+    counted reservation, or a count out of range, is garbage."""
+    for content in ("%f 3\n" % (time.monotonic() + 3600), "%f -1\n" % (time.monotonic() + 1),
+                    "%f 99999999999\n" % (time.monotonic() + 1), "%f x\n" % (time.monotonic() + 1)):
+        path = tmp_path / "rate"
+        path.write_text(content)
+        os.chmod(path, 0o600)
+        assert transport.Pacer(10, str(path)).take() == 0.0, content
+
+
 def test_a_hold_of_ten_hours_is_cut_to_the_retry_after_cap(tmp_path):
     p = transport.Pacer(10, str(tmp_path / "rate"))
     p.hold(36000)
     now = time.monotonic()
-    ahead = float((tmp_path / "rate").read_text()) - now
+    ahead = float((tmp_path / "rate").read_text().split()[0]) - now
     assert transport.RETRY_AFTER_MAX - 0.5 <= ahead <= transport.RETRY_AFTER_MAX
     p.hold(float("nan"))
     p.hold(-5)
-    assert float((tmp_path / "rate").read_text()) - now <= transport.RETRY_AFTER_MAX
+    assert float((tmp_path / "rate").read_text().split()[0]) - now <= transport.RETRY_AFTER_MAX
 
 
 def test_rate_zero_never_waits_nor_writes(tmp_path):

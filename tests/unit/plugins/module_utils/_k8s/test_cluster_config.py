@@ -3,6 +3,7 @@ package (0.6 s of CPU per module run, tests/bench/bench_startup.py); an exec plu
 through it."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,10 +25,11 @@ print(json.dumps({"kubernetes_loaded": "kubernetes" in sys.modules, "type": type
 """ % str(ROOT / ".build" / "collections")
 
 
-def probe(params):
+def probe(params, env=None):
     """A Cluster built in a fresh interpreter: what it loaded, its configuration, the header it sends."""
+    environ = dict((k, v) for k, v in os.environ.items() if not k.lower().endswith("_proxy"))
     proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(params)], capture_output=True, text=True,
-                          check=False)
+                          check=False, env=dict(environ, **(env or {})))
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -43,6 +45,32 @@ def test_a_proxy_goes_through_the_kubernetes_client(tmp_path):
                  "proxy": "http://127.0.0.1:3128"})
     assert out["kubernetes_loaded"] is True and out["type"] == "Configuration"
     assert out["pool"] == "ProxyManager" and out["auth"] == "Bearer t0ken"
+
+
+@pytest.mark.parametrize("name", ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"])
+def test_a_proxy_in_the_environment_takes_direct_credentials_to_the_client_too(name):
+    """Attack pass (session 4): host and a token (AWX's bearer-token credential) with a proxy in the environment
+    (an execution environment behind a corporate proxy): the fast path connected directly, where the kubernetes
+    client (its Configuration reads HTTPS_PROXY and HTTP_PROXY from 34; 37 takes every *_proxy variable) and
+    kubernetes.core go through the proxy. The kubeconfig reader hands such a run to the client since the last
+    attack pass; direct credentials now do too, and get the client's own answer."""
+    out = probe({"host": "https://127.0.0.1:6443", "api_key": "t0ken", "validate_certs": False},
+                env={name: "http://127.0.0.1:3128"})
+    assert out["kubernetes_loaded"] is True and out["type"] == "Configuration" and out["auth"] == "Bearer t0ken"
+    major = int(kubeconfig.client_version().split(".")[0])
+    # the client's own answer: 34 to 36 read HTTPS_PROXY and HTTP_PROXY for any host; 37 the variable of the
+    # host's scheme (https) or ALL_PROXY
+    if (major >= 37 and name.lower() in ("https_proxy", "all_proxy")) or (
+            34 <= major < 37 and name.lower() != "all_proxy"):
+        assert out["pool"] == "ProxyManager", out
+    out = probe({"host": "https://127.0.0.1:6443", "api_key": "t0ken", "validate_certs": False}, env={name: ""})
+    assert out["kubernetes_loaded"] is False  # an empty variable is no proxy, to the client either
+
+
+def test_the_direct_path_and_the_kubeconfig_reader_know_the_same_proxy_variables():
+    from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster
+
+    assert cluster._PROXY_ENV == kubeconfig.PROXY_ENV
 
 
 def _kubeconfig(path, user):

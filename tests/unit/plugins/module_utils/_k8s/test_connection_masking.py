@@ -80,3 +80,36 @@ def test_a_key_pasted_into_client_key_is_masked_a_path_is_not():
     for path in ("/etc/kubernetes/pki/admin.key", "admin.key", "~/.kube/a-very-long-directory-name/" + "k" * 80):
         assert auth.unmask_kubeconfig_names(set(), {"client_key": path}) == set(), path
         assert not auth.pasted_key(path)
+
+
+# attack pass (session 4): forms of a pasted key that escaped the heuristic, and a path it took for a key
+ED25519_BODY = "MC4CAQAwBQYDK2VwBCIEIHG7nV1mQ3fZ0aW9cX2yL8kP4sT6uR1eJ7dN5bH3gA9q"  # PKCS#8 Ed25519: 64 characters
+RSA_LINES = ["MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7", "vbqajDw4o6gJy8UtmIbkcpnkO3Kwc4qsEnSZp/TR+fQi62F7",
+             "9Rd1pV8sBk3ZsLmH2wQ1rX0nYcT5uE6fJ4aG7oD3iK8lM9pQ"]
+
+
+def test_pasted_keys_that_escaped_the_heuristic_are_masked():
+    """A PEM body whose line breaks became spaces (a one-line form field), a key written JSON-escaped (literal
+    backslash-n, as a JSON or a double-quoted YAML copy holds it), and an Ed25519 key's body (64 characters,
+    under the 100-character run) were taken for paths: shown at -vvvv in the invocation."""
+    for pasted in (" ".join(RSA_LINES), "\\n".join(RSA_LINES), "\\r\\n".join(RSA_LINES) + "\\n", ED25519_BODY,
+                   "\t".join(RSA_LINES)):
+        assert auth.pasted_key(pasted), pasted
+        assert pasted in auth.unmask_kubeconfig_names(set(), {"client_key": pasted}), pasted
+        assert pasted in auth.secret_values({"client_key": pasted})
+
+
+def test_a_path_that_exists_is_never_taken_for_a_key(tmp_path):
+    """A real key file whose path has no dot and runs long (a generated directory, a key without an
+    extension) matched the 100-character base64 run and was masked as a credential: ******** in the
+    invocation and in every message word that contains it."""
+    d = tmp_path / ("awx-project-" + "x" * 60) / "credentials" / "cluster-admin-client-key-for-production-east"
+    d.parent.mkdir(parents=True)
+    d.write_text("not really a key")
+    path = str(d)
+    assert "." not in path or True
+    assert not auth.pasted_key(path), path
+    assert auth.unmask_kubeconfig_names(set(), {"client_key": path}) == set()
+    # short paths and file names without a directory stay paths, existing or not
+    for p in ("client", "keys/admin", "/etc/vmo/k", "admin-client-key"):
+        assert not auth.pasted_key(p), p

@@ -1,0 +1,140 @@
+"""A kubeconfig's exec credential plugin, run by the kubernetes client (attack pass, session 4): nothing the
+plugin wrote (stderr, or its answer on stdout) reaches a message or a log record, the plugin never gets the
+terminal, and a failure says how the plugin ended. Real plugin scripts, the installed client's loader."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+
+import pytest
+
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster, exec_plugin
+
+TOKEN = "exec-plugin-token-4f1c9a2e7b6d3c8e0a5f"
+
+
+def plugin(tmp_path, body, name="get-token"):
+    path = tmp_path / name
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o700)
+    return str(path)
+
+
+def kubeconfig(command, args=()):
+    return {
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "users": [{"name": "u", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": command, "args": list(args)}}}],
+    }
+
+
+def answer(token=TOKEN, **status):
+    doc = {"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+           "status": dict({"token": token}, **status)}
+    return "cat <<'EOF'\n%s\nEOF" % json.dumps(doc)
+
+
+def load(doc):
+    return cluster.build_configuration({"kubeconfig": doc})
+
+
+@pytest.fixture
+def records():
+    """Every record of the root logger (where the client logs an exec plugin's failure)."""
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    handler = Keep()
+    logging.getLogger().addHandler(handler)
+    yield seen
+    logging.getLogger().removeHandler(handler)
+
+
+def test_a_failing_plugin_is_named_with_its_exit_status_never_its_stderr(tmp_path, records, capfd):
+    """The client raised "exec: process returned 3. login failed: token=<token>" and logged it at ERROR on the
+    root logger (printed by Python's last-resort handler in Ansible's worker at every verbosity), then went
+    on without a credential (the API server's 403 for system:anonymous). Now the task fails before any
+    request, saying how the plugin ended; what it wrote is in no message and no record."""
+    cmd = plugin(tmp_path, "echo 'login failed: token=%s' >&2\necho 'second line' >&2\nexit 3" % TOKEN)
+    with pytest.raises(cluster.ClusterError) as exc:
+        load(kubeconfig(cmd, ["--secret=%s" % TOKEN]))
+    message = str(exc.value)
+    assert "exec: the credential plugin 'get-token' exited with status 3" in message, message
+    assert "(2 lines) is not shown" in message, message
+    out, err = capfd.readouterr()
+    for shown in [message, out, err] + records:
+        assert TOKEN not in shown and "login failed" not in shown, shown
+    assert records and all("exited with status 3" in r for r in records), records
+
+
+def test_a_plugin_killed_by_a_signal_and_one_that_cannot_run(tmp_path, records):
+    cmd = plugin(tmp_path, "echo %s >&2\nkill -9 $$" % TOKEN)
+    with pytest.raises(cluster.ClusterError) as exc:
+        load(kubeconfig(cmd))
+    assert "was killed by signal 9 (SIGKILL)" in str(exc.value), str(exc.value)
+    with pytest.raises(cluster.ClusterError) as exc:
+        load(kubeconfig(str(tmp_path / "no-such-plugin")))
+    assert "the credential plugin 'no-such-plugin' cannot be run (No such file or directory)" in str(exc.value)
+    assert TOKEN not in " ".join(records)
+
+
+@pytest.mark.parametrize("stdout, words", [
+    ("echo 'not json: %s'" % TOKEN, "answered something that is not JSON (Expecting value: line 1 column 1"),
+    ("echo '{\"apiVersion\": \"%s\", \"kind\": \"ExecCredential\", \"status\": {\"token\": \"x\"}}'" % TOKEN,
+     "answered with another apiVersion than the kubeconfig's exec.apiVersion"),
+    (answer(expirationTimestamp=TOKEN), "a status.expirationTimestamp that is not an RFC 3339 time"),
+    (answer(token={"nested": TOKEN}), "a status.token that is not a non-empty string"),
+    ("printf '%s \\377\\n' >&2\n%s" % (TOKEN, answer()), "wrote something that is not text in this system's"),
+])
+def test_an_answer_the_client_would_quote_is_named_not_quoted(tmp_path, records, stdout, words):
+    """The client quoted the plugin's apiVersion and its expirationTimestamp (parse_rfc3339's ValueError)."""
+    with pytest.raises(cluster.ClusterError) as exc:
+        load(kubeconfig(plugin(tmp_path, stdout)))
+    assert words in str(exc.value), str(exc.value)
+    assert TOKEN not in str(exc.value) and TOKEN not in " ".join(records), (str(exc.value), records)
+
+
+def test_a_plugin_that_works_gives_its_token_and_its_stderr_goes_nowhere(tmp_path, records, capfd, monkeypatch):
+    """With a terminal on stdout (ansible-playbook run by hand; the worker keeps it), kubernetes 26+ gave the
+    plugin the terminal: its stderr reached the screen unfiltered. Now it never does, and the plugin is told it
+    is not interactive."""
+    info = tmp_path / "exec-info.json"
+    cmd = plugin(tmp_path, "echo \"$KUBERNETES_EXEC_INFO\" > %s\necho 'got token %s' >&2\n%s" % (info, TOKEN, answer()))
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    cfg = load(kubeconfig(cmd))
+    assert any(str(v).endswith(TOKEN) for v in cfg.api_key.values()), "the plugin's token is the credential"
+    assert json.loads(info.read_text())["spec"]["interactive"] is False
+    out, err = capfd.readouterr()
+    assert TOKEN not in out + err and "got token" not in out + err and not records
+
+
+@pytest.mark.parametrize("text, lines, words", [
+    ("exec: process returned 1. %s" % TOKEN, None, "exited with status 1; what it wrote on stderr (1 line) is not"),
+    ("exec: process returned 2", None, "exited with status 2; it wrote nothing on stderr"),
+    ("exec: process returned -15. a.b.c", None, "was killed by signal 15 (SIGTERM)"),
+    ("exec: malformed response. missing key 'status'", None, "answered missing key 'status'"),
+    ("exec: something new in a later client: %s" % TOKEN, None, "failed (exec)"),
+])
+def test_failure_messages(text, lines, words):
+    message = exec_plugin.failure_message(text, ["/usr/local/bin/kubectl-oidc_login", "--secret=" + TOKEN], lines)
+    assert words in message and TOKEN not in message and "'kubectl-oidc_login'" in message, message
+
+
+def test_install_is_once_and_keeps_the_rest_of_sys():
+    kubernetes = cluster._kubernetes()
+    from kubernetes.config import exec_provider, kube_config
+
+    first = kube_config.ExecProvider
+    exec_plugin.install(kubernetes)
+    assert kube_config.ExecProvider is first and first.vmo_rbac_guarded
+    assert exec_provider.sys.stdout.isatty() is False
+    assert exec_provider.sys.platform == sys.platform and exec_provider.sys.stderr is sys.stderr
+    assert os.path  # the client's own module still has what it imports
