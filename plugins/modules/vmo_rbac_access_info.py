@@ -33,9 +33,9 @@ description:
     partial holder, each check it lacks or holds for named objects only must be denied without a name. A finding
     the API server does not allow is returned under RV(unconfirmed), never as a holder; a holder the API server
     allows more than the RBAC objects give is reported with RV(holders[].beyond_rbac). Nothing else is requested.
-  - Which findings are asked is O(confirm). With V(sample) (the default), every finding of an everyone group and a
-    sample of at most 200 of the others, spread over them; each holder says whether it was asked
-    (RV(holders[].confirmed) true, or null for a holder as the local evaluation found it), and
+  - Which findings are asked is O(confirm). With V(sample) (the default), every finding of an everyone group or of
+    the anonymous user, and a sample of at most 200 of the others, spread over them; each holder says whether it
+    was asked (RV(holders[].confirmed) true, or null for a holder as the local evaluation found it), and
     RV(summary.asked) and RV(summary.confirmed) count them. When the sample disagrees with the local evaluation
     (a finding not confirmed, or allowed more than the RBAC objects give), every other finding is asked too
     (RV(summary.escalated)). With V(all), every finding is asked and every holder is confirmed. The reviews prove
@@ -111,7 +111,8 @@ options:
     description:
       - Which holders the API server is asked to confirm with SubjectAccessReviews.
       - V(sample), every holder that is an everyone group (C(system:authenticated), C(system:serviceaccounts),
-        C(system:serviceaccounts:<ns>), C(system:unauthenticated)) and a sample of at most 200 of the others, spread
+        C(system:serviceaccounts:<ns>), C(system:unauthenticated)) or the anonymous user (C(User system:anonymous)),
+        and a sample of at most 200 of the others, spread
         over them; the other holders are returned as the local evaluation found them, with
         RV(holders[].confirmed) null. If any finding asked is not confirmed, or the API server allows it more than
         the RBAC objects give, every finding is asked (RV(summary.escalated)). On a cluster with few holders,
@@ -312,7 +313,7 @@ summary:
       findings;
       C(confirm), the O(confirm) in force; C(asked), the findings asked of the API server (holders and
       unconfirmed), of which C(confirmed) holders; C(sampled), those asked as the sample (besides the everyone
-      groups); C(escalated), true when the sample disagreed and every finding was then asked;
+      groups and the anonymous user); C(escalated), true when the sample disagreed and every finding was then asked;
       C(questions) (capability x place), C(principals) evaluated, C(bindings) and C(roles) read;
       C(requests) sent (C(lists), always 5, the RBAC objects and the APIServices, plus C(reviews)); C(seconds) in
       all, of which C(list_seconds), C(evaluation_seconds) (the local work) and C(review_seconds).

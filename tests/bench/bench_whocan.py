@@ -8,17 +8,28 @@ rules, VM viewers, VM operators, wildcards, resourceNames) and 2,000 bindings (1
 every capability of the matrix in every namespace and in all namespaces together.
 
 Measured side by side in one run:
-- the module (one ansible-playbook task): wall time, its own summary (the in-process local work,
-  ``evaluation_seconds``, separately), and its requests from the audit log (by user name): the 4
-  LISTs and the confirming SubjectAccessReviews, nothing else;
+- the module of each tree (this one; with ``--confirm-all`` this one again with ``confirm: all``; with
+  ``--baseline DIR`` another tree, a worktree of today's main), each as its own process (the tree's collection on
+  the path), the trees in turn: wall time, CPU time and max RSS of the process (``wait4``), its own summary (the
+  in-process local work, ``evaluation_seconds``, separately), its requests from the audit log (a user of its own
+  per tree and repetition: the LISTs and the SubjectAccessReviews, nothing else), and its holders, confirmed
+  or not asked;
 - the local evaluation in this process (parse + index + evaluate, no network), repeated;
 - kubectl-who-can (tests/peers) asked every check of every capability at every place, one
-  process per question as a shell loop would, with a warm discovery cache; its requests likewise.
+  process per question as a shell loop would, with a warm discovery cache; its requests likewise
+  (``--peer-reps 0``: not run).
 
-    .venv/bin/python tests/bench/bench_whocan.py [--reps 3] [--peer-reps 1] [--peer-namespaces N]
+    .venv/bin/python tests/bench/bench_whocan.py [--reps 3] [--peer-reps 1] [--peer-namespaces N] \
+        [--baseline /work/wt/<name>-base] [--confirm-all] [--timeout S] [--stall S] [--keep]
 
 ``--peer-namespaces`` limits the peer loop to the first N namespaces (plus all namespaces
 together) and scales its time to all of them (reported as such); 0 means every namespace.
+
+A module run is stopped as hung when the API server logs no request of its user for ``--stall`` seconds (300:
+the local evaluation sends none for a few seconds, 8 s at load 12 here), or after ``--timeout`` seconds in all
+(0, the default: 600 s times the 1-minute load per core when above 1, taken before each run, so 3,000 s at load
+10 on 2 cores). The fixed 600 s of before was overrun at load 10 to 30 by a run that was progressing; a stall
+is a hang at any load.
 """
 
 from __future__ import annotations

@@ -195,10 +195,12 @@ def requests_of(audit_log: Path, user: str):
         with open(audit_log, "rb") as fh:
             fh.seek(state["offset"])
             data = fh.read()
+        if not data:
+            return False
         state["offset"] += len(data)
-        found = needle in state["tail"] + data
-        state["tail"] = data[-len(needle):] if data else state["tail"]  # a needle split between two reads
-        return found
+        seen = state["tail"] + data
+        state["tail"] = seen[-(len(needle) - 1):]  # a needle split between two reads, never a whole one
+        return needle in seen
     return progressed
 
 

@@ -214,13 +214,22 @@ def running_components(cluster):
 
 
 def pick_sample(findings, _index=None, size=None):
-    """The findings vmo_rbac_access_info asks with ``confirm: sample``: every everyone group's (the widest claims:
-    every authenticated user, every ServiceAccount, every anonymous request; a few per capability and place), and a
+    """The findings vmo_rbac_access_info asks with ``confirm: sample``: every everyone group's and the anonymous
+    user's (the widest claims: every authenticated user, every ServiceAccount, every anonymous request; a few per
+    capability and place, is_everyone_finding), and a
     sample of at most ``size`` (SAMPLE) of the others, spread over them (every k-th; the same for the same
     cluster)."""
-    everyone = [i for i, f in enumerate(findings) if f["everyone"]]
-    rest = [i for i, f in enumerate(findings) if not f["everyone"]]
+    everyone = [i for i, f in enumerate(findings) if is_everyone_finding(f)]
+    chosen = set(everyone)
+    rest = [i for i in range(len(findings)) if i not in chosen]
     return everyone + sample(rest, SAMPLE if size is None else size)
+
+
+def is_everyone_finding(finding):
+    """An everyone group's finding, or the anonymous user's (``User system:anonymous`` is every anonymous
+    request, as wide as ``Group system:unauthenticated``): always asked with ``confirm: sample``."""
+    return bool(finding["everyone"]) or (finding["subject_kind"] == "User" and
+                                         finding["subject_name"] == holders.ANONYMOUS)
 
 
 def confirmation_text(stats):
@@ -244,7 +253,7 @@ def access_info(decl, opts, cluster, check_mode=False, diff=False):  # pylint: d
 
     def pick(findings, index):
         out = pick_sample(findings, index)
-        picked["sampled"] = len(out) - sum(1 for f in findings if f["everyone"])
+        picked["sampled"] = len(out) - sum(1 for f in findings if is_everyone_finding(f))
         return out
 
     found, unconfirmed, stats, _index = find_holders(cluster, opts.matrix, opts.only, opts.namespaces, opts.platform,

@@ -184,6 +184,8 @@ def test_the_sample_is_every_everyone_group_and_200_of_the_others_spread_over_th
     others = sorted(i for i in picked if i not in (3, 500, 999))
     assert others[0] == 0 and others[-1] > 900  # spread over the list, not its head
     assert picked == whocan.pick_sample(findings)  # the same for the same findings
+    findings[10] = finding("system:anonymous", kind="User")  # every anonymous request, as wide as its group
+    assert 10 in whocan.pick_sample(findings) and len(whocan.pick_sample(findings)) == 204
     few = findings[:150]
     assert sorted(whocan.pick_sample(few)) == list(range(150))  # few holders: every one asked
 
