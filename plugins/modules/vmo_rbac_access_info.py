@@ -36,9 +36,9 @@ description:
   - Which findings are asked is O(confirm). With V(sample) (the default), every finding of an everyone group or of
     the anonymous user, and a sample of at most 200 of the others, spread over them; each holder says whether it
     was asked (RV(holders[].confirmed) true, or null for a holder as the local evaluation found it), and
-    RV(summary.asked) and RV(summary.confirmed) count them. When the sample disagrees with the local evaluation
+    C(asked) and C(confirmed) of RV(summary) count them. When the sample disagrees with the local evaluation
     (a finding not confirmed, or allowed more than the RBAC objects give), every other finding is asked too
-    (RV(summary.escalated)). With V(all), every finding is asked and every holder is confirmed. The reviews prove
+    (C(escalated) in RV(summary)). With V(all), every finding is asked and every holder is confirmed. The reviews prove
     what a finding claims; they cannot find a holder the local evaluation missed (see docs/validate.md, "Which
     holders are confirmed").
   - Everyone groups are reported as such, never expanded to the users one happens to know
@@ -115,7 +115,7 @@ options:
         and a sample of at most 200 of the others, spread
         over them; the other holders are returned as the local evaluation found them, with
         RV(holders[].confirmed) null. If any finding asked is not confirmed, or the API server allows it more than
-        the RBAC objects give, every finding is asked (RV(summary.escalated)). On a cluster with few holders,
+        the RBAC objects give, every finding is asked (C(escalated) in RV(summary)). On a cluster with few holders,
         every one is asked.
       - V(all), every holder is asked and returned only when confirmed (one review per check of each finding; at
         2,000 bindings tens of thousands of reviews, see docs/performance.md).

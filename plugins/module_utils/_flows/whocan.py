@@ -148,7 +148,9 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
 
     evaluated = time.monotonic()
     ask(asked_at)
-    agree = all([judge(ev.findings[i]) for i in asked_at])
+    agree = True
+    for i in asked_at:  # every asked finding judged, whatever the others' answers
+        agree = judge(ev.findings[i]) and agree
     escalated = False
     if escalate and not agree and len(asked_at) < len(ev.findings):
         # the API server and the local evaluation disagree on this cluster (a change during the run, another
