@@ -57,3 +57,20 @@ def test_progress_is_a_request_of_that_user_in_the_audit_log(tmp_path):
     with open(log, "a") as fh:  # a read that ends with the whole needle counts once, not at every call after it
         fh.write('{"user":{"username":"bench-a"')
     assert seen() is True and seen() is False
+
+
+def test_a_module_s_max_rss_is_its_own_not_the_benchmark_s(tmp_path):
+    """Linux keeps a process's max RSS across exec from the memory it had before: a child of a benchmark process
+    grown to 300 MB (the audit events it parsed) reported 300 MB whatever it used. run_module_process starts the
+    module from a small launcher and reports the module's own."""
+    big = bytearray(300 * 1024 * 1024)
+    for i in range(0, len(big), 4096):
+        big[i] = 1
+    modules = tmp_path / "plugins" / "modules"
+    modules.mkdir(parents=True)
+    (tmp_path / ".build" / "collections").mkdir(parents=True)
+    (modules / "grows.py").write_text("b = bytearray(40 * 1024 * 1024)\nfor i in range(0, len(b), 4096):\n"
+                                      "    b[i] = 1\nprint('{\"ok\": true}')\n")
+    _wall, rss, _cpu, result = common.run_module_process(tmp_path, "grows", {}, timeout=120, stall=0)
+    assert result == {"ok": True} and 40 <= rss < 150, rss
+    del big
