@@ -146,6 +146,11 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
             f["beyond_rbac"] = beyond
         return not denied and not beyond
 
+    if not escalate:  # the questions of the findings not asked are not needed: their memory back before the reviews
+        chosen = set(asked_at)
+        for i, f in enumerate(ev.findings):
+            if i not in chosen:
+                f["_reviews"] = ()
     evaluated = time.monotonic()
     ask(asked_at)
     agree = True
