@@ -28,12 +28,19 @@ description:
     C(vm.power)), or some only for objects named by C(resourceNames), is a partial holder, reported with
     RV(holders[].partial), exactly what it holds (RV(holders[].holds)) and what it lacks
     (RV(holders[].lacks)).
-  - The API server is the judge. Every finding is confirmed with SubjectAccessReviews before it is reported;
-    each check it holds must be allowed (for a partial holder limited to named objects, for each of them)
-    and, for a partial holder, each check it lacks or holds for named objects only must be denied without a
-    name. A finding the API server does not allow is returned under RV(unconfirmed), never as a holder; a
-    holder the API server allows more than the RBAC objects give is reported with
-    RV(holders[].beyond_rbac). Nothing else is requested.
+  - The API server is the judge of what it is asked. A finding asked is confirmed with SubjectAccessReviews; each
+    check it holds must be allowed (for a partial holder limited to named objects, for each of them) and, for a
+    partial holder, each check it lacks or holds for named objects only must be denied without a name. A finding
+    the API server does not allow is returned under RV(unconfirmed), never as a holder; a holder the API server
+    allows more than the RBAC objects give is reported with RV(holders[].beyond_rbac). Nothing else is requested.
+  - Which findings are asked is O(confirm). With V(sample) (the default), every finding of an everyone group or of
+    the anonymous user, and a sample of at most 200 of the others, spread over them; each holder says whether it
+    was asked (RV(holders[].confirmed) true, or null for a holder as the local evaluation found it), and
+    C(asked) and C(confirmed) of RV(summary) count them. When the sample disagrees with the local evaluation
+    (a finding not confirmed, or allowed more than the RBAC objects give), every other finding is asked too
+    (C(escalated) in RV(summary)). With V(all), every finding is asked and every holder is confirmed. The reviews prove
+    what a finding claims; they cannot find a holder the local evaluation missed (see docs/validate.md, "Which
+    holders are confirmed").
   - Everyone groups are reported as such, never expanded to the users one happens to know
     (C(system:authenticated) is every authenticated user, C(system:serviceaccounts) every ServiceAccount,
     C(system:serviceaccounts:<ns>) every ServiceAccount of a namespace, C(system:unauthenticated) every
@@ -100,6 +107,22 @@ options:
       - How many SubjectAccessReviews are in flight at once.
     type: int
     default: 16
+  confirm:
+    description:
+      - Which holders the API server is asked to confirm with SubjectAccessReviews.
+      - V(sample), every holder that is an everyone group (C(system:authenticated), C(system:serviceaccounts),
+        C(system:serviceaccounts:<ns>), C(system:unauthenticated)) or the anonymous user (C(User system:anonymous)),
+        and a sample of at most 200 of the others, spread
+        over them; the other holders are returned as the local evaluation found them, with
+        RV(holders[].confirmed) null. If any finding asked is not confirmed, or the API server allows it more than
+        the RBAC objects give, every finding is asked (C(escalated) in RV(summary)). On a cluster with few holders,
+        every one is asked.
+      - V(all), every holder is asked and returned only when confirmed (one review per check of each finding; at
+        2,000 bindings tens of thousands of reviews, see docs/performance.md).
+    type: str
+    choices: [sample, all]
+    default: sample
+    version_added: 0.3.0
 attributes:
   check_mode:
     support: full
@@ -178,7 +201,8 @@ cluster:
   sample: prod-east
 holders:
   description:
-    - One entry per capability, place and holder, confirmed by the API server.
+    - One entry per capability, place and holder, confirmed by the API server (RV(holders[].confirmed) true), or,
+      with O(confirm=sample), not asked and as the local evaluation found it (RV(holders[].confirmed) null).
   returned: always
   type: list
   elements: dict
@@ -262,7 +286,9 @@ holders:
       description: True for an identity of the platform (the default list and O(platform_subjects)).
       type: bool
     confirmed:
-      description: True (the API server allowed every check it holds).
+      description: True when the API server was asked and allowed every check it holds (and denied, for a partial
+        holder, what it lacks); null when it was not asked (O(confirm=sample)), the holder as the local evaluation
+        found it. Never false here (see RV(unconfirmed)).
       type: bool
 unconfirmed:
   description: Findings of the local evaluation the API server did not confirm (the objects changed during
@@ -285,6 +311,9 @@ summary:
   description:
     - C(holders), C(everyone), C(partial), C(membership), C(platform), C(beyond_rbac) and C(unconfirmed)
       findings;
+      C(confirm), the O(confirm) in force; C(asked), the findings asked of the API server (holders and
+      unconfirmed), of which C(confirmed) holders; C(sampled), those asked as the sample (besides the everyone
+      groups and the anonymous user); C(escalated), true when the sample disagreed and every finding was then asked;
       C(questions) (capability x place), C(principals) evaluated, C(bindings) and C(roles) read;
       C(requests) sent (C(lists), always 5, the RBAC objects and the APIServices, plus C(reviews)); C(seconds) in
       all, of which C(list_seconds), C(evaluation_seconds) (the local work) and C(review_seconds).
@@ -293,7 +322,7 @@ summary:
   returned: always
   type: dict
   sample: {holders: 42, everyone: 1, partial: 2, membership: 0, platform: 12, beyond_rbac: 0, unconfirmed: 0,
-           questions: 64,
+           confirm: sample, asked: 42, confirmed: 42, sampled: 41, escalated: false, questions: 64,
            principals: 80, bindings: 120, roles: 90, lists: 5, reviews: 61, requests: 66, seconds: 0.41,
            list_seconds: 0.05, evaluation_seconds: 0.02, review_seconds: 0.3}
 field:

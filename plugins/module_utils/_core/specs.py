@@ -219,6 +219,7 @@ ACCESS_INFO_ARG_SPEC = dict(
     namespaces=dict(type="list", elements="str", default=[]),
     platform_subjects=dict(type="list", elements="str", default=[]),
     concurrency=dict(type="int", default=16),
+    confirm=dict(type="str", default="sample", choices=["sample", "all"]),
 )
 
 # vmo_cluster_roles (cluster_roles.parse_options): the sets of ClusterRoles the collection ships

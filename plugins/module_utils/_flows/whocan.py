@@ -9,8 +9,11 @@
          namespaces' ServiceAccounts are then the platform's)
       -> holders.py: local evaluation (whom to ask, and through which bindings)
       -> SubjectAccessReviews: one per check of each finding asked (deduplicated, concurrent); access_info
-         asks every finding, the exclusive audit every violation it would report and a sample of the rest
-      -> only what the API server confirms is reported; the rest is ``unconfirmed``
+         asks every finding (confirm: all) or the everyone groups' and a sample of the rest, and every finding
+         when the sample disagrees (confirm: sample); the exclusive audit every violation it would report and
+         a sample of the rest
+      -> what the API server does not confirm is ``unconfirmed``, never a holder; a holder not asked says so
+         (``confirmed`` None)
 
 The exclusive audit compares the confirmed holders with what the declaration grants (the
 resolved bindings of observe.observe_plan and the capability matrix): every holder the
@@ -32,7 +35,11 @@ from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiEr
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, is_dns_label
 
 # vmo_rbac_access_info's options (their argument spec: specs.ACCESS_INFO_ARG_SPEC), typed
-AccessInfoOptions = namedtuple("AccessInfoOptions", "matrix only namespaces platform concurrency")
+AccessInfoOptions = namedtuple("AccessInfoOptions", "matrix only namespaces platform concurrency confirm")
+
+# vmo_rbac_access_info's ``confirm``: which findings the API server is asked to confirm (docs/validate.md, "Which
+# holders are confirmed"): every one, or the everyone groups' and a sample of the others (SAMPLE)
+CONFIRM_CHOICES = ("sample", "all")
 
 
 # ---------------------------------------------------------------------- options
@@ -53,9 +60,12 @@ def parse_options(params):
         if not isinstance(ns, str) or not is_dns_label(ns):
             raise SpecError("namespaces[%d]" % i, "%r is not a namespace name (an RFC 1123 label)" % (ns,))
     concurrency = params.get("concurrency")
+    confirm = params.get("confirm") or "sample"
+    if confirm not in CONFIRM_CHOICES:  # the argument spec's choices say so first; the flow called directly too
+        raise SpecError("confirm", "must be one of %s" % ", ".join(CONFIRM_CHOICES))
     return AccessInfoOptions(matrix, set(only), sorted(set(namespaces)) or None,
                              holders.parse_platform_subjects(params.get("platform_subjects")),
-                             16 if concurrency is None else concurrency)
+                             16 if concurrency is None else concurrency, confirm)
 
 
 # ---------------------------------------------------------------------- holders
@@ -70,7 +80,7 @@ def read_rbac(cluster, concurrency=4):
 
 
 def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concurrency=16, lists=None,
-                 components=None, pick=None):
+                 components=None, pick=None, escalate=False):
     """The confirmed holders of every capability (of ``only``) in every place (``namespaces``, or
     every namespace holding a RoleBinding, plus every namespace / cluster scope together), partial
     holders (part of a capability's checks, or some only for named objects) included.
@@ -80,7 +90,9 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
     ``platform``: the platform patterns (parsed); the ServiceAccounts of the namespaces KubeVirt and CDI
     run in (their APIServices) are added. ``pick``: ``pick(findings, index)`` gives the indexes of the
     findings to confirm (None: every one); a finding not asked has ``confirmed`` None and is among the
-    holders as the local evaluation found it. Returns (holders, unconfirmed, stats, index).
+    holders as the local evaluation found it. ``escalate``: when an asked finding is not confirmed, or the API
+    server allows it more than the RBAC objects give (the two disagree on this cluster), every other finding is
+    asked too (``stats["escalated"]``). Returns (holders, unconfirmed, stats, index).
     Requests: 4 LISTs (unless given) and 1 LIST of the APIServices, then the SubjectAccessReviews that
     confirm the findings (deduplicated); nothing else."""
     requests_before = cluster.requests
@@ -103,29 +115,25 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
         f["platform"] = holders.is_platform(f, platform)
     # which findings the API server is asked to confirm: every one, or those the caller picks (the exclusive
     # audit: every one it would report, and a sample of the rest; docs/validate.md)
-    asked = ev.findings if pick is None else [ev.findings[i] for i in sorted(set(pick(ev.findings, index)))]
-    specs, where = [], {}
-    for f in asked:
-        keys = []
-        for spec, expect in f["_reviews"]:
-            k = holders.review_key(spec)
-            if k not in where:
-                where[k] = len(specs)
-                specs.append(spec)
-            keys.append((k, expect))
-        f["_keys"] = keys
-    for f in ev.findings:
-        del f["_reviews"]
-    evaluated = time.monotonic()
-    statuses = cluster.subject_access_reviews(specs, concurrency=concurrency)
-    reviewed = time.monotonic()
-    confirmed, unconfirmed = [], []
-    for f in ev.findings:
-        if "_keys" not in f:  # not asked: what the local evaluation found (confirmed stays None)
-            f["confirmed"] = None
-            confirmed.append(f)
-            continue
-        answers = [(statuses[where[k]], expect, specs[where[k]]) for k, expect in f.pop("_keys")]
+    asked_at = list(range(len(ev.findings))) if pick is None else sorted(set(pick(ev.findings, index)))
+    specs, where, statuses = [], {}, []
+
+    def ask(indexes):
+        """Send the reviews of these findings not sent yet (deduplicated, concurrent); their answers join
+        ``statuses``."""
+        new = []
+        for i in indexes:
+            for spec, _expect in ev.findings[i]["_reviews"]:
+                k = holders.review_key(spec)
+                if k not in where:
+                    where[k] = len(specs)
+                    specs.append(spec)
+                    new.append(spec)
+        statuses.extend(cluster.subject_access_reviews(new, concurrency=concurrency) if new else [])
+
+    def judge(f):
+        """Set ``confirmed`` (and ``reason``, ``beyond_rbac``) of an asked finding from the API server's answers."""
+        answers = [(statuses[where[holders.review_key(spec)]], expect, spec) for spec, expect in f["_reviews"]]
         denied = [a for a, expect, _spec in answers if expect and not a.get("allowed")]
         f["confirmed"] = not denied
         if denied:
@@ -136,7 +144,40 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
             # the API server allows more than the RBAC objects give it (another authorizer, or RBAC
             # changed during the run): still a holder, of at least what was found, and said so
             f["beyond_rbac"] = beyond
+        return not denied and not beyond
+
+    if not escalate:  # the questions of the findings not asked are not needed: their memory back before the reviews
+        chosen = set(asked_at)
+        for i, f in enumerate(ev.findings):
+            if i not in chosen:
+                f["_reviews"] = ()
+    evaluated = time.monotonic()
+    ask(asked_at)
+    agree = True
+    for i in asked_at:  # every asked finding judged, whatever the others' answers
+        agree = judge(ev.findings[i]) and agree
+    escalated = False
+    if escalate and not agree and len(asked_at) < len(ev.findings):
+        # the API server and the local evaluation disagree on this cluster (a change during the run, another
+        # authorizer): what was not asked cannot be taken as the local evaluation found it, so ask every finding
+        chosen = set(asked_at)
+        rest = [i for i in range(len(ev.findings)) if i not in chosen]
+        ask(rest)
+        for i in rest:
+            judge(ev.findings[i])
+        asked_at = sorted(chosen.union(rest))
+        escalated = True
+    reviewed = time.monotonic()
+    chosen = set(asked_at)
+    confirmed, unconfirmed = [], []
+    for i, f in enumerate(ev.findings):
+        del f["_reviews"]
+        if i not in chosen:  # not asked: what the local evaluation found (confirmed stays None)
+            f["confirmed"] = None
+            confirmed.append(f)
+            continue
         (confirmed if f["confirmed"] else unconfirmed).append(f)
+    asked = [ev.findings[i] for i in asked_at]
     stats = {
         "questions": ev.questions,
         "principals": ev.principal_count,
@@ -145,6 +186,8 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
         "roles": len(lists["cluster_roles"]) + len(lists["roles"]),
         "holders": len(confirmed),
         "asked": len(asked),
+        "confirmed": sum(1 for f in confirmed if f["confirmed"]),
+        "escalated": escalated,
         "everyone": sum(1 for f in confirmed if f["everyone"]),
         "partial": sum(1 for f in confirmed if f["partial"]),
         "membership": sum(1 for f in confirmed if f["through"] == "membership"),
@@ -177,12 +220,52 @@ def running_components(cluster):
                     "(files/automation-clusterrole.yaml) or list those namespaces in platform_subjects" % exc.status]
 
 
+def pick_sample(findings, _index=None, size=None):
+    """The findings vmo_rbac_access_info asks with ``confirm: sample``: every everyone group's and the anonymous
+    user's (the widest claims: every authenticated user, every ServiceAccount, every anonymous request; a few per
+    capability and place, is_everyone_finding), and a
+    sample of at most ``size`` (SAMPLE) of the others, spread over them (every k-th; the same for the same
+    cluster)."""
+    everyone = [i for i, f in enumerate(findings) if is_everyone_finding(f)]
+    chosen = set(everyone)
+    rest = [i for i in range(len(findings)) if i not in chosen]
+    return everyone + sample(rest, SAMPLE if size is None else size)
+
+
+def is_everyone_finding(finding):
+    """An everyone group's finding, or the anonymous user's (``User system:anonymous`` is every anonymous
+    request, as wide as ``Group system:unauthenticated``): always asked with ``confirm: sample``."""
+    return bool(finding["everyone"]) or (finding["subject_kind"] == "User" and
+                                         finding["subject_name"] == holders.ANONYMOUS)
+
+
+def confirmation_text(stats):
+    """How far the holders were proven, for the message: ``confirmed by the API server`` only when every one was
+    asked and confirmed; otherwise ``205 of them asked of the API server, 205 confirmed; the others as the local
+    evaluation found them`` (the exclusive audit's words, plugin_utils/report/model.py)."""
+    if stats["confirmed"] >= stats["holders"]:
+        return "every one confirmed by the API server"
+    return "%d of them asked of the API server, %d confirmed; the others as the local evaluation found them" % (
+        stats["asked"], stats["confirmed"])
+
+
 def access_info(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=unused-argument
-    """vmo_rbac_access_info: every holder of every capability, confirmed by the API server (no
-    declaration: ``decl`` is None; read-only, so check and diff mode change nothing)."""
+    """vmo_rbac_access_info: every holder of every capability, as the local evaluation finds them; the API server
+    confirms every one (``confirm: all``), or the everyone groups' and a sample of the others (``confirm: sample``:
+    each holder says whether it was asked, ``confirmed`` true or null, and a disagreement in the sample has every
+    holder asked). No declaration: ``decl`` is None; read-only, so check and diff mode change nothing."""
     started = time.monotonic()
+    sampling = opts.confirm == "sample"
+    picked = {}
+
+    def pick(findings, index):
+        out = pick_sample(findings, index)
+        picked["sampled"] = len(out) - sum(1 for f in findings if is_everyone_finding(f))
+        return out
+
     found, unconfirmed, stats, _index = find_holders(cluster, opts.matrix, opts.only, opts.namespaces, opts.platform,
-                                                     opts.concurrency)
+                                                     opts.concurrency, pick=pick if sampling else None,
+                                                     escalate=sampling)
     name = cluster.params.get("context") or transport.scrub(cluster.host)  # without user information
     for f in found + unconfirmed:
         f["cluster"] = name
@@ -190,6 +273,8 @@ def access_info(decl, opts, cluster, check_mode=False, diff=False):  # pylint: d
     warnings = stats.pop("warnings")
     stats["seconds"] = round(time.monotonic() - started, 3)
     stats["requests"] = cluster.requests
+    stats["confirm"] = opts.confirm
+    stats["sampled"] = picked.get("sampled", 0) if sampling else 0
     result = {
         "changed": False,
         "cluster": name,
@@ -201,9 +286,13 @@ def access_info(decl, opts, cluster, check_mode=False, diff=False):  # pylint: d
     }
     undeclared = "%d held by everyone groups, %d partial (part of a capability, or named objects only), %d " \
                  "platform identities" % (stats["everyone"], stats["partial"], stats["platform"])
-    result["msg"] = "%d holders of %d capabilities in %d places on %s (%s); %d requests: %d LISTs and %d " \
+    result["msg"] = "%d holders of %d capabilities in %d places on %s (%s; %s); %d requests: %d LISTs and %d " \
                     "SubjectAccessReviews" % (stats["holders"], len(result["capabilities"]), 1 + len(namespaces),
-                                              name, undeclared, stats["requests"], stats["lists"], stats["reviews"])
+                                              name, confirmation_text(stats), undeclared, stats["requests"],
+                                              stats["lists"], stats["reviews"])
+    if stats["escalated"]:
+        warnings.append("the sample of holders asked of the API server disagreed with the local evaluation (a "
+                        "finding not confirmed, or allowed more than the RBAC objects give): every holder was asked")
     if unconfirmed:
         warnings.append("%d finding(s) of the local evaluation were not confirmed by the API server (the RBAC "
                         "objects changed during the run, or another authorizer decides): see 'unconfirmed'"
@@ -319,7 +408,7 @@ def remedy(finding):
     return remove, "; ".join(steps)
 
 
-SAMPLE = 200  # findings the exclusive audit asks besides the violations (not declared holders, platform identities)
+SAMPLE = 200  # findings asked besides those that must be: the exclusive audit's violations, access_info's everyone groups
 
 
 def sample(indexes, size):

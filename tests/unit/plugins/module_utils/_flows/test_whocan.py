@@ -166,6 +166,42 @@ def test_access_info_options():
         assert err.value.path == field
 
 
+def test_access_info_confirm_option():
+    assert whocan.parse_options({}).confirm == "sample"
+    assert whocan.parse_options({"confirm": "all"}).confirm == "all"
+    for bad in ("ALL", "some", " all", "all\n"):
+        with pytest.raises(SpecError) as err:
+            whocan.parse_options({"confirm": bad})
+        assert err.value.path == "confirm" and bad not in str(err.value).replace("sample, all", "")
+
+
+def test_the_sample_is_every_everyone_group_and_200_of_the_others_spread_over_them():
+    findings = [finding("u%d" % i, kind="User") for i in range(1000)]
+    for i in (3, 500, 999):
+        findings[i] = finding("system:authenticated", everyone="every authenticated user")
+    picked = whocan.pick_sample(findings)
+    assert {3, 500, 999} <= set(picked) and len(picked) == 203 == len(set(picked))
+    others = sorted(i for i in picked if i not in (3, 500, 999))
+    assert others[0] == 0 and others[-1] > 900  # spread over the list, not its head
+    assert picked == whocan.pick_sample(findings)  # the same for the same findings
+    findings[10] = finding("system:anonymous", kind="User")  # every anonymous request, as wide as its group
+    assert 10 in whocan.pick_sample(findings) and len(whocan.pick_sample(findings)) == 204
+    few = findings[:150]
+    assert sorted(whocan.pick_sample(few)) == list(range(150))  # few holders: every one asked
+
+
+@pytest.mark.parametrize("stats, text", [
+    ({"holders": 40, "asked": 40, "confirmed": 40, "unconfirmed": 0}, "every one confirmed by the API server"),
+    ({"holders": 40, "asked": 41, "confirmed": 40, "unconfirmed": 1}, "every one confirmed by the API server"),
+    ({"holders": 4000, "asked": 205, "confirmed": 205, "unconfirmed": 0},
+     "205 of them asked of the API server, 205 confirmed; the others as the local evaluation found them"),
+    ({"holders": 4000, "asked": 205, "confirmed": 204, "unconfirmed": 1},
+     "205 of them asked of the API server, 204 confirmed; the others as the local evaluation found them"),
+])
+def test_the_message_says_confirmed_only_of_what_was_asked(stats, text):
+    assert whocan.confirmation_text(stats) == text
+
+
 def test_validate_options_carry_the_audit():
     decl = declaration.from_module_args({"bindings": [{"persona": "viewer", "groups": ["g"]}]})
     opts = options.parse({"audit_exclusive": True, "platform_subjects": ["Group ops"]}, decl)
