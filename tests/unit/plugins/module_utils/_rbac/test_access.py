@@ -578,10 +578,11 @@ def test_settle_asks_again_only_what_disagrees_until_it_agrees():
         caught_up = len(rounds) >= 2
         return [{"allowed": (s["user"] == "alice") if caught_up else (s["user"] == "bob")} for s in again]
 
-    asked, changed = access.settle(checks, keys, by_key, specs, index, ask, pauses.append)
-    assert rounds == [["alice", "bob"], ["alice", "bob"]]
-    assert (asked, changed) == (4, 2)
-    assert pauses == list(access.SETTLE_PAUSES[:2])
+    asked, changed, flapped = access.settle(checks, keys, by_key, specs, index, ask, pauses.append)
+    # and once more, to see that the changed answers hold
+    assert rounds == [["alice", "bob"], ["alice", "bob"], ["alice", "bob"]]
+    assert (asked, changed, flapped) == (6, 2, 0)
+    assert pauses == list(access.SETTLE_PAUSES[:3])
     assert by_key[keys[0]] == {"allowed": True} and by_key[keys[1]] == {"allowed": False}
     rows, _matrix = access.evaluate(checks, by_key, keys)
     assert [r["ok"] for r in rows] == [True, True, True]
@@ -591,9 +592,9 @@ def test_settle_reports_what_still_disagrees_after_every_pause():
     checks, specs, index, keys = _settle_world()
     by_key = {keys[0]: {"allowed": False}, keys[1]: {"allowed": False}, keys[2]: {"allowed": False}}
     pauses = []
-    asked, changed = access.settle(checks, keys, by_key, specs, index,
-                                   lambda again: [{"allowed": False} for _ in again], pauses.append)
-    assert pauses == list(access.SETTLE_PAUSES) and asked == len(access.SETTLE_PAUSES) and changed == 0
+    asked, changed, flapped = access.settle(checks, keys, by_key, specs, index,
+                                            lambda again: [{"allowed": False} for _ in again], pauses.append)
+    assert pauses == list(access.SETTLE_PAUSES) and asked == len(access.SETTLE_PAUSES) and changed == flapped == 0
     rows, _matrix = access.evaluate(checks, by_key, keys)
     assert [r["ok"] for r in rows] == [False, True, True]
 
@@ -605,4 +606,51 @@ def test_settle_asks_nothing_when_every_answer_agrees():
     def ask(again):
         raise AssertionError("asked again: %r" % again)
 
-    assert access.settle(checks, keys, by_key, specs, index, ask, lambda s: None) == (0, 0)
+    assert access.settle(checks, keys, by_key, specs, index, ask, lambda s: None) == (0, 0, 0)
+
+
+def test_settle_a_violation_that_flaps_stays_a_violation():
+    """Attack pass (session 4): a namespace tenant toggles a RoleBinding that gives bob more than his persona.
+    The first answer allows (a violation); asked again, it denies; asked once more, it allows again. Settle
+    stopped at the first agreeing answer and reported a pass: every ask gave the toggler one more chance to hide
+    (six asks: 63 of 64 toggles hidden at a 50% duty). An answer that changes must hold when asked once more;
+    one that changes back is reported as the answer that disagrees, and counted apart."""
+    checks, specs, index, keys = _settle_world()
+    by_key = {keys[0]: {"allowed": True}, keys[1]: {"allowed": True}, keys[2]: {"allowed": False}}
+    answers = iter([False, True])  # bob: denied, then allowed again
+
+    def ask(again):
+        assert [s["user"] for s in again] == ["bob"]
+        return [{"allowed": next(answers)}]
+
+    asked, changed, flapped = access.settle(checks, keys, by_key, specs, index, ask, lambda s: None)
+    assert (asked, changed, flapped) == (2, 1, 1)
+    rows, _matrix = access.evaluate(checks, by_key, keys)
+    assert [r["ok"] for r in rows] == [True, False, True]
+
+
+def test_settle_a_missing_grant_that_flaps_stays_missing():
+    checks, specs, index, keys = _settle_world()
+    by_key = {keys[0]: {"allowed": False}, keys[1]: {"allowed": False}, keys[2]: {"allowed": False}}
+    answers = iter([True, False])  # alice: allowed, then denied again
+
+    asked, changed, flapped = access.settle(checks, keys, by_key, specs, index,
+                                            lambda again: [{"allowed": next(answers)} for _ in again],
+                                            lambda s: None)
+    assert (asked, changed, flapped) == (2, 1, 1)
+    rows, _matrix = access.evaluate(checks, by_key, keys)
+    assert [r["ok"] for r in rows] == [False, True, True]
+
+
+def test_settle_an_answer_that_changes_at_the_last_ask_is_asked_once_more():
+    checks, specs, index, keys = _settle_world()
+    by_key = {keys[0]: {"allowed": True}, keys[1]: {"allowed": True}, keys[2]: {"allowed": False}}
+    n = len(access.SETTLE_PAUSES)
+    answers = iter([True] * (n - 1) + [False, True])  # bob: allowed until the last pause, denied, then allowed
+    pauses = []
+    asked, changed, flapped = access.settle(checks, keys, by_key, specs, index,
+                                            lambda again: [{"allowed": next(answers)} for _ in again],
+                                            pauses.append)
+    assert pauses == list(access.SETTLE_PAUSES) + [access.SETTLE_PAUSES[-1]]
+    assert (asked, changed, flapped) == (n + 1, 1, 1)
+    assert by_key[keys[1]] == {"allowed": True}
