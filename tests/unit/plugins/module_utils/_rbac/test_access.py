@@ -654,3 +654,55 @@ def test_settle_an_answer_that_changes_at_the_last_ask_is_asked_once_more():
     assert pauses == list(access.SETTLE_PAUSES) + [access.SETTLE_PAUSES[-1]]
     assert (asked, changed, flapped) == (n + 1, 1, 1)
     assert by_key[keys[1]] == {"allowed": True}
+
+
+def _many_violations(n):
+    """n viewers, each allowed to start VMs (a violation), and alice, whose grant is not yet seen."""
+    from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import Subject
+
+    def check(name, expected):
+        return access.Check(subject=Subject("User", name, None), capability="vm.power", verb="update",
+                            group="subresources.kubevirt.io", resource="virtualmachines", subresource="start",
+                            namespace="ns1", scope="namespace", expected=expected, personas=("viewer",))
+
+    checks = [check("v%04d" % i, False) for i in range(n)] + [check("alice", True)]
+    specs, index, keys = access.unique_reviews(checks)
+    by_key = dict((k, {"allowed": True}) for k in keys[:-1])
+    by_key[keys[-1]] = {"allowed": False}
+    return checks, specs, index, keys, by_key
+
+
+def test_settle_many_real_violations_cost_a_sample_per_round_and_all_once():
+    """Attack pass (session 4): at 5,460 violations on the real API server, settle asked each of them again after
+    every pause: 27,300 of the run's 39,900 reviews. While nothing changes, a round asks a sample; the last round
+    asks every one, so each disagreeing answer is still asked again after the 3 seconds."""
+    n = 1000
+    checks, specs, index, keys, by_key = _many_violations(n)
+    rounds = []
+
+    def ask(again):
+        rounds.append(len(again))
+        return [{"allowed": s["user"] != "alice"} for s in again]  # nothing changes
+    settled = access.settle(checks, keys, by_key, specs, index, ask, lambda s: None)
+    pauses = len(access.SETTLE_PAUSES)
+    assert rounds == [access.SETTLE_SAMPLE] * (pauses - 1) + [n + 1]
+    assert settled == (access.SETTLE_SAMPLE * (pauses - 1) + n + 1, 0, 0)
+    rows, _matrix = access.evaluate(checks, by_key, keys)
+    assert sum(1 for r in rows if r["ok"] is False) == n + 1
+
+
+def test_settle_many_disagreeing_answers_that_change_are_all_asked_from_then_on():
+    """The authorizer's lag: the answers change in the first round (the sample sees it); from then on every
+    disagreeing answer is asked, and the changed ones once more."""
+    n = 1000
+    checks, specs, index, keys, by_key = _many_violations(n)
+    rounds = []
+
+    def ask(again):
+        rounds.append(len(again))
+        return [{"allowed": s["user"] == "alice"} for s in again]  # every grant and revoke seen now
+    settled = access.settle(checks, keys, by_key, specs, index, ask, lambda s: None)
+    assert rounds[0] == access.SETTLE_SAMPLE and rounds[1] == n + 1 and len(rounds) == 3
+    assert settled.changed == n + 1 and settled.flapped == 0
+    rows, _matrix = access.evaluate(checks, by_key, keys)
+    assert all(r["ok"] is True for r in rows)
