@@ -289,7 +289,7 @@ holders:
       description: True when the API server was asked and allowed every check it holds (and denied, for a partial
         holder, what it lacks); null when it was not asked (O(confirm=sample)), the holder as the local evaluation
         found it. Never false here (see RV(unconfirmed)). Also null for a Group asked where a binding names the
-        user C(system:vmo-rbac:group-probe), as which groups are asked: the API server's allowed answer may be
+        user C(system:vmo-rbac:group-probe), as which groups are asked, and the API server's allowed answer may be
         that user's grant (RV(holders[].probe)).
       type: bool
     probe:
