@@ -58,3 +58,25 @@ def test_a_group_answered_by_the_probe_users_own_binding_is_not_confirmed(cluste
     (again,) = [h for h in res["holders"] if h["subject"] == "Group " + group and h["namespace"] == ns]
     assert again["confirmed"] is None and again["probe"] == ["RoleBinding %s/tenant-%s" % (ns, uid)]
     assert res["summary"]["probe"] == 1 and res["summary"]["confirmed"] == res["summary"]["holders"] - 1
+
+
+def test_validates_exclusive_audit_reports_an_undeclared_group_where_the_probe_user_is_bound(
+        cluster, namespaces, uid, admin_identity, owner):
+    """The exclusive audit asks every undeclared holder; a group's where the probe user is bound is not
+    confirmed by its answer (confirmed: null, probe), and it must still be reported as a violation (it was one
+    before; the audit refused a holder not confirmed with an AssertionError)."""
+    ns = namespaces("audit-probe")
+    group = "audit-grp-" + uid
+    rbac = cluster.rbac()
+    rbac.create_namespaced_role_binding(ns, _binding(ns, "grp-" + uid, "spectro-vm-viewer", "Group", group))
+    rbac.create_namespaced_role_binding(ns, _binding(ns, "tenant-" + uid, "spectro-vm-viewer", "User", PROBE))
+    cluster.wait_until_can("someone", "get", "virtualmachines", "kubevirt.io", namespace=ns,
+                           groups=[group, "system:authenticated"])
+    client = Cluster(dict(admin_identity.params), component="audit-probe")
+    matrix = access.build_matrix("vmo")
+    result = {}
+    part = whocan.exclusive_audit(result, [], client, {}, matrix, 8)
+    mine = [w for w in result["who_else"] if w["subject"] == "Group " + group and w["namespace"] == ns]
+    assert mine and all(w["confirmed"] is None and w["probe"] == ["RoleBinding %s/tenant-%s" % (ns, uid)]
+                        for w in mine), mine
+    assert part.failed >= 1
