@@ -59,6 +59,12 @@ description:
     server's answer to that very question (it echoes the question asked, or is asked again); with
     O(audit_exclusive), that no subject any binding names holds any check of a capability beyond what the
     declaration gives it.
+  - An answer that disagrees with the declaration is asked again after pauses of 0.1 to 1.5 seconds (3 in all),
+    because the API server's authorizer learns of a binding a moment after it is written; a run right after
+    vmo.rbac.vmo_role_binding could see a fresh grant as missing or a revoked one as still there. An answer that
+    changes is asked once more and must hold, and the later answer is reported; one that changes back (a binding
+    toggled during the run) is reported as the answer that disagrees. The run warns how many answers changed.
+    A run whose answers all agree asks nothing twice.
   - What a SubjectAccessReview cannot see. It answers for the user and groups it is given; the groups an
     identity provider puts into a real person's token are unknown to it, and what another authorizer
     (a webhook, the Node authorizer for C(system:node:<name>) identities) allows is only seen for the

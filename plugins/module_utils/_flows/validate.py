@@ -185,7 +185,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         drift = drift_items(obs.plan) if opts.check_bindings else []
     rows, matrix_rows, undecided = [], [], []
     unproven_named = None
-    settle_asked = settle_changed = 0
+    settled = access.Settled(0, 0, 0)
     matrix, kubevirt = opts.matrix, None
     if decl.role_set == "kubernetes":
         if opts.kubevirt_release is not None:
@@ -210,7 +210,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         statuses = cluster.subject_access_reviews(specs, concurrency=opts.concurrency)
         by_key = dict((k, statuses[i]) for k, i in index.items())  # the keys unique_reviews made
         # a grant enforce made a moment ago may not be in the authorizer yet: disagreeing answers are asked again
-        settle_asked, settle_changed = access.settle(
+        settled = access.settle(
             checks, keys, by_key, specs, index,
             lambda again: cluster.subject_access_reviews(again, concurrency=opts.concurrency), time.sleep)
         # a binding of the user groups are asked as makes a group's allowed answer no proof (access.probe_bindings)
@@ -243,12 +243,8 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
                 % (", ".join(undecided), kubevirt["release"], kubevirt["source"]))
     if unproven_named is not None:
         result["warnings"].append(str(unproven_named))
-    if settle_changed:
-        result["warnings"].append(
-            "%d access answer%s changed when asked again (%d review%s asked again within %g s): a change made a moment "
-            "ago was not yet in the API server's authorizer; the later answers are the ones reported"
-            % (settle_changed, "" if settle_changed == 1 else "s", settle_asked, "" if settle_asked == 1 else "s",
-               sum(access.SETTLE_PAUSES)))
+    if settled.changed:
+        result["warnings"].append(settle_warning(settled))
     if opts.check_access and access.probe_warning(probes):
         result["warnings"].append(access.probe_warning(probes))
     result["who_else"] = []
@@ -272,6 +268,23 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         result["msg"] = " ".join([result["msg"]] + whocan.message_lines(result))
     result["failed"] = not result["passed"] and opts.fail_on_drift
     return result
+
+
+def settle_warning(settled):
+    """What the run says when answers changed when asked again (access.settle)."""
+    changed, flapped = settled.changed, settled.flapped
+    text = "%d access answer%s changed when asked again (%d review%s asked again within %g s)" % (
+        changed, "" if changed == 1 else "s", settled.asked, "" if settled.asked == 1 else "s",
+        sum(access.SETTLE_PAUSES) + access.SETTLE_PAUSES[-1])
+    held = changed - flapped
+    if held:
+        text += ": %d changed and held (a change made a moment ago, not yet in the API server's authorizer, or made " \
+                "during the run); the later answers are the ones reported" % held
+    if flapped:
+        text += "%s %d changed and changed back (the RBAC objects are changing while the run asks, or the API " \
+                "servers disagree): reported as the answer that disagrees with the declaration; run again" % (
+                    ";" if held else ":", flapped)
+    return text
 
 
 def _refused(obs):

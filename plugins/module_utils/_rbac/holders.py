@@ -219,6 +219,18 @@ def subject_key(subject):
     return _subject_key(subject)
 
 
+def principal_keys(principal):
+    """The match keys of the bindings that apply to a principal: its identity's (_keys), except that a Group's
+    synthetic user (GROUP_PROBE_USER, as which a SubjectAccessReview asks for a group) is nobody's: a binding that
+    names that user is that user's grant, not every group's (anyone who may bind roles in a namespace can make
+    one). system:unauthenticated keeps the anonymous user: every member is that user."""
+    user, groups = identity(principal)
+    keys = _keys(user, groups)
+    if principal is not None and principal.kind == "Group" and user == GROUP_PROBE_USER:
+        keys = keys[1:]
+    return keys
+
+
 def identity_keys(subject):
     """The match keys a subject's identity answers to (its user name and every group it carries)."""
     user, groups = identity(subject)
@@ -493,8 +505,7 @@ class Evaluation(object):
     def _at(self, principal, place):
         key = (principal, place)
         if key not in self._level:
-            user, groups = identity(principal)
-            self._level[key] = self.index.grants_at(_keys(user, groups), place)
+            self._level[key] = self.index.grants_at(principal_keys(principal), place)
         return self._level[key]
 
     def grants(self, principal, place):
@@ -522,12 +533,10 @@ class Evaluation(object):
         of its populations) have grants; its populations' namespaces too when it has grants of its
         own in every namespace (their combination may hold in a namespace). None when keys of its
         own grant nothing anywhere: then whatever it may do, its populations may do."""
-        user, groups = identity(principal)
-        keys = set(_keys(user, groups))
+        keys = set(principal_keys(principal))
         pop = population(principal)
         if pop is not None:
-            pu, pg = identity(pop)
-            own = keys - set(_keys(pu, pg))
+            own = keys - set(principal_keys(pop))
         else:
             own = keys
         places = set()
@@ -592,7 +601,7 @@ class Evaluation(object):
 
     def _finding(self, principal, cap, scope, checks, place, full, own, partial=False):
         user, groups = identity(principal)
-        keys = _keys(user, groups)
+        keys = principal_keys(principal)
         places = [ALL] if place == ALL else [ALL, place]
         via = []
         for i in self.index.applying(keys, places):

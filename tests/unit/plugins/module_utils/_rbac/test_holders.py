@@ -432,3 +432,17 @@ def test_subject_forms_are_principals():
     findings = run([cr("a", ADMIN)], rbs=[rb("x", "b", "a", user("Alice"))])
     assert find(findings, "vm.delete", "x", "User Alice") and not holders.holds(findings, Subject("User", "alice", ""),
                                                                                  "vm.delete", "x")
+
+
+def test_a_binding_of_the_probe_user_is_nobody_elses():
+    """Attack pass (session 4): a Group is asked as the user system:vmo-rbac:group-probe (identity), and the local
+    evaluation matched a group's bindings by the same identity, user name included. A tenant who binds a role to
+    that user in its namespace made every group hold it there: access_info reported "every authenticated user"
+    (Group system:authenticated) as a holder in the namespace, and not the user the binding names."""
+    findings = run([cr("a", ADMIN), cr("v", VIEW)], rbs=[rb("t", "tenant", "a", user(holders.GROUP_PROBE_USER)),
+                                                         rb("t", "ops", "v", group("ops"))])
+    assert not find(findings, "vm.delete", "t", "Group system:authenticated")
+    assert not find(findings, "vm.delete", "t", "Group ops")  # ops holds vm.view there, nothing more
+    assert find(findings, "vm.view", "t", "Group ops")[0]["through"] == "own"
+    (f,) = find(findings, "vm.delete", "t", "User " + holders.GROUP_PROBE_USER)
+    assert [v["name"] for v in f["via"]] == ["tenant"] and not f["everyone"]
