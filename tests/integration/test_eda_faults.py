@@ -210,4 +210,6 @@ def test_the_sources_kubeconfig_downloads_take_their_turns_in_its_pace(cluster, 
     at = sorted(c["at"] for c in calls)
     assert min(b - a for a, b in zip(at, at[1:])) >= 0.5 - 0.25, at  # turns 0.5 s apart, arrivals jitter
     assert at[-1] - at[0] >= 3 * 0.5 - 0.25, at
-    assert sorted(e["vmo_rbac"]["reason"] for e in events) == ["1 watch started (r%d)" % i for i in range(4)]
+    # vmo-1 is shared: what other tests change there meanwhile (namespaces added) is events too, not this test's
+    started = sorted(e["vmo_rbac"]["reason"] for e in events if " watch started (" in e["vmo_rbac"]["reason"])
+    assert started == ["1 watch started (r%d)" % i for i in range(4)], [e["vmo_rbac"]["reason"] for e in events]
