@@ -121,6 +121,13 @@ def args_for(proxy, cluster, sa, owner):
 MOST = 6
 
 
+def started(events):
+    """The watch-started events of a source, sorted. vmo-1 is shared: what other tests change there meanwhile
+    (namespaces added, bindings) is events of the source too, not what these tests are about (one failed so,
+    with 8 namespaces another test added)."""
+    return sorted(e["vmo_rbac"]["reason"] for e in events if " watch started (" in e["vmo_rbac"]["reason"])
+
+
 def test_a_410_inside_every_watch_stream_backs_off_instead_of_relisting_in_a_loop(cluster, watcher, proxy, owner):
     gone = {"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired",
                                         "message": "too old resource version: 1 (2)", "code": 410}}
@@ -132,7 +139,7 @@ def test_a_410_inside_every_watch_stream_backs_off_instead_of_relisting_in_a_loo
     print("\nLISTs in %gs with a 410 in every watch stream: %s" % (SECONDS, lists))
     assert all(1 <= n <= MOST for n in lists.values()), (lists, log[-3000:])
     assert "resourceVersion too old (410 Gone: too old resource version: 1 (2)); relisting" in log
-    assert [e["vmo_rbac"]["reason"] for e in events] == ["1 watch started (east)"]  # the LISTs worked: one start
+    assert started(events) == ["1 watch started (east)"], events  # the LISTs worked: one start
 
 
 def test_an_object_of_the_wrong_shape_is_a_stream_error_said_once_without_a_traceback(cluster, watcher, proxy, owner):
@@ -185,7 +192,7 @@ def test_two_palette_clusters_whose_kubeconfigs_reach_one_api_server_are_refused
     events, log, error = run_source({"clusters": [target("east", first, owner), target("west", second, owner + "-w")]})
     assert error is None, error
     assert "clusters east, west reach the same API server, %s" % cluster.server in log, log[-3000:]
-    assert sorted(e["vmo_rbac"]["reason"] for e in events) == ["1 watch started (east)", "1 watch started (west)"]
+    assert started(events) == ["1 watch started (east)", "1 watch started (west)"], events
 
 
 def test_the_sources_kubeconfig_downloads_take_their_turns_in_its_pace(cluster, palette_standin, uid, owner):
@@ -210,4 +217,5 @@ def test_the_sources_kubeconfig_downloads_take_their_turns_in_its_pace(cluster, 
     at = sorted(c["at"] for c in calls)
     assert min(b - a for a, b in zip(at, at[1:])) >= 0.5 - 0.25, at  # turns 0.5 s apart, arrivals jitter
     assert at[-1] - at[0] >= 3 * 0.5 - 0.25, at
-    assert sorted(e["vmo_rbac"]["reason"] for e in events) == ["1 watch started (r%d)" % i for i in range(4)]
+    # vmo-1 is shared: what other tests change there meanwhile (namespaces added) is events too, not this test's
+    assert started(events) == ["1 watch started (r%d)" % i for i in range(4)], events

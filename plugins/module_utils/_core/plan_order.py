@@ -189,7 +189,9 @@ def plan(desired, state, owner, mode="present", purge=False, now=None, by_name=f
         elif purge:
             actions.append(Action("delete", o.kind, o.namespace, o.name, "no longer declared (purge)",
                                   PHASE_DELETE, "deleted", None, o, CAUSE_PURGE))
-    actions.sort(key=lambda a: _order(a, restaged))
+    stale_roles = set((a.kind, a.namespace, a.observed.role_kind, a.observed.role_name) for a in actions
+                      if a.action == "delete" and a.phase == PHASE_CREATE and (a.kind, a.namespace, a.name) in restaged)
+    actions.sort(key=lambda a: _order(a, restaged, stale_roles))
     return Plan(actions, conflicts, unchanged, warnings, desired)
 
 
@@ -212,15 +214,20 @@ def _moved(o, same_role):
     return "replaced by %s (%s)" % (names, "no longer time-limited" if limited else "time-limited now")
 
 
-def _order(a, restaged):
+def _order(a, restaged, stale_roles=frozenset()):
     """Creates, then updates that only add subjects, then updates that take subjects away (so that a
-    subject moved between bindings of one role keeps its access), then the replacement of stale
-    bridges (delete, then create the same name: the old bridge may be the only thing that still
-    grants a role that a create or an update above grants anew), then deletes, re-creates and
-    the cleanup of bridges."""
+    subject moved between bindings of one role keeps its access), with the replacement of stale bridges
+    (delete, then create the same name) among them: after the updates of the role the stale bridge held
+    (the old bridge may be the only thing that still grants a role that a create or an update grants
+    anew), before every other update that takes subjects away (the new bridge may be what still grants a
+    subject such an update takes off another binding of the new role: a subject moved onto a binding whose
+    roleRef changes). Then deletes, re-creates and the cleanup of bridges."""
     if a.phase == PHASE_CREATE and (a.kind, a.namespace, a.name) in restaged:  # not the final cleanup
         return (PHASE_UPDATE, 2)
-    return (a.phase, 1 if _removes_subjects(a) else 0)
+    if _removes_subjects(a):
+        role = (a.kind, a.namespace, a.desired.role_kind, a.desired.role_name)
+        return (PHASE_UPDATE, 1 if role in stale_roles else 3)
+    return (a.phase, 0)
 
 
 def waves(actions):

@@ -1218,3 +1218,39 @@ def test_bad_golden_image_namespaces_name_the_option(value, path):
     with pytest.raises(SpecError) as err:
         declare({"persona": "viewer", "users": ["a"]}, golden_image_namespaces=value)
     assert err.value.path == path
+
+
+def test_a_subject_moved_onto_a_binding_whose_roleref_changes_over_a_stale_bridge_keeps_its_access():
+    """Found by the property above (hypothesis, session 2026-12-07): an interrupted run left vm-team's bridge
+    made for another role (spectro-vm-admin); vm-team's roleRef changes to edit, and alice moves onto vm-team
+    from another binding of edit. The update taking alice off that binding ran before the stale bridge was
+    replaced by one for edit: alice held no edit in between. The replacement of a stale bridge now comes
+    before the updates that take subjects away (except those of the stale bridge's own role, which may grant
+    anew what only the stale bridge held)."""
+    def crb(name, role, subjects, transition=False):
+        labels = {"app.kubernetes.io/managed-by": "vmo.rbac", "vmo.rbac/owner": OWNER, "vmo.rbac/persona": "user",
+                  "vmo.rbac/scope": "cluster"}
+        if transition:
+            labels["vmo.rbac/transition"] = "true"
+        return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": name, "labels": labels, "annotations": {"vmo.rbac/granted-by": "cluster"}},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                "subjects": [{"kind": "User", "name": s, "apiGroup": "rbac.authorization.k8s.io"} for s in subjects]}
+
+    namespaces = {"team-a": {}}
+    objects = {("ClusterRoleBinding", "", "vm-team"): crb("vm-team", "cluster-admin", ["alice"]),
+               ("ClusterRoleBinding", "", "team-edit"): crb("team-edit", "edit", ["alice"]),
+               ("ClusterRoleBinding", "", "vm-team-transition"): crb("vm-team-transition", "spectro-vm-admin",
+                                                                    ["alice"], transition=True)}
+    state = _state(objects, namespaces)
+    desired = {}
+    for name, user in (("vm-team", "alice"), ("team-edit", "bob")):
+        body = crb(name, "edit", [user])
+        desired[("ClusterRoleBinding", "", name)] = plan_model.Binding(
+            kind="ClusterRoleBinding", namespace="", name=name, role_kind="ClusterRole", role_name="edit",
+            subjects=(spec.Subject("User", user, ""),), labels=body["metadata"]["labels"],
+            annotations=body["metadata"]["annotations"], persona="user", sources=("bindings[0]",), expiry=None)
+    p = plan_order.plan(desired, state, OWNER, mode="present", purge=False)
+    assert [(a.action, a.name) for a in p.actions][:3] == [
+        ("delete", "vm-team-transition"), ("create", "vm-team-transition"), ("update", "team-edit")]
+    check_order_and_no_gap(desired, state, p)
