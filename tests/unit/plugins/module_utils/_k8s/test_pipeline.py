@@ -3,6 +3,7 @@ server (Python's http.server on loopback) that answers, refuses, closes or cuts 
 request's body; and Cluster.subject_access_reviews sending what the pipeline left the ordinary
 way. The real API server's side is in tests/integration/test_validate.py."""
 
+import contextlib
 import http.client
 import json
 import re
@@ -91,17 +92,26 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-@pytest.fixture
-def server():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+@contextlib.contextmanager
+def serving(handler):
+    """A local HTTP server answering with ``handler`` (a _Handler), in a thread, for the block."""
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     srv.daemon_threads = True
     srv.lock = threading.Lock()
     srv.seen, srv.failures = [], {}
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.fixture
+def server():
+    with serving(_Handler) as srv:
+        yield srv
 
 
 def connect_to(srv):
@@ -459,13 +469,7 @@ class _ChunkedHandler(_Handler):
 
 
 def test_an_odd_framing_goes_the_ordinary_way():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _ChunkedHandler)
-    srv.daemon_threads = True
-    srv.lock = threading.Lock()
-    srv.seen, srv.failures = [], {}
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_ChunkedHandler) as srv:
         answers, rest = pipeline.run(connect_to(srv), requests_for(["yes-a", "chunked-b", "yes-c"]), 5)
         assert sorted(answers) == [0] and rest == [1, 2]
         assert answers[0]["spec"]["user"] == "yes-a"
@@ -473,9 +477,6 @@ def test_an_odd_framing_goes_the_ordinary_way():
         users = ["yes-a", "chunked-yes-b", "no-c", "chunked-no-d"]
         statuses = make_cluster(srv).subject_access_reviews(specs(users), concurrency=4)
         assert [s["allowed"] for s in statuses] == [True, True, False, False]
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 def test_each_review_body_is_the_json_of_the_review_byte_for_byte(server, monkeypatch):
@@ -601,15 +602,6 @@ def test_the_cluster_takes_the_denial_whatever_its_reason_says():
                 payload["status"]["reason"] = '"allowed":true, "allowed": true}'
             return _Handler._answer(self, status, payload, close, raw)
 
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
-    srv.daemon_threads = True
-    srv.lock = threading.Lock()
-    srv.seen, srv.failures = [], {}
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Hostile) as srv:
         statuses = make_cluster(srv).subject_access_reviews(specs(["no-1", "yes-2", "no-3"]), concurrency=4)
         assert [s["allowed"] for s in statuses] == [False, True, False]
-    finally:
-        srv.shutdown()
-        srv.server_close()
