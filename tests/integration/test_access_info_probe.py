@@ -22,14 +22,20 @@ def _binding(ns, name, role, kind, subject):
             "subjects": [{"kind": kind, "name": subject, "apiGroup": RBAC}]}
 
 
-def test_a_group_answered_by_the_probe_users_own_binding_is_not_confirmed(cluster, namespaces, uid, admin_identity):
-    ns = namespaces("ai-probe")
-    group = "probe-grp-" + uid
+def _bind_group_and_probe_user(cluster, ns, uid, group):
+    """The group and a tenant's binding of the probe user, both viewers in ``ns``, in force; the RBAC API."""
     rbac = cluster.rbac()
     rbac.create_namespaced_role_binding(ns, _binding(ns, "grp-" + uid, "spectro-vm-viewer", "Group", group))
     rbac.create_namespaced_role_binding(ns, _binding(ns, "tenant-" + uid, "spectro-vm-viewer", "User", PROBE))
     cluster.wait_until_can("someone", "get", "virtualmachines", "kubevirt.io", namespace=ns,
                            groups=[group, "system:authenticated"])
+    return rbac
+
+
+def test_a_group_answered_by_the_probe_users_own_binding_is_not_confirmed(cluster, namespaces, uid, admin_identity):
+    ns = namespaces("ai-probe")
+    group = "probe-grp-" + uid
+    rbac = _bind_group_and_probe_user(cluster, ns, uid, group)
     client = Cluster(dict(admin_identity.params), component="access-info-probe")
     matrix = access.build_matrix("vmo")
     lists, components = whocan.read_rbac(client, 4)
@@ -67,11 +73,7 @@ def test_validates_exclusive_audit_reports_an_undeclared_group_where_the_probe_u
     before; the audit refused a holder not confirmed with an AssertionError)."""
     ns = namespaces("audit-probe")
     group = "audit-grp-" + uid
-    rbac = cluster.rbac()
-    rbac.create_namespaced_role_binding(ns, _binding(ns, "grp-" + uid, "spectro-vm-viewer", "Group", group))
-    rbac.create_namespaced_role_binding(ns, _binding(ns, "tenant-" + uid, "spectro-vm-viewer", "User", PROBE))
-    cluster.wait_until_can("someone", "get", "virtualmachines", "kubevirt.io", namespace=ns,
-                           groups=[group, "system:authenticated"])
+    _bind_group_and_probe_user(cluster, ns, uid, group)
     client = Cluster(dict(admin_identity.params), component="audit-probe")
     matrix = access.build_matrix("vmo")
     result = {}
