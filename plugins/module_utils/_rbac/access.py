@@ -546,17 +546,6 @@ def _expectations(checks, keys):
     return out
 
 
-def disagreeing(checks, keys, statuses_by_key):
-    """The review keys whose answer is not what their check expects (an optional check never disagrees)."""
-    out = set()
-    for c, k in zip(checks, keys):
-        if k is None or c.expected is None or c.expected == OPTIONAL or k in out:
-            continue
-        if bool(statuses_by_key[k].get("allowed")) != c.expected:
-            out.add(k)
-    return out
-
-
 def settle(checks, keys, statuses_by_key, specs, index, ask, sleep, pauses=SETTLE_PAUSES, sample=SETTLE_SAMPLE):
     """Ask again, after each pause, the reviews whose answers disagree with their checks' expectations, until
     none does or the pauses are spent; ``statuses_by_key`` is updated in place with the answers to report.
@@ -572,7 +561,7 @@ def settle(checks, keys, statuses_by_key, specs, index, ask, sleep, pauses=SETTL
         return expected.get(k, set()) == {bool(status.get("allowed"))}
 
     # key -> False: disagrees, asked again; True: changed to agree, asked once more to see that it holds
-    pending = dict((k, False) for k in disagreeing(checks, keys, statuses_by_key))
+    pending = dict((k, False) for k in expected if not agrees(k, statuses_by_key[k]))
     asked, changed, flapped = 0, set(), set()
     for turn in range(len(pauses) + 1):
         holding = sorted(k for k, h in pending.items() if h)
