@@ -230,7 +230,7 @@ class ActionModule(ActionBase):
                                   "files)" % problem]
         if args["slice"]:
             fleet["slice"] = args["slice"]
-        if shared:  # only then: a fleet of distinct clusters reads as before
+        if shared:  # only then: a fleet of distinct clusters has no such key
             fleet["same_api_server"] = [{"url": g["url"], "hosts": g["hosts"]} for g in shared]
         result.update(changed=False, msg=markdown.splitlines(), fleet=fleet, files=files,
                       same_api_server=refused, _ansible_verbose_always=True)

@@ -68,7 +68,7 @@ def diff_entries(actions):
 def run(decl, opts, cluster, check_mode=False, diff=False):
     """Make the cluster hold exactly the declared bindings. Returns the module result. With
     ``backend: palette`` the bindings are written into the cluster's Palette RBAC settings
-    instead (palette_backend.py)."""
+    instead (_palette/backend.py)."""
     if opts.backend == "palette":
         from ansible_collections.vmo.rbac.plugins.module_utils._palette import backend as palette_backend
 

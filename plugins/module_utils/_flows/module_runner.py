@@ -263,7 +263,7 @@ def run_module(argument_spec, flow, component, failure, parse=None, runtime=None
     def make():
         connect = params
         if module.params.get("palette_kubeconfig"):
-            # The cluster's kubeconfig from Palette, once per run, in memory (palette_connection.py);
+            # The cluster's kubeconfig from Palette, once per run, in memory (_palette/connection.py);
             # every credential in it is masked in the module's output from here on.
             doc = palette_connection.kubeconfig(palette, module.params["palette_cluster_uid"],
                                                 module.params["palette_kubeconfig"],

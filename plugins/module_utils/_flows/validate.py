@@ -177,7 +177,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
     roles = role_checks(decl, obs.roles, referenced_roles(decl, obs.desired))
 
     palette_requests = None
-    if palette:  # the drift of the cluster's Palette RBAC settings (palette_backend.py)
+    if palette:  # the drift of the cluster's Palette RBAC settings (_palette/backend.py)
         from ansible_collections.vmo.rbac.plugins.module_utils._palette import backend as palette_backend
 
         drift, palette_requests = palette_backend.drift(decl, opts, obs.desired, cluster)

@@ -148,7 +148,7 @@ class _HandOff(Exception):
 
 def read(params, environ=None):
     """``(transport.ConnectionSettings, None)`` for a kubeconfig with static credentials, or ``(None, reason)``
-    when the official client must load it (cluster.py then does, as before). Raises KubeconfigError
+    when the official client must load it (cluster.py then hands it to the client). Raises KubeconfigError
     for a kubeconfig the client would refuse too.
 
     ``params`` are the module's connection options; only the kubeconfig ones are read here (the

@@ -25,7 +25,7 @@ exponential backoff (0.25 s doubling, at most 4 s between attempts), honouring `
 to RETRY_AFTER_MAX seconds, at most ``retries`` times, for the reads (the search is a read sent as
 POST). The RBAC PUT is retried only when its connection could not be made (nothing was sent): the
 whole list it carries was read before, and sent again seconds later it would write back an old list
-over what another writer wrote meanwhile (issue 18 item 6). palette_backend.py reads the list again,
+over what another writer wrote meanwhile. ``_palette/backend.py`` reads the list again,
 plans anew and sends a fresh PUT instead (``retry_after`` of the error says how long to wait).
 """
 

@@ -279,7 +279,7 @@ def plan(items, desired, owner, mode="present", purge=False):
     return PalettePlan(changes, conflicts, warnings, ours, others, target, write, body, unchanged)
 
 
-# ------------------------------------------------------------------ after a write (issue 18 item 6)
+# ------------------------------------------------------------------ after a write (lost updates)
 #
 # The specification offers no version, ETag or precondition on the RBAC settings, so two writers that
 # read the list at the same time and both PUT it back lose the first one's changes. The backend reads the

@@ -102,7 +102,7 @@ _SCALAR = {
 def dumps(doc):
     """``doc`` as JSON, sorted keys, 2-space indent: the bytes of ``json.dumps(doc, sort_keys=True, indent=2,
     ensure_ascii=False, default=..., separators=(",", ": "))``, made faster (``_indented``); what it leaves
-    (a key that is not a string, a cycle) json.dumps writes, or refuses, as before."""
+    (a key that is not a string, a cycle) is written, or refused, by json.dumps itself."""
     try:
         return _indented(doc, "\n")
     except (_NotPlain, RecursionError):

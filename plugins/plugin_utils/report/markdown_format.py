@@ -34,7 +34,7 @@ _LEGEND = ("Legend: \u2713 yes / \u2713 no = allowed / denied, as expected \u00b
            "**\u2717 EXCESS** = allowed but expected denied \u00b7 "
            "**\u2717 MISSING** = denied but expected allowed \u00b7 "
            "? = unchecked (no expectation known) \u00b7 \u2013 = not checked at this scope")
-# Added to the legend of a matrix that shows them (and only then: an older result renders as before).
+# Added to the legend of a matrix that shows them (and only then: a result without pending items shows no such legend).
 _LEGEND_PENDING = "\u25f7 pending = planned by the enforce step under --check (not a failure)"
 _LEGEND_NOTE = "\u00b9 = see the note of that number below the matrix"
 _SUPERSCRIPT = dict(zip("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"))
