@@ -213,9 +213,9 @@ def test_a_sliced_job_reports_each_slice_completely(six_clusters, uid, tmp_path)
             assert label in md.splitlines()[0] and all("| %s |" % h in md for h in mine)
             covered += mine
         assert sorted(covered) == names  # every cluster of the fleet once
-        for name, c in zip(names, six_clusters):
-            assert c.can("slice-probe", "get", "virtualmachines", "kubevirt.io", "default",
-                         groups=["slice-auditors-" + uid]), name
+        for c in six_clusters:
+            c.wait_until_can("slice-probe", "get", "virtualmachines", "kubevirt.io", "default",
+                             groups=["slice-auditors-" + uid])
     finally:
         for c in six_clusters:
             c.delete_bindings(owner)

@@ -574,7 +574,7 @@ def test_a_cluster_whose_kubeconfig_cannot_be_had_fails_alone(clusters, palette_
                 "v1SpectroClustersUidAdminKubeConfig", "v1SpectroClustersGet"]
         assert s.rbac_items(bad.uid) == [] and s.calls(cluster=bad.uid, op="v1SpectroClustersUidConfigRbacsGet") == []
         s.wait_for_agent()  # reconcile does not validate, so nothing waited for the agent's apply
-        assert clusters[0].can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["iso-" + uid])
+        clusters[0].wait_until_can("x", "get", "virtualmachines", "kubevirt.io", "default", groups=["iso-" + uid])
     finally:
         s.wait_for_agent()
         remove_agent_bindings(clusters[0], good.uid)
