@@ -26,9 +26,7 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.bench_whocan import RULE_KINDS  # noqa: E402
 from tests.bench.common import (  # noqa: E402
-    RBAC, ROOT, bench_clusters, create_rbac, holds_layout, median, random_subjects, save, stop, timed)
+    RBAC, ROOT, bench_clusters, create_rbac, holds_layout, median, random_subjects, run_module_process, save, stop,
+    timed)
 
 # Rules that reach no VM in the capability model (personas.py: pods, jobs and deployments do, so the
 # benchmark's plain roles leave them out), then bench_whocan's VM rules: viewers, operators, wildcards,
@@ -145,29 +144,10 @@ def create(cluster, ns, cluster_roles, roles, crbs, rbs, workers=16):
 
 
 def run_module(tree: Path, args: dict):
-    """(wall seconds, max RSS MiB and CPU seconds of the process, result) of vmo_rbac_validate of ``tree`` run as its own process."""
-    module = tree / "plugins" / "modules" / "vmo_rbac_validate.py"
-    env = dict(os.environ, PYTHONPATH=str(tree / ".build" / "collections"))
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
-        json.dump({"ANSIBLE_MODULE_ARGS": args}, fh)
-    try:
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            t0 = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, str(module), fh.name], stdout=out, stderr=err, env=env)
-            _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage: its max RSS
-            wall = time.perf_counter() - t0
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            out.seek(0)
-            err.seek(0)
-            stdout, stderr = out.read(), err.read()
-    finally:
-        os.unlink(fh.name)
-    try:
-        result = json.loads(stdout[stdout.find("{"):])
-    except ValueError as exc:
-        raise RuntimeError("module of %s failed (rc=%s): %s %s" % (tree, proc.returncode, stdout[-2000:],
-                                                                   stderr[-2000:])) from exc
-    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime, result
+    """(wall seconds, max RSS MiB and CPU seconds of the process, result) of vmo_rbac_validate of ``tree`` run as its
+    own process, started by common.LAUNCH so that the max RSS is the module's own (a child of this benchmark, which
+    holds the layout and the audit log's events, would report this process's size: Linux keeps it across exec)."""
+    return run_module_process(tree, "vmo_rbac_validate", args)
 
 
 def main(argv=None):
