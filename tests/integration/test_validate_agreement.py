@@ -8,13 +8,13 @@ server's authentication, impersonation and RBAC path instead of a SubjectAccessR
 
 kubectl's own contribution is that request path: impersonation, and discovery's resolution of the
 resource, group and subresource a question names. One kubectl process per row made this the slowest
-test of the suite (about 250 s for some 1,500 rows on 2 busy cores), so the default run asks kubectl a
+test of the suite (about 250 s for some 2,300 rows on 2 busy cores), so the default run asks kubectl a
 stratified sample of the rows (sample_rows): every row class below has at least one row in it, chosen
 deterministically (the first in a fixed order, no randomness that could leave a class out), and the
 test asserts that it does, so the sample cannot shrink without failing. The classes:
 
-- every question form (verb, group, resource, subresource, named or not) with each answer it got, in
-  each scope it was asked in (cluster-wide and per namespace);
+- every question form (verb, group, resource, subresource, named or not) with each answer it got;
+- every scope (the row's, and whether kubectl asks in every namespace, -A, or in one) with each answer;
 - every subject with each answer it got, and every namespace with each answer;
 - every violation row (ok false), each one.
 
@@ -24,6 +24,7 @@ VMO_AGREEMENT_ALL=1 asks kubectl every row, as `make test-whocan-soak` does (doc
 import json
 import os
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,8 +44,8 @@ def row_classes(row):
     """What a row stands for in the sample: kubectl must be asked at least one row of each class."""
     form = (row["verb"], row["group"], row["resource"], row["subresource"], bool(row.get("name")))
     answer = row["allowed"]
-    scope = (row["scope"], row["namespace"] is None)
-    classes = {("form", form, answer, scope), ("subject", row["subject"], answer),
+    scope = (row["scope"], not row["namespace"])  # not: asked in every namespace (kubectl -A)
+    classes = {("form", form, answer), ("scope", scope, answer), ("subject", row["subject"], answer),
                ("namespace", row["namespace"], answer)}
     if row["ok"] is False:
         classes.add(("violation", row_key(row)))
@@ -116,6 +117,7 @@ def test_module_verdicts_equal_kubectl_auth_can_i(cluster, namespaces, uid, owne
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
         "subjects": [{"kind": "User", "name": "oidc:ag-o-v-" + uid, "apiGroup": "rbac.authorization.k8s.io"}],
     })
+    started = time.monotonic()
     rows = []
     for i, lay in enumerate(layouts(uid, ns)):
         args = dict(admin_identity.params, owner="%s-%d" % (owner, i), **lay)
@@ -124,25 +126,29 @@ def test_module_verdicts_equal_kubectl_auth_can_i(cluster, namespaces, uid, owne
         res = run_module(VALIDATE, dict(args, fail_on_drift=False))
         assert "access" in res, res.get("msg")
         rows += [r for r in res["access"] if r["allowed"] is not None]
+    (tmp_path / "rows.json").write_text(json.dumps(rows, indent=1))  # for a look at a failure
     assert len(rows) >= 300, len(rows)
     assert any(r["ok"] is False for r in rows), "the side grant should have produced violations"
     assert any(r["allowed"] for r in rows) and any(not r["allowed"] for r in rows)
 
     # What the rows must hold for the sample to mean anything: both scopes, and every subject the layouts
     # and the side grant name (each layout's subjects under its own prefix), each asked.
-    assert {r["namespace"] is None for r in rows} == {True, False}, "cluster-wide and per-namespace rows"
+    assert {not r["namespace"] for r in rows} == {True, False}, "cluster-wide and per-namespace rows"
     subjects = {r["subject"] for r in rows}
     assert len(subjects) >= 11, sorted(subjects)
-    (tmp_path / "rows.json").write_text(json.dumps(rows, indent=1))  # for a look at a failure
     asked = rows if ALL_ROWS else sample_rows(rows)
     classes = set().union(*map(row_classes, rows))
     missing = classes - set().union(*map(row_classes, asked))
     assert not missing, "the sample leaves out %d row classes: %s" % (len(missing), sorted(missing, key=repr)[:10])
     assert all(r in asked for r in rows if r["ok"] is False)
-    print("kubectl auth can-i asked %d of %d rows (%d classes)" % (len(asked), len(rows), len(classes)))
+    modules = time.monotonic() - started
 
+    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(lambda r: kubectl_can_i(cluster.name, r, tmp_path / "kube-cache"), asked))
+    print("test_validate_agreement: the modules %.0f s; kubectl auth can-i asked %d of %d rows (%d classes, %d "
+          "violations) in %.0f s" % (modules, len(asked), len(rows), len(classes),
+                                     sum(r["ok"] is False for r in rows), time.monotonic() - started))
     disagreements = [(r["subject"], r["verb"], r["group"], r["resource"], r["subresource"], r.get("name"),
                       r["namespace"], r["allowed"], kubectl) for r, kubectl in zip(asked, answers)
                      if r["allowed"] != kubectl]
