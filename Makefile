@@ -163,11 +163,14 @@ SOAK_LAYOUTS ?= 10
 SOAK_PEER_LAYOUTS ?= 3
 SOAK_EVERY_SUBJECT ?= 0
 
+# With it, test_validate_agreement.py asks kubectl auth can-i every access row (VMO_AGREEMENT_ALL=1), where
+# make test asks it a stratified sample (every class of row; the test says which and asserts it).
 .PHONY: test-whocan-soak
-test-whocan-soak: venv controlplane peers kubevirt-roles collection ## the who-can and validate differential at soak size: SOAK_LAYOUTS (10) random layouts, at least 20,000 capability questions
+test-whocan-soak: venv controlplane peers kubevirt-roles collection ## the who-can and validate differential at soak size: SOAK_LAYOUTS (10) random layouts, at least 20,000 capability questions; kubectl asked every validate row
 	VMO_WHOCAN_LAYOUTS=$(SOAK_LAYOUTS) VMO_WHOCAN_EVERY_SUBJECT=$(SOAK_EVERY_SUBJECT) VMO_WHOCAN_MIN_QUESTIONS=20000 \
 	    VMO_WHOCAN_PEER_LAYOUTS=$(SOAK_PEER_LAYOUTS) VMO_WHOCAN_CLUSTER_SUBJECTS=1 VMO_WHOCAN_PEER_ALL=1 VMO_TEST_CLUSTERS=1 \
-	    $(BIN)/python -m pytest tests/integration/test_whocan_differential.py -n 1 --dist loadgroup -s $(PYTEST_ARGS)
+	    VMO_AGREEMENT_ALL=1 $(BIN)/python -m pytest tests/integration/test_whocan_differential.py \
+	    tests/integration/test_validate_agreement.py -n 1 --dist loadgroup -s $(PYTEST_ARGS)
 
 .PHONY: test-molecule
 test-molecule: venv controlplane collection ## the role's molecule scenario (extensions/molecule/default) against local clusters
