@@ -623,6 +623,68 @@ def test_a_list_answered_in_pages_or_of_another_shape_is_never_taken_for_the_who
         fault.delete_bindings(owner)
 
 
+def test_a_shipped_role_whose_create_answer_was_lost_is_adopted_not_a_conflict(fault, automation_sa, proxy, uid):
+    """Attack on issue 21's one transport (retries of non-idempotent writes): vmo_cluster_roles' POST of a ClusterRole
+    reaches the API server, whose answer is replaced by a 500 (or lost): the transport sends it again and meets 409
+    AlreadyExists, the role its own first attempt made. Before, the run failed with "ClusterRole ... changed during the
+    run; run again" (a false explanation, and an empty role left behind); now a role of the collection that is there
+    is given its rules, as an update, and the run converges in one go. A foreign role of that name still fails."""
+    name = "vmo-rbac-golden-image"
+    fault.apply_manifest(cp.ROOT / "files" / "automation-roles-clusterrole.yaml")
+    binding = "it-automation-roles-" + uid
+    fault.rbac().create_cluster_role_binding({
+        "metadata": {"name": binding},
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "vmo-rbac-automation-roles"},
+        "subjects": [{"kind": "ServiceAccount", "name": "vmo-rbac", "namespace": automation_sa.user.split(":")[2]}]})
+
+    def delete_role():
+        try:
+            fault.rbac().delete_cluster_role(name)
+        except kube.ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    try:
+        delete_role()
+        fault.wait_until_can(automation_sa.user, "create", "clusterroles", RBAC_GROUP, groups=list(automation_sa.groups))
+        args = dict(via(proxy, automation_sa, api_retries=2), roles=["golden-image"])
+        proxy.schedule(Rule(Fault.status(500, after=True), methods=("POST",), path=r"/clusterroles\??$", times=1))
+        res, _t = run_task("vmo.rbac.vmo_cluster_roles", args)
+        ok(res)
+        posts = [e for e in proxy.attempts() if e["method"] == "POST" and "clusterroles" in e["path"]]
+        assert [e["fault"] for e in posts] == ["500 after-forward", None] and posts[1]["status"] == 409, \
+            proxy.summary()
+        assert res["changed"] is True and [r["action"] for r in res["roles"]] == ["create"]
+        live = fault.admin.sanitize_for_serialization(fault.rbac().read_cluster_role(name))
+        assert live["rules"] and live["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "vmo.rbac"
+        again, _t = run_task("vmo.rbac.vmo_cluster_roles", args)
+        assert ok(again)["changed"] is False
+        # a foreign role of that name made between the plan and the create (the POST held 5 s by the proxy) is
+        # still a conflict, never taken over
+        delete_role()
+        proxy.schedule(Rule(Fault.slow(5, after=False), methods=("POST",), path=r"/clusterroles\??$", times=1))
+
+        def make_foreign():
+            deadline = time.monotonic() + 120
+            while not any(e["method"] == "POST" and "clusterroles" in e["path"] for e in proxy.attempts()):
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.05)
+            fault.rbac().create_cluster_role({"metadata": {"name": name}, "rules": []})
+
+        racer = threading.Thread(target=make_foreign, daemon=True)
+        racer.start()
+        res, _t = run_task("vmo.rbac.vmo_cluster_roles", args)
+        racer.join(10)
+        msg = failed(res)
+        assert "changed during the run" in msg, msg
+        live = fault.admin.sanitize_for_serialization(fault.rbac().read_cluster_role(name))
+        assert not (live["metadata"].get("labels") or {}) and not live.get("rules"), live  # left as its owner made it
+    finally:
+        fault.rbac().delete_cluster_role_binding(binding)
+        delete_role()
+
+
 def test_the_latency_model_charges_round_trips_as_a_link_does(fault, automation_sa, workdir, uid):
     """FaultProxy(latency=...) as the latency benchmark uses it, 200 ms away: a client that waits
     for each answer pays a round trip per request; a pipelining client (the validation's reviews)
