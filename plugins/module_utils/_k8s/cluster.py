@@ -228,6 +228,7 @@ def list_page_items(body):
         return None, "its continue token is not a text"
     return items, token or None
 
+
 # The environment variables a proxy may come from, by their name in lower case (kubeconfig.PROXY_ENV, which the
 # static reader hands a kubeconfig to the client for; here without importing that module and PyYAML).
 _PROXY_ENV = ("https_proxy", "http_proxy", "all_proxy")

@@ -223,8 +223,8 @@ def _who_else(c):
     unproven = model.who_else_groups(c, "who_else_unproven")
     for cap, where, items in unproven:
         out.append(Case(c["name"] + ".who_else", "%s in %s: nobody undeclared" % (cap, where), "failure",
-                        "%s: %d undeclared by the RBAC objects: %s" % (model.NOT_PROVEN_TEXT, len(items),
-                                                                      model.unproven_text(items)),
+                        "%s: %d undeclared by the RBAC objects: %s" % (
+                            model.NOT_PROVEN_TEXT, len(items), model.unproven_text(items)),
                         "who_else.not_proven", model.unproven_text(items)))
     rest = audit.get("questions", len(groups) + len(unproven)) - len(groups) - len(unproven)
     if rest > 0 or not (groups or unproven):
