@@ -550,6 +550,141 @@ def test_interim_and_misordered_answers_are_never_taken_as_proof(fault, fault_na
         fault.delete_bindings(owner)
 
 
+def _who_else_keys(res):
+    return sorted((f["subject"], f["capability"], f["namespace"] or "", f["scope"]) for f in res.get("who_else") or [])
+
+
+def test_a_list_answered_in_pages_or_of_another_shape_is_never_taken_for_the_whole(fault, fault_namespaces,
+                                                                                     automation_sa, proxy, uid):
+    """Attack on issue 21's snapshot: the RoleBindings LIST of a validation with the exclusive audit is answered
+    by a middlebox (or an API server that pages on its own) with its first page only and a continue token, the
+    continue is refused (410 Gone), or the answer is a 200 of another shape (``{}``, a Status). Before, the first
+    page was taken for the whole list (``items`` read, ``metadata.continue`` ignored) and an answer without
+    ``items`` for an empty list: a hand-made RoleBinding granting an undeclared user beyond the first page was not
+    seen, and the audit said nobody else holds it there. Now the pages are followed (the same who-else findings
+    as a run without the middlebox), and a refused continue or an answer of another shape fails the run, never
+    a verdict on what was not seen."""
+    owner = "pg-" + uid
+    nss = fault_namespaces("pg-a")
+    entries = [{"persona": "viewer", "groups": ["viewer-" + uid], "namespaces": nss}]
+    direct = dict(automation_sa.params, concurrency=8)
+    ok(run_task(MODULE, dict(direct, owner=owner, bindings=entries))[0])
+    leak, intruder = "pg-leak-" + uid, "pg-intruder-" + uid
+    fault.rbac().create_namespaced_role_binding(nss[0], {
+        "metadata": {"name": leak},
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "spectro-vm-admin"},
+        "subjects": [{"kind": "User", "name": intruder, "apiGroup": RBAC_GROUP}]})
+    try:
+        fault.wait_until_can(intruder, "delete", "virtualmachines", group="kubevirt.io", namespace=nss[0], groups=[])
+        args = dict(via(proxy, automation_sa, concurrency=8, api_retries=1), owner=owner, bindings=entries,
+                    audit_exclusive=True, fail_on_drift=False)
+        base, _t = run_task(VALIDATE, args)
+        ok(base)
+        assert any(f["subject"] == "User " + intruder and f["namespace"] == nss[0] for f in base["who_else"]), \
+            base["who_else"]
+
+        def first_page():
+            """The API server's own first page of every RoleBinding (limit 1) and its continue token."""
+            resp = fault.rbac().list_role_binding_for_all_namespaces(limit=1, _preload_content=False)
+            page = json.loads(resp.data)
+            assert page["metadata"].get("continue") and page["items"][0]["metadata"]["name"] != leak
+            return page
+
+        listing = r"/rolebindings\??$"  # the LIST without a query (the module may end its path with "?")
+        # 1. the first page only, with its continue token: followed to the end (before: taken for the whole list)
+        proxy.schedule(Rule(Fault.answer(200, json.dumps(first_page()).encode()), methods=("GET",), path=listing))
+        paged, _t = run_task(VALIDATE, args)
+        ok(paged)
+        assert len(proxy.faulted()) == 1, proxy.summary()
+        assert _who_else_keys(paged) == _who_else_keys(base)
+        assert any("continue=" in e["path"] for e in proxy.attempts() if "rolebindings" in e["path"]), proxy.summary()
+        assert paged["passed"] is base["passed"] is False
+        # 2. the continue refused (410 Gone): the run fails, saying so, and gives no verdict
+        expired = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired",
+                              "code": 410, "message": "The provided continue parameter is too old"}).encode()
+        proxy.schedule(Rule(Fault.answer(200, json.dumps(first_page()).encode()), methods=("GET",), path=listing),
+                       Rule(Fault.answer(410, expired), methods=("GET",), path=r"/rolebindings\?.*continue="))
+        gone, _t = run_task(VALIDATE, args)
+        msg = failed(gone)
+        assert "410" in msg and "not taken as the whole list" in msg and gone["passed"] is False, msg
+        assert "who_else" not in gone and "summary" not in gone, sorted(gone)
+        # 3. a 200 of another shape: never an empty list (before: no RoleBinding at all, so nobody else)
+        for body in (b"{}", json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Success"}).encode(),
+                     json.dumps({"kind": "RoleBindingList", "items": {"a": 1}}).encode()):
+            proxy.schedule(Rule(Fault.answer(200, body), methods=("GET",), path=listing))
+            res, _t = run_task(VALIDATE, args)
+            msg = failed(res)
+            assert "is not a list" in msg and "not taken as the list" in msg and res["passed"] is False, msg
+            assert "who_else" not in res and "summary" not in res, sorted(res)
+        print("\npaged: %d who-else findings, as without the middlebox; 410 on continue and 3 shapes: failed, no "
+              "verdict" % len(paged["who_else"]))
+    finally:
+        fault.rbac().delete_namespaced_role_binding(leak, nss[0])
+        fault.delete_bindings(owner)
+
+
+def test_a_shipped_role_whose_create_answer_was_lost_is_adopted_not_a_conflict(fault, automation_sa, proxy, uid):
+    """Attack on issue 21's one transport (retries of non-idempotent writes): vmo_cluster_roles' POST of a ClusterRole
+    reaches the API server, whose answer is replaced by a 500 (or lost): the transport sends it again and meets 409
+    AlreadyExists, the role its own first attempt made. Before, the run failed with "ClusterRole ... changed during the
+    run; run again" (a false explanation, and an empty role left behind); now a role of the collection that is there
+    is given its rules, as an update, and the run converges in one go. A foreign role of that name still fails."""
+    name = "vmo-rbac-golden-image"
+    fault.apply_manifest(cp.ROOT / "files" / "automation-roles-clusterrole.yaml")
+    binding = "it-automation-roles-" + uid
+    fault.rbac().create_cluster_role_binding({
+        "metadata": {"name": binding},
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "vmo-rbac-automation-roles"},
+        "subjects": [{"kind": "ServiceAccount", "name": "vmo-rbac", "namespace": automation_sa.user.split(":")[2]}]})
+
+    def delete_role():
+        try:
+            fault.rbac().delete_cluster_role(name)
+        except kube.ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    try:
+        delete_role()
+        fault.wait_until_can(automation_sa.user, "create", "clusterroles", RBAC_GROUP, groups=list(automation_sa.groups))
+        args = dict(via(proxy, automation_sa, api_retries=2), roles=["golden-image"])
+        proxy.schedule(Rule(Fault.status(500, after=True), methods=("POST",), path=r"/clusterroles\??$", times=1))
+        res, _t = run_task("vmo.rbac.vmo_cluster_roles", args)
+        ok(res)
+        posts = [e for e in proxy.attempts() if e["method"] == "POST" and "clusterroles" in e["path"]]
+        assert [e["fault"] for e in posts] == ["500 after-forward", None] and posts[1]["status"] == 409, \
+            proxy.summary()
+        assert res["changed"] is True and [r["action"] for r in res["roles"]] == ["create"]
+        live = fault.admin.sanitize_for_serialization(fault.rbac().read_cluster_role(name))
+        assert live["rules"] and live["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "vmo.rbac"
+        again, _t = run_task("vmo.rbac.vmo_cluster_roles", args)
+        assert ok(again)["changed"] is False
+        # a foreign role of that name made between the plan and the create (the POST held 5 s by the proxy) is
+        # still a conflict, never taken over
+        delete_role()
+        proxy.schedule(Rule(Fault.slow(5, after=False), methods=("POST",), path=r"/clusterroles\??$", times=1))
+
+        def make_foreign():
+            deadline = time.monotonic() + 120
+            while not any(e["method"] == "POST" and "clusterroles" in e["path"] for e in proxy.attempts()):
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.05)
+            fault.rbac().create_cluster_role({"metadata": {"name": name}, "rules": []})
+
+        racer = threading.Thread(target=make_foreign, daemon=True)
+        racer.start()
+        res, _t = run_task("vmo.rbac.vmo_cluster_roles", args)
+        racer.join(10)
+        msg = failed(res)
+        assert "changed during the run" in msg, msg
+        live = fault.admin.sanitize_for_serialization(fault.rbac().read_cluster_role(name))
+        assert not (live["metadata"].get("labels") or {}) and not live.get("rules"), live  # left as its owner made it
+    finally:
+        fault.rbac().delete_cluster_role_binding(binding)
+        delete_role()
+
+
 def test_the_latency_model_charges_round_trips_as_a_link_does(fault, automation_sa, workdir, uid):
     """FaultProxy(latency=...) as the latency benchmark uses it, 200 ms away: a client that waits
     for each answer pays a round trip per request; a pipelining client (the validation's reviews)

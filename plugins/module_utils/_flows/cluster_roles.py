@@ -119,7 +119,19 @@ def _apply(cluster, a):
             # least-privilege ClusterRole) only works for the update. An empty role grants nothing.
             empty = _body(a.desired)
             empty["rules"] = []
-            made = cluster.create_cluster_role(empty)
+            try:
+                made = cluster.create_cluster_role(empty)
+            except ApiError as exc:
+                # 409 AlreadyExists: this run's own create, retried after its answer was lost (a 5xx or a reset
+                # after the API server made it), or another run of the collection at the same time: a role of
+                # ours is given the rules as any update would; a foreign one is still a conflict
+                if exc.status != 409:
+                    raise
+                # read by the LIST the run made already (the least-privilege identity may list ClusterRoles, not get one)
+                made = next((r for r in cluster.list_cluster_roles(metadata_only=False)
+                             if (r.get("metadata") or {}).get("name") == a.name), None)
+                if made is None or not is_owned(made):
+                    raise
             cluster.replace_cluster_role(_body(a.desired, made))
         elif a.action == "update":
             cluster.replace_cluster_role(_body(a.desired, a.observed))

@@ -268,7 +268,15 @@ def probe_text(count, found):
 def confirmation_text(stats):
     """How far the holders were proven, for the message: ``confirmed by the API server`` only when every one was
     asked and confirmed; otherwise ``205 of them asked of the API server, 205 confirmed; the others as the local
-    evaluation found them`` (the exclusive audit's words, plugin_utils/report/model.py)."""
+    evaluation found them`` (the exclusive audit's words, plugin_utils/report/model.py). With no holder, what was
+    asked: ``no finding, nothing asked of the API server``, or ``3 findings asked of the API server, none
+    confirmed``: never "every one confirmed" of none."""
+    if not stats["holders"]:
+        asked = stats.get("asked", 0)
+        if not asked:
+            return "no finding, nothing asked of the API server"
+        return "%d finding%s asked of the API server, none confirmed (see 'unconfirmed')" % (
+            asked, "" if asked == 1 else "s")
     if stats["confirmed"] >= stats["holders"]:
         return "every one confirmed by the API server"
     return "%d of them asked of the API server, %d confirmed; the others as the local evaluation found them" % (

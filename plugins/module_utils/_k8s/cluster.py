@@ -203,6 +203,32 @@ class ApiError(ClusterError):
 
 _scrub = scrub  # every text that leaves this module goes through it
 
+# The most pages of one LIST followed (cluster._list): the collection sends no limit, so a page comes from an API
+# server or a middlebox that pages on its own; a list that never ends is an error, not a wait without end.
+MAX_LIST_PAGES = 10000
+
+
+def list_page_items(body):
+    """(items, continue token or None) of one LIST answer; (None, what is wrong) when the answer is not a list
+    (not an object, ``items`` missing or not a list of objects, ``kind`` not a ``...List``): read as a list it
+    would be an empty one, and an empty list of bindings is "nobody", a claim the answer did not make."""
+    if not isinstance(body, dict):
+        return None, "not a JSON object"
+    kind = body.get("kind")
+    if not isinstance(kind, str) or not kind.endswith("List"):
+        return None, "its kind is %s" % (repr(kind)[:40] if isinstance(kind, str) else "missing")
+    items = body.get("items")
+    if items is None and "items" in body:
+        items = []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        return None, "its items are %s" % ("missing" if items is None else "not a list of objects")
+    meta = body.get("metadata")
+    token = meta.get("continue") if isinstance(meta, dict) else None
+    if token is not None and not isinstance(token, str):
+        return None, "its continue token is not a text"
+    return items, token or None
+
+
 # The environment variables a proxy may come from, by their name in lower case (kubeconfig.PROXY_ENV, which the
 # static reader hands a kubeconfig to the client for; here without importing that module and PyYAML).
 _PROXY_ENV = ("https_proxy", "http_proxy", "all_proxy")
@@ -683,9 +709,38 @@ class Cluster(object):
         return self.request("GET", "/readyz", accept=TEXT, what=("get", "readyz", "", ""))
 
     def _list(self, path, label_selector=None, metadata_only=False, what=None):
-        body = self.request("GET", path, query={"labelSelector": label_selector},
-                            accept=METADATA_LIST if metadata_only else JSON, what=what)
-        return body.get("items") or []
+        """Every item of a LIST, whole: an answer must be a list (``items`` a list of objects), and one that says
+        more follows (``metadata.continue``: an API server or a middlebox paging it) is followed to its end, each
+        page of the same consistent list. Never a part taken for the whole: a continue token refused (410 Gone:
+        the list changed beyond what the API server keeps) or a page of another shape fails the run (ClusterError)
+        rather than let what was not seen pass as nobody."""
+        verb, resource = (what or ("list", path.rsplit("/", 1)[-1], "", ""))[:2]
+        query, items, tokens = {"labelSelector": label_selector}, [], set()
+        while True:
+            try:
+                body = self.request("GET", path, query=query, accept=METADATA_LIST if metadata_only else JSON,
+                                    what=what)
+            except ApiError as exc:
+                if "continue" not in query or exc.status != 410:
+                    raise
+                raise ClusterError("the LIST of %s was answered in pages and its continue token was refused (410 "
+                                   "Gone: the list changed beyond what the API server keeps meanwhile): %d item(s) "
+                                   "read, the rest not; not taken as the whole list, run again" % (resource, len(items)),
+                                   status=410)
+            page, token = list_page_items(body)
+            if page is None:
+                raise ClusterError("the answer of the API server at %s to %s %s is not a list (%s): not taken as "
+                                   "the list (is something between here and the API server rewriting answers?)"
+                                   % (self.host, verb, resource, token), status=None)
+            items.extend(page)
+            if not token:
+                return items
+            if token in tokens or len(tokens) >= MAX_LIST_PAGES:
+                raise ClusterError("the LIST of %s did not end: %s after %d page(s); not taken as the whole list"
+                                   % (resource, "a continue token came again" if token in tokens else "still more",
+                                      len(tokens) + 1))
+            tokens.add(token)
+            query = {"labelSelector": label_selector, "continue": token}
 
     def list_cluster_role_bindings(self, label_selector=None, metadata_only=False):
         return self._list(RBAC + "/clusterrolebindings", label_selector, metadata_only=metadata_only,

@@ -291,6 +291,12 @@ def _who_else(c, cid):
     counts = model.who_else_counts(audit)
     out = ['<section class="who-else" id="%s-who-else" aria-labelledby="%s-who-else-h" data-undeclared="%d">' % (
         cid, cid, len(c["who_else"]))]
+    unproven = model.who_else_groups(c, "who_else_unproven")
+    if not c["who_else"] and unproven:
+        out += ['<h3 id="%s-who-else-h">Who else can: %d capability \u00d7 place <span class="badge warn">NOT '
+                'PROVEN</span></h3>' % (cid, len(unproven)),
+                '<p class="muted">Exclusive audit: %s.</p>' % h(counts)] + _who_else_unproven(unproven) + ["</section>"]
+        return out
     if not c["who_else"]:
         out += ['<h3 id="%s-who-else-h">Who else can: nobody undeclared</h3>' % cid,
                 '<p class="muted">Exclusive audit: %s.</p>' % h(counts or "no undeclared holder"), "</section>"]
@@ -309,7 +315,27 @@ def _who_else(c, cid):
                        '<td><strong class="absent">%s</strong></td><td>%s</td><td>%s</td></tr>' % (
                            h(cap), h(where), h(cap), h(where), h(model.who_else_subject(r)),
                            "<br>".join("<code>%s</code>" % h(b) for b in r["remove"]) or "\u2013", h(r["fix"])))
-    out.append("</tbody></table></div></section>")
+    if not unproven:
+        out.append("</tbody></table></div></section>")
+        return out
+    out.append("</tbody></table></div>")
+    return out + _who_else_unproven(unproven) + ["</section>"]
+
+
+def _who_else_unproven(groups):
+    """The places of the exclusive audit that are not proven (who_else_unproven): failed, never "nobody"."""
+    if not groups:
+        return []
+    out = ['<p><strong class="absent">Not proven</strong> (%d capability \u00d7 place, each a failed check): %s.</p>'
+           % (len(groups), h(model.NOT_PROVEN_TEXT)),
+           '<div class="scroll"><table class="list who-else-unproven"><thead><tr><th scope="col">Capability</th>'
+           '<th scope="col">Where</th><th scope="col">Result</th><th scope="col">Undeclared by the RBAC objects</th>'
+           '</tr></thead><tbody>']
+    for cap, where, items in groups:
+        out.append('<tr class="not-proven" data-capability="%s" data-where="%s"><td>%s</td><td>%s</td>'
+                   '<td><span class="badge warn">NOT PROVEN</span></td><td>%s</td></tr>' % (
+                       h(cap), h(where), h(cap), h(where), h(model.unproven_text(items))))
+    out.append("</tbody></table></div>")
     return out
 
 
@@ -334,7 +360,7 @@ def _cluster(c, index):
     cid = _slug(index, c["name"])
     cls, word = _STATUS[c["status"]]
     s = c["summary"]
-    unproven = s.get("unchecked_entries") if c["status"] in model.VALIDATED else 0
+    unproven = (s.get("unchecked_entries", 0) + model.who_else_not_proven(c)) if c["status"] in model.VALIDATED else 0
     out = ['<section class="card %s" id="%s" aria-labelledby="%s-h" data-cluster="%s" data-status="%s">' % (
         cls, cid, cid, h(c["name"]), c["status"]),
         '<h2 id="%s-h">%s <span class="badge %s">%s</span>%s</h2>' % (
@@ -352,6 +378,8 @@ def _cluster(c, index):
         extra += " \u00b7 %d pending" % s["pending"]
     if c["who_else_audit"] is not None:
         extra += " \u00b7 who else can: %d undeclared" % len(c["who_else"])
+        if model.who_else_not_proven(c):
+            extra += ", %d capability \u00d7 place not proven" % model.who_else_not_proven(c)
     out.append('<p class="stats">%d checks \u00b7 %d failed (%d excess, %d missing) \u00b7 %d drift \u00b7 '
                '%d unchecked \u00b7 %d subjects%s</p>' % (
                    s["checks"], s["failed"], c["excess"], c["missing"], s["drift"], s["unchecked"], s["subjects"],
@@ -389,7 +417,7 @@ def _legend(norm):
 def _shows_newer_parts(norm):
     """Does the page show namespace rules, warnings, pending items or notes (which need CSS_NEWER_PARTS)?"""
     return any(c["scopes"] or c["warnings"] or c["pending_drift"] or c["pending_access"] or c["notes"]
-               or c["summary"].get("unchecked_entries") for c in norm)
+               or c["summary"].get("unchecked_entries") or c["who_else_unproven"] for c in norm)
 
 
 def _tile(n, label, tone=""):
@@ -418,6 +446,8 @@ def _fleet(norm, f):
         out.append(_tile(f["overdue"], "overdue", "bad" if f["overdue"] else ""))
     if "who_else" in f:
         out.append(_tile(f["who_else"], "undeclared holders (who else can)", "bad" if f["who_else"] else "good"))
+    if f.get("who_else_not_proven"):
+        out.append(_tile(f["who_else_not_proven"], "capability \u00d7 place not proven (who else can)", "bad"))
     out.append("</div>")
     if not norm:
         out.append('<p class="msg" role="status">No cluster results to report.</p>')

@@ -220,10 +220,16 @@ def _who_else(c):
         out.append(Case(c["name"] + ".who_else", "%s in %s: nobody undeclared" % (cap, where), "failure",
                         "%d undeclared: %s" % (len(items), ", ".join(model.who_else_subject(r) for r in items)),
                         "who_else.undeclared", "\n".join(lines)))
-    rest = audit.get("questions", len(groups)) - len(groups)
-    if rest > 0 or not groups:
+    unproven = model.who_else_groups(c, "who_else_unproven")
+    for cap, where, items in unproven:
+        out.append(Case(c["name"] + ".who_else", "%s in %s: nobody undeclared" % (cap, where), "failure",
+                        "%s: %d undeclared by the RBAC objects: %s" % (
+                            model.NOT_PROVEN_TEXT, len(items), model.unproven_text(items)),
+                        "who_else.not_proven", model.unproven_text(items)))
+    rest = audit.get("questions", len(groups) + len(unproven)) - len(groups) - len(unproven)
+    if rest > 0 or not (groups or unproven):
         out.append(Case(c["name"] + ".who_else", "%s: nobody undeclared" % (
-            "the other %d capability x place questions" % rest if groups else
+            "the other %d capability x place questions" % rest if groups or unproven else
             "%d capability x place questions" % rest if "questions" in audit else "every capability x place")))
     counts = model.who_else_counts(audit)
     if counts:

@@ -229,6 +229,10 @@ def _who_else(c):
     if audit is None:
         return []
     counts = model.who_else_counts(audit)
+    unproven = model.who_else_groups(c, "who_else_unproven")
+    if not c["who_else"] and unproven:
+        return ["### Who else can: %d capability \u00d7 place NOT PROVEN" % len(unproven), "",
+                "Exclusive audit: %s." % md(counts), ""] + _who_else_unproven(unproven)
     if not c["who_else"]:
         return ["### Who else can: nobody undeclared", "",
                 "Exclusive audit: %s." % md(counts) if counts else "Exclusive audit: no undeclared holder.", ""]
@@ -241,7 +245,18 @@ def _who_else(c):
         for r in items:
             rows.append([md(cap), md(where), md(model.who_else_subject(r)),
                          "; ".join(md(b) for b in r["remove"]) or "\u2013", md(r["fix"])])
-    return out + table(["Capability", "Where", "Undeclared subject", "Binding to remove", "Fix"], rows) + [""]
+    return out + table(["Capability", "Where", "Undeclared subject", "Binding to remove", "Fix"], rows) + [""] \
+        + _who_else_unproven(unproven)
+
+
+def _who_else_unproven(groups):
+    """The places of the exclusive audit that are not proven (who_else_unproven): failed, never "nobody"."""
+    if not groups:
+        return []
+    rows = [[md(cap), md(where), "\u26a0\ufe0f **NOT PROVEN**", md(model.unproven_text(items))]
+            for cap, where, items in groups]
+    return ["**Not proven** (%d capability \u00d7 place, each a failed check): %s." % (len(groups), model.NOT_PROVEN_TEXT),
+            ""] + table(["Capability", "Where", "Result", "Undeclared by the RBAC objects"], rows) + [""]
 
 
 SECTIONS = (
@@ -276,6 +291,8 @@ def _cluster(c):
         line += " \u00b7 %d %s" % (s["pending"], model.PENDING_TEXT)
     if c["who_else_audit"] is not None:
         line += " \u00b7 who else can: %d undeclared" % len(c["who_else"])
+        if model.who_else_not_proven(c):
+            line += ", \u26a0\ufe0f %d capability \u00d7 place not proven" % model.who_else_not_proven(c)
     out += [line, ""]
     for _name, section in SECTIONS:
         out += section(c)
@@ -318,6 +335,8 @@ def render(results, title=None, generated_at=None):
     if "who_else" in f:
         parts.append("%d undeclared holders (who else can, %d of %d clusters audited)" % (
             f["who_else"], f["who_else_audited"], f["clusters"]))
+    if f.get("who_else_not_proven"):
+        parts.append("%d capability \u00d7 place not proven (who else can)" % f["who_else_not_proven"])
     out += ["%s: %s" % ("**PASSED**" if f["passed"] else "**FAILED**", "; ".join(parts)), ""]
     rows = []
     for c in norm:

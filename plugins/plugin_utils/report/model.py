@@ -30,7 +30,9 @@ Vocabulary used in every format:
   ``scopes[].matched_nothing`` and ``scopes[].warning``;
 - *who else can*: the exclusive audit's undeclared holders (``who_else``), per capability and
   place, each with the bindings to remove; shown only for a result of a run with the audit
-  (``who_else_summary``, or undeclared holders given).
+  (``who_else_summary``, or undeclared holders given). A capability and place whose undeclared holders by
+  the RBAC objects the API server did not confirm (``who_else_unproven``) is *not proven*: a failed question
+  of the audit (``verdict.tally``: ``summary.who_else_not_proven``), never "nobody undeclared".
 
 The verdict and the counts are the result's (``passed``, ``summary``); where a result does not give
 them they are computed by ``verdict.tally``, the function the validate flow decides with. A part a
@@ -83,7 +85,8 @@ NAMES_SHOWN = 10
 # hand that gives the warning without its scope.
 _NOT_PROVEN = re.compile(r"^\S+: .* matched no namespace")
 
-_DATA_KEYS = ("summary", "roles", "drift", "access", "access_json", "matrix", "capabilities", "who_else")
+_DATA_KEYS = ("summary", "roles", "drift", "access", "access_json", "matrix", "capabilities", "who_else",
+              "who_else_unproven")
 
 
 class ReportError(ValueError):
@@ -426,17 +429,23 @@ def _status(raw, summary):
     return STATUS_PASSED if summary["failed"] == 0 and not raw.get("failed") else STATUS_FAILED
 
 
-def _summary(raw, roles, drift, access_rows, scopes, audit=None, who_else=()):
+def _summary(raw, roles, drift, access_rows, scopes, audit=None, who_else=(), unproven=()):
     """The result's counts where it gives them, computed from its data where not (``verdict.tally``, the
     function the validate flow decides with; the bindings checked are not known here).
 
     ``unchecked_entries`` is there when the result has ``scopes`` or ``warnings`` (or gives the count),
-    ``pending`` when it has pending items (or gives the count), ``who_else`` when the exclusive audit ran."""
+    ``pending`` when it has pending items (or gives the count), ``who_else`` when the exclusive audit ran,
+    ``who_else_not_proven`` when it has places not proven (``unproven``: who_else_unproven rows)."""
     given = raw.get("summary") if is_map(raw.get("summary")) else {}
     part = None
     if audit is not None:  # the exclusive audit ran: its questions are checks, a place with a holder fails
-        failed_places = len(set((r["capability"], r["where"]) for r in who_else))
-        part = verdict.AuditPart(max(to_int(audit.get("questions")), failed_places), failed_places, len(who_else))
+        places = set((r["capability"], r["where"]) for r in who_else)
+        # a place not proven (its undeclared holders not confirmed) fails too, as verdict.tally counts it
+        not_proven = max(len(set((r["capability"], r["where"]) for r in unproven) - places),
+                         to_int(audit.get("not_proven")))
+        failed_places = len(places) + not_proven
+        part = verdict.AuditPart(max(to_int(audit.get("questions")), failed_places), failed_places, len(who_else),
+                                 not_proven)
     not_proven = 0
     if "scopes" in raw:
         not_proven = sum(1 for m in scopes if m["matched_nothing"])
@@ -451,6 +460,8 @@ def _summary(raw, roles, drift, access_rows, scopes, audit=None, who_else=()):
         computed["pending"] = tally["pending"]
     if part is not None:
         computed["who_else"] = tally["who_else"]
+        if "who_else_not_proven" in tally or "who_else_not_proven" in given:
+            computed["who_else_not_proven"] = tally.get("who_else_not_proven", 0)
     summary = dict((k, to_int(given[k], computed[k]) if k in given else computed[k]) for k in computed)
     summary["passed"] = to_int(given.get("passed"), summary["checks"] - summary["failed"]) \
         if "passed" in given else max(0, summary["checks"] - summary["failed"])
@@ -625,8 +636,8 @@ def normalize(index, name_hint, raw):
     violations = [r for r in access_rows if r.get("ok") is False and not is_pending(r)]
     pending_drift = [d for d in all_drift if is_pending(d)]
     scopes, warnings, other_warnings = _scopes(raw)
-    audit, who_else = _who_else(raw)
-    summary = _summary(raw, roles, all_drift, access_rows, scopes, audit, who_else)
+    audit, who_else, who_else_unproven = _who_else(raw)
+    summary = _summary(raw, roles, all_drift, access_rows, scopes, audit, who_else, who_else_unproven)
     name = text(raw.get("cluster")) or name_hint or text(raw.get("host")) or "cluster %d" % (index + 1)
     matrix, capabilities = _matrix(raw, access_rows)
     return {
@@ -653,6 +664,7 @@ def normalize(index, name_hint, raw):
         "overdue": sum(1 for t in time_limited if is_overdue(t)),
         "who_else_audit": audit,
         "who_else": who_else,
+        "who_else_unproven": who_else_unproven,
     }
 
 
@@ -671,7 +683,9 @@ WHERE_TEXT = {SCOPE_CLUSTER: "cluster scope", SCOPE_ALL: "every namespace"}
 # The counts of the exclusive audit a report shows, in this order, when the result has them.
 AUDIT_COUNTS = (("questions", "capability \u00d7 place questions"), ("holders", "holders confirmed by the API server"),
                 ("declared", "declared"), ("platform", "platform identities"), ("undeclared", "undeclared"),
-                ("unconfirmed", "unconfirmed"))
+                ("unconfirmed", "unconfirmed"), ("not_proven", "capability \u00d7 place not proven"))
+# What a place not proven is, in every format's words (who_else_unproven).
+NOT_PROVEN_TEXT = "not proven: the RBAC objects grant it, the API server did not confirm it (run again)"
 
 
 def who_else_where(item):
@@ -692,12 +706,15 @@ def binding_text(item):
 
 
 def _who_else(raw):
-    """(audit, rows): the exclusive audit's counts (None when it did not run: no ``who_else_summary`` and no
-    undeclared holder) and one row of texts per undeclared holder, capability and place."""
+    """(audit, rows, unproven): the exclusive audit's counts (None when it did not run: no ``who_else_summary``
+    and no undeclared holder), one row of texts per undeclared holder, capability and place, and one per
+    undeclared holder by the RBAC objects that the API server did not confirm (``who_else_unproven``: its place
+    is not proven; ``audit["not_proven"]`` counts those places)."""
     given = raw.get("who_else_summary")
     found = list_of_maps(raw.get("who_else"))
-    if not is_map(given) and not found:
-        return None, []
+    unconfirmed = list_of_maps(raw.get("who_else_unproven"))
+    if not is_map(given) and not found and not unconfirmed:
+        return None, [], []
     audit = {}
     given = given if is_map(given) else {}
     for key, _label in AUDIT_COUNTS:
@@ -724,7 +741,21 @@ def _who_else(raw):
             "remove": [binding_text(r) for r in list_of_maps(f.get("remove"))],
             "fix": text(f.get("fix")),
         })
-    return audit, rows
+    unproven = []
+    for f in unconfirmed:
+        unproven.append({
+            "capability": text(f.get("capability"), "?"),
+            "where": who_else_where(f),
+            "subject": text(f.get("subject"), "?"),
+            "everyone": text(f.get("everyone")),
+            "partial": False,
+            "membership": f.get("through") == "membership",
+            "via": [binding_text(v) for v in list_of_maps(f.get("via"))],
+        })
+    if unproven:
+        places = set((r["capability"], r["where"]) for r in unproven) - set((r["capability"], r["where"]) for r in rows)
+        audit["not_proven"] = max(audit.get("not_proven", 0), len(places))
+    return audit, rows, unproven
 
 
 def who_else_subject(row):
@@ -743,16 +774,32 @@ def who_else_subject(row):
     return out
 
 
-def who_else_groups(c):
-    """[(capability, where, rows)] of a cluster's undeclared holders, in the order the result lists them."""
+def who_else_groups(c, key="who_else"):
+    """[(capability, where, rows)] of a cluster's undeclared holders (``key="who_else_unproven"``: those of the
+    places not proven, without the places that have a confirmed one), in the order the result lists them."""
     groups, order = {}, []
-    for r in c["who_else"]:
+    failed = set((r["capability"], r["where"]) for r in c["who_else"]) if key != "who_else" else set()
+    for r in c[key]:
+        if (r["capability"], r["where"]) in failed:
+            continue
         key = (r["capability"], r["where"])
         if key not in groups:
             groups[key] = []
             order.append(key)
         groups[key].append(r)
     return [(k[0], k[1], groups[k]) for k in order]
+
+
+def who_else_not_proven(c):
+    """How many capability x place questions of a cluster's exclusive audit are not proven (verdict.tally's
+    ``who_else_not_proven``: failed questions), 0 without."""
+    return to_int(c["summary"].get("who_else_not_proven")) if c["who_else_audit"] is not None else 0
+
+
+def unproven_text(rows):
+    """``User bob (through RoleBinding a/x (ClusterRole spectro-vm-admin)), ...``: who the RBAC objects say holds
+    it at a place not proven, and through what."""
+    return ", ".join(who_else_subject(r) + (" (through %s)" % "; ".join(r["via"]) if r["via"] else "") for r in rows)
 
 
 def who_else_counts(audit):
@@ -833,4 +880,7 @@ def fleet(norm):
     if audited:
         counts["who_else"] = sum(len(c["who_else"]) for c in audited)
         counts["who_else_audited"] = len(audited)
+        # the capability x place questions not proven (who_else_unproven), when a cluster has them
+        if any("who_else_not_proven" in c["summary"] for c in audited):
+            counts["who_else_not_proven"] = sum(c["summary"].get("who_else_not_proven", 0) for c in audited)
     return counts

@@ -197,6 +197,12 @@ def test_the_sample_is_every_everyone_group_and_200_of_the_others_spread_over_th
      "205 of them asked of the API server, 205 confirmed; the others as the local evaluation found them"),
     ({"holders": 4000, "asked": 205, "confirmed": 204, "unconfirmed": 1},
      "205 of them asked of the API server, 204 confirmed; the others as the local evaluation found them"),
+    # no holder: what was asked, never "every one confirmed" of none (before: said so, vacuously)
+    ({"holders": 0, "asked": 0, "confirmed": 0, "unconfirmed": 0}, "no finding, nothing asked of the API server"),
+    ({"holders": 0, "asked": 3, "confirmed": 0, "unconfirmed": 3},
+     "3 findings asked of the API server, none confirmed (see 'unconfirmed')"),
+    ({"holders": 0, "asked": 1, "confirmed": 0, "unconfirmed": 1},
+     "1 finding asked of the API server, none confirmed (see 'unconfirmed')"),
 ])
 def test_the_message_says_confirmed_only_of_what_was_asked(stats, text):
     assert whocan.confirmation_text(stats) == text

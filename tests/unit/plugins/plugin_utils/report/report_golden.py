@@ -578,7 +578,52 @@ def cases():
         for r in _results_in(results):
             with_proof(prng, r)
         out.append(("gen-proof-%03d" % i, results, prng.choice(TITLES)))
+    # places of the exclusive audit not proven (who_else_unproven: undeclared holders by the RBAC objects the API
+    # server did not confirm), a failed question: their own generator again
+    out.append(("unit-who-else-unproven", t.unproven_results(), TITLES[0]))
+    out.append(("unit-who-else-unproven-hostile", [t.with_unproven(
+        t.cluster_result(t.HOSTILE, [("User", "a", "viewer", None)]), [who_else_item(random.Random(8), t.HOSTILE)],
+        [unproven_item(random.Random(9), t.HOSTILE), unproven_item(random.Random(10), t.HOSTILE)])], TITLES[1]))
+    urng = random.Random(SEED + 21)
+    for i in range(UNPROVEN_GENERATED):
+        results = with_who_else(urng, generated_case(urng, GENERATED + 300 + i))
+        for r in _results_in(results):
+            with_unproven(urng, r)
+        out.append(("gen-unproven-%03d" % i, results, urng.choice(TITLES)))
     return out
+
+
+UNPROVEN_GENERATED = 12
+
+
+def unproven_item(rng, name=None):
+    """One entry of a result's ``who_else_unproven`` as the exclusive audit writes it (sometimes a key missing)."""
+    f = who_else_item(rng, name)
+    item = dict((k, f[k]) for k in ("capability", "namespace", "scope", "subject", "everyone", "through", "via")
+                if k in f)
+    if rng.random() < 0.1:
+        item.pop("via", None)
+    return item
+
+
+def with_unproven(rng, r):
+    """One result of an audited run (``who_else`` given) with places not proven, most often with the counts the
+    module gives (``summary.who_else_not_proven``, ``who_else_summary.not_proven``), sometimes without."""
+    if not isinstance(r, dict) or "who_else" not in r or rng.random() >= 0.7:
+        return r
+    unproven = [unproven_item(rng) for _ in range(rng.choice([1, 1, 2, 3]))]
+    r["who_else_unproven"] = unproven
+    places = set((f.get("capability"), f.get("namespace")) for f in r.get("who_else") or [] if isinstance(f, dict))
+    not_proven = len(set((f.get("capability"), f.get("namespace")) for f in unproven) - places)
+    if isinstance(r.get("who_else_summary"), dict) and rng.random() < 0.8:
+        r["who_else_summary"]["not_proven"] = not_proven
+    if isinstance(r.get("summary"), dict) and rng.random() < 0.8 and not_proven:
+        s = r["summary"] = dict(r["summary"], who_else_not_proven=not_proven)
+        for key, add in (("checks", 0), ("failed", not_proven), ("passed", -not_proven)):
+            if isinstance(s.get(key), int) and not isinstance(s.get(key), bool):
+                s[key] += add
+        r["passed"] = False
+    return r
 
 
 PROOF_GENERATED = 16

@@ -1349,6 +1349,99 @@ def test_who_else_values_are_escaped():
     _junit(res)
 
 
+def unproven_finding(subject, capability, namespace, binding, role="spectro-vm-admin"):
+    """One entry of a result's ``who_else_unproven`` as whocan.exclusive_audit writes it: an undeclared holder by the
+    RBAC objects that the API server did not confirm."""
+    f = who_else_finding(subject, capability, namespace, binding, role=role)
+    return dict((k, f[k]) for k in ("capability", "namespace", "scope", "subject", "everyone", "through", "via"))
+
+
+def with_unproven(result, who_else, unproven, questions=40):
+    """``result`` after an exclusive audit with places not proven, its verdict and counts as verdict.tally gives
+    them (a place not proven is a failed question; one that also has a confirmed holder is counted once)."""
+    with_who_else(result, who_else, questions=questions)
+    places = set((f["capability"], f["namespace"]) for f in who_else)
+    not_proven = len(set((f["capability"], f["namespace"]) for f in unproven) - places)
+    s = result["summary"]
+    s.update(passed=s["passed"] - not_proven, failed=s["failed"] + not_proven, who_else_not_proven=not_proven)
+    result["who_else_unproven"] = list(unproven)
+    result["who_else_summary"]["not_proven"] = not_proven
+    result["passed"] = False
+    return result
+
+
+def unproven_results():
+    """One cluster whose only finding is not proven, one with a confirmed holder and places not proven (one of
+    them where the confirmed holder is), one clean audited cluster."""
+    alone = unproven_finding("User gone", "vm.delete", "team1", "by-hand")
+    return [
+        with_unproven(cluster_result("audit-unproven", [("Group", "viewers", "viewer", None)]), [], [alone],
+                      questions=18),
+        with_unproven(cluster_result("audit-mixed", [("Group", "viewers", "viewer", ["team1"])]),
+                      [who_else_finding("Group ci", "vm.view", "leaky", "oops")],
+                      [unproven_finding("User x", "vm.view", "leaky", "x"),
+                       unproven_finding("User y", "vm.console", "", "y-everywhere")], questions=27),
+        with_who_else(cluster_result("audit-clean", [("Group", "viewers", "viewer", None)]), [], questions=18),
+    ]
+
+
+def test_places_not_proven_read_as_failed_in_every_format():
+    """who_else_unproven (undeclared holders by the RBAC objects that the API server did not confirm) is a failed
+    question of the audit (verdict.tally): every format says not proven, and none says "nobody undeclared" of it.
+    Before, it was a warning at most: the JUnit report passed "18 capability x place questions: nobody undeclared"
+    and the Markdown and HTML reports said "Who else can: nobody undeclared"."""
+    res = unproven_results()
+    md_text = markdown_format.render(res)
+    assert md_text.count("### Who else can: nobody undeclared") == 1  # audit-clean's only
+    assert "### Who else can: 1 capability \u00d7 place NOT PROVEN" in md_text
+    assert "2 capability \u00d7 place not proven (who else can)" in md_text.splitlines()[2]
+    rows = [md_cells(line) for line in md_text.splitlines() if "NOT PROVEN**" in line]
+    assert [r[:3] for r in rows] == [["vm.delete", "namespace team1", "\u26a0\ufe0f **NOT PROVEN**"],
+                                     ["vm.console", "every namespace", "\u26a0\ufe0f **NOT PROVEN**"]]
+    assert "User gone (through RoleBinding team1/by-hand (ClusterRole spectro-vm-admin))" in rows[0][3]
+
+    page = html_format.render(res)
+    parse_html(page)
+    assert page.count("Who else can: nobody undeclared") == 1
+    assert page.count('<tr class="not-proven"') == 2 and "1 NOT PROVEN</span>" in page
+    assert '<div class="n">2</div><div class="l">capability \u00d7 place not proven (who else can)</div>' in page
+
+    _text, root = _junit(res)
+    for name, failures, rest in (("audit-unproven", 1, "the other 17"), ("audit-mixed", 2, "the other 25")):
+        suite = root.find("testsuite[@name='%s']" % name)
+        cases = dict((tc.get("name"), tc) for tc in suite.iter("testcase") if tc.get("classname").endswith("who_else"))
+        failed_cases = [tc for tc in cases.values() if tc.find("failure") is not None]
+        assert len(failed_cases) == failures, name
+        assert "%s capability x place questions: nobody undeclared" % rest in cases, sorted(cases)
+        props = dict((p.get("name"), p.get("value")) for p in suite.iter("property"))
+        assert props["summary.who_else_not_proven"] == "1"
+    case = root.find("testsuite[@name='audit-unproven']").find(
+        "testcase[@name='vm.delete in namespace team1: nobody undeclared']").find("failure")
+    assert case.get("type") == "who_else.not_proven" and case.get("message").startswith("not proven")
+
+    doc = json.loads(json_format.render(res))
+    assert doc["fleet"]["who_else_not_proven"] == 2 and doc["clusters"][0]["who_else_unproven"][0]["subject"] == \
+        "User gone"
+    alone, mixed, clean = model.clusters(res)
+    assert alone["status"] == mixed["status"] == "failed" and clean["status"] == "passed"
+    assert model.who_else_not_proven(alone) == alone["summary"]["who_else_not_proven"] == 1
+    assert model.who_else_not_proven(mixed) == 1  # vm.view in leaky has a confirmed holder: failed once, as such
+    f = model.fleet([alone, mixed, clean])
+    assert (f["who_else"], f["who_else_not_proven"], f["passed"]) == (1, 2, False)
+
+
+def test_places_not_proven_count_as_tally_counts_them_without_a_summary():
+    """A result that gives who_else_unproven but no verdict or counts: computed with verdict.tally, the places not
+    proven failed (before: not counted, so the cluster passed)."""
+    raw = {"cluster": "c", "access": [], "who_else": [], "who_else_summary": {"questions": 5},
+           "who_else_unproven": [unproven_finding("User gone", "vm.delete", "team1", "by-hand")]}
+    c = model.clusters([raw])[0]
+    assert c["status"] == "failed"
+    assert (c["summary"]["checks"], c["summary"]["failed"], c["summary"]["who_else_not_proven"]) == (5, 1, 1)
+    assert "nobody undeclared" not in markdown_format.render([raw]).split("Who else can")[1].splitlines()[0]
+    assert "Who else can: nobody undeclared" not in html_format.render([raw])
+
+
 def test_partial_holders_and_named_objects_are_shown_as_held():
     """Issue 19: an undeclared partial holder shows exactly what it holds, in every format; an access check
     about one object (access[].name) names the object, and its kubectl command asks about it."""
