@@ -65,7 +65,7 @@ def _identity(kind, name):
     if kind == "User":
         return name, ["system:authenticated"]
     if kind == "Group":
-        return "system:vmo-rbac:group-probe", sorted([name, "system:authenticated"])
+        return "", sorted([name, "system:authenticated"])
     ns, sa = name.split("/")
     return ("system:serviceaccount:%s:%s" % (ns, sa),
             ["system:authenticated", "system:serviceaccounts", "system:serviceaccounts:%s" % ns])
@@ -625,8 +625,12 @@ def test_junit_testcase_names_and_failures(results):
     c = cases[("vmo-1.Group auditors.team-a", "vm.delete: delete kubevirt.io/virtualmachines (expected denied)")]
     f = c.find("failure")
     assert f.get("message") == "allowed but expected denied (excess)" and f.get("type") == "access.excess"
-    assert "reproduce: kubectl auth can-i delete virtualmachines.kubevirt.io -n team-a " \
-           "--as=system:vmo-rbac:group-probe --as-group=auditors --as-group=system:authenticated" in f.text
+    # a Group is asked by its groups alone: kubectl auth can-i cannot (--as-group needs --as), the review itself can
+    assert "asked as: no user (the groups alone), groups auditors, system:authenticated" in f.text, f.text
+    assert "reproduce: echo '{\"apiVersion\":\"authorization.k8s.io/v1\",\"kind\":\"SubjectAccessReview\"," \
+           "\"spec\":{\"groups\":[\"auditors\",\"system:authenticated\"],\"resourceAttributes\":{\"group\":" \
+           "\"kubevirt.io\",\"namespace\":\"team-a\",\"resource\":\"virtualmachines\",\"verb\":\"delete\"}}}' " \
+           "| kubectl create -f - -o 'jsonpath={.status.allowed}'" in f.text, f.text
     c = cases[("vmo-1.User bob@example.com.team-b",
                "vm.console: get subresources.kubevirt.io/virtualmachineinstances/console (expected allowed)")]
     assert c.find("failure").get("message") == "denied but expected allowed (missing)"
@@ -911,7 +915,8 @@ def test_junit_newer_parts(newer):
     assert check.find("failure") is None
     assert check.find("skipped").get("message") == \
         "pending (planned by the enforce step under --check): denied but expected allowed (missing)"
-    assert "reproduce: kubectl auth can-i delete virtualmachines.kubevirt.io -n web-app-2" in check.find("skipped").text
+    assert "reproduce: echo '{" in check.find("skipped").text and \
+        '"namespace":"web-app-2","resource":"virtualmachines","verb":"delete"' in check.find("skipped").text
     optional = cases[("vmo-1.User bob@example.com.team-a",
                       "vm.console: get subresources.kubevirt.io/virtualmachineinstances/console (optional)")]
     assert optional.find("failure") is None and optional.find("skipped") is None
