@@ -68,6 +68,11 @@ class _BoundedPopen(subprocess.Popen):
         except subprocess.TimeoutExpired:
             self.kill_group()
             raise PluginTimeout()
+        except BaseException:
+            # interrupted (Ctrl-C reaches ansible-playbook's foreground process group, not the plugin's own): the
+            # plugin must not outlive the wait for it
+            self.kill_group()
+            raise
 
     def kill_group(self):
         try:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -211,3 +212,46 @@ def test_a_plugin_that_answers_in_time_is_not_killed(tmp_path, monkeypatch):
     cmd = plugin(tmp_path, "sleep 0.5\n" + answer())
     cfg = load(kubeconfig(cmd))
     assert TOKEN in json.dumps(cfg.api_key)
+
+
+INTERRUPTED = r"""
+import sys
+sys.path.insert(0, %r)
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster
+doc = {"apiVersion": "v1", "kind": "Config", "current-context": "c",
+       "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+       "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+       "users": [{"name": "u", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+                                                  "command": sys.argv[1]}}}]}
+cluster.build_configuration({"kubeconfig": doc})
+""" % str(Path(__file__).resolve().parents[5] / ".build" / "collections")
+
+
+def test_an_interrupted_wait_stops_the_plugin_too(tmp_path):
+    """The plugin runs in a process group of its own, so Ctrl-C (SIGINT to ansible-playbook's foreground group)
+    no longer reaches it: the interrupted wait kills its group, or it would outlive the run."""
+    pids = tmp_path / "pids"
+    cmd = plugin(tmp_path, "sleep 1000000 &\necho $! >> %s\necho $$ >> %s\nwhile :; do sleep 1; done" % (pids, pids))
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    listed = []
+    try:
+        deadline = time.monotonic() + 180  # a fresh interpreter imports the client first: slow on a loaded machine
+        while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.1)
+        assert pids.exists(), "the plugin did not start"
+        listed = [int(p) for p in pids.read_text().split()]
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_running(p) for p in listed) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in listed if _running(p)], "the plugin outlived the interrupted run"
+    finally:
+        proc.kill()
+        for p in listed:
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(p, signal.SIGKILL)
+                except OSError:
+                    pass
