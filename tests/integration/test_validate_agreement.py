@@ -5,6 +5,10 @@ prefixes, ServiceAccounts, legacy dashboard bindings, a side grant that creates 
 are enforced on the local control plane; the module's access rows are then re-asked one by
 one with kubectl's impersonation (`--as`, `--as-group`), which goes through the API
 server's authentication, impersonation and RBAC path instead of a SubjectAccessReview.
+
+A Group is asked by its groups alone (no user); impersonation needs a user, so kubectl asks its rows as a user
+of this test's own that no binding names (``nobody``), in those groups: what that user may do is what the
+groups give.
 """
 
 import subprocess
@@ -22,10 +26,11 @@ ENFORCE = "vmo.rbac.vmo_role_binding"
 VALIDATE = "vmo.rbac.vmo_rbac_validate"
 
 
-def kubectl_can_i(context, row, cache_dir):
+def kubectl_can_i(context, row, cache_dir, nobody):
     resource = row["resource"] + ("." + row["group"] if row["group"] else "")
+    assert row["as_user"] or row["subject_kind"] == "Group", row  # only a Group is asked without a user
     cmd = [str(KUBECTL), "--kubeconfig", str(KUBECONFIG), "--context", context, "--cache-dir", str(cache_dir),
-           "auth", "can-i", row["verb"], resource, "--as", row["as_user"]]
+           "auth", "can-i", row["verb"], resource, "--as", row["as_user"] or nobody]
     for g in row["as_groups"]:
         cmd += ["--as-group", g]
     if row["subresource"]:
@@ -80,8 +85,10 @@ def test_module_verdicts_equal_kubectl_auth_can_i(cluster, namespaces, uid, owne
     assert any(r["ok"] is False for r in rows), "the side grant should have produced violations"
     assert any(r["allowed"] for r in rows) and any(not r["allowed"] for r in rows)
 
+    assert any(r["as_user"] == "" for r in rows) and any(r["as_user"] for r in rows)
+    nobody = "ag-nobody-" + uid  # bound nowhere: as it, kubectl asks what the groups alone give
     with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = list(pool.map(lambda r: kubectl_can_i(cluster.name, r, tmp_path / "kube-cache"), rows))
+        answers = list(pool.map(lambda r: kubectl_can_i(cluster.name, r, tmp_path / "kube-cache", nobody), rows))
     disagreements = [(r["subject"], r["verb"], r["group"], r["resource"], r["subresource"], r["namespace"],
                       r["allowed"], kubectl) for r, kubectl in zip(rows, answers) if r["allowed"] != kubectl]
     assert disagreements == [], "%d of %d verdicts differ from kubectl auth can-i: %s" % (
