@@ -128,6 +128,10 @@ options:
     type: int
     default: 5
 notes:
+  - An exec credential plugin of the kubeconfig (C(users[].user.exec)) runs without a terminal and has 60
+    seconds to answer; then its whole process group is killed and the task fails naming the command's file
+    name (never what it wrote, nor its arguments or environment). Log in beforehand (an OIDC login plugin
+    keeps its token in a cache) or use a plugin that needs no prompt.
   - The connection options, their aliases and their C(K8S_AUTH_*) environment variables are the
     ones of M(kubernetes.core.k8s), so AWX Kubernetes credentials (which inject C(K8S_AUTH_*)) work
     unchanged, and connection settings written for kubernetes.core can be reused as they are.

@@ -47,7 +47,7 @@ description:
     anonymous request). A subject that holds a capability only because a group it is in does is not
     listed; one that holds it through its own bindings is, even when everyone also does.
   - Users, Groups and ServiceAccounts are asked as M(vmo.rbac.vmo_rbac_validate) asks them (a Group as a
-    synthetic member of only that group, a ServiceAccount with the groups the API server gives it).
+    SubjectAccessReview of that group alone, without a user, a ServiceAccount with the groups the API server gives it).
   - Every form a subject can take is one principal. A ServiceAccount bound as C(ServiceAccount <ns>/<name>),
     as a C(ServiceAccount) without a namespace in a RoleBinding of its namespace, or as
     C(User system:serviceaccount:<ns>:<name>) is one holder, C(ServiceAccount <ns>/<name>), with every binding
@@ -267,7 +267,8 @@ holders:
       elements: str
       returned: when the API server allowed more
     as_user:
-      description: The user the SubjectAccessReviews asked as.
+      description: The user the SubjectAccessReviews asked as; empty for a Group, asked by its groups alone
+        (C(system:vmo-rbac:group-probe) in earlier releases).
       type: str
     as_groups:
       description: The groups they asked with.
@@ -288,16 +289,8 @@ holders:
     confirmed:
       description: True when the API server was asked and allowed every check it holds (and denied, for a partial
         holder, what it lacks); null when it was not asked (O(confirm=sample)), the holder as the local evaluation
-        found it. Never false here (see RV(unconfirmed)). Also null for a Group asked where a binding names the
-        user C(system:vmo-rbac:group-probe), as which groups are asked, and the API server's allowed answer may be
-        that user's grant (RV(holders[].probe)).
+        found it. Never false here (see RV(unconfirmed)).
       type: bool
-    probe:
-      description: For a Group holder whose answers a binding of the user C(system:vmo-rbac:group-probe) may
-        explain, those bindings (C(RoleBinding <namespace>/<name>), C(ClusterRoleBinding <name>)); its
-        RV(holders[].confirmed) is null, and the run warns. Absent otherwise.
-      type: list
-      elements: str
 unconfirmed:
   description: Findings of the local evaluation the API server did not confirm (the objects changed during
     the run, or another authorizer decides), same shape as RV(holders) with C(confirmed=false) and the API
@@ -321,8 +314,7 @@ summary:
       findings;
       C(confirm), the O(confirm) in force; C(asked), the findings asked of the API server (holders and
       unconfirmed), of which C(confirmed) holders; C(sampled), those asked as the sample (besides the everyone
-      groups and the anonymous user); C(escalated), true when the sample disagreed and every finding was then asked; C(probe), the group holders
-      whose answers a binding of the probe user may explain (RV(holders[].probe));
+      groups and the anonymous user); C(escalated), true when the sample disagreed and every finding was then asked;
       C(questions) (capability x place), C(principals) evaluated, C(bindings) and C(roles) read;
       C(requests) sent (C(lists), always 5, the RBAC objects and the APIServices, plus C(reviews)); C(seconds) in
       all, of which C(list_seconds), C(evaluation_seconds) (the local work) and C(review_seconds).
@@ -331,7 +323,7 @@ summary:
   returned: always
   type: dict
   sample: {holders: 42, everyone: 1, partial: 2, membership: 0, platform: 12, beyond_rbac: 0, unconfirmed: 0,
-           confirm: sample, asked: 42, confirmed: 42, sampled: 41, escalated: false, probe: 0, questions: 64,
+           confirm: sample, asked: 42, confirmed: 42, sampled: 41, escalated: false, questions: 64,
            principals: 80, bindings: 120, roles: 90, lists: 5, reviews: 61, requests: 66, seconds: 0.41,
            list_seconds: 0.05, evaluation_seconds: 0.02, review_seconds: 0.3}
 field:

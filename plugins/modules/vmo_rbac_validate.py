@@ -49,8 +49,8 @@ description:
   - With O(role_set=kubernetes) the expectations follow the KubeVirt release the cluster runs, read in
     the same run (O(kubevirt_version) says it instead); what the release line does not decide is
     unchecked, never passed.
-  - User subjects are asked as that user, Group subjects as a synthetic user that is a member of only
-    that group, ServiceAccounts as C(system:serviceaccount:<namespace>:<name>) with the ServiceAccount
+  - User subjects are asked as that user, Group subjects by that group alone (a SubjectAccessReview without a
+    user, so that no binding of a user answers for a group), ServiceAccounts as C(system:serviceaccount:<namespace>:<name>) with the ServiceAccount
     groups (a User named like a ServiceAccount is that ServiceAccount, asked the same way); each also
     carries C(system:authenticated), as every real identity does. OIDC prefixes are applied exactly as
     the enforcer applies them.
@@ -434,7 +434,8 @@ access:
       description: The subject, for example C(Group vmo-admins) or C(ServiceAccount automation/ci).
       type: str
     as_user:
-      description: The user name the SubjectAccessReview asked as.
+      description: The user name the SubjectAccessReview asked as; empty for a Group subject, asked by its groups
+        alone (C(system:vmo-rbac:group-probe) in earlier releases).
       type: str
     as_groups:
       description: The groups the SubjectAccessReview asked with.

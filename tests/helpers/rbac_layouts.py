@@ -347,12 +347,12 @@ def oracle_identity(subject):
     if kind == "User":
         return name, ["system:authenticated"]
     if name == "system:authenticated":
-        return "system:vmo-rbac:group-probe", ["system:authenticated"]
+        return "", ["system:authenticated"]
     if name == "system:serviceaccounts":
-        return "system:vmo-rbac:group-probe", ["system:authenticated", "system:serviceaccounts"]
+        return "", ["system:authenticated", "system:serviceaccounts"]
     if name.startswith("system:serviceaccounts:"):
-        return "system:vmo-rbac:group-probe", ["system:authenticated", "system:serviceaccounts", name]
-    return "system:vmo-rbac:group-probe", sorted(["system:authenticated", name])
+        return "", ["system:authenticated", "system:serviceaccounts", name]
+    return "", sorted(["system:authenticated", name])
 
 
 def oracle_populations(subject):

@@ -19,6 +19,10 @@ test asserts that it does, so the sample cannot shrink without failing. The clas
 - every violation row (ok false), each one.
 
 VMO_AGREEMENT_ALL=1 asks kubectl every row, as `make test-whocan-soak` does (docs/development.md).
+
+A Group is asked by its groups alone (no user); impersonation needs a user, so kubectl asks its rows as a user
+of this test's own that no binding names (``nobody``), in those groups: what that user may do is what the
+groups give.
 """
 
 import json
@@ -69,12 +73,13 @@ def sample_rows(rows):
     return sample
 
 
-def kubectl_can_i(context, row, cache_dir):
+def kubectl_can_i(context, row, cache_dir, nobody):
     resource = row["resource"] + ("." + row["group"] if row["group"] else "")
+    assert row["as_user"] or row["subject_kind"] == "Group", row  # only a Group is asked without a user
     if row.get("name"):
         resource += "/" + row["name"]  # asked about this object only (the module's named checks)
     cmd = [str(KUBECTL), "--kubeconfig", str(KUBECONFIG), "--context", context, "--cache-dir", str(cache_dir),
-           "auth", "can-i", row["verb"], resource, "--as", row["as_user"]]
+           "auth", "can-i", row["verb"], resource, "--as", row["as_user"] or nobody]
     for g in row["as_groups"]:
         cmd += ["--as-group", g]
     if row["subresource"]:
@@ -141,11 +146,14 @@ def test_module_verdicts_equal_kubectl_auth_can_i(cluster, namespaces, uid, owne
     missing = classes - set().union(*map(row_classes, asked))
     assert not missing, "the sample leaves out %d row classes: %s" % (len(missing), sorted(missing, key=repr)[:10])
     assert all(r in asked for r in rows if r["ok"] is False)
+    assert any(r["as_user"] == "" for r in rows) and any(r["as_user"] for r in rows)
+    assert any(r["as_user"] == "" for r in asked), "the sample asks no Group row"
     modules = time.monotonic() - started
 
+    nobody = "ag-nobody-" + uid  # bound nowhere: as it, kubectl asks what the groups alone give
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = list(pool.map(lambda r: kubectl_can_i(cluster.name, r, tmp_path / "kube-cache"), asked))
+        answers = list(pool.map(lambda r: kubectl_can_i(cluster.name, r, tmp_path / "kube-cache", nobody), asked))
     print("test_validate_agreement: the modules %.0f s; kubectl auth can-i asked %d of %d rows (%d classes, %d "
           "violations) in %.0f s" % (modules, len(asked), len(rows), len(classes),
                                      sum(r["ok"] is False for r in rows), time.monotonic() - started))

@@ -160,7 +160,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         extra.append(("components", lambda: whocan.running_components(cluster)))
     snap, view, prefetch, wait_for_api_server = None, cluster, list(extra), opts.wait_for_api_server
     if opts.check_access or opts.audit_exclusive or opts.audit_privileged:
-        # every kind: the access checks read the ClusterRoleBindings too (bindings of the group probe user)
+        # every kind, read once: the plan, the access checks (bound_elsewhere) and both audits share it
         kinds = snapshot.KINDS
         if wait_for_api_server:  # day 0: the snapshot is read once the API server is ready
             wait_for_api_server_ready(cluster, wait_for_api_server)
@@ -213,9 +213,7 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         settled = access.settle(
             checks, keys, by_key, specs, index,
             lambda again: cluster.subject_access_reviews(again, concurrency=opts.concurrency), time.sleep)
-        # a binding of the user groups are asked as makes a group's allowed answer no proof (access.probe_bindings)
-        probes = access.probe_bindings(snap.get(snapshot.ROLE_BINDINGS), snap.get(snapshot.CLUSTER_ROLE_BINDINGS))
-        rows, matrix_rows = access.evaluate(checks, by_key, keys, probes)
+        rows, matrix_rows = access.evaluate(checks, by_key, keys)
     privileged = privileged_subjects(snap) if opts.audit_privileged else []
 
     if opts.pending_enforce and obs.plan is not None:
@@ -245,8 +243,6 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         result["warnings"].append(str(unproven_named))
     if settled.changed:
         result["warnings"].append(settle_warning(settled))
-    if opts.check_access and access.probe_warning(probes):
-        result["warnings"].append(access.probe_warning(probes))
     result["who_else"] = []
     audit = None
     # ---- who else can: undeclared holders of VM capabilities, see whocan.py

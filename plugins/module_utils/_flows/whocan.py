@@ -113,8 +113,6 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
     ev = holders.Evaluation(index, capabilities, namespaces)
     for f in ev.findings:
         f["platform"] = holders.is_platform(f, platform)
-    # a binding of the user groups are asked as (holders.GROUP_PROBE_USER) answers for every group where it applies
-    probes = access.probe_bindings(lists["role_bindings"], lists["cluster_role_bindings"])
     # which findings the API server is asked to confirm: every one, or those the caller picks (the exclusive
     # audit: every one it would report, and a sample of the rest; docs/validate.md)
     asked_at = list(range(len(ev.findings))) if pick is None else sorted(set(pick(ev.findings, index)))
@@ -133,13 +131,6 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
                     new.append(spec)
         statuses.extend(cluster.subject_access_reviews(new, concurrency=concurrency) if new else [])
 
-    def probed(f):
-        """The bindings of the probe user that apply where this finding was asked as that user, or []."""
-        if not probes or f["subject_kind"] != "Group" or \
-                not any(spec.get("user") == holders.GROUP_PROBE_USER for spec, _e in f["_reviews"]):
-            return []
-        return sorted(probes.get("", []) + (probes.get(f["namespace"], []) if f["namespace"] else []))
-
     def judge(f):
         """Set ``confirmed`` (and ``reason``, ``beyond_rbac``) of an asked finding from the API server's answers."""
         answers = [(statuses[where[holders.review_key(spec)]], expect, spec) for spec, expect in f["_reviews"]]
@@ -149,12 +140,6 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
             f["reason"] = "; ".join(sorted(set(a.get("reason") or a.get("evaluationError") or "no RBAC rule "
                                                "allows it" for a in denied)))
         beyond = [holders.spec_label(spec) for a, expect, spec in answers if not expect and a.get("allowed")]
-        tampered = probed(f)
-        if tampered and not denied:
-            # asked as the probe user, whose own binding applies here: the allowed answers may be its grant, not
-            # the group's (a denial is still proof): as the local evaluation found it, and said why
-            f["confirmed"], f["probe"] = None, tampered
-            return True
         if beyond:
             # the API server allows more than the RBAC objects give it (another authorizer, or RBAC
             # changed during the run): still a holder, of at least what was found, and said so
@@ -203,7 +188,6 @@ def find_holders(cluster, matrix, only=None, namespaces=None, platform=(), concu
         "asked": len(asked),
         "confirmed": sum(1 for f in confirmed if f["confirmed"]),
         "escalated": escalated,
-        "probe": sum(1 for f in confirmed if f.get("probe")),
         "everyone": sum(1 for f in confirmed if f["everyone"]),
         "partial": sum(1 for f in confirmed if f["partial"]),
         "membership": sum(1 for f in confirmed if f["through"] == "membership"),
@@ -253,16 +237,6 @@ def is_everyone_finding(finding):
     request, as wide as ``Group system:unauthenticated``): always asked with ``confirm: sample``."""
     return bool(finding["everyone"]) or (finding["subject_kind"] == "User" and
                                          finding["subject_name"] == holders.ANONYMOUS)
-
-
-def probe_text(count, found):
-    """The warning of a run where a binding of the probe user answered for groups (find_holders)."""
-    labels = sorted(set(label for f in found for label in f.get("probe") or ()))
-    return ("%s name%s the user %s, as which Group subjects are asked: the API server's answers for %d group "
-            "holder(s) there may be that user's grant, not the group's, and are no proof (confirmed: null, see "
-            "'probe' in 'holders'); remove %s" % (", ".join(labels), "s" if len(labels) == 1 else "",
-                                                  holders.GROUP_PROBE_USER, count,
-                                                  "it" if len(labels) == 1 else "them"))
 
 
 def confirmation_text(stats):
@@ -331,8 +305,6 @@ def access_info(decl, opts, cluster, check_mode=False, diff=False):  # pylint: d
         warnings.append("%d finding(s) of the local evaluation were not confirmed by the API server (the RBAC "
                         "objects changed during the run, or another authorizer decides): see 'unconfirmed'"
                         % len(unconfirmed))
-    if stats["probe"]:
-        warnings.append(probe_text(stats["probe"], found))
     if stats["beyond_rbac"]:
         warnings.append("%d holder(s) may do more than the RBAC objects give them, by the API server's answers "
                         "(another authorizer, or RBAC changed during the run): see 'beyond_rbac' in 'holders'"
@@ -493,9 +465,8 @@ def exclusive_audit(result, platform, cluster, desired, matrix, concurrency, lis
     for f in found:
         if f["platform"] or is_declared(declared, f, checks[f["capability"]]):
             continue
-        # every undeclared finding is asked; one not confirmed (None) is a group's where a binding of the probe user
-        # answers for it (``probe``): reported as a violation all the same, never passed
-        if f["confirmed"] is None and not f.get("probe"):  # cannot happen: never reported unasked
+        # every undeclared finding is asked, and confirmed (True) or unconfirmed (in ``unconfirmed``)
+        if f["confirmed"] is None:  # cannot happen: never reported unasked
             raise AssertionError("an undeclared holder was not confirmed by the API server")
         f = dict(f)
         f["remove"], f["fix"] = remedy(f)

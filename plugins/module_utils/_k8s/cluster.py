@@ -900,7 +900,8 @@ class Cluster(object):
             raise ClusterError("the answers of the API server at %s to a SubjectAccessReview (may %s %s?) were not "
                                "answers to it (another question, or no decision) %d times in a row: not taken as "
                                "proof. Is something between here and the API server rewriting its answers?"
-                               % (self.host, spec.get("user"), _review_text(spec), REVIEW_ATTEMPTS))
+                               % (self.host, spec.get("user") or "the groups " + ", ".join(spec.get("groups") or ()),
+                                  _review_text(spec), REVIEW_ATTEMPTS))
 
         if not specs:
             return []

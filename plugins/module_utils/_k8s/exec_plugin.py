@@ -21,6 +21,11 @@ reached the screen unfiltered, and an interactive login would wait for input in 
 the plugin always runs non-interactively (``spec.interactive: false``), as under AWX: log in beforehand
 (kubelogin keeps its token in a cache) or use a plugin that needs no prompt.
 
+And a plugin that never ends (a login waiting for a browser that never opens, a helper stuck on the network)
+held the task forever: the client waits for it without a bound. Here it has TIMEOUT seconds (60) to answer;
+then its whole process group (the plugin starts one of its own, so every helper it started is in it) is killed
+and the task fails naming the plugin's command file name, nothing it wrote and nothing of its environment.
+
 ``install(kubernetes)`` puts GuardedExecProvider in the client's loader, once per process;
 ``failures()`` collects what failed in the calling thread while a kubeconfig loads, for cluster.py to fail
 the task with it rather than go on without a credential (the API server's 403 for system:anonymous).
@@ -33,11 +38,61 @@ __metaclass__ = type
 import contextlib
 import os
 import signal
+import subprocess
 import sys
 import threading
 
 _local = threading.local()
 _lock = threading.Lock()
+
+# Seconds an exec credential plugin has to answer (docs/security.md; the connection doc fragment's notes).
+TIMEOUT = 60.0
+
+
+class PluginTimeout(Exception):
+    """The plugin did not answer within TIMEOUT: its process group was killed."""
+
+
+class _BoundedPopen(subprocess.Popen):
+    """subprocess.Popen as the client's ExecProvider uses it, for a plugin that may never end: it starts in a
+    session (and process group) of its own, and ``communicate()`` waits at most TIMEOUT, then kills the whole
+    group (whatever the plugin started too, which may hold its stdout open) and raises PluginTimeout."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["start_new_session"] = True
+        super(_BoundedPopen, self).__init__(*args, **kwargs)
+
+    def communicate(self, input=None, timeout=None):  # pylint: disable=redefined-builtin
+        try:
+            return super(_BoundedPopen, self).communicate(input, TIMEOUT if timeout is None else timeout)
+        except subprocess.TimeoutExpired:
+            self.kill_group()
+            raise PluginTimeout()
+        except BaseException:
+            # interrupted (Ctrl-C reaches ansible-playbook's foreground process group, not the plugin's own): the
+            # plugin must not outlive the wait for it
+            self.kill_group()
+            raise
+
+    def kill_group(self):
+        try:
+            os.killpg(self.pid, signal.SIGKILL)  # its own group: the plugin's pid is the group's id
+        except OSError:  # already gone (ProcessLookupError), or not ours to signal
+            pass
+        try:
+            super(_BoundedPopen, self).communicate(timeout=5)  # reap it, close the pipes (output discarded)
+        except (subprocess.TimeoutExpired, OSError, ValueError):
+            self.kill()
+
+
+class _BoundedSubprocess(object):
+    """``subprocess`` for the client's exec_provider module: everything as ``subprocess`` has it, except Popen
+    (_BoundedPopen)."""
+
+    Popen = _BoundedPopen
+
+    def __getattr__(self, name):
+        return getattr(subprocess, name)
 
 
 class _NotATerminal(object):
@@ -175,6 +230,10 @@ def install(kubernetes):
                     if parse_rfc3339 is not None:
                         _checked_status(status, name, parse_rfc3339)
                     return status
+                except PluginTimeout:
+                    message = ("exec: the credential plugin %s did not answer within %g seconds: it was stopped (its "
+                               "whole process group killed); is it waiting for a login or a prompt? Log in "
+                               "beforehand or use a plugin that needs no prompt" % (name, TIMEOUT))
                 except config_exception as exc:
                     message = failure_message(str(exc), getattr(self, "args", None))
                 except UnicodeDecodeError:  # the client reads the plugin's output as text of the locale
@@ -193,3 +252,4 @@ def install(kubernetes):
 
         kube_config.ExecProvider = GuardedExecProvider
         exec_provider.sys = _NonInteractiveSys()
+        exec_provider.subprocess = _BoundedSubprocess()

@@ -34,7 +34,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.vmo.rbac.plugins.module_utils._core import plan_result
-from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
+from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access, holders
 from ansible_collections.vmo.rbac.plugins.module_utils._palette import (
     connection as palette_connection,
     rbac as palette_rbac,
@@ -283,7 +283,7 @@ def access_probes(desired, cluster_roles, roles):
             attrs = dict(attrs, namespace=b.namespace)
         for s in b.subjects:
             user, groups = access.identity(s)
-            probes.append(("%s: %s" % (subject_label(s), label), {"user": user, "groups": groups, kind: attrs}))
+            probes.append(("%s: %s" % (subject_label(s), label), holders.with_identity(user, groups, attrs, kind)))
     return probes, unprovable
 
 

@@ -9,15 +9,15 @@ answer the matrix expects; the module asks the API server; ``evaluate`` compares
 
 Who is asked:
 - a User subject as that user (plus ``system:authenticated``, which every real user has);
-- a Group subject as a synthetic user that belongs to only that group (plus
-  ``system:authenticated``), so the answer reflects the group's grants alone;
+- a Group subject by its groups alone, without a user (that group plus ``system:authenticated``), so
+  the answer is what membership in the group grants and no binding of a user name can answer for it;
 - a ServiceAccount as ``system:serviceaccount:<ns>:<name>`` with the groups the API server
   gives every ServiceAccount.
 Names are the bound names, so OIDC prefixes are checked exactly as the enforcer wrote them.
 
 Where: namespace-restricted grants are asked inside each scoped namespace and outside the
 scope: in one namespace (``default`` if possible) and in every namespace where a RoleBinding
-names the subject or a group the probe carries, where only cluster-wide grants may allow
+names the subject or a group its identity carries, where only cluster-wide grants may allow
 anything (scope leakage); cluster-wide grants are asked across all namespaces (namespace ""), which RBAC
 answers from ClusterRoleBindings alone; cluster-scoped capabilities are asked once at
 cluster scope, where only cluster-wide grants count.
@@ -34,7 +34,6 @@ from ansible_collections.vmo.rbac.plugins.module_utils._core import personas
 from ansible_collections.vmo.rbac.plugins.module_utils._rbac import holders
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, subject_label
 
-GROUP_PROBE_USER = holders.GROUP_PROBE_USER  # the user a Group is asked as: one name, holders.py's
 AUTHENTICATED = "system:authenticated"
 OUTSIDE_FALLBACK = "vmo-rbac-outside-scope"
 SCOPE_ALL = "all-namespaces"
@@ -328,10 +327,6 @@ def bound_elsewhere(bindings, desired):
     names = {}
     for s in grants:
         for k in holders.identity_keys(s):
-            # a Group is asked as the probe user (identity): a binding of that user is not the group's, and
-            # probing its namespace for every group would report a violation nobody has (probe_bindings)
-            if s.kind == "Group" and k == ("u", GROUP_PROBE_USER):
-                continue
             names.setdefault(k, set()).add(s)
     out = {}
     for b in bindings or []:
@@ -487,12 +482,12 @@ def review_spec(check, asked_as=None):
         attrs["namespace"] = check.namespace
     if check.name:
         attrs["name"] = check.name
-    return {"user": user, "groups": groups, "resourceAttributes": attrs}
+    return holders.with_identity(user, groups, attrs)
 
 
 def review_key(spec):
     a = spec["resourceAttributes"]
-    return (spec["user"], tuple(spec["groups"]), a.get("verb"), a.get("group"), a.get("resource"),
+    return (spec.get("user", holders.NO_USER), tuple(spec["groups"]), a.get("verb"), a.get("group"), a.get("resource"),
             a.get("subresource", ""), a.get("namespace", ""), a.get("name", ""))
 
 
@@ -596,46 +591,9 @@ def _spread(items, size):
     return [items[int(i * step)] for i in range(size)]
 
 
-def probe_bindings(role_bindings, cluster_role_bindings=()):
-    """{namespace (``""``: every namespace, a ClusterRoleBinding): [binding labels]} of the bindings that name
-    the user GROUP_PROBE_USER, as which a Group subject is asked: an allowed answer for a group there may be
-    that user's own grant, not the group's (anyone who may bind roles in a namespace can make one). What a
-    group is expected to be allowed is then unchecked; what it is expected to be denied and is allowed still
-    fails (it cannot be told from a real violation, and a binding must not hide one)."""
-    out = {}
-    for kind, items in (("ClusterRoleBinding", cluster_role_bindings or ()), ("RoleBinding", role_bindings or ())):
-        for b in items:
-            if not isinstance(b, dict):
-                continue
-            subjects = b.get("subjects") or []
-            if not any(isinstance(s, dict) and s.get("kind") == "User" and s.get("name") == GROUP_PROBE_USER
-                       for s in subjects):
-                continue
-            meta = b.get("metadata") or {}
-            ns = (meta.get("namespace") or "") if kind == "RoleBinding" else ""
-            label = "%s %s/%s" % (kind, ns, meta.get("name")) if ns else "%s %s" % (kind, meta.get("name"))
-            out.setdefault(ns, []).append(label)
-    return out
-
-
-def probe_warning(probes):
-    """The warning of a run whose group answers a binding of the probe user may explain, or None."""
-    if not probes:
-        return None
-    labels = sorted(label for found in probes.values() for label in found)
-    return ("%s name%s the user %s, as which Group subjects are asked: a group's allowed answers %s are not "
-            "proof of the group's access (unchecked); remove %s"
-            % (", ".join(labels), "s" if len(labels) == 1 else "", GROUP_PROBE_USER,
-               "anywhere" if "" in probes else "in " + ", ".join(sorted(probes)),
-               "it" if len(labels) == 1 else "them"))
-
-
-def evaluate(checks, statuses_by_key, keys=None, probes=None):
+def evaluate(checks, statuses_by_key, keys=None):
     """Verdict rows and the compact matrix. ``statuses_by_key``: review key -> status dict; ``keys``: each check's
-    review key as unique_reviews made them (made here when not given). ``probes``:
-    probe_bindings(); where one applies, a Group subject's allowed answer to what it is expected to be allowed
-    is unchecked, not passed (a denial is still proof, and an unexpected allow still fails)."""
-    probes = probes or {}
+    review key as unique_reviews made them (made here when not given)."""
     rows = []
     cells = {}
     order = []
@@ -681,13 +639,6 @@ def evaluate(checks, statuses_by_key, keys=None, probes=None):
             reason = status.get("reason") or status.get("evaluationError") or (
                 "no RBAC rule allows it" if not allowed else "")
             row.update(allowed=allowed, ok=c.expected == OPTIONAL or allowed == c.expected, reason=reason)
-            tampered = []
-            if probes and allowed and c.expected is True and c.subject.kind == "Group":
-                tampered = probes.get("", []) + (probes.get(c.namespace, []) if c.namespace else [])
-            if tampered:
-                why = "unchecked: %s names the user %s, as which groups are asked: the answer may be that user's " \
-                      "grant, not the group's" % (", ".join(sorted(tampered)), GROUP_PROBE_USER)
-                row.update(ok=None, reason=why)
             if c.expected == OPTIONAL and not allowed and c.capability in personas.CONSOLE_CAPABILITIES:
                 row["note"] = CONSOLE_HINT
         rows.append(row)

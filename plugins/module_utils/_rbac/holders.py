@@ -25,7 +25,8 @@ RBAC semantics, as the API server's RBAC authorizer applies them (``rbac.go``, `
   namespace means the binding's namespace; a binding to a role that does not exist grants nothing.
 
 Principals. Every subject named in any binding, asked as ``identity()`` says (a User with
-``system:authenticated``; a Group as a synthetic member of only that group; a ServiceAccount with
+``system:authenticated``; a Group by its groups alone, without a user (what membership in that group
+and ``system:authenticated`` grants, with no user name a binding could name); a ServiceAccount with
 the three groups the API server gives it), and the *everyone* groups, which are reported as such
 (``system:authenticated``: every authenticated user; ``system:serviceaccounts``: every
 ServiceAccount; ``system:serviceaccounts:<ns>``: every ServiceAccount of a namespace;
@@ -72,9 +73,10 @@ SERVICEACCOUNTS = "system:serviceaccounts"
 SA_GROUP_PREFIX = "system:serviceaccounts:"
 SA_USER_PREFIX = "system:serviceaccount:"
 ANONYMOUS = "system:anonymous"
-# The user a Group is asked as (as access.identity asks it): a binding naming this user is not
-# expected, and would be attributed to every group.
-GROUP_PROBE_USER = "system:vmo-rbac:group-probe"
+# The user a Group is asked as: none. A SubjectAccessReview whose spec has groups and no user is valid (the
+# API server requires a user or at least one group) and answers what membership in those groups grants; no
+# binding can name the empty user (the API server requires a subject's name), so nothing answers for it.
+NO_USER = ""
 
 ALL = ""  # the place "every namespace" (namespaced capabilities) or cluster scope
 
@@ -145,10 +147,11 @@ def canonical(subject):
 def identity(subject):
     """(user, groups) a SubjectAccessReview asks as for a subject: what every real member carries.
 
-    As access.identity, except for the everyone groups: ``system:serviceaccounts:<ns>`` also carries
-    ``system:serviceaccounts`` (every member does), and ``system:unauthenticated`` (and the user
-    ``system:anonymous``) are asked as the anonymous user, without ``system:authenticated``. A User
-    named like a ServiceAccount is that ServiceAccount (canonical()).
+    A Group is asked by its groups alone (user NO_USER, ``""``): the group and ``system:authenticated``
+    (every member of a group an authenticator gives is authenticated); ``system:serviceaccounts:<ns>`` also
+    carries ``system:serviceaccounts`` (every member does). ``system:unauthenticated`` (and the user
+    ``system:anonymous``) are asked as the anonymous user, without ``system:authenticated``: every member is
+    that user. A User named like a ServiceAccount is that ServiceAccount (canonical()).
     """
     subject = canonical(subject)
     kind, name = subject.kind, subject.name
@@ -162,12 +165,12 @@ def identity(subject):
     if name == UNAUTHENTICATED:
         return ANONYMOUS, (UNAUTHENTICATED,)
     if name == AUTHENTICATED:
-        return GROUP_PROBE_USER, (AUTHENTICATED,)
+        return NO_USER, (AUTHENTICATED,)
     if name == SERVICEACCOUNTS:
-        return GROUP_PROBE_USER, (AUTHENTICATED, SERVICEACCOUNTS)
+        return NO_USER, (AUTHENTICATED, SERVICEACCOUNTS)
     if name.startswith(SA_GROUP_PREFIX):
-        return GROUP_PROBE_USER, (AUTHENTICATED, SERVICEACCOUNTS, name)
-    return GROUP_PROBE_USER, tuple(sorted((AUTHENTICATED, name)))
+        return NO_USER, (AUTHENTICATED, SERVICEACCOUNTS, name)
+    return NO_USER, tuple(sorted((AUTHENTICATED, name)))
 
 
 def population(subject):
@@ -198,8 +201,8 @@ def populations(subject):
 
 
 def _keys(user, groups):
-    """The match keys of an identity: what binding subjects it answers to."""
-    return (("u", user),) + tuple(("g", g) for g in groups)
+    """The match keys of an identity: what binding subjects it answers to (no user: its groups only)."""
+    return ((("u", user),) if user else ()) + tuple(("g", g) for g in groups)
 
 
 def binding_subject(s, namespace=""):
@@ -220,15 +223,9 @@ def subject_key(subject):
 
 
 def principal_keys(principal):
-    """The match keys of the bindings that apply to a principal: its identity's (_keys), except that a Group's
-    synthetic user (GROUP_PROBE_USER, as which a SubjectAccessReview asks for a group) is nobody's: a binding that
-    names that user is that user's grant, not every group's (anyone who may bind roles in a namespace can make
-    one). system:unauthenticated keeps the anonymous user: every member is that user."""
-    user, groups = identity(principal)
-    keys = _keys(user, groups)
-    if principal is not None and principal.kind == "Group" and user == GROUP_PROBE_USER:
-        keys = keys[1:]
-    return keys
+    """The match keys of the bindings that apply to a principal: its identity's (_keys); a Group's are its
+    groups alone (identity asks it without a user)."""
+    return _keys(*identity(principal))
 
 
 def identity_keys(subject):
@@ -703,12 +700,21 @@ def review_spec(user, groups, check, namespace, name=None):
         attrs["namespace"] = namespace
     if name:
         attrs["name"] = name
-    return {"user": user, "groups": list(groups), "resourceAttributes": attrs}
+    return with_identity(user, groups, attrs)
+
+
+def with_identity(user, groups, attrs, kind="resourceAttributes"):
+    """A SubjectAccessReview spec asking as (user, groups): without a user (a Group's identity), the spec has
+    no ``user`` at all, as the API server echoes it."""
+    spec = {"user": user} if user else {}
+    spec["groups"] = list(groups)
+    spec[kind] = attrs
+    return spec
 
 
 def review_key(spec):
     a = spec["resourceAttributes"]
-    return (spec["user"], tuple(spec["groups"]), a.get("verb"), a.get("group"), a.get("resource"),
+    return (spec.get("user", NO_USER), tuple(spec["groups"]), a.get("verb"), a.get("group"), a.get("resource"),
             a.get("subresource", ""), a.get("namespace", ""), a.get("name", ""))
 
 

@@ -82,7 +82,8 @@ def _details(row):
     groups = ", ".join(text(g) for g in row.get("as_groups") or []) or "-"
     lines = ["subject: %s" % text(row.get("subject")),
              "personas: %s" % ", ".join(text(p) for p in row.get("personas") or []),
-             "asked as: user %s, groups %s" % (text(row.get("as_user"), "?"), groups),
+             "asked as: %s, groups %s" % (("user " + text(row.get("as_user"), "?")) if row.get("as_user") or
+                                          not row.get("as_groups") else "no user (the groups alone)", groups),
              "expected: %s, API server answered: %s" % (
                  model.expected_text(row.get("expected")), model.allowed_text(row.get("allowed"))),
              "reason: %s" % (text(row.get("reason")) or "-"),

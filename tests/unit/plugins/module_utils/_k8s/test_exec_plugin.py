@@ -7,7 +7,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import subprocess
 import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -138,3 +143,115 @@ def test_install_is_once_and_keeps_the_rest_of_sys():
     assert exec_provider.sys.stdout.isatty() is False
     assert exec_provider.sys.platform == sys.platform and exec_provider.sys.stderr is sys.stderr
     assert os.path  # the client's own module still has what it imports
+    assert exec_provider.subprocess.PIPE == subprocess.PIPE and exec_provider.subprocess.Popen is not subprocess.Popen
+
+
+def _running(pid):
+    """Whether process ``pid`` still runs (a zombie, killed and not yet reaped by its new parent, does not)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in f)
+    except OSError:
+        return False
+
+
+def test_a_plugin_that_never_ends_is_stopped_with_its_process_group(tmp_path, records, capfd, monkeypatch):
+    """Session 5: the client waits for the plugin without a bound, so a plugin that never ends (a login waiting for
+    a browser) held the task forever (seen: this test's load still running after its whole wait). Now it has
+    exec_plugin.TIMEOUT seconds; then its process group is killed, the helper it started (which holds its stdout
+    open) too, and the task fails naming the command's file name, nothing it wrote, nothing of its environment."""
+    monkeypatch.setattr(exec_plugin, "TIMEOUT", 2.0)
+    pids = tmp_path / "pids"
+    cmd = plugin(tmp_path, "echo 'waiting for the browser: token=%s' >&2\n"
+                           "sleep 1000000 &\necho $! >> %s\necho $$ >> %s\n"
+                           "while :; do sleep 1; done" % (TOKEN, pids, pids), name="kubectl-oidc_login")
+    doc = kubeconfig(cmd, ["--client-secret=%s" % TOKEN])
+    doc["users"][0]["user"]["exec"]["env"] = [{"name": "OIDC_SECRET", "value": TOKEN}]
+    done = {}
+
+    def go():
+        try:
+            load(doc)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            done["error"] = exc
+        done["finished"] = True
+
+    worker = threading.Thread(target=go, daemon=True)
+    started = time.monotonic()
+    worker.start()
+    try:
+        worker.join(45)
+        assert done.get("finished"), "the load still waits for the plugin after 45 s (the bound is 2 s)"
+        assert time.monotonic() - started < 30
+        err = done.get("error")
+        assert isinstance(err, cluster.ClusterError), repr(err)
+        message = str(err)
+        assert "exec: the credential plugin 'kubectl-oidc_login' did not answer within 2 seconds" in message, message
+        assert "process group killed" in message, message
+        out, errs = capfd.readouterr()
+        for shown in [message, out, errs] + records:
+            assert TOKEN not in shown and "browser" not in shown and "OIDC_SECRET" not in shown, shown
+        listed = [int(p) for p in pids.read_text().split()]
+        assert len(listed) == 2
+        deadline = time.monotonic() + 10
+        while any(_running(p) for p in listed) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in listed if _running(p)], "the plugin or the helper it started still runs"
+    finally:
+        for p in ([int(x) for x in pids.read_text().split()] if pids.exists() else []):
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(p, signal.SIGKILL)
+                except OSError:
+                    pass
+
+
+def test_a_plugin_that_answers_in_time_is_not_killed(tmp_path, monkeypatch):
+    """The bound changes nothing for a plugin that answers (after a moment): its token is used."""
+    monkeypatch.setattr(exec_plugin, "TIMEOUT", 5.0)
+    cmd = plugin(tmp_path, "sleep 0.5\n" + answer())
+    cfg = load(kubeconfig(cmd))
+    assert TOKEN in json.dumps(cfg.api_key)
+
+
+INTERRUPTED = r"""
+import sys
+sys.path.insert(0, %r)
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s import cluster
+doc = {"apiVersion": "v1", "kind": "Config", "current-context": "c",
+       "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+       "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+       "users": [{"name": "u", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+                                                  "command": sys.argv[1]}}}]}
+cluster.build_configuration({"kubeconfig": doc})
+""" % str(Path(__file__).resolve().parents[5] / ".build" / "collections")
+
+
+def test_an_interrupted_wait_stops_the_plugin_too(tmp_path):
+    """The plugin runs in a process group of its own, so Ctrl-C (SIGINT to ansible-playbook's foreground group)
+    no longer reaches it: the interrupted wait kills its group, or it would outlive the run."""
+    pids = tmp_path / "pids"
+    cmd = plugin(tmp_path, "sleep 1000000 &\necho $! >> %s\necho $$ >> %s\nwhile :; do sleep 1; done" % (pids, pids))
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    listed = []
+    try:
+        deadline = time.monotonic() + 180  # a fresh interpreter imports the client first: slow on a loaded machine
+        while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.1)
+        assert pids.exists(), "the plugin did not start"
+        listed = [int(p) for p in pids.read_text().split()]
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_running(p) for p in listed) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in listed if _running(p)], "the plugin outlived the interrupted run"
+    finally:
+        proc.kill()
+        for p in listed:
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(p, signal.SIGKILL)
+                except OSError:
+                    pass

@@ -90,7 +90,7 @@ def test_union_over_grants():
 
 def test_identities_asked():
     assert access.identity(ALICE) == ("alice", ["system:authenticated"])
-    assert access.identity(OPS) == (access.GROUP_PROBE_USER, ["ops", "system:authenticated"])
+    assert access.identity(OPS) == ("", ["ops", "system:authenticated"])  # by its groups alone: no user
     assert access.identity(CI) == ("system:serviceaccount:automation:ci",
                                    ["system:authenticated", "system:serviceaccounts",
                                     "system:serviceaccounts:automation"])
@@ -124,14 +124,16 @@ def test_bound_elsewhere_follows_the_subject_and_its_groups():
     assert out[CI] == {"leaky", "default"}  # its namespace's group, and itself; not a namesake elsewhere
 
 
-def test_a_binding_of_the_probe_user_is_not_where_a_group_is_bound():
-    """A Group is asked as the probe user; a RoleBinding of that user (a tenant's, or a test's on a shared
-    cluster) is not the group's: its namespace is not probed for every declared group (each then failed there
-    with an allow nobody has: seen failing, a concurrent test's validation of its own group). Where the group
-    itself is bound, it still is."""
+OLD_PROBE = "system:vmo-rbac:group-probe"  # the user earlier releases asked groups as: now a name like any other
+
+
+def test_a_binding_of_a_user_is_never_where_a_group_is_bound():
+    """A Group is asked by its groups alone: a RoleBinding of any user (the old probe user's name, a user named
+    like the group) is not the group's, and its namespace is not probed for the group. Where the group itself is
+    bound, it still is."""
     want = desired({"persona": "viewer", "groups": ["ops"], "namespaces": ["team-a"]})
-    probe = {"kind": "User", "name": access.GROUP_PROBE_USER}
-    rb = [{"metadata": {"namespace": "leaky", "name": "p"}, "subjects": [probe]},
+    rb = [{"metadata": {"namespace": "leaky", "name": "p"}, "subjects": [{"kind": "User", "name": OLD_PROBE}]},
+          {"metadata": {"namespace": "named", "name": "u"}, "subjects": [{"kind": "User", "name": "ops"}]},
           {"metadata": {"namespace": "team-b", "name": "g"}, "subjects": [{"kind": "Group", "name": "ops"}]}]
     assert [set(v) for v in access.bound_elsewhere(rb, want).values()] == [{"team-b"}]
 
@@ -514,38 +516,36 @@ def test_evaluate_with_the_keys_unique_reviews_made_is_evaluate_without_them():
     assert [access.review_key(s) for s in specs] == list(index)
 
 
-# attack pass (session 3): groups are asked as the user system:vmo-rbac:group-probe; a binding of that user made
-# every group's answer there "allowed", and a group without any binding passed its access checks
-def _probe_rb(ns, name, kind="RoleBinding"):
-    meta = {"name": name, "namespace": ns} if ns else {"name": name}
-    return {"metadata": meta, "subjects": [{"kind": "User", "name": access.GROUP_PROBE_USER}]}
+# attack pass (session 3, fixed for good in session 5): groups were asked as the user system:vmo-rbac:group-probe;
+# a binding of that user made every group's answer there "allowed". A Group is now asked without a user.
 
-
-def test_bindings_of_the_probe_user_are_found_and_said():
-    assert access.probe_bindings([{"metadata": {"name": "x", "namespace": "a"},
-                                   "subjects": [{"kind": "Group", "name": access.GROUP_PROBE_USER}]}, None], []) == {}
-    probes = access.probe_bindings([_probe_rb("team-a", "sneaky")], [_probe_rb("", "wide")])
-    assert probes == {"team-a": ["RoleBinding team-a/sneaky"], "": ["ClusterRoleBinding wide"]}
-    warning = access.probe_warning(probes)
-    assert "RoleBinding team-a/sneaky" in warning and access.GROUP_PROBE_USER in warning and "anywhere" in warning
-    assert access.probe_warning({}) is None
-
-
-def test_a_group_allowed_where_the_probe_user_is_bound_is_unchecked_and_a_forbidden_allow_still_fails():
+def test_a_group_is_asked_by_its_groups_alone():
     m = access.build_matrix("vmo")
-    checks = [c for c in access.build_checks(desired({"persona": "viewer", "groups": ["ops"], "users": ["alice"],
-                                                      "namespaces": ["team-a"]}), m, sorted(NAMESPACES))
-              if c.namespace == "team-a"]
-    allow_all = dict((access.review_key(access.review_spec(c)), {"allowed": True}) for c in checks)
-    rows, matrix = access.evaluate(checks, allow_all, probes={"team-a": ["RoleBinding team-a/sneaky"]})
-    ops = [r for r in rows if r["subject"] == "Group ops"]
-    assert ops and all(r["ok"] is None and "team-a/sneaky" in r["reason"] for r in ops if r["expected"] is True)
-    assert [r for r in ops if r["expected"] is False] and all(r["ok"] is False for r in ops if r["expected"] is False)
-    # a User is asked as itself: the probe's binding says nothing about it
-    assert all(r["ok"] is True for r in rows if r["subject"] == "User alice" and r["expected"] is True)
-    # without such a binding, the same answers pass
-    rows, _matrix = access.evaluate(checks, allow_all)
-    assert all(r["ok"] is True for r in rows if r["subject"] == "Group ops" and r["expected"] is True)
+    checks = access.build_checks(desired({"persona": "viewer", "groups": ["ops"], "users": ["ops"],
+                                          "namespaces": ["team-a"]}), m, sorted(NAMESPACES))
+    specs, _index, _keys = access.unique_reviews(checks)
+    groups = [s for s in specs if "ops" in s["groups"]]
+    users = [s for s in specs if s.get("user") == "ops"]
+    assert groups and users  # the Group ops and the User ops, each asked
+    assert all("user" not in s for s in groups)  # no user at all (the API server echoes it so): nothing bindable
+    assert all(sorted(s["groups"]) == ["ops", "system:authenticated"] for s in groups)
+    # the everyone groups: what every member carries, and still no user (system:unauthenticated: every member is
+    # the anonymous user, a real identity, asked as it)
+    assert access.identity(Subject("Group", "system:serviceaccounts:ci", "")) == (
+        "", ["system:authenticated", "system:serviceaccounts", "system:serviceaccounts:ci"])
+    assert access.identity(Subject("Group", "system:serviceaccounts", "")) == (
+        "", ["system:authenticated", "system:serviceaccounts"])
+    assert access.identity(Subject("Group", "system:authenticated", "")) == ("", ["system:authenticated"])
+    assert access.identity(Subject("Group", "system:unauthenticated", "")) == (
+        "system:anonymous", ["system:unauthenticated"])
+    assert access.identity(Subject("Group", "oidc:vmo-admins", "")) == ("", ["oidc:vmo-admins", "system:authenticated"])
+    assert all(s["groups"] == ["system:authenticated"] for s in users)  # a User keeps its name
+    # the User ops and the Group ops are different questions (and keys)
+    assert not set(access.review_key(s) for s in groups) & set(access.review_key(s) for s in users)
+    rows, _matrix = access.evaluate(checks, dict((access.review_key(access.review_spec(c)), {"allowed": False})
+                                                 for c in checks if c.expected is not None))
+    assert set(r["as_user"] for r in rows if r["subject_kind"] == "Group") == {""}
+    assert not hasattr(access, "probe_bindings") and not hasattr(access, "GROUP_PROBE_USER")
 
 
 # ---- settle: answers that disagree are asked again (the authorizer learns of a write a moment after it)

@@ -148,7 +148,7 @@ def test_every_finding_is_what_its_reviews_ask(layout):
     for f in ev.findings:
         for r, expect in f["_reviews"]:
             a = r["resourceAttributes"]
-            assert lay.brute_force(lists, r["user"], r["groups"], a["verb"], a["group"], a["resource"],
+            assert lay.brute_force(lists, r.get("user", ""), r["groups"], a["verb"], a["group"], a["resource"],
                                    a.get("subresource", ""), a.get("namespace", ""), a.get("name", "")) is expect, \
                 (f, r, expect)
         subject = holders.subject_of(f)
@@ -434,15 +434,20 @@ def test_subject_forms_are_principals():
                                                                                  "vm.delete", "x")
 
 
-def test_a_binding_of_the_probe_user_is_nobody_elses():
-    """Attack pass (session 4): a Group is asked as the user system:vmo-rbac:group-probe (identity), and the local
-    evaluation matched a group's bindings by the same identity, user name included. A tenant who binds a role to
-    that user in its namespace made every group hold it there: access_info reported "every authenticated user"
-    (Group system:authenticated) as a holder in the namespace, and not the user the binding names."""
-    findings = run([cr("a", ADMIN), cr("v", VIEW)], rbs=[rb("t", "tenant", "a", user(holders.GROUP_PROBE_USER)),
+def test_a_binding_of_the_old_probe_user_is_that_users_alone():
+    """Attack pass (session 4; session 5): a Group was asked as the user system:vmo-rbac:group-probe, and a tenant
+    who bound a role to that user in its namespace made every group hold it there. A Group is now asked by its
+    groups alone: that name is a user like any other, and so is a user named like a group."""
+    old_probe = "system:vmo-rbac:group-probe"
+    findings = run([cr("a", ADMIN), cr("v", VIEW)], rbs=[rb("t", "tenant", "a", user(old_probe)),
+                                                         rb("t", "named", "a", user("ops")),
                                                          rb("t", "ops", "v", group("ops"))])
     assert not find(findings, "vm.delete", "t", "Group system:authenticated")
     assert not find(findings, "vm.delete", "t", "Group ops")  # ops holds vm.view there, nothing more
     assert find(findings, "vm.view", "t", "Group ops")[0]["through"] == "own"
-    (f,) = find(findings, "vm.delete", "t", "User " + holders.GROUP_PROBE_USER)
-    assert [v["name"] for v in f["via"]] == ["tenant"] and not f["everyone"]
+    (f,) = find(findings, "vm.delete", "t", "User " + old_probe)
+    assert [v["name"] for v in f["via"]] == ["tenant"] and not f["everyone"] and f["as_user"] == old_probe
+    (f,) = find(findings, "vm.delete", "t", "User ops")
+    assert [v["name"] for v in f["via"]] == ["named"]
+    (g,) = find(findings, "vm.view", "t", "Group ops")
+    assert g["as_user"] == "" and all("user" not in spec for spec, _e in g["_reviews"])

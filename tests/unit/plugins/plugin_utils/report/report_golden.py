@@ -124,7 +124,7 @@ def _identity(kind, name, sa_ns):
     if kind == "User":
         return name, ["system:authenticated"]
     if kind == "Group":
-        return "system:vmo-rbac:group-probe", sorted([name, "system:authenticated"])
+        return "", sorted([name, "system:authenticated"])
     return ("system:serviceaccount:%s:%s" % (sa_ns, name),
             ["system:authenticated", "system:serviceaccounts", "system:serviceaccounts:%s" % sa_ns])
 

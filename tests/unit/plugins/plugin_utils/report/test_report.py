@@ -17,6 +17,7 @@ import html.parser
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -65,7 +66,7 @@ def _identity(kind, name):
     if kind == "User":
         return name, ["system:authenticated"]
     if kind == "Group":
-        return "system:vmo-rbac:group-probe", sorted([name, "system:authenticated"])
+        return "", sorted([name, "system:authenticated"])
     ns, sa = name.split("/")
     return ("system:serviceaccount:%s:%s" % (ns, sa),
             ["system:authenticated", "system:serviceaccounts", "system:serviceaccounts:%s" % ns])
@@ -625,8 +626,12 @@ def test_junit_testcase_names_and_failures(results):
     c = cases[("vmo-1.Group auditors.team-a", "vm.delete: delete kubevirt.io/virtualmachines (expected denied)")]
     f = c.find("failure")
     assert f.get("message") == "allowed but expected denied (excess)" and f.get("type") == "access.excess"
-    assert "reproduce: kubectl auth can-i delete virtualmachines.kubevirt.io -n team-a " \
-           "--as=system:vmo-rbac:group-probe --as-group=auditors --as-group=system:authenticated" in f.text
+    # a Group is asked by its groups alone: kubectl auth can-i cannot (--as-group needs --as), the review itself can
+    assert "asked as: no user (the groups alone), groups auditors, system:authenticated" in f.text, f.text
+    assert "reproduce: echo '{\"apiVersion\":\"authorization.k8s.io/v1\",\"kind\":\"SubjectAccessReview\"," \
+           "\"spec\":{\"groups\":[\"auditors\",\"system:authenticated\"],\"resourceAttributes\":{\"group\":" \
+           "\"kubevirt.io\",\"namespace\":\"team-a\",\"resource\":\"virtualmachines\",\"verb\":\"delete\"}}}' " \
+           "| kubectl create -f - -o 'jsonpath={.status.allowed}'" in f.text, f.text
     c = cases[("vmo-1.User bob@example.com.team-b",
                "vm.console: get subresources.kubevirt.io/virtualmachineinstances/console (expected allowed)")]
     assert c.find("failure").get("message") == "denied but expected allowed (missing)"
@@ -911,7 +916,8 @@ def test_junit_newer_parts(newer):
     assert check.find("failure") is None
     assert check.find("skipped").get("message") == \
         "pending (planned by the enforce step under --check): denied but expected allowed (missing)"
-    assert "reproduce: kubectl auth can-i delete virtualmachines.kubevirt.io -n web-app-2" in check.find("skipped").text
+    assert "reproduce: echo '{" in check.find("skipped").text and \
+        '"namespace":"web-app-2","resource":"virtualmachines","verb":"delete"' in check.find("skipped").text
     optional = cases[("vmo-1.User bob@example.com.team-a",
                       "vm.console: get subresources.kubevirt.io/virtualmachineinstances/console (optional)")]
     assert optional.find("failure") is None and optional.find("skipped") is None
@@ -1480,3 +1486,24 @@ def test_the_audit_never_says_more_holders_were_confirmed_than_were_asked(fmt):
     small["who_else_summary"].update(asked=6, sampled=5, confirmed=6)
     assert "6 holders confirmed by the API server" in report.render([small], fmt=fmt,
                                                                      generated_at="2026-12-07T00:00:00Z")
+
+
+@pytest.mark.parametrize("group", ["ops", "a'b $(touch /tmp/x) `id` \"q\"\n\x00", "oidc:vmo-admins", "g" * 5000,
+                                   "system:serviceaccounts:ci", "\u00e9quipe"])
+def test_a_groups_reproduce_command_is_its_review_by_the_groups_alone(group):
+    """Session 5: a Group is asked without a user; kubectl auth can-i cannot ask that (--as-group needs --as, a user
+    whose own bindings answer too), so its reproduce command sends the SubjectAccessReview itself: one shell word
+    of JSON that is exactly the question asked, whatever the group's name holds."""
+    row = {"verb": "delete", "group": "kubevirt.io", "resource": "virtualmachines", "subresource": "",
+           "namespace": "team-a", "scope": "namespace", "as_user": "", "as_groups": [group, "system:authenticated"]}
+    words = shlex.split(model.kubectl_command(row))
+    assert words[0] == "echo" and words[2:] == ["|", "kubectl", "create", "-f", "-", "-o", "jsonpath={.status.allowed}"]
+    assert json.loads(words[1]) == {
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+        "spec": {"groups": [group, "system:authenticated"], "resourceAttributes": {
+            "verb": "delete", "group": "kubevirt.io", "resource": "virtualmachines", "namespace": "team-a"}}}
+    # every namespace and cluster scope: no namespace in the question; a User keeps kubectl auth can-i --as
+    assert "namespace" not in json.loads(shlex.split(model.kubectl_command(dict(row, scope="all-namespaces")))[1])[
+        "spec"]["resourceAttributes"]
+    assert model.kubectl_command(dict(row, as_user="alice", as_groups=["system:authenticated"])).startswith(
+        "kubectl auth can-i delete virtualmachines.kubevirt.io -n team-a --as=alice")
