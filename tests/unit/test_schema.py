@@ -51,8 +51,10 @@ PALETTE_CONNECTION = {"vmo_rbac_palette_" + k: "palette_" + k for k in ("host", 
 # Role defaults that differ from the module's on purpose: the role validates right after enforcing,
 # so with the palette backend it waits for Palette's agent by default; the uids come from the inventory.
 # The role registers the access rows as one JSON text (a fleet's controller copies every registered result).
+# vmo_rbac_concurrency unset: each module's default for the enforce step, 64 for the validation (pipelined reviews:
+# test_the_validation_asks_64_at_a_time_unless_told_otherwise).
 DEFAULT_DIFFERS = {"vmo_rbac_palette_wait", "vmo_rbac_palette_cluster_uid", "vmo_rbac_palette_project_uid",
-                   "vmo_rbac_access_format"}
+                   "vmo_rbac_access_format", "vmo_rbac_concurrency"}
 
 
 def _comparable(spec: dict) -> dict:
@@ -312,3 +314,21 @@ def test_no_argument_spec_lives_outside_specs():
     # its own code: not an argument spec)
     assert outside == {}, outside
 
+
+
+def test_the_validation_asks_64_at_a_time_unless_told_otherwise():
+    """vmo_rbac_concurrency unset (the role's default): the enforce step gets no concurrency (the module's own
+    default, 16: its writes each use a connection) and the validation 64 (its reviews pipelined over the same 2
+    connections); set, both get that number, and the enforce step checks it before its first write."""
+
+    from ansible.template import Templar, trust_as_template
+    from ansible.parsing.dataloader import DataLoader
+
+    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    validate = yaml.safe_load((ROLE / "tasks" / "validate.yml").read_text())[0]
+    assert validate["vmo.rbac.vmo_rbac_validate"]["concurrency"] == "{{ vmo_rbac__validate_concurrency }}"
+    assert DEFAULTS["vmo_rbac_concurrency"] is None and "default" not in SPEC["vmo_rbac_concurrency"]
+    for value, enforce, validation in ((None, "omit", 64), (16, 16, 16), (1, 1, 1), (200, 200, 200)):
+        templar = Templar(loader=DataLoader(), variables={"vmo_rbac_concurrency": value, "omit": "omit"})
+        assert templar.template(trust_as_template(role_vars["vmo_rbac__access"]["concurrency"])) == enforce, value
+        assert templar.template(trust_as_template(role_vars["vmo_rbac__validate_concurrency"])) == validation, value

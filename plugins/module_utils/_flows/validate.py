@@ -25,7 +25,7 @@ from ansible_collections.vmo.rbac.plugins.module_utils._flows import snapshot, w
 from ansible_collections.vmo.rbac.plugins.module_utils._http import transport
 from ansible_collections.vmo.rbac.plugins.module_utils._rbac import access
 from ansible_collections.vmo.rbac.plugins.module_utils._core import expiry as expiries
-from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError
+from ansible_collections.vmo.rbac.plugins.module_utils._k8s.cluster import ApiError, no_cyclic_gc
 from ansible_collections.vmo.rbac.plugins.module_utils._core.declaration import SpecError, subject_from_api, subject_label
 from ansible_collections.vmo.rbac.plugins.module_utils._flows.observe import (
     missing_roles_message, observe_options, observe_plan, referenced_roles, wait_for_api_server_ready,
@@ -198,22 +198,8 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         matrix["release_source"] = source
         kubevirt = {"release": access.release_label(release), "source": source}
     if opts.check_access:
-        checks = access.build_checks(obs.desired, matrix, sorted(obs.state.namespaces),
-                                     access.bound_elsewhere(snap.get(snapshot.ROLE_BINDINGS), obs.desired),
-                                     decl.golden_image_namespaces)
-        undecided = sorted(set(c.capability for c in checks if c.note))
-        try:
-            checks = access.named_checks(checks, snap.get(snapshot.CLUSTER_ROLES), snap.get(snapshot.ROLES))
-        except access.TooManyNamedObjects as exc:
-            unproven_named = exc  # the checks about single objects are not asked: not proven (below)
-        specs, index, keys = access.unique_reviews(checks)
-        statuses = cluster.subject_access_reviews(specs, concurrency=opts.concurrency)
-        by_key = dict((k, statuses[i]) for k, i in index.items())  # the keys unique_reviews made
-        # a grant enforce made a moment ago may not be in the authorizer yet: disagreeing answers are asked again
-        settled = access.settle(
-            checks, keys, by_key, specs, index,
-            lambda again: cluster.subject_access_reviews(again, concurrency=opts.concurrency), time.sleep)
-        rows, matrix_rows = access.evaluate(checks, by_key, keys)
+        with no_cyclic_gc():  # the checks, the reviews and the rows: thousands of containers, none in a cycle
+            rows, matrix_rows, undecided, unproven_named, settled = _access(decl, opts, cluster, obs, snap, matrix)
     privileged = privileged_subjects(snap) if opts.audit_privileged else []
 
     if opts.pending_enforce and obs.plan is not None:
@@ -264,6 +250,29 @@ def run(decl, opts, cluster, check_mode=False, diff=False):  # pylint: disable=u
         result["msg"] = " ".join([result["msg"]] + whocan.message_lines(result))
     result["failed"] = not result["passed"] and opts.fail_on_drift
     return result
+
+
+def _access(decl, opts, cluster, obs, snap, matrix):
+    """The access checks of a run: (rows, matrix rows, undecided capabilities, TooManyNamedObjects or None,
+    access.Settled)."""
+    unproven_named = None
+    checks = access.build_checks(obs.desired, matrix, sorted(obs.state.namespaces),
+                                 access.bound_elsewhere(snap.get(snapshot.ROLE_BINDINGS), obs.desired),
+                                 decl.golden_image_namespaces)
+    undecided = sorted(set(c.capability for c in checks if c.note))
+    try:
+        checks = access.named_checks(checks, snap.get(snapshot.CLUSTER_ROLES), snap.get(snapshot.ROLES))
+    except access.TooManyNamedObjects as exc:
+        unproven_named = exc  # the checks about single objects are not asked: not proven (below)
+    specs, index, keys = access.unique_reviews(checks)
+    statuses = cluster.subject_access_reviews(specs, concurrency=opts.concurrency)
+    by_key = dict((k, statuses[i]) for k, i in index.items())  # the keys unique_reviews made
+    # a grant enforce made a moment ago may not be in the authorizer yet: disagreeing answers are asked again
+    settled = access.settle(
+        checks, keys, by_key, specs, index,
+        lambda again: cluster.subject_access_reviews(again, concurrency=opts.concurrency), time.sleep)
+    rows, matrix_rows = access.evaluate(checks, by_key, keys)
+    return rows, matrix_rows, undecided, unproven_named, settled
 
 
 def settle_warning(settled):
