@@ -127,7 +127,7 @@ def _apply(cluster, a):
                 # ours is given the rules as any update would; a foreign one is still a conflict
                 if exc.status != 409:
                     raise
-                # read by the LIST the run made already (the least-privilege identity may list ClusterRoles, not get one)
+                # found by a LIST of its own (the least-privilege identity may list ClusterRoles, not get one)
                 made = next((r for r in cluster.list_cluster_roles(metadata_only=False)
                              if (r.get("metadata") or {}).get("name") == a.name), None)
                 if made is None or not is_owned(made):
